@@ -1,0 +1,300 @@
+/* cli: option parsing, strict numbers, usage text. */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef VMLAB_VERSION
+#define VMLAB_VERSION "unknown"
+#endif
+
+enum { OPT_HELP = 1000, OPT_VERSION, OPT_STEP, OPT_JSON, OPT_COLOR, OPT_DEMO_BASE = 2000 };
+
+static const struct cli_option common_options[] = {
+    {"step", NULL, "pause before each step (only when stdin and stdout are a terminal)"},
+    {"json", NULL, "print one JSON object per step on stdout, and nothing else"},
+    {"color", "WHEN", "colour: auto (default), always or never; NO_COLOR also turns it off"},
+    {"help", NULL, "show this help and exit"},
+    {"version", NULL, "print the version and exit"},
+};
+static const int common_ids[] = {OPT_STEP, OPT_JSON, OPT_COLOR, OPT_HELP, OPT_VERSION};
+#define NCOMMON (sizeof common_options / sizeof common_options[0])
+#define MAX_OPTIONS 32
+
+static void print_synopsis(const struct demo_info *info, FILE *out)
+{
+    fprintf(out, "Usage: %s", info->name);
+    for (size_t i = 0; i < info->noptions; i++) {
+        const struct cli_option *o = &info->options[i];
+        if (o->arg)
+            fprintf(out, " [--%s %s]", o->name, o->arg);
+        else
+            fprintf(out, " [--%s]", o->name);
+    }
+    fprintf(out, " [--step] [--json] [--color=WHEN]%s%s (more: --help)\n",
+            info->args ? " " : "", info->args ? info->args : "");
+}
+
+static void print_option(const struct cli_option *o, FILE *out)
+{
+    char left[48];
+    if (o->arg)
+        snprintf(left, sizeof left, "--%s %s", o->name, o->arg);
+    else
+        snprintf(left, sizeof left, "--%s", o->name);
+    fprintf(out, "  %-18s %s\n", left, o->help);
+}
+
+void cli_print_help(const struct demo_info *info)
+{
+    fprintf(stdout, "Usage: %s [options]%s%s\n\n%s\n\nOptions:\n", info->name,
+            info->args ? " " : "", info->args ? info->args : "", info->summary);
+    for (size_t i = 0; i < info->noptions; i++)
+        print_option(&info->options[i], stdout);
+    for (size_t i = 0; i < NCOMMON; i++)
+        print_option(&common_options[i], stdout);
+    fputs("\nSizes take a suffix: K, M, G or T (powers of 1024), e.g. 64K, 16M, 1T.\n", stdout);
+    if (info->examples)
+        fprintf(stdout, "\nExamples:\n%s", info->examples);
+    fputs("\nExit status: 0 the demo ran and explained what the kernel did; 1 a system call\n"
+          "failed (the message names it); 2 bad usage; 77 this machine cannot show it\n"
+          "(the message says why and what would enable it).\n",
+          stdout);
+}
+
+void cli_usage_error(const struct demo_info *info, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "%s: ", info->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    print_synopsis(info, stderr);
+    exit(EXIT_USAGE);
+}
+
+void cli_quote(const char *text, char *buf, size_t len)
+{
+    static const size_t shown = 40;
+    size_t out = 0, i = 0;
+    if (len == 0)
+        return;
+    for (; text[i] && i < shown && out + 5 < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c >= 0x20 && c < 0x7f)
+            buf[out++] = (char)c;
+        else
+            out += (size_t)snprintf(buf + out, len - out, "\\x%02x", c);
+    }
+    if (text[i] && out + 4 < len) {
+        memcpy(buf + out, "...", 3);
+        out += 3;
+    }
+    buf[out] = '\0';
+}
+
+bool cli_parse_size(const char *text, uint64_t *bytes, const char **why)
+{
+    const char *s = text;
+    uint64_t value = 0;
+    if (*s == '\0') {
+        *why = "is empty";
+        return false;
+    }
+    if (*s == '-') {
+        *why = "must not be negative";
+        return false;
+    }
+    if (!isdigit((unsigned char)*s)) {
+        *why = "is not a number";
+        return false;
+    }
+    for (; isdigit((unsigned char)*s); s++) {
+        unsigned digit = (unsigned)(*s - '0');
+        if (value > (UINT64_MAX - digit) / 10) {
+            *why = "is too large";
+            return false;
+        }
+        value = value * 10 + digit;
+    }
+    unsigned shift = 0;
+    switch (*s) {
+    case '\0': break;
+    case 'K': case 'k': shift = 10; s++; break;
+    case 'M': case 'm': shift = 20; s++; break;
+    case 'G': case 'g': shift = 30; s++; break;
+    case 'T': case 't': shift = 40; s++; break;
+    case '.': case ',':
+        *why = "is not a whole number (write 1536K, not 1.5M)";
+        return false;
+    default:
+        *why = "has an unknown suffix (use K, M, G or T)";
+        return false;
+    }
+    if (*s != '\0') {
+        *why = "has an unknown suffix (use K, M, G or T)";
+        return false;
+    }
+    if (shift && value > (UINT64_MAX >> shift)) {
+        *why = "is too large";
+        return false;
+    }
+    *bytes = value << shift;
+    return true;
+}
+
+void format_size(uint64_t bytes, char *buf, size_t len)
+{
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    unsigned u = 0;
+    uint64_t whole = bytes;
+    while (whole >= 1024 && whole % 1024 == 0 && u < 6) {
+        whole /= 1024;
+        u++;
+    }
+    if (whole >= 1024 && u < 6) {
+        double v = (double)bytes;
+        u = 0;
+        while (v >= 1024 && u < 6) {
+            v /= 1024;
+            u++;
+        }
+        snprintf(buf, len, "%.1f %s", v, units[u]);
+        return;
+    }
+    snprintf(buf, len, "%llu %s", (unsigned long long)whole, units[u]);
+}
+
+uint64_t cli_size_arg(const struct demo_info *info, const char *option, const char *text,
+                      uint64_t min, uint64_t max)
+{
+    char quoted[200], limit[32];
+    const char *why;
+    uint64_t bytes;
+    cli_quote(text, quoted, sizeof quoted);
+    if (!cli_parse_size(text, &bytes, &why))
+        cli_usage_error(info, "%s: '%s' %s", option, quoted, why);
+    if (bytes < min) {
+        format_size(min, limit, sizeof limit);
+        cli_usage_error(info, "%s: '%s' is too small (at least %s)", option, quoted, limit);
+    }
+    if (bytes > max) {
+        format_size(max, limit, sizeof limit);
+        cli_usage_error(info, "%s: '%s' is too large (at most %s)", option, quoted, limit);
+    }
+    return bytes;
+}
+
+uint64_t cli_count_arg(const struct demo_info *info, const char *option, const char *text,
+                       uint64_t min, uint64_t max)
+{
+    char quoted[200];
+    const char *why = NULL;
+    uint64_t n = 0;
+    cli_quote(text, quoted, sizeof quoted);
+    if (!cli_parse_size(text, &n, &why))
+        cli_usage_error(info, "%s: '%s' %s", option, quoted, why);
+    for (const char *s = text; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            cli_usage_error(info, "%s: '%s' must be a plain whole number", option, quoted);
+    if (n < min || n > max)
+        cli_usage_error(info, "%s: '%s' is out of range (%llu to %llu)", option, quoted,
+                        (unsigned long long)min, (unsigned long long)max);
+    return n;
+}
+
+static void parse_color(const struct demo_info *info, const char *arg, struct cli_common *common)
+{
+    char quoted[200];
+    if (strcmp(arg, "auto") == 0)
+        common->color = COLOR_AUTO;
+    else if (strcmp(arg, "always") == 0)
+        common->color = COLOR_ALWAYS;
+    else if (strcmp(arg, "never") == 0)
+        common->color = COLOR_NEVER;
+    else {
+        cli_quote(arg, quoted, sizeof quoted);
+        cli_usage_error(info, "--color: '%s' is not auto, always or never", quoted);
+    }
+}
+
+int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_common *common,
+              cli_option_fn on_option, void *ctx)
+{
+    struct option longopts[MAX_OPTIONS + 1];
+    bool seen[MAX_OPTIONS] = {false};
+    const char *names[MAX_OPTIONS];
+    size_t n = 0;
+    char quoted[200];
+
+    if (info->noptions + NCOMMON > MAX_OPTIONS) {
+        fprintf(stderr, "%s: too many options for cli_parse\n", info->name);
+        exit(EXIT_RUNTIME);
+    }
+    for (size_t i = 0; i < info->noptions; i++, n++) {
+        longopts[n] = (struct option){info->options[i].name,
+                                      info->options[i].arg ? required_argument : no_argument,
+                                      NULL, OPT_DEMO_BASE + (int)i};
+        names[n] = info->options[i].name;
+    }
+    for (size_t i = 0; i < NCOMMON; i++, n++) {
+        longopts[n] = (struct option){common_options[i].name,
+                                      common_options[i].arg ? required_argument : no_argument,
+                                      NULL, common_ids[i]};
+        names[n] = common_options[i].name;
+    }
+    longopts[n] = (struct option){NULL, 0, NULL, 0};
+
+    *common = (struct cli_common){false, false, COLOR_AUTO};
+    opterr = 0;
+    optind = 1;
+    for (;;) {
+        int index = -1;
+        int opt = getopt_long(argc, argv, ":", longopts, &index);
+        if (opt == -1)
+            break;
+        if (opt == '?') {
+            cli_quote(argv[optind - 1], quoted, sizeof quoted);
+            cli_usage_error(info, "unknown option '%s'", quoted);
+        }
+        if (opt == ':') {
+            cli_quote(argv[optind - 1], quoted, sizeof quoted);
+            cli_usage_error(info, "option '%s' needs a value", quoted);
+        }
+        if (index >= 0) {
+            if (seen[index])
+                cli_usage_error(info, "--%s is given more than once", names[index]);
+            seen[index] = true;
+        }
+        switch (opt) {
+        case OPT_HELP:
+            cli_print_help(info);
+            exit(EXIT_OK);
+        case OPT_VERSION:
+            printf("%s (vmlab) %s\n", info->name, VMLAB_VERSION);
+            exit(EXIT_OK);
+        case OPT_STEP: common->step = true; break;
+        case OPT_JSON: common->json = true; break;
+        case OPT_COLOR: parse_color(info, optarg, common); break;
+        default:
+            on_option(ctx, (size_t)(opt - OPT_DEMO_BASE), optarg);
+        }
+    }
+    return optind;
+}
+
+void cli_no_positionals(const struct demo_info *info, int argc, char **argv, int first)
+{
+    char quoted[200];
+    if (first < argc) {
+        cli_quote(argv[first], quoted, sizeof quoted);
+        cli_usage_error(info, "unexpected argument '%s'", quoted);
+    }
+}

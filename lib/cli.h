@@ -1,0 +1,81 @@
+/* cli: the command line every demo shares.
+ *
+ * A demo describes itself and its own options in a struct demo_info; cli_parse()
+ * adds the common ones (--help --version --step --json --color), builds the
+ * usage text from the same table, and turns every mistake into one line that
+ * names the problem, a usage line, and exit status 2. */
+#ifndef VMLAB_CLI_H
+#define VMLAB_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+enum vmlab_exit {
+    EXIT_OK = 0,       /* the demo ran and said what the kernel did          */
+    EXIT_RUNTIME = 1,  /* a call failed; the message names it and its errno  */
+    EXIT_USAGE = 2,    /* bad command line                                   */
+    EXIT_CANNOT = 77,  /* this machine cannot show it (CTest's skip code)    */
+};
+
+enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+
+struct cli_common {
+    bool step;
+    bool json;
+    enum color_mode color;
+};
+
+struct cli_option {
+    const char *name;  /* long name without "--" */
+    const char *arg;   /* "SIZE", or NULL for a flag */
+    const char *help;
+};
+
+struct demo_info {
+    const char *name;      /* "mmap-anon" */
+    const char *args;      /* positional synopsis after [options], or NULL */
+    const char *summary;   /* what the demo shows, a few lines */
+    const struct cli_option *options;
+    size_t noptions;
+    const char *examples;  /* one example command per line */
+};
+
+/* Called once per demo option, with its index in info->options and its
+ * argument (NULL for a flag). Reports bad values with cli_usage_error(). */
+typedef void (*cli_option_fn)(void *ctx, size_t index, const char *arg);
+
+/* Parses argv; returns the index of the first positional argument. Handles
+ * --help and --version itself (exit 0). Every option may be given once. */
+int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_common *common,
+              cli_option_fn on_option, void *ctx);
+
+/* For demos without positional arguments. */
+void cli_no_positionals(const struct demo_info *info, int argc, char **argv, int first);
+
+noreturn void cli_usage_error(const struct demo_info *info, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+void cli_print_help(const struct demo_info *info);
+
+/* "16M" -> 16777216. Digits and one optional suffix K, M, G or T (powers of
+ * 1024, either case). On failure returns false and sets *why. */
+bool cli_parse_size(const char *text, uint64_t *bytes, const char **why);
+
+/* Parses a size option or exits 2 naming it, e.g. "--size: '12Q' has an
+ * unknown suffix". min/max in bytes. */
+uint64_t cli_size_arg(const struct demo_info *info, const char *option, const char *text,
+                      uint64_t min, uint64_t max);
+/* The same for a plain count (no suffix). */
+uint64_t cli_count_arg(const struct demo_info *info, const char *option, const char *text,
+                       uint64_t min, uint64_t max);
+
+/* Copies text for an error message: cut to a readable length, bytes that
+ * are not printable ASCII shown as \xNN. */
+void cli_quote(const char *text, char *buf, size_t len);
+
+/* "16 MiB", "4 KiB", "1.5 GiB": sizes as people read them. */
+void format_size(uint64_t bytes, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,35 @@
+/* errors: symbolic errno names. A table of our own rather than glibc's
+ * strerrorname_np(): that one is missing before glibc 2.32 and on musl, and
+ * students run older distributions. These are the errors memory calls give. */
+#include "errors.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define NAME(e) { e, #e }
+static const struct { int err; const char *name; } errno_names[] = {
+    NAME(EPERM), NAME(ENOENT), NAME(ESRCH), NAME(EINTR), NAME(EIO), NAME(ENXIO),
+    NAME(E2BIG), NAME(ENOEXEC), NAME(EBADF), NAME(ECHILD), NAME(EAGAIN), NAME(ENOMEM),
+    NAME(EACCES), NAME(EFAULT), NAME(EBUSY), NAME(EEXIST), NAME(ENODEV), NAME(ENOTDIR),
+    NAME(EISDIR), NAME(EINVAL), NAME(ENFILE), NAME(EMFILE), NAME(ETXTBSY), NAME(EFBIG),
+    NAME(ENOSPC), NAME(ESPIPE), NAME(EROFS), NAME(EPIPE), NAME(ERANGE), NAME(EDEADLK),
+    NAME(ENAMETOOLONG), NAME(ENOSYS), NAME(ELOOP), NAME(EOVERFLOW), NAME(EOPNOTSUPP),
+    NAME(ETIMEDOUT), NAME(EHWPOISON),
+};
+#undef NAME
+
+const char *errno_name(int err, char *buf, size_t len)
+{
+    for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++)
+        if (errno_names[i].err == err)
+            return errno_names[i].name;
+    snprintf(buf, len, "errno %d", err);
+    return buf;
+}
+
+void errno_describe(const char *call, int err, char *buf, size_t len)
+{
+    char tmp[24];
+    snprintf(buf, len, "%s: %s (%s)", call, errno_name(err, tmp, sizeof tmp), strerror(err));
+}

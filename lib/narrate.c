@@ -1,0 +1,387 @@
+/* narrate: plain, --step and --json output of the steps of a demo. */
+#define _GNU_SOURCE
+#include "narrate.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "errors.h"
+
+#define BOLD "\033[1m"
+#define CYAN "\033[36m"
+#define YELLOW "\033[33m"
+#define DIM "\033[2m"
+#define RESET "\033[0m"
+
+static const char *paint(const struct narrator *n, const char *code)
+{
+    return n->color ? code : "";
+}
+
+void narrate_init(struct narrator *n, const char *demo, const struct cli_common *common, int nsteps)
+{
+    memset(n, 0, sizeof *n);
+    n->demo = demo;
+    n->json = common->json;
+    n->nsteps = nsteps;
+    n->out = stdout;
+    const char *no_color = getenv("NO_COLOR");
+    bool tty_out = isatty(STDOUT_FILENO);
+    if (common->color == COLOR_ALWAYS)
+        n->color = true;
+    else if (common->color == COLOR_AUTO)
+        n->color = tty_out && !(no_color && no_color[0]);
+    if (n->json)
+        n->color = false;
+    if (common->step) {
+        n->pause = tty_out && isatty(STDIN_FILENO);
+        if (!n->pause)
+            fprintf(stderr, "%s: --step: not pausing, because stdin or stdout is not a terminal\n",
+                    demo);
+    }
+}
+
+static void vappend(char *buf, size_t len, const char *fmt, va_list ap)
+{
+    size_t used = strlen(buf);
+    if (used + 1 >= len)
+        return;
+    vsnprintf(buf + used, len - used, fmt, ap);
+}
+
+void narrate_intro(struct narrator *n, const char *fmt, ...)
+{
+    if (n->json)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(n->out, fmt, ap);
+    va_end(ap);
+    fputs("\n\n", n->out);
+}
+
+void narrate_watch(struct narrator *n, uintptr_t addr)
+{
+    if (!n->pause)
+        return;
+    fprintf(stderr,
+            "%sWatch it from a second terminal (PID %ld):%s\n"
+            "    watch -n 1 \"grep -A 24 '^%lx-' /proc/%ld/smaps\"\n\n",
+            paint(n, BOLD), (long)getpid(), paint(n, RESET), (unsigned long)addr, (long)getpid());
+}
+
+static void wait_for_enter(struct narrator *n)
+{
+    char line[64];
+    fprintf(stderr, "%s-- Press Enter for step %d/%d: %s --%s ", paint(n, DIM), n->step,
+            n->nsteps, n->title, paint(n, RESET));
+    fflush(stderr);
+    for (;;) {
+        if (!fgets(line, sizeof line, stdin)) {
+            n->pause = false; /* end of input: go on without pausing */
+            fputc('\n', stderr);
+            return;
+        }
+        if (strchr(line, '\n'))
+            return;
+    }
+}
+
+void narrate_step(struct narrator *n, const char *title, const char *code)
+{
+    n->step++;
+    snprintf(n->title, sizeof n->title, "%s", title);
+    snprintf(n->code, sizeof n->code, "%s", code);
+    n->note[0] = '\0';
+    n->nrows = 0;
+    n->nfacts = 0;
+    fflush(n->out);
+    if (n->pause)
+        wait_for_enter(n);
+}
+
+void narrate_value(struct narrator *n, const char *key, const char *unit, bool has_before,
+                   int64_t before, bool has_after, int64_t after)
+{
+    if (n->nrows == NARRATE_MAX_ROWS)
+        return;
+    struct narrate_row *r = &n->rows[n->nrows++];
+    snprintf(r->key, sizeof r->key, "%s", key);
+    r->unit = unit;
+    r->has_before = has_before;
+    r->before = before;
+    r->has_after = has_after;
+    r->after = after;
+}
+
+static struct narrate_fact *new_fact(struct narrator *n, const char *key)
+{
+    if (n->nfacts == NARRATE_MAX_FACTS)
+        return NULL;
+    struct narrate_fact *f = &n->facts[n->nfacts++];
+    snprintf(f->key, sizeof f->key, "%s", key);
+    f->is_picture = false;
+    return f;
+}
+
+void narrate_fact(struct narrator *n, const char *key, const char *fmt, ...)
+{
+    struct narrate_fact *f = new_fact(n, key);
+    if (!f)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->text, sizeof f->text, fmt, ap);
+    va_end(ap);
+}
+
+void narrate_picture(struct narrator *n, const char *key, const char *picture)
+{
+    struct narrate_fact *f = new_fact(n, key);
+    if (!f)
+        return;
+    snprintf(f->text, sizeof f->text, "%s", picture);
+    f->is_picture = true;
+}
+
+void narrate_note(struct narrator *n, const char *fmt, ...)
+{
+    va_list ap;
+    if (n->note[0])
+        strncat(n->note, " ", sizeof n->note - strlen(n->note) - 1);
+    va_start(ap, fmt);
+    vappend(n->note, sizeof n->note, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- JSON ---- */
+
+/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
+static size_t utf8_sequence(const unsigned char *s)
+{
+    size_t len;
+    unsigned min;
+    if (s[0] < 0x80)
+        return 1;
+    if ((s[0] & 0xe0) == 0xc0) { len = 2; min = 0x80; }
+    else if ((s[0] & 0xf0) == 0xe0) { len = 3; min = 0x800; }
+    else if ((s[0] & 0xf8) == 0xf0) { len = 4; min = 0x10000; }
+    else return 0;
+    unsigned cp = s[0] & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+void json_write_string(FILE *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    fputc('"', out);
+    while (*p) {
+        switch (*p) {
+        case '"': fputs("\\\"", out); p++; continue;
+        case '\\': fputs("\\\\", out); p++; continue;
+        case '\n': fputs("\\n", out); p++; continue;
+        case '\t': fputs("\\t", out); p++; continue;
+        case '\r': fputs("\\r", out); p++; continue;
+        default: break;
+        }
+        if (*p < 0x20 || *p == 0x7f) {
+            fprintf(out, "\\u%04x", *p);
+            p++;
+            continue;
+        }
+        size_t len = utf8_sequence(p);
+        if (len == 0) {
+            fputs("\\ufffd", out); /* not UTF-8: JSON text must be */
+            p++;
+            continue;
+        }
+        fwrite(p, 1, len, out);
+        p += len;
+    }
+    fputc('"', out);
+}
+
+static void json_row_key(FILE *out, const struct narrate_row *r)
+{
+    char key[48];
+    snprintf(key, sizeof key, "%s%s", r->key, strcmp(r->unit, "kB") == 0 ? "_kB" : "");
+    json_write_string(out, key);
+    fputc(':', out);
+}
+
+static void json_rows(struct narrator *n, const char *name, int which)
+{
+    FILE *out = n->out;
+    fprintf(out, ",\"%s\":{", name);
+    bool first = true;
+    for (size_t i = 0; i < n->nrows; i++) {
+        const struct narrate_row *r = &n->rows[i];
+        bool has;
+        int64_t v;
+        if (which == 0) { has = r->has_before; v = r->before; }
+        else if (which == 1) { has = r->has_after; v = r->after; }
+        else {
+            if (!r->has_before || !r->has_after)
+                continue;
+            has = true;
+            v = r->after - r->before;
+        }
+        if (!first)
+            fputc(',', out);
+        first = false;
+        json_row_key(out, r);
+        if (has)
+            fprintf(out, "%lld", (long long)v);
+        else
+            fputs("null", out);
+    }
+    fputc('}', out);
+}
+
+static void json_step(struct narrator *n)
+{
+    FILE *out = n->out;
+    fputs("{\"demo\":", out);
+    json_write_string(out, n->demo);
+    fprintf(out, ",\"step\":%d,\"steps\":%d,\"title\":", n->step, n->nsteps);
+    json_write_string(out, n->title);
+    fputs(",\"code\":", out);
+    json_write_string(out, n->code);
+    json_rows(n, "before", 0);
+    json_rows(n, "after", 1);
+    json_rows(n, "delta", 2);
+    fputs(",\"facts\":{", out);
+    for (size_t i = 0; i < n->nfacts; i++) {
+        if (i)
+            fputc(',', out);
+        json_write_string(out, n->facts[i].key);
+        fputc(':', out);
+        json_write_string(out, n->facts[i].text);
+    }
+    fputs("},\"note\":", out);
+    json_write_string(out, n->note);
+    fputs("}\n", out);
+}
+
+/* ---- plain ---- */
+
+static void format_value(char *buf, size_t len, bool has, int64_t v, const char *unit)
+{
+    if (!has)
+        snprintf(buf, len, "absent");
+    else
+        snprintf(buf, len, "%lld%s%s", (long long)v, unit[0] ? " " : "", unit);
+}
+
+static void plain_row(struct narrator *n, const struct narrate_row *r)
+{
+    char before[32], after[32], delta[64] = "";
+    format_value(before, sizeof before, r->has_before, r->before, r->unit);
+    format_value(after, sizeof after, r->has_after, r->after, r->unit);
+    bool moved = r->has_before != r->has_after || (r->has_before && r->before != r->after);
+    if (r->has_before && r->has_after && r->before != r->after) {
+        int64_t d = r->after - r->before;
+        long page_kb = sysconf(_SC_PAGESIZE) / 1024;
+        if (strcmp(r->unit, "kB") == 0 && page_kb > 0 && d % page_kb == 0)
+            snprintf(delta, sizeof delta, "%+lld kB (%+lld page%s)", (long long)d,
+                     (long long)(d / page_kb), (d / page_kb == 1 || d / page_kb == -1) ? "" : "s");
+        else
+            snprintf(delta, sizeof delta, "%+lld%s%s", (long long)d, r->unit[0] ? " " : "", r->unit);
+    }
+    fprintf(n->out, "      %-16s %12s -> %-12s %s%s%s\n", r->key, before, after,
+            moved ? paint(n, YELLOW) : "", delta, moved ? paint(n, RESET) : "");
+}
+
+static void plain_picture(struct narrator *n, const struct narrate_fact *f)
+{
+    size_t len = strlen(f->text);
+    fprintf(n->out, "      %s:\n", f->key);
+    for (size_t i = 0; i < len; i += 64)
+        fprintf(n->out, "        %6zu  %.64s\n", i, f->text + i);
+}
+
+static void plain_step(struct narrator *n)
+{
+    FILE *out = n->out;
+    fprintf(out, "%s[%d/%d] %s%s\n", paint(n, BOLD), n->step, n->nsteps, n->title, paint(n, RESET));
+    fprintf(out, "      %s%s%s\n", paint(n, CYAN), n->code, paint(n, RESET));
+    for (size_t i = 0; i < n->nfacts; i++) {
+        if (n->facts[i].is_picture)
+            plain_picture(n, &n->facts[i]);
+        else
+            fprintf(out, "      %s: %s\n", n->facts[i].key, n->facts[i].text);
+    }
+    for (size_t i = 0; i < n->nrows; i++)
+        plain_row(n, &n->rows[i]);
+    if (n->note[0]) {
+        /* Fold the explanation at about 78 columns, indented under the step. */
+        const char *s = n->note;
+        while (*s) {
+            size_t take = strlen(s);
+            if (take > 72) {
+                take = 72;
+                while (take > 0 && s[take] != ' ')
+                    take--;
+                if (take == 0)
+                    take = 72;
+            }
+            fprintf(out, "      %.*s\n", (int)take, s);
+            s += take;
+            while (*s == ' ')
+                s++;
+        }
+    }
+    fputc('\n', out);
+}
+
+void narrate_end_step(struct narrator *n)
+{
+    if (n->json)
+        json_step(n);
+    else
+        plain_step(n);
+    fflush(n->out);
+}
+
+void narrate_finish(struct narrator *n, enum narrate_result result, const char *fmt, ...)
+{
+    static const char *const names[] = {"ok", "skip", "fail"};
+    static const int codes[] = {EXIT_OK, EXIT_CANNOT, EXIT_RUNTIME};
+    char reason[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+
+    if (n->json) {
+        fputs("{\"demo\":", n->out);
+        json_write_string(n->out, n->demo);
+        fprintf(n->out, ",\"result\":\"%s\",\"reason\":", names[result]);
+        json_write_string(n->out, reason);
+        fputs("}\n", n->out);
+    } else if (result == RESULT_OK) {
+        fprintf(n->out, "%sDone:%s %s\n", paint(n, BOLD), paint(n, RESET), reason);
+    }
+    fflush(n->out);
+    if (result == RESULT_SKIP)
+        fprintf(stderr, "%s: cannot show this here: %s\n", n->demo, reason);
+    else if (result == RESULT_FAIL)
+        fprintf(stderr, "%s: %s\n", n->demo, reason);
+    exit(codes[result]);
+}
+
+void narrate_fail_errno(struct narrator *n, const char *call, int err)
+{
+    char msg[256];
+    errno_describe(call, err, msg, sizeof msg);
+    narrate_finish(n, RESULT_FAIL, "%s", msg);
+}

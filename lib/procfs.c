@@ -1,0 +1,413 @@
+/* procfs: parsers for smaps, meminfo/status and /proc/sys/vm values.
+ * See procfs.h for the rules every parser here follows. */
+#define _GNU_SOURCE
+#include "procfs.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+
+/* Long enough for any smaps header with a PATH_MAX name; longer lines are
+ * kept cut and the rest of the line is skipped. */
+#define LINE_MAX_LEN 4352
+
+const char *procfs_strerror(enum procfs_status status)
+{
+    switch (status) {
+    case PROCFS_OK:        return "ok";
+    case PROCFS_NOT_FOUND: return "not found";
+    case PROCFS_MALFORMED: return "malformed line";
+    case PROCFS_TRUNCATED: return "input ends in the middle of a line";
+    case PROCFS_OVERFLOW:  return "number does not fit in 64 bits";
+    case PROCFS_IO:        return "could not read the file";
+    }
+    return "unknown status";
+}
+
+enum line_result { LINE_OK, LINE_EOF, LINE_TRUNCATED, LINE_BAD, LINE_IO };
+
+/* Reads one line without its newline into buf (cut to fit). The kernel ends
+ * every line of these files with '\n'; a last line without one means the
+ * input was cut short. */
+static enum line_result next_line(FILE *in, char *buf, size_t len)
+{
+    if (!fgets(buf, (int)len, in))
+        return ferror(in) ? LINE_IO : LINE_EOF;
+    size_t n = strlen(buf);
+    if (n > 0 && buf[n - 1] == '\n') {
+        buf[n - 1] = '\0';
+        return LINE_OK;
+    }
+    if (feof(in))
+        return LINE_TRUNCATED;
+    if (n + 1 < len)
+        return LINE_BAD; /* fgets stopped early: a NUL byte inside the line */
+    int c;
+    while ((c = getc(in)) != EOF && c != '\n')
+        ;
+    return c == EOF ? LINE_TRUNCATED : LINE_OK;
+}
+
+static enum procfs_status line_status(enum line_result r)
+{
+    switch (r) {
+    case LINE_TRUNCATED: return PROCFS_TRUNCATED;
+    case LINE_BAD:       return PROCFS_MALFORMED;
+    case LINE_IO:        return PROCFS_IO;
+    default:             return PROCFS_OK;
+    }
+}
+
+/* Parses decimal digits at *p; advances *p past them. */
+static enum procfs_status parse_decimal(const char **p, uint64_t *value)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    if (!isdigit((unsigned char)*s))
+        return PROCFS_MALFORMED;
+    for (; isdigit((unsigned char)*s); s++) {
+        unsigned digit = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - digit) / 10)
+            return PROCFS_OVERFLOW;
+        v = v * 10 + digit;
+    }
+    *p = s;
+    *value = v;
+    return PROCFS_OK;
+}
+
+/* Lower-case hex, as the kernel prints addresses and offsets. */
+static enum procfs_status parse_hex(const char **p, uint64_t *value)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    int digits = 0;
+    for (;; s++, digits++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (*s >= 'a' && *s <= 'f')
+            d = (unsigned)(*s - 'a' + 10);
+        else
+            break;
+        if (v > (UINT64_MAX >> 4))
+            return PROCFS_OVERFLOW;
+        v = (v << 4) | d;
+    }
+    if (digits == 0)
+        return PROCFS_MALFORMED;
+    *p = s;
+    *value = v;
+    return PROCFS_OK;
+}
+
+static const char *skip_blanks(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return s;
+}
+
+/* "Key:   1234 kB" -> value, in_kb. Empty value: *empty = true. */
+static enum procfs_status parse_value(const char *s, uint64_t *value, bool *in_kb, bool *empty)
+{
+    s = skip_blanks(s);
+    *empty = (*s == '\0');
+    *in_kb = false;
+    if (*empty)
+        return PROCFS_OK;
+    enum procfs_status st = parse_decimal(&s, value);
+    if (st != PROCFS_OK)
+        return st;
+    s = skip_blanks(s);
+    if (strcmp(s, "kB") == 0) {
+        *in_kb = true;
+        s += 2;
+    }
+    s = skip_blanks(s);
+    return *s == '\0' ? PROCFS_OK : PROCFS_MALFORMED;
+}
+
+/* A header line starts "start-end perms offset dev inode [name]". Returns
+ * NOT_FOUND when the line is not a header (it is a "Key:" line). */
+static enum procfs_status parse_smaps_header(const char *line, struct smaps_entry *e)
+{
+    const char *s = line;
+    uint64_t start, end, offset, inode;
+    /* Field keys start with a capital letter, addresses with lower-case hex
+     * followed by '-': that alone tells the two kinds of line apart. */
+    const char *probe = s;
+    while ((*probe >= '0' && *probe <= '9') || (*probe >= 'a' && *probe <= 'f'))
+        probe++;
+    if (probe == s || *probe != '-')
+        return PROCFS_NOT_FOUND;
+
+    enum procfs_status st = parse_hex(&s, &start);
+    if (st != PROCFS_OK)
+        return st;
+    s++; /* '-' */
+    if ((st = parse_hex(&s, &end)) != PROCFS_OK)
+        return st;
+    if (*s++ != ' ' || end <= start)
+        return PROCFS_MALFORMED;
+    for (int i = 0; i < 4; i++, s++) {
+        if (*s == '\0' || *s == ' ')
+            return PROCFS_MALFORMED;
+        e->perms[i] = *s;
+    }
+    e->perms[4] = '\0';
+    if (*s++ != ' ')
+        return PROCFS_MALFORMED;
+    if ((st = parse_hex(&s, &offset)) != PROCFS_OK)
+        return st;
+    if (*s++ != ' ')
+        return PROCFS_MALFORMED;
+    /* device "fe:00": hex, colon, hex */
+    uint64_t major, minor;
+    if ((st = parse_hex(&s, &major)) != PROCFS_OK)
+        return st;
+    if (*s++ != ':')
+        return PROCFS_MALFORMED;
+    if ((st = parse_hex(&s, &minor)) != PROCFS_OK)
+        return st;
+    if (*s++ != ' ')
+        return PROCFS_MALFORMED;
+    if ((st = parse_decimal(&s, &inode)) != PROCFS_OK)
+        return st;
+    if (*s != '\0' && *s != ' ')
+        return PROCFS_MALFORMED;
+    s = skip_blanks(s);
+
+    e->start = (uintptr_t)start;
+    e->end = (uintptr_t)end;
+    e->offset = offset;
+    snprintf(e->name, sizeof e->name, "%s", s);
+    return PROCFS_OK;
+}
+
+static enum procfs_status parse_smaps_field(const char *line, struct smaps_entry *e)
+{
+    const char *colon = strchr(line, ':');
+    if (!colon || colon == line)
+        return PROCFS_MALFORMED;
+    size_t keylen = (size_t)(colon - line);
+    for (size_t i = 0; i < keylen; i++)
+        if (isspace((unsigned char)line[i]))
+            return PROCFS_MALFORMED;
+
+    if (keylen == 7 && strncmp(line, "VmFlags", 7) == 0) {
+        e->has_vmflags = true;
+        snprintf(e->vmflags, sizeof e->vmflags, "%s", skip_blanks(colon + 1));
+        size_t n = strlen(e->vmflags);
+        while (n > 0 && e->vmflags[n - 1] == ' ')
+            e->vmflags[--n] = '\0';
+        return PROCFS_OK;
+    }
+
+    uint64_t value = 0;
+    bool in_kb, empty;
+    enum procfs_status st = parse_value(colon + 1, &value, &in_kb, &empty);
+    if (st != PROCFS_OK)
+        return st;
+    /* An empty value or a key too long to store is a field we do not know:
+     * skipping it is the normal way to meet a newer kernel. */
+    if (empty || keylen >= sizeof e->fields[0].key || e->nfields == SMAPS_MAX_FIELDS)
+        return PROCFS_OK;
+    struct procfs_field *f = &e->fields[e->nfields++];
+    memcpy(f->key, line, keylen);
+    f->key[keylen] = '\0';
+    f->value = value;
+    f->in_kb = in_kb;
+    return PROCFS_OK;
+}
+
+enum procfs_status smaps_parse_entry(FILE *in, uintptr_t addr, struct smaps_entry *out)
+{
+    char line[LINE_MAX_LEN];
+    bool found = false;
+    memset(out, 0, sizeof *out);
+
+    for (;;) {
+        enum line_result r = next_line(in, line, sizeof line);
+        if (r == LINE_EOF)
+            break;
+        if (r != LINE_OK)
+            return line_status(r);
+
+        struct smaps_entry header;
+        enum procfs_status st = parse_smaps_header(line, &header);
+        if (st == PROCFS_OK) {
+            if (found)
+                return PROCFS_OK; /* the next entry: ours is complete */
+            if (addr >= header.start && addr < header.end) {
+                found = true;
+                out->start = header.start;
+                out->end = header.end;
+                out->offset = header.offset;
+                memcpy(out->perms, header.perms, sizeof out->perms);
+                memcpy(out->name, header.name, sizeof out->name);
+            }
+            continue;
+        }
+        if (st != PROCFS_NOT_FOUND)
+            return st;
+        if (!found)
+            continue; /* a field of some other mapping: not worth parsing */
+        if ((st = parse_smaps_field(line, out)) != PROCFS_OK)
+            return st;
+    }
+    return found ? PROCFS_OK : PROCFS_NOT_FOUND;
+}
+
+enum procfs_status smaps_read_entry(uintptr_t addr, struct smaps_entry *out)
+{
+    FILE *f = fopen("/proc/self/smaps", "re");
+    if (!f)
+        return PROCFS_IO;
+    enum procfs_status st = smaps_parse_entry(f, addr, out);
+    fclose(f);
+    return st;
+}
+
+bool smaps_get(const struct smaps_entry *e, const char *key, uint64_t *value)
+{
+    for (size_t i = 0; i < e->nfields; i++) {
+        if (strcmp(e->fields[i].key, key) == 0) {
+            *value = e->fields[i].value;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool smaps_has_flag(const struct smaps_entry *e, const char *flag)
+{
+    size_t n = strlen(flag);
+    if (!e->has_vmflags || n == 0)
+        return false;
+    for (const char *s = e->vmflags; (s = strstr(s, flag)) != NULL; s += n) {
+        bool starts = (s == e->vmflags || s[-1] == ' ');
+        bool ends = (s[n] == '\0' || s[n] == ' ');
+        if (starts && ends)
+            return true;
+    }
+    return false;
+}
+
+void smaps_format_header(const struct smaps_entry *e, char *buf, size_t len)
+{
+    snprintf(buf, len, "%lx-%lx %s %08llx %s", (unsigned long)e->start, (unsigned long)e->end,
+             e->perms, (unsigned long long)e->offset, e->name[0] ? e->name : "(anonymous)");
+}
+
+enum procfs_status procfs_parse_keyed(FILE *in, struct procfs_want *want, size_t n)
+{
+    char line[LINE_MAX_LEN];
+    size_t missing = n;
+    for (size_t i = 0; i < n; i++)
+        want[i].present = false;
+
+    while (missing > 0) {
+        enum line_result r = next_line(in, line, sizeof line);
+        if (r == LINE_EOF)
+            break;
+        if (r != LINE_OK)
+            return line_status(r);
+        if (line[0] == '\0')
+            continue;
+        const char *colon = strchr(line, ':');
+        if (!colon || colon == line)
+            return PROCFS_MALFORMED;
+        size_t keylen = (size_t)(colon - line);
+        for (size_t i = 0; i < n; i++) {
+            if (want[i].present || strlen(want[i].key) != keylen ||
+                strncmp(want[i].key, line, keylen) != 0)
+                continue;
+            bool in_kb, empty;
+            enum procfs_status st = parse_value(colon + 1, &want[i].value, &in_kb, &empty);
+            if (st != PROCFS_OK)
+                return st;
+            if (!empty) {
+                want[i].present = true;
+                missing--;
+            }
+            break;
+        }
+    }
+    return PROCFS_OK;
+}
+
+enum procfs_status procfs_read_keyed(const char *path, struct procfs_want *want, size_t n)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return PROCFS_IO;
+    enum procfs_status st = procfs_parse_keyed(f, want, n);
+    fclose(f);
+    return st;
+}
+
+enum procfs_status procfs_parse_number(FILE *in, uint64_t *value)
+{
+    char line[64];
+    enum line_result r = next_line(in, line, sizeof line);
+    if (r == LINE_EOF)
+        return PROCFS_TRUNCATED;
+    if (r != LINE_OK)
+        return line_status(r);
+    const char *s = skip_blanks(line);
+    enum procfs_status st = parse_decimal(&s, value);
+    if (st != PROCFS_OK)
+        return st;
+    return *skip_blanks(s) == '\0' ? PROCFS_OK : PROCFS_MALFORMED;
+}
+
+enum procfs_status procfs_read_vm_sysctl(const char *name, uint64_t *value)
+{
+    char path[128];
+    if (name[0] == '\0' || strchr(name, '/') || strcmp(name, "..") == 0 || strcmp(name, ".") == 0) {
+        errno = EINVAL;
+        return PROCFS_IO;
+    }
+    int len = snprintf(path, sizeof path, "/proc/sys/vm/%s", name);
+    if (len < 0 || (size_t)len >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return PROCFS_IO;
+    }
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return PROCFS_IO;
+    enum procfs_status st = procfs_parse_number(f, value);
+    fclose(f);
+    return st;
+}
+
+enum procfs_status procfs_parse_choice(FILE *in, char *out, size_t len)
+{
+    char line[256];
+    enum line_result r = next_line(in, line, sizeof line);
+    if (r == LINE_EOF)
+        return PROCFS_TRUNCATED;
+    if (r != LINE_OK)
+        return line_status(r);
+    const char *open = strchr(line, '[');
+    const char *close = open ? strchr(open, ']') : NULL;
+    if (!open || !close || close == open + 1 || strchr(close + 1, '['))
+        return PROCFS_MALFORMED;
+    size_t n = (size_t)(close - open - 1);
+    if (n >= len)
+        return PROCFS_OVERFLOW;
+    memcpy(out, open + 1, n);
+    out[n] = '\0';
+    return PROCFS_OK;
+}
+
+enum procfs_status procfs_read_choice(const char *path, char *out, size_t len)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return PROCFS_IO;
+    enum procfs_status st = procfs_parse_choice(f, out, len);
+    fclose(f);
+    return st;
+}

@@ -1,0 +1,85 @@
+/* procfs: read what the kernel says about memory, by key.
+ *
+ * Every parser takes a FILE * so that the unit tests can feed it fixture files
+ * (or fmemopen() buffers); the procfs_read_* wrappers only open the real file.
+ * Rules that hold everywhere:
+ *   - lines are matched by key, never by position: kernels add fields over time;
+ *   - unknown keys are skipped, and a key that is not there is "absent", never 0;
+ *   - a malformed or truncated input is an error, never a guess;
+ *   - lines are read into a fixed buffer: no allocation per line, no out of bounds.
+ */
+#ifndef VMLAB_PROCFS_H
+#define VMLAB_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum procfs_status {
+    PROCFS_OK = 0,
+    PROCFS_NOT_FOUND,  /* no entry covers that address, or the file is empty */
+    PROCFS_MALFORMED,  /* a line that is not "Key: value", or a bad number  */
+    PROCFS_TRUNCATED,  /* the input ends in the middle of a line            */
+    PROCFS_OVERFLOW,   /* a number does not fit in 64 bits                   */
+    PROCFS_IO,         /* the file could not be opened or read (see errno)   */
+};
+
+const char *procfs_strerror(enum procfs_status status);
+
+/* One "Key: value [kB]" field. */
+struct procfs_field {
+    char key[32];
+    uint64_t value;
+    bool in_kb; /* the line ended in " kB" */
+};
+
+#define SMAPS_MAX_FIELDS 48
+
+/* One mapping as /proc/PID/smaps describes it. */
+struct smaps_entry {
+    uintptr_t start, end;
+    char perms[5];          /* "rw-p" */
+    uint64_t offset;
+    char name[256];         /* path, "[heap]", or "" for anonymous memory */
+    size_t nfields;
+    struct procfs_field fields[SMAPS_MAX_FIELDS];
+    bool has_vmflags;
+    char vmflags[160];      /* "rd wr mr mw me ac nh", may be empty */
+};
+
+/* Find the entry whose range contains addr. Stops reading at the next entry. */
+enum procfs_status smaps_parse_entry(FILE *in, uintptr_t addr, struct smaps_entry *out);
+enum procfs_status smaps_read_entry(uintptr_t addr, struct smaps_entry *out);
+
+/* Value of a field by key (e.g. "Rss"); false when the kernel did not print it. */
+bool smaps_get(const struct smaps_entry *e, const char *key, uint64_t *value);
+/* True when VmFlags lists the two-letter flag (e.g. "nh"). */
+bool smaps_has_flag(const struct smaps_entry *e, const char *flag);
+/* The header line, as /proc/self/maps shows it. */
+void smaps_format_header(const struct smaps_entry *e, char *buf, size_t len);
+
+/* A request for "Key: value" lines, as in /proc/meminfo and /proc/self/status.
+ * The caller fills in the keys; the parser sets value/present for each. */
+struct procfs_want {
+    const char *key;
+    uint64_t value;
+    bool present;
+};
+
+/* Lines whose key is not wanted are skipped unparsed: /proc/self/status has
+ * text values ("Name:", "Cpus_allowed:") that are not numbers. */
+enum procfs_status procfs_parse_keyed(FILE *in, struct procfs_want *want, size_t n);
+enum procfs_status procfs_read_keyed(const char *path, struct procfs_want *want, size_t n);
+
+/* One unsigned number and a newline, as in /proc/sys/vm/overcommit_memory. */
+enum procfs_status procfs_parse_number(FILE *in, uint64_t *value);
+/* Reads /proc/sys/vm/<name>; name must be a plain file name. */
+enum procfs_status procfs_read_vm_sysctl(const char *name, uint64_t *value);
+
+/* A sysfs choice line such as "always [madvise] never": copies the word in
+ * brackets (the one in force) to out. */
+enum procfs_status procfs_parse_choice(FILE *in, char *out, size_t len);
+enum procfs_status procfs_read_choice(const char *path, char *out, size_t len);
+
+#endif

@@ -1,0 +1,146 @@
+/* snapshot: capture and compare what a step changes. */
+#define _GNU_SOURCE
+#include "snapshot.h"
+
+#include <string.h>
+#include <sys/resource.h>
+
+static const char *const meminfo_keys[SNAP_MEMINFO_KEYS] = {
+    "Committed_AS", "MemAvailable", "CommitLimit",   "HugePages_Total",
+    "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp",
+};
+
+/* Per-mapping counters worth showing when they move. Pss, Referenced and the
+ * like move with these and would only add noise. */
+static const char *const smaps_watched[] = {
+    "Size", "Rss", "Private_Clean", "Private_Dirty", "Shared_Clean", "Shared_Dirty",
+    "Anonymous", "AnonHugePages", "Swap", "Locked", "Private_Hugetlb", "Shared_Hugetlb", NULL,
+};
+
+static void read_faults(int64_t *minflt, int64_t *majflt)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *minflt = ru.ru_minflt;
+    *majflt = ru.ru_majflt;
+}
+
+enum procfs_status snapshot_take(struct snapshot *s, uintptr_t addr)
+{
+    read_faults(&s->minflt_start, &s->majflt_start);
+    enum procfs_status st = smaps_read_entry(addr, &s->entry);
+    s->mapped = (st == PROCFS_OK);
+    if (st == PROCFS_NOT_FOUND)
+        st = PROCFS_OK;
+    if (st == PROCFS_OK) {
+        for (int i = 0; i < SNAP_MEMINFO_KEYS; i++)
+            s->meminfo[i].key = meminfo_keys[i];
+        st = procfs_read_keyed("/proc/meminfo", s->meminfo, SNAP_MEMINFO_KEYS);
+    }
+    read_faults(&s->minflt_end, &s->majflt_end);
+    return st;
+}
+
+static bool is_fault_key(const char *key)
+{
+    return strcmp(key, "minor_faults") == 0 || strcmp(key, "major_faults") == 0;
+}
+
+bool snapshot_get(const struct snapshot *s, const char *key, int64_t *value)
+{
+    if (strcmp(key, "minor_faults") == 0) {
+        *value = s->minflt_start;
+        return true;
+    }
+    if (strcmp(key, "major_faults") == 0) {
+        *value = s->majflt_start;
+        return true;
+    }
+    for (int i = 0; i < SNAP_MEMINFO_KEYS; i++) {
+        if (strcmp(s->meminfo[i].key, key) == 0) {
+            *value = (int64_t)s->meminfo[i].value;
+            return s->meminfo[i].present;
+        }
+    }
+    uint64_t v;
+    if (!s->mapped || !smaps_get(&s->entry, key, &v))
+        return false;
+    *value = (int64_t)v;
+    return true;
+}
+
+/* Reads both sides of a comparison. Fault counts on the "before" side are
+ * the ones read at the end of its capture. When the step replaced the mapping
+ * (before: a PROT_NONE reservation, after: the new VMA inside it), the old
+ * entry's counters describe another mapping and count as absent. */
+static void get_pair(const struct snapshot *before, const struct snapshot *after, const char *key,
+                     bool *hb, int64_t *b, bool *ha, int64_t *a)
+{
+    *ha = snapshot_get(after, key, a);
+    if (strcmp(key, "minor_faults") == 0) {
+        *b = before->minflt_end;
+        *hb = true;
+        return;
+    }
+    if (strcmp(key, "major_faults") == 0) {
+        *b = before->majflt_end;
+        *hb = true;
+        return;
+    }
+    *hb = snapshot_get(before, key, b);
+    bool replaced = before->mapped && after->mapped &&
+                    (before->entry.start != after->entry.start || before->entry.end != after->entry.end);
+    bool from_smaps = before->mapped && smaps_get(&before->entry, key, &(uint64_t){0});
+    if (replaced && from_smaps)
+        *hb = false;
+}
+
+bool snapshot_delta(const struct snapshot *before, const struct snapshot *after, const char *key,
+                    int64_t *delta)
+{
+    int64_t b, a;
+    bool hb, ha;
+    get_pair(before, after, key, &hb, &b, &ha, &a);
+    if (!hb || !ha)
+        return false;
+    *delta = a - b;
+    return true;
+}
+
+static bool listed(const char *const *list, const char *key)
+{
+    for (; list && *list; list++)
+        if (strcmp(*list, key) == 0)
+            return true;
+    return false;
+}
+
+static void add_row(struct narrator *n, const struct snapshot *before, const struct snapshot *after,
+                    const char *key, bool only_if_moved)
+{
+    int64_t b = 0, a = 0;
+    bool hb, ha;
+    get_pair(before, after, key, &hb, &b, &ha, &a);
+    /* "Moved": changed, or appeared/vanished with a value other than 0. */
+    bool moved = (hb && ha) ? b != a : (hb ? b != 0 : (ha && a != 0));
+    if (only_if_moved && !moved)
+        return;
+    const char *unit = is_fault_key(key) ? "" : "kB";
+    if (strncmp(key, "HugePages_", 10) == 0)
+        unit = ""; /* meminfo counts huge pages, not kB */
+    narrate_value(n, key, unit, hb, b, ha, a);
+}
+
+void snapshot_report(struct narrator *n, const struct snapshot *before,
+                     const struct snapshot *after, const char *const *always_show)
+{
+    for (const char *const *k = always_show; k && *k; k++)
+        add_row(n, before, after, *k, false);
+    for (const char *const *k = smaps_watched; *k; k++)
+        if (!listed(always_show, *k))
+            add_row(n, before, after, *k, true);
+    static const char *const faults[] = {"minor_faults", "major_faults", NULL};
+    for (const char *const *k = faults; *k; k++)
+        if (!listed(always_show, *k))
+            add_row(n, before, after, *k, true);
+}

@@ -1,0 +1,47 @@
+/* snapshot: everything one step may change, captured in one call.
+ *
+ *   - the smaps entry of the demo's mapping (found by address),
+ *   - a few /proc/meminfo counters (system-wide: other processes move them too),
+ *   - this process's minor and major fault counts (getrusage).
+ *
+ * The fault counts are read at the start and at the end of the capture, and a
+ * difference uses (after.start - before.end): faults taken while reading /proc
+ * (stdio buffers, stack) never count as the step's own. */
+#ifndef VMLAB_SNAPSHOT_H
+#define VMLAB_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "narrate.h"
+#include "procfs.h"
+
+enum { SNAP_MEMINFO_KEYS = 7 };
+
+struct snapshot {
+    bool mapped;  /* an entry covers the address */
+    struct smaps_entry entry;
+    struct procfs_want meminfo[SNAP_MEMINFO_KEYS];
+    int64_t minflt_start, minflt_end, majflt_start, majflt_end;
+};
+
+/* Returns PROCFS_OK, or the status of the file that could not be read
+ * (an unmapped address is not an error: mapped is false). */
+enum procfs_status snapshot_take(struct snapshot *s, uintptr_t addr);
+
+/* Value of a counter by name: an smaps field ("Rss"), a meminfo field
+ * ("Committed_AS"), or "minor_faults" / "major_faults". False when absent. */
+bool snapshot_get(const struct snapshot *s, const char *key, int64_t *value);
+
+/* after - before for a counter; false if either side lacks it. Fault counts
+ * use the capture windows described above. */
+bool snapshot_delta(const struct snapshot *before, const struct snapshot *after, const char *key,
+                    int64_t *delta);
+
+/* Adds the rows of a step to the narrator: every key in always_show (NULL
+ * terminated), then every per-mapping counter and fault count that moved.
+ * System-wide meminfo counters appear only when asked for. */
+void snapshot_report(struct narrator *n, const struct snapshot *before,
+                     const struct snapshot *after, const char *const *always_show);
+
+#endif
