@@ -16,11 +16,7 @@
 #include "region.h"
 #include "residency.h"
 #include "snapshot.h"
-
-/* A volatile access: the compiler may not drop or merge it, so the fault it
- * causes really happens where the step says. */
-#define FORCE_READ(p) (*(volatile const char *)(p))
-#define FORCE_WRITE(p, v) (*(volatile char *)(p) = (v))
+#include "touch.h"
 
 #define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
 #define THP_PMD_SIZE "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"
@@ -197,7 +193,7 @@ static void step_write_one(struct demo *d)
     struct snapshot before, after;
     narrate_step(n, "Write one byte into the first page", "p[16] = 'a';");
     take(d, &before);
-    FORCE_WRITE(d->p + 16, 'a');
+    touch_write(d->p + 16, 'a');
     take(d, &after);
     snapshot_report(n, &before, &after,
                     d->thp ? (const char *const[]){"Rss", "Private_Dirty", "AnonHugePages",
@@ -219,7 +215,7 @@ static void step_read_other(struct demo *d)
              offset / d->page);
     narrate_step(n, "Read one byte of another, untouched page", code);
     take(d, &before);
-    char c = FORCE_READ(d->p + offset);
+    char c = touch_read(d->p + offset);
     take(d, &after);
     long resident = residency_picture(d->p + offset, d->page, picture, sizeof picture);
     if (resident < 0)
@@ -258,8 +254,7 @@ static void step_write_all(struct demo *d)
              d->page);
     narrate_step(n, "Write every page", code);
     take(d, &before);
-    for (size_t off = 0; off < d->size; off += d->page)
-        FORCE_WRITE(d->p + off, 1);
+    touch_write_every(d->p, d->size, d->page, 1);
     take(d, &after);
     snapshot_report(n, &before, &after,
                     d->thp ? (const char *const[]){"Size", "Rss", "Private_Dirty", "AnonHugePages",

@@ -1,1 +1,136 @@
-int main(void){return 0;}
+/* tour: the guided tour - runs every demo in teaching order, one after the
+ * other, passing on --step, --json and --color. Each demo is a program of its
+ * own next to this one; the tour only starts them and counts how they ended. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "errors.h"
+#include "narrate.h"
+
+struct stop {
+    const char *demo;
+    const char *arg;      /* one extra argument, or NULL */
+    const char *lesson;
+};
+
+/* Teaching order: from "mmap reserves address space" towards what happens
+ * when the memory runs out. Stops whose program is not built are skipped. */
+static const struct stop stops[] = {
+    {"mmap-anon", NULL, "mmap gives address space; the first touch of each page gives memory"},
+    {"mmap-anon", "--thp", "the same with a transparent huge page: one write, 2 MiB"},
+};
+#define NSTOPS (sizeof stops / sizeof stops[0])
+
+static const struct demo_info info = {
+    .name = "tour",
+    .summary = "Runs every vmlab demo in teaching order and says how each one ended.\n"
+               "With --step every demo pauses before each of its steps.",
+    .examples = "  tour             the whole tour, without pauses\n"
+                "  tour --step      one step at a time (at a terminal)\n"
+                "  tour --json      JSON Lines from every demo, then a summary line\n",
+};
+
+static void no_options(void *ctx, size_t index, const char *arg)
+{
+    (void)ctx;
+    (void)index;
+    (void)arg;
+}
+
+/* The directory this program lives in: the demos are built next to it. */
+static int own_dir(char *dir, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", dir, len - 1);
+    if (n < 0)
+        return -1;
+    dir[n] = '\0';
+    char *slash = strrchr(dir, '/');
+    if (!slash) {
+        errno = ENOENT;
+        return -1;
+    }
+    *slash = '\0';
+    return 0;
+}
+
+/* Runs one stop; returns its exit status, or 128 + signal. */
+static int run_stop(const char *path, const struct stop *s, const struct cli_common *common)
+{
+    const char *argv[8];
+    int argc = 0;
+    argv[argc++] = s->demo;
+    if (s->arg)
+        argv[argc++] = s->arg;
+    if (common->step)
+        argv[argc++] = "--step";
+    if (common->json)
+        argv[argc++] = "--json";
+    if (common->color == COLOR_ALWAYS)
+        argv[argc++] = "--color=always";
+    else if (common->color == COLOR_NEVER)
+        argv[argc++] = "--color=never";
+    argv[argc] = NULL;
+
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        execv(path, (char *const *)argv);
+        char msg[PATH_MAX + 64];
+        errno_describe("execv", errno, msg, sizeof msg);
+        fprintf(stderr, "tour: %s: %s\n", path, msg);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_common common;
+    int first = cli_parse(argc, argv, &info, &common, no_options, NULL);
+    cli_no_positionals(&info, argc, argv, first);
+
+    struct narrator n;
+    narrate_init(&n, info.name, &common, 0);
+    char dir[PATH_MAX];
+    if (own_dir(dir, sizeof dir) != 0)
+        narrate_fail_errno(&n, "readlink /proc/self/exe", errno);
+
+    int ran = 0, skipped = 0, failed = 0;
+    for (size_t i = 0; i < NSTOPS; i++) {
+        const struct stop *s = &stops[i];
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/%s", dir, s->demo);
+        if (!n.json)
+            printf("%s==== Stop %zu of %zu: %s%s%s -- %s ====%s\n\n", n.color ? "\033[1m" : "",
+                   i + 1, NSTOPS, s->demo, s->arg ? " " : "", s->arg ? s->arg : "", s->lesson,
+                   n.color ? "\033[0m" : "");
+        int rc = run_stop(path, s, &common);
+        if (rc == EXIT_OK) {
+            ran++;
+        } else if (rc == EXIT_CANNOT) {
+            skipped++;
+        } else {
+            failed++;
+            fprintf(stderr, "tour: %s ended with status %d\n", s->demo, rc);
+        }
+        if (!n.json)
+            putchar('\n');
+    }
+    if (failed)
+        narrate_finish(&n, RESULT_FAIL, "%d demo%s ran, %d could not run here, %d failed", ran,
+                       ran == 1 ? "" : "s", skipped, failed);
+    narrate_finish(&n, RESULT_OK, "%d demo%s ran, %d could not run here (see above why)", ran,
+                   ran == 1 ? "" : "s", skipped);
+}

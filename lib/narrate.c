@@ -43,6 +43,7 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
     }
 }
 
+__attribute__((format(printf, 3, 0)))
 static void vappend(char *buf, size_t len, const char *fmt, va_list ap)
 {
     size_t used = strlen(buf);

@@ -24,7 +24,8 @@ const char *procfs_strerror(enum procfs_status status)
     return "unknown status";
 }
 
-enum line_result { LINE_OK, LINE_EOF, LINE_TRUNCATED, LINE_BAD, LINE_IO };
+/* LINE_LONG: a line longer than the buffer, kept cut. */
+enum line_result { LINE_OK, LINE_LONG, LINE_EOF, LINE_TRUNCATED, LINE_BAD, LINE_IO };
 
 /* Reads one line without its newline into buf (cut to fit). The kernel ends
  * every line of these files with '\n'; a last line without one means the
@@ -45,7 +46,7 @@ static enum line_result next_line(FILE *in, char *buf, size_t len)
     int c;
     while ((c = getc(in)) != EOF && c != '\n')
         ;
-    return c == EOF ? LINE_TRUNCATED : LINE_OK;
+    return c == EOF ? LINE_TRUNCATED : LINE_LONG;
 }
 
 static enum procfs_status line_status(enum line_result r)
@@ -231,7 +232,7 @@ enum procfs_status smaps_parse_entry(FILE *in, uintptr_t addr, struct smaps_entr
         enum line_result r = next_line(in, line, sizeof line);
         if (r == LINE_EOF)
             break;
-        if (r != LINE_OK)
+        if (r != LINE_OK && r != LINE_LONG)
             return line_status(r);
 
         struct smaps_entry header;
@@ -251,8 +252,10 @@ enum procfs_status smaps_parse_entry(FILE *in, uintptr_t addr, struct smaps_entr
         }
         if (st != PROCFS_NOT_FOUND)
             return st;
-        if (!found)
-            continue; /* a field of some other mapping: not worth parsing */
+        /* A field of some other mapping is not worth parsing; a field line
+         * too long for the buffer is no field we know, so it is skipped. */
+        if (!found || r == LINE_LONG)
+            continue;
         if ((st = parse_smaps_field(line, out)) != PROCFS_OK)
             return st;
     }
@@ -311,6 +314,8 @@ enum procfs_status procfs_parse_keyed(FILE *in, struct procfs_want *want, size_t
         enum line_result r = next_line(in, line, sizeof line);
         if (r == LINE_EOF)
             break;
+        if (r == LINE_LONG)
+            continue; /* no key we could want is that long */
         if (r != LINE_OK)
             return line_status(r);
         if (line[0] == '\0')
@@ -353,6 +358,8 @@ enum procfs_status procfs_parse_number(FILE *in, uint64_t *value)
     enum line_result r = next_line(in, line, sizeof line);
     if (r == LINE_EOF)
         return PROCFS_TRUNCATED;
+    if (r == LINE_LONG)
+        return PROCFS_MALFORMED;
     if (r != LINE_OK)
         return line_status(r);
     const char *s = skip_blanks(line);
@@ -388,6 +395,8 @@ enum procfs_status procfs_parse_choice(FILE *in, char *out, size_t len)
     enum line_result r = next_line(in, line, sizeof line);
     if (r == LINE_EOF)
         return PROCFS_TRUNCATED;
+    if (r == LINE_LONG)
+        return PROCFS_MALFORMED;
     if (r != LINE_OK)
         return line_status(r);
     const char *open = strchr(line, '[');

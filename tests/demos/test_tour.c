@@ -1,0 +1,88 @@
+/* Demo tests for the guided tour: it runs every demo, passes --json on, and
+ * its own summary agrees with how each demo ended. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "run.h"
+
+#define MAX_LINES 256
+
+static char tour[PATH_MAX];
+
+START_TEST(tour_json_is_all_json)
+{
+    struct run_result r;
+    const char *argv[] = {tour, "--json", NULL};
+    ck_assert_int_eq(run_program(argv, RUN_AS_SELF, &r), 0);
+    ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+    struct json *lines[MAX_LINES];
+    char err[512];
+    int n = parse_json_lines(r.out, lines, MAX_LINES, err, sizeof err);
+    ck_assert_msg(n > 0, "%s", err);
+    int results = 0, ok = 0;
+    for (int i = 0; i < n - 1; i++) {
+        const char *result = json_get_string(lines[i], "result");
+        if (result) {
+            results++;
+            ok += strcmp(result, "ok") == 0;
+            ck_assert_str_ne(json_get_string(lines[i], "demo"), "tour");
+        }
+    }
+    /* The tour ends with its own line, and every stop with a result line. */
+    ck_assert_str_eq(json_get_string(lines[n - 1], "demo"), "tour");
+    ck_assert_str_eq(json_get_string(lines[n - 1], "result"), "ok");
+    ck_assert_int_ge(results, 2);
+    char want[64];
+    snprintf(want, sizeof want, "%d demos ran", ok);
+    ck_assert_msg(strstr(json_get_string(lines[n - 1], "reason"), want) != NULL,
+                  "summary '%s' does not say '%s'", json_get_string(lines[n - 1], "reason"), want);
+    free_json_lines(lines, n);
+    run_result_free(&r);
+}
+END_TEST
+
+START_TEST(tour_plain_names_each_stop)
+{
+    struct run_result r;
+    const char *argv[] = {tour, "--color=never", NULL};
+    ck_assert_int_eq(run_program(argv, RUN_AS_SELF, &r), 0);
+    ck_assert_int_eq(r.exit_code, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "Stop 1 of"));
+    ck_assert_ptr_nonnull(strstr(r.out, "mmap-anon"));
+    ck_assert_ptr_nonnull(strstr(r.out, "[1/5]"));
+    run_result_free(&r);
+}
+END_TEST
+
+START_TEST(tour_refuses_arguments)
+{
+    struct run_result r;
+    const char *argv[] = {tour, "--size", "4K", NULL};
+    ck_assert_int_eq(run_program(argv, RUN_AS_SELF, &r), 0);
+    ck_assert_int_eq(r.exit_code, 2);
+    ck_assert_int_eq(count_lines(r.err), 2);
+    run_result_free(&r);
+}
+END_TEST
+
+int main(void)
+{
+    snprintf(tour, sizeof tour, "%s/tour", demo_dir());
+    Suite *s = suite_create("tour");
+    TCase *tc = tcase_create("tour");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, tour_json_is_all_json);
+    tcase_add_test(tc, tour_plain_names_each_stop);
+    tcase_add_test(tc, tour_refuses_arguments);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,177 @@
+/* Unit tests for lib/cli.c and lib/errors.c: strict sizes, usage errors that
+ * exit 2, and errno names. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "errors.h"
+
+START_TEST(sizes_accepted)
+{
+    static const struct { const char *in; uint64_t bytes; } ok[] = {
+        {"0", 0}, {"4096", 4096}, {"4K", 4096}, {"4k", 4096}, {"16M", 16ull << 20},
+        {"1G", 1ull << 30}, {"1T", 1ull << 40}, {"16777215T", 16777215ull << 40},
+        {"18446744073709551615", UINT64_MAX},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        uint64_t b = 0;
+        const char *why = NULL;
+        ck_assert_msg(cli_parse_size(ok[i].in, &b, &why), "%s refused: %s", ok[i].in, why);
+        ck_assert_uint_eq(b, ok[i].bytes);
+    }
+}
+END_TEST
+
+START_TEST(sizes_refused)
+{
+    static const struct { const char *in; const char *why; } bad[] = {
+        {"", "empty"}, {"-1", "negative"}, {"12Q", "suffix"}, {"1.5M", "whole number"},
+        {"0x10", "suffix"}, {"1e3", "suffix"}, {"4KB", "suffix"}, {"M", "not a number"},
+        {" 4K", "not a number"}, {"18446744073709551616", "too large"},
+        {"16777216T", "too large"}, {"99999999T", "too large"}, {"4K ", "suffix"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t b = 0;
+        const char *why = NULL;
+        ck_assert_msg(!cli_parse_size(bad[i].in, &b, &why), "'%s' accepted", bad[i].in);
+        ck_assert_msg(why && strstr(why, bad[i].why), "'%s': reason '%s' lacks '%s'", bad[i].in,
+                      why ? why : "(none)", bad[i].why);
+    }
+}
+END_TEST
+
+START_TEST(sizes_for_people)
+{
+    char buf[32];
+    format_size(16u << 20, buf, sizeof buf);
+    ck_assert_str_eq(buf, "16 MiB");
+    format_size(4096, buf, sizeof buf);
+    ck_assert_str_eq(buf, "4 KiB");
+    format_size(1536u << 10, buf, sizeof buf);
+    ck_assert_str_eq(buf, "1.5 MiB");
+    format_size(100, buf, sizeof buf);
+    ck_assert_str_eq(buf, "100 bytes");
+    format_size(1ull << 40, buf, sizeof buf);
+    ck_assert_str_eq(buf, "1 TiB");
+}
+END_TEST
+
+START_TEST(quote_is_printable_and_short)
+{
+    char buf[200];
+    cli_quote("a\xff\x01z", buf, sizeof buf);
+    ck_assert_str_eq(buf, "a\\xff\\x01z");
+    char long_arg[70000];
+    memset(long_arg, 'x', sizeof long_arg - 1);
+    long_arg[sizeof long_arg - 1] = '\0';
+    cli_quote(long_arg, buf, sizeof buf);
+    ck_assert_uint_lt(strlen(buf), 60);
+    ck_assert_ptr_nonnull(strstr(buf, "..."));
+}
+END_TEST
+
+START_TEST(errno_names)
+{
+    char buf[24];
+    ck_assert_str_eq(errno_name(ENOMEM, buf, sizeof buf), "ENOMEM");
+    ck_assert_str_eq(errno_name(EACCES, buf, sizeof buf), "EACCES");
+    ck_assert_str_eq(errno_name(9999, buf, sizeof buf), "errno 9999");
+    char msg[128];
+    errno_describe("mmap", ENOMEM, msg, sizeof msg);
+    ck_assert_str_eq(msg, "mmap: ENOMEM (Cannot allocate memory)");
+}
+END_TEST
+
+/* ---- cli_parse: these tests end in exit(), which Check's fork mode catches ---- */
+
+static const struct cli_option opts[] = {{"size", "SIZE", "how much"}, {"flag", NULL, "a flag"}};
+static const struct demo_info info = {.name = "t", .summary = "test", .options = opts, .noptions = 2};
+static uint64_t seen_size;
+static int seen_flag;
+
+static void on_option(void *ctx, size_t index, const char *arg)
+{
+    (void)ctx;
+    if (index == 0)
+        seen_size = cli_size_arg(&info, "--size", arg, 4096, 1 << 20);
+    else
+        seen_flag++;
+}
+
+static int parse(int argc, const char **argv, struct cli_common *c)
+{
+    return cli_parse(argc, (char **)argv, &info, c, on_option, NULL);
+}
+
+START_TEST(parse_good)
+{
+    const char *argv[] = {"t", "--size", "8K", "--flag", "--json", "--step", "--color=never", "pos", NULL};
+    struct cli_common c;
+    seen_size = 0;
+    seen_flag = 0;
+    int first = parse(8, argv, &c);
+    ck_assert_uint_eq(seen_size, 8192);
+    ck_assert_int_eq(seen_flag, 1);
+    ck_assert(c.json && c.step);
+    ck_assert_int_eq(c.color, COLOR_NEVER);
+    ck_assert_int_eq(first, 7);
+    ck_assert_str_eq(argv[first], "pos");
+}
+END_TEST
+
+#define EXIT_CASE(name, ...)                                  \
+    START_TEST(name)                                          \
+    {                                                         \
+        const char *argv[] = {"t", __VA_ARGS__, NULL};        \
+        struct cli_common c;                                  \
+        parse((int)(sizeof argv / sizeof argv[0]) - 1, argv, &c); \
+        ck_abort_msg("cli_parse returned instead of exiting"); \
+    }                                                         \
+    END_TEST
+
+EXIT_CASE(unknown_option, "--bogus")
+EXIT_CASE(missing_value, "--size")
+EXIT_CASE(repeated_option, "--flag", "--flag")
+EXIT_CASE(size_too_small, "--size", "1K")
+EXIT_CASE(size_too_large, "--size", "2M")
+EXIT_CASE(bad_color, "--color=sometimes")
+EXIT_CASE(flag_with_value, "--flag=1")
+EXIT_CASE(help_exits_0, "--help")
+EXIT_CASE(version_exits_0, "--version")
+
+static Suite *cli_suite(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *values = tcase_create("values");
+    tcase_add_test(values, sizes_accepted);
+    tcase_add_test(values, sizes_refused);
+    tcase_add_test(values, sizes_for_people);
+    tcase_add_test(values, quote_is_printable_and_short);
+    tcase_add_test(values, errno_names);
+    suite_add_tcase(s, values);
+    TCase *parsing = tcase_create("parse");
+    tcase_add_test(parsing, parse_good);
+    tcase_add_exit_test(parsing, unknown_option, EXIT_USAGE);
+    tcase_add_exit_test(parsing, missing_value, EXIT_USAGE);
+    tcase_add_exit_test(parsing, repeated_option, EXIT_USAGE);
+    tcase_add_exit_test(parsing, size_too_small, EXIT_USAGE);
+    tcase_add_exit_test(parsing, size_too_large, EXIT_USAGE);
+    tcase_add_exit_test(parsing, bad_color, EXIT_USAGE);
+    tcase_add_exit_test(parsing, flag_with_value, EXIT_USAGE);
+    tcase_add_exit_test(parsing, help_exits_0, EXIT_OK);
+    tcase_add_exit_test(parsing, version_exits_0, EXIT_OK);
+    suite_add_tcase(s, parsing);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(cli_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

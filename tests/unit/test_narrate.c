@@ -1,0 +1,174 @@
+/* Unit tests for lib/narrate.c: the JSON it writes must parse (escaping,
+ * UTF-8), carry the numbers it was given, and the plain text must show them. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "narrate.h"
+
+static char *capture_buf;
+static size_t capture_len;
+
+static FILE *capture(void)
+{
+    FILE *f = open_memstream(&capture_buf, &capture_len);
+    ck_assert_ptr_nonnull(f);
+    return f;
+}
+
+static char *escaped(const char *s)
+{
+    FILE *f = capture();
+    json_write_string(f, s);
+    fclose(f);
+    return capture_buf;
+}
+
+START_TEST(json_strings_round_trip)
+{
+    static const char *const inputs[] = {
+        "plain", "quote \" and backslash \\", "new\nline\ttab\r", "\x01\x1f\x7f",
+        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "",
+    };
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        char *out = escaped(inputs[i]);
+        char err[128];
+        struct json *v = json_parse(out, strlen(out), err, sizeof err);
+        ck_assert_msg(v != NULL, "input %zu gave invalid JSON %s: %s", i, out, err);
+        ck_assert_int_eq(v->type, JSON_STRING);
+        ck_assert_str_eq(v->string, inputs[i]);
+        json_free(v);
+        free(out);
+    }
+}
+END_TEST
+
+START_TEST(json_invalid_utf8_replaced)
+{
+    /* Overlong, stray continuation, surrogate, cut sequence, 0xff. */
+    static const char *const inputs[] = {"\xc0\x80", "\x80", "\xed\xa0\x80", "\xe2\x82", "\xff"};
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        char *out = escaped(inputs[i]);
+        char err[128];
+        struct json *v = json_parse(out, strlen(out), err, sizeof err);
+        ck_assert_msg(v != NULL, "input %zu gave invalid JSON %s: %s", i, out, err);
+        ck_assert_ptr_nonnull(strstr(v->string, "\xef\xbf\xbd")); /* U+FFFD */
+        json_free(v);
+        free(out);
+    }
+}
+END_TEST
+
+static void one_step(struct narrator *n)
+{
+    narrate_step(n, "Write \"one\" byte", "p[16] = 'a';");
+    narrate_value(n, "Rss", "kB", true, 0, true, 4);
+    narrate_value(n, "Size", "kB", false, 0, true, 16384);
+    narrate_value(n, "minor_faults", "", true, 10, true, 11);
+    narrate_fact(n, "maps", "7f00-7f10 rw-p");
+    narrate_picture(n, "residency", "#..#");
+    narrate_note(n, "First sentence.");
+    narrate_note(n, "Second %d.", 2);
+    narrate_end_step(n);
+}
+
+START_TEST(json_step_object)
+{
+    struct cli_common c = {.json = true};
+    struct narrator n;
+    narrate_init(&n, "demo-x", &c, 3);
+    n.out = capture();
+    one_step(&n);
+    fclose(n.out);
+
+    ck_assert_ptr_nonnull(strchr(capture_buf, '\n'));
+    ck_assert_ptr_eq(strchr(capture_buf, '\n'), capture_buf + capture_len - 1); /* one line */
+    char err[128];
+    struct json *v = json_parse(capture_buf, capture_len, err, sizeof err);
+    ck_assert_msg(v != NULL, "%s: %s", err, capture_buf);
+    int64_t x;
+    ck_assert_str_eq(json_get_string(v, "demo"), "demo-x");
+    ck_assert(json_get_int(v, "step", &x) && x == 1);
+    ck_assert(json_get_int(v, "steps", &x) && x == 3);
+    ck_assert_str_eq(json_get_string(v, "title"), "Write \"one\" byte");
+    ck_assert(json_get_int(v, "before.Rss_kB", &x) && x == 0);
+    ck_assert(json_get_int(v, "after.Rss_kB", &x) && x == 4);
+    ck_assert(json_get_int(v, "delta.Rss_kB", &x) && x == 4);
+    ck_assert(json_get_int(v, "delta.minor_faults", &x) && x == 1);
+    ck_assert_int_eq(json_path(v, "before.Size_kB")->type, JSON_NULL);
+    ck_assert_ptr_null(json_path(v, "delta.Size_kB")); /* no delta from an absent value */
+    ck_assert_str_eq(json_get_string(v, "facts.maps"), "7f00-7f10 rw-p");
+    ck_assert_str_eq(json_get_string(v, "facts.residency"), "#..#");
+    ck_assert_str_eq(json_get_string(v, "note"), "First sentence. Second 2.");
+    json_free(v);
+    free(capture_buf);
+}
+END_TEST
+
+START_TEST(plain_step_text)
+{
+    struct cli_common c = {.color = COLOR_NEVER};
+    struct narrator n;
+    narrate_init(&n, "demo-x", &c, 3);
+    n.out = capture();
+    one_step(&n);
+    fclose(n.out);
+    ck_assert_ptr_nonnull(strstr(capture_buf, "[1/3] Write \"one\" byte"));
+    ck_assert_ptr_nonnull(strstr(capture_buf, "p[16] = 'a';"));
+    ck_assert_ptr_nonnull(strstr(capture_buf, "absent -> 16384 kB"));
+    ck_assert_ptr_nonnull(strstr(capture_buf, "+4 kB"));
+    ck_assert_ptr_nonnull(strstr(capture_buf, "#..#"));
+    ck_assert_ptr_null(strchr(capture_buf, '\033')); /* --color=never: no escapes */
+    free(capture_buf);
+}
+END_TEST
+
+START_TEST(color_rules)
+{
+    struct narrator n;
+    struct cli_common c = {.color = COLOR_ALWAYS};
+    narrate_init(&n, "d", &c, 1);
+    ck_assert(n.color);
+    c.json = true;
+    narrate_init(&n, "d", &c, 1);
+    ck_assert(!n.color); /* never colour in JSON */
+    c = (struct cli_common){.color = COLOR_AUTO};
+    setenv("NO_COLOR", "1", 1);
+    narrate_init(&n, "d", &c, 1);
+    ck_assert(!n.color);
+}
+END_TEST
+
+START_TEST(finish_json_line_and_exit)
+{
+    struct cli_common c = {.json = true};
+    struct narrator n;
+    narrate_init(&n, "d", &c, 1);
+    narrate_finish(&n, RESULT_SKIP, "no huge pages");
+}
+END_TEST
+
+static Suite *narrate_suite(void)
+{
+    Suite *s = suite_create("narrate");
+    TCase *tc = tcase_create("output");
+    tcase_add_test(tc, json_strings_round_trip);
+    tcase_add_test(tc, json_invalid_utf8_replaced);
+    tcase_add_test(tc, json_step_object);
+    tcase_add_test(tc, plain_step_text);
+    tcase_add_test(tc, color_rules);
+    tcase_add_exit_test(tc, finish_json_line_and_exit, 77);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(narrate_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

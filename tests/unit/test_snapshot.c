@@ -1,0 +1,149 @@
+/* Unit tests for lib/snapshot.c, lib/region.c and lib/residency.c against the
+ * running kernel: a guarded region is one VMA, one write is one page and one
+ * minor fault, and reading /proc in between is not counted as the step's. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "region.h"
+#include "residency.h"
+#include "snapshot.h"
+#include "touch.h"
+
+static long page_kb(void)
+{
+    return sysconf(_SC_PAGESIZE) / 1024;
+}
+
+START_TEST(region_is_its_own_vma)
+{
+    struct region r;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    ck_assert_int_eq(region_reserve(&r, 8 * page, 0), 0);
+    char *p = region_map(&r, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(p, MAP_FAILED);
+    ck_assert_ptr_eq(p, r.addr);
+    struct smaps_entry e;
+    ck_assert_int_eq(smaps_read_entry((uintptr_t)p, &e), PROCFS_OK);
+    ck_assert_uint_eq(e.start, (uintptr_t)p);
+    ck_assert_uint_eq(e.end, (uintptr_t)p + 8 * page);
+    /* The guard pages on both sides are PROT_NONE. */
+    ck_assert_int_eq(smaps_read_entry((uintptr_t)p - 1, &e), PROCFS_OK);
+    ck_assert_str_eq(e.perms, "---p");
+    ck_assert_int_eq(smaps_read_entry((uintptr_t)p + 8 * page, &e), PROCFS_OK);
+    ck_assert_str_eq(e.perms, "---p");
+    region_release(&r);
+    ck_assert_int_eq(smaps_read_entry((uintptr_t)p, &e), PROCFS_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(region_alignment)
+{
+    struct region r;
+    size_t align = 2u << 20;
+    ck_assert_int_eq(region_reserve(&r, align, align), 0);
+    ck_assert_uint_eq((uintptr_t)r.addr % align, 0);
+    ck_assert_ptr_ne(region_map(&r, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), MAP_FAILED);
+    region_release(&r);
+    ck_assert_int_eq(region_reserve(&r, 4096, 3 * 4096), -1); /* not a power of two */
+}
+END_TEST
+
+START_TEST(one_write_one_page_one_fault)
+{
+    struct region r;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    ck_assert_int_eq(region_reserve(&r, 4 * page, 0), 0);
+    char *p = region_map(&r, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(p, MAP_FAILED);
+    madvise(p, 4 * page, MADV_NOHUGEPAGE);
+    struct snapshot before, after;
+    /* Warm up: the first capture may fault stdio's buffers in. */
+    ck_assert_int_eq(snapshot_take(&before, (uintptr_t)p), PROCFS_OK);
+    ck_assert_int_eq(snapshot_take(&before, (uintptr_t)p), PROCFS_OK);
+    touch_write(p + 100, 1);
+    ck_assert_int_eq(snapshot_take(&after, (uintptr_t)p), PROCFS_OK);
+    int64_t d;
+    ck_assert(snapshot_delta(&before, &after, "Rss", &d));
+    ck_assert_int_eq(d, page_kb());
+    ck_assert(snapshot_delta(&before, &after, "Private_Dirty", &d));
+    ck_assert_int_eq(d, page_kb());
+    ck_assert(snapshot_delta(&before, &after, "minor_faults", &d));
+    ck_assert_int_eq(d, 1);
+    ck_assert(snapshot_delta(&before, &after, "major_faults", &d));
+    ck_assert_int_eq(d, 0);
+    /* Nothing touched in between: no faults, however much /proc was read. */
+    ck_assert_int_eq(snapshot_take(&before, (uintptr_t)p), PROCFS_OK);
+    ck_assert(snapshot_delta(&after, &before, "minor_faults", &d));
+    ck_assert_int_eq(d, 0);
+    int64_t v;
+    ck_assert(snapshot_get(&after, "Committed_AS", &v));
+    ck_assert_int_gt(v, 0);
+    ck_assert(!snapshot_get(&after, "NoSuchCounter", &v));
+    region_release(&r);
+}
+END_TEST
+
+START_TEST(replaced_mapping_has_no_before)
+{
+    struct region r;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    ck_assert_int_eq(region_reserve(&r, 4 * page, 0), 0);
+    struct snapshot before, after;
+    ck_assert_int_eq(snapshot_take(&before, (uintptr_t)r.addr), PROCFS_OK);
+    ck_assert(before.mapped); /* the PROT_NONE reservation */
+    ck_assert_ptr_ne(region_map(&r, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+                     MAP_FAILED);
+    ck_assert_int_eq(snapshot_take(&after, (uintptr_t)r.addr), PROCFS_OK);
+    int64_t d;
+    /* The reservation's Size is another mapping's: no delta against it. */
+    ck_assert(!snapshot_delta(&before, &after, "Size", &d));
+    region_release(&r);
+}
+END_TEST
+
+START_TEST(residency_zero_page_and_writes)
+{
+    struct region r;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    ck_assert_int_eq(region_reserve(&r, 8 * page, 0), 0);
+    char *p = region_map(&r, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(p, MAP_FAILED);
+    madvise(p, 8 * page, MADV_NOHUGEPAGE);
+    char picture[16];
+    ck_assert_int_eq(residency_picture(p, 8 * page, picture, sizeof picture), 0);
+    ck_assert_str_eq(picture, "........");
+    p[0] = 1;
+    p[3 * page] = 1;
+    (void)*(volatile char *)(p + 5 * page); /* read: the zero page */
+    ck_assert_int_eq(residency_picture(p, 8 * page, picture, sizeof picture), 3);
+    ck_assert_str_eq(picture, "#..#.#..");
+    ck_assert_int_eq(residency_picture(p, 8 * page, picture, 8), -1); /* no room for NUL */
+    region_release(&r);
+}
+END_TEST
+
+static Suite *snapshot_suite(void)
+{
+    Suite *s = suite_create("snapshot");
+    TCase *tc = tcase_create("kernel");
+    tcase_add_test(tc, region_is_its_own_vma);
+    tcase_add_test(tc, region_alignment);
+    tcase_add_test(tc, one_write_one_page_one_fault);
+    tcase_add_test(tc, replaced_mapping_has_no_before);
+    tcase_add_test(tc, residency_zero_page_and_writes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(snapshot_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
