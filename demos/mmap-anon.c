@@ -99,9 +99,7 @@ static int64_t value_of(const struct snapshot *s, const char *key)
  * it by `want`: say which, from the numbers. */
 static void explain_commit(struct demo *d, int64_t got, int64_t want, const char *happened)
 {
-    int64_t slack = want / 8 > 0 ? want / 8 : -want / 8;
-    if (slack < 512)
-        slack = 512;
+    int64_t slack = (want < 0 ? -want : want) / 8;
     if (got >= want - slack && got <= want + slack)
         narrate_note(&d->n, "Committed_AS moved by %+lld kB, about the mapping's size: %s",
                      (long long)got, happened);

@@ -32,7 +32,7 @@ enum line_result { LINE_OK, LINE_LONG, LINE_EOF, LINE_TRUNCATED, LINE_BAD, LINE_
  * input was cut short. */
 static enum line_result next_line(FILE *in, char *buf, size_t len)
 {
-    if (!fgets(buf, (int)len, in))
+    if (!fgets_unlocked(buf, (int)len, in))
         return ferror(in) ? LINE_IO : LINE_EOF;
     size_t n = strlen(buf);
     if (n > 0 && buf[n - 1] == '\n') {
@@ -179,9 +179,14 @@ static enum procfs_status parse_smaps_header(const char *line, struct smaps_entr
         return PROCFS_MALFORMED;
     s = skip_blanks(s);
 
+    if (major > 0xfff || minor > 0xfffff)
+        return PROCFS_OVERFLOW;
     e->start = (uintptr_t)start;
     e->end = (uintptr_t)end;
     e->offset = offset;
+    e->dev_major = (unsigned)major;
+    e->dev_minor = (unsigned)minor;
+    e->inode = inode;
     snprintf(e->name, sizeof e->name, "%s", s);
     return PROCFS_OK;
 }
@@ -245,6 +250,9 @@ enum procfs_status smaps_parse_entry(FILE *in, uintptr_t addr, struct smaps_entr
                 out->start = header.start;
                 out->end = header.end;
                 out->offset = header.offset;
+                out->dev_major = header.dev_major;
+                out->dev_minor = header.dev_minor;
+                out->inode = header.inode;
                 memcpy(out->perms, header.perms, sizeof out->perms);
                 memcpy(out->name, header.name, sizeof out->name);
             }
@@ -264,9 +272,14 @@ enum procfs_status smaps_parse_entry(FILE *in, uintptr_t addr, struct smaps_entr
 
 enum procfs_status smaps_read_entry(uintptr_t addr, struct smaps_entry *out)
 {
+    /* A large buffer on the stack: the kernel generates smaps in chunks of
+     * whatever size read() asks for, so fewer, larger reads cost less; and
+     * stdio's own buffer would come from malloc on every call. */
+    char buffer[32768];
     FILE *f = fopen("/proc/self/smaps", "re");
     if (!f)
         return PROCFS_IO;
+    setvbuf(f, buffer, _IOFBF, sizeof buffer);
     enum procfs_status st = smaps_parse_entry(f, addr, out);
     fclose(f);
     return st;
@@ -299,8 +312,9 @@ bool smaps_has_flag(const struct smaps_entry *e, const char *flag)
 
 void smaps_format_header(const struct smaps_entry *e, char *buf, size_t len)
 {
-    snprintf(buf, len, "%lx-%lx %s %08llx %s", (unsigned long)e->start, (unsigned long)e->end,
-             e->perms, (unsigned long long)e->offset, e->name[0] ? e->name : "(anonymous)");
+    snprintf(buf, len, "%lx-%lx %s %08llx %02x:%02x %llu%s%s", (unsigned long)e->start,
+             (unsigned long)e->end, e->perms, (unsigned long long)e->offset, e->dev_major,
+             e->dev_minor, (unsigned long long)e->inode, e->name[0] ? "   " : "", e->name);
 }
 
 enum procfs_status procfs_parse_keyed(FILE *in, struct procfs_want *want, size_t n)

@@ -41,6 +41,8 @@ struct smaps_entry {
     uintptr_t start, end;
     char perms[5];          /* "rw-p" */
     uint64_t offset;
+    unsigned dev_major, dev_minor;
+    uint64_t inode;
     char name[256];         /* path, "[heap]", or "" for anonymous memory */
     size_t nfields;
     struct procfs_field fields[SMAPS_MAX_FIELDS];
@@ -56,7 +58,7 @@ enum procfs_status smaps_read_entry(uintptr_t addr, struct smaps_entry *out);
 bool smaps_get(const struct smaps_entry *e, const char *key, uint64_t *value);
 /* True when VmFlags lists the two-letter flag (e.g. "nh"). */
 bool smaps_has_flag(const struct smaps_entry *e, const char *flag);
-/* The header line, as /proc/self/maps shows it. */
+/* The header line, as /proc/self/maps shows it (spacing aside). */
 void smaps_format_header(const struct smaps_entry *e, char *buf, size_t len);
 
 /* A request for "Key: value" lines, as in /proc/meminfo and /proc/self/status.

@@ -64,6 +64,9 @@ START_TEST(smaps_real_entry_by_address)
     ck_assert(smaps_has_flag(&e, "me"));
     ck_assert(!smaps_has_flag(&e, "wr"));
     ck_assert(!smaps_has_flag(&e, "e")); /* a part of a flag is not a flag */
+    char header[512];
+    smaps_format_header(&e, header, sizeof header);
+    ck_assert_str_eq(header, "5640a581b000-5640a5820000 r-xp 00002000 fe:00 247134   /usr/bin/cat");
 }
 END_TEST
 
