@@ -76,18 +76,9 @@ struct demo {
 
 static void take(struct demo *d, struct snapshot *s)
 {
-    enum procfs_status st = snapshot_take(s, (uintptr_t)d->region.addr);
-    if (st != PROCFS_OK)
-        narrate_finish(&d->n, RESULT_FAIL, "reading /proc/self/smaps or /proc/meminfo: %s%s%s",
-                       procfs_strerror(st), st == PROCFS_IO ? ": " : "",
-                       st == PROCFS_IO ? strerror(errno) : "");
+    snapshot_take_or_fail(s, (uintptr_t)d->region.addr, &d->n);
 }
 
-static int64_t delta_of(const struct snapshot *b, const struct snapshot *a, const char *key)
-{
-    int64_t d = 0;
-    return snapshot_delta(b, a, key, &d) ? d : 0;
-}
 
 static int64_t value_of(const struct snapshot *s, const char *key)
 {
@@ -143,7 +134,7 @@ static void step_map(struct demo *d)
                  rss_kb == 0 ? ", but put no memory behind it: Rss is 0 kB" : "");
     if (rss_kb > 0)
         narrate_note(n, "Rss is already %lld kB: something touched the region.", (long long)rss_kb);
-    explain_commit(d, delta_of(&before, &after, "Committed_AS"), (int64_t)(d->size / 1024),
+    explain_commit(d, snapshot_delta0(&before, &after, "Committed_AS"), (int64_t)(d->size / 1024),
                    "a private writable mapping is charged against the commit limit when it is "
                    "made, before any page exists.");
     if (!advised) {
@@ -197,9 +188,9 @@ static void step_write_one(struct demo *d)
                     d->thp ? (const char *const[]){"Rss", "Private_Dirty", "AnonHugePages",
                                                    "minor_faults", NULL}
                            : (const char *const[]){"Rss", "Private_Dirty", "minor_faults", NULL});
-    explain_first_write(d, delta_of(&before, &after, "Rss"),
-                        delta_of(&before, &after, "AnonHugePages"),
-                        delta_of(&before, &after, "minor_faults"));
+    explain_first_write(d, snapshot_delta0(&before, &after, "Rss"),
+                        snapshot_delta0(&before, &after, "AnonHugePages"),
+                        snapshot_delta0(&before, &after, "minor_faults"));
     narrate_end_step(n);
 }
 
@@ -224,8 +215,8 @@ static void step_read_other(struct demo *d)
                  resident ? "resident" : "not resident");
     snapshot_report(n, &before, &after, (const char *const[]){"Rss", "minor_faults", NULL});
 
-    int64_t rss = delta_of(&before, &after, "Rss");
-    int64_t faults = delta_of(&before, &after, "minor_faults");
+    int64_t rss = snapshot_delta0(&before, &after, "Rss");
+    int64_t faults = snapshot_delta0(&before, &after, "minor_faults");
     if (rss == 0 && faults >= 1 && resident)
         narrate_note(n, "The read faulted (%lld minor fault%s) and returned 0, yet Rss did not "
                         "grow: the kernel mapped the shared zero page, one read-only page of "
@@ -260,7 +251,7 @@ static void step_write_all(struct demo *d)
                            : (const char *const[]){"Size", "Rss", "Private_Dirty", "minor_faults",
                                                    NULL});
     int64_t size_kb = value_of(&after, "Size"), rss_kb = value_of(&after, "Rss");
-    int64_t faults = delta_of(&before, &after, "minor_faults");
+    int64_t faults = snapshot_delta0(&before, &after, "minor_faults");
     if (rss_kb == size_kb)
         narrate_note(n, "Every page now has a frame of its own: Rss equals Size (%lld kB).",
                      (long long)rss_kb);
@@ -293,7 +284,7 @@ static void step_unmap(struct demo *d)
     snapshot_report(n, &before, &after, (const char *const[]){"Rss", "Committed_AS", NULL});
     narrate_note(n, "The mapping is gone from smaps%s.",
                  after.mapped ? " (something else is mapped there now)" : "");
-    explain_commit(d, delta_of(&before, &after, "Committed_AS"), -(int64_t)(d->size / 1024),
+    explain_commit(d, snapshot_delta0(&before, &after, "Committed_AS"), -(int64_t)(d->size / 1024),
                    "the commit charge is returned along with the frames.");
     narrate_end_step(n);
 }

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "snapshot.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -39,6 +40,15 @@ enum procfs_status snapshot_take(struct snapshot *s, uintptr_t addr)
     }
     read_faults(&s->minflt_end, &s->majflt_end);
     return st;
+}
+
+void snapshot_take_or_fail(struct snapshot *s, uintptr_t addr, struct narrator *n)
+{
+    enum procfs_status st = snapshot_take(s, addr);
+    if (st != PROCFS_OK)
+        narrate_finish(n, RESULT_FAIL, "reading /proc/self/smaps or /proc/meminfo: %s%s%s",
+                       procfs_strerror(st), st == PROCFS_IO ? ": " : "",
+                       st == PROCFS_IO ? strerror(errno) : "");
 }
 
 static bool is_fault_key(const char *key)
@@ -105,6 +115,12 @@ bool snapshot_delta(const struct snapshot *before, const struct snapshot *after,
         return false;
     *delta = a - b;
     return true;
+}
+
+int64_t snapshot_delta0(const struct snapshot *before, const struct snapshot *after, const char *key)
+{
+    int64_t d = 0;
+    return snapshot_delta(before, after, key, &d) ? d : 0;
 }
 
 static bool listed(const char *const *list, const char *key)

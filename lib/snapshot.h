@@ -29,6 +29,9 @@ struct snapshot {
  * (an unmapped address is not an error: mapped is false). */
 enum procfs_status snapshot_take(struct snapshot *s, uintptr_t addr);
 
+/* snapshot_take, or end the demo (status 1) saying which read failed. */
+void snapshot_take_or_fail(struct snapshot *s, uintptr_t addr, struct narrator *n);
+
 /* Value of a counter by name: an smaps field ("Rss"), a meminfo field
  * ("Committed_AS"), or "minor_faults" / "major_faults". False when absent. */
 bool snapshot_get(const struct snapshot *s, const char *key, int64_t *value);
@@ -37,6 +40,9 @@ bool snapshot_get(const struct snapshot *s, const char *key, int64_t *value);
  * use the capture windows described above. */
 bool snapshot_delta(const struct snapshot *before, const struct snapshot *after, const char *key,
                     int64_t *delta);
+
+/* The same, 0 when a side is absent: for explanations, not for rows. */
+int64_t snapshot_delta0(const struct snapshot *before, const struct snapshot *after, const char *key);
 
 /* Adds the rows of a step to the narrator: every key in always_show (NULL
  * terminated), then every per-mapping counter and fault count that moved.

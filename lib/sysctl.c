@@ -1,0 +1,298 @@
+/* sysctl: temporary /proc/sys/vm changes with a lock, a state file and
+ * restore on every exit path. See sysctl.h for the life of a change. */
+#define _GNU_SOURCE
+#include "sysctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "procfs.h"
+
+#define LOCK_PATH VMLAB_RUN_DIR "/lock"
+#define STATE_PATH VMLAB_RUN_DIR "/saved-state"
+#define MAX_SAVED 8
+
+struct saved {
+    char name[40];
+    char path[80];
+    char value[24];   /* the original, formatted for write() */
+    size_t len;
+    bool skip;        /* restored through its partner (ratio/kbytes) */
+    int order;        /* overcommit_memory 0, ratio/kbytes 1, the rest 2 */
+};
+
+static struct saved saved[MAX_SAVED];
+static volatile sig_atomic_t nsaved;
+static int lock_fd = -1;
+static pid_t owner;
+static bool armed;
+
+static int write_knob(const char *path, const char *text, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, text, len);
+    int saved_errno = errno;
+    close(fd);
+    errno = saved_errno;
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+int sysctl_write(const char *name, uint64_t value)
+{
+    char path[96], text[24];
+    if (strchr(name, '/')) {
+        errno = EINVAL;
+        return -1;
+    }
+    snprintf(path, sizeof path, "/proc/sys/vm/%s", name);
+    int len = snprintf(text, sizeof text, "%llu\n", (unsigned long long)value);
+    return write_knob(path, text, (size_t)len);
+}
+
+static int order_of(const char *name)
+{
+    if (strcmp(name, "overcommit_memory") == 0)
+        return 0;
+    if (strcmp(name, "overcommit_ratio") == 0 || strcmp(name, "overcommit_kbytes") == 0)
+        return 1;
+    return 2;
+}
+
+/* Async-signal-safe: only open/write/close/unlink and plain loads. */
+void sysctl_restore(void)
+{
+    if (nsaved == 0 || getpid() != owner)
+        return;
+    for (int order = 0; order <= 2; order++)
+        for (int i = 0; i < nsaved; i++)
+            if (saved[i].order == order && !saved[i].skip)
+                write_knob(saved[i].path, saved[i].value, saved[i].len);
+    unlink(STATE_PATH);
+    nsaved = 0;
+}
+
+static void restore_at_exit(void)
+{
+    sysctl_restore();
+}
+
+static void restore_on_signal(int signo)
+{
+    int saved_errno = errno;
+    sysctl_restore();
+    /* Die of the same signal, so that the shell sees what happened. */
+    signal(signo, SIG_DFL);
+    raise(signo);
+    errno = saved_errno;
+}
+
+static void arm(void)
+{
+    if (armed)
+        return;
+    armed = true;
+    atexit(restore_at_exit);
+    static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = restore_on_signal;
+    sigfillset(&sa.sa_mask); /* no second signal inside the restore */
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+        sigaction(signals[i], &sa, NULL);
+}
+
+/* Adds name=value (the original) to the table; decides the ratio/kbytes
+ * partner rule once both are in. */
+static int remember(const char *name, uint64_t value)
+{
+    for (int i = 0; i < nsaved; i++)
+        if (strcmp(saved[i].name, name) == 0)
+            return 0;
+    if (nsaved == MAX_SAVED) {
+        errno = ENOSPC;
+        return -1;
+    }
+    struct saved *s = &saved[nsaved];
+    snprintf(s->name, sizeof s->name, "%s", name);
+    snprintf(s->path, sizeof s->path, "/proc/sys/vm/%s", name);
+    s->len = (size_t)snprintf(s->value, sizeof s->value, "%llu\n", (unsigned long long)value);
+    s->order = order_of(name);
+    s->skip = false;
+    nsaved = nsaved + 1;
+
+    /* Of the pair, restore only the one in force: kbytes if it was set. */
+    struct saved *ratio = NULL, *kbytes = NULL;
+    for (int i = 0; i < nsaved; i++) {
+        if (strcmp(saved[i].name, "overcommit_ratio") == 0)
+            ratio = &saved[i];
+        else if (strcmp(saved[i].name, "overcommit_kbytes") == 0)
+            kbytes = &saved[i];
+    }
+    if (ratio && kbytes) {
+        bool kbytes_in_force = strcmp(kbytes->value, "0\n") != 0;
+        kbytes->skip = !kbytes_in_force;
+        ratio->skip = kbytes_in_force;
+    }
+    return 0;
+}
+
+static int write_state_file(void)
+{
+    char tmp[] = VMLAB_RUN_DIR "/saved-state.new";
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        return -1;
+    }
+    fprintf(f, "pid %ld\n", (long)getpid());
+    for (int i = 0; i < nsaved; i++)
+        fprintf(f, "%s %s", saved[i].name, saved[i].value);
+    if (fclose(f) != 0)
+        return -1;
+    return rename(tmp, STATE_PATH);
+}
+
+int sysctl_set(const char *name, uint64_t value)
+{
+    if (lock_fd < 0 || strchr(name, '/')) {
+        errno = EINVAL;
+        return -1;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old); /* the table changes: no restore now */
+    int rc = 0;
+    bool pair = order_of(name) == 1;
+    const char *names[2] = {name, NULL};
+    if (pair) {
+        names[0] = "overcommit_ratio";
+        names[1] = "overcommit_kbytes";
+    }
+    for (int i = 0; i < 2 && names[i] && rc == 0; i++) {
+        uint64_t original;
+        if (procfs_read_vm_sysctl(names[i], &original) != PROCFS_OK || remember(names[i], original) != 0)
+            rc = -1;
+    }
+    if (rc == 0)
+        rc = write_state_file();
+    if (rc == 0)
+        rc = sysctl_write(name, value);
+    int saved_errno = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    errno = saved_errno;
+    return rc;
+}
+
+/* Reads a state file left by a run that did not finish, restores it. */
+static void repair(char *repaired, size_t len)
+{
+    FILE *f = fopen(STATE_PATH, "re");
+    repaired[0] = '\0';
+    if (!f)
+        return;
+    char name[40], list[256] = "";
+    unsigned long long value;
+    long pid = 0;
+    while (fscanf(f, "%39s %llu", name, &value) == 2) {
+        if (strcmp(name, "pid") == 0) {
+            pid = (long)value;
+            continue;
+        }
+        if (strchr(name, '/') || remember(name, value) != 0)
+            continue;
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%s=%llu", used ? ", " : "", name, value);
+    }
+    fclose(f);
+    owner = getpid();
+    sysctl_restore();
+    unlink(STATE_PATH); /* also when it held nothing to restore */
+    snprintf(repaired, len,
+             "restored %s, left changed by vmlab run PID %ld, which was killed before it "
+             "could put them back",
+             list[0] ? list : "nothing (the state file was empty)", pid);
+}
+
+static int take_lock(const char *demo)
+{
+    if (mkdir(VMLAB_RUN_DIR, 0700) != 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (lstat(VMLAB_RUN_DIR, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077)) {
+        errno = EPERM; /* not ours, or open to others: do not trust it */
+        return -1;
+    }
+    lock_fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (lock_fd < 0)
+        return -1;
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK)
+            return -1;
+        fprintf(stderr, "%s: another vmlab demo is changing system settings; waiting for it\n", demo);
+        while (flock(lock_fd, LOCK_EX) != 0)
+            if (errno != EINTR)
+                return -1;
+    }
+    return 0;
+}
+
+int sysctl_begin(const char *demo, char *repaired, size_t len)
+{
+    owner = getpid();
+    if (take_lock(demo) != 0) {
+        int saved_errno = errno;
+        if (lock_fd >= 0)
+            close(lock_fd);
+        lock_fd = -1;
+        errno = saved_errno;
+        return -1;
+    }
+    repair(repaired, len);
+    arm();
+    return 0;
+}
+
+void sysctl_end(void)
+{
+    sysctl_restore();
+    if (lock_fd >= 0) {
+        close(lock_fd); /* releases the flock */
+        lock_fd = -1;
+    }
+}
+
+int sysctl_repair_leftovers(const char *demo, char *repaired, size_t len)
+{
+    repaired[0] = '\0';
+    if (access(STATE_PATH, F_OK) != 0)
+        return 0; /* the common case: nothing left, no lock needed */
+    if (sysctl_begin(demo, repaired, len) != 0)
+        return -1;
+    sysctl_end();
+    return 0;
+}
+
+void sysctl_child_after_fork(void)
+{
+    owner = 0; /* restore() checks the PID: this process restores nothing */
+    if (lock_fd >= 0) {
+        close(lock_fd);
+        lock_fd = -1;
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
