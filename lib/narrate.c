@@ -124,6 +124,7 @@ static struct narrate_fact *new_fact(struct narrator *n, const char *key)
     struct narrate_fact *f = &n->facts[n->nfacts++];
     snprintf(f->key, sizeof f->key, "%s", key);
     f->is_picture = false;
+    f->is_number = false;
     return f;
 }
 
@@ -136,6 +137,15 @@ void narrate_fact(struct narrator *n, const char *key, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(f->text, sizeof f->text, fmt, ap);
     va_end(ap);
+}
+
+void narrate_fact_int(struct narrator *n, const char *key, int64_t value)
+{
+    struct narrate_fact *f = new_fact(n, key);
+    if (!f)
+        return;
+    snprintf(f->text, sizeof f->text, "%lld", (long long)value);
+    f->is_number = true;
 }
 
 void narrate_picture(struct narrator *n, const char *key, const char *picture)
@@ -266,7 +276,10 @@ static void json_step(struct narrator *n)
             fputc(',', out);
         json_write_string(out, n->facts[i].key);
         fputc(':', out);
-        json_write_string(out, n->facts[i].text);
+        if (n->facts[i].is_number)
+            fputs(n->facts[i].text, out);
+        else
+            json_write_string(out, n->facts[i].text);
     }
     fputs("},\"note\":", out);
     json_write_string(out, n->note);

@@ -18,7 +18,7 @@
 #include "cli.h"
 
 #define NARRATE_MAX_ROWS 24
-#define NARRATE_MAX_FACTS 12
+#define NARRATE_MAX_FACTS 24
 
 struct narrate_row {
     char key[40];
@@ -31,6 +31,7 @@ struct narrate_fact {
     char key[32];
     char text[512];
     bool is_picture;           /* a residency map: folded in plain mode */
+    bool is_number;            /* a JSON number rather than a string */
 };
 
 struct narrator {
@@ -62,6 +63,8 @@ void narrate_value(struct narrator *n, const char *key, const char *unit, bool h
                    int64_t before, bool has_after, int64_t after);
 void narrate_fact(struct narrator *n, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A measured number that is not a before/after pair (a JSON number). */
+void narrate_fact_int(struct narrator *n, const char *key, int64_t value);
 /* A one-character-per-page picture ('#' resident, '.' not), 64 pages a line. */
 void narrate_picture(struct narrator *n, const char *key, const char *picture);
 /* The explanation; called more than once, the sentences are joined. */

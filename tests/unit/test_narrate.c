@@ -69,6 +69,7 @@ static void one_step(struct narrator *n)
     narrate_value(n, "minor_faults", "", true, 10, true, 11);
     narrate_fact(n, "maps", "7f00-7f10 rw-p");
     narrate_picture(n, "residency", "#..#");
+    narrate_fact_int(n, "charged_kB", -1048576);
     narrate_note(n, "First sentence.");
     narrate_note(n, "Second %d.", 2);
     narrate_end_step(n);
@@ -101,6 +102,7 @@ START_TEST(json_step_object)
     ck_assert_ptr_null(json_path(v, "delta.Size_kB")); /* no delta from an absent value */
     ck_assert_str_eq(json_get_string(v, "facts.maps"), "7f00-7f10 rw-p");
     ck_assert_str_eq(json_get_string(v, "facts.residency"), "#..#");
+    ck_assert(json_get_int(v, "facts.charged_kB", &x) && x == -1048576);
     ck_assert_str_eq(json_get_string(v, "note"), "First sentence. Second 2.");
     json_free(v);
     free(capture_buf);
