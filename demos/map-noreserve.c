@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -319,6 +320,10 @@ struct mode_result {
 
 static void run_mode_child(int fd, uint64_t size, uint64_t fit)
 {
+    /* A test hook: the restore test kills the worker to prove that the
+     * supervisor still puts everything back. */
+    if (getenv("VMLAB_TEST_KILL_WORKER"))
+        raise(SIGKILL);
     struct mode_result r = {try_map(size, 0, NULL), try_map(size, MAP_NORESERVE, NULL),
                             try_map(fit, 0, NULL), try_map(fit, MAP_NORESERVE, NULL)};
     ssize_t w = write(fd, &r, sizeof r);

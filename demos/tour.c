@@ -15,15 +15,20 @@
 
 struct stop {
     const char *demo;
-    const char *arg;      /* one extra argument, or NULL */
+    const char *arg, *arg2;  /* extra arguments, or NULL */
     const char *lesson;
 };
 
 /* Teaching order: from "mmap reserves address space" towards what happens
- * when the memory runs out. Stops whose program is not built are skipped. */
+ * when the memory runs out. A stop that needs what this machine lacks (root,
+ * huge pages) exits 77 and the tour counts it as "could not run here". */
 static const struct stop stops[] = {
-    {"mmap-anon", NULL, "mmap gives address space; the first touch of each page gives memory"},
-    {"mmap-anon", "--thp", "the same with a transparent huge page: one write, 2 MiB"},
+    {"mmap-anon", NULL, NULL, "mmap gives address space; the first touch of each page gives memory"},
+    {"mmap-anon", "--thp", NULL, "the same with a transparent huge page: one write, 2 MiB"},
+    {"mincore-residency", NULL, NULL, "page by page: resident or not, and the zero page"},
+    {"protnone-dirty", NULL, NULL, "resident and dirty, yet inaccessible"},
+    {"map-noreserve", NULL, NULL, "overcommit: 1 TiB on a machine with far less, and what it costs"},
+    {"hugetlb-reserve", "--setup", "2", "huge pages are reserved at mmap, or fail with SIGBUS"},
 };
 #define NSTOPS (sizeof stops / sizeof stops[0])
 
@@ -67,6 +72,8 @@ static int run_stop(const char *path, const struct stop *s, const struct cli_com
     argv[argc++] = s->demo;
     if (s->arg)
         argv[argc++] = s->arg;
+    if (s->arg2)
+        argv[argc++] = s->arg2;
     if (common->step)
         argv[argc++] = "--step";
     if (common->json)
@@ -113,9 +120,9 @@ int main(int argc, char **argv)
         char path[PATH_MAX + 64];
         snprintf(path, sizeof path, "%s/%s", dir, s->demo);
         if (!n.json)
-            printf("%s==== Stop %zu of %zu: %s%s%s -- %s ====%s\n\n", n.color ? "\033[1m" : "",
-                   i + 1, NSTOPS, s->demo, s->arg ? " " : "", s->arg ? s->arg : "", s->lesson,
-                   n.color ? "\033[0m" : "");
+            printf("%s==== Stop %zu of %zu: %s%s%s%s%s -- %s ====%s\n\n", n.color ? "\033[1m" : "",
+                   i + 1, NSTOPS, s->demo, s->arg ? " " : "", s->arg ? s->arg : "",
+                   s->arg2 ? " " : "", s->arg2 ? s->arg2 : "", s->lesson, n.color ? "\033[0m" : "");
         int rc = run_stop(path, s, &common);
         if (rc == EXIT_OK) {
             ran++;
@@ -129,8 +136,8 @@ int main(int argc, char **argv)
             putchar('\n');
     }
     if (failed)
-        narrate_finish(&n, RESULT_FAIL, "%d demo%s ran, %d could not run here, %d failed", ran,
+        narrate_finish(&n, RESULT_FAIL, "%d stop%s ran, %d could not run here, %d failed", ran,
                        ran == 1 ? "" : "s", skipped, failed);
-    narrate_finish(&n, RESULT_OK, "%d demo%s ran, %d could not run here (see above why)", ran,
+    narrate_finish(&n, RESULT_OK, "%d stop%s ran, %d could not run here (see above why)", ran,
                    ran == 1 ? "" : "s", skipped);
 }

@@ -28,7 +28,7 @@ struct narrate_row {
 };
 
 struct narrate_fact {
-    char key[32];
+    char key[48];
     char text[512];
     bool is_picture;           /* a residency map: folded in plain mode */
     bool is_number;            /* a JSON number rather than a string */

@@ -14,11 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "json.h"
-#include "run.h"
+#include "demo_test.h"
 
 #define SIZE_MB 64
-#define MAX_LINES 16
 
 static enum run_as run_as = RUN_AS_SELF;
 static const char *program;
@@ -28,39 +26,7 @@ static long page_kb(void)
     return sysconf(_SC_PAGESIZE) / 1024;
 }
 
-struct demo_run {
-    struct run_result r;
-    struct json *lines[MAX_LINES];
-    int n;
-};
-
-static void run_json(struct demo_run *d, const char *const extra[])
-{
-    const char *argv[16] = {program, "--json"};
-    int argc = 2;
-    for (; extra && *extra; extra++)
-        argv[argc++] = *extra;
-    argv[argc] = NULL;
-    ck_assert_int_eq(run_program(argv, run_as, &d->r), 0);
-    ck_assert_msg(d->r.exit_code == 0, "exit %d, signal %d, stderr: %s", d->r.exit_code,
-                  d->r.signal, d->r.err);
-    char err[512];
-    d->n = parse_json_lines(d->r.out, d->lines, MAX_LINES, err, sizeof err);
-    ck_assert_msg(d->n >= 0, "%s", err);
-}
-
-static void free_run(struct demo_run *d)
-{
-    free_json_lines(d->lines, d->n);
-    run_result_free(&d->r);
-}
-
-static int64_t get(const struct json *o, const char *path)
-{
-    int64_t v;
-    ck_assert_msg(json_get_int(o, path, &v), "no integer at %s", path);
-    return v;
-}
+#define get jint
 
 /* Committed_AS is system-wide: allow other processes some noise around the
  * charge this demo alone makes. CTest serialises the demo tests. */
@@ -75,7 +41,8 @@ static void check_lesson(const char *size_arg, int64_t size_kb)
 {
     struct demo_run d;
     const char *const extra[] = {"--size", size_arg, NULL};
-    run_json(&d, extra);
+    demo_run_json(&d, program, run_as, extra);
+    ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
     long pk = page_kb();
     int64_t pages = size_kb / pk;
 
@@ -115,7 +82,7 @@ static void check_lesson(const char *size_arg, int64_t size_kb)
     /* 5: munmap returns the charge; the mapping is gone. */
     ck_assert_int_eq(json_path(unmap, "after.Rss_kB")->type, JSON_NULL);
     assert_about(get(unmap, "delta.Committed_AS_kB"), -size_kb, "Committed_AS at munmap");
-    free_run(&d);
+    demo_run_free(&d);
 }
 
 START_TEST(lesson_default_size)
@@ -162,17 +129,14 @@ START_TEST(thp_one_write_two_megabytes)
     char mode[32];
     thp_mode(mode, sizeof mode);
     struct demo_run d;
-    const char *argv[] = {program, "--json", "--thp", NULL};
-    ck_assert_int_eq(run_program(argv, run_as, &d.r), 0);
+    demo_run_json(&d, program, run_as, (const char *const[]){"--thp", NULL});
     if (mode[0] == '\0') {
         ck_assert_int_eq(d.r.exit_code, 77); /* no THP in this kernel: a clean skip */
-        run_result_free(&d.r);
+        demo_run_free(&d);
         return;
     }
     ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
-    char err[512];
-    d.n = parse_json_lines(d.r.out, d.lines, MAX_LINES, err, sizeof err);
-    ck_assert_msg(d.n == 6, "%d lines: %s", d.n, err);
+    ck_assert_int_eq(d.n, 6);
     const struct json *w1 = d.lines[1];
     ck_assert_ptr_nonnull(strstr(json_get_string(d.lines[0], "facts.VmFlags"), "hg"));
     if (strcmp(mode, "never") == 0) {
@@ -189,14 +153,14 @@ START_TEST(thp_one_write_two_megabytes)
         ck_assert_int_eq(get(w1, "delta.Rss_kB"), pmd / 1024);
         ck_assert_int_eq(get(w1, "delta.minor_faults"), 1);
     }
-    free_run(&d);
+    demo_run_free(&d);
 }
 END_TEST
 
 /* ---- the command line ---- */
 
 struct bad_case {
-    const char *args[4];
+    const char *args[5];
     const char *names; /* the error line must contain this */
 };
 
@@ -217,25 +181,7 @@ static const struct bad_case bad_cases[] = {
 
 START_TEST(bad_input_exits_2)
 {
-    const struct bad_case *c = &bad_cases[_i];
-    const char *argv[8] = {program};
-    int argc = 1;
-    for (int i = 0; i < 4 && c->args[i]; i++)
-        argv[argc++] = c->args[i];
-    argv[argc++] = "--json";
-    argv[argc] = NULL;
-    struct run_result r;
-    ck_assert_int_eq(run_program(argv, run_as, &r), 0);
-    ck_assert_msg(r.exit_code == 2, "case %d: exit %d", _i, r.exit_code);
-    ck_assert_msg(r.out_len == 0, "case %d: stdout not empty: %s", _i, r.out);
-    ck_assert_msg(count_lines(r.err) == 2, "case %d: want an error line and a usage line: %s", _i,
-                  r.err);
-    ck_assert_msg(strncmp(r.err, "mmap-anon: ", 11) == 0, "case %d: %s", _i, r.err);
-    const char *nl = strchr(r.err, '\n');
-    ck_assert_msg(memmem(r.err, (size_t)(nl - r.err), c->names, strlen(c->names)) != NULL,
-                  "case %d: error line does not name %s: %s", _i, c->names, r.err);
-    ck_assert_msg(strncmp(nl + 1, "Usage: mmap-anon", 16) == 0, "case %d: %s", _i, r.err);
-    run_result_free(&r);
+    check_bad_input(program, "mmap-anon", bad_cases[_i].args, bad_cases[_i].names);
 }
 END_TEST
 
@@ -289,19 +235,9 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-    static char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/mmap-anon", demo_dir());
-    program = path;
-    const char *copy = NULL;
-    if (argc > 1 && strcmp(argv[1], "nobody") == 0 && geteuid() == 0) {
+    if (argc > 1 && strcmp(argv[1], "nobody") == 0 && geteuid() == 0)
         run_as = RUN_AS_NOBODY;
-        copy = copy_for_nobody(path); /* the build tree may be closed to others */
-        if (!copy) {
-            fprintf(stderr, "cannot copy %s to a directory uid 65534 may enter\n", path);
-            return EXIT_FAILURE;
-        }
-        program = copy;
-    }
+    program = demo_program("mmap-anon", run_as);
 
     Suite *s = suite_create(run_as == RUN_AS_NOBODY ? "mmap-anon as nobody" : "mmap-anon");
     TCase *lesson = tcase_create("lesson");
@@ -323,7 +259,7 @@ int main(int argc, char **argv)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    if (copy)
-        remove_copy(copy);
+    if (run_as == RUN_AS_NOBODY)
+        remove_copy(program);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -38,7 +38,7 @@ START_TEST(tour_json_is_all_json)
     ck_assert_str_eq(json_get_string(lines[n - 1], "result"), "ok");
     ck_assert_int_ge(results, 2);
     char want[64];
-    snprintf(want, sizeof want, "%d demos ran", ok);
+    snprintf(want, sizeof want, "%d stop%s ran", ok, ok == 1 ? "" : "s");
     ck_assert_msg(strstr(json_get_string(lines[n - 1], "reason"), want) != NULL,
                   "summary '%s' does not say '%s'", json_get_string(lines[n - 1], "reason"), want);
     free_json_lines(lines, n);

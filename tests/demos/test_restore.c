@@ -1,0 +1,199 @@
+/* The demos that change /proc/sys/vm leave nothing changed: not when they
+ * are interrupted at any pause (SIGINT, SIGTERM, SIGHUP), not when their
+ * worker is killed, not when they are killed outright (the next run repairs
+ * it and says so), not when several run at once. Root only: exits 77 else.
+ * Driven through --step on a pseudo-terminal, so every signal arrives at a
+ * known point, with the knob known to be changed. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "demo_test.h"
+#include "procfs.h"
+#include "ptydrive.h"
+
+#define STATE_FILE "/run/vmlab/saved-state"
+
+static struct knobs original;
+static struct pty_child child;
+
+static uint64_t vm(const char *name)
+{
+    uint64_t v;
+    ck_assert_int_eq(procfs_read_vm_sysctl(name, &v), PROCFS_OK);
+    return v;
+}
+
+static uint64_t meminfo(const char *key)
+{
+    struct procfs_want w = {key, 0, false};
+    ck_assert_int_eq(procfs_read_keyed("/proc/meminfo", &w, 1), PROCFS_OK);
+    return w.value;
+}
+
+static void assert_all_restored(const char *when)
+{
+    struct knobs now;
+    knobs_read(&now);
+    bool same = knobs_equal(&original, &now);
+    knobs_restore(&original); /* never leave the machine changed, even failing */
+    ck_assert_msg(same, "%s: knobs changed: overcommit_memory %llu (was %llu), nr_hugepages %llu (was %llu)",
+                  when, (unsigned long long)now.overcommit_memory,
+                  (unsigned long long)original.overcommit_memory,
+                  (unsigned long long)now.nr_hugepages, (unsigned long long)original.nr_hugepages);
+    ck_assert_msg(access(STATE_FILE, F_OK) != 0, "%s: %s left behind", when, STATE_FILE);
+}
+
+/* Starts map-noreserve --all-modes --step and stops at the pause before the
+ * mode 2 step, when overcommit_memory has been switched to 1. */
+static void pause_inside_all_modes(struct pty_child *c)
+{
+    const char *argv[] = {demo_program("map-noreserve", RUN_AS_SELF), "--all-modes", "--step", NULL};
+    ck_assert_int_eq(pty_start(c, argv), 0);
+    for (int step = 1; step <= 8; step++) {
+        char prompt[64];
+        snprintf(prompt, sizeof prompt, "Press Enter for step %d/9", step);
+        ck_assert_msg(pty_wait_for(c, prompt), "no prompt %d: %s", step, c->screen);
+        ck_assert(pty_send(c, "\n"));
+    }
+    ck_assert_msg(pty_wait_for(c, "Press Enter for step 9/9"), "%s", c->screen);
+    ck_assert_msg(vm("overcommit_memory") == 1, "the demo should be in mode 1 now");
+}
+
+static const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+START_TEST(signal_during_all_modes)
+{
+    int sig = signals[_i];
+    pause_inside_all_modes(&child);
+    ck_assert_int_eq(access(STATE_FILE, F_OK), 0); /* the originals are on record */
+    kill(child.pid, sig);
+    int status = pty_finish(&child);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == sig,
+                  "want death by signal %d, got status %#x", sig, status);
+    assert_all_restored(strsignal(sig));
+}
+END_TEST
+
+START_TEST(signal_during_hugetlb_setup)
+{
+    int sig = signals[_i];
+    uint64_t total = meminfo("HugePages_Total"), rsvd = meminfo("HugePages_Rsvd");
+    const char *argv[] = {demo_program("hugetlb-reserve", RUN_AS_SELF), "--setup", "2", "--step", NULL};
+    ck_assert_int_eq(pty_start(&child, argv), 0);
+    for (int step = 1; step <= 2; step++) {
+        char prompt[64];
+        snprintf(prompt, sizeof prompt, "Press Enter for step %d/5", step);
+        ck_assert_msg(pty_wait_for(&child, prompt), "%s", child.screen);
+        ck_assert(pty_send(&child, "\n"));
+    }
+    /* Before step 3: the pool is grown and one page is reserved by the demo. */
+    ck_assert_msg(pty_wait_for(&child, "Press Enter for step 3/5"), "%s", child.screen);
+    ck_assert_uint_eq(meminfo("HugePages_Total"), total + 2);
+    ck_assert_uint_eq(meminfo("HugePages_Rsvd"), rsvd + 1);
+    kill(child.pid, sig);
+    int status = pty_finish(&child);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == sig);
+    assert_all_restored(strsignal(sig));
+    ck_assert_uint_eq(meminfo("HugePages_Total"), total);
+    ck_assert_uint_eq(meminfo("HugePages_Rsvd"), rsvd);
+}
+END_TEST
+
+START_TEST(sigkill_then_next_run_repairs)
+{
+    pause_inside_all_modes(&child);
+    kill(child.pid, SIGKILL);
+    int status = pty_finish(&child);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    /* Nothing could restore it: the knob is still changed, the record is there. */
+    uint64_t left = vm("overcommit_memory");
+    ck_assert_int_eq(access(STATE_FILE, F_OK), 0);
+    if (left == original.overcommit_memory) {
+        knobs_restore(&original);
+        ck_abort_msg("overcommit_memory was not changed when the demo was killed");
+    }
+    /* Any later run of a demo that checks repairs it and says so. */
+    struct demo_run d;
+    demo_run_json(&d, demo_program("hugetlb-reserve", RUN_AS_SELF), RUN_AS_SELF, NULL);
+    ck_assert_msg(strstr(d.r.err, "restored") != NULL, "no word of the repair: %s", d.r.err);
+    ck_assert_msg(strstr(d.r.err, "overcommit_memory=") != NULL, "%s", d.r.err);
+    demo_run_free(&d);
+    assert_all_restored("the run after SIGKILL");
+}
+END_TEST
+
+START_TEST(killed_worker)
+{
+    setenv("VMLAB_TEST_KILL_WORKER", "1", 1);
+    struct demo_run d;
+    demo_run_json(&d, demo_program("map-noreserve", RUN_AS_SELF), RUN_AS_SELF,
+                  (const char *const[]){"--all-modes", NULL});
+    unsetenv("VMLAB_TEST_KILL_WORKER");
+    ck_assert_int_eq(d.r.exit_code, 1);
+    ck_assert_str_eq(jstr(demo_result(&d), "result"), "fail");
+    ck_assert_ptr_nonnull(strstr(d.r.err, "worker"));
+    demo_run_free(&d);
+    assert_all_restored("a killed worker");
+}
+END_TEST
+
+START_TEST(many_at_once)
+{
+    enum { RUNS = 8 };
+    pid_t pids[RUNS];
+    for (int i = 0; i < RUNS; i++) {
+        pids[i] = fork();
+        ck_assert_int_ge(pids[i], 0);
+        if (pids[i] == 0) {
+            const char *demo = i % 2 ? "hugetlb-reserve" : "map-noreserve";
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", demo_dir(), demo);
+            freopen("/dev/null", "w", stdout);
+            freopen("/dev/null", "w", stderr);
+            if (i % 2)
+                execl(path, demo, "--setup", "1", "--json", (char *)NULL);
+            else
+                execl(path, demo, "--all-modes", "--json", (char *)NULL);
+            _exit(127);
+        }
+    }
+    int failures = 0;
+    for (int i = 0; i < RUNS; i++) {
+        int status;
+        waitpid(pids[i], &status, 0);
+        failures += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    ck_assert_msg(failures == 0, "%d of %d runs failed", failures, RUNS);
+    assert_all_restored("8 runs at once");
+}
+END_TEST
+
+int main(void)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "changing /proc/sys/vm needs root: skipped\n");
+        return 77;
+    }
+    knobs_read(&original);
+    Suite *s = suite_create("restore");
+    TCase *tc = tcase_create("restore");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, signal_during_all_modes, 0, 3);
+    tcase_add_loop_test(tc, signal_during_hugetlb_setup, 0, 3);
+    tcase_add_test(tc, sigkill_then_next_run_repairs);
+    tcase_add_test(tc, killed_worker);
+    tcase_add_test(tc, many_at_once);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    knobs_restore(&original);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,50 @@
+/* demo_test: what every demo test does - run a demo, read its JSON Lines,
+ * look up facts, check the usage-error contract - with Check assertions that
+ * name what was missing. Expected values always come from the test itself. */
+#ifndef VMLAB_TEST_DEMO_TEST_H
+#define VMLAB_TEST_DEMO_TEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "json.h"
+#include "run.h"
+
+#define DEMO_MAX_LINES 64
+
+struct demo_run {
+    struct run_result r;
+    struct json *lines[DEMO_MAX_LINES];
+    int n;
+};
+
+/* Path of a built demo; for RUN_AS_NOBODY a copy any user can execute. */
+const char *demo_program(const char *name, enum run_as as);
+
+/* Runs program --json args...; asserts that stdout is JSON Lines. */
+void demo_run_json(struct demo_run *d, const char *program, enum run_as as, const char *const args[]);
+void demo_run_free(struct demo_run *d);
+
+/* The object of step N; the final result line. Assert they exist. */
+const struct json *demo_step(const struct demo_run *d, int step);
+const struct json *demo_result(const struct demo_run *d);
+
+int64_t jint(const struct json *o, const char *path);
+const char *jstr(const struct json *o, const char *path);
+bool jnull(const struct json *o, const char *path);
+
+/* Asserts the usage-error contract: exit 2, nothing on stdout, one error
+ * line "DEMO: ..." naming `names`, then a "Usage: DEMO" line. */
+void check_bad_input(const char *program, const char *demo, const char *const args[],
+                     const char *names);
+
+/* /proc/sys/vm knobs a demo may change: read them, put them back. */
+struct knobs {
+    uint64_t overcommit_memory, overcommit_ratio, overcommit_kbytes, nr_hugepages;
+};
+void knobs_read(struct knobs *k);
+bool knobs_equal(const struct knobs *a, const struct knobs *b);
+/* Writes back whatever differs: the test's own safety net. */
+void knobs_restore(const struct knobs *k);
+
+#endif

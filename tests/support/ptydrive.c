@@ -1,0 +1,72 @@
+/* pty: forkpty-driven demo runs. */
+#define _GNU_SOURCE
+#include "ptydrive.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pty.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int pty_start(struct pty_child *c, const char *const argv[])
+{
+    c->len = c->mark = 0;
+    c->screen[0] = '\0';
+    c->pid = forkpty(&c->fd, NULL, NULL, NULL);
+    if (c->pid < 0)
+        return -1;
+    if (c->pid == 0) {
+        setenv("NO_COLOR", "1", 1);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return 0;
+}
+
+bool pty_wait_for(struct pty_child *c, const char *text)
+{
+    for (int rounds = 0; rounds < 100; rounds++) {
+        char *hit = memmem(c->screen + c->mark, c->len - c->mark, text, strlen(text));
+        if (hit) {
+            c->mark = (size_t)(hit - c->screen) + strlen(text);
+            return true;
+        }
+        struct pollfd p = {c->fd, POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        if (c->len + 1 >= sizeof c->screen)
+            return false;
+        ssize_t n = read(c->fd, c->screen + c->len, sizeof c->screen - 1 - c->len);
+        if (n <= 0)
+            return false; /* EIO: the child closed the terminal */
+        c->len += (size_t)n;
+        c->screen[c->len] = '\0';
+    }
+    return false;
+}
+
+bool pty_send(struct pty_child *c, const char *text)
+{
+    size_t len = strlen(text);
+    return write(c->fd, text, len) == (ssize_t)len;
+}
+
+int pty_finish(struct pty_child *c)
+{
+    int status = 0;
+    /* Drain what is left so that the child is never blocked on a full terminal. */
+    for (;;) {
+        struct pollfd p = {c->fd, POLLIN, 0};
+        if (poll(&p, 1, 2000) <= 0)
+            break;
+        char buf[4096];
+        if (read(c->fd, buf, sizeof buf) <= 0)
+            break;
+    }
+    while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    close(c->fd);
+    return status;
+}

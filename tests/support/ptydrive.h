@@ -1,0 +1,26 @@
+/* pty: run a demo on a pseudo-terminal, as a person at a keyboard would, and
+ * drive it by what it prints (its --step prompts), never by sleeps. */
+#ifndef VMLAB_TEST_PTYDRIVE_H
+#define VMLAB_TEST_PTYDRIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct pty_child {
+    pid_t pid;
+    int fd;
+    char screen[1 << 17];
+    size_t len;
+    size_t mark;   /* searches start here; a match moves it past the match */
+};
+
+/* Starts argv[0] (a path) on a new terminal with NO_COLOR=1. */
+int pty_start(struct pty_child *c, const char *const argv[]);
+/* Reads until text appears after the mark (true), or 10 s pass (false). */
+bool pty_wait_for(struct pty_child *c, const char *text);
+bool pty_send(struct pty_child *c, const char *text);
+/* Waits for the child; returns its wait status. */
+int pty_finish(struct pty_child *c);
+
+#endif
