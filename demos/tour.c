@@ -27,6 +27,7 @@ static const struct stop stops[] = {
     {"mmap-anon", "--thp", NULL, "the same with a transparent huge page: one write, 2 MiB"},
     {"mincore-residency", NULL, NULL, "page by page: resident or not, and the zero page"},
     {"protnone-dirty", NULL, NULL, "resident and dirty, yet inaccessible"},
+    {"segv-pgfault", "--all", NULL, "good and bad page faults, and what the signal says"},
     {"map-noreserve", NULL, NULL, "overcommit: 1 TiB on a machine with far less, and what it costs"},
     {"hugetlb-reserve", "--setup", "2", "huge pages are reserved at mmap, or fail with SIGBUS"},
 };

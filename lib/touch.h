@@ -4,7 +4,8 @@
  * fault is the point of the step (the selftests' FORCE_READ). The functions
  * are also left out of AddressSanitizer's instrumentation: its check reads
  * shadow memory first, and that first read of a shadow page is a page fault
- * of its own, which would be counted as the step's. */
+ * of its own, which would be counted as the step's. UBSan is kept out too:
+ * segv-pgfault reads NULL on purpose. */
 #ifndef VMLAB_TOUCH_H
 #define VMLAB_TOUCH_H
 
