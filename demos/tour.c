@@ -30,6 +30,7 @@ static const struct stop stops[] = {
     {"segv-pgfault", "--all", NULL, "good and bad page faults, and what the signal says"},
     {"map-noreserve", NULL, NULL, "overcommit: 1 TiB on a machine with far less, and what it costs"},
     {"hugetlb-reserve", "--setup", "2", "huge pages are reserved at mmap, or fail with SIGBUS"},
+    {"oom-killer-try", NULL, NULL, "when memory runs out: the OOM killer, confined to a cgroup"},
 };
 #define NSTOPS (sizeof stops / sizeof stops[0])
 

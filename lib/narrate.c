@@ -98,6 +98,7 @@ void narrate_step(struct narrator *n, const char *title, const char *code)
     n->note[0] = '\0';
     n->nrows = 0;
     n->nfacts = 0;
+    n->header_shown = false;
     fflush(n->out);
     if (n->pause)
         wait_for_enter(n);
@@ -323,11 +324,34 @@ static void plain_picture(struct narrator *n, const struct narrate_fact *f)
         fprintf(n->out, "        %6zu  %.64s\n", i, f->text + i);
 }
 
+static void plain_header(struct narrator *n)
+{
+    FILE *out = n->out;
+    if (n->header_shown)
+        return;
+    fprintf(out, "%s[%d/%d] %s%s\n", paint(n, BOLD), n->step, n->nsteps, n->title, paint(n, RESET));
+    fprintf(out, "      %s%s%s\n", paint(n, CYAN), n->code, paint(n, RESET));
+    n->header_shown = true;
+}
+
+void narrate_live(struct narrator *n, const char *fmt, ...)
+{
+    if (n->json)
+        return;
+    plain_header(n);
+    va_list ap;
+    fputs("      ", n->out);
+    va_start(ap, fmt);
+    vfprintf(n->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', n->out);
+    fflush(n->out);
+}
+
 static void plain_step(struct narrator *n)
 {
     FILE *out = n->out;
-    fprintf(out, "%s[%d/%d] %s%s\n", paint(n, BOLD), n->step, n->nsteps, n->title, paint(n, RESET));
-    fprintf(out, "      %s%s%s\n", paint(n, CYAN), n->code, paint(n, RESET));
+    plain_header(n);
     for (size_t i = 0; i < n->nfacts; i++) {
         if (n->facts[i].is_picture)
             plain_picture(n, &n->facts[i]);

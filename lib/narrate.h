@@ -37,6 +37,7 @@ struct narrate_fact {
 struct narrator {
     const char *demo;
     bool json, pause, color;
+    bool header_shown;        /* plain: the step's title already printed (narrate_live) */
     int nsteps, step;
     FILE *out;
     char title[160], code[256], note[768];
@@ -67,6 +68,9 @@ void narrate_fact(struct narrator *n, const char *key, const char *fmt, ...)
 void narrate_fact_int(struct narrator *n, const char *key, int64_t value);
 /* A one-character-per-page picture ('#' resident, '.' not), 64 pages a line. */
 void narrate_picture(struct narrator *n, const char *key, const char *picture);
+/* A line printed while the step runs (plain mode only; JSON carries the
+ * step's facts at its end). The step's title comes first, once. */
+void narrate_live(struct narrator *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The explanation; called more than once, the sentences are joined. */
 void narrate_note(struct narrator *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints (plain) or emits (JSON) the step. */

@@ -356,6 +356,55 @@ enum procfs_status procfs_parse_keyed(FILE *in, struct procfs_want *want, size_t
     return PROCFS_OK;
 }
 
+enum procfs_status procfs_parse_pairs(FILE *in, struct procfs_want *want, size_t n)
+{
+    char line[LINE_MAX_LEN];
+    size_t missing = n;
+    for (size_t i = 0; i < n; i++)
+        want[i].present = false;
+
+    while (missing > 0) {
+        enum line_result r = next_line(in, line, sizeof line);
+        if (r == LINE_EOF)
+            break;
+        if (r == LINE_LONG)
+            continue;
+        if (r != LINE_OK)
+            return line_status(r);
+        if (line[0] == '\0')
+            continue;
+        const char *space = strchr(line, ' ');
+        if (!space || space == line)
+            return PROCFS_MALFORMED;
+        size_t keylen = (size_t)(space - line);
+        for (size_t i = 0; i < n; i++) {
+            if (want[i].present || strlen(want[i].key) != keylen ||
+                strncmp(want[i].key, line, keylen) != 0)
+                continue;
+            bool in_kb, empty;
+            enum procfs_status st = parse_value(space, &want[i].value, &in_kb, &empty);
+            if (st != PROCFS_OK)
+                return st;
+            if (!empty) {
+                want[i].present = true;
+                missing--;
+            }
+            break;
+        }
+    }
+    return PROCFS_OK;
+}
+
+enum procfs_status procfs_read_pairs(const char *path, struct procfs_want *want, size_t n)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return PROCFS_IO;
+    enum procfs_status st = procfs_parse_pairs(f, want, n);
+    fclose(f);
+    return st;
+}
+
 enum procfs_status procfs_read_keyed(const char *path, struct procfs_want *want, size_t n)
 {
     FILE *f = fopen(path, "re");

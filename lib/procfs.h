@@ -74,6 +74,11 @@ struct procfs_want {
 enum procfs_status procfs_parse_keyed(FILE *in, struct procfs_want *want, size_t n);
 enum procfs_status procfs_read_keyed(const char *path, struct procfs_want *want, size_t n);
 
+/* The same for "key value" lines without a colon, as in /proc/vmstat,
+ * memory.events, memory.stat and memory.oom_control. */
+enum procfs_status procfs_parse_pairs(FILE *in, struct procfs_want *want, size_t n);
+enum procfs_status procfs_read_pairs(const char *path, struct procfs_want *want, size_t n);
+
 /* One unsigned number and a newline, as in /proc/sys/vm/overcommit_memory. */
 enum procfs_status procfs_parse_number(FILE *in, uint64_t *value);
 /* Reads /proc/sys/vm/<name>; name must be a plain file name. */
