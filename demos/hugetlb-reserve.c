@@ -114,7 +114,7 @@ static void step_pool(struct demo *d, uint64_t setup)
 
     char code[96];
     snprintf(code, sizeof code, "echo %llu > /proc/sys/vm/nr_hugepages   /* was %llu */",
-             (unsigned long long)(total + setup), (unsigned long long)total);
+             (unsigned long long)total + (unsigned long long)setup, (unsigned long long)total);
     narrate_step(n, "Grow the huge-page pool for this demo", code);
     if (geteuid() != 0)
         narrate_finish(n, RESULT_SKIP, "--setup changes /proc/sys/vm/nr_hugepages and needs root: "
@@ -131,7 +131,7 @@ static void step_pool(struct demo *d, uint64_t setup)
     total = before.w[HP_TOTAL].value;
     fprintf(stderr, "%s: growing the huge-page pool from %llu to %llu pages; it is put back on "
                     "exit, Ctrl-C included\n",
-            info.name, (unsigned long long)total, (unsigned long long)(total + setup));
+            info.name, (unsigned long long)total, (unsigned long long)total + (unsigned long long)setup);
     if (sysctl_set("nr_hugepages", total + setup) != 0)
         narrate_fail_errno(n, "write /proc/sys/vm/nr_hugepages", errno);
     snapshot_take_or_fail(&s1, 0, n);

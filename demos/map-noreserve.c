@@ -355,7 +355,7 @@ static void step_mode(struct narrator *n, uint64_t mode, uint64_t size, uint64_t
     int pipefd[2];
     if (pipe(pipefd) != 0)
         narrate_fail_errno(n, "pipe", errno);
-    fflush(NULL);
+    (void)fflush(NULL); /* nothing buffered twice across fork */
     pid_t pid = fork();
     if (pid < 0)
         narrate_fail_errno(n, "fork", errno);

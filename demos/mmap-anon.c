@@ -57,7 +57,7 @@ static void on_option(void *ctx, size_t index, const char *arg)
 {
     struct settings *s = ctx;
     if (index == OPT_SIZE) {
-        s->size = cli_size_arg(&info, "--size", arg, 2 * 4096, MAX_SIZE);
+        s->size = cli_size_arg(&info, "--size", arg, UINT64_C(2) * 4096, MAX_SIZE);
         s->size_given = true;
     } else if (index == OPT_THP) {
         s->thp = true;
@@ -296,7 +296,7 @@ static size_t thp_pmd_size(void)
     if (f) {
         if (procfs_parse_number(f, &size) != PROCFS_OK)
             size = 0;
-        fclose(f);
+        (void)fclose(f); /* read-only: nothing to lose */
     }
     return size ? (size_t)size : 2u << 20;
 }

@@ -118,14 +118,21 @@ static void send_record(int fd, struct record *r)
     (void)n; /* the parent reads what arrives; nothing to do if it went away */
 }
 
+/* A signed number file such as oom_score_adj; -1 when unreadable. */
 static int64_t read_proc_number(const char *path)
 {
     FILE *f = fopen(path, "re");
     long long v = -1;
     if (f) {
-        if (fscanf(f, "%lld", &v) != 1)
-            v = -1;
-        fclose(f);
+        char text[32];
+        if (fgets(text, sizeof text, f)) {
+            char *end;
+            errno = 0;
+            long long x = strtoll(text, &end, 10);
+            if (errno == 0 && end != text && (*end == '\n' || *end == '\0'))
+                v = x;
+        }
+        (void)fclose(f); /* read-only: nothing to lose */
     }
     return v;
 }
@@ -142,14 +149,21 @@ static void heap_line(char *out, size_t len)
     int parts = 0;
     out[0] = '\0';
     while (f && fgets(line, sizeof line, f)) {
-        if (!strstr(line, "[heap]") || sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+        char *rest;
+        if (!strstr(line, "[heap]"))
+            continue;
+        lo = strtoul(line, &rest, 16);
+        if (*rest != '-')
+            continue;
+        hi = strtoul(rest + 1, &rest, 16);
+        if (*rest != ' ')
             continue;
         if (parts++ == 0)
             start = lo;
         end = hi;
     }
     if (f)
-        fclose(f);
+        (void)fclose(f); /* read-only: nothing to lose */
     if (parts)
         snprintf(out, len, "[heap] %lx-%lx, %lu kB in %d mapping%s", start, end, (end - start) / 1024,
                  parts, parts == 1 ? "" : "s");
@@ -265,7 +279,7 @@ static int open_kmsg(char *why, size_t len)
         if (f) {
             if (procfs_parse_number(f, &restricted) != PROCFS_OK)
                 restricted = 0;
-            fclose(f);
+            (void)fclose(f); /* read-only: nothing to lose */
         }
         snprintf(why, len, "%s%s; how the victim ended comes from waitpid and the cgroup instead",
                  err, restricted ? " (kernel.dmesg_restrict is 1: only root may read the kernel log)"
@@ -403,15 +417,15 @@ static void start_victim(struct narrator *n, const struct settings *s, const str
 {
     if (pipe2(fds, O_CLOEXEC) != 0)
         narrate_fail_errno(n, "pipe", errno);
-    fflush(NULL);
+    (void)fflush(NULL); /* nothing buffered twice across fork */
     *pid = fork();
     if (*pid < 0)
         narrate_fail_errno(n, "fork", errno);
     if (*pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(fds[0]);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
+        (void)signal(SIGINT, SIG_DFL); /* the victim dies of these like any program */
+        (void)signal(SIGTERM, SIG_DFL);
         if (c->kind == CONFINE_SYSTEMD_SCOPE) {
             /* Re-run this program inside a new scope, as the victim. */
             const char *args[64];
@@ -674,7 +688,10 @@ int main(int argc, char **argv)
  * original options, parsed again. */
 static int run_as_victim(int argc, char **argv)
 {
-    int fd = atoi(argv[2]);
+    char *end;
+    long fd = strtol(argv[2], &end, 10);
+    if (*end != '\0' || fd < 3 || fd > 1024)
+        return EXIT_USAGE; /* only this program writes this command line */
     struct settings s = {.limit = 64u << 20, .block = 8192, .adj = 1000, .timeout = 60,
                          .touch = TOUCH_WRITE, .verbose = true};
     struct cli_common common;
@@ -682,11 +699,11 @@ static int run_as_victim(int argc, char **argv)
     int first = cli_parse(argc - 2, argv + 2, &info, &common, on_option, &s);
     int npos = argc - 2 - first;
     if (npos >= 1)
-        s.count = strtoull(argv[2 + first], NULL, 10);
+        s.count = cli_count_arg(&info, "COUNT", argv[2 + first], 1, 100000000);
     else
         s.count = 8 * s.limit / s.block;
     if (npos >= 2)
         s.touch = argv[2 + first + 1][0] == '1' ? TOUCH_WRITE : TOUCH_NONE;
-    victim(&s, fd, true);
+    victim(&s, (int)fd, true);
     return 0;
 }

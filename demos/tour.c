@@ -86,7 +86,7 @@ static int run_stop(const char *path, const struct stop *s, const struct cli_com
         argv[argc++] = "--color=never";
     argv[argc] = NULL;
 
-    fflush(stdout);
+    (void)fflush(stdout); /* nothing buffered twice across fork */
     pid_t pid = fork();
     if (pid < 0)
         return -1;

@@ -70,10 +70,10 @@ void cli_print_help(const struct demo_info *info)
 void cli_usage_error(const struct demo_info *info, const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
+    (void)fflush(stdout);
     fprintf(stderr, "%s: ", info->name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
     va_end(ap);
     fputc('\n', stderr);
     print_synopsis(info, stderr);
@@ -86,7 +86,7 @@ void cli_quote(const char *text, char *buf, size_t len)
     size_t out = 0, i = 0;
     if (len == 0)
         return;
-    for (; text[i] && i < shown && out + 5 < len; i++) {
+    for (; i < shown && text[i] && out + 5 < len; i++) {
         unsigned char c = (unsigned char)text[i];
         if (c >= 0x20 && c < 0x7f)
             buf[out++] = (char)c;
@@ -292,8 +292,8 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
 
 void cli_no_positionals(const struct demo_info *info, int argc, char **argv, int first)
 {
-    char quoted[200];
     if (first < argc) {
+        char quoted[200];
         cli_quote(argv[first], quoted, sizeof quoted);
         cli_usage_error(info, "unexpected argument '%s'", quoted);
     }

@@ -73,7 +73,7 @@ static void own_membership(char *v2, size_t v2len, char *v1, size_t v1len)
     v2[0] = v1[0] = '\0';
     if (f) {
         cgroup_parse_membership(f, v2, v2len, v1, v1len);
-        fclose(f);
+        (void)fclose(f); /* read-only: nothing to lose */
     }
 }
 
@@ -108,7 +108,7 @@ static bool read_limit(const char *dir, const char *name, uint64_t *value)
     if (!f)
         return false;
     bool ok = fgets(text, sizeof text, f) != NULL;
-    fclose(f);
+    (void)fclose(f); /* read-only: nothing to lose */
     if (!ok)
         return false;
     if (strncmp(text, "max", 3) == 0) {
@@ -132,9 +132,12 @@ static bool has_word(const char *dir, const char *name, const char *word)
     if (!f)
         return false;
     bool found = false;
-    while (!found && fscanf(f, "%511s", text) == 1)
-        found = strcmp(text, word) == 0;
-    fclose(f);
+    /* One line of space-separated words, e.g. "cpu memory pids". */
+    if (fgets(text, sizeof text, f))
+        for (char *save = NULL, *w = strtok_r(text, " \n", &save); w && !found;
+             w = strtok_r(NULL, " \n", &save))
+            found = strcmp(w, word) == 0;
+    (void)fclose(f); /* read-only: nothing to lose */
     return found;
 }
 
@@ -166,7 +169,7 @@ static void cleanup(void)
         for (int i = 0; i < 200; i++) {
             if (rmdir(cleanup_dir) == 0 || errno != EBUSY)
                 break;
-            struct timespec ts = {0, 10 * 1000 * 1000};
+            struct timespec ts = {0, 10000000L}; /* 10 ms */
             nanosleep(&ts, NULL);
         }
         cleanup_dir[0] = '\0';
@@ -182,18 +185,22 @@ static void cleanup_on_signal(int signo)
 {
     int saved = errno;
     cleanup();
-    signal(signo, SIG_DFL);
+    (void)signal(signo, SIG_DFL);
     raise(signo);
+    /* raise() returns: every signal is blocked in this handler, so the
+     * signal stays pending and kills us as soon as the handler returns. */
+    // cppcheck-suppress unreachableCode
     errno = saved;
 }
 
-static void arm(const char *dir)
+static int arm(const char *dir)
 {
     snprintf(cleanup_dir, sizeof cleanup_dir, "%s", dir);
     if (armed)
-        return;
+        return 0;
+    if (atexit(cleanup_at_exit) != 0)
+        return -1;
     armed = true;
-    atexit(cleanup_at_exit);
     static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -201,13 +208,14 @@ static void arm(const char *dir)
     sigfillset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
         sigaction(signals[i], &sa, NULL);
+    return 0;
 }
 
 void confine_track_child(pid_t pid)
 {
     tracked_child = pid;
     if (!armed)
-        arm("");
+        (void)arm(""); /* signals are armed either way; atexit is what may fail */
 }
 
 /* ---- the methods ---- */
@@ -222,7 +230,12 @@ static int make_dir(struct confine *c, const char *parent, char *why, size_t len
         c->dir[0] = '\0';
         return -1;
     }
-    arm(c->dir); /* from here on, every exit removes it */
+    if (arm(c->dir) != 0) { /* from here on, every exit removes it */
+        snprintf(why, len, "cannot register the cleanup of %s (atexit)", c->dir);
+        (void)rmdir(c->dir);
+        c->dir[0] = '\0';
+        return -1;
+    }
     return 0;
 }
 
@@ -435,9 +448,11 @@ static void sweep_dir(const char *parent, char *report, size_t len)
         return;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        long pid;
-        char rest;
-        if (sscanf(e->d_name, "vmlab-%ld%c", &pid, &rest) != 1 || pid <= 0)
+        char *end;
+        if (strncmp(e->d_name, "vmlab-", 6) != 0)
+            continue;
+        long pid = strtol(e->d_name + 6, &end, 10);
+        if (*end != '\0' || pid <= 0)
             continue;
         if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue; /* its run is still alive (or not ours to judge) */
@@ -454,13 +469,14 @@ static void sweep_dir(const char *parent, char *report, size_t len)
 
 void confine_sweep_leftovers(char *report, size_t len)
 {
-    char v2[256], v1[256], parent[512];
+    char v2[256], v1[256];
     report[0] = '\0';
     own_membership(v2, sizeof v2, v1, sizeof v1);
     const char *mount = v2_mount();
     if (mount)
         sweep_dir(mount, report, len);
     if (v1[0] && is_fs(V1_MEMORY, CGROUP1_MAGIC)) {
+        char parent[512];
         snprintf(parent, sizeof parent, "%s%s", V1_MEMORY, strcmp(v1, "/") == 0 ? "" : v1);
         sweep_dir(parent, report, len);
     }

@@ -49,6 +49,7 @@ static void vappend(char *buf, size_t len, const char *fmt, va_list ap)
     size_t used = strlen(buf);
     if (used + 1 >= len)
         return;
+    // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): ap comes va_start'ed from the caller
     vsnprintf(buf + used, len - used, fmt, ap);
 }
 
@@ -58,7 +59,7 @@ void narrate_intro(struct narrator *n, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(n->out, fmt, ap);
+    vfprintf(n->out, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
     va_end(ap);
     fputs("\n\n", n->out);
 }
@@ -78,7 +79,7 @@ static void wait_for_enter(struct narrator *n)
     char line[64];
     fprintf(stderr, "%s-- Press Enter for step %d/%d: %s --%s ", paint(n, DIM), n->step,
             n->nsteps, n->title, paint(n, RESET));
-    fflush(stderr);
+    (void)fflush(stderr);
     for (;;) {
         if (!fgets(line, sizeof line, stdin)) {
             n->pause = false; /* end of input: go on without pausing */
@@ -99,7 +100,7 @@ void narrate_step(struct narrator *n, const char *title, const char *code)
     n->nrows = 0;
     n->nfacts = 0;
     n->header_shown = false;
-    fflush(n->out);
+    (void)fflush(n->out);
     if (n->pause)
         wait_for_enter(n);
 }
@@ -136,7 +137,7 @@ void narrate_fact(struct narrator *n, const char *key, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(f->text, sizeof f->text, fmt, ap);
+    vsnprintf(f->text, sizeof f->text, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
     va_end(ap);
 }
 
@@ -342,10 +343,10 @@ void narrate_live(struct narrator *n, const char *fmt, ...)
     va_list ap;
     fputs("      ", n->out);
     va_start(ap, fmt);
-    vfprintf(n->out, fmt, ap);
+    vfprintf(n->out, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
     va_end(ap);
     fputc('\n', n->out);
-    fflush(n->out);
+    (void)fflush(n->out);
 }
 
 static void plain_step(struct narrator *n)
@@ -387,7 +388,7 @@ void narrate_end_step(struct narrator *n)
         json_step(n);
     else
         plain_step(n);
-    fflush(n->out);
+    (void)fflush(n->out);
 }
 
 void narrate_finish(struct narrator *n, enum narrate_result result, const char *fmt, ...)
@@ -397,7 +398,7 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
     char reason[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
+    vsnprintf(reason, sizeof reason, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
     va_end(ap);
 
     if (n->json) {
@@ -409,7 +410,7 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
     } else if (result == RESULT_OK) {
         fprintf(n->out, "%sDone:%s %s\n", paint(n, BOLD), paint(n, RESET), reason);
     }
-    fflush(n->out);
+    (void)fflush(n->out);
     if (result == RESULT_SKIP)
         fprintf(stderr, "%s: cannot show this here: %s\n", n->demo, reason);
     else if (result == RESULT_FAIL)

@@ -29,7 +29,7 @@ static void probe_handler(int signo, siginfo_t *info, void *context)
     (void)context;
     if (!probe_armed) {
         /* Not ours: die of the signal as if no handler were installed. */
-        signal(signo, SIG_DFL);
+        (void)signal(signo, SIG_DFL);
         raise(signo);
         return;
     }

@@ -279,9 +279,9 @@ enum procfs_status smaps_read_entry(uintptr_t addr, struct smaps_entry *out)
     FILE *f = fopen("/proc/self/smaps", "re");
     if (!f)
         return PROCFS_IO;
-    setvbuf(f, buffer, _IOFBF, sizeof buffer);
+    (void)setvbuf(f, buffer, _IOFBF, sizeof buffer); /* on failure: stdio's own buffer */
     enum procfs_status st = smaps_parse_entry(f, addr, out);
-    fclose(f);
+    (void)fclose(f); /* read-only: nothing to lose */
     return st;
 }
 
@@ -401,7 +401,7 @@ enum procfs_status procfs_read_pairs(const char *path, struct procfs_want *want,
     if (!f)
         return PROCFS_IO;
     enum procfs_status st = procfs_parse_pairs(f, want, n);
-    fclose(f);
+    (void)fclose(f); /* read-only: nothing to lose */
     return st;
 }
 
@@ -411,7 +411,7 @@ enum procfs_status procfs_read_keyed(const char *path, struct procfs_want *want,
     if (!f)
         return PROCFS_IO;
     enum procfs_status st = procfs_parse_keyed(f, want, n);
-    fclose(f);
+    (void)fclose(f); /* read-only: nothing to lose */
     return st;
 }
 
@@ -448,7 +448,7 @@ enum procfs_status procfs_read_vm_sysctl(const char *name, uint64_t *value)
     if (!f)
         return PROCFS_IO;
     enum procfs_status st = procfs_parse_number(f, value);
-    fclose(f);
+    (void)fclose(f); /* read-only: nothing to lose */
     return st;
 }
 
@@ -480,6 +480,6 @@ enum procfs_status procfs_read_choice(const char *path, char *out, size_t len)
     if (!f)
         return PROCFS_IO;
     enum procfs_status st = procfs_parse_choice(f, out, len);
-    fclose(f);
+    (void)fclose(f); /* read-only: nothing to lose */
     return st;
 }

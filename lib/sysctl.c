@@ -91,17 +91,21 @@ static void restore_on_signal(int signo)
     int saved_errno = errno;
     sysctl_restore();
     /* Die of the same signal, so that the shell sees what happened. */
-    signal(signo, SIG_DFL);
+    (void)signal(signo, SIG_DFL);
     raise(signo);
+    /* raise() returns: every signal is blocked in this handler, so the
+     * signal stays pending and kills us as soon as the handler returns. */
+    // cppcheck-suppress unreachableCode
     errno = saved_errno;
 }
 
-static void arm(void)
+static int arm(void)
 {
     if (armed)
-        return;
+        return 0;
+    if (atexit(restore_at_exit) != 0)
+        return -1; /* no restore at exit: then no change at all */
     armed = true;
-    atexit(restore_at_exit);
     static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -109,6 +113,7 @@ static void arm(void)
     sigfillset(&sa.sa_mask); /* no second signal inside the restore */
     for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
         sigaction(signals[i], &sa, NULL);
+    return 0;
 }
 
 /* Adds name=value (the original) to the table; decides the ratio/kbytes
@@ -203,10 +208,19 @@ static void repair(char *repaired, size_t len)
     repaired[0] = '\0';
     if (!f)
         return;
-    char name[40], list[256] = "";
-    unsigned long long value;
+    char line[96], list[256] = "";
     long pid = 0;
-    while (fscanf(f, "%39s %llu", name, &value) == 2) {
+    while (fgets(line, sizeof line, f)) {
+        /* "name value" - anything else is not ours and is skipped */
+        char *space = strchr(line, ' '), *end;
+        if (!space || space == line || (size_t)(space - line) >= 40)
+            continue;
+        *space = '\0';
+        const char *name = line;
+        errno = 0;
+        unsigned long long value = strtoull(space + 1, &end, 10);
+        if (errno || end == space + 1 || (*end != '\n' && *end != '\0'))
+            continue;
         if (strcmp(name, "pid") == 0) {
             pid = (long)value;
             continue;
@@ -216,7 +230,7 @@ static void repair(char *repaired, size_t len)
         size_t used = strlen(list);
         snprintf(list + used, sizeof list - used, "%s%s=%llu", used ? ", " : "", name, value);
     }
-    fclose(f);
+    (void)fclose(f); /* read-only: nothing to lose */
     owner = getpid();
     sysctl_restore();
     unlink(STATE_PATH); /* also when it held nothing to restore */
@@ -263,7 +277,11 @@ int sysctl_begin(const char *demo, char *repaired, size_t len)
         return -1;
     }
     repair(repaired, len);
-    arm();
+    if (arm() != 0) {
+        sysctl_end();
+        errno = ENOMEM;
+        return -1;
+    }
     return 0;
 }
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what vmlab needs on Debian or Ubuntu, or says exactly what to run.
 #   sh tests/ensure-deps.sh build   the demos and the tour: cmake, make, a C compiler
-#   sh tests/ensure-deps.sh test    the above, plus Check, pkg-config and clang
+#   sh tests/ensure-deps.sh test    the above, plus Check, pkg-config, clang with its
+#                                   fuzzer runtime, valgrind, cppcheck and clang-tidy
 # As root it installs with apt-get; otherwise it prints the sudo line and stops.
 set -eu
 
@@ -22,8 +23,22 @@ need cc gcc
 if [ "$want" = test ]; then
   need clang clang
   need pkg-config pkg-config
+  need valgrind valgrind
+  need cppcheck cppcheck
+  need clang-tidy clang-tidy
   if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists check; then
     missing="$missing check"
+  fi
+  # libFuzzer's runtime comes in its own package, named after clang's version.
+  if command -v clang >/dev/null 2>&1; then
+    major=$(clang -dumpversion | cut -d. -f1)
+    if [ ! -e "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a)" ] &&
+       ! ls /usr/lib/llvm-"$major"/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1; then
+      if [ "$major" -ge 14 ]; then missing="$missing libclang-rt-$major-dev"
+      else missing="$missing libclang-common-$major-dev"; fi
+    fi
+  else
+    missing="$missing libclang-rt-14-dev"
   fi
 fi
 
