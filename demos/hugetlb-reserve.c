@@ -133,7 +133,7 @@ static void step_pool(struct demo *d, uint64_t setup)
                     "exit, Ctrl-C included\n",
             info.name, (unsigned long long)total, (unsigned long long)total + (unsigned long long)setup);
     if (sysctl_set("nr_hugepages", total + setup) != 0)
-        narrate_fail_errno(n, "write /proc/sys/vm/nr_hugepages", errno);
+        narrate_fail_errno(n, sysctl_failed_call(), errno);
     snapshot_take_or_fail(&s1, 0, n);
     snapshot_report(n, &s0, &s1, pool_rows);
     read_pool(n, &after);

@@ -351,7 +351,7 @@ static void step_mode(struct narrator *n, uint64_t mode, uint64_t size, uint64_t
         return;
     }
     if (sysctl_set("overcommit_memory", mode) != 0)
-        narrate_fail_errno(n, "write /proc/sys/vm/overcommit_memory", errno);
+        narrate_fail_errno(n, sysctl_failed_call(), errno);
     int pipefd[2];
     if (pipe(pipefd) != 0)
         narrate_fail_errno(n, "pipe", errno);

@@ -30,6 +30,7 @@ struct saved {
 };
 
 static struct saved saved[MAX_SAVED];
+static char failed_call[160] = "sysctl";
 static volatile sig_atomic_t nsaved;
 static int lock_fd = -1;
 static pid_t owner;
@@ -170,6 +171,11 @@ static int write_state_file(void)
     return rename(tmp, STATE_PATH);
 }
 
+const char *sysctl_failed_call(void)
+{
+    return failed_call;
+}
+
 int sysctl_set(const char *name, uint64_t value)
 {
     if (lock_fd < 0 || strchr(name, '/')) {
@@ -188,13 +194,15 @@ int sysctl_set(const char *name, uint64_t value)
     }
     for (int i = 0; i < 2 && names[i] && rc == 0; i++) {
         uint64_t original;
-        if (procfs_read_vm_sysctl(names[i], &original) != PROCFS_OK || remember(names[i], original) != 0)
+        if (procfs_read_vm_sysctl(names[i], &original) != PROCFS_OK || remember(names[i], original) != 0) {
+            snprintf(failed_call, sizeof failed_call, "read /proc/sys/vm/%s", names[i]);
             rc = -1;
+        }
     }
-    if (rc == 0)
-        rc = write_state_file();
-    if (rc == 0)
-        rc = sysctl_write(name, value);
+    if (rc == 0 && (rc = write_state_file()) != 0)
+        snprintf(failed_call, sizeof failed_call, "write %s (the record of original values)", STATE_PATH);
+    if (rc == 0 && (rc = sysctl_write(name, value)) != 0)
+        snprintf(failed_call, sizeof failed_call, "write /proc/sys/vm/%s", name);
     int saved_errno = errno;
     sigprocmask(SIG_SETMASK, &old, NULL);
     errno = saved_errno;

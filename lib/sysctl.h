@@ -33,8 +33,11 @@
  * repaired, or "". Returns 0, or -1 with errno (e.g. EACCES when not root). */
 int sysctl_begin(const char *demo, char *repaired, size_t len);
 
-/* Changes /proc/sys/vm/<name>, saving its original value first. */
+/* Changes /proc/sys/vm/<name>, saving its original value first. On failure
+ * (-1, errno set) nothing was changed, and sysctl_failed_call() names the
+ * call that failed: reading the knob, writing the state file, writing the knob. */
 int sysctl_set(const char *name, uint64_t value);
+const char *sysctl_failed_call(void);
 
 /* Puts every saved value back (idempotent; safe in a signal handler). */
 void sysctl_restore(void);

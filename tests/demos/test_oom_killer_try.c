@@ -226,19 +226,40 @@ static void screen_word(const struct pty_child *c, const char *key, char *out, s
     snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), at);
 }
 
+/* Every signal at the pauses where something exists to clean up: before
+ * step 2 (the cgroup, no victim yet), 3 (a victim running), 4 (the victim
+ * dead, its cgroup still there). _i = signal index * 3 + pause - 2. */
 START_TEST(signal_removes_cgroup_and_victim)
 {
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-    pause_with_running_victim(&child);
-    long victim = screen_number(&child, "victim_pid: ");
+    int sig = sigs[_i / 3], at = _i % 3 + 2;
+    long victim = -1;
+    if (at == 3) {
+        pause_with_running_victim(&child);
+        victim = screen_number(&child, "victim_pid: ");
+    } else {
+        /* the default victim writes, and is killed within the limit */
+        const char *argv[] = {program, "--step", NULL};
+        ck_assert_int_eq(pty_start(&child, argv), 0);
+        for (int step = 1; step <= at; step++) {
+            char prompt[64];
+            snprintf(prompt, sizeof prompt, "Press Enter for step %d/4", step);
+            ck_assert_msg(pty_wait_for(&child, prompt), "%s", child.screen);
+            if (step < at)
+                ck_assert(pty_send(&child, "\n"));
+        }
+        if (at == 4)
+            victim = screen_number(&child, "victim_pid: ");
+    }
     char cgroup[512];
     screen_word(&child, "cgroup: ", cgroup, sizeof cgroup);
     ck_assert_int_eq(access(cgroup, F_OK), 0);
-    kill(child.pid, sigs[_i]);
+    kill(child.pid, sig);
     int status = pty_finish(&child);
-    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == sigs[_i]);
-    ck_assert_msg(access(cgroup, F_OK) != 0, "%s left behind", cgroup);
-    ck_assert_msg(!alive(victim), "victim %ld still alive", victim);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == sig);
+    ck_assert_msg(access(cgroup, F_OK) != 0, "%s left behind (signal %d before step %d)", cgroup, sig, at);
+    if (victim > 0)
+        ck_assert_msg(!alive(victim), "victim %ld still alive", victim);
 }
 END_TEST
 
@@ -342,7 +363,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, untouched_mmap_is_never_killed);
         tcase_add_test(tc, untouched_malloc_is_killed_anyway);
         tcase_add_test(tc, read_grows_page_tables_not_rss);
-        tcase_add_loop_test(tc, signal_removes_cgroup_and_victim, 0, 3);
+        tcase_add_loop_test(tc, signal_removes_cgroup_and_victim, 0, 9);
         tcase_add_test(tc, sigkill_leftover_is_swept);
         tcase_add_test(tc, four_at_once);
     } else if (strcmp(role, "nobody") == 0) {

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,6 +50,26 @@ static void assert_all_restored(const char *when)
                   (unsigned long long)original.overcommit_memory,
                   (unsigned long long)now.nr_hugepages, (unsigned long long)original.nr_hugepages);
     ck_assert_msg(access(STATE_FILE, F_OK) != 0, "%s: %s left behind", when, STATE_FILE);
+    /* and nobody holds the lock any more */
+    int fd = open("/run/vmlab/lock", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ck_assert_msg(flock(fd, LOCK_EX | LOCK_NB) == 0, "%s: the vmlab lock is still held", when);
+        close(fd);
+    }
+}
+
+/* Runs argv with --step on a terminal, presses Enter until the prompt for
+ * step `at` of `total`, and leaves it waiting there. */
+static void pause_before(struct pty_child *c, const char *const argv[], int at, int total)
+{
+    ck_assert_int_eq(pty_start(c, argv), 0);
+    for (int step = 1; step <= at; step++) {
+        char prompt[64];
+        snprintf(prompt, sizeof prompt, "Press Enter for step %d/%d", step, total);
+        ck_assert_msg(pty_wait_for(c, prompt), "no prompt %d: %s", step, c->screen);
+        if (step < at)
+            ck_assert(pty_send(c, "\n"));
+    }
 }
 
 /* Starts map-noreserve --all-modes --step and stops at the pause before the
@@ -54,52 +77,49 @@ static void assert_all_restored(const char *when)
 static void pause_inside_all_modes(struct pty_child *c)
 {
     const char *argv[] = {demo_program("map-noreserve", RUN_AS_SELF), "--all-modes", "--step", NULL};
-    ck_assert_int_eq(pty_start(c, argv), 0);
-    for (int step = 1; step <= 8; step++) {
-        char prompt[64];
-        snprintf(prompt, sizeof prompt, "Press Enter for step %d/9", step);
-        ck_assert_msg(pty_wait_for(c, prompt), "no prompt %d: %s", step, c->screen);
-        ck_assert(pty_send(c, "\n"));
-    }
-    ck_assert_msg(pty_wait_for(c, "Press Enter for step 9/9"), "%s", c->screen);
+    pause_before(c, argv, 9, 9);
     ck_assert_msg(vm("overcommit_memory") == 1, "the demo should be in mode 1 now");
 }
 
 static const int signals[] = {SIGINT, SIGTERM, SIGHUP};
 
-START_TEST(signal_during_all_modes)
+/* Every signal at every pause of map-noreserve --all-modes (9 steps; the
+ * knob changes from step 7 on). _i = signal index * 9 + step - 1. */
+START_TEST(signal_at_each_step_of_all_modes)
 {
-    int sig = signals[_i];
-    pause_inside_all_modes(&child);
-    ck_assert_int_eq(access(STATE_FILE, F_OK), 0); /* the originals are on record */
+    int sig = signals[_i / 9], at = _i % 9 + 1;
+    const char *argv[] = {demo_program("map-noreserve", RUN_AS_SELF), "--all-modes", "--step", NULL};
+    pause_before(&child, argv, at, 9);
+    if (at == 9) /* here the demo is known to be in mode 1 */
+        ck_assert_msg(vm("overcommit_memory") == 1, "the demo should be in mode 1 now");
     kill(child.pid, sig);
     int status = pty_finish(&child);
     ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == sig,
-                  "want death by signal %d, got status %#x", sig, status);
-    assert_all_restored(strsignal(sig));
+                  "step %d: want death by signal %d, got status %#x", at, sig, status);
+    char when[64];
+    snprintf(when, sizeof when, "%s before step %d", strsignal(sig), at);
+    assert_all_restored(when);
 }
 END_TEST
 
-START_TEST(signal_during_hugetlb_setup)
+/* Every signal at every pause of hugetlb-reserve --setup 2 (5 steps; the
+ * pool is grown in step 1, a page reserved in step 2). */
+START_TEST(signal_at_each_step_of_hugetlb_setup)
 {
-    int sig = signals[_i];
+    int sig = signals[_i / 5], at = _i % 5 + 1;
     uint64_t total = meminfo("HugePages_Total"), rsvd = meminfo("HugePages_Rsvd");
     const char *argv[] = {demo_program("hugetlb-reserve", RUN_AS_SELF), "--setup", "2", "--step", NULL};
-    ck_assert_int_eq(pty_start(&child, argv), 0);
-    for (int step = 1; step <= 2; step++) {
-        char prompt[64];
-        snprintf(prompt, sizeof prompt, "Press Enter for step %d/5", step);
-        ck_assert_msg(pty_wait_for(&child, prompt), "%s", child.screen);
-        ck_assert(pty_send(&child, "\n"));
+    pause_before(&child, argv, at, 5);
+    if (at == 3) { /* the pool is grown and one page is reserved by the demo */
+        ck_assert_uint_eq(meminfo("HugePages_Total"), total + 2);
+        ck_assert_uint_eq(meminfo("HugePages_Rsvd"), rsvd + 1);
     }
-    /* Before step 3: the pool is grown and one page is reserved by the demo. */
-    ck_assert_msg(pty_wait_for(&child, "Press Enter for step 3/5"), "%s", child.screen);
-    ck_assert_uint_eq(meminfo("HugePages_Total"), total + 2);
-    ck_assert_uint_eq(meminfo("HugePages_Rsvd"), rsvd + 1);
     kill(child.pid, sig);
     int status = pty_finish(&child);
     ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == sig);
-    assert_all_restored(strsignal(sig));
+    char when[64];
+    snprintf(when, sizeof when, "%s before step %d", strsignal(sig), at);
+    assert_all_restored(when);
     ck_assert_uint_eq(meminfo("HugePages_Total"), total);
     ck_assert_uint_eq(meminfo("HugePages_Rsvd"), rsvd);
 }
@@ -174,6 +194,48 @@ START_TEST(many_at_once)
 }
 END_TEST
 
+/* The files vmlab keeps in /run/vmlab are never followed through a symlink,
+ * and a directory that others could write is not trusted: the demo fails
+ * (exit 1) before it changes anything. _i picks the trap. */
+START_TEST(state_files_are_not_trusted_blindly)
+{
+    char target[] = "/tmp/vmlab-target-XXXXXX";
+    int fd = mkstemp(target);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "untouched\n", 10), 10);
+    close(fd);
+    (void)mkdir("/run/vmlab", 0700);
+    const char *trap = NULL;
+    if (_i == 0) {
+        trap = "/run/vmlab/saved-state.new";
+        ck_assert_int_eq(symlink(target, trap), 0);
+    } else if (_i == 1) {
+        trap = "/run/vmlab/lock";
+        (void)unlink(trap);
+        ck_assert_int_eq(symlink(target, trap), 0);
+    } else {
+        ck_assert_int_eq(chmod("/run/vmlab", 0777), 0);
+    }
+    struct demo_run d;
+    demo_run_json(&d, demo_program("map-noreserve", RUN_AS_SELF), RUN_AS_SELF,
+                  (const char *const[]){"--all-modes", NULL});
+    if (trap)
+        unlink(trap);
+    else
+        chmod("/run/vmlab", 0700);
+    char content[32] = "";
+    FILE *f = fopen(target, "re");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(content, sizeof content, f));
+    fclose(f);
+    unlink(target);
+    ck_assert_msg(d.r.exit_code == 1, "trap %d: exit %d: %s", _i, d.r.exit_code, d.r.err);
+    ck_assert_str_eq(content, "untouched\n");
+    demo_run_free(&d);
+    assert_all_restored("a trapped state directory");
+}
+END_TEST
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -184,11 +246,12 @@ int main(void)
     Suite *s = suite_create("restore");
     TCase *tc = tcase_create("restore");
     tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, signal_during_all_modes, 0, 3);
-    tcase_add_loop_test(tc, signal_during_hugetlb_setup, 0, 3);
+    tcase_add_loop_test(tc, signal_at_each_step_of_all_modes, 0, 3 * 9);
+    tcase_add_loop_test(tc, signal_at_each_step_of_hugetlb_setup, 0, 3 * 5);
     tcase_add_test(tc, sigkill_then_next_run_repairs);
     tcase_add_test(tc, killed_worker);
     tcase_add_test(tc, many_at_once);
+    tcase_add_loop_test(tc, state_files_are_not_trusted_blindly, 0, 3);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -108,10 +108,15 @@ const char *demo_dir(void)
 
 const char *copy_for_nobody(const char *path)
 {
-    static char copy[PATH_MAX];
     char dir[] = "/tmp/vmlab-test-XXXXXX";
     if (!mkdtemp(dir) || chmod(dir, 0755) != 0)
         return NULL;
+    return copy_program_into(dir, path);
+}
+
+const char *copy_program_into(const char *dir, const char *path)
+{
+    static char copy[PATH_MAX];
     const char *base = strrchr(path, '/');
     snprintf(copy, sizeof copy, "%s/%s", dir, base ? base + 1 : path);
     int in = open(path, O_RDONLY | O_CLOEXEC);

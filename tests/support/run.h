@@ -31,6 +31,9 @@ const char *demo_dir(void);
  * that an unprivileged run works even from a build tree under /root.
  * Returns the new path (static buffer) or NULL. */
 const char *copy_for_nobody(const char *path);
+/* Copies a program into dir (made by an earlier copy_for_nobody); returns
+ * the new path (static buffer) or NULL. */
+const char *copy_program_into(const char *dir, const char *path);
 /* Removes such a copy and its directory. */
 void remove_copy(const char *copy);
 

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,6 +84,10 @@ START_TEST(real_cgroup_made_entered_removed)
     ck_assert(c.kind == CONFINE_V1 || c.kind == CONFINE_V2);
     ck_assert_uint_eq(c.limit, limit);
     ck_assert_int_eq(access(c.dir, F_OK), 0);
+    struct stat st;
+    ck_assert_int_eq(stat(c.dir, &st), 0);
+    ck_assert_msg((st.st_mode & 0022) == 0, "%s is writable by others (%o)", c.dir, st.st_mode);
+    ck_assert_uint_eq(st.st_uid, 0);
     char dir[512];
     snprintf(dir, sizeof dir, "%s", c.dir);
     pid_t pid = fork();
