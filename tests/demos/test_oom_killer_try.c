@@ -291,24 +291,44 @@ START_TEST(four_at_once)
     int64_t before = mem_available();
     sampler_start(&s);
     pid_t pids[RUNS];
+    char outputs[RUNS][64];
     for (int i = 0; i < RUNS; i++) {
+        snprintf(outputs[i], sizeof outputs[i], "/tmp/vmlab-oom-%ld-%d.json", (long)getpid(), i);
         pids[i] = fork();
         ck_assert_int_ge(pids[i], 0);
         if (pids[i] == 0) {
-            if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+            if (!freopen(outputs[i], "w", stdout) || !freopen("/dev/null", "w", stderr))
                 _exit(126);
             execl(program, "oom-killer-try", "--json", (char *)NULL);
             _exit(127);
         }
     }
-    int alive = 0;
+    int supervisors_ok = 0;
     for (int i = 0; i < RUNS; i++) {
         int status;
         waitpid(pids[i], &status, 0);
-        alive += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        supervisors_ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
     }
     int64_t lowest = sampler_stop(&s);
-    ck_assert_int_eq(alive, RUNS); /* every supervisor finished normally */
+    ck_assert_int_eq(supervisors_ok, RUNS); /* every supervisor finished normally */
+    for (int i = 0; i < RUNS; i++) {
+        /* each victim was killed in its own cgroup, and that cgroup is gone */
+        FILE *f = fopen(outputs[i], "re");
+        ck_assert_ptr_nonnull(f);
+        static char text[1 << 16];
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        fclose(f);
+        unlink(outputs[i]);
+        text[n] = '\0';
+        struct json *lines[DEMO_MAX_LINES];
+        char err[256];
+        int count = parse_json_lines(text, lines, DEMO_MAX_LINES, err, sizeof err);
+        ck_assert_msg(count >= 5, "run %d: %s", i, err);
+        ck_assert_int_eq(jint(lines[3], "facts.signal"), SIGKILL);
+        ck_assert_int_eq(jint(lines[3], "delta.oom_kill"), 1);
+        ck_assert_msg(access(jstr(lines[0], "facts.cgroup"), F_OK) != 0, "run %d left its cgroup", i);
+        free_json_lines(lines, count);
+    }
     ck_assert_msg(before - lowest <= RUNS * LIMIT_KB + 64 * 1024, "MemAvailable fell by %lld kB",
                   (long long)(before - lowest));
 }
