@@ -19,6 +19,7 @@
 #include "snapshot.h"
 #include "sysctl.h"
 #include "touch.h"
+#include "worker.h"
 
 enum { OPT_SIZE, OPT_FIT_SIZE, OPT_ALL_MODES };
 
@@ -318,16 +319,24 @@ struct mode_result {
     struct trial huge, huge_noreserve, fit, fit_noreserve;
 };
 
-static void run_mode_child(int fd, uint64_t size, uint64_t fit)
+struct mode_sizes {
+    uint64_t size, fit;
+};
+
+/* Runs in a worker process, under the mode the supervisor just set. */
+static void try_four(void *arg, void *result)
 {
+    const struct mode_sizes *m = arg;
+    struct mode_result *r = result;
+    sysctl_child_after_fork(); /* the supervisor alone restores */
     /* A test hook: the restore test kills the worker to prove that the
      * supervisor still puts everything back. */
     if (getenv("VMLAB_TEST_KILL_WORKER"))
         raise(SIGKILL);
-    struct mode_result r = {try_map(size, 0, NULL), try_map(size, MAP_NORESERVE, NULL),
-                            try_map(fit, 0, NULL), try_map(fit, MAP_NORESERVE, NULL)};
-    ssize_t w = write(fd, &r, sizeof r);
-    _exit(w == (ssize_t)sizeof r ? 0 : 1);
+    r->huge = try_map(m->size, 0, NULL);
+    r->huge_noreserve = try_map(m->size, MAP_NORESERVE, NULL);
+    r->fit = try_map(m->fit, 0, NULL);
+    r->fit_noreserve = try_map(m->fit, MAP_NORESERVE, NULL);
 }
 
 static void step_mode(struct narrator *n, uint64_t mode, uint64_t size, uint64_t fit,
@@ -352,27 +361,11 @@ static void step_mode(struct narrator *n, uint64_t mode, uint64_t size, uint64_t
     }
     if (sysctl_set("overcommit_memory", mode) != 0)
         narrate_fail_errno(n, sysctl_failed_call(), errno);
-    int pipefd[2];
-    if (pipe(pipefd) != 0)
-        narrate_fail_errno(n, "pipe", errno);
-    (void)fflush(NULL); /* nothing buffered twice across fork */
-    pid_t pid = fork();
-    if (pid < 0)
-        narrate_fail_errno(n, "fork", errno);
-    if (pid == 0) {
-        sysctl_child_after_fork();
-        close(pipefd[0]);
-        run_mode_child(pipefd[1], size, fit);
-    }
-    close(pipefd[1]);
+    struct mode_sizes sizes = {size, fit};
     struct mode_result r;
-    ssize_t got = read(pipefd[0], &r, sizeof r);
-    close(pipefd[0]);
     int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (got != (ssize_t)sizeof r)
-        narrate_finish(n, RESULT_FAIL, "the mode %llu worker ended without a result (status %d)",
+    if (worker_run(try_four, &sizes, &r, sizeof r, &status) != 0)
+        narrate_finish(n, RESULT_FAIL, "the mode %llu worker ended without a result (wait status %#x)",
                        (unsigned long long)mode, status);
 
     char a[24], b[24];

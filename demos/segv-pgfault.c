@@ -18,6 +18,7 @@
 #include "narrate.h"
 #include "probe.h"
 #include "touch.h"
+#include "worker.h"
 
 /* The address from the original exercise: it looks like a kernel address,
  * but bits 48-63 are not copies of bit 47, so it is not canonical. */
@@ -269,33 +270,15 @@ static const struct fault_case *find_case(const char *name)
     return NULL;
 }
 
-/* Runs one case in a child; the child sends its result through a pipe. */
-static int run_in_child(struct narrator *n, const struct fault_case *c, struct result *r,
-                        int *status)
+/* Runs in the case's own child process (lib/worker). */
+static void run_case(void *arg, void *result)
 {
-    int fds[2];
-    if (pipe(fds) != 0)
-        narrate_fail_errno(n, "pipe", errno);
-    (void)fflush(NULL); /* nothing buffered twice across fork */
-    pid_t pid = fork();
-    if (pid < 0)
-        narrate_fail_errno(n, "fork", errno);
-    if (pid == 0) {
-        close(fds[0]);
-        struct result mine;
-        memset(&mine, 0, sizeof mine);
-        mine.ran = true;
-        c->run(&mine);
-        if (mine.why_not[0])
-            mine.ran = false;
-        _exit(write(fds[1], &mine, sizeof mine) == (ssize_t)sizeof mine ? 0 : 102);
-    }
-    close(fds[1]);
-    ssize_t got = read(fds[0], r, sizeof *r);
-    close(fds[0]);
-    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-        ;
-    return got == (ssize_t)sizeof *r ? 0 : -1;
+    const struct fault_case *c = arg;
+    struct result *r = result;
+    r->ran = true;
+    c->run(r);
+    if (r->why_not[0])
+        r->ran = false;
 }
 
 static const char *reason(const struct fault_case *c, const struct result *r)
@@ -450,7 +433,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < count; i++) {
         int status = 0;
         memset(&results[i], 0, sizeof results[i]);
-        int rc = run_in_child(&n, list[i], &results[i], &status);
+        int rc = worker_run(run_case, (void *)list[i], &results[i], sizeof results[i], &status);
         failures += rc != 0;
         report_case(&n, list[i], &results[i], rc, status);
     }

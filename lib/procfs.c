@@ -317,7 +317,10 @@ void smaps_format_header(const struct smaps_entry *e, char *buf, size_t len)
              e->dev_minor, (unsigned long long)e->inode, e->name[0] ? "   " : "", e->name);
 }
 
-enum procfs_status procfs_parse_keyed(FILE *in, struct procfs_want *want, size_t n)
+/* The lines of meminfo-like files: a key, a separator (':' or ' '), a value.
+ * Lines whose key is not wanted are skipped unparsed; reading stops as soon
+ * as every wanted key has been found. */
+static enum procfs_status parse_wanted(FILE *in, struct procfs_want *want, size_t n, char separator)
 {
     char line[LINE_MAX_LEN];
     size_t missing = n;
@@ -334,16 +337,16 @@ enum procfs_status procfs_parse_keyed(FILE *in, struct procfs_want *want, size_t
             return line_status(r);
         if (line[0] == '\0')
             continue;
-        const char *colon = strchr(line, ':');
-        if (!colon || colon == line)
+        const char *sep = strchr(line, separator);
+        if (!sep || sep == line)
             return PROCFS_MALFORMED;
-        size_t keylen = (size_t)(colon - line);
+        size_t keylen = (size_t)(sep - line);
         for (size_t i = 0; i < n; i++) {
             if (want[i].present || strlen(want[i].key) != keylen ||
                 strncmp(want[i].key, line, keylen) != 0)
                 continue;
             bool in_kb, empty;
-            enum procfs_status st = parse_value(colon + 1, &want[i].value, &in_kb, &empty);
+            enum procfs_status st = parse_value(sep + 1, &want[i].value, &in_kb, &empty);
             if (st != PROCFS_OK)
                 return st;
             if (!empty) {
@@ -356,63 +359,34 @@ enum procfs_status procfs_parse_keyed(FILE *in, struct procfs_want *want, size_t
     return PROCFS_OK;
 }
 
-enum procfs_status procfs_parse_pairs(FILE *in, struct procfs_want *want, size_t n)
-{
-    char line[LINE_MAX_LEN];
-    size_t missing = n;
-    for (size_t i = 0; i < n; i++)
-        want[i].present = false;
-
-    while (missing > 0) {
-        enum line_result r = next_line(in, line, sizeof line);
-        if (r == LINE_EOF)
-            break;
-        if (r == LINE_LONG)
-            continue;
-        if (r != LINE_OK)
-            return line_status(r);
-        if (line[0] == '\0')
-            continue;
-        const char *space = strchr(line, ' ');
-        if (!space || space == line)
-            return PROCFS_MALFORMED;
-        size_t keylen = (size_t)(space - line);
-        for (size_t i = 0; i < n; i++) {
-            if (want[i].present || strlen(want[i].key) != keylen ||
-                strncmp(want[i].key, line, keylen) != 0)
-                continue;
-            bool in_kb, empty;
-            enum procfs_status st = parse_value(space, &want[i].value, &in_kb, &empty);
-            if (st != PROCFS_OK)
-                return st;
-            if (!empty) {
-                want[i].present = true;
-                missing--;
-            }
-            break;
-        }
-    }
-    return PROCFS_OK;
-}
-
-enum procfs_status procfs_read_pairs(const char *path, struct procfs_want *want, size_t n)
+static enum procfs_status read_wanted(const char *path, struct procfs_want *want, size_t n, char separator)
 {
     FILE *f = fopen(path, "re");
     if (!f)
         return PROCFS_IO;
-    enum procfs_status st = procfs_parse_pairs(f, want, n);
+    enum procfs_status st = parse_wanted(f, want, n, separator);
     (void)fclose(f); /* read-only: nothing to lose */
     return st;
+}
+
+enum procfs_status procfs_parse_keyed(FILE *in, struct procfs_want *want, size_t n)
+{
+    return parse_wanted(in, want, n, ':');
 }
 
 enum procfs_status procfs_read_keyed(const char *path, struct procfs_want *want, size_t n)
 {
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return PROCFS_IO;
-    enum procfs_status st = procfs_parse_keyed(f, want, n);
-    (void)fclose(f); /* read-only: nothing to lose */
-    return st;
+    return read_wanted(path, want, n, ':');
+}
+
+enum procfs_status procfs_parse_pairs(FILE *in, struct procfs_want *want, size_t n)
+{
+    return parse_wanted(in, want, n, ' ');
+}
+
+enum procfs_status procfs_read_pairs(const char *path, struct procfs_want *want, size_t n)
+{
+    return read_wanted(path, want, n, ' ');
 }
 
 enum procfs_status procfs_parse_number(FILE *in, uint64_t *value)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "demo_test.h"
+#include "suite.h"
 
 struct program {
     const char *name;
@@ -138,9 +139,6 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, hostile, 0, ncases);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = run_suite(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "demo_test.h"
+#include "suite.h"
 
 static const char *program;
 static long page_kb;
@@ -167,9 +168,6 @@ int main(void)
     tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, missing_file_is_a_runtime_error);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = run_suite(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

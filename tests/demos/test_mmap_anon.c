@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "demo_test.h"
+#include "suite.h"
 
 #define SIZE_MB 64
 
@@ -255,10 +256,7 @@ int main(int argc, char **argv)
     tcase_add_test(cli, plain_output_shows_measured_numbers);
     suite_add_tcase(s, cli);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = run_suite(s);
     if (run_as == RUN_AS_NOBODY)
         remove_copy(program);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

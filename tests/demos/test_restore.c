@@ -19,6 +19,7 @@
 #include "demo_test.h"
 #include "procfs.h"
 #include "ptydrive.h"
+#include "suite.h"
 
 #define STATE_FILE "/run/vmlab/saved-state"
 
@@ -253,10 +254,7 @@ int main(void)
     tcase_add_test(tc, many_at_once);
     tcase_add_loop_test(tc, state_files_are_not_trusted_blindly, 0, 3);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = run_suite(s);
     knobs_restore(&original);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

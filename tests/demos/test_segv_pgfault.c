@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "demo_test.h"
+#include "suite.h"
 
 static const char *program;
 static enum run_as run_as = RUN_AS_SELF;
@@ -144,10 +145,7 @@ int main(int argc, char **argv)
     if (run_as == RUN_AS_SELF)
         tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = run_suite(s);
     if (run_as == RUN_AS_NOBODY)
         remove_copy(program);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

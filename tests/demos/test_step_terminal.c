@@ -10,6 +10,7 @@
 
 #include "demo_test.h"
 #include "ptydrive.h"
+#include "suite.h"
 
 static struct pty_child child;
 
@@ -48,9 +49,6 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, step_pauses_until_enter);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = run_suite(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -9,6 +9,7 @@
 
 #include "json.h"
 #include "run.h"
+#include "suite.h"
 
 #define MAX_LINES 256
 
@@ -80,9 +81,6 @@ int main(void)
     tcase_add_test(tc, tour_plain_names_each_stop);
     tcase_add_test(tc, tour_refuses_arguments);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = run_suite(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "demo_test.h"
+#include "suite.h"
 
 static const char *const programs[] = {"mmap-anon", "mincore-residency", "map-noreserve",
                                        "hugetlb-reserve", "protnone-dirty", "segv-pgfault",
@@ -111,10 +112,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, lesson_or_reason, 0, (int)NRUNS);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = run_suite(s);
     if (as == RUN_AS_NOBODY) {
         for (size_t i = 0; i < NPROGRAMS; i++) {
             char path[PATH_MAX];

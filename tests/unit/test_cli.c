@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "errors.h"
+#include "suite.h"
 
 START_TEST(sizes_accepted)
 {
@@ -169,9 +170,6 @@ static Suite *cli_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(cli_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = run_suite(cli_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -11,6 +11,7 @@
 
 #include "confine.h"
 #include "procfs.h"
+#include "suite.h"
 
 static FILE *fixture(const char *name)
 {
@@ -135,9 +136,6 @@ int main(void)
     if (geteuid() == 0) /* creating a cgroup needs root on most machines */
         tcase_add_test(tc, real_cgroup_made_entered_removed);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = run_suite(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

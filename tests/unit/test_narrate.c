@@ -7,6 +7,7 @@
 
 #include "json.h"
 #include "narrate.h"
+#include "suite.h"
 
 static char *capture_buf;
 static size_t capture_len;
@@ -168,9 +169,6 @@ static Suite *narrate_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(narrate_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = run_suite(narrate_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

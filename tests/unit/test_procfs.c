@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "procfs.h"
+#include "suite.h"
 
 static FILE *fixture(const char *name)
 {
@@ -397,9 +398,6 @@ static Suite *procfs_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(procfs_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = run_suite(procfs_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

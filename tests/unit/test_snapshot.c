@@ -12,6 +12,7 @@
 #include "residency.h"
 #include "snapshot.h"
 #include "touch.h"
+#include "suite.h"
 
 static long page_kb(void)
 {
@@ -141,9 +142,6 @@ static Suite *snapshot_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(snapshot_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = run_suite(snapshot_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
