@@ -16,13 +16,6 @@
 static const char *program;
 static enum run_as run_as = RUN_AS_SELF;
 
-static uint64_t meminfo(const char *key)
-{
-    struct procfs_want w = {key, 0, false};
-    ck_assert_int_eq(procfs_read_keyed("/proc/meminfo", &w, 1), PROCFS_OK);
-    return w.present ? w.value : 0;
-}
-
 START_TEST(setup_reserve_write_fail)
 {
     struct knobs before, after;

@@ -21,21 +21,6 @@ static long page_kb;
 
 #define GiB_kB (1024 * 1024)
 
-static uint64_t meminfo(const char *key)
-{
-    struct procfs_want w = {key, 0, false};
-    ck_assert_int_eq(procfs_read_keyed("/proc/meminfo", &w, 1), PROCFS_OK);
-    ck_assert_msg(w.present, "%s absent", key);
-    return w.value;
-}
-
-static uint64_t vm(const char *name)
-{
-    uint64_t v;
-    ck_assert_int_eq(procfs_read_vm_sysctl(name, &v), PROCFS_OK);
-    return v;
-}
-
 static void assert_near(int64_t got, int64_t want, const char *what)
 {
     int64_t slack = 64 * 1024; /* other processes move Committed_AS too */

@@ -26,20 +26,6 @@
 static struct knobs original;
 static struct pty_child child;
 
-static uint64_t vm(const char *name)
-{
-    uint64_t v;
-    ck_assert_int_eq(procfs_read_vm_sysctl(name, &v), PROCFS_OK);
-    return v;
-}
-
-static uint64_t meminfo(const char *key)
-{
-    struct procfs_want w = {key, 0, false};
-    ck_assert_int_eq(procfs_read_keyed("/proc/meminfo", &w, 1), PROCFS_OK);
-    return w.value;
-}
-
 static void assert_all_restored(const char *when)
 {
     struct knobs now;

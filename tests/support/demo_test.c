@@ -114,6 +114,21 @@ void check_bad_input(const char *program, const char *demo, const char *const ar
     run_result_free(&r);
 }
 
+uint64_t meminfo(const char *key)
+{
+    struct procfs_want w = {key, 0, false};
+    ck_assert_int_eq(procfs_read_keyed("/proc/meminfo", &w, 1), PROCFS_OK);
+    ck_assert_msg(w.present, "%s is absent from /proc/meminfo", key);
+    return w.value;
+}
+
+uint64_t vm(const char *name)
+{
+    uint64_t v = 0;
+    ck_assert_msg(procfs_read_vm_sysctl(name, &v) == PROCFS_OK, "cannot read /proc/sys/vm/%s", name);
+    return v;
+}
+
 /* Also called from main(), outside any test: no Check assertion here. */
 static uint64_t knob(const char *name)
 {

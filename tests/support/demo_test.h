@@ -38,6 +38,10 @@ bool jnull(const struct json *o, const char *path);
 void check_bad_input(const char *program, const char *demo, const char *const args[],
                      const char *names);
 
+/* A /proc/meminfo field and a /proc/sys/vm value, asserted present. */
+uint64_t meminfo(const char *key);
+uint64_t vm(const char *name);
+
 /* /proc/sys/vm knobs a demo may change: read them, put them back. */
 struct knobs {
     uint64_t overcommit_memory, overcommit_ratio, overcommit_kbytes, nr_hugepages;
