@@ -34,6 +34,16 @@ static int64_t mem_available(void)
     return (int64_t)w.value;
 }
 
+static volatile sig_atomic_t stop_sampling;
+
+/* A flag, not just an interrupted sleep: the signal may arrive while the
+ * sampler is reading /proc, between two sleeps. */
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_sampling = 1;
+}
+
 /* A process of the test's own that samples MemAvailable every 5 ms until
  * told to stop, and reports the lowest value it saw. */
 struct sampler {
@@ -50,15 +60,13 @@ static void sampler_start(struct sampler *s)
     if (s->pid == 0) {
         close(fds[0]);
         int64_t lowest = mem_available();
-        for (int i = 0; i < 20000 && getppid() != 1; i++) { /* 100 s at most */
+        /* Until SIGUSR1 (which sets stop_sampling), or 100 s at most. */
+        for (int i = 0; i < 20000 && !stop_sampling && getppid() != 1; i++) {
             int64_t v = mem_available();
             if (v >= 0 && v < lowest)
                 lowest = v;
-            sigset_t pending;
-            sigpending(&pending);
             struct timespec ts = {0, 5 * 1000 * 1000};
-            if (nanosleep(&ts, NULL) != 0)
-                break; /* SIGUSR1 interrupts: time to report */
+            nanosleep(&ts, NULL);
         }
         ssize_t n = write(fds[1], &lowest, sizeof lowest);
         _exit(n == (ssize_t)sizeof lowest ? 0 : 1);
@@ -92,11 +100,6 @@ static bool alive(long pid)
     return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
 }
 
-static void noop(int sig)
-{
-    (void)sig;
-}
-
 static bool kernel_line_names(const struct json *step, int64_t pid)
 {
     char want1[48], want2[48];
@@ -120,7 +123,7 @@ START_TEST(write_is_killed_in_its_cgroup)
     sampler_start(&s);
     struct demo_run d;
     time_t t0 = time(NULL);
-    demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"--touch", "write", NULL});
+    demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"--touch", "write", "--timeout", "30", NULL});
     time_t took = time(NULL) - t0;
     int64_t lowest = sampler_stop(&s);
     ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
@@ -150,7 +153,7 @@ END_TEST
 START_TEST(untouched_mmap_is_never_killed)
 {
     struct demo_run d;
-    demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"--via", "mmap", "--touch", "none", NULL});
+    demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"--via", "mmap", "--touch", "none", "--timeout", "30", NULL});
     ck_assert_msg(d.r.exit_code == 0, "%s", d.r.err);
     const struct json *alloc = demo_step(&d, 3), *end = demo_step(&d, 4);
     ck_assert_int_eq(jint(end, "facts.signal"), 0);
@@ -167,7 +170,7 @@ START_TEST(untouched_malloc_is_killed_anyway)
 {
     /* The original exercise: oom-killer-try COUNT 0 - malloc without touching. */
     struct demo_run d;
-    demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"65536", "0", "0", NULL});
+    demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"65536", "0", "0", "--timeout", "30", NULL});
     ck_assert_msg(d.r.exit_code == 0, "%s", d.r.err);
     const struct json *end = demo_step(&d, 4);
     ck_assert_int_eq(jint(end, "facts.signal"), SIGKILL);
@@ -181,7 +184,7 @@ START_TEST(read_grows_page_tables_not_rss)
 {
     struct demo_run d;
     demo_run_json(&d, program, RUN_AS_SELF,
-                  (const char *const[]){"--via", "mmap", "--touch", "read", "--block", "2M", NULL});
+                  (const char *const[]){"--via", "mmap", "--touch", "read", "--block", "2M", "--timeout", "30", NULL});
     ck_assert_msg(d.r.exit_code == 0, "%s", d.r.err);
     const struct json *alloc = demo_step(&d, 3), *end = demo_step(&d, 4);
     ck_assert_int_eq(jint(end, "facts.signal"), 0);
@@ -300,7 +303,7 @@ START_TEST(four_at_once)
         if (pids[i] == 0) {
             if (!freopen(outputs[i], "w", stdout) || !freopen("/dev/null", "w", stderr))
                 _exit(126);
-            execl(program, "oom-killer-try", "--json", (char *)NULL);
+            execl(program, "oom-killer-try", "--json", "--timeout", "30", (char *)NULL);
             _exit(127);
         }
     }
@@ -368,7 +371,7 @@ int main(int argc, char **argv)
 {
     const char *role = argc > 1 ? argv[1] : "cli";
     bool root = geteuid() == 0;
-    signal(SIGUSR1, noop);
+    signal(SIGUSR1, on_stop);
     if (strcmp(role, "root") == 0 && !root) {
         fprintf(stderr, "creating a memory cgroup needs root here: skipped\n");
         return 77;
@@ -378,7 +381,7 @@ int main(int argc, char **argv)
     program = demo_program("oom-killer-try", run_as);
     Suite *s = suite_create("oom-killer-try");
     TCase *tc = tcase_create(role);
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, 90); /* above the victims' own --timeout 30 */
     if (strcmp(role, "root") == 0) {
         tcase_add_test(tc, write_is_killed_in_its_cgroup);
         tcase_add_test(tc, untouched_mmap_is_never_killed);
