@@ -135,7 +135,9 @@ static void step_pool(struct demo *d, uint64_t setup)
     if (sysctl_set("nr_hugepages", total + setup) != 0)
         narrate_fail_errno(n, sysctl_failed_call(), errno);
     snapshot_take_or_fail(&s1, 0, n);
-    snapshot_report(n, &s0, &s1, pool_rows);
+    snapshot_report(n, &s0, &s1, (const char *const[]){"HugePages_Total", "HugePages_Free",
+                                                       "HugePages_Rsvd", "HugePages_Surp",
+                                                       "Hugetlb", NULL});
     read_pool(n, &after);
     uint64_t got = after.w[HP_TOTAL].value - total;
     if (got < setup)
@@ -143,9 +145,11 @@ static void step_pool(struct demo *d, uint64_t setup)
                         "of contiguous free memory for each, and memory is fragmented.",
                      (unsigned long long)setup, (unsigned long long)got, d->huge / 1024);
     else
-        narrate_note(n, "The kernel set aside %llu huge pages of %zu kB: that memory now belongs "
-                        "to the pool and is no longer available for anything else.",
-                     (unsigned long long)got, d->huge / 1024);
+        narrate_note(n, "The kernel set aside %llu huge page%s of %zu kB: Hugetlb in /proc/meminfo "
+                        "moved by %+lld kB. That memory now serves huge pages only, whether or "
+                        "not a program uses it.",
+                     (unsigned long long)got, got == 1 ? "" : "s", d->huge / 1024,
+                     (long long)snapshot_delta0(&s0, &s1, "Hugetlb"));
     narrate_end_step(n);
     if (after.w[HP_FREE].value == 0)
         narrate_finish(n, RESULT_SKIP, "the kernel could not add a free huge page to the pool "

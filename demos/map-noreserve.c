@@ -175,8 +175,7 @@ static void explain_trial(struct narrator *n, const struct policy *p, const stru
     if (!noreserve && p->mode == 0) {
         if (t->err == ENOMEM && size / 1024 > ram_swap_kb)
             narrate_note(n, "Refused (%s). Mode 0 refuses a single request larger than RAM + swap "
-                            "(%llu kB): no process could ever use it all. The check is per call: "
-                            "many smaller requests that add up to more would each be granted.",
+                            "(%llu kB): no process could ever use it all.",
                          err, (unsigned long long)ram_swap_kb);
         else if (!t->err)
             narrate_note(n, "Granted, and charged %+lld kB to Committed_AS: mode 0 grants what "
@@ -215,6 +214,31 @@ static void record_trial(struct narrator *n, const struct trial *t)
     narrate_fact_int(n, "Committed_AS_change_kB", t->charged_kb);
 }
 
+/* Mode 0's check is per call: two requests of a little over half of RAM +
+ * swap each, together more than the one just refused would need, are both
+ * granted. Nothing is written; both are unmapped at once. */
+static void show_per_call(struct narrator *n, const struct policy *p)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t half = ((p->mem[MEM_TOTAL].value + p->mem[SWAP_TOTAL].value) * 1024 / 2 + page) / page * page;
+    void *a = mmap(NULL, half, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int err_a = a == MAP_FAILED ? errno : 0;
+    void *b = mmap(NULL, half, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int err_b = b == MAP_FAILED ? errno : 0;
+    if (a != MAP_FAILED)
+        munmap(a, half);
+    if (b != MAP_FAILED)
+        munmap(b, half);
+    char what[32], name_a[24], name_b[24];
+    format_size(half, what, sizeof what);
+    narrate_fact(n, "two halves", "%s and %s, %s each",
+                 err_a ? errno_name(err_a, name_a, sizeof name_a) : "granted",
+                 err_b ? errno_name(err_b, name_b, sizeof name_b) : "granted", what);
+    if (!err_a && !err_b)
+        narrate_note(n, "The check is per call: two requests of %s each, together more than RAM + "
+                        "swap, were both granted a moment later (and unmapped at once).", what);
+}
+
 static void step_huge(struct narrator *n, const struct policy *p, uint64_t size, bool noreserve,
                       void **keep)
 {
@@ -229,6 +253,8 @@ static void step_huge(struct narrator *n, const struct policy *p, uint64_t size,
     struct trial t = try_map(size, noreserve ? MAP_NORESERVE : 0, keep);
     record_trial(n, &t);
     explain_trial(n, p, &t, noreserve, size);
+    if (!noreserve && p->mode == 0 && t.err == ENOMEM)
+        show_per_call(n, p);
     narrate_end_step(n);
 }
 

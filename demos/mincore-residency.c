@@ -255,8 +255,9 @@ static void run_file(struct demo *d, const char *path)
         close(fd);
         return;
     }
-    narrate_note(n, "%ld of %zu pages are in the page cache already: someone read them "
-                    "recently. Mapping the file read nothing.", resident, d->pages);
+    narrate_note(n, "%ld of %zu pages are in the page cache, although this program has not "
+                    "touched the mapping yet: they were read before, by some process.",
+                 resident, d->pages);
     narrate_end_step(n);
     narrate_watch(n, (uintptr_t)d->p);
 

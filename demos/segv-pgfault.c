@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "narrate.h"
 #include "probe.h"
+#include "procfs.h"
 #include "touch.h"
 #include "worker.h"
 
@@ -300,8 +301,8 @@ static const char *reason(const struct fault_case *c, const struct result *r)
                "handler ran on an alternate signal stack (sigaltstack), since the normal one "
                "was full";
     if (strcmp(c->name, "null-read") == 0)
-        return "nothing is mapped at 0: the first pages of every process are kept unmapped "
-               "(vm.mmap_min_addr) so that NULL pointers fault";
+        return "nothing is mapped at 0: the lowest addresses of every process are kept unmapped "
+               "(vm.mmap_min_addr, below) so that NULL pointers fault";
     return probe_code_meaning(r->signo, r->code);
 }
 
@@ -331,6 +332,9 @@ static void report_case(struct narrator *n, const struct fault_case *c, const st
     }
     if (strcmp(c->name, "good-fault") == 0)
         narrate_fact_int(n, "minor_faults", r->minflt);
+    uint64_t min_addr;
+    if (strcmp(c->name, "null-read") == 0 && procfs_read_vm_sysctl("mmap_min_addr", &min_addr) == PROCFS_OK)
+        narrate_fact_int(n, "vm.mmap_min_addr", (int64_t)min_addr);
     if (strcmp(c->name, "stack-overflow") == 0) {
         narrate_fact_int(n, "stack_used_bytes", r->depth);
         narrate_fact_int(n, "RLIMIT_STACK_bytes", r->stack_limit);

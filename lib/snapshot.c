@@ -8,7 +8,7 @@
 
 static const char *const meminfo_keys[SNAP_MEMINFO_KEYS] = {
     "Committed_AS", "MemAvailable", "CommitLimit",   "HugePages_Total",
-    "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp",
+    "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp", "Hugetlb",
 };
 
 /* Per-mapping counters worth showing when they move. Pss, Referenced and the

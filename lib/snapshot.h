@@ -16,7 +16,7 @@
 #include "narrate.h"
 #include "procfs.h"
 
-enum { SNAP_MEMINFO_KEYS = 7 };
+enum { SNAP_MEMINFO_KEYS = 8 };
 
 struct snapshot {
     bool mapped;  /* an entry covers the address */

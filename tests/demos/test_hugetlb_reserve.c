@@ -33,6 +33,7 @@ START_TEST(setup_reserve_write_fail)
     ck_assert_uint_eq(meminfo("HugePages_Free"), free_before);
 
     ck_assert_int_eq(jint(demo_step(&d, 1), "delta.HugePages_Total"), 2);
+    ck_assert_int_eq(jint(demo_step(&d, 1), "delta.Hugetlb_kB"), 2 * huge_kb);
     const struct json *map = demo_step(&d, 2), *wr = demo_step(&d, 3);
     ck_assert_int_eq(jint(map, "delta.HugePages_Rsvd"), 1);
     ck_assert_int_eq(jint(map, "delta.HugePages_Free"), 0);

@@ -49,6 +49,8 @@ START_TEST(lesson_in_current_mode)
                       *fit = demo_step(&d, 5), *protnone = demo_step(&d, 6);
     if (mode == 0) {
         ck_assert_str_eq(jstr(plain, "facts.result"), "ENOMEM"); /* 1 TiB > RAM + swap */
+        /* ...but the check is per call: two halves of RAM + swap pass */
+        ck_assert_int_eq(strncmp(jstr(plain, "facts.two halves"), "granted and granted", 19), 0);
         ck_assert_str_eq(jstr(nores, "facts.result"), "granted");
         assert_near(jint(nores, "facts.Committed_AS_change_kB"), 0, "1 TiB MAP_NORESERVE charge");
     } else if (mode == 1) {
