@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "touch.h"
+
 static const char *const meminfo_keys[SNAP_MEMINFO_KEYS] = {
     "Committed_AS", "MemAvailable", "CommitLimit",   "HugePages_Total",
     "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp", "Hugetlb",
@@ -28,6 +30,11 @@ static void read_faults(int64_t *minflt, int64_t *majflt)
 
 enum procfs_status snapshot_take(struct snapshot *s, uintptr_t addr)
 {
+    static bool prepared;
+    if (!prepared) { /* before the first window opens: see touch_prepare() */
+        touch_prepare();
+        prepared = true;
+    }
     read_faults(&s->minflt_start, &s->majflt_start);
     enum procfs_status st = smaps_read_entry(addr, &s->entry);
     s->mapped = (st == PROCFS_OK);

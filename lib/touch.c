@@ -18,3 +18,10 @@ UNINSTRUMENTED void touch_write_every(char *p, size_t len, size_t stride, char v
     for (size_t off = 0; off < len; off += stride)
         *(volatile char *)(p + off) = value;
 }
+
+void touch_prepare(void)
+{
+    static char scratch[2];
+    touch_write(scratch, touch_read(scratch + 1));
+    touch_write_every(scratch, sizeof scratch, 1, 0);
+}

@@ -16,4 +16,9 @@ void touch_write(char *p, char value);
 /* Writes one byte every `stride` bytes of [p, p + len). */
 void touch_write_every(char *p, size_t len, size_t stride, char value);
 
+/* Runs each function once on a byte of its own, so that the page holding
+ * this code is mapped before a measured access: otherwise the first
+ * measured access could also fault in the code that makes it. */
+void touch_prepare(void);
+
 #endif
