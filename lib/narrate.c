@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "narrate.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -410,7 +411,12 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
     } else if (result == RESULT_OK) {
         fprintf(n->out, "%sDone:%s %s\n", paint(n, BOLD), paint(n, RESET), reason);
     }
-    (void)fflush(n->out);
+    /* Output errors (a full disk, a closed pipe) are checked here, once, for
+     * every printf before: a run whose report was lost did not succeed. */
+    if (fflush(n->out) != 0 || ferror(n->out)) {
+        fprintf(stderr, "%s: writing the report failed: %s\n", n->demo, strerror(errno));
+        exit(EXIT_RUNTIME);
+    }
     if (result == RESULT_SKIP)
         fprintf(stderr, "%s: cannot show this here: %s\n", n->demo, reason);
     else if (result == RESULT_FAIL)

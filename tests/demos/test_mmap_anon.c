@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "demo_test.h"
@@ -234,6 +235,23 @@ START_TEST(plain_output_shows_measured_numbers)
 }
 END_TEST
 
+START_TEST(lost_output_is_a_failure)
+{
+    /* A report that could not be written is not a successful run. */
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (!freopen("/dev/full", "w", stdout) || !freopen("/dev/null", "w", stderr))
+            _exit(126);
+        execl(program, "mmap-anon", "--size", "8K", (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %#x", status);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "nobody") == 0 && geteuid() == 0)
@@ -254,6 +272,7 @@ int main(int argc, char **argv)
     tcase_add_test(cli, help_and_version);
     tcase_add_test(cli, step_without_terminal_does_not_wait);
     tcase_add_test(cli, plain_output_shows_measured_numbers);
+    tcase_add_test(cli, lost_output_is_a_failure);
     suite_add_tcase(s, cli);
 
     int failed = run_suite(s);
