@@ -395,7 +395,8 @@ static void step_confine(struct narrator *n, const struct settings *s, struct co
     }
     if (confine_setup(c, info.name, s->limit, why, sizeof why) != 0)
         narrate_finish(n, RESULT_SKIP, "cannot confine the victim: %s", why);
-    static const char *const methods[] = {"none", "cgroup v2", "cgroup v1", "systemd user scope"};
+    static const char *const methods[] = {"none", "cgroup v2", "cgroup v1", "systemd user scope",
+                                          "inherited (this process's own cgroup is limited)"};
     narrate_fact(n, "method", "%s", methods[c->kind]);
     if (c->dir[0])
         narrate_fact(n, "cgroup", "%s", c->dir);
@@ -404,6 +405,12 @@ static void step_confine(struct narrator *n, const struct settings *s, struct co
     if (c->kind == CONFINE_SYSTEMD_SCOPE)
         narrate_note(n, "systemd will create a scope with MemoryMax=%s for the victim; the victim "
                         "checks the limit itself before it allocates anything.", limit);
+    else if (c->kind == CONFINE_INHERITED)
+        narrate_note(n, "This program already runs in a cgroup limited to %llu bytes (a container "
+                        "or a service with a memory limit), so the victim stays in it; it is the "
+                        "OOM killer's first choice there, with oom_score_adj 1000. The victim reads "
+                        "the limit back itself before it allocates anything.",
+                     (unsigned long long)c->limit);
     else
         narrate_note(n, "The kernel confirmed a limit of %llu bytes (%s): the victim can use that "
                         "much memory and no more. The victim also reads the limit back itself and "
@@ -579,6 +586,13 @@ int main(int argc, char **argv)
     struct confine c;
     memset(&c, 0, sizeof c);
     step_confine(&n, &s, &c);
+    if (c.kind != CONFINE_NONE && c.kind != CONFINE_SYSTEMD_SCOPE) {
+        /* The limit the kernel confirmed is the one the victim checks, and
+         * the one the default count must overrun. */
+        s.limit = c.limit;
+        if (!s.count_given)
+            s.count = 8 * s.limit / s.block;
+    }
 
     /* The supervisor must survive whatever happens to the victim. */
     int adjfd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);

@@ -230,10 +230,12 @@ static int make_dir(struct confine *c, const char *parent, char *why, size_t len
         c->dir[0] = '\0';
         return -1;
     }
+    c->created = true;
     if (arm(c->dir) != 0) { /* from here on, every exit removes it */
         snprintf(why, len, "cannot register the cleanup of %s (atexit)", c->dir);
         (void)rmdir(c->dir);
         c->dir[0] = '\0';
+        c->created = false;
         return -1;
     }
     return 0;
@@ -329,6 +331,21 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
         c->swap_limited = true; /* MemorySwapMax=0; the child verifies what it got */
         return 0;
     }
+    /* Already confined from outside: stay in this cgroup. */
+    char own[512], reason[512];
+    if (confine_verify_self(CONFINE_INHERITED_MAX, own, sizeof own, reason, sizeof reason) == 0) {
+        uint64_t swap_max = UINT64_MAX;
+        c->kind = CONFINE_INHERITED;
+        snprintf(c->dir, sizeof c->dir, "%s", own);
+        if (!read_limit(own, "memory.max", &c->limit) &&
+            !read_limit(own, "memory.limit_in_bytes", &c->limit))
+            c->limit = limit;
+        c->swap_limited = swap_total_kb() == 0 ||
+                          (read_limit(own, "memory.swap.max", &swap_max) && swap_max == 0) ||
+                          (read_limit(own, "memory.memsw.limit_in_bytes", &swap_max) &&
+                           swap_max <= c->limit);
+        goto check_swap;
+    }
     if (!first[0]) {
         if (!root && v1[0])
             snprintf(first, sizeof first, "the memory controller is cgroup v1 here (%s), where only "
@@ -346,6 +363,7 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
 
 check_swap:
     if (!c->swap_limited) {
+        c->kind = CONFINE_NONE;
         snprintf(why, len, "swap is on and %s cannot limit it (boot with swapaccount=1, or turn swap "
                            "off): the child could push the machine into swap", c->dir);
         confine_teardown(c);
@@ -398,9 +416,11 @@ int confine_verify_self(uint64_t max_bytes, char *dir, size_t dirlen, char *why,
             limit = UINT64_MAX;
     }
     if (limit > max_bytes) {
+        /* v1 writes "no limit" as the largest page-aligned 63-bit number */
+        bool unlimited = limit >= (UINT64_C(1) << 62);
         snprintf(why, len, "this process's cgroup (%s) has %s; refusing to allocate without a limit "
                            "of at most %llu bytes", dir[0] ? dir : "none found",
-                 limit == UINT64_MAX ? "no memory limit" : "a larger memory limit",
+                 unlimited ? "no memory limit" : "a larger memory limit",
                  (unsigned long long)max_bytes);
         return -1;
     }
@@ -431,14 +451,12 @@ bool confine_peak(const char *dir, uint64_t *bytes)
 
 void confine_teardown(struct confine *c)
 {
-    if (c->dir[0] && (c->kind == CONFINE_V1 || c->kind == CONFINE_V2 || c->kind == CONFINE_NONE)) {
-        if (!cleanup_dir[0])
-            snprintf(cleanup_dir, sizeof cleanup_dir, "%s", c->dir);
-        cleanup();
-    } else {
-        cleanup(); /* still kill a tracked child */
-    }
+    /* Only a cgroup made here is removed: never an inherited one. */
+    if (c->created && !cleanup_dir[0])
+        snprintf(cleanup_dir, sizeof cleanup_dir, "%s", c->dir);
+    cleanup(); /* kills a tracked child first */
     c->dir[0] = '\0';
+    c->created = false;
 }
 
 static void sweep_dir(const char *parent, char *report, size_t len)

@@ -10,6 +10,9 @@
  *   3. cgroup v2 without root: a systemd user scope
  *      (systemd-run --user --scope -p MemoryMax=...), which the child enters
  *      by exec;
+ *   4. this process's own cgroup, when it already has a limit of at most
+ *      1 GiB (a container started with docker run -m, a systemd unit with
+ *      MemoryMax): the child simply stays in it;
  *   else it says what would make it work.
  *
  * Whatever the method, the child itself reads its own cgroup's limit back
@@ -26,14 +29,18 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-enum confine_kind { CONFINE_NONE, CONFINE_V2, CONFINE_V1, CONFINE_SYSTEMD_SCOPE };
+enum confine_kind { CONFINE_NONE, CONFINE_V2, CONFINE_V1, CONFINE_SYSTEMD_SCOPE, CONFINE_INHERITED };
 
 struct confine {
     enum confine_kind kind;
-    char dir[512];      /* the cgroup's directory (V1, V2); learned later for a scope */
+    char dir[512];      /* the cgroup's directory; learned later for a scope */
+    bool created;       /* dir was made here, and is removed at the end */
     uint64_t limit;     /* bytes, as read back from the kernel */
     bool swap_limited;  /* swap cannot be used beyond the limit */
 };
+
+/* The largest limit an inherited cgroup may have to count as confinement. */
+#define CONFINE_INHERITED_MAX (UINT64_C(1) << 30)
 
 /* Where this process sits, from /proc/self/cgroup text: the v2 path ("0::")
  * and the v1 memory controller's path; "" when absent. */

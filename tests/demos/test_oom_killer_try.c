@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "demo_test.h"
 #include "procfs.h"
 #include "ptydrive.h"
@@ -338,10 +340,69 @@ START_TEST(four_at_once)
 }
 END_TEST
 
+/* A container started with "docker run -m 128m", as seen from inside: the
+ * demo runs as an ordinary user in a cgroup that is already limited. It must
+ * use that limit (and not give up, nor run unconfined), the OOM killer must
+ * kill the victim there, and the cgroup it did not make must stay. */
+START_TEST(inherited_limit_as_an_ordinary_user)
+{
+    struct confine outer;
+    char why[1024];
+    ck_assert_msg(confine_setup(&outer, "test", 128u << 20, why, sizeof why) == 0, "%s", why);
+    const char *copy = demo_program("oom-killer-try", RUN_AS_NOBODY);
+    char out[64];
+    snprintf(out, sizeof out, "/tmp/vmlab-inherited-%ld.json", (long)getpid());
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (confine_enter(&outer) != 0 || !freopen(out, "w", stdout) ||
+            !freopen("/dev/null", "w", stderr) || setgroups(0, NULL) != 0 || setgid(65534) != 0 ||
+            setuid(65534) != 0)
+            _exit(126);
+        execl(copy, "oom-killer-try", "--json", "--timeout", "30", (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", outer.dir);
+    bool still_there = access(dir, F_OK) == 0;
+    confine_teardown(&outer);
+    remove_copy(copy);
+    FILE *f = fopen(out, "re");
+    ck_assert_ptr_nonnull(f);
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    unlink(out);
+    text[n] = '\0';
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x: %s", status, text);
+    struct json *lines[DEMO_MAX_LINES];
+    char err[256];
+    int count = parse_json_lines(text, lines, DEMO_MAX_LINES, err, sizeof err);
+    ck_assert_msg(count >= 5, "%s", err);
+    ck_assert_ptr_nonnull(strstr(jstr(lines[0], "facts.method"), "inherited"));
+    ck_assert_int_eq(jint(lines[0], "facts.limit_bytes"), 128 << 20);
+    ck_assert_str_eq(jstr(lines[0], "facts.cgroup"), dir);
+    ck_assert_int_eq(jint(lines[3], "facts.signal"), SIGKILL);
+    ck_assert_int_eq(jint(lines[3], "delta.oom_kill"), 1);
+    ck_assert_msg(still_there, "the demo removed a cgroup it had not made");
+    free_json_lines(lines, count);
+}
+END_TEST
+
 START_TEST(unprivileged_skips_cleanly)
 {
     struct demo_run d;
-    demo_run_json(&d, program, run_as, NULL);
+    demo_run_json(&d, program, run_as, (const char *const[]){"--timeout", "30", NULL});
+    if (d.r.exit_code == 0) {
+        /* It found a limit it may use (a limited cgroup of its own, a
+         * systemd scope): then it ran confined, never without. */
+        const char *method = jstr(demo_step(&d, 1), "facts.method");
+        ck_assert_msg(strcmp(method, "none (--unconfined)") != 0, "ran unconfined");
+        demo_run_free(&d);
+        return;
+    }
     ck_assert_int_eq(d.r.exit_code, 77);
     ck_assert_str_eq(jstr(demo_result(&d), "result"), "skip");
     ck_assert_ptr_nonnull(strstr(jstr(demo_result(&d), "reason"), "root"));
@@ -390,6 +451,7 @@ int main(int argc, char **argv)
         tcase_add_loop_test(tc, signal_removes_cgroup_and_victim, 0, 9);
         tcase_add_test(tc, sigkill_leftover_is_swept);
         tcase_add_test(tc, four_at_once);
+        tcase_add_test(tc, inherited_limit_as_an_ordinary_user);
     } else if (strcmp(role, "nobody") == 0) {
         tcase_add_test(tc, unprivileged_skips_cleanly);
     } else {
