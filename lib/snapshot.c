@@ -35,16 +35,18 @@ enum procfs_status snapshot_take(struct snapshot *s, uintptr_t addr)
         touch_prepare();
         prepared = true;
     }
+    /* Everything this capture writes, even into *s, comes after the first
+     * reading: a fresh stack page under *s would otherwise count as the
+     * step's fault. */
     read_faults(&s->minflt_start, &s->majflt_start);
+    for (int i = 0; i < SNAP_MEMINFO_KEYS; i++)
+        s->meminfo[i] = (struct procfs_want){meminfo_keys[i], 0, false};
     enum procfs_status st = smaps_read_entry(addr, &s->entry);
     s->mapped = (st == PROCFS_OK);
     if (st == PROCFS_NOT_FOUND)
         st = PROCFS_OK;
-    if (st == PROCFS_OK) {
-        for (int i = 0; i < SNAP_MEMINFO_KEYS; i++)
-            s->meminfo[i].key = meminfo_keys[i];
+    if (st == PROCFS_OK)
         st = procfs_read_keyed("/proc/meminfo", s->meminfo, SNAP_MEMINFO_KEYS);
-    }
     read_faults(&s->minflt_end, &s->majflt_end);
     return st;
 }
