@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "leftovers.h"
 #include "errors.h"
 #include "narrate.h"
 #include "probe.h"
@@ -317,9 +318,7 @@ int main(int argc, char **argv)
 
     struct demo d = {0};
     narrate_init(&d.n, info.name, &common, 5);
-    char repaired[512];
-    if (sysctl_repair_leftovers(info.name, repaired, sizeof repaired) == 0 && repaired[0])
-        fprintf(stderr, "%s: %s\n", info.name, repaired);
+    leftovers_repair(info.name);
     narrate_intro(&d.n, "hugetlb-reserve (PID %ld): reservations in the huge-page pool.",
                   (long)getpid());
     step_pool(&d, setup);

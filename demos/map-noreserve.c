@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "leftovers.h"
 #include "errors.h"
 #include "narrate.h"
 #include "procfs.h"
@@ -450,9 +451,7 @@ int main(int argc, char **argv)
     struct narrator n;
     bool can_all = set.all_modes && geteuid() == 0;
     narrate_init(&n, info.name, &common, 6 + (can_all ? 3 : 0));
-    char repaired[512];
-    if (sysctl_repair_leftovers(info.name, repaired, sizeof repaired) == 0 && repaired[0])
-        fprintf(stderr, "%s: %s\n", info.name, repaired);
+    leftovers_repair(info.name);
 
     struct policy p;
     read_policy(&n, &p);

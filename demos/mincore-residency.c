@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "leftovers.h"
 #include "narrate.h"
 #include "region.h"
 #include "residency.h"
@@ -303,6 +304,7 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, &set);
     cli_no_positionals(&info, argc, argv, first);
+    leftovers_repair(info.name);
 
     struct demo d = {0};
     d.page = (size_t)sysconf(_SC_PAGESIZE);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "leftovers.h"
 #include "confine.h"
 #include "errors.h"
 #include "narrate.h"
@@ -559,10 +560,7 @@ int main(int argc, char **argv)
 
     struct narrator n;
     narrate_init(&n, info.name, &common, 4);
-    char report[1024];
-    confine_sweep_leftovers(report, sizeof report);
-    if (report[0])
-        fprintf(stderr, "%s: %s\n", info.name, report);
+    leftovers_repair(info.name);
 
     /* panic_on_oom=2 panics even on a cgroup's OOM; =1 on any other. */
     uint64_t panic = 0;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "leftovers.h"
 #include "narrate.h"
 #include "probe.h"
 #include "procfs.h"
@@ -248,6 +249,7 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, &pages);
     cli_no_positionals(&info, argc, argv, first);
+    leftovers_repair(info.name);
 
     struct demo d = {0};
     d.page = (size_t)sysconf(_SC_PAGESIZE);

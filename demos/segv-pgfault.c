@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "leftovers.h"
 #include "errors.h"
 #include "narrate.h"
 #include "probe.h"
@@ -428,6 +429,7 @@ int main(int argc, char **argv)
             list[count++] = &cases[i];
     }
 
+    leftovers_repair(info.name);
     struct narrator n;
     narrate_init(&n, info.name, &common, (int)count);
     narrate_intro(&n, "segv-pgfault (PID %ld): %zu case%s, each in a child process of its own.",

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "leftovers.h"
 #include "errors.h"
 #include "narrate.h"
 
@@ -109,6 +110,7 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, no_options, NULL);
     cli_no_positionals(&info, argc, argv, first);
+    leftovers_repair(info.name);
 
     struct narrator n;
     narrate_init(&n, info.name, &common, 0);
