@@ -190,7 +190,9 @@ static void touch_block(char *p, size_t block, enum touch_mode touch)
             touch_read(p + off);
 }
 
-static void victim(const struct settings *s, int fd, bool confined)
+/* fd: records to the supervisor; go: one byte from it when the allocation
+ * step begins (with --step, after the person pressed Enter). */
+static void victim(const struct settings *s, int fd, int go, bool confined)
 {
     struct record r;
     memset(&r, 0, sizeof r);
@@ -218,6 +220,9 @@ static void victim(const struct settings *s, int fd, bool confined)
     r.oom_score_adj = read_proc_number("/proc/self/oom_score_adj");
     fill_status(&r, false);
     send_record(fd, &r);
+    char start;
+    if (read(go, &start, 1) != 1)
+        _exit(0); /* the supervisor is gone, or called it off */
 
     /* About eight reports before the limit is reached, whatever the count. */
     uint64_t every = s->limit / s->block / 8 ? s->limit / s->block / 8 : 1;
@@ -421,9 +426,9 @@ static void step_confine(struct narrator *n, const struct settings *s, struct co
 }
 
 static void start_victim(struct narrator *n, const struct settings *s, const struct confine *c,
-                         int fds[2], pid_t *pid, char **argv)
+                         int fds[2], int go[2], pid_t *pid, char **argv)
 {
-    if (pipe2(fds, O_CLOEXEC) != 0)
+    if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(go, O_CLOEXEC) != 0)
         narrate_fail_errno(n, "pipe", errno);
     (void)fflush(NULL); /* nothing buffered twice across fork */
     *pid = fork();
@@ -432,19 +437,23 @@ static void start_victim(struct narrator *n, const struct settings *s, const str
     if (*pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(fds[0]);
+        close(go[1]);
         (void)signal(SIGINT, SIG_DFL); /* the victim dies of these like any program */
         (void)signal(SIGTERM, SIG_DFL);
         if (c->kind == CONFINE_SYSTEMD_SCOPE) {
             /* Re-run this program inside a new scope, as the victim. */
             const char *args[64];
-            char prop[64], fdtext[16];
+            char prop[64], fdtext[16], gotext[16];
             int k = confine_scope_argv(c, args, 64, prop, sizeof prop);
             snprintf(fdtext, sizeof fdtext, "%d", fds[1]);
-            fcntl(fds[1], F_SETFD, 0); /* keep the pipe across exec */
+            snprintf(gotext, sizeof gotext, "%d", go[0]);
+            fcntl(fds[1], F_SETFD, 0); /* keep the pipes across exec */
+            fcntl(go[0], F_SETFD, 0);
             args[k++] = "--";
             args[k++] = "/proc/self/exe";
             args[k++] = "--vmlab-victim";
             args[k++] = fdtext;
+            args[k++] = gotext;
             for (int i = 1; argv[i] && k < 62; i++)
                 args[k++] = argv[i];
             args[k] = NULL;
@@ -460,9 +469,10 @@ static void start_victim(struct narrator *n, const struct settings *s, const str
             send_record(fds[1], &r);
             _exit(3);
         }
-        victim(s, fds[1], c->kind != CONFINE_NONE);
+        victim(s, fds[1], go[0], c->kind != CONFINE_NONE);
     }
     close(fds[1]);
+    close(go[0]);
     confine_track_child(*pid);
 }
 
@@ -528,7 +538,7 @@ static int run_as_victim(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
-    if (argc > 2 && strcmp(argv[1], "--vmlab-victim") == 0)
+    if (argc > 3 && strcmp(argv[1], "--vmlab-victim") == 0)
         return run_as_victim(argc, argv);
 
     struct settings s = {.limit = 64u << 20, .block = 8192, .adj = 1000, .timeout = 60,
@@ -608,12 +618,12 @@ int main(int argc, char **argv)
 
     narrate_step(&n, "Start the victim",
                  "fork(); child: join the cgroup, echo 1000 > /proc/self/oom_score_adj");
-    int fds[2];
+    int fds[2], go[2];
     pid_t pid;
     struct outcome o;
     memset(&o, 0, sizeof o);
     int64_t available_before = mem_available_kb();
-    start_victim(&n, &s, &c, fds, &pid, argv);
+    start_victim(&n, &s, &c, fds, go, &pid, argv);
     narrate_fact_int(&n, "supervisor_pid", getpid());
     if (protected_self)
         narrate_fact(&n, "supervisor_oom_score_adj", "-1000 (never chosen)");
@@ -645,6 +655,13 @@ int main(int argc, char **argv)
              (unsigned long long)s.count, s.via_mmap ? "mmap" : "malloc", block,
              s.touch == TOUCH_WRITE ? " memset(p, 1, size);" : s.touch == TOUCH_READ ? " read each page;" : "");
     narrate_step(&n, "Allocate until something gives", code);
+    /* A victim already gone (killed during a --step pause) closed its end:
+     * then this write fails with EPIPE instead of killing the supervisor,
+     * and the supervisor reports how the victim ended. */
+    (void)signal(SIGPIPE, SIG_IGN);
+    if (!o.refused && write(go[1], "g", 1) != 1 && errno != EPIPE)
+        narrate_fail_errno(&n, "write (start the victim)", errno);
+    close(go[1]);
     if (!o.refused)
         supervise(&n, &s, fds[0], pid, &o);
     else {
@@ -696,26 +713,26 @@ int main(int argc, char **argv)
                    WIFSIGNALED(o.status) ? "was killed" : "ended by itself");
 }
 
-/* Re-executed inside a systemd scope: argv is --vmlab-victim FD, then the
- * original options, parsed again. */
+/* Re-executed inside a systemd scope: argv is --vmlab-victim FD GOFD, then
+ * the original options, parsed again. */
 static int run_as_victim(int argc, char **argv)
 {
-    char *end;
-    long fd = strtol(argv[2], &end, 10);
-    if (*end != '\0' || fd < 3 || fd > 1024)
+    char *end, *end2;
+    long fd = strtol(argv[2], &end, 10), go = strtol(argv[3], &end2, 10);
+    if (*end != '\0' || *end2 != '\0' || fd < 3 || fd > 1024 || go < 3 || go > 1024)
         return EXIT_USAGE; /* only this program writes this command line */
     struct settings s = {.limit = 64u << 20, .block = 8192, .adj = 1000, .timeout = 60,
                          .touch = TOUCH_WRITE, .verbose = true};
     struct cli_common common;
-    argv[2] = argv[0];
-    int first = cli_parse(argc - 2, argv + 2, &info, &common, on_option, &s);
-    int npos = argc - 2 - first;
+    argv[3] = argv[0];
+    int first = cli_parse(argc - 3, argv + 3, &info, &common, on_option, &s);
+    int npos = argc - 3 - first;
     if (npos >= 1)
-        s.count = cli_count_arg(&info, "COUNT", argv[2 + first], 1, 100000000);
+        s.count = cli_count_arg(&info, "COUNT", argv[3 + first], 1, 100000000);
     else
         s.count = 8 * s.limit / s.block;
     if (npos >= 2)
-        s.touch = argv[2 + first + 1][0] == '1' ? TOUCH_WRITE : TOUCH_NONE;
-    victim(&s, (int)fd, true);
+        s.touch = argv[3 + first + 1][0] == '1' ? TOUCH_WRITE : TOUCH_NONE;
+    victim(&s, (int)fd, (int)go, true);
     return 0;
 }

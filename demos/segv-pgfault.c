@@ -307,10 +307,10 @@ static const char *reason(const struct fault_case *c, const struct result *r)
     return probe_code_meaning(r->signo, r->code);
 }
 
+/* The facts and the explanation of a case whose step has begun. */
 static void report_case(struct narrator *n, const struct fault_case *c, const struct result *r,
                         int rc, int status)
 {
-    narrate_step(n, c->title, c->code);
     if (rc != 0) {
         narrate_fact(n, "child", "%s %d", WIFSIGNALED(status) ? "killed by signal" : "exit status",
                      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
@@ -439,6 +439,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < count; i++) {
         int status = 0;
         memset(&results[i], 0, sizeof results[i]);
+        narrate_step(&n, list[i]->title, list[i]->code); /* with --step: pause, then run */
         int rc = worker_run(run_case, (void *)list[i], &results[i], sizeof results[i], &status);
         failures += rc != 0;
         report_case(&n, list[i], &results[i], rc, status);
