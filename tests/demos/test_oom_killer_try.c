@@ -269,6 +269,40 @@ START_TEST(signal_removes_cgroup_and_victim)
 }
 END_TEST
 
+/* With --step the victim allocates nothing until the allocation step
+ * begins: at the pause before it, the victim exists with a small VmRSS. */
+START_TEST(victim_waits_for_its_step)
+{
+    const char *argv[] = {program, "--step", "--timeout", "30", NULL};
+    ck_assert_int_eq(pty_start(&child, argv), 0);
+    for (int step = 1; step <= 3; step++) {
+        char prompt[64];
+        snprintf(prompt, sizeof prompt, "Press Enter for step %d/4", step);
+        ck_assert_msg(pty_wait_for(&child, prompt), "%s", child.screen);
+        if (step < 3)
+            ck_assert(pty_send(&child, "\n"));
+    }
+    long victim = screen_number(&child, "victim_pid: ");
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%ld/status", victim);
+    FILE *f = fopen(path, "re");
+    ck_assert_ptr_nonnull(f);
+    long rss_kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            rss_kb = strtol(line + 6, NULL, 10);
+    fclose(f);
+    ck_assert_msg(rss_kb >= 0 && rss_kb < 16 * 1024, "VmRSS %ld kB before the step", rss_kb);
+    ck_assert(pty_send(&child, "\n"));
+    ck_assert_msg(pty_wait_for(&child, "Press Enter for step 4/4"), "%s", child.screen);
+    ck_assert(pty_send(&child, "\n"));
+    ck_assert_msg(pty_wait_for(&child, "killed by SIGKILL"), "%s", child.screen);
+    ck_assert_msg(pty_wait_for(&child, "Done:"), "%s", child.screen);
+    int status = pty_finish(&child);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
 START_TEST(sigkill_leftover_is_swept)
 {
     pause_with_running_victim(&child);
@@ -451,6 +485,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, untouched_malloc_is_killed_anyway);
         tcase_add_test(tc, read_grows_page_tables_not_rss);
         tcase_add_loop_test(tc, signal_removes_cgroup_and_victim, 0, 9);
+        tcase_add_test(tc, victim_waits_for_its_step);
         tcase_add_test(tc, sigkill_leftover_is_swept);
         tcase_add_test(tc, four_at_once);
         tcase_add_test(tc, inherited_limit_as_an_ordinary_user);
