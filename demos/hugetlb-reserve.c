@@ -76,10 +76,7 @@ struct demo {
 
 static int64_t hugetlb_status_kb(void)
 {
-    struct procfs_want w = {"HugetlbPages", 0, false};
-    if (procfs_read_keyed("/proc/self/status", &w, 1) != PROCFS_OK || !w.present)
-        return -1;
-    return (int64_t)w.value;
+    return procfs_read_one("/proc/self/status", "HugetlbPages");
 }
 
 static void step_pool(struct demo *d, uint64_t setup)

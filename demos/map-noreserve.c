@@ -88,10 +88,7 @@ static const char *mode_name(uint64_t mode)
 
 static int64_t committed_kb(void)
 {
-    struct procfs_want w = {"Committed_AS", 0, false};
-    if (procfs_read_keyed("/proc/meminfo", &w, 1) != PROCFS_OK || !w.present)
-        return -1;
-    return (int64_t)w.value;
+    return procfs_read_one("/proc/meminfo", "Committed_AS");
 }
 
 /* One request: its errno (0 if granted) and what it charged. */

@@ -268,8 +268,7 @@ static const char *touch_name(enum touch_mode t)
 
 static int64_t mem_available_kb(void)
 {
-    struct procfs_want w = {"MemAvailable", 0, false};
-    return procfs_read_keyed("/proc/meminfo", &w, 1) == PROCFS_OK && w.present ? (int64_t)w.value : -1;
+    return procfs_read_one("/proc/meminfo", "MemAvailable");
 }
 
 /* /dev/kmsg from now on: opened before the victim starts, positioned at the

@@ -169,8 +169,7 @@ struct state {
 
 static int64_t committed_kb(void)
 {
-    struct procfs_want w = {"Committed_AS", 0, false};
-    return procfs_read_keyed("/proc/meminfo", &w, 1) == PROCFS_OK && w.present ? (int64_t)w.value : -1;
+    return procfs_read_one("/proc/meminfo", "Committed_AS");
 }
 
 static void measure_state(struct demo *d, struct state *s, struct region *r, int prot, bool write,

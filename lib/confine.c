@@ -143,10 +143,8 @@ static bool has_word(const char *dir, const char *name, const char *word)
 
 static uint64_t swap_total_kb(void)
 {
-    struct procfs_want w = {"SwapTotal", 0, false};
-    if (procfs_read_keyed("/proc/meminfo", &w, 1) != PROCFS_OK || !w.present)
-        return 0;
-    return w.value;
+    int64_t kb = procfs_read_one("/proc/meminfo", "SwapTotal");
+    return kb > 0 ? (uint64_t)kb : 0;
 }
 
 /* ---- cleanup on every way out ---- */

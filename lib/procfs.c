@@ -379,6 +379,14 @@ enum procfs_status procfs_read_keyed(const char *path, struct procfs_want *want,
     return read_wanted(path, want, n, ':');
 }
 
+int64_t procfs_read_one(const char *path, const char *key)
+{
+    struct procfs_want w = {key, 0, false};
+    if (read_wanted(path, &w, 1, ':') != PROCFS_OK || !w.present || w.value > INT64_MAX)
+        return -1;
+    return (int64_t)w.value;
+}
+
 enum procfs_status procfs_parse_pairs(FILE *in, struct procfs_want *want, size_t n)
 {
     return parse_wanted(in, want, n, ' ');

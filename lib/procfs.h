@@ -74,6 +74,10 @@ struct procfs_want {
 enum procfs_status procfs_parse_keyed(FILE *in, struct procfs_want *want, size_t n);
 enum procfs_status procfs_read_keyed(const char *path, struct procfs_want *want, size_t n);
 
+/* One numeric "Key:" field of a file such as /proc/meminfo: its value, or -1
+ * when the file cannot be read or has no such key (absent, never 0). */
+int64_t procfs_read_one(const char *path, const char *key);
+
 /* The same for "key value" lines without a colon, as in /proc/vmstat,
  * memory.events, memory.stat and memory.oom_control. */
 enum procfs_status procfs_parse_pairs(FILE *in, struct procfs_want *want, size_t n);

@@ -307,6 +307,18 @@ START_TEST(status_numbers_among_text)
 }
 END_TEST
 
+START_TEST(one_key_or_minus_one)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", VMLAB_FIXTURES, "meminfo-3.10-no-memavailable.txt");
+    ck_assert_int_eq(procfs_read_one(path, "Committed_AS"), 903556);
+    ck_assert_int_eq(procfs_read_one(path, "MemAvailable"), -1); /* absent, not 0 */
+    ck_assert_int_eq(procfs_read_one("/nonexistent/meminfo", "MemTotal"), -1);
+    snprintf(path, sizeof path, "%s/%s", VMLAB_FIXTURES, "meminfo-no-colon.txt");
+    ck_assert_int_eq(procfs_read_one(path, "Committed_AS"), -1); /* malformed file */
+}
+END_TEST
+
 /* ---- single values ---- */
 
 START_TEST(number_values)
@@ -387,6 +399,7 @@ static Suite *procfs_suite(void)
     tcase_add_test(keyed, meminfo_old_kernel_has_no_memavailable);
     tcase_add_test(keyed, meminfo_broken);
     tcase_add_test(keyed, status_numbers_among_text);
+    tcase_add_test(keyed, one_key_or_minus_one);
     suite_add_tcase(s, keyed);
     TCase *values = tcase_create("values");
     tcase_add_test(values, number_values);
