@@ -312,6 +312,9 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, &setup);
     cli_no_positionals(&info, argc, argv, first);
+    int64_t huge_kb = procfs_read_one("/proc/meminfo", "Hugepagesize");
+    if (setup && huge_kb > 0) /* 64 pages of 1 GiB would be most of a machine */
+        cli_check_fits(&info, "--setup", setup * (uint64_t)huge_kb * 1024, 4);
 
     struct demo d = {0};
     narrate_init(&d.n, info.name, &common, 5);

@@ -325,6 +325,7 @@ int main(int argc, char **argv)
         set.size = 2 * d.huge;
     }
     d.size = (size_t)((set.size + unit - 1) / unit * unit);
+    cli_check_fits(&info, "--size", d.size, 2); /* step 4 writes every page */
 
     narrate_init(&d.n, info.name, &common, 5);
     if (d.thp && d.thp_mode[0] == '\0')

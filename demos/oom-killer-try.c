@@ -564,6 +564,8 @@ int main(int argc, char **argv)
     if (s.unconfined != s.yes)
         cli_usage_error(&info, "--unconfined and --i-accept-host-oom go together: the first alone "
                                "could take this machine down");
+    if (!s.unconfined) /* a limit near all the memory there is would confine nothing */
+        cli_check_fits(&info, "--limit", s.limit, 2);
     if (!s.count_given)
         s.count = 8 * s.limit / s.block; /* enough to overrun the limit eight times over */
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "procfs.h"
+
 #ifndef VMLAB_VERSION
 #define VMLAB_VERSION "unknown"
 #endif
@@ -208,6 +210,23 @@ uint64_t cli_count_arg(const struct demo_info *info, const char *option, const c
         cli_usage_error(info, "%s: '%s' is out of range (%llu to %llu)", option, quoted,
                         (unsigned long long)min, (unsigned long long)max);
     return n;
+}
+
+void cli_check_fits(const struct demo_info *info, const char *option, uint64_t bytes,
+                    unsigned fraction)
+{
+    int64_t available_kb = procfs_read_one("/proc/meminfo", "MemAvailable");
+    if (available_kb < 0 || fraction == 0)
+        return;
+    uint64_t allowed = (uint64_t)available_kb * 1024 / fraction;
+    if (bytes > allowed) {
+        char want[32], have[32], most[32];
+        format_size(bytes, want, sizeof want);
+        format_size((uint64_t)available_kb * 1024, have, sizeof have);
+        format_size(allowed, most, sizeof most);
+        cli_usage_error(info, "%s: %s is too much for this machine now (MemAvailable %s): at most %s",
+                        option, want, have, most);
+    }
 }
 
 static void parse_color(const struct demo_info *info, const char *arg, struct cli_common *common)

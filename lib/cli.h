@@ -71,6 +71,13 @@ uint64_t cli_size_arg(const struct demo_info *info, const char *option, const ch
 uint64_t cli_count_arg(const struct demo_info *info, const char *option, const char *text,
                        uint64_t min, uint64_t max);
 
+/* Exits 2 naming the option when `bytes` is more than 1/`fraction` of the
+ * memory available right now (MemAvailable): a demo that really uses the
+ * memory must never be what exhausts a small VM. Silent when MemAvailable
+ * cannot be read (kernels before 3.14). */
+void cli_check_fits(const struct demo_info *info, const char *option, uint64_t bytes,
+                    unsigned fraction);
+
 /* Copies text for an error message: cut to a readable length, bytes that
  * are not printable ASCII shown as \xNN. */
 void cli_quote(const char *text, char *buf, size_t len);

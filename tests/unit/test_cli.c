@@ -143,6 +143,19 @@ EXIT_CASE(flag_with_value, "--flag=1")
 EXIT_CASE(help_exits_0, "--help")
 EXIT_CASE(version_exits_0, "--version")
 
+START_TEST(fits_what_there_is)
+{
+    cli_check_fits(&info, "--size", 4096, 2); /* one page: always fits, returns */
+}
+END_TEST
+
+START_TEST(fits_refuses_more_than_there_is)
+{
+    cli_check_fits(&info, "--size", UINT64_C(1) << 62, 1); /* 4 EiB: never fits */
+    ck_abort_msg("cli_check_fits returned for 4 EiB");
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -164,6 +177,8 @@ static Suite *cli_suite(void)
     tcase_add_exit_test(parsing, flag_with_value, EXIT_USAGE);
     tcase_add_exit_test(parsing, help_exits_0, EXIT_OK);
     tcase_add_exit_test(parsing, version_exits_0, EXIT_OK);
+    tcase_add_test(parsing, fits_what_there_is);
+    tcase_add_exit_test(parsing, fits_refuses_more_than_there_is, EXIT_USAGE);
     suite_add_tcase(s, parsing);
     return s;
 }
