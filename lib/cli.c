@@ -281,6 +281,11 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
             break;
         if (opt == '?') {
             cli_quote(argv[optind - 1], quoted, sizeof quoted);
+            /* a known long option given "=value" it does not take: getopt
+             * sets optopt to that option's value; for a short one, to the letter */
+            const char *given = argv[optind - 1];
+            if (optopt != 0 && strncmp(given, "--", 2) == 0 && strchr(given, '='))
+                cli_usage_error(info, "option '%s' takes no value", quoted);
             cli_usage_error(info, "unknown option '%s'", quoted);
         }
         if (opt == ':') {

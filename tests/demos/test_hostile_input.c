@@ -96,6 +96,8 @@ static void build_cases(void)
         add(pr, "--color=sometimes", NULL, NULL, "--color");
         add(pr, long_option, NULL, NULL, "--xxxx");
         add(pr, "--\xff", NULL, NULL, "\\xff");
+        add(pr, "--json=1", NULL, NULL, "takes no value");
+        add(pr, "-x", NULL, NULL, "unknown option '-x'");
     }
 }
 

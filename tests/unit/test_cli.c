@@ -140,6 +140,7 @@ EXIT_CASE(size_too_small, "--size", "1K")
 EXIT_CASE(size_too_large, "--size", "2M")
 EXIT_CASE(bad_color, "--color=sometimes")
 EXIT_CASE(flag_with_value, "--flag=1")
+EXIT_CASE(short_option, "-x")
 EXIT_CASE(help_exits_0, "--help")
 EXIT_CASE(version_exits_0, "--version")
 
@@ -175,6 +176,7 @@ static Suite *cli_suite(void)
     tcase_add_exit_test(parsing, size_too_large, EXIT_USAGE);
     tcase_add_exit_test(parsing, bad_color, EXIT_USAGE);
     tcase_add_exit_test(parsing, flag_with_value, EXIT_USAGE);
+    tcase_add_exit_test(parsing, short_option, EXIT_USAGE);
     tcase_add_exit_test(parsing, help_exits_0, EXIT_OK);
     tcase_add_exit_test(parsing, version_exits_0, EXIT_OK);
     tcase_add_test(parsing, fits_what_there_is);
