@@ -506,11 +506,16 @@ static void describe_ending(struct narrator *n, const struct settings *s, const 
                         "ran out before the memory did.", err);
     } else if (o->have_last && o->last.kind == REC_DONE) {
         narrate_fact(n, "ended", "finished all %llu iterations", (unsigned long long)o->last.iteration);
-        narrate_note(n, "The loop finished: %llu kB of address space, but only %llu kB resident, "
-                        "under a limit of %s. Memory that is never touched is never used, so "
-                        "nothing ran out.",
-                     (unsigned long long)o->last.vmsize_kb, (unsigned long long)o->last.vmrss_kb,
-                     limit);
+        if (s->touch == TOUCH_WRITE)
+            narrate_note(n, "The loop finished with %llu kB resident under a limit of %s: all it "
+                            "wrote fitted, so nothing ran out. A larger COUNT overruns the limit.",
+                         (unsigned long long)o->last.vmrss_kb, limit);
+        else
+            narrate_note(n, "The loop finished: %llu kB of address space, but only %llu kB resident, "
+                            "under a limit of %s. Memory that is never written gets no frames of its "
+                            "own, so nothing ran out.",
+                         (unsigned long long)o->last.vmsize_kb, (unsigned long long)o->last.vmrss_kb,
+                         limit);
     } else {
         narrate_fact(n, "ended", "exit status %d", WIFEXITED(o->status) ? WEXITSTATUS(o->status) : -1);
     }
