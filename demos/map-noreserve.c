@@ -302,8 +302,9 @@ static void step_fit(struct narrator *n, const struct policy *p, uint64_t fit)
                     "with it, by %+lld kB.%s",
                  (long long)plain.charged_kb, (unsigned long long)(fit / 1024),
                  (long long)nores.charged_kb,
-                 p->mode == 2 ? " Mode 2 charges both: it ignores MAP_NORESERVE."
-                              : " The flag opts the mapping out of the accounting altogether.");
+                 nores.charged_kb == 0 ? " The flag opts the mapping out of the accounting."
+                 : p->mode == 2        ? " Mode 2 charges both: it ignores MAP_NORESERVE."
+                                       : " (Committed_AS is system-wide: other processes moved it too.)");
     narrate_end_step(n);
 }
 
@@ -327,12 +328,12 @@ static void step_protnone(struct narrator *n, uint64_t fit)
     narrate_fact_int(n, "charge_at_reserve_kB", c1 - c0);
     narrate_fact(n, "mprotect", "%s", rc == 0 ? "granted" : errno_name(err, name, sizeof name));
     narrate_fact_int(n, "charge_at_mprotect_kB", c2 - c1);
-    narrate_note(n, "The PROT_NONE reservation of %s moved Committed_AS by %+lld kB: memory that "
-                    "can never be written is not charged. mprotect to read-write %s it: %+lld kB. "
-                    "This is how allocators and language runtimes reserve address space cheaply "
-                    "and commit it piece by piece.",
-                 what, (long long)(c1 - c0), rc == 0 ? "charged" : "was refused when it charged",
-                 (long long)(c2 - c1));
+    narrate_note(n, "The PROT_NONE reservation of %s moved Committed_AS by %+lld kB%s. mprotect to "
+                    "read-write %s: %+lld kB. This is how allocators and language runtimes reserve "
+                    "address space cheaply and commit it piece by piece.",
+                 what, (long long)(c1 - c0),
+                 c1 == c0 ? ": memory that can never be written is not charged" : "",
+                 rc == 0 ? "moved it" : "was refused", (long long)(c2 - c1));
     narrate_end_step(n);
 }
 

@@ -53,13 +53,15 @@ struct demo {
     struct region region;
 };
 
-static void add_picture(struct demo *d, char *p, size_t len)
+/* Adds the mincore picture; returns how many pages are resident. */
+static long add_picture(struct demo *d, char *p, size_t len)
 {
     char picture[1100];
     long resident = residency_picture(p, len, picture, sizeof picture);
     if (resident < 0)
         narrate_fail_errno(&d->n, "mincore", errno);
     narrate_picture(&d->n, "mincore", picture);
+    return resident;
 }
 
 static void add_maps(struct demo *d, const struct snapshot *s)
@@ -116,7 +118,7 @@ static void step_protnone(struct demo *d)
     if (probe_read(d->p, &r) != 0)
         narrate_fail_errno(n, "sigaction", errno);
     add_maps(d, &after);
-    add_picture(d, d->p, d->len);
+    long resident = add_picture(d, d->p, d->len);
     snapshot_report(n, &before, &after, (const char *const[]){"Rss", "Private_Dirty", NULL});
     narrate_fact(n, "read", "%s", r.faulted ? probe_signal_name(r.signo) : "completed");
     if (r.faulted) {
@@ -127,10 +129,14 @@ static void step_protnone(struct demo *d)
     int64_t rss = 0;
     snapshot_get(&after, "Rss", &rss);
     bool accerr = r.faulted && r.signo == SIGSEGV && r.code == SEGV_ACCERR;
-    narrate_note(n, "The maps line now reads %s, yet Rss is still %lld kB and every page is still "
-                    "'#': the frames and their data stay where they were; only the page-table "
-                    "entries lost their permissions.",
-                 after.entry.perms, (long long)rss);
+    if (resident == (long)d->pages && snapshot_delta0(&before, &after, "Rss") == 0)
+        narrate_note(n, "The maps line now reads %s, yet Rss is still %lld kB and every page is "
+                        "still '#': the frames and their data stay where they were; only the "
+                        "page-table entries lost their permissions.",
+                     after.entry.perms, (long long)rss);
+    else
+        narrate_note(n, "The maps line now reads %s; Rss is %lld kB and %ld of %zu pages are "
+                        "resident.", after.entry.perms, (long long)rss, resident, d->pages);
     if (accerr)
         narrate_note(n, "The read raised SIGSEGV with si_code SEGV_ACCERR (%s) at %p. The demo "
                         "caught it.",
@@ -227,18 +233,24 @@ static void step_states(struct demo *d)
         region_release(&r[i]);
     }
     narrate_fact_int(n, "dirty_protnone_mprotect_change_kB", states[3].protnone_change_kb);
-    narrate_note(n, "Only the read-write mappings were charged to Committed_AS at mmap (%+lld and "
-                    "%+lld kB against %+lld kB for PROT_NONE); only the written ones hold frames "
-                    "(Rss %lld and %lld kB). Taking access away from the last one moved "
-                    "Committed_AS by %+lld kB: %s It is resident and dirty, and no access is "
-                    "allowed: residency and permission are separate things. (Committed_AS is "
-                    "system-wide: other processes can move it too.)",
-                 (long long)states[1].charged_kb, (long long)states[2].charged_kb,
-                 (long long)states[0].charged_kb, (long long)states[2].rss_kb,
-                 (long long)states[3].rss_kb, (long long)states[3].protnone_change_kb,
-                 states[3].protnone_change_kb == 0
-                     ? "the charge stays, because the data is still there and access may return."
-                     : "the counter moved (other processes, or a kernel that uncharges).");
+    int64_t size_kb = (int64_t)(d->len / 1024);
+    bool as_taught = states[0].charged_kb == 0 && states[1].charged_kb == size_kb &&
+                     states[2].charged_kb == size_kb && states[1].rss_kb == 0 &&
+                     states[2].rss_kb == size_kb && states[3].rss_kb == size_kb;
+    if (as_taught)
+        narrate_note(n, "Only the read-write mappings were charged to Committed_AS at mmap (%+lld kB "
+                        "each, nothing for PROT_NONE); only the written ones hold frames (Rss %lld "
+                        "kB). Taking access away from the last one moved Committed_AS by %+lld kB: "
+                        "%s It is resident and dirty, and no access is allowed: residency and "
+                        "permission are separate things.",
+                     (long long)size_kb, (long long)size_kb, (long long)states[3].protnone_change_kb,
+                     states[3].protnone_change_kb == 0
+                         ? "the charge stays, because the data is still there and access may return."
+                         : "the counter moved (other processes, or a kernel that uncharges).");
+    else
+        narrate_note(n, "The four states measured as listed above. Committed_AS is system-wide, so "
+                        "other processes may have moved the charges; run it again on a quiet "
+                        "machine to see each mapping's own.");
     narrate_end_step(n);
 }
 
