@@ -9,6 +9,11 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "machine.h"
+
+#ifndef VMLAB_VERSION
+#define VMLAB_VERSION "unknown"
+#endif
 
 #define BOLD "\033[1m"
 #define CYAN "\033[36m"
@@ -92,18 +97,107 @@ static void wait_for_enter(struct narrator *n)
     }
 }
 
-void narrate_step(struct narrator *n, const char *title, const char *code)
+static void start_step(struct narrator *n, const char *id, const char *title, const char *code)
 {
     n->step++;
+    snprintf(n->id, sizeof n->id, "%s", id);
     snprintf(n->title, sizeof n->title, "%s", title);
     snprintf(n->code, sizeof n->code, "%s", code);
     n->note[0] = '\0';
     n->nrows = 0;
     n->nfacts = 0;
+    n->nfindings = 0;
+    n->nsentences = 0;
     n->header_shown = false;
     (void)fflush(n->out);
+}
+
+void narrate_step(struct narrator *n, const char *title, const char *code)
+{
+    char id[24];
+    snprintf(id, sizeof id, "step_%d", n->step + 1);
+    start_step(n, id, title, code);
     if (n->pause)
         wait_for_enter(n);
+}
+
+void narrate_begin(struct narrator *n, const char *id, const char *title)
+{
+    start_step(n, id, title, "");
+}
+
+void narrate_observe(struct narrator *n, narrate_observer fn, void *ctx)
+{
+    n->observe = fn;
+    n->observe_ctx = ctx;
+}
+
+static void plain_header(struct narrator *n);
+static void plain_code(struct narrator *n, const char *code);
+
+void narrate_lesson_before(struct narrator *n, const char *code)
+{
+    size_t used = strlen(n->code);
+    snprintf(n->code + used, sizeof n->code - used, "%s%s", used ? "\n" : "", code);
+    if (!n->json) {
+        if (n->header_shown)
+            plain_code(n, code);
+        else
+            plain_header(n);
+        (void)fflush(n->out);
+    }
+    if (n->pause) {
+        fprintf(stderr, "%s-- Press Enter to run step %d/%d --%s ", paint(n, DIM), n->step,
+                n->nsteps, paint(n, RESET));
+        (void)fflush(stderr);
+        char line[64];
+        for (;;) {
+            if (!fgets(line, sizeof line, stdin)) {
+                n->pause = false; /* end of input: go on without pausing */
+                fputc('\n', stderr);
+                break;
+            }
+            if (strchr(line, '\n'))
+                break;
+        }
+    }
+    if (n->observe)
+        n->observe(n->observe_ctx, false);
+}
+
+void narrate_lesson_after(struct narrator *n)
+{
+    if (n->observe)
+        n->observe(n->observe_ctx, true);
+}
+
+bool narrate_finding(struct narrator *n, const char *id, bool held,
+                     const struct finding_value *values)
+{
+    if (n->nfindings == NARRATE_MAX_FINDINGS) {
+        if (!n->bug[0])
+            snprintf(n->bug, sizeof n->bug, "step %d has more than %d findings", n->step,
+                     NARRATE_MAX_FINDINGS);
+        return held;
+    }
+    struct narrate_finding *f = &n->findings[n->nfindings++];
+    snprintf(f->id, sizeof f->id, "%s", id);
+    f->held = held;
+    f->nvalues = 0;
+    for (; values && values->key && f->nvalues < NARRATE_MAX_FINDING_VALUES; values++) {
+        snprintf(f->values[f->nvalues].key, sizeof f->values[f->nvalues].key, "%s", values->key);
+        f->values[f->nvalues].value = values->value;
+        f->nvalues++;
+    }
+    return held;
+}
+
+bool narrate_held(const struct narrator *n, const char *id)
+{
+    for (size_t i = 0; i < n->nfindings; i++)
+        if (strcmp(n->findings[i].id, id) == 0)
+            return n->findings[i].held;
+    return false;
 }
 
 void narrate_value(struct narrator *n, const char *key, const char *unit, bool has_before,
@@ -160,13 +254,41 @@ void narrate_picture(struct narrator *n, const char *key, const char *picture)
     f->is_picture = true;
 }
 
+__attribute__((format(printf, 3, 0)))
+static void add_sentence(struct narrator *n, const char *finding, const char *fmt, va_list ap)
+{
+    if (n->note[0])
+        strncat(n->note, " ", sizeof n->note - strlen(n->note) - 1);
+    size_t start = strlen(n->note);
+    vappend(n->note, sizeof n->note, fmt, ap);
+    if (n->nsentences < NARRATE_MAX_SENTENCES) {
+        struct narrate_sentence *s = &n->sentences[n->nsentences++];
+        snprintf(s->finding, sizeof s->finding, "%s", finding ? finding : "");
+        s->start = start;
+        s->len = strlen(n->note) - start;
+    }
+}
+
 void narrate_note(struct narrator *n, const char *fmt, ...)
 {
     va_list ap;
-    if (n->note[0])
-        strncat(n->note, " ", sizeof n->note - strlen(n->note) - 1);
     va_start(ap, fmt);
-    vappend(n->note, sizeof n->note, fmt, ap);
+    add_sentence(n, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void narrate_because(struct narrator *n, const char *finding, const char *fmt, ...)
+{
+    if (!narrate_held(n, finding)) {
+        if (!n->bug[0])
+            snprintf(n->bug, sizeof n->bug,
+                     "step %d (%s) explains from finding '%s', which did not hold or was "
+                     "not recorded", n->step, n->id, finding);
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    add_sentence(n, finding, fmt, ap);
     va_end(ap);
 }
 
@@ -261,12 +383,57 @@ static void json_rows(struct narrator *n, const char *name, int which)
     fputc('}', out);
 }
 
+static void json_findings(struct narrator *n)
+{
+    FILE *out = n->out;
+    fputs(",\"findings\":[", out);
+    for (size_t i = 0; i < n->nfindings; i++) {
+        const struct narrate_finding *f = &n->findings[i];
+        fputs(i ? ",{\"id\":" : "{\"id\":", out);
+        json_write_string(out, f->id);
+        fprintf(out, ",\"held\":%s,\"values\":{", f->held ? "true" : "false");
+        for (size_t v = 0; v < f->nvalues; v++) {
+            if (v)
+                fputc(',', out);
+            json_write_string(out, f->values[v].key);
+            fprintf(out, ":%lld", (long long)f->values[v].value);
+        }
+        fputs("}}", out);
+    }
+    fputc(']', out);
+}
+
+/* The note again, sentence by sentence, each with the finding it rests on
+ * (null for a sentence that only restates the step's numbers). */
+static void json_sentences(struct narrator *n)
+{
+    FILE *out = n->out;
+    char text[sizeof n->note];
+    fputs(",\"sentences\":[", out);
+    for (size_t i = 0; i < n->nsentences; i++) {
+        const struct narrate_sentence *s = &n->sentences[i];
+        snprintf(text, sizeof text, "%.*s", (int)s->len, n->note + s->start);
+        fputs(i ? ",{\"finding\":" : "{\"finding\":", out);
+        if (s->finding[0])
+            json_write_string(out, s->finding);
+        else
+            fputs("null", out);
+        fputs(",\"text\":", out);
+        json_write_string(out, text);
+        fputc('}', out);
+    }
+    fputc(']', out);
+}
+
 static void json_step(struct narrator *n)
 {
     FILE *out = n->out;
     fputs("{\"demo\":", out);
     json_write_string(out, n->demo);
-    fprintf(out, ",\"step\":%d,\"steps\":%d,\"title\":", n->step, n->nsteps);
+    fprintf(out, ",\"schema\":%d,\"step\":%d,\"steps\":%d,\"id\":", NARRATE_JSON_SCHEMA,
+            n->step, n->nsteps);
+    json_write_string(out, n->id);
+    fputs(",\"title\":", out);
     json_write_string(out, n->title);
     fputs(",\"code\":", out);
     json_write_string(out, n->code);
@@ -284,8 +451,11 @@ static void json_step(struct narrator *n)
         else
             json_write_string(out, n->facts[i].text);
     }
-    fputs("},\"note\":", out);
+    fputc('}', out);
+    json_findings(n);
+    fputs(",\"note\":", out);
     json_write_string(out, n->note);
+    json_sentences(n);
     fputs("}\n", out);
 }
 
@@ -326,13 +496,58 @@ static void plain_picture(struct narrator *n, const struct narrate_fact *f)
         fprintf(n->out, "        %6zu  %.64s\n", i, f->text + i);
 }
 
+/* Prints code one statement a line (split at ';' outside brackets, as
+ * the preprocessor joins a LESSON's lines into one), folded at 78 columns. */
+static void plain_code(struct narrator *n, const char *code)
+{
+    const char *s = code;
+    while (*s) {
+        while (*s == ' ' || *s == '\n')
+            s++;
+        if (!*s)
+            break;
+        int depth = 0;
+        size_t len = 0;
+        for (; s[len] && s[len] != '\n'; len++) {
+            if (s[len] == '(' || s[len] == '[' || s[len] == '{')
+                depth++;
+            else if ((s[len] == ')' || s[len] == ']' || s[len] == '}') && depth > 0)
+                depth--;
+            if (depth == 0 && (s[len] == ';' || s[len] == '}')) {
+                len++;
+                break;
+            }
+        }
+        const char *indent = "      ";
+        while (len > 0) {
+            size_t take = len, width = 78 - strlen(indent);
+            if (take > width) {
+                take = width;
+                while (take > 0 && s[take] != ' ')
+                    take--;
+                if (take == 0)
+                    take = width;
+            }
+            fprintf(n->out, "%s%s%.*s%s\n", indent, paint(n, CYAN), (int)take, s,
+                    paint(n, RESET));
+            s += take;
+            len -= take;
+            while (len > 0 && *s == ' ') {
+                s++;
+                len--;
+            }
+            indent = "          ";
+        }
+    }
+}
+
 static void plain_header(struct narrator *n)
 {
     FILE *out = n->out;
     if (n->header_shown)
         return;
     fprintf(out, "%s[%d/%d] %s%s\n", paint(n, BOLD), n->step, n->nsteps, n->title, paint(n, RESET));
-    fprintf(out, "      %s%s%s\n", paint(n, CYAN), n->code, paint(n, RESET));
+    plain_code(n, n->code);
     n->header_shown = true;
 }
 
@@ -401,12 +616,23 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
     va_end(ap);
+    if (n->bug[0] && result == RESULT_OK) {
+        /* A sentence without a held finding: the demo said more than it
+         * measured. That is a failure of the demo, never a pass. */
+        snprintf(reason, sizeof reason, "internal error: %s", n->bug);
+        result = RESULT_FAIL;
+    }
 
     if (n->json) {
+        struct machine m;
+        machine_read(&m);
         fputs("{\"demo\":", n->out);
         json_write_string(n->out, n->demo);
-        fprintf(n->out, ",\"result\":\"%s\",\"reason\":", names[result]);
+        fprintf(n->out, ",\"schema\":%d,\"vmlab\":\"%s\",\"result\":\"%s\",\"reason\":",
+                NARRATE_JSON_SCHEMA, VMLAB_VERSION, names[result]);
         json_write_string(n->out, reason);
+        fputs(",\"machine\":", n->out);
+        machine_write_json(n->out, &m);
         fputs("}\n", n->out);
     } else if (result == RESULT_OK) {
         fprintf(n->out, "%sDone:%s %s\n", paint(n, BOLD), paint(n, RESET), reason);

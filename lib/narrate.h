@@ -19,6 +19,12 @@
 
 #define NARRATE_MAX_ROWS 24
 #define NARRATE_MAX_FACTS 24
+#define NARRATE_MAX_FINDINGS 16
+#define NARRATE_MAX_FINDING_VALUES 8
+#define NARRATE_MAX_SENTENCES 12
+
+/* The version of the --json contract (docs/json.md). */
+#define NARRATE_JSON_SCHEMA 2
 
 struct narrate_row {
     char key[40];
@@ -34,17 +40,50 @@ struct narrate_fact {
     bool is_number;            /* a JSON number rather than a string */
 };
 
+/* A conclusion of a step and the measured numbers it rests on. */
+struct finding_value {
+    const char *key;           /* snake_case, with a unit suffix: "rss_delta_kB" */
+    int64_t value;
+};
+
+struct narrate_finding {
+    char id[48];               /* stable snake_case: "first_write_one_page" */
+    bool held;
+    struct {
+        char key[40];
+        int64_t value;
+    } values[NARRATE_MAX_FINDING_VALUES];
+    size_t nvalues;
+};
+
+/* One sentence of the explanation and the finding it rests on. */
+struct narrate_sentence {
+    char finding[48];
+    size_t start, len;         /* where it sits in narrator.note */
+};
+
+/* Called by LESSON() just before (after == false) and just after (true)
+ * the lesson's code runs: the demo takes its snapshots here. */
+typedef void (*narrate_observer)(void *ctx, bool after);
+
 struct narrator {
     const char *demo;
     bool json, pause, color;
     bool header_shown;        /* plain: the step's title already printed (narrate_live) */
     int nsteps, step;
     FILE *out;
-    char title[160], code[256], note[768];
+    char id[48], title[160], code[512], note[1024];
     struct narrate_row rows[NARRATE_MAX_ROWS];
     size_t nrows;
     struct narrate_fact facts[NARRATE_MAX_FACTS];
     size_t nfacts;
+    struct narrate_finding findings[NARRATE_MAX_FINDINGS];
+    size_t nfindings;
+    struct narrate_sentence sentences[NARRATE_MAX_SENTENCES];
+    size_t nsentences;
+    narrate_observer observe;
+    void *observe_ctx;
+    char bug[160];             /* the first sentence that had no held finding */
 };
 
 enum narrate_result { RESULT_OK, RESULT_SKIP, RESULT_FAIL };
@@ -60,6 +99,66 @@ void narrate_watch(struct narrator *n, uintptr_t addr);
 
 /* Starts a step; with --step, waits for Enter first. */
 void narrate_step(struct narrator *n, const char *title, const char *code);
+
+/* ---- Lesson first ----
+ * A step of a lesson-first demo reads, in the demo's own source:
+ *
+ *     narrate_begin(n, "write_one", "Write one byte into the first page");
+ *     LESSON(n, p[16] = 'a';);
+ *     ...rows, findings, sentences...
+ *     narrate_end_step(n);
+ *
+ * LESSON prints its argument exactly as it is written in the source (the
+ * preprocessor's #), pauses with --step ("Enter runs it"), calls the
+ * observer (before), runs the code, and calls the observer (after). So the
+ * code a student sees is the code that ran, and the snapshots sit tight
+ * around it. A function that holds a LESSON is marked LESSON_FN: under
+ * AddressSanitizer its accesses are not instrumented, because the first
+ * read of a shadow page is a page fault of its own that the step would
+ * count. Reads whose fault is the point go through FORCE_READ. */
+void narrate_begin(struct narrator *n, const char *id, const char *title);
+void narrate_observe(struct narrator *n, narrate_observer fn, void *ctx);
+void narrate_lesson_before(struct narrator *n, const char *code);
+void narrate_lesson_after(struct narrator *n);
+
+#define LESSON(n, ...)                                \
+    do {                                              \
+        narrate_lesson_before((n), #__VA_ARGS__);     \
+        __VA_ARGS__                                   \
+        narrate_lesson_after(n);                      \
+    } while (0)
+
+#if defined(__clang__) || defined(__GNUC__)
+#define LESSON_FN __attribute__((no_sanitize_address, noinline))
+#else
+#define LESSON_FN
+#endif
+
+/* A read the compiler may not drop or merge (the selftests' FORCE_READ). */
+#define FORCE_READ(x) (*(const volatile __typeof__(x) *)&(x))
+
+/* ---- Findings, then prose ----
+ * A finding is a conclusion the step draws from its own numbers:
+ *
+ *     if (FINDING(n, "first_write_one_page", rss == page_kb,
+ *                 VAL("rss_delta_kB", rss), VAL("minor_faults", faults)))
+ *         narrate_because(n, "first_write_one_page", "The first write ...");
+ *
+ * Every finding goes into the JSON with its values and whether it held;
+ * narrate_because adds a sentence only when the named finding was recorded
+ * in this step and held. A sentence whose finding is missing or did not
+ * hold is a bug in the demo: it is not printed, and the run ends as a
+ * failure (status 1) saying which sentence it was, so the tests find it. */
+bool narrate_finding(struct narrator *n, const char *id, bool held,
+                     const struct finding_value *values);
+#define VAL(key, v) {(key), (int64_t)(v)}
+#define FINDING(n, id, held, ...)                                                  \
+    narrate_finding((n), (id), (held),                                             \
+                    (const struct finding_value[]){__VA_ARGS__, {NULL, 0}})
+/* Whether finding id was recorded in this step and held. */
+bool narrate_held(const struct narrator *n, const char *id);
+void narrate_because(struct narrator *n, const char *finding, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void narrate_value(struct narrator *n, const char *key, const char *unit, bool has_before,
                    int64_t before, bool has_after, int64_t after);
 void narrate_fact(struct narrator *n, const char *key, const char *fmt, ...)
