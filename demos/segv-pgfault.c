@@ -1,9 +1,11 @@
 /* segv-pgfault: good and bad page faults. The MMU traps on every access it
  * cannot complete; the kernel decides. A good fault is fixed up and counted;
  * a bad one becomes a signal whose siginfo says why (si_code) and where
- * (si_addr). Each case runs in a child process of its own and reports back. */
+ * (si_addr). Each case runs in a child process of its own: its access is
+ * the LESSON line below, and the step prints exactly that line. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,19 +16,491 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "leftovers.h"
 #include "errors.h"
+#include "leftovers.h"
 #include "narrate.h"
 #include "probe.h"
 #include "procfs.h"
-#include "touch.h"
 #include "worker.h"
 
-/* The address from the original exercise: it looks like a kernel address,
- * but bits 48-63 are not copies of bit 47, so it is not canonical. */
-#define SEED_KERNEL_ADDRESS UINT64_C(0xffff0a8700100000)
-/* The start of the x86-64 kernel text mapping: canonical, kernel half. */
-#define CANONICAL_KERNEL_ADDRESS UINT64_C(0xffffffff81000000)
+/* One case, inside its child: what the lesson touches, and what the
+ * explanation needs to know about it. */
+struct trial {
+    struct narrator *n;
+    size_t page;
+    uintptr_t target;        /* the address the lesson touches */
+    bool write;              /* the lesson writes there (else it reads) */
+    int64_t minflt[2];       /* before and after the lesson */
+    const char *not_run;     /* the call that stopped the case before its lesson */
+    int err;
+    int pkey;                /* pkey-read: the key given to the page */
+    int64_t file_size;       /* file-past-end: bytes in the file */
+    int64_t stack_limit;     /* stack-overflow: RLIMIT_STACK in force */
+};
+
+/* Cases touch what no correct program touches: no sanitizer may get there
+ * first (UBSan would stop at the NULL read, ASan at its own shadow). */
+#define CASE_FN LESSON_FN __attribute__((no_sanitize("undefined")))
+
+static bool set_up(struct trial *t, bool ok, const char *call)
+{
+    if (!ok) {
+        t->not_run = call;
+        t->err = errno;
+    }
+    return ok;
+}
+
+CASE_FN static void good_fault(struct trial *t)
+{
+    char *p = mmap(NULL, t->page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!set_up(t, p != MAP_FAILED, "mmap"))
+        return;
+    t->target = (uintptr_t)p, t->write = true;
+    LESSON(t->n, p[0] = 1;);
+}
+
+CASE_FN static void null_read(struct trial *t)
+{
+    t->target = 0;
+    LESSON(t->n, FORCE_READ(*(char *)NULL););
+}
+
+/* A page that was mapped a moment ago and is not any more. */
+static char *unmapped_page(struct trial *t)
+{
+    char *p = mmap(NULL, t->page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!set_up(t, p != MAP_FAILED && munmap(p, t->page) == 0, "mmap, munmap"))
+        return NULL;
+    t->target = (uintptr_t)(p + 16);
+    return p;
+}
+
+CASE_FN static void unmapped_read(struct trial *t)
+{
+    char *p = unmapped_page(t); /* munmap(p, page) */
+    if (p)
+        LESSON(t->n, FORCE_READ(p[16]););
+}
+
+CASE_FN static void unmapped_write(struct trial *t)
+{
+    char *p = unmapped_page(t); /* munmap(p, page) */
+    t->write = true;
+    if (p)
+        LESSON(t->n, p[16] = 1;);
+}
+
+CASE_FN static void text_write(struct trial *t)
+{
+    char *p = (char *)(uintptr_t)&text_write; /* this very function's code */
+    t->target = (uintptr_t)p, t->write = true;
+    LESSON(t->n, p[0] = 1;);
+}
+
+CASE_FN static void protnone_read(struct trial *t)
+{
+    char *p = mmap(NULL, t->page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!set_up(t, p != MAP_FAILED, "mmap"))
+        return;
+    t->target = (uintptr_t)p;
+    LESSON(t->n, FORCE_READ(p[0]););
+}
+
+/* 0xffffffff81000000: where x86-64 kernels put their code; canonical in
+ * 4- and 5-level paging. 0x8000000000000000: canonical in neither. The
+ * exercise's 0xffff0a8700100000: canonical only with 5-level paging.
+ * The case table holds each address again, for the explanation: used here
+ * only in the access, the constant is loaded right before it, never kept
+ * in %rbp across a call (an access through %rbp or %rsp to a
+ * non-canonical address is a stack-segment fault, #SS, sent as SIGBUS). */
+CASE_FN static void kernel_read(struct trial *t)
+{
+    LESSON(t->n, FORCE_READ(*(char *)0xffffffff81000000););
+}
+
+CASE_FN static void kernel_write(struct trial *t)
+{
+    LESSON(t->n, *(char *)0xffffffff81000000 = 1;);
+}
+
+CASE_FN static void noncanonical_read(struct trial *t)
+{
+    LESSON(t->n, FORCE_READ(*(char *)0x8000000000000000););
+}
+
+CASE_FN static void exercise_read(struct trial *t)
+{
+    LESSON(t->n, FORCE_READ(*(char *)0xffff0a8700100000););
+}
+
+CASE_FN static void exercise_write(struct trial *t)
+{
+    LESSON(t->n, *(char *)0xffff0a8700100000 = 1;);
+}
+
+static volatile uintptr_t stack_lowest;
+
+/* Each frame writes to its buffer, so that its pages are really touched,
+ * and remembers how deep it got (an address kept only to be compared). */
+// NOLINTBEGIN(clang-analyzer-core.StackAddressEscape)
+CASE_FN static void grow_stack(long depth)
+{
+    volatile char frame[1024];
+    frame[0] = 1;
+    stack_lowest = (uintptr_t)&frame[0];
+    if (depth < LONG_MAX) /* never false: the stack ends long before */
+        grow_stack(depth + 1);
+    frame[1] = frame[0]; /* not a tail call */
+}
+// NOLINTEND(clang-analyzer-core.StackAddressEscape)
+
+CASE_FN static void stack_overflow(struct trial *t)
+{
+    /* Never more than 8 MiB, whatever the shell allows: an unlimited stack
+     * would let this child take all the memory there is. */
+    struct rlimit rl;
+    getrlimit(RLIMIT_STACK, &rl);
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (8u << 20))
+        rl.rlim_cur = 8u << 20;
+    if (!set_up(t, setrlimit(RLIMIT_STACK, &rl) == 0, "setrlimit(RLIMIT_STACK)"))
+        return;
+    t->stack_limit = (int64_t)rl.rlim_cur, t->write = true;
+    LESSON(t->n, grow_stack(1););
+    t->target = stack_lowest;
+}
+
+CASE_FN static void file_past_end(struct trial *t)
+{
+    size_t page = t->page;
+    int fd = memfd_create("vmlab-short-file", MFD_CLOEXEC); /* a file of one page */
+    if (!set_up(t, fd >= 0 && ftruncate(fd, (off_t)page) == 0, "memfd_create, ftruncate"))
+        return;
+    char *p = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd, 0); /* mapped as two */
+    if (!set_up(t, p != MAP_FAILED, "mmap"))
+        return;
+    t->target = (uintptr_t)(p + page), t->file_size = (int64_t)page;
+    LESSON(t->n, FORCE_READ(p[page]););
+}
+
+CASE_FN static void pkey_read(struct trial *t)
+{
+    char *p = mmap(NULL, t->page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!set_up(t, p != MAP_FAILED, "mmap"))
+        return;
+    p[0] = 1; /* present: what refuses the read below is not a missing page */
+    int key = pkey_alloc(0, 0); /* a key that allows everything, for now */
+    if (!set_up(t, key >= 0, "pkey_alloc") ||
+        !set_up(t, pkey_mprotect(p, t->page, PROT_READ | PROT_WRITE, key) == 0, "pkey_mprotect"))
+        return;
+    t->target = (uintptr_t)p, t->pkey = key;
+    LESSON(t->n, pkey_set(key, PKEY_DISABLE_ACCESS); FORCE_READ(p[0]););
+}
+
+struct fault_case {
+    const char *name, *title;
+    void (*run)(struct trial *);
+    uint64_t addr;           /* the address a case's access names, if fixed */
+    bool write;
+};
+
+static const struct fault_case cases[] = {
+    {"good-fault", "A good fault: the first write to a fresh page", good_fault, 0, false},
+    {"null-read", "Read address 0 (NULL)", null_read, 0, false},
+    {"unmapped-read", "Read a page that munmap just removed", unmapped_read, 0, false},
+    {"unmapped-write", "Write a page that munmap just removed", unmapped_write, 0, false},
+    {"text-write", "Write into the program's own code", text_write, 0, false},
+    {"protnone-read", "Read a PROT_NONE page", protnone_read, 0, false},
+    {"kernel-read", "Read the kernel's code address 0xffffffff81000000", kernel_read, 0xffffffff81000000, false},
+    {"kernel-write", "Write the same kernel address", kernel_write, 0xffffffff81000000, true},
+    {"noncanonical-read", "Read 0x8000000000000000, canonical in no paging mode", noncanonical_read, 0x8000000000000000, false},
+    {"exercise-read", "Read the exercise's 'kernel' address 0xffff0a8700100000", exercise_read, 0xffff0a8700100000, false},
+    {"exercise-write", "Write the same exercise address", exercise_write, 0xffff0a8700100000, true},
+    {"stack-overflow", "Recurse until the stack cannot grow", stack_overflow, 0, false},
+    {"file-past-end", "Read past the end of a mapped file", file_past_end, 0, false},
+    {"pkey-read", "Read a page whose protection key forbids access", pkey_read, 0, false},
+};
+#define NCASES (sizeof cases / sizeof cases[0])
+
+/* What a child sends back: enough for the table and for later cases. */
+struct outcome {
+    bool ran;
+    struct probe_result r;
+    uint64_t target;
+    char bug[160];           /* a sentence the child said without its finding */
+};
+
+/* The cases of this run, and what the earlier ones found. */
+struct run {
+    struct narrator *n;
+    const struct fault_case *list[NCASES];
+    struct outcome results[NCASES];
+    size_t count, i;
+};
+
+
+/* ---- How the numbers are explained ---- */
+
+static void observe(void *ctx, bool after)
+{
+    struct trial *t = ctx;
+    struct rusage ru;
+    if (after)
+        probe_disarm(); /* the window closes first: only the lesson's fault is caught */
+    getrusage(RUSAGE_SELF, &ru);
+    t->minflt[after] = ru.ru_minflt;
+    if (!after)
+        probe_arm();
+}
+
+static void explain_stack(struct trial *t, const struct probe_result *r)
+{
+    struct narrator *n = t->n;
+    struct smaps_entry e;
+    uintptr_t fault_page = r->addr & ~(uintptr_t)(t->page - 1);
+    if (smaps_read_entry(stack_lowest, &e) != PROCFS_OK)
+        return;
+    uintptr_t below = probe_mapping_below(e.start);
+    int64_t needed = (int64_t)(e.end - fault_page), gap = (int64_t)(fault_page - below);
+    int64_t guard = probe_stack_guard_gap();
+    narrate_fact_int(n, "stack_vma_bytes", (int64_t)(e.end - e.start));
+    narrate_fact_int(n, "RLIMIT_STACK_bytes", t->stack_limit);
+    if (FINDING(n, "stack_reached_rlimit", r->addr < e.start && needed > t->stack_limit,
+                VAL("stack_with_fault_page_kB", needed / 1024), VAL("rlimit_stack_kB", t->stack_limit / 1024)))
+        narrate_because(n, "stack_reached_rlimit", "The stack is %lld KiB; taking the page of "
+                        "si_addr would make it %lld KiB, more than RLIMIT_STACK (%lld KiB), so the "
+                        "kernel refused to grow it: SEGV_MAPERR just below the stack.",
+                        (long long)(e.end - e.start) / 1024, (long long)needed / 1024,
+                        (long long)t->stack_limit / 1024);
+    if (FINDING(n, "stack_reached_guard_gap", r->addr < e.start && below && gap < guard,
+                VAL("gap_below_kB", gap / 1024), VAL("stack_guard_gap_kB", guard / 1024)))
+        narrate_because(n, "stack_reached_guard_gap", "The mapping below the stack ends %lld KiB "
+                        "under the faulting page, inside the stack guard gap (%lld KiB), so the "
+                        "kernel refused to grow the stack into it.",
+                        (long long)gap / 1024, (long long)guard / 1024);
+    if (FINDING(n, "handler_on_alternate_stack", r->on_altstack, VAL("on_altstack", r->on_altstack)))
+        narrate_because(n, "handler_on_alternate_stack", "The handler ran on an alternate signal "
+                        "stack (sigaltstack): there was no room left on the normal one.");
+}
+
+/* Addresses the user half cannot hold: canonical or not, kernel or LASS. */
+static void explain_high(struct trial *t, const struct probe_result *r, const struct probe_paging *pg)
+{
+    struct narrator *n = t->n;
+    bool canon = probe_canonical(t->target, pg->va_bits);
+    narrate_fact_int(n, "virtual_address_bits", pg->va_bits);
+    if (FINDING(n, "five_level_paging", pg->va_bits == 57, VAL("la57_cpu_flag", pg->la57),
+                VAL("hint_above_2_47_honoured", pg->hint_honoured)))
+        narrate_because(n, "five_level_paging", "This kernel uses 5-level paging (the CPU has "
+                        "la57 and a mmap hint above 2^47 was honoured): addresses have 57 bits, "
+                        "and one is canonical when bits 56 to 63 are all equal.");
+    if (FINDING(n, "four_level_paging", pg->va_bits == 48, VAL("la57_cpu_flag", pg->la57),
+                VAL("hint_above_2_47_honoured", pg->hint_honoured)))
+        narrate_because(n, "four_level_paging", "This kernel uses 4-level paging (%s): addresses "
+                        "have 48 bits, and one is canonical when bits 47 to 63 are all equal.",
+                        pg->la57 ? "the CPU has la57, but a mmap hint above 2^47 was not honoured"
+                                 : "the CPU has no la57 flag");
+    FINDING(n, canon ? "address_canonical" : "address_not_canonical", true,
+            VAL("virtual_address_bits", pg->va_bits));
+    if (FINDING(n, "kernel_half_page_fault", canon && r->code == SEGV_MAPERR && r->addr == t->target,
+                VAL("si_addr_is_address", r->addr == t->target)))
+        narrate_because(n, "kernel_half_page_fault", "So 0x%llx is a canonical address in the "
+                        "kernel's half: the CPU looked it up, user mode may not use the kernel's "
+                        "pages, and the page fault became SEGV_MAPERR with the address in si_addr.",
+                        (unsigned long long)t->target);
+    if (FINDING(n, "noncanonical_general_protection", !canon && r->code == SI_KERNEL,
+                VAL("si_addr", r->addr)))
+        narrate_because(n, "noncanonical_general_protection", "So 0x%llx is not canonical: the CPU "
+                        "refused it with a general protection fault before any page table was "
+                        "read. A #GP carries no address: si_code SI_KERNEL, si_addr 0.",
+                        (unsigned long long)t->target);
+    if (FINDING(n, "lass_general_protection", canon && r->code == SI_KERNEL && pg->lass,
+                VAL("lass_cpu_flag", pg->lass)))
+        narrate_because(n, "lass_general_protection", "The address is canonical, yet this was a "
+                        "general protection fault: with LASS (cpu flag lass) the CPU refuses any "
+                        "user-mode access to the kernel's half before the page walk, so SI_KERNEL "
+                        "with si_addr 0.");
+}
+
+static const struct outcome *earlier(const struct run *run, const char *name)
+{
+    for (size_t i = 0; i < run->i; i++)
+        if (strcmp(run->list[i]->name, name) == 0 && run->results[i].ran)
+            return &run->results[i];
+    return NULL;
+}
+
+/* A later case names an earlier one only if it ran in this run. */
+static void compare(struct narrator *n, const struct run *run, const char *other,
+                    const struct probe_result *r, const char *what)
+{
+    const struct outcome *o = earlier(run, other);
+    if (o && FINDING(n, "same_address_as_earlier_case", o->target == run->results[run->i].target,
+                     VAL("earlier_si_code", o->r.faulted ? o->r.code : 0), VAL("si_code", r->code)))
+        narrate_because(n, "same_address_as_earlier_case", "%s touched this same address in this "
+                        "run and got %s; only %s differs here, and the answer is %s.", other,
+                        o->r.faulted ? probe_code_name(o->r.signo, o->r.code) : "no signal", what,
+                        o->r.code == r->code ? "the same" : "not");
+}
+
+static void explain(struct trial *t, struct run *run, struct outcome *o)
+{
+    struct narrator *n = t->n;
+    const struct fault_case *c = run->list[run->i];
+    const struct probe_result *r = &o->r;
+    char name[24];
+    narrate_fact(n, "case", "%s", c->name);
+    if (t->not_run) {
+        narrate_fact(n, "signal", "not shown");
+        bool ospke = probe_cpu_flag("ospke");
+        if (FINDING(n, "case_not_run", true, VAL("errno", t->err)))
+            narrate_because(n, "case_not_run", "Not run: %s failed with %s.", t->not_run,
+                            errno_name(t->err, name, sizeof name));
+        if (strcmp(t->not_run, "pkey_alloc") == 0 &&
+            FINDING(n, "no_protection_keys", !ospke, VAL("pku_cpu_flag", probe_cpu_flag("pku")),
+                    VAL("ospke_cpu_flag", ospke)))
+            narrate_because(n, "no_protection_keys", "/proc/cpuinfo lists no ospke flag: this "
+                            "CPU, or this kernel, offers no memory protection keys.");
+        return;
+    }
+    o->ran = true;
+    if (strcmp(c->name, "stack-overflow") == 0)
+        t->target = stack_lowest;
+    o->target = t->target;
+    struct probe_paging pg;
+    probe_paging(&pg);
+    struct smaps_entry e;
+    bool mapped = smaps_read_entry(t->target, &e) == PROCFS_OK;
+    narrate_fact(n, "address", "0x%llx", (unsigned long long)t->target);
+    narrate_fact(n, "mapping", "%s%s%s", mapped ? e.perms : "none", mapped && e.name[0] ? " " : "",
+                 mapped ? e.name : "");
+    narrate_fact(n, "signal", "%s", probe_signal_name(r->faulted ? r->signo : 0));
+    if (!r->faulted) {
+        int64_t faults = t->minflt[1] - t->minflt[0];
+        narrate_value(n, "minor_faults", "", true, t->minflt[0], true, t->minflt[1]);
+        if (FINDING(n, "good_fault", faults == 1 && mapped, VAL("minor_faults", faults)))
+            narrate_because(n, "good_fault", "A good fault: the page belongs to a mapping that "
+                            "allows the write but was not present yet; the kernel took one minor "
+                            "fault, gave it a zeroed frame and retried the write. No signal.");
+        else
+            narrate_note(n, "The access completed; the minor-fault counter moved by %+lld.",
+                         (long long)faults);
+        return;
+    }
+    narrate_fact(n, "si_code", "%s", probe_code_name(r->signo, r->code));
+    narrate_fact(n, "si_addr", "0x%llx", (unsigned long long)r->addr);
+    bool user_half = t->target >> (pg.va_bits - 1) == 0, at_target = r->addr == t->target;
+    bool forbids = mapped && (t->write ? e.perms[1] != 'w' : e.perms[0] != 'r');
+    if (strcmp(c->name, "stack-overflow") == 0) {
+        explain_stack(t, r);
+    } else if (!user_half || !probe_canonical(t->target, pg.va_bits)) {
+        explain_high(t, r, &pg);
+    } else if (FINDING(n, "no_mapping", r->code == SEGV_MAPERR && !mapped && at_target,
+                       VAL("si_addr_is_address", at_target))) {
+        narrate_because(n, "no_mapping", "No mapping covers 0x%llx, so the kernel had nothing to "
+                        "fault in: SEGV_MAPERR, with the address in si_addr.",
+                        (unsigned long long)t->target);
+    } else if (FINDING(n, "mapping_forbids_access", r->code == SEGV_ACCERR && forbids && at_target,
+                       VAL("readable", e.perms[0] == 'r'), VAL("writable", e.perms[1] == 'w'))) {
+        narrate_because(n, "mapping_forbids_access", "A mapping covers the address (%s), but it "
+                        "does not allow %s: SEGV_ACCERR, with the address in si_addr.", e.perms,
+                        t->write ? "writing" : "reading");
+    } else if (FINDING(n, "past_end_of_file", r->signo == SIGBUS && r->code == BUS_ADRERR && mapped &&
+                       t->file_size > 0 && (int64_t)(e.offset + (t->target - e.start)) >= t->file_size,
+                       VAL("offset_in_file", e.offset + (t->target - e.start)),
+                       VAL("file_size_bytes", t->file_size))) {
+        narrate_because(n, "past_end_of_file", "The mapping is there and readable, but the file "
+                        "behind it ends at byte %lld and this is byte %lld: no page to give, so "
+                        "SIGBUS (BUS_ADRERR) rather than SIGSEGV.", (long long)t->file_size,
+                        (long long)(e.offset + (t->target - e.start)));
+    } else if (FINDING(n, "protection_key_denied", r->code == SEGV_PKUERR && r->pkey == t->pkey &&
+                       at_target && !forbids, VAL("pkey", t->pkey), VAL("si_pkey", r->pkey))) {
+        narrate_fact_int(n, "si_pkey", r->pkey);
+        narrate_because(n, "protection_key_denied", "The page is mapped %s and present, yet the "
+                        "read was refused: pkey_set wrote this thread's PKRU register to deny key "
+                        "%d, the page's key (si_pkey %d). No system call, no page-table change.",
+                        e.perms, t->pkey, r->pkey);
+    } else {
+        narrate_note(n, "%s: %s.", probe_code_name(r->signo, r->code),
+                     probe_code_meaning(r->signo, r->code));
+    }
+    uint64_t min_addr;
+    if (t->target == 0 && procfs_read_vm_sysctl("mmap_min_addr", &min_addr) == PROCFS_OK) {
+        narrate_fact_int(n, "vm.mmap_min_addr", (int64_t)min_addr);
+        if (FINDING(n, "mmap_min_addr_keeps_zero_free", min_addr > 0, VAL("mmap_min_addr", min_addr)))
+            narrate_because(n, "mmap_min_addr_keeps_zero_free", "vm.mmap_min_addr is %llu: no "
+                            "process may map the lowest %llu bytes. It is there to blunt kernel "
+                            "exploits: a kernel bug that follows a NULL pointer must not find data "
+                            "a program put at address 0.", (unsigned long long)min_addr,
+                            (unsigned long long)min_addr);
+    }
+    if (strcmp(c->name, "kernel-write") == 0)
+        compare(n, run, "kernel-read", r, "the access (a write)");
+    if (strcmp(c->name, "exercise-write") == 0)
+        compare(n, run, "exercise-read", r, "the access (a write)");
+    if (strcmp(c->name, "exercise-read") == 0) {
+        const struct outcome *k = earlier(run, "kernel-read");
+        if (k && FINDING(n, "kernel_read_ran", true, VAL("kernel_read_si_code", k->r.code)))
+            narrate_because(n, "kernel_read_ran", "The original exercise calls this a kernel "
+                            "address; kernel-read, in this run, touched 0x%llx and got %s.",
+                            (unsigned long long)k->target, probe_code_name(k->r.signo, k->r.code));
+    }
+}
+
+/* Runs in the case's own child process (lib/worker). */
+static void run_case(void *arg, void *result)
+{
+    struct run *run = arg;
+    struct outcome *o = result;
+    /* static: the lesson changes it between sigsetjmp and a fault's jump */
+    static struct trial t;
+    memset(&t, 0, sizeof t);
+    t.n = run->n;
+    t.page = (size_t)sysconf(_SC_PAGESIZE);
+    t.pkey = -1;
+    t.target = run->list[run->i]->addr;
+    t.write = run->list[run->i]->write;
+    /* A forked child maps the program's code page by page as it first runs
+     * it: run the path after the lesson once now, so that the good fault's
+     * window counts the write's fault and no code fault of its own. */
+    narrate_lesson_after(t.n); /* no observer yet: does nothing */
+    probe_disarm();
+    narrate_observe(t.n, observe, &t);
+    if (probe_install() != 0)
+        _exit(100); /* sigaction failed: the parent reports a case without result */
+    if (sigsetjmp(probe_env, 1) == 0)
+        run->list[run->i]->run(&t);
+    else
+        narrate_lesson_after(t.n); /* the LESSON's own "after" was jumped over */
+    probe_uninstall();
+    probe_outcome(&o->r);
+    explain(&t, run, o);
+    narrate_end_step(t.n);
+    snprintf(o->bug, sizeof o->bug, "%s", t.n->bug);
+}
+
+/* ---- The command line, the table, and main ---- */
+
+static void print_table(struct run *run)
+{
+    char table[8192];
+    size_t used = (size_t)snprintf(table, sizeof table, "%-18s %-8s %-12s %-18s %s\n", "case",
+                                   "signal", "si_code", "si_addr", "address");
+    for (size_t i = 0; i < run->count && used < sizeof table; i++) {
+        const struct outcome *o = &run->results[i];
+        char addr[24] = "-", fault[24] = "-";
+        if (o->ran)
+            snprintf(addr, sizeof addr, "0x%llx", (unsigned long long)o->target);
+        if (o->ran && o->r.faulted)
+            snprintf(fault, sizeof fault, "0x%llx", (unsigned long long)o->r.addr);
+        used += (size_t)snprintf(table + used, sizeof table - used, "%-18s %-8s %-12s %-18s %s\n",
+                                 run->list[i]->name,
+                                 !o->ran ? "n/a" : probe_signal_name(o->r.faulted ? o->r.signo : 0),
+                                 o->ran && o->r.faulted ? probe_code_name(o->r.signo, o->r.code) : "-",
+                                 fault, addr);
+    }
+    narrate_intro(run->n, "Summary:\n%s", table);
+}
 
 enum { OPT_ALL };
 
@@ -42,227 +516,16 @@ static const struct demo_info info = {
         "kernel made of it: a minor fault it fixes up, or a signal (SIGSEGV, SIGBUS)\n"
         "whose si_code says why and si_addr says where. Cases: good-fault, null-read,\n"
         "unmapped-read, unmapped-write, text-write, protnone-read, kernel-read,\n"
-        "kernel-write, noncanonical-read, stack-overflow, file-past-end, pkey-read.\n"
-        "The original exercise's form also works: u|k (user or kernel address) and\n"
-        "r|w (read or write). With no case, every case runs (as --all).",
+        "kernel-write, noncanonical-read, exercise-read, exercise-write,\n"
+        "stack-overflow, file-past-end, pkey-read. The original exercise's form also\n"
+        "works: u|k (user or kernel address) and r|w (read or write); k r and k w\n"
+        "touch the same address. With no case, every case runs (as --all).",
     .options = options,
     .noptions = sizeof options / sizeof options[0],
     .examples = "  segv-pgfault --all          every case, one table\n"
                 "  segv-pgfault text-write     write to the program's own code\n"
                 "  segv-pgfault k r            the original exercise's kernel read\n",
 };
-
-struct result {
-    bool ran;             /* false: this machine cannot show the case */
-    bool faulted;
-    int signo, code;
-    uint64_t target;      /* the address the case accessed */
-    uint64_t fault_addr;  /* si_addr */
-    int64_t minflt;       /* good-fault: the counter's change */
-    int64_t depth;        /* stack-overflow: bytes of stack used */
-    int64_t stack_limit;  /* RLIMIT_STACK in force */
-    char why_not[160];
-};
-
-struct fault_case {
-    const char *name, *title, *code;
-    void (*run)(struct result *);
-};
-
-static void probe_or_die(int rc)
-{
-    if (rc != 0)
-        _exit(100); /* sigaction failed: reported by the parent */
-}
-
-static void read_at(struct result *r, uint64_t addr)
-{
-    struct probe_result p;
-    r->target = addr;
-    probe_or_die(probe_read((const void *)(uintptr_t)addr, &p));
-    r->faulted = p.faulted;
-    r->signo = p.signo;
-    r->code = p.code;
-    r->fault_addr = p.addr;
-}
-
-static void write_at(struct result *r, uint64_t addr)
-{
-    struct probe_result p;
-    r->target = addr;
-    probe_or_die(probe_write((void *)(uintptr_t)addr, 1, &p));
-    r->faulted = p.faulted;
-    r->signo = p.signo;
-    r->code = p.code;
-    r->fault_addr = p.addr;
-}
-
-static int64_t minflt_now(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_minflt;
-}
-
-static void case_good(struct result *r)
-{
-    char *p = mmap(NULL, (size_t)2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        _exit(101);
-    /* A valid access cannot raise a signal: no probe, nothing but the write
-     * between the two readings. The first write warms up the code path. */
-    touch_write(p + 4096, 1);
-    int64_t before = minflt_now();
-    touch_write(p, 1);
-    r->minflt = minflt_now() - before;
-    r->target = (uintptr_t)p;
-}
-
-static void case_null(struct result *r)
-{
-    read_at(r, 0);
-}
-
-/* An address that was mapped a moment ago and is not any more. */
-static uint64_t unmapped_address(void)
-{
-    void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        _exit(101);
-    munmap(p, 4096);
-    return (uintptr_t)p + 16;
-}
-
-static void case_unmapped_read(struct result *r)
-{
-    read_at(r, unmapped_address());
-}
-
-static void case_unmapped_write(struct result *r)
-{
-    write_at(r, unmapped_address());
-}
-
-static void case_text_write(struct result *r)
-{
-    write_at(r, (uintptr_t)&case_text_write);
-}
-
-static void case_protnone(struct result *r)
-{
-    void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        _exit(101);
-    read_at(r, (uintptr_t)p);
-}
-
-static void case_kernel_read(struct result *r)
-{
-    read_at(r, CANONICAL_KERNEL_ADDRESS);
-}
-
-static void case_kernel_write(struct result *r)
-{
-    write_at(r, CANONICAL_KERNEL_ADDRESS);
-}
-
-static void case_noncanonical(struct result *r)
-{
-    read_at(r, SEED_KERNEL_ADDRESS);
-}
-
-static volatile uintptr_t stack_lowest;
-
-/* Recurses until the stack cannot grow. Each frame writes to its buffer so
- * that the pages are really touched, and remembers how deep it got (an
- * address kept only to be compared, never used as a pointer). */
-// NOLINTBEGIN(clang-analyzer-core.StackAddressEscape)
-__attribute__((noinline, no_sanitize_address)) static void recurse(void *arg)
-{
-    volatile char frame[1024];
-    long *calls = arg;
-    frame[0] = 1;
-    stack_lowest = (uintptr_t)&frame[0];
-    if (++*calls < (1L << 40)) /* never reached: the stack ends long before */
-        recurse(arg);
-    frame[1] = frame[0]; /* not a tail call */
-}
-// NOLINTEND(clang-analyzer-core.StackAddressEscape)
-
-static void case_stack(struct result *r)
-{
-    /* Never more than 8 MiB, whatever the shell allows: an unlimited stack
-     * would let this child take all the memory there is. */
-    struct rlimit rl;
-    getrlimit(RLIMIT_STACK, &rl);
-    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (8u << 20)) {
-        rl.rlim_cur = 8u << 20;
-        setrlimit(RLIMIT_STACK, &rl);
-    }
-    r->stack_limit = (int64_t)rl.rlim_cur;
-    volatile char here = 0; /* marks where the stack stands now */
-    uintptr_t start = (uintptr_t)&here;
-    stack_lowest = start;
-    struct probe_result p;
-    static long calls;
-    probe_or_die(probe_call(recurse, &calls, &p));
-    r->faulted = p.faulted;
-    r->signo = p.signo;
-    r->code = p.code;
-    r->fault_addr = p.addr;
-    r->target = stack_lowest;
-    r->depth = (int64_t)(start - stack_lowest);
-}
-
-static void case_file_past_end(struct result *r)
-{
-    /* A one-page file mapped as two pages: the second page has no file
-     * behind it. memfd: no temporary file on disk. */
-    int fd = memfd_create("vmlab-short-file", MFD_CLOEXEC);
-    if (fd < 0 || ftruncate(fd, 4096) != 0)
-        _exit(101);
-    char *p = mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED)
-        _exit(101);
-    read_at(r, (uintptr_t)(p + 4096));
-}
-
-static void case_pkey(struct result *r)
-{
-    char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        _exit(101);
-    touch_write(p, 1);
-    int key = pkey_alloc(0, PKEY_DISABLE_ACCESS);
-    if (key < 0) {
-        char name[24];
-        snprintf(r->why_not, sizeof r->why_not,
-                 "pkey_alloc failed with %s: this CPU (or kernel) has no memory protection keys",
-                 errno_name(errno, name, sizeof name));
-        return;
-    }
-    if (pkey_mprotect(p, 4096, PROT_READ | PROT_WRITE, key) != 0) {
-        snprintf(r->why_not, sizeof r->why_not, "pkey_mprotect: %s", strerror(errno));
-        return;
-    }
-    read_at(r, (uintptr_t)p);
-}
-
-static const struct fault_case cases[] = {
-    {"good-fault", "A good fault: first touch of a fresh page", "p = mmap(4096, PROT_READ | PROT_WRITE); p[0] = 1;", case_good},
-    {"null-read", "Read address 0 (NULL)", "char c = *(char *)0;", case_null},
-    {"unmapped-read", "Read a user address where nothing is mapped", "munmap(p, 4096); char c = p[16];", case_unmapped_read},
-    {"unmapped-write", "Write a user address where nothing is mapped", "munmap(p, 4096); p[16] = 1;", case_unmapped_write},
-    {"text-write", "Write into the program's own code", "*(char *)&some_function = 1;", case_text_write},
-    {"protnone-read", "Read a PROT_NONE page", "p = mmap(4096, PROT_NONE); char c = p[0];", case_protnone},
-    {"kernel-read", "Read a kernel address (canonical)", "char c = *(char *)0xffffffff81000000;", case_kernel_read},
-    {"kernel-write", "Write a kernel address (canonical)", "*(char *)0xffffffff81000000 = 1;", case_kernel_write},
-    {"noncanonical-read", "Read the exercise's 'kernel' address 0xffff0a8700100000", "char c = *(char *)0xffff0a8700100000;", case_noncanonical},
-    {"stack-overflow", "Recurse until the stack cannot grow", "void f(void) { char frame[1024]; f(); }", case_stack},
-    {"file-past-end", "Read past the end of a mapped file", "ftruncate(fd, 4096); p = mmap(8192, MAP_SHARED, fd); char c = p[4096];", case_file_past_end},
-    {"pkey-read", "Read a page whose protection key forbids access", "pkey_mprotect(p, 4096, PROT_READ | PROT_WRITE, pkey_alloc(0, PKEY_DISABLE_ACCESS)); char c = p[0];", case_pkey},
-};
-#define NCASES (sizeof cases / sizeof cases[0])
 
 static const struct fault_case *find_case(const char *name)
 {
@@ -272,113 +535,7 @@ static const struct fault_case *find_case(const char *name)
     return NULL;
 }
 
-/* Runs in the case's own child process (lib/worker). */
-static void run_case(void *arg, void *result)
-{
-    const struct fault_case *c = arg;
-    struct result *r = result;
-    r->ran = true;
-    c->run(r);
-    if (r->why_not[0])
-        r->ran = false;
-}
-
-static const char *reason(const struct fault_case *c, const struct result *r)
-{
-    if (!r->faulted)
-        return strcmp(c->name, "good-fault") == 0
-                   ? "a good fault: the page was valid but not present; the kernel mapped a "
-                     "zeroed frame and the write was retried"
-                   : "the access completed";
-    if (r->signo == SIGSEGV && r->code == SI_KERNEL)
-        return "a general protection fault, not a page fault: bits 48-63 of a 64-bit address "
-               "must all equal bit 47 (a canonical address); this one is not, so the CPU "
-               "refuses it before any page table is consulted, and cannot say which address";
-    if (strcmp(c->name, "kernel-read") == 0 || strcmp(c->name, "kernel-write") == 0)
-        return "a page fault on a canonical kernel address: user mode may not touch the "
-               "kernel half, and the kernel reports the address";
-    if (strcmp(c->name, "stack-overflow") == 0)
-        return "the stack reached RLIMIT_STACK and could not grow into the guard gap; the "
-               "handler ran on an alternate signal stack (sigaltstack), since the normal one "
-               "was full";
-    if (strcmp(c->name, "null-read") == 0)
-        return "nothing is mapped at 0: the lowest addresses of every process are kept unmapped "
-               "(vm.mmap_min_addr, below) so that NULL pointers fault";
-    return probe_code_meaning(r->signo, r->code);
-}
-
-/* The facts and the explanation of a case whose step has begun. */
-static void report_case(struct narrator *n, const struct fault_case *c, const struct result *r,
-                        int rc, int status)
-{
-    if (rc != 0) {
-        narrate_fact(n, "child", "%s %d", WIFSIGNALED(status) ? "killed by signal" : "exit status",
-                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-        narrate_note(n, "The case could not report: its child process ended without a result.");
-        narrate_end_step(n);
-        return;
-    }
-    narrate_fact(n, "case", "%s", c->name);
-    if (!r->ran) {
-        narrate_fact(n, "signal", "not shown");
-        narrate_note(n, "Not on this machine: %s.", r->why_not);
-        narrate_end_step(n);
-        return;
-    }
-    narrate_fact(n, "address", "0x%llx", (unsigned long long)r->target);
-    narrate_fact(n, "signal", "%s", probe_signal_name(r->faulted ? r->signo : 0));
-    if (r->faulted) {
-        narrate_fact(n, "si_code", "%s", probe_code_name(r->signo, r->code));
-        narrate_fact(n, "si_addr", "0x%llx", (unsigned long long)r->fault_addr);
-    }
-    if (strcmp(c->name, "good-fault") == 0)
-        narrate_fact_int(n, "minor_faults", r->minflt);
-    uint64_t min_addr;
-    if (strcmp(c->name, "null-read") == 0 && procfs_read_vm_sysctl("mmap_min_addr", &min_addr) == PROCFS_OK)
-        narrate_fact_int(n, "vm.mmap_min_addr", (int64_t)min_addr);
-    if (strcmp(c->name, "stack-overflow") == 0) {
-        narrate_fact_int(n, "stack_used_bytes", r->depth);
-        narrate_fact_int(n, "RLIMIT_STACK_bytes", r->stack_limit);
-    }
-    narrate_note(n, "%s.", reason(c, r));
-    if (strcmp(c->name, "good-fault") == 0 && !r->faulted)
-        narrate_note(n, "The minor-fault counter moved by %+lld; no signal was sent.",
-                     (long long)r->minflt);
-    if (strcmp(c->name, "stack-overflow") == 0 && r->faulted)
-        narrate_note(n, "It got %lld KiB deep of a %lld KiB limit.", (long long)(r->depth / 1024),
-                     (long long)(r->stack_limit / 1024));
-    if (strcmp(c->name, "noncanonical-read") == 0 && r->faulted)
-        narrate_note(n, "The original exercise calls this address a kernel address; compare the "
-                        "kernel-read case, a canonical kernel address: SEGV_MAPERR, with the "
-                        "address in si_addr.");
-    narrate_end_step(n);
-}
-
-static void print_table(struct narrator *n, const struct fault_case *const *list,
-                        const struct result *results, size_t count)
-{
-    char table[8192];
-    size_t used = (size_t)snprintf(table, sizeof table, "%-18s %-8s %-12s %-18s %s\n", "case",
-                                   "signal", "si_code", "si_addr", "address");
-    for (size_t i = 0; i < count && used < sizeof table; i++) {
-        const struct result *r = &results[i];
-        char addr[24] = "-", fault[24] = "-";
-        if (r->ran) {
-            snprintf(addr, sizeof addr, "0x%llx", (unsigned long long)r->target);
-            if (r->faulted)
-                snprintf(fault, sizeof fault, "0x%llx", (unsigned long long)r->fault_addr);
-        }
-        used += (size_t)snprintf(table + used, sizeof table - used, "%-18s %-8s %-12s %-18s %s\n",
-                                 list[i]->name,
-                                 !r->ran ? "n/a" : probe_signal_name(r->faulted ? r->signo : 0),
-                                 r->ran && r->faulted ? probe_code_name(r->signo, r->code) : "-",
-                                 fault, addr);
-    }
-    narrate_intro(n, "Summary:\n%s", table);
-}
-
-static const struct fault_case *seed_case(const struct demo_info *i, const char *where,
-                                          const char *how)
+static const struct fault_case *seed_case(const char *where, const char *how)
 {
     bool user = strcmp(where, "u") == 0, kernel = strcmp(where, "k") == 0;
     bool rd = strcmp(how, "r") == 0, wr = strcmp(how, "w") == 0;
@@ -386,12 +543,12 @@ static const struct fault_case *seed_case(const struct demo_info *i, const char 
     cli_quote(where, q1, sizeof q1);
     cli_quote(how, q2, sizeof q2);
     if (!user && !kernel)
-        cli_usage_error(i, "'%s' is not u (user address) or k (kernel address)", q1);
+        cli_usage_error(&info, "'%s' is not u (user address) or k (kernel address)", q1);
     if (!rd && !wr)
-        cli_usage_error(i, "'%s' is not r (read) or w (write)", q2);
+        cli_usage_error(&info, "'%s' is not r (read) or w (write)", q2);
     if (user)
         return find_case(rd ? "unmapped-read" : "unmapped-write");
-    return find_case(rd ? "noncanonical-read" : "kernel-write");
+    return find_case(rd ? "exercise-read" : "exercise-write");
 }
 
 static void on_option(void *ctx, size_t index, const char *arg)
@@ -407,8 +564,7 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, &all);
     int npos = argc - first;
-    const struct fault_case *list[NCASES];
-    size_t count = 0;
+    static struct run run;
     char quoted[64];
 
     if (npos > 2)
@@ -416,39 +572,49 @@ int main(int argc, char **argv)
     if (all && npos > 0)
         cli_usage_error(&info, "--all runs every case: give it no case");
     if (npos == 2) {
-        list[count++] = seed_case(&info, argv[first], argv[first + 1]);
+        run.list[run.count++] = seed_case(argv[first], argv[first + 1]);
     } else if (npos == 1) {
         const struct fault_case *c = find_case(argv[first]);
         if (!c) {
             cli_quote(argv[first], quoted, sizeof quoted);
             cli_usage_error(&info, "'%s' is not a case (see --help for the list)", quoted);
         }
-        list[count++] = c;
+        run.list[run.count++] = c;
     } else {
         for (size_t i = 0; i < NCASES; i++)
-            list[count++] = &cases[i];
+            run.list[run.count++] = &cases[i];
     }
 
     leftovers_repair(info.name);
     struct narrator n;
-    narrate_init(&n, info.name, &common, (int)count);
+    run.n = &n;
+    narrate_init(&n, info.name, &common, (int)run.count);
     narrate_intro(&n, "segv-pgfault (PID %ld): %zu case%s, each in a child process of its own.",
-                  (long)getpid(), count, count == 1 ? "" : "s");
-    struct result results[NCASES];
+                  (long)getpid(), run.count, run.count == 1 ? "" : "s");
     int failures = 0;
-    for (size_t i = 0; i < count; i++) {
+    for (run.i = 0; run.i < run.count; run.i++) {
+        char id[32];
+        snprintf(id, sizeof id, "%s", run.list[run.i]->name);
+        for (char *s = id; *s; s++)
+            *s = *s == '-' ? '_' : *s;
+        narrate_begin(&n, id, run.list[run.i]->title);
         int status = 0;
-        memset(&results[i], 0, sizeof results[i]);
-        narrate_step(&n, list[i]->title, list[i]->code); /* with --step: pause, then run */
-        int rc = worker_run(run_case, (void *)list[i], &results[i], sizeof results[i], &status);
-        failures += rc != 0;
-        report_case(&n, list[i], &results[i], rc, status);
+        struct outcome *o = &run.results[run.i];
+        if (worker_run(run_case, &run, o, sizeof *o, &status) != 0) {
+            failures++;
+            narrate_fact(&n, "child", "%s %d", WIFSIGNALED(status) ? "killed by signal" : "exit status",
+                         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            narrate_note(&n, "The case's child process ended without sending a result.");
+            narrate_end_step(&n);
+        } else if (o->bug[0] && !n.bug[0]) {
+            snprintf(n.bug, sizeof n.bug, "%s", o->bug);
+        }
     }
-    if (count > 1)
-        print_table(&n, list, results, count);
+    if (run.count > 1)
+        print_table(&run);
     if (failures)
         narrate_finish(&n, RESULT_FAIL, "%d case%s ended without a result", failures,
                        failures == 1 ? "" : "s");
     narrate_finish(&n, RESULT_OK, "%zu case%s; every signal and si_code above is what the kernel "
-                                  "reported in this run", count, count == 1 ? "" : "s");
+                                  "reported in this run", run.count, run.count == 1 ? "" : "s");
 }

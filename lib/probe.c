@@ -9,7 +9,10 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "touch.h"
 
@@ -17,10 +20,14 @@
 #define SEGV_PKUERR 4
 #endif
 
-static sigjmp_buf probe_env;
+sigjmp_buf probe_env;
 static volatile sig_atomic_t probe_armed;
+/* An alternate stack, so the handler can run when the fault is a stack
+ * overflow. Static: allocated once, never freed, never faults mid-probe. */
+static char alt_stack[64 * 1024];
 static volatile struct {
-    int signo, code;
+    bool faulted, on_altstack;
+    int signo, code, pkey;
     uintptr_t addr;
 } probe_seen;
 
@@ -33,42 +40,79 @@ static void probe_handler(int signo, siginfo_t *info, void *context)
         raise(signo);
         return;
     }
+    char here; /* where this frame is: on the alternate stack or not */
+    probe_seen.faulted = true;
+    probe_seen.on_altstack = (uintptr_t)&here >= (uintptr_t)alt_stack &&
+                             (uintptr_t)&here < (uintptr_t)alt_stack + sizeof alt_stack;
     probe_seen.signo = signo;
     probe_seen.code = info->si_code;
     probe_seen.addr = (uintptr_t)info->si_addr;
+    /* si_pkey is filled in only for a protection-key fault: the key of the
+     * page that refused the access (the VMA's key), not the rights. */
+    probe_seen.pkey = signo == SIGSEGV && info->si_code == SEGV_PKUERR ? (int)info->si_pkey : -1;
     probe_armed = 0;
     siglongjmp(probe_env, 1);
 }
 
-/* An alternate stack, so the handler can run when the fault is a stack
- * overflow. Static: allocated once, never freed, never faults mid-probe. */
-static char alt_stack[64 * 1024];
+static struct sigaction old_segv, old_bus;
+static stack_t old_stack;
 
-struct saved_handlers {
-    struct sigaction segv, bus;
-    stack_t stack;
-};
-
-static int install(struct saved_handlers *old)
+int probe_install(void)
 {
     stack_t ss = {.ss_sp = alt_stack, .ss_size = sizeof alt_stack, .ss_flags = 0};
-    if (sigaltstack(&ss, &old->stack) != 0)
+    if (sigaltstack(&ss, &old_stack) != 0)
         return -1;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = probe_handler;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGSEGV, &sa, &old->segv) != 0 || sigaction(SIGBUS, &sa, &old->bus) != 0)
-        return -1;
+    if (sigaction(SIGSEGV, &sa, &old_segv) != 0)
+        goto fail_stack;
+    if (sigaction(SIGBUS, &sa, &old_bus) != 0)
+        goto fail_segv;
+    probe_seen.faulted = false;
     return 0;
+fail_segv:
+    sigaction(SIGSEGV, &old_segv, NULL);
+fail_stack:;
+    int saved = errno;
+    sigaltstack(&old_stack, NULL);
+    errno = saved;
+    return -1;
 }
 
-static void uninstall(const struct saved_handlers *old)
+void probe_arm(void)
 {
-    sigaction(SIGSEGV, &old->segv, NULL);
-    sigaction(SIGBUS, &old->bus, NULL);
-    sigaltstack(&old->stack, NULL);
+    probe_seen.faulted = false;
+    probe_armed = 1;
+}
+
+void probe_disarm(void)
+{
+    probe_armed = 0;
+}
+
+void probe_uninstall(void)
+{
+    probe_armed = 0;
+    sigaction(SIGSEGV, &old_segv, NULL);
+    sigaction(SIGBUS, &old_bus, NULL);
+    sigaltstack(&old_stack, NULL);
+}
+
+void probe_outcome(struct probe_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->pkey = -1;
+    if (!probe_seen.faulted)
+        return;
+    r->faulted = true;
+    r->signo = probe_seen.signo;
+    r->code = probe_seen.code;
+    r->addr = probe_seen.addr;
+    r->pkey = probe_seen.pkey;
+    r->on_altstack = probe_seen.on_altstack;
 }
 
 enum access { ACCESS_READ, ACCESS_WRITE, ACCESS_CALL };
@@ -76,32 +120,27 @@ enum access { ACCESS_READ, ACCESS_WRITE, ACCESS_CALL };
 static int probe(enum access kind, void *addr, char value, void (*fn)(void *), void *arg,
                  struct probe_result *r)
 {
-    struct saved_handlers old;
-    memset(r, 0, sizeof *r);
-    if (install(&old) != 0) {
-        int saved = errno;
-        uninstall(&old);
-        errno = saved;
+    if (probe_install() != 0) {
+        memset(r, 0, sizeof *r);
         return -1;
     }
+    volatile char got = 0; /* volatile: read after a possible longjmp */
     /* savemask = 1: the jump also restores the signal mask, which the
      * kernel changed on the way into the handler. */
     if (sigsetjmp(probe_env, 1) == 0) {
-        probe_armed = 1;
+        probe_arm();
         if (kind == ACCESS_READ)
-            r->value = touch_read(addr);
+            got = touch_read(addr);
         else if (kind == ACCESS_WRITE)
             touch_write(addr, value);
         else
             fn(arg);
-        probe_armed = 0;
-    } else {
-        r->faulted = true;
-        r->signo = probe_seen.signo;
-        r->code = probe_seen.code;
-        r->addr = probe_seen.addr;
+        probe_disarm();
     }
-    uninstall(&old);
+    probe_uninstall();
+    probe_outcome(r);
+    if (!r->faulted)
+        r->value = got;
     return 0;
 }
 
@@ -143,7 +182,7 @@ static const struct code_info codes[] = {
     {SIGBUS, BUS_ADRERR, "BUS_ADRERR", "the address is mapped, but there is no memory behind it to give (past the end of a file, or no huge page left)"},
     {SIGBUS, BUS_OBJERR, "BUS_OBJERR", "the object behind the mapping reported a hardware error"},
     {SIGBUS, BUS_MCEERR_AR, "BUS_MCEERR_AR", "a hardware memory error was consumed"},
-    {0, SI_KERNEL, "SI_KERNEL", "the CPU raised a general protection fault (e.g. a non-canonical address); the kernel cannot say which address"},
+    {0, SI_KERNEL, "SI_KERNEL", "the CPU raised a general protection fault, not a page fault, so the kernel has no address to report"},
     {0, SI_USER, "SI_USER", "another process sent the signal with kill()"},
 };
 
@@ -165,4 +204,68 @@ const char *probe_code_meaning(int signo, int code)
 {
     const struct code_info *c = find_code(signo, code);
     return c ? c->meaning : "a code this program does not know";
+}
+
+bool probe_cpu_flag(const char *flag)
+{
+    static char line[16384];
+    bool found = false;
+    size_t len = strlen(flag);
+    FILE *f = fopen("/proc/cpuinfo", "re");
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "flags", 5) != 0)
+            continue;
+        for (const char *s = strchr(line, ':'); s && (s = strstr(s, flag)) != NULL; s += len)
+            found |= s[-1] == ' ' && (s[len] == ' ' || s[len] == '\n' || s[len] == '\0');
+        break;
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+void probe_paging(struct probe_paging *pg)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    pg->la57 = probe_cpu_flag("la57");
+    pg->lass = probe_cpu_flag("lass");
+    void *p = mmap((void *)((uintptr_t)1 << 50), page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    pg->hint_honoured = p != MAP_FAILED && (uintptr_t)p >= (uintptr_t)1 << 47;
+    if (p != MAP_FAILED)
+        munmap(p, page);
+    pg->va_bits = pg->la57 && pg->hint_honoured ? 57 : 48;
+}
+
+bool probe_canonical(uint64_t addr, int va_bits)
+{
+    uint64_t top = addr >> (va_bits - 1);
+    return top == 0 || top == UINT64_MAX >> (va_bits - 1);
+}
+
+uintptr_t probe_mapping_below(uintptr_t addr)
+{
+    static char line[4096 + 256];
+    unsigned long start, end;
+    uintptr_t best = 0;
+    FILE *f = fopen("/proc/self/maps", "re");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "%lx-%lx", &start, &end) == 2 && end <= addr && end > best)
+            best = end;
+    if (f)
+        fclose(f);
+    return best;
+}
+
+int64_t probe_stack_guard_gap(void)
+{
+    char cmdline[4096] = "";
+    FILE *f = fopen("/proc/cmdline", "re");
+    if (f) {
+        if (!fgets(cmdline, sizeof cmdline, f))
+            cmdline[0] = '\0';
+        fclose(f);
+    }
+    const char *s = strstr(cmdline, "stack_guard_gap=");
+    int64_t pages = s ? strtoll(s + 16, NULL, 10) : 256;
+    return pages * (int64_t)sysconf(_SC_PAGESIZE);
 }
