@@ -416,8 +416,8 @@ static void explain(struct trial *t, struct run *run, struct outcome *o)
     } else if (FINDING(n, "protection_key_denied", r->code == SEGV_PKUERR && r->pkey == t->pkey &&
                        at_target && !forbids, VAL("pkey", t->pkey), VAL("si_pkey", r->pkey))) {
         narrate_fact_int(n, "si_pkey", r->pkey);
-        narrate_because(n, "protection_key_denied", "The page is mapped %s and present, yet the "
-                        "read was refused: pkey_set wrote this thread's PKRU register to deny key "
+        narrate_because(n, "protection_key_denied", "The page is mapped %s and was written before "
+                        "the key was set, yet the read was refused: pkey_set wrote this thread's PKRU register to deny key "
                         "%d, the page's key (si_pkey %d). No system call, no page-table change.",
                         e.perms, t->pkey, r->pkey);
     } else {
@@ -426,7 +426,7 @@ static void explain(struct trial *t, struct run *run, struct outcome *o)
     }
     uint64_t min_addr;
     if (t->target == 0 && procfs_read_vm_sysctl("mmap_min_addr", &min_addr) == PROCFS_OK) {
-        narrate_fact_int(n, "vm.mmap_min_addr", (int64_t)min_addr);
+        narrate_fact_int(n, "mmap_min_addr", (int64_t)min_addr);
         if (FINDING(n, "mmap_min_addr_keeps_zero_free", min_addr > 0, VAL("mmap_min_addr", min_addr)))
             narrate_because(n, "mmap_min_addr_keeps_zero_free", "vm.mmap_min_addr is %llu: no "
                             "process may map the lowest %llu bytes. It is there to blunt kernel "

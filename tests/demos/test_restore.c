@@ -89,14 +89,22 @@ START_TEST(signal_at_each_step_of_all_modes)
 }
 END_TEST
 
-/* Every signal at every pause of hugetlb-reserve --setup 2 (5 steps; the
- * pool is grown in step 1, a page reserved in step 2). */
+/* Every signal at every pause of hugetlb-reserve --setup 2 (6 steps, each
+ * paused before its lesson line runs; the pool is grown in step 1, a page
+ * reserved in step 2). */
 START_TEST(signal_at_each_step_of_hugetlb_setup)
 {
-    int sig = signals[_i / 5], at = _i % 5 + 1;
+    int sig = signals[_i / 6], at = _i % 6 + 1;
     uint64_t total = meminfo("HugePages_Total"), rsvd = meminfo("HugePages_Rsvd");
     const char *argv[] = {demo_program("hugetlb-reserve", RUN_AS_SELF), "--setup", "2", "--step", NULL};
-    pause_before(&child, argv, at, 5);
+    ck_assert_int_eq(pty_start(&child, argv), 0);
+    for (int step = 1; step <= at; step++) {
+        char prompt[64];
+        snprintf(prompt, sizeof prompt, "Press Enter to run step %d/6", step);
+        ck_assert_msg(pty_wait_for(&child, prompt), "no prompt %d: %s", step, child.screen);
+        if (step < at)
+            ck_assert(pty_send(&child, "\n"));
+    }
     if (at == 3) { /* the pool is grown and one page is reserved by the demo */
         ck_assert_uint_eq(meminfo("HugePages_Total"), total + 2);
         ck_assert_uint_eq(meminfo("HugePages_Rsvd"), rsvd + 1);
@@ -236,7 +244,7 @@ int main(void)
     TCase *tc = tcase_create("restore");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, signal_at_each_step_of_all_modes, 0, 3 * 9);
-    tcase_add_loop_test(tc, signal_at_each_step_of_hugetlb_setup, 0, 3 * 5);
+    tcase_add_loop_test(tc, signal_at_each_step_of_hugetlb_setup, 0, 3 * 6);
     tcase_add_test(tc, sigkill_then_next_run_repairs);
     tcase_add_test(tc, killed_worker);
     tcase_add_test(tc, many_at_once);
