@@ -266,11 +266,9 @@ static void step_map(struct demo *d)
                        d->spare == 1 ? "" : "s");
     }
     struct smaps_entry e;
-    if (smaps_read_entry((uintptr_t)d->p, &e) == PROCFS_OK) {
-        char header[512];
-        smaps_format_header(&e, header, sizeof header);
-        narrate_fact(n, "maps", "%s", header);
-    }
+    if (smaps_read_entry((uintptr_t)d->p, &e) == PROCFS_OK)
+        narrate_fact(n, "maps", "%lx-%lx %s %s", (unsigned long)e.start, (unsigned long)e.end,
+                     e.perms, e.name);
     /* mincore wants one byte per base page, even for a huge page. */
     size_t pages = d->huge / d->page;
     unsigned char *vec = calloc(pages, 1);

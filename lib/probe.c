@@ -220,7 +220,7 @@ bool probe_cpu_flag(const char *flag)
         break;
     }
     if (f)
-        fclose(f);
+        (void)fclose(f);
     return found;
 }
 
@@ -245,14 +245,19 @@ bool probe_canonical(uint64_t addr, int va_bits)
 uintptr_t probe_mapping_below(uintptr_t addr)
 {
     static char line[4096 + 256];
-    unsigned long start, end;
     uintptr_t best = 0;
     FILE *f = fopen("/proc/self/maps", "re");
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "%lx-%lx", &start, &end) == 2 && end <= addr && end > best)
+    while (f && fgets(line, sizeof line, f)) {
+        char *dash;
+        (void)strtoul(line, &dash, 16); /* the start; "start-end perms ..." */
+        if (dash == line || *dash != '-')
+            continue; /* the rest of a line longer than the buffer */
+        uintptr_t end = strtoul(dash + 1, NULL, 16);
+        if (end <= addr && end > best)
             best = end;
+    }
     if (f)
-        fclose(f);
+        (void)fclose(f);
     return best;
 }
 
@@ -263,7 +268,7 @@ int64_t probe_stack_guard_gap(void)
     if (f) {
         if (!fgets(cmdline, sizeof cmdline, f))
             cmdline[0] = '\0';
-        fclose(f);
+        (void)fclose(f);
     }
     const char *s = strstr(cmdline, "stack_guard_gap=");
     int64_t pages = s ? strtoll(s + 16, NULL, 10) : 256;
