@@ -339,8 +339,12 @@ static void step_reserve_rest(struct demo *d)
         int64_t left = d->at[1].pool[FREE] - d->at[1].pool[RSVD];
         d->rest_len = (size_t)(left > 0 ? left : 0) * d->huge;
         narrate_fact_int(n, "spare_pages", left);
-        if (d->rest_len)
+        if (d->rest_len) {
             reserve_rest(d);
+        } else { /* nothing left to reserve: read the pool, twice, for the rows */
+            observe(d, false);
+            observe(d, true);
+        }
         if (d->rest == MAP_FAILED)
             narrate_fail_errno(n, "mmap (every spare huge page)", errno);
         pool_rows(d, false);

@@ -317,6 +317,42 @@ START_TEST(unprivileged_lesson_or_clean_skip)
 }
 END_TEST
 
+/* Containers (issue 8): a root without the host's rights, or a read-only
+ * /proc/sys, ends in 77 with the reason, before announcing anything, and
+ * changes nothing - never status 1. */
+START_TEST(containers_skip_before_announcing)
+{
+    if (observe_meminfo("HugePages_Free") - observe_meminfo("HugePages_Rsvd") > 0)
+        return; /* with pages to spare nothing needs changing: the lesson runs */
+    const char *copy = copy_for_nobody(program);
+    ck_assert_ptr_nonnull(copy);
+    char prog[4096];
+    snprintf(prog, sizeof prog, "%s", copy);
+    const char *rootless[] = {"/usr/bin/setpriv", "--reuid", "65534", "--regid", "65534",
+                              "--clear-groups", "/usr/bin/unshare", "-Ur", prog, "--setup", "2",
+                              "--json", NULL};
+    const char *read_only[] = {"/usr/bin/unshare", "-m", "/bin/sh", "-c",
+                               "mount --bind /proc/sys /proc/sys && "
+                               "mount -o remount,bind,ro /proc/sys && exec \"$0\" \"$@\"",
+                               prog, "--setup", "2", "--json", NULL};
+    const char *const *envs[] = {rootless, read_only};
+    const char *because[] = {"user namespace", "read-only"};
+    for (int i = 0; i < 2; i++) {
+        if (access(envs[i][0], X_OK) != 0)
+            continue;
+        uint64_t pool = vm("nr_hugepages");
+        struct run_result r;
+        ck_assert_int_eq(run_program(envs[i], RUN_AS_SELF, &r), 0);
+        ck_assert_msg(r.exit_code == 77, "%s: exit %d: %s", because[i], r.exit_code, r.err);
+        ck_assert_msg(strstr(r.err, because[i]) != NULL, "no word of '%s': %s", because[i], r.err);
+        ck_assert_msg(strstr(r.err, "growing") == NULL, "announced a change it could not make");
+        ck_assert_uint_eq(vm("nr_hugepages"), pool);
+        run_result_free(&r);
+    }
+    remove_copy(copy);
+}
+END_TEST
+
 static const struct { const char *args[4]; const char *names; } bad[] = {
     {{"--setup", "0"}, "--setup"}, {{"--setup", "65"}, "--setup"},
     {{"--setup", "x"}, "--setup"}, {{"--setup", ""}, "--setup"},
@@ -380,6 +416,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, setup_judged_at_each_pause);
         tcase_add_test(tc, prefilled_pool_used_as_it_is);
         tcase_add_test(tc, surplus_pages_on_demand);
+        tcase_add_test(tc, containers_skip_before_announcing);
         tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
     }
     suite_add_tcase(s, tc);
