@@ -265,14 +265,15 @@ static void explain_stack(struct trial *t, const struct probe_result *r)
     int64_t guard = probe_stack_guard_gap();
     narrate_fact_int(n, "stack_vma_bytes", (int64_t)(e.end - e.start));
     narrate_fact_int(n, "RLIMIT_STACK_bytes", t->stack_limit);
-    if (FINDING(n, "stack_reached_rlimit", r->addr < e.start && needed > t->stack_limit,
+    bool below_stack = r->signo == SIGSEGV && r->code == SEGV_MAPERR && r->addr < e.start;
+    if (FINDING(n, "stack_reached_rlimit", below_stack && needed > t->stack_limit,
                 VAL("stack_with_fault_page_kB", needed / 1024), VAL("rlimit_stack_kB", t->stack_limit / 1024)))
         narrate_because(n, "stack_reached_rlimit", "The stack is %lld KiB; taking the page of "
                         "si_addr would make it %lld KiB, more than RLIMIT_STACK (%lld KiB), so the "
                         "kernel refused to grow it: SEGV_MAPERR just below the stack.",
                         (long long)((e.end - e.start) / 1024), (long long)needed / 1024,
                         (long long)t->stack_limit / 1024);
-    if (FINDING(n, "stack_reached_guard_gap", r->addr < e.start && below && gap < guard,
+    if (FINDING(n, "stack_reached_guard_gap", below_stack && below && gap < guard,
                 VAL("gap_below_kB", gap / 1024), VAL("stack_guard_gap_kB", guard / 1024)))
         narrate_because(n, "stack_reached_guard_gap", "The mapping below the stack ends %lld KiB "
                         "under the faulting page, inside the stack guard gap (%lld KiB), so the "
@@ -280,7 +281,7 @@ static void explain_stack(struct trial *t, const struct probe_result *r)
                         (long long)gap / 1024, (long long)guard / 1024);
     if (FINDING(n, "handler_on_alternate_stack", r->on_altstack, VAL("on_altstack", r->on_altstack)))
         narrate_because(n, "handler_on_alternate_stack", "The handler ran on an alternate signal "
-                        "stack (sigaltstack): there was no room left on the normal one.");
+                        "stack (sigaltstack), as it must: the normal stack could not grow.");
 }
 
 /* Addresses the user half cannot hold: canonical or not, kernel or LASS. */
@@ -300,19 +301,20 @@ static void explain_high(struct trial *t, const struct probe_result *r, const st
                         pg->va_bits, pg->va_bits - 1);
     FINDING(n, canon ? "address_canonical" : "address_not_canonical", true,
             VAL("virtual_address_bits", pg->va_bits));
-    if (FINDING(n, "kernel_half_page_fault", canon && r->code == SEGV_MAPERR && r->addr == t->target,
+    bool segv = r->signo == SIGSEGV;
+    if (FINDING(n, "kernel_half_page_fault", canon && segv && r->code == SEGV_MAPERR && r->addr == t->target,
                 VAL("si_addr_is_address", r->addr == t->target)))
         narrate_because(n, "kernel_half_page_fault", "So 0x%llx is a canonical address in the "
                         "kernel's half: the CPU looked it up, user mode may not use the kernel's "
                         "pages, and the page fault became SEGV_MAPERR with the address in si_addr.",
                         (unsigned long long)t->target);
-    if (FINDING(n, "noncanonical_general_protection", !canon && r->code == SI_KERNEL,
-                VAL("si_addr", r->addr)))
+    if (FINDING(n, "noncanonical_general_protection", !canon && segv && r->code == SI_KERNEL,
+                VAL("si_addr_is_zero", r->addr == 0)))
         narrate_because(n, "noncanonical_general_protection", "So 0x%llx is not canonical: the CPU "
                         "refused it with a general protection fault before any page table was "
                         "read. A #GP carries no address: si_code SI_KERNEL, si_addr 0.",
                         (unsigned long long)t->target);
-    if (FINDING(n, "lass_general_protection", canon && r->code == SI_KERNEL && pg->lass,
+    if (FINDING(n, "lass_general_protection", canon && segv && r->code == SI_KERNEL && pg->lass,
                 VAL("lass_cpu_flag", pg->lass)))
         narrate_because(n, "lass_general_protection", "The address is canonical, yet this was a "
                         "general protection fault: with LASS (cpu flag lass) the CPU refuses any "
@@ -364,18 +366,19 @@ static void explain(struct trial *t, const struct fault_case *c, const struct pr
     narrate_fact(n, "si_code", "%s", probe_code_name(r->signo, r->code));
     narrate_fact(n, "si_addr", "0x%llx", (unsigned long long)r->addr);
     bool user_half = t->target >> (pg.va_bits - 1) == 0, at_target = r->addr == t->target;
+    bool segv = r->signo == SIGSEGV; /* si_code values repeat across signals */
     bool forbids = mapped && (t->write ? e.perms[1] != 'w' : e.perms[0] != 'r');
     int64_t offset = mapped ? (int64_t)e.offset + (int64_t)(t->target - e.start) : -1; /* in the file */
     if (strcmp(c->name, "stack-overflow") == 0) {
         explain_stack(t, r);
     } else if (on_x86_64 && (!user_half || !probe_canonical(t->target, pg.va_bits))) {
         explain_high(t, r, &pg);
-    } else if (FINDING(n, "no_mapping", r->code == SEGV_MAPERR && !mapped && at_target,
+    } else if (FINDING(n, "no_mapping", segv && r->code == SEGV_MAPERR && !mapped && at_target,
                        VAL("si_addr_is_address", at_target))) {
         narrate_because(n, "no_mapping", "No mapping covers 0x%llx, so the kernel had nothing to "
                         "fault in: SEGV_MAPERR, with the address in si_addr.",
                         (unsigned long long)t->target);
-    } else if (FINDING(n, "mapping_forbids_access", r->code == SEGV_ACCERR && forbids && at_target,
+    } else if (FINDING(n, "mapping_forbids_access", segv && r->code == SEGV_ACCERR && forbids && at_target,
                        VAL("readable", e.perms[0] == 'r'), VAL("writable", e.perms[1] == 'w'))) {
         narrate_because(n, "mapping_forbids_access", "A mapping covers the address (%s), but it "
                         "does not allow %s: SEGV_ACCERR, with the address in si_addr.", e.perms,
@@ -387,7 +390,7 @@ static void explain(struct trial *t, const struct fault_case *c, const struct pr
                         "behind it ends at byte %lld and this is byte %lld: no page to give, so "
                         "SIGBUS (BUS_ADRERR) rather than SIGSEGV.", (long long)t->file_size,
                         (long long)offset);
-    } else if (FINDING(n, "protection_key_denied", r->code == SEGV_PKUERR && r->pkey == t->pkey &&
+    } else if (FINDING(n, "protection_key_denied", segv && r->code == SEGV_PKUERR && r->pkey == t->pkey &&
                        at_target && !forbids, VAL("pkey", t->pkey), VAL("si_pkey", r->pkey))) {
         narrate_fact_int(n, "si_pkey", r->pkey);
         narrate_because(n, "protection_key_denied", "The page is mapped %s and was written before "
