@@ -170,10 +170,10 @@ static bool proc_is_ours(void)
 enum runid_state runid_state(const struct runid *id)
 {
     struct runid me;
-    char pid[24];
     if (runid_self(&me) != 0)
         return RUNID_UNKNOWN;
     if (id->pidns == me.pidns && proc_is_ours()) {
+        char pid[24];
         snprintf(pid, sizeof pid, "%" PRIu64, id->pid);
         return judge(pid, id->start);
     }

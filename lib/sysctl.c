@@ -30,7 +30,7 @@ static const char *const state_dirs[] = {VMLAB_RUN_DIR, "/dev/shm/vmlab", "/tmp/
 static char state_dir[64];
 static char state_path[96];
 static char demo_name[32] = "vmlab";
-static char failed_call[160] = "sysctl";
+static char failed_call[256] = "sysctl";
 static int lock_fd = -1;
 
 /* This run's changes, as the record on disk has them, plus what the restore
@@ -424,7 +424,7 @@ static void add(char *report, size_t len, const char *fmt, ...)
         used += (size_t)snprintf(report + used, len - used, "; ");
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(report + used, len - used, fmt, ap);
+    vsnprintf(report + used, len - used, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
     va_end(ap);
 }
 
@@ -534,7 +534,15 @@ static void repair_all(const char *held, char *report, size_t len)
         char path[96];
         struct stat st;
         snprintf(path, sizeof path, "%s/" RECORD_NAME, dir);
-        if (lstat(dir, &st) != 0 || !trusted_dir(&st) || lstat(path, &st) != 0)
+        if (lstat(dir, &st) != 0)
+            continue;
+        if (!trusted_dir(&st)) {
+            if (lstat(path, &st) == 0)
+                add(report, len, "did not read %s: %s is not vmlab's own directory (root's, mode 0700), "
+                                 "so what it holds may not be vmlab's; remove it (rm -r %s)", path, dir, dir);
+            continue;
+        }
+        if (lstat(path, &st) != 0)
             continue;
         if (held && strcmp(dir, held) == 0) {
             repair_dir(dir, report, len);
@@ -574,6 +582,16 @@ int sysctl_begin(const char *demo, char *repaired, size_t len)
         return -1;
     }
     repair_all(state_dir, repaired, len);
+    struct stat st;
+    if (lstat(state_path, &st) == 0) {
+        /* A record this run could not settle (a live run's, one that could
+         * not be moved aside, a restore that failed): never write over it. */
+        snprintf(failed_call, sizeof failed_call, "start a change: the undo record %s of another run "
+                 "is still there (see above)", state_path);
+        sysctl_end();
+        errno = EBUSY;
+        return -1;
+    }
     if (undo_register(restore_action) != 0) {
         sysctl_end();
         snprintf(failed_call, sizeof failed_call, "register the undo (atexit)");
