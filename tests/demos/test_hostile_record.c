@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ptydrive.h"
 #include "run.h"
 #include "runid.h"
 #include "suite.h"
@@ -178,7 +179,7 @@ static void snapshot_knobs(void)
         if (e->d_name[0] == '.' || strlen(e->d_name) >= NAME_MAX_)
             continue;
         struct knob *k = &knobs[nknobs++];
-        snprintf(k->name, sizeof k->name, "%s", e->d_name);
+        snprintf(k->name, sizeof k->name, "%.63s", e->d_name);
         snprintf(path, sizeof path, FAKE_VM "/%s", e->d_name);
         get(path, k->text, sizeof k->text);
         struct timespec times[2] = {{OLD_TIME, 0}, {OLD_TIME, 0}};
@@ -573,6 +574,52 @@ START_TEST(hostile_record)
 }
 END_TEST
 
+/* A write that fails is reported as a failure, never as "restored", and
+ * the record stays so that the next run tries again and says so. The knob
+ * is made read-only (a read-only bind mount of its copy) while
+ * map-noreserve --all-modes --step waits, in mode 1, before its last step. */
+START_TEST(failed_write_is_a_failure)
+{
+    struct pty_child c;
+    char path[4096], knob[] = VM "/overcommit_memory"; /* the bound copy */
+    assert_on_the_copy();
+    reset();
+    snprintf(path, sizeof path, "%s/map-noreserve", demo_dir());
+    const char *argv[] = {path, "--all-modes", "--step", NULL};
+    ck_assert_int_eq(pty_start(&c, argv), 0);
+    bool paused = pty_wait_for(&c, "Press Enter for step 1/9");
+    for (int step = 2; paused && step <= 9; step++) {
+        char prompt[64];
+        snprintf(prompt, sizeof prompt, "Press Enter for step %d/9", step);
+        paused = pty_send(&c, "\n") && pty_wait_for(&c, prompt);
+    }
+    uint64_t mode = knob_value("overcommit_memory");
+    bool ro = mount(knob, knob, NULL, MS_BIND, NULL) == 0 &&
+              mount(NULL, knob, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) == 0;
+    kill(c.pid, SIGTERM);
+    bool said = pty_wait_for(&c, "FAILED to put back /proc/sys/vm/overcommit_memory");
+    int status = pty_finish(&c);
+    umount(knob);
+    struct stat st;
+    bool kept = lstat(RECORD, &st) == 0;
+    const char *seen = c.screen + (c.len > 1500 ? c.len - 1500 : 0); /* Check's messages are short */
+    ck_assert_msg(paused, "no pause before step 9: %s", seen);
+    ck_assert_msg(ro, "cannot make the copy read-only: %s", strerror(errno));
+    ck_assert_uint_eq(mode, 1);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
+    ck_assert_msg(said, "the failure was not reported: %s", seen);
+    ck_assert_msg(strstr(c.screen, "restored") == NULL, "%s", seen);
+    ck_assert_msg(kept, "the record is gone: nobody will put the value back");
+
+    /* Writable again: the next run puts it back and says so. */
+    struct outcome o;
+    run_bounded(&programs[0], &o);
+    ck_assert_msg(strstr(o.err, "restored overcommit_memory=") != NULL, "%s", o.err);
+    ck_assert_uint_eq(knob_value("overcommit_memory"), om);
+    ck_assert_msg(lstat(RECORD, &st) != 0, "the record is still there");
+}
+END_TEST
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -595,5 +642,9 @@ int main(void)
     tcase_set_timeout(tc, 3 * HANG_SECONDS + 10);
     tcase_add_loop_test(tc, hostile_record, 0, (int)(NCASES * NPROGRAMS));
     suite_add_tcase(s, tc);
+    TCase *fail = tcase_create("failed-write");
+    tcase_set_timeout(fail, 60);
+    tcase_add_test(fail, failed_write_is_a_failure);
+    suite_add_tcase(s, fail);
     return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
