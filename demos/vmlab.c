@@ -78,10 +78,10 @@ static const char help_text[] =
     "  vmlab list\n"
     "  vmlab mmap-anon --size 64K --json\n"
     "\n"
-    "Exit status: the program's own (vmlab help DEMO says what it means); 2 bad\n"
-    "usage (an unknown command); 126 the program is there but could not be run;\n"
-    "127 the program is not installed where vmlab looks; 1 this help or the list\n"
-    "could not be written.\n";
+    "Exit status: 2 bad usage (an unknown command); 126 the program is there but\n"
+    "could not be run; 127 it is not installed where vmlab looks; 1 this help or\n"
+    "the list could not be written; otherwise the program's own status (vmlab help\n"
+    "DEMO says what each means).\n";
 
 /* "vmlab: WHAT 'ARG' WHY", then the usage line; exit 2. */
 static noreturn void usage_error(const char *what, const char *arg, const char *why)

@@ -117,9 +117,18 @@ function emit(where, s) {
 
 # ---- file 1: the lab sheet ----
 
+# A paragraph or list item is gathered whole before its markup is read:
+# `code` and **bold** may run across the Markdown's line breaks.
+function sheet_flush() {
+    if (pending_head != "")
+        emit(where, pending_head "\n" text_line(inline(installed_commands(pending))))
+    pending_head = ""
+    pending = ""
+}
+
 function sheet_close_block() {
-    if (sheet_in_table)
-        sheet_in_table = 0
+    sheet_flush()
+    sheet_in_table = 0
     sheet_in_par = 0
 }
 
@@ -166,6 +175,7 @@ FNR == NR && /^###+ / {
     next
 }
 FNR == NR && /^ *\|/ {
+    sheet_flush()
     n = split_row(installed_commands($0), cells)
     if (!sheet_in_table) {
         # the header row: kept to label the third and later columns
@@ -191,10 +201,12 @@ FNR == NR && /^[ \t]*$/ {
     next
 }
 FNR == NR && /^ *[-*] / {
+    sheet_flush()
     sheet_in_table = 0
     s = $0
     sub(/^ *[-*] +/, "", s)
-    emit(where, ".IP \\(bu 2\n" text_line(inline(installed_commands(s))))
+    pending_head = ".IP \\(bu 2"
+    pending = s
     sheet_in_par = 1
     next
 }
@@ -205,19 +217,24 @@ FNR == NR && /^ *[0-9]+\. / {
     sub(/^ */, "", num)
     sub(/\..*/, "", num)
     sub(/^ *[0-9]+\. +/, "", s)
-    emit(where, ".IP " num ". 4\n" text_line(inline(installed_commands(s))))
+    sheet_flush()
+    pending_head = ".IP " num ". 4"
+    pending = s
     sheet_in_par = 1
     next
 }
 FNR == NR {
     sheet_in_table = 0
-    if (!sheet_in_par) {
-        emit(where, ".PP")
-        sheet_in_par = 1
-    }
     s = $0
     sub(/^ +/, "", s)
-    emit(where, text_line(inline(installed_commands(s))))
+    if (!sheet_in_par) {
+        sheet_flush()
+        pending_head = ".PP"
+        pending = s
+        sheet_in_par = 1
+    } else {
+        pending = pending " " s
+    }
     next
 }
 
@@ -255,6 +272,7 @@ function help_section(name) {
 }
 
 FNR == 1 && FNR != NR {
+    sheet_close_block()
     # "Usage: NAME [options] ARGS" (wrapped lines follow, indented)
     usage = $0
     sub(/^Usage: +/, "", usage)
