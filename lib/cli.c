@@ -87,33 +87,17 @@ void cli_print_wrapped(FILE *out, const char *text, int hang)
     }
 }
 
-/* Appends to a fixed buffer; a synopsis longer than the buffer is cut. */
-static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t size, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    if (used + 1 >= size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    (void)vsnprintf(buf + used, size - used, fmt, ap);
-    va_end(ap);
-}
-
+/* The one usage line under an error message: "Usage: NAME [options] ARGS
+ * (more: --help)"; the options themselves are in --help. A line that would
+ * not fit 80 columns drops its "(more: --help)". */
 static void print_synopsis(const struct demo_info *info, FILE *out)
 {
-    char line[2048] = "";
-    append(line, sizeof line, "Usage: %s", info->name);
-    for (size_t i = 0; i < info->noptions; i++) {
-        const struct cli_option *o = &info->options[i];
-        if (o->arg)
-            append(line, sizeof line, " [--%s %s]", o->name, o->arg);
-        else
-            append(line, sizeof line, " [--%s]", o->name);
-    }
-    append(line, sizeof line, " [--step] [--json] [--color=WHEN]%s%s (more: --help)",
-           info->args ? " " : "", info->args ? info->args : "");
-    cli_print_wrapped(out, line, (int)strlen("Usage: ") + (int)strlen(info->name) + 1);
+    char line[512];
+    const char *gap = info->args ? " " : "", *args = info->args ? info->args : "";
+    int n = snprintf(line, sizeof line, "Usage: %s [options]%s%s (more: --help)", info->name, gap, args);
+    if (n < 0 || n > CLI_HELP_WIDTH)
+        snprintf(line, sizeof line, "Usage: %s [options]%s%s", info->name, gap, args);
+    fprintf(out, "%s\n", line);
 }
 
 /* "  -h, --help          show this help and exit", wrapped under its column;
