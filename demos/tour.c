@@ -45,6 +45,10 @@ static const struct demo_info info = {
     .examples = "  tour             the whole tour, without pauses\n"
                 "  tour --step      one step at a time (at a terminal)\n"
                 "  tour --json      JSON Lines from every demo, then a summary line\n",
+    .exit_status = "0 no stop failed: each one ran, or exited 77 because this machine "
+                   "cannot show it (the tour counts it as could not run here and goes on); "
+                   "1 a stop failed, or could not be started (the tour names it); "
+                   "2 bad usage.",
 };
 
 static void no_options(void *ctx, size_t index, const char *arg)
