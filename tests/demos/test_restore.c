@@ -60,6 +60,20 @@ static void pause_before(struct pty_child *c, const char *const argv[], int at, 
     }
 }
 
+/* The same for a lesson-first demo, whose pauses come just before each
+ * step's lesson line runs ("Press Enter to run step N/M"). */
+static void pause_before_lesson(struct pty_child *c, const char *const argv[], int at, int total)
+{
+    ck_assert_int_eq(pty_start(c, argv), 0);
+    for (int step = 1; step <= at; step++) {
+        char prompt[64];
+        snprintf(prompt, sizeof prompt, "Press Enter to run step %d/%d", step, total);
+        ck_assert_msg(pty_wait_for(c, prompt), "no prompt %d: %s", step, c->screen);
+        if (step < at)
+            ck_assert(pty_send(c, "\n"));
+    }
+}
+
 /* Starts map-noreserve --all-modes --step and stops at the pause before the
  * mode 2 step, when overcommit_memory has been switched to 1. */
 static void pause_inside_all_modes(struct pty_child *c)
@@ -98,14 +112,7 @@ START_TEST(signal_at_each_step_of_hugetlb_setup)
     int sig = signals[_i / 6], at = _i % 6 + 1;
     uint64_t total = meminfo("HugePages_Total"), rsvd = meminfo("HugePages_Rsvd");
     const char *argv[] = {demo_program("hugetlb-reserve", RUN_AS_SELF), "--setup", "2", "--step", NULL};
-    ck_assert_int_eq(pty_start(&child, argv), 0);
-    for (int step = 1; step <= at; step++) {
-        char prompt[64];
-        snprintf(prompt, sizeof prompt, "Press Enter to run step %d/6", step);
-        ck_assert_msg(pty_wait_for(&child, prompt), "no prompt %d: %s", step, child.screen);
-        if (step < at)
-            ck_assert(pty_send(&child, "\n"));
-    }
+    pause_before_lesson(&child, argv, at, 6);
     if (at == 3) { /* the pool is grown and one page is reserved by the demo */
         ck_assert_uint_eq(meminfo("HugePages_Total"), total + 2);
         ck_assert_uint_eq(meminfo("HugePages_Rsvd"), rsvd + 1);
@@ -261,7 +268,7 @@ START_TEST(tour_passes_the_signal_on)
         ck_assert(pty_send(&child, "\n"));
     }
     ck_assert(pty_send(&child, "\n")); /* step 1 grows the pool */
-    ck_assert_msg(pty_wait_for(&child, "Press Enter for step 2/5"), "%s", child.screen);
+    ck_assert_msg(pty_wait_for(&child, "Press Enter to run step 2/6"), "%s", child.screen);
     ck_assert_uint_eq(meminfo("HugePages_Total"), total + 2);
     kill(child.pid, sig);
     int status = pty_finish(&child);
@@ -283,7 +290,7 @@ START_TEST(changed_meanwhile_is_left_alone)
 {
     uint64_t total = meminfo("HugePages_Total");
     const char *argv[] = {demo_program("hugetlb-reserve", RUN_AS_SELF), "--setup", "2", "--step", NULL};
-    pause_before(&child, argv, 2, 5);
+    pause_before_lesson(&child, argv, 2, 6);
     ck_assert_uint_eq(vm("nr_hugepages"), total + 2);
     ck_assert_int_eq(sysctl_write("nr_hugepages", total + 5), 0); /* the administrator */
     kill(child.pid, SIGTERM);
