@@ -11,6 +11,7 @@
 #include "announce.h"
 #include "errors.h"
 #include "machine.h"
+#include "predict.h"
 
 #ifndef VMLAB_VERSION
 #define VMLAB_VERSION "unknown"
@@ -52,6 +53,13 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
         n->color = tty_out && !(no_color && no_color[0]);
     if (n->json)
         n->color = false;
+    n->predict = common->predict;
+    n->answers = common->answers[0] ? common->answers : NULL;
+    if (n->predict && !n->answers && !(isatty(STDIN_FILENO) && (tty_out || n->json))) {
+        fprintf(stderr, "%s: --predict asks at a terminal; without one, give the answers "
+                        "with --answers (e.g. --answers b,a,c)\n", demo);
+        exit(EXIT_USAGE);
+    }
     if (common->step) {
         n->pause = tty_out && isatty(STDIN_FILENO);
         if (!n->pause)
@@ -121,6 +129,7 @@ static void start_step(struct narrator *n, const char *id, const char *title, co
     n->nfacts = 0;
     n->nfindings = 0;
     n->nsentences = 0;
+    memset(&n->question, 0, sizeof n->question);
     n->header_shown = false;
     (void)fflush(n->out);
     announce_step(n);
@@ -160,7 +169,9 @@ void narrate_lesson_before(struct narrator *n, const char *code)
             plain_header(n);
         (void)fflush(n->out);
     }
-    if (n->pause) {
+    if (n->question.asked)
+        predict_read(n);  /* the answer is the pause */
+    else if (n->pause) {
         fprintf(stderr, "%s-- Press Enter to run step %d/%d --%s ", paint(n, DIM), n->step,
                 n->nsteps, paint(n, RESET));
         (void)fflush(stderr);
@@ -467,6 +478,7 @@ static void json_step(struct narrator *n)
     }
     fputc('}', out);
     json_findings(n);
+    predict_json(n);
     fputs(",\"note\":", out);
     json_write_string(out, n->note);
     json_sentences(n);
@@ -591,6 +603,7 @@ static void plain_step(struct narrator *n)
     }
     for (size_t i = 0; i < n->nrows; i++)
         plain_row(n, &n->rows[i]);
+    predict_plain(n);
     if (n->note[0]) {
         /* Fold the explanation at about 78 columns, indented under the step. */
         const char *s = n->note;
@@ -645,11 +658,16 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         fprintf(n->out, ",\"schema\":%d,\"vmlab\":\"%s\",\"result\":\"%s\",\"reason\":",
                 NARRATE_JSON_SCHEMA, VMLAB_VERSION, names[result]);
         json_write_string(n->out, reason);
+        if (n->predict)
+            fprintf(n->out, ",\"score\":{\"asked\":%d,\"right\":%d}", n->asked, n->right);
         fputs(",\"machine\":", n->out);
         machine_write_json(n->out, &m);
         fputs("}\n", n->out);
     } else if (result == RESULT_OK) {
         fprintf(n->out, "%sDone:%s %s\n", paint(n, BOLD), paint(n, RESET), reason);
+        if (n->predict)
+            fprintf(n->out, "%sYour predictions:%s %d of %d right.\n", paint(n, BOLD),
+                    paint(n, RESET), n->right, n->asked);
     }
     /* Output errors (a full disk, a closed pipe) are checked here, once, for
      * every printf before: a run whose report was lost did not succeed. */
