@@ -204,6 +204,11 @@ static void picture(struct demo *d)
 
 static void report(struct demo *d)
 {
+    char maps[512];
+    if (d->after.mapped) {
+        smaps_format_header(&d->after.entry, maps, sizeof maps);
+        narrate_fact(&d->n, "maps", "%s", maps);
+    }
     picture(d);
     snapshot_report(&d->n, &d->before, &d->after, (const char *const[]){"Rss", "minor_faults", NULL});
 }
@@ -377,13 +382,14 @@ static void run_file(struct demo *d, const char *path, const struct cli_common *
     struct statfs sfs;
     f.fd = open(path, O_RDONLY | O_CLOEXEC);
     bool ok = f.fd >= 0 && fstat(f.fd, &st) == 0;
+    int err = errno;
     f.truthful = ok && mincore_shows_truth(path, &st);
     narrate_init(&d->n, info.name, common, f.truthful ? 3 : 1);
-    narrate_intro(&d->n, "mincore-residency (PID %ld): the page cache of %s", (long)getpid(), path);
     if (!ok)
-        FAIL(f.fd < 0 ? "open" : "fstat");
+        narrate_fail_errno(&d->n, f.fd < 0 ? "open" : "fstat", err);
     if (!S_ISREG(st.st_mode) || st.st_size == 0)
         narrate_finish(&d->n, RESULT_FAIL, "%s is not a regular file with data in it", path);
+    narrate_intro(&d->n, "mincore-residency (PID %ld): the page cache of %s", (long)getpid(), path);
     f.tmpfs = fstatfs(f.fd, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC;
     f.file_pages = ((size_t)st.st_size + d->page - 1) / d->page;
     d->pages = f.file_pages < MAX_PAGES * d->scale ? f.file_pages : MAX_PAGES * d->scale;
