@@ -15,10 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "grant.h"
 #include "leftovers.h"
 #include "narrate.h"
 #include "probe.h"
@@ -397,59 +397,6 @@ static void on_option(void *ctx, size_t index, const char *arg)
     *(uint64_t *)ctx = cli_count_arg(&info, "--pages", arg, 1, 1024);
 }
 
-/* The size of the charge lesson: 1 GiB, or less when this machine could not
- * grant it. Half of what is left (a third for address space, which holds two
- * mappings), so that other programs keep their room. Returns -1 with why
- * when too little is left to see a charge above other programs' noise. */
-static int charge_size(size_t page, size_t *size, char *why, size_t len)
-{
-    int64_t want = 1 << 20, mem = procfs_read_one("/proc/meminfo", "MemTotal"); /* kB */
-    int64_t swap = procfs_read_one("/proc/meminfo", "SwapTotal");
-    int64_t limit = procfs_read_one("/proc/meminfo", "CommitLimit");
-    int64_t committed = procfs_read_one("/proc/meminfo", "Committed_AS");
-    const char *fix = "";
-    uint64_t mode = 0;
-    snprintf(why, len, "1 GiB, the most this demo maps");
-    (void)procfs_read_vm_sysctl("overcommit_memory", &mode);
-    if (mode == 2 && limit >= 0 && committed >= 0 && (limit - committed) / 2 < want) {
-        want = (limit - committed) / 2;
-        snprintf(why, len, "half of CommitLimit - Committed_AS = %lld kB (overcommit_memory 2)",
-                 (long long)(limit - committed));
-        fix = "free some memory, or raise vm.overcommit_ratio";
-    } else if (mode == 0 && mem > 0 && (mem + (swap > 0 ? swap : 0)) / 2 < want) {
-        want = (mem + (swap > 0 ? swap : 0)) / 2;
-        snprintf(why, len, "half of MemTotal + SwapTotal = %lld kB (overcommit_memory 0 refuses "
-                           "one request larger than that)", (long long)(mem + (swap > 0 ? swap : 0)));
-    }
-    struct rlimit rl;
-    int64_t vm_size = procfs_read_one("/proc/self/status", "VmSize");
-    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && vm_size >= 0 &&
-        ((int64_t)(rl.rlim_cur / 1024) - vm_size) / 3 < want) {
-        want = ((int64_t)(rl.rlim_cur / 1024) - vm_size) / 3;
-        snprintf(why, len, "a third of RLIMIT_AS - VmSize = %lld kB",
-                 (long long)((int64_t)(rl.rlim_cur / 1024) - vm_size));
-        fix = "ulimit -v unlimited";
-    }
-    int64_t vm_data = procfs_read_one("/proc/self/status", "VmData");
-    if (getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && vm_data >= 0 &&
-        ((int64_t)(rl.rlim_cur / 1024) - vm_data) / 2 < want) {
-        want = ((int64_t)(rl.rlim_cur / 1024) - vm_data) / 2;
-        snprintf(why, len, "half of RLIMIT_DATA - VmData = %lld kB",
-                 (long long)((int64_t)(rl.rlim_cur / 1024) - vm_data));
-        fix = "ulimit -d unlimited";
-    }
-    want -= want % 2048; /* whole 2 MiB */
-    if (want < 8192) {
-        size_t used = strlen(why);
-        snprintf(why + used, len - used, ": under 8 MiB, too little to tell a charge from other "
-                 "programs' noise%s%s", fix[0] ? "; to enable: " : "", fix);
-        return -1;
-    }
-    *size = (size_t)want * 1024;
-    (void)page;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     uint64_t pages = 4;
@@ -468,8 +415,10 @@ int main(int argc, char **argv)
         reserve, commit, untouched_protnone, written_protnone, side_by_side,
     };
     narrate_init(&d.n, info.name, &common, (int)(sizeof steps / sizeof steps[0]));
+    /* Up to 1 GiB, so that its charge stands out from other programs' noise;
+     * two such mappings and a reservation around them. */
     char why[256];
-    if (charge_size(d.page, &d.size, why, sizeof why) != 0)
+    if (grant_charge_size(1 << 20, 2, &d.size, why, sizeof why) != 0)
         narrate_finish(&d.n, RESULT_SKIP, "%s", why);
     d.size_why = why;
     narrate_observe(&d.n, observe, &d);

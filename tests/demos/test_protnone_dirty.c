@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -199,6 +200,46 @@ START_TEST(findings_hold)
 }
 END_TEST
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* Sizes follow what the machine grants: under RLIMIT_AS the charge lesson
+ * shrinks to fit and says why; with too little left it is a 77 that says how
+ * to enable it. (Not under ASan, whose shadow memory needs terabytes of
+ * address space.) */
+START_TEST(size_follows_rlimit_as)
+{
+    const int64_t limit_kb = 600 * 1024;
+    struct rlimit rl = {(rlim_t)limit_kb * 1024, (rlim_t)limit_kb * 1024};
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0); /* this test's own process only */
+    struct demo_run d;
+    demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"--pages", "4", NULL});
+    ck_assert_msg(d.r.exit_code == 0, "%s", d.r.err);
+    const struct json *reserve = demo_step(&d, 5);
+    ck_assert_int_le(jint(reserve, "facts.size_kB"), limit_kb / 3);
+    ck_assert_int_ge(jint(reserve, "facts.size_kB"), 8192);
+    ck_assert_ptr_nonnull(strstr(jstr(reserve, "facts.size_chosen"), "RLIMIT_AS"));
+    ck_assert(held(demo_step(&d, 6), "read_write_charged"));
+    demo_run_free(&d);
+
+    rl.rlim_cur = rl.rlim_max = 24 * 1024 * 1024; /* leaves under 8 MiB a mapping */
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+    struct run_result r;
+    const char *argv[] = {program, "--json", NULL};
+    ck_assert_int_eq(run_program(argv, RUN_AS_SELF, &r), 0);
+    ck_assert_int_eq(r.exit_code, 77);
+    ck_assert_ptr_nonnull(strstr(r.err, "RLIMIT_AS"));
+    ck_assert_ptr_nonnull(strstr(r.err, "ulimit -v unlimited"));
+    ck_assert_ptr_null(strstr(r.out, "\"step\"")); /* nothing announced before */
+    run_result_free(&r);
+}
+END_TEST
+
 static const struct { const char *args[4]; const char *names; } bad[] = {
     {{"--pages", "0"}, "--pages"}, {{"--pages", "1025"}, "--pages"},
     {{"--pages", "-1"}, "--pages"}, {{"x"}, "x"},
@@ -222,6 +263,9 @@ int main(int argc, char **argv)
     tcase_add_test(tc, findings_hold);
     if (run_as == RUN_AS_SELF) {
         tcase_add_test(tc, from_outside);
+#ifndef UNDER_ASAN
+        tcase_add_test(tc, size_follows_rlimit_as);
+#endif
         tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
     }
     suite_add_tcase(s, tc);
