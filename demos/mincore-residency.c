@@ -204,8 +204,8 @@ static void picture(struct demo *d)
 
 static void report(struct demo *d)
 {
-    char maps[512];
     if (d->after.mapped) {
+        char maps[512];
         smaps_format_header(&d->after.entry, maps, sizeof maps);
         narrate_fact(&d->n, "maps", "%s", maps);
     }

@@ -219,6 +219,7 @@ LESSON_FN static void untouched_protnone(struct demo *d)
     state_record(d, 2, committed_change(d));
     report(d, (const char *const[]){"Rss", NULL});
     int64_t change = committed_change(d), size_kb = (int64_t)(size / 1024);
+    int64_t others = change + size_kb;
     if (FINDING(n, "untouched_charge_dropped",
                 accounted(&d->before) && !accounted(&d->after) && change < -size_kb / 2,
                 VAL("accounted_after", accounted(&d->after)), VAL("committed_as_change_kB", change),
@@ -227,8 +228,7 @@ LESSON_FN static void untouched_protnone(struct demo *d)
                         "The charge came back: 'ac' is gone and Committed_AS moved by %+lld kB "
                         "(%+lld kB of it other processes). Never written, the mapping has no "
                         "anon_vma, so no page of it can hold data: mprotect_fixup (Linux 6.7 "
-                        "and later) drops VM_ACCOUNT.", (long long)change,
-                        (long long)(change + size_kb));
+                        "and later) drops VM_ACCOUNT.", (long long)change, (long long)others);
     else if (FINDING(n, "untouched_charge_kept", accounted(&d->after),
                      VAL("accounted_after", 1), VAL("committed_as_change_kB", change)))
         narrate_because(n, "untouched_charge_kept",
@@ -336,8 +336,8 @@ static bool accounted(const struct snapshot *s)
 
 static void report(struct demo *d, const char *const *rows)
 {
-    char maps[512];
     if (d->after.mapped) {
+        char maps[512];
         smaps_format_header(&d->after.entry, maps, sizeof maps);
         narrate_fact(&d->n, "maps", "%s", maps);
         narrate_fact(&d->n, "vmflags", "%s", d->after.entry.vmflags);

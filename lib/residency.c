@@ -32,7 +32,12 @@ long residency_picture_scaled(void *addr, size_t len, size_t per_char, char *pic
             size_t first = at - at % per_char;
             if (at + 1 == pages || (at + 1) % per_char == 0) {
                 size_t covered = at + 1 - first;
-                picture[at / per_char] = in_char == covered ? '#' : in_char ? '+' : '.';
+                char c = '.';
+                if (in_char == covered)
+                    c = '#';
+                else if (in_char > 0)
+                    c = '+';
+                picture[at / per_char] = c;
                 in_char = 0;
             }
         }
