@@ -208,6 +208,7 @@ END_TEST
 #endif
 #endif
 
+#ifndef UNDER_ASAN
 /* Sizes follow what the machine grants: under RLIMIT_AS the charge lesson
  * shrinks to fit and says why; with too little left it is a 77 that says how
  * to enable it. (Not under ASan, whose shadow memory needs terabytes of
@@ -239,6 +240,7 @@ START_TEST(size_follows_rlimit_as)
     run_result_free(&r);
 }
 END_TEST
+#endif
 
 static const struct { const char *args[4]; const char *names; } bad[] = {
     {{"--pages", "0"}, "--pages"}, {{"--pages", "1025"}, "--pages"},
