@@ -245,7 +245,8 @@ static struct narrate_fact *new_fact(struct narrator *n, const char *key)
         return NULL;
     struct narrate_fact *f = &n->facts[n->nfacts++];
     snprintf(f->key, sizeof f->key, "%s", key);
-    f->is_picture = false;
+    f->text[0] = '\0';
+    f->picture = NULL;
     f->is_number = false;
     return f;
 }
@@ -275,8 +276,7 @@ void narrate_picture(struct narrator *n, const char *key, const char *picture)
     struct narrate_fact *f = new_fact(n, key);
     if (!f)
         return;
-    snprintf(f->text, sizeof f->text, "%s", picture);
-    f->is_picture = true;
+    f->picture = picture;
 }
 
 __attribute__((format(printf, 3, 0)))
@@ -471,7 +471,9 @@ static void json_step(struct narrator *n)
             fputc(',', out);
         json_write_string(out, n->facts[i].key);
         fputc(':', out);
-        if (n->facts[i].is_number)
+        if (n->facts[i].picture)
+            json_write_string(out, n->facts[i].picture);
+        else if (n->facts[i].is_number)
             fputs(n->facts[i].text, out);
         else
             json_write_string(out, n->facts[i].text);
@@ -516,10 +518,10 @@ static void plain_row(struct narrator *n, const struct narrate_row *r)
 
 static void plain_picture(struct narrator *n, const struct narrate_fact *f)
 {
-    size_t len = strlen(f->text);
+    size_t len = strlen(f->picture);
     fprintf(n->out, "      %s:\n", f->key);
     for (size_t i = 0; i < len; i += 64)
-        fprintf(n->out, "        %6zu  %.64s\n", i, f->text + i);
+        fprintf(n->out, "        %6zu  %.64s\n", i, f->picture + i);
 }
 
 /* Prints code one statement a line (split at ';' outside brackets, as
@@ -596,7 +598,7 @@ static void plain_step(struct narrator *n)
     FILE *out = n->out;
     plain_header(n);
     for (size_t i = 0; i < n->nfacts; i++) {
-        if (n->facts[i].is_picture)
+        if (n->facts[i].picture)
             plain_picture(n, &n->facts[i]);
         else
             fprintf(out, "      %s: %s\n", n->facts[i].key, n->facts[i].text);

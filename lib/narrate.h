@@ -36,7 +36,8 @@ struct narrate_row {
 struct narrate_fact {
     char key[48];
     char text[512];
-    bool is_picture;           /* a residency map: folded in plain mode */
+    const char *picture;       /* a residency map (folded in plain mode), not copied:
+                                  see narrate_picture */
     bool is_number;            /* a JSON number rather than a string */
 };
 
@@ -204,7 +205,10 @@ void narrate_fact(struct narrator *n, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A measured number that is not a before/after pair (a JSON number). */
 void narrate_fact_int(struct narrator *n, const char *key, int64_t value);
-/* A one-character-per-page picture ('#' resident, '.' not), 64 pages a line. */
+/* A one-character-per-page picture ('#' resident, '.' not), 64 pages a line.
+ * Not copied, because a picture has one character per page and may be far
+ * longer than a fact's text: picture must stay valid and unchanged until
+ * narrate_end_step of this step. */
 void narrate_picture(struct narrator *n, const char *key, const char *picture);
 /* A line printed while the step runs (plain mode only; JSON carries the
  * step's facts at its end). The step's title comes first, once. */
