@@ -66,11 +66,11 @@ START_TEST(cgroup_values)
 }
 END_TEST
 
-static char tree[128];
+static char tree[64];
 
 static void put(const char *rel, const char *file, const char *text)
 {
-    char path[512], dir[512];
+    char dir[512], path[sizeof dir + 64];
     snprintf(dir, sizeof dir, "%s%s", tree, rel);
     /* mkdir -p */
     for (char *s = dir + strlen(tree) + 1; (s = strchr(s, '/')) != NULL; s++) {
@@ -94,14 +94,14 @@ static void make_tree(void)
 
 static void remove_tree(void)
 {
-    char cmd[128];
+    char cmd[sizeof tree + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tree);
     ck_assert_int_eq(system(cmd), 0);
 }
 
 static bool headroom_of(const char *membership, bool v2, uint64_t *room, char *where, size_t len)
 {
-    char v2_mount[128], v1_mount[128];
+    char v2_mount[sizeof tree + 8], v1_mount[sizeof tree + 8];
     snprintf(v2_mount, sizeof v2_mount, "%s/v2", tree);
     snprintf(v1_mount, sizeof v1_mount, "%s/v1", tree);
     FILE *f = fmemopen((void *)membership, strlen(membership), "r");
