@@ -14,11 +14,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errors.h"
 #include "procfs.h"
 
-#define LOCK_PATH VMLAB_RUN_DIR "/lock"
-#define STATE_PATH VMLAB_RUN_DIR "/saved-state"
 #define MAX_SAVED 8
+
+/* The candidates for the lock and the record, in order (see sysctl.h). */
+static const char *const state_dirs[] = {VMLAB_RUN_DIR, "/dev/shm/vmlab", "/tmp/vmlab"};
+#define NSTATE_DIRS (sizeof state_dirs / sizeof state_dirs[0])
+
+static char state_dir[64];
+static char lock_path[96];
+static char state_path[96];
 
 struct saved {
     char name[40];
@@ -78,7 +85,7 @@ void sysctl_restore(void)
         for (int i = 0; i < nsaved; i++)
             if (saved[i].order == order && !saved[i].skip)
                 write_knob(saved[i].path, saved[i].value, saved[i].len);
-    unlink(STATE_PATH);
+    unlink(state_path);
     nsaved = 0;
 }
 
@@ -154,7 +161,8 @@ static int remember(const char *name, uint64_t value)
 
 static int write_state_file(void)
 {
-    char tmp[] = VMLAB_RUN_DIR "/saved-state.new";
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%s.new", state_path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
@@ -168,7 +176,7 @@ static int write_state_file(void)
         fprintf(f, "%s %s", saved[i].name, saved[i].value);
     if (fclose(f) != 0)
         return -1;
-    return rename(tmp, STATE_PATH);
+    return rename(tmp, state_path);
 }
 
 const char *sysctl_failed_call(void)
@@ -200,7 +208,7 @@ int sysctl_set(const char *name, uint64_t value)
         }
     }
     if (rc == 0 && (rc = write_state_file()) != 0)
-        snprintf(failed_call, sizeof failed_call, "write %s (the record of original values)", STATE_PATH);
+        snprintf(failed_call, sizeof failed_call, "write %s (the record of original values)", state_path);
     if (rc == 0 && (rc = sysctl_write(name, value)) != 0)
         snprintf(failed_call, sizeof failed_call, "write /proc/sys/vm/%s", name);
     int saved_errno = errno;
@@ -212,7 +220,7 @@ int sysctl_set(const char *name, uint64_t value)
 /* Reads a state file left by a run that did not finish, restores it. */
 static void repair(char *repaired, size_t len)
 {
-    FILE *f = fopen(STATE_PATH, "re");
+    FILE *f = fopen(state_path, "re");
     repaired[0] = '\0';
     if (!f)
         return;
@@ -241,25 +249,74 @@ static void repair(char *repaired, size_t len)
     (void)fclose(f); /* read-only: nothing to lose */
     owner = getpid();
     sysctl_restore();
-    unlink(STATE_PATH); /* also when it held nothing to restore */
+    unlink(state_path); /* also when it held nothing to restore */
     snprintf(repaired, len,
              "restored %s, left changed by vmlab run PID %ld, which was killed before it "
              "could put them back",
              list[0] ? list : "nothing (the state file was empty)", pid);
 }
 
+/* A directory vmlab may trust: a real directory (not a symlink), owned by
+ * this user, closed to everyone else. */
+static bool trusted_dir(const struct stat *st)
+{
+    return S_ISDIR(st->st_mode) && st->st_uid == geteuid() && (st->st_mode & 0077) == 0;
+}
+
+/* Picks the first usable candidate, creating it (0700) when missing. An
+ * existing candidate that is not trusted stops the search: errno EPERM and
+ * `why` says which and what to do. No usable one: errno EROFS and `why`
+ * lists what was tried. */
+static int choose_state_dir(char *why, size_t len)
+{
+    char tried[512] = "";
+    for (size_t i = 0; i < NSTATE_DIRS; i++) {
+        const char *dir = state_dirs[i];
+        int made = mkdir(dir, 0700);
+        int err = errno;
+        struct stat st;
+        if (made != 0 && err != EEXIST) {
+            size_t used = strlen(tried);
+            char e[24];
+            snprintf(tried + used, sizeof tried - used, "%s%s (%s)", used ? ", " : "", dir,
+                     errno_name(err, e, sizeof e));
+            continue;
+        }
+        if (lstat(dir, &st) != 0 || !trusted_dir(&st)) {
+            snprintf(why, len, "%s exists but is not vmlab's own (a directory of this user, mode "
+                               "0700): remove it (rm -r %s) if nothing else uses it", dir, dir);
+            errno = EPERM;
+            return -1;
+        }
+        if (faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) != 0) { /* e.g. remounted read-only */
+            size_t used = strlen(tried);
+            char e[24];
+            snprintf(tried + used, sizeof tried - used, "%s%s (%s)", used ? ", " : "", dir,
+                     errno_name(errno, e, sizeof e));
+            continue;
+        }
+        snprintf(state_dir, sizeof state_dir, "%s", dir);
+        snprintf(lock_path, sizeof lock_path, "%s/lock", dir);
+        snprintf(state_path, sizeof state_path, "%s/saved-state", dir);
+        return 0;
+    }
+    snprintf(why, len, "there is no place to keep vmlab's lock and undo record: %s; make one of "
+                       "them writable for root, e.g. mount -t tmpfs -o mode=0755 tmpfs /run", tried);
+    errno = EROFS;
+    return -1;
+}
+
+const char *sysctl_state_dir(void)
+{
+    return state_dir;
+}
+
 static int take_lock(const char *demo)
 {
-    if (mkdir(VMLAB_RUN_DIR, 0700) != 0 && errno != EEXIST)
+    char why[640];
+    if (choose_state_dir(why, sizeof why) != 0)
         return -1;
-    struct stat st;
-    if (lstat(VMLAB_RUN_DIR, &st) != 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077)) {
-        errno = EPERM; /* not ours, or open to others: do not trust it */
-        return -1;
-    }
-    lock_fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    lock_fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (lock_fd < 0)
         return -1;
     if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -270,6 +327,46 @@ static int take_lock(const char *demo)
             if (errno != EINTR)
                 return -1;
     }
+    return 0;
+}
+
+int sysctl_may_change(const char *name, char *why, size_t len)
+{
+    char path[96];
+    why[0] = '\0';
+    if (name[0] == '\0' || strchr(name, '/') || strlen(name) > 40) {
+        snprintf(why, len, "\"%s\" is not a /proc/sys/vm setting vmlab changes", name);
+        return -1;
+    }
+    if (geteuid() != 0) {
+        snprintf(why, len, "changing /proc/sys/vm/%s needs root: run the demo with sudo", name);
+        return -1;
+    }
+    snprintf(path, sizeof path, "/proc/sys/vm/%s", name);
+    /* Opening for writing writes nothing, and meets every check a write would. */
+    int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        char buf[24];
+        const char *e = errno_name(err, buf, sizeof buf);
+        if (err == EROFS)
+            snprintf(why, len, "/proc/sys is read-only here (a container): vm.%s can only be changed "
+                               "from outside, on the host (sysctl -w vm.%s=VALUE) or by starting the "
+                               "container with --privileged", name, name);
+        else if (err == EACCES || err == EPERM)
+            snprintf(why, len, "this root may not write /proc/sys/vm/%s (%s): it is root only inside a "
+                               "user namespace (a rootless container), and the setting belongs to the "
+                               "host; run the demo as root on the host (sudo)", name, e);
+        else if (err == ENOENT)
+            snprintf(why, len, "this kernel has no /proc/sys/vm/%s (is /proc mounted? mount -t proc "
+                               "proc /proc)", name);
+        else
+            snprintf(why, len, "cannot open /proc/sys/vm/%s for writing (%s)", name, e);
+        return -1;
+    }
+    close(fd);
+    if (choose_state_dir(why, len) != 0)
+        return -1;
     return 0;
 }
 
@@ -305,7 +402,13 @@ void sysctl_end(void)
 int sysctl_repair_leftovers(const char *demo, char *repaired, size_t len)
 {
     repaired[0] = '\0';
-    if (access(STATE_PATH, F_OK) != 0)
+    bool left = false;
+    for (size_t i = 0; i < NSTATE_DIRS && !left; i++) {
+        char path[96];
+        snprintf(path, sizeof path, "%s/saved-state", state_dirs[i]);
+        left = access(path, F_OK) == 0;
+    }
+    if (!left)
         return 0; /* the common case: nothing left, no lock needed */
     if (sysctl_begin(demo, repaired, len) != 0)
         return -1;

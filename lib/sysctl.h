@@ -28,6 +28,26 @@
 
 #define VMLAB_RUN_DIR "/run/vmlab"
 
+/* Where the lock and the undo record live, first usable one wins (the next
+ * one is tried when a directory cannot be created or written there - no
+ * /run, a read-only /run - but a directory that exists and is not vmlab's
+ * own (another owner, open to others, a symlink) stops the search: it is
+ * refused, never worked around):
+ *   /run/vmlab, /dev/shm/vmlab, /tmp/vmlab
+ * All three are emptied at boot on most systems; the record also names the
+ * boot it was written in. */
+
+/* 0 when this process can take the vmlab lock and write /proc/sys/vm/<name>;
+ * else -1 and `why` receives one sentence naming what is missing on this
+ * machine and the command that would enable it (e.g. "/proc/sys is
+ * read-only here (a container)..."). Changes nothing but, at most, creating
+ * the lock directory. Demos call it before announcing a change and turn -1
+ * into exit 77 with that sentence. */
+int sysctl_may_change(const char *name, char *why, size_t len);
+
+/* The directory chosen for the lock and the record ("" before any run). */
+const char *sysctl_state_dir(void);
+
 /* Takes the lock (waiting, and saying so on stderr, while another run holds
  * it) and repairs leftovers. `repaired` receives a sentence about what was
  * repaired, or "". Returns 0, or -1 with errno (e.g. EACCES when not root). */
