@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "budget.h"
@@ -95,6 +96,7 @@ struct demo {
     size_t huge;                     /* PMD size: a huge page, from sysfs */
     char thp_mode[16];               /* "always", "madvise", "never", "" if absent */
     uint64_t use_zero_page;          /* THP_SYSFS use_zero_page: 1, 0, or 2 unknown */
+    bool thp_disabled;               /* prctl(PR_SET_THP_DISABLE), inherited from a parent */
     int lesson_errno;                /* errno just after the lesson's code */
     uint64_t requested;              /* --size as given (or the default) */
     struct budget budget;            /* what this process may use, and which limit binds */
@@ -298,7 +300,13 @@ static void explain_write_one(void)
         return;
     vmstat_row(1);
     vmstat_row(2);
-    if (FINDING(&n, "thp_never", huge == 0 && strcmp(d.thp_mode, "never") == 0,
+    if (FINDING(&n, "thp_disabled_for_process", huge == 0 && d.thp_disabled,
+                VAL("anon_huge_delta_kB", huge)))
+        narrate_because(&n, "thp_disabled_for_process",
+                        "No huge page: THP is disabled for this process (PR_SET_THP_DISABLE, "
+                        "inherited from the program that started it), so MADV_HUGEPAGE has no "
+                        "effect.");
+    else if (FINDING(&n, "thp_never", huge == 0 && strcmp(d.thp_mode, "never") == 0,
                 VAL("anon_huge_delta_kB", huge)))
         narrate_because(&n, "thp_never",
                         "No huge page: THP is 'never' in " THP_SYSFS "enabled, so MADV_HUGEPAGE "
@@ -534,6 +542,7 @@ static void read_thp_settings(void)
     if (f)
         (void)fclose(f); /* read-only: nothing to lose */
     d.huge = (size_t)pmd;
+    d.thp_disabled = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1;
     f = fopen(THP_SYSFS "use_zero_page", "re");
     if (!f || procfs_parse_number(f, &d.use_zero_page) != PROCFS_OK)
         d.use_zero_page = 2;
