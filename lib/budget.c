@@ -142,7 +142,7 @@ static void consider_rlimit(struct budget *b, enum budget_limit which, int resou
     char l[32], u[32], detail[192];
     format_size(limit, l, sizeof l);
     format_size(used, u, sizeof u);
-    snprintf(detail, sizeof detail, "%s, %s %s", l, status_key, u);
+    snprintf(detail, sizeof detail, "limit %s, %s %s", l, status_key, u);
     budget_consider(b, which, limit > used ? limit - used : 0, detail);
 }
 
@@ -153,7 +153,7 @@ void budget_read(struct budget *b)
 
     int64_t avail = procfs_read_one("/proc/meminfo", "MemAvailable");
     if (avail >= 0) {
-        format_size(kb(avail), detail, sizeof detail);
+        snprintf(detail, sizeof detail, "/proc/meminfo");
         budget_consider(b, BUDGET_MEM_AVAILABLE, kb(avail), detail);
     }
 
