@@ -11,15 +11,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "budget.h"
 #include "cli.h"
+#include "commit.h"
 #include "leftovers.h"
 #include "narrate.h"
 #include "procfs.h"
 #include "snapshot.h"
+#include "thp.h"
 
 /* ---- The lesson ---- */
 
@@ -87,16 +88,11 @@ LESSON_FN static void unmap(void)
 
 /* ---- What each step measured, and what it shows ---- */
 
-#define THP_SYSFS "/sys/kernel/mm/transparent_hugepage/"
-
 struct demo {
     struct snapshot before, after;   /* taken by observe() around each LESSON */
-    struct procfs_want vm_before[3], vm_after[3]; /* /proc/vmstat THP counters */
+    struct thp_counters vm_before, vm_after; /* /proc/vmstat, around the same */
+    struct thp thp;                  /* the THP mode, huge-page size, use_zero_page */
     int64_t page_kb, huge_kb, size_kb;
-    size_t huge;                     /* PMD size: a huge page, from sysfs */
-    char thp_mode[16];               /* "always", "madvise", "never", "" if absent */
-    uint64_t use_zero_page;          /* THP_SYSFS use_zero_page: 1, 0, or 2 unknown */
-    bool thp_disabled;               /* prctl(PR_SET_THP_DISABLE), inherited from a parent */
     int lesson_errno;                /* errno just after the lesson's code */
     uint64_t requested;              /* --size as given (or the default) */
     struct budget budget;            /* what this process may use, and which limit binds */
@@ -105,14 +101,6 @@ struct demo {
 };
 
 static struct demo d;
-
-static void read_vmstat(struct procfs_want *w)
-{
-    w[0] = (struct procfs_want){"thp_zero_page_alloc", 0, false};
-    w[1] = (struct procfs_want){"thp_fault_alloc", 0, false};
-    w[2] = (struct procfs_want){"thp_fault_fallback", 0, false};
-    (void)procfs_read_pairs("/proc/vmstat", w, 3); /* absent without THP: rows say so */
-}
 
 /* The observer LESSON calls: the mapping at p (or the reservation, before
  * p exists), meminfo and the fault counters. vmstat is read outside the
@@ -128,11 +116,11 @@ static void observe(void *ctx, bool after)
     else if (guard && guard != MAP_FAILED)
         at = (uintptr_t)align_up(guard + page, align); /* where p goes */
     if (!after) {
-        read_vmstat(d.vm_before);
+        thp_counters_read(&d.vm_before);
         snapshot_take_or_fail(&d.before, at, &n);
     } else {
         snapshot_take_or_fail(&d.after, at, &n);
-        read_vmstat(d.vm_after);
+        thp_counters_read(&d.vm_after);
     }
 }
 
@@ -147,46 +135,25 @@ static int64_t after(const char *key)
     return snapshot_get(&d.after, key, &v) ? v : -1;
 }
 
-static int64_t vmstat_delta(int i)
+/* A /proc/vmstat counter's row and its move (0 when absent). */
+static int64_t vmstat_row(const char *key, int64_t before, int64_t after)
 {
-    if (!d.vm_before[i].present || !d.vm_after[i].present)
-        return 0;
-    return (int64_t)d.vm_after[i].value - (int64_t)d.vm_before[i].value;
+    narrate_value(&n, key, "", before >= 0, before, after >= 0, after);
+    return before >= 0 && after >= 0 ? after - before : 0;
 }
 
-static void vmstat_row(int i)
+static void maps_fact(void)
 {
-    narrate_value(&n, d.vm_before[i].key, "", d.vm_before[i].present,
-                  (int64_t)d.vm_before[i].value, d.vm_after[i].present,
-                  (int64_t)d.vm_after[i].value);
-}
-
-/* Committed_AS is system-wide: it moved by `got` kB between the readings
- * just before and just after the call, where the kernel's charge for this
- * call is `charge` kB. Say which it was, exactly. */
-static void explain_commit(int64_t got, int64_t charge, const char *id_exact, const char *why)
-{
-    if (FINDING(&n, id_exact, got == charge, VAL("commit_delta_kB", got),
-                VAL("charge_kB", charge)))
-        narrate_because(&n, id_exact, "Committed_AS moved by exactly %+lld kB: %s",
-                        (long long)got, why);
-    else if (FINDING(&n, "commit_moved_by_others", got != charge, VAL("commit_delta_kB", got),
-                     VAL("charge_kB", charge), VAL("others_kB", got - charge)))
-        narrate_because(&n, "commit_moved_by_others",
-                        "Committed_AS moved by %+lld kB between the readings just before and "
-                        "just after this call, not by the %+lld kB charged for it: %s The other "
-                        "%+lld kB came from other processes in the same instant (Committed_AS "
-                        "counts the whole machine).",
-                        (long long)got, (long long)charge, why, (long long)(got - charge));
+    char maps[512];
+    smaps_format_header(&d.after.entry, maps, sizeof maps);
+    narrate_fact(&n, "maps", "%s", maps);
 }
 
 static void explain_reserve(void)
 {
     if (guard == MAP_FAILED)
         narrate_fail_errno(&n, "mmap (the PROT_NONE reservation)", d.lesson_errno);
-    char maps[512];
-    smaps_format_header(&d.after.entry, maps, sizeof maps);
-    narrate_fact(&n, "maps", "%s", maps);
+    maps_fact();
     narrate_fact_int(&n, "span_kB", (int64_t)(span / 1024));
     narrate_fact_int(&n, "size_requested", (int64_t)d.requested);
     narrate_fact_int(&n, "size_kB", d.size_kb);
@@ -207,7 +174,7 @@ static void explain_reserve(void)
                         "%lld kB of address space: the region's %lld kB, alignment and a guard "
                         "page on each side, and no memory behind it (Rss 0 kB).",
                         (long long)after("Size"), (long long)d.size_kb);
-    explain_commit(delta("Committed_AS"), 0, "reservation_not_charged",
+    commit_explain(&n, delta("Committed_AS"), 0, "reservation_not_charged",
                    "a PROT_NONE mapping can never be written, so the kernel charges nothing for it.");
 }
 
@@ -223,9 +190,7 @@ static void explain_map(void)
         narrate_end_step(&n);
         narrate_fail_errno(&n, "mmap", d.lesson_errno);
     }
-    char maps[512];
-    smaps_format_header(&d.after.entry, maps, sizeof maps);
-    narrate_fact(&n, "maps", "%s", maps);
+    maps_fact();
     narrate_fact_int(&n, "size_kB", d.size_kb);
     snapshot_report(&n, &d.before, &d.after, (const char *const[]){"Size", "Rss", "Committed_AS", NULL});
 
@@ -243,7 +208,7 @@ static void explain_map(void)
                         "The kernel made this part of the reservation a VMA of its own, %lld kB "
                         "readable and writable, and put no memory behind it: Rss is 0 kB.",
                         (long long)d.size_kb);
-    explain_commit(delta("Committed_AS"), d.size_kb, "commit_charged_size",
+    commit_explain(&n, delta("Committed_AS"), d.size_kb, "commit_charged_size",
                    "a private writable mapping is charged its whole size against the commit "
                    "limit when it is made, before any page exists.");
 }
@@ -260,10 +225,13 @@ static void explain_advise(void)
                                  : "this mapping opted out of transparent huge pages, so the "
                                    "kernel should fault it in one base page at a time, whatever "
                                    "the THP mode.");
-    if (FINDING(&n, "no_thp_in_kernel", advised != 0, VAL("errno", d.lesson_errno)))
+    if (FINDING(&n, "no_thp_in_kernel", advised != 0 && d.thp.mode[0] == '\0',
+                VAL("errno", d.lesson_errno)))
         narrate_because(&n, "no_thp_in_kernel",
                         "madvise failed (%s): this kernel has no transparent huge pages, so there "
                         "is nothing to turn on or off.", strerror(d.lesson_errno));
+    else if (advised != 0)
+        narrate_note(&n, "madvise failed: %s.", strerror(d.lesson_errno));
 }
 
 static void explain_write_one(void)
@@ -284,13 +252,6 @@ static void explain_write_one(void)
                         "One write, one fault, and Rss grew by %lld kB: the kernel mapped one "
                         "whole %lld kB transparent huge page (AnonHugePages), zeroed in one go.",
                         (long long)rss, (long long)d.huge_kb);
-    else if (FINDING(&n, "first_write_larger_folio", rss > d.page_kb && huge == 0,
-                     VAL("rss_delta_kB", rss), VAL("minor_faults", faults)))
-        narrate_because(&n, "first_write_larger_folio",
-                        "%lld minor fault%s and Rss grew by %lld kB, more than one %lld kB page "
-                        "but not a %lld kB huge page: this kernel mapped a larger folio (mTHP).",
-                        (long long)faults, faults == 1 ? "" : "s", (long long)rss,
-                        (long long)d.page_kb, (long long)d.huge_kb);
     if (!want_thp &&
         FINDING(&n, "nohugepage_ignored", huge > 0, VAL("anon_huge_delta_kB", huge)))
         narrate_because(&n, "nohugepage_ignored",
@@ -298,95 +259,83 @@ static void explain_write_one(void)
                         "this kernel used a huge page anyway.", (long long)huge);
     if (!want_thp)
         return;
-    vmstat_row(1);
-    vmstat_row(2);
-    if (FINDING(&n, "thp_disabled_for_process", huge == 0 && d.thp_disabled,
+    int64_t fallback = vmstat_row("thp_fault_fallback", d.vm_before.fault_fallback,
+                                  d.vm_after.fault_fallback);
+    if (FINDING(&n, "thp_disabled_for_process", huge == 0 && d.thp.off_for_process,
                 VAL("anon_huge_delta_kB", huge)))
         narrate_because(&n, "thp_disabled_for_process",
                         "No huge page: THP is disabled for this process (PR_SET_THP_DISABLE, "
                         "inherited from the program that started it), so MADV_HUGEPAGE has no "
                         "effect.");
-    else if (FINDING(&n, "thp_never", huge == 0 && strcmp(d.thp_mode, "never") == 0,
+    else if (FINDING(&n, "thp_never", huge == 0 && strcmp(d.thp.mode, "never") == 0,
                 VAL("anon_huge_delta_kB", huge)))
         narrate_because(&n, "thp_never",
                         "No huge page: THP is 'never' in " THP_SYSFS "enabled, so MADV_HUGEPAGE "
                         "has no effect. As root: echo madvise > " THP_SYSFS "enabled");
-    else if (FINDING(&n, "thp_fallback", huge == 0 && vmstat_delta(2) > 0,
-                     VAL("thp_fault_fallback_delta", vmstat_delta(2))))
+    else if (FINDING(&n, "thp_fallback", huge == 0 && fallback > 0,
+                     VAL("thp_fault_fallback_delta", fallback)))
         narrate_because(&n, "thp_fallback",
                         "No huge page although THP is '%s': thp_fault_fallback moved by %lld, the "
                         "kernel found no free %lld kB block and fell back to small pages.",
-                        d.thp_mode, (long long)vmstat_delta(2), (long long)d.huge_kb);
+                        d.thp.mode, (long long)fallback, (long long)d.huge_kb);
 }
 
 static void explain_read_other(void)
 {
-    /* mincore over the whole huge page (with --thp) or the one page read:
-     * a huge zero page makes every base page of its block present. */
-    size_t unit = want_thp ? d.huge : page;
-    char *block = p + size / 2 / unit * unit;
-    size_t pages = unit / page;
+    /* mincore over the huge page (--thp) or the one page read: a huge zero
+     * page makes every base page of its block present. */
+    size_t unit = want_thp ? d.thp.huge_size : page, pages = unit / page;
     unsigned char vec[4096];
-    if (pages > sizeof vec || mincore(block, unit, vec) != 0)
+    if (pages > sizeof vec || mincore(p + size / 2 / unit * unit, unit, vec) != 0)
         narrate_fail_errno(&n, "mincore", pages > sizeof vec ? E2BIG : errno);
-    int64_t resident = 0;
+    int64_t resident = 0, zero_alloc = 0;
     for (size_t i = 0; i < pages; i++)
         resident += vec[i] & 1;
     int64_t rss = delta("Rss"), huge = delta("AnonHugePages"), faults = delta("minor_faults");
-
     narrate_fact_int(&n, "value_read", c);
     narrate_fact_int(&n, "mincore_pages", (int64_t)pages);
     narrate_fact_int(&n, "mincore_resident", resident);
     snapshot_report(&n, &d.before, &d.after, (const char *const[]){"Rss", "minor_faults", NULL});
     if (want_thp) {
-        narrate_fact_int(&n, "use_zero_page", (int64_t)d.use_zero_page);
-        vmstat_row(0);
+        narrate_fact_int(&n, "use_zero_page", d.thp.use_zero_page);
+        zero_alloc = vmstat_row("thp_zero_page_alloc", d.vm_before.zero_page_alloc,
+                                d.vm_after.zero_page_alloc);
     }
-
-    if (FINDING(&n, "read_maps_zero_page",
-                c == 0 && rss == 0 && faults >= 1 && resident == 1 && huge == 0,
-                VAL("rss_delta_kB", rss), VAL("minor_faults", faults),
-                VAL("mincore_resident", resident), VAL("mincore_pages", pages)))
+    bool zero_read = c == 0 && rss == 0 && huge == 0 && faults >= 1;
+    if (FINDING(&n, "read_maps_zero_page", zero_read && resident == 1, VAL("rss_delta_kB", rss),
+                VAL("minor_faults", faults), VAL("mincore_resident", resident)))
         narrate_because(&n, "read_maps_zero_page",
                         "The read faulted (%lld minor fault%s) and returned 0, yet Rss did not "
                         "grow: the kernel mapped the shared zero page, one read-only page of "
                         "zeroes that all processes share. mincore counts the page as present "
-                        "(%lld of %lld); smaps does not count the zero page in Rss.",
-                        (long long)faults, faults == 1 ? "" : "s", (long long)resident,
-                        (long long)pages);
+                        "(%lld of %zu); smaps does not count the zero page in Rss.",
+                        (long long)faults, faults == 1 ? "" : "s", (long long)resident, pages);
     if (FINDING(&n, "read_maps_huge_zero_page",
-                want_thp && c == 0 && rss == 0 && huge == 0 && faults == 1 &&
-                    resident == (int64_t)pages && pages > 1,
+                zero_read && faults == 1 && pages > 1 && resident == (int64_t)pages,
                 VAL("rss_delta_kB", rss), VAL("minor_faults", faults),
-                VAL("mincore_resident", resident), VAL("mincore_pages", pages),
-                VAL("use_zero_page", d.use_zero_page)))
+                VAL("mincore_resident", resident), VAL("use_zero_page", d.thp.use_zero_page)))
         narrate_because(&n, "read_maps_huge_zero_page",
-                        "One read, one fault, Rss +0 kB, and mincore now counts all %lld base "
+                        "One read, one fault, Rss +0 kB, and mincore now counts all %zu base "
                         "pages of this %lld kB block as present: the kernel mapped the huge zero "
-                        "page, a shared read-only %lld kB page of zeroes, with one entry "
-                        "(use_zero_page is %lld).",
-                        (long long)pages, (long long)d.huge_kb, (long long)d.huge_kb,
-                        (long long)d.use_zero_page);
-    if (narrate_held(&n, "read_maps_huge_zero_page")) {
-        if (FINDING(&n, "huge_zero_page_allocated", vmstat_delta(0) > 0,
-                    VAL("thp_zero_page_alloc_delta", vmstat_delta(0))))
-            narrate_because(&n, "huge_zero_page_allocated",
-                            "thp_zero_page_alloc moved by %lld: no process had it, so this read "
-                            "made the kernel allocate the huge zero page.",
-                            (long long)vmstat_delta(0));
-        else if (FINDING(&n, "huge_zero_page_existed", vmstat_delta(0) == 0,
-                         VAL("thp_zero_page_alloc_delta", 0)))
-            narrate_because(&n, "huge_zero_page_existed",
-                            "thp_zero_page_alloc did not move: the huge zero page already "
-                            "existed, and this process now maps it too.");
-    }
+                        "page, a shared read-only %lld kB page of zeroes, with one entry.",
+                        pages, (long long)d.huge_kb, (long long)d.huge_kb);
+    bool huge_zero = narrate_held(&n, "read_maps_huge_zero_page");
+    if (huge_zero && FINDING(&n, "huge_zero_page_allocated", zero_alloc > 0,
+                             VAL("thp_zero_page_alloc_delta", zero_alloc)))
+        narrate_because(&n, "huge_zero_page_allocated",
+                        "thp_zero_page_alloc moved by %lld: no process had it, so this read made "
+                        "the kernel allocate the huge zero page.", (long long)zero_alloc);
+    else if (huge_zero && FINDING(&n, "huge_zero_page_existed", zero_alloc == 0,
+                                  VAL("thp_zero_page_alloc_delta", 0)))
+        narrate_because(&n, "huge_zero_page_existed",
+                        "thp_zero_page_alloc did not move: the huge zero page already existed, "
+                        "and this process now maps it too.");
     if (FINDING(&n, "read_allocated_memory", rss > 0, VAL("rss_delta_kB", rss),
-                VAL("anon_huge_delta_kB", huge)))
+                VAL("anon_huge_delta_kB", huge), VAL("use_zero_page", d.thp.use_zero_page)))
         narrate_because(&n, "read_allocated_memory",
-                        "The read faulted and Rss grew by %lld kB (AnonHugePages %+lld kB): this "
-                        "read got memory of its own, not a zero page%s.",
-                        (long long)rss, (long long)huge,
-                        want_thp && d.use_zero_page == 0 ? " (use_zero_page is 0)" : "");
+                        "The read faulted and Rss grew by %lld kB (AnonHugePages %+lld kB): it "
+                        "got memory of its own, not a zero page%s.", (long long)rss,
+                        (long long)huge, d.thp.use_zero_page == 0 ? " (use_zero_page is 0)" : "");
 }
 
 static void explain_write_every_page(void)
@@ -436,7 +385,7 @@ static void explain_unmap(void)
     snapshot_report(&n, &d.before, &d.after, (const char *const[]){"Rss", "Committed_AS", NULL});
     if (FINDING(&n, "mapping_gone", !d.after.mapped, VAL("rss_kB_after", 0)))
         narrate_because(&n, "mapping_gone", "The mapping is gone from smaps.");
-    explain_commit(delta("Committed_AS"), -d.size_kb, "commit_returned",
+    commit_explain(&n, delta("Committed_AS"), -d.size_kb, "commit_returned",
                    "munmap returns the whole charge, along with the frames.");
 }
 
@@ -463,7 +412,7 @@ enum { OPT_SIZE, OPT_THP };
 static const struct cli_option options[] = {
     [OPT_SIZE] = {"size", "SIZE",
                   "how much to map (default 16M, less if this process may not use 32M; 8K to "
-                  "1G, at most half of what it may use, since step 5 writes every page)"},
+                  "1G, at most half of what it may use, since step 6 writes every page)"},
     [OPT_THP] = {"thp", NULL,
                  "ask for transparent huge pages (MADV_HUGEPAGE): one write adds a huge page; "
                  "the size is rounded up to whole huge pages, at least two"},
@@ -478,7 +427,7 @@ static const struct demo_info info = {
         "to a page faults in a zeroed frame; a first read maps the shared zero page.",
     .options = options,
     .noptions = sizeof options / sizeof options[0],
-    .examples = "  mmap-anon                  the six steps on 16 MiB\n"
+    .examples = "  mmap-anon                  the seven steps on 16 MiB\n"
                 "  mmap-anon --step           pause before each step; watch smaps live\n"
                 "  mmap-anon --size 64M --json | jq .delta\n"
                 "  mmap-anon --thp            the same with 2 MiB transparent huge pages\n",
@@ -503,51 +452,28 @@ static void on_option(void *ctx, size_t index, const char *arg)
     }
 }
 
-static uint64_t round_up(uint64_t v, uint64_t unit)
-{
-    return (v + unit - 1) / unit * unit;
-}
-
-/* The size: what was asked (in whole units), or the default, which shrinks
- * to half of what this process may use. A --size that does not fit is a
- * usage error that names the limit. False when not even two units fit. */
+/* The size: the one asked for (whole pages, or whole huge pages), which
+ * must fit, or the default, which shrinks to fit; either in half of what
+ * this process may use, since step 6 writes every page. */
 static bool choose_size(const struct settings *set, size_t unit)
 {
-    char text[32];
-    budget_read(&d.budget);
     if (set->size_given && want_thp && set->size < 2 * unit)
         cli_usage_error(&info, "--size: with --thp it must be at least %zu kB (two huge pages: one "
                                "to write, one to read)", 2 * unit / 1024);
+    budget_read(&d.budget);
     d.requested = set->size_given ? set->size : DEFAULT_SIZE;
-    size = (size_t)round_up(d.requested < 2 * unit ? 2 * unit : d.requested, unit);
-    if (budget_allows(&d.budget, size, 2, d.why_size, sizeof d.why_size))
-        return true;
-    format_size(size, text, sizeof text);
-    if (set->size_given)
-        cli_usage_error(&info, "--size: %s is more than this process may use: %s", text,
+    uint64_t bytes;
+    enum budget_choice got = budget_choose_size(&d.budget, set->size_given ? set->size : 0,
+                                                DEFAULT_SIZE, unit, 2, 2, &bytes, d.why_size,
+                                                sizeof d.why_size);
+    char asked[32];
+    format_size(set->size, asked, sizeof asked);
+    if (got == BUDGET_REFUSED)
+        cli_usage_error(&info, "--size: %s is more than this process may use: %s", asked,
                         d.why_size);
-    d.shrunk = true;
-    size = (size_t)(d.budget.bytes / 2 / unit * unit);
-    return size >= 2 * unit;
-}
-
-static void read_thp_settings(void)
-{
-    uint64_t pmd = 0;
-    if (procfs_read_choice(THP_SYSFS "enabled", d.thp_mode, sizeof d.thp_mode) != PROCFS_OK)
-        d.thp_mode[0] = '\0';
-    FILE *f = fopen(THP_SYSFS "hpage_pmd_size", "re");
-    if (!f || procfs_parse_number(f, &pmd) != PROCFS_OK || pmd < page)
-        pmd = UINT64_C(2) << 20;
-    if (f)
-        (void)fclose(f); /* read-only: nothing to lose */
-    d.huge = (size_t)pmd;
-    d.thp_disabled = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1;
-    f = fopen(THP_SYSFS "use_zero_page", "re");
-    if (!f || procfs_parse_number(f, &d.use_zero_page) != PROCFS_OK)
-        d.use_zero_page = 2;
-    if (f)
-        (void)fclose(f);
+    size = (size_t)bytes;
+    d.shrunk = got == BUDGET_SHRUNK;
+    return got != BUDGET_NONE_FITS;
 }
 
 int main(int argc, char **argv)
@@ -559,38 +485,36 @@ int main(int argc, char **argv)
     leftovers_repair(info.name);
 
     page = (size_t)sysconf(_SC_PAGESIZE);
-    read_thp_settings();
-    align = want_thp ? d.huge : page;
+    thp_read(&d.thp);
+    align = want_thp ? d.thp.huge_size : page;
     bool fits = choose_size(&set, align);
     span = size + align + page; /* guard page, slack up to `align`, size, guard page */
     d.page_kb = (int64_t)(page / 1024);
-    d.huge_kb = (int64_t)(d.huge / 1024);
+    d.huge_kb = (int64_t)(d.thp.huge_size / 1024);
     d.size_kb = (int64_t)(size / 1024);
 
     narrate_init(&n, info.name, &common, NSTEPS);
     if (!fits)
         narrate_finish(&n, RESULT_SKIP, "not even two %s fit in half of what this process may "
-                                        "use: %s", want_thp ? "huge pages" : "pages", d.why_size);
-    if (want_thp && d.thp_mode[0] == '\0')
+                                        "use: %s. Free some memory or raise that limit.",
+                       want_thp ? "huge pages" : "pages", d.why_size);
+    if (want_thp && d.thp.mode[0] == '\0')
         narrate_finish(&n, RESULT_SKIP, "this kernel has no transparent huge pages (%s is "
                                         "missing); run without --thp", THP_SYSFS "enabled");
     if (want_thp)
         n.row_page_kb = 0; /* "+512 pages" is not what one huge page is */
     narrate_observe(&n, observe, NULL);
 
-    char size_text[32], budget_text[160] = "";
+    char size_text[32], may_use[32];
     format_size(size, size_text, sizeof size_text);
-    if (d.budget.binding != BUDGET_NONE) {
-        char amount[32];
-        format_size(d.budget.bytes, amount, sizeof amount);
-        snprintf(budget_text, sizeof budget_text, "\nThis process may use %s now (%s); the lesson "
-                 "maps at most half.", amount, budget_limit_name(d.budget.binding));
-    }
+    format_size(d.budget.bytes, may_use, sizeof may_use);
     narrate_intro(&n,
-                  "mmap-anon (PID %ld): %s of private anonymous memory, %zu pages of %lld KiB.%s\n"
+                  "mmap-anon (PID %ld): %s of private anonymous memory, %zu pages of %lld KiB.\n"
+                  "This process may use %s now (%s); the lesson maps at most half.\n"
                   "Transparent huge pages here: %s; this run %s.",
-                  (long)getpid(), size_text, size / page, (long long)d.page_kb, budget_text,
-                  d.thp_mode[0] ? d.thp_mode : "not built in",
+                  (long)getpid(), size_text, size / page, (long long)d.page_kb,
+                  d.budget.binding == BUDGET_NONE ? "what it finds" : may_use,
+                  budget_limit_name(d.budget.binding), d.thp.mode[0] ? d.thp.mode : "not built in",
                   want_thp ? "asks for them with MADV_HUGEPAGE" : "opts out with MADV_NOHUGEPAGE");
 
     for (int i = 0; i < NSTEPS; i++) {

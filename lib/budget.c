@@ -206,3 +206,19 @@ bool budget_allows(const struct budget *b, uint64_t bytes, unsigned fraction, ch
                  room, b->detail[b->binding], fraction, most);
     return false;
 }
+
+enum budget_choice budget_choose_size(const struct budget *b, uint64_t asked, uint64_t fallback,
+                                      uint64_t unit, uint64_t min_units, unsigned fraction,
+                                      uint64_t *size, char *why, size_t len)
+{
+    uint64_t want = asked ? asked : fallback;
+    if (want < min_units * unit)
+        want = min_units * unit;
+    *size = (want + unit - 1) / unit * unit;
+    if (budget_allows(b, *size, fraction, why, len))
+        return BUDGET_FITS;
+    if (asked)
+        return BUDGET_REFUSED;
+    *size = b->bytes / (fraction ? fraction : 1) / unit * unit;
+    return *size >= min_units * unit ? BUDGET_SHRUNK : BUDGET_NONE_FITS;
+}

@@ -62,6 +62,19 @@ const char *budget_limit_name(enum budget_limit which);
 bool budget_allows(const struct budget *b, uint64_t bytes, unsigned fraction, char *why,
                    size_t len);
 
+/* A size for a demo that really uses the memory: `asked` (0: the default
+ * `fallback`), rounded up to whole `unit`s and at least `min_units` of them,
+ * must fit in 1/fraction of the budget. What came of it: */
+enum budget_choice {
+    BUDGET_FITS,        /* *size is the (rounded) size asked for, or the default */
+    BUDGET_SHRUNK,      /* the default did not fit: *size is the most that does */
+    BUDGET_REFUSED,     /* the size asked for does not fit: `why` names the limit */
+    BUDGET_NONE_FITS,   /* not even min_units fit: `why` names the limit */
+};
+enum budget_choice budget_choose_size(const struct budget *b, uint64_t asked, uint64_t fallback,
+                                      uint64_t unit, uint64_t min_units, unsigned fraction,
+                                      uint64_t *size, char *why, size_t len);
+
 /* The headroom of the memory cgroup this process is in (membership: the
  * text of /proc/self/cgroup), looked up under the v2 mount and the v1
  * memory mount given (NULL: not mounted), the tightest over the cgroup and

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "demo_test.h"
 #include "observe.h"
 #include "suite.h"
@@ -530,12 +531,24 @@ static int cgroup_test(void)
     }
     char pid[32], path[700];
     snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
-        snprintf(cg_dir, sizeof cg_dir, "/sys/fs/cgroup/vmlab-test-mmap-%ld", (long)getpid());
-        snprintf(cg_parent_procs, sizeof cg_parent_procs, "/sys/fs/cgroup/cgroup.procs");
-    } else if (access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0) {
-        snprintf(cg_dir, sizeof cg_dir, "/sys/fs/cgroup/memory/vmlab-test-mmap-%ld", (long)getpid());
-        snprintf(cg_parent_procs, sizeof cg_parent_procs, "/sys/fs/cgroup/memory/cgroup.procs");
+    /* The new cgroup goes under the one we are in, and we go back there. */
+    char v2[256], v1[256];
+    FILE *own = fopen("/proc/self/cgroup", "re");
+    v2[0] = v1[0] = '\0';
+    if (own) {
+        cgroup_parse_membership(own, v2, sizeof v2, v1, sizeof v1);
+        fclose(own);
+    }
+    const char *base = NULL, *rel = NULL;
+    if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 && v2[0])
+        base = "/sys/fs/cgroup", rel = v2;
+    else if (access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0 && v1[0])
+        base = "/sys/fs/cgroup/memory", rel = v1;
+    if (base) {
+        if (strcmp(rel, "/") == 0)
+            rel = "";
+        snprintf(cg_dir, sizeof cg_dir, "%s%s/vmlab-test-mmap-%ld", base, rel, (long)getpid());
+        snprintf(cg_parent_procs, sizeof cg_parent_procs, "%s%s/cgroup.procs", base, rel);
     } else {
         fprintf(stderr, "test_mmap_anon cgroup: no memory cgroup controller mounted\n");
         return 77;

@@ -49,6 +49,35 @@ START_TEST(nothing_known_allows_anything)
 }
 END_TEST
 
+START_TEST(choose_size_fits_shrinks_refuses)
+{
+    struct budget b;
+    char why[512];
+    uint64_t size = 0;
+    budget_init(&b);
+    budget_consider(&b, BUDGET_CGROUP, 97 * MiB, "memory.max of /x: 100 MiB, 3 MiB in use");
+    /* 5 MiB in 2 MiB units: 6 MiB, which fits in half of 97 MiB */
+    ck_assert_int_eq(budget_choose_size(&b, 5 * MiB, 16 * MiB, 2 * MiB, 2, 2, &size, why, sizeof why),
+                     BUDGET_FITS);
+    ck_assert_uint_eq(size, 6 * MiB);
+    /* too small: raised to min_units */
+    ck_assert_int_eq(budget_choose_size(&b, 4096, 16 * MiB, 4096, 2, 2, &size, why, sizeof why),
+                     BUDGET_FITS);
+    ck_assert_uint_eq(size, 8192);
+    /* asked for too much: refused, naming the limit */
+    ck_assert_int_eq(budget_choose_size(&b, 512 * MiB, 16 * MiB, 4096, 2, 2, &size, why, sizeof why),
+                     BUDGET_REFUSED);
+    ck_assert_ptr_nonnull(strstr(why, "memory cgroup"));
+    /* the default shrinks to whole units within half the budget */
+    ck_assert_int_eq(budget_choose_size(&b, 0, 64 * MiB, 2 * MiB, 2, 2, &size, why, sizeof why),
+                     BUDGET_SHRUNK);
+    ck_assert_uint_eq(size, 48 * MiB);
+    /* not even two units */
+    ck_assert_int_eq(budget_choose_size(&b, 0, 64 * MiB, 64 * MiB, 2, 2, &size, why, sizeof why),
+                     BUDGET_NONE_FITS);
+}
+END_TEST
+
 START_TEST(cgroup_values)
 {
     uint64_t v = 0;
@@ -229,6 +258,7 @@ int main(void)
     TCase *tc = tcase_create("budget");
     tcase_add_test(tc, least_limit_binds_and_is_named);
     tcase_add_test(tc, nothing_known_allows_anything);
+    tcase_add_test(tc, choose_size_fits_shrinks_refuses);
     tcase_add_test(tc, cgroup_values);
     tcase_add_test(tc, cgroup_v2_ancestor_binds);
     tcase_add_test(tc, cgroup_v1_limit_and_unlimited_root);
