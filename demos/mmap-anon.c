@@ -194,7 +194,7 @@ static void explain_map(void)
     narrate_fact_int(&n, "size_kB", d.size_kb);
     snapshot_report(&n, &d.before, &d.after, (const char *const[]){"Size", "Rss", "Committed_AS", NULL});
 
-    if (FINDING(&n, "size_rounded_up", (uint64_t)size != d.requested,
+    if (FINDING(&n, "size_rounded_up", !d.shrunk && (uint64_t)size != d.requested,
                 VAL("size_requested", d.requested), VAL("size_kB", d.size_kb),
                 VAL("unit_kB", align / 1024)))
         narrate_because(&n, "size_rounded_up",
@@ -237,10 +237,13 @@ static void explain_advise(void)
 static void explain_write_one(void)
 {
     int64_t rss = delta("Rss"), huge = delta("AnonHugePages"), faults = delta("minor_faults");
+    int64_t dirty = delta("Private_Dirty");
     snapshot_report(&n, &d.before, &d.after,
                     (const char *const[]){"Rss", "Private_Dirty", "AnonHugePages", "minor_faults", NULL});
-    if (FINDING(&n, "first_write_one_page", rss == d.page_kb && faults == 1 && huge == 0,
-                VAL("rss_delta_kB", rss), VAL("minor_faults", faults), VAL("page_kB", d.page_kb)))
+    if (FINDING(&n, "first_write_one_page",
+                rss == d.page_kb && dirty == d.page_kb && faults == 1 && huge == 0,
+                VAL("rss_delta_kB", rss), VAL("private_dirty_delta_kB", dirty),
+                VAL("minor_faults", faults), VAL("page_kB", d.page_kb)))
         narrate_because(&n, "first_write_one_page",
                         "The first write faulted (1 minor fault: no disk involved). The kernel "
                         "took one free %lld KiB frame, filled it with zeroes and mapped it: Rss "

@@ -493,6 +493,7 @@ START_TEST(rlimit_as_shrinks_the_default)
     ck_assert_int_lt(size_kb, 16 * 1024);
     ck_assert_int_le(size_kb * 2, jint(reserve, "facts.budget_kB"));
     ck_assert_int_eq(jint(demo_step(&d, 6), "after.Rss_kB"), size_kb);
+    ck_assert(!held(demo_step(&d, 2), "size_rounded_up")); /* shrunk, not rounded */
     demo_run_free(&d);
 }
 END_TEST
