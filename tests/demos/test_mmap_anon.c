@@ -281,11 +281,30 @@ static void check_write_every_page(struct watch *w, const struct json *st, int n
     }
 }
 
+/* Every row the demo reports for its mapping is what smaps says now, and
+ * its fault window lies inside ours. */
+static void assert_rows_are_smaps(struct watch *w, const struct json *st, int n)
+{
+    static const char *const keys[] = {"Size", "Rss", "Private_Dirty", "AnonHugePages"};
+    uintptr_t at = w->p ? w->p : stepper_maps_start(st);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "after.%s_kB", keys[i]);
+        const struct json *v = json_path(st, path);
+        if (v && v->type != JSON_NULL)
+            ck_assert_msg(v->integer == smaps(w, at, keys[i]), "step %d: %s %lld, smaps says %lld",
+                          n, path, (long long)v->integer, (long long)smaps(w, at, keys[i]));
+    }
+    if (json_path(st, "before.minor_faults"))
+        assert_faults_inside(w, st, n);
+}
+
 static void check_step(struct watch *w, const struct json *st, int n)
 {
     const char *id = jstr(st, "id");
     assert_code_is_source(st);
     assert_sentences_rest_on_findings(st);
+    assert_rows_are_smaps(w, st, n);
     if (strcmp(id, "reserve") == 0)
         check_reserve(w, st);
     else if (strcmp(id, "map") == 0)
