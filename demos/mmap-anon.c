@@ -180,16 +180,8 @@ static void explain_reserve(void)
 
 static void explain_map(void)
 {
-    if (FINDING(&n, "mmap_refused", p == MAP_FAILED, VAL("errno", d.lesson_errno))) {
-        char why[512];
-        budget_read(&d.budget);
-        (void)budget_allows(&d.budget, size, 1, why, sizeof why);
-        narrate_because(&n, "mmap_refused",
-                        "The kernel refused the mapping: mmap returned MAP_FAILED (%s).%s%s",
-                        strerror(d.lesson_errno), why[0] ? " " : "", why);
-        narrate_end_step(&n);
+    if (p == MAP_FAILED) /* it fitted the budget (main): a refusal now is the kernel's */
         narrate_fail_errno(&n, "mmap", d.lesson_errno);
-    }
     maps_fact();
     narrate_fact_int(&n, "size_kB", d.size_kb);
     snapshot_report(&n, &d.before, &d.after, (const char *const[]){"Size", "Rss", "Committed_AS", NULL});
