@@ -45,6 +45,7 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
     n->json = common->json;
     n->nsteps = nsteps;
     n->out = stdout;
+    n->row_page_kb = sysconf(_SC_PAGESIZE) / 1024;
     const char *no_color = getenv("NO_COLOR");
     bool tty_out = isatty(STDOUT_FILENO);
     if (common->color == COLOR_ALWAYS)
@@ -505,7 +506,7 @@ static void plain_row(struct narrator *n, const struct narrate_row *r)
     bool moved = r->has_before != r->has_after || (r->has_before && r->before != r->after);
     if (r->has_before && r->has_after && r->before != r->after) {
         int64_t d = r->after - r->before;
-        long page_kb = sysconf(_SC_PAGESIZE) / 1024;
+        long page_kb = n->row_page_kb;
         if (strcmp(r->unit, "kB") == 0 && page_kb > 0 && d % page_kb == 0)
             snprintf(delta, sizeof delta, "%+lld kB (%+lld page%s)", (long long)d,
                      (long long)(d / page_kb), (d / page_kb == 1 || d / page_kb == -1) ? "" : "s");

@@ -85,6 +85,8 @@ struct narrator {
     const char *demo;
     bool json, pause, color;
     bool header_shown;        /* plain: the step's title already printed (narrate_live) */
+    long row_page_kb;         /* plain rows in kB also count pages of this size; 0: they do
+                               * not (a huge-page run: "+512 pages" would not be what mapped) */
     int nsteps, step;
     FILE *out;
     char id[48], title[160], code[512], note[1024];
