@@ -192,9 +192,8 @@ static void step_pool(struct demo *d)
         narrate_fact_int(n, "nr_overcommit_hugepages", (int64_t)d->overcommit);
         if (FINDING(n, "pool_has_spare_pages", d->spare > 0, VAL("spare_pages", d->spare)))
             narrate_because(n, "pool_has_spare_pages", "The pool has %lld huge page%s of %zu kB "
-                            "free and not reserved: this run uses %s and changes no setting.",
-                            (long long)d->spare, d->spare == 1 ? "" : "s", d->huge / 1024,
-                            d->spare == 1 ? "it" : "them");
+                            "free and not reserved: this run maps one and changes no setting.",
+                            (long long)d->spare, d->spare == 1 ? "" : "s", d->huge / 1024);
         if (FINDING(n, "setup_not_needed", d->setup && d->spare > 0, VAL("setup", d->setup)))
             narrate_because(n, "setup_not_needed", "--setup was not needed: the pool is not grown.");
         if (FINDING(n, "pool_fixed_size", d->overcommit == 0, VAL("nr_overcommit_hugepages", 0)))

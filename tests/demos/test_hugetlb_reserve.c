@@ -114,6 +114,17 @@ static void finish(struct stepped *r, int want_status)
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == want_status, "status %#x", status);
 }
 
+/* Step n's JSON; if the demo never printed it, the test fails saying how
+ * the run ended (another program taking the pool's pages shows there). */
+static const struct json *step_of(const struct stepped *r, int n)
+{
+    const struct json *st = stepper_step(&r->s, n);
+    const struct json *res = stepper_result(&r->s);
+    ck_assert_msg(st != NULL, "no step %d; the run ended: %s", n,
+                  res ? json_get_string(res, "reason") : "(no result line)");
+    return st;
+}
+
 static bool held(const struct json *step, const char *id)
 {
     const struct json *list = json_get(step, "findings");
@@ -128,9 +139,8 @@ static bool held(const struct json *step, const char *id)
  * step's (last) pause, "after" at the next step's first pause. */
 static void pool_rows_match(const struct stepped *r, int n, int upto)
 {
-    const struct json *st = stepper_step(&r->s, n);
+    const struct json *st = step_of(r, n);
     const struct pause *b = last_pause(r, n), *a = first_pause(r, n + 1);
-    ck_assert_ptr_nonnull(st);
     ck_assert_ptr_nonnull(b);
     for (int i = 0; i <= upto; i++) {
         char key[64];
@@ -154,7 +164,7 @@ START_TEST(setup_judged_at_each_pause)
     knobs_read(&before);
     struct stepped r;
     run_stepped(&r, (const char *const[]){"--setup", "2", NULL});
-    const struct json *grow = stepper_step(&r.s, 1);
+    const struct json *grow = step_of(&r, 1);
     ck_assert_str_eq(jstr(grow, "id"), "grow_pool");
     ck_assert_int_eq(jint(grow, "delta.HugePages_Total"), 2);
     ck_assert_int_eq(first_pause(&r, 2)->pool[TOTAL], last_pause(&r, 1)->pool[TOTAL] + 2);
@@ -162,7 +172,7 @@ START_TEST(setup_judged_at_each_pause)
     pool_rows_match(&r, 1, SURP);
 
     /* mmap: one page reserved, none taken, nothing present. */
-    const struct json *map = stepper_step(&r.s, 2);
+    const struct json *map = step_of(&r, 2);
     pool_rows_match(&r, 2, SURP);
     const struct pause *p3 = first_pause(&r, 3), *p4 = first_pause(&r, 4);
     ck_assert_int_eq(p3->pool[RSVD], last_pause(&r, 2)->pool[RSVD] + 1);
@@ -173,7 +183,7 @@ START_TEST(setup_judged_at_each_pause)
     ck_assert_int_eq(p3->private_hugetlb_kB, 0);
 
     /* the write: the reserved page is taken; smaps shows it apart from Rss */
-    const struct json *wr = stepper_step(&r.s, 3);
+    const struct json *wr = step_of(&r, 3);
     pool_rows_match(&r, 3, RSVD);
     ck_assert_int_eq(p4->pool[FREE], p3->pool[FREE] - 1);
     ck_assert_int_eq(p4->pool[RSVD], p3->pool[RSVD] - 1);
@@ -186,17 +196,17 @@ START_TEST(setup_judged_at_each_pause)
     ck_assert(held(wr, "counted_apart_from_rss"));
 
     /* every spare page reserved; then ENOMEM; then SIGBUS */
-    const struct json *rest = stepper_step(&r.s, 4);
+    const struct json *rest = step_of(&r, 4);
     pool_rows_match(&r, 4, RSVD);
     const struct pause *p5 = first_pause(&r, 5);
     ck_assert_int_eq(p5->pool[FREE], p5->pool[RSVD]);
     ck_assert(held(rest, "no_page_to_spare"));
-    const struct json *more = stepper_step(&r.s, 5);
+    const struct json *more = step_of(&r, 5);
     if (vm("nr_overcommit_hugepages") == 0) {
         ck_assert_str_eq(jstr(more, "facts.mmap"), "ENOMEM");
         ck_assert(held(more, "refused_at_mmap"));
     }
-    const struct json *bus = stepper_step(&r.s, 6);
+    const struct json *bus = step_of(&r, 6);
     const struct pause *m = first_pause(&r, 6), *w = last_pause(&r, 6);
     ck_assert_ptr_ne(m, w); /* two lines, two pauses: the mmap, then the write */
     ck_assert_int_eq(w->pool[RSVD], m->pool[RSVD]); /* MAP_NORESERVE reserved nothing */
@@ -234,7 +244,7 @@ START_TEST(prefilled_pool_used_as_it_is)
     for (int v = 0; v < 2; v++) {
         struct stepped r;
         run_stepped(&r, variants[v]);
-        const struct json *pool = stepper_step(&r.s, 1);
+        const struct json *pool = step_of(&r, 1);
         ck_assert_str_eq(jstr(pool, "id"), "pool");
         ck_assert_int_eq((int64_t)json_get(pool, "before")->count, 0);
         ck_assert_int_eq((int64_t)json_get(pool, "delta")->count, 0);
@@ -252,7 +262,7 @@ START_TEST(prefilled_pool_used_as_it_is)
         pool_rows_match(&r, 2, SURP);
         pool_rows_match(&r, 3, RSVD);
         for (int n = 4; n <= 6; n++) {
-            ck_assert(held(stepper_step(&r.s, n), "pool_not_this_runs"));
+            ck_assert(held(step_of(&r, n), "pool_not_this_runs"));
             ck_assert_ptr_null(first_pause(&r, n)); /* nothing ran there */
         }
         finish(&r, 0);
@@ -271,7 +281,7 @@ START_TEST(surplus_pages_on_demand)
     ck_assert_int_eq(sysctl_write("nr_overcommit_hugepages", 1), 0);
     struct stepped r;
     run_stepped(&r, NULL);
-    const struct json *pool = stepper_step(&r.s, 1), *map = stepper_step(&r.s, 2);
+    const struct json *pool = step_of(&r, 1), *map = step_of(&r, 2);
     ck_assert(held(pool, "pool_may_grow"));
     ck_assert(!held(pool, "pool_fixed_size"));
     ck_assert_int_eq(jint(pool, "facts.nr_overcommit_hugepages"), 1);
