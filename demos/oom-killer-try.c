@@ -131,33 +131,11 @@ static void observe_cgroup(void *ctx, bool after)
     r->have_peak = confine_peak(r->c.dir, &r->peak);
 }
 
+/* Step 1 is the safety net, not the lesson: lib/oom-supervise.c says what
+ * setup did and which limit applies. */
 static void step_confine(struct run *r)
 {
-    struct narrator *n = &r->n;
-    oom_confine_facts(n, &r->c);
-    const struct cgroup_limit *e = &r->c.effective;
-    if (r->c.kind == CONFINE_SYSTEMD_SCOPE) {
-        narrate_note(n, "systemd makes a scope with MemoryMax=%llu for the victim; the victim reads "
-                        "the limit back itself before it allocates anything.",
-                     (unsigned long long)r->c.limit);
-        return;
-    }
-    bool own = strcmp(e->dir, r->c.dir) == 0 && strcmp(e->file, "hierarchical_memory_limit") != 0;
-    if (FINDING(n, "inherited_limit", r->c.kind == CONFINE_INHERITED, VAL("limit_bytes", e->bytes)))
-        narrate_because(n, "inherited_limit", "This program already runs in a cgroup limited to %llu "
-                        "bytes (%s in %s), which it did not make: the victim stays in it, and it is "
-                        "left as it was at the end.", (unsigned long long)e->bytes, e->file, e->dir);
-    else if (FINDING(n, "limit_as_set", own && e->bytes == r->c.limit,
-                     VAL("limit_bytes", r->c.limit), VAL("effective_limit_bytes", e->bytes)))
-        narrate_because(n, "limit_as_set", "The kernel confirmed a limit of %llu bytes: the victim "
-                        "can use that much memory and no more. It also reads the limit back itself "
-                        "and refuses to start without one.", (unsigned long long)r->c.limit);
-    else if (FINDING(n, "ancestor_limit_applies", e->bytes < r->c.limit,
-                     VAL("limit_bytes", r->c.limit), VAL("effective_limit_bytes", e->bytes)))
-        narrate_because(n, "ancestor_limit_applies", "This run set a limit of %llu bytes, but %s "
-                        "says %llu bytes (%s): a cgroup's memory counts against every ancestor's "
-                        "limit too, so that smaller one is what applies.",
-                        (unsigned long long)r->c.limit, e->dir, (unsigned long long)e->bytes, e->file);
+    oom_explain_confinement(&r->n, &r->c);
 }
 
 static void step_no_cgroup(struct run *r)
@@ -174,11 +152,6 @@ static void step_start(struct run *r)
     oom_start(n, &r->child, &r->c, r->argv, run_victim, &r->v);
     bool hello = oom_wait_hello(&r->child, &r->w, 10000);
     narrate_lesson_after(n);
-    char mine[512], why[512];
-    (void)confine_verify_self(UINT64_MAX, mine, sizeof mine, why, sizeof why);
-    int64_t my_adj = oom_read_number("/proc/self/oom_score_adj");
-    narrate_fact_int(n, "supervisor_pid", getpid());
-    narrate_fact(n, "supervisor_cgroup", "%s", mine);
     if (!hello) {
         narrate_fact(n, "refused", "%s", r->w.refused ? r->w.hello.text : "no word from the victim");
         return;
@@ -190,25 +163,12 @@ static void step_start(struct run *r)
         snprintf(r->c.dir, sizeof r->c.dir, "%s", h->text);
     narrate_fact_int(n, "oom_score", h->oom_score);
     narrate_fact_int(n, "oom_score_adj", h->oom_score_adj);
-    narrate_fact_int(n, "supervisor_oom_score_adj", my_adj);
-    narrate_fact_int(n, "supervisor_oom_score", oom_read_number("/proc/self/oom_score"));
     if (FINDING(n, "victim_volunteered", h->oom_score_adj == r->v.adj,
                 VAL("oom_score_adj", h->oom_score_adj), VAL("oom_score", h->oom_score)))
         narrate_because(n, "victim_volunteered", "The victim set its oom_score_adj to %lld, so its "
                         "oom_score is %lld: when memory runs out, the OOM killer picks the highest "
                         "score.", (long long)h->oom_score_adj, (long long)h->oom_score);
-    bool apart = h->text[0] && strcmp(h->text, mine) != 0;
-    if (FINDING(n, "supervisor_protected", r->protected_self, VAL("supervisor_oom_score_adj", -1000)))
-        narrate_because(n, "supervisor_protected", "The supervisor set its own oom_score_adj to "
-                        "-1000: the OOM killer never chooses it.");
-    if (FINDING(n, "supervisor_outside_victim_cgroup", apart, VAL("separate", apart)))
-        narrate_because(n, "supervisor_outside_victim_cgroup", "It lives in %s, outside the "
-                        "victim's cgroup, where this OOM cannot reach it.", mine);
-    else if (FINDING(n, "supervisor_shares_victim_cgroup", !apart && h->text[0],
-                     VAL("supervisor_oom_score_adj", my_adj)))
-        narrate_because(n, "supervisor_shares_victim_cgroup", "It shares the victim's cgroup %s, so "
-                        "this OOM can reach it too%s.", mine, r->protected_self ? ", but never "
-                        "chooses it" : "; the victim's higher score makes the victim the first choice");
+    oom_explain_supervisor(n, r->protected_self, h);
 }
 
 static void step_allocate(struct run *r)
@@ -237,9 +197,8 @@ static void step_allocate(struct run *r)
     int64_t rss = last->vmrss_kb - r->before[1], pte = last->vmpte_kb - r->before[2];
     int64_t space = last->vmsize_kb - r->before[0], limit_kb = (int64_t)(r->v.limit / 1024);
     int64_t page_kb = (int64_t)r->v.page / 1024, blocks = (int64_t)last->iteration;
-    if (r->v.touch == TOUCH_WRITE &&
-        FINDING(n, "written_pages_resident", rss >= space * 3 / 4, VAL("vmrss_delta_kB", rss),
-                VAL("vmsize_delta_kB", space)))
+    if (r->v.touch == TOUCH_WRITE && FINDING(n, "written_pages_resident", rss >= space * 3 / 4,
+                                             VAL("vmrss_delta_kB", rss), VAL("vmsize_delta_kB", space)))
         narrate_because(n, "written_pages_resident", "Every page written got a frame of its own: "
                         "VmRSS grew by %lld kB with %lld kB of address space.", (long long)rss,
                         (long long)space);
@@ -273,11 +232,9 @@ static void step_allocate(struct run *r)
     else if (FINDING(n, "read_few_page_tables", pte * 2 < expect,
                      VAL("vmpte_delta_kB", pte), VAL("vmsize_delta_kB", space),
                      VAL("thp_always", strcmp(m.thp, "always") == 0)))
-        narrate_because(n, "read_few_page_tables", "VmPTE grew by only %lld kB for %lld kB read "
-                        "(one 4 KiB page-table page per 2 MiB would be %lld kB)%s.", (long long)pte,
-                        (long long)space, (long long)expect, strcmp(m.thp, "always") == 0
-                        ? ": THP is 'always' here, and a read of an untouched 2 MiB range can map "
-                          "the huge zero page with one entry and no page-table page" : "");
+        narrate_because(n, "read_few_page_tables", "VmPTE grew by only %lld kB for %lld kB read, "
+                        "less than the %lld kB of one 4 KiB page-table page per 2 MiB (THP is '%s' "
+                        "here).", (long long)pte, (long long)space, (long long)expect, m.thp);
 }
 
 static void step_ending(struct run *r)
@@ -316,12 +273,13 @@ static void step_ending(struct run *r)
                         "the supervisor killed it.", (unsigned long long)r->timeout);
     const struct oom_record *last = &r->w.last;
     bool done = r->w.done && sig == 0;
-    char name[32];
     if (FINDING(n, "allocation_failed", done && last->err != 0, VAL("errno", last->err),
-                VAL("iteration", last->iteration)))
+                VAL("iteration", last->iteration))) {
+        char name[32];
         narrate_because(n, "allocation_failed", "An allocation itself failed at iteration %llu "
                         "(%s): the address space or the commit limit ran out before the memory did.",
                         (unsigned long long)last->iteration, errno_name(last->err, name, sizeof name));
+    }
     if (FINDING(n, "loop_finished", done && last->err == 0, VAL("iterations", last->iteration),
                 VAL("vmrss_kB", last->vmrss_kb), VAL("limit_bytes", r->v.limit)))
         narrate_because(n, "loop_finished", "The loop finished all %llu iterations with %lld kB "
@@ -364,15 +322,11 @@ static const struct demo_info info = {
     .name = "oom-killer-try",
     .args = "[COUNT [FORCE-PAGE-FAULT 0|1 [VERBOSE 0|1]]]",
     .summary =
-        "Allocates memory block by block until something gives: the loop ends, an\n"
-        "allocation fails, or the kernel's OOM killer kills the process. The victim\n"
-        "runs in a cgroup with a memory limit (64M by default, or the smaller one this\n"
-        "program already runs under), so only the limit can run out, never the machine.\n"
-        "Then it says how the victim ended (SIGKILL is status 137 in a shell), what the\n"
-        "cgroup counted (oom_kill, peak usage), and the kernel's own report of the kill.\n"
-        "The original exercise's arguments still work: COUNT allocations,\n"
-        "FORCE-PAGE-FAULT 1 to write each block (0: do not touch it), VERBOSE 1 to\n"
-        "print progress.",
+        "Allocates block by block until something gives: the loop ends, an allocation\n"
+        "fails, or the OOM killer kills it - inside a memory-limited cgroup, so only the\n"
+        "limit can run out, never the machine. Then: how it ended, what the cgroup\n"
+        "counted, what the kernel logged. The original's arguments still work: COUNT\n"
+        "allocations, FORCE-PAGE-FAULT 1 writes each block (0: not), VERBOSE 1 progress.",
     .options = options,
     .noptions = sizeof options / sizeof options[0],
     .examples = "  sudo oom-killer-try                      write until killed, in 64 MiB\n"
@@ -454,7 +408,8 @@ int main(int argc, char **argv)
     struct cli_common common;
     /* Re-run inside a systemd scope as "--vmlab-victim FD GOFD options...". */
     bool as_victim = argc > 3 && strcmp(argv[1], "--vmlab-victim") == 0;
-    int records = as_victim ? atoi(argv[2]) : -1, go = as_victim ? atoi(argv[3]) : -1;
+    int records = as_victim ? (int)strtol(argv[2], NULL, 10) : -1;
+    int go = as_victim ? (int)strtol(argv[3], NULL, 10) : -1;
     if (as_victim)
         argv[3] = argv[0];
     parse(&r, as_victim ? argc - 3 : argc, as_victim ? argv + 3 : argv, &common);

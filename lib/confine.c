@@ -473,13 +473,14 @@ static void read_proc_cgroups(struct confine_env *env)
     FILE *f = fopen("/proc/cgroups", "re");
     char line[256];
     while (f && fgets(line, sizeof line, f)) {
-        char name[64];
-        unsigned hierarchy, count, enabled;
-        if (sscanf(line, "%63s %u %u %u", name, &hierarchy, &count, &enabled) == 4 &&
-            strcmp(name, "memory") == 0) {
-            env->memory_enabled = enabled != 0;
-            env->memory_on_v1 = hierarchy != 0;
-        }
+        if (strncmp(line, "memory", 6) != 0 || (line[6] != ' ' && line[6] != '\t'))
+            continue;
+        char *end;
+        unsigned long hierarchy = strtoul(line + 6, &end, 10);
+        (void)strtoul(end, &end, 10); /* the number of cgroups */
+        unsigned long enabled = strtoul(end, NULL, 10);
+        env->memory_enabled = enabled != 0;
+        env->memory_on_v1 = hierarchy != 0;
     }
     if (f)
         (void)fclose(f); /* read-only: nothing to lose */

@@ -460,3 +460,60 @@ void oom_finish(struct narrator *n, struct confine *c, const struct oom_watch *w
                        "left as it was", ended, dir);
     narrate_finish(n, RESULT_OK, "the victim %s; no cgroup was used", ended);
 }
+
+void oom_explain_confinement(struct narrator *n, const struct confine *c)
+{
+    const struct cgroup_limit *e = &c->effective;
+    oom_confine_facts(n, c);
+    if (c->kind == CONFINE_SYSTEMD_SCOPE) {
+        narrate_note(n, "systemd makes a scope with MemoryMax=%llu for the victim; the victim reads "
+                        "the limit back itself before it allocates anything.",
+                     (unsigned long long)c->limit);
+        return;
+    }
+    bool own = strcmp(e->dir, c->dir) == 0 && strcmp(e->file, "hierarchical_memory_limit") != 0;
+    if (FINDING(n, "inherited_limit", c->kind == CONFINE_INHERITED, VAL("limit_bytes", e->bytes)))
+        narrate_because(n, "inherited_limit", "This program already runs in a cgroup limited to %llu "
+                        "bytes (%s in %s), which it did not make: the victim stays in it, and it is "
+                        "left as it was at the end.", (unsigned long long)e->bytes, e->file, e->dir);
+    else if (FINDING(n, "limit_as_set", own && e->bytes == c->limit, VAL("limit_bytes", c->limit),
+                     VAL("effective_limit_bytes", e->bytes)))
+        narrate_because(n, "limit_as_set", "The kernel confirmed a limit of %llu bytes: the victim "
+                        "can use that much memory and no more. It also reads the limit back itself "
+                        "and refuses to start without one.", (unsigned long long)c->limit);
+    else if (FINDING(n, "ancestor_limit_applies", e->bytes < c->limit, VAL("limit_bytes", c->limit),
+                     VAL("effective_limit_bytes", e->bytes)))
+        narrate_because(n, "ancestor_limit_applies", "This run set a limit of %llu bytes, but %s "
+                        "says %llu bytes (%s): a cgroup's memory counts against every ancestor's "
+                        "limit too, so that smaller one is what applies.",
+                        (unsigned long long)c->limit, e->dir, (unsigned long long)e->bytes, e->file);
+}
+
+void oom_explain_supervisor(struct narrator *n, bool protected_self, const struct oom_record *hello)
+{
+    char mine[512], why[512];
+    (void)confine_verify_self(UINT64_MAX, mine, sizeof mine, why, sizeof why);
+    int64_t adj = oom_read_number("/proc/self/oom_score_adj");
+    int64_t score = oom_read_number("/proc/self/oom_score");
+    narrate_fact_int(n, "supervisor_pid", getpid());
+    narrate_fact(n, "supervisor_cgroup", "%s", mine);
+    narrate_fact_int(n, "supervisor_oom_score_adj", adj);
+    narrate_fact_int(n, "supervisor_oom_score", score);
+    bool apart = hello->text[0] && strcmp(hello->text, mine) != 0;
+    if (FINDING(n, "supervisor_protected", protected_self && adj == -1000,
+                VAL("supervisor_oom_score_adj", adj)))
+        narrate_because(n, "supervisor_protected", "The supervisor set its own oom_score_adj to "
+                        "-1000: the OOM killer never chooses it.");
+    if (FINDING(n, "supervisor_outside_victim_cgroup", apart, VAL("separate", apart)))
+        narrate_because(n, "supervisor_outside_victim_cgroup", "The supervisor lives in %s, outside "
+                        "the victim's cgroup, where this OOM cannot reach it.", mine);
+    else if (FINDING(n, "supervisor_shares_victim_cgroup", hello->text[0] && !apart,
+                     VAL("separate", apart)))
+        narrate_because(n, "supervisor_shares_victim_cgroup", "The supervisor shares the victim's "
+                        "cgroup %s, so this OOM can reach it too.", mine);
+    if (!apart && FINDING(n, "victim_scores_higher", hello->oom_score > score,
+                          VAL("oom_score", hello->oom_score), VAL("supervisor_oom_score", score)))
+        narrate_because(n, "victim_scores_higher", "The victim's oom_score, %lld, is above the "
+                        "supervisor's, %lld: the OOM killer takes the victim first.",
+                        (long long)hello->oom_score, (long long)score);
+}

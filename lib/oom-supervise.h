@@ -109,6 +109,18 @@ void oom_confine_facts(struct narrator *n, const struct confine *c);
  * its lowest while the victim ran. */
 void oom_watch_facts(struct narrator *n, const struct oom_watch *w);
 
+/* Step 1, the safety net: oom_confine_facts, then what they mean - the
+ * limit as set (limit_as_set), a smaller ancestor's that applies instead
+ * (ancestor_limit_applies), or a limit this program already ran under
+ * (inherited_limit) - or what systemd is asked for. */
+void oom_explain_confinement(struct narrator *n, const struct confine *c);
+
+/* Step 2's safety facts: the supervisor's cgroup, oom_score_adj and
+ * oom_score, and whether it is protected (supervisor_protected), outside
+ * the victim's cgroup (supervisor_outside_victim_cgroup) or sharing it
+ * (supervisor_shares_victim_cgroup, victim_scores_higher). */
+void oom_explain_supervisor(struct narrator *n, bool protected_self, const struct oom_record *hello);
+
 /* Sets this process's oom_score_adj to -1000 (never chosen); false when
  * it may not (a container without CAP_SYS_RESOURCE). */
 bool oom_protect_self(void);
