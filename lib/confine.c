@@ -449,9 +449,12 @@ static int setup_v1(struct confine *c, const char *own, uint64_t limit, char *wh
     return 0;
 }
 
-/* /proc/cgroups: "memory HIERARCHY NUM_CGROUPS ENABLED". */
+/* /proc/cgroups: "memory HIERARCHY NUM_CGROUPS ENABLED". Without the file
+ * (or the line), guess from what is mounted rather than blame the kernel. */
 static void read_proc_cgroups(struct confine_env *env)
 {
+    env->memory_enabled = true;
+    env->memory_on_v1 = env->v1_mounted;
     FILE *f = fopen("/proc/cgroups", "re");
     char line[256];
     while (f && fgets(line, sizeof line, f)) {
@@ -516,8 +519,8 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
     own_membership(v2, sizeof v2, v1, sizeof v1);
     const char *mount = v2_mount();
     env.root = geteuid() == 0;
-    read_proc_cgroups(&env);
     env.v1_mounted = v1[0] && is_fs(V1_MEMORY, CGROUP1_MAGIC);
+    read_proc_cgroups(&env);
     env.v2_mounted = mount != NULL;
     env.v2_memory = mount && has_word(mount, "cgroup.controllers", "memory");
     env.systemd_user = mount && strcmp(mount, "/sys/fs/cgroup") == 0 &&

@@ -768,6 +768,34 @@ START_TEST(kernel_lines_shown_once)
 }
 END_TEST
 
+/* Issue 9 item 6, --unconfined: no cgroup means no mkdir shown, no
+ * "outside the victim's cgroup", no "the cgroup is removed". A harmless
+ * victim: 100 untouched mmaps of 8 KiB. */
+START_TEST(unconfined_says_no_cgroup)
+{
+    struct demo_run d;
+    demo_run_json(&d, program, RUN_AS_SELF,
+                  (const char *const[]){"--unconfined", "--i-accept-host-oom", "--via", "mmap", "100",
+                                        "0", "0", NULL});
+    if (vm("panic_on_oom") > 0) { /* refused, rightly */
+        ck_assert_int_eq(d.r.exit_code, 77);
+        demo_run_free(&d);
+        return;
+    }
+    ck_assert_msg(d.r.exit_code == 0, "%s", d.r.err);
+    const struct json *one = demo_step(&d, 1), *two = demo_step(&d, 2), *four = demo_step(&d, 4);
+    ck_assert_str_eq(jstr(one, "id"), "no_cgroup");
+    ck_assert_ptr_null(json_path(one, "facts.cgroup"));
+    ck_assert_ptr_null(json_path(one, "facts.did_1"));
+    ck_assert(!held(two, "supervisor_outside_victim_cgroup"));
+    ck_assert_ptr_null(strstr(jstr(two, "note"), "outside"));
+    ck_assert(held(four, "loop_finished"));
+    const char *reason = jstr(demo_result(&d), "reason");
+    ck_assert_msg(strstr(reason, "no cgroup was used") && !strstr(reason, "removed"), "%s", reason);
+    demo_run_free(&d);
+}
+END_TEST
+
 static const struct { const char *args[5]; const char *names; } bad[] = {
     {{"--limit", "1K"}, "--limit"},        {{"--limit", "2G"}, "--limit"},
     {{"--touch", "sometimes"}, "--touch"}, {{"--via", "brk"}, "--via"},
@@ -814,6 +842,7 @@ int main(int argc, char **argv)
     } else {
         tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
         tcase_add_test(tc, kernel_lines_shown_once);
+        tcase_add_test(tc, unconfined_says_no_cgroup);
     }
     suite_add_tcase(s, tc);
     int failed = run_suite(s);
