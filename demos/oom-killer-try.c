@@ -132,17 +132,10 @@ static void observe_cgroup(void *ctx, bool after)
 }
 
 /* Step 1 is the safety net, not the lesson: lib/oom-supervise.c says what
- * setup did and which limit applies. */
+ * setup did and which limit applies (or that there is none). */
 static void step_confine(struct run *r)
 {
     oom_explain_confinement(&r->n, &r->c);
-}
-
-static void step_no_cgroup(struct run *r)
-{
-    narrate_fact(&r->n, "method", "none (--unconfined)");
-    narrate_note(&r->n, "No cgroup: the victim can use all the memory of this machine before the "
-                        "OOM killer chooses, and it may choose another process.");
 }
 
 static void step_start(struct run *r)
@@ -303,7 +296,7 @@ static const struct step steps[] = {
     {"allocate", "Allocate until something gives", step_allocate},
     {"ending", "How it ended", step_ending},
 };
-static const struct step no_cgroup = {"no_cgroup", "No cgroup (--unconfined)", step_no_cgroup};
+static const struct step no_cgroup = {"no_cgroup", "No cgroup (--unconfined)", step_confine};
 
 /* ---- Options, then the run ---- */
 
@@ -435,15 +428,9 @@ int main(int argc, char **argv)
     r.kmsg = oom_kmsg_open(r.kmsg_why, sizeof r.kmsg_why); /* from now on */
     r.protected_self = oom_protect_self(); /* survive whatever happens to the victim */
 
-    char block[32];
-    format_size(r.v.block, block, sizeof block);
-    narrate_intro(&r.n, "oom-killer-try (PID %ld): up to %llu allocations of %s with %s, touch: "
-                  "%s; step 1 says which memory limit applies.", (long)getpid(),
-                  (unsigned long long)r.v.count, block, r.v.via_mmap ? "mmap" : "malloc",
-                  r.v.touch == TOUCH_WRITE ? "write" : r.v.touch == TOUCH_READ ? "read" : "none");
-    if (r.unconfined)
-        fprintf(stderr, "%s: --unconfined: allocating up to %llu x %s with no cgroup limit; this "
-                "machine may run out of memory\n", info.name, (unsigned long long)r.v.count, block);
+    oom_intro(&r.n, r.v.count, r.v.block, r.v.via_mmap ? "mmap" : "malloc",
+              r.v.touch == TOUCH_WRITE ? "write" : r.v.touch == TOUCH_READ ? "read" : "none",
+              r.unconfined);
 
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         const struct step *step = i == 0 && r.unconfined ? &no_cgroup : &steps[i];

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "errors.h"
 #include "procfs.h"
 
@@ -461,9 +462,28 @@ void oom_finish(struct narrator *n, struct confine *c, const struct oom_watch *w
     narrate_finish(n, RESULT_OK, "the victim %s; no cgroup was used", ended);
 }
 
+void oom_intro(struct narrator *n, uint64_t count, uint64_t block, const char *via, const char *touch,
+               bool unconfined)
+{
+    char size[32];
+    format_size(block, size, sizeof size);
+    narrate_intro(n, "%s (PID %ld): up to %llu allocations of %s with %s, touch: %s; step 1 says "
+                  "which memory limit applies.", n->demo, (long)getpid(), (unsigned long long)count,
+                  size, via, touch);
+    if (unconfined)
+        fprintf(stderr, "%s: --unconfined: allocating up to %llu x %s with no cgroup limit; this "
+                "machine may run out of memory\n", n->demo, (unsigned long long)count, size);
+}
+
 void oom_explain_confinement(struct narrator *n, const struct confine *c)
 {
     const struct cgroup_limit *e = &c->effective;
+    if (c->kind == CONFINE_NONE) {
+        narrate_fact(n, "method", "none (--unconfined)");
+        narrate_note(n, "No cgroup: the victim can use all the memory of this machine before the "
+                        "OOM killer chooses, and it may choose another process.");
+        return;
+    }
     oom_confine_facts(n, c);
     if (c->kind == CONFINE_SYSTEMD_SCOPE) {
         narrate_note(n, "systemd makes a scope with MemoryMax=%llu for the victim; the victim reads "

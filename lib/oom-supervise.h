@@ -109,10 +109,16 @@ void oom_confine_facts(struct narrator *n, const struct confine *c);
  * its lowest while the victim ran. */
 void oom_watch_facts(struct narrator *n, const struct oom_watch *w);
 
+/* The paragraph before the steps (it names no limit: step 1 says which
+ * applies), and with --unconfined a warning on stderr. */
+void oom_intro(struct narrator *n, uint64_t count, uint64_t block, const char *via, const char *touch,
+               bool unconfined);
+
 /* Step 1, the safety net: oom_confine_facts, then what they mean - the
  * limit as set (limit_as_set), a smaller ancestor's that applies instead
  * (ancestor_limit_applies), or a limit this program already ran under
- * (inherited_limit) - or what systemd is asked for. */
+ * (inherited_limit) - or what systemd is asked for, or that there is no
+ * cgroup at all (--unconfined). */
 void oom_explain_confinement(struct narrator *n, const struct confine *c);
 
 /* Step 2's safety facts: the supervisor's cgroup, oom_score_adj and
