@@ -212,22 +212,26 @@ static void step_allocate(struct run *r)
                         "never touched gets no frames.");
     if (r->v.touch != TOUCH_READ)
         return;
-    /* One 4 KiB page-table page maps 2 MiB of 4 KiB pages: 1/512. */
-    int64_t expect = space / 512;
+    /* A page-table page of 8-byte entries maps page/8 pages: with 4 KiB
+     * pages, 4 KiB of table per 2 MiB (1/512). */
+    int64_t page = (int64_t)r->v.page, expect = space * 8 / page;
     struct machine m;
     machine_read(&m);
-    if (FINDING(n, "read_costs_page_tables", pte * 2 >= expect && expect > 0,
-                VAL("vmpte_delta_kB", pte), VAL("vmsize_delta_kB", space)))
+    if (FINDING(n, "read_costs_page_tables", pte * 2 >= expect && pte <= 2 * expect + 8 && expect > 0,
+                VAL("vmpte_delta_kB", pte), VAL("vmsize_delta_kB", space), VAL("expected_kB", expect)))
         narrate_because(n, "read_costs_page_tables", "Each page read still needs an entry in a "
-                        "page table: VmPTE grew by %lld kB for %lld kB of address space (about 4 KiB "
-                        "per 2 MiB), and page tables are charged to the cgroup too.",
-                        (long long)pte, (long long)space);
-    else if (FINDING(n, "read_few_page_tables", pte * 2 < expect,
-                     VAL("vmpte_delta_kB", pte), VAL("vmsize_delta_kB", space),
+                        "page table: VmPTE grew by %lld kB for %lld kB of address space (one %lld kB "
+                        "page-table page per %lld kB would be %lld kB), and page tables are charged "
+                        "to the cgroup too.", (long long)pte, (long long)space, (long long)page / 1024,
+                        (long long)(page / 8 * page / 1024), (long long)expect);
+    else if (FINDING(n, "read_few_page_tables", pte * 2 < expect, VAL("vmpte_delta_kB", pte),
+                     VAL("vmsize_delta_kB", space), VAL("expected_kB", expect),
                      VAL("thp_always", strcmp(m.thp, "always") == 0)))
         narrate_because(n, "read_few_page_tables", "VmPTE grew by only %lld kB for %lld kB read, "
-                        "less than the %lld kB of one 4 KiB page-table page per 2 MiB (THP is '%s' "
-                        "here).", (long long)pte, (long long)space, (long long)expect, m.thp);
+                        "less than half the %lld kB of one page-table page per %lld kB (THP is '%s' "
+                        "here).", (long long)pte, (long long)space, (long long)expect,
+                        (long long)(page / 8 * page / 1024),
+                        m.thp[0] ? m.thp : "absent");
 }
 
 static void step_ending(struct run *r)

@@ -279,7 +279,7 @@ void oom_watch(struct narrator *n, struct oom_victim *v, uint64_t timeout_s, boo
             size_t before = w->nsamples;
             add_sample(w, &r, &stride, &seen);
             last_kept = w->nsamples != before;
-            if (verbose)
+            if (verbose && r.kind == OOM_PROGRESS) /* the end is the step's own rows */
                 show_progress(n, &r);
         }
         if (!w->done && ms_since(&start) >= (int64_t)timeout_s * 1000) {
