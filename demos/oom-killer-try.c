@@ -255,8 +255,12 @@ static void step_ending(struct run *r)
                         "SIGKILL: the cgroup's oom_kill counter says so. SIGKILL cannot be caught, "
                         "so the program printed nothing more; a shell would show status 137 "
                         "(128 + 9).");
-    if (FINDING(n, "counted_more_than_once", sig == SIGKILL && kills > 1,
-                VAL("oom_kill_delta", kills), VAL("kill_lines", k.killed_lines)))
+    /* Only the victim lives in a cgroup made here; elsewhere, the kernel's
+     * lines must name the victim as often as the counter rose. */
+    bool only_victim = r->c.created || k.killed_lines == kills;
+    if (FINDING(n, "counted_more_than_once", sig == SIGKILL && kills > 1 && only_victim,
+                VAL("oom_kill_delta", kills), VAL("kill_lines", k.killed_lines),
+                VAL("cgroup_made_here", r->c.created)))
         narrate_because(n, "counted_more_than_once", "oom_kill rose by %lld for this one victim: "
                         "the OOM killer ran again while the victim was still exiting, before its "
                         "memory was freed, and counted each time%s.", (long long)kills,
