@@ -487,8 +487,10 @@ void confine_explain_missing(const struct confine_env *env, const char *demo, ch
                            "on cgroup v1: %smount -t cgroup2 none /sys/fs/cgroup",
                  env->root ? "" : "as root, ");
     else if (env->root)
-        snprintf(why, len, "%s, although running as root: %s",
-                 env->failure[0] ? env->failure : "no memory cgroup could be created", container);
+        snprintf(why, len, "%s, although running as root: give it a writable memory cgroup "
+                           "hierarchy, %s", env->failure[0] ? env->failure
+                                                            : "no memory cgroup could be created",
+                 container);
     else if (env->memory_on_v1)
         snprintf(why, len, "the memory controller is cgroup v1 here, where only root may create a "
                            "cgroup: sudo %s, %s", demo, container);
