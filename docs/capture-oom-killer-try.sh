@@ -27,7 +27,7 @@ machine="Captured on Linux $(uname -r) ($(uname -m)), memory cgroup $cg, THP \`$
 # malloc, its "[heap]" line), an ellipsis, and the last one.
 elide_progress() {
     awk '
-        /^      iteration / { n++; if (n <= 3) { print; keep = 1 } else { last = $0; lastheap = ""; keep = 0; held = 1 } next }
+        /^ +[0-9]+ blocks / { n++; if (n <= 3) { print; keep = 1 } else { last = $0; lastheap = ""; keep = 0; held = 1 } next }
         /^        \[heap\]/ { if (keep) print; else lastheap = $0; next }
         { if (held) { print "      ..."; print last; if (lastheap != "") print lastheap; held = 0 } print }
     '

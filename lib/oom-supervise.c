@@ -244,7 +244,8 @@ static void add_sample(struct oom_watch *w, const struct oom_record *r, size_t *
 
 static void show_progress(struct narrator *n, const struct oom_record *r)
 {
-    narrate_live(n, "iteration %8llu  %5lld ms: VmSize %8lld kB  VmRSS %7lld kB  VmPTE %5lld kB",
+    /* within 80 columns: VmSize of 8 x 1 GiB still fits 7 digits */
+    narrate_live(n, "%7llu blocks %5lld ms: VmSize %7lld VmRSS %7lld VmPTE %5lld kB",
                  (unsigned long long)r->iteration, (long long)r->t_ms, (long long)r->vmsize_kb,
                  (long long)r->vmrss_kb, (long long)r->vmpte_kb);
     if (r->text[0])
