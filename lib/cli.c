@@ -35,6 +35,7 @@ static const struct cli_option common_options[] = {
 };
 static const int common_ids[] = {OPT_STEP, OPT_PREDICT, OPT_ANSWERS, OPT_JSON, OPT_COLOR,
                                  OPT_HELP, OPT_VERSION};
+static const char common_letters[] = {0, 0, 0, 0, 0, 'h', 'V'}; /* -h and -V, as GNU programs */
 #define NCOMMON (sizeof common_options / sizeof common_options[0])
 
 /* The options that only a lesson (a program with steps) takes. */
@@ -67,7 +68,7 @@ static void print_wrapped_line(FILE *out, const char *line, size_t len, int hang
     size_t lead = 0;
     while (lead < len && line[lead] == ' ')
         lead++;
-    int indent = 0, width = 0;
+    int width = 0;
     size_t i = 0;
     bool first = true;
     while (i < len) {
@@ -82,7 +83,7 @@ static void print_wrapped_line(FILE *out, const char *line, size_t len, int hang
         int gap = columns(line + i, word - i), wlen = columns(line + word, end - word);
         if (!first && width + gap + wlen > CLI_HELP_WIDTH) {
             /* a new line, indented like this one plus the hang */
-            indent = (int)lead + hang;
+            int indent = (int)lead + hang;
             fprintf(out, "\n%*s", indent, "");
             width = indent;
             gap = 0;
@@ -102,7 +103,7 @@ static void print_wrapped_line(FILE *out, const char *line, size_t len, int hang
             }
             if (take == (size_t)(end - word))
                 break;
-            indent = (int)lead + hang;
+            int indent = (int)lead + hang;
             fprintf(out, "%.*s\n%*s", (int)take, line + word, indent, "");
             word += take;
             wlen -= cols;
@@ -178,7 +179,7 @@ void cli_write_help(const struct demo_info *info, FILE *out)
         print_option(&info->options[i], 0, out);
     for (size_t i = 0; i < NCOMMON; i++)
         if (offered(info, i))
-            print_option(&common_options[i], common_ids[i] < 256 ? (char)common_ids[i] : 0, out);
+            print_option(&common_options[i], common_letters[i], out);
     /* only a program that takes a size says how to write one */
     if (takes_sizes(info))
         fputs("\nSizes take a suffix: K, M, G or T (powers of 1024), e.g. 64K, 16M, 1T.\n", out);
