@@ -17,9 +17,9 @@
  *
  * Whatever the method, the child itself reads its own cgroup's limit back
  * (confine_verify_self) and refuses to allocate if it is not in force. The
- * cgroup is removed on every exit path: atexit and SIGINT/SIGTERM/SIGHUP/
- * SIGQUIT kill the child first, then rmdir; a cgroup left by a run that was
- * killed outright is swept by the next run (confine_sweep_leftovers). */
+ * cgroup is removed on every exit path (lib/undo: atexit and SIGINT/SIGTERM/
+ * SIGHUP/SIGQUIT kill the child first, then rmdir); a cgroup left by a run
+ * that was killed outright is swept by the next run (confine_sweep_leftovers). */
 #ifndef VMLAB_CONFINE_H
 #define VMLAB_CONFINE_H
 
@@ -134,8 +134,11 @@ void confine_track_child(pid_t pid);
  * (retrying briefly while the kernel finishes with the dead task). */
 void confine_teardown(struct confine *c);
 
-/* Removes vmlab-PID cgroups whose PID is gone and which hold no process.
- * Fills report with what it removed, or "". */
+/* Removes empty vmlab cgroups whose run has ended: named vmlab-NS-PID-START
+ * (lib/runid; a zombie counts as ended, a run in a PID namespace this one
+ * cannot see into is left alone), or, by an older vmlab, vmlab-PID with that
+ * PID free, a zombie or a kernel thread. Fills report with what it removed,
+ * or "". */
 void confine_sweep_leftovers(char *report, size_t len);
 
 #endif
