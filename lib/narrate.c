@@ -642,6 +642,12 @@ void narrate_end_step(struct narrator *n)
     (void)fflush(n->out);
 }
 
+void narrate_summary(struct narrator *n, const char *key, int64_t value)
+{
+    if (n->nsummary < sizeof n->summary / sizeof n->summary[0])
+        n->summary[n->nsummary++] = (struct finding_value){key, value};
+}
+
 /* "demo: what reason" on stderr: one line for a script or a log (grep finds
  * the whole sentence), folded at 80 columns for a person at a terminal. */
 static void print_message(const char *demo, const char *what, const char *reason)
@@ -680,6 +686,13 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         json_write_string(n->out, reason);
         if (n->predict)
             fprintf(n->out, ",\"score\":{\"asked\":%d,\"right\":%d}", n->asked, n->right);
+        for (size_t i = 0; i < n->nsummary; i++) {
+            fputs(i ? "," : ",\"summary\":{", n->out);
+            json_write_string(n->out, n->summary[i].key);
+            fprintf(n->out, ":%lld", (long long)n->summary[i].value);
+            if (i + 1 == n->nsummary)
+                fputc('}', n->out);
+        }
         fputs(",\"machine\":", n->out);
         machine_write_json(n->out, &m);
         fputs("}\n", n->out);
