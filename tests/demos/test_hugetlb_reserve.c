@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,8 +23,35 @@
 
 static const char *program;
 static enum run_as run_as = RUN_AS_SELF;
-static struct knobs original;
-static uint64_t original_overcommit_huge;
+
+/* What this test itself wrote, to undo only that: another run on the
+ * machine may change the pool meanwhile, and a blanket "put back what was
+ * there when we started" would undo *its* change, or re-apply a value it
+ * had in flight. */
+struct own_write {
+    const char *knob;
+    uint64_t was, wrote;
+    bool pending;
+};
+static struct own_write *own; /* shared with the forked tests: see main */
+
+static int write_knob(int slot, const char *knob, uint64_t value)
+{
+    uint64_t was = vm(knob);
+    int rc = sysctl_write(knob, value);
+    if (rc == 0 && !own[slot].pending)
+        own[slot] = (struct own_write){knob, was, value, true};
+    else if (rc == 0)
+        own[slot].wrote = value;
+    return rc;
+}
+
+static void undo_knob(int slot)
+{
+    if (own[slot].pending)
+        sysctl_write(own[slot].knob, own[slot].was);
+    own[slot].pending = false;
+}
 
 enum { FREE, RSVD, SURP, TOTAL, NPOOL };
 static const char *const pool_keys[NPOOL] = {"HugePages_Free", "HugePages_Rsvd", "HugePages_Surp",
@@ -236,9 +264,9 @@ START_TEST(prefilled_pool_used_as_it_is)
 {
     const char *variants[2][3] = {{NULL}, {"--setup", "2", NULL}};
     uint64_t total = vm("nr_hugepages");
-    ck_assert_int_eq(sysctl_write("nr_hugepages", total + 2), 0);
+    ck_assert_int_eq(write_knob(0, "nr_hugepages", total + 2), 0);
     if (observe_meminfo("HugePages_Free") - observe_meminfo("HugePages_Rsvd") <= 0) {
-        sysctl_write("nr_hugepages", total);
+        undo_knob(0);
         return; /* no contiguous memory for even one huge page right now */
     }
     for (int v = 0; v < 2; v++) {
@@ -268,7 +296,7 @@ START_TEST(prefilled_pool_used_as_it_is)
         finish(&r, 0);
         ck_assert_uint_eq(vm("nr_hugepages"), total + 2);
     }
-    sysctl_write("nr_hugepages", total);
+    undo_knob(0);
 }
 END_TEST
 
@@ -278,7 +306,7 @@ START_TEST(surplus_pages_on_demand)
 {
     if (vm("nr_hugepages") != 0 || observe_meminfo("HugePages_Surp") != 0)
         return;
-    ck_assert_int_eq(sysctl_write("nr_overcommit_hugepages", 1), 0);
+    ck_assert_int_eq(write_knob(1, "nr_overcommit_hugepages", 1), 0);
     struct stepped r;
     run_stepped(&r, NULL);
     const struct json *pool = step_of(&r, 1), *map = step_of(&r, 2);
@@ -291,7 +319,7 @@ START_TEST(surplus_pages_on_demand)
     ck_assert(held(map, "surplus_for_reservation"));
     pool_rows_match(&r, 2, SURP);
     finish(&r, 0);
-    sysctl_write("nr_overcommit_hugepages", 0);
+    undo_knob(1);
     ck_assert_int_eq(observe_meminfo("HugePages_Surp"), 0);
 }
 END_TEST
@@ -303,7 +331,7 @@ START_TEST(unprivileged_lesson_or_clean_skip)
     for (int pass = 0; pass < 2; pass++) {
         /* pass 1: an administrator (this test, as root) filled the pool:
          * then even --setup 2 runs the lesson for an unprivileged user */
-        if (pass == 1 && (geteuid() != 0 || sysctl_write("nr_hugepages", before.nr_hugepages + 2) != 0))
+        if (pass == 1 && (geteuid() != 0 || write_knob(0, "nr_hugepages", before.nr_hugepages + 2) != 0))
             break;
         bool spare = observe_meminfo("HugePages_Free") - observe_meminfo("HugePages_Rsvd") > 0;
         struct demo_run d;
@@ -321,7 +349,7 @@ START_TEST(unprivileged_lesson_or_clean_skip)
         }
         demo_run_free(&d);
     }
-    knobs_restore(&before);
+    undo_knob(0);
     knobs_read(&after);
     ck_assert(knobs_equal(&before, &after));
 }
@@ -374,28 +402,14 @@ START_TEST(bad_input)
 }
 END_TEST
 
-/* A /proc/sys/vm value outside a test (vm() asserts, only inside one). */
-static uint64_t vm_value(const char *name)
-{
-    char path[96];
-    unsigned long long v = 0;
-    snprintf(path, sizeof path, "/proc/sys/vm/%s", name);
-    FILE *f = fopen(path, "re");
-    if (f) {
-        if (fscanf(f, "%llu", &v) != 1)
-            v = 0;
-        fclose(f);
-    }
-    return v;
-}
-
-/* Whatever a test left, the pool and its knobs go back (in the parent,
- * after the forked tests, even when one failed halfway). */
+/* Whatever a test wrote and did not undo (a failed assertion ends its
+ * process early): own[] lives in shared memory, so the parent sees the
+ * forked test's writes and undoes them after the suite, however the test
+ * process ended. */
 static void put_back(void)
 {
-    knobs_restore(&original);
-    if (vm_value("nr_overcommit_hugepages") != original_overcommit_huge)
-        sysctl_write("nr_overcommit_hugepages", original_overcommit_huge);
+    undo_knob(0);
+    undo_knob(1);
 }
 
 int main(int argc, char **argv)
@@ -414,12 +428,14 @@ int main(int argc, char **argv)
     if (nobody && root)
         run_as = RUN_AS_NOBODY; /* anyone else is unprivileged already */
     program = demo_program("hugetlb-reserve", run_as);
-    knobs_read(&original);
-    original_overcommit_huge = vm_value("nr_overcommit_hugepages");
+    own = mmap(NULL, sizeof *own * 2, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (own == MAP_FAILED) {
+        perror("mmap");
+        return EXIT_FAILURE;
+    }
     Suite *s = suite_create("hugetlb-reserve");
     TCase *tc = tcase_create("lesson");
     tcase_set_timeout(tc, 60);
-    tcase_add_unchecked_fixture(tc, NULL, put_back);
     if (nobody) {
         tcase_add_test(tc, unprivileged_lesson_or_clean_skip);
     } else {
