@@ -182,8 +182,20 @@ static bool surplus_made(struct demo *d, const char *id, const char *what)
 static void step_pool(struct demo *d)
 {
     struct narrator *n = &d->n;
-    char why[512];
-    if (d->spare > 0 || (d->setup == 0 && d->overcommit > 0)) {
+    char why[512] = "--setup was not given (as root: --setup 2)";
+    /* A run that may grow the pool takes the vmlab lock first and decides
+     * under it: a pool another vmlab run grew for itself is not spare. */
+    bool may_grow = d->setup && sysctl_may_change("nr_hugepages", why, sizeof why) == 0;
+    if (may_grow) {
+        char repaired[512];
+        if (sysctl_begin(info.name, repaired, sizeof repaired) != 0)
+            narrate_fail_errno(n, "take the vmlab lock", errno);
+        if (repaired[0])
+            fprintf(stderr, "%s: %s\n", info.name, repaired);
+        observe(d, true); /* the pool again, under the lock */
+        d->spare = d->at[1].pool[FREE] - d->at[1].pool[RSVD];
+    }
+    if (d->spare > 0 || (d->overcommit > 0 && !may_grow)) {
         narrate_begin(n, "pool", "Look at the huge-page pool");
         look_at_pool(d);
         for (int i = 0; i < NPOOL; i++)
@@ -208,20 +220,13 @@ static void step_pool(struct demo *d)
         narrate_end_step(n);
         return;
     }
-    if (!d->setup || sysctl_may_change("nr_hugepages", why, sizeof why) != 0)
+    if (!may_grow)
         narrate_finish(n, RESULT_SKIP, "the huge-page pool has no page to spare (HugePages_Free "
                        "%lld, Rsvd %lld) and %s. An administrator can fill it once for everyone: "
                        "echo %lld > /proc/sys/vm/nr_hugepages", (long long)d->at[1].pool[FREE],
-                       (long long)d->at[1].pool[RSVD],
-                       d->setup ? why : "--setup was not given (as root: --setup 2)",
-                       (long long)d->at[1].pool[TOTAL] + 2);
-    char repaired[512];
-    if (sysctl_begin(info.name, repaired, sizeof repaired) != 0)
-        narrate_fail_errno(n, "take the vmlab lock", errno);
-    if (repaired[0])
-        fprintf(stderr, "%s: %s\n", info.name, repaired);
+                       (long long)d->at[1].pool[RSVD], why, (long long)d->at[1].pool[TOTAL] + 2);
     narrate_begin(n, "grow_pool", "Grow the huge-page pool for this demo");
-    observe(d, false); /* the pool again, under the lock */
+    observe(d, false);
     fprintf(stderr, "%s: growing the huge-page pool from %lld to %lld pages; it is put back on "
                     "exit, Ctrl-C included\n", info.name, (long long)d->at[0].pool[TOTAL],
             (long long)d->at[0].pool[TOTAL] + (long long)d->setup);
