@@ -29,6 +29,7 @@ struct cli_common {
     bool predict;        /* --predict, or --answers */
     char answers[64];    /* --answers b,a,c as "bac"; "" to ask at the terminal */
     bool json;
+    const char *svg;     /* --svg FILE, or NULL */
     enum color_mode color;
 };
 
