@@ -48,7 +48,12 @@ static bool lesson_only(int id)
 
 static bool offered(const struct demo_info *info, size_t common_index)
 {
-    return !(info->tool && lesson_only(common_ids[common_index]));
+    int id = common_ids[common_index];
+    if (info->tool && lesson_only(id))
+        return false;
+    /* A program that runs the demos passes --step and --predict on; a list
+     * of answers or a picture belongs to one demo's run. */
+    return !(info->runs_demos && (id == OPT_ANSWERS || id == OPT_SVG));
 }
 #define MAX_OPTIONS 32
 /* Option help starts in this column, as in GNU programs' --help. */
