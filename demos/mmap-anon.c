@@ -338,11 +338,8 @@ static void explain_write_every_page(void)
     int64_t pages = d.size_kb / d.page_kb, huge_pages = d.size_kb / d.huge_kb;
     int64_t faults = delta("minor_faults"), size_kb = after("Size"), rss_kb = after("Rss");
     int64_t huge_kb = after("AnonHugePages");
-    snapshot_report(&n, &d.before, &d.after,
-                    want_thp ? (const char *const[]){"Size", "Rss", "Private_Dirty", "AnonHugePages",
-                                                     "minor_faults", NULL}
-                             : (const char *const[]){"Size", "Rss", "Private_Dirty", "minor_faults",
-                                                     NULL});
+    snapshot_report(&n, &d.before, &d.after, (const char *const[]){"Size", "Rss", "Private_Dirty",
+                                                                  "AnonHugePages", "minor_faults", NULL});
     if (FINDING(&n, "every_page_has_a_frame", rss_kb == size_kb, VAL("rss_kB", rss_kb),
                 VAL("size_kB", size_kb)))
         narrate_because(&n, "every_page_has_a_frame",
