@@ -186,14 +186,19 @@ static void explain_map(void)
     narrate_fact_int(&n, "size_kB", d.size_kb);
     snapshot_report(&n, &d.before, &d.after, (const char *const[]){"Size", "Rss", "Committed_AS", NULL});
 
+    char asked[32];
+    if (d.requested % 1024) /* "9.8 KiB" would not be what was typed */
+        snprintf(asked, sizeof asked, "%llu", (unsigned long long)d.requested);
+    else
+        format_size(d.requested, asked, sizeof asked);
     if (FINDING(&n, "size_rounded_up", !d.shrunk && (uint64_t)size != d.requested,
                 VAL("size_requested", d.requested), VAL("size_kB", d.size_kb),
                 VAL("unit_kB", align / 1024)))
         narrate_because(&n, "size_rounded_up",
-                        "%llu bytes were asked for, not a whole number of %s of %zu kB: the "
-                        "mapping is %lld kB, rounded up to whole %s.",
-                        (unsigned long long)d.requested, want_thp ? "huge pages" : "pages",
-                        align / 1024, (long long)d.size_kb, want_thp ? "huge pages" : "pages");
+                        "--size %s is not a whole number of %zu kB %s: the mapping is %lld kB, "
+                        "rounded up to whole %s.", asked, align / 1024,
+                        want_thp ? "huge pages" : "pages", (long long)d.size_kb,
+                        want_thp ? "huge pages" : "pages");
     if (FINDING(&n, "vma_without_memory", after("Size") == d.size_kb && after("Rss") == 0,
                 VAL("size_kB", after("Size")), VAL("rss_kB", after("Rss"))))
         narrate_because(&n, "vma_without_memory",
