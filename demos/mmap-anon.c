@@ -386,21 +386,51 @@ static void explain_unmap(void)
                    "munmap returns the whole charge, along with the frames.");
 }
 
-/* The lesson as a table: the step count is derived from it. */
+/* The lesson as a table: the step count is derived from it. With --predict
+ * a step asks its question before its code runs; the finding named beside a
+ * choice ('|': any of them) is what makes that choice the measured one. */
 static const struct step {
     const char *id, *title;
     void (*lesson)(void);
     void (*explain)(void);
+    const char *ask, *choices[4], *because[4];
 } steps[] = {
-    {"reserve", "Reserve address space, with guard pages", reserve, explain_reserve},
-    {"map", "Map private anonymous memory inside it", map, explain_map},
-    {"advise", "Say whether it may use huge pages", advise, explain_advise},
-    {"write_one", "Write one byte into the first page", write_one, explain_write_one},
-    {"read_other", "Read one byte of another, untouched page", read_other, explain_read_other},
-    {"write_every_page", "Write every page", write_every_page, explain_write_every_page},
-    {"unmap", "Unmap it", unmap, explain_unmap},
+    {"reserve", "Reserve address space, with guard pages", reserve, explain_reserve,
+     "By how much will Committed_AS move for this PROT_NONE reservation?",
+     {"0 kB", "the reservation's size"}, {"reservation_not_charged"}},
+    {"map", "Map private anonymous memory inside it", map, explain_map,
+     "By how much will Committed_AS move for this read-write mapping?",
+     {"0 kB: nothing is used yet", "the mapping's size"}, {NULL, "commit_charged_size"}},
+    {"advise", "Say whether it may use huge pages", advise, explain_advise, NULL, {NULL}, {NULL}},
+    {"write_one", "Write one byte into the first page", write_one, explain_write_one,
+     "How much will Rss grow for this one-byte write?", {"0 kB", "one page", "one huge page"},
+     {NULL, "first_write_one_page", "first_write_one_huge_page"}},
+    {"read_other", "Read one byte of another, untouched page", read_other, explain_read_other,
+     "How much will Rss grow for this read?", {"0 kB: a shared zero page", "it gets memory"},
+     {"read_maps_zero_page|read_maps_huge_zero_page", "read_allocated_memory"}},
+    {"write_every_page", "Write every page", write_every_page, explain_write_every_page,
+     "How many minor faults will this loop take?",
+     {"one per page", "one per page but one", "one per huge page but one"},
+     {NULL, "one_fault_per_page_but_the_first", "one_fault_per_huge_page"}},
+    {"unmap", "Unmap it", unmap, explain_unmap, "By how much will Committed_AS move at munmap?",
+     {"0 kB", "minus the mapping's size"}, {NULL, "commit_returned"}},
 };
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
+
+/* --predict: the choice whose finding held is what was measured. */
+static void answer(const struct step *st)
+{
+    for (int i = 0; st->ask && i < 3 && st->choices[i]; i++) {
+        char ids[128];
+        snprintf(ids, sizeof ids, "%s", st->because[i] ? st->because[i] : "");
+        for (char *save, *id = strtok_r(ids, "|", &save); id; id = strtok_r(NULL, "|", &save))
+            if (narrate_held(&n, id)) {
+                narrate_answer(&n, i, id);
+                return;
+            }
+    }
+    narrate_answer(&n, -1, "");
+}
 
 /* ---- Options, sizes and the machine ---- */
 
@@ -516,8 +546,11 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < NSTEPS; i++) {
         narrate_begin(&n, steps[i].id, steps[i].title);
+        if (steps[i].ask)
+            narrate_ask(&n, steps[i].ask, steps[i].choices);
         steps[i].lesson();
         steps[i].explain();
+        answer(&steps[i]);
         narrate_end_step(&n);
         if (steps[i].lesson == map)
             narrate_watch(&n, (uintptr_t)p);
