@@ -1,0 +1,113 @@
+/* grant: the figures that bound what a process may be granted. */
+#define _GNU_SOURCE
+#include "grant.h"
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+
+#include "procfs.h"
+
+/* The first number in a file (a cgroup or sysfs value); -1 if none ("max"). */
+static int64_t first_number(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    long long v = -1;
+    if (f && fscanf(f, "%lld", &v) != 1)
+        v = -1;
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static int64_t knob(const char *name)
+{
+    uint64_t v;
+    return procfs_read_vm_sysctl(name, &v) == PROCFS_OK ? (int64_t)v : -1;
+}
+
+static int64_t rlimit_kB(int resource)
+{
+    struct rlimit rl;
+    if (getrlimit(resource, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return -1;
+    return (int64_t)(rl.rlim_cur / 1024);
+}
+
+int64_t grant_hugetlb_kB(void)
+{
+    int64_t kB = procfs_read_one("/proc/meminfo", "Hugetlb");
+    if (kB >= 0)
+        return kB;
+    DIR *dir = opendir("/sys/kernel/mm/hugepages");
+    struct dirent *e;
+    char file[300];
+    kB = 0;
+    while (dir && (e = readdir(dir)) != NULL) {
+        long size_kB;
+        if (sscanf(e->d_name, "hugepages-%ldkB", &size_kB) != 1)
+            continue;
+        snprintf(file, sizeof file, "/sys/kernel/mm/hugepages/%s/nr_hugepages", e->d_name);
+        int64_t pages = first_number(file);
+        kB += pages > 0 ? pages * size_kB : 0;
+    }
+    if (dir)
+        closedir(dir);
+    return kB;
+}
+
+int64_t grant_cgroup_limit_kB(void)
+{
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    char line[512], file[800];
+    int64_t best = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        /* "0::/path" (v2) or "N:memory,...:/path" (v1) */
+        char *ctl = strchr(line, ':'), *path = ctl ? strchr(ctl + 1, ':') : NULL;
+        if (!path)
+            continue;
+        *path++ = '\0';
+        path[strcspn(path, "\n")] = '\0';
+        bool v2 = ctl[1] == '\0', v1 = strstr(ctl + 1, "memory") != NULL;
+        while (v1 || v2) { /* the cgroup, then each ancestor */
+            snprintf(file, sizeof file, "/sys/fs/cgroup%s%s/%s", v2 ? "" : "/memory", path,
+                     v2 ? "memory.max" : "memory.limit_in_bytes");
+            int64_t bytes = first_number(file);
+            /* v1 writes "no limit" as a number near 2^63 */
+            if (bytes >= 0 && bytes < (INT64_C(1) << 50) && (best < 0 || bytes / 1024 < best))
+                best = bytes / 1024;
+            char *slash = strrchr(path, '/');
+            if (!slash)
+                break;
+            *slash = '\0';
+        }
+    }
+    if (f)
+        fclose(f);
+    return best;
+}
+
+void grant_read(struct grant *g)
+{
+    g->overcommit_memory = knob("overcommit_memory");
+    g->overcommit_ratio = knob("overcommit_ratio");
+    g->overcommit_kbytes = knob("overcommit_kbytes"); /* absent before Linux 3.14 */
+    g->admin_reserve_kbytes = knob("admin_reserve_kbytes");
+    g->user_reserve_kbytes = knob("user_reserve_kbytes");
+    g->mem_total = procfs_read_one("/proc/meminfo", "MemTotal");
+    g->swap_total = procfs_read_one("/proc/meminfo", "SwapTotal");
+    g->commit_limit = procfs_read_one("/proc/meminfo", "CommitLimit");
+    g->committed_as = procfs_read_one("/proc/meminfo", "Committed_AS");
+    g->hugetlb = grant_hugetlb_kB();
+    g->rlimit_as = rlimit_kB(RLIMIT_AS);
+    g->rlimit_data = rlimit_kB(RLIMIT_DATA);
+    g->vm_size = procfs_read_one("/proc/self/status", "VmSize");
+    g->vm_data = procfs_read_one("/proc/self/status", "VmData");
+    g->cgroup_limit = grant_cgroup_limit_kB();
+    struct utsname u;
+    if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &g->kernel_major, &g->kernel_minor) != 2)
+        g->kernel_major = g->kernel_minor = 0;
+}
