@@ -72,6 +72,15 @@ static void show_rows(struct demo *d);
 
 /* ---- The lesson, in the order it runs ---- */
 
+/* Where each mapping of the lesson asks to go (a hint, not MAP_FIXED):
+ * 16 TiB apart, where nothing else is mapped, so that each stays a VMA of
+ * its own. Next to a mapping with the same flags it would merge into one
+ * smaps entry, and Size would no longer be the request's. */
+static void *far_apart(int slot)
+{
+    return (void *)((uintptr_t)(slot + 1) << 44);
+}
+
 LESSON_FN static void step_budget(struct demo *d)
 {
     LESSON(&d->n, grant_read(&d->g););
@@ -81,7 +90,7 @@ LESSON_FN static void step_budget(struct demo *d)
 LESSON_FN static void step_huge(struct demo *d)
 {
     d->watch = (void *const *)&d->p;
-    LESSON(&d->n, d->p = mmap(NULL, d->huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
+    LESSON(&d->n, d->p = mmap(far_apart(1), d->huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
     d->o.granted = d->p != MAP_FAILED;
     verdict(d, &(struct request){"huge", d->huge, false, true, true}, &d->o, false);
 }
@@ -89,7 +98,7 @@ LESSON_FN static void step_huge(struct demo *d)
 LESSON_FN static void step_huge_noreserve(struct demo *d)
 {
     d->watch = (void *const *)&d->q;
-    LESSON(&d->n, d->q = mmap(NULL, d->huge, PROT_READ | PROT_WRITE,
+    LESSON(&d->n, d->q = mmap(far_apart(2), d->huge, PROT_READ | PROT_WRITE,
                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0););
     d->o.granted = d->q != MAP_FAILED;
     verdict(d, &(struct request){"huge_noreserve", d->huge, true, true, true}, &d->o, false);
@@ -118,7 +127,7 @@ LESSON_FN static void step_touch(struct demo *d)
 LESSON_FN static void step_fit(struct demo *d)
 {
     d->watch = (void *const *)&d->r;
-    LESSON(&d->n, d->r = mmap(NULL, d->fit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
+    LESSON(&d->n, d->r = mmap(far_apart(3), d->fit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
     d->o.granted = d->r != MAP_FAILED;
     verdict(d, &(struct request){"fit", d->fit, false, true, true}, &d->o, false);
 }
@@ -126,7 +135,7 @@ LESSON_FN static void step_fit(struct demo *d)
 LESSON_FN static void step_fit_noreserve(struct demo *d)
 {
     d->watch = (void *const *)&d->s;
-    LESSON(&d->n, d->s = mmap(NULL, d->fit, PROT_READ | PROT_WRITE,
+    LESSON(&d->n, d->s = mmap(far_apart(4), d->fit, PROT_READ | PROT_WRITE,
                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0););
     d->o.granted = d->s != MAP_FAILED;
     verdict(d, &(struct request){"fit_noreserve", d->fit, true, true, true}, &d->o, false);
@@ -135,7 +144,7 @@ LESSON_FN static void step_fit_noreserve(struct demo *d)
 LESSON_FN static void step_reserve(struct demo *d)
 {
     d->watch = (void *const *)&d->t;
-    LESSON(&d->n, d->t = mmap(NULL, d->fit, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
+    LESSON(&d->n, d->t = mmap(far_apart(5), d->fit, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
     d->o.granted = d->t != MAP_FAILED;
     verdict(d, &(struct request){"reserve", d->fit, false, true, false}, &d->o, false);
 }
