@@ -340,17 +340,17 @@ static void choose_fit(struct demo *d, char *why, size_t len)
 {
     const struct grant *g = &d->g;
     int64_t headroom = mode2_allows(g, g->vm_size) - g->committed_as;
-    const struct { bool applies; int64_t kB, of; const char *what; } c[] = {
-        {true, 1 << 20, 1 << 20, "at most 1 GiB"},
-        {g->mem_total > 0, g->mem_total / 8, g->mem_total, "an eighth of MemTotal"},
-        {headroom > 0 || g->overcommit_memory == 2, headroom / 16, headroom,
-         "a sixteenth of what mode 2 would still grant (CommitLimit less reserves, less Committed_AS)"},
+    const struct { bool applies; int64_t kB, of; const char *pre, *post; } c[] = {
+        {true, 1 << 20, 1 << 20, "at most ", ", 1 GiB"},
+        {g->mem_total > 0, g->mem_total / 8, g->mem_total, "an eighth of MemTotal, ", ""},
+        {headroom > 0 || g->overcommit_memory == 2, headroom / 16, headroom, "a sixteenth of the ",
+         " that mode 2 would still grant (CommitLimit less reserves, less Committed_AS)"},
         {g->rlimit_as >= 0, (g->rlimit_as - g->vm_size) / 8, g->rlimit_as - g->vm_size,
-         "an eighth of the address space RLIMIT_AS still allows"},
+         "an eighth of the ", " of address space that RLIMIT_AS still allows"},
         {g->rlimit_data >= 0, (g->rlimit_data - g->vm_data) / 8, g->rlimit_data - g->vm_data,
-         "an eighth of what RLIMIT_DATA still allows"},
+         "an eighth of the ", " that RLIMIT_DATA still allows"},
         {g->cgroup_limit >= 0, g->cgroup_limit / 8, g->cgroup_limit,
-         "an eighth of this process's memory cgroup limit"},
+         "an eighth of this process's memory cgroup limit, ", ""},
     };
     size_t best = 0;
     for (size_t i = 1; i < sizeof c / sizeof c[0]; i++)
@@ -358,7 +358,7 @@ static void choose_fit(struct demo *d, char *why, size_t len)
             best = i;
     int64_t kB = c[best].kB / d->page_kB * d->page_kB;
     d->fit = (uint64_t)(kB > d->page_kB ? kB : d->page_kB) * 1024;
-    snprintf(why, len, "%s (%lld kB)", c[best].what, (long long)c[best].of);
+    snprintf(why, len, "%s%lld kB%s", c[best].pre, (long long)c[best].of, c[best].post);
 }
 
 static void explain_budget(struct demo *d)
