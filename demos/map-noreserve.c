@@ -189,6 +189,16 @@ static const char *const mode_keys[4] = {"huge", "huge_noreserve", "fit", "fit_n
 
 static void look(struct view *v, const void *addr);
 
+/* One request of the worker, read just before and just after. */
+#define MEASURED(o, call)                                                   \
+    do {                                                                    \
+        look(&(o).before, NULL);                                            \
+        void *got_ = (call);                                                \
+        (o).granted = got_ != MAP_FAILED;                                   \
+        (o).err = errno;                                                    \
+        look(&(o).after, (o).granted ? got_ : NULL);                        \
+    } while (0)
+
 /* Runs in a worker process, in the mode the supervisor has just set. The
  * mappings stay until the worker exits. */
 static void four_requests(void *arg, void *result)
@@ -198,14 +208,12 @@ static void four_requests(void *arg, void *result)
     sysctl_child_after_fork(); /* the supervisor alone restores */
     if (getenv("VMLAB_TEST_KILL_WORKER")) /* safety.restore kills the worker here */
         raise(SIGKILL);
-    for (int i = 0; i < 4; i++) {
-        look(&m->o[i].before, NULL);
-        void *p = mmap(NULL, i < 2 ? d->huge : d->fit, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | (i % 2 ? MAP_NORESERVE : 0), -1, 0);
-        m->o[i].granted = p != MAP_FAILED;
-        m->o[i].err = errno;
-        look(&m->o[i].after, m->o[i].granted ? p : NULL);
-    }
+    MEASURED(m->o[0], mmap(NULL, d->huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    MEASURED(m->o[1], mmap(NULL, d->huge, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+    MEASURED(m->o[2], mmap(NULL, d->fit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    MEASURED(m->o[3], mmap(NULL, d->fit, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
 }
 
 static int64_t mode2_allows(const struct grant *g, int64_t vm_size);
@@ -243,10 +251,10 @@ LESSON_FN static void step_mode(struct demo *d, int mode)
     int64_t ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     if (mode == 2 && FINDING(&d->n, "mode2_in_force", true, VAL("in_force_ms", ms), VAL("allowed_kB", allowed),
                              VAL("committed_kB", now.committed)))
-        narrate_because(&d->n, "mode2_in_force", "Mode 2 was in force for about %lld ms; any "
-                        "program's request that would have taken Committed_AS (%lld kB before) to "
-                        "%lld kB was refused meanwhile.", (long long)ms, (long long)now.committed,
-                        (long long)allowed);
+        narrate_because(&d->n, "mode2_in_force", "Mode 2 was in force for about %lld ms, for "
+                        "every program: a request that would have taken Committed_AS (%lld kB at "
+                        "the switch) to about %lld kB would have been refused.", (long long)ms,
+                        (long long)now.committed, (long long)allowed);
 }
 
 /* ---- How the numbers are read ---- */

@@ -3,6 +3,8 @@
 #include "grant.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,16 +13,28 @@
 
 #include "procfs.h"
 
-/* The first number in a file (a cgroup or sysfs value); -1 if none ("max"). */
+/* A non-negative decimal number at the start of text, up to a newline; -1
+ * if there is none (as in "max"). */
+static int64_t parse_number(const char *text, const char *end_ok)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || errno || v < 0 || !strchr(end_ok, *end))
+        return -1;
+    return v;
+}
+
+/* The number a cgroup or sysfs file holds; -1 if none ("max"). */
 static int64_t first_number(const char *path)
 {
+    char line[64];
     FILE *f = fopen(path, "re");
-    long long v = -1;
-    if (f && fscanf(f, "%lld", &v) != 1)
-        v = -1;
-    if (f)
-        fclose(f);
-    return v;
+    if (!f)
+        return -1;
+    bool got = fgets(line, sizeof line, f) != NULL;
+    (void)fclose(f); /* read-only: nothing to lose */
+    return got ? parse_number(line, "\n") : -1;
 }
 
 static int64_t knob(const char *name)
@@ -47,8 +61,10 @@ int64_t grant_hugetlb_kB(void)
     char file[300];
     kB = 0;
     while (dir && (e = readdir(dir)) != NULL) {
-        long size_kB;
-        if (sscanf(e->d_name, "hugepages-%ldkB", &size_kB) != 1)
+        if (strncmp(e->d_name, "hugepages-", 10) != 0)
+            continue;
+        int64_t size_kB = parse_number(e->d_name + 10, "k");
+        if (size_kB <= 0)
             continue;
         snprintf(file, sizeof file, "/sys/kernel/mm/hugepages/%s/nr_hugepages", e->d_name);
         int64_t pages = first_number(file);
@@ -86,7 +102,7 @@ int64_t grant_cgroup_limit_kB(void)
         }
     }
     if (f)
-        fclose(f);
+        (void)fclose(f); /* read-only: nothing to lose */
     return best;
 }
 
@@ -108,6 +124,12 @@ void grant_read(struct grant *g)
     g->vm_data = procfs_read_one("/proc/self/status", "VmData");
     g->cgroup_limit = grant_cgroup_limit_kB();
     struct utsname u;
-    if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &g->kernel_major, &g->kernel_minor) != 2)
-        g->kernel_major = g->kernel_minor = 0;
+    int64_t major = -1, minor = -1;
+    if (uname(&u) == 0) {
+        major = parse_number(u.release, ".");
+        const char *dot = strchr(u.release, '.');
+        minor = dot ? parse_number(dot + 1, ".-+") : -1;
+    }
+    g->kernel_major = major > 0 && minor >= 0 ? (int)major : 0;
+    g->kernel_minor = major > 0 && minor >= 0 ? (int)minor : 0;
 }
