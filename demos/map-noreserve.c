@@ -72,13 +72,14 @@ static void show_rows(struct demo *d);
 
 /* ---- The lesson, in the order it runs ---- */
 
-/* Where each mapping of the lesson asks to go (a hint, not MAP_FIXED):
- * 16 TiB apart, where nothing else is mapped, so that each stays a VMA of
- * its own. Next to a mapping with the same flags it would merge into one
- * smaps entry, and Size would no longer be the request's. */
+/* Where each mapping of the lesson asks to go (a hint, not MAP_FIXED): 8 TiB
+ * apart from 32 TiB up, where nothing else is mapped (AddressSanitizer's
+ * regions included), so that each stays a VMA of its own. Next to a mapping
+ * with the same flags it would merge into one smaps entry, whose Size would
+ * no longer be the request's. */
 static void *far_apart(int slot)
 {
-    return (void *)((uintptr_t)(slot + 1) << 44);
+    return (void *)((uintptr_t)(3 + slot) << 43);
 }
 
 LESSON_FN static void step_budget(struct demo *d)
