@@ -171,13 +171,17 @@ static void unmap_if_mapped(void *p, size_t len)
 
 LESSON_FN static void step_release(struct demo *d)
 {
+    int granted = (d->p != MAP_FAILED) + (d->q != MAP_FAILED) + (d->r != MAP_FAILED) +
+                  (d->s != MAP_FAILED) + (d->t != MAP_FAILED);
     d->watch = NULL;
     LESSON(&d->n, unmap_if_mapped(d->p, d->huge); unmap_if_mapped(d->q, d->huge);
                   unmap_if_mapped(d->r, d->fit); unmap_if_mapped(d->s, d->fit);
                   unmap_if_mapped(d->t, d->fit););
     show_rows(d);
-    narrate_note(&d->n, "All five are unmapped; Committed_AS moved by %+lld kB (other processes' "
-                 "changes included).", (long long)(d->o.after.committed - d->o.before.committed));
+    narrate_fact_int(&d->n, "unmapped", granted);
+    narrate_note(&d->n, "%d of the 5 requests were granted, and those mappings are now gone; Committed_AS moved by %+lld "
+                 "kB (other processes' changes included).", granted,
+                 (long long)(d->o.after.committed - d->o.before.committed));
 }
 
 /* ---- --all-modes: the four requests in a worker, in each mode ---- */
