@@ -4,15 +4,18 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "leftovers.h"
 #include "errors.h"
 #include "narrate.h"
+#include "undo.h"
 
 struct stop {
     const char *demo;
@@ -42,6 +45,10 @@ static const struct demo_info info = {
     .examples = "  tour             the whole tour, without pauses\n"
                 "  tour --step      one step at a time (at a terminal)\n"
                 "  tour --json      JSON Lines from every demo, then a summary line\n",
+    .exit_status = "0 no stop failed: each one ran, or exited 77 because this machine "
+                   "cannot show it (the tour counts it as could not run here and goes on); "
+                   "1 a stop failed, or could not be started (the tour names it); "
+                   "2 bad usage.",
 };
 
 static void no_options(void *ctx, size_t index, const char *arg)
@@ -67,6 +74,35 @@ static int own_dir(char *dir, size_t len)
     return 0;
 }
 
+/* The demo running now. A SIGINT, SIGTERM or SIGHUP sent to the tour alone
+ * (kill PID, a closed terminal) is passed on to it, and the tour waits for
+ * it to put back what it changed before it dies of the same signal itself
+ * (lib/undo runs this). */
+static volatile pid_t running;
+
+/* Async-signal-safe: kill, waitpid, nanosleep. */
+static void stop_running_demo(void)
+{
+    pid_t pid = running;
+    if (pid <= 0)
+        return;
+    int sig = undo_signal();
+    kill(pid, sig ? sig : SIGTERM);
+    /* Its own undo is bounded (a cgroup removal retries for 2 s); after
+     * 10 s it is stuck, and SIGKILL leaves its record to the next run. */
+    for (int i = 0; i < 1000; i++) {
+        if (waitpid(pid, NULL, WNOHANG) != 0)
+            break;
+        struct timespec ts = {0, 10000000L}; /* 10 ms */
+        nanosleep(&ts, NULL);
+        if (i == 999) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+    }
+    running = 0;
+}
+
 /* Runs one stop; returns its exit status, or 128 + signal. */
 static int run_stop(const char *path, const struct stop *s, const struct cli_common *common)
 {
@@ -88,7 +124,13 @@ static int run_stop(const char *path, const struct stop *s, const struct cli_com
     argv[argc] = NULL;
 
     (void)fflush(stdout); /* nothing buffered twice across fork */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old); /* `running` is set before any signal */
     pid_t pid = fork();
+    if (pid > 0)
+        running = pid;
+    sigprocmask(SIG_SETMASK, &old, NULL);
     if (pid < 0)
         return -1;
     if (pid == 0) {
@@ -100,8 +142,11 @@ static int run_stop(const char *path, const struct stop *s, const struct cli_com
     }
     int status;
     while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
+        if (errno != EINTR) {
+            running = 0;
             return -1;
+        }
+    running = 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -111,6 +156,10 @@ int main(int argc, char **argv)
     int first = cli_parse(argc, argv, &info, &common, no_options, NULL);
     cli_no_positionals(&info, argc, argv, first);
     leftovers_repair(info.name);
+    if (undo_register(stop_running_demo) != 0) {
+        fprintf(stderr, "tour: cannot register what to do on exit (atexit)\n");
+        return EXIT_RUNTIME;
+    }
 
     struct narrator n;
     narrate_init(&n, info.name, &common, 0);

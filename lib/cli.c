@@ -1,21 +1,24 @@
+/* SPDX-License-Identifier: MIT */
 /* cli: option parsing, strict numbers, usage text. */
 #define _GNU_SOURCE
 #include "cli.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "procfs.h"
 
 #ifndef VMLAB_VERSION
 #define VMLAB_VERSION "unknown"
 #endif
 
-enum { OPT_HELP = 1000, OPT_VERSION, OPT_STEP, OPT_JSON, OPT_COLOR, OPT_DEMO_BASE = 2000 };
+enum { OPT_HELP = 'h', OPT_VERSION = 'V', OPT_STEP = 1000, OPT_JSON, OPT_COLOR, OPT_DEMO_BASE = 2000 };
 
 static const struct cli_option common_options[] = {
     {"step", NULL, "pause before each step (only when stdin and stdout are a terminal)"},
@@ -27,46 +30,143 @@ static const struct cli_option common_options[] = {
 static const int common_ids[] = {OPT_STEP, OPT_JSON, OPT_COLOR, OPT_HELP, OPT_VERSION};
 #define NCOMMON (sizeof common_options / sizeof common_options[0])
 #define MAX_OPTIONS 32
+/* Option help starts in this column, as in GNU programs' --help. */
+#define HELP_COLUMN 22
 
-static void print_synopsis(const struct demo_info *info, FILE *out)
+/* Columns a UTF-8 string takes: one per character (every character the
+ * help texts use is one column wide). */
+static int columns(const char *s, size_t len)
 {
-    fprintf(out, "Usage: %s", info->name);
-    for (size_t i = 0; i < info->noptions; i++) {
-        const struct cli_option *o = &info->options[i];
-        if (o->arg)
-            fprintf(out, " [--%s %s]", o->name, o->arg);
-        else
-            fprintf(out, " [--%s]", o->name);
-    }
-    fprintf(out, " [--step] [--json] [--color=WHEN]%s%s (more: --help)\n",
-            info->args ? " " : "", info->args ? info->args : "");
+    int n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xc0) != 0x80)
+            n++;
+    return n;
 }
 
-static void print_option(const struct cli_option *o, FILE *out)
+static void print_wrapped_line(FILE *out, const char *line, size_t len, int hang)
 {
-    char left[48];
-    if (o->arg)
-        snprintf(left, sizeof left, "--%s %s", o->name, o->arg);
-    else
-        snprintf(left, sizeof left, "--%s", o->name);
-    fprintf(out, "  %-18s %s\n", left, o->help);
+    size_t lead = 0;
+    while (lead < len && line[lead] == ' ')
+        lead++;
+    int indent = 0, width = 0;
+    size_t i = 0;
+    bool first = true;
+    while (i < len) {
+        size_t word = i;
+        while (word < len && line[word] == ' ')
+            word++;
+        size_t end = word;
+        while (end < len && line[end] != ' ')
+            end++;
+        if (word == len)
+            break; /* trailing spaces */
+        int gap = columns(line + i, word - i), wlen = columns(line + word, end - word);
+        if (!first && width + gap + wlen > CLI_HELP_WIDTH) {
+            /* a new line, indented like this one plus the hang */
+            indent = (int)lead + hang;
+            fprintf(out, "\n%*s", indent, "");
+            width = indent;
+            gap = 0;
+        }
+        fprintf(out, "%.*s%.*s", first ? (int)(word - i) : gap, line + i, (int)(end - word), line + word);
+        width += gap + wlen;
+        first = false;
+        i = end;
+    }
+    fputc('\n', out);
+}
+
+void cli_print_wrapped(FILE *out, const char *text, int hang)
+{
+    while (*text) {
+        const char *nl = strchr(text, '\n');
+        size_t len = nl ? (size_t)(nl - text) : strlen(text);
+        print_wrapped_line(out, text, len, hang);
+        text += len + (nl ? 1 : 0);
+    }
+}
+
+/* The one usage line under an error message: "Usage: NAME [options] ARGS
+ * (more: --help)"; the options themselves are in --help. A line that would
+ * not fit 80 columns drops its "(more: --help)". */
+static void print_synopsis(const struct demo_info *info, FILE *out)
+{
+    char line[512];
+    const char *gap = info->args ? " " : "", *args = info->args ? info->args : "";
+    int n = snprintf(line, sizeof line, "Usage: %s [options]%s%s (more: --help)", info->name, gap, args);
+    if (n < 0 || n > CLI_HELP_WIDTH)
+        snprintf(line, sizeof line, "Usage: %s [options]%s%s", info->name, gap, args);
+    fprintf(out, "%s\n", line);
+}
+
+/* "  -h, --help          show this help and exit", wrapped under its column;
+ * a long option name puts its help on the next line. */
+static void print_option(const struct cli_option *o, char letter, FILE *out)
+{
+    char left[64], line[512];
+    const char *arg_gap = o->arg ? " " : "", *arg = o->arg ? o->arg : "";
+    int n = letter ? snprintf(left, sizeof left, "  -%c, --%s%s%s", letter, o->name, arg_gap, arg)
+                   : snprintf(left, sizeof left, "  --%s%s%s", o->name, arg_gap, arg);
+    if (n <= HELP_COLUMN - 2) {
+        snprintf(line, sizeof line, "%-*s%s", HELP_COLUMN, left, o->help);
+        cli_print_wrapped(out, line, HELP_COLUMN - 2);
+    } else {
+        fprintf(out, "%s\n", left);
+        snprintf(line, sizeof line, "%*s%s", HELP_COLUMN, "", o->help);
+        cli_print_wrapped(out, line, 0);
+    }
+}
+
+static bool takes_sizes(const struct demo_info *info)
+{
+    for (size_t i = 0; i < info->noptions; i++)
+        if (info->options[i].arg && strcmp(info->options[i].arg, "SIZE") == 0)
+            return true;
+    return false;
+}
+
+void cli_write_help(const struct demo_info *info, FILE *out)
+{
+    char line[1024];
+    snprintf(line, sizeof line, "Usage: %s [options]%s%s", info->name, info->args ? " " : "",
+             info->args ? info->args : "");
+    cli_print_wrapped(out, line, (int)strlen("Usage: ") + (int)strlen(info->name) + 1);
+    fputc('\n', out);
+    cli_print_wrapped(out, info->summary, 0);
+    fputs("\nOptions:\n", out);
+    for (size_t i = 0; i < info->noptions; i++)
+        print_option(&info->options[i], 0, out);
+    for (size_t i = 0; i < NCOMMON; i++)
+        print_option(&common_options[i], common_ids[i] < 256 ? (char)common_ids[i] : 0, out);
+    /* only a program that takes a size says how to write one */
+    if (takes_sizes(info))
+        fputs("\nSizes take a suffix: K, M, G or T (powers of 1024), e.g. 64K, 16M, 1T.\n", out);
+    if (info->examples) {
+        fputs("\nExamples:\n", out);
+        cli_print_wrapped(out, info->examples, 4);
+    }
+    snprintf(line, sizeof line, "Exit status: %s",
+             info->exit_status ? info->exit_status : CLI_DEMO_EXIT_STATUS);
+    fputc('\n', out);
+    cli_print_wrapped(out, line, 0);
 }
 
 void cli_print_help(const struct demo_info *info)
 {
-    fprintf(stdout, "Usage: %s [options]%s%s\n\n%s\n\nOptions:\n", info->name,
-            info->args ? " " : "", info->args ? info->args : "", info->summary);
-    for (size_t i = 0; i < info->noptions; i++)
-        print_option(&info->options[i], stdout);
-    for (size_t i = 0; i < NCOMMON; i++)
-        print_option(&common_options[i], stdout);
-    fputs("\nSizes take a suffix: K, M, G or T (powers of 1024), e.g. 64K, 16M, 1T.\n", stdout);
-    if (info->examples)
-        fprintf(stdout, "\nExamples:\n%s", info->examples);
-    fputs("\nExit status: 0 the demo ran and explained what the kernel did; 1 a system call\n"
-          "failed (the message names it); 2 bad usage; 77 this machine cannot show it\n"
-          "(the message says why and what would enable it).\n",
-          stdout);
+    cli_write_help(info, stdout);
+}
+
+void cli_exit_after_output(const char *program, const char *what)
+{
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        exit(EXIT_OK);
+    int err = errno ? errno : EIO;
+    char msg[128];
+    errno_describe("write", err, msg, sizeof msg);
+    fprintf(stderr, "%s: could not print %s: %s\n", program, what, msg);
+    exit(EXIT_RUNTIME);
 }
 
 void cli_usage_error(const struct demo_info *info, const char *fmt, ...)
@@ -276,7 +376,7 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
     optind = 1;
     for (;;) {
         int index = -1;
-        int opt = getopt_long(argc, argv, ":", longopts, &index);
+        int opt = getopt_long(argc, argv, ":hV", longopts, &index);
         if (opt == -1)
             break;
         if (opt == '?') {
@@ -300,10 +400,10 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
         switch (opt) {
         case OPT_HELP:
             cli_print_help(info);
-            exit(EXIT_OK);
+            cli_exit_after_output(info->name, "the help");
         case OPT_VERSION:
             printf("%s (vmlab) %s\n", info->name, VMLAB_VERSION);
-            exit(EXIT_OK);
+            cli_exit_after_output(info->name, "the version");
         case OPT_STEP: common->step = true; break;
         case OPT_JSON: common->json = true; break;
         case OPT_COLOR: parse_color(info, optarg, common); break;

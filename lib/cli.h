@@ -1,15 +1,18 @@
+/* SPDX-License-Identifier: MIT */
 /* cli: the command line every demo shares.
  *
  * A demo describes itself and its own options in a struct demo_info; cli_parse()
- * adds the common ones (--help --version --step --json --color), builds the
- * usage text from the same table, and turns every mistake into one line that
- * names the problem, a usage line, and exit status 2. */
+ * adds the common ones (-h/--help -V/--version --step --json --color), builds
+ * the usage text from the same table, and turns every mistake into one line
+ * that names the problem, a usage line, and exit status 2. Help follows the
+ * GNU conventions: it fits 80 columns and lists only what the program takes. */
 #ifndef VMLAB_CLI_H
 #define VMLAB_CLI_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdnoreturn.h>
 
 enum vmlab_exit {
@@ -40,14 +43,28 @@ struct demo_info {
     const struct cli_option *options;
     size_t noptions;
     const char *examples;  /* one example command per line */
+    /* The program's exit statuses in its own terms, one paragraph; NULL for
+     * the demos' usual 0/1/2/77 text (CLI_DEMO_EXIT_STATUS). */
+    const char *exit_status;
 };
+
+/* What a demo's exit statuses mean, when it does not say otherwise. */
+#define CLI_DEMO_EXIT_STATUS                                                            \
+    "0 the demo ran and explained what the kernel did; 1 a system call failed (the "  \
+    "message names it); 2 bad usage; 77 this machine cannot show it (the message "    \
+    "says why and what would enable it)."
+
+/* Help text is wrapped to this many columns (at most 80 with the newline's
+ * column to spare, so that no terminal wraps a line on its own). */
+enum { CLI_HELP_WIDTH = 79 };
 
 /* Called once per demo option, with its index in info->options and its
  * argument (NULL for a flag). Reports bad values with cli_usage_error(). */
 typedef void (*cli_option_fn)(void *ctx, size_t index, const char *arg);
 
 /* Parses argv; returns the index of the first positional argument. Handles
- * --help and --version itself (exit 0). Every option may be given once. */
+ * -h/--help and -V/--version itself (exit 0, or 1 when stdout cannot take
+ * the text). Every option may be given once. */
 int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_common *common,
               cli_option_fn on_option, void *ctx);
 
@@ -58,6 +75,18 @@ noreturn void cli_usage_error(const struct demo_info *info, const char *fmt, ...
     __attribute__((format(printf, 2, 3)));
 
 void cli_print_help(const struct demo_info *info);
+/* The same help, written to out (the tests read it back). */
+void cli_write_help(const struct demo_info *info, FILE *out);
+
+/* Prints text to out with every line at most CLI_HELP_WIDTH columns: a line
+ * that is too long is broken between words, and its continuation is indented
+ * like the line itself plus `hang` columns. */
+void cli_print_wrapped(FILE *out, const char *text, int hang);
+
+/* Ends a program whose whole job was to print (help, version, a list): exit
+ * 0 if everything written to stdout reached it, else a one-line message
+ * naming `what` and the errno, and exit 1 (e.g. stdout is /dev/full). */
+noreturn void cli_exit_after_output(const char *program, const char *what);
 
 /* "16M" -> 16777216. Digits and one optional suffix K, M, G or T (powers of
  * 1024, either case). On failure returns false and sets *why. */

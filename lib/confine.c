@@ -16,6 +16,8 @@
 
 #include "errors.h"
 #include "procfs.h"
+#include "runid.h"
+#include "undo.h"
 
 #define CGROUP2_MAGIC 0x63677270L
 #define CGROUP1_MAGIC 0x27e0ebL
@@ -147,11 +149,10 @@ static uint64_t swap_total_kb(void)
     return kb > 0 ? (uint64_t)kb : 0;
 }
 
-/* ---- cleanup on every way out ---- */
+/* ---- cleanup on every way out (registered with lib/undo) ---- */
 
 static char cleanup_dir[512];
 static volatile pid_t tracked_child;
-static bool armed;
 
 /* Async-signal-safe: kill, waitpid, rmdir, nanosleep. */
 static void cleanup(void)
@@ -174,53 +175,33 @@ static void cleanup(void)
     }
 }
 
-static void cleanup_at_exit(void)
-{
-    cleanup();
-}
-
-static void cleanup_on_signal(int signo)
-{
-    int saved = errno;
-    cleanup();
-    (void)signal(signo, SIG_DFL);
-    raise(signo);
-    /* raise() returns: every signal is blocked in this handler, so the
-     * signal stays pending and kills us as soon as the handler returns. */
-    // cppcheck-suppress unreachableCode
-    errno = saved;
-}
-
 static int arm(const char *dir)
 {
     snprintf(cleanup_dir, sizeof cleanup_dir, "%s", dir);
-    if (armed)
-        return 0;
-    if (atexit(cleanup_at_exit) != 0)
-        return -1;
-    armed = true;
-    static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = cleanup_on_signal;
-    sigfillset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
-        sigaction(signals[i], &sa, NULL);
-    return 0;
+    return undo_register(cleanup);
 }
 
 void confine_track_child(pid_t pid)
 {
     tracked_child = pid;
-    if (!armed)
-        (void)arm(""); /* signals are armed either way; atexit is what may fail */
+    if (pid > 0)
+        (void)undo_register(cleanup); /* fails only if atexit did: signals are still covered */
 }
 
 /* ---- the methods ---- */
 
+/* The cgroup's name says which run made it, across PID namespaces:
+ * vmlab-NS-PID-START (lib/runid), so that a sweep never takes the cgroup of
+ * a live run in another namespace for a leftover. */
 static int make_dir(struct confine *c, const char *parent, char *why, size_t len)
 {
-    snprintf(c->dir, sizeof c->dir, "%s/vmlab-%ld", parent, (long)getpid());
+    struct runid me;
+    char name[80];
+    if (runid_self(&me) != 0 || !runid_format(&me, name, sizeof name)) {
+        snprintf(why, len, "cannot read this process's PID namespace and start time from /proc");
+        return -1;
+    }
+    snprintf(c->dir, sizeof c->dir, "%s/vmlab-%s", parent, name);
     if (mkdir(c->dir, 0755) != 0) {
         char err[160];
         errno_describe("mkdir", errno, err, sizeof err);
@@ -457,6 +438,37 @@ void confine_teardown(struct confine *c)
     c->created = false;
 }
 
+/* A cgroup named by an older vmlab: "vmlab-PID". Its PID was of the
+ * namespace it ran in, which we cannot know; it is a leftover only when no
+ * process has that PID here, or a zombie or a kernel thread (never a run of
+ * vmlab) has it. */
+static bool legacy_gone(const char *pid_text)
+{
+    char path[300], text[512], state;
+    uint64_t start;
+    snprintf(path, sizeof path, "/proc/%s/stat", pid_text);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    text[n] = '\0';
+    if (!runid_parse_stat(text, &state, &start))
+        return false;
+    if (state == 'Z' || state == 'X')
+        return true;
+    /* A kernel thread has no command line. */
+    snprintf(path, sizeof path, "/proc/%s/cmdline", pid_text);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    n = read(fd, text, 1);
+    close(fd);
+    return n == 0;
+}
+
 static void sweep_dir(const char *parent, char *report, size_t len)
 {
     DIR *d = opendir(parent);
@@ -464,20 +476,25 @@ static void sweep_dir(const char *parent, char *report, size_t len)
         return;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        char *end;
+        const char *tail = e->d_name + 6;
+        struct runid id;
+        bool gone;
         if (strncmp(e->d_name, "vmlab-", 6) != 0)
             continue;
-        long pid = strtol(e->d_name + 6, &end, 10);
-        if (*end != '\0' || pid <= 0)
+        if (runid_parse(tail, &id))
+            gone = runid_state(&id) == RUNID_GONE; /* alive, or cannot tell: leave it */
+        else if (tail[0] && strspn(tail, "0123456789") == strlen(tail) && strlen(tail) < 12)
+            gone = legacy_gone(tail);
+        else
+            continue; /* not a name vmlab gives */
+        if (!gone)
             continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue; /* its run is still alive (or not ours to judge) */
         char path[640];
         snprintf(path, sizeof path, "%s/%s", parent, e->d_name);
-        if (rmdir(path) == 0) {
+        if (rmdir(path) == 0) { /* only an empty cgroup can be removed */
             size_t used = strlen(report);
-            snprintf(report + used, len - used, "%sremoved %s, left by vmlab run PID %ld",
-                     used ? "; " : "", path, pid);
+            snprintf(report + used, len - used, "%sremoved %s, left by a vmlab run that has ended",
+                     used ? "; " : "", path);
         }
     }
     closedir(d);

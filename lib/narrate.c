@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "announce.h"
 #include "errors.h"
 #include "machine.h"
 
@@ -24,6 +25,16 @@
 static const char *paint(const struct narrator *n, const char *code)
 {
     return n->color ? code : "";
+}
+
+/* Tells vmlab-watch, in a second terminal, where this demo is now. */
+static void announce_step(const struct narrator *n)
+{
+    struct announcement a = {.pid = (long)getpid(), .step = n->step, .steps = n->nsteps,
+                             .addr = n->watch_addr};
+    snprintf(a.demo, sizeof a.demo, "%s", n->demo);
+    snprintf(a.title, sizeof a.title, "%s", n->title);
+    announce_write(&a);
 }
 
 void narrate_init(struct narrator *n, const char *demo, const struct cli_common *common, int nsteps)
@@ -72,6 +83,8 @@ void narrate_intro(struct narrator *n, const char *fmt, ...)
 
 void narrate_watch(struct narrator *n, uintptr_t addr)
 {
+    n->watch_addr = addr;
+    announce_step(n);
     if (!n->pause)
         return;
     fprintf(stderr,
@@ -110,6 +123,7 @@ static void start_step(struct narrator *n, const char *id, const char *title, co
     n->nsentences = 0;
     n->header_shown = false;
     (void)fflush(n->out);
+    announce_step(n);
 }
 
 void narrate_step(struct narrator *n, const char *title, const char *code)
@@ -643,6 +657,8 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         fprintf(stderr, "%s: writing the report failed: %s\n", n->demo, strerror(errno));
         exit(EXIT_RUNTIME);
     }
+    if (n->nsteps > 0)
+        announce_clear();
     if (result == RESULT_SKIP)
         fprintf(stderr, "%s: cannot show this here: %s\n", n->demo, reason);
     else if (result == RESULT_FAIL)

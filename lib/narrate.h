@@ -84,6 +84,7 @@ struct narrator {
     narrate_observer observe;
     void *observe_ctx;
     char bug[160];             /* the first sentence that had no held finding */
+    uintptr_t watch_addr;      /* the mapping a second terminal should watch */
 };
 
 enum narrate_result { RESULT_OK, RESULT_SKIP, RESULT_FAIL };
@@ -93,8 +94,8 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
 /* A paragraph before the steps (plain mode only: JSON carries facts, not prose). */
 void narrate_intro(struct narrator *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* With --step: the PID and the command that shows the mapping at addr from a
- * second terminal. */
+/* The mapping a second terminal should watch: announced to vmlab-watch at
+ * every step; with --step also the PID and a command that shows it. */
 void narrate_watch(struct narrator *n, uintptr_t addr);
 
 /* Starts a step; with --step, waits for Enter first. */

@@ -270,6 +270,46 @@ enum procfs_status smaps_parse_entry(FILE *in, uintptr_t addr, struct smaps_entr
     return found ? PROCFS_OK : PROCFS_NOT_FOUND;
 }
 
+enum procfs_status smaps_parse_each(FILE *in, smaps_visit fn, void *ctx)
+{
+    char line[LINE_MAX_LEN];
+    struct smaps_entry e;
+    bool open_entry = false;
+    for (;;) {
+        enum line_result r = next_line(in, line, sizeof line);
+        if (r == LINE_EOF)
+            break;
+        if (r != LINE_OK && r != LINE_LONG)
+            return line_status(r);
+        struct smaps_entry header;
+        enum procfs_status st = parse_smaps_header(line, &header);
+        if (st == PROCFS_OK) {
+            if (open_entry)
+                fn(&e, ctx);
+            memset(&e, 0, sizeof e);
+            e.start = header.start;
+            e.end = header.end;
+            e.offset = header.offset;
+            e.dev_major = header.dev_major;
+            e.dev_minor = header.dev_minor;
+            e.inode = header.inode;
+            memcpy(e.perms, header.perms, sizeof e.perms);
+            memcpy(e.name, header.name, sizeof e.name);
+            open_entry = true;
+            continue;
+        }
+        if (st != PROCFS_NOT_FOUND)
+            return st;
+        if (!open_entry || r == LINE_LONG)
+            continue;
+        if ((st = parse_smaps_field(line, &e)) != PROCFS_OK)
+            return st;
+    }
+    if (open_entry)
+        fn(&e, ctx);
+    return open_entry ? PROCFS_OK : PROCFS_NOT_FOUND;
+}
+
 enum procfs_status smaps_read_entry(uintptr_t addr, struct smaps_entry *out)
 {
     /* A large buffer on the stack: the kernel generates smaps in chunks of

@@ -54,6 +54,10 @@ struct smaps_entry {
 enum procfs_status smaps_parse_entry(FILE *in, uintptr_t addr, struct smaps_entry *out);
 enum procfs_status smaps_read_entry(uintptr_t addr, struct smaps_entry *out);
 
+/* Calls fn for every entry, in address order (vmlab-watch draws them all). */
+typedef void (*smaps_visit)(const struct smaps_entry *e, void *ctx);
+enum procfs_status smaps_parse_each(FILE *in, smaps_visit fn, void *ctx);
+
 /* Value of a field by key (e.g. "Rss"); false when the kernel did not print it. */
 bool smaps_get(const struct smaps_entry *e, const char *key, uint64_t *value);
 /* True when VmFlags lists the two-letter flag (e.g. "nh"). */

@@ -1,10 +1,13 @@
-/* sysctl: temporary /proc/sys/vm changes with a lock, a state file and
- * restore on every exit path. See sysctl.h for the life of a change. */
+/* sysctl: temporary /proc/sys/vm changes with a lock, an undo record and
+ * restore on every exit path. See sysctl.h for the life of a change and
+ * sysctl_record.h for what the record may hold. */
 #define _GNU_SOURCE
 #include "sysctl.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,36 +15,76 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "errors.h"
-#include "procfs.h"
-
-#define MAX_SAVED 8
+#include "sysctl_record.h"
+#include "undo.h"
 
 /* The candidates for the lock and the record, in order (see sysctl.h). */
 static const char *const state_dirs[] = {VMLAB_RUN_DIR, "/dev/shm/vmlab", "/tmp/vmlab"};
 #define NSTATE_DIRS (sizeof state_dirs / sizeof state_dirs[0])
+#define RECORD_NAME "saved-state"
 
 static char state_dir[64];
-static char lock_path[96];
 static char state_path[96];
-
-struct saved {
-    char name[40];
-    char path[80];
-    char value[24];   /* the original, formatted for write() */
-    size_t len;
-    bool skip;        /* restored through its partner (ratio/kbytes) */
-    int order;        /* overcommit_memory 0, ratio/kbytes 1, the rest 2 */
-};
-
-static struct saved saved[MAX_SAVED];
-static char failed_call[160] = "sysctl";
-static volatile sig_atomic_t nsaved;
+static char demo_name[32] = "vmlab";
+static char failed_call[256] = "sysctl";
 static int lock_fd = -1;
-static pid_t owner;
-static bool armed;
+
+/* This run's changes, as the record on disk has them, plus what the restore
+ * needs ready-made, since it may run in a signal handler. */
+static struct sysctl_record changes;
+static char paths[RECORD_MAX_KNOBS][48];
+static char originals[RECORD_MAX_KNOBS][24]; /* "0\n", formatted for write() */
+static volatile sig_atomic_t nchanged;
+static volatile sig_atomic_t restore_failed;
+
+/* ---- small async-signal-safe pieces: only open/read/write/close ---- */
+
+static void say(const char *text)
+{
+    ssize_t ignored = write(STDERR_FILENO, text, strlen(text));
+    (void)ignored; /* nothing more to do if stderr is gone */
+}
+
+static void say_number(uint64_t v)
+{
+    char digits[24];
+    int i = (int)sizeof digits;
+    digits[--i] = '\0';
+    do {
+        digits[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && i > 0);
+    say(digits + i);
+}
+
+/* One unsigned number and a newline, as /proc/sys/vm prints it. */
+static int read_knob(const char *path, uint64_t *value)
+{
+    char text[32];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    uint64_t v = 0;
+    ssize_t i = 0;
+    for (; i < n && text[i] >= '0' && text[i] <= '9'; i++) {
+        unsigned d = (unsigned)(text[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (i == 0 || i + 1 != n || text[i] != '\n')
+        return -1;
+    *value = v;
+    return 0;
+}
 
 static int write_knob(const char *path, const char *text, size_t len)
 {
@@ -58,209 +101,29 @@ static int write_knob(const char *path, const char *text, size_t len)
 int sysctl_write(const char *name, uint64_t value)
 {
     char path[96], text[24];
-    if (strchr(name, '/')) {
+    if (name[0] == '\0' || strchr(name, '/') || strlen(name) > 40) {
         errno = EINVAL;
         return -1;
     }
     snprintf(path, sizeof path, "/proc/sys/vm/%s", name);
-    int len = snprintf(text, sizeof text, "%llu\n", (unsigned long long)value);
+    int len = snprintf(text, sizeof text, "%" PRIu64 "\n", value);
     return write_knob(path, text, (size_t)len);
 }
 
-static int order_of(const char *name)
-{
-    if (strcmp(name, "overcommit_memory") == 0)
-        return 0;
-    if (strcmp(name, "overcommit_ratio") == 0 || strcmp(name, "overcommit_kbytes") == 0)
-        return 1;
-    return 2;
-}
-
-/* Async-signal-safe: only open/write/close/unlink and plain loads. */
-void sysctl_restore(void)
-{
-    if (nsaved == 0 || getpid() != owner)
-        return;
-    for (int order = 0; order <= 2; order++)
-        for (int i = 0; i < nsaved; i++)
-            if (saved[i].order == order && !saved[i].skip)
-                write_knob(saved[i].path, saved[i].value, saved[i].len);
-    unlink(state_path);
-    nsaved = 0;
-}
-
-static void restore_at_exit(void)
-{
-    sysctl_restore();
-}
-
-static void restore_on_signal(int signo)
-{
-    int saved_errno = errno;
-    sysctl_restore();
-    /* Die of the same signal, so that the shell sees what happened. */
-    (void)signal(signo, SIG_DFL);
-    raise(signo);
-    /* raise() returns: every signal is blocked in this handler, so the
-     * signal stays pending and kills us as soon as the handler returns. */
-    // cppcheck-suppress unreachableCode
-    errno = saved_errno;
-}
-
-static int arm(void)
-{
-    if (armed)
-        return 0;
-    if (atexit(restore_at_exit) != 0)
-        return -1; /* no restore at exit: then no change at all */
-    armed = true;
-    static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = restore_on_signal;
-    sigfillset(&sa.sa_mask); /* no second signal inside the restore */
-    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
-        sigaction(signals[i], &sa, NULL);
-    return 0;
-}
-
-/* Adds name=value (the original) to the table; decides the ratio/kbytes
- * partner rule once both are in. */
-static int remember(const char *name, uint64_t value)
-{
-    for (int i = 0; i < nsaved; i++)
-        if (strcmp(saved[i].name, name) == 0)
-            return 0;
-    if (nsaved == MAX_SAVED) {
-        errno = ENOSPC;
-        return -1;
-    }
-    struct saved *s = &saved[nsaved];
-    snprintf(s->name, sizeof s->name, "%s", name);
-    snprintf(s->path, sizeof s->path, "/proc/sys/vm/%s", name);
-    s->len = (size_t)snprintf(s->value, sizeof s->value, "%llu\n", (unsigned long long)value);
-    s->order = order_of(name);
-    s->skip = false;
-    nsaved = nsaved + 1;
-
-    /* Of the pair, restore only the one in force: kbytes if it was set. */
-    struct saved *ratio = NULL, *kbytes = NULL;
-    for (int i = 0; i < nsaved; i++) {
-        if (strcmp(saved[i].name, "overcommit_ratio") == 0)
-            ratio = &saved[i];
-        else if (strcmp(saved[i].name, "overcommit_kbytes") == 0)
-            kbytes = &saved[i];
-    }
-    if (ratio && kbytes) {
-        bool kbytes_in_force = strcmp(kbytes->value, "0\n") != 0;
-        kbytes->skip = !kbytes_in_force;
-        ratio->skip = kbytes_in_force;
-    }
-    return 0;
-}
-
-static int write_state_file(void)
-{
-    char tmp[128];
-    snprintf(tmp, sizeof tmp, "%s.new", state_path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        return -1;
-    }
-    fprintf(f, "pid %ld\n", (long)getpid());
-    for (int i = 0; i < nsaved; i++)
-        fprintf(f, "%s %s", saved[i].name, saved[i].value);
-    if (fclose(f) != 0)
-        return -1;
-    return rename(tmp, state_path);
-}
-
-const char *sysctl_failed_call(void)
-{
-    return failed_call;
-}
-
-int sysctl_set(const char *name, uint64_t value)
-{
-    if (lock_fd < 0 || strchr(name, '/')) {
-        errno = EINVAL;
-        return -1;
-    }
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old); /* the table changes: no restore now */
-    int rc = 0;
-    bool pair = order_of(name) == 1;
-    const char *names[2] = {name, NULL};
-    if (pair) {
-        names[0] = "overcommit_ratio";
-        names[1] = "overcommit_kbytes";
-    }
-    for (int i = 0; i < 2 && names[i] && rc == 0; i++) {
-        uint64_t original;
-        if (procfs_read_vm_sysctl(names[i], &original) != PROCFS_OK || remember(names[i], original) != 0) {
-            snprintf(failed_call, sizeof failed_call, "read /proc/sys/vm/%s", names[i]);
-            rc = -1;
-        }
-    }
-    if (rc == 0 && (rc = write_state_file()) != 0)
-        snprintf(failed_call, sizeof failed_call, "write %s (the record of original values)", state_path);
-    if (rc == 0 && (rc = sysctl_write(name, value)) != 0)
-        snprintf(failed_call, sizeof failed_call, "write /proc/sys/vm/%s", name);
-    int saved_errno = errno;
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    errno = saved_errno;
-    return rc;
-}
-
-/* Reads a state file left by a run that did not finish, restores it. */
-static void repair(char *repaired, size_t len)
-{
-    FILE *f = fopen(state_path, "re");
-    repaired[0] = '\0';
-    if (!f)
-        return;
-    char line[96], list[256] = "";
-    long pid = 0;
-    while (fgets(line, sizeof line, f)) {
-        /* "name value" - anything else is not ours and is skipped */
-        char *space = strchr(line, ' '), *end;
-        if (!space || space == line || (size_t)(space - line) >= 40)
-            continue;
-        *space = '\0';
-        const char *name = line;
-        errno = 0;
-        unsigned long long value = strtoull(space + 1, &end, 10);
-        if (errno || end == space + 1 || (*end != '\n' && *end != '\0'))
-            continue;
-        if (strcmp(name, "pid") == 0) {
-            pid = (long)value;
-            continue;
-        }
-        if (strchr(name, '/') || remember(name, value) != 0)
-            continue;
-        size_t used = strlen(list);
-        snprintf(list + used, sizeof list - used, "%s%s=%llu", used ? ", " : "", name, value);
-    }
-    (void)fclose(f); /* read-only: nothing to lose */
-    owner = getpid();
-    sysctl_restore();
-    unlink(state_path); /* also when it held nothing to restore */
-    snprintf(repaired, len,
-             "restored %s, left changed by vmlab run PID %ld, which was killed before it "
-             "could put them back",
-             list[0] ? list : "nothing (the state file was empty)", pid);
-}
+/* ---- where the lock and the record live ---- */
 
 /* A directory vmlab may trust: a real directory (not a symlink), owned by
  * this user, closed to everyone else. */
 static bool trusted_dir(const struct stat *st)
 {
     return S_ISDIR(st->st_mode) && st->st_uid == geteuid() && (st->st_mode & 0077) == 0;
+}
+
+static void append(char *list, size_t len, const char *dir, int err)
+{
+    size_t used = strlen(list);
+    char e[24];
+    snprintf(list + used, len - used, "%s%s (%s)", used ? ", " : "", dir, errno_name(err, e, sizeof e));
 }
 
 /* Picks the first usable candidate, creating it (0700) when missing. An
@@ -272,14 +135,9 @@ static int choose_state_dir(char *why, size_t len)
     char tried[512] = "";
     for (size_t i = 0; i < NSTATE_DIRS; i++) {
         const char *dir = state_dirs[i];
-        int made = mkdir(dir, 0700);
-        int err = errno;
         struct stat st;
-        if (made != 0 && err != EEXIST) {
-            size_t used = strlen(tried);
-            char e[24];
-            snprintf(tried + used, sizeof tried - used, "%s%s (%s)", used ? ", " : "", dir,
-                     errno_name(err, e, sizeof e));
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            append(tried, sizeof tried, dir, errno);
             continue;
         }
         if (lstat(dir, &st) != 0 || !trusted_dir(&st)) {
@@ -289,15 +147,11 @@ static int choose_state_dir(char *why, size_t len)
             return -1;
         }
         if (faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) != 0) { /* e.g. remounted read-only */
-            size_t used = strlen(tried);
-            char e[24];
-            snprintf(tried + used, sizeof tried - used, "%s%s (%s)", used ? ", " : "", dir,
-                     errno_name(errno, e, sizeof e));
+            append(tried, sizeof tried, dir, errno);
             continue;
         }
         snprintf(state_dir, sizeof state_dir, "%s", dir);
-        snprintf(lock_path, sizeof lock_path, "%s/lock", dir);
-        snprintf(state_path, sizeof state_path, "%s/saved-state", dir);
+        snprintf(state_path, sizeof state_path, "%s/" RECORD_NAME, dir);
         return 0;
     }
     snprintf(why, len, "there is no place to keep vmlab's lock and undo record: %s; make one of "
@@ -311,31 +165,55 @@ const char *sysctl_state_dir(void)
     return state_dir;
 }
 
-static int take_lock(const char *demo)
+/* Opens dir/lock: a regular file of this user, never through a symlink,
+ * never a FIFO or device (O_NONBLOCK: opening one cannot hang). */
+static int open_lock(const char *dir)
 {
-    char why[640];
-    if (choose_state_dir(why, sizeof why) != 0)
+    char path[96];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+    if (fd < 0)
         return -1;
-    lock_fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (lock_fd < 0)
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
+        close(fd);
+        errno = EPERM;
         return -1;
-    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        if (errno != EWOULDBLOCK)
-            return -1;
+    }
+    return fd;
+}
+
+/* Waits for the lock, at most `seconds` (0: no limit). -1 with EWOULDBLOCK
+ * when another run kept it. */
+static int lock_within(int fd, const char *demo, int seconds)
+{
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    if (errno != EWOULDBLOCK)
+        return -1;
+    if (seconds == 0) {
         fprintf(stderr, "%s: another vmlab demo is changing system settings; waiting for it\n", demo);
-        while (flock(lock_fd, LOCK_EX) != 0)
+        while (flock(fd, LOCK_EX) != 0)
             if (errno != EINTR)
                 return -1;
+        return 0;
     }
-    return 0;
+    for (int i = 0; i < seconds * 20; i++) {
+        struct timespec ts = {0, 50000000L}; /* 50 ms */
+        nanosleep(&ts, NULL);
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+    }
+    errno = EWOULDBLOCK;
+    return -1;
 }
 
 int sysctl_may_change(const char *name, char *why, size_t len)
 {
     char path[96];
     why[0] = '\0';
-    if (name[0] == '\0' || strchr(name, '/') || strlen(name) > 40) {
-        snprintf(why, len, "\"%s\" is not a /proc/sys/vm setting vmlab changes", name);
+    if (!record_knob_allowed(name)) {
+        snprintf(why, len, "\"%.40s\" is not a /proc/sys/vm setting vmlab changes", name);
         return -1;
     }
     if (geteuid() != 0) {
@@ -365,60 +243,395 @@ int sysctl_may_change(const char *name, char *why, size_t len)
         return -1;
     }
     close(fd);
-    if (choose_state_dir(why, len) != 0)
+    return choose_state_dir(why, len);
+}
+
+/* ---- this run's record ---- */
+
+/* Writes the record whole: a new file, then rename() over the old one, so
+ * that a reader finds the old record or the new one, never half of one. */
+static int write_record(void)
+{
+    char text[RECORD_MAX_BYTES], tmp[112];
+    size_t len = record_format(&changes, text, sizeof text);
+    if (len == 0) {
+        errno = ENOSPC;
         return -1;
+    }
+    snprintf(tmp, sizeof tmp, "%s.new", state_path);
+    (void)unlink(tmp); /* whatever is there (ours from a killed run, or a trap) */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, text, len);
+    int err = n == (ssize_t)len ? 0 : (n < 0 ? errno : EIO);
+    if (close(fd) != 0 && err == 0)
+        err = errno;
+    if (err == 0 && rename(tmp, state_path) == 0)
+        return 0;
+    err = err ? err : errno;
+    (void)unlink(tmp);
+    errno = err;
+    return -1;
+}
+
+/* Async-signal-safe: puts back every value this run changed that still
+ * holds what the run set, overcommit_memory first; says so on stderr (with
+ * write) when a value was changed by someone else meanwhile or could not be
+ * written. The record goes only when everything is back. */
+static void restore_action(void)
+{
+    if (nchanged == 0)
+        return;
+    bool failed = false;
+    for (int order = 0; order <= 1; order++)
+        for (int i = 0; i < nchanged; i++) {
+            const struct record_knob *k = &changes.knobs[i];
+            uint64_t now;
+            bool bad = false;
+            if (record_knob_order(k->name) != order)
+                continue;
+            if (read_knob(paths[i], &now) != 0) {
+                bad = true;
+            } else if (record_may_restore(k, now)) {
+                bad = write_knob(paths[i], originals[i], strlen(originals[i])) != 0;
+            } else if (now != k->original) {
+                say(demo_name), say(": left /proc/sys/vm/"), say(k->name), say(" at "), say_number(now);
+                say(": it no longer holds what this run set, someone changed it meanwhile\n");
+            }
+            if (bad) {
+                say(demo_name), say(": FAILED to put back /proc/sys/vm/"), say(k->name);
+                say(" (it was "), say_number(k->original), say("); it is left changed\n");
+                failed = true;
+            }
+        }
+    if (failed)
+        restore_failed = 1; /* the record stays: the next run tries again */
+    else
+        unlink(state_path);
+    nchanged = 0;
+}
+
+void sysctl_restore(void)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    restore_action();
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+const char *sysctl_failed_call(void)
+{
+    return failed_call;
+}
+
+/* Adds `name` to the table (its original read now) or finds it there. */
+static int find_or_add(const char *name, int *index)
+{
+    for (int i = 0; i < changes.nknobs; i++)
+        if (strcmp(changes.knobs[i].name, name) == 0) {
+            *index = i;
+            return 0;
+        }
+    if (changes.nknobs == RECORD_MAX_KNOBS) {
+        errno = ENOSPC;
+        return -1;
+    }
+    int i = changes.nknobs;
+    struct record_knob *k = &changes.knobs[i];
+    memset(k, 0, sizeof *k);
+    snprintf(k->name, sizeof k->name, "%s", name);
+    snprintf(paths[i], sizeof paths[i], "/proc/sys/vm/%s", name);
+    if (read_knob(paths[i], &k->original) != 0) {
+        snprintf(failed_call, sizeof failed_call, "read /proc/sys/vm/%s", name);
+        return -1;
+    }
+    snprintf(originals[i], sizeof originals[i], "%" PRIu64 "\n", k->original);
+    k->set[0] = k->original;
+    k->nset = 1;
+    changes.nknobs = i + 1;
+    *index = i;
     return 0;
+}
+
+int sysctl_set(const char *name, uint64_t value)
+{
+    if (lock_fd < 0 || !record_knob_allowed(name)) {
+        snprintf(failed_call, sizeof failed_call, "change /proc/sys/vm/%s (%s)", name,
+                 lock_fd < 0 ? "without the vmlab lock" : "not a setting vmlab changes");
+        errno = EINVAL;
+        return -1;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old); /* the table changes: no restore now */
+    int i = 0, rc = find_or_add(name, &i);
+    struct record_knob *k = &changes.knobs[i];
+    uint64_t now = 0;
+    if (rc != 0) {
+        int saved_errno = errno;
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        errno = saved_errno;
+        return rc;
+    }
+    if ((rc = read_knob(paths[i], &now)) != 0)
+        snprintf(failed_call, sizeof failed_call, "read /proc/sys/vm/%s", name);
+    if (rc == 0 && (!record_set_allowed(name, k->original, value) ||
+                    !record_set_allowed(name, k->original, now))) {
+        snprintf(failed_call, sizeof failed_call, "change /proc/sys/vm/%s from %" PRIu64 " to %" PRIu64
+                 " (outside what vmlab may undo from its original %" PRIu64 ")", name, now, value,
+                 k->original);
+        errno = ERANGE;
+        rc = -1;
+    }
+    if (rc == 0) {
+        /* While the write is under way the knob holds either value. */
+        k->set[0] = now;
+        k->set[1] = value;
+        k->nset = now == value ? 1 : 2;
+        nchanged = changes.nknobs;
+        if ((rc = write_record()) != 0)
+            snprintf(failed_call, sizeof failed_call, "write %s (the record of original values)", state_path);
+    }
+    if (rc == 0 && (rc = sysctl_write(name, value)) != 0)
+        snprintf(failed_call, sizeof failed_call, "write /proc/sys/vm/%s", name);
+    int saved_errno = errno;
+    if (rc == 0 || k->nset == 2) {
+        /* Now the knob holds one value; record it (a failure here only
+         * leaves the wider record, which is still right). */
+        uint64_t got;
+        if (read_knob(paths[i], &got) == 0 && record_set_allowed(name, k->original, got)) {
+            k->set[0] = got;
+            k->nset = 1;
+            (void)write_record();
+        }
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    errno = saved_errno;
+    return rc;
+}
+
+/* ---- repairing what a killed run left ---- */
+
+static void add(char *report, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add(char *report, size_t len, const char *fmt, ...)
+{
+    size_t used = strlen(report);
+    if (used + 3 >= len)
+        return;
+    if (used)
+        used += (size_t)snprintf(report + used, len - used, "; ");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(report + used, len - used, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
+    va_end(ap);
+}
+
+/* Moves a refused record aside, so that it is kept for a look but not read
+ * again by every run. */
+static void set_aside(const char *path, char *report, size_t len)
+{
+    char aside[128];
+    snprintf(aside, sizeof aside, "%s.refused", path);
+    if (rename(path, aside) == 0)
+        add(report, len, "moved it to %s", aside);
+    else
+        add(report, len, "could not move it aside (%s): remove it by hand (rm -r %s)", strerror(errno), path);
+}
+
+/* Reads dir's record, if there is one, and puts back what it allows. The
+ * caller holds dir's lock. */
+static void repair_dir(const char *dir, char *report, size_t len)
+{
+    char path[96], text[RECORD_MAX_BYTES + 1], why[256], boot[40], run[80];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/" RECORD_NAME, dir);
+    if (lstat(path, &st) != 0)
+        return; /* the common case: nothing left */
+    /* Only a file vmlab could have written: never through a symlink, never
+     * a FIFO (opening one could hang), a directory or a device. */
+    int fd = -1;
+    if (S_ISREG(st.st_mode))
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 07777) != 0600 || st.st_nlink != 1) {
+        if (fd >= 0)
+            close(fd);
+        const char *what = S_ISLNK(st.st_mode) ? "a symlink" : S_ISFIFO(st.st_mode) ? "a FIFO"
+                           : S_ISDIR(st.st_mode) ? "a directory" : !S_ISREG(st.st_mode) ? "not a regular file"
+                           : "not a file of this user with mode 0600 and one link";
+        add(report, len, "refused the undo record %s: it is %s, not what vmlab writes; nothing was "
+                         "restored", path, what);
+        set_aside(path, report, len);
+        return;
+    }
+    ssize_t n = read(fd, text, sizeof text);
+    close(fd);
+    struct sysctl_record r;
+    if (n < 0 || !record_parse(text, (size_t)n, &r, why, sizeof why)) {
+        add(report, len, "refused the undo record %s (%s); nothing was restored", path,
+            n < 0 ? strerror(errno) : why);
+        set_aside(path, report, len);
+        return;
+    }
+    runid_format(&r.run, run, sizeof run);
+    if (!runid_boot_id(boot, sizeof boot) || strcmp(boot, r.boot) != 0) {
+        add(report, len, "discarded the undo record of vmlab run %s from an earlier boot (the reboot "
+                         "reset what it changed)", run);
+        unlink(path);
+        return;
+    }
+    if (runid_state(&r.run) == RUNID_ALIVE) {
+        add(report, len, "left the undo record %s alone: vmlab run %s is still running", path, run);
+        return;
+    }
+    bool failed = false;
+    char restored[160] = "";
+    for (int order = 0; order <= 1; order++)
+        for (int i = 0; i < r.nknobs; i++) {
+            const struct record_knob *k = &r.knobs[i];
+            char knob[64];
+            uint64_t now;
+            if (record_knob_order(k->name) != order)
+                continue;
+            snprintf(knob, sizeof knob, "/proc/sys/vm/%s", k->name);
+            if (read_knob(knob, &now) != 0) {
+                add(report, len, "FAILED to read %s: %s was not restored", knob, k->name);
+                failed = true;
+            } else if (record_may_restore(k, now)) {
+                uint64_t back;
+                if (sysctl_write(k->name, k->original) != 0 || read_knob(knob, &back) != 0 ||
+                    back != k->original) {
+                    add(report, len, "FAILED to restore %s=%" PRIu64 " (%s); it holds %" PRIu64, k->name,
+                        k->original, strerror(errno), now);
+                    failed = true;
+                } else {
+                    size_t used = strlen(restored);
+                    snprintf(restored + used, sizeof restored - used, "%s%s=%" PRIu64 " (was %" PRIu64 ")",
+                             used ? ", " : "", k->name, k->original, now);
+                }
+            } else if (now != k->original) {
+                add(report, len, "left %s=%" PRIu64 " as it is: the killed vmlab run %s set %" PRIu64
+                                 ", so someone has changed it since", k->name, now, run,
+                    k->set[k->nset - 1]);
+            }
+        }
+    if (restored[0])
+        add(report, len, "restored %s, left changed by vmlab run %s, which was killed before it could "
+                         "put them back", restored, run);
+    if (!failed)
+        unlink(path);
+}
+
+/* Repairs every candidate directory's record; `held` is the one whose lock
+ * this process holds already (or NULL). Another directory's lock is taken
+ * only briefly: a run holding it is alive, and its record is not a leftover. */
+static void repair_all(const char *held, char *report, size_t len)
+{
+    for (size_t i = 0; i < NSTATE_DIRS; i++) {
+        const char *dir = state_dirs[i];
+        char path[96];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/" RECORD_NAME, dir);
+        if (lstat(dir, &st) != 0)
+            continue;
+        if (!trusted_dir(&st)) {
+            if (lstat(path, &st) == 0)
+                add(report, len, "did not read %s: %s is not vmlab's own directory (root's, mode 0700), "
+                                 "so what it holds may not be vmlab's; remove it (rm -r %s)", path, dir, dir);
+            continue;
+        }
+        if (lstat(path, &st) != 0)
+            continue;
+        if (held && strcmp(dir, held) == 0) {
+            repair_dir(dir, report, len);
+            continue;
+        }
+        int fd = open_lock(dir);
+        if (fd < 0) {
+            add(report, len, "could not open the lock in %s (%s): its undo record was not read", dir,
+                strerror(errno));
+            continue;
+        }
+        if (lock_within(fd, demo_name, 2) == 0)
+            repair_dir(dir, report, len);
+        close(fd);
+    }
 }
 
 int sysctl_begin(const char *demo, char *repaired, size_t len)
 {
-    owner = getpid();
-    if (take_lock(demo) != 0) {
-        int saved_errno = errno;
+    char why[640];
+    repaired[0] = '\0';
+    snprintf(demo_name, sizeof demo_name, "%s", demo);
+    if (lock_fd >= 0)
+        return 0;
+    if (choose_state_dir(why, sizeof why) != 0) {
+        snprintf(failed_call, sizeof failed_call, "%.150s", why);
+        return -1;
+    }
+    lock_fd = open_lock(state_dir);
+    if (lock_fd < 0 || lock_within(lock_fd, demo, 0) != 0) {
+        int err = errno;
+        snprintf(failed_call, sizeof failed_call, "take the vmlab lock in %s", state_dir);
         if (lock_fd >= 0)
             close(lock_fd);
         lock_fd = -1;
-        errno = saved_errno;
+        errno = err;
         return -1;
     }
-    repair(repaired, len);
-    if (arm() != 0) {
+    repair_all(state_dir, repaired, len);
+    struct stat st;
+    if (lstat(state_path, &st) == 0) {
+        /* A record this run could not settle (a live run's, one that could
+         * not be moved aside, a restore that failed): never write over it. */
+        snprintf(failed_call, sizeof failed_call, "start a change: the undo record %s of another run "
+                 "is still there (see above)", state_path);
         sysctl_end();
+        errno = EBUSY;
+        return -1;
+    }
+    if (undo_register(restore_action) != 0) {
+        sysctl_end();
+        snprintf(failed_call, sizeof failed_call, "register the undo (atexit)");
         errno = ENOMEM;
         return -1;
     }
+    if (!runid_boot_id(changes.boot, sizeof changes.boot) || runid_self(&changes.run) != 0) {
+        sysctl_end();
+        snprintf(failed_call, sizeof failed_call, "read this run's boot id and start time from /proc");
+        errno = ENOENT;
+        return -1;
+    }
+    changes.nknobs = 0;
+    nchanged = 0;
     return 0;
 }
 
-void sysctl_end(void)
+int sysctl_end(void)
 {
     sysctl_restore();
     if (lock_fd >= 0) {
         close(lock_fd); /* releases the flock */
         lock_fd = -1;
     }
+    int failed = restore_failed;
+    restore_failed = 0;
+    return failed ? -1 : 0;
 }
 
 int sysctl_repair_leftovers(const char *demo, char *repaired, size_t len)
 {
     repaired[0] = '\0';
-    bool left = false;
-    for (size_t i = 0; i < NSTATE_DIRS && !left; i++) {
-        char path[96];
-        snprintf(path, sizeof path, "%s/saved-state", state_dirs[i]);
-        left = access(path, F_OK) == 0;
-    }
-    if (!left)
-        return 0; /* the common case: nothing left, no lock needed */
-    if (sysctl_begin(demo, repaired, len) != 0)
-        return -1;
-    sysctl_end();
+    snprintf(demo_name, sizeof demo_name, "%s", demo);
+    repair_all(NULL, repaired, len);
     return 0;
 }
 
 void sysctl_child_after_fork(void)
 {
-    owner = 0; /* restore() checks the PID: this process restores nothing */
+    nchanged = 0; /* this process restores nothing (lib/undo also checks the PID) */
     if (lock_fd >= 0) {
         close(lock_fd);
         lock_fd = -1;

@@ -3,22 +3,28 @@
  *
  * The life of a change (LTP's save_restore, in a few calls):
  *
+ *   sysctl_may_change("nr_hugepages") may this process do it at all? If not,
+ *                                     a sentence saying why (exit 77)
  *   sysctl_begin("hugetlb-reserve")   take the vmlab lock (a second run waits),
  *                                     repair what a killed earlier run left,
- *                                     arm atexit and SIGINT/SIGTERM/SIGHUP/SIGQUIT
- *   sysctl_set("nr_hugepages", 1)     record the original value in
- *                                     /run/vmlab/saved-state, then change it
+ *                                     register the restore with lib/undo
+ *                                     (atexit, SIGINT/SIGTERM/SIGHUP/SIGQUIT)
+ *   sysctl_set("nr_hugepages", 1)     record the original value and the new
+ *                                     one in the undo record, then change it
  *   ...                               (fork the experiment; the children die
  *                                     with this process: PR_SET_PDEATHSIG)
- *   sysctl_end()                      restore, forget the state file, unlock
+ *   sysctl_end()                      restore, forget the record, unlock
  *
- * A run killed with SIGKILL cannot restore anything; the state file it left
- * lets the next vmlab run that takes the lock do it and say so.
+ * A run killed with SIGKILL cannot restore anything; the undo record it left
+ * lets the next vmlab run do it and say so. The record is as trustworthy as
+ * the rest (lib/sysctl_record): only the knobs vmlab changes, only back to
+ * safe values, only while a knob still holds what the run set, only from a
+ * regular file of root's, mode 0600, in a directory only root can write.
  *
- * Restoring follows the kernel's rules: overcommit_memory first; then only one
- * of overcommit_ratio / overcommit_kbytes, since writing either zeroes the
- * other - the one that was in force. The restore path is async-signal-safe:
- * open/write/close of values formatted when they were saved. */
+ * Only overcommit_memory and nr_hugepages are changed (the allow-list);
+ * overcommit_memory is put back first. The restore path is
+ * async-signal-safe: open/read/write/close of values formatted when they
+ * were saved. */
 #ifndef VMLAB_SYSCTL_H
 #define VMLAB_SYSCTL_H
 
@@ -35,7 +41,7 @@
  * refused, never worked around):
  *   /run/vmlab, /dev/shm/vmlab, /tmp/vmlab
  * All three are emptied at boot on most systems; the record also names the
- * boot it was written in. */
+ * boot it was written in, and a record of another boot is discarded. */
 
 /* 0 when this process can take the vmlab lock and write /proc/sys/vm/<name>;
  * else -1 and `why` receives one sentence naming what is missing on this
@@ -49,27 +55,34 @@ int sysctl_may_change(const char *name, char *why, size_t len);
 const char *sysctl_state_dir(void);
 
 /* Takes the lock (waiting, and saying so on stderr, while another run holds
- * it) and repairs leftovers. `repaired` receives a sentence about what was
- * repaired, or "". Returns 0, or -1 with errno (e.g. EACCES when not root). */
+ * it) and repairs leftovers. `repaired` receives sentences about what was
+ * repaired or refused, or "". Returns 0, or -1 with errno, and
+ * sysctl_failed_call() says what failed. */
 int sysctl_begin(const char *demo, char *repaired, size_t len);
 
-/* Changes /proc/sys/vm/<name>, saving its original value first. On failure
- * (-1, errno set) nothing was changed, and sysctl_failed_call() names the
- * call that failed: reading the knob, writing the state file, writing the knob. */
+/* Changes /proc/sys/vm/<name> (one of the allow-list), recording what to put
+ * back first. On failure (-1, errno set) nothing was changed, and
+ * sysctl_failed_call() names the call that failed: reading the knob, writing
+ * the record, writing the knob. */
 int sysctl_set(const char *name, uint64_t value);
 const char *sysctl_failed_call(void);
 
-/* Puts every saved value back (idempotent; safe in a signal handler). */
+/* Puts back every value that still holds what this run set (idempotent;
+ * safe in a signal handler). A value someone else changed meanwhile is left
+ * as it is, and a write that fails is reported, on stderr. */
 void sysctl_restore(void);
 
-/* Restores, removes the state file and releases the lock. */
-void sysctl_end(void);
+/* Restores, removes the record and releases the lock. -1 when a value could
+ * not be put back (said on stderr; the record stays for the next run): the
+ * demo must then end as failed, never say that it was restored. */
+int sysctl_end(void);
 
-/* Only repairs leftovers of a killed run, if any (takes and drops the lock).
- * For demos that change nothing themselves. */
+/* Only repairs leftovers of a killed run, if any. For demos that change
+ * nothing themselves. Waits at most 2 s for a lock another run holds. */
 int sysctl_repair_leftovers(const char *demo, char *repaired, size_t len);
 
-/* Writes /proc/sys/vm/<name> directly; prefer sysctl_set. */
+/* Writes /proc/sys/vm/<name> directly, no record, no lock: for tests that
+ * put the machine back themselves. Demos use sysctl_set. */
 int sysctl_write(const char *name, uint64_t value);
 
 /* For a forked worker: it must never restore the supervisor's values. */

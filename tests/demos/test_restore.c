@@ -20,6 +20,7 @@
 #include "procfs.h"
 #include "ptydrive.h"
 #include "suite.h"
+#include "sysctl.h"
 
 #define STATE_FILE "/run/vmlab/saved-state"
 
@@ -204,8 +205,11 @@ START_TEST(many_at_once)
 END_TEST
 
 /* The files vmlab keeps in /run/vmlab are never followed through a symlink,
- * and a directory that others could write is not trusted: the demo fails
- * (exit 1) before it changes anything. _i picks the trap. */
+ * and a directory that others could write is not trusted. A symlink where
+ * the new record is written is removed, never followed (the run goes on);
+ * a symlink as the lock, or a directory open to others, makes the demo stop
+ * (exit 1, or 77 with the reason) before it changes anything. _i picks the
+ * trap. */
 START_TEST(state_files_are_not_trusted_blindly)
 {
     char target[] = "/tmp/vmlab-target-XXXXXX";
@@ -238,11 +242,72 @@ START_TEST(state_files_are_not_trusted_blindly)
     ck_assert_ptr_nonnull(fgets(content, sizeof content, f));
     fclose(f);
     unlink(target);
-    /* 1, or 77 where sysctl_may_change refuses the directory before anything is announced */
-    ck_assert_msg(d.r.exit_code == 1 || d.r.exit_code == 77, "trap %d: exit %d: %s", _i, d.r.exit_code, d.r.err);
+    if (_i == 0)
+        ck_assert_msg(d.r.exit_code == 0, "trap %d: exit %d: %s", _i, d.r.exit_code, d.r.err);
+    else
+        ck_assert_msg(d.r.exit_code == 1 || d.r.exit_code == 77, "trap %d: exit %d: %s", _i,
+                      d.r.exit_code, d.r.err);
     ck_assert_str_eq(content, "untouched\n");
     demo_run_free(&d);
     assert_all_restored("a trapped state directory");
+}
+END_TEST
+
+/* A signal sent to the tour alone (kill PID, not Ctrl-C at the terminal,
+ * which reaches the whole process group) is passed on to the demo it runs,
+ * and the tour waits for the demo's undo before it dies of the same signal:
+ * the pool that hugetlb-reserve --setup 2 grew is back when the tour is
+ * gone. _i picks the signal. */
+START_TEST(tour_passes_the_signal_on)
+{
+    int sig = signals[_i];
+    uint64_t total = meminfo("HugePages_Total");
+    const char *argv[] = {demo_program("tour", RUN_AS_SELF), "--step", NULL};
+    ck_assert_int_eq(pty_start(&child, argv), 0);
+    /* Enter at every pause, up to the first of stop 7 (hugetlb-reserve). */
+    for (int i = 0;; i++) {
+        ck_assert_msg(i < 200 && pty_wait_for(&child, "Press Enter"), "no prompt: %s",
+                      child.screen + (child.len > 2000 ? child.len - 2000 : 0));
+        if (memmem(child.screen, child.len, "Stop 7 of", 9))
+            break;
+        ck_assert(pty_send(&child, "\n"));
+    }
+    ck_assert(pty_send(&child, "\n")); /* step 1 grows the pool */
+    ck_assert_msg(pty_wait_for(&child, "Press Enter for step 2/5"), "%s", child.screen);
+    ck_assert_uint_eq(meminfo("HugePages_Total"), total + 2);
+    kill(child.pid, sig);
+    int status = pty_finish(&child);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == sig, "want death by signal %d, got %#x", sig,
+                  status);
+    /* The tour is gone: the demo has put the pool back already. */
+    uint64_t now = meminfo("HugePages_Total");
+    char when[64];
+    snprintf(when, sizeof when, "%s to the tour", strsignal(sig));
+    assert_all_restored(when);
+    ck_assert_uint_eq(now, total);
+}
+END_TEST
+
+/* Compare before restoring: an administrator grows the pool while the demo
+ * holds it grown; the demo, interrupted, leaves the administrator's value
+ * and says so, instead of shrinking the pool under them. */
+START_TEST(changed_meanwhile_is_left_alone)
+{
+    uint64_t total = meminfo("HugePages_Total");
+    const char *argv[] = {demo_program("hugetlb-reserve", RUN_AS_SELF), "--setup", "2", "--step", NULL};
+    pause_before(&child, argv, 2, 5);
+    ck_assert_uint_eq(vm("nr_hugepages"), total + 2);
+    ck_assert_int_eq(sysctl_write("nr_hugepages", total + 5), 0); /* the administrator */
+    kill(child.pid, SIGTERM);
+    bool said = pty_wait_for(&child, "left /proc/sys/vm/nr_hugepages at");
+    int status = pty_finish(&child);
+    uint64_t left = vm("nr_hugepages");
+    knobs_restore(&original);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
+    ck_assert_msg(left == total + 5, "the demo wrote over the administrator's %llu: %llu",
+                  (unsigned long long)total + 5, (unsigned long long)left);
+    ck_assert_msg(said, "not said: %s", child.screen);
+    assert_all_restored("a pool changed meanwhile");
 }
 END_TEST
 
@@ -262,6 +327,8 @@ int main(void)
     tcase_add_test(tc, killed_worker);
     tcase_add_test(tc, many_at_once);
     tcase_add_loop_test(tc, state_files_are_not_trusted_blindly, 0, 3);
+    tcase_add_loop_test(tc, tour_passes_the_signal_on, 0, 3);
+    tcase_add_test(tc, changed_meanwhile_is_left_alone);
     suite_add_tcase(s, tc);
     int failed = run_suite(s);
     knobs_restore(&original);

@@ -1,8 +1,11 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for lib/cli.c and lib/errors.c: strict sizes, usage errors that
  * exit 2, and errno names. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <stdbool.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +146,157 @@ EXIT_CASE(flag_with_value, "--flag=1")
 EXIT_CASE(short_option, "-x")
 EXIT_CASE(help_exits_0, "--help")
 EXIT_CASE(version_exits_0, "--version")
+EXIT_CASE(short_help_exits_0, "-h")
+EXIT_CASE(short_version_exits_0, "-V")
+
+/* Help and version that cannot be written (a full disk, a closed pipe) are a
+ * failure like any other output that is lost: exit 1, not 0. */
+#define FULL_CASE(name, ...)                                         \
+    START_TEST(name)                                                 \
+    {                                                                \
+        const char *argv[] = {"t", __VA_ARGS__, NULL};               \
+        struct cli_common c;                                         \
+        ck_assert_ptr_nonnull(freopen("/dev/full", "w", stdout));    \
+        parse((int)(sizeof argv / sizeof argv[0]) - 1, argv, &c);   \
+        ck_abort_msg("cli_parse returned instead of exiting");       \
+    }                                                                \
+    END_TEST
+
+FULL_CASE(help_to_full_disk_fails, "--help")
+FULL_CASE(version_to_full_disk_fails, "-V")
+
+/* ---- help text: read back what cli_write_help wrote ---- */
+
+static char *help_of(const struct demo_info *i)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    cli_write_help(i, f);
+    ck_assert_int_eq(fclose(f), 0);
+    return text;
+}
+
+/* Columns of the widest line, counting UTF-8 characters, not bytes. */
+static int widest_line(const char *text)
+{
+    int widest = 0, col = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p == '\n') {
+            col = 0;
+            continue;
+        }
+        if (((unsigned char)*p & 0xc0) != 0x80 && ++col > widest)
+            widest = col;
+    }
+    return widest;
+}
+
+/* The text with every run of spaces and newlines made one space: what is
+ * left when wrapping is undone. */
+static void squeeze(char *text)
+{
+    char *out = text;
+    for (const char *p = text; *p; p++) {
+        bool blank = *p == ' ' || *p == '\n';
+        if (blank && out > text && out[-1] == ' ')
+            continue;
+        *out++ = blank ? ' ' : *p;
+    }
+    *out = '\0';
+}
+
+static const struct cli_option long_opts[] = {
+    {"fit-size", "SIZE", "a request that fits, to compare the charges of the two requests "
+                         "(default 1G; 1M to 4G), with words enough to need two lines"},
+    {"i-accept-the-consequences", NULL, "a name too long for the option column"},
+};
+static const struct demo_info sized = {
+    .name = "sized",
+    .summary = "A summary line that is far too long for an eighty column terminal, as a "
+               "demo might write one by mistake — with a dash.\nSecond line.",
+    .options = long_opts,
+    .noptions = 2,
+    .examples = "  sized --fit-size 2G --i-accept-the-consequences   an example that runs "
+                "past the edge of the screen\n",
+};
+static const struct demo_info unsized = {
+    .name = "unsized",
+    .summary = "No sizes here.",
+    .options = opts + 1, /* only --flag */
+    .noptions = 1,
+    .exit_status = "0 it worked; 3 something of its own.",
+};
+
+START_TEST(help_fits_80_columns)
+{
+    char *text = help_of(&sized);
+    ck_assert_int_le(widest_line(text), 80);
+    /* a name too long for its column has its help on the next line */
+    ck_assert_ptr_nonnull(strstr(text, "\n  --i-accept-the-consequences\n    "));
+    /* nothing was lost by wrapping: every word is still there, in order */
+    squeeze(text);
+    ck_assert_ptr_nonnull(strstr(text, "to compare the charges of the two requests "
+                                       "(default 1G; 1M to 4G), with words enough to need two lines"));
+    ck_assert_ptr_nonnull(strstr(text, "as a demo might write one by mistake — with a dash."));
+    ck_assert_ptr_nonnull(strstr(text, "an example that runs past the edge of the screen"));
+    free(text);
+}
+END_TEST
+
+START_TEST(help_lists_only_what_the_program_takes)
+{
+    char *text = help_of(&sized);
+    ck_assert_ptr_nonnull(strstr(text, "Sizes take a suffix"));
+    ck_assert_ptr_nonnull(strstr(text, "  -h, --help "));
+    ck_assert_ptr_nonnull(strstr(text, "  -V, --version "));
+    ck_assert_ptr_nonnull(strstr(text, "Exit status: 0 the demo ran"));
+    free(text);
+    text = help_of(&unsized);
+    ck_assert_ptr_null(strstr(text, "Sizes take a suffix"));
+    ck_assert_ptr_null(strstr(text, "SIZE"));
+    ck_assert_ptr_null(strstr(text, "--size"));
+    ck_assert_ptr_nonnull(strstr(text, "  --flag "));
+    free(text);
+}
+END_TEST
+
+START_TEST(help_states_the_programs_own_exit_codes)
+{
+    char *text = help_of(&unsized);
+    ck_assert_ptr_nonnull(strstr(text, "Exit status: 0 it worked; 3 something of its own.\n"));
+    ck_assert_ptr_null(strstr(text, "77"));
+    free(text);
+}
+END_TEST
+
+START_TEST(wrapping_keeps_indent_and_words)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    char line[400] = "    ";
+    for (int i = 0; i < 30; i++)
+        strcat(line, "word ");
+    cli_print_wrapped(f, line, 2);
+    cli_print_wrapped(f, "short\n", 0);
+    cli_print_wrapped(f, "", 0);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_le(widest_line(text), 79);
+    /* the first line keeps its indent, later ones are indented 2 more */
+    ck_assert_int_eq(strncmp(text, "    word", 8), 0);
+    const char *second = strchr(text, '\n') + 1;
+    ck_assert_int_eq(strncmp(second, "      word", 10), 0);
+    int words = 0;
+    for (const char *p = text; (p = strstr(p, "word")) != NULL; p += 4)
+        words++;
+    ck_assert_int_eq(words, 30);
+    ck_assert_ptr_nonnull(strstr(text, "\nshort\n"));
+    free(text);
+}
+END_TEST
 
 START_TEST(fits_what_there_is)
 {
@@ -179,9 +333,19 @@ static Suite *cli_suite(void)
     tcase_add_exit_test(parsing, short_option, EXIT_USAGE);
     tcase_add_exit_test(parsing, help_exits_0, EXIT_OK);
     tcase_add_exit_test(parsing, version_exits_0, EXIT_OK);
+    tcase_add_exit_test(parsing, short_help_exits_0, EXIT_OK);
+    tcase_add_exit_test(parsing, short_version_exits_0, EXIT_OK);
+    tcase_add_exit_test(parsing, help_to_full_disk_fails, EXIT_RUNTIME);
+    tcase_add_exit_test(parsing, version_to_full_disk_fails, EXIT_RUNTIME);
     tcase_add_test(parsing, fits_what_there_is);
     tcase_add_exit_test(parsing, fits_refuses_more_than_there_is, EXIT_USAGE);
     suite_add_tcase(s, parsing);
+    TCase *help = tcase_create("help");
+    tcase_add_test(help, help_fits_80_columns);
+    tcase_add_test(help, help_lists_only_what_the_program_takes);
+    tcase_add_test(help, help_states_the_programs_own_exit_codes);
+    tcase_add_test(help, wrapping_keeps_indent_and_words);
+    suite_add_tcase(s, help);
     return s;
 }
 

@@ -1,0 +1,357 @@
+/* vmlab-watch: the second terminal. Follows whatever vmlab demo this user is
+ * running (or the PID given) and redraws, whenever something changed, the
+ * demo's own mapping from /proc/PID/smaps with the fields that moved marked,
+ * and every mapping of the process drawn to scale with its resident part.
+ * It only reads /proc: no root needed for your own processes. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "announce.h"
+#include "cli.h"
+#include "procfs.h"
+
+enum { OPT_INTERVAL, OPT_FRAMES };
+
+static const struct cli_option options[] = {
+    [OPT_INTERVAL] = {"interval", "MS", "how often to look, in milliseconds (default 200)"},
+    [OPT_FRAMES] = {"frames", "N", "stop after drawing N frames (default: until Ctrl-C)"},
+};
+
+static const struct demo_info info = {
+    .name = "vmlab-watch",
+    .args = "[PID]",
+    .summary = "Follows the running vmlab demo (or PID) from a second terminal: its\n"
+               "mapping's smaps fields, marked when they change, and every mapping of\n"
+               "the process drawn to scale, '#' resident and '.' not.",
+    .options = options,
+    .noptions = sizeof options / sizeof options[0],
+    .examples = "  vmlab-watch              follow whatever demo or tour you run next\n"
+                "  vmlab-watch 4242         watch process 4242\n",
+};
+
+struct settings {
+    unsigned interval_ms;
+    unsigned long frames;
+};
+
+static void on_option(void *ctx, size_t index, const char *arg)
+{
+    struct settings *s = ctx;
+    if (index == OPT_INTERVAL)
+        s->interval_ms = (unsigned)cli_count_arg(&info, "--interval", arg, 10, 10000);
+    else if (index == OPT_FRAMES)
+        s->frames = (unsigned long)cli_count_arg(&info, "--frames", arg, 1, 1000000);
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int signo)
+{
+    (void)signo;
+    stop = 1;
+}
+
+/* ---- one frame, as text ---- */
+
+#define FRAME_MAX 16384
+#define MAX_ROWS 48
+#define BAR 22
+
+struct frame {
+    char text[FRAME_MAX];
+    size_t len;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void put(struct frame *f, const char *fmt, ...)
+{
+    if (f->len + 1 >= sizeof f->text)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(f->text + f->len, sizeof f->text - f->len, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
+    va_end(ap);
+    if (n > 0)
+        f->len = f->len + (size_t)n < sizeof f->text ? f->len + (size_t)n : sizeof f->text - 1;
+}
+
+/* One row of the process map: mappings of the same file are drawn as one. */
+struct row {
+    uintptr_t start;
+    uint64_t size_kb, rss_kb;
+    char perms[5];
+    char name[40];
+    bool is_demo;
+};
+
+struct process_map {
+    struct row rows[MAX_ROWS];
+    size_t nrows;
+    size_t hidden;
+    uintptr_t demo_addr;
+    struct smaps_entry demo;
+    bool have_demo;
+};
+
+static void short_name(const struct smaps_entry *e, char *out, size_t len)
+{
+    const char *slash = strrchr(e->name, '/');
+    const char *name = slash ? slash + 1 : e->name[0] ? e->name : "[anon]";
+    snprintf(out, len, "%.*s", (int)(len - 1), name);
+}
+
+static void visit(const struct smaps_entry *e, void *ctx)
+{
+    struct process_map *m = ctx;
+    uint64_t rss = 0;
+    (void)smaps_get(e, "Rss", &rss);
+    uint64_t size_kb = (e->end - e->start) / 1024;
+    bool is_demo = m->demo_addr >= e->start && m->demo_addr < e->end;
+    if (is_demo) {
+        m->demo = *e;
+        m->have_demo = true;
+    }
+    char name[40];
+    short_name(e, name, sizeof name);
+    if ((strcmp(e->perms, "---p") == 0 && !is_demo) || strcmp(e->name, "[vsyscall]") == 0)
+        return; /* guard pages, reservations, the kernel's page: nothing to see */
+    if (m->nrows > 0 && e->name[0] == '/' && !is_demo) {
+        struct row *last = &m->rows[m->nrows - 1];
+        if (strcmp(last->name, name) == 0 && !last->is_demo) {
+            last->size_kb += size_kb;
+            last->rss_kb += rss;
+            return;
+        }
+    }
+    if (m->nrows == MAX_ROWS) {
+        m->hidden++;
+        return;
+    }
+    struct row *r = &m->rows[m->nrows++];
+    r->start = e->start;
+    r->size_kb = size_kb;
+    r->rss_kb = rss;
+    r->is_demo = is_demo;
+    memcpy(r->perms, e->perms, sizeof r->perms);
+    snprintf(r->name, sizeof r->name, "%s", name);
+}
+
+static void human(uint64_t kb, char *buf, size_t len)
+{
+    format_size(kb * 1024, buf, len);
+}
+
+/* Fields of the demo's mapping worth watching, in this order. */
+static const char *const watched[] = {"Size", "Rss", "Pss", "Private_Clean", "Private_Dirty",
+                                      "Shared_Dirty", "Anonymous", "AnonHugePages",
+                                      "Private_Hugetlb", "Swap", "Locked", NULL};
+
+/* What the last frame showed; a mark stays on a field until the next change. */
+struct previous {
+    uintptr_t start;
+    uint64_t values[16];
+    bool present[16];
+    bool marked[16];
+};
+
+static void draw_demo(struct frame *f, const struct process_map *m, struct previous *prev,
+                      bool color)
+{
+    const struct smaps_entry *e = &m->demo;
+    char size[32];
+    human((e->end - e->start) / 1024, size, sizeof size);
+    put(f, "The demo's mapping %lx-%lx %s (%s)\n", (unsigned long)e->start,
+        (unsigned long)e->end, e->perms, size);
+    bool same = prev->start == e->start, changed[16] = {false}, any = false;
+    uint64_t values[16] = {0};
+    bool present[16] = {false};
+    for (size_t i = 0; watched[i]; i++) {
+        present[i] = smaps_get(e, watched[i], &values[i]);
+        changed[i] = same && present[i] && (!prev->present[i] || prev->values[i] != values[i]);
+        any = any || changed[i];
+    }
+    int col = 0;
+    for (size_t i = 0; watched[i]; i++) {
+        if (any || !same)
+            prev->marked[i] = changed[i];
+        prev->values[i] = values[i];
+        prev->present[i] = present[i];
+        if (!present[i])
+            continue;
+        put(f, "  %-15s %10llu kB %s", watched[i], (unsigned long long)values[i],
+            prev->marked[i] ? (color ? "\033[7m*\033[0m" : "*") : " ");
+        if (++col % 2 == 0)
+            put(f, "\n");
+    }
+    if (col % 2)
+        put(f, "\n");
+    put(f, "  VmFlags: %s\n", e->has_vmflags ? e->vmflags : "(not shown by this kernel)");
+    prev->start = e->start;
+}
+
+static void draw_rows(struct frame *f, const struct process_map *m)
+{
+    uint64_t largest = 1;
+    for (size_t i = 0; i < m->nrows; i++)
+        if (m->rows[i].size_kb > largest)
+            largest = m->rows[i].size_kb;
+    char scale[32];
+    human(largest, scale, sizeof scale);
+    put(f, "Every mapping, to scale (a full bar is %s; '#' resident):\n", scale);
+    for (size_t i = 0; i < m->nrows; i++) {
+        const struct row *r = &m->rows[i];
+        char bar[BAR + 1], size[16], rss[16];
+        size_t width = (size_t)((r->size_kb * BAR + largest - 1) / largest);
+        if (width == 0)
+            width = 1;
+        size_t full = r->size_kb ? (size_t)(r->rss_kb * width / r->size_kb) : 0;
+        if (r->rss_kb > 0 && full == 0)
+            full = 1;
+        memset(bar, '#', full);
+        memset(bar + full, '.', width - full);
+        bar[width] = '\0';
+        human(r->size_kb, size, sizeof size);
+        human(r->rss_kb, rss, sizeof rss);
+        put(f, "%c %012lx %s %-16.16s %9s %-22s %s\n", r->is_demo ? '>' : ' ',
+            (unsigned long)r->start, r->perms, r->name, size, bar, rss);
+    }
+    if (m->hidden)
+        put(f, "  (%zu more mappings not shown)\n", m->hidden);
+}
+
+/* Builds the frame for pid; false (errno set) when its smaps cannot be read:
+ * the process is gone (ENOENT, or a zombie's empty smaps) or not ours. */
+static bool build(struct frame *f, long pid, const struct announcement *a, bool announced,
+                  struct previous *prev, bool color)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/smaps", pid);
+    FILE *in = fopen(path, "re");
+    if (!in)
+        return false;
+    static struct process_map m;
+    memset(&m, 0, sizeof m);
+    m.demo_addr = announced ? a->addr : 0;
+    enum procfs_status st = smaps_parse_each(in, visit, &m);
+    (void)fclose(in); /* read-only: nothing to lose */
+    if (st != PROCFS_OK) {
+        errno = ENOENT;
+        return false;
+    }
+    f->len = 0;
+    f->text[0] = '\0';
+    if (announced)
+        put(f, "vmlab-watch: %s, PID %ld, step %d/%d: %.40s\n\n", a->demo, pid, a->step,
+            a->steps, a->title);
+    else
+        put(f, "vmlab-watch: PID %ld\n\n", pid);
+    if (m.have_demo)
+        draw_demo(f, &m, prev, color);
+    else if (announced && a->addr)
+        put(f, "The demo's mapping at %lx is gone (unmapped).\n", (unsigned long)a->addr);
+    put(f, "\n");
+    draw_rows(f, &m);
+    return true;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !stop)
+        ;
+}
+
+int main(int argc, char **argv)
+{
+    struct settings set = {.interval_ms = 200};
+    struct cli_common common;
+    int first = cli_parse(argc, argv, &info, &common, on_option, &set);
+    long fixed_pid = 0;
+    if (first < argc) {
+        if (argc - first > 1)
+            cli_usage_error(&info, "takes at most one PID, got %d arguments", argc - first);
+        fixed_pid = (long)cli_count_arg(&info, "PID", argv[first], 1, 4194304);
+    }
+    bool tty = isatty(STDOUT_FILENO);
+    const char *no_color = getenv("NO_COLOR");
+    bool color = common.color == COLOR_ALWAYS ||
+                 (common.color == COLOR_AUTO && tty && !(no_color && no_color[0]));
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+
+    char path[512];
+    bool have_path = announce_path(path, sizeof path);
+    if (!fixed_pid && !have_path) {
+        fprintf(stderr, "vmlab-watch: no private place for the demos' announcements "
+                        "($XDG_RUNTIME_DIR or /tmp/vmlab-UID); give a PID\n");
+        return EXIT_CANNOT;
+    }
+    static struct frame frame, last;
+    struct previous prev = {0};
+    unsigned long drawn = 0;
+    bool said_waiting = false;
+    long followed = 0;
+    while (!stop && (set.frames == 0 || drawn < set.frames)) {
+        struct announcement a;
+        bool announced = !fixed_pid && announce_read(path, &a) && kill((pid_t)a.pid, 0) == 0;
+        long pid = fixed_pid ? fixed_pid : announced ? a.pid : 0;
+        if (pid == 0) {
+            if (!said_waiting)
+                printf("vmlab-watch: waiting for a vmlab demo to start (run one in another "
+                       "terminal; Ctrl-C quits)\n");
+            said_waiting = true;
+            (void)fflush(stdout);
+            sleep_ms(set.interval_ms);
+            continue;
+        }
+        said_waiting = false;
+        if (pid != followed)
+            memset(&prev, 0, sizeof prev);
+        followed = pid;
+        if (!build(&frame, pid, &a, announced, &prev, color)) {
+            if (fixed_pid && (errno == EACCES || errno == EPERM)) {
+                fprintf(stderr, "vmlab-watch: cannot read /proc/%ld/smaps: %s\n", fixed_pid,
+                        geteuid() == 0 ? "permission denied even to root (another container's "
+                                         "process, or a security module says no)"
+                                       : "it belongs to another user; run vmlab-watch as that "
+                                         "user (or as root)");
+                return EXIT_CANNOT;
+            }
+            if (fixed_pid) {
+                printf("vmlab-watch: PID %ld has ended\n", fixed_pid);
+                break;
+            }
+            sleep_ms(set.interval_ms);
+            continue;
+        }
+        if (frame.len != last.len || memcmp(frame.text, last.text, frame.len) != 0) {
+            if (tty)
+                fputs("\033[H\033[2J", stdout);
+            else if (drawn)
+                fputs("----\n", stdout);
+            fputs(frame.text, stdout);
+            (void)fflush(stdout);
+            last = frame;
+            drawn++;
+        }
+        sleep_ms(set.interval_ms);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "vmlab-watch: writing failed: %s\n", strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK;
+}

@@ -1,0 +1,102 @@
+/* undo: the one atexit and the one signal handler that put things back.
+ * See undo.h. */
+#define _GNU_SOURCE
+#include "undo.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_ACTIONS 8
+
+static undo_action actions[MAX_ACTIONS];
+static volatile sig_atomic_t nactions;
+static volatile sig_atomic_t handling; /* the signal in the handler, or 0 */
+static pid_t owner;
+static bool armed;
+
+/* Async-signal-safe: plain loads, getpid and the actions themselves. */
+static void run_all(void)
+{
+    if (getpid() != owner)
+        return; /* a forked child: the parent owns the undo */
+    for (int i = nactions - 1; i >= 0; i--)
+        actions[i]();
+}
+
+void undo_run(void)
+{
+    /* No signal may run the same actions half-way through this call. */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    run_all();
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+int undo_signal(void)
+{
+    return handling;
+}
+
+static void at_exit(void)
+{
+    undo_run();
+}
+
+static void on_signal(int signo)
+{
+    int saved_errno = errno;
+    handling = signo;
+    run_all();
+    handling = 0;
+    /* Die of the same signal, so that the shell sees what happened. */
+    (void)signal(signo, SIG_DFL);
+    raise(signo);
+    /* raise() returns: every signal is blocked in this handler, so the
+     * signal stays pending and kills us as soon as the handler returns. */
+    // cppcheck-suppress unreachableCode
+    errno = saved_errno;
+}
+
+static int arm(void)
+{
+    if (armed)
+        return 0;
+    if (atexit(at_exit) != 0)
+        return -1; /* no undo at exit: then no change at all */
+    armed = true;
+    owner = getpid();
+    static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigfillset(&sa.sa_mask); /* no second signal inside the undo */
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+        sigaction(signals[i], &sa, NULL);
+    return 0;
+}
+
+int undo_register(undo_action action)
+{
+    if (arm() != 0)
+        return -1;
+    owner = getpid(); /* the process that makes the change undoes it */
+    for (int i = 0; i < nactions; i++)
+        if (actions[i] == action)
+            return 0;
+    if (nactions == MAX_ACTIONS) {
+        errno = ENOSPC;
+        return -1;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    actions[nactions] = action;
+    nactions = nactions + 1;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return 0;
+}

@@ -1,0 +1,173 @@
+/* vmlab-watch follows the tour: the tour runs with --step on a terminal; at
+ * every pause the test finds, from outside (/proc), which demo process the
+ * tour is running, and waits until the watcher's latest frame names that
+ * demo and that PID. Then Enter, and on to the next pause. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "demo_test.h"
+#include "ptydrive.h"
+#include "suite.h"
+
+/* The child of parent that is running now (the tour's current stop), from
+ * each /proc/PID/stat's ppid field; its command name in comm. 0 if none. */
+static pid_t child_of(pid_t parent, char *comm, size_t len)
+{
+    DIR *d = opendir("/proc");
+    pid_t found = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) && !found) {
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+        long ppid;
+        char state;
+        if (!open || !close || sscanf(close + 1, " %c %ld", &state, &ppid) != 2)
+            continue;
+        if (ppid == parent && state != 'Z') {
+            found = (pid_t)atol(buf);
+            snprintf(comm, len, "%.*s", (int)(close - open - 1), open + 1);
+        }
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+struct watcher {
+    pid_t pid;
+    int fd;
+    char out[1 << 20];
+    size_t len;
+};
+
+static void watcher_start(struct watcher *w)
+{
+    int pipefd[2];
+    ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+    w->len = 0;
+    w->pid = fork();
+    ck_assert_int_ge(w->pid, 0);
+    if (w->pid == 0) {
+        dup2(pipefd[1], STDOUT_FILENO);
+        const char *prog = demo_program("vmlab-watch", RUN_AS_SELF);
+        execl(prog, "vmlab-watch", "--interval", "20", (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    w->fd = pipefd[0];
+}
+
+/* Reads what the watcher drew for up to ms milliseconds. */
+static void watcher_read(struct watcher *w, int ms)
+{
+    struct pollfd p = {w->fd, POLLIN, 0};
+    while (poll(&p, 1, ms) > 0 && w->len + 1 < sizeof w->out) {
+        ssize_t n = read(w->fd, w->out + w->len, sizeof w->out - 1 - w->len);
+        if (n <= 0)
+            break;
+        w->len += (size_t)n;
+        w->out[w->len] = '\0';
+        ms = 0;
+    }
+}
+
+/* The watcher's latest frame names this demo and PID (within 5 s). comm
+ * is the kernel's name of the process: at most 15 characters of it. */
+static bool watcher_shows(struct watcher *w, const char *comm, pid_t pid)
+{
+    char name[64], id[32];
+    snprintf(name, sizeof name, "vmlab-watch: %s", comm);
+    snprintf(id, sizeof id, ", PID %ld,", (long)pid);
+    for (int i = 0; i < 250; i++) {
+        watcher_read(w, 20);
+        const char *last = NULL;
+        for (const char *s = w->out; (s = strstr(s, "vmlab-watch: ")) != NULL; s++)
+            last = s;
+        if (!last)
+            continue;
+        const char *eol = strchr(last, '\n');
+        const char *hit = strstr(last, id);
+        if (strncmp(last, name, strlen(name)) == 0 && hit && (!eol || hit < eol))
+            return true;
+    }
+    return false;
+}
+
+START_TEST(watch_follows_every_stop_of_the_tour)
+{
+    static struct watcher w;
+    static struct pty_child tour;
+    watcher_start(&w);
+    const char *argv[] = {demo_program("tour", RUN_AS_SELF), "--step", NULL};
+    ck_assert_int_eq(pty_start(&tour, argv), 0);
+    char seen[16][64];
+    int nseen = 0;
+    while (pty_wait_for(&tour, "Press Enter")) {
+        char comm[64] = "";
+        pid_t demo = child_of(tour.pid, comm, sizeof comm);
+        if (demo > 0 && strcmp(comm, "tour") != 0) {
+            /* The stop's own process (not a worker it forked) is the tour's child. */
+            ck_assert_msg(watcher_shows(&w, comm, demo),
+                          "the watcher does not show %s (PID %ld); its output ends with: %s",
+                          comm, (long)demo, w.out + (w.len > 2000 ? w.len - 2000 : 0));
+            if (nseen == 0 || strcmp(seen[nseen - 1], comm) != 0)
+                if (nseen < 16)
+                    snprintf(seen[nseen++], sizeof seen[0], "%s", comm);
+        }
+        ck_assert(pty_send(&tour, "\n"));
+    }
+    int status = pty_finish(&tour);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "tour status %#x: %s", status,
+                  tour.screen + (tour.len > 2000 ? tour.len - 2000 : 0));
+    kill(w.pid, SIGINT);
+    int wstatus;
+    ck_assert_int_eq(waitpid(w.pid, &wstatus, 0), w.pid);
+    ck_assert_msg(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0, "watcher status %#x", wstatus);
+    close(w.fd);
+    /* Every stop that pauses was followed: at least mmap-anon and the
+     * demos after it, in the tour's order. */
+    ck_assert_int_ge(nseen, 5);
+    ck_assert_str_eq(seen[0], "mmap-anon");
+}
+END_TEST
+
+START_TEST(watch_a_pid_that_ends)
+{
+    const char *argv[] = {demo_program("vmlab-watch", RUN_AS_SELF), "--interval", "10",
+                          "4194303", NULL};
+    struct run_result r;
+    ck_assert_int_eq(run_program(argv, RUN_AS_SELF, &r), 0);
+    ck_assert_int_eq(r.exit_code, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "PID 4194303 has ended"));
+    run_result_free(&r);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("vmlab-watch");
+    TCase *tc = tcase_create("follow");
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, watch_follows_every_stop_of_the_tour);
+    tcase_add_test(tc, watch_a_pid_that_ends);
+    suite_add_tcase(s, tc);
+    return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

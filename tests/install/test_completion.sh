@@ -1,0 +1,56 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The installed bash completion, sourced into a bash that has nothing else
+# loaded, asked what it would offer at each point of a command line:
+#   sh test_completion.sh BUILDDIR CMAKE
+set -u
+build=$1 cmake=$2
+command -v bash >/dev/null 2>&1 || { echo "SKIP: bash is not installed"; exit 77; }
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP
+"$cmake" --install "$build" --prefix "$tmp/usr" >"$tmp/install.log" 2>&1 ||
+  { cat "$tmp/install.log" >&2; echo "FAIL: cmake --install" >&2; exit 1; }
+
+# offers WORD... : what _vmlab completes for the last word, sorted, one line
+cat >"$tmp/offers.bash" <<'BASH'
+. "$COMPLETION"
+offers() {
+    COMP_WORDS=("$@")
+    COMP_CWORD=$(($# - 1))
+    COMPREPLY=()
+    _vmlab
+    [ ${#COMPREPLY[@]} -eq 0 ] || printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' '
+}
+complete -p vmlab >/dev/null || { echo "no completion registered for vmlab"; exit 1; }
+BASH
+
+failures=0
+expect() { # expect 'WANTED' WORD...
+  want=$1
+  shift
+  got=$(PATH="$tmp/usr/bin:$PATH" COMPLETION="$tmp/usr/share/bash-completion/completions/vmlab" \
+        bash --norc --noprofile -c '. "$0"; offers "$@"' "$tmp/offers.bash" "$@")
+  if [ "$got" != "$want" ]; then
+    echo "FAIL: completing '$*': got '$got', wanted '$want'" >&2
+    failures=$((failures + 1))
+  fi
+}
+
+expect 'map-noreserve mincore-residency mmap-anon ' vmlab m
+expect 'tour ' vmlab to
+expect 'list ' vmlab li
+expect 'segv-pgfault ' vmlab help se
+expect '--size --step ' vmlab mmap-anon --s
+expect '--step ' vmlab tour --s          # the tour takes no --size
+expect '--all ' vmlab segv-pgfault --a
+expect 'always auto ' vmlab tour --color a
+expect '--help ' vmlab oom-killer-try --he
+expect '' vmlab list x
+expect '' vmlab no-such-demo --s
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures failure(s)" >&2
+  exit 1
+fi
+echo "bash completion: program names from vmlab list, options from each program's help"

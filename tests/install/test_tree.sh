@@ -1,0 +1,81 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# What cmake --install puts where, and that the installed vmlab works from
+# there, even after the tree is moved:
+#   sh test_tree.sh BUILDDIR CMAKE PROGRAM...
+set -u
+build=$1 cmake=$2
+shift 2
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP
+
+"$cmake" --install "$build" --prefix "$tmp/usr" >"$tmp/install.log" 2>&1 ||
+  { cat "$tmp/install.log" >&2; echo "FAIL: cmake --install" >&2; exit 1; }
+root=$tmp/usr
+
+# One command on PATH, and nothing else there.
+[ "$(ls "$root/bin")" = vmlab ] || fail "bin/ holds '$(ls "$root/bin" | tr '\n' ' ')', not just vmlab"
+# The programs under libexec/vmlab/, and exactly the ones vmlab list names.
+"$root/bin/vmlab" list >"$tmp/list" || fail "vmlab list exited $?"
+cut -d' ' -f1 "$tmp/list" | sort >"$tmp/listed"
+ls "$root/libexec/vmlab" | sort >"$tmp/installed"
+printf '%s\n' "$@" | sort >"$tmp/built"
+cmp -s "$tmp/listed" "$tmp/installed" ||
+  fail "vmlab list names '$(tr '\n' ' ' <"$tmp/listed")' but libexec/vmlab holds '$(tr '\n' ' ' <"$tmp/installed")'"
+cmp -s "$tmp/built" "$tmp/installed" ||
+  fail "the build makes '$(tr '\n' ' ' <"$tmp/built")' but libexec/vmlab holds '$(tr '\n' ' ' <"$tmp/installed")'"
+for p in "$@"; do
+  [ -x "$root/libexec/vmlab/$p" ] || fail "libexec/vmlab/$p is not an executable"
+  [ -f "$root/share/doc/vmlab/$p.md" ] || fail "share/doc/vmlab/$p.md (its lab sheet) is missing"
+  if [ -d "$build/docs/man" ]; then
+    [ -s "$root/share/man/man1/vmlab-$p.1" ] || fail "share/man/man1/vmlab-$p.1 is missing"
+  fi
+done
+if [ -d "$build/docs/man" ]; then
+  [ -s "$root/share/man/man1/vmlab.1" ] || fail "share/man/man1/vmlab.1 is missing"
+fi
+for f in LICENSE README.md concepts.md safety.md; do
+  [ -s "$root/share/doc/vmlab/$f" ] || fail "share/doc/vmlab/$f is missing"
+done
+[ -s "$root/share/bash-completion/completions/vmlab" ] || fail "bash completion is missing"
+
+# The installed vmlab runs the installed programs: a demo and the tour's version.
+PATH=$root/bin:$PATH vmlab mmap-anon --size 64K --json >"$tmp/run" 2>&1 ||
+  fail "vmlab mmap-anon --size 64K --json exited $?: $(tail -1 "$tmp/run")"
+tail -1 "$tmp/run" | grep -q '"result":"ok"' || fail "vmlab mmap-anon did not end ok: $(tail -1 "$tmp/run")"
+PATH=$root/bin:$PATH vmlab tour --version | grep -q '^tour (vmlab) ' || fail "vmlab tour --version"
+
+# Moved elsewhere as a whole, the tree still works: vmlab finds its programs
+# relative to itself, and a missing one is reported with the path it tried.
+mv "$root" "$tmp/moved"
+"$tmp/moved/bin/vmlab" tour --version >/dev/null 2>&1 || fail "a moved tree's vmlab cannot run tour"
+rm "$tmp/moved/libexec/vmlab/protnone-dirty"
+"$tmp/moved/bin/vmlab" protnone-dirty >/dev/null 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 127 ] || fail "vmlab with protnone-dirty missing exited $rc, not 127"
+grep -q "$tmp/moved/bin/../libexec/vmlab/protnone-dirty" "$tmp/err" ||
+  fail "vmlab did not say which path it tried: $(cat "$tmp/err")"
+
+# Only its own programs, by name: never a path, never an unknown name.
+for bad in ../../bin/sh /bin/sh sh "" -x; do
+  "$tmp/moved/bin/vmlab" "$bad" >/dev/null 2>&1
+  rc=$?
+  [ "$rc" -eq 2 ] || fail "vmlab '$bad' exited $rc, not 2"
+done
+"$tmp/moved/bin/vmlab" >/dev/null 2>&1
+[ $? -eq 2 ] || fail "vmlab with no command did not exit 2"
+"$tmp/moved/bin/vmlab" help no-such-demo >/dev/null 2>&1
+[ $? -eq 2 ] || fail "vmlab help no-such-demo did not exit 2"
+"$tmp/moved/bin/vmlab" list extra >/dev/null 2>&1
+[ $? -eq 2 ] || fail "vmlab list extra did not exit 2"
+"$tmp/moved/bin/vmlab" list >/dev/full 2>/dev/null
+[ $? -eq 1 ] || fail "vmlab list >/dev/full did not exit 1"
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures failure(s)" >&2
+  exit 1
+fi
+echo "cmake --install: bin/vmlab, libexec/vmlab/ ($#), man1, completion, docs; works moved"

@@ -1,0 +1,407 @@
+/* Unit tests for the undo record (lib/sysctl_record), run identities
+ * (lib/runid) and sysctl_may_change (lib/sysctl): the strict parser against
+ * every hostile record we know, the allow-list's ranges, compare-before-
+ * restore, and - where this machine allows - may_change as an ordinary user,
+ * in a rootless user namespace and with /proc/sys or every state directory
+ * read-only (each in a private mount namespace: the host is never touched). */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/prctl.h>
+#include <grp.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runid.h"
+#include "suite.h"
+#include "sysctl.h"
+#include "sysctl_record.h"
+
+#define BOOT "5b1c0a52-9a55-4c42-a3c1-51d2c3e0a6f7"
+#define HEAD "vmlab undo record 1\nboot " BOOT "\nrun 4026531836-27264-912345\n"
+
+static bool parses(const char *text, struct sysctl_record *r, char *why, size_t len)
+{
+    return record_parse(text, strlen(text), r, why, len);
+}
+
+START_TEST(record_round_trip)
+{
+    struct sysctl_record r, back;
+    char text[RECORD_MAX_BYTES], why[256];
+    ck_assert_msg(parses(HEAD "knob overcommit_memory 0 1\nknob nr_hugepages 0 0 2\nend\n", &r, why,
+                         sizeof why), "%s", why);
+    ck_assert_str_eq(r.boot, BOOT);
+    ck_assert_uint_eq(r.run.pidns, 4026531836u);
+    ck_assert_uint_eq(r.run.pid, 27264);
+    ck_assert_uint_eq(r.run.start, 912345);
+    ck_assert_int_eq(r.nknobs, 2);
+    ck_assert_str_eq(r.knobs[1].name, "nr_hugepages");
+    ck_assert_int_eq(r.knobs[1].nset, 2);
+    ck_assert_uint_eq(r.knobs[1].set[1], 2);
+    size_t n = record_format(&r, text, sizeof text);
+    ck_assert_uint_gt(n, 0);
+    ck_assert_str_eq(text, HEAD "knob overcommit_memory 0 1\nknob nr_hugepages 0 0 2\nend\n");
+    ck_assert(record_parse(text, n, &back, why, sizeof why));
+    ck_assert_mem_eq(&r, &back, sizeof r);
+}
+END_TEST
+
+/* Each of these is refused whole: `reason` is a word the refusal names. */
+static const struct {
+    const char *text, *reason;
+} hostile[] = {
+    /* the record of the issue, in the format of the old version */
+    {"pid 4242\novercommit_memory 2\novercommit_ratio 0\npanic_on_oom 1\nnr_hugepages 100000\n"
+     "min_free_kbytes 99999999\n", "version"},
+    {"vmlab undo record 2\nboot " BOOT "\nrun 1-2-3\nknob overcommit_memory 0 1\nend\n", "version"},
+    {HEAD "knob panic_on_oom 0 1\nend\n", "panic_on_oom"},
+    {HEAD "knob min_free_kbytes 67584 99999999\nend\n", "min_free_kbytes"},
+    {HEAD "knob overcommit_ratio 50 0\nend\n", "overcommit_ratio"},
+    {HEAD "knob ../../kernel/panic 0 1\nend\n", "vmlab changes"},
+    {HEAD "knob overcommit_memory 3 1\nend\n", "outside"},
+    {HEAD "knob overcommit_memory 0 7\nend\n", "outside"},
+    {HEAD "knob overcommit_memory -1 1\nend\n", "plain number"},
+    {HEAD "knob overcommit_memory 18446744073709551615 1\nend\n", "outside"},
+    {HEAD "knob overcommit_memory 18446744073709551616 1\nend\n", "plain number"},
+    {HEAD "knob overcommit_memory +0 1\nend\n", "plain number"},
+    {HEAD "knob overcommit_memory  0 1\nend\n", "plain number"},
+    {HEAD "knob overcommit_memory 0 1 2 0\nend\n", "one or two"},
+    {HEAD "knob overcommit_memory 0x0 1\nend\n", "plain number"},
+    {HEAD "knob overcommit_memory 0 1 \nend\n", "one or two"},
+    /* a pool that "restoring" would grow, or shrink by more than vmlab grows it */
+    {HEAD "knob nr_hugepages 100000 2\nend\n", "outside"},
+    {HEAD "knob nr_hugepages 0 100000\nend\n", "outside"},
+    {HEAD "knob overcommit_memory 0 1\nknob overcommit_memory 0 2\nend\n", "twice"},
+    {HEAD "knob overcommit_memory 0 1\nknob nr_hugepages 0 2\nknob nr_hugepages 0 2\nend\n", "vmlab writes"},
+    {HEAD "end\n", "line 4"},
+    {HEAD "knob overcommit_memory 0 1\n", "cut"},
+    {HEAD "knob overcommit_memory 0 1\nend", "cut"},
+    {HEAD "knob overcommit_memory 0 1\nend\nknob nr_hugepages 0 2\n", "after"},
+    {HEAD "overcommit_memory 0 1\nend\n", "vmlab writes"},
+    {"vmlab undo record 1\nboot nope\nrun 1-2-3\nknob overcommit_memory 0 1\nend\n", "line 2"},
+    {"vmlab undo record 1\nboot " BOOT "\nrun 27264\nknob overcommit_memory 0 1\nend\n", "line 3"},
+    {"vmlab undo record 1\nboot " BOOT "\nrun 1-0-3\nknob overcommit_memory 0 1\nend\n", "line 3"},
+    {"vmlab undo record 1\nboot " BOOT "\nrun 1--2-3\nknob overcommit_memory 0 1\nend\n", "line 3"},
+    {"", "cut"},
+    {"\n", "version"},
+};
+
+START_TEST(record_hostile_refused)
+{
+    struct sysctl_record r;
+    char why[256];
+    ck_assert_msg(!parses(hostile[_i].text, &r, why, sizeof why), "accepted: %s", hostile[_i].text);
+    ck_assert_msg(strstr(why, hostile[_i].reason) != NULL, "case %d: '%s' does not name '%s'", _i, why,
+                  hostile[_i].reason);
+}
+END_TEST
+
+/* A value hidden after a line longer than any vmlab writes is not read as
+ * a line of its own; nor is a NUL byte, nor a file longer than any record. */
+START_TEST(record_long_and_binary_refused)
+{
+    struct sysctl_record r;
+    char text[4096], why[256];
+    int n = snprintf(text, sizeof text, HEAD "knob overcommit_memory 0 1%0200d\nknob nr_hugepages 0 9\nend\n", 0);
+    ck_assert(!record_parse(text, (size_t)n, &r, why, sizeof why));
+    ck_assert_ptr_nonnull(strstr(why, "longer"));
+
+    char nul[] = HEAD "knob overcommit_memory 0 1\nend\n";
+    size_t len = strlen(nul);
+    nul[len - 6] = '\0';
+    ck_assert(!record_parse(nul, len, &r, why, sizeof why));
+    ck_assert_ptr_nonnull(strstr(why, "NUL"));
+
+    memset(text, '\n', sizeof text);
+    ck_assert(!record_parse(text, sizeof text, &r, why, sizeof why));
+    ck_assert_ptr_nonnull(strstr(why, "bytes"));
+}
+END_TEST
+
+START_TEST(allow_list_ranges)
+{
+    ck_assert(record_knob_allowed("overcommit_memory"));
+    ck_assert(record_knob_allowed("nr_hugepages"));
+    ck_assert(!record_knob_allowed("overcommit_ratio"));
+    ck_assert(!record_knob_allowed("panic_on_oom"));
+    ck_assert(!record_knob_allowed(""));
+    ck_assert(record_set_allowed("overcommit_memory", 0, 2));
+    ck_assert(!record_set_allowed("overcommit_memory", 0, 3));
+    ck_assert(record_set_allowed("nr_hugepages", 10, 74));
+    ck_assert(!record_set_allowed("nr_hugepages", 10, 75));
+    ck_assert(!record_set_allowed("nr_hugepages", 10, 9));
+    ck_assert(!record_set_allowed("nr_hugepages", UINT64_MAX, UINT64_MAX));
+}
+END_TEST
+
+/* Compare before restoring: only a knob that still holds what the run set. */
+START_TEST(restore_only_what_the_run_left)
+{
+    struct record_knob mode = {"overcommit_memory", 0, {1, 2}, 2};
+    ck_assert(record_may_restore(&mode, 1));
+    ck_assert(record_may_restore(&mode, 2));
+    ck_assert(!record_may_restore(&mode, 0)); /* already back */
+    mode.nset = 1;
+    ck_assert(!record_may_restore(&mode, 2)); /* someone else set 2 */
+
+    /* The pool: back down only from what the run asked for or less. */
+    struct record_knob pool = {"nr_hugepages", 0, {2}, 1};
+    ck_assert(record_may_restore(&pool, 2));
+    ck_assert(record_may_restore(&pool, 1)); /* the kernel granted fewer */
+    ck_assert(!record_may_restore(&pool, 0));
+    ck_assert(!record_may_restore(&pool, 512)); /* an administrator grew it since */
+}
+END_TEST
+
+START_TEST(runid_text)
+{
+    struct runid id;
+    char text[80];
+    ck_assert(runid_parse("4026531836-3-123", &id));
+    ck_assert(runid_format(&id, text, sizeof text));
+    ck_assert_str_eq(text, "4026531836-3-123");
+    const char *bad[] = {"", "3", "1-2", "1-2-3-4", "1-2-x", "-1-2-3", "1-+2-3", "1-2-3 ", "1-0-3",
+                         "1-2-99999999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(!runid_parse(bad[i], &id), "accepted '%s'", bad[i]);
+}
+END_TEST
+
+START_TEST(stat_start_time_after_the_name)
+{
+    char state;
+    uint64_t start;
+    /* A name with ") " in it must not shift the fields. */
+    const char *stat = "42 (a) b) Z 1 42 42 0 -1 4194560 97 0 0 0 0 0 0 0 20 0 1 0 777 1 2 3\n";
+    ck_assert(runid_parse_stat(stat, &state, &start));
+    ck_assert_int_eq(state, 'Z');
+    ck_assert_uint_eq(start, 777);
+    ck_assert(!runid_parse_stat("42 (cut) S 1 2", &state, &start));
+    ck_assert(!runid_parse_stat("no name", &state, &start));
+}
+END_TEST
+
+/* This process is alive, a PID that is free is gone, a zombie is gone, and
+ * our own PID with another start time (the PID reused) is gone. */
+START_TEST(live_zombie_and_reused)
+{
+    struct runid me, other;
+    ck_assert_int_eq(runid_self(&me), 0);
+    ck_assert_int_eq(runid_state(&me), RUNID_ALIVE);
+    other = me;
+    other.start++;
+    ck_assert_int_eq(runid_state(&other), RUNID_GONE);
+
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(0);
+    /* Not reaped yet: a zombie. Its start time from /proc/PID/stat. */
+    char path[64], text[1024], state = 0;
+    uint64_t start = 0;
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    for (int i = 0; i < 500 && state != 'Z'; i++) {
+        FILE *f = fopen(path, "re");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_ptr_nonnull(fgets(text, sizeof text, f));
+        fclose(f);
+        ck_assert(runid_parse_stat(text, &state, &start));
+        usleep(2000);
+    }
+    ck_assert_int_eq(state, 'Z');
+    other = me;
+    other.pid = (uint64_t)pid;
+    other.start = start;
+    ck_assert_int_eq(runid_state(&other), RUNID_GONE);
+    waitpid(pid, NULL, 0);
+    ck_assert_int_eq(runid_state(&other), RUNID_GONE);
+}
+END_TEST
+
+/* A run in a PID namespace of its own: seen from outside it is alive under
+ * its namespace and inner PID (1), although host PID 1 is another process. */
+START_TEST(another_pid_namespace)
+{
+    if (geteuid() != 0)
+        return; /* unshare(CLONE_NEWPID) needs root: covered in CI */
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t outer = fork();
+    ck_assert_int_ge(outer, 0);
+    if (outer == 0) {
+        if (unshare(CLONE_NEWPID) != 0)
+            _exit(3);
+        pid_t inner = fork(); /* PID 1 of the new namespace */
+        if (inner == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            struct runid id;
+            if (runid_self(&id) != 0)
+                _exit(4);
+            ssize_t w = write(fds[1], &id, sizeof id);
+            (void)w;
+            pause();
+            _exit(0);
+        }
+        waitpid(inner, NULL, 0);
+        _exit(0);
+    }
+    close(fds[1]);
+    struct runid id;
+    ck_assert_int_eq(read(fds[0], &id, sizeof id), (ssize_t)sizeof id);
+    struct runid me;
+    ck_assert_int_eq(runid_self(&me), 0);
+    ck_assert_uint_ne(id.pidns, me.pidns);
+    ck_assert_uint_eq(id.pid, 1);
+    ck_assert_int_eq(runid_state(&id), RUNID_ALIVE);
+    /* the same PID in our namespace is someone else */
+    struct runid same_pid = {me.pidns, id.pid, id.start};
+    ck_assert_int_eq(runid_state(&same_pid), RUNID_GONE);
+    /* The inner run dies with the outer one (PR_SET_PDEATHSIG); then it
+     * is gone, seen from here, although its namespace numbering is unknown. */
+    kill(outer, SIGKILL);
+    waitpid(outer, NULL, 0);
+    enum runid_state st = RUNID_ALIVE;
+    for (int i = 0; i < 1000 && st == RUNID_ALIVE; i++) {
+        usleep(2000);
+        st = runid_state(&id);
+    }
+    ck_assert_int_eq(st, RUNID_GONE);
+    close(fds[0]);
+}
+END_TEST
+
+/* ---- sysctl_may_change, in each machine this test can make ---- */
+
+/* Runs may_change in a child set up by `how`; returns its sentence, or ""
+ * when it allowed the change. */
+enum setup { AS_NOBODY, ROOTLESS_USERNS, PROC_SYS_READ_ONLY, NO_WRITABLE_STATE_DIR, STATE_DIR_NOT_OURS,
+             FALLBACK_STATE_DIR };
+
+static void run_setup(enum setup how, char *out, size_t len)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        char why[1024] = "";
+        close(fds[0]);
+        int ok = 0;
+        if (how == AS_NOBODY) {
+            ok = setgroups(0, NULL) == 0 && setresgid(65534, 65534, 65534) == 0 &&
+                 setresuid(65534, 65534, 65534) == 0;
+        } else if (how == ROOTLESS_USERNS) {
+            ok = setgroups(0, NULL) == 0 && setresgid(65534, 65534, 65534) == 0 &&
+                 setresuid(65534, 65534, 65534) == 0 && unshare(CLONE_NEWUSER) == 0;
+            int fd = ok ? open("/proc/self/uid_map", O_WRONLY) : -1;
+            ok = fd >= 0 && write(fd, "0 65534 1\n", 10) == 10;
+            if (fd >= 0)
+                close(fd);
+            if (!ok)
+                _exit(77); /* user namespaces are off on this kernel */
+        } else {
+            ok = unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
+            if (ok && how == PROC_SYS_READ_ONLY)
+                ok = mount("/proc/sys", "/proc/sys", NULL, MS_BIND, NULL) == 0 &&
+                     mount(NULL, "/proc/sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) == 0;
+            const char *dirs[] = {"/run", "/dev/shm", "/tmp"};
+            for (int i = 0; ok && i < 3; i++) {
+                if (how == NO_WRITABLE_STATE_DIR || (how == FALLBACK_STATE_DIR && i == 0))
+                    ok = mount("tmpfs", dirs[i], "tmpfs", MS_RDONLY, NULL) == 0;
+                else /* a private, empty place: never the host's */
+                    ok = mount("tmpfs", dirs[i], "tmpfs", 0, NULL) == 0;
+            }
+            if (ok && how == STATE_DIR_NOT_OURS)
+                ok = mkdir("/run/vmlab", 0777) == 0 && chmod("/run/vmlab", 0777) == 0;
+        }
+        if (!ok)
+            _exit(3);
+        int rc = sysctl_may_change("nr_hugepages", why, sizeof why);
+        if (rc == 0)
+            snprintf(why, sizeof why, "allowed in %s", sysctl_state_dir());
+        ssize_t w = write(fds[1], why, strlen(why) + 1);
+        _exit(w > 0 ? 0 : 1);
+    }
+    close(fds[1]);
+    ssize_t n = read(fds[0], out, len - 1);
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    out[n > 0 ? n : 0] = '\0';
+    ck_assert_msg(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 77),
+                  "setup %d: status %#x", how, status);
+    if (WEXITSTATUS(status) == 77)
+        out[0] = '\0';
+}
+
+START_TEST(may_change_says_what_is_missing)
+{
+    static const struct {
+        enum setup how;
+        const char *says;
+    } cases[] = {
+        {AS_NOBODY, "needs root"},
+        {ROOTLESS_USERNS, "user namespace"},
+        {PROC_SYS_READ_ONLY, "/proc/sys is read-only"},
+        {NO_WRITABLE_STATE_DIR, "no place to keep"},
+        {STATE_DIR_NOT_OURS, "not vmlab's own"},
+        {FALLBACK_STATE_DIR, "allowed in /dev/shm/vmlab"},
+    };
+    char why[1024];
+    if (geteuid() != 0) { /* the rest needs root to set up */
+        ck_assert_int_eq(sysctl_may_change("nr_hugepages", why, sizeof why), -1);
+        ck_assert_ptr_nonnull(strstr(why, "needs root"));
+        return;
+    }
+    run_setup(cases[_i].how, why, sizeof why);
+    if (cases[_i].how == ROOTLESS_USERNS && !why[0])
+        return; /* no user namespaces here */
+    ck_assert_msg(strstr(why, cases[_i].says) != NULL, "case %d: '%s' does not say '%s'", _i, why,
+                  cases[_i].says);
+    /* Each refusal names the command that would enable it. */
+    if (cases[_i].how != FALLBACK_STATE_DIR)
+        ck_assert_msg(strstr(why, "sudo") || strstr(why, "sysctl -w") || strstr(why, "mount") ||
+                      strstr(why, "rm -r"), "no command in '%s'", why);
+}
+END_TEST
+
+START_TEST(may_change_only_what_vmlab_changes)
+{
+    char why[256];
+    ck_assert_int_eq(sysctl_may_change("panic_on_oom", why, sizeof why), -1);
+    ck_assert_ptr_nonnull(strstr(why, "not a /proc/sys/vm setting vmlab changes"));
+    ck_assert_int_eq(sysctl_may_change("../../kernel/panic", why, sizeof why), -1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("sysctl");
+    TCase *tc = tcase_create("record");
+    tcase_add_test(tc, record_round_trip);
+    tcase_add_loop_test(tc, record_hostile_refused, 0, (int)(sizeof hostile / sizeof hostile[0]));
+    tcase_add_test(tc, record_long_and_binary_refused);
+    tcase_add_test(tc, allow_list_ranges);
+    tcase_add_test(tc, restore_only_what_the_run_left);
+    suite_add_tcase(s, tc);
+    TCase *ids = tcase_create("runid");
+    tcase_add_test(ids, runid_text);
+    tcase_add_test(ids, stat_start_time_after_the_name);
+    tcase_add_test(ids, live_zombie_and_reused);
+    tcase_add_test(ids, another_pid_namespace);
+    suite_add_tcase(s, ids);
+    TCase *may = tcase_create("may_change");
+    tcase_add_loop_test(may, may_change_says_what_is_missing, 0, 6);
+    tcase_add_test(may, may_change_only_what_vmlab_changes);
+    suite_add_tcase(s, may);
+    return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
