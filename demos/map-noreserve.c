@@ -620,12 +620,12 @@ int main(int argc, char **argv)
     cli_no_positionals(&info, argc, argv, first);
     bool all_modes = d.all_modes;
 
+    leftovers_repair(info.name);
     char why[400];
     int may = all_modes ? sysctl_may_change("overcommit_memory", why, sizeof why) : 0;
     narrate_init(&d.n, info.name, &common, may == 0 && all_modes ? NLESSON + 3 : NLESSON);
     if (may != 0) /* before anything is announced */
         narrate_finish(&d.n, RESULT_SKIP, "--all-modes cannot switch overcommit modes here: %s", why);
-    leftovers_repair(info.name);
     narrate_observe(&d.n, observe, &d);
     d.page_kB = sysconf(_SC_PAGESIZE) / 1024;
     d.p = d.q = d.r = d.s = d.t = MAP_FAILED;
@@ -652,7 +652,9 @@ int main(int argc, char **argv)
             step_mode(&d, mode);
             narrate_end_step(&d.n);
         }
-        sysctl_end();
+        if (sysctl_end() != 0) /* said on stderr; the record stays for the next run */
+            narrate_finish(&d.n, RESULT_FAIL, "overcommit_memory could not be put back to %lld; the "
+                           "next vmlab run will try again", (long long)d.g.overcommit_memory);
     }
     narrate_finish(&d.n, RESULT_OK, "requests of %llu kB and %llu kB with and without MAP_NORESERVE, "
                    "in mode %lld%s", (unsigned long long)(d.huge / 1024), (unsigned long long)(d.fit / 1024),
