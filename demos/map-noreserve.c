@@ -293,8 +293,11 @@ static void observe(void *ctx, bool after)
 {
     struct demo *d = ctx;
     int err = errno; /* the lesson's own, before anything here changes it */
-    look(after ? &d->o.after : &d->o.before, d->watch && *d->watch != MAP_FAILED ? *d->watch : NULL);
+    const void *addr = d->watch && *d->watch != MAP_FAILED ? *d->watch : NULL;
+    look(after ? &d->o.after : &d->o.before, addr);
     d->o.err = err;
+    if (after && addr) /* what vmlab-watch shows in a second terminal from the next step on */
+        d->n.watch_addr = (uintptr_t)addr;
 }
 
 static void show_rows(struct demo *d)
