@@ -60,6 +60,22 @@ static int finding(const struct json *step, const char *id)
     return -1;
 }
 
+/* A value of a finding, asserted present. */
+static int64_t finding_value(const struct json *step, const char *id, const char *key)
+{
+    const struct json *list = json_get(step, "findings");
+    for (size_t i = 0; list && i < list->count; i++) {
+        const char *fid = json_get_string(&list->items[i], "id");
+        if (fid && strcmp(fid, id) == 0) {
+            char path[64];
+            snprintf(path, sizeof path, "values.%s", key);
+            return jint(&list->items[i], path);
+        }
+    }
+    ck_abort_msg("no finding %s", id);
+    return 0;
+}
+
 static int finding2(const struct json *step, const char *key, const char *suffix)
 {
     char id[96];
@@ -341,7 +357,22 @@ START_TEST(all_modes_as_root)
         sentences_rest_on_held_findings(m[i]);
     }
     ck_assert_int_eq(seen_mode[11], 0); /* switched by the step before */
-    ck_assert_int_eq(seen_mode[12], 1);
+    /* Mode 2 only far below the limit: on a busy machine the demo says so
+     * instead (no pause before step 12), and the test checks that. */
+    bool too_close = finding(m[2], "mode2_too_close") == 1;
+    if (too_close) {
+        int64_t committed = finding_value(m[2], "mode2_too_close", "committed_kB");
+        int64_t fits = finding_value(m[2], "mode2_too_close", "requests_kB");
+        int64_t allowed = finding_value(m[2], "mode2_too_close", "allowed_kB");
+        ck_assert_int_gt(committed + fits, allowed / 2);
+        ck_assert_int_le(allowed, observe_meminfo("CommitLimit"));
+        ck_assert_int_eq(seen_mode[12], -1);
+        ck_assert_ptr_null(json_path(m[2], "facts.huge"));
+        fprintf(stderr, "Committed_AS %lld kB: the demo rightly did not enter mode 2; its requests "
+                        "there are not checked in this run\n", (long long)committed);
+    } else {
+        ck_assert_int_eq(seen_mode[12], 1);
+    }
     /* mode 0: only the request larger than RAM + swap, unflagged, is refused */
     ck_assert_str_eq(jstr(m[0], "facts.huge"), "ENOMEM");
     ck_assert_int_eq(finding(m[0], "huge_refused_larger_than_ram_swap"), 1);
@@ -356,11 +387,13 @@ START_TEST(all_modes_as_root)
     ck_assert_int_eq(finding(m[1], "huge_charged"), 1);
     ck_assert_int_eq(finding(m[1], "huge_noreserve_not_charged"), 1);
     /* mode 2: both large requests refused past the limit, MAP_NORESERVE charged */
-    ck_assert_int_eq(finding(m[2], "huge_refused_over_commit_limit"), 1);
-    ck_assert_int_eq(finding(m[2], "huge_noreserve_refused_over_commit_limit"), 1);
-    ck_assert_int_eq(finding(m[2], "fit_charged"), 1);
-    ck_assert_int_eq(finding(m[2], "fit_noreserve_charged"), 1);
-    ck_assert_int_eq(finding(m[2], "fit_noreserve_noreserve_ignored"), 1);
+    if (!too_close) {
+        ck_assert_int_eq(finding(m[2], "huge_refused_over_commit_limit"), 1);
+        ck_assert_int_eq(finding(m[2], "huge_noreserve_refused_over_commit_limit"), 1);
+        ck_assert_int_eq(finding(m[2], "fit_charged"), 1);
+        ck_assert_int_eq(finding(m[2], "fit_noreserve_charged"), 1);
+        ck_assert_int_eq(finding(m[2], "fit_noreserve_noreserve_ignored"), 1);
+    }
     int status = stepper_finish(&s);
     knobs_read(&after);
     knobs_restore(&before); /* the test's own safety net, whatever happened */
