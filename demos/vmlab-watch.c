@@ -33,6 +33,10 @@ static const struct demo_info info = {
                "the process drawn to scale, '#' resident and '.' not.",
     .options = options,
     .noptions = sizeof options / sizeof options[0],
+    .tool = true,
+    .exit_status = "0 it followed until Ctrl-C, --frames, or the PID it watched ended; 1 "
+                   "writing its output failed; 2 bad usage; 77 it cannot read that process "
+                   "(another user's) or has no private place to find the demos' announcements.",
     .examples = "  vmlab-watch              follow whatever demo or tour you run next\n"
                 "  vmlab-watch 4242         watch process 4242\n",
 };

@@ -18,17 +18,35 @@
 #define VMLAB_VERSION "unknown"
 #endif
 
-enum { OPT_HELP = 'h', OPT_VERSION = 'V', OPT_STEP = 1000, OPT_JSON, OPT_COLOR, OPT_DEMO_BASE = 2000 };
+enum {
+    OPT_HELP = 'h', OPT_VERSION = 'V',
+    OPT_STEP = 1000, OPT_PREDICT, OPT_ANSWERS, OPT_JSON, OPT_COLOR,
+    OPT_DEMO_BASE = 2000
+};
 
 static const struct cli_option common_options[] = {
     {"step", NULL, "pause before each step (only when stdin and stdout are a terminal)"},
+    {"predict", NULL, "before each step, show its code and ask what it will do; score at the end"},
+    {"answers", "LIST", "--predict without a terminal: the answers in order, e.g. b,a,c"},
     {"json", NULL, "print one JSON object per step on stdout, and nothing else"},
     {"color", "WHEN", "colour: auto (default), always or never; NO_COLOR also turns it off"},
     {"help", NULL, "show this help and exit"},
     {"version", NULL, "print the version and exit"},
 };
-static const int common_ids[] = {OPT_STEP, OPT_JSON, OPT_COLOR, OPT_HELP, OPT_VERSION};
+static const int common_ids[] = {OPT_STEP, OPT_PREDICT, OPT_ANSWERS, OPT_JSON, OPT_COLOR,
+                                 OPT_HELP, OPT_VERSION};
 #define NCOMMON (sizeof common_options / sizeof common_options[0])
+
+/* The options that only a lesson (a program with steps) takes. */
+static bool lesson_only(int id)
+{
+    return id == OPT_STEP || id == OPT_PREDICT || id == OPT_ANSWERS || id == OPT_JSON;
+}
+
+static bool offered(const struct demo_info *info, size_t common_index)
+{
+    return !(info->tool && lesson_only(common_ids[common_index]));
+}
 #define MAX_OPTIONS 32
 /* Option help starts in this column, as in GNU programs' --help. */
 #define HELP_COLUMN 22
@@ -138,7 +156,8 @@ void cli_write_help(const struct demo_info *info, FILE *out)
     for (size_t i = 0; i < info->noptions; i++)
         print_option(&info->options[i], 0, out);
     for (size_t i = 0; i < NCOMMON; i++)
-        print_option(&common_options[i], common_ids[i] < 256 ? (char)common_ids[i] : 0, out);
+        if (offered(info, i))
+            print_option(&common_options[i], common_ids[i] < 256 ? (char)common_ids[i] : 0, out);
     /* only a program that takes a size says how to write one */
     if (takes_sizes(info))
         fputs("\nSizes take a suffix: K, M, G or T (powers of 1024), e.g. 64K, 16M, 1T.\n", out);
@@ -344,6 +363,24 @@ static void parse_color(const struct demo_info *info, const char *arg, struct cl
     }
 }
 
+/* "b,a,c": one letter a-z per step, in order; '-' skips a step. */
+static void parse_answers(const struct demo_info *info, const char *text, struct cli_common *common)
+{
+    char quoted[200];
+    size_t n = 0;
+    for (const char *s = text;; s++) {
+        bool letter = (*s >= 'a' && *s <= 'z') || *s == '-';
+        if (!letter || n == sizeof common->answers - 1 || (s[1] != ',' && s[1] != '\0')) {
+            cli_quote(text, quoted, sizeof quoted);
+            cli_usage_error(info, "--answers: '%s' is not a list of letters such as b,a,c", quoted);
+        }
+        common->answers[n++] = *s;
+        if (*++s == '\0')
+            break;
+    }
+    common->answers[n] = '\0';
+}
+
 int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_common *common,
               cli_option_fn on_option, void *ctx)
 {
@@ -363,15 +400,17 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
                                       NULL, OPT_DEMO_BASE + (int)i};
         names[n] = info->options[i].name;
     }
-    for (size_t i = 0; i < NCOMMON; i++, n++) {
+    for (size_t i = 0; i < NCOMMON; i++) {
+        if (!offered(info, i))
+            continue;
         longopts[n] = (struct option){common_options[i].name,
                                       common_options[i].arg ? required_argument : no_argument,
                                       NULL, common_ids[i]};
-        names[n] = common_options[i].name;
+        names[n++] = common_options[i].name;
     }
     longopts[n] = (struct option){NULL, 0, NULL, 0};
 
-    *common = (struct cli_common){false, false, COLOR_AUTO};
+    *common = (struct cli_common){.color = COLOR_AUTO};
     opterr = 0;
     optind = 1;
     for (;;) {
@@ -405,6 +444,11 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
             printf("%s (vmlab) %s\n", info->name, VMLAB_VERSION);
             cli_exit_after_output(info->name, "the version");
         case OPT_STEP: common->step = true; break;
+        case OPT_PREDICT: common->predict = true; break;
+        case OPT_ANSWERS:
+            parse_answers(info, optarg, common);
+            common->predict = true;
+            break;
         case OPT_JSON: common->json = true; break;
         case OPT_COLOR: parse_color(info, optarg, common); break;
         default:

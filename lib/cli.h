@@ -26,6 +26,8 @@ enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
 struct cli_common {
     bool step;
+    bool predict;        /* --predict, or --answers */
+    char answers[64];    /* --answers b,a,c as "bac"; "" to ask at the terminal */
     bool json;
     enum color_mode color;
 };
@@ -46,6 +48,9 @@ struct demo_info {
     /* The program's exit statuses in its own terms, one paragraph; NULL for
      * the demos' usual 0/1/2/77 text (CLI_DEMO_EXIT_STATUS). */
     const char *exit_status;
+    /* A tool, not a lesson (vmlab-watch): it takes no --step, --predict,
+     * --answers or --json. */
+    bool tool;
 };
 
 /* What a demo's exit statuses mean, when it does not say otherwise. */

@@ -1,6 +1,7 @@
 /* errors: symbolic errno names. A table of our own rather than glibc's
  * strerrorname_np(): that one is missing before glibc 2.32 and on musl, and
- * students run older distributions. These are the errors memory calls give. */
+ * students run older distributions. The table is generated at build time
+ * from the C library's own <errno.h> (lib/errno-names.sh). */
 #include "errors.h"
 
 #include <errno.h>
@@ -9,13 +10,7 @@
 
 #define NAME(e) { e, #e }
 static const struct { int err; const char *name; } errno_names[] = {
-    NAME(EPERM), NAME(ENOENT), NAME(ESRCH), NAME(EINTR), NAME(EIO), NAME(ENXIO),
-    NAME(E2BIG), NAME(ENOEXEC), NAME(EBADF), NAME(ECHILD), NAME(EAGAIN), NAME(ENOMEM),
-    NAME(EACCES), NAME(EFAULT), NAME(EBUSY), NAME(EEXIST), NAME(ENODEV), NAME(ENOTDIR),
-    NAME(EISDIR), NAME(EINVAL), NAME(ENFILE), NAME(EMFILE), NAME(ETXTBSY), NAME(EFBIG),
-    NAME(ENOSPC), NAME(ESPIPE), NAME(EROFS), NAME(EPIPE), NAME(ERANGE), NAME(EDEADLK),
-    NAME(ENAMETOOLONG), NAME(ENOSYS), NAME(ELOOP), NAME(EOVERFLOW), NAME(EOPNOTSUPP),
-    NAME(ETIMEDOUT), NAME(EHWPOISON),
+#include "errno_names.h"
 };
 #undef NAME
 

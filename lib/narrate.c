@@ -11,6 +11,7 @@
 #include "announce.h"
 #include "errors.h"
 #include "machine.h"
+#include "predict.h"
 
 #ifndef VMLAB_VERSION
 #define VMLAB_VERSION "unknown"
@@ -44,6 +45,7 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
     n->json = common->json;
     n->nsteps = nsteps;
     n->out = stdout;
+    n->row_page_kb = sysconf(_SC_PAGESIZE) / 1024;
     const char *no_color = getenv("NO_COLOR");
     bool tty_out = isatty(STDOUT_FILENO);
     if (common->color == COLOR_ALWAYS)
@@ -52,6 +54,13 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
         n->color = tty_out && !(no_color && no_color[0]);
     if (n->json)
         n->color = false;
+    n->predict = common->predict;
+    n->answers = common->answers[0] ? common->answers : NULL;
+    if (n->predict && !n->answers && !(isatty(STDIN_FILENO) && (tty_out || n->json))) {
+        fprintf(stderr, "%s: --predict asks at a terminal; without one, give the answers "
+                        "with --answers (e.g. --answers b,a,c)\n", demo);
+        exit(EXIT_USAGE);
+    }
     if (common->step) {
         n->pause = tty_out && isatty(STDIN_FILENO);
         if (!n->pause)
@@ -121,6 +130,7 @@ static void start_step(struct narrator *n, const char *id, const char *title, co
     n->nfacts = 0;
     n->nfindings = 0;
     n->nsentences = 0;
+    memset(&n->question, 0, sizeof n->question);
     n->header_shown = false;
     (void)fflush(n->out);
     announce_step(n);
@@ -160,7 +170,9 @@ void narrate_lesson_before(struct narrator *n, const char *code)
             plain_header(n);
         (void)fflush(n->out);
     }
-    if (n->pause) {
+    if (n->question.asked)
+        predict_read(n);  /* the answer is the pause */
+    else if (n->pause) {
         fprintf(stderr, "%s-- Press Enter to run step %d/%d --%s ", paint(n, DIM), n->step,
                 n->nsteps, paint(n, RESET));
         (void)fflush(stderr);
@@ -234,7 +246,8 @@ static struct narrate_fact *new_fact(struct narrator *n, const char *key)
         return NULL;
     struct narrate_fact *f = &n->facts[n->nfacts++];
     snprintf(f->key, sizeof f->key, "%s", key);
-    f->is_picture = false;
+    f->text[0] = '\0';
+    f->picture = NULL;
     f->is_number = false;
     return f;
 }
@@ -264,8 +277,7 @@ void narrate_picture(struct narrator *n, const char *key, const char *picture)
     struct narrate_fact *f = new_fact(n, key);
     if (!f)
         return;
-    snprintf(f->text, sizeof f->text, "%s", picture);
-    f->is_picture = true;
+    f->picture = picture;
 }
 
 __attribute__((format(printf, 3, 0)))
@@ -460,13 +472,16 @@ static void json_step(struct narrator *n)
             fputc(',', out);
         json_write_string(out, n->facts[i].key);
         fputc(':', out);
-        if (n->facts[i].is_number)
+        if (n->facts[i].picture)
+            json_write_string(out, n->facts[i].picture);
+        else if (n->facts[i].is_number)
             fputs(n->facts[i].text, out);
         else
             json_write_string(out, n->facts[i].text);
     }
     fputc('}', out);
     json_findings(n);
+    predict_json(n);
     fputs(",\"note\":", out);
     json_write_string(out, n->note);
     json_sentences(n);
@@ -491,7 +506,7 @@ static void plain_row(struct narrator *n, const struct narrate_row *r)
     bool moved = r->has_before != r->has_after || (r->has_before && r->before != r->after);
     if (r->has_before && r->has_after && r->before != r->after) {
         int64_t d = r->after - r->before;
-        long page_kb = sysconf(_SC_PAGESIZE) / 1024;
+        long page_kb = n->row_page_kb;
         if (strcmp(r->unit, "kB") == 0 && page_kb > 0 && d % page_kb == 0)
             snprintf(delta, sizeof delta, "%+lld kB (%+lld page%s)", (long long)d,
                      (long long)(d / page_kb), (d / page_kb == 1 || d / page_kb == -1) ? "" : "s");
@@ -504,10 +519,10 @@ static void plain_row(struct narrator *n, const struct narrate_row *r)
 
 static void plain_picture(struct narrator *n, const struct narrate_fact *f)
 {
-    size_t len = strlen(f->text);
+    size_t len = strlen(f->picture);
     fprintf(n->out, "      %s:\n", f->key);
     for (size_t i = 0; i < len; i += 64)
-        fprintf(n->out, "        %6zu  %.64s\n", i, f->text + i);
+        fprintf(n->out, "        %6zu  %.64s\n", i, f->picture + i);
 }
 
 /* Prints code one statement a line (split at ';' outside brackets, as
@@ -584,13 +599,14 @@ static void plain_step(struct narrator *n)
     FILE *out = n->out;
     plain_header(n);
     for (size_t i = 0; i < n->nfacts; i++) {
-        if (n->facts[i].is_picture)
+        if (n->facts[i].picture)
             plain_picture(n, &n->facts[i]);
         else
             fprintf(out, "      %s: %s\n", n->facts[i].key, n->facts[i].text);
     }
     for (size_t i = 0; i < n->nrows; i++)
         plain_row(n, &n->rows[i]);
+    predict_plain(n);
     if (n->note[0]) {
         /* Fold the explanation at about 78 columns, indented under the step. */
         const char *s = n->note;
@@ -645,11 +661,16 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         fprintf(n->out, ",\"schema\":%d,\"vmlab\":\"%s\",\"result\":\"%s\",\"reason\":",
                 NARRATE_JSON_SCHEMA, VMLAB_VERSION, names[result]);
         json_write_string(n->out, reason);
+        if (n->predict)
+            fprintf(n->out, ",\"score\":{\"asked\":%d,\"right\":%d}", n->asked, n->right);
         fputs(",\"machine\":", n->out);
         machine_write_json(n->out, &m);
         fputs("}\n", n->out);
     } else if (result == RESULT_OK) {
         fprintf(n->out, "%sDone:%s %s\n", paint(n, BOLD), paint(n, RESET), reason);
+        if (n->predict)
+            fprintf(n->out, "%sYour predictions:%s %d of %d right.\n", paint(n, BOLD),
+                    paint(n, RESET), n->right, n->asked);
     }
     /* Output errors (a full disk, a closed pipe) are checked here, once, for
      * every printf before: a run whose report was lost did not succeed. */

@@ -36,7 +36,8 @@ struct narrate_row {
 struct narrate_fact {
     char key[48];
     char text[512];
-    bool is_picture;           /* a residency map: folded in plain mode */
+    const char *picture;       /* a residency map (folded in plain mode), not copied:
+                                  see narrate_picture */
     bool is_number;            /* a JSON number rather than a string */
 };
 
@@ -66,10 +67,26 @@ struct narrate_sentence {
  * the lesson's code runs: the demo takes its snapshots here. */
 typedef void (*narrate_observer)(void *ctx, bool after);
 
+#define NARRATE_MAX_CHOICES 6
+
+/* --predict: the question a step asks before its LESSON runs, and what the
+ * measurement then said. */
+struct narrate_question {
+    bool asked;                /* narrate_ask was called in this step */
+    char text[160];
+    char choices[NARRATE_MAX_CHOICES][64];
+    int nchoices;
+    int predicted;             /* the reader's choice, -1 none (skipped) */
+    int measured;              /* the choice the measurement supports, -1 none */
+    char finding[48];          /* the finding that decided it */
+};
+
 struct narrator {
     const char *demo;
     bool json, pause, color;
     bool header_shown;        /* plain: the step's title already printed (narrate_live) */
+    long row_page_kb;         /* plain rows in kB also count pages of this size; 0: they do
+                               * not (a huge-page run: "+512 pages" would not be what mapped) */
     int nsteps, step;
     FILE *out;
     char id[48], title[160], code[512], note[1024];
@@ -85,6 +102,10 @@ struct narrator {
     void *observe_ctx;
     char bug[160];             /* the first sentence that had no held finding */
     uintptr_t watch_addr;      /* the mapping a second terminal should watch */
+    bool predict;              /* --predict or --answers */
+    const char *answers;       /* what is left of --answers, or NULL: ask */
+    struct narrate_question question;
+    int asked, right;          /* the score so far */
 };
 
 enum narrate_result { RESULT_OK, RESULT_SKIP, RESULT_FAIL };
@@ -138,6 +159,26 @@ void narrate_lesson_after(struct narrator *n);
 /* A read the compiler may not drop or merge (the selftests' FORCE_READ). */
 #define FORCE_READ(x) (*(const volatile __typeof__(x) *)&(x))
 
+/* ---- Predict, then check (--predict) ----
+ * Before a LESSON, a step may ask one question whose answer the step will
+ * measure; after the LESSON, it says which choice the measurement supports,
+ * from a finding of this step:
+ *
+ *     narrate_ask(n, "Rss after this write?",
+ *                 (const char *const[]){"0 kB", "one page", "a huge page", NULL});
+ *     LESSON(n, p[16] = 'a';);
+ *     ... FINDING(n, "first_write_one_page", ...) ...
+ *     narrate_answer(n, held_one_page ? 1 : held_huge ? 2 : -1, "first_write_one_page");
+ *
+ * Without --predict both do nothing. The question is shown after the code,
+ * and the answer is read from the terminal (or from --answers, one letter a
+ * step; '-' skips); the step then shows the prediction next to what was
+ * measured, and the run ends with the score. Choices must be true on every
+ * machine: the measurement picks one, or none ("none of these: see the
+ * numbers"), never a guess. */
+void narrate_ask(struct narrator *n, const char *question, const char *const choices[]);
+void narrate_answer(struct narrator *n, int measured, const char *finding);
+
 /* ---- Findings, then prose ----
  * A finding is a conclusion the step draws from its own numbers:
  *
@@ -166,7 +207,10 @@ void narrate_fact(struct narrator *n, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A measured number that is not a before/after pair (a JSON number). */
 void narrate_fact_int(struct narrator *n, const char *key, int64_t value);
-/* A one-character-per-page picture ('#' resident, '.' not), 64 pages a line. */
+/* A one-character-per-page picture ('#' resident, '.' not), 64 pages a line.
+ * Not copied, because a picture has one character per page and may be far
+ * longer than a fact's text: picture must stay valid and unchanged until
+ * narrate_end_step of this step. */
 void narrate_picture(struct narrator *n, const char *key, const char *picture);
 /* A line printed while the step runs (plain mode only; JSON carries the
  * step's facts at its end). The step's title comes first, once. */

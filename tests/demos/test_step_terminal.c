@@ -1,38 +1,63 @@
 /* --step at a real terminal: run mmap-anon on a pseudo-terminal and check
- * that it waits before each step, shows how to watch it, and goes on only
- * when Enter is pressed. Driven by the prompts, not by sleeps. */
+ * that each step shows its title and code first, then waits ("Press Enter
+ * to run step N/M") with the code not yet run, shows how to watch it, and
+ * goes on only when Enter is pressed. Driven by the prompts, not by sleeps;
+ * "not yet run" is read from the process itself (its smaps), not from its
+ * output. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "demo_test.h"
+#include "observe.h"
 #include "ptydrive.h"
 #include "suite.h"
 
 static struct pty_child child;
 
+/* The start of the first "maps: 7f..-7f.." line after the mark, or 0. */
+static uintptr_t maps_after(const struct pty_child *c, size_t from)
+{
+    const char *m = strstr(c->screen + from, "maps: ");
+    unsigned long long start;
+    return m && sscanf(m + 6, "%llx-", &start) == 1 ? (uintptr_t)start : 0;
+}
+
 START_TEST(step_pauses_until_enter)
 {
     struct pty_child *c = &child;
-    const char *argv[] = {demo_program("mmap-anon", RUN_AS_SELF), "--step", NULL};
+    const char *argv[] = {demo_program("mmap-anon", RUN_AS_SELF), "--step", "--size", "64K", NULL};
     ck_assert_int_eq(pty_start(c, argv), 0);
-    ck_assert_msg(pty_wait_for(c, "Press Enter for step 1/5"), "no first prompt: %s", c->screen);
-    /* Waiting: no step has been printed yet, and the process is alive. */
-    ck_assert_ptr_null(strstr(c->screen, "[1/5]"));
+
+    /* Step 1: title, then its code, then the prompt - and nothing has run. */
+    ck_assert_msg(pty_wait_for(c, "[1/7] Reserve address space"), "%s", c->screen);
+    ck_assert_msg(pty_wait_for(c, "guard = mmap(NULL, span, PROT_NONE"), "%s", c->screen);
+    ck_assert_msg(pty_wait_for(c, "Press Enter to run step 1/7"), "no first prompt: %s", c->screen);
+    ck_assert_ptr_null(strstr(c->screen, "maps: ")); /* no measurement printed yet */
     ck_assert_int_eq(waitpid(c->pid, NULL, WNOHANG), 0);
+
     ck_assert(pty_send(c, "\n"));
-    ck_assert_msg(pty_wait_for(c, "[1/5] Map private anonymous memory"), "%s", c->screen);
-    ck_assert_msg(pty_wait_for(c, "/smaps"), "no watch command: %s", c->screen);
     size_t mark = c->mark;
-    ck_assert_msg(pty_wait_for(c, "Press Enter for step 2/5"), "%s", c->screen);
-    ck_assert_ptr_null(strstr(c->screen + mark, "[2/5]"));
+    ck_assert_msg(pty_wait_for(c, "[2/7] Map private anonymous memory"), "%s", c->screen);
+    ck_assert_msg(pty_wait_for(c, "MAP_FIXED"), "%s", c->screen);
+    ck_assert_msg(pty_wait_for(c, "Press Enter to run step 2/7"), "%s", c->screen);
+    /* The reservation exists, PROT_NONE; the read-write mapping does not yet. */
+    uintptr_t guard = maps_after(c, mark);
+    ck_assert(guard != 0);
+    char flags[256];
+    uintptr_t where = guard + (uintptr_t)sysconf(_SC_PAGESIZE); /* where p goes */
+    ck_assert(observe_vmflags(c->pid, where, flags, sizeof flags));
+    ck_assert_msg(strstr(flags, "rd") == NULL, "step 2 ran before Enter: %s", flags);
+
     ck_assert(pty_send(c, "\n"));
-    for (int step = 3; step <= 5; step++) {
+    ck_assert_msg(pty_wait_for(c, "/smaps"), "no watch command: %s", c->screen);
+    for (int step = 3; step <= 7; step++) {
         char prompt[64];
-        snprintf(prompt, sizeof prompt, "Press Enter for step %d/5", step);
+        snprintf(prompt, sizeof prompt, "Press Enter to run step %d/7", step);
         ck_assert_msg(pty_wait_for(c, prompt), "%s", c->screen);
         ck_assert(pty_send(c, "\n"));
     }

@@ -115,6 +115,11 @@ START_TEST(watch_follows_every_stop_of_the_tour)
 {
     static struct watcher w;
     static struct pty_child tour;
+    /* A private announcement place: other vmlab runs on this machine (as
+     * this user) must not be what the watcher follows. */
+    char runtime[] = "/tmp/vmlab-watch-test-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(runtime));
+    setenv("XDG_RUNTIME_DIR", runtime, 1);
     watcher_start(&w);
     const char *argv[] = {demo_program("tour", RUN_AS_SELF), "--step", NULL};
     ck_assert_int_eq(pty_start(&tour, argv), 0);
@@ -146,6 +151,11 @@ START_TEST(watch_follows_every_stop_of_the_tour)
      * demos after it, in the tour's order. */
     ck_assert_int_ge(nseen, 5);
     ck_assert_str_eq(seen[0], "mmap-anon");
+    /* Every demo took its announcement away when it ended. */
+    char current[128];
+    snprintf(current, sizeof current, "%s/vmlab-current", runtime);
+    ck_assert_msg(access(current, F_OK) != 0, "%s is left behind", current);
+    ck_assert_int_eq(rmdir(runtime), 0);
 }
 END_TEST
 

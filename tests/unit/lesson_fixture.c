@@ -45,11 +45,15 @@ LESSON_FN static void step_write(struct fixture *f, bool bug)
 {
     char *p = f->p;
     narrate_begin(&f->n, "write", "Write one byte");
+    narrate_ask(&f->n, "How much does Rss grow?",
+                (const char *const[]){"not at all", "one page", "four pages", NULL});
     LESSON(&f->n, p[0] = 'a';);
     int64_t delta = f->rss[1] - f->rss[0];
     long page_kb = sysconf(_SC_PAGESIZE) / 1024;
-    if (FINDING(&f->n, "one_page", delta == page_kb, VAL("rss_delta_kB", delta)))
+    bool one = FINDING(&f->n, "one_page", delta == page_kb, VAL("rss_delta_kB", delta));
+    if (one)
         narrate_because(&f->n, "one_page", "Rss grew by one page.");
+    narrate_answer(&f->n, one ? 1 : delta == 0 ? 0 : delta == 4 * page_kb ? 2 : -1, "one_page");
     FINDING(&f->n, "no_growth", delta == 0, VAL("rss_delta_kB", delta));
     if (bug)
         narrate_because(&f->n, "no_growth", "Rss did not grow.");
@@ -67,6 +71,12 @@ int main(int argc, char **argv)
             common.step = true;
         else if (strcmp(argv[i], "bug") == 0)
             bug = true;
+        else if (strcmp(argv[i], "--predict") == 0)
+            common.predict = true;
+        else if (strcmp(argv[i], "--answers") == 0 && i + 1 < argc) {
+            common.predict = true;
+            snprintf(common.answers, sizeof common.answers, "%s", argv[++i]);
+        }
     }
     static struct fixture f;
     narrate_init(&f.n, "lesson-fixture", &common, 2);

@@ -125,6 +125,50 @@ START_TEST(sentence_without_held_finding_fails_the_run)
 }
 END_TEST
 
+/* --answers: the prediction, the measured choice and the score in JSON. */
+START_TEST(answers_are_scored_against_the_measurement)
+{
+    const char *argv[] = {fixture(), "--json", "--answers", "b", NULL};
+    struct run_result r;
+    ck_assert_int_eq(run_program(argv, RUN_AS_SELF, &r), 0);
+    ck_assert_msg(r.exit_code == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "\"predicted\":\"b\",\"measured\":\"b\""));
+    ck_assert_ptr_nonnull(strstr(r.out, "\"score\":{\"asked\":1,\"right\":1}"));
+    run_result_free(&r);
+    const char *wrong[] = {fixture(), "--answers", "a", NULL};
+    ck_assert_int_eq(run_program(wrong, RUN_AS_SELF, &r), 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "You predicted a) not at all; measured: b) one page"));
+    ck_assert_ptr_nonnull(strstr(r.out, "0 of 1 right"));
+    run_result_free(&r);
+    /* --predict with no terminal and no answers is a usage error. */
+    const char *none[] = {fixture(), "--predict", NULL};
+    ck_assert_int_eq(run_program(none, RUN_AS_SELF, &r), 0);
+    ck_assert_int_eq(r.exit_code, 2);
+    run_result_free(&r);
+}
+END_TEST
+
+/* At a terminal: the code and the question come first, nothing has run. */
+START_TEST(predict_asks_before_the_step_runs)
+{
+    struct stepper s;
+    const char *argv[] = {fixture(), "--predict", NULL};
+    ck_assert_int_eq(stepper_start(&s, argv), 0);
+    struct pty_child *c = &s.pty;
+    ck_assert_msg(pty_wait_for(c, "p[0] = 'a';"), "%s", c->screen);
+    ck_assert_msg(pty_wait_for(c, "How much does Rss grow?"), "%s", c->screen);
+    ck_assert_msg(pty_wait_for(c, "Your answer"), "%s", c->screen);
+    ck_assert_ptr_null(strstr(c->screen, "Rss grew by one page."));
+    ck_assert(pty_send(c, "z\n"));
+    ck_assert_msg(pty_wait_for(c, "Type one letter"), "%s", c->screen);
+    ck_assert(pty_send(c, "b\n"));
+    ck_assert_msg(pty_wait_for(c, "measured: b) one page - right."), "%s", c->screen);
+    ck_assert_msg(pty_wait_for(c, "1 of 1 right"), "%s", c->screen);
+    int status = pty_finish(c);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("observe");
@@ -133,6 +177,8 @@ int main(void)
     tcase_add_test(tc, status_meminfo_vmstat);
     tcase_add_test(tc, stepper_pauses_before_each_lesson);
     tcase_add_test(tc, sentence_without_held_finding_fails_the_run);
+    tcase_add_test(tc, answers_are_scored_against_the_measurement);
+    tcase_add_test(tc, predict_asks_before_the_step_runs);
     suite_add_tcase(s, tc);
     return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

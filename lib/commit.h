@@ -1,0 +1,21 @@
+/* commit: a move of Committed_AS, said exactly.
+ *
+ * Committed_AS counts the whole machine: between the readings just before
+ * and just after a call, other processes move it too. So a demo never says
+ * "about the mapping's size": it records the exact move against the charge
+ * the call makes, as one of two findings -
+ *   <exact_id>               the move was the charge, to the kB;
+ *   commit_moved_by_others   it was not; values commit_delta_kB, charge_kB,
+ *                            others_kB (the difference)
+ * - and says the held one, ending with `why` (why the charge is what it is). */
+#ifndef VMLAB_COMMIT_H
+#define VMLAB_COMMIT_H
+
+#include <stdint.h>
+
+#include "narrate.h"
+
+void commit_explain(struct narrator *n, int64_t moved_kB, int64_t charge_kB, const char *exact_id,
+                    const char *why);
+
+#endif

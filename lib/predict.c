@@ -1,0 +1,116 @@
+/* predict: ask before a step, check after it, keep the score. */
+#define _GNU_SOURCE
+#include "predict.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void narrate_ask(struct narrator *n, const char *question, const char *const choices[])
+{
+    if (!n->predict)
+        return;
+    struct narrate_question *q = &n->question;
+    memset(q, 0, sizeof *q);
+    q->asked = true;
+    snprintf(q->text, sizeof q->text, "%s", question);
+    for (; choices[q->nchoices] && q->nchoices < NARRATE_MAX_CHOICES; q->nchoices++)
+        snprintf(q->choices[q->nchoices], sizeof q->choices[0], "%s", choices[q->nchoices]);
+    q->predicted = -1;
+    q->measured = -1;
+}
+
+void narrate_answer(struct narrator *n, int measured, const char *finding)
+{
+    struct narrate_question *q = &n->question;
+    if (!q->asked)
+        return;
+    q->measured = measured >= 0 && measured < q->nchoices ? measured : -1;
+    snprintf(q->finding, sizeof q->finding, "%s", finding);
+    if (q->predicted >= 0 && q->measured >= 0) {
+        n->asked++;
+        n->right += q->predicted == q->measured;
+    }
+}
+
+/* One letter a.. for a choice, '-' to skip; from --answers or the terminal. */
+static int choice_of(const struct narrate_question *q, char c)
+{
+    return c >= 'a' && c < 'a' + q->nchoices ? c - 'a' : -1;
+}
+
+void predict_read(struct narrator *n)
+{
+    struct narrate_question *q = &n->question;
+    FILE *out = n->json ? stderr : n->out;
+    if (n->answers) {
+        if (*n->answers) {
+            q->predicted = choice_of(q, *n->answers);
+            n->answers++;
+        }
+        return; /* --answers: nothing is shown, nothing waits */
+    }
+    fprintf(out, "      Predict: %s\n", q->text);
+    for (int i = 0; i < q->nchoices; i++)
+        fprintf(out, "        %c) %s\n", 'a' + i, q->choices[i]);
+    for (;;) {
+        fprintf(out, "      Your answer (a-%c, Enter to skip): ", 'a' + q->nchoices - 1);
+        (void)fflush(out);
+        char line[64];
+        if (!fgets(line, sizeof line, stdin)) {
+            fputc('\n', out);
+            n->answers = ""; /* end of input: the rest are skipped */
+            return;
+        }
+        if (line[0] == '\n')
+            return;
+        q->predicted = choice_of(q, line[0]);
+        if (q->predicted >= 0 && (line[1] == '\n' || line[1] == '\0'))
+            return;
+        fprintf(out, "      Type one letter, a to %c.\n", 'a' + q->nchoices - 1);
+    }
+}
+
+void predict_plain(struct narrator *n)
+{
+    const struct narrate_question *q = &n->question;
+    if (!q->asked)
+        return;
+    FILE *out = n->out;
+    if (q->measured < 0)
+        fprintf(out, "      Measured: none of the choices fits; see the numbers above.\n");
+    else if (q->predicted < 0)
+        fprintf(out, "      Measured: %c) %s.\n", 'a' + q->measured, q->choices[q->measured]);
+    else
+        fprintf(out, "      You predicted %c) %s; measured: %c) %s - %s\n", 'a' + q->predicted,
+                q->choices[q->predicted], 'a' + q->measured, q->choices[q->measured],
+                q->predicted == q->measured ? "right." : "not what happened.");
+}
+
+void predict_json(struct narrator *n)
+{
+    const struct narrate_question *q = &n->question;
+    if (!q->asked)
+        return;
+    FILE *out = n->out;
+    fputs(",\"prediction\":{\"question\":", out);
+    json_write_string(out, q->text);
+    fputs(",\"choices\":[", out);
+    for (int i = 0; i < q->nchoices; i++) {
+        if (i)
+            fputc(',', out);
+        json_write_string(out, q->choices[i]);
+    }
+    fputs("],\"predicted\":", out);
+    if (q->predicted >= 0)
+        fprintf(out, "\"%c\"", 'a' + q->predicted);
+    else
+        fputs("null", out);
+    fputs(",\"measured\":", out);
+    if (q->measured >= 0)
+        fprintf(out, "\"%c\"", 'a' + q->measured);
+    else
+        fputs("null", out);
+    fputs(",\"finding\":", out);
+    json_write_string(out, q->finding);
+    fputc('}', out);
+}

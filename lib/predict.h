@@ -1,0 +1,13 @@
+/* predict: the --predict side of narrate (narrate.h has its API). These
+ * are narrate's own calls into it: read the answer where a step would
+ * pause, show prediction and measurement at the step's end. */
+#ifndef VMLAB_PREDICT_H
+#define VMLAB_PREDICT_H
+
+#include "narrate.h"
+
+void predict_read(struct narrator *n);
+void predict_plain(struct narrator *n);
+void predict_json(struct narrator *n);
+
+#endif

@@ -1,0 +1,44 @@
+/* thp: transparent huge page settings and counters. */
+#define _GNU_SOURCE
+#include "thp.h"
+
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "procfs.h"
+
+static int64_t read_number(const char *path)
+{
+    uint64_t v = 0;
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    bool ok = procfs_parse_number(f, &v) == PROCFS_OK && v <= INT64_MAX;
+    (void)fclose(f); /* read-only: nothing to lose */
+    return ok ? (int64_t)v : -1;
+}
+
+void thp_read(struct thp *t)
+{
+    if (procfs_read_choice(THP_SYSFS "enabled", t->mode, sizeof t->mode) != PROCFS_OK)
+        t->mode[0] = '\0';
+    int64_t pmd = read_number(THP_SYSFS "hpage_pmd_size");
+    t->huge_size = pmd >= sysconf(_SC_PAGESIZE) ? (size_t)pmd : (size_t)2 << 20;
+    int64_t zero = read_number(THP_SYSFS "use_zero_page");
+    t->use_zero_page = zero == 0 || zero == 1 ? (int)zero : -1;
+    t->off_for_process = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1;
+}
+
+void thp_counters_read(struct thp_counters *c)
+{
+    struct procfs_want w[] = {
+        {"thp_zero_page_alloc", 0, false},
+        {"thp_fault_alloc", 0, false},
+        {"thp_fault_fallback", 0, false},
+    };
+    (void)procfs_read_pairs("/proc/vmstat", w, 3); /* what it could not read stays absent */
+    c->zero_page_alloc = w[0].present ? (int64_t)w[0].value : -1;
+    c->fault_alloc = w[1].present ? (int64_t)w[1].value : -1;
+    c->fault_fallback = w[2].present ? (int64_t)w[2].value : -1;
+}
