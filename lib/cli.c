@@ -87,8 +87,29 @@ static void print_wrapped_line(FILE *out, const char *line, size_t len, int hang
             width = indent;
             gap = 0;
         }
-        fprintf(out, "%.*s%.*s", first ? (int)(word - i) : gap, line + i, (int)(end - word), line + word);
-        width += gap + wlen;
+        fprintf(out, "%.*s", first ? (int)(word - i) : gap, line + i);
+        width += gap;
+        /* A word wider than the line (a path, a kernel log line) is cut
+         * where the line ends and goes on under the indent. */
+        while (width + wlen > CLI_HELP_WIDTH && width < CLI_HELP_WIDTH && end - word > 1) {
+            size_t take = 0;
+            int cols = 0;
+            while (word + take < end && cols < CLI_HELP_WIDTH - width) {
+                take++;
+                while (word + take < end && ((unsigned char)line[word + take] & 0xc0) == 0x80)
+                    take++; /* never inside a UTF-8 character */
+                cols++;
+            }
+            if (take == (size_t)(end - word))
+                break;
+            indent = (int)lead + hang;
+            fprintf(out, "%.*s\n%*s", (int)take, line + word, indent, "");
+            word += take;
+            wlen -= cols;
+            width = indent;
+        }
+        fprintf(out, "%.*s", (int)(end - word), line + word);
+        width += wlen;
         first = false;
         i = end;
     }
