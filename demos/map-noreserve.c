@@ -304,12 +304,12 @@ static void show_rows(struct demo *d)
 {
     const struct view *b = &d->o.before, *a = &d->o.after;
     narrate_value(&d->n, "Committed_AS", "kB", b->committed >= 0, b->committed, a->committed >= 0, a->committed);
-    narrate_value(&d->n, "VmSize", "kB", true, b->vm_size, true, a->vm_size);
     if (b->mapped || a->mapped) {
         narrate_value(&d->n, "Size", "kB", b->mapped, b->size, a->mapped, a->size);
         narrate_value(&d->n, "Rss", "kB", b->mapped, b->rss, a->mapped, a->rss);
         narrate_value(&d->n, "minor_faults", "", true, b->minflt, true, a->minflt);
     }
+    narrate_fact_int(&d->n, "vm_size_kB", a->vm_size); /* address space: what RLIMIT_AS limits */
     if (a->mapped) {
         narrate_fact(&d->n, "maps", "%s", a->maps);
         narrate_fact_int(&d->n, "ac_flag", a->ac);
