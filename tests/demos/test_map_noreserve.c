@@ -18,6 +18,8 @@
  *                                1 GiB page for a moment, always given back */
 #define _GNU_SOURCE
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,8 @@
 
 #include "demo_test.h"
 #include "observe.h"
+#include "sysctl.h"
+#include "undo.h"
 #include "suite.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -396,7 +400,11 @@ START_TEST(all_modes_as_root)
     }
     int status = stepper_finish(&s);
     knobs_read(&after);
-    knobs_restore(&before); /* the test's own safety net, whatever happened */
+    /* The test's own safety net, only when the demo failed: when it ended
+     * well it has put its value back, and a value another vmlab run has
+     * changed since is not this test's to overwrite. */
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        knobs_restore(&before);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
     ck_assert_msg(knobs_equal(&before, &after), "overcommit knobs not restored");
 }
@@ -428,14 +436,15 @@ END_TEST
 
 /* ---- mode 2, for a moment (root) ---- */
 
+/* The test changes overcommit_memory as the demos do (lib/sysctl): under
+ * the vmlab lock, so that no other vmlab run changes or reads it as its own
+ * meanwhile, with the original value recorded and put back on every way
+ * out. main() takes the lock; the tests run in its process (CK_FORK=no). */
 static uint64_t mode_before;
 
 static void set_mode(uint64_t mode)
 {
-    FILE *f = fopen("/proc/sys/vm/overcommit_memory", "we");
-    ck_assert_ptr_nonnull(f);
-    fprintf(f, "%llu\n", (unsigned long long)mode);
-    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_msg(sysctl_set("overcommit_memory", mode) == 0, "%s: %s", sysctl_failed_call(), strerror(errno));
 }
 
 /* The machine in mode 2: the large requests refused past the limit (as
@@ -503,13 +512,23 @@ static bool write_knob_file(const char *path, int64_t v)
     return fclose(f) == 0;
 }
 
-static int64_t gigantic_before = -1;
+/* The pool's size as it was, written back on every way out (lib/undo:
+ * exit and SIGINT/TERM/HUP/QUIT), async-signal-safe and once. */
+static char gigantic_before_text[24];
+static size_t gigantic_before_len;
 
-/* The pool as it was, on every way out of this process (atexit). */
 static void give_back_gigantic(void)
 {
-    if (gigantic_before >= 0)
-        write_knob_file(GIGANTIC, gigantic_before);
+    if (gigantic_before_len == 0)
+        return;
+    int fd = open(GIGANTIC, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (write(fd, gigantic_before_text, gigantic_before_len) < 0) {
+            /* nothing more can be done from here */
+        }
+        close(fd);
+    }
+    gigantic_before_len = 0;
 }
 
 /* One 1 GiB page (main put it in the pool), not the default size:
@@ -545,13 +564,24 @@ int main(int argc, char **argv)
         return 77;
     }
     if (strcmp(role, "mode2") == 0) {
+        char why[400], repaired[512];
+        if (sysctl_may_change("overcommit_memory", why, sizeof why) != 0) {
+            fprintf(stderr, "mode2: %s: skipped\n", why);
+            return 77;
+        }
+        if (sysctl_begin("test_map_noreserve", repaired, sizeof repaired) != 0) {
+            fprintf(stderr, "mode2: %s: %s\n", sysctl_failed_call(), strerror(errno));
+            return 1;
+        }
         /* Mode 2 refuses every program's request past CommitLimit: only far from it. */
         int64_t committed = observe_meminfo("Committed_AS"), limit = observe_meminfo("CommitLimit");
         if (committed < 0 || committed > limit / 4) {
+            sysctl_end();
             fprintf(stderr, "Committed_AS %lld kB is not far below CommitLimit %lld kB: mode 2 could "
                     "make other programs fail now: skipped\n", (long long)committed, (long long)limit);
             return 77;
         }
+        setenv("CK_FORK", "no", 1); /* the lock and the record are this process's */
     }
     if (strcmp(role, "hugetlb") == 0) {
         int64_t before = read_knob_file(GIGANTIC);
@@ -559,10 +589,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "no 1 GiB huge pages here (%s), or less than 8 GiB available: skipped\n", GIGANTIC);
             return 77;
         }
-        gigantic_before = before; /* from here on, put back on every way out */
-        atexit(give_back_gigantic);
+        snprintf(gigantic_before_text, sizeof gigantic_before_text, "%lld\n", (long long)before);
+        gigantic_before_len = strlen(gigantic_before_text); /* from here on, put back on every way out */
+        if (undo_register(give_back_gigantic) != 0)
+            return 1;
         if (!write_knob_file(GIGANTIC, before + 1) || read_knob_file(GIGANTIC) != before + 1) {
-            write_knob_file(GIGANTIC, before);
+            give_back_gigantic();
             fprintf(stderr, "no 1 GiB page could be allocated now (memory too fragmented): skipped\n");
             return 77;
         }
@@ -600,13 +632,8 @@ int main(int argc, char **argv)
     suite_add_tcase(s, tc);
     int failed = run_suite(s);
     /* whatever happened in the tests: the machine as it was */
-    if (strcmp(role, "mode2") == 0 && read_knob_file("/proc/sys/vm/overcommit_memory") != (int64_t)mode_before) {
-        FILE *f = fopen("/proc/sys/vm/overcommit_memory", "we");
-        if (f) {
-            fprintf(f, "%llu\n", (unsigned long long)mode_before);
-            fclose(f);
-        }
-    }
+    if (strcmp(role, "mode2") == 0 && sysctl_end() != 0)
+        failed++;
     give_back_gigantic();
     if (run_as == RUN_AS_NOBODY)
         remove_copy(program);
