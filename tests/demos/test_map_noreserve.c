@@ -117,7 +117,8 @@ struct run_state {
     pid_t pid;
     int64_t spread;             /* the most Committed_AS moved while the demo sat at a pause */
     int64_t huge_kB, fit_kB;
-    int checked;                /* steps checked so far */
+    int noisy;                  /* steps whose Committed_AS others moved by more than the margin */
+    char noise[200];
 };
 
 /* Committed_AS sampled while the demo is paused: what others move it by. */
@@ -180,14 +181,33 @@ static void check_step(struct run_state *st, const struct json *step, const stru
     int64_t delta = jint(step, "after.Committed_AS_kB") - jint(step, "before.Committed_AS_kB");
     int64_t want = ac ? len : 0;
     int64_t tol = 2 * st->spread + 64 * page_kB;
-    ck_assert_msg(llabs(delta - want) <= tol, "%s: Committed_AS moved by %lld kB, want %lld +- %lld",
-                  e->id, (long long)delta, (long long)want, (long long)tol);
+    if (llabs(delta - want) > tol) { /* another process's charge or release, or a wrong row */
+        st->noisy++;
+        snprintf(st->noise, sizeof st->noise, "%s: Committed_AS moved by %lld kB, want %lld +- %lld",
+                 e->id, (long long)delta, (long long)want, (long long)tol);
+    }
 }
 
 /* Runs the lesson on a pty and checks every step from outside. `limit`
  * (RLIMIT_AS or RLIMIT_DATA, or -1) is set on the demo at its first pause,
  * to `room` kB above what it uses then. */
+static int run_observed_once(const char *const args[], int limit, int64_t room, const struct expect *want,
+                             int nwant, char *noise, size_t len);
+
+/* Committed_AS is a sum over the whole machine: a run in which another
+ * process moved it by more than the margin during a step is run again,
+ * and the second run must be clean. Everything else must hold both times. */
 static void run_observed(const char *const args[], int limit, int64_t room, const struct expect *want, int nwant)
+{
+    char noise[200];
+    if (run_observed_once(args, limit, room, want, nwant, noise, sizeof noise) == 0)
+        return;
+    fprintf(stderr, "Committed_AS was noisy (%s): running again\n", noise);
+    ck_assert_msg(run_observed_once(args, limit, room, want, nwant, noise, sizeof noise) == 0, "twice: %s", noise);
+}
+
+static int run_observed_once(const char *const args[], int limit, int64_t room, const struct expect *want,
+                             int nwant, char *noise, size_t len)
 {
     const char *argv[8] = {program, "--step", "--json"};
     for (int i = 0; args && args[i] && i < 4; i++)
@@ -231,6 +251,8 @@ static void run_observed(const char *const args[], int limit, int64_t room, cons
     ck_assert_msg(seen == nwant - 1, "checked %d steps of %d", seen, nwant);
     int status = stepper_finish(&s);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    snprintf(noise, len, "%s", st.noise);
+    return st.noisy;
 }
 
 static void lesson_in_mode(uint64_t mode)
