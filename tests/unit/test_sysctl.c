@@ -309,8 +309,6 @@ static void run_setup(enum setup how, char *out, size_t len)
             if (!ok)
                 _exit(77); /* user namespaces are off on this kernel */
         } else {
-            /* a file system type of "none", not NULL: ignored here by the kernel, and
-             * valgrind (valgrind.sysctl) reports a NULL one as an unaddressable read */
             ok = unshare(CLONE_NEWNS) == 0 && mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == 0;
             if (ok && how == PROC_SYS_READ_ONLY)
                 ok = mount("/proc/sys", "/proc/sys", "none", MS_BIND, NULL) == 0 &&
