@@ -455,12 +455,15 @@ static void verdict(struct demo *d, const struct request *rq, const struct outco
     if (!brief)
         show_rows(d);
     narrate_fact(n, brief ? rq->key : "result", "%s", o->granted ? "granted" : errno_name(o->err, text, sizeof text));
-    if (b->mode != a->mode && FINDING(n, ID("mode_changed"), true, VAL("mode_before", b->mode), VAL("mode_after", a->mode))) {
-        narrate_because(n, id, "overcommit_memory changed from %lld to %lld while this request ran "
-                        "(another program changed it; this run holds no lock), so which rule decided "
-                        "cannot be told.", (long long)b->mode, (long long)a->mode);
-        return;
-    }
+    /* A run without --all-modes holds no lock: another program may switch
+     * the mode while a request runs. The limits of the process still tell
+     * (they come first), the overcommit rule then cannot. */
+    bool changed = b->mode != a->mode;
+#define MODE_CHANGED()                                                                            \
+    (FINDING(n, ID("mode_changed"), true, VAL("mode_before", b->mode), VAL("mode_after", a->mode)) && \
+     (brief || (narrate_because(n, id, "overcommit_memory changed from %lld to %lld while this "   \
+                                "request ran (another program changed it), so which mode's rule " \
+                                "decided cannot be told.", (long long)b->mode, (long long)a->mode), 1)))
     if (o->granted) {
         if (!FINDING(n, ID(a->ac ? "charged" : "not_charged"), a->mapped, VAL("size_kB", len), VAL("ac", a->ac),
                      VAL("committed_delta_kB", delta), VAL("overcommit_memory", mode)))
@@ -480,7 +483,7 @@ static void verdict(struct demo *d, const struct request *rq, const struct outco
                               "promises the pages when they are written: if memory has run out by "
                               "then, the OOM killer picks a victim"
                             : "memory that cannot be written is not charged", (long long)delta);
-        if (!a->ac)
+        if (!a->ac || (changed && MODE_CHANGED()))
             return;
         if (rq->noreserve && FINDING(n, ID("noreserve_ignored"), mode == 2, VAL("overcommit_memory", mode)))
             narrate_because(n, id, "MAP_NORESERVE made no difference: mode 2 charges every private "
@@ -524,6 +527,8 @@ static void verdict(struct demo *d, const struct request *rq, const struct outco
             narrate_because(n, id, "RLIMIT_DATA (ulimit -d) refused it: private writable memory "
                             "(VmData, %lld kB) plus the request would pass %lld kB.",
                             (long long)b->vm_data, (long long)g->rlimit_data);
+    } else if (changed && MODE_CHANGED()) {
+        label = "a rule that cannot be told (the mode changed meanwhile)";
     } else if (mode == 0 && rq->writable && !rq->noreserve &&
                FINDING(n, ID("refused_larger_than_ram_swap"), len > ram_swap, VAL("size_kB", len),
                        VAL("ram_swap_kB", ram_swap))) {
@@ -558,6 +563,7 @@ static void verdict(struct demo *d, const struct request *rq, const struct outco
     }
     if (brief)
         narrate_because(n, id, "%s (%s): refused by %s.", rq->key, what, label);
+#undef MODE_CHANGED
 #undef ID
 }
 
