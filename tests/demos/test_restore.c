@@ -53,7 +53,8 @@ static void pause_before(struct pty_child *c, const char *const argv[], int at, 
     ck_assert_int_eq(pty_start(c, argv), 0);
     for (int step = 1; step <= at; step++) {
         char prompt[64];
-        snprintf(prompt, sizeof prompt, "Press Enter for step %d/%d", step, total);
+        /* "Press Enter for step N/M" (narrate_step) or "... to run step N/M" (LESSON) */
+        snprintf(prompt, sizeof prompt, "step %d/%d", step, total);
         ck_assert_msg(pty_wait_for(c, prompt), "no prompt %d: %s", step, c->screen);
         if (step < at)
             ck_assert(pty_send(c, "\n"));
@@ -74,25 +75,42 @@ static void pause_before_lesson(struct pty_child *c, const char *const argv[], i
     }
 }
 
+/* map-noreserve --all-modes: 9 steps of the lesson, then one per mode; the
+ * knob changes from step 10 on. */
+#define ALL_MODES_STEPS 12
+
+/* The demo switches to mode 2 (and pauses before it) only when Committed_AS
+ * is far below CommitLimit; on a busy machine it says so and does not. */
+static bool mode2_step_pauses(void)
+{
+    bool far = meminfo("Committed_AS") < meminfo("CommitLimit") / 4;
+    if (!far)
+        fprintf(stderr, "Committed_AS is not far below CommitLimit: map-noreserve will not enter "
+                        "mode 2 now, so there is no pause before its step %d to test\n", ALL_MODES_STEPS);
+    return far;
+}
+
 /* Starts map-noreserve --all-modes --step and stops at the pause before the
  * mode 2 step, when overcommit_memory has been switched to 1. */
 static void pause_inside_all_modes(struct pty_child *c)
 {
     const char *argv[] = {demo_program("map-noreserve", RUN_AS_SELF), "--all-modes", "--step", NULL};
-    pause_before(c, argv, 9, 9);
+    pause_before(c, argv, ALL_MODES_STEPS, ALL_MODES_STEPS);
     ck_assert_msg(vm("overcommit_memory") == 1, "the demo should be in mode 1 now");
 }
 
 static const int signals[] = {SIGINT, SIGTERM, SIGHUP};
 
-/* Every signal at every pause of map-noreserve --all-modes (9 steps; the
- * knob changes from step 7 on). _i = signal index * 9 + step - 1. */
+/* Every signal at every pause of map-noreserve --all-modes. _i = signal
+ * index * ALL_MODES_STEPS + step - 1. */
 START_TEST(signal_at_each_step_of_all_modes)
 {
-    int sig = signals[_i / 9], at = _i % 9 + 1;
+    int sig = signals[_i / ALL_MODES_STEPS], at = _i % ALL_MODES_STEPS + 1;
+    if (at == ALL_MODES_STEPS && !mode2_step_pauses())
+        return;
     const char *argv[] = {demo_program("map-noreserve", RUN_AS_SELF), "--all-modes", "--step", NULL};
-    pause_before(&child, argv, at, 9);
-    if (at == 9) /* here the demo is known to be in mode 1 */
+    pause_before(&child, argv, at, ALL_MODES_STEPS);
+    if (at == ALL_MODES_STEPS) /* here the demo is known to be in mode 1 */
         ck_assert_msg(vm("overcommit_memory") == 1, "the demo should be in mode 1 now");
     kill(child.pid, sig);
     int status = pty_finish(&child);
@@ -130,6 +148,8 @@ END_TEST
 
 START_TEST(sigkill_then_next_run_repairs)
 {
+    if (!mode2_step_pauses())
+        return;
     pause_inside_all_modes(&child);
     kill(child.pid, SIGKILL);
     int status = pty_finish(&child);
@@ -316,7 +336,7 @@ int main(void)
     Suite *s = suite_create("restore");
     TCase *tc = tcase_create("restore");
     tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, signal_at_each_step_of_all_modes, 0, 3 * 9);
+    tcase_add_loop_test(tc, signal_at_each_step_of_all_modes, 0, 3 * ALL_MODES_STEPS);
     tcase_add_loop_test(tc, signal_at_each_step_of_hugetlb_setup, 0, 3 * 6);
     tcase_add_test(tc, sigkill_then_next_run_repairs);
     tcase_add_test(tc, killed_worker);
