@@ -53,9 +53,20 @@ START_TEST(tour_plain_names_each_stop)
     const char *argv[] = {tour, "--color=never", NULL};
     ck_assert_int_eq(run_program(argv, RUN_AS_SELF, &r), 0);
     ck_assert_int_eq(r.exit_code, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "Stop 1 of"));
-    ck_assert_ptr_nonnull(strstr(r.out, "mmap-anon"));
-    ck_assert_ptr_nonnull(strstr(r.out, "[1/5]"));
+    /* Every stop, in order, each followed by its demo's first step. */
+    const char *at = strstr(r.out, "==== Stop 1 of ");
+    ck_assert_ptr_nonnull(at);
+    int stops = atoi(at + strlen("==== Stop 1 of "));
+    ck_assert_int_ge(stops, 8);
+    ck_assert_ptr_nonnull(strstr(at, "mmap-anon"));
+    for (int i = 1; i <= stops; i++) {
+        char header[48];
+        snprintf(header, sizeof header, "==== Stop %d of %d: ", i, stops);
+        const char *next = strstr(at, header);
+        ck_assert_msg(next != NULL, "no '%s' after stop %d", header, i - 1);
+        at = next + strlen(header);
+    }
+    ck_assert_ptr_nonnull(strstr(r.out, "[1/"));
     run_result_free(&r);
 }
 END_TEST
