@@ -617,11 +617,11 @@ void narrate_live(struct narrator *n, const char *fmt, ...)
 /* "samples_VmRSS_kB: 15 samples, 1200 to 65408, largest 65408" */
 static void series_summary(const struct narrate_fact *f, char *line, size_t len)
 {
-    long long first = 0, last = 0, largest = 0, v;
+    long long first = 0, last = 0, largest = 0;
     size_t count = 0;
     for (const char *p = f->text + 1; *p && *p != ']'; count++) {
         char *end;
-        v = strtoll(p, &end, 10);
+        long long v = strtoll(p, &end, 10);
         if (end == p)
             break;
         first = count ? first : v;

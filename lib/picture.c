@@ -250,8 +250,8 @@ static void draw_series(FILE *out, const struct picture_book *b, int *y)
         fprintf(out, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
                      "points=\"", color);
         for (size_t k = 0; k < s->n && k < t->n; k++)
-            fprintf(out, "%lld,%lld ", (long long)(x0 + t->v[k] * w / tmax),
-                    (long long)(y0 - s->v[k] * h / top));
+            fprintf(out, "%lld,%lld ", (long long)x0 + (long long)(t->v[k] * w / tmax),
+                    (long long)y0 - (long long)(s->v[k] * h / top));
         fputs("\"/>\n", out);
         fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"%s\">", x0 + 10 + 170 * legend,
                 y0 + 30, color);
