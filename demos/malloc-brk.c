@@ -99,6 +99,11 @@ LESSON_FN static void trim(void)
     LESSON(&n, trimmed = malloc_trim(0););
 }
 
+LESSON_FN static void free_pin(void)
+{
+    LESSON(&n, free(pin););
+}
+
 /* ---- What each step measured ---- */
 
 struct view {
@@ -369,6 +374,7 @@ static void explain_calloc(int i)
     (void)i;
     rows();
     int64_t faults = d.a.minflt - d.b.minflt, rss = d.a.vm_rss - d.b.vm_rss;
+    narrate_fact_int(&n, "big_kB", d.big_kb);
     if (FINDING(&n, "calloc_skipped_memset", !in_heap() && faults <= 1 && rss <= d.huge_kb,
                 VAL("minor_faults", faults), VAL("vm_rss_delta_kB", rss), VAL("big_kB", d.big_kb)))
         narrate_because(&n, "calloc_skipped_memset",
@@ -445,6 +451,21 @@ static void explain_trim(int i)
                  (long long)d.a.heap_size, (long long)d.a.heap_rss);
 }
 
+static void explain_free_pin(int i)
+{
+    (void)i;
+    rows();
+    int64_t moved = brk_moved_kb();
+    if (FINDING(&n, "heap_shrank_at_free", moved < 0, VAL("brk_moved_kB", moved)))
+        narrate_because(&n, "heap_shrank_at_free",
+                        "With the last block at the heap's end freed, the free space there passed "
+                        "M_TRIM_THRESHOLD and free itself moved the break down by %lld kB.",
+                        (long long)-moved);
+    else
+        narrate_note(&n, "The break moved by %lld kB; [heap] is %lld kB, %lld kB of it resident.",
+                     (long long)moved, (long long)d.a.heap_size, (long long)d.a.heap_rss);
+}
+
 /* The lesson as a table: malloc's six sizes, then the threshold's moves,
  * the big allocation, and the heap's free memory. */
 static const struct step {
@@ -473,6 +494,7 @@ static const struct step {
     {"fill_heap", "Fill the heap with 64 blocks of 64 KiB", 0, fill_heap, explain_fill, &pin, false},
     {"free_blocks", "free the 64 blocks", 0, free_blocks, explain_free_blocks, &pin, false},
     {"trim", "Give free heap memory back: malloc_trim", 0, trim, explain_trim, &pin, false},
+    {"free_pin", "free the last block", 0, free_pin, explain_free_pin, NULL, false},
 };
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
 
@@ -494,7 +516,7 @@ static const struct demo_info info = {
         "break moves, [heap] grows), large ones as mappings of their own (mmap); the\n"
         "128 KiB threshold and how it moves; malloc of a big block is address space;\n"
         "calloc skips the memset; free keeps heap memory until malloc_trim.",
-    .examples = "  malloc-brk                 the seventeen steps\n"
+    .examples = "  malloc-brk                 the eighteen steps\n"
                 "  malloc-brk --step          pause before each step; watch smaps live\n"
                 "  malloc-brk --predict       say where each allocation goes, then see\n",
 };
@@ -556,7 +578,6 @@ int main(int argc, char **argv)
         if (i == 0)
             narrate_watch(&n, (uintptr_t)q);
     }
-    free(pin);
     narrate_finish(&n, RESULT_OK, "the heap, the threshold, a big block and malloc_trim; every "
                    "number above was measured in this run.");
 #endif
