@@ -16,7 +16,8 @@
 
 static const char *const programs[] = {"mmap-anon", "mincore-residency", "map-noreserve",
                                        "hugetlb-reserve", "protnone-dirty", "segv-pgfault",
-                                       "oom-killer-try", "tour"};
+                                       "oom-killer-try", "malloc-brk", "stack-growth",
+                                       "fork-cow", "tour"};
 #define NPROGRAMS (sizeof programs / sizeof programs[0])
 
 struct run {
@@ -36,6 +37,9 @@ static const struct run runs[] = {
     {"protnone-dirty", {NULL}},
     {"segv-pgfault", {"--all"}},
     {"oom-killer-try", {NULL}},
+    {"malloc-brk", {NULL}},
+    {"stack-growth", {NULL}},
+    {"fork-cow", {NULL}},
     {"tour", {NULL}},
 };
 #define NRUNS (sizeof runs / sizeof runs[0])
