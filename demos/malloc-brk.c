@@ -48,41 +48,22 @@ static char *blocks[64], *pin;
 static const size_t block = 64 << 10;
 static int trimmed;
 
-LESSON_FN static void allocate(void)
-{
-    LESSON(&n, q = malloc(want););
-}
-
-LESSON_FN static void free_mapped(void)
-{
-    LESSON(&n, free(q););
-}
-
+/* Steps 1-9: where does malloc(want) go? (want: the table's size column) */
+LESSON_FN static void allocate(void) { LESSON(&n, q = malloc(want);); }
+LESSON_FN static void free_mapped(void) { LESSON(&n, free(q);); }
 LESSON_FN static void fix_threshold(void)
 {
     LESSON(&n, mallopt(M_MMAP_THRESHOLD, 128 * 1024); q = malloc(want););
 }
 
-LESSON_FN static void malloc_big(void)
-{
-    LESSON(&n, big = malloc(big_size););
-}
+/* Steps 10-14: a big block is address space; calloc need not write it. */
+LESSON_FN static void malloc_big(void) { LESSON(&n, big = malloc(big_size);); }
+LESSON_FN static void write_first(void) { LESSON(&n, big[0] = 1;); }
+LESSON_FN static void write_middle(void) { LESSON(&n, big[big_size / 2] = 1;); }
+LESSON_FN static void calloc_big(void) { LESSON(&n, zeroed = calloc(1, big_size);); }
+LESSON_FN static void free_big(void) { LESSON(&n, free(big); free(zeroed);); }
 
-LESSON_FN static void write_first(void)
-{
-    LESSON(&n, big[0] = 1;);
-}
-
-LESSON_FN static void write_middle(void)
-{
-    LESSON(&n, big[big_size / 2] = 1;);
-}
-
-LESSON_FN static void calloc_big(void)
-{
-    LESSON(&n, zeroed = calloc(1, big_size););
-}
-
+/* Steps 15-18: free keeps heap memory; malloc_trim gives it back. */
 LESSON_FN static void fill_heap(void)
 {
     LESSON(&n, for (int i = 0; i < 64; i++) memset(blocks[i] = malloc(block), 1, block);
@@ -94,15 +75,8 @@ LESSON_FN static void free_blocks(void)
     LESSON(&n, for (int i = 0; i < 64; i++) free(blocks[i]););
 }
 
-LESSON_FN static void trim(void)
-{
-    LESSON(&n, trimmed = malloc_trim(0););
-}
-
-LESSON_FN static void free_pin(void)
-{
-    LESSON(&n, free(pin););
-}
+LESSON_FN static void trim(void) { LESSON(&n, trimmed = malloc_trim(0);); }
+LESSON_FN static void free_pin(void) { LESSON(&n, free(pin);); }
 
 /* ---- What each step measured ---- */
 
@@ -385,11 +359,6 @@ static void explain_calloc(int i)
                         (long long)rss);
 }
 
-LESSON_FN static void free_big(void)
-{
-    LESSON(&n, free(big); free(zeroed););
-}
-
 static void explain_free_big(int i)
 {
     (void)i;
@@ -553,9 +522,11 @@ int main(int argc, char **argv)
     enum budget_choice got = budget_choose_size(&d.budget, 0, UINT64_C(1) << 30, page, 2, 4, &bytes,
                                                 d.why, sizeof d.why);
     narrate_init(&n, info.name, &common, NSTEPS);
-    if (got == BUDGET_NONE_FITS || !budget_allows(&d.budget, 16u << 20, 2, d.why, sizeof d.why))
+    char why_fill[400] = "";
+    if (got == BUDGET_NONE_FITS || !budget_allows(&d.budget, 16u << 20, 2, why_fill, sizeof why_fill))
         narrate_finish(&n, RESULT_SKIP, "this process may not use enough memory for the lesson "
-                       "(it writes 4 MiB): %s. Free some memory or raise that limit.", d.why);
+                       "(it writes 4 MiB): %s. Free some memory or raise that limit.",
+                       got == BUDGET_NONE_FITS ? d.why : why_fill);
     big_size = (size_t)bytes;
     d.big_kb = (int64_t)(bytes / 1024);
     d.shrunk = got == BUDGET_SHRUNK;
