@@ -118,6 +118,8 @@ static int run_stop(const char *path, const struct stop *s, const struct cli_com
         argv[argc++] = s->arg2;
     if (common->step)
         argv[argc++] = "--step";
+    if (common->predict)
+        argv[argc++] = "--predict";
     if (common->json)
         argv[argc++] = "--json";
     if (common->color == COLOR_ALWAYS)
@@ -164,6 +166,9 @@ int main(int argc, char **argv)
         return EXIT_RUNTIME;
     }
 
+    if (common.answers[0])
+        cli_usage_error(&info, "--answers: the tour asks at a terminal (--predict); give "
+                               "--answers to one demo at a time");
     struct narrator n;
     narrate_init(&n, info.name, &common, 0);
     char dir[PATH_MAX];
@@ -176,9 +181,9 @@ int main(int argc, char **argv)
         char path[PATH_MAX + 64];
         snprintf(path, sizeof path, "%s/%s", dir, s->demo);
         if (!n.json)
-            printf("%s==== Stop %zu of %zu: %s%s%s%s%s -- %s ====%s\n\n", n.color ? "\033[1m" : "",
+            printf("%s==== Stop %zu of %zu: %s%s%s%s%s ====%s\n     %s\n\n", n.color ? "\033[1m" : "",
                    i + 1, NSTOPS, s->demo, s->arg ? " " : "", s->arg ? s->arg : "",
-                   s->arg2 ? " " : "", s->arg2 ? s->arg2 : "", s->lesson, n.color ? "\033[0m" : "");
+                   s->arg2 ? " " : "", s->arg2 ? s->arg2 : "", n.color ? "\033[0m" : "", s->lesson);
         int rc = run_stop(path, s, &common);
         if (rc == EXIT_OK) {
             ran++;
@@ -191,6 +196,10 @@ int main(int argc, char **argv)
         if (!n.json)
             putchar('\n');
     }
+    narrate_summary(&n, "stops", (int64_t)NSTOPS);
+    narrate_summary(&n, "ran", ran);
+    narrate_summary(&n, "skipped", skipped);
+    narrate_summary(&n, "failed", failed);
     if (failed)
         narrate_finish(&n, RESULT_FAIL, "%d stop%s ran, %d could not run here, %d failed", ran,
                        ran == 1 ? "" : "s", skipped, failed);

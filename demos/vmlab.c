@@ -89,10 +89,10 @@ static const char help_text[] =
 /* "vmlab: WHAT 'ARG' WHY", then the usage line; exit 2. */
 static noreturn void usage_error(const char *what, const char *arg, const char *why)
 {
-    char quoted[200];
     (void)fflush(stdout);
     fprintf(stderr, "vmlab: %s", what);
     if (arg) {
+        char quoted[200];
         cli_quote(arg, quoted, sizeof quoted);
         fprintf(stderr, " '%s'", quoted);
     }
@@ -121,9 +121,10 @@ static noreturn void list_programs(void)
  * binary; in the build tree, where they are built next to it, that one. */
 static void programs_dir(char *dir, size_t len)
 {
-    char self[PATH_MAX], msg[128];
+    char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n < 0) {
+        char msg[128];
         errno_describe("readlink /proc/self/exe", errno, msg, sizeof msg);
         fprintf(stderr, "vmlab: cannot find its own location: %s\n", msg);
         exit(127);

@@ -35,6 +35,7 @@ static const struct cli_option common_options[] = {
 };
 static const int common_ids[] = {OPT_STEP, OPT_PREDICT, OPT_ANSWERS, OPT_JSON, OPT_COLOR,
                                  OPT_HELP, OPT_VERSION};
+static const char common_letters[] = {0, 0, 0, 0, 0, 'h', 'V'}; /* -h and -V, as GNU programs */
 #define NCOMMON (sizeof common_options / sizeof common_options[0])
 
 /* The options that only a lesson (a program with steps) takes. */
@@ -67,7 +68,7 @@ static void print_wrapped_line(FILE *out, const char *line, size_t len, int hang
     size_t lead = 0;
     while (lead < len && line[lead] == ' ')
         lead++;
-    int indent = 0, width = 0;
+    int width = 0;
     size_t i = 0;
     bool first = true;
     while (i < len) {
@@ -82,13 +83,34 @@ static void print_wrapped_line(FILE *out, const char *line, size_t len, int hang
         int gap = columns(line + i, word - i), wlen = columns(line + word, end - word);
         if (!first && width + gap + wlen > CLI_HELP_WIDTH) {
             /* a new line, indented like this one plus the hang */
-            indent = (int)lead + hang;
+            int indent = (int)lead + hang;
             fprintf(out, "\n%*s", indent, "");
             width = indent;
             gap = 0;
         }
-        fprintf(out, "%.*s%.*s", first ? (int)(word - i) : gap, line + i, (int)(end - word), line + word);
-        width += gap + wlen;
+        fprintf(out, "%.*s", first ? (int)(word - i) : gap, line + i);
+        width += gap;
+        /* A word wider than the line (a path, a kernel log line) is cut
+         * where the line ends and goes on under the indent. */
+        while (width + wlen > CLI_HELP_WIDTH && width < CLI_HELP_WIDTH && end - word > 1) {
+            size_t take = 0;
+            int cols = 0;
+            while (word + take < end && cols < CLI_HELP_WIDTH - width) {
+                take++;
+                while (word + take < end && ((unsigned char)line[word + take] & 0xc0) == 0x80)
+                    take++; /* never inside a UTF-8 character */
+                cols++;
+            }
+            if (take == (size_t)(end - word))
+                break;
+            int indent = (int)lead + hang;
+            fprintf(out, "%.*s\n%*s", (int)take, line + word, indent, "");
+            word += take;
+            wlen -= cols;
+            width = indent;
+        }
+        fprintf(out, "%.*s", (int)(end - word), line + word);
+        width += wlen;
         first = false;
         i = end;
     }
@@ -157,7 +179,7 @@ void cli_write_help(const struct demo_info *info, FILE *out)
         print_option(&info->options[i], 0, out);
     for (size_t i = 0; i < NCOMMON; i++)
         if (offered(info, i))
-            print_option(&common_options[i], common_ids[i] < 256 ? (char)common_ids[i] : 0, out);
+            print_option(&common_options[i], common_letters[i], out);
     /* only a program that takes a size says how to write one */
     if (takes_sizes(info))
         fputs("\nSizes take a suffix: K, M, G or T (powers of 1024), e.g. 64K, 16M, 1T.\n", out);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -101,6 +102,21 @@ static bool file_exists(const char *dir, const char *name)
     return access(path, F_OK) == 0;
 }
 
+/* Appends one line of what setup did to c->actions (step 1 shows them). */
+__attribute__((format(printf, 2, 3)))
+static void did(struct confine *c, const char *fmt, ...)
+{
+    size_t used = strlen(c->actions);
+    if (used + 2 >= sizeof c->actions)
+        return;
+    if (used)
+        c->actions[used++] = '\n';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->actions + used, sizeof c->actions - used, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
+    va_end(ap);
+}
+
 /* A limit file: a number, or "max" (no limit: *value = UINT64_MAX). */
 static bool read_limit(const char *dir, const char *name, uint64_t *value)
 {
@@ -153,6 +169,7 @@ static uint64_t swap_total_kb(void)
 
 static char cleanup_dir[512];
 static volatile pid_t tracked_child;
+static void undo_delegation(void); /* a v2 delegation's moves (below) */
 
 /* Async-signal-safe: kill, waitpid, rmdir, nanosleep. */
 static void cleanup(void)
@@ -173,6 +190,7 @@ static void cleanup(void)
         }
         cleanup_dir[0] = '\0';
     }
+    undo_delegation();
 }
 
 static int arm(const char *dir)
@@ -220,28 +238,28 @@ static int make_dir(struct confine *c, const char *parent, char *why, size_t len
     return 0;
 }
 
-static int setup_v2(struct confine *c, const char *mount, uint64_t limit, char *why, size_t len)
+/* The victim's cgroup under `parent`, which hands it the memory controller:
+ * memory.max, no swap, and the whole group killed together. */
+static int setup_v2(struct confine *c, const char *parent, uint64_t limit, char *why, size_t len)
 {
     char text[32];
-    if (!has_word(mount, "cgroup.controllers", "memory")) {
-        snprintf(why, len, "the cgroup v2 hierarchy at %s has no memory controller", mount);
+    if (make_dir(c, parent, why, len) != 0)
         return -1;
-    }
-    if (!has_word(mount, "cgroup.subtree_control", "memory") &&
-        write_file(mount, "cgroup.subtree_control", "+memory") != 0) {
-        snprintf(why, len, "cannot enable the memory controller in %s/cgroup.subtree_control: %s",
-                 mount, strerror(errno));
-        return -1;
-    }
-    if (make_dir(c, mount, why, len) != 0)
-        return -1;
+    did(c, "mkdir %s", c->dir);
     snprintf(text, sizeof text, "%llu", (unsigned long long)limit);
     if (write_file(c->dir, "memory.max", text) != 0) {
         snprintf(why, len, "cannot write %s/memory.max: %s", c->dir, strerror(errno));
         return -1;
     }
-    c->swap_limited = write_file(c->dir, "memory.swap.max", "0") == 0 || swap_total_kb() == 0;
-    write_file(c->dir, "memory.oom.group", "1"); /* kill the whole group: no survivors */
+    did(c, "echo %s > %s/memory.max", text, c->dir);
+    if (write_file(c->dir, "memory.swap.max", "0") == 0) {
+        did(c, "echo 0 > %s/memory.swap.max", c->dir);
+        c->swap_limited = true;
+    } else {
+        c->swap_limited = swap_total_kb() == 0;
+    }
+    if (write_file(c->dir, "memory.oom.group", "1") == 0) /* kill the whole group: no survivors */
+        did(c, "echo 1 > %s/memory.oom.group", c->dir);
     if (!read_limit(c->dir, "memory.max", &c->limit) || c->limit > limit) {
         snprintf(why, len, "memory.max in %s did not take the limit", c->dir);
         return -1;
@@ -250,23 +268,172 @@ static int setup_v2(struct confine *c, const char *mount, uint64_t limit, char *
     return 0;
 }
 
+/* As root on the v2 root: enable +memory there (the root cgroup may have
+ * processes and still hand out controllers), then the victim's cgroup. */
+static int setup_v2_root(struct confine *c, const char *mount, uint64_t limit, char *why, size_t len)
+{
+    if (!has_word(mount, "cgroup.subtree_control", "memory")) {
+        if (write_file(mount, "cgroup.subtree_control", "+memory") != 0) {
+            snprintf(why, len, "cannot enable the memory controller in %s/cgroup.subtree_control: %s",
+                     mount, strerror(errno));
+            return -1;
+        }
+        did(c, "echo +memory > %s/cgroup.subtree_control", mount);
+    }
+    return setup_v2(c, mount, limit, why, len);
+}
+
+/* May uid write path? By ownership and mode, as the kernel would check it,
+ * but for a uid given (root: always), so that tests can ask for anyone. */
+static bool may_write(const char *path, uid_t uid)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return false;
+    return uid == 0 || (st.st_uid == uid && (st.st_mode & S_IWUSR)) || (st.st_mode & S_IWOTH);
+}
+
+int cgroup_plan_delegation(const char *mount, const char *rel, uid_t uid, pid_t self,
+                           struct cgroup_delegation *plan, char *why, size_t len)
+{
+    memset(plan, 0, sizeof *plan);
+    snprintf(plan->own, sizeof plan->own, "%s%s", mount, strcmp(rel, "/") == 0 ? "" : rel);
+    if (!has_word(plan->own, "cgroup.controllers", "memory")) {
+        snprintf(why, len, "the memory controller is not delegated to %s (not in its "
+                           "cgroup.controllers)", plan->own);
+        return -1;
+    }
+    static const char *const mine[] = {"", "/cgroup.procs", "/cgroup.subtree_control"};
+    for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++) {
+        char path[640];
+        snprintf(path, sizeof path, "%s%s", plan->own, mine[i]);
+        if (!may_write(path, uid)) {
+            snprintf(why, len, "your cgroup %s is not delegated to you (%s is not yours to write)",
+                     plan->own, path);
+            return -1;
+        }
+    }
+    if (has_word(plan->own, "cgroup.subtree_control", "memory"))
+        return 0; /* already handed to the children: a child can be limited */
+    /* No internal processes: own may enable +memory for its children only
+     * when no process lives in own itself. This one may move (to a leaf);
+     * others are not ours to move. */
+    char path[640], line[64];
+    snprintf(path, sizeof path, "%s/cgroup.procs", plan->own);
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        snprintf(why, len, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    long others = 0, other = 0;
+    while (fgets(line, sizeof line, f)) {
+        long pid = strtol(line, NULL, 10);
+        if (pid > 0 && pid != (long)self) {
+            others++;
+            other = pid;
+        }
+    }
+    (void)fclose(f); /* read-only: nothing to lose */
+    if (others) {
+        snprintf(why, len, "your cgroup %s holds %ld other process%s (PID %ld): cgroup v2 lets a "
+                           "cgroup with processes in it hand no memory controller to its children",
+                 plan->own, others, others == 1 ? "" : "es", other);
+        return -1;
+    }
+    plan->move_to_leaf = true;
+    plan->enable_memory = true;
+    return 0;
+}
+
+/* Undo of a delegation, async-signal-safe: paths and text made in advance. */
+static char undo_subtree[640], undo_procs[640], undo_leaf[512], undo_pid[24];
+
+static void write_text(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = write(fd, text, strlen(text));
+        (void)n; /* best effort: a later run's sweep sees what is left */
+        close(fd);
+    }
+}
+
+/* After the victim's cgroup is gone: -memory in the delegated cgroup, this
+ * process back into it, the leaf removed. */
+static void undo_delegation(void)
+{
+    if (undo_subtree[0])
+        write_text(undo_subtree, "-memory");
+    if (undo_procs[0])
+        write_text(undo_procs, undo_pid);
+    if (undo_leaf[0])
+        (void)rmdir(undo_leaf);
+    undo_subtree[0] = undo_procs[0] = undo_leaf[0] = '\0';
+}
+
+/* A cgroup v2 subtree this user owns: a systemd unit with Delegate=, a
+ * container with its own cgroup namespace, a user's scope. */
+static int setup_v2_delegated(struct confine *c, const char *mount, const char *rel, uint64_t limit,
+                              char *why, size_t len)
+{
+    struct cgroup_delegation plan;
+    pid_t self = getpid();
+    if (cgroup_plan_delegation(mount, rel, geteuid(), self, &plan, why, len) != 0)
+        return -1;
+    snprintf(c->delegated, sizeof c->delegated, "%s", plan.own);
+    snprintf(undo_pid, sizeof undo_pid, "%ld", (long)self);
+    if (plan.move_to_leaf) {
+        snprintf(c->leaf, sizeof c->leaf, "%.470s/vmlab-%ld-supervisor", plan.own, (long)self);
+        if (mkdir(c->leaf, 0755) != 0) {
+            snprintf(why, len, "cannot create %s: %s", c->leaf, strerror(errno));
+            c->leaf[0] = '\0';
+            return -1;
+        }
+        did(c, "mkdir %s", c->leaf);
+        snprintf(undo_leaf, sizeof undo_leaf, "%s", c->leaf);
+        (void)undo_register(cleanup); /* from here on, every exit undoes the moves */
+        if (write_file(c->leaf, "cgroup.procs", undo_pid) != 0) {
+            snprintf(why, len, "cannot move this process to %s: %s", c->leaf, strerror(errno));
+            return -1;
+        }
+        did(c, "echo %s > %s/cgroup.procs", undo_pid, c->leaf);
+        snprintf(undo_procs, sizeof undo_procs, "%s/cgroup.procs", plan.own);
+    }
+    if (plan.enable_memory) {
+        if (write_file(plan.own, "cgroup.subtree_control", "+memory") != 0) {
+            snprintf(why, len, "cannot enable +memory in %s/cgroup.subtree_control: %s", plan.own,
+                     strerror(errno));
+            return -1;
+        }
+        c->enabled_memory = true;
+        did(c, "echo +memory > %s/cgroup.subtree_control", plan.own);
+        snprintf(undo_subtree, sizeof undo_subtree, "%s/cgroup.subtree_control", plan.own);
+    }
+    return setup_v2(c, plan.own, limit, why, len);
+}
+
 static int setup_v1(struct confine *c, const char *own, uint64_t limit, char *why, size_t len)
 {
     char parent[512], text[32];
     snprintf(parent, sizeof parent, "%s%s", V1_MEMORY, strcmp(own, "/") == 0 ? "" : own);
     if (make_dir(c, parent, why, len) != 0)
         return -1;
+    did(c, "mkdir %s", c->dir);
     snprintf(text, sizeof text, "%llu", (unsigned long long)limit);
     if (write_file(c->dir, "memory.limit_in_bytes", text) != 0) {
         snprintf(why, len, "cannot write %s/memory.limit_in_bytes: %s", c->dir, strerror(errno));
         return -1;
     }
+    did(c, "echo %s > %s/memory.limit_in_bytes", text, c->dir);
     /* memsw (memory + swap) exists only with swap accounting; it must not be
      * set below memory.limit_in_bytes, so it comes second. */
-    c->swap_limited = (file_exists(c->dir, "memory.memsw.limit_in_bytes") &&
-                       write_file(c->dir, "memory.memsw.limit_in_bytes", text) == 0) ||
-                      swap_total_kb() == 0;
-    write_file(c->dir, "memory.oom_control", "0"); /* the OOM killer on, not a hang */
+    bool memsw = file_exists(c->dir, "memory.memsw.limit_in_bytes") &&
+                 write_file(c->dir, "memory.memsw.limit_in_bytes", text) == 0;
+    if (memsw)
+        did(c, "echo %s > %s/memory.memsw.limit_in_bytes", text, c->dir);
+    c->swap_limited = memsw || swap_total_kb() == 0;
+    if (write_file(c->dir, "memory.oom_control", "0") == 0) /* the OOM killer on, not a hang */
+        did(c, "echo 0 > %s/memory.oom_control", c->dir);
     struct procfs_want w = {"oom_kill_disable", 1, false};
     char path[640];
     snprintf(path, sizeof path, "%s/memory.oom_control", c->dir);
@@ -282,65 +449,146 @@ static int setup_v1(struct confine *c, const char *own, uint64_t limit, char *wh
     return 0;
 }
 
+/* /proc/cgroups: "memory HIERARCHY NUM_CGROUPS ENABLED". Without the file
+ * (or the line), guess from what is mounted rather than blame the kernel. */
+static void read_proc_cgroups(struct confine_env *env)
+{
+    env->memory_enabled = true;
+    env->memory_on_v1 = env->v1_mounted;
+    FILE *f = fopen("/proc/cgroups", "re");
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "memory", 6) != 0 || (line[6] != ' ' && line[6] != '\t'))
+            continue;
+        char *end;
+        unsigned long hierarchy = strtoul(line + 6, &end, 10);
+        (void)strtoul(end, &end, 10); /* the number of cgroups */
+        unsigned long enabled = strtoul(end, NULL, 10);
+        env->memory_enabled = enabled != 0;
+        env->memory_on_v1 = hierarchy != 0;
+    }
+    if (f)
+        (void)fclose(f); /* read-only: nothing to lose */
+}
+
+void confine_explain_missing(const struct confine_env *env, const char *demo, char *why, size_t len)
+{
+    static const char container[] = "or run it in a container limited from outside "
+                                    "(docker run -m 128m --memory-swap 128m ...)";
+    if (!env->memory_enabled)
+        snprintf(why, len, "this kernel has no memory cgroup controller enabled (/proc/cgroups): "
+                           "boot it with cgroup_enable=memory");
+    else if (env->memory_on_v1 && !env->v1_mounted)
+        snprintf(why, len, "the memory controller belongs to cgroup v1 here, and no v1 memory "
+                           "hierarchy is mounted: %smount -t cgroup -o memory none "
+                           "/sys/fs/cgroup/memory", env->root ? "" : "as root, ");
+    else if (!env->memory_on_v1 && !env->v2_mounted)
+        snprintf(why, len, "cgroup2 is not mounted, and this kernel's memory controller is not "
+                           "on cgroup v1: %smount -t cgroup2 none /sys/fs/cgroup",
+                 env->root ? "" : "as root, ");
+    else if (env->root)
+        snprintf(why, len, "%s, although running as root: give it a writable memory cgroup "
+                           "hierarchy, %s", env->failure[0] ? env->failure
+                                                            : "no memory cgroup could be created",
+                 container);
+    else if (env->memory_on_v1)
+        snprintf(why, len, "the memory controller is cgroup v1 here, where only root may create a "
+                           "cgroup: sudo %s, %s", demo, container);
+    else if (env->systemd_user)
+        snprintf(why, len, "%s: systemd-run --user --scope -p Delegate=yes %s",
+                 env->failure[0] ? env->failure : "no cgroup of yours is delegated to you", demo);
+    else
+        snprintf(why, len, "%s, and there is no systemd user session (systemd-run --user) to "
+                           "delegate one: log in to a session and run systemd-run --user --scope "
+                           "-p Delegate=yes %s, %s",
+                 env->failure[0] ? env->failure : "no cgroup of yours is delegated to you", demo,
+                 container);
+}
+
+static void remember_failure(struct confine_env *env, const char *reason)
+{
+    if (!env->failure[0])
+        snprintf(env->failure, sizeof env->failure, "%.500s", reason);
+}
+
 int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why, size_t len)
 {
-    char v2[256], v1[256], first[1024] = "";
+    char v2[256], v1[256], reason[1024];
+    struct confine_env env;
     memset(c, 0, sizeof *c);
+    memset(&env, 0, sizeof env);
+    c->effective.bytes = UINT64_MAX;
     own_membership(v2, sizeof v2, v1, sizeof v1);
     const char *mount = v2_mount();
-    bool root = geteuid() == 0;
+    env.root = geteuid() == 0;
+    env.v1_mounted = v1[0] && is_fs(V1_MEMORY, CGROUP1_MAGIC);
+    read_proc_cgroups(&env);
+    env.v2_mounted = mount != NULL;
+    env.v2_memory = mount && has_word(mount, "cgroup.controllers", "memory");
+    env.systemd_user = mount && strcmp(mount, "/sys/fs/cgroup") == 0 &&
+                       access("/usr/bin/systemd-run", X_OK) == 0 && getenv("XDG_RUNTIME_DIR");
+    if (mount && v2[0])
+        snprintf(env.v2_own, sizeof env.v2_own, "%s%s", mount, strcmp(v2, "/") == 0 ? "" : v2);
 
-    if (root && mount && has_word(mount, "cgroup.controllers", "memory")) {
-        if (setup_v2(c, mount, limit, first, sizeof first) == 0)
+    /* 1. cgroup v2 as root, at the root; 2. in a subtree this user owns
+     * (a container's own cgroup namespace, a unit with Delegate=). */
+    if (env.v2_memory && env.root) {
+        if (setup_v2_root(c, mount, limit, reason, sizeof reason) == 0)
             goto check_swap;
+        remember_failure(&env, reason);
         confine_teardown(c);
+        memset(c, 0, sizeof *c);
     }
-    if (root && v1[0] && is_fs(V1_MEMORY, CGROUP1_MAGIC)) {
-        char reason[1024];
+    if (env.v2_memory && v2[0]) {
+        if (setup_v2_delegated(c, mount, v2, limit, reason, sizeof reason) == 0)
+            goto check_swap;
+        remember_failure(&env, reason);
+        confine_teardown(c);
+        memset(c, 0, sizeof *c);
+    }
+    /* 3. cgroup v1 as root. */
+    if (env.root && env.v1_mounted) {
         if (setup_v1(c, v1, limit, reason, sizeof reason) == 0)
             goto check_swap;
+        remember_failure(&env, reason);
         confine_teardown(c);
-        if (!first[0])
-            snprintf(first, sizeof first, "%s", reason);
+        memset(c, 0, sizeof *c);
     }
-    if (!root && mount && strcmp(mount, "/sys/fs/cgroup") == 0 && access("/usr/bin/systemd-run", X_OK) == 0 &&
-        getenv("XDG_RUNTIME_DIR")) {
+    /* 4. A systemd user scope, which the child enters by exec. */
+    if (!env.root && env.v2_memory && env.systemd_user) {
         c->kind = CONFINE_SYSTEMD_SCOPE;
         c->limit = limit;
         c->swap_limited = true; /* MemorySwapMax=0; the child verifies what it got */
+        did(c, "systemd-run --user --scope -p MemoryMax=%llu -p MemorySwapMax=0 -- (the victim)",
+            (unsigned long long)limit);
         return 0;
     }
-    /* Already confined from outside: stay in this cgroup. */
-    char own[512], reason[512];
+    /* 5. Already confined from outside: stay in this cgroup. */
+    char own[512];
     if (confine_verify_self(CONFINE_INHERITED_MAX, own, sizeof own, reason, sizeof reason) == 0) {
         uint64_t swap_max = UINT64_MAX;
         c->kind = CONFINE_INHERITED;
         snprintf(c->dir, sizeof c->dir, "%s", own);
-        if (!read_limit(own, "memory.max", &c->limit) &&
-            !read_limit(own, "memory.limit_in_bytes", &c->limit))
-            c->limit = limit;
+        c->limit = UINT64_MAX;
+        if (!read_limit(own, "memory.max", &c->limit))
+            (void)read_limit(own, "memory.limit_in_bytes", &c->limit);
         c->swap_limited = swap_total_kb() == 0 ||
                           (read_limit(own, "memory.swap.max", &swap_max) && swap_max == 0) ||
                           (read_limit(own, "memory.memsw.limit_in_bytes", &swap_max) &&
                            swap_max <= c->limit);
         goto check_swap;
     }
-    if (!first[0]) {
-        if (!root && v1[0])
-            snprintf(first, sizeof first, "the memory controller is cgroup v1 here (%s), where only "
-                                          "root may create a cgroup", V1_MEMORY);
-        else if (!root)
-            snprintf(first, sizeof first, "no cgroup this user may create: no systemd user session "
-                                          "(systemd-run --user) to delegate one");
-        else
-            snprintf(first, sizeof first, "this machine has no memory cgroup controller mounted");
-    }
-    snprintf(why, len, "%s. Run it as root (sudo %s ...), or as a user with a systemd session on a "
-                       "cgroup v2 system, or in a container limited from outside: docker run -m 64m "
-                       "--memory-swap 64m ...", first, demo);
+    confine_explain_missing(&env, demo, why, len);
     return -1;
 
 check_swap:
+    if (c->dir[0]) {
+        bool on_v1 = c->kind == CONFINE_V1 || (c->kind == CONFINE_INHERITED && v1[0] && env.v1_mounted);
+        const char *root = on_v1 ? V1_MEMORY : mount;
+        if (root && strncmp(c->dir, root, strlen(root)) == 0)
+            (void)cgroup_effective_limit(root, c->dir[strlen(root)] ? c->dir + strlen(root) : "/",
+                                         on_v1, &c->effective);
+    }
     if (!c->swap_limited) {
         c->kind = CONFINE_NONE;
         snprintf(why, len, "swap is on and %s cannot limit it (boot with swapaccount=1, or turn swap "
@@ -383,23 +631,20 @@ int confine_verify_self(uint64_t max_bytes, char *dir, size_t dirlen, char *why,
     char v2[256], v1[256];
     own_membership(v2, sizeof v2, v1, sizeof v1);
     const char *mount = v2_mount();
-    uint64_t limit = UINT64_MAX;
+    struct cgroup_limit eff = {UINT64_MAX, "", ""};
     dir[0] = '\0';
     if (v1[0] && is_fs(V1_MEMORY, CGROUP1_MAGIC)) {
         snprintf(dir, dirlen, "%s%s", V1_MEMORY, strcmp(v1, "/") == 0 ? "" : v1);
-        if (!read_limit(dir, "memory.limit_in_bytes", &limit))
-            limit = UINT64_MAX;
+        (void)cgroup_effective_limit(V1_MEMORY, v1, true, &eff);
     } else if (v2[0] && mount) {
         snprintf(dir, dirlen, "%s%s", mount, strcmp(v2, "/") == 0 ? "" : v2);
-        if (!read_limit(dir, "memory.max", &limit))
-            limit = UINT64_MAX;
+        (void)cgroup_effective_limit(mount, v2, false, &eff);
     }
-    if (limit > max_bytes) {
-        /* v1 writes "no limit" as the largest page-aligned 63-bit number */
-        bool unlimited = limit >= (UINT64_C(1) << 62);
+    if (eff.bytes > max_bytes) {
         snprintf(why, len, "this process's cgroup (%s) has %s; refusing to allocate without a limit "
                            "of at most %llu bytes", dir[0] ? dir : "none found",
-                 unlimited ? "no memory limit" : "a larger memory limit",
+                 eff.bytes == UINT64_MAX ? "no memory limit, nor has any cgroup above it"
+                                         : "a larger memory limit",
                  (unsigned long long)max_bytes);
         return -1;
     }
@@ -426,6 +671,45 @@ bool confine_oom_kills(const char *dir, uint64_t *count)
 bool confine_peak(const char *dir, uint64_t *bytes)
 {
     return read_limit(dir, "memory.peak", bytes) || read_limit(dir, "memory.max_usage_in_bytes", bytes);
+}
+
+/* A limit read from dir/file; v1 writes "no limit" as the largest
+ * page-aligned 63-bit number, v2 as "max". */
+static bool limit_in(const char *dir, const char *file, uint64_t *bytes)
+{
+    return read_limit(dir, file, bytes) && *bytes < (UINT64_C(1) << 62);
+}
+
+bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct cgroup_limit *out)
+{
+    const char *file = v1 ? "memory.limit_in_bytes" : "memory.max";
+    char dir[512];
+    out->bytes = UINT64_MAX;
+    out->dir[0] = out->file[0] = '\0';
+    snprintf(dir, sizeof dir, "%s%s", mount, strcmp(rel, "/") == 0 ? "" : rel);
+    size_t root_len = strlen(mount);
+    for (;;) {
+        uint64_t bytes;
+        if (limit_in(dir, file, &bytes) && bytes < out->bytes) {
+            out->bytes = bytes;
+            snprintf(out->dir, sizeof out->dir, "%s", dir);
+            snprintf(out->file, sizeof out->file, "%s", file);
+        }
+        char *slash = strrchr(dir, '/');
+        if (strlen(dir) <= root_len || !slash || (size_t)(slash - dir) < root_len)
+            break;
+        *slash = '\0'; /* the parent */
+    }
+    /* v1 sums the limits of ancestors a container cannot see. */
+    uint64_t hierarchical;
+    snprintf(dir, sizeof dir, "%s%s", mount, strcmp(rel, "/") == 0 ? "" : rel);
+    if (v1 && read_pair(dir, "memory.stat", "hierarchical_memory_limit", &hierarchical) &&
+        hierarchical < (UINT64_C(1) << 62) && hierarchical < out->bytes) {
+        out->bytes = hierarchical;
+        snprintf(out->dir, sizeof out->dir, "%s", dir);
+        snprintf(out->file, sizeof out->file, "hierarchical_memory_limit");
+    }
+    return out->bytes != UINT64_MAX;
 }
 
 void confine_teardown(struct confine *c)

@@ -17,9 +17,9 @@
  *
  * Whatever the method, the child itself reads its own cgroup's limit back
  * (confine_verify_self) and refuses to allocate if it is not in force. The
- * cgroup is removed on every exit path: atexit and SIGINT/SIGTERM/SIGHUP/
- * SIGQUIT kill the child first, then rmdir; a cgroup left by a run that was
- * killed outright is swept by the next run (confine_sweep_leftovers). */
+ * cgroup is removed on every exit path (lib/undo: atexit and SIGINT/SIGTERM/
+ * SIGHUP/SIGQUIT kill the child first, then rmdir); a cgroup left by a run
+ * that was killed outright is swept by the next run (confine_sweep_leftovers). */
 #ifndef VMLAB_CONFINE_H
 #define VMLAB_CONFINE_H
 
@@ -29,6 +29,14 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+/* A memory limit and the cgroup that sets it. */
+struct cgroup_limit {
+    uint64_t bytes;     /* UINT64_MAX: none found */
+    char dir[512];      /* the cgroup that sets it, or "" */
+    char file[40];      /* "memory.max", "memory.limit_in_bytes", or
+                           "hierarchical_memory_limit" (v1 memory.stat) */
+};
+
 enum confine_kind { CONFINE_NONE, CONFINE_V2, CONFINE_V1, CONFINE_SYSTEMD_SCOPE, CONFINE_INHERITED };
 
 struct confine {
@@ -37,6 +45,19 @@ struct confine {
     bool created;       /* dir was made here, and is removed at the end */
     uint64_t limit;     /* bytes, as read back from the kernel */
     bool swap_limited;  /* swap cannot be used beyond the limit */
+    /* What setup did, in order, as shell-like lines ("mkdir DIR",
+     * "echo 67108864 > DIR/memory.max"): step 1 shows these, never a
+     * command that did not run. */
+    char actions[1024];
+    /* The limit that really applies to the victim: the smallest of its own
+     * cgroup's and every ancestor's (see cgroup_effective_limit). */
+    struct cgroup_limit effective;
+    /* cgroup v2 delegation (a subtree this user owns): the supervisor moved
+     * itself from `delegated` into the leaf `leaf` and enabled +memory in
+     * `delegated`, because a cgroup with processes in it may not hand
+     * controllers to its children. Undone at teardown. */
+    char delegated[512], leaf[512];
+    bool enabled_memory;
 };
 
 /* The largest limit an inherited cgroup may have to count as confinement. */
@@ -45,6 +66,46 @@ struct confine {
 /* Where this process sits, from /proc/self/cgroup text: the v2 path ("0::")
  * and the v1 memory controller's path; "" when absent. */
 void cgroup_parse_membership(FILE *in, char *v2, size_t v2len, char *v1_memory, size_t v1len);
+
+/* The effective memory limit of the cgroup `rel` (as in /proc/self/cgroup)
+ * of the hierarchy mounted at `mount`: the smallest memory.max (v2) or
+ * memory.limit_in_bytes (v1) of rel and each ancestor up to the mount, and
+ * for v1 also hierarchical_memory_limit from rel's memory.stat, which sees
+ * ancestors outside a container's view. A value of 2^62 or more, or "max",
+ * is no limit. Returns false when no limit is set anywhere. Takes a root
+ * path so that tests can use a fake tree. */
+bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct cgroup_limit *out);
+
+/* How a user may make a memory cgroup in a cgroup v2 subtree delegated to
+ * them (Documentation/admin-guide/cgroup-v2.rst, "Delegation", and
+ * "No Internal Process Constraint"): `own` (mount + rel) must be theirs
+ * (cgroup.procs, cgroup.subtree_control and the directory writable by uid),
+ * memory must be in own's cgroup.controllers, and, unless +memory is
+ * already in own's cgroup.subtree_control, the only process in own must be
+ * this one (self), which then moves to a leaf before enabling +memory. */
+struct cgroup_delegation {
+    char own[512];        /* mount + rel */
+    bool move_to_leaf;    /* own holds self: move it to a leaf first */
+    bool enable_memory;   /* write +memory to own/cgroup.subtree_control */
+};
+int cgroup_plan_delegation(const char *mount, const char *rel, uid_t uid, pid_t self,
+                           struct cgroup_delegation *plan, char *why, size_t len);
+
+/* What this machine offers for a memory cgroup, as read by confine_setup;
+ * a separate struct so that the message for each case can be tested. */
+struct confine_env {
+    bool root;
+    bool memory_enabled;   /* /proc/cgroups lists memory as enabled */
+    bool memory_on_v1;     /* ... bound to a v1 hierarchy (hierarchy ID != 0) */
+    bool v1_mounted;       /* a v1 memory hierarchy is mounted */
+    bool v2_mounted;       /* a cgroup2 hierarchy is mounted */
+    bool v2_memory;        /* its root lists memory in cgroup.controllers */
+    bool systemd_user;     /* systemd-run and a user session (XDG_RUNTIME_DIR) */
+    char v2_own[512];      /* this process's v2 cgroup directory, or "" */
+    char failure[512];     /* the first method that was tried and failed, or "" */
+};
+/* The one thing missing on this machine, and the command that supplies it. */
+void confine_explain_missing(const struct confine_env *env, const char *demo, char *why, size_t len);
 
 /* Creates and configures the cgroup (methods 1-2), or prepares method 3.
  * On failure returns -1 and says why in `why`, with what would enable it. */
@@ -73,8 +134,11 @@ void confine_track_child(pid_t pid);
  * (retrying briefly while the kernel finishes with the dead task). */
 void confine_teardown(struct confine *c);
 
-/* Removes vmlab-PID cgroups whose PID is gone and which hold no process.
- * Fills report with what it removed, or "". */
+/* Removes empty vmlab cgroups whose run has ended: named vmlab-NS-PID-START
+ * (lib/runid; a zombie counts as ended, a run in a PID namespace this one
+ * cannot see into is left alone), or, by an older vmlab, vmlab-PID with that
+ * PID free, a zombie or a kernel thread. Fills report with what it removed,
+ * or "". */
 void confine_sweep_leftovers(char *report, size_t len);
 
 #endif

@@ -83,11 +83,13 @@ void narrate_intro(struct narrator *n, const char *fmt, ...)
 {
     if (n->json)
         return;
+    char text[2048];
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(n->out, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
+    vsnprintf(text, sizeof text, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
     va_end(ap);
-    fputs("\n\n", n->out);
+    cli_print_wrapped(n->out, text, 0); /* 80 columns, on a projector too */
+    fputc('\n', n->out);
 }
 
 void narrate_watch(struct narrator *n, uintptr_t addr)
@@ -599,10 +601,13 @@ static void plain_step(struct narrator *n)
     FILE *out = n->out;
     plain_header(n);
     for (size_t i = 0; i < n->nfacts; i++) {
-        if (n->facts[i].picture)
+        char line[sizeof n->facts[i].text + 64];
+        if (n->facts[i].picture) {
             plain_picture(n, &n->facts[i]);
-        else
-            fprintf(out, "      %s: %s\n", n->facts[i].key, n->facts[i].text);
+            continue;
+        }
+        snprintf(line, sizeof line, "      %s: %s", n->facts[i].key, n->facts[i].text);
+        cli_print_wrapped(out, line, 4); /* 80 columns */
     }
     for (size_t i = 0; i < n->nrows; i++)
         plain_row(n, &n->rows[i]);
@@ -637,6 +642,24 @@ void narrate_end_step(struct narrator *n)
     (void)fflush(n->out);
 }
 
+void narrate_summary(struct narrator *n, const char *key, int64_t value)
+{
+    if (n->nsummary < sizeof n->summary / sizeof n->summary[0])
+        n->summary[n->nsummary++] = (struct finding_value){key, value};
+}
+
+/* "demo: what reason" on stderr: one line for a script or a log (grep finds
+ * the whole sentence), folded at 80 columns for a person at a terminal. */
+static void print_message(const char *demo, const char *what, const char *reason)
+{
+    char line[1400];
+    snprintf(line, sizeof line, "%s: %s%s", demo, what, reason);
+    if (isatty(STDERR_FILENO))
+        cli_print_wrapped(stderr, line, 4);
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
 void narrate_finish(struct narrator *n, enum narrate_result result, const char *fmt, ...)
 {
     static const char *const names[] = {"ok", "skip", "fail"};
@@ -663,11 +686,20 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         json_write_string(n->out, reason);
         if (n->predict)
             fprintf(n->out, ",\"score\":{\"asked\":%d,\"right\":%d}", n->asked, n->right);
+        for (size_t i = 0; i < n->nsummary; i++) {
+            fputs(i ? "," : ",\"summary\":{", n->out);
+            json_write_string(n->out, n->summary[i].key);
+            fprintf(n->out, ":%lld", (long long)n->summary[i].value);
+            if (i + 1 == n->nsummary)
+                fputc('}', n->out);
+        }
         fputs(",\"machine\":", n->out);
         machine_write_json(n->out, &m);
         fputs("}\n", n->out);
     } else if (result == RESULT_OK) {
-        fprintf(n->out, "%sDone:%s %s\n", paint(n, BOLD), paint(n, RESET), reason);
+        char line[1200];
+        snprintf(line, sizeof line, "%sDone:%s %s", paint(n, BOLD), paint(n, RESET), reason);
+        cli_print_wrapped(n->out, line, 6);
         if (n->predict)
             fprintf(n->out, "%sYour predictions:%s %d of %d right.\n", paint(n, BOLD),
                     paint(n, RESET), n->right, n->asked);
@@ -681,9 +713,9 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
     if (n->nsteps > 0)
         announce_clear();
     if (result == RESULT_SKIP)
-        fprintf(stderr, "%s: cannot show this here: %s\n", n->demo, reason);
+        print_message(n->demo, "cannot show this here: ", reason);
     else if (result == RESULT_FAIL)
-        fprintf(stderr, "%s: %s\n", n->demo, reason);
+        print_message(n->demo, "", reason);
     exit(codes[result]);
 }
 

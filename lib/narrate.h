@@ -106,6 +106,8 @@ struct narrator {
     const char *answers;       /* what is left of --answers, or NULL: ask */
     struct narrate_question question;
     int asked, right;          /* the score so far */
+    struct finding_value summary[8];
+    size_t nsummary;
 };
 
 enum narrate_result { RESULT_OK, RESULT_SKIP, RESULT_FAIL };
@@ -219,6 +221,9 @@ void narrate_live(struct narrator *n, const char *fmt, ...) __attribute__((forma
 void narrate_note(struct narrator *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints (plain) or emits (JSON) the step. */
 void narrate_end_step(struct narrator *n);
+
+/* A number for the result line's "summary" object (the tour's counts). */
+void narrate_summary(struct narrator *n, const char *key, int64_t value);
 
 /* The last line: result and reason, then exit with the matching status
  * (0, 77 or 1). */

@@ -586,6 +586,9 @@ int sysctl_begin(const char *demo, char *repaired, size_t len)
     if (lstat(state_path, &st) == 0) {
         /* A record this run could not settle (a live run's, one that could
          * not be moved aside, a restore that failed): never write over it. */
+        if (repaired[0]) /* the caller prints this only on success: say it here */
+            fprintf(stderr, "%s: %s\n", demo, repaired);
+        repaired[0] = '\0';
         snprintf(failed_call, sizeof failed_call, "start a change: the undo record %s of another run "
                  "is still there (see above)", state_path);
         sysctl_end();

@@ -1,25 +1,32 @@
-/* Demo tests for oom-killer-try, as root (exits 77 otherwise, except the
- * "nobody" role): the OOM killer kills the writing victim inside its cgroup,
- * the counters and the kernel log agree, nothing is left behind, the host's
- * memory never comes near exhaustion; untouched mmap memory is never killed.
+/* Demo tests for oom-killer-try, judged from outside. At each --step pause
+ * the test reads, itself, the victim's /proc/PID/status (VmRSS, VmPTE,
+ * VmSize) and oom_score_adj, the cgroup's own files (its limit, oom_kill in
+ * memory.events or memory.oom_control, memory.peak or
+ * memory.max_usage_in_bytes) and /dev/kmsg with its own pattern, and holds
+ * the demo's JSON facts and findings against them. The host's MemAvailable
+ * is sampled throughout: no test may come near an OOM of the machine.
  *
- *   test_oom_killer_try root     the lessons, interruption, four at once
- *   test_oom_killer_try nobody   without root: a clean 77, never unconfined
- *   test_oom_killer_try cli      bad input */
+ *   test_oom_killer_try root     the lessons, limits, interruption, four at once
+ *   test_oom_killer_try nobody   without root: a clean 77 naming what is missing
+ *   test_oom_killer_try cli      bad input; the kernel-log reader on records */
 #define _GNU_SOURCE
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <grp.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "confine.h"
 #include "demo_test.h"
-#include "procfs.h"
+#include "observe.h"
+#include "oom-supervise.h"
 #include "ptydrive.h"
 #include "suite.h"
 
@@ -28,26 +35,184 @@
 static const char *program;
 static enum run_as run_as = RUN_AS_SELF;
 
+/* ---- the test's own readers ---- */
+
+/* "key N" in a cgroup file (memory.events, memory.oom_control); -1. */
+static int64_t cg_pair(const char *dir, const char *file, const char *key)
+{
+    char path[700], line[256];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *f = fopen(path, "re");
+    int64_t v = -1;
+    size_t klen = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, klen) == 0 && line[klen] == ' ')
+            v = strtoll(line + klen + 1, NULL, 10);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+/* A cgroup file of one number ("max": -2); -1 when absent. */
+static int64_t cg_number(const char *dir, const char *file)
+{
+    char path[700], text[64] = "";
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    bool ok = fgets(text, sizeof text, f) != NULL;
+    fclose(f);
+    if (!ok)
+        return -1;
+    return strncmp(text, "max", 3) == 0 ? -2 : strtoll(text, NULL, 10);
+}
+
+static int64_t cg_oom_kills(const char *dir)
+{
+    int64_t v = cg_pair(dir, "memory.events", "oom_kill");
+    return v >= 0 ? v : cg_pair(dir, "memory.oom_control", "oom_kill");
+}
+
+static int64_t cg_peak(const char *dir)
+{
+    int64_t v = cg_number(dir, "memory.peak");
+    return v >= 0 ? v : cg_number(dir, "memory.max_usage_in_bytes");
+}
+
+static int64_t cg_limit(const char *dir)
+{
+    int64_t v = cg_number(dir, "memory.max");
+    return v != -1 ? v : cg_number(dir, "memory.limit_in_bytes");
+}
+
+static char proc_state(long pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return '-';
+    bool ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    const char *paren = ok ? strrchr(buf, ')') : NULL;
+    return paren && paren[1] == ' ' ? paren[2] : '?';
+}
+
+static int64_t proc_number(long pid, const char *name)
+{
+    char path[64], text[32] = "";
+    snprintf(path, sizeof path, "/proc/%ld/%s", pid, name);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    bool ok = fgets(text, sizeof text, f) != NULL;
+    fclose(f);
+    return ok ? strtoll(text, NULL, 10) : -1;
+}
+
+/* The kernel log, read by the test: every record from when it was opened
+ * whose text holds "Killed process PID " - the test's own pattern. */
+struct kill_lines {
+    char text[4][512];
+    int count;     /* all such records, repeats included */
+    int distinct;
+};
+
+static int kmsg_from_now(void)
+{
+    int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    ck_assert_msg(fd >= 0, "the test itself cannot read /dev/kmsg");
+    lseek(fd, 0, SEEK_END);
+    return fd;
+}
+
+static void kmsg_kills(int fd, long pid, struct kill_lines *k)
+{
+    char rec[4096], want[64];
+    snprintf(want, sizeof want, "Killed process %ld ", pid);
+    memset(k, 0, sizeof *k);
+    for (int i = 0; i < 100000; i++) {
+        ssize_t n = read(fd, rec, sizeof rec - 1);
+        if (n < 0 && errno == EPIPE)
+            continue;
+        if (n <= 0)
+            break;
+        rec[n] = '\0';
+        char *text = strchr(rec, ';');
+        if (!text || !strstr(text, want))
+            continue;
+        text++;
+        text[strcspn(text, "\n")] = '\0';
+        k->count++;
+        bool seen = false;
+        for (int j = 0; j < k->distinct; j++)
+            seen = seen || strcmp(k->text[j], text) == 0;
+        if (!seen && k->distinct < 4)
+            snprintf(k->text[k->distinct++], sizeof k->text[0], "%s", text);
+    }
+}
+
+/* "anon-rss:123kB" in a kill line; -1. */
+static int64_t kill_field(const char *line, const char *field)
+{
+    const char *at = strstr(line, field);
+    return at ? strtoll(at + strlen(field), NULL, 10) : -1;
+}
+
+static size_t jarray(const struct json *o, const char *path, int64_t *out, size_t max)
+{
+    const struct json *a = json_path(o, path);
+    ck_assert_msg(a && a->type == JSON_ARRAY, "%s is not an array", path);
+    size_t n = 0;
+    for (; n < a->count && n < max; n++) {
+        ck_assert(a->items[n].type == JSON_NUMBER && a->items[n].is_integer);
+        out[n] = a->items[n].integer;
+    }
+    return n;
+}
+
+static const struct json *finding(const struct json *step, const char *id)
+{
+    const struct json *all = json_get(step, "findings");
+    for (size_t i = 0; all && i < all->count; i++) {
+        const char *fid = json_get_string(&all->items[i], "id");
+        if (fid && strcmp(fid, id) == 0)
+            return &all->items[i];
+    }
+    return NULL;
+}
+
+static bool held(const struct json *step, const char *id)
+{
+    const struct json *f = finding(step, id);
+    return f && json_get(f, "held")->boolean;
+}
+
+static int64_t fval(const struct json *step, const char *id, const char *key)
+{
+    const struct json *f = finding(step, id);
+    ck_assert_msg(f != NULL, "no finding %s", id);
+    char path[96];
+    snprintf(path, sizeof path, "values.%s", key);
+    return jint(f, path);
+}
+
+/* ---- MemAvailable sampled by a process of the test's own ---- */
+
 static int64_t mem_available(void)
 {
-    struct procfs_want w = {"MemAvailable", 0, false};
-    if (procfs_read_keyed("/proc/meminfo", &w, 1) != PROCFS_OK || !w.present)
-        return -1;
-    return (int64_t)w.value;
+    return observe_meminfo("MemAvailable");
 }
 
 static volatile sig_atomic_t stop_sampling;
 
-/* A flag, not just an interrupted sleep: the signal may arrive while the
- * sampler is reading /proc, between two sleeps. */
 static void on_stop(int sig)
 {
     (void)sig;
     stop_sampling = 1;
 }
 
-/* A process of the test's own that samples MemAvailable every 5 ms until
- * told to stop, and reports the lowest value it saw. */
 struct sampler {
     pid_t pid;
     int fd;
@@ -62,7 +227,6 @@ static void sampler_start(struct sampler *s)
     if (s->pid == 0) {
         close(fds[0]);
         int64_t lowest = mem_available();
-        /* Until SIGUSR1 (which sets stop_sampling), or 100 s at most. */
         for (int i = 0; i < 20000 && !stop_sampling && getppid() != 1; i++) {
             int64_t v = mem_available();
             if (v >= 0 && v < lowest)
@@ -87,234 +251,403 @@ static int64_t sampler_stop(struct sampler *s)
     return n == (ssize_t)sizeof lowest ? lowest : -1;
 }
 
-/* Alive means running or sleeping: a zombie whose new parent has not yet
- * reaped it is dead for our purposes (kill(pid, 0) would still succeed). */
-static bool alive(long pid)
+/* ---- a run observed at its pauses ---- */
+
+struct observed {
+    char cgroup[512];
+    long victim;
+    int64_t limit_bytes, kills_before, kills_after, peak, adj;
+    int64_t status_at[5][3];          /* VmSize, VmRSS, VmPTE at the pause before step N */
+    char state_before_4;
+    struct kill_lines kills;
+    struct stepper s;
+    int wait_status;
+};
+
+static const char *const status_keys[] = {"VmSize", "VmRSS", "VmPTE"};
+
+/* Runs program --step --json args..., observing it at each pause; leaves
+ * the stepper's JSON lines for the caller (free with stepper_finish). */
+static void observe_run(struct observed *o, const char *const args[])
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return false;
-    bool ok = fgets(buf, sizeof buf, f) != NULL;
-    fclose(f);
-    const char *paren = ok ? strrchr(buf, ')') : NULL;
-    return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+    const char *argv[24] = {program, "--step", "--json", "--timeout", "30"};
+    int argc = 5;
+    for (; args && *args && argc < 23; args++)
+        argv[argc++] = *args;
+    argv[argc] = NULL;
+    memset(o, 0, sizeof *o);
+    int kfd = kmsg_from_now();
+    ck_assert_int_eq(stepper_start(&o->s, argv), 0);
+
+    ck_assert_int_eq(stepper_wait(&o->s), 2);
+    const struct json *one = stepper_step(&o->s, 1);
+    ck_assert_ptr_nonnull(one);
+    snprintf(o->cgroup, sizeof o->cgroup, "%s", jstr(one, "facts.cgroup"));
+    o->limit_bytes = cg_limit(o->cgroup);
+    o->kills_before = cg_oom_kills(o->cgroup);
+    ck_assert_int_ge(o->kills_before, 0);
+    ck_assert(stepper_go(&o->s));
+
+    ck_assert_int_eq(stepper_wait(&o->s), 3);
+    o->victim = (long)jint(stepper_step(&o->s, 2), "facts.victim_pid");
+    o->adj = proc_number(o->victim, "oom_score_adj");
+    for (int i = 0; i < 3; i++)
+        o->status_at[3][i] = observe_status((pid_t)o->victim, status_keys[i]);
+    ck_assert(stepper_go(&o->s));
+
+    ck_assert_int_eq(stepper_wait(&o->s), 4);
+    o->state_before_4 = proc_state(o->victim);
+    for (int i = 0; i < 3; i++)
+        o->status_at[4][i] = observe_status((pid_t)o->victim, status_keys[i]);
+    o->kills_after = cg_oom_kills(o->cgroup);
+    o->peak = cg_peak(o->cgroup);
+    ck_assert(stepper_go(&o->s));
+    ck_assert_int_eq(stepper_wait(&o->s), 0);
+    kmsg_kills(kfd, o->victim, &o->kills);
+    close(kfd);
 }
 
-static bool kernel_line_names(const struct json *step, int64_t pid)
+/* What every observed run must agree on, however it ended. */
+static void check_common(struct observed *o)
 {
-    char want1[48], want2[48];
-    snprintf(want1, sizeof want1, "pid=%lld,", (long long)pid);
-    snprintf(want2, sizeof want2, "process %lld ", (long long)pid);
-    int64_t lines = jint(step, "facts.kernel_lines");
-    for (int64_t i = 1; i <= lines; i++) {
-        char key[48];
-        snprintf(key, sizeof key, "facts.kernel_%lld", (long long)i);
-        const char *line = jstr(step, key);
-        if (strstr(line, want1) || strstr(line, want2))
-            return true;
+    const struct json *one = stepper_step(&o->s, 1), *two = stepper_step(&o->s, 2),
+                      *three = stepper_step(&o->s, 3), *four = stepper_step(&o->s, 4);
+    ck_assert(one && two && three && four);
+    /* Step 1: the limit the kernel holds is the one the demo names. */
+    ck_assert_int_eq(jint(one, "facts.limit_bytes"), o->limit_bytes);
+    ck_assert_int_eq(jint(one, "facts.effective_limit_bytes"), o->limit_bytes);
+    ck_assert(held(one, "limit_as_set"));
+    /* Step 2: the victim's oom_score_adj, as /proc says. */
+    ck_assert_int_eq(o->adj, 1000);
+    ck_assert_int_eq(jint(two, "facts.oom_score_adj"), o->adj);
+    ck_assert(held(two, "victim_volunteered"));
+    /* Step 3's "before" is what the test read at the pause. */
+    for (int i = 0; i < 3; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "before.%s_kB", status_keys[i]);
+        ck_assert_int_eq(jint(three, key), o->status_at[3][i]);
     }
-    return false;
+    /* The time series: numbers, in order, ending with step 3's "after". */
+    int64_t t[64], rss[64], pte[64];
+    size_t n = jarray(three, "facts.samples_t_ms", t, 64);
+    ck_assert_uint_ge(n, 2);
+    ck_assert_uint_eq(jarray(three, "facts.samples_VmRSS_kB", rss, 64), n);
+    ck_assert_uint_eq(jarray(three, "facts.samples_VmPTE_kB", pte, 64), n);
+    for (size_t i = 1; i < n; i++)
+        ck_assert_int_ge(t[i], t[i - 1]);
+    ck_assert_int_eq(rss[n - 1], jint(three, "after.VmRSS_kB"));
+    ck_assert_int_eq(pte[n - 1], jint(three, "after.VmPTE_kB"));
+    /* Step 4: the cgroup's counters, as the test read them. */
+    ck_assert_int_eq(jint(four, "delta.oom_kill"), o->kills_after - o->kills_before);
+    ck_assert_int_eq(jint(four, "facts.peak_bytes"), o->peak);
+    ck_assert_int_le(o->peak, o->limit_bytes);
+    /* Every kernel line the test found is shown, and none twice. */
+    int64_t lines = jint(four, "facts.kernel_lines");
+    for (int64_t i = 1; i <= lines; i++)
+        for (int64_t j = i + 1; j <= lines; j++) {
+            char a[48], b[48];
+            snprintf(a, sizeof a, "facts.kernel_%lld", (long long)i);
+            snprintf(b, sizeof b, "facts.kernel_%lld", (long long)j);
+            ck_assert_str_ne(jstr(four, a), jstr(four, b));
+        }
+    for (int k = 0; k < o->kills.distinct; k++) {
+        bool shown = false;
+        for (int64_t i = 1; i <= lines && !shown; i++) {
+            char a[48];
+            snprintf(a, sizeof a, "facts.kernel_%lld", (long long)i);
+            shown = strcmp(jstr(four, a), o->kills.text[k]) == 0;
+        }
+        ck_assert_msg(shown, "kernel line not shown: %s", o->kills.text[k]);
+    }
+    /* More kills counted than one: the demo says so. */
+    ck_assert(held(four, "counted_more_than_once") == (o->kills_after - o->kills_before > 1));
+    ck_assert_str_eq(jstr(stepper_result(&o->s), "result"), "ok");
+}
+
+static void finish_observed(struct observed *o)
+{
+    char cgroup[512];
+    snprintf(cgroup, sizeof cgroup, "%s", o->cgroup);
+    int status = stepper_finish(&o->s);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    ck_assert_msg(access(cgroup, F_OK) != 0, "%s still exists", cgroup);
 }
 
 START_TEST(write_is_killed_in_its_cgroup)
 {
-    struct sampler s;
+    struct sampler sm;
     int64_t before = mem_available();
-    sampler_start(&s);
-    struct demo_run d;
-    time_t t0 = time(NULL);
-    demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"--touch", "write", "--timeout", "30", NULL});
-    time_t took = time(NULL) - t0;
-    int64_t lowest = sampler_stop(&s);
-    ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
-    ck_assert_msg(took <= 10, "took %lld s", (long long)took);
-    const struct json *conf = demo_step(&d, 1), *start = demo_step(&d, 2), *end = demo_step(&d, 4);
-    ck_assert_int_eq(jint(conf, "facts.limit_bytes"), (int64_t)LIMIT_KB * 1024);
-    const char *cgroup = jstr(conf, "facts.cgroup");
-    int64_t victim = jint(start, "facts.victim_pid");
-    ck_assert_int_eq(jint(start, "facts.oom_score_adj"), 1000);
-    /* Killed by SIGKILL, counted once by the cgroup, named by the kernel. */
-    ck_assert_int_eq(jint(end, "facts.signal"), SIGKILL);
-    ck_assert_int_eq(jint(end, "delta.oom_kill"), 1);
-    ck_assert_msg(kernel_line_names(end, victim), "no kernel line names PID %lld", (long long)victim);
-    ck_assert_int_le(jint(end, "facts.peak_bytes"), (int64_t)LIMIT_KB * 1024);
-    /* The supervisor survived (it exited 0 and said so), the cgroup is gone,
-     * the victim is gone. */
-    ck_assert_str_eq(jstr(demo_result(&d), "result"), "ok");
-    ck_assert_msg(access(cgroup, F_OK) != 0, "%s still exists", cgroup);
-    ck_assert_int_ne(kill((pid_t)victim, 0), 0);
-    /* The host never lost more than the limit and a margin. */
+    sampler_start(&sm);
+    static struct observed o;
+    observe_run(&o, NULL);
+    int64_t lowest = sampler_stop(&sm);
+    check_common(&o);
+    ck_assert_int_eq(o.limit_bytes, (int64_t)LIMIT_KB * 1024);
+    const struct json *three = stepper_step(&o.s, 3), *four = stepper_step(&o.s, 4);
+    /* Gone before step 4 - its memory released (no VmRSS: exit_mm runs
+     * before its pipe closes), not yet reaped - by the OOM killer: the
+     * cgroup counted it and the kernel logged it. */
+    ck_assert_msg(o.state_before_4 != 'S' && o.status_at[4][1] == -1, "victim state %c, VmRSS %lld",
+                  o.state_before_4, (long long)o.status_at[4][1]);
+    ck_assert_int_ge(o.kills_after - o.kills_before, 1);
+    ck_assert_int_ge(o.kills.count, 1);
+    ck_assert_int_eq(jint(four, "facts.signal"), SIGKILL);
+    ck_assert(held(four, "oom_killed_victim"));
+    /* The last sample is below what the kernel found at the kill, and near
+     * the limit: written pages are resident. */
+    int64_t rss_at_kill = kill_field(o.kills.text[0], "anon-rss:") +
+                          kill_field(o.kills.text[0], "file-rss:") +
+                          kill_field(o.kills.text[0], "shmem-rss:");
+    ck_assert_int_le(jint(three, "after.VmRSS_kB"), rss_at_kill);
+    ck_assert_int_ge(jint(three, "after.VmRSS_kB"), LIMIT_KB / 2);
+    ck_assert(held(three, "written_pages_resident"));
+    ck_assert_msg(strstr(jstr(stepper_result(&o.s), "reason"), "is removed"), "%s",
+                  jstr(stepper_result(&o.s), "reason"));
+    finish_observed(&o);
+    ck_assert_int_eq(kill((pid_t)o.victim, 0), -1);
     ck_assert_msg(before - lowest <= LIMIT_KB + 64 * 1024, "MemAvailable fell by %lld kB",
                   (long long)(before - lowest));
-    demo_run_free(&d);
 }
 END_TEST
 
+/* A finished victim holds its memory until step 4: the test reads it. */
+static void check_alive_at_4(struct observed *o)
+{
+    const struct json *three = stepper_step(&o->s, 3), *four = stepper_step(&o->s, 4);
+    /* Alive, with its memory (it may still be on its way into read()). */
+    ck_assert_msg((o->state_before_4 == 'S' || o->state_before_4 == 'R') && o->status_at[4][1] >= 0,
+                  "victim state %c", o->state_before_4);
+    ck_assert_int_eq(o->kills_after, o->kills_before);
+    ck_assert_int_eq(jint(four, "facts.signal"), 0);
+    ck_assert(held(four, "loop_finished"));
+    /* The last sample is what /proc says now (a page or so for stdio). */
+    ck_assert_int_eq(jint(three, "after.VmSize_kB"), o->status_at[4][0]);
+    ck_assert_int_le(llabs(jint(three, "after.VmRSS_kB") - o->status_at[4][1]), 16);
+    ck_assert_int_le(llabs(jint(three, "after.VmPTE_kB") - o->status_at[4][2]), 8);
+}
+
 START_TEST(untouched_mmap_is_never_killed)
 {
-    struct demo_run d;
-    demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"--via", "mmap", "--touch", "none", "--timeout", "30", NULL});
-    ck_assert_msg(d.r.exit_code == 0, "%s", d.r.err);
-    const struct json *alloc = demo_step(&d, 3), *end = demo_step(&d, 4);
-    ck_assert_int_eq(jint(end, "facts.signal"), 0);
-    ck_assert_int_eq(jint(end, "delta.oom_kill"), 0);
-    ck_assert_ptr_nonnull(strstr(jstr(end, "facts.ended"), "finished"));
-    /* 8 x 64 MiB of address space, next to nothing resident */
-    ck_assert_int_ge(jint(alloc, "facts.VmSize_kB"), 8 * LIMIT_KB);
-    ck_assert_int_le(jint(alloc, "facts.VmRSS_kB"), LIMIT_KB / 8);
-    demo_run_free(&d);
+    static struct observed o;
+    observe_run(&o, (const char *const[]){"--via", "mmap", "--touch", "none", NULL});
+    check_common(&o);
+    check_alive_at_4(&o);
+    const struct json *three = stepper_step(&o.s, 3);
+    int64_t rss = o.status_at[4][1] - o.status_at[3][1], size = o.status_at[4][0] - o.status_at[3][0];
+    ck_assert_int_ge(size, 8 * LIMIT_KB - 1024); /* 8 x the limit of address space */
+    ck_assert(held(three, "untouched_rss_stayed") == (rss * 8 < LIMIT_KB));
+    ck_assert(rss * 8 < LIMIT_KB);
+    finish_observed(&o);
+}
+END_TEST
+
+/* mmap + read: the zero page. Whether page tables grew one 4 KiB page per
+ * 2 MiB (or, with huge zero pages, less) is what the test measured. */
+START_TEST(read_maps_the_zero_page_and_page_tables)
+{
+    static struct observed o;
+    observe_run(&o, (const char *const[]){"--via", "mmap", "--touch", "read", "--block", "2M", NULL});
+    check_common(&o);
+    check_alive_at_4(&o);
+    const struct json *three = stepper_step(&o.s, 3);
+    int64_t size = o.status_at[4][0] - o.status_at[3][0], rss = o.status_at[4][1] - o.status_at[3][1];
+    int64_t pte = o.status_at[4][2] - o.status_at[3][2];
+    ck_assert(held(three, "untouched_rss_stayed") == (rss * 8 < LIMIT_KB));
+    /* One page-table page (8-byte entries) per page/8 pages: 1/512 with 4 KiB. */
+    int64_t expect = size * 8 / sysconf(_SC_PAGESIZE);
+    bool per_2m = pte * 2 >= expect && pte <= 2 * expect + 8, fewer = pte * 2 < expect;
+    ck_assert_msg(held(three, "read_costs_page_tables") == per_2m, "VmPTE +%lld kB for %lld kB",
+                  (long long)pte, (long long)size);
+    ck_assert(held(three, "read_few_page_tables") == fewer);
+    if (per_2m || fewer)
+        ck_assert_int_le(llabs(fval(three, per_2m ? "read_costs_page_tables" : "read_few_page_tables",
+                                    "vmpte_delta_kB") - pte), 8);
+    finish_observed(&o);
+}
+END_TEST
+
+/* Issue 9 item 5: malloc + read is killed, because malloc's headers dirty
+ * a page per block; the demo must not say VmRSS stayed. */
+START_TEST(malloc_read_is_killed_and_says_why)
+{
+    static struct observed o;
+    observe_run(&o, (const char *const[]){"--touch", "read", NULL});
+    check_common(&o);
+    const struct json *three = stepper_step(&o.s, 3), *four = stepper_step(&o.s, 4);
+    ck_assert_int_eq(jint(four, "facts.signal"), SIGKILL);
+    ck_assert_int_ge(o.kills.count, 1);
+    /* The kernel's own figure at the kill: far from "stayed". */
+    ck_assert_int_ge(kill_field(o.kills.text[0], "anon-rss:"), LIMIT_KB / 2);
+    ck_assert_ptr_null(strstr(jstr(three, "note"), "VmRSS stayed"));
+    ck_assert(!held(three, "untouched_rss_stayed"));
+    ck_assert(held(three, "malloc_dirtied_a_page_per_block"));
+    ck_assert_int_ge(fval(three, "malloc_dirtied_a_page_per_block", "vmrss_delta_kB"), LIMIT_KB / 2);
+    finish_observed(&o);
 }
 END_TEST
 
 START_TEST(untouched_malloc_is_killed_anyway)
 {
     /* The original exercise: oom-killer-try COUNT 0 - malloc without touching. */
-    struct demo_run d;
-    demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"65536", "0", "0", "--timeout", "30", NULL});
-    ck_assert_msg(d.r.exit_code == 0, "%s", d.r.err);
-    const struct json *end = demo_step(&d, 4);
-    ck_assert_int_eq(jint(end, "facts.signal"), SIGKILL);
-    ck_assert_int_eq(jint(end, "delta.oom_kill"), 1);
-    ck_assert_ptr_nonnull(strstr(jstr(end, "note"), "header"));
-    demo_run_free(&d);
+    static struct observed o;
+    observe_run(&o, (const char *const[]){"65536", "0", "0", NULL});
+    check_common(&o);
+    ck_assert_int_eq(jint(stepper_step(&o.s, 4), "facts.signal"), SIGKILL);
+    ck_assert_int_ge(kill_field(o.kills.text[0], "anon-rss:"), LIMIT_KB / 2);
+    ck_assert(held(stepper_step(&o.s, 3), "malloc_dirtied_a_page_per_block"));
+    finish_observed(&o);
 }
 END_TEST
 
-START_TEST(read_grows_page_tables_not_rss)
+/* Runs the demo (--json) as uid (0 or 65534) inside an outer cgroup the
+ * test made; returns the JSON lines in lines. */
+static int run_inside(struct confine *outer, const char *copy, uid_t uid, const char *const args[],
+                      struct json **lines, int *status)
 {
-    struct demo_run d;
-    demo_run_json(&d, program, RUN_AS_SELF,
-                  (const char *const[]){"--via", "mmap", "--touch", "read", "--block", "2M", "--timeout", "30", NULL});
-    ck_assert_msg(d.r.exit_code == 0, "%s", d.r.err);
-    const struct json *alloc = demo_step(&d, 3), *end = demo_step(&d, 4);
-    ck_assert_int_eq(jint(end, "facts.signal"), 0);
-    /* 256 blocks of 2 MiB, every page read: each needs a page-table page
-     * (4 KiB per 2 MiB), none needs a frame: the zero page is shared. */
-    ck_assert_int_ge(jint(alloc, "facts.VmPTE_kB"), 256 * 4);
-    ck_assert_int_le(jint(alloc, "facts.VmRSS_kB"), 8 * 1024);
-    demo_run_free(&d);
-}
-END_TEST
-
-static struct pty_child child;
-
-/* Starts a long, harmless victim and stops the supervisor at a pause. */
-static void pause_with_running_victim(struct pty_child *c)
-{
-    const char *argv[] = {program, "--via", "mmap", "--touch", "none", "--timeout", "600", "--step",
-                          "100000000", NULL};
-    ck_assert_int_eq(pty_start(c, argv), 0);
-    for (int step = 1; step <= 2; step++) {
-        char prompt[64];
-        snprintf(prompt, sizeof prompt, "Press Enter for step %d/4", step);
-        ck_assert_msg(pty_wait_for(c, prompt), "%s", c->screen);
-        ck_assert(pty_send(c, "\n"));
+    char out[64];
+    snprintf(out, sizeof out, "/tmp/vmlab-inside-%ld.json", (long)getpid());
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        const char *argv[16] = {"oom-killer-try", "--json", "--timeout", "30"};
+        int argc = 4;
+        for (; args && *args && argc < 15; args++)
+            argv[argc++] = *args;
+        argv[argc] = NULL;
+        if (confine_enter(outer) != 0 || !freopen(out, "w", stdout) ||
+            !freopen("/dev/null", "w", stderr))
+            _exit(126);
+        if (uid != 0 && (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0))
+            _exit(126);
+        execv(copy, (char *const *)argv);
+        _exit(127);
     }
-    ck_assert_msg(pty_wait_for(c, "victim_pid: "), "%s", c->screen);
-    ck_assert_msg(pty_wait_for(c, "Press Enter for step 3/4"), "%s", c->screen);
+    waitpid(pid, status, 0);
+    FILE *f = fopen(out, "re");
+    ck_assert_ptr_nonnull(f);
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    unlink(out);
+    text[n] = '\0';
+    char err[256];
+    int count = parse_json_lines(text, lines, DEMO_MAX_LINES, err, sizeof err);
+    ck_assert_msg(count >= 5, "status %#x: %s %s", *status, err, text);
+    return count;
 }
 
-static long screen_number(const struct pty_child *c, const char *key)
+/* Issue 9 item 6: a container started with "docker run -m 128m", seen from
+ * inside, by an ordinary user: the limit that applies is the container's,
+ * nothing is made or removed, and the supervisor shares the cgroup. */
+START_TEST(inherited_limit_as_an_ordinary_user)
 {
-    const char *at = strstr(c->screen, key);
-    ck_assert_ptr_nonnull(at);
-    return strtol(at + strlen(key), NULL, 10);
+    struct confine outer;
+    char why[1024];
+    ck_assert_msg(confine_setup(&outer, "test", 128u << 20, why, sizeof why) == 0, "%s", why);
+    const char *copy = demo_program("oom-killer-try", RUN_AS_NOBODY);
+    struct json *lines[DEMO_MAX_LINES];
+    int status;
+    int count = run_inside(&outer, copy, 65534, NULL, lines, &status);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", outer.dir);
+    int64_t limit = cg_limit(dir);
+    bool still_there = access(dir, F_OK) == 0;
+    confine_teardown(&outer);
+    remove_copy(copy);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    ck_assert_str_eq(jstr(lines[0], "facts.method"), "inherited");
+    ck_assert_ptr_null(json_path(lines[0], "facts.did_1")); /* no mkdir that never ran */
+    ck_assert_int_eq(jint(lines[0], "facts.effective_limit_bytes"), limit);
+    ck_assert_str_eq(jstr(lines[0], "facts.cgroup"), dir);
+    ck_assert(held(lines[0], "inherited_limit"));
+    ck_assert_str_eq(jstr(lines[1], "facts.victim_cgroup"), dir);
+    ck_assert_str_eq(jstr(lines[1], "facts.supervisor_cgroup"), dir);
+    ck_assert(!held(lines[1], "supervisor_outside_victim_cgroup"));
+    ck_assert(held(lines[1], "supervisor_shares_victim_cgroup"));
+    ck_assert_int_eq(jint(lines[3], "facts.signal"), SIGKILL);
+    const char *reason = jstr(lines[count - 1], "reason");
+    ck_assert_msg(strstr(reason, "left as it was") && !strstr(reason, "removed"), "%s", reason);
+    ck_assert_msg(still_there, "the demo removed a cgroup it had not made");
+    free_json_lines(lines, count);
 }
+END_TEST
 
-static void screen_word(const struct pty_child *c, const char *key, char *out, size_t len)
+/* Issue 8: --limit 1G inside an inherited 100 MiB cgroup: the 100 MiB is
+ * what applies, and the demo names it (the test reads it itself). */
+START_TEST(ancestor_limit_is_the_one_named)
 {
-    const char *at = strstr(c->screen, key);
-    ck_assert_ptr_nonnull(at);
-    at += strlen(key);
-    size_t n = strcspn(at, " \r\n");
-    snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), at);
+    struct confine outer;
+    char why[1024];
+    ck_assert_msg(confine_setup(&outer, "test", 100u << 20, why, sizeof why) == 0, "%s", why);
+    struct json *lines[DEMO_MAX_LINES];
+    int status;
+    int count = run_inside(&outer, program, 0, (const char *const[]){"--limit", "1G", NULL}, lines,
+                           &status);
+    int64_t outer_limit = cg_limit(outer.dir), outer_peak = cg_peak(outer.dir);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", outer.dir);
+    confine_teardown(&outer);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    ck_assert_int_eq(jint(lines[0], "facts.limit_bytes"), 1 << 30);
+    ck_assert_int_eq(jint(lines[0], "facts.effective_limit_bytes"), outer_limit);
+    ck_assert_msg(strstr(jstr(lines[0], "facts.effective_limit_set_by"), dir), "%s",
+                  jstr(lines[0], "facts.effective_limit_set_by"));
+    ck_assert(held(lines[0], "ancestor_limit_applies"));
+    ck_assert(!held(lines[0], "limit_as_set"));
+    ck_assert_int_eq(jint(lines[3], "facts.signal"), SIGKILL);
+    ck_assert_int_le(outer_peak, outer_limit);
+    free_json_lines(lines, count);
 }
+END_TEST
 
 /* Every signal at the pauses where something exists to clean up: before
- * step 2 (the cgroup, no victim yet), 3 (a victim running), 4 (the victim
+ * step 2 (the cgroup, no victim yet), 3 (a victim waiting), 4 (the victim
  * dead, its cgroup still there). _i = signal index * 3 + pause - 2. */
 START_TEST(signal_removes_cgroup_and_victim)
 {
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
     int sig = sigs[_i / 3], at = _i % 3 + 2;
+    static struct stepper s;
+    const char *argv[] = {program, "--step", "--json", "--timeout", "30", NULL};
+    ck_assert_int_eq(stepper_start(&s, argv), 0);
     long victim = -1;
-    if (at == 3) {
-        pause_with_running_victim(&child);
-        victim = screen_number(&child, "victim_pid: ");
-    } else {
-        /* the default victim writes, and is killed within the limit */
-        const char *argv[] = {program, "--step", NULL};
-        ck_assert_int_eq(pty_start(&child, argv), 0);
-        for (int step = 1; step <= at; step++) {
-            char prompt[64];
-            snprintf(prompt, sizeof prompt, "Press Enter for step %d/4", step);
-            ck_assert_msg(pty_wait_for(&child, prompt), "%s", child.screen);
-            if (step < at)
-                ck_assert(pty_send(&child, "\n"));
-        }
-        if (at == 4)
-            victim = screen_number(&child, "victim_pid: ");
+    for (int step = 2; step <= at; step++) {
+        ck_assert_int_eq(stepper_wait(&s), step);
+        if (step < at)
+            ck_assert(stepper_go(&s));
     }
+    if (at > 2)
+        victim = (long)jint(stepper_step(&s, 2), "facts.victim_pid");
     char cgroup[512];
-    screen_word(&child, "cgroup: ", cgroup, sizeof cgroup);
+    snprintf(cgroup, sizeof cgroup, "%s", jstr(stepper_step(&s, 1), "facts.cgroup"));
     ck_assert_int_eq(access(cgroup, F_OK), 0);
-    kill(child.pid, sig);
-    int status = pty_finish(&child);
+    kill(stepper_pid(&s), sig);
+    int status = stepper_finish(&s);
     ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == sig);
     ck_assert_msg(access(cgroup, F_OK) != 0, "%s left behind (signal %d before step %d)", cgroup, sig, at);
     if (victim > 0)
-        ck_assert_msg(!alive(victim), "victim %ld still alive", victim);
-}
-END_TEST
-
-/* With --step the victim allocates nothing until the allocation step
- * begins: at the pause before it, the victim exists with a small VmRSS. */
-START_TEST(victim_waits_for_its_step)
-{
-    const char *argv[] = {program, "--step", "--timeout", "30", NULL};
-    ck_assert_int_eq(pty_start(&child, argv), 0);
-    for (int step = 1; step <= 3; step++) {
-        char prompt[64];
-        snprintf(prompt, sizeof prompt, "Press Enter for step %d/4", step);
-        ck_assert_msg(pty_wait_for(&child, prompt), "%s", child.screen);
-        if (step < 3)
-            ck_assert(pty_send(&child, "\n"));
-    }
-    long victim = screen_number(&child, "victim_pid: ");
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%ld/status", victim);
-    FILE *f = fopen(path, "re");
-    ck_assert_ptr_nonnull(f);
-    long rss_kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            rss_kb = strtol(line + 6, NULL, 10);
-    fclose(f);
-    ck_assert_msg(rss_kb >= 0 && rss_kb < 16 * 1024, "VmRSS %ld kB before the step", rss_kb);
-    ck_assert(pty_send(&child, "\n"));
-    ck_assert_msg(pty_wait_for(&child, "Press Enter for step 4/4"), "%s", child.screen);
-    ck_assert(pty_send(&child, "\n"));
-    ck_assert_msg(pty_wait_for(&child, "killed by SIGKILL"), "%s", child.screen);
-    ck_assert_msg(pty_wait_for(&child, "Done:"), "%s", child.screen);
-    int status = pty_finish(&child);
-    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        ck_assert_msg(proc_state(victim) == '-' || proc_state(victim) == 'Z',
+                      "victim %ld still alive", victim);
 }
 END_TEST
 
 START_TEST(sigkill_leftover_is_swept)
 {
-    pause_with_running_victim(&child);
-    long victim = screen_number(&child, "victim_pid: ");
+    static struct stepper s;
+    const char *argv[] = {program, "--step", "--json", "--timeout", "30", NULL};
+    ck_assert_int_eq(stepper_start(&s, argv), 0);
+    ck_assert_int_eq(stepper_wait(&s), 2);
+    ck_assert(stepper_go(&s));
+    ck_assert_int_eq(stepper_wait(&s), 3);
+    long victim = (long)jint(stepper_step(&s, 2), "facts.victim_pid");
     char cgroup[512];
-    screen_word(&child, "cgroup: ", cgroup, sizeof cgroup);
-    kill(child.pid, SIGKILL);
-    pty_finish(&child);
+    snprintf(cgroup, sizeof cgroup, "%s", jstr(stepper_step(&s, 1), "facts.cgroup"));
+    kill(stepper_pid(&s), SIGKILL);
+    stepper_finish(&s);
     /* The victim dies with its parent (PR_SET_PDEATHSIG); the cgroup stays. */
-    for (int i = 0; i < 200 && alive(victim); i++)
+    for (int i = 0; i < 200 && proc_state(victim) != '-' && proc_state(victim) != 'Z'; i++)
         usleep(10000);
-    ck_assert(!alive(victim));
+    ck_assert(proc_state(victim) == '-' || proc_state(victim) == 'Z');
     ck_assert_int_eq(access(cgroup, F_OK), 0);
     /* The next run of any vmlab program sweeps it, and says so. */
     struct demo_run d;
@@ -352,9 +685,8 @@ START_TEST(four_at_once)
         supervisors_ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
     }
     int64_t lowest = sampler_stop(&s);
-    ck_assert_int_eq(supervisors_ok, RUNS); /* every supervisor finished normally */
+    ck_assert_int_eq(supervisors_ok, RUNS);
     for (int i = 0; i < RUNS; i++) {
-        /* each victim was killed in its own cgroup, and that cgroup is gone */
         FILE *f = fopen(outputs[i], "re");
         ck_assert_ptr_nonnull(f);
         static char text[1 << 16];
@@ -367,7 +699,7 @@ START_TEST(four_at_once)
         int count = parse_json_lines(text, lines, DEMO_MAX_LINES, err, sizeof err);
         ck_assert_msg(count >= 5, "run %d: %s", i, err);
         ck_assert_int_eq(jint(lines[3], "facts.signal"), SIGKILL);
-        ck_assert_int_eq(jint(lines[3], "delta.oom_kill"), 1);
+        ck_assert_int_ge(jint(lines[3], "delta.oom_kill"), 1);
         ck_assert_msg(access(jstr(lines[0], "facts.cgroup"), F_OK) != 0, "run %d left its cgroup", i);
         free_json_lines(lines, count);
     }
@@ -376,64 +708,14 @@ START_TEST(four_at_once)
 }
 END_TEST
 
-/* A container started with "docker run -m 128m", as seen from inside: the
- * demo runs as an ordinary user in a cgroup that is already limited. It must
- * use that limit (and not give up, nor run unconfined), the OOM killer must
- * kill the victim there, and the cgroup it did not make must stay. */
-START_TEST(inherited_limit_as_an_ordinary_user)
-{
-    struct confine outer;
-    char why[1024];
-    ck_assert_msg(confine_setup(&outer, "test", 128u << 20, why, sizeof why) == 0, "%s", why);
-    const char *copy = demo_program("oom-killer-try", RUN_AS_NOBODY);
-    char out[64];
-    snprintf(out, sizeof out, "/tmp/vmlab-inherited-%ld.json", (long)getpid());
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        if (confine_enter(&outer) != 0 || !freopen(out, "w", stdout) ||
-            !freopen("/dev/null", "w", stderr) || setgroups(0, NULL) != 0 || setgid(65534) != 0 ||
-            setuid(65534) != 0)
-            _exit(126);
-        execl(copy, "oom-killer-try", "--json", "--timeout", "30", (char *)NULL);
-        _exit(127);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", outer.dir);
-    bool still_there = access(dir, F_OK) == 0;
-    confine_teardown(&outer);
-    remove_copy(copy);
-    FILE *f = fopen(out, "re");
-    ck_assert_ptr_nonnull(f);
-    static char text[1 << 16];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    unlink(out);
-    text[n] = '\0';
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x: %s", status, text);
-    struct json *lines[DEMO_MAX_LINES];
-    char err[256];
-    int count = parse_json_lines(text, lines, DEMO_MAX_LINES, err, sizeof err);
-    ck_assert_msg(count >= 5, "%s", err);
-    ck_assert_ptr_nonnull(strstr(jstr(lines[0], "facts.method"), "inherited"));
-    ck_assert_int_eq(jint(lines[0], "facts.limit_bytes"), 128 << 20);
-    ck_assert_str_eq(jstr(lines[0], "facts.cgroup"), dir);
-    ck_assert_int_eq(jint(lines[3], "facts.signal"), SIGKILL);
-    ck_assert_int_eq(jint(lines[3], "delta.oom_kill"), 1);
-    ck_assert_msg(still_there, "the demo removed a cgroup it had not made");
-    free_json_lines(lines, count);
-}
-END_TEST
-
+/* Without root: a 77 naming what this machine lacks, read by the test from
+ * /proc/cgroups; never an unconfined run, never "run as root" advice that
+ * does not fit. */
 START_TEST(unprivileged_skips_cleanly)
 {
     struct demo_run d;
     demo_run_json(&d, program, run_as, (const char *const[]){"--timeout", "30", NULL});
     if (d.r.exit_code == 0) {
-        /* It found a limit it may use (a limited cgroup of its own, a
-         * systemd scope): then it ran confined, never without. */
         const char *method = jstr(demo_step(&d, 1), "facts.method");
         ck_assert_msg(strcmp(method, "none (--unconfined)") != 0, "ran unconfined");
         demo_run_free(&d);
@@ -441,10 +723,78 @@ START_TEST(unprivileged_skips_cleanly)
     }
     ck_assert_int_eq(d.r.exit_code, 77);
     ck_assert_str_eq(jstr(demo_result(&d), "result"), "skip");
-    ck_assert_ptr_nonnull(strstr(jstr(demo_result(&d), "reason"), "root"));
-    /* Never an unconfined run: no victim was started. */
+    const char *reason = jstr(demo_result(&d), "reason");
+    FILE *f = fopen("/proc/cgroups", "re");
+    char line[256];
+    unsigned hierarchy = 0, count, enabled = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "memory %u %u %u", &hierarchy, &count, &enabled) == 3)
+            break;
+    if (f)
+        fclose(f);
+    if (enabled && hierarchy != 0) /* memory on cgroup v1: only root may make one */
+        ck_assert_msg(strstr(reason, "cgroup v1") && strstr(reason, "sudo oom-killer-try"), "%s",
+                      reason);
+    else if (enabled)
+        ck_assert_msg(strstr(reason, "delegat") || strstr(reason, "cgroup2"), "%s", reason);
     for (int i = 0; i < d.n; i++)
         ck_assert_ptr_null(json_path(d.lines[i], "facts.victim_pid"));
+    demo_run_free(&d);
+}
+END_TEST
+
+/* Issue 8: one victim, the kill logged twice word for word (seen on 6.1
+ * under cgroup v2): each line is shown once, the repeat and both kill
+ * lines are counted. Records as /dev/kmsg hands them out, one per read. */
+START_TEST(kernel_lines_shown_once)
+{
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+    static const char *const records[] = {
+        "6,100,5,-;oom-kill:constraint=CONSTRAINT_MEMCG,task=oom-killer-try,pid=4242,uid=0\n",
+        "3,101,6,-;Memory cgroup out of memory: Killed process 4242 (oom-killer-try) anon-rss:1kB\n",
+        "6,102,7,-;Killed process 42420 (other) anon-rss:9kB\n",
+        "3,103,8,-;Memory cgroup out of memory: Killed process 4242 (oom-killer-try) anon-rss:1kB\n",
+        "6,104,9,-;oom_reaper: reaped process 4242 (oom-killer-try), now anon-rss:0kB\n",
+    };
+    for (size_t i = 0; i < sizeof records / sizeof records[0]; i++)
+        ck_assert_int_eq(write(sv[1], records[i], strlen(records[i])), (ssize_t)strlen(records[i]));
+    close(sv[1]);
+    struct oom_kmsg k;
+    oom_kmsg_read(sv[0], 4242, &k);
+    close(sv[0]);
+    ck_assert_uint_eq(k.nlines, 3);
+    ck_assert_int_eq(k.repeats, 1);
+    ck_assert_int_eq(k.killed_lines, 2);
+    for (size_t i = 0; i < k.nlines; i++)
+        ck_assert_ptr_null(strstr(k.lines[i], "42420"));
+}
+END_TEST
+
+/* Issue 9 item 6, --unconfined: no cgroup means no mkdir shown, no
+ * "outside the victim's cgroup", no "the cgroup is removed". A harmless
+ * victim: 100 untouched mmaps of 8 KiB. */
+START_TEST(unconfined_says_no_cgroup)
+{
+    struct demo_run d;
+    demo_run_json(&d, program, RUN_AS_SELF,
+                  (const char *const[]){"--unconfined", "--i-accept-host-oom", "--via", "mmap", "100",
+                                        "0", "0", NULL});
+    if (vm("panic_on_oom") > 0) { /* refused, rightly */
+        ck_assert_int_eq(d.r.exit_code, 77);
+        demo_run_free(&d);
+        return;
+    }
+    ck_assert_msg(d.r.exit_code == 0, "%s", d.r.err);
+    const struct json *one = demo_step(&d, 1), *two = demo_step(&d, 2), *four = demo_step(&d, 4);
+    ck_assert_str_eq(jstr(one, "id"), "no_cgroup");
+    ck_assert_ptr_null(json_path(one, "facts.cgroup"));
+    ck_assert_ptr_null(json_path(one, "facts.did_1"));
+    ck_assert(!held(two, "supervisor_outside_victim_cgroup"));
+    ck_assert_ptr_null(strstr(jstr(two, "note"), "outside"));
+    ck_assert(held(four, "loop_finished"));
+    const char *reason = jstr(demo_result(&d), "reason");
+    ck_assert_msg(strstr(reason, "no cgroup was used") && !strstr(reason, "removed"), "%s", reason);
     demo_run_free(&d);
 }
 END_TEST
@@ -482,17 +832,20 @@ int main(int argc, char **argv)
     if (strcmp(role, "root") == 0) {
         tcase_add_test(tc, write_is_killed_in_its_cgroup);
         tcase_add_test(tc, untouched_mmap_is_never_killed);
+        tcase_add_test(tc, read_maps_the_zero_page_and_page_tables);
+        tcase_add_test(tc, malloc_read_is_killed_and_says_why);
         tcase_add_test(tc, untouched_malloc_is_killed_anyway);
-        tcase_add_test(tc, read_grows_page_tables_not_rss);
         tcase_add_loop_test(tc, signal_removes_cgroup_and_victim, 0, 9);
-        tcase_add_test(tc, victim_waits_for_its_step);
         tcase_add_test(tc, sigkill_leftover_is_swept);
         tcase_add_test(tc, four_at_once);
         tcase_add_test(tc, inherited_limit_as_an_ordinary_user);
+        tcase_add_test(tc, ancestor_limit_is_the_one_named);
     } else if (strcmp(role, "nobody") == 0) {
         tcase_add_test(tc, unprivileged_skips_cleanly);
     } else {
         tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
+        tcase_add_test(tc, kernel_lines_shown_once);
+        tcase_add_test(tc, unconfined_says_no_cgroup);
     }
     suite_add_tcase(s, tc);
     int failed = run_suite(s);

@@ -43,7 +43,7 @@ expect 'list ' vmlab li
 expect 'segv-pgfault ' vmlab help se
 expect '--size --step ' vmlab mmap-anon --s
 expect '--step ' vmlab tour --s          # the tour takes no --size
-expect '--all ' vmlab segv-pgfault --a
+expect '--all --answers ' vmlab segv-pgfault --a
 expect 'always auto ' vmlab tour --color a
 expect '--help ' vmlab oom-killer-try --he
 expect '' vmlab list x

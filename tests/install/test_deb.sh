@@ -65,8 +65,9 @@ while read -r p; do
   [ -e "$p" ] && echo "$p"
 done <"$tmp/paths" >"$tmp/before"
 
-dpkg_retry -i "$deb" || { echo "FAIL: dpkg -i $deb" >&2; exit 1; }
+# From here on the package may be (half) installed: cleanup removes it.
 installed=1
+dpkg_retry -i "$deb" || { echo "FAIL: dpkg -i $deb" >&2; exit 1; }
 
 # Run it as an installed tool would be run: from PATH, with no build tree.
 cd /

@@ -124,6 +124,173 @@ START_TEST(outside_a_limited_cgroup_verify_refuses)
 }
 END_TEST
 
+
+/* ---- fake cgroup trees in a temporary directory ---- */
+
+static void put(const char *root, const char *rel, const char *text)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s%s", root, rel);
+    /* make the parent directories */
+    for (char *s = strchr(path + strlen(root) + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        (void)mkdir(path, 0755);
+        *s = '/';
+    }
+    FILE *f = fopen(path, "we");
+    ck_assert_msg(f != NULL, "cannot create %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void fake_root(char *root, size_t len)
+{
+    snprintf(root, len, "/tmp/vmlab-fake-cgroup-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(root));
+}
+
+static void remove_tree(const char *root)
+{
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Issue 8: inside an inherited 100 MiB cgroup, a 1 GiB limit set below it is
+ * not what applies: the smallest ancestor's is, and it is named. */
+START_TEST(effective_limit_v2_is_the_smallest_ancestor)
+{
+    char root[64];
+    fake_root(root, sizeof root);
+    put(root, "/docker/memory.max", "104857600\n");
+    put(root, "/docker/ctr/memory.max", "max\n");
+    put(root, "/docker/ctr/vmlab-1/memory.max", "1073741824\n");
+    struct cgroup_limit l;
+    ck_assert(cgroup_effective_limit(root, "/docker/ctr/vmlab-1", false, &l));
+    ck_assert_uint_eq(l.bytes, 104857600);
+    char want[128];
+    snprintf(want, sizeof want, "%s/docker", root);
+    ck_assert_str_eq(l.dir, want);
+    ck_assert_str_eq(l.file, "memory.max");
+    /* Nothing set anywhere: no limit. */
+    put(root, "/free/memory.max", "max\n");
+    ck_assert(!cgroup_effective_limit(root, "/free", false, &l));
+    ck_assert_uint_eq(l.bytes, UINT64_MAX);
+    remove_tree(root);
+}
+END_TEST
+
+START_TEST(effective_limit_v1_sees_hidden_ancestors)
+{
+    char root[64];
+    fake_root(root, sizeof root);
+    /* A container's view: its own cgroup is the root, unlimited; the 100 MiB
+     * limit is above it, visible only through hierarchical_memory_limit. */
+    put(root, "/memory.limit_in_bytes", "9223372036854771712\n");
+    put(root, "/vmlab-1/memory.limit_in_bytes", "1073741824\n");
+    put(root, "/vmlab-1/memory.stat", "cache 0\nrss 0\nhierarchical_memory_limit 104857600\n");
+    struct cgroup_limit l;
+    ck_assert(cgroup_effective_limit(root, "/vmlab-1", true, &l));
+    ck_assert_uint_eq(l.bytes, 104857600);
+    ck_assert_str_eq(l.file, "hierarchical_memory_limit");
+    /* Its own limit, when it is the smallest. */
+    put(root, "/vmlab-1/memory.stat", "hierarchical_memory_limit 1073741824\n");
+    ck_assert(cgroup_effective_limit(root, "/vmlab-1", true, &l));
+    ck_assert_uint_eq(l.bytes, 1073741824);
+    ck_assert_str_eq(l.file, "memory.limit_in_bytes");
+    remove_tree(root);
+}
+END_TEST
+
+/* Issue 8: a delegated cgroup v2 subtree (cgroup-v2.rst "Delegation"). */
+static void delegated_tree(const char *root, const char *procs, uid_t owner)
+{
+    put(root, "/user/app/cgroup.controllers", "cpu io memory pids\n");
+    put(root, "/user/app/cgroup.subtree_control", "\n");
+    put(root, "/user/app/cgroup.procs", procs);
+    char path[256];
+    static const char *const files[] = {"/user/app", "/user/app/cgroup.procs",
+                                        "/user/app/cgroup.subtree_control"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s%s", root, files[i]);
+        ck_assert_int_eq(chown(path, owner, owner), 0);
+    }
+}
+
+START_TEST(delegation_moves_to_a_leaf_when_alone)
+{
+    if (geteuid() != 0)
+        return; /* chown to another uid needs root */
+    char root[64], why[512];
+    fake_root(root, sizeof root);
+    delegated_tree(root, "4242\n", 1234);
+    struct cgroup_delegation plan;
+    ck_assert_msg(cgroup_plan_delegation(root, "/user/app", 1234, 4242, &plan, why, sizeof why) == 0,
+                  "%s", why);
+    ck_assert(plan.move_to_leaf);
+    ck_assert(plan.enable_memory);
+    /* +memory already enabled below: nothing to move. */
+    put(root, "/user/app/cgroup.subtree_control", "memory pids\n");
+    ck_assert(cgroup_plan_delegation(root, "/user/app", 1234, 4242, &plan, why, sizeof why) == 0);
+    ck_assert(!plan.move_to_leaf && !plan.enable_memory);
+    remove_tree(root);
+}
+END_TEST
+
+START_TEST(delegation_refusals_name_what_is_missing)
+{
+    if (geteuid() != 0)
+        return;
+    char root[64], why[512];
+    struct cgroup_delegation plan;
+    fake_root(root, sizeof root);
+    /* Not this user's. */
+    delegated_tree(root, "4242\n", 0);
+    ck_assert_int_eq(cgroup_plan_delegation(root, "/user/app", 1234, 4242, &plan, why, sizeof why), -1);
+    ck_assert_msg(strstr(why, "not delegated to you") != NULL, "%s", why);
+    /* Another process lives there: the no-internal-process rule. */
+    delegated_tree(root, "4242\n777\n", 1234);
+    ck_assert_int_eq(cgroup_plan_delegation(root, "/user/app", 1234, 4242, &plan, why, sizeof why), -1);
+    ck_assert_msg(strstr(why, "PID 777") != NULL, "%s", why);
+    /* The parent did not hand it the memory controller. */
+    delegated_tree(root, "4242\n", 1234);
+    put(root, "/user/app/cgroup.controllers", "cpu pids\n");
+    ck_assert_int_eq(cgroup_plan_delegation(root, "/user/app", 1234, 4242, &plan, why, sizeof why), -1);
+    ck_assert_msg(strstr(why, "memory controller is not delegated") != NULL, "%s", why);
+    remove_tree(root);
+}
+END_TEST
+
+/* Issue 8: the 77 names the one thing missing here, never "run as root" to
+ * root; without v1 memcg and without cgroup2 mounted: mount cgroup2. */
+START_TEST(missing_names_the_one_thing)
+{
+    char why[1024];
+    struct confine_env e = {.root = true, .memory_enabled = true};
+    confine_explain_missing(&e, "oom-killer-try", why, sizeof why);
+    ck_assert_msg(strstr(why, "mount -t cgroup2 none /sys/fs/cgroup") != NULL, "%s", why);
+    ck_assert_msg(strstr(why, "sudo") == NULL && strstr(why, "as root,") == NULL, "%s", why);
+    e.root = false;
+    confine_explain_missing(&e, "oom-killer-try", why, sizeof why);
+    ck_assert_msg(strstr(why, "as root, mount -t cgroup2") != NULL, "%s", why);
+    struct confine_env v1 = {.memory_enabled = true, .memory_on_v1 = true, .v1_mounted = true};
+    confine_explain_missing(&v1, "oom-killer-try", why, sizeof why);
+    ck_assert_msg(strstr(why, "cgroup v1") && strstr(why, "sudo oom-killer-try"), "%s", why);
+    v1.root = true;
+    snprintf(v1.failure, sizeof v1.failure, "cannot create /sys/fs/cgroup/memory/vmlab-1 (EROFS)");
+    confine_explain_missing(&v1, "oom-killer-try", why, sizeof why);
+    ck_assert_msg(strstr(why, "EROFS") && !strstr(why, "sudo"), "%s", why);
+    struct confine_env v2 = {.memory_enabled = true, .v2_mounted = true, .v2_memory = true};
+    snprintf(v2.failure, sizeof v2.failure, "your cgroup /sys/fs/cgroup/x is not delegated to you");
+    confine_explain_missing(&v2, "oom-killer-try", why, sizeof why);
+    ck_assert_msg(strstr(why, "not delegated") && strstr(why, "Delegate=yes") && !strstr(why, "sudo"),
+                  "%s", why);
+    struct confine_env off = {.root = true};
+    confine_explain_missing(&off, "oom-killer-try", why, sizeof why);
+    ck_assert_msg(strstr(why, "cgroup_enable=memory") != NULL, "%s", why);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("confine");
@@ -133,6 +300,11 @@ int main(void)
     tcase_add_test(tc, membership_controller_is_a_whole_word);
     tcase_add_test(tc, counters_both_versions);
     tcase_add_test(tc, outside_a_limited_cgroup_verify_refuses);
+    tcase_add_test(tc, effective_limit_v2_is_the_smallest_ancestor);
+    tcase_add_test(tc, effective_limit_v1_sees_hidden_ancestors);
+    tcase_add_test(tc, delegation_moves_to_a_leaf_when_alone);
+    tcase_add_test(tc, delegation_refusals_name_what_is_missing);
+    tcase_add_test(tc, missing_names_the_one_thing);
     if (geteuid() == 0) /* creating a cgroup needs root on most machines */
         tcase_add_test(tc, real_cgroup_made_entered_removed);
     suite_add_tcase(s, tc);

@@ -309,10 +309,10 @@ static void run_setup(enum setup how, char *out, size_t len)
             if (!ok)
                 _exit(77); /* user namespaces are off on this kernel */
         } else {
-            ok = unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
+            ok = unshare(CLONE_NEWNS) == 0 && mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == 0;
             if (ok && how == PROC_SYS_READ_ONLY)
-                ok = mount("/proc/sys", "/proc/sys", NULL, MS_BIND, NULL) == 0 &&
-                     mount(NULL, "/proc/sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) == 0;
+                ok = mount("/proc/sys", "/proc/sys", "none", MS_BIND, NULL) == 0 &&
+                     mount("none", "/proc/sys", "none", MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) == 0;
             const char *dirs[] = {"/run", "/dev/shm", "/tmp"};
             for (int i = 0; ok && i < 3; i++) {
                 if (how == NO_WRITABLE_STATE_DIR || (how == FALLBACK_STATE_DIR && i == 0))

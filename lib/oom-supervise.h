@@ -1,0 +1,150 @@
+/* oom-supervise: the plumbing around oom-killer-try's lesson, kept out of
+ * the demo so that the demo's file is the lesson (the victim's loop).
+ *
+ * The victim is a child process. It reports to its supervisor through a
+ * pipe: fixed-size records, smaller than PIPE_BUF so that every write is
+ * atomic and whatever it wrote before a SIGKILL can still be read. The
+ * supervisor starts it (inside the cgroup lib/confine made, or in a
+ * systemd scope by re-running this program), collects its reports as a
+ * time series, and reads what the kernel logged about it from /dev/kmsg. */
+#ifndef VMLAB_OOM_SUPERVISE_H
+#define VMLAB_OOM_SUPERVISE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdnoreturn.h>
+#include <sys/types.h>
+
+#include "confine.h"
+#include "narrate.h"
+
+enum oom_record_kind { OOM_HELLO, OOM_PROGRESS, OOM_DONE, OOM_REFUSED };
+
+struct oom_record {
+    int kind;
+    int err;                    /* OOM_DONE: errno of the failed allocation, or 0 */
+    long pid;
+    int64_t oom_score, oom_score_adj;
+    uint64_t iteration;
+    int64_t t_ms;               /* since the allocation step began */
+    int64_t vmsize_kb, vmrss_kb, vmpte_kb;   /* the victim's own /proc/self/status */
+    char text[512];             /* HELLO: its cgroup; PROGRESS: the [heap]; REFUSED: why */
+};
+
+/* ---- in the victim ---- */
+
+/* Confined runs: the victim reads its own cgroup's effective limit and
+ * refuses (an OOM_REFUSED record, false) unless one of at most max_bytes
+ * applies. Unconfined runs: true. */
+bool oom_victim_confined(int fd, uint64_t max_bytes, bool confined, char *dir, size_t dirlen);
+/* Sends OOM_HELLO: PID, oom_score, oom_score_adj, its status, `dir`. */
+void oom_victim_hello(int fd, const char *dir);
+/* Waits for the supervisor's byte on `go` (the first call also starts the
+ * clock of t_ms); false when the supervisor closed it instead. */
+bool oom_victim_wait(int go);
+/* Sends a PROGRESS or DONE record: iteration, err, its status now, and with
+ * heap the [heap] line of /proc/self/maps. */
+void oom_victim_report(int fd, int kind, uint64_t iteration, int err, bool heap);
+
+/* ---- in the supervisor ---- */
+
+struct oom_victim {
+    pid_t pid;
+    int records;   /* read end of the reports */
+    int go;        /* write end: one byte starts the loop, close() lets it end */
+};
+
+/* Forks the victim. The child dies with the supervisor, joins the cgroup
+ * (or re-runs argv[0] as "--vmlab-victim FD GOFD args..." in a systemd
+ * scope), then calls run(ctx, records, go), which must not return. */
+void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c, char **argv,
+               void (*run)(void *ctx, int records, int go), void *ctx);
+
+#define OOM_MAX_SAMPLES 64
+struct oom_watch {
+    struct oom_record hello, last;
+    bool have_hello, refused, have_last, done, timed_out;
+    /* The time series of the reports (the last one always kept). */
+    int64_t t_ms[OOM_MAX_SAMPLES], vmrss_kb[OOM_MAX_SAMPLES], vmpte_kb[OOM_MAX_SAMPLES],
+        vmsize_kb[OOM_MAX_SAMPLES];
+    size_t nsamples;
+    int64_t host_available_before_kb, host_available_lowest_kb;
+};
+
+/* The hello (or refusal), waiting at most timeout_ms. */
+bool oom_wait_hello(struct oom_victim *v, struct oom_watch *w, int timeout_ms);
+/* Reads reports until the victim ends its loop (OOM_DONE) or is gone (the
+ * pipe closes), or kills it after timeout_s. Each progress report is shown
+ * with narrate_live when verbose. */
+void oom_watch(struct narrator *n, struct oom_victim *v, uint64_t timeout_s, bool verbose,
+               struct oom_watch *w);
+
+/* /dev/kmsg, positioned at its end: only what the kernel says from now on.
+ * -1 and why when it cannot be read. */
+int oom_kmsg_open(char *why, size_t len);
+
+#define OOM_KMSG_LINES 8
+struct oom_kmsg {
+    char lines[OOM_KMSG_LINES][512];   /* each distinct line once */
+    size_t nlines;
+    int repeats;                       /* lines seen again, word for word */
+    int killed_lines;                  /* "Killed process PID", repeats included */
+};
+/* The kernel's lines about pid: "Killed process PID", "pid=PID,", "reaped
+ * process PID". */
+void oom_kmsg_read(int fd, long pid, struct oom_kmsg *k);
+
+/* The kernel's lines as facts kernel_1..kernel_N (each once), kernel_lines
+ * and kernel_repeats; or kernel_log, why the log could not be read (fd < 0,
+ * and the reason given to oom_kmsg_open). */
+void oom_kmsg_facts(struct narrator *n, int fd, const char *why, long pid, struct oom_kmsg *k);
+
+/* Step 1's facts: the method, what setup did (did_1..), the cgroup, the
+ * limit it set and the effective limit with the file that sets it. */
+void oom_confine_facts(struct narrator *n, const struct confine *c);
+
+/* The time series (samples_t_ms, samples_VmSize_kB, samples_VmRSS_kB,
+ * samples_VmPTE_kB: JSON arrays) and the host's MemAvailable before and at
+ * its lowest while the victim ran. */
+void oom_watch_facts(struct narrator *n, const struct oom_watch *w);
+
+/* The paragraph before the steps (it names no limit: step 1 says which
+ * applies), and with --unconfined a warning on stderr. */
+void oom_intro(struct narrator *n, uint64_t count, uint64_t block, const char *via, const char *touch,
+               bool unconfined);
+
+/* Step 1, the safety net: oom_confine_facts, then what they mean - the
+ * limit as set (limit_as_set), a smaller ancestor's that applies instead
+ * (ancestor_limit_applies), or a limit this program already ran under
+ * (inherited_limit) - or what systemd is asked for, or that there is no
+ * cgroup at all (--unconfined). */
+void oom_explain_confinement(struct narrator *n, const struct confine *c);
+
+/* Step 2's safety facts: the supervisor's cgroup, oom_score_adj and
+ * oom_score, and whether it is protected (supervisor_protected), outside
+ * the victim's cgroup (supervisor_outside_victim_cgroup) or sharing it
+ * (supervisor_shares_victim_cgroup, victim_scores_higher). */
+void oom_explain_supervisor(struct narrator *n, bool protected_self, const struct oom_record *hello);
+
+/* Sets this process's oom_score_adj to -1000 (never chosen); false when
+ * it may not (a container without CAP_SYS_RESOURCE). */
+bool oom_protect_self(void);
+/* A file of one signed number (oom_score, oom_score_adj); -1 if unreadable. */
+int64_t oom_read_number(const char *path);
+
+/* vm.panic_on_oom = 2 turns even a cgroup's OOM into a kernel panic, = 1
+ * any other OOM: then a 77 that says so. */
+void oom_refuse_if_panics(struct narrator *n, bool unconfined);
+
+/* The end: reaps a victim not yet reaped (one that never said hello), removes
+ * the cgroup this run made, and the result line that says what happened to
+ * the victim and to the cgroup, as measured. */
+noreturn void oom_finish(struct narrator *n, struct confine *c, const struct oom_watch *w, pid_t pid,
+                         int status);
+
+/* A JSON array of numbers as a fact (JSON only: plain mode shows the
+ * series as it is measured). */
+void oom_fact_series(struct narrator *n, const char *key, const int64_t *values, size_t count);
+
+#endif
