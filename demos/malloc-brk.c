@@ -515,13 +515,22 @@ int main(int argc, char **argv)
         d.huge_kb = pmd / 1024;
     if (f)
         fclose(f);
+    /* LD_PRELOAD may put another allocator before glibc's: then glibc's
+     * mallinfo2 knows nothing of what malloc handed out. */
+    void *mine = malloc(1000);
+    struct mallinfo2 seen = mallinfo2();
+    free(mine);
+    narrate_init(&n, info.name, &common, NSTEPS);
+    if (seen.uordblks == 0)
+        narrate_finish(&n, RESULT_SKIP, "malloc here is not glibc's: glibc's mallinfo2 counts "
+                       "nothing in use after a malloc (another allocator, LD_PRELOAD='%s'); the "
+                       "lesson is glibc's malloc", getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
     budget_read(&d.budget);
     uint64_t bytes = 0;
     /* Two blocks of big_size exist at once; only a page or two of each is
      * written, but in overcommit mode 2 each is charged in full. */
     enum budget_choice got = budget_choose_size(&d.budget, 0, UINT64_C(1) << 30, page, 2, 4, &bytes,
                                                 d.why, sizeof d.why);
-    narrate_init(&n, info.name, &common, NSTEPS);
     char why_fill[400] = "";
     if (got == BUDGET_NONE_FITS || !budget_allows(&d.budget, 16u << 20, 2, why_fill, sizeof why_fill))
         narrate_finish(&n, RESULT_SKIP, "this process may not use enough memory for the lesson "
