@@ -13,6 +13,7 @@
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -144,15 +145,15 @@ static int64_t stat_minflt(pid_t pid)
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
     FILE *f = fopen(path, "re");
-    long long v = -1;
-    /* Field 10, counted after the ")" that ends the command name. */
-    if (f && fgets(buf, sizeof buf, f)) {
-        const char *r = strrchr(buf, ')');
-        if (r && sscanf(r + 2, "%*c %*d %*d %*d %*d %*d %*u %lld", &v) != 1)
-            v = -1;
-    }
+    int64_t v = -1;
+    /* Field 10: the 8th after the ")" that ends the command name. */
+    const char *at = f && fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
+    for (int field = 0; at && field < 8; field++)
+        at = strchr(at + 1, ' ');
+    if (at)
+        v = strtoll(at + 1, NULL, 10);
     if (f)
-        fclose(f);
+        (void)fclose(f);
     return v;
 }
 
@@ -181,7 +182,7 @@ static void read_side(pid_t pid, struct side *v)
     rewind(f);
     if (smaps_parse_each(f, add_accounted, &v->ac_kb) != PROCFS_OK)
         v->ac_kb = -1;
-    fclose(f);
+    (void)fclose(f);
     v->minflt = stat_minflt(pid);
 }
 
@@ -346,7 +347,7 @@ static void wait_until_asleep(pid_t pid)
         FILE *f = fopen(path, "re");
         const char *r = f && fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
         if (f)
-            fclose(f);
+            (void)fclose(f);
         if (r && r[2] == 'S')
             return;
         usleep(10000);

@@ -21,6 +21,7 @@
 #include "leftovers.h"
 #include "narrate.h"
 #include "procfs.h"
+#include "thp.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define VMLAB_OTHER_MALLOC "AddressSanitizer, whose allocator replaces glibc's malloc"
@@ -134,9 +135,13 @@ static void look(struct view *v, bool after)
     v->vm_rss = (int64_t)w[1].value;
     v->heap_size = v->heap_rss = 0;
     FILE *f = fopen("/proc/self/smaps", "re");
-    if (!f || smaps_parse_each(f, find_heap, v) != PROCFS_OK)
-        narrate_finish(&n, RESULT_FAIL, "reading /proc/self/smaps failed");
-    fclose(f);
+    enum procfs_status st = PROCFS_IO;
+    if (f) {
+        st = smaps_parse_each(f, find_heap, v);
+        (void)fclose(f);
+    }
+    if (st != PROCFS_OK)
+        narrate_finish(&n, RESULT_FAIL, "reading /proc/self/smaps: %s", procfs_strerror(st));
     v->mapped = d.focus && *d.focus &&
                 smaps_read_entry((uintptr_t)*d.focus, &v->entry) == PROCFS_OK;
     if (!after) {
@@ -376,7 +381,7 @@ static void explain_fill(int i)
     mallinfo_facts();
     int64_t rss = d.a.heap_rss - d.b.heap_rss;
     int64_t used = (int64_t)(d.a.mi.uordblks - d.b.mi.uordblks) / 1024;
-    if (FINDING(&n, "heap_holds_blocks", rss >= 3 * 64 * 64 / 4 && used >= 64 * 64,
+    if (FINDING(&n, "heap_holds_blocks", rss >= (int64_t)3 * 64 * 64 / 4 && used >= (int64_t)64 * 64,
                 VAL("heap_rss_delta_kB", rss), VAL("in_use_delta_kB", used)))
         narrate_because(&n, "heap_holds_blocks",
                         "64 blocks of 64 KiB, below the threshold, all written: [heap]'s Rss grew "
@@ -391,7 +396,7 @@ static void explain_free_blocks(int i)
     mallinfo_facts();
     int64_t rss = d.a.heap_rss - d.b.heap_rss;
     int64_t freed = ((int64_t)d.a.mi.fordblks - (int64_t)d.b.mi.fordblks) / 1024;
-    if (FINDING(&n, "free_kept_memory", brk_moved_kb() == 0 && rss > -64 && freed >= 64 * 64,
+    if (FINDING(&n, "free_kept_memory", brk_moved_kb() == 0 && rss > -64 && freed >= (int64_t)64 * 64,
                 VAL("heap_rss_delta_kB", rss), VAL("free_delta_kB", freed)))
         narrate_because(&n, "free_kept_memory",
                         "free gave %lld kB back to malloc, not to the kernel: mallinfo2's free "
@@ -407,7 +412,7 @@ static void explain_trim(int i)
     mallinfo_facts();
     narrate_fact_int(&n, "malloc_trim_result", trimmed);
     int64_t rss = d.a.heap_rss - d.b.heap_rss;
-    if (FINDING(&n, "trim_gave_back", trimmed == 1 && rss <= -(64 * 64 / 2),
+    if (FINDING(&n, "trim_gave_back", trimmed == 1 && rss <= -(int64_t)(64 * 64 / 2),
                 VAL("heap_rss_delta_kB", rss), VAL("brk_moved_kB", brk_moved_kb())))
         narrate_because(&n, "trim_gave_back",
                         "malloc_trim(0) returned 1 and [heap]'s Rss fell by %lld kB, while the "
@@ -508,15 +513,12 @@ int main(int argc, char **argv)
 #else
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     d.page_kb = (int64_t)(page / 1024);
-    d.huge_kb = 2048;
-    int64_t pmd = 0;
-    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "re");
-    if (f && fscanf(f, "%lld", (long long *)&pmd) == 1 && pmd > 0)
-        d.huge_kb = pmd / 1024;
-    if (f)
-        fclose(f);
+    struct thp thp;
+    thp_read(&thp);
+    d.huge_kb = (int64_t)(thp.huge_size / 1024);
     /* LD_PRELOAD may put another allocator before glibc's: then glibc's
      * mallinfo2 knows nothing of what malloc handed out. */
+    // cppcheck-suppress unusedAllocatedMemory ; only mallinfo2's count of it matters
     void *mine = malloc(1000);
     struct mallinfo2 seen = mallinfo2();
     free(mine);

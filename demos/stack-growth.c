@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -388,14 +389,15 @@ static void read_gap(void)
     char line[4096];
     if (f && fgets(line, sizeof line, f)) {
         const char *at = strstr(line, "stack_guard_gap=");
-        long long pages;
-        if (at && sscanf(at + 16, "%lld", &pages) == 1) {
+        char *end = NULL;
+        long long pages = at ? strtoll(at + 16, &end, 10) : 0;
+        if (at && end != at + 16) {
             d.gap_pages = pages;
             d.gap_from_cmdline = true;
         }
     }
     if (f)
-        fclose(f);
+        (void)fclose(f);
 }
 
 int main(int argc, char **argv)
