@@ -24,10 +24,10 @@
 #include "thp.h"
 
 #if defined(__SANITIZE_ADDRESS__)
-#define VMLAB_OTHER_MALLOC "AddressSanitizer, whose allocator replaces glibc's malloc"
+#define VMLAB_OTHER_MALLOC "ASan, whose allocator replaces glibc's malloc"
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define VMLAB_OTHER_MALLOC "AddressSanitizer, whose allocator replaces glibc's malloc"
+#define VMLAB_OTHER_MALLOC "ASan, whose allocator replaces glibc's malloc"
 #endif
 #endif
 #if defined(__GLIBC__) && !defined(VMLAB_OTHER_MALLOC)

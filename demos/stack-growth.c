@@ -32,21 +32,25 @@
 
 /* One frame: a 4 KiB array the call writes to, so that each call needs a
  * new page of stack. noinline and the write after the call keep the
- * compiler from folding the recursion into a loop. */
+ * compiler from folding the recursion into a loop. The count of calls to
+ * go is a global, so that no register needs saving in the frame: the
+ * array, the return address (and the frame pointer, where one is kept)
+ * make exactly 4096 bytes. */
 #define FRAME_ARRAY (4096 - 16)
+static volatile long remaining;         /* calls still to make */
 static volatile uintptr_t deepest;      /* the lowest frame's array, an address only */
-static volatile uintptr_t level_at[3];  /* the arrays at depths 2 and 1 */
+static volatile uintptr_t level_at[3];  /* the arrays 2 and 1 calls from the end */
 
 // NOLINTBEGIN(clang-analyzer-core.StackAddressEscape)
-__attribute__((noinline, no_sanitize_address)) static void recurse(long depth)
+__attribute__((noinline, no_sanitize_address)) static void recurse(void)
 {
     volatile char frame[FRAME_ARRAY];
     frame[0] = 1;
     deepest = (uintptr_t)&frame[0];
-    if (depth < 3)
-        level_at[depth] = (uintptr_t)&frame[0];
-    if (depth > 1)
-        recurse(depth - 1);
+    if (remaining < 3)
+        level_at[remaining] = (uintptr_t)&frame[0];
+    if (--remaining > 0)
+        recurse();
     frame[1] = frame[0]; /* not a tail call */
 }
 // NOLINTEND(clang-analyzer-core.StackAddressEscape)
@@ -63,7 +67,7 @@ LESSON_FN static void read_limit(void)
 
 LESSON_FN static void recurse_step(void)
 {
-    LESSON(&n, recurse(depth););
+    LESSON(&n, remaining = depth; recurse(););
 }
 
 /* What a child saw when its stack could not grow. */
@@ -80,7 +84,8 @@ struct crash {
 static void overflow(void *arg)
 {
     (void)arg;
-    recurse(LONG_MAX);
+    remaining = LONG_MAX;
+    recurse();
 }
 
 static void stack_entry(struct crash *c, const void *on_stack)
@@ -240,7 +245,8 @@ static void explain_recurse(void)
 {
     stack_rows();
     int64_t frame = (int64_t)(level_at[2] - level_at[1]);
-    int64_t rss = delta("Rss"), size = delta("Size"), faults = delta("minor_faults");
+    int64_t rss = delta("Rss"), size = delta("Size");
+    int64_t faults = snapshot_delta0(&d.before, &d.after, "minor_faults"); /* the windows */
     uintptr_t low_page = deepest & ~(uintptr_t)(d.page_kb * 1024 - 1);
     narrate_fact_int(&n, "depth", depth);
     narrate_fact_int(&n, "frame_bytes", frame);
@@ -255,15 +261,28 @@ static void explain_recurse(void)
                         (long long)size);
     int64_t pages = rss / d.page_kb, new_frames = depth > reached ? depth - reached : 0;
     reached = new_frames ? depth : reached;
+    /* mincore over the pages the frames lie on: each one resident? */
+    uintptr_t top = ((deepest + (uintptr_t)depth * 4096 - 1) | 4095) + 1;
+    static unsigned char vec[1024];
+    int64_t span = (int64_t)(top - low_page) / 4096, resident = 0;
+    if (span > (int64_t)sizeof vec || mincore((void *)low_page, top - low_page, vec) != 0)
+        narrate_fail_errno(&n, "mincore", span > (int64_t)sizeof vec ? E2BIG : errno);
+    for (int64_t i = 0; i < span; i++)
+        resident += vec[i] & 1;
+    narrate_fact_int(&n, "frame_pages", span);
+    narrate_fact_int(&n, "frame_pages_resident", resident);
     bool per_frame = frame == 4096 && new_frames > 8 && pages <= new_frames &&
-                     pages >= new_frames - 8 && faults >= pages;
+                     pages > new_frames / 2 && faults >= pages && resident == span;
     if (FINDING(&n, "one_page_per_frame", per_frame, VAL("rss_delta_kB", rss),
-                VAL("minor_faults", faults), VAL("new_frames", new_frames)))
+                VAL("minor_faults", faults), VAL("new_frames", new_frames),
+                VAL("frame_pages_resident", resident)))
         narrate_because(&n, "one_page_per_frame",
-                        "Rss grew by %lld pages and the process took %lld minor faults for %lld "
-                        "frames deeper than ever before: one new page for each 4 KiB frame (a "
-                        "few pages below the stack pointer were already there).",
-                        (long long)pages, (long long)faults, (long long)new_frames);
+                        "Rss grew by %lld pages with %lld minor faults for %lld frames deeper "
+                        "than ever before, and mincore finds all %lld pages under the frames "
+                        "resident: each 4 KiB frame wrote to a page of its own, one fault for "
+                        "each page not touched before (those just below where the stack stood "
+                        "already were).", (long long)pages, (long long)faults,
+                        (long long)new_frames, (long long)span);
     if (FINDING(&n, "stack_stays", size == 0 && rss == 0 && faults == 0, VAL("rss_delta_kB", rss),
                 VAL("minor_faults", faults)))
         narrate_because(&n, "stack_stays",

@@ -37,7 +37,7 @@ static void read_seen(pid_t pid, struct seen *v)
     v->minflt = observe_minflt(pid);
 }
 
-static void check_step(const struct json *st, const struct seen *b, const struct seen *a)
+static void check_step(pid_t pid, const struct json *st, const struct seen *b, const struct seen *a)
 {
     const char *id = jstr(st, "id");
     assert_code_is_source(st, VMLAB_DEMO_SOURCE);
@@ -62,7 +62,18 @@ static void check_step(const struct json *st, const struct seen *b, const struct
             /* depth frames, half of them new in the deeper run: about a page each. */
             int64_t fresh = strcmp(id, "recurse") == 0 ? depth : depth / 2;
             int64_t pages = (a->rss - b->rss) / 4;
-            ck_assert_msg(pages <= fresh && pages >= fresh - 8, "%s: Rss +%lld pages for %lld new frames",
+            /* Each frame wrote its own page: every page of [stack] is resident,
+             * and it grew by at most one page a new frame (fewer by the pages
+             * the program had already touched below where the stack stood). */
+            for (uintptr_t at = deepest & ~(uintptr_t)4095; at < deepest + (uintptr_t)depth * 4096;
+                 at += 4096) {
+                bool present;
+                uint64_t pfn;
+                ck_assert(observe_pagemap(pid, at, &present, &pfn));
+                ck_assert_msg(present, "%s: the frame page at %#lx is not present", id, (unsigned long)at);
+            }
+            ck_assert_int_eq(jint(st, "facts.frame_pages_resident"), jint(st, "facts.frame_pages"));
+            ck_assert_msg(pages <= fresh && pages > fresh / 2, "%s: Rss +%lld pages for %lld new frames",
                           id, (long long)pages, (long long)fresh);
             ck_assert_int_ge(a->minflt - b->minflt, pages);
             ck_assert(held(st, "grew_to_deepest_frame"));
@@ -100,7 +111,7 @@ START_TEST(lesson_observed)
         if (step > 1) {
             const struct json *done = stepper_step(&s, step - 1);
             ck_assert_ptr_nonnull(done);
-            check_step(done, &seen[step - 1], &seen[step]);
+            check_step(pid, done, &seen[step - 1], &seen[step]);
         }
         last = step;
         ck_assert(stepper_go(&s));
