@@ -186,14 +186,19 @@ static void explain_map(void)
     narrate_fact_int(&n, "size_kB", d.size_kb);
     snapshot_report(&n, &d.before, &d.after, (const char *const[]){"Size", "Rss", "Committed_AS", NULL});
 
+    char asked[32];
+    if (d.requested % 1024) /* "9.8 KiB" would not be what was typed */
+        snprintf(asked, sizeof asked, "%llu", (unsigned long long)d.requested);
+    else
+        format_size(d.requested, asked, sizeof asked);
     if (FINDING(&n, "size_rounded_up", !d.shrunk && (uint64_t)size != d.requested,
                 VAL("size_requested", d.requested), VAL("size_kB", d.size_kb),
                 VAL("unit_kB", align / 1024)))
         narrate_because(&n, "size_rounded_up",
-                        "%llu bytes were asked for, not a whole number of %s of %zu kB: the "
-                        "mapping is %lld kB, rounded up to whole %s.",
-                        (unsigned long long)d.requested, want_thp ? "huge pages" : "pages",
-                        align / 1024, (long long)d.size_kb, want_thp ? "huge pages" : "pages");
+                        "--size %s is not a whole number of %zu kB %s: the mapping is %lld kB, "
+                        "rounded up to whole %s.", asked, align / 1024,
+                        want_thp ? "huge pages" : "pages", (long long)d.size_kb,
+                        want_thp ? "huge pages" : "pages");
     if (FINDING(&n, "vma_without_memory", after("Size") == d.size_kb && after("Rss") == 0,
                 VAL("size_kB", after("Size")), VAL("rss_kB", after("Rss"))))
         narrate_because(&n, "vma_without_memory",
@@ -338,11 +343,8 @@ static void explain_write_every_page(void)
     int64_t pages = d.size_kb / d.page_kb, huge_pages = d.size_kb / d.huge_kb;
     int64_t faults = delta("minor_faults"), size_kb = after("Size"), rss_kb = after("Rss");
     int64_t huge_kb = after("AnonHugePages");
-    snapshot_report(&n, &d.before, &d.after,
-                    want_thp ? (const char *const[]){"Size", "Rss", "Private_Dirty", "AnonHugePages",
-                                                     "minor_faults", NULL}
-                             : (const char *const[]){"Size", "Rss", "Private_Dirty", "minor_faults",
-                                                     NULL});
+    snapshot_report(&n, &d.before, &d.after, (const char *const[]){"Size", "Rss", "Private_Dirty",
+                                                                  "AnonHugePages", "minor_faults", NULL});
     if (FINDING(&n, "every_page_has_a_frame", rss_kb == size_kb, VAL("rss_kB", rss_kb),
                 VAL("size_kB", size_kb)))
         narrate_because(&n, "every_page_has_a_frame",
@@ -384,21 +386,51 @@ static void explain_unmap(void)
                    "munmap returns the whole charge, along with the frames.");
 }
 
-/* The lesson as a table: the step count is derived from it. */
+/* The lesson as a table: the step count is derived from it. With --predict
+ * a step asks its question before its code runs; the finding named beside a
+ * choice ('|': any of them) is what makes that choice the measured one. */
 static const struct step {
     const char *id, *title;
     void (*lesson)(void);
     void (*explain)(void);
+    const char *ask, *choices[4], *because[4];
 } steps[] = {
-    {"reserve", "Reserve address space, with guard pages", reserve, explain_reserve},
-    {"map", "Map private anonymous memory inside it", map, explain_map},
-    {"advise", "Say whether it may use huge pages", advise, explain_advise},
-    {"write_one", "Write one byte into the first page", write_one, explain_write_one},
-    {"read_other", "Read one byte of another, untouched page", read_other, explain_read_other},
-    {"write_every_page", "Write every page", write_every_page, explain_write_every_page},
-    {"unmap", "Unmap it", unmap, explain_unmap},
+    {"reserve", "Reserve address space, with guard pages", reserve, explain_reserve,
+     "By how much will Committed_AS move for this PROT_NONE reservation?",
+     {"0 kB", "the reservation's size"}, {"reservation_not_charged"}},
+    {"map", "Map private anonymous memory inside it", map, explain_map,
+     "By how much will Committed_AS move for this read-write mapping?",
+     {"0 kB: nothing is used yet", "the mapping's size"}, {NULL, "commit_charged_size"}},
+    {"advise", "Say whether it may use huge pages", advise, explain_advise, NULL, {NULL}, {NULL}},
+    {"write_one", "Write one byte into the first page", write_one, explain_write_one,
+     "How much will Rss grow for this one-byte write?", {"0 kB", "one page", "one huge page"},
+     {NULL, "first_write_one_page", "first_write_one_huge_page"}},
+    {"read_other", "Read one byte of another, untouched page", read_other, explain_read_other,
+     "How much will Rss grow for this read?", {"0 kB: a shared zero page", "it gets memory"},
+     {"read_maps_zero_page|read_maps_huge_zero_page", "read_allocated_memory"}},
+    {"write_every_page", "Write every page", write_every_page, explain_write_every_page,
+     "How many minor faults will this loop take?",
+     {"one per page", "one per page but one", "one per huge page but one"},
+     {NULL, "one_fault_per_page_but_the_first", "one_fault_per_huge_page"}},
+    {"unmap", "Unmap it", unmap, explain_unmap, "By how much will Committed_AS move at munmap?",
+     {"0 kB", "minus the mapping's size"}, {NULL, "commit_returned"}},
 };
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
+
+/* --predict: the choice whose finding held is what was measured. */
+static void answer(const struct step *st)
+{
+    for (int i = 0; st->ask && i < 3 && st->choices[i]; i++) {
+        char ids[128];
+        snprintf(ids, sizeof ids, "%s", st->because[i] ? st->because[i] : "");
+        for (char *save, *id = strtok_r(ids, "|", &save); id; id = strtok_r(NULL, "|", &save))
+            if (narrate_held(&n, id)) {
+                narrate_answer(&n, i, id);
+                return;
+            }
+    }
+    narrate_answer(&n, -1, "");
+}
 
 /* ---- Options, sizes and the machine ---- */
 
@@ -514,8 +546,11 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < NSTEPS; i++) {
         narrate_begin(&n, steps[i].id, steps[i].title);
+        if (steps[i].ask)
+            narrate_ask(&n, steps[i].ask, steps[i].choices);
         steps[i].lesson();
         steps[i].explain();
+        answer(&steps[i]);
         narrate_end_step(&n);
         if (steps[i].lesson == map)
             narrate_watch(&n, (uintptr_t)p);

@@ -43,6 +43,7 @@ static const struct stop stops[] = {
 
 static const struct demo_info info = {
     .name = "tour",
+    .runs_demos = true,
     .summary = "Runs every vmlab demo in teaching order and says how each one ended.\n"
                "With --step every demo pauses before each of its steps.",
     .examples = "  tour             the whole tour, without pauses\n"
@@ -166,9 +167,6 @@ int main(int argc, char **argv)
         return EXIT_RUNTIME;
     }
 
-    if (common.answers[0])
-        cli_usage_error(&info, "--answers: the tour asks at a terminal (--predict); give "
-                               "--answers to one demo at a time");
     struct narrator n;
     narrate_init(&n, info.name, &common, 0);
     char dir[PATH_MAX];

@@ -20,7 +20,7 @@
 
 enum {
     OPT_HELP = 'h', OPT_VERSION = 'V',
-    OPT_STEP = 1000, OPT_PREDICT, OPT_ANSWERS, OPT_JSON, OPT_COLOR,
+    OPT_STEP = 1000, OPT_PREDICT, OPT_ANSWERS, OPT_JSON, OPT_SVG, OPT_COLOR,
     OPT_DEMO_BASE = 2000
 };
 
@@ -29,24 +29,31 @@ static const struct cli_option common_options[] = {
     {"predict", NULL, "before each step, show its code and ask what it will do; score at the end"},
     {"answers", "LIST", "--predict without a terminal: the answers in order, e.g. b,a,c"},
     {"json", NULL, "print one JSON object per step on stdout, and nothing else"},
+    {"svg", "FILE", "also draw what the run measured (commit charge, residency, growth) in FILE"},
     {"color", "WHEN", "colour: auto (default), always or never; NO_COLOR also turns it off"},
     {"help", NULL, "show this help and exit"},
     {"version", NULL, "print the version and exit"},
 };
-static const int common_ids[] = {OPT_STEP, OPT_PREDICT, OPT_ANSWERS, OPT_JSON, OPT_COLOR,
-                                 OPT_HELP, OPT_VERSION};
-static const char common_letters[] = {0, 0, 0, 0, 0, 'h', 'V'}; /* -h and -V, as GNU programs */
+static const int common_ids[] = {OPT_STEP,  OPT_PREDICT, OPT_ANSWERS, OPT_JSON,
+                                 OPT_SVG,   OPT_COLOR,   OPT_HELP,    OPT_VERSION};
+static const char common_letters[] = {0, 0, 0, 0, 0, 0, 'h', 'V'}; /* -h and -V, as GNU programs */
 #define NCOMMON (sizeof common_options / sizeof common_options[0])
 
 /* The options that only a lesson (a program with steps) takes. */
 static bool lesson_only(int id)
 {
-    return id == OPT_STEP || id == OPT_PREDICT || id == OPT_ANSWERS || id == OPT_JSON;
+    return id == OPT_STEP || id == OPT_PREDICT || id == OPT_ANSWERS || id == OPT_JSON ||
+           id == OPT_SVG;
 }
 
 static bool offered(const struct demo_info *info, size_t common_index)
 {
-    return !(info->tool && lesson_only(common_ids[common_index]));
+    int id = common_ids[common_index];
+    if (info->tool && lesson_only(id))
+        return false;
+    /* A program that runs the demos passes --step and --predict on; a list
+     * of answers or a picture belongs to one demo's run. */
+    return !(info->runs_demos && (id == OPT_ANSWERS || id == OPT_SVG));
 }
 #define MAX_OPTIONS 32
 /* Option help starts in this column, as in GNU programs' --help. */
@@ -472,6 +479,11 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
             common->predict = true;
             break;
         case OPT_JSON: common->json = true; break;
+        case OPT_SVG:
+            if (!optarg[0])
+                cli_usage_error(info, "--svg needs a file name");
+            common->svg = optarg;
+            break;
         case OPT_COLOR: parse_color(info, optarg, common); break;
         default:
             on_option(ctx, (size_t)(opt - OPT_DEMO_BASE), optarg);

@@ -29,6 +29,7 @@ struct cli_common {
     bool predict;        /* --predict, or --answers */
     char answers[64];    /* --answers b,a,c as "bac"; "" to ask at the terminal */
     bool json;
+    const char *svg;     /* --svg FILE, or NULL */
     enum color_mode color;
 };
 
@@ -51,6 +52,8 @@ struct demo_info {
     /* A tool, not a lesson (vmlab-watch): it takes no --step, --predict,
      * --answers or --json. */
     bool tool;
+    /* Runs the demos (the tour): no --answers or --svg of its own. */
+    bool runs_demos;
 };
 
 /* What a demo's exit statuses mean, when it does not say otherwise. */

@@ -11,6 +11,7 @@
 #include "announce.h"
 #include "errors.h"
 #include "machine.h"
+#include "picture.h"
 #include "predict.h"
 
 #ifndef VMLAB_VERSION
@@ -54,6 +55,7 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
         n->color = tty_out && !(no_color && no_color[0]);
     if (n->json)
         n->color = false;
+    n->svg = common->svg;
     n->predict = common->predict;
     n->answers = common->answers[0] ? common->answers : NULL;
     if (n->predict && !n->answers && !(isatty(STDIN_FILENO) && (tty_out || n->json))) {
@@ -251,6 +253,7 @@ static struct narrate_fact *new_fact(struct narrator *n, const char *key)
     f->text[0] = '\0';
     f->picture = NULL;
     f->is_number = false;
+    f->is_series = false;
     return f;
 }
 
@@ -272,6 +275,21 @@ void narrate_fact_int(struct narrator *n, const char *key, int64_t value)
         return;
     snprintf(f->text, sizeof f->text, "%lld", (long long)value);
     f->is_number = true;
+}
+
+void narrate_series(struct narrator *n, const char *key, const int64_t *values, size_t count)
+{
+    struct narrate_fact *f = new_fact(n, key);
+    if (!f)
+        return;
+    size_t used = 0;
+    f->text[used++] = '[';
+    for (size_t i = 0; i < count && used + 24 < sizeof f->text; i++)
+        used += (size_t)snprintf(f->text + used, sizeof f->text - used, "%s%lld", i ? "," : "",
+                                 (long long)values[i]);
+    snprintf(f->text + used, sizeof f->text - used, "]");
+    f->is_number = true;
+    f->is_series = true;
 }
 
 void narrate_picture(struct narrator *n, const char *key, const char *picture)
@@ -596,6 +614,25 @@ void narrate_live(struct narrator *n, const char *fmt, ...)
     (void)fflush(n->out);
 }
 
+/* "samples_VmRSS_kB: 15 samples, 1200 to 65408, largest 65408" */
+static void series_summary(const struct narrate_fact *f, char *line, size_t len)
+{
+    long long first = 0, last = 0, largest = 0, v;
+    size_t count = 0;
+    for (const char *p = f->text + 1; *p && *p != ']'; count++) {
+        char *end;
+        v = strtoll(p, &end, 10);
+        if (end == p)
+            break;
+        first = count ? first : v;
+        last = v;
+        largest = count == 0 || v > largest ? v : largest;
+        p = *end == ',' ? end + 1 : end;
+    }
+    snprintf(line, len, "      %s: %zu samples, %lld to %lld, largest %lld", f->key, count, first,
+             last, largest);
+}
+
 static void plain_step(struct narrator *n)
 {
     FILE *out = n->out;
@@ -606,7 +643,10 @@ static void plain_step(struct narrator *n)
             plain_picture(n, &n->facts[i]);
             continue;
         }
-        snprintf(line, sizeof line, "      %s: %s", n->facts[i].key, n->facts[i].text);
+        if (n->facts[i].is_series)
+            series_summary(&n->facts[i], line, sizeof line);
+        else
+            snprintf(line, sizeof line, "      %s: %s", n->facts[i].key, n->facts[i].text);
         cli_print_wrapped(out, line, 4); /* 80 columns */
     }
     for (size_t i = 0; i < n->nrows; i++)
@@ -635,6 +675,8 @@ static void plain_step(struct narrator *n)
 
 void narrate_end_step(struct narrator *n)
 {
+    if (n->svg && !picture_book_add_step(&n->book, n) && !n->bug[0])
+        snprintf(n->bug, sizeof n->bug, "--svg: out of memory while keeping step %d", n->step);
     if (n->json)
         json_step(n);
     else
@@ -669,6 +711,18 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
     va_end(ap);
+    if (n->svg && result == RESULT_OK) {
+        struct machine m;
+        machine_read(&m);
+        if (picture_book_write(n->book, n->svg, n->demo, m.commit_limit_kB) != 0) {
+            char msg[256];
+            errno_describe("--svg: writing the picture", errno, msg, sizeof msg);
+            snprintf(reason, sizeof reason, "%s (%s)", msg, n->svg);
+            result = RESULT_FAIL;
+        }
+    }
+    picture_book_free(n->book);
+    n->book = NULL;
     if (n->bug[0] && result == RESULT_OK) {
         /* A sentence without a held finding: the demo said more than it
          * measured. That is a failure of the demo, never a pass. */

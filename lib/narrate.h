@@ -38,7 +38,8 @@ struct narrate_fact {
     char text[512];
     const char *picture;       /* a residency map (folded in plain mode), not copied:
                                   see narrate_picture */
-    bool is_number;            /* a JSON number rather than a string */
+    bool is_number;
+    bool is_series;            /* is_number too: a JSON array of numbers */            /* a JSON number rather than a string */
 };
 
 /* A conclusion of a step and the measured numbers it rests on. */
@@ -108,6 +109,8 @@ struct narrator {
     int asked, right;          /* the score so far */
     struct finding_value summary[8];
     size_t nsummary;
+    const char *svg;           /* --svg FILE: the picture book is written there */
+    struct picture_book *book;
 };
 
 enum narrate_result { RESULT_OK, RESULT_SKIP, RESULT_FAIL };
@@ -209,6 +212,10 @@ void narrate_fact(struct narrator *n, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A measured number that is not a before/after pair (a JSON number). */
 void narrate_fact_int(struct narrator *n, const char *key, int64_t value);
+/* Measured numbers over time (JSON: an array of numbers; plain: how many,
+ * first, last and largest). As many as fit a fact's text. */
+void narrate_series(struct narrator *n, const char *key, const int64_t *values, size_t count);
+
 /* A one-character-per-page picture ('#' resident, '.' not), 64 pages a line.
  * Not copied, because a picture has one character per page and may be far
  * longer than a fact's text: picture must stay valid and unchanged until

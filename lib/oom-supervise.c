@@ -348,23 +348,6 @@ void oom_kmsg_read(int fd, long pid, struct oom_kmsg *k)
     }
 }
 
-void oom_fact_series(struct narrator *n, const char *key, const int64_t *values, size_t count)
-{
-    if (!n->json || n->nfacts == NARRATE_MAX_FACTS)
-        return;
-    char text[sizeof n->facts[0].text];
-    size_t used = 0;
-    text[used++] = '[';
-    for (size_t i = 0; i < count && used + 24 < sizeof text; i++)
-        used += (size_t)snprintf(text + used, sizeof text - used, "%s%lld", i ? "," : "",
-                                 (long long)values[i]);
-    snprintf(text + used, sizeof text - used, "]");
-    narrate_fact_int(n, key, 0);
-    /* A number fact is written into the JSON as it is: here, an array of
-     * numbers. */
-    snprintf(n->facts[n->nfacts - 1].text, sizeof n->facts[0].text, "%s", text);
-}
-
 void oom_kmsg_facts(struct narrator *n, int fd, const char *why, long pid, struct oom_kmsg *k)
 {
     memset(k, 0, sizeof *k);
@@ -408,10 +391,10 @@ void oom_confine_facts(struct narrator *n, const struct confine *c)
 
 void oom_watch_facts(struct narrator *n, const struct oom_watch *w)
 {
-    oom_fact_series(n, "samples_t_ms", w->t_ms, w->nsamples);
-    oom_fact_series(n, "samples_VmSize_kB", w->vmsize_kb, w->nsamples);
-    oom_fact_series(n, "samples_VmRSS_kB", w->vmrss_kb, w->nsamples);
-    oom_fact_series(n, "samples_VmPTE_kB", w->vmpte_kb, w->nsamples);
+    narrate_series(n, "samples_t_ms", w->t_ms, w->nsamples);
+    narrate_series(n, "samples_VmSize_kB", w->vmsize_kb, w->nsamples);
+    narrate_series(n, "samples_VmRSS_kB", w->vmrss_kb, w->nsamples);
+    narrate_series(n, "samples_VmPTE_kB", w->vmpte_kb, w->nsamples);
     narrate_fact_int(n, "host_MemAvailable_before_kB", w->host_available_before_kb);
     narrate_fact_int(n, "host_MemAvailable_lowest_kB", w->host_available_lowest_kb);
 }

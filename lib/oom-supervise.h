@@ -143,8 +143,4 @@ void oom_refuse_if_panics(struct narrator *n, bool unconfined);
 noreturn void oom_finish(struct narrator *n, struct confine *c, const struct oom_watch *w, pid_t pid,
                          int status);
 
-/* A JSON array of numbers as a fact (JSON only: plain mode shows the
- * series as it is measured). */
-void oom_fact_series(struct narrator *n, const char *key, const int64_t *values, size_t count);
-
 #endif

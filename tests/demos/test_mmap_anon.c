@@ -477,6 +477,35 @@ START_TEST(lesson_json)
 }
 END_TEST
 
+/* --predict: the choice called measured is the one whose finding held in
+ * that step, and a step whose findings decide nothing says so (null). */
+START_TEST(predictions_follow_findings)
+{
+    struct demo_run d;
+    demo_run_json(&d, program, run_as, (const char *const[]){"--size", "64K", "--answers",
+                                                              "a,b,b,a,b,b", NULL});
+    ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
+    int asked = 0;
+    for (int i = 1; i <= 7; i++) {
+        const struct json *st = demo_step(&d, i), *pred = json_get(st, "prediction");
+        if (!pred)
+            continue;
+        asked++;
+        const struct json *measured = json_get(pred, "measured");
+        ck_assert_ptr_nonnull(measured);
+        if (measured->type == JSON_NULL)
+            continue;
+        ck_assert(held(st, jstr(pred, "finding")));
+    }
+    ck_assert_int_eq(asked, 6); /* every step but the madvise */
+    /* Without another process in the way, these are what a 64K run measures. */
+    ck_assert_str_eq(jstr(json_get(demo_step(&d, 4), "prediction"), "measured"), "b");
+    ck_assert_str_eq(jstr(json_get(demo_step(&d, 5), "prediction"), "measured"), "a");
+    ck_assert_str_eq(jstr(json_get(demo_step(&d, 6), "prediction"), "measured"), "b");
+    demo_run_free(&d);
+}
+END_TEST
+
 /* ---- sizes from the machine (issue 8) ---- */
 
 static bool under_asan(void)
@@ -743,6 +772,7 @@ int main(int argc, char **argv)
     TCase *lesson = tcase_create("lesson");
     tcase_set_timeout(lesson, 60);
     tcase_add_test(lesson, lesson_json);
+    tcase_add_test(lesson, predictions_follow_findings);
     if (run_as == RUN_AS_SELF) { /* the observer drives the demo on a terminal of its own */
         tcase_add_test(lesson, lesson_observed_default);
         tcase_add_test(lesson, lesson_observed_rounds_to_pages);

@@ -41,7 +41,7 @@ expect 'malloc-brk map-noreserve mincore-residency mmap-anon ' vmlab m
 expect 'tour ' vmlab to
 expect 'list ' vmlab li
 expect 'segv-pgfault ' vmlab help se
-expect '--size --step ' vmlab mmap-anon --s
+expect '--size --step --svg ' vmlab mmap-anon --s
 expect '--step ' vmlab tour --s          # the tour takes no --size
 expect '--all --answers ' vmlab segv-pgfault --a
 expect 'always auto ' vmlab tour --color a

@@ -1,0 +1,57 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# --svg: the pictures are drawn from the run's own numbers, and they render.
+# Each SVG is rendered to PNG by rsvg-convert (librsvg2-bin) and its pixels
+# counted (png_colors.py): one green 8x8 square for every resident page of
+# every residency picture the run's JSON reports, and, where the OOM lesson
+# can run, the growth line and the red limit line.
+#   sh test_svg.sh DEMO_DIR HERE
+set -u
+dir=$1 here=$2
+command -v rsvg-convert >/dev/null 2>&1 || {
+  echo "rsvg-convert is not installed: apt-get install librsvg2-bin"; exit 77; }
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+colors() { /usr/bin/python3 "$here/png_colors.py" "$@"; }
+
+# Residency: the squares are the run's pages.
+"$dir/mincore-residency" --json --svg "$tmp/r.svg" >"$tmp/r.json" || fail "mincore-residency exited $?"
+rsvg-convert "$tmp/r.svg" -o "$tmp/r.png" || fail "rsvg-convert could not render r.svg"
+resident=$(grep -o '"[#.+]*"' "$tmp/r.json" | tr -cd '#' | wc -c)
+set -- $(colors "$tmp/r.png" 2e7d32 e0e0e0)
+[ "$1" = 800 ] || fail "r.png is $1 pixels wide, not 800"
+[ "$resident" -gt 0 ] || fail "the run reported no resident page"
+[ "$3" = $((resident * 64)) ] ||
+  fail "r.png has $3 green pixels: $(($3 / 64)) squares for $resident resident pages"
+[ "$4" -gt 0 ] || fail "r.png has no grey (not resident) square"
+
+# The commit charge: bars against the CommitLimit line.
+"$dir/protnone-dirty" --svg "$tmp/p.svg" >/dev/null || fail "protnone-dirty exited $?"
+rsvg-convert "$tmp/p.svg" -o "$tmp/p.png" || fail "rsvg-convert could not render p.svg"
+set -- $(colors "$tmp/p.png" 1565c0 9e9e9e c62828)
+[ "$3" -gt 0 ] && [ "$4" -gt 0 ] || fail "p.png has no after/before bars ($3, $4 pixels)"
+[ "$5" -gt 0 ] || fail "p.png has no CommitLimit line"
+
+# The OOM victim's growth against its limit, where a cgroup can be had.
+"$dir/oom-killer-try" --svg "$tmp/o.svg" >/dev/null 2>"$tmp/o.err"
+rc=$?
+if [ $rc -eq 0 ]; then
+  rsvg-convert "$tmp/o.svg" -o "$tmp/o.png" || fail "rsvg-convert could not render o.svg"
+  grep -q 'class="limit"' "$tmp/o.svg" || fail "o.svg has no limit line"
+  [ "$(grep -c 'class="series"' "$tmp/o.svg")" -ge 2 ] || fail "o.svg has fewer than two series"
+  set -- $(colors "$tmp/o.png" c62828 2e7d32)
+  [ "$3" -gt 0 ] && [ "$4" -gt 0 ] || fail "o.png lacks the limit ($3) or VmRSS ($4) pixels"
+elif [ $rc -ne 77 ]; then
+  fail "oom-killer-try exited $rc: $(cat "$tmp/o.err")"
+fi
+
+# A file that cannot be written is a failure of the run, said as such.
+"$dir/mmap-anon" --svg /nonexistent/dir/x.svg >/dev/null 2>"$tmp/e.err"
+[ $? -eq 1 ] || fail "an unwritable --svg FILE did not end the run with status 1"
+grep -q "svg" "$tmp/e.err" || fail "the failure does not name --svg: $(cat "$tmp/e.err")"
+
+[ "$failures" -eq 0 ] || exit 1
+echo "pictures drawn from the runs' numbers: $resident resident pages, commit bars, growth"
