@@ -46,8 +46,11 @@ static const struct program {
 } programs[] = {
     {"tour", "every demo below, in teaching order: start here"},
     {"mmap-anon", "mmap gives address space; the first touch of a page, memory"},
+    {"malloc-brk", "malloc: the heap's break, its own mappings, malloc_trim"},
+    {"stack-growth", "the stack grows page by page; what stops it"},
     {"mincore-residency", "which pages are resident, drawn page by page"},
     {"protnone-dirty", "resident and dirty, yet inaccessible"},
+    {"fork-cow", "fork copies nothing until a page is written"},
     {"segv-pgfault", "good and bad page faults, and what the signal says"},
     {"map-noreserve", "overcommit: asking for more memory than there is"},
     {"hugetlb-reserve", "huge pages are reserved at mmap, taken at first write"},
