@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -251,6 +252,8 @@ static void explain_fault(const char *advice)
         narrate_fail_errno(&n, "mmap", d.lesson_errno);
     int64_t maj = d.after.majflt - d.before.majflt;
     bool random = strcmp(advice, "MADV_RANDOM") == 0;
+    if (random)
+        narrate_fact(&n, "mapping", "%p", (void *)m);
     if (FINDING(&n, random ? "random_no_readahead" : "sequential_reads_ahead",
                 random ? more == 1 : more > 1, VAL("new_pages", more), VAL("major_faults", maj)))
         narrate_because(&n, random ? "random_no_readahead" : "sequential_reads_ahead",
@@ -433,12 +436,13 @@ static const char *dir_given;
 
 static void on_option(void *ctx, size_t index, const char *arg)
 {
+    struct stat st;
     if (index == OPT_DROP)
         *(bool *)ctx = true;
     else if (dir_given)
         cli_usage_error(&info, "--dir: given twice");
-    else if (!arg[0] || strlen(arg) > PATH_MAX - 64)
-        cli_usage_error(&info, "--dir: give a directory");
+    else if (!arg[0] || strlen(arg) > PATH_MAX - 64 || stat(arg, &st) != 0 || !S_ISDIR(st.st_mode))
+        cli_usage_error(&info, "--dir: give a directory that exists");
     else
         dir_given = arg;
 }

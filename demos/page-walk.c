@@ -153,8 +153,8 @@ static void explain_reserve(void)
     narrate_fact(&n, "address", "%p", (void *)a);
     narrate_fact_int(&n, "len_GiB", (int64_t)(len / GiB));
     rows();
-    if (d.why_size[0] && FINDING(&n, "size_from_commit_limit", true, VAL("len_GiB", len / GiB)))
-        narrate_because(&n, "size_from_commit_limit", "%s", d.why_size);
+    if (d.why_size[0] && FINDING(&n, "size_shrunk", true, VAL("len_GiB", len / GiB)))
+        narrate_because(&n, "size_shrunk", "%s", d.why_size);
     int64_t rss = d.after.rss - d.before.rss;
     if (FINDING(&n, "reservation_without_tables", d.after.vm_pte == d.before.vm_pte && rss == 0,
                 VAL("vm_pte_delta_kB", d.after.vm_pte - d.before.vm_pte), VAL("rss_delta_kB", rss)))
@@ -411,25 +411,26 @@ int main(int argc, char **argv)
     budget_read(&b);
     uint64_t want = (gib ? gib : 64) * GiB, room = UINT64_MAX;
     if (b.headroom[BUDGET_COMMIT_LIMIT] != BUDGET_UNLIMITED)
-        room = b.headroom[BUDGET_COMMIT_LIMIT] / 2;
-    if (b.headroom[BUDGET_RLIMIT_AS] != BUDGET_UNLIMITED && b.headroom[BUDGET_RLIMIT_AS] / 2 < room)
+        room = b.headroom[BUDGET_COMMIT_LIMIT] / 4 * 3;
+    bool by_commit = room != UINT64_MAX;
+    if (b.headroom[BUDGET_RLIMIT_AS] != BUDGET_UNLIMITED && b.headroom[BUDGET_RLIMIT_AS] / 2 < room) {
         room = b.headroom[BUDGET_RLIMIT_AS] / 2;
+        by_commit = false;
+    }
     len = (size_t)want;
     if (room < want + GiB) {
         if (gib || room < 4 * GiB)
-            narrate_finish(&n, RESULT_SKIP, "%llu GiB of address space do not fit in half of "
-                           "what %s leaves (%llu MiB)%s", (unsigned long long)(want / GiB) + 1,
-                           b.headroom[BUDGET_COMMIT_LIMIT] / 2 == room
-                               ? "CommitLimit - Committed_AS" : "RLIMIT_AS",
-                           (unsigned long long)(room * 2 / MiB),
-                           b.headroom[BUDGET_COMMIT_LIMIT] / 2 == room
-                               ? ": overcommit mode 2 ignores MAP_NORESERVE" : "");
+            narrate_finish(&n, RESULT_SKIP, "%llu GiB of address space do not fit in %s of what "
+                           "%s leaves (%llu MiB)", (unsigned long long)(gib ? want / GiB + 1 : 4),
+                           by_commit ? "3/4" : "half",
+                           by_commit ? "CommitLimit - Committed_AS (overcommit mode 2 ignores "
+                                       "MAP_NORESERVE)" : "RLIMIT_AS - VmSize",
+                           (unsigned long long)((by_commit ? room / 3 * 4 : room * 2) / MiB));
         len = (size_t)(room / GiB - 1) * GiB;
         snprintf(d.why_size, sizeof d.why_size, "%zu GiB, not 64: %s", len / GiB,
-                 b.headroom[BUDGET_COMMIT_LIMIT] / 2 == room
-                     ? "overcommit mode 2 ignores MAP_NORESERVE and charges the whole range, "
-                       "so it must fit in half of CommitLimit - Committed_AS"
-                     : "RLIMIT_AS (ulimit -v) leaves less than twice 64 GiB");
+                 by_commit ? "overcommit mode 2 ignores MAP_NORESERVE and charges the whole "
+                             "range, so it must fit in 3/4 of CommitLimit - Committed_AS"
+                           : "RLIMIT_AS (ulimit -v) leaves less than twice 65 GiB");
     }
     /* Memory: each row's touches, from what this process may use. */
     uint64_t mem = b.headroom[BUDGET_MEM_AVAILABLE];
