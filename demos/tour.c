@@ -29,7 +29,9 @@ struct stop {
 static const struct stop stops[] = {
     {"mmap-anon", NULL, NULL, "mmap gives address space; the first touch of each page gives memory"},
     {"mmap-anon", "--thp", NULL, "the same with a transparent huge page: one write, 2 MiB"},
+    {"page-walk", NULL, NULL, "an address walked down four tables; what the tables cost"},
     {"mincore-residency", NULL, NULL, "page by page: resident or not, and the zero page"},
+    {"page-cache", NULL, NULL, "a file's pages: read ahead, dirty, written back, dropped"},
     {"protnone-dirty", NULL, NULL, "resident and dirty, yet inaccessible"},
     {"segv-pgfault", "--all", NULL, "good and bad page faults, and what the signal says"},
     {"map-noreserve", NULL, NULL, "overcommit: 1 TiB on a machine with far less, and what it costs"},

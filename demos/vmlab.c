@@ -46,7 +46,9 @@ static const struct program {
 } programs[] = {
     {"tour", "every demo below, in teaching order: start here"},
     {"mmap-anon", "mmap gives address space; the first touch of a page, memory"},
+    {"page-walk", "an address split into page-table indices; what tables cost"},
     {"mincore-residency", "which pages are resident, drawn page by page"},
+    {"page-cache", "a file's pages: readahead, dirty, writeback, dropped"},
     {"protnone-dirty", "resident and dirty, yet inaccessible"},
     {"segv-pgfault", "good and bad page faults, and what the signal says"},
     {"map-noreserve", "overcommit: asking for more memory than there is"},

@@ -16,7 +16,7 @@
 
 static const char *const programs[] = {"mmap-anon", "mincore-residency", "map-noreserve",
                                        "hugetlb-reserve", "protnone-dirty", "segv-pgfault",
-                                       "oom-killer-try", "tour"};
+                                       "oom-killer-try", "page-walk", "page-cache", "tour"};
 #define NPROGRAMS (sizeof programs / sizeof programs[0])
 
 struct run {
@@ -36,6 +36,9 @@ static const struct run runs[] = {
     {"protnone-dirty", {NULL}},
     {"segv-pgfault", {"--all"}},
     {"oom-killer-try", {NULL}},
+    {"page-walk", {NULL}},
+    {"page-cache", {NULL}},
+    {"page-cache", {"--drop-caches"}},
     {"tour", {NULL}},
 };
 #define NRUNS (sizeof runs / sizeof runs[0])
