@@ -98,11 +98,14 @@ LESSON_FN static void dontneed(void)
                posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED););
 }
 
+LESSON_FN static void read_all(void)
+{
+    LESSON(&n, posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED););
+}
+
 LESSON_FN static void drop_caches(void)
 {
-    LESSON(&n, posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
-               sync();
-               dc = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+    LESSON(&n, dc = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
                got = write(dc, "1", 1); close(dc););
 }
 
@@ -330,9 +333,9 @@ static void explain_writeback(void)
                 VAL("file_dirty_before_kB", d.before.file_dirty),
                 VAL("file_dirty_after_kB", d.after.file_dirty)))
         narrate_because(&n, "handed_to_disk",
-                        "SYNC_FILE_RANGE_WRITE started writeback and did not wait: the pages "
-                        "are no longer dirty (file_dirty 0 kB) but under writeback until the "
-                        "disk has them.");
+                        "SYNC_FILE_RANGE_WRITE started the writeback and did not wait: the "
+                        "file's pages are no longer dirty (file_dirty 0 kB); they are on their "
+                        "way to the disk, or there already.");
     if (FINDING(&n, "writeback_in_flight", wb > 0, VAL("writeback_kB", wb)))
         narrate_because(&n, "writeback_in_flight",
                         "Writeback shows %lld kB in flight just after (the whole machine's).",
@@ -374,6 +377,15 @@ static void explain_dontneed(void)
                         "On tmpfs the pages are the file: nothing was dropped.");
 }
 
+static void explain_read_all(void)
+{
+    report();
+    if (FINDING(&n, "whole_file_cached", d.after.resident == (long)(len / page),
+                VAL("resident_pages", d.after.resident)))
+        narrate_because(&n, "whole_file_cached", "All %ld pages are cached again.",
+                        d.after.resident);
+}
+
 static void explain_drop_caches(void)
 {
     report();
@@ -382,10 +394,9 @@ static void explain_drop_caches(void)
     if (FINDING(&n, "drop_caches_emptied_file", d.before.resident > 0 && d.after.resident == 0,
                 VAL("resident_before", d.before.resident), VAL("resident_after", d.after.resident)))
         narrate_because(&n, "drop_caches_emptied_file",
-                        "WILLNEED read the whole file in (%ld pages); drop_caches dropped every "
-                        "clean page-cache page of the machine, this file's with them (Cached "
-                        "%+lld kB). It is an action, not a setting: nothing to put back.",
-                        d.before.resident,
+                        "All %ld cached pages of the file are gone: drop_caches dropped every "
+                        "clean page-cache page of the machine (Cached %+lld kB). It is an "
+                        "action, not a setting: there is nothing to put back.", d.before.resident,
                         (long long)(d.after.mem[0].value - d.before.mem[0].value));
 }
 
@@ -403,7 +414,9 @@ static const struct step {
     {"start_writeback", "Start writing them back", start_writeback, explain_writeback},
     {"fsync", "Wait for the disk: fsync", flush, explain_flush},
     {"dontneed", "Unmap, then POSIX_FADV_DONTNEED", dontneed, explain_dontneed},
-    {"drop_caches", "Read it all, then drop every clean page of the machine", drop_caches,
+    /* only with --drop-caches: */
+    {"read_all", "Read it all in: POSIX_FADV_WILLNEED", read_all, explain_read_all},
+    {"drop_caches", "Drop every clean cached page of the machine", drop_caches,
      explain_drop_caches},
 };
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
@@ -480,7 +493,7 @@ int main(int argc, char **argv)
     int first = cli_parse(argc, argv, &info, &common, on_option, &drop);
     cli_no_positionals(&info, argc, argv, first);
     leftovers_repair(info.name);
-    int nsteps = drop ? NSTEPS : NSTEPS - 1;
+    int nsteps = drop ? NSTEPS : NSTEPS - 2;
     narrate_init(&n, info.name, &common, nsteps);
     page = (size_t)sysconf(_SC_PAGESIZE);
     len = FILE_PAGES * page;

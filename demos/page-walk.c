@@ -236,8 +236,8 @@ static void explain_row(const char *id, size_t count, size_t stride, int64_t exp
                 VAL("vm_pte_delta_kB", grew), VAL("touches", count), VAL("tables", expected_tables),
                 VAL("minor_faults", faults)))
         narrate_because(&n, id,
-                        "%zu bytes touched, %lld minor faults, %zu KiB of memory, and VmPTE "
-                        "grew by %lld kB: %lld page tables of 4 KiB, %s.",
+                        "Bytes touched: %zu; minor faults: %lld; memory: %zu KiB; VmPTE grew "
+                        "by %lld kB: %lld page tables of 4 KiB, %s.",
                         count, (long long)faults, count * 4, (long long)grew,
                         (long long)(grew / d.page_kb),
                         stride == 4 * KiB ? "one per 512 pages: tables cost 1/512 of the memory"
@@ -421,11 +421,13 @@ int main(int argc, char **argv)
     if (room < want + GiB) {
         if (gib || room < 4 * GiB)
             narrate_finish(&n, RESULT_SKIP, "%llu GiB of address space do not fit in %s of what "
-                           "%s leaves (%llu MiB)", (unsigned long long)(gib ? want / GiB + 1 : 4),
+                           "%s leaves (%llu MiB)%s", (unsigned long long)(gib ? want / GiB + 1 : 4),
                            by_commit ? "3/4" : "half",
                            by_commit ? "CommitLimit - Committed_AS (overcommit mode 2 ignores "
                                        "MAP_NORESERVE)" : "RLIMIT_AS - VmSize",
-                           (unsigned long long)((by_commit ? room / 3 * 4 : room * 2) / MiB));
+                           (unsigned long long)((by_commit ? room / 3 * 4 : room * 2) / MiB),
+                           by_commit ? ". As root: echo 0 > /proc/sys/vm/overcommit_memory"
+                                     : ". Raise it: ulimit -v unlimited");
         len = (size_t)(room / GiB - 1) * GiB;
         snprintf(d.why_size, sizeof d.why_size, "%zu GiB, not 64: %s", len / GiB,
                  by_commit ? "overcommit mode 2 ignores MAP_NORESERVE and charges the whole "

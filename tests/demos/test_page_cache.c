@@ -271,10 +271,12 @@ START_TEST(drop_caches_as_root)
         ck_assert_ptr_nonnull(strstr(jstr(demo_result(&d), "reason"), "drop_caches"));
     } else {
         ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
-        const struct json *last = demo_step(&d, 10);
+        ck_assert(held(demo_step(&d, 10), "whole_file_cached"));
+        const struct json *last = demo_step(&d, 11);
         ck_assert_str_eq(jstr(last, "id"), "drop_caches");
         assert_sentences_rest_on_findings(last);
         ck_assert_int_eq(jint(last, "facts.resident_settled"), 0);
+        ck_assert(held(last, "drop_caches_emptied_file"));
     }
     demo_run_free(&d);
 }
