@@ -89,6 +89,7 @@ LESSON_FN static void unmap(void)
 
 struct reading {
     int64_t vm_pte, rss, anon_huge, minflt;
+    int64_t range_rss;             /* smaps Rss of the VMA at a */
     struct thp_counters thp;
 };
 
@@ -109,11 +110,16 @@ static void read_now(struct reading *r)
     bool ok = procfs_read_keyed("/proc/self/status", st, 2) == PROCFS_OK;
     r->vm_pte = ok && st[0].present ? (int64_t)st[0].value : -1;
     r->rss = ok && st[1].present ? (int64_t)st[1].value : -1;
+    /* Read even before a exists: the first reading's own page faults (its
+     * buffers) then fall before the first step. */
     static struct smaps_entry e; /* large: not on the stack */
     uintptr_t h = (uintptr_t)a + 2 * GiB - nhuge * 2 * MiB;
+    bool valid = a && a != MAP_FAILED;
     uint64_t v = 0;
-    r->anon_huge = a && a != MAP_FAILED && smaps_read_entry(h, &e) == PROCFS_OK &&
+    r->anon_huge = smaps_read_entry(h, &e) == PROCFS_OK && valid &&
                            smaps_get(&e, "AnonHugePages", &v) ? (int64_t)v : -1;
+    r->range_rss = smaps_read_entry((uintptr_t)a, &e) == PROCFS_OK && valid &&
+                           smaps_get(&e, "Rss", &v) ? (int64_t)v : -1;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     r->minflt = ru.ru_minflt;
@@ -155,12 +161,13 @@ static void explain_reserve(void)
     rows();
     if (d.why_size[0] && FINDING(&n, "size_shrunk", true, VAL("len_GiB", len / GiB)))
         narrate_because(&n, "size_shrunk", "%s", d.why_size);
-    int64_t rss = d.after.rss - d.before.rss;
+    int64_t rss = d.after.range_rss;
+    narrate_fact_int(&n, "range_rss_kB", rss);
     if (FINDING(&n, "reservation_without_tables", d.after.vm_pte == d.before.vm_pte && rss == 0,
-                VAL("vm_pte_delta_kB", d.after.vm_pte - d.before.vm_pte), VAL("rss_delta_kB", rss)))
+                VAL("vm_pte_delta_kB", d.after.vm_pte - d.before.vm_pte), VAL("rss_kB", rss)))
         narrate_because(&n, "reservation_without_tables",
                         "%zu GiB of address space and not one page table more (VmPTE %+lld kB), "
-                        "no memory (VmRSS +0 kB): tables are built only when a page is touched.",
+                        "no memory (its Rss is 0 kB): tables are built only when a page is touched.",
                         len / GiB + 1, (long long)(d.after.vm_pte - d.before.vm_pte));
 }
 
@@ -206,7 +213,7 @@ static void explain_walk(void)
         narrate_because(&n, "pfn_read",
                         "pagemap: present, frame number %#llx - the byte lives at physical "
                         "address %#llx.", (unsigned long long)pfn,
-                        (unsigned long long)(pfn * 4096 + (va & 4095)));
+                        (unsigned long long)pfn * 4096 + (va & 4095));
     if (FINDING(&n, "pfn_hidden", present && pfn == 0, VAL("pfn", 0), VAL("euid", geteuid())))
         narrate_because(&n, "pfn_hidden",
                         "pagemap says present, but the frame number reads as 0: since Linux "
@@ -368,7 +375,7 @@ static bool cpu_has_la57(void)
     while (f && !found && fgets(line, sizeof line, f))
         found = strncmp(line, "flags", 5) == 0 && strstr(line, " la57") != NULL;
     if (f)
-        fclose(f);
+        (void)fclose(f);
     return found;
 }
 
