@@ -28,6 +28,8 @@ static const struct program programs[] = {
     {"protnone-dirty", {"--pages"}, NULL, false},
     {"segv-pgfault", {NULL}, NULL, true},
     {"oom-killer-try", {"--limit", "--block", "--oom-score-adj", "--timeout"}, "--oom-score-adj", true},
+    {"page-walk", {"--gib"}, NULL, false},
+    {"page-cache", {"--dir"}, NULL, false},
     {"tour", {NULL}, NULL, false},
 };
 #define NPROGRAMS (sizeof programs / sizeof programs[0])

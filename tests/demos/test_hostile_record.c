@@ -62,6 +62,8 @@ static const struct program {
     {"protnone-dirty", {NULL}, NULL},
     {"segv-pgfault", {"null-read"}, NULL},
     {"oom-killer-try", {"16"}, NULL}, /* 16 blocks: its cgroup, no OOM kill */
+    {"page-walk", {"--gib", "4"}, NULL},
+    {"page-cache", {NULL}, NULL},
     {"map-noreserve", {NULL}, NULL},
     {"hugetlb-reserve", {NULL}, NULL},
     {"map-noreserve", {"--all-modes"}, "overcommit_memory"},

@@ -16,8 +16,7 @@
 
 static const char *const programs[] = {"mmap-anon", "mincore-residency", "map-noreserve",
                                        "hugetlb-reserve", "protnone-dirty", "segv-pgfault",
-                                       "oom-killer-try", "malloc-brk", "stack-growth",
-                                       "fork-cow", "tour"};
+                                       "oom-killer-try", "malloc-brk", "stack-growth", "fork-cow", "page-walk", "page-cache", "tour"};
 #define NPROGRAMS (sizeof programs / sizeof programs[0])
 
 struct run {
@@ -40,6 +39,9 @@ static const struct run runs[] = {
     {"malloc-brk", {NULL}},
     {"stack-growth", {NULL}},
     {"fork-cow", {NULL}},
+    {"page-walk", {NULL}},
+    {"page-cache", {NULL}},
+    {"page-cache", {"--drop-caches"}},
     {"tour", {NULL}},
 };
 #define NRUNS (sizeof runs / sizeof runs[0])

@@ -1,0 +1,379 @@
+/* Demo tests for page-walk.
+ *
+ * The outside observer: the demo runs with --step --json on a pseudo-
+ * terminal; at every pause this test reads the process's VmPTE and VmRSS
+ * (/proc/PID/status), its smaps and, as root, its pagemap, and holds the
+ * step that just ended against them. The page tables a row must build are
+ * counted here from the addresses (one PT table per 2 MiB touched, one PD
+ * table per 1 GiB), never taken from the demo.
+ *
+ *   test_page_walk            everything, as the current user
+ *   test_page_walk nobody     as uid 65534: the frame number reads as 0 */
+#define _GNU_SOURCE
+#include <check.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "demo_test.h"
+#include "observe.h"
+#include "suite.h"
+
+#define GIB (UINT64_C(1) << 30)
+#define MIB (UINT64_C(1) << 20)
+
+static enum run_as run_as = RUN_AS_SELF;
+static const char *program;
+
+static bool held(const struct json *step, const char *id)
+{
+    const struct json *all = json_get(step, "findings");
+    ck_assert_ptr_nonnull(all);
+    for (size_t i = 0; i < all->count; i++) {
+        const char *fid = json_get_string(&all->items[i], "id");
+        const struct json *h = json_get(&all->items[i], "held");
+        if (fid && strcmp(fid, id) == 0)
+            return h && h->type == JSON_BOOL && h->boolean;
+    }
+    return false;
+}
+
+/* Every sentence rests on a finding of its step that held. */
+static void assert_sentences_rest_on_findings(const struct json *step)
+{
+    const struct json *sentences = json_get(step, "sentences");
+    ck_assert_ptr_nonnull(sentences);
+    for (size_t i = 0; i < sentences->count; i++) {
+        const char *id = json_get_string(&sentences->items[i], "finding");
+        if (id)
+            ck_assert_msg(held(step, id), "step %lld: a sentence rests on '%s', which did not hold",
+                          (long long)jint(step, "step"), id);
+    }
+}
+
+static void squeeze(const char *in, char *out, size_t len)
+{
+    size_t o = 0;
+    bool space = false;
+    for (; *in && o + 1 < len; in++) {
+        if (isspace((unsigned char)*in)) {
+            space = o > 0;
+            continue;
+        }
+        if (space && o + 2 < len)
+            out[o++] = ' ';
+        space = false;
+        out[o++] = *in;
+    }
+    out[o] = '\0';
+}
+
+/* The code a step shows is in the demo's source, as written. */
+static void assert_code_is_source(const struct json *step)
+{
+    static char source[1 << 16], squeezed[1 << 16];
+    if (!squeezed[0]) {
+        FILE *f = fopen(VMLAB_DEMO_SOURCE, "re");
+        ck_assert_ptr_nonnull(f);
+        size_t len = fread(source, 1, sizeof source - 1, f);
+        source[len] = '\0';
+        fclose(f);
+        squeeze(source, squeezed, sizeof squeezed);
+    }
+    const char *code = jstr(step, "code");
+    for (const char *s = code; *s;) {
+        size_t len = strcspn(s, "\n");
+        char one[1024], line[1024];
+        snprintf(one, sizeof one, "%.*s", (int)len, s);
+        squeeze(one, line, sizeof line);
+        ck_assert_msg(strstr(squeezed, line), "code not in the source: %s", line);
+        s += len + (s[len] == '\n');
+    }
+}
+
+static bool cpu_la57(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "re");
+    char line[4096];
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strncmp(line, "flags", 5) == 0 && strstr(line, " la57");
+    if (f)
+        fclose(f);
+    return found;
+}
+
+static uintptr_t hex_fact(const struct json *step, const char *key)
+{
+    return (uintptr_t)strtoull(jstr(step, key), NULL, 16);
+}
+
+struct watch {
+    pid_t pid;
+    uintptr_t a;             /* the 1 GiB-aligned start, from step 1 */
+    int64_t pte[10];         /* VmPTE at the pause before step N */
+    int64_t status_rss[10];  /* VmRSS then */
+    int64_t rss[10];         /* Rss of the range at a then (one VMA until step 6) */
+};
+
+/* VmPTE grew by a whole number of 4 KiB tables between the pauses, as many
+ * as the addresses touched need at least (more: higher tables, when new). */
+static void assert_tables(const struct watch *w, const struct json *st, int n, int64_t tables,
+                          int64_t upper, const char *id)
+{
+    int64_t grew = w->pte[n + 1] - w->pte[n];
+    ck_assert_int_eq(jint(st, "after.VmPTE_kB"), w->pte[n + 1]);
+    ck_assert_int_eq(jint(st, "before.VmPTE_kB"), w->pte[n]);
+    if (json_path(st, "facts.expected_tables"))
+        ck_assert_int_eq(jint(st, "facts.expected_tables"), tables);
+    ck_assert_msg(grew >= tables * 4 && grew <= upper * 4, "step %d: VmPTE +%lld kB, want %lld to %lld tables",
+                  n, (long long)grew, (long long)tables, (long long)upper);
+    ck_assert(held(st, id));
+}
+
+static void check_step(struct watch *w, const struct json *st, int n)
+{
+    const char *id = jstr(st, "id");
+    assert_code_is_source(st);
+    assert_sentences_rest_on_findings(st);
+    int64_t touches = json_path(st, "facts.touches") ? jint(st, "facts.touches") : 0;
+    /* VmRSS is the whole process's: printing the step may add a page or two. */
+    ck_assert_int_le(labs(jint(st, "after.VmRSS_kB") - w->status_rss[n + 1]), 64);
+    if (strcmp(id, "reserve") == 0) {
+        w->a = hex_fact(st, "facts.address");
+        w->rss[n + 1] = observe_smaps(w->pid, w->a, "Rss");
+        ck_assert_int_eq(w->a % GIB, 0);
+        int64_t gib = jint(st, "facts.len_GiB");
+        ck_assert_int_eq(observe_smaps(w->pid, w->a, "Size"), gib * 1024 * 1024);
+        ck_assert_int_eq(observe_smaps(w->pid, w->a, "Rss"), 0);
+        ck_assert_int_eq(w->pte[2], w->pte[1]);
+        ck_assert(held(st, "reservation_without_tables"));
+    } else if (strcmp(id, "walk") == 0) {
+        uintptr_t va = hex_fact(st, "facts.address");
+        ck_assert_int_eq(va, w->a + 0x12345678);
+        bool five = cpu_la57() && jint(st, "facts.paging_levels") == 5;
+        ck_assert_int_eq(jint(st, "facts.paging_levels"), five ? 5 : 4);
+        if (!cpu_la57())
+            ck_assert(held(st, "four_level_paging"));
+        ck_assert_int_eq(jint(st, "facts.pml4_index"), (va >> 39) & 511);
+        ck_assert_int_eq(jint(st, "facts.pdpt_index"), (va >> 30) & 511);
+        ck_assert_int_eq(jint(st, "facts.pd_index"), (va >> 21) & 511);
+        ck_assert_int_eq(jint(st, "facts.pt_index"), (va >> 12) & 511);
+        ck_assert_int_eq(jint(st, "facts.page_offset"), va & 4095);
+        bool present;
+        uint64_t pfn;
+        ck_assert(observe_pagemap(w->pid, va, &present, &pfn));
+        ck_assert(present);
+        ck_assert_int_eq(jint(st, "facts.present"), 1);
+        ck_assert_int_eq((uint64_t)jint(st, "facts.pfn"), pfn);
+        ck_assert_int_eq(held(st, "pfn_read"), pfn != 0);
+        ck_assert_int_eq(held(st, "pfn_hidden"), pfn == 0);
+        if (geteuid() == 0 && run_as == RUN_AS_SELF)
+            ck_assert(pfn != 0);
+        assert_tables(w, st, n, 2, 4, "one_byte_builds_tables");
+        ck_assert_int_eq(w->rss[n + 1] - w->rss[n], 4);
+    } else if (strcmp(id, "every_4k") == 0) {
+        int64_t last = (touches - 1) * 4096;
+        assert_tables(w, st, n, last / (int64_t)(2 * MIB) + 1, last / (int64_t)(2 * MIB) + 1,
+                      "every_4k_tables");
+        ck_assert_int_eq(w->rss[n + 1] - w->rss[n], touches * 4);
+    } else if (strcmp(id, "every_2m") == 0) {
+        assert_tables(w, st, n, touches + 1, touches + 1, "every_2m_tables");
+        ck_assert_int_eq(w->rss[n + 1] - w->rss[n], touches * 4);
+    } else if (strcmp(id, "every_1g") == 0) {
+        uintptr_t first = w->a + 2 * GIB, last = first + (uintptr_t)(touches - 1) * GIB;
+        assert_tables(w, st, n, 2 * touches, 2 * touches + (int64_t)((last >> 39) - (first >> 39) + 1),
+                      "every_1g_tables");
+    } else if (strcmp(id, "huge") == 0) {
+        uintptr_t h = w->a + 2 * GIB - (uintptr_t)touches * 2 * MIB;
+        int64_t huge = observe_smaps(w->pid, h, "AnonHugePages");
+        ck_assert_int_eq(jint(st, "after.AnonHugePages_kB"), huge);
+        ck_assert_int_eq(held(st, "huge_pages_mapped"), huge == touches * 2048);
+        ck_assert_int_eq(held(st, "thp_not_used"), huge == 0);
+        if (huge == touches * 2048) /* one PT table set aside per huge page, or none */
+            ck_assert(held(st, "pt_table_deposited") || held(st, "no_pt_tables"));
+    } else {
+        ck_abort_msg("step %d has an unknown id %s", n, id);
+    }
+}
+
+START_TEST(lesson_observed)
+{
+    const char *argv[] = {program, "--step", "--json", NULL};
+    struct stepper s;
+    struct watch w = {0};
+    ck_assert_int_eq(stepper_start(&s, argv), 0);
+    w.pid = stepper_pid(&s);
+    int step, last = 0;
+    while ((step = stepper_wait(&s)) > 0) {
+        ck_assert_int_eq(step, last + 1);
+        w.pte[step] = observe_status(w.pid, "VmPTE");
+        w.status_rss[step] = observe_status(w.pid, "VmRSS");
+        w.rss[step] = w.a ? observe_smaps(w.pid, w.a, "Rss") : 0;
+        if (step > 1) {
+            const struct json *done = stepper_step(&s, step - 1);
+            ck_assert_ptr_nonnull(done);
+            check_step(&w, done, step - 1);
+        }
+        last = step;
+        ck_assert(stepper_go(&s));
+    }
+    if (last == 0) { /* a 77 said before any step: only for a limit it names */
+        const struct json *result = stepper_result(&s);
+        ck_assert_ptr_nonnull(result);
+        ck_assert_str_eq(jstr(result, "result"), "skip");
+        const char *why = jstr(result, "reason");
+        ck_assert_msg(strstr(why, "CommitLimit") || strstr(why, "RLIMIT_AS") ||
+                          (sysconf(_SC_PAGESIZE) != 4096 && strstr(why, "page size")),
+                      "%s", why);
+        stepper_finish(&s);
+        return;
+    }
+    ck_assert_int_eq(last, 7);
+    const struct json *unmap = stepper_step(&s, 7), *result = stepper_result(&s);
+    ck_assert_ptr_nonnull(unmap);
+    ck_assert_ptr_nonnull(result);
+    ck_assert_str_eq(jstr(unmap, "id"), "unmap");
+    assert_sentences_rest_on_findings(unmap);
+    ck_assert(held(unmap, "tables_freed"));
+    ck_assert_int_le(jint(unmap, "after.VmPTE_kB"), w.pte[1] + 8);
+    ck_assert_str_eq(jstr(result, "result"), "ok");
+    int status = stepper_finish(&s);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+}
+END_TEST
+
+START_TEST(rlimit_as_shrinks_the_range)
+{
+    /* AddressSanitizer reserves terabytes: no RLIMIT_AS test under it. */
+    if (observe_status(getpid(), "VmSize") > (INT64_C(1) << 30))
+        return;
+    struct rlimit rl = {20 * GIB, 20 * GIB};
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+    struct demo_run d;
+    demo_run_json(&d, program, run_as, NULL);
+    ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
+    const struct json *reserve = demo_step(&d, 1);
+    ck_assert(held(reserve, "size_shrunk"));
+    ck_assert_int_le((jint(reserve, "facts.len_GiB") + 1) * 2, 20);
+    ck_assert_int_eq(jint(demo_step(&d, 5), "facts.touches"), jint(reserve, "facts.len_GiB") - 2);
+    demo_run_free(&d);
+    /* Too little for four GiB: a 77 that names the limit, before any step. */
+    rl.rlim_cur = rl.rlim_max = 6 * GIB;
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+    demo_run_json(&d, program, run_as, NULL);
+    ck_assert_int_eq(d.r.exit_code, 77);
+    ck_assert_ptr_nonnull(strstr(jstr(demo_result(&d), "reason"), "RLIMIT_AS"));
+    ck_assert_int_eq(d.n, 1);
+    demo_run_free(&d);
+}
+END_TEST
+
+START_TEST(unprivileged_pfn_is_zero)
+{
+    struct demo_run d;
+    demo_run_json(&d, program, run_as, NULL);
+    if (d.r.exit_code == 77) { /* overcommit mode 2 and little headroom: named */
+        ck_assert_ptr_nonnull(strstr(jstr(demo_result(&d), "reason"), "CommitLimit"));
+        demo_run_free(&d);
+        return;
+    }
+    ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
+    const struct json *walk = demo_step(&d, 2);
+    ck_assert_int_eq(jint(walk, "facts.present"), 1);
+    ck_assert_int_eq(jint(walk, "facts.pfn"), 0);
+    ck_assert(held(walk, "pfn_hidden"));
+    for (int i = 1; i <= 7; i++)
+        assert_sentences_rest_on_findings(demo_step(&d, i));
+    demo_run_free(&d);
+}
+END_TEST
+
+START_TEST(answers_show_real_code)
+{
+    FILE *f = fopen(VMLAB_ANSWERS, "re");
+    ck_assert_ptr_nonnull(f);
+    static char line[65536];
+    int steps = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "{\"demo\":\"page-walk\"", 19) != 0)
+            continue;
+        char err[128];
+        struct json *j = json_parse(line, strcspn(line, "\n"), err, sizeof err);
+        ck_assert_msg(j != NULL, "%s", err);
+        if (json_get(j, "step")) {
+            assert_code_is_source(j);
+            assert_sentences_rest_on_findings(j);
+            steps++;
+        }
+        json_free(j);
+    }
+    fclose(f);
+    ck_assert_int_ge(steps, 7);
+}
+END_TEST
+
+struct bad_case {
+    const char *args[4];
+    const char *names;
+};
+
+static const struct bad_case bad_cases[] = {
+    {{"--gib", "0"}, "--gib"},   {{"--gib", "3"}, "--gib"},     {{"--gib", "1025"}, "--gib"},
+    {{"--gib", "4G"}, "--gib"},  {{"--gib"}, "--gib"},          {{"--bogus"}, "--bogus"},
+    {{"extra"}, "extra"},
+};
+
+START_TEST(bad_input_exits_2)
+{
+    check_bad_input(program, "page-walk", bad_cases[_i].args, bad_cases[_i].names);
+}
+END_TEST
+
+START_TEST(help_and_version)
+{
+    struct run_result r;
+    const char *help[] = {program, "--help", NULL};
+    ck_assert_int_eq(run_program(help, run_as, &r), 0);
+    ck_assert_int_eq(r.exit_code, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "Usage: page-walk"));
+    ck_assert_ptr_nonnull(strstr(r.out, "--gib N"));
+    run_result_free(&r);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "";
+    if (strcmp(mode, "nobody") == 0) {
+        if (geteuid() != 0) {
+            fprintf(stderr, "test_page_walk nobody: needs root to drop to uid 65534\n");
+            return 77;
+        }
+        run_as = RUN_AS_NOBODY;
+    }
+    program = demo_program("page-walk", run_as);
+    Suite *s = suite_create(run_as == RUN_AS_NOBODY ? "page-walk as nobody" : "page-walk");
+    TCase *lesson = tcase_create("lesson");
+    tcase_set_timeout(lesson, 60);
+    if (run_as == RUN_AS_NOBODY) {
+        tcase_add_test(lesson, unprivileged_pfn_is_zero);
+    } else {
+        tcase_add_test(lesson, lesson_observed);
+        tcase_add_test(lesson, rlimit_as_shrinks_the_range);
+        tcase_add_test(lesson, answers_show_real_code);
+    }
+    suite_add_tcase(s, lesson);
+    TCase *cli = tcase_create("command line");
+    tcase_add_loop_test(cli, bad_input_exits_2, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    tcase_add_test(cli, help_and_version);
+    suite_add_tcase(s, cli);
+    int failed = run_suite(s);
+    if (run_as == RUN_AS_NOBODY)
+        remove_copy(program);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
