@@ -29,8 +29,10 @@ struct stop {
 static const struct stop stops[] = {
     {"mmap-anon", NULL, NULL, "mmap gives address space; the first touch of each page gives memory"},
     {"mmap-anon", "--thp", NULL, "the same with a transparent huge page: one write, 2 MiB"},
+    {"fault-cost", "--quick", NULL, "what a first touch costs, per page, on this machine"},
     {"mincore-residency", NULL, NULL, "page by page: resident or not, and the zero page"},
     {"protnone-dirty", NULL, NULL, "resident and dirty, yet inaccessible"},
+    {"mlock-madvise", NULL, NULL, "mlock keeps pages; madvise frees, marks or fills them"},
     {"segv-pgfault", "--all", NULL, "good and bad page faults, and what the signal says"},
     {"map-noreserve", NULL, NULL, "overcommit: 1 TiB on a machine with far less, and what it costs"},
     {"hugetlb-reserve", "--setup", "2", "huge pages are reserved at mmap, or fail with SIGBUS"},

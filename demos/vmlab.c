@@ -46,8 +46,10 @@ static const struct program {
 } programs[] = {
     {"tour", "every demo below, in teaching order: start here"},
     {"mmap-anon", "mmap gives address space; the first touch of a page, memory"},
+    {"fault-cost", "what a first touch costs, per page, on this machine"},
     {"mincore-residency", "which pages are resident, drawn page by page"},
     {"protnone-dirty", "resident and dirty, yet inaccessible"},
+    {"mlock-madvise", "mlock keeps pages resident; madvise frees, marks or fills them"},
     {"segv-pgfault", "good and bad page faults, and what the signal says"},
     {"map-noreserve", "overcommit: asking for more memory than there is"},
     {"hugetlb-reserve", "huge pages are reserved at mmap, taken at first write"},
