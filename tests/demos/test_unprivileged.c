@@ -16,7 +16,7 @@
 
 static const char *const programs[] = {"mmap-anon", "mincore-residency", "map-noreserve",
                                        "hugetlb-reserve", "protnone-dirty", "segv-pgfault",
-                                       "oom-killer-try", "tour"};
+                                       "oom-killer-try", "mlock-madvise", "fault-cost", "tour"};
 #define NPROGRAMS (sizeof programs / sizeof programs[0])
 
 struct run {
@@ -36,6 +36,8 @@ static const struct run runs[] = {
     {"protnone-dirty", {NULL}},
     {"segv-pgfault", {"--all"}},
     {"oom-killer-try", {NULL}},
+    {"mlock-madvise", {NULL}},
+    {"fault-cost", {"--quick"}},
     {"tour", {NULL}},
 };
 #define NRUNS (sizeof runs / sizeof runs[0])

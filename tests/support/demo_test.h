@@ -10,7 +10,7 @@
 #include "json.h"
 #include "run.h"
 
-#define DEMO_MAX_LINES 64
+#define DEMO_MAX_LINES 256
 
 struct demo_run {
     struct run_result r;
