@@ -219,7 +219,7 @@ static int64_t median_of(const int64_t *v)
 /* Per-page figures of a step's repetitions over `pages` 4 KiB pages. */
 static struct figures figures(int64_t pages)
 {
-    int64_t per[MAX_REPS];
+    int64_t per[MAX_REPS] = {0};
     for (int r = 0; r < reps; r++)
         per[r] = touch_ns[r] / pages;
     struct figures f = {median_of(per), per[0], per[0], per[0]};

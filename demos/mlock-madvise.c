@@ -501,17 +501,18 @@ static void run_child_steps(const struct step *s, int count)
                        WIFSIGNALED(status) ? "was killed by a signal" : "failed", status);
 }
 
+/* CAP_IPC_LOCK (bit 14 of CapEff in /proc/self/status) lifts RLIMIT_MEMLOCK. */
 static bool has_cap_ipc_lock(void)
 {
     FILE *f = fopen("/proc/self/status", "re");
     char line[256];
     unsigned long long caps = 0;
     while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "CapEff: %llx", &caps) == 1)
-            break;
+        if (strncmp(line, "CapEff:", 7) == 0)
+            caps = strtoull(line + 7, NULL, 16);
     if (f)
-        fclose(f);
-    return caps & (1ULL << 14); /* CAP_IPC_LOCK */
+        (void)fclose(f);
+    return caps & (1ULL << 14);
 }
 
 int main(int argc, char **argv)
