@@ -40,6 +40,27 @@
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #endif
 
+/* AddressSanitizer's mlock family does nothing (it would lock its shadow
+ * memory too): in such a build, the calls below go to the kernel directly. */
+#if defined(__SANITIZE_ADDRESS__)
+#define VMLAB_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VMLAB_ASAN 1
+#endif
+#endif
+#ifdef VMLAB_ASAN
+#include <sys/syscall.h>
+static int kernel_mlock(const void *a, size_t l) { return (int)syscall(SYS_mlock, a, l); }
+static int kernel_munlock(const void *a, size_t l) { return (int)syscall(SYS_munlock, a, l); }
+static int kernel_mlockall(int flags) { return (int)syscall(SYS_mlockall, flags); }
+static int kernel_munlockall(void) { return (int)syscall(SYS_munlockall); }
+#define mlock kernel_mlock
+#define munlock kernel_munlock
+#define mlockall kernel_mlockall
+#define munlockall kernel_munlockall
+#endif
+
 /* ---- The lesson ---- */
 
 static char *guard, *p, *q, *r, *a, *b;

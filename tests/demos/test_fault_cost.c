@@ -74,6 +74,11 @@ static int64_t expected_faults(const struct json *st)
     return -1;
 }
 
+/* AddressSanitizer's memset reads the shadow of the whole range: one
+ * fault per eight pages of its own in the zeroing step. The ASan build of
+ * the demo reserves terabytes of address space, which is how we tell. */
+static bool asan;
+
 static void check_step(const struct json *st, int64_t outside_faults, int64_t rss_kb,
                        int64_t baseline_rss_kb)
 {
@@ -89,8 +94,10 @@ static void check_step(const struct json *st, int64_t outside_faults, int64_t rs
     if (want >= 0) {
         /* Equal to the pages touched, give or take this program's own code
          * paged in on first use. */
-        ck_assert_msg(faults >= want && faults <= want + 4, "%s: %lld faults for %lld pages touched",
-                      id, (long long)faults, (long long)want);
+        int64_t slack = asan && strcmp(id, "zeroing") == 0 ? pages() / 8 + 4 : 4;
+        ck_assert_msg(faults >= want && faults <= want + slack,
+                      "%s: %lld faults for %lld pages touched", id, (long long)faults,
+                      (long long)want);
         if (want > 0 && strcmp(id, "zeroing") != 0)
             ck_assert(held(st, "one_fault_per_page"));
     }
@@ -102,7 +109,7 @@ static void check_step(const struct json *st, int64_t outside_faults, int64_t rs
         if (thp_mode_is("never"))
             ck_assert(!huge);
     }
-    if (strcmp(id, "zeroing") == 0)
+    if (strcmp(id, "zeroing") == 0 && !asan)
         ck_assert(held(st, "faults_only_before_timing"));
     if (strcmp(id, "read_fault") == 0) /* the answer is the measurement's */
         ck_assert(held(st, "read_vs_write"));
@@ -135,6 +142,7 @@ START_TEST(observed_from_outside)
         ck_assert_int_eq(step, last + 1);
         ck_assert_int_lt(step, 15);
         minflt[step] = observe_minflt(pid);
+        asan = observe_status(pid, "VmSize") > (INT64_C(1) << 30); /* kB: over 1 TiB */
         rss[step] = observe_status(pid, "VmRSS");
         if (baseline < 0)
             baseline = rss[step];
