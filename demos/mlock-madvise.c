@@ -15,51 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "budget.h"
 #include "cli.h"
-#include "confine.h"
+#include "confine-child.h"
 #include "leftovers.h"
+#include "memlock.h"
 #include "narrate.h"
 #include "procfs.h"
 #include "snapshot.h"
-
-#ifndef MCL_ONFAULT
-#define MCL_ONFAULT 4 /* Linux 4.4 */
-#endif
-#ifndef MADV_FREE
-#define MADV_FREE 8 /* Linux 4.5 */
-#endif
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21 /* Linux 5.4 */
-#endif
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
-#endif
-
-/* AddressSanitizer's mlock family does nothing (it would lock its shadow
- * memory too): in such a build, the calls below go to the kernel directly. */
-#if defined(__SANITIZE_ADDRESS__)
-#define VMLAB_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define VMLAB_ASAN 1
-#endif
-#endif
-#ifdef VMLAB_ASAN
-#include <sys/syscall.h>
-static int kernel_mlock(const void *a, size_t l) { return (int)syscall(SYS_mlock, a, l); }
-static int kernel_munlock(const void *a, size_t l) { return (int)syscall(SYS_munlock, a, l); }
-static int kernel_mlockall(int flags) { return (int)syscall(SYS_mlockall, flags); }
-static int kernel_munlockall(void) { return (int)syscall(SYS_munlockall); }
-#define mlock kernel_mlock
-#define munlock kernel_munlock
-#define mlockall kernel_mlockall
-#define munlockall kernel_munlockall
-#endif
 
 /* ---- The lesson ---- */
 
@@ -151,7 +117,6 @@ static struct {
     struct budget budget;
     struct confine c;
     char no_cgroup[600];               /* why the pressure steps do not run */
-    pid_t child;
 } d;
 
 static void observe(void *ctx, bool after)
@@ -181,10 +146,10 @@ static void rows(const char *const *keys)
 
 static void lock_rows(void)
 {
-    narrate_value(&n, "VmLck", "kB", d.vmlck[0] >= 0, d.vmlck[0], d.vmlck[1] >= 0, d.vmlck[1]);
-    narrate_value(&n, "Mlocked", "kB", d.mlocked[0] >= 0, d.mlocked[0], d.mlocked[1] >= 0, d.mlocked[1]);
-    narrate_value(&n, "Unevictable", "kB", d.unevictable[0] >= 0, d.unevictable[0],
-                  d.unevictable[1] >= 0, d.unevictable[1]);
+    static const char *const keys[] = {"VmLck", "Mlocked", "Unevictable"};
+    const int64_t *v[] = {d.vmlck, d.mlocked, d.unevictable};
+    for (int i = 0; i < 3; i++)
+        narrate_value(&n, keys[i], "kB", v[i][0] >= 0, v[i][0], v[i][1] >= 0, v[i][1]);
 }
 
 static void maps_fact(void)
@@ -200,7 +165,7 @@ static void explain_map(void)
         narrate_fail_errno(&n, "mmap", d.err);
     maps_fact();
     narrate_fact_int(&n, "size_kB", d.size_kb);
-    narrate_fact_int(&n, "memlock_limit_kB", memlock == RLIM_INFINITY ? -1 : (int64_t)(memlock / 1024));
+    narrate_fact_int(&n, "memlock_limit_kB", memlock == SIZE_MAX ? -1 : (int64_t)(memlock / 1024));
     narrate_fact_int(&n, "cap_ipc_lock", d.cap_ipc_lock);
     rows((const char *const[]){"Size", "Rss", NULL});
     if (FINDING(&n, "mapped_not_resident", after("Rss") == 0 && after("Size") == d.size_kb,
@@ -495,45 +460,16 @@ static bool pressure_possible(void)
     return false;
 }
 
-static void run_child_steps(const struct step *s, int count)
-{
-    (void)fflush(NULL);
-    d.child = fork();
-    if (d.child < 0)
-        narrate_fail_errno(&n, "fork", errno);
-    if (d.child == 0) {
-        if (confine_enter(&d.c) != 0) {
-            fprintf(stderr, "%s: cannot join %s: %s\n", info.name, d.c.dir, strerror(errno));
-            _exit(EXIT_RUNTIME);
-        }
-        for (int i = 0; i < count; i++)
-            run_step(&s[i]);
-        (void)fflush(NULL);
-        _exit(n.bug[0] ? EXIT_RUNTIME : EXIT_OK);
-    }
-    confine_track_child(d.child);
-    int status;
-    while (waitpid(d.child, &status, 0) < 0 && errno == EINTR)
-        ;
-    confine_track_child(0);
-    n.step += count;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        narrate_finish(&n, RESULT_FAIL, "the child in the cgroup %s (status %#x)",
-                       WIFSIGNALED(status) ? "was killed by a signal" : "failed", status);
-}
+/* Steps 9 and 10 run in a child inside the cgroup: their pages are charged there. */
+static const struct step *child_steps;
+static int child_count;
 
-/* CAP_IPC_LOCK (bit 14 of CapEff in /proc/self/status) lifts RLIMIT_MEMLOCK. */
-static bool has_cap_ipc_lock(void)
+static int run_child_steps(void *ctx)
 {
-    FILE *f = fopen("/proc/self/status", "re");
-    char line[256];
-    unsigned long long caps = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "CapEff:", 7) == 0)
-            caps = strtoull(line + 7, NULL, 16);
-    if (f)
-        (void)fclose(f);
-    return caps & (1ULL << 14);
+    (void)ctx;
+    for (int i = 0; i < child_count; i++)
+        run_step(&child_steps[i]);
+    return n.bug[0] ? EXIT_RUNTIME : EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -545,10 +481,8 @@ int main(int argc, char **argv)
     leftovers_repair(info.name);
     page = (size_t)sysconf(_SC_PAGESIZE);
     qsize = 16 * page;
-    struct rlimit rl;
-    getrlimit(RLIMIT_MEMLOCK, &rl);
-    memlock = rl.rlim_cur == RLIM_INFINITY ? RLIM_INFINITY : (size_t)rl.rlim_cur;
-    d.cap_ipc_lock = has_cap_ipc_lock();
+    memlock = memlock_limit();
+    d.cap_ipc_lock = memlock_capable();
     budget_read(&d.budget);
     /* Half of RLIMIT_MEMLOCK at most, so that mlockall's mapping fits beside it. */
     uint64_t fallback = UINT64_C(4) << 20;
@@ -563,7 +497,7 @@ int main(int argc, char **argv)
     size = (size_t)bytes;
     d.page_kb = (int64_t)(page / 1024);
     d.size_kb = (int64_t)(size / 1024);
-    bool show_limit = memlock != RLIM_INFINITY && memlock > 0 &&
+    bool show_limit = memlock != SIZE_MAX && memlock > 0 &&
                       budget_allows(&d.budget, memlock + page, 4, why, sizeof why);
     bool show_pressure = pressure_possible();
 
@@ -581,7 +515,7 @@ int main(int argc, char **argv)
     char size_text[32];
     format_size(size, size_text, sizeof size_text);
     char limit_text[64] = "unlimited";
-    if (memlock != RLIM_INFINITY)
+    if (memlock != SIZE_MAX)
         snprintf(limit_text, sizeof limit_text, "%zu kB", memlock / 1024);
     narrate_intro(&n, "mlock-madvise (PID %ld): %s of private anonymous memory.\n"
                       "RLIMIT_MEMLOCK: %s%s.%s%s%s",
@@ -592,11 +526,17 @@ int main(int argc, char **argv)
                   show_pressure ? "" : d.no_cgroup);
     for (int i = 0; i < nsteps; i++) {
         if (steps[i].where == CHILD) {
-            int count = 0;
-            while (i + count < nsteps && steps[i + count].where == CHILD)
-                count++;
-            run_child_steps(&steps[i], count);
-            i += count - 1;
+            for (child_steps = &steps[i], child_count = 0;
+                 i + child_count < nsteps && steps[i + child_count].where == CHILD;)
+                child_count++;
+            int status = confine_run_child(&d.c, run_child_steps, NULL);
+            if (status < 0)
+                narrate_fail_errno(&n, "fork", errno);
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                narrate_finish(&n, RESULT_FAIL, "the child in the cgroup %s (status %#x)",
+                               WIFSIGNALED(status) ? "was killed by a signal" : "failed", status);
+            n.step += child_count;
+            i += child_count - 1;
             continue;
         }
         run_step(&steps[i]);
