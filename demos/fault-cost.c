@@ -1,13 +1,13 @@
 /* fault-cost: what a first touch costs, per 4 KiB page, on this machine.
  *
- * The lesson is the functions just below, one per way of getting memory
- * behind a page, in the order they run: each times `reps` repetitions
- * over `size` bytes and keeps every repetition's time, so that the step
- * can report the median and the spread. The last row is zeroing pages
- * that are already resident - the floor under every fault, since the
- * kernel must zero each new page - and then will-it-scale's page_fault1
- * method (mmap, write every page, munmap, repeat), written again here and
- * measured side by side, to check the figures against a known method. */
+ * The lesson is the functions just below, in the order they run: each
+ * times `reps` repetitions over `size` bytes and keeps every repetition's
+ * time, so that the step can report the median and the spread. First the
+ * floor under every fault - zeroing pages already resident, since the
+ * kernel must zero each new page - then one function per way of getting
+ * memory behind a page, and last will-it-scale's page_fault1 method (mmap,
+ * write every page, munmap, repeat), written again here and measured side
+ * by side, to check the figures against a known method. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -58,6 +58,21 @@ static void record(int r)
 static char *huge_aligned(char *q)
 {
     return (char *)(((uintptr_t)q + huge - 1) & ~(uintptr_t)(huge - 1));
+}
+
+/* The floor: the pages are resident before the clock starts. */
+LESSON_FN static void zeroing(void)
+{
+    LESSON(&n, p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+           madvise(p, size, MADV_NOHUGEPAGE);
+           for (size_t off = 0; off < size; off += page) p[off] = 1;
+           for (int r = 0; r < reps; r++) {
+               t[0] = now_ns();
+               memset(p, 0, size);
+               t[1] = now_ns();
+               record(r);
+           }
+           munmap(p, size););
 }
 
 LESSON_FN static void write_fault(void)
@@ -137,21 +152,6 @@ LESSON_FN static void hugetlb_fault(void)
         munmap(p, hsize);
         record(r);
     });
-}
-
-/* The floor: the pages are resident before the clock starts. */
-LESSON_FN static void zeroing(void)
-{
-    LESSON(&n, p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-           madvise(p, size, MADV_NOHUGEPAGE);
-           for (size_t off = 0; off < size; off += page) p[off] = 1;
-           for (int r = 0; r < reps; r++) {
-               t[0] = now_ns();
-               memset(p, 0, size);
-               t[1] = now_ns();
-               record(r);
-           }
-           munmap(p, size););
 }
 
 /* will-it-scale's page_fault1, one process: what it counts is the whole
@@ -257,18 +257,33 @@ static struct figures report(int64_t pages, int64_t faults_each)
     return f;
 }
 
+static void ask_write(void)
+{
+    narrate_ask(&n, "A write fault must zero its page too. It costs, in zeroing floors:",
+                (const char *const[]){"under 2", "2 to 10", "more than 10", NULL});
+}
+
 static void explain_write(void)
 {
     d.write = report(d.pages, d.pages);
-    int64_t first = d.write.first, med = d.write.median;
+    int64_t first = d.write.first, med = d.write.median, z = d.floor.median;
+    if (FINDING(&n, "fault_dearer_than_zeroing", z > 0 && med > z, VAL("write_ns", med),
+                VAL("zeroing_ns", z)))
+        narrate_because(&n, "fault_dearer_than_zeroing",
+                        "A write fault cost %lld ns, %lld.%02lld times the %lld ns of zeroing a "
+                        "resident page: the rest is the trap, the page allocator, the page table "
+                        "and the accounting.", (long long)med, (long long)(med / z),
+                        (long long)(med * 100 / z % 100), (long long)z);
+    narrate_answer(&n, z > 0 ? (med < 2 * z ? 0 : med <= 10 * z ? 1 : 2) : -1,
+                   "fault_dearer_than_zeroing");
     if (FINDING(&n, "first_rep_cold", reps > 1 && first * 4 > med * 5, VAL("ns_per_page_first", first),
                 VAL("ns_per_page_median", med)))
         narrate_because(&n, "first_rep_cold",
                         "The first repetition was the dearest, %lld ns a page against a median of "
-                        "%lld: its frames came cold from the free lists, while later "
-                        "repetitions reuse the ones munmap just gave back. In a virtual machine a "
-                        "cold first touch can cost far more when the host has taken freed memory "
-                        "back and must supply it again.", (long long)first, (long long)med);
+                        "%lld: later repetitions can reuse the frames munmap has just given back, "
+                        "still warm. In a virtual machine a cold first touch can cost far more, "
+                        "when the host has taken freed memory back and must supply it again.",
+                        (long long)first, (long long)med);
     else if (FINDING(&n, "first_rep_warm", reps > 1 && first * 4 <= med * 5,
                      VAL("ns_per_page_first", first), VAL("ns_per_page_median", med)))
         narrate_because(&n, "first_rep_warm",
@@ -353,35 +368,18 @@ static void explain_hugetlb(void)
                         (long long)f.median);
 }
 
-static void ask_zeroing(void)
-{
-    narrate_ask(&n, "Zeroing a resident page costs, of a write fault's price:",
-                (const char *const[]){"under a tenth", "a tenth to a half", "a half or more", NULL});
-}
-
 static void explain_zeroing(void)
 {
     d.floor = report(d.pages, 0);
-    if (FINDING(&n, "faults_only_before_timing", d.faults == d.pages, VAL("minor_faults", d.faults),
-                VAL("pages", d.pages)))
+    int64_t extra = d.faults - d.pages;
+    if (FINDING(&n, "faults_only_before_timing", extra >= 0 && extra <= 4,
+                VAL("minor_faults", d.faults), VAL("pages", d.pages)))
         narrate_because(&n, "faults_only_before_timing",
-                        "%lld minor faults, all from the loop that made every page resident "
-                        "before the clock started: memset itself faulted nothing.",
-                        (long long)d.faults);
-    narrate_fact_int(&n, "ratio_write_to_zeroing_x100", d.write.median * 100 / (d.floor.median ? d.floor.median : 1));
-    if (FINDING(&n, "fault_dearer_than_zeroing", d.floor.median > 0 && d.write.median > d.floor.median,
-                VAL("write_ns", d.write.median), VAL("zeroing_ns", d.floor.median)))
-        narrate_because(&n, "fault_dearer_than_zeroing",
-                        "Zeroing a resident page cost %lld ns; a write fault, which must zero its "
-                        "page too, cost %lld ns, %lld.%02lld times as much: the rest is the trap, "
-                        "the page allocator, the page table and the accounting.",
-                        (long long)d.floor.median, (long long)d.write.median,
-                        (long long)(d.write.median / d.floor.median),
-                        (long long)(d.write.median * 100 / d.floor.median % 100));
-    int64_t z = d.floor.median, w = d.write.median;
-    narrate_answer(&n, narrate_held(&n, "fault_dearer_than_zeroing")
-                           ? (z * 10 < w ? 0 : z * 2 < w ? 1 : 2) : -1,
-                   "fault_dearer_than_zeroing");
+                        "%lld minor faults: one per page from the loop that made every page "
+                        "resident before the clock started%s; memset itself faulted nothing. "
+                        "Every new anonymous page must be zeroed like this: the floor under the "
+                        "faults below.", (long long)d.faults,
+                        extra ? ", and a few for this program's own code" : "");
 }
 
 static void explain_page_fault1(void)
@@ -419,14 +417,14 @@ static const struct step {
     void (*lesson)(void);
     void (*explain)(void);
 } all_steps[] = {
-    {"write_fault", "Write fault: the first write to each page", NULL, write_fault, explain_write},
+    {"zeroing", "The floor: zeroing pages already resident", NULL, zeroing, explain_zeroing},
+    {"write_fault", "Write fault: the first write to each page", ask_write, write_fault, explain_write},
     {"read_fault", "Read fault: the first read maps the zero page", ask_read, read_fault, explain_read},
     {"map_populate", "MAP_POPULATE: every page filled at mmap", NULL, map_populate, explain_populate},
     {"populate_write", "MADV_POPULATE_WRITE: filled by one madvise", NULL, populate_write,
      explain_populate_write},
     {"thp_fault", "Transparent huge pages: one fault per huge page", NULL, thp_fault, explain_thp},
     {"hugetlb_fault", "hugetlb: a page from the pool", NULL, hugetlb_fault, explain_hugetlb},
-    {"zeroing", "The floor: zeroing pages already resident", ask_zeroing, zeroing, explain_zeroing},
     {"page_fault1", "will-it-scale's page_fault1, side by side", NULL, page_fault1,
      explain_page_fault1},
 };

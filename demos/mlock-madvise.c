@@ -31,7 +31,7 @@
 
 static char *guard, *p, *q, *r, *a, *b;
 static size_t size, page, memlock, qsize, asize, bsize;
-static int rc, over, over_errno, at_limit; /* results of the calls */
+static int rc, cold, over, over_errno, at_limit; /* results of the calls */
 static int64_t vmlck_kb, zeros;
 static struct narrator n;
 
@@ -101,7 +101,11 @@ LESSON_FN static void populate(void)
            rc = madvise(p, size, MADV_POPULATE_WRITE););
 }
 
-LESSON_FN static void pageout(void) { LESSON(&n, rc = madvise(p, size, MADV_PAGEOUT);); }
+LESSON_FN static void pageout(void)
+{
+    LESSON(&n, cold = madvise(p, size, MADV_COLD);
+           rc = madvise(p, size, MADV_PAGEOUT););
+}
 
 LESSON_FN static void unmap(void) { LESSON(&n, munmap(p, size); munmap(guard, size + 2 * page);); }
 
@@ -357,6 +361,7 @@ static void explain_pageout(void)
 {
     int64_t swap_kb = procfs_read_one("/proc/meminfo", "SwapTotal");
     narrate_fact_int(&n, "swap_total_kB", swap_kb);
+    narrate_fact_int(&n, "madv_cold_result", cold);
     rows((const char *const[]){"Rss", "Swap", NULL});
     if (FINDING(&n, "pageout_unsupported", rc != 0 && d.err == EINVAL, VAL("errno", d.err)))
         narrate_because(&n, "pageout_unsupported",
@@ -365,7 +370,8 @@ static void explain_pageout(void)
                 VAL("swap_total_kB", swap_kb), VAL("rss_delta_kB", delta("Rss"))))
         narrate_because(&n, "pageout_without_swap_kept",
                         "This machine has no swap (SwapTotal 0 kB): dirty anonymous pages have "
-                        "nowhere to go, so MADV_PAGEOUT left all of them (Rss unchanged).");
+                        "nowhere to go, so MADV_COLD and MADV_PAGEOUT left all of them (Rss "
+                        "unchanged).");
     if (FINDING(&n, "pageout_to_swap", rc == 0 && delta("Swap") > 0,
                 VAL("swap_delta_kB", delta("Swap")), VAL("rss_delta_kB", delta("Rss"))))
         narrate_because(&n, "pageout_to_swap",
@@ -397,7 +403,7 @@ static const struct step {
      explain_free_in_cgroup, CHILD},
     {"pressure", "In the cgroup: need more memory", NULL, pressure, explain_pressure, CHILD},
     {"populate_write", "MADV_POPULATE_WRITE", NULL, populate, explain_populate, PARENT},
-    {"pageout", "MADV_PAGEOUT", NULL, pageout, explain_pageout, PARENT},
+    {"pageout", "MADV_COLD, then MADV_PAGEOUT", NULL, pageout, explain_pageout, PARENT},
     {"unmap", "Unmap it", NULL, unmap, explain_unmap, PARENT},
 };
 #define ALL_STEPS (sizeof all_steps / sizeof all_steps[0])

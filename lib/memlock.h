@@ -17,6 +17,9 @@
 #ifndef MADV_FREE
 #define MADV_FREE 8 /* Linux 4.5 */
 #endif
+#ifndef MADV_COLD
+#define MADV_COLD 20 /* Linux 5.4 */
+#endif
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21 /* Linux 5.4 */
 #endif
