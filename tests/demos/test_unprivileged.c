@@ -16,7 +16,7 @@
 
 static const char *const programs[] = {"mmap-anon", "mincore-residency", "map-noreserve",
                                        "hugetlb-reserve", "protnone-dirty", "segv-pgfault",
-                                       "oom-killer-try", "malloc-brk", "stack-growth", "fork-cow", "page-walk", "page-cache", "tour"};
+                                       "oom-killer-try", "malloc-brk", "stack-growth", "fork-cow", "page-walk", "page-cache", "mlock-madvise", "fault-cost", "tour"};
 #define NPROGRAMS (sizeof programs / sizeof programs[0])
 
 struct run {
@@ -42,6 +42,8 @@ static const struct run runs[] = {
     {"page-walk", {NULL}},
     {"page-cache", {NULL}},
     {"page-cache", {"--drop-caches"}},
+    {"mlock-madvise", {NULL}},
+    {"fault-cost", {"--quick"}},
     {"tour", {NULL}},
 };
 #define NRUNS (sizeof runs / sizeof runs[0])

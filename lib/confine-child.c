@@ -1,0 +1,31 @@
+#define _GNU_SOURCE
+#include "confine-child.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int confine_run_child(const struct confine *c, int (*run)(void *ctx), void *ctx)
+{
+    (void)fflush(NULL); /* nothing buffered twice across fork */
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        if (confine_enter(c) != 0) {
+            fprintf(stderr, "cannot join %s: %s\n", c->dir, strerror(errno));
+            _exit(1);
+        }
+        int code = run(ctx);
+        (void)fflush(NULL);
+        _exit(code);
+    }
+    confine_track_child(pid);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    confine_track_child(0);
+    return status;
+}

@@ -1,0 +1,54 @@
+#define _GNU_SOURCE
+#include "memlock.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+size_t memlock_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur > SIZE_MAX)
+        return SIZE_MAX;
+    return (size_t)rl.rlim_cur;
+}
+
+bool memlock_capable(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    unsigned long long caps = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "CapEff:", 7) == 0)
+            caps = strtoull(line + 7, NULL, 16);
+    if (f)
+        (void)fclose(f);
+    return (caps >> 14) & 1; /* CAP_IPC_LOCK */
+}
+
+#ifdef VMLAB_ASAN_MLOCK
+int memlock_kernel_mlock(const void *addr, size_t len)
+{
+    return (int)syscall(SYS_mlock, addr, len);
+}
+
+int memlock_kernel_munlock(const void *addr, size_t len)
+{
+    return (int)syscall(SYS_munlock, addr, len);
+}
+
+int memlock_kernel_mlockall(int flags)
+{
+    return (int)syscall(SYS_mlockall, flags);
+}
+
+int memlock_kernel_munlockall(void)
+{
+    return (int)syscall(SYS_munlockall);
+}
+#endif

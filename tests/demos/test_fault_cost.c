@@ -1,0 +1,227 @@
+/* Demo tests for fault-cost. Timings are never asserted (they belong to
+ * tests/bench/bench_fault_cost.c); what is asserted is the structure and
+ * the findings, against what this test reads of the process from outside:
+ *   - at every --step pause, /proc/PID/stat's minflt: the faults a step
+ *     took lie between the pauses around it, and equal the pages it
+ *     touched - a number this test computes from the --size and --reps it
+ *     passes, never from the demo's output;
+ *   - /proc/PID/status VmRSS at every pause: each step unmapped what it
+ *     timed, so the process never keeps the memory between steps;
+ *   - every step's code is in the source, every sentence rests on a held
+ *     finding, and each step's figures are ordered (min <= median <= max).
+ *
+ *   test_fault_cost            everything, as the current user
+ *   test_fault_cost nobody     the quick run again as uid 65534 */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "demo_test.h"
+#include "lesson_asserts.h"
+#include "observe.h"
+#include "suite.h"
+
+static enum run_as run_as = RUN_AS_SELF;
+static const char *program;
+static int64_t page_size;
+
+#define SIZE_MB 8
+#define REPS 3
+
+static int64_t pages(void)
+{
+    return (int64_t)SIZE_MB * 1024 * 1024 / page_size;
+}
+
+static bool thp_mode_is(const char *mode)
+{
+    char buf[128] = "";
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f))
+            buf[0] = '\0';
+        fclose(f);
+    }
+    char want[32];
+    snprintf(want, sizeof want, "[%s]", mode);
+    return strstr(buf, want) != NULL;
+}
+
+/* The faults a step must take: the pages it touched, from this test's own
+ * --size, --reps and the page size; -1 where the kernel decides (THP). */
+static int64_t expected_faults(const struct json *st)
+{
+    const char *id = jstr(st, "id");
+    int64_t pg = pages();
+    if (strcmp(id, "write_fault") == 0 || strcmp(id, "read_fault") == 0 ||
+        strcmp(id, "map_populate") == 0)
+        return REPS * pg;
+    if (strcmp(id, "populate_write") == 0)
+        return jint(st, "facts.madvise_result") == 0 ? REPS * pg : 0;
+    if (strcmp(id, "zeroing") == 0)
+        return pg; /* the untimed pre-touch; memset faults nothing */
+    if (strcmp(id, "page_fault1") == 0)
+        return 2 * REPS * pg; /* page_fault1's round and ours, alternately */
+    if (strcmp(id, "hugetlb_fault") == 0)
+        return -1;
+    if (strcmp(id, "thp_fault") == 0)
+        return -1;
+    ck_abort_msg("unknown step id %s", id);
+    return -1;
+}
+
+/* AddressSanitizer's memset reads the shadow of the whole range: one
+ * fault per eight pages of its own in the zeroing step. The ASan build of
+ * the demo reserves terabytes of address space, which is how we tell. */
+static bool asan;
+
+static void check_step(const struct json *st, int64_t outside_faults, int64_t rss_kb,
+                       int64_t baseline_rss_kb)
+{
+    assert_lesson_step(st);
+    const char *id = jstr(st, "id");
+    int64_t faults = jint(st, "facts.minor_faults");
+    /* The demo's count lies inside what the kernel counted between pauses;
+     * the rest is the narration's own (printing, reading /proc). */
+    ck_assert_msg(faults <= outside_faults && outside_faults - faults < 2000,
+                  "%s: demo says %lld faults, /proc/PID/stat %lld between the pauses", id,
+                  (long long)faults, (long long)outside_faults);
+    int64_t want = expected_faults(st);
+    if (want >= 0) {
+        /* Equal to the pages touched, give or take this program's own code
+         * paged in on first use. */
+        int64_t slack = asan && strcmp(id, "zeroing") == 0 ? pages() / 8 + 4 : 4;
+        ck_assert_msg(faults >= want && faults <= want + slack,
+                      "%s: %lld faults for %lld pages touched", id, (long long)faults,
+                      (long long)want);
+        if (want > 0 && strcmp(id, "zeroing") != 0)
+            ck_assert(held(st, "one_fault_per_page"));
+    }
+    if (strcmp(id, "thp_fault") == 0) {
+        int64_t huge_pages = REPS * (int64_t)SIZE_MB / 2;
+        bool huge = faults == huge_pages;
+        ck_assert_int_eq(held(st, "one_fault_per_huge_page"), huge);
+        ck_assert_int_eq(held(st, "thp_not_used"), !huge && faults >= REPS * pages());
+        if (thp_mode_is("never"))
+            ck_assert(!huge);
+    }
+    if (strcmp(id, "zeroing") == 0 && !asan)
+        ck_assert(held(st, "faults_only_before_timing"));
+    if (strcmp(id, "read_fault") == 0) /* the answer is the measurement's */
+        ck_assert(held(st, "read_vs_write"));
+    if (strcmp(id, "page_fault1") == 0)
+        ck_assert(held(st, "agrees_with_page_fault1") != held(st, "differs_from_page_fault1"));
+    if (json_path(st, "facts.ns_per_page_median")) {
+        ck_assert_int_eq(jint(st, "facts.reps"), REPS);
+        ck_assert_int_le(jint(st, "facts.ns_per_page_min"), jint(st, "facts.ns_per_page_median"));
+        ck_assert_int_le(jint(st, "facts.ns_per_page_median"), jint(st, "facts.ns_per_page_max"));
+        ck_assert_int_gt(jint(st, "facts.ns_per_page_min"), 0);
+    }
+    /* Each step unmapped what it timed: the process holds none of it. */
+    ck_assert_msg(rss_kb - baseline_rss_kb < SIZE_MB * 1024 / 2,
+                  "%s: VmRSS %lld kB, %lld kB at the start", id, (long long)rss_kb,
+                  (long long)baseline_rss_kb);
+}
+
+START_TEST(observed_from_outside)
+{
+    char size[16], reps[16];
+    snprintf(size, sizeof size, "%dM", SIZE_MB);
+    snprintf(reps, sizeof reps, "%d", REPS);
+    const char *argv[] = {program, "--step", "--json", "--size", size, "--reps", reps, NULL};
+    struct stepper s;
+    ck_assert_int_eq(stepper_start(&s, argv), 0);
+    pid_t pid = stepper_pid(&s);
+    int64_t minflt[16] = {0}, rss[16] = {0}, baseline = -1;
+    int step, last = 0;
+    while ((step = stepper_wait(&s)) > 0) {
+        ck_assert_int_eq(step, last + 1);
+        ck_assert_int_lt(step, 15);
+        minflt[step] = observe_minflt(pid);
+        asan = observe_status(pid, "VmSize") > (INT64_C(1) << 30); /* kB: over 1 TiB */
+        rss[step] = observe_status(pid, "VmRSS");
+        if (baseline < 0)
+            baseline = rss[step];
+        if (step > 1)
+            check_step(stepper_step(&s, step - 1), minflt[step] - minflt[step - 1], rss[step],
+                       baseline);
+        last = step;
+        ck_assert(stepper_go(&s));
+    }
+    const struct json *final = stepper_step(&s, last), *result = stepper_result(&s);
+    ck_assert_ptr_nonnull(final);
+    ck_assert_ptr_nonnull(result);
+    ck_assert_str_eq(jstr(final, "id"), "page_fault1");
+    assert_lesson_step(final);
+    ck_assert_str_eq(jstr(result, "result"), "ok");
+    ck_assert_int_eq(jint(stepper_step(&s, 1), "facts.size_kB"), SIZE_MB * 1024);
+    ck_assert_int_eq(jint(stepper_step(&s, 1), "facts.pages_per_rep"), pages());
+    int status = stepper_finish(&s);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+}
+END_TEST
+
+/* The tour's stop: --quick, without a terminal. */
+START_TEST(quick_json)
+{
+    struct demo_run d;
+    demo_run_json(&d, program, run_as, (const char *const[]){"--quick", NULL});
+    ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
+    ck_assert_int_ge(d.n, 8);
+    for (int i = 1; i < d.n; i++)
+        assert_lesson_step(demo_step(&d, i));
+    ck_assert_int_eq(jint(demo_step(&d, 1), "facts.size_kB"), 16 * 1024);
+    ck_assert_int_eq(jint(demo_step(&d, 1), "facts.reps"), 3);
+    ck_assert_str_eq(jstr(demo_result(&d), "result"), "ok");
+    demo_run_free(&d);
+}
+END_TEST
+
+START_TEST(answers_show_real_code)
+{
+    ck_assert_int_ge(assert_answers_real(VMLAB_ANSWERS, "fault-cost"), 7);
+}
+END_TEST
+
+static const struct {
+    const char *args[4];
+    const char *names;
+} bad_cases[] = {
+    {{"--reps", "2", NULL}, "--reps"},
+    {{"--reps", "x", NULL}, "--reps"},
+    {{"--size", "1K", NULL}, "--size"},
+    {{"--size", "2G", NULL}, "--size"},
+    {{"--quick", "extra", NULL}, "extra"},
+};
+
+START_TEST(bad_input_exits_2)
+{
+    check_bad_input(program, "fault-cost", bad_cases[_i].args, bad_cases[_i].names);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "nobody") == 0 && geteuid() == 0)
+        run_as = RUN_AS_NOBODY;
+    program = demo_program("fault-cost", run_as);
+    page_size = sysconf(_SC_PAGESIZE);
+    Suite *s = suite_create(run_as == RUN_AS_NOBODY ? "fault-cost as nobody" : "fault-cost");
+    TCase *tc = tcase_create("lesson");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, quick_json);
+    if (run_as == RUN_AS_SELF) {
+        tcase_add_test(tc, observed_from_outside);
+        tcase_add_test(tc, answers_show_real_code);
+    }
+    tcase_add_loop_test(tc, bad_input_exits_2, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    suite_add_tcase(s, tc);
+    int failed = run_suite(s);
+    if (run_as == RUN_AS_NOBODY)
+        remove_copy(program);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
