@@ -94,6 +94,26 @@ expect known-bad XFAIL "planted: a known failure"
 expect known-good XPASS
 [ "$status" -eq 1 ] || { echo "selftest: judge.sh exited $status with failures planted, not 1"; failures=$((failures + 1)); }
 
+# The shared host: a 'before' caught during another program's passing change
+# is not the demo's fault; a change that stays is. And a delegated user.
+rm -rf "$t/results"
+state='/proc/sys/vm/overcommit_memory	0
+/sys/fs/cgroup	present'
+run noise-in-before 0 "$(step 4 'x')
+$ok"
+printf '/proc/sys/vm/overcommit_memory	2\n/sys/fs/cgroup	present\n' > "$t/results/runs/noise-in-before/json.before"
+run real-leftover 0 "$(step 4 'x')
+$ok" "" '/proc/sys/vm/overcommit_memory	2
+/sys/fs/cgroup	present'
+run oom-delegated 77 '{"demo":"oom-killer-try","result":"skip","reason":"no cgroup this user may create: run it with sudo oom-killer-try"}' \
+  "oom-killer-try: cannot show this here: run it with sudo oom-killer-try"
+printf '%s\n' "$state" > "$t/results/runs/baseline.state"
+: > "$t/results/runs/shared-host"
+out=$(sh "$here/judge.sh" "$t/table" selftest "$t/results" delegated)
+expect noise-in-before PASS
+expect real-leftover FAIL "left changed: /proc/sys/vm/overcommit_memory: 0 -> 2"
+expect oom-delegated FAIL "owns a delegated cgroup-v2 subtree"
+
 if [ "$failures" -ne 0 ]; then
   echo "--- judge output:"; printf '%s\n' "$out"
   exit 1
