@@ -59,9 +59,14 @@ $ok" "" '/proc/sys/vm/overcommit_memory	2
 run known-bad 139 ""
 run known-good 0 "$(step 4 'x')
 $ok"
+run racy-good 0 "$(step 4 'x')
+$ok"
+run oom-twice 0 '{"demo":"oom-killer-try","step":4,"before":{"oom_kill":0},"after":{"oom_kill":2},"delta":{"oom_kill":2},"facts":{"kernel_1":"Killed process 9","kernel_2":"Killed process 9"},"note":"The OOM killer killed the victim."}
+'"$ok"
 
 cat > "$t/table" <<'TABLE'
 xfail selftest known-* planted: a known failure
+xfail selftest racy-* sometimes: a planted race
 TABLE
 out=$(sh "$here/judge.sh" "$t/table" selftest "$t/results" root)
 status=$?
@@ -92,6 +97,9 @@ expect state-left FAIL "left changed: /proc/sys/vm/overcommit_memory: 0 -> 2"
 expect state-left FAIL "left changed: /sys/fs/cgroup/vmlab-left: absent -> present"
 expect known-bad XFAIL "planted: a known failure"
 expect known-good XPASS
+expect racy-good PASS "known to fail sometimes: a planted race"
+expect oom-twice FAIL "oom_kill moved by 2, but the note neither reports nor explains"
+expect oom-twice FAIL "the same kernel line is shown 2 times"
 [ "$status" -eq 1 ] || { echo "selftest: judge.sh exited $status with failures planted, not 1"; failures=$((failures + 1)); }
 
 # The shared host: a 'before' caught during another program's passing change

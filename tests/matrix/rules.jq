@@ -51,8 +51,26 @@ def rule_mmap_anon_thp_never:
     "the note credits huge pages with mapping 512 pages per fault, but AnonHugePages_kB is \(.after.AnonHugePages_kB? // 0)"
   else empty end;
 
+# One victim, oom_kill moved by 2 (seen on 6.1 and 6.12 under cgroup v2: the
+# killer ran again while the victim was still exiting): the note must report
+# the count it measured, not tell a story of one kill.
+def rule_oom_count:
+  (.delta.oom_kill? // 0) as $n |
+  if .demo == "oom-killer-try" and $n > 1
+     and ((.note // "") | test("\\b\($n)\\b|twice|again") | not) then
+    "oom_kill moved by \($n), but the note neither reports nor explains the count"
+  else empty end;
+
+# A kernel line is evidence once: the same line twice in the facts reads as two events.
+def rule_kernel_lines_once:
+  [ (.facts // {}) | to_entries[] | select(.key | test("^kernel_[0-9]+$")) | .value ] as $lines |
+  if ($lines | length) != ($lines | unique | length) then
+    "the same kernel line is shown \(($lines | length) - ($lines | unique | length) + 1) times"
+  else empty end;
+
 def note_rules:
-  rule_map_noreserve_fit, rule_map_noreserve_protnone, rule_mmap_anon_thp_never;
+  rule_map_noreserve_fit, rule_map_noreserve_protnone, rule_mmap_anon_thp_never,
+  rule_oom_count, rule_kernel_lines_once;
 
 # ---- rules on a run's result line, knowing how the cell was set up ----
 
