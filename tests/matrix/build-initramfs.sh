@@ -4,6 +4,7 @@
 # swap (decompressed, in the order insmod needs them).
 #   sh build-initramfs.sh KERNEL_TREE DEMO_BINDIR OUTPUT.cpio.gz
 set -eu
+PATH=$PATH:/sbin:/usr/sbin   # modinfo, for an ordinary user too
 here=$(cd "$(dirname "$0")" && pwd)
 ktree=$1 bindir=$2 output=$3
 root=$(mktemp -d)

@@ -14,9 +14,8 @@ case "$line" in
 esac
 if [ "$(id -u)" -eq 0 ]; then cache=/var/cache/vmlab-matrix
 else cache=${XDG_CACHE_HOME:-$HOME/.cache}/vmlab-matrix; fi
-mkdir -p "$cache/dl"
-
 skip() { echo "kernel $line: $1" >&2; exit 77; }
+mkdir -p "$cache/dl" 2>/dev/null || skip "cannot create the kernel cache $cache (set XDG_CACHE_HOME to a directory you may write)"
 
 # The image package the metapackage depends on today, e.g. linux-image-6.1.0-57-amd64.
 resolve() { apt-cache depends "$meta" 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -n 1; }

@@ -24,6 +24,11 @@ results=$work/results
 echo "cell $cell: kernel $kernel, cgroup $cgroup, RAM $ram, swap $swap, THP $thp, overcommit $overcommit, user $user"
 
 if [ "$kernel" = host ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    # Switching to another user (or running the root-only variants as root) needs root.
+    echo "SKIP cell $cell: runs the demos on this machine as $user, which needs root: sudo sh tests/matrix/run-cell.sh $cell $bindir $work"
+    exit 77
+  fi
   # Demos in a directory every user may read: the build tree may not be.
   bin=$(mktemp -d /tmp/vmlab-matrix-bin.XXXXXX)
   trap 'rm -rf "$bin"' EXIT
