@@ -3,13 +3,15 @@
 #   sh tests/ensure-deps.sh build   the demos and the tour: cmake, make, a C compiler
 #   sh tests/ensure-deps.sh test    the above, plus Check, pkg-config, clang with its
 #                                   fuzzer runtime, valgrind, cppcheck and clang-tidy
+#   sh tests/ensure-deps.sh matrix  the above, plus what tests/matrix/ boots kernels
+#                                   with: QEMU, a static busybox, cpio, jq, kmod, xz
 # As root it installs with apt-get; otherwise it prints the sudo line and stops.
 set -eu
 
 want=${1:-}
 case "$want" in
-  build|test) ;;
-  *) echo "usage: sh tests/ensure-deps.sh build|test" >&2; exit 2 ;;
+  build|test|matrix) ;;
+  *) echo "usage: sh tests/ensure-deps.sh build|test|matrix" >&2; exit 2 ;;
 esac
 
 missing=""
@@ -20,7 +22,7 @@ need cmake cmake
 need make make
 need cc gcc
 [ -e /usr/include/stdio.h ] || missing="$missing libc6-dev"
-if [ "$want" = test ]; then
+if [ "$want" = test ] || [ "$want" = matrix ]; then
   need clang clang
   need pkg-config pkg-config
   need valgrind valgrind
@@ -39,6 +41,19 @@ if [ "$want" = test ]; then
     fi
   else
     missing="$missing libclang-rt-14-dev"
+  fi
+fi
+
+if [ "$want" = matrix ]; then
+  need qemu-system-x86_64 qemu-system-x86
+  need cpio cpio
+  need jq jq
+  need modinfo kmod
+  need xz xz-utils
+  need flock util-linux
+  # The guest's /init is busybox itself, so it must not need a libc.
+  if [ ! -x /bin/busybox ] || ! ldd /bin/busybox 2>&1 | grep -q 'not a dynamic'; then
+    missing="$missing busybox-static"
   fi
 fi
 

@@ -1,0 +1,85 @@
+# Per-demo rules of the matrix judge: what a note may say, given its own
+# step's numbers. judge.jq calls them for every step object of every --json
+# run; each emits one string per contradiction found (nothing if the step is
+# consistent). Add a rule: a def below plus one line in finding_rule or
+# note_rules. Inputs: . is the step object; $f a finding of it.
+
+# ---- rules keyed by finding id (issue 9's {"id","held","values"}) ----
+
+# One write to untouched anonymous memory: one fault, one 4 KiB page of Rss.
+def rule_first_write_one_page($f):
+  if .delta.Rss_kB? != null and .delta.Rss_kB != 4 then
+    "finding first_write_one_page held, but Rss_kB moved by \(.delta.Rss_kB), not 4" else empty end,
+  if $f.values.rss_delta_kB? != null and .delta.Rss_kB? != null and $f.values.rss_delta_kB != .delta.Rss_kB then
+    "finding first_write_one_page says rss_delta_kB \($f.values.rss_delta_kB), the step's delta says \(.delta.Rss_kB)" else empty end;
+
+# A read of untouched memory maps the shared zero page: Rss does not grow.
+def rule_read_maps_zero_page($f):
+  if (.delta.Rss_kB? // 0) > 0 then
+    "finding \($f.id) held, but Rss_kB grew by \(.delta.Rss_kB)" else empty end;
+
+# A huge page arrived: AnonHugePages must have grown in this very step.
+def rule_thp_huge_page($f):
+  if (.delta.AnonHugePages_kB? // 0) <= 0 then
+    "finding \($f.id) held, but AnonHugePages_kB moved by \(.delta.AnonHugePages_kB? // 0)" else empty end;
+
+def finding_rule($f):
+  if $f.id == "first_write_one_page" then rule_first_write_one_page($f)
+  elif $f.id == "read_maps_zero_page" or $f.id == "zero_page_mapped" then rule_read_maps_zero_page($f)
+  elif $f.id == "thp_one_fault_2M" or $f.id == "huge_page_in_one_fault" then rule_thp_huge_page($f)
+  else empty end;
+
+# ---- rules for today's JSON, which has facts but no findings ----
+# Each guards a sentence that explains an event: the event must have happened.
+
+def rule_map_noreserve_fit:
+  if .demo == "map-noreserve" and (.note // "" | test("opts the mapping out"))
+     and ((.facts["without MAP_NORESERVE"]? // "granted") != "granted"
+          or (.facts["with MAP_NORESERVE"]? // "granted") != "granted") then
+    "the note explains what MAP_NORESERVE did to a request that fits, but that request was refused: without the flag \(.facts["without MAP_NORESERVE"]), with it \(.facts["with MAP_NORESERVE"])"
+  else empty end;
+
+def rule_map_noreserve_protnone:
+  if .demo == "map-noreserve" and (.note // "" | test("commit it piece by piece"))
+     and ((.facts.mprotect? // "granted") != "granted") then
+    "the note explains committing piece by piece, but mprotect to read-write was refused (\(.facts.mprotect))"
+  else empty end;
+
+def rule_mmap_anon_thp_never:
+  if .demo == "mmap-anon" and (.note // "" | test("with huge pages, one fault can map"))
+     and (.after.AnonHugePages_kB? // 0) == 0 then
+    "the note credits huge pages with mapping 512 pages per fault, but AnonHugePages_kB is \(.after.AnonHugePages_kB? // 0)"
+  else empty end;
+
+# One victim, oom_kill moved by 2 (seen on 6.1 and 6.12 under cgroup v2: the
+# killer ran again while the victim was still exiting): the note must report
+# the count it measured, not tell a story of one kill.
+def rule_oom_count:
+  (.delta.oom_kill? // 0) as $n |
+  if .demo == "oom-killer-try" and $n > 1
+     and ((.note // "") | test("\\b\($n)\\b|twice|again") | not) then
+    "oom_kill moved by \($n), but the note neither reports nor explains the count"
+  else empty end;
+
+# A kernel line is evidence once: the same line twice in the facts reads as two events.
+def rule_kernel_lines_once:
+  [ (.facts // {}) | to_entries[] | select(.key | test("^kernel_[0-9]+$")) | .value ] as $lines |
+  if ($lines | length) != ($lines | unique | length) then
+    "the same kernel line is shown \(($lines | length) - ($lines | unique | length) + 1) times"
+  else empty end;
+
+def note_rules:
+  rule_map_noreserve_fit, rule_map_noreserve_protnone, rule_mmap_anon_thp_never,
+  rule_oom_count, rule_kernel_lines_once;
+
+# ---- rules on a run's result line, knowing how the cell was set up ----
+
+# A user who owns a delegated cgroup-v2 subtree with +memory may confine the
+# OOM victim there (issue 8): a skip is a demo that did not look.
+def rule_oom_delegated($user):
+  if .demo == "oom-killer-try" and .result == "skip" and $user == "delegated" then
+    "skipped, but this user owns a delegated cgroup-v2 subtree with the memory controller (/sys/fs/cgroup/student) where it may confine the victim: \(.reason)"
+  else empty end;
+
+def result_rules($user):
+  rule_oom_delegated($user);
