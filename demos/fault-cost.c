@@ -64,6 +64,7 @@ static char *huge_aligned(char *q)
 LESSON_FN static void zeroing(void)
 {
     LESSON(&n, p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+           if (p == MAP_FAILED) return;
            madvise(p, size, MADV_NOHUGEPAGE);
            for (size_t off = 0; off < size; off += page) p[off] = 1;
            for (int r = 0; r < reps; r++) {
@@ -79,6 +80,7 @@ LESSON_FN static void write_fault(void)
 {
     LESSON(&n, for (int r = 0; r < reps; r++) {
         p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) break;
         madvise(p, size, MADV_NOHUGEPAGE);
         t[0] = now_ns();
         for (size_t off = 0; off < size; off += page) p[off] = 1;
@@ -92,6 +94,7 @@ LESSON_FN static void read_fault(void)
 {
     LESSON(&n, for (int r = 0; r < reps; r++) {
         p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) break;
         madvise(p, size, MADV_NOHUGEPAGE);
         t[0] = now_ns();
         for (size_t off = 0; off < size; off += page) c |= FORCE_READ(p[off]);
@@ -107,6 +110,7 @@ LESSON_FN static void map_populate(void)
         t[0] = now_ns();
         p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
         t[1] = now_ns();
+        if (p == MAP_FAILED) break;
         munmap(p, size);
         record(r);
     });
@@ -116,6 +120,7 @@ LESSON_FN static void populate_write(void)
 {
     LESSON(&n, for (int r = 0; r < reps; r++) {
         p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) break;
         madvise(p, size, MADV_NOHUGEPAGE);
         t[0] = now_ns();
         ret = madvise(p, size, MADV_POPULATE_WRITE);
@@ -132,6 +137,7 @@ LESSON_FN static void thp_fault(void)
 {
     LESSON(&n, for (int r = 0; r < reps; r++) {
         char *q = mmap(NULL, size + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if ((p = q) == MAP_FAILED) break;
         p = huge_aligned(q);
         madvise(p, size, MADV_HUGEPAGE);
         t[0] = now_ns();
@@ -146,6 +152,7 @@ LESSON_FN static void hugetlb_fault(void)
 {
     LESSON(&n, for (int r = 0; r < reps; r++) {
         p = mmap(NULL, hsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+        if (p == MAP_FAILED) break;
         t[0] = now_ns();
         for (size_t off = 0; off < hsize; off += page) p[off] = 1;
         t[1] = now_ns();
@@ -163,10 +170,12 @@ LESSON_FN static void page_fault1(void)
     LESSON(&n, for (int r = 0; r < reps; r++) {
         t[0] = now_ns();
         char *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if ((p = m) == MAP_FAILED) break;
         for (size_t i = 0; i < size; i += page) m[i] = 0;
         munmap(m, size);
         t[1] = now_ns();
         p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) break;
         madvise(p, size, MADV_NOHUGEPAGE);
         for (size_t off = 0; off < size; off += page) p[off] = 1;
         munmap(p, size);
@@ -360,6 +369,16 @@ static void explain_hugetlb(void)
 {
     int64_t pages = (int64_t)(hsize / page);
     narrate_fact_int(&n, "huge_pages_free", d.huge_free);
+    if (p == MAP_FAILED) {
+        int64_t now = procfs_read_one("/proc/meminfo", "HugePages_Free");
+        if (FINDING(&n, "hugetlb_refused", true, VAL("errno", err),
+                    VAL("huge_pages_free_at_start", d.huge_free), VAL("huge_pages_free_now", now)))
+            narrate_because(&n, "hugetlb_refused",
+                            "mmap(MAP_HUGETLB) was refused (%s): HugePages_Free was %lld when the "
+                            "demo started and is %lld now.", strerror(err),
+                            (long long)d.huge_free, (long long)now);
+        return;
+    }
     struct figures f = report(pages, 0);
     if (FINDING(&n, "hugetlb_one_fault_per_page",
                 d.faults == (int64_t)reps * (int64_t)(hsize / huge), VAL("minor_faults", d.faults)))
@@ -526,6 +545,11 @@ int main(int argc, char **argv)
         if (steps[i].ask)
             steps[i].ask();
         steps[i].lesson();
+        if (p == MAP_FAILED) {
+            err = errno;
+            if (steps[i].lesson != hugetlb_fault)
+                narrate_fail_errno(&n, "mmap", err);
+        }
         if (i == 0) {
             narrate_fact_int(&n, "size_kB", (int64_t)(size / 1024));
             if (d.shrunk)
