@@ -316,8 +316,11 @@ int cgroup_plan_delegation(const char *mount, const char *rel, uid_t uid, pid_t 
     if (has_word(plan->own, "cgroup.subtree_control", "memory"))
         return 0; /* already handed to the children: a child can be limited */
     /* No internal processes: own may enable +memory for its children only
-     * when no process lives in own itself. This one may move (to a leaf);
-     * others are not ours to move. */
+     * when no process lives in own itself. They all move to a leaf of their
+     * own first, as systemd does with a delegated unit's processes: this
+     * one, and whatever else of this user's was started there (the shell,
+     * the tour). They stay inside the same delegated subtree, under no new
+     * limit, and go back when the lesson ends. */
     char path[640], line[64];
     snprintf(path, sizeof path, "%s/cgroup.procs", plan->own);
     FILE *f = fopen(path, "re");
@@ -325,19 +328,23 @@ int cgroup_plan_delegation(const char *mount, const char *rel, uid_t uid, pid_t 
         snprintf(why, len, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
-    long others = 0, other = 0;
+    plan->pids[plan->npids++] = (long)self;
+    bool too_many = false;
     while (fgets(line, sizeof line, f)) {
         long pid = strtol(line, NULL, 10);
-        if (pid > 0 && pid != (long)self) {
-            others++;
-            other = pid;
-        }
+        if (pid <= 0 || pid == (long)self)
+            continue;
+        if (plan->npids == CGROUP_MAX_MOVED)
+            too_many = true;
+        else
+            plan->pids[plan->npids++] = pid;
     }
     (void)fclose(f); /* read-only: nothing to lose */
-    if (others) {
-        snprintf(why, len, "your cgroup %s holds %ld other process%s (PID %ld): cgroup v2 lets a "
-                           "cgroup with processes in it hand no memory controller to its children",
-                 plan->own, others, others == 1 ? "" : "es", other);
+    if (too_many) {
+        snprintf(why, len, "your cgroup %s holds more than %d processes: cgroup v2 lets a cgroup "
+                           "with processes in it hand no memory controller to its children, and "
+                           "this demo moves at most %d of them to a leaf", plan->own,
+                 CGROUP_MAX_MOVED, CGROUP_MAX_MOVED);
         return -1;
     }
     plan->move_to_leaf = true;
@@ -346,7 +353,9 @@ int cgroup_plan_delegation(const char *mount, const char *rel, uid_t uid, pid_t 
 }
 
 /* Undo of a delegation, async-signal-safe: paths and text made in advance. */
-static char undo_subtree[640], undo_procs[640], undo_leaf[512], undo_pid[24];
+static char undo_subtree[640], undo_procs[640], undo_leaf[512];
+static char undo_pids[CGROUP_MAX_MOVED][24]; /* moved to the leaf, to move back */
+static volatile sig_atomic_t undo_npids;
 
 static void write_text(const char *path, const char *text)
 {
@@ -358,17 +367,19 @@ static void write_text(const char *path, const char *text)
     }
 }
 
-/* After the victim's cgroup is gone: -memory in the delegated cgroup, this
- * process back into it, the leaf removed. */
+/* After the victim's cgroup is gone: -memory in the delegated cgroup, the
+ * moved processes back into it (those still alive), the leaf removed. */
 static void undo_delegation(void)
 {
     if (undo_subtree[0])
         write_text(undo_subtree, "-memory");
     if (undo_procs[0])
-        write_text(undo_procs, undo_pid);
+        for (sig_atomic_t i = 0; i < undo_npids; i++)
+            write_text(undo_procs, undo_pids[i]);
     if (undo_leaf[0])
         (void)rmdir(undo_leaf);
     undo_subtree[0] = undo_procs[0] = undo_leaf[0] = '\0';
+    undo_npids = 0;
 }
 
 /* A cgroup v2 subtree this user owns: a systemd unit with Delegate=, a
@@ -381,7 +392,6 @@ static int setup_v2_delegated(struct confine *c, const char *mount, const char *
     if (cgroup_plan_delegation(mount, rel, geteuid(), self, &plan, why, len) != 0)
         return -1;
     snprintf(c->delegated, sizeof c->delegated, "%s", plan.own);
-    snprintf(undo_pid, sizeof undo_pid, "%ld", (long)self);
     if (plan.move_to_leaf) {
         snprintf(c->leaf, sizeof c->leaf, "%.470s/vmlab-%ld-supervisor", plan.own, (long)self);
         if (mkdir(c->leaf, 0755) != 0) {
@@ -392,12 +402,21 @@ static int setup_v2_delegated(struct confine *c, const char *mount, const char *
         did(c, "mkdir %s", c->leaf);
         snprintf(undo_leaf, sizeof undo_leaf, "%s", c->leaf);
         (void)undo_register(cleanup); /* from here on, every exit undoes the moves */
-        if (write_file(c->leaf, "cgroup.procs", undo_pid) != 0) {
-            snprintf(why, len, "cannot move this process to %s: %s", c->leaf, strerror(errno));
-            return -1;
-        }
-        did(c, "echo %s > %s/cgroup.procs", undo_pid, c->leaf);
         snprintf(undo_procs, sizeof undo_procs, "%s/cgroup.procs", plan.own);
+        for (size_t i = 0; i < plan.npids; i++) {
+            char pid[24];
+            snprintf(pid, sizeof pid, "%ld", plan.pids[i]);
+            if (write_file(c->leaf, "cgroup.procs", pid) != 0) {
+                if (errno == ESRCH && i > 0)
+                    continue; /* it ended meanwhile */
+                snprintf(why, len, "cannot move PID %s to %s: %s", pid, c->leaf, strerror(errno));
+                return -1;
+            }
+            snprintf(undo_pids[undo_npids], sizeof undo_pids[0], "%s", pid);
+            undo_npids = undo_npids + 1;
+            did(c, "echo %s > %s/cgroup.procs%s", pid, c->leaf,
+                plan.pids[i] == (long)self ? "   (this process)" : "   (another of yours)");
+        }
     }
     if (plan.enable_memory) {
         if (write_file(plan.own, "cgroup.subtree_control", "+memory") != 0) {

@@ -83,10 +83,14 @@ bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct 
  * memory must be in own's cgroup.controllers, and, unless +memory is
  * already in own's cgroup.subtree_control, the only process in own must be
  * this one (self), which then moves to a leaf before enabling +memory. */
+#define CGROUP_MAX_MOVED 64
+
 struct cgroup_delegation {
     char own[512];        /* mount + rel */
-    bool move_to_leaf;    /* own holds self: move it to a leaf first */
+    bool move_to_leaf;    /* own holds processes: move them to a leaf first */
     bool enable_memory;   /* write +memory to own/cgroup.subtree_control */
+    long pids[CGROUP_MAX_MOVED]; /* the processes in own (this one first) */
+    size_t npids;
 };
 int cgroup_plan_delegation(const char *mount, const char *rel, uid_t uid, pid_t self,
                            struct cgroup_delegation *plan, char *why, size_t len);

@@ -248,10 +248,14 @@ START_TEST(delegation_refusals_name_what_is_missing)
     delegated_tree(root, "4242\n", 0);
     ck_assert_int_eq(cgroup_plan_delegation(root, "/user/app", 1234, 4242, &plan, why, sizeof why), -1);
     ck_assert_msg(strstr(why, "not delegated to you") != NULL, "%s", why);
-    /* Another process lives there: the no-internal-process rule. */
-    delegated_tree(root, "4242\n777\n", 1234);
-    ck_assert_int_eq(cgroup_plan_delegation(root, "/user/app", 1234, 4242, &plan, why, sizeof why), -1);
-    ck_assert_msg(strstr(why, "PID 777") != NULL, "%s", why);
+    /* Another process lives there: the no-internal-process rule says it
+     * moves to the leaf too, this process first. */
+    delegated_tree(root, "777\n4242\n", 1234);
+    ck_assert_int_eq(cgroup_plan_delegation(root, "/user/app", 1234, 4242, &plan, why, sizeof why), 0);
+    ck_assert(plan.move_to_leaf && plan.enable_memory);
+    ck_assert_uint_eq(plan.npids, 2);
+    ck_assert_int_eq(plan.pids[0], 4242);
+    ck_assert_int_eq(plan.pids[1], 777);
     /* The parent did not hand it the memory controller. */
     delegated_tree(root, "4242\n", 1234);
     put(root, "/user/app/cgroup.controllers", "cpu pids\n");
