@@ -487,7 +487,9 @@ int main(int argc, char **argv)
     if (d.rest_len)
         munmap(d.rest, d.rest_len);
     munmap(d.p, d.huge);
-    sysctl_end();
+    if (sysctl_end() != 0) /* said on stderr; the record stays for the next run */
+        narrate_finish(&d.n, RESULT_FAIL, "the huge-page pool could not be put back to its "
+                                          "original size (see above)");
     narrate_finish(&d.n, RESULT_OK, "one huge page reserved at mmap and taken at the first write%s",
                    d.own_pool ? "; the pool is back to its original size" : "");
 }
