@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fault-cost: what a first touch costs, per 4 KiB page, on this machine.
  *
  * The lesson is the functions just below, in the order they run: each

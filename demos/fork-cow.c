@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fork-cow: fork copies no memory. Parent and child share every page,
  * read-only, until one of them writes: then that page alone is copied
  * (copy-on-write). Measured from both processes' smaps (Rss, Pss,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hugetlb-reserve: MAP_HUGETLB without MAP_NORESERVE reserves a huge page at
  * mmap time, so a successful mmap guarantees the writes; with MAP_NORESERVE
  * and no page left, the first write is a SIGBUS.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* malloc-brk: where malloc gets memory from. Small requests come from the
  * heap, which grows by moving the program break (brk); large ones get a
  * mapping of their own (mmap). Freed heap memory stays with the process

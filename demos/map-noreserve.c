@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* map-noreserve: ask for more memory than there is.
  *
  * A private writable mapping is a promise the kernel counts in Committed_AS;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mincore-residency: which pages are in memory, page by page, as a picture
  * ('#' resident, '.' not) after each step - and where mincore and smaps
  * disagree (the zero page). With --file, the page cache of a file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mlock-madvise: telling the kernel what to do with pages you already have.
  *
  * mlock makes pages resident now and keeps them (within RLIMIT_MEMLOCK);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mmap-anon: an anonymous private mapping is only address space until it is
  * touched.
  *

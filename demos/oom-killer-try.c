@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* oom-killer-try: allocate until the kernel's OOM killer steps in - inside a
  * memory-limited cgroup, never on the machine as a whole.
  *

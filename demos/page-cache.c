@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* page-cache: a file's pages in memory - read in (with readahead), written
  * (dirty, then written back, then clean), and dropped again.
  *

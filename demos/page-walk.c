@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* page-walk: how the CPU finds a byte - an address split into page-table
  * indices - and what the page tables themselves cost.
  *

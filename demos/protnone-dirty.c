@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* protnone-dirty: whether a page is in memory and whether the program may
  * touch it are two separate things - and so is what it is charged.
  *

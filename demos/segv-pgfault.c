@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* segv-pgfault: good and bad page faults. The MMU traps on every access it
  * cannot complete; the kernel decides. A good fault is fixed up and counted;
  * a bad one becomes a signal whose siginfo says why (si_code) and where

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stack-growth: the stack is a mapping that grows down, one page at a time,
  * as a recursion touches it; RLIMIT_STACK caps it; stack_guard_gap keeps
  * other mappings away from it; a thread's stack is a fixed mapping with a

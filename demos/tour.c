@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tour: the guided tour - runs every demo in teaching order, one after the
  * other, passing on --step, --json and --color. Each demo is a program of its
  * own next to this one; the tour only starts them and counts how they ended. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vmlab-watch: the second terminal. Follows whatever vmlab demo this user is
  * running (or the PID given) and redraws, whenever something changed, the
  * demo's own mapping from /proc/PID/smaps with the fields that moved marked,

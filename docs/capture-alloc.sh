@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Regenerates the captured runs in docs/answers/DEMO.md for the allocator's
 # demos (malloc-brk, stack-growth, fork-cow) from the programs as they are
 # now: every block between

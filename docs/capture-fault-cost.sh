@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Regenerates the captured runs in docs/answers/fault-cost.md from the
 # program as it is now: every block between
 #     <!-- capture: fault-cost ARGS -->

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Regenerates the captured runs in docs/answers/hugetlb-reserve.md from the
 # current program: as root, on a machine whose huge-page pool is empty,
 # `--setup 2` (the pool is grown for the run and put back), then the same

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Regenerates the captured runs in docs/answers/map-noreserve.md from the
 # current program: each block between "<!-- capture:NAME -->" and
 # "<!-- /capture:NAME -->" is replaced by a fresh run.

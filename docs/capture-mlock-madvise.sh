@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Regenerates the captured runs in docs/answers/mlock-madvise.md from the
 # program as it is now: every block between
 #     <!-- capture: mlock-madvise ARGS -->

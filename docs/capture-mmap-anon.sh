@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Regenerates the captured runs in docs/answers/mmap-anon.md from the
 # program as it is now: every block between
 #     <!-- capture: mmap-anon ARGS -->

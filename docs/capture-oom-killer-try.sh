@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Regenerates the captured runs in docs/answers/oom-killer-try.md from the
 # program as it is now: every block between
 #     <!-- capture: oom-killer-try ARGS -->            (or ... ARGS | FILTER -->)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Regenerates the captured runs in the instructor's keys
 # docs/answers/mincore-residency.md and docs/answers/protnone-dirty.md from the
 # programs as they are now. In those files, every block between

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Regenerates the captured run in docs/answers/segv-pgfault.md from the
 # current program, so that the instructor key shows what it prints today.
 #   sh docs/capture-segv-pgfault.sh [BUILD_DIR]     (default: build/default)

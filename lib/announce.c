@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* announce: the "which demo is running" file for vmlab-watch. */
 #define _GNU_SOURCE
 #include "announce.h"

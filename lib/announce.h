@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* announce: tell a second terminal which demo is running now.
  *
  * Every demo writes, at each step, a small file naming its PID, its step

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* budget: the least headroom among the limits this process is under. */
 #define _GNU_SOURCE
 #include "budget.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* budget: how much memory may this process really use, right now?
  *
  * Not just what the machine has free. Whichever of these leaves the least:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* commit: see commit.h. */
 #include "commit.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* commit: a move of Committed_AS, said exactly.
  *
  * Committed_AS counts the whole machine: between the readings just before

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* confine: memory-limited cgroups for the OOM experiments. See confine.h. */
 #define _GNU_SOURCE
 #include "confine.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* confine: run a child in a memory-limited cgroup, so that an out-of-memory
  * experiment can only ever exhaust the limit, never the machine.
  *

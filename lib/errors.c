@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* errors: symbolic errno names. A table of our own rather than glibc's
  * strerrorname_np(): that one is missing before glibc 2.32 and on musl, and
  * students run older distributions. The table is generated at build time

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* errors: name the errno a call failed with, as a student can look it up. */
 #ifndef VMLAB_ERRORS_H
 #define VMLAB_ERRORS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* grant: the size a demo may map on this machine, and why; and the figures
  * that bound what a process may be granted. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* grant: how much memory this machine can give a demo, and why that much.
  *
  * A demo that maps memory to show a charge must ask for an amount the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* leftovers: repair what an earlier, killed run left behind. */
 #include "leftovers.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* leftovers: what a vmlab run killed with SIGKILL could not undo.
  *
  * Every program calls leftovers_repair() first. It puts back the

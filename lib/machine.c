@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* machine: what this machine is, read once for the JSON contract. */
 #define _GNU_SOURCE
 #include "machine.h"

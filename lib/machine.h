@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* machine: the facts about this machine that decide what a demo can show -
  * kernel, page size, THP mode, overcommit policy, cgroup version, whether we
  * are root, memory and swap. Every --json run ends with them, so a grader

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* memlock: what the mlock lessons need to know about this process - its
  * RLIMIT_MEMLOCK, and whether CAP_IPC_LOCK lifts it - and, in a build with
  * AddressSanitizer, whose mlock family does nothing (it would lock the

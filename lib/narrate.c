@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* narrate: plain, --step and --json output of the steps of a demo. */
 #define _GNU_SOURCE
 #include "narrate.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* narrate: the step engine. Every demo is a list of steps; each step says
  *   what we do     (a title and the C line being executed),
  *   what we saw    (counters before -> after, and facts such as a maps line),

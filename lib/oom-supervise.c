@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* oom-supervise: the victim's reports, its start and the kernel log. See
  * oom-supervise.h. */
 #define _GNU_SOURCE

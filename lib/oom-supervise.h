@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* oom-supervise: the plumbing around oom-killer-try's lesson, kept out of
  * the demo so that the demo's file is the lesson (the victim's loop).
  *

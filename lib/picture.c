@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* picture: the SVG that --svg writes from a run's own measurements. */
 #define _GNU_SOURCE
 #include "picture.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* picture: --svg FILE draws what a run measured, for a lab sheet or a slide.
  *
  * The narrator hands every finished step to the book; at the end of the run

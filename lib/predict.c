@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* predict: ask before a step, check after it, keep the score. */
 #define _GNU_SOURCE
 #include "predict.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* predict: the --predict side of narrate (narrate.h has its API). These
  * are narrate's own calls into it: read the answer where a step would
  * pause, show prediction and measurement at the step's end. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* probe: SIGSEGV/SIGBUS caught with sigaction(SA_SIGINFO) + siglongjmp.
  *
  * The handler is async-signal-safe: it stores into a static struct and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* probe: make a memory access that may fault, and report what happened
  * instead of dying.
  *

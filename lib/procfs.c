@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* procfs: parsers for smaps, meminfo/status and /proc/sys/vm values.
  * See procfs.h for the rules every parser here follows. */
 #define _GNU_SOURCE

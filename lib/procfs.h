@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* procfs: read what the kernel says about memory, by key.
  *
  * Every parser takes a FILE * so that the unit tests can feed it fixture files

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* region: guard-page reservations, so a demo mapping stays one VMA. */
 #define _DEFAULT_SOURCE
 #include "region.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* region: a demo mapping that is a VMA of its own.
  *
  * A bare mmap() of a few pages can land next to another anonymous mapping and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* residency: mincore() as a row of '#' and '.' (the idea of TLPI's memlock.c). */
 #define _DEFAULT_SOURCE
 #include "residency.h"

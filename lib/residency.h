@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* residency: which pages of a range are in memory, as mincore(2) reports them.
  *
  * For anonymous memory mincore says a page is resident when a page-table

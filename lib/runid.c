@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* runid: a name for a run that no other process shares. See runid.h. */
 #define _GNU_SOURCE
 #include "runid.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* runid: who made a change, told apart from every other process - also one
  * in another PID namespace, one that reuses the PID later, one in an earlier
  * boot.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* snapshot: capture and compare what a step changes. */
 #define _GNU_SOURCE
 #include "snapshot.h"

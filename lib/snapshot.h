@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* snapshot: everything one step may change, captured in one call.
  *
  *   - the smaps entry of the demo's mapping (found by address),

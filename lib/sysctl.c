@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sysctl: temporary /proc/sys/vm changes with a lock, an undo record and
  * restore on every exit path. See sysctl.h for the life of a change and
  * sysctl_record.h for what the record may hold. */

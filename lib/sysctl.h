@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sysctl: change a /proc/sys/vm knob for the length of a demo, and put it
  * back on every way out.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sysctl_record: parse and write the undo record, strictly. See
  * sysctl_record.h for the format and the allow-list. */
 #include "sysctl_record.h"

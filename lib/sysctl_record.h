@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sysctl_record: the undo record - what a run changed in /proc/sys/vm, kept
  * on disk so that the next run can put it back if this one is killed.
  *

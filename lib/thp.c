@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thp: transparent huge page settings and counters. */
 #define _GNU_SOURCE
 #include "thp.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thp: what transparent huge pages will do for this process - the mode in
  * force, the huge-page size, whether a read may map the huge zero page, and
  * whether THP is off for this process alone - and the /proc/vmstat counters

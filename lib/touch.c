@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* touch: see touch.h for why these are functions of their own. */
 #include "touch.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* touch: memory accesses made on purpose, exactly once each.
  *
  * volatile keeps the compiler from dropping or merging an access whose page

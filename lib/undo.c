@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* undo: the one atexit and the one signal handler that put things back.
  * See undo.h. */
 #define _GNU_SOURCE

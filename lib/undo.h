@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* undo: one list of what a run must put back, run on every way out.
  *
  * A part of the library that changes the machine (lib/sysctl: a /proc/sys/vm

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* worker: fork, run, send the result back through a pipe, wait. */
 #define _GNU_SOURCE
 #include "worker.h"

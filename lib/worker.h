@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* worker: run one experiment in a child process and get its result back.
  *
  * An experiment that may die (a bad access, a mode of overcommit that makes

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs what vmlab needs on Debian or Ubuntu, or says exactly what to run.
 #   sh tests/ensure-deps.sh build   the demos and the tour: cmake, make, a C compiler
 #   sh tests/ensure-deps.sh test    the above, plus Check, pkg-config, clang with its

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Everything CI checks, in one command: install what is missing, then build
 # and run the whole CTest suite with gcc (warnings are errors, valgrind on the
 # unit tests), with clang (plus cppcheck and clang-tidy), under AddressSanitizer

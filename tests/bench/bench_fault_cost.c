@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_fault_cost: does fault-cost agree with will-it-scale's page_fault1?
  *
  * Runs the demo (`fault-cost --json`) several times and reads, from its

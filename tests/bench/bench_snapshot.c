@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_snapshot: what one step's snapshot costs (smaps lookup for one
  * mapping + meminfo + getrusage), with few mappings and with ~2,000.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lesson_asserts: what every step of a lesson-first demo must satisfy, for
  * the tests of mlock-madvise and fault-cost: the code it shows is in the
  * demo's source (VMLAB_DEMO_SOURCE), and every sentence rests on a finding

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lesson_checks: what the tests of malloc-brk, stack-growth and fork-cow
  * check in every step (its code is the demo's source, its sentences rest
  * on held findings), and a reader of /proc/PID/maps by name, written apart

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Demo tests for fault-cost. Timings are never asserted (they belong to
  * tests/bench/bench_fault_cost.c); what is asserted is the structure and
  * the findings, against what this test reads of the process from outside:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Demo tests for fork-cow: the outside observer reads BOTH processes. At
  * every pause of a --step --json run we read the parent's and the child's
  * /proc/PID/smaps entry of the lesson's mapping (Rss, Pss, Shared_Dirty,

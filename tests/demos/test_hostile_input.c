@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Every program against hostile command lines: empty strings, negative and
  * zero values, floats, hex, numbers past 64 bits, absurd sizes, unknown
  * suffixes and options, repeated options, missing values, a 64 KiB argument,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The undo record cannot be turned against the machine (issue 15).
  *
  * Every vmlab program, run as root, first repairs what a killed run left:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Demo tests for hugetlb-reserve, judged from outside: the demo runs with
  * --step --json on a pseudo-terminal, and at each pause the test reads
  * HugePages_Free/Rsvd/Surp from /proc/meminfo, the mapping's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Demo tests for malloc-brk: the outside observer. The demo runs with
  * --step --json on a pseudo-terminal; at every pause we read its
  * /proc/PID/maps (which mapping holds the pointer: [heap] or its own),

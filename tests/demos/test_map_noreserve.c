@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Demo tests for map-noreserve, judged from outside the process: the demo
  * runs with --step --json on a pseudo-terminal and, at every pause, this
  * test reads the demo's /proc/PID/smaps (Size, Rss, VmFlags: "ac" is

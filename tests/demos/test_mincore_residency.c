@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Demo tests for mincore-residency, read from outside the demo.
  *
  * The anonymous lesson runs with --step on a pseudo-terminal; at every pause

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Demo tests for mlock-madvise, with the outside observer: the demo runs
  * with --step --json on a pseudo-terminal and, at every pause, this test
  * reads the process's smaps entry (Rss, Locked, LazyFree, VmFlags), its

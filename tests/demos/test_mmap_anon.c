@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Demo tests for mmap-anon, the example the other demo tests copy.
  *
  * The outside observer: run the demo with --step --json on a pseudo-terminal

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Demo tests for oom-killer-try, judged from outside. At each --step pause
  * the test reads, itself, the victim's /proc/PID/status (VmRSS, VmPTE,
  * VmSize) and oom_score_adj, the cgroup's own files (its limit, oom_kill in

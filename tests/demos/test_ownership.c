@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Ownership that survives PID namespaces (issue 15, item 5): every vmlab
  * program sweeps the cgroups that killed runs left (lib/confine), and it
  * must take for a leftover exactly the cgroups whose run has ended - not

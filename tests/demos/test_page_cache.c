@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Demo tests for page-cache.
  *
  * The outside observer: the demo runs with --step --json on a pseudo-

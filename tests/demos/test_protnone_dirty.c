@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Demo tests for protnone-dirty, read from outside the demo.
  *
  * The demo runs with --step on a pseudo-terminal. At every pause the test

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The demos that change /proc/sys/vm leave nothing changed: not when they
  * are interrupted at any pause (SIGINT, SIGTERM, SIGHUP), not when their
  * worker is killed, not when they are killed outright (the next run repairs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Demo tests for segv-pgfault, judged from outside: at each pause (the
  * case's child is about to make its access) the test reads the child's
  * /proc/PID/maps and smaps itself, and decides from them - and from its own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Demo tests for stack-growth: the outside observer. At every pause of a
  * --step --json run we read the demo's [stack] from /proc/PID/maps and
  * smaps, and its fault count from /proc/PID/stat, and hold the step's rows

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* --step at a real terminal: run mmap-anon on a pseudo-terminal and check
  * that each step shows its title and code first, then waits ("Press Enter
  * to run step N/M") with the code not yet run, shows how to watch it, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Demo tests for the guided tour: it runs every demo, passes --json on, and
  * its own summary agrees with how each demo ended. */
 #define _GNU_SOURCE

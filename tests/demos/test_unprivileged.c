@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Every program run as an unprivileged user (uid 65534; root drops to it,
  * anyone else already is): it shows its lesson (exit 0) or says why it
  * cannot here and what would enable it (exit 77) - never a crash, never a

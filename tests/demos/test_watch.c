@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vmlab-watch follows the tour: the tour runs with --step on a terminal; at
  * every pause the test finds, from outside (/proc), which demo process the
  * tour is running, and waits until the watcher's latest frame names that

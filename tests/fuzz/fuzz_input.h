@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_input: the fuzzer's bytes as a FILE *, the way the parsers read /proc. */
 #ifndef VMLAB_FUZZ_INPUT_H
 #define VMLAB_FUZZ_INPUT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: whatever bytes a demo puts in a JSON string (a path, an error
  * message), json_write_string must produce valid JSON; for valid UTF-8
  * without NULs the string must come back unchanged. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: "Key: value" parsing as for /proc/meminfo and /proc/self/status,
  * and "key value" parsing as for memory.events and /proc/vmstat. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: smaps_parse_entry on arbitrary text, looked up at an address
  * the input also chooses, and at the addresses the parser itself returned. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the one-value files (/proc/sys/vm values, sysfs choices) and the
  * command-line size parser, which all read text a user or kernel supplies. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* replay: run a fuzz target's function over files, without libFuzzer, so
  * that the seed corpus and every input that once crashed are checked by every
  * build (the asan preset included). Usage: replay FILE|DIR... */

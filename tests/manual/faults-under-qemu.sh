@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # By hand, not in CI: runs segv-pgfault and hugetlb-reserve under QEMU
 # (-accel tcg -cpu max: protection keys and 5-level paging) with the Debian
 # kernels the matrix harness caches, in an initramfs without /run, and prints

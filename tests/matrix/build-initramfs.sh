@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Builds the guest's initramfs: busybox, the built demos with the shared
 # libraries they load, the matrix scripts, and the kernel modules for zram
 # swap (decompressed, in the order insmod needs them).

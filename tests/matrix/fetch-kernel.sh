@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Prints the directory of an unpacked Debian kernel package for one matrix
 # kernel line (6.1 or 6.12), downloading and unpacking it the first time.
 # The cache is /var/cache/vmlab-matrix as root, else $XDG_CACHE_HOME/vmlab-matrix.

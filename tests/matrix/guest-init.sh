@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# SPDX-License-Identifier: MIT
 # /init of the matrix's QEMU guest: sets the machine up as the cell asks
 # (vmlab.* words on the kernel command line), runs run-demos.sh, and sends
 # the results to the host over the second serial port, ttyS1, as a base64

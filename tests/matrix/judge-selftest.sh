@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The judge against runs whose faults are known: each planted contradiction
 # must be found, and the one consistent run must pass. Without this the
 # matrix could stay green by judging nothing.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Judges one run of a demo. $mode json: the input is its stdout as raw text
 # (jq -R -s); $mode plain: its stderr. $rc its exit status, $user who ran it. Output: one line per problem, none
 # when the run is consistent. The rules by demo and by finding id are in rules.jq.

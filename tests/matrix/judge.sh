@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Judges the results of one cell (written by run-demos.sh) and prints one
 # line per run: PASS, FAIL (with every problem), XFAIL (a known failure, with
 # the table's reason), XPASS (marked as known but passing: remove the mark;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Per-demo rules of the matrix judge: what a note may say, given its own
 # step's numbers. judge.jq calls them for every step object of every --json
 # run; each emits one string per contradiction found (nothing if the step is

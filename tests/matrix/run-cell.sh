@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs one cell of the matrix and judges it: boots the cell's kernel under
 # QEMU with the demos in an initramfs (or, for a 'host' cell, runs them here),
 # brings the results back and hands them to judge.sh.

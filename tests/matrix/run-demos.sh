@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs every 'run' line of the matrix table, plain and with --json, as one
 # user, and records for each invocation its stdout, stderr, exit status and
 # the machine state just before and just after it. The same script runs in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* demo_test: helpers shared by the demo tests. */
 #define _GNU_SOURCE
 #include "demo_test.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* demo_test: what every demo test does - run a demo, read its JSON Lines,
  * look up facts, check the usage-error contract - with Check assertions that
  * name what was missing. Expected values always come from the test itself. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* json: a recursive-descent JSON reader, strict on purpose. */
 #include "json.h"
 

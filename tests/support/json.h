@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A small, strict JSON reader for the tests: the demos' --json output must be
  * valid JSON (RFC 8259, UTF-8) before any fact in it is checked. */
 #ifndef VMLAB_TEST_JSON_H

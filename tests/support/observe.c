@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* observe: the tests' own readers of /proc/PID/{smaps,status,stat,pagemap}
  * and a pty stepper. Deliberately independent of lib/procfs. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* observe: read a running demo from outside, as a second terminal would.
  *
  * The parsers here are the tests' own, written apart from lib/procfs, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pty: forkpty-driven demo runs. */
 #define _GNU_SOURCE
 #include "ptydrive.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pty: run a demo on a pseudo-terminal, as a person at a keyboard would, and
  * drive it by what it prints (its --step prompts), never by sleeps. */
 #ifndef VMLAB_TEST_PTYDRIVE_H

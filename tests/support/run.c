@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run: fork, exec, and collect stdout/stderr with poll(). */
 #define _GNU_SOURCE
 #include "run.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run: start a demo as a child process and collect what it printed and how
  * it ended - the demo tests judge the program from the outside, as a student
  * or a grading script would. */

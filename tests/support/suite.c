@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* suite: the lines every test program's main() would otherwise repeat. */
 #include "suite.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A two-step lesson-first program for the tests of narrate's LESSON,
  * findings and the pty stepper: map four pages, write one. With "bug" as
  * its argument, step 2 explains from a finding that did not hold. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* announce: the file that tells vmlab-watch which demo runs now. */
 #define _GNU_SOURCE
 #include <check.h>

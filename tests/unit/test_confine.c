@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for lib/confine.c: reading cgroup membership and counters from
  * fixtures of both cgroup versions, and - as root - a real cgroup made,
  * limited, entered and removed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for lib/narrate.c: the JSON it writes must parse (escaping,
  * UTF-8), carry the numbers it was given, and the plain text must show them. */
 #define _GNU_SOURCE

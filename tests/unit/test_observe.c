@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tests' own /proc readers, checked against what this process knows it
  * did: a mapping it made, pages it wrote. */
 #define _GNU_SOURCE

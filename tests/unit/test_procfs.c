@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for lib/procfs.c, fed with real and hand-broken /proc samples
  * from tests/fixtures/. Every malformed input must give an error status,
  * never a crash or a read past the end (the asan preset runs these too). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for lib/snapshot.c, lib/region.c and lib/residency.c against the
  * running kernel: a guarded region is one VMA, one write is one page and one
  * minor fault, and reading /proc in between is not counted as the step's. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for the undo record (lib/sysctl_record), run identities
  * (lib/runid) and sysctl_may_change (lib/sysctl): the strict parser against
  * every hostile record we know, the allow-list's ranges, compare-before-
