@@ -70,6 +70,20 @@ if [ "$user" = delegated ]; then
   fi
 fi
 
+if [ "$user" = container ]; then
+  # Root inside a container: a memory limit set from outside (docker run -m),
+  # no /run, /proc/sys read-only, and an address-space limit (ulimit -v, in
+  # run-demos.sh). The overcommit mode above is set before /proc/sys closes.
+  if mkdir /sys/fs/cgroup/box && echo 268435456 > /sys/fs/cgroup/box/memory.max; then
+    [ -f /sys/fs/cgroup/box/memory.swap.max ] && echo 0 > /sys/fs/cgroup/box/memory.swap.max
+  else
+    fail_setup "cannot create the container's 256 MiB cgroup /sys/fs/cgroup/box"
+  fi
+  umount /run && rmdir /run || fail_setup "cannot take /run away"
+  { mount -o bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys; } ||
+    fail_setup "cannot make /proc/sys read-only"
+fi
+
 {
   echo "kernel $(uname -r)"
   echo "cgroup $(arg cgroup) $(grep cgroup /proc/mounts | tr '\n' ';')"

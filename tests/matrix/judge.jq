@@ -70,7 +70,7 @@ if $mode == "plain" then
   # Input: the plain run's stderr. Its stdout is prose and is not judged.
   ( if $rc == "77" and (enabling_command | not) then
       "a skip without the command that would enable it: \(.[0:300])" else empty end ),
-  ( if $rc == "77" and $user == "root" and become_root then
+  ( if $rc == "77" and ($user == "root" or $user == "container") and become_root then
       "tells root to become root: \(.[0:300])" else empty end )
 else
 split("\n") | map(select(length > 0)) as $lines |
@@ -89,7 +89,7 @@ split("\n") | map(select(length > 0)) as $lines |
   ( $vs[] | select(has("result")) |
     ( if .result == "skip" and ((.reason // "") | enabling_command | not) then
         "\(.demo): a skip without the command that would enable it: \(.reason)" else empty end ),
-    ( if .result == "skip" and $user == "root" and ((.reason // "") | become_root) then
+    ( if .result == "skip" and ($user == "root" or $user == "container") and ((.reason // "") | become_root) then
         "\(.demo): tells root to become root: \(.reason)" else empty end ),
     result_rules($user) ),
   ( $vs[] | select(has("step")) | . as $s |

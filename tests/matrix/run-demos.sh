@@ -7,8 +7,9 @@
 #
 #   sh run-demos.sh TABLE BINDIR OUTDIR USER [SETTLE_SECONDS]
 #
-# USER is root, nobody, or delegated (uid 1000 'student', moved into
-# /sys/fs/cgroup/student first). SETTLE_SECONDS is for the host only: other
+# USER is root, nobody, delegated (uid 1000 'student', moved into
+# /sys/fs/cgroup/student first) or container (root in a 256 MiB cgroup, under
+# ulimit -v 8 GiB, with /proc/sys read-only and no /run: guest-init.sh). SETTLE_SECONDS is for the host only: other
 # test runs on the same machine change sysctls and cgroups for a moment, so
 # a difference is read again once a second for that long before it counts;
 # a demo that left a change behind leaves it there for good.
@@ -73,6 +74,10 @@ as_user() {
       # inside the subtree its user owns.
       sh -c 'echo $$ > /sys/fs/cgroup/student/cgroup.procs && exec "$@"' sh \
         timeout "$per_run_timeout" su -s /bin/sh student -c "sh $(command_file "$@")" ;;
+    container)
+      # Root, started inside the container's limited cgroup, under ulimit -v.
+      sh -c 'echo $$ > /sys/fs/cgroup/box/cgroup.procs && ulimit -v 8388608 && exec "$@"' sh \
+        timeout "$per_run_timeout" "$@" ;;
     *) echo "run-demos.sh: unknown user '$user'" >&2; return 2 ;;
   esac
 }
