@@ -458,6 +458,9 @@ static const struct cli_option options[] = {
 
 static const struct demo_info info = {
     .name = "segv-pgfault",
+    .exit_status = "0 every case ran and the output shows what the kernel reported; 1 a case "
+                   "ended without a result, or a system call failed (the message names it); "
+                   "2 bad usage; 77 this machine cannot show it (the message says why).",
     .args = "[CASE | u|k r|w]",
     .summary =
         "Makes one memory access that the MMU cannot complete and shows what the\n"

@@ -76,7 +76,6 @@ return	PROPAGATE	3.25
 LIST
 # Known uses of something newer, each with why it is acceptable. Keep short.
 cat >"$tmp/allowed" <<'LIST'
-tests/CMakeLists.txt	find_program	REQUIRED	only with VMLAB_VALGRIND or VMLAB_LINT, which only the ci presets (CMake >= 3.25) set
 LIST
 
 LC_ALL=C awk -F '\t' -v minimum="$minimum" -v src="$src/" '
