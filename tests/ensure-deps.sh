@@ -3,7 +3,8 @@
 # Installs what vmlab needs on Debian or Ubuntu, or says exactly what to run.
 #   sh tests/ensure-deps.sh build   the demos and the tour: cmake, make, a C compiler
 #   sh tests/ensure-deps.sh test    the above, plus Check, pkg-config, clang with its
-#                                   fuzzer runtime, valgrind, cppcheck and clang-tidy
+#                                   fuzzer runtime, valgrind, cppcheck, clang-tidy,
+#                                   rsvg-convert and Python's jsonschema
 #   sh tests/ensure-deps.sh matrix  the above, plus what tests/matrix/ boots kernels
 #                                   with: QEMU, a static busybox, cpio, jq, kmod, xz
 # As root it installs with apt-get; otherwise it prints the sudo line and stops.
@@ -29,6 +30,10 @@ if [ "$want" = test ] || [ "$want" = matrix ]; then
   need valgrind valgrind
   need cppcheck cppcheck
   need clang-tidy clang-tidy
+  need rsvg-convert librsvg2-bin          # pictures.svg renders the --svg pictures
+  # json.schema validates every program's --json with Debian's python3 and
+  # its jsonschema module (the grader of docs/grading.md uses the same).
+  /usr/bin/python3 -c 'import jsonschema' 2>/dev/null || missing="$missing python3-jsonschema"
   if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists check; then
     missing="$missing check"
   fi
