@@ -214,6 +214,13 @@ static const struct series *find_series(const struct picture_book *b, const char
     return NULL;
 }
 
+/* Memory, drawn against the limit: not VmSize, which is address space (under
+ * AddressSanitizer, terabytes) and would flatten everything else. */
+static bool plotted(const struct series *s, const struct series *t)
+{
+    return s != t && strstr(s->key, "_kB") && !strstr(s->key, "VmSize");
+}
+
 static void draw_series(FILE *out, const struct picture_book *b, int *y)
 {
     const struct series *t = find_series(b, "samples_t_ms");
@@ -222,7 +229,7 @@ static void draw_series(FILE *out, const struct picture_book *b, int *y)
     static const char *const colors[] = {"#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f"};
     int64_t top = b->limit_kB > 0 ? b->limit_kB : 1, tmax = t->v[t->n - 1] > 0 ? t->v[t->n - 1] : 1;
     for (size_t i = 0; i < b->nseries; i++)
-        if (&b->series[i] != t && strstr(b->series[i].key, "_kB"))
+        if (plotted(&b->series[i], t))
             for (size_t k = 0; k < b->series[i].n; k++)
                 if (b->series[i].v[k] > top)
                     top = b->series[i].v[k];
@@ -245,7 +252,7 @@ static void draw_series(FILE *out, const struct picture_book *b, int *y)
     int legend = 0;
     for (size_t i = 0; i < b->nseries; i++) {
         const struct series *s = &b->series[i];
-        if (s == t || !strstr(s->key, "_kB"))
+        if (!plotted(s, t))
             continue;
         const char *color = colors[legend % 5];
         fprintf(out, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "

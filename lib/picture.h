@@ -6,8 +6,9 @@
  *   - the commit charge (Committed_AS before and after each step that read
  *     it) against CommitLimit;
  *   - every residency picture, one square a page ('#' resident);
- *   - every time series the run measured ("samples_*" facts, against
- *     "samples_t_ms"), with the memory limit that applied as a line.
+ *   - every time series of memory the run measured ("samples_*_kB" facts,
+ *     against "samples_t_ms"; not VmSize, which is address space), with the
+ *     memory limit that applied as a line.
  * Nothing is drawn that the run did not measure. */
 #ifndef VMLAB_PICTURE_H
 #define VMLAB_PICTURE_H

@@ -42,8 +42,9 @@ if [ $rc -eq 0 ]; then
   rsvg-convert "$tmp/o.svg" -o "$tmp/o.png" || fail "rsvg-convert could not render o.svg"
   grep -q 'class="limit"' "$tmp/o.svg" || fail "o.svg has no limit line"
   [ "$(grep -c 'class="series"' "$tmp/o.svg")" -ge 2 ] || fail "o.svg has fewer than two series"
-  set -- $(colors "$tmp/o.png" c62828 2e7d32)
-  [ "$3" -gt 0 ] && [ "$4" -gt 0 ] || fail "o.png lacks the limit ($3) or VmRSS ($4) pixels"
+  set -- $(colors "$tmp/o.png" c62828 1565c0 2e7d32)
+  [ "$3" -gt 0 ] && [ "$4" -gt 0 ] && [ "$5" -gt 0 ] ||
+    fail "o.png lacks the limit ($3), VmRSS ($4) or VmPTE ($5) pixels"
 elif [ $rc -ne 77 ]; then
   fail "oom-killer-try exited $rc: $(cat "$tmp/o.err")"
 fi
