@@ -56,6 +56,12 @@ problems_of() { # problems_of RUN_DIR: one line per problem
       judge_jq plain "$rc" "$d/plain.err" | sed 's/^/plain: /'
     else
       judge_jq json "$rc" "$d/json.out" | sed 's/^/json: /'
+      # A 'covers' line: every demo it names must have ended (0 or 77) inside
+      # this run, with its own result line in the JSON.
+      for demo in $(awk -v r="$(basename "$d")" '$1 == "covers" && $2 == r { for (i = 3; i <= NF; i++) print $i }' "$table"); do
+        grep -q "\"demo\":\"$demo\",\"schema\":2,\"vmlab\"" "$d/json.out" ||
+          echo "json: $demo has no result line: this run did not run it"
+      done
     fi
     state_changes "$d/$mode.before" "$d/$mode.after" | sed "s/^/$mode: /"
   done
