@@ -172,6 +172,9 @@ int main(int argc, char **argv)
         return EXIT_RUNTIME;
     }
 
+    if (common.predict && !isatty(STDIN_FILENO))
+        cli_usage_error(&info, "--predict asks at a terminal, and stdin is not one (give "
+                               "--answers to one demo at a time instead)");
     struct narrator n;
     narrate_init(&n, info.name, &common, 0);
     char dir[PATH_MAX];

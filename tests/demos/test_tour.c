@@ -80,6 +80,14 @@ START_TEST(tour_refuses_arguments)
     ck_assert_int_eq(r.exit_code, 2);
     ck_assert_int_eq(count_lines(r.err), 2);
     run_result_free(&r);
+    /* --predict without a terminal (stdin is /dev/null): a usage error before
+     * any stop, not one failure per demo. */
+    const char *predict[] = {tour, "--predict", NULL};
+    ck_assert_int_eq(run_program(predict, RUN_AS_SELF, &r), 0);
+    ck_assert_int_eq(r.exit_code, 2);
+    ck_assert_int_eq(count_lines(r.err), 2);
+    ck_assert_ptr_null(strstr(r.out, "Stop 1"));
+    run_result_free(&r);
 }
 END_TEST
 
