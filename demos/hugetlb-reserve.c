@@ -108,7 +108,7 @@ LESSON_FN static void one_more_noreserve(struct demo *d)
 }
 
 /* The write runs with the probe's handlers in place: a SIGBUS is caught
- * and reported (lib/probe), and the demo goes on. */
+ * and reported (lib/kernel/probe), and the demo goes on. */
 LESSON_FN static void write_noreserve(struct demo *d)
 {
     char *q = d->q;

@@ -9,7 +9,7 @@
  * back. With --all-modes (root), the four requests again in overcommit modes
  * 0, 1 and 2, the setting restored on every way out.
  *
- * Sizes come from what this machine can grant (lib/grant; step 1 says which
+ * Sizes come from what this machine can grant (lib/kernel/grant; step 1 says which
  * limit chose them), and a refusal is explained only by a limit measured to
  * be in its way: RLIMIT_AS, RLIMIT_DATA, or the rule of the mode in force. */
 #define _GNU_SOURCE

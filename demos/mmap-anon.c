@@ -55,6 +55,7 @@ LESSON_FN static void map(void)
 {
     LESSON(&n, p = mmap(align_up(guard + page, align), size, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0););
+    narrate_watch(&n, (uintptr_t)p);
 }
 
 /* 3. Base pages for the lesson, or huge pages with --thp. */
@@ -390,12 +391,7 @@ static void explain_unmap(void)
 /* The lesson as a table: the step count is derived from it. With --predict
  * a step asks its question before its code runs; the finding named beside a
  * choice ('|': any of them) is what makes that choice the measured one. */
-static const struct step {
-    const char *id, *title;
-    void (*lesson)(void);
-    void (*explain)(void);
-    const char *ask, *choices[4], *because[4];
-} steps[] = {
+static const struct narrate_lesson steps[] = {
     {"reserve", "Reserve address space, with guard pages", reserve, explain_reserve,
      "By how much will Committed_AS move for this PROT_NONE reservation?",
      {"0 kB", "the reservation's size"}, {"reservation_not_charged"}},
@@ -416,22 +412,6 @@ static const struct step {
     {"unmap", "Unmap it", unmap, explain_unmap, "By how much will Committed_AS move at munmap?",
      {"0 kB", "minus the mapping's size"}, {NULL, "commit_returned"}},
 };
-#define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
-
-/* --predict: the choice whose finding held is what was measured. */
-static void answer(const struct step *st)
-{
-    for (int i = 0; st->ask && i < 3 && st->choices[i]; i++) {
-        char ids[128];
-        snprintf(ids, sizeof ids, "%s", st->because[i] ? st->because[i] : "");
-        for (char *save, *id = strtok_r(ids, "|", &save); id; id = strtok_r(NULL, "|", &save))
-            if (narrate_held(&n, id)) {
-                narrate_answer(&n, i, id);
-                return;
-            }
-    }
-    narrate_answer(&n, -1, "");
-}
 
 /* ---- Options, sizes and the machine ---- */
 
@@ -521,7 +501,7 @@ int main(int argc, char **argv)
     d.huge_kb = (int64_t)(d.thp.huge_size / 1024);
     d.size_kb = (int64_t)(size / 1024);
 
-    narrate_init(&n, info.name, &common, NSTEPS);
+    narrate_init(&n, info.name, &common, NARRATE_COUNT(steps));
     if (!fits)
         narrate_finish(&n, RESULT_SKIP, "not even two %s fit in half of what this process may "
                                         "use: %s. Free some memory or raise that limit.",
@@ -545,17 +525,7 @@ int main(int argc, char **argv)
                   budget_limit_name(d.budget.binding), d.thp.mode[0] ? d.thp.mode : "not built in",
                   want_thp ? "asks for them with MADV_HUGEPAGE" : "opts out with MADV_NOHUGEPAGE");
 
-    for (int i = 0; i < NSTEPS; i++) {
-        narrate_begin(&n, steps[i].id, steps[i].title);
-        if (steps[i].ask)
-            narrate_ask(&n, steps[i].ask, steps[i].choices);
-        steps[i].lesson();
-        steps[i].explain();
-        answer(&steps[i]);
-        narrate_end_step(&n);
-        if (steps[i].lesson == map)
-            narrate_watch(&n, (uintptr_t)p);
-    }
+    narrate_run(&n, steps, NARRATE_COUNT(steps));
     narrate_finish(&n, RESULT_OK,
                    "%s mapped, touched one page at a time, unmapped; every number above was "
                    "measured in this run.", size_text);

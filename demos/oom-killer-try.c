@@ -5,8 +5,8 @@
  * The lesson is the victim's loop, allocate_until_something_gives() below:
  * take a block (malloc or mmap), write it, read it or leave it alone, and
  * again, until the loop ends, an allocation fails, or the OOM killer sends
- * SIGKILL. A supervising parent (lib/oom-supervise.c) starts the victim in
- * a cgroup made by lib/confine.c, watches, and says how it ended. */
+ * SIGKILL. A supervising parent (lib/safety/oom-supervise.c) starts the victim in
+ * a cgroup made by lib/safety/confine.c, watches, and says how it ended. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -132,7 +132,7 @@ static void observe_cgroup(void *ctx, bool after)
     r->have_peak = confine_peak(r->c.dir, &r->peak);
 }
 
-/* Step 1 is the safety net, not the lesson: lib/oom-supervise.c says what
+/* Step 1 is the safety net, not the lesson: lib/safety/oom-supervise.c says what
  * setup did and which limit applies (or that there is none). */
 static void step_confine(struct run *r)
 {

@@ -415,7 +415,7 @@ static void explain(struct trial *t, const struct fault_case *c, const struct pr
     }
 }
 
-/* Runs in the case's own child process (lib/worker). */
+/* Runs in the case's own child process (lib/safety/worker). */
 static void run_case(void *arg, void *result)
 {
     struct run *run = arg;

@@ -4,7 +4,7 @@
  * other mappings away from it; a thread's stack is a fixed mapping with a
  * guard page. Every number is measured: the [stack] entry of smaps, the
  * fault counter, and the signal a child got when its stack could not grow
- * (caught on an alternate signal stack, lib/probe).
+ * (caught on an alternate signal stack, lib/kernel/probe).
  *
  * The lesson is the recursion and the steps just below, in the order the
  * table at their end runs them. */

@@ -86,7 +86,7 @@ static int own_dir(char *dir, size_t len)
 /* The demo running now. A SIGINT, SIGTERM or SIGHUP sent to the tour alone
  * (kill PID, a closed terminal) is passed on to it, and the tour waits for
  * it to put back what it changed before it dies of the same signal itself
- * (lib/undo runs this). */
+ * (lib/safety/undo runs this). */
 static volatile pid_t running;
 
 /* Async-signal-safe: kill, waitpid, nanosleep. */

@@ -2,7 +2,7 @@
 /* lesson_checks: what the tests of malloc-brk, stack-growth and fork-cow
  * check in every step (its code is the demo's source, its sentences rest
  * on held findings), and a reader of /proc/PID/maps by name, written apart
- * from lib/procfs. Header-only: each test includes it once. */
+ * from lib/kernel/procfs. Header-only: each test includes it once. */
 #ifndef VMLAB_TEST_LESSON_CHECKS_H
 #define VMLAB_TEST_LESSON_CHECKS_H
 

@@ -472,7 +472,7 @@ END_TEST
 
 /* ---- mode 2, for a moment (root) ---- */
 
-/* The test changes overcommit_memory as the demos do (lib/sysctl): under
+/* The test changes overcommit_memory as the demos do (lib/safety/sysctl): under
  * the vmlab lock, so that no other vmlab run changes or reads it as its own
  * meanwhile, with the original value recorded and put back on every way
  * out. main() takes the lock; the tests run in its process (CK_FORK=no). */
@@ -548,7 +548,7 @@ static bool write_knob_file(const char *path, int64_t v)
     return fclose(f) == 0;
 }
 
-/* The pool's size as it was, written back on every way out (lib/undo:
+/* The pool's size as it was, written back on every way out (lib/safety/undo:
  * exit and SIGINT/TERM/HUP/QUIT), async-signal-safe and once. */
 static char gigantic_before_text[24];
 static size_t gigantic_before_len;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Ownership that survives PID namespaces (issue 15, item 5): every vmlab
- * program sweeps the cgroups that killed runs left (lib/confine), and it
+ * program sweeps the cgroups that killed runs left (lib/safety/confine), and it
  * must take for a leftover exactly the cgroups whose run has ended - not
  * the cgroup of a live run in another PID namespace, not one whose PID is
  * invisible from where the sweep runs; and a zombie counts as dead.

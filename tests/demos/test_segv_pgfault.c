@@ -4,7 +4,7 @@
  * /proc/PID/maps and smaps itself, and decides from them - and from its own
  * reading of the paging mode, vm.mmap_min_addr and the CPU's flags - which
  * signal and si_code the kernel must send. Then it compares the demo's
- * report with that. Nothing here uses lib/probe or the demo's own patterns.
+ * report with that. Nothing here uses lib/kernel/probe or the demo's own patterns.
  *
  *   test_segv_pgfault          all cases stepped, single cases, the command line
  *   test_segv_pgfault nobody   all cases as uid 65534 (no pauses: the

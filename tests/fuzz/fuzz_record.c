@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: the undo record parser (lib/sysctl_record), which reads a
+/* Fuzz target: the undo record parser (lib/safety/sysctl_record), which reads a
  * file that root's next run trusts to write /proc/sys/vm. Every refusal
  * says why; whatever it accepts is on the allow-list, in range, and comes
  * back the same through record_format. */

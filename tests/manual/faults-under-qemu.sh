@@ -14,8 +14,11 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/root/bin"
+sh "$src/lib/present/errno-names.sh" cc "$work/errno_names.h"
 for demo in segv-pgfault hugetlb-reserve; do
-    cc -O2 -static -std=gnu11 -I"$src/lib" -o "$work/root/bin/$demo" "$src/demos/$demo.c" "$src"/lib/*.c
+    cc -O2 -static -std=gnu11 -DVMLAB_VERSION='"manual"' -I"$work" -I"$src/lib/kernel" \
+        -I"$src/lib/present" -I"$src/lib/safety" -o "$work/root/bin/$demo" \
+        "$src/demos/$demo.c" "$src"/lib/*/*.c
 done
 cp "$(command -v busybox)" "$work/root/bin/"
 cat >"$work/root/init" <<'INIT'

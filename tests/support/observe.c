@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* observe: the tests' own readers of /proc/PID/{smaps,status,stat,pagemap}
- * and a pty stepper. Deliberately independent of lib/procfs. */
+ * and a pty stepper. Deliberately independent of lib/kernel/procfs. */
 #define _GNU_SOURCE
 #include "observe.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* observe: read a running demo from outside, as a second terminal would.
  *
- * The parsers here are the tests' own, written apart from lib/procfs, so
+ * The parsers here are the tests' own, written apart from lib/kernel/procfs, so
  * that a demo is never judged by the code that produced its numbers. And a
  * stepper runs a demo with --step --json on a pseudo-terminal, stopping at
  * each "Press Enter to run step N/M" prompt, so that a test can read the

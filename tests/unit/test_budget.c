@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for lib/budget.c: the least of several limits binds and is
+/* Unit tests for lib/kernel/budget.c: the least of several limits binds and is
  * named; cgroup files read over a fake tree of both versions, ancestors
  * included; and the real rlimits of a child process. */
 #define _GNU_SOURCE

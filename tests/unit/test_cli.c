@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for lib/cli.c and lib/errors.c: strict sizes, usage errors that
+/* Unit tests for lib/present/cli.c and lib/present/errors.c: strict sizes, usage errors that
  * exit 2, and errno names. */
 #define _GNU_SOURCE
 #include <check.h>

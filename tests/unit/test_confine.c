@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for lib/confine.c: reading cgroup membership and counters from
+/* Unit tests for lib/safety/confine.c: reading cgroup membership and counters from
  * fixtures of both cgroup versions, and - as root - a real cgroup made,
  * limited, entered and removed. */
 #define _GNU_SOURCE

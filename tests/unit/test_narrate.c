@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for lib/narrate.c: the JSON it writes must parse (escaping,
+/* Unit tests for lib/present/narrate.c: the JSON it writes must parse (escaping,
  * UTF-8), carry the numbers it was given, and the plain text must show them. */
 #define _GNU_SOURCE
 #include <check.h>
@@ -65,7 +65,9 @@ END_TEST
 
 static void one_step(struct narrator *n)
 {
-    narrate_step(n, "Write \"one\" byte", "p[16] = 'a';");
+    narrate_begin(n, "write_one", "Write \"one\" byte");
+    narrate_lesson_before(n, "p[16] = 'a';");
+    narrate_lesson_after(n);
     narrate_value(n, "Rss", "kB", true, 0, true, 4);
     narrate_value(n, "Size", "kB", false, 0, true, 16384);
     narrate_value(n, "minor_faults", "", true, 10, true, 11);

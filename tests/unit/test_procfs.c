@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for lib/procfs.c, fed with real and hand-broken /proc samples
+/* Unit tests for lib/kernel/procfs.c, fed with real and hand-broken /proc samples
  * from tests/fixtures/. Every malformed input must give an error status,
  * never a crash or a read past the end (the asan preset runs these too). */
 #define _GNU_SOURCE

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for lib/snapshot.c, lib/region.c and lib/residency.c against the
+/* Unit tests for lib/kernel/snapshot.c, lib/kernel/region.c and lib/kernel/residency.c against the
  * running kernel: a guarded region is one VMA, one write is one page and one
  * minor fault, and reading /proc in between is not counted as the step's. */
 #define _GNU_SOURCE

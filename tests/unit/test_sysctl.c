@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for the undo record (lib/sysctl_record), run identities
- * (lib/runid) and sysctl_may_change (lib/sysctl): the strict parser against
+/* Unit tests for the undo record (lib/safety/sysctl_record), run identities
+ * (lib/safety/runid) and sysctl_may_change (lib/safety/sysctl): the strict parser against
  * every hostile record we know, the allow-list's ranges, compare-before-
  * restore, and - where this machine allows - may_change as an ordinary user,
  * in a rootless user namespace and with /proc/sys or every state directory

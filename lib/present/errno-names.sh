@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Writes the errno name table for lib/errors.c from this machine's own
+# Writes the errno name table for lib/present/errors.c from this machine's own
 # <errno.h>, so that every name the C library knows is there (no hand list
 # to fall behind): sh errno-names.sh CC OUTPUT
 # Aliases (EWOULDBLOCK for EAGAIN) are left out: a number gets one name.

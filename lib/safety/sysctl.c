@@ -635,7 +635,7 @@ int sysctl_repair_leftovers(const char *demo, char *repaired, size_t len)
 
 void sysctl_child_after_fork(void)
 {
-    nchanged = 0; /* this process restores nothing (lib/undo also checks the PID) */
+    nchanged = 0; /* this process restores nothing (lib/safety/undo also checks the PID) */
     if (lock_fd >= 0) {
         close(lock_fd);
         lock_fd = -1;

@@ -13,7 +13,7 @@
  *   end
  *
  * "boot" is the boot it was written in, "run" the run that wrote it
- * (lib/runid), and each "knob NAME ORIGINAL SET [SET]" a value it changed:
+ * (lib/safety/runid), and each "knob NAME ORIGINAL SET [SET]" a value it changed:
  * the value before the run, and what the run may have left there (two while
  * a change is being made: the value before it and the new one).
  *

@@ -33,6 +33,23 @@ void narrate_answer(struct narrator *n, int measured, const char *finding)
     }
 }
 
+void narrate_answer_from(struct narrator *n, const char *const because[NARRATE_MAX_CHOICES])
+{
+    for (int i = 0; i < n->question.nchoices && i < NARRATE_MAX_CHOICES; i++) {
+        for (const char *id = because[i]; id && *id;) {
+            size_t len = strcspn(id, "|");
+            char one[48];
+            snprintf(one, sizeof one, "%.*s", (int)len, id);
+            if (narrate_held(n, one)) {
+                narrate_answer(n, i, one);
+                return;
+            }
+            id += len + (id[len] == '|');
+        }
+    }
+    narrate_answer(n, -1, "");
+}
+
 /* One letter a.. for a choice, '-' to skip; from --answers or the terminal. */
 static int choice_of(const struct narrate_question *q, char c)
 {

@@ -104,6 +104,8 @@ struct narrator {
     void *observe_ctx;
     char bug[160];             /* the first sentence that had no held finding */
     uintptr_t watch_addr;      /* the mapping a second terminal should watch */
+    uintptr_t watch_next;      /* narrate_watch inside a step: watched from its end */
+    bool in_step;
     bool predict;              /* --predict or --answers */
     const char *answers;       /* what is left of --answers, or NULL: ask */
     struct narrate_question question;
@@ -122,11 +124,11 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
 void narrate_intro(struct narrator *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The mapping a second terminal should watch: announced to vmlab-watch at
- * every step; with --step also the PID and a command that shows it. */
+ * every step; with --step also the PID and a command that shows it. Called
+ * inside a step (from a lesson or its explanation), it takes effect when the
+ * step has been printed. */
 void narrate_watch(struct narrator *n, uintptr_t addr);
 
-/* Starts a step; with --step, waits for Enter first. */
-void narrate_step(struct narrator *n, const char *title, const char *code);
 
 /* ---- Lesson first ----
  * A step of a lesson-first demo reads, in the demo's own source:
@@ -165,6 +167,33 @@ void narrate_lesson_after(struct narrator *n);
 /* A read the compiler may not drop or merge (the selftests' FORCE_READ). */
 #define FORCE_READ(x) (*(const volatile __typeof__(x) *)&(x))
 
+/* ---- A demo as a table of steps ----
+ * Most demos are a table, one row a step, run in order by narrate_run:
+ *
+ *     static const struct narrate_lesson steps[] = {
+ *         {"write_one", "Write one byte into the first page", write_one, explain_write_one,
+ *          "How much will Rss grow?", {"0 kB", "one page", NULL},
+ *          {"read_maps_zero_page", "first_write_one_page"}},
+ *         ...
+ *     };
+ *     narrate_init(&n, info.name, &common, NARRATE_COUNT(steps));
+ *     narrate_run(&n, steps, NARRATE_COUNT(steps));
+ *
+ * For each row: narrate_begin, the question (--predict), lesson() (which
+ * holds the LESSON), explain() (rows, findings, sentences), the answer: the
+ * first choice whose finding held ('|' separates several that would each
+ * make it so), and narrate_end_step. The step count comes from the table. */
+struct narrate_lesson {
+    const char *id, *title;
+    void (*lesson)(void);
+    void (*explain)(void);
+    const char *ask;                              /* --predict's question, or NULL */
+    const char *choices[NARRATE_MAX_CHOICES + 1]; /* NULL after the last */
+    const char *because[NARRATE_MAX_CHOICES];     /* the finding(s) that make choice i so */
+};
+#define NARRATE_COUNT(table) ((int)(sizeof(table) / sizeof((table)[0])))
+void narrate_run(struct narrator *n, const struct narrate_lesson *steps, int count);
+
 /* ---- Predict, then check (--predict) ----
  * Before a LESSON, a step may ask one question whose answer the step will
  * measure; after the LESSON, it says which choice the measurement supports,
@@ -184,6 +213,9 @@ void narrate_lesson_after(struct narrator *n);
  * numbers"), never a guess. */
 void narrate_ask(struct narrator *n, const char *question, const char *const choices[]);
 void narrate_answer(struct narrator *n, int measured, const char *finding);
+/* The answer from a table of finding ids, one per choice ("a|b": either):
+ * the first choice with a finding that held in this step, else none. */
+void narrate_answer_from(struct narrator *n, const char *const because[NARRATE_MAX_CHOICES]);
 
 /* ---- Findings, then prose ----
  * A finding is a conclusion the step draws from its own numbers:

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* confine-child: run part of a lesson in a child process inside the memory
- * cgroup lib/confine made, so that the pressure it creates falls on that
+ * cgroup lib/safety/confine made, so that the pressure it creates falls on that
  * cgroup alone. The child joins the cgroup first; a signal to this process
  * kills it before the cgroup is removed (confine_track_child). */
 #ifndef VMLAB_CONFINE_CHILD_H

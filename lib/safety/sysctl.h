@@ -8,7 +8,7 @@
  *                                     a sentence saying why (exit 77)
  *   sysctl_begin("hugetlb-reserve")   take the vmlab lock (a second run waits),
  *                                     repair what a killed earlier run left,
- *                                     register the restore with lib/undo
+ *                                     register the restore with lib/safety/undo
  *                                     (atexit, SIGINT/SIGTERM/SIGHUP/SIGQUIT)
  *   sysctl_set("nr_hugepages", 1)     record the original value and the new
  *                                     one in the undo record, then change it
@@ -18,7 +18,7 @@
  *
  * A run killed with SIGKILL cannot restore anything; the undo record it left
  * lets the next vmlab run do it and say so. The record is as trustworthy as
- * the rest (lib/sysctl_record): only the knobs vmlab changes, only back to
+ * the rest (lib/safety/sysctl_record): only the knobs vmlab changes, only back to
  * safe values, only while a knob still holds what the run set, only from a
  * regular file of root's, mode 0600, in a directory only root can write.
  *

@@ -97,6 +97,10 @@ void narrate_intro(struct narrator *n, const char *fmt, ...)
 
 void narrate_watch(struct narrator *n, uintptr_t addr)
 {
+    if (n->in_step) {
+        n->watch_next = addr;
+        return;
+    }
     n->watch_addr = addr;
     announce_step(n);
     if (!n->pause)
@@ -107,29 +111,12 @@ void narrate_watch(struct narrator *n, uintptr_t addr)
             paint(n, BOLD), (long)getpid(), paint(n, RESET), (unsigned long)addr, (long)getpid());
 }
 
-static void wait_for_enter(struct narrator *n)
-{
-    char line[64];
-    fprintf(stderr, "%s-- Press Enter for step %d/%d: %s --%s ", paint(n, DIM), n->step,
-            n->nsteps, n->title, paint(n, RESET));
-    (void)fflush(stderr);
-    for (;;) {
-        if (!fgets(line, sizeof line, stdin)) {
-            n->pause = false; /* end of input: go on without pausing */
-            fputc('\n', stderr);
-            return;
-        }
-        if (strchr(line, '\n'))
-            return;
-    }
-}
-
-static void start_step(struct narrator *n, const char *id, const char *title, const char *code)
+void narrate_begin(struct narrator *n, const char *id, const char *title)
 {
     n->step++;
     snprintf(n->id, sizeof n->id, "%s", id);
     snprintf(n->title, sizeof n->title, "%s", title);
-    snprintf(n->code, sizeof n->code, "%s", code);
+    n->code[0] = '\0';
     n->note[0] = '\0';
     n->nrows = 0;
     n->nfacts = 0;
@@ -139,20 +126,22 @@ static void start_step(struct narrator *n, const char *id, const char *title, co
     n->header_shown = false;
     (void)fflush(n->out);
     announce_step(n);
+    n->in_step = true;
 }
 
-void narrate_step(struct narrator *n, const char *title, const char *code)
+void narrate_run(struct narrator *n, const struct narrate_lesson *steps, int count)
 {
-    char id[24];
-    snprintf(id, sizeof id, "step_%d", n->step + 1);
-    start_step(n, id, title, code);
-    if (n->pause)
-        wait_for_enter(n);
-}
-
-void narrate_begin(struct narrator *n, const char *id, const char *title)
-{
-    start_step(n, id, title, "");
+    for (const struct narrate_lesson *st = steps; st < steps + count; st++) {
+        narrate_begin(n, st->id, st->title);
+        if (st->ask)
+            narrate_ask(n, st->ask, st->choices);
+        st->lesson();
+        if (st->explain)
+            st->explain();
+        if (st->ask)
+            narrate_answer_from(n, st->because);
+        narrate_end_step(n);
+    }
 }
 
 void narrate_observe(struct narrator *n, narrate_observer fn, void *ctx)
@@ -676,6 +665,7 @@ static void plain_step(struct narrator *n)
 
 void narrate_end_step(struct narrator *n)
 {
+    n->in_step = false;
     if (n->svg && !picture_book_add_step(&n->book, n) && !n->bug[0])
         snprintf(n->bug, sizeof n->bug, "--svg: out of memory while keeping step %d", n->step);
     if (n->json)
@@ -683,6 +673,10 @@ void narrate_end_step(struct narrator *n)
     else
         plain_step(n);
     (void)fflush(n->out);
+    if (n->watch_next) {
+        narrate_watch(n, n->watch_next);
+        n->watch_next = 0;
+    }
 }
 
 void narrate_summary(struct narrator *n, const char *key, int64_t value)

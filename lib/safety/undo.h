@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* undo: one list of what a run must put back, run on every way out.
  *
- * A part of the library that changes the machine (lib/sysctl: a /proc/sys/vm
- * value; lib/confine: a cgroup and the child inside it; the tour: the demo it
+ * A part of the library that changes the machine (lib/safety/sysctl: a /proc/sys/vm
+ * value; lib/safety/confine: a cgroup and the child inside it; the tour: the demo it
  * runs) registers one action here before it makes the change. The actions
  * run, last registered first:
  *   - at exit() (one atexit handler for all of them),

@@ -5,7 +5,7 @@
  * The victim is a child process. It reports to its supervisor through a
  * pipe: fixed-size records, smaller than PIPE_BUF so that every write is
  * atomic and whatever it wrote before a SIGKILL can still be read. The
- * supervisor starts it (inside the cgroup lib/confine made, or in a
+ * supervisor starts it (inside the cgroup lib/safety/confine made, or in a
  * systemd scope by re-running this program), collects its reports as a
  * time series, and reads what the kernel logged about it from /dev/kmsg. */
 #ifndef VMLAB_OOM_SUPERVISE_H

@@ -18,7 +18,7 @@
  *
  * Whatever the method, the child itself reads its own cgroup's limit back
  * (confine_verify_self) and refuses to allocate if it is not in force. The
- * cgroup is removed on every exit path (lib/undo: atexit and SIGINT/SIGTERM/
+ * cgroup is removed on every exit path (lib/safety/undo: atexit and SIGINT/SIGTERM/
  * SIGHUP/SIGQUIT kill the child first, then rmdir); a cgroup left by a run
  * that was killed outright is swept by the next run (confine_sweep_leftovers). */
 #ifndef VMLAB_CONFINE_H
@@ -140,7 +140,7 @@ void confine_track_child(pid_t pid);
 void confine_teardown(struct confine *c);
 
 /* Removes empty vmlab cgroups whose run has ended: named vmlab-NS-PID-START
- * (lib/runid; a zombie counts as ended, a run in a PID namespace this one
+ * (lib/safety/runid; a zombie counts as ended, a run in a PID namespace this one
  * cannot see into is left alone), or, by an older vmlab, vmlab-PID with that
  * PID free, a zombie or a kernel thread. Fills report with what it removed,
  * or "". */

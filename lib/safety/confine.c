@@ -166,7 +166,7 @@ static uint64_t swap_total_kb(void)
     return kb > 0 ? (uint64_t)kb : 0;
 }
 
-/* ---- cleanup on every way out (registered with lib/undo) ---- */
+/* ---- cleanup on every way out (registered with lib/safety/undo) ---- */
 
 static char cleanup_dir[512];
 static volatile pid_t tracked_child;
@@ -210,7 +210,7 @@ void confine_track_child(pid_t pid)
 /* ---- the methods ---- */
 
 /* The cgroup's name says which run made it, across PID namespaces:
- * vmlab-NS-PID-START (lib/runid), so that a sweep never takes the cgroup of
+ * vmlab-NS-PID-START (lib/safety/runid), so that a sweep never takes the cgroup of
  * a live run in another namespace for a leftover. */
 static int make_dir(struct confine *c, const char *parent, char *why, size_t len)
 {
