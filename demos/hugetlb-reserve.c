@@ -5,19 +5,14 @@
  *
  * The huge-page pool is a system setting (/proc/sys/vm/nr_hugepages). The
  * demo uses the free pages there are; only when there is none may root let
- * it grow the pool with --setup N, put back on every way out.
- *
- * The lesson is the functions just below, in the order they run: each
- * LESSON(...) prints its code exactly as written here. Then come the
- * explanations, then the options. */
+ * it grow the pool with --setup N, put back on every way out. The lesson
+ * comes first, each LESSON(...) printed exactly as written; then what each
+ * step's numbers show; then the options. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -26,22 +21,22 @@
 #include "narrate.h"
 #include "probe.h"
 #include "procfs.h"
+#include "residency.h"
 #include "snapshot.h"
 #include "sysctl.h"
 
 static struct narrator n;
 static size_t page, huge;       /* base and huge page size, bytes */
-static uint64_t setup;          /* --setup N */
-static uint64_t total;          /* the pool's size that --setup asks for */
+static uint64_t setup, total;   /* --setup N; the pool's size it asks for */
 static bool own_pool;           /* every spare page is this run's (--setup made them) */
 static char *p, *rest, *q;      /* the huge page; the rest of the pool; one more */
 static size_t rest_len;
 static int rc;                  /* sysctl_set's result */
-static int64_t free_pages;      /* step 1 without --setup: what the lesson reads */
+static int64_t free_pages;      /* what step 1 reads without --setup */
 static struct probe_result bus; /* how step 6's write ended */
 
+static void observe(void *ctx, bool after);
 static int64_t spare_now(void);
-static void observe_twice(void);
 
 /* ---- The lesson ---- */
 
@@ -53,13 +48,13 @@ LESSON_FN static void look_at_pool(void)
 
 LESSON_FN static void grow_pool(void)
 {
-    fprintf(stderr, "hugetlb-reserve: growing the huge-page pool from %lld to %llu pages; it is "
-                    "put back on exit, Ctrl-C included\n", (long long)(total - setup),
+    fprintf(stderr, "hugetlb-reserve: growing the huge-page pool from %llu to %llu pages; it is "
+                    "put back on exit, Ctrl-C included\n", (unsigned long long)(total - setup),
             (unsigned long long)total);
     LESSON(&n, rc = sysctl_set("nr_hugepages", total););
 }
 
-/* 2. One huge page: mmap reserves it from the pool. */
+/* 2. One huge page: mmap reserves it in the pool. */
 LESSON_FN static void map_one(void)
 {
     LESSON(&n, p = mmap(NULL, huge, PROT_READ | PROT_WRITE,
@@ -73,36 +68,33 @@ LESSON_FN static void write_one(void)
     LESSON(&n, p[0] = 'a';);
 }
 
-/* Steps 4 to 6 use up the pool: only one this run made for itself. */
+/* Steps 4 to 6 use up the pool: they run only on one this run made for itself. */
 
 /* 4. Every page still spare, reserved: the pool has none left to promise. */
 LESSON_FN static void reserve_rest(void)
 {
-    if (!own_pool)
-        return;
     rest_len = (size_t)(spare_now() > 0 ? spare_now() : 0) * huge;
-    if (rest_len)
+    if (rest_len) {
         LESSON(&n, rest = mmap(NULL, rest_len, PROT_READ | PROT_WRITE,
                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0););
-    else /* nothing left to reserve: read the pool, twice, for the rows */
-        observe_twice();
+    } else { /* nothing left to reserve: read the pool, twice, for the rows */
+        observe(NULL, false);
+        observe(NULL, true);
+    }
 }
 
 /* 5. One more: refused at mmap, since no page can be reserved. */
 LESSON_FN static void one_more(void)
 {
-    if (own_pool)
-        LESSON(&n, q = mmap(NULL, huge, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0););
+    LESSON(&n, q = mmap(NULL, huge, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0););
 }
 
-/* 6. The same with MAP_NORESERVE: granted, and the write finds no page.
- *    The write runs with the probe's handlers in place: a SIGBUS is caught
- *    and reported (lib/kernel/probe), and the demo goes on. */
+/* 6. The same with MAP_NORESERVE: granted, and the write finds no page. It
+ *    runs with the probe's handlers in place: a SIGBUS is caught and
+ *    reported (lib/kernel/probe), and the demo goes on. */
 LESSON_FN static void noreserve_write(void)
 {
-    if (!own_pool)
-        return;
     LESSON(&n, q = mmap(NULL, huge, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_NORESERVE, -1, 0););
     if (q == MAP_FAILED)
@@ -119,14 +111,14 @@ LESSON_FN static void noreserve_write(void)
 
 /* ---- What each step measured, and what it shows ---- */
 
-/* Taken by observe() around each LESSON: [0] before, [1] after. A snapshot
- * holds the pool (/proc/meminfo), the mapping's smaps entry and the fault
- * counts; /proc/self/status counts the process's huge pages. */
+/* Taken by observe() around each LESSON, [0] before and [1] after: the pool
+ * (/proc/meminfo), the mapping's smaps entry and the fault counts; and the
+ * process's huge pages as /proc/self/status counts them. */
 static struct snapshot at[2];
-static int64_t status_kB[2];     /* HugetlbPages */
-static uint64_t overcommit;      /* nr_overcommit_hugepages */
-static int64_t spare;            /* pages free and not reserved, before the run */
-static int lesson_errno;         /* errno just after the lesson's code */
+static int64_t status_kB[2];    /* HugetlbPages */
+static uint64_t overcommit;     /* nr_overcommit_hugepages */
+static int64_t spare;           /* pages free and not reserved, before the run */
+static int lesson_errno;        /* errno just after the lesson's code */
 
 static void observe(void *ctx, bool after)
 {
@@ -143,12 +135,6 @@ static void observe(void *ctx, bool after)
     errno = saved;
 }
 
-static void observe_twice(void)
-{
-    observe(NULL, false);
-    observe(NULL, true);
-}
-
 enum { TOTAL, FREE, RSVD, SURP, NPOOL };
 static const char *const pool_keys[NPOOL] = {"HugePages_Total", "HugePages_Free", "HugePages_Rsvd",
                                              "HugePages_Surp"};
@@ -159,11 +145,7 @@ static int64_t get(int side, const char *key)
     int64_t v = -1;
     return snapshot_get(&at[side], key, &v) ? v : -1;
 }
-
-static int64_t pool(int side, int key)
-{
-    return get(side, pool_keys[key]);
-}
+#define pool(side, key) get(side, pool_keys[key])
 
 static int64_t delta(int key)
 {
@@ -192,22 +174,27 @@ static const char *plural(int64_t count)
     return count == 1 ? "" : "s";
 }
 
-/* mmap's outcome as a fact: "granted", or the errno's name ("ENOMEM"). */
-static void mmap_fact(const char *mapped, char *name, size_t len)
+/* What mmap said, as a fact: "granted", or the errno's name ("ENOMEM"). */
+static const char *mmap_fact(const char *mapped)
 {
-    narrate_fact(&n, "mmap", "%s", mapped == MAP_FAILED ? errno_name(lesson_errno, name, len)
-                                                        : "granted");
+    static char name[24];
+    narrate_fact(&n, "mmap", "%s", mapped != MAP_FAILED ? "granted"
+                                                        : errno_name(lesson_errno, name, sizeof name));
+    return name;
 }
 
+/* The surplus rule: with nr_overcommit_hugepages above 0, a pool with no
+ * page to spare grows by itself, up to that many pages. */
 static bool surplus_made(const char *id, const char *what)
 {
-    if (!FINDING(&n, id, delta(SURP) > 0, VAL("surp_delta", delta(SURP)),
+    int64_t made = delta(SURP);
+    if (!FINDING(&n, id, made > 0, VAL("surp_delta", made),
                  VAL("nr_overcommit_hugepages", overcommit)))
         return false;
     narrate_because(&n, id, "The pool had no page to spare, and nr_overcommit_hugepages is %llu: "
                     "the kernel created %lld surplus page%s for %s (HugePages_Surp %+lld), from "
-                    "ordinary free memory.", (unsigned long long)overcommit,
-                    (long long)delta(SURP), plural(delta(SURP)), what, (long long)delta(SURP));
+                    "ordinary free memory.", (unsigned long long)overcommit, (long long)made,
+                    plural(made), what, (long long)made);
     return true;
 }
 
@@ -253,41 +240,37 @@ static void explain_grow_pool(void)
 
 static void explain_map(void)
 {
-    char name[24];
     if (p == MAP_FAILED) {
-        mmap_fact(p, name, sizeof name);
+        const char *err = mmap_fact(p);
         pool_rows(FREE, SURP);
         FINDING(&n, "mmap_refused", true, VAL("errno", lesson_errno));
         narrate_end_step(&n);
         narrate_finish(&n, RESULT_SKIP, "mmap(MAP_HUGETLB) of one huge page was refused (%s), "
                        "although the pool had %lld page%s to spare: another program took them "
-                       "first, or a hugetlb cgroup limit applies", name, (long long)spare,
+                       "first, or a hugetlb cgroup limit applies", err, (long long)spare,
                        plural(spare));
     }
-    struct smaps_entry e;
-    if (smaps_read_entry((uintptr_t)p, &e) == PROCFS_OK)
-        narrate_fact(&n, "maps", "%lx-%lx %s %s", (unsigned long)e.start, (unsigned long)e.end,
-                     e.perms, e.name);
-    /* mincore wants one byte per base page, even for a huge page. */
+    const struct smaps_entry *e = &at[1].entry;
+    if (at[1].mapped)
+        narrate_fact(&n, "maps", "%lx-%lx %s %s", (unsigned long)e->start, (unsigned long)e->end,
+                     e->perms, e->name);
+    /* mincore counts base pages, even in a huge page: 262144 in one of 1 GiB. */
+    static char picture[(1 << 18) + 1];
     size_t pages = huge / page;
-    unsigned char *vec = calloc(pages, 1);
-    if (!vec || mincore(p, huge, vec) != 0)
-        narrate_fail_errno(&n, vec ? "mincore" : "calloc", errno);
-    int64_t resident = 0;
-    for (size_t i = 0; i < pages; i++)
-        resident += vec[i] & 1;
-    free(vec);
+    long resident = residency_picture(p, huge, picture, sizeof picture);
+    if (resident < 0)
+        narrate_fail_errno(&n, "mincore", errno);
     narrate_fact_int(&n, "huge_page_kB", (int64_t)(huge / 1024));
     narrate_fact_int(&n, "mincore_resident_base_pages", resident);
     narrate_fact_int(&n, "base_pages", (int64_t)pages);
     pool_rows(FREE, SURP);
-    bool reserved = delta(RSVD) == 1 && delta(FREE) == delta(SURP);
-    if (FINDING(&n, "reserved_not_taken", reserved && resident == 0, VAL("rsvd_delta", delta(RSVD)),
+    bool reserved = delta(RSVD) == 1 && delta(FREE) == delta(SURP) && resident == 0;
+    if (FINDING(&n, "reserved_not_taken", reserved, VAL("rsvd_delta", delta(RSVD)),
                 VAL("free_delta", delta(FREE)), VAL("resident_base_pages", resident)))
         narrate_because(&n, "reserved_not_taken", "HugePages_Rsvd went up by 1 and no page was "
-                        "taken: mmap reserved a page from the pool. Nothing is mapped yet (mincore: "
-                        "0 of %zu base pages resident), but the first write is now sure to find a "
-                        "page.", pages);
+                        "taken: mmap reserved a page from the pool. Nothing is mapped yet "
+                        "(mincore: 0 of %zu base pages resident), but the first write is now sure "
+                        "to find a page.", pages);
     surplus_made("surplus_for_reservation", "the reservation");
 }
 
@@ -313,19 +296,17 @@ static void explain_write(void)
 }
 
 /* Steps 4 to 6 on a pool that is not this run's: said, and nothing else. */
-static bool pool_is_ours(void)
+static void not_this_runs_pool(void)
 {
     if (FINDING(&n, "pool_not_this_runs", !own_pool, VAL("spare_pages_before_run", spare)))
         narrate_because(&n, "pool_not_this_runs", "Not run: the pool had pages to spare before "
                         "this run, and other programs may count on them. To see both failures, "
                         "run as root with --setup on a machine whose pool has no free page.");
-    return own_pool;
 }
 
 static void explain_reserve_rest(void)
 {
-    if (!pool_is_ours())
-        return;
+    not_this_runs_pool();
     narrate_fact_int(&n, "spare_pages", (int64_t)(rest_len / huge));
     if (rest == MAP_FAILED)
         narrate_fail_errno(&n, "mmap (every spare huge page)", lesson_errno);
@@ -338,11 +319,9 @@ static void explain_reserve_rest(void)
 
 static void explain_one_more(void)
 {
-    if (!pool_is_ours())
-        return;
+    not_this_runs_pool();
     int err = q == MAP_FAILED ? lesson_errno : 0;
-    char name[24];
-    mmap_fact(q, name, sizeof name);
+    mmap_fact(q);
     pool_rows(FREE, SURP);
     if (FINDING(&n, "refused_at_mmap", err == ENOMEM, VAL("errno", err)))
         narrate_because(&n, "refused_at_mmap", "With no page to reserve, mmap failed with "
@@ -355,10 +334,8 @@ static void explain_one_more(void)
 
 static void explain_noreserve_write(void)
 {
-    if (!pool_is_ours())
-        return;
-    char name[24];
-    mmap_fact(q, name, sizeof name);
+    not_this_runs_pool();
+    mmap_fact(q);
     if (q == MAP_FAILED) {
         narrate_note(&n, "Even with MAP_NORESERVE the mmap was refused.");
         return;
@@ -381,29 +358,32 @@ static void explain_noreserve_write(void)
     munmap(q, huge);
 }
 
-/* The lesson as tables: step 1 is one of two, chosen by the pool (main). */
-static const struct narrate_lesson look = {"pool", "Look at the huge-page pool", look_at_pool,
-                                           explain_pool, NULL, {NULL}, {NULL}};
-static const struct narrate_lesson grow = {"grow_pool", "Grow the huge-page pool for this demo",
-                                           grow_pool, explain_grow_pool, NULL, {NULL}, {NULL}};
+/* The lesson as tables: step 1 is one of two, chosen by the pool (first_step);
+ * steps 4 to 6 run as they are only on a pool this run grew (main). */
+#define NO_QUESTION NULL, {NULL}, {NULL}
+static const struct narrate_lesson first[] = {
+    {"pool", "Look at the huge-page pool", look_at_pool, explain_pool, NO_QUESTION},
+    {"grow_pool", "Grow the huge-page pool for this demo", grow_pool, explain_grow_pool,
+     NO_QUESTION},
+};
 static const struct narrate_lesson steps[] = {
-    {"map", "Map one huge page", map_one, explain_map, NULL, {NULL}, {NULL}},
-    {"write", "Write one byte into it", write_one, explain_write, NULL, {NULL}, {NULL}},
+    {"map", "Map one huge page", map_one, explain_map, NO_QUESTION},
+    {"write", "Write one byte into it", write_one, explain_write, NO_QUESTION},
+};
+static const struct narrate_lesson used_up[] = {
     {"reserve_rest", "Reserve every other spare page of the pool", reserve_rest,
-     explain_reserve_rest, NULL, {NULL}, {NULL}},
-    {"one_more", "Ask for one more page without MAP_NORESERVE", one_more, explain_one_more, NULL,
-     {NULL}, {NULL}},
+     explain_reserve_rest, NO_QUESTION},
+    {"one_more", "Ask for one more page without MAP_NORESERVE", one_more, explain_one_more,
+     NO_QUESTION},
     {"noreserve_write", "The same with MAP_NORESERVE, then write", noreserve_write,
-     explain_noreserve_write, NULL, {NULL}, {NULL}},
+     explain_noreserve_write, NO_QUESTION},
 };
 
 /* ---- Options, the pool, and main ---- */
 
-enum { OPT_SETUP };
-
 static const struct cli_option options[] = {
-    [OPT_SETUP] = {"setup", "N", "root only, and only if the pool has no free page: add N huge "
-                                 "pages to it for the demo (1 to 64), put back afterwards"},
+    {"setup", "N", "root only, and only if the pool has no free page: add N huge pages to it for "
+                   "the demo (1 to 64), put back afterwards"},
 };
 
 static const struct demo_info info = {
@@ -422,7 +402,7 @@ static const struct demo_info info = {
 static void on_option(void *ctx, size_t index, const char *arg)
 {
     (void)ctx;
-    (void)index;
+    (void)index; /* --setup is the only option */
     setup = cli_count_arg(&info, "--setup", arg, 1, 64);
 }
 
@@ -443,7 +423,7 @@ static void first_step(void)
         spare = spare_now();
     }
     if (spare > 0 || (overcommit > 0 && !may_grow)) {
-        narrate_run(&n, &look, 1);
+        narrate_run(&n, &first[0], 1);
         return;
     }
     if (!may_grow)
@@ -452,7 +432,7 @@ static void first_step(void)
                        "echo %lld > /proc/sys/vm/nr_hugepages", (long long)pool(1, FREE),
                        (long long)pool(1, RSVD), why, (long long)pool(1, TOTAL) + 2);
     total = (uint64_t)pool(1, TOTAL) + setup;
-    narrate_run(&n, &grow, 1);
+    narrate_run(&n, &first[1], 1);
     if (spare <= 0)
         narrate_finish(&n, RESULT_SKIP, "the kernel could not add a free huge page to the pool "
                        "(no %zu kB of contiguous free memory); try again after a reboot",
@@ -462,13 +442,13 @@ static void first_step(void)
 int main(int argc, char **argv)
 {
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
-    cli_no_positionals(&info, argc, argv, first);
+    int first_arg = cli_parse(argc, argv, &info, &common, on_option, NULL);
+    cli_no_positionals(&info, argc, argv, first_arg);
     int64_t huge_kB = procfs_read_one("/proc/meminfo", "Hugepagesize");
     if (setup && huge_kB > 0) /* 64 pages of 1 GiB would be most of a machine */
         cli_check_fits(&info, "--setup", setup * (uint64_t)huge_kB * 1024, 4);
 
-    narrate_init(&n, info.name, &common, 1 + NARRATE_COUNT(steps));
+    narrate_init(&n, info.name, &common, 1 + NARRATE_COUNT(steps) + NARRATE_COUNT(used_up));
     leftovers_repair(info.name);
     if (huge_kB <= 0)
         narrate_finish(&n, RESULT_SKIP, "this kernel has no huge pages (no Hugepagesize in "
@@ -484,6 +464,13 @@ int main(int argc, char **argv)
                   (long)getpid());
     first_step();
     narrate_run(&n, steps, NARRATE_COUNT(steps));
+    for (int i = 0; i < NARRATE_COUNT(used_up) && !own_pool; i++) {
+        narrate_begin(&n, used_up[i].id, used_up[i].title);
+        not_this_runs_pool();
+        narrate_end_step(&n);
+    }
+    if (own_pool)
+        narrate_run(&n, used_up, NARRATE_COUNT(used_up));
     if (rest_len)
         munmap(rest, rest_len);
     munmap(p, huge);
