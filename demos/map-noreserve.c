@@ -212,8 +212,6 @@ static void four_requests(void *arg, void *result)
     const struct demo *d = arg;
     struct mode_result *m = result;
     sysctl_child_after_fork(); /* the supervisor alone restores */
-    if (getenv("VMLAB_TEST_KILL_WORKER")) /* safety.restore kills the worker here */
-        raise(SIGKILL);
     MEASURED(m->o[0], mmap(NULL, d->huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     MEASURED(m->o[1], mmap(NULL, d->huge, PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
