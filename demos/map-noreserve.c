@@ -31,7 +31,8 @@
 
 /* ---- The lesson ---- */
 
-static struct narrator n;
+static struct narrator narrator;
+static struct narrator *const n = &narrator;
 static struct grant g;          /* what this machine can grant, read in step 1 */
 static uint64_t huge, fit;      /* the request larger than RAM + swap, and one that fits */
 static char *p, *q, *r, *s, *t; /* the lesson's mappings; MAP_FAILED until granted */
@@ -49,46 +50,46 @@ static void *far_apart(int slot)
 
 LESSON_FN static void read_budget(void)
 {
-    LESSON(&n, grant_read(&g););
+    LESSON(n, grant_read(&g););
 }
 
 LESSON_FN static void ask_huge(void)
 {
-    LESSON(&n, p = mmap(far_apart(1), huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
+    LESSON(n, p = mmap(far_apart(1), huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
 }
 
 LESSON_FN static void ask_huge_noreserve(void)
 {
-    LESSON(&n, q = mmap(far_apart(2), huge, PROT_READ | PROT_WRITE,
+    LESSON(n, q = mmap(far_apart(2), huge, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0););
 }
 
 LESSON_FN static void touch(void)
 {
     if (q != MAP_FAILED) /* else there is nothing to write into: the explanation says so */
-        LESSON(&n, madvise(q, huge, MADV_NOHUGEPAGE); q[0] = 1; q[huge / 2] = 1; q[huge - 1] = 1;);
+        LESSON(n, madvise(q, huge, MADV_NOHUGEPAGE); q[0] = 1; q[huge / 2] = 1; q[huge - 1] = 1;);
 }
 
 LESSON_FN static void ask_fit(void)
 {
-    LESSON(&n, r = mmap(far_apart(3), fit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
+    LESSON(n, r = mmap(far_apart(3), fit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
 }
 
 LESSON_FN static void ask_fit_noreserve(void)
 {
-    LESSON(&n, s = mmap(far_apart(4), fit, PROT_READ | PROT_WRITE,
+    LESSON(n, s = mmap(far_apart(4), fit, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0););
 }
 
 LESSON_FN static void reserve(void)
 {
-    LESSON(&n, t = mmap(far_apart(5), fit, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
+    LESSON(n, t = mmap(far_apart(5), fit, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
 }
 
 LESSON_FN static void commit(void)
 {
     if (t != MAP_FAILED) /* else there is nothing to make writable */
-        LESSON(&n, rc = mprotect(t, fit, PROT_READ | PROT_WRITE););
+        LESSON(n, rc = mprotect(t, fit, PROT_READ | PROT_WRITE););
 }
 
 static void unmap_if_mapped(void *at, size_t len)
@@ -99,7 +100,7 @@ static void unmap_if_mapped(void *at, size_t len)
 
 LESSON_FN static void release(void)
 {
-    LESSON(&n, unmap_if_mapped(p, huge); unmap_if_mapped(q, huge); unmap_if_mapped(r, fit);
+    LESSON(n, unmap_if_mapped(p, huge); unmap_if_mapped(q, huge); unmap_if_mapped(r, fit);
                unmap_if_mapped(s, fit); unmap_if_mapped(t, fit););
 }
 
@@ -163,7 +164,7 @@ LESSON_FN static void switch_mode(int mode)
         return;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    LESSON(&n, switched = sysctl_set("overcommit_memory", (uint64_t)mode);
+    LESSON(n, switched = sysctl_set("overcommit_memory", (uint64_t)mode);
                if (switched == 0) worked = worker_run(four_requests, NULL, in_mode, sizeof in_mode,
                                                       &worker_status););
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -220,7 +221,7 @@ static const struct request {
 static const struct request *request_of_step(void)
 {
     for (size_t i = 0; i < sizeof requests / sizeof requests[0]; i++)
-        if (strcmp(requests[i].key, n.id) == 0)
+        if (strcmp(requests[i].key, n->id) == 0)
             return &requests[i];
     return NULL;
 }
@@ -232,26 +233,26 @@ static void observe(void *ctx, bool after)
     (void)ctx;
     int err = errno; /* the lesson's own, before anything here changes it */
     const struct request *rq = request_of_step();
-    char *at = rq ? *rq->mapping : strcmp(n.id, "touch") == 0 ? q : MAP_FAILED;
+    char *at = rq ? *rq->mapping : strcmp(n->id, "touch") == 0 ? q : MAP_FAILED;
     look(after ? &o.after : &o.before, at != MAP_FAILED ? at : NULL);
     o.err = err;
     if (after && at != MAP_FAILED)
-        narrate_watch(&n, (uintptr_t)at);
+        narrate_watch(n, (uintptr_t)at);
 }
 
 static void show_rows(void)
 {
     const struct view *b = &o.before, *a = &o.after;
-    narrate_value(&n, "Committed_AS", "kB", b->committed >= 0, b->committed, a->committed >= 0, a->committed);
+    narrate_value(n, "Committed_AS", "kB", b->committed >= 0, b->committed, a->committed >= 0, a->committed);
     if (b->mapped || a->mapped) {
-        narrate_value(&n, "Size", "kB", b->mapped, b->size, a->mapped, a->size);
-        narrate_value(&n, "Rss", "kB", b->mapped, b->rss, a->mapped, a->rss);
-        narrate_value(&n, "minor_faults", "", true, b->minflt, true, a->minflt);
+        narrate_value(n, "Size", "kB", b->mapped, b->size, a->mapped, a->size);
+        narrate_value(n, "Rss", "kB", b->mapped, b->rss, a->mapped, a->rss);
+        narrate_value(n, "minor_faults", "", true, b->minflt, true, a->minflt);
     }
-    narrate_fact_int(&n, "vm_size_kB", a->vm_size); /* address space: what RLIMIT_AS limits */
+    narrate_fact_int(n, "vm_size_kB", a->vm_size); /* address space: what RLIMIT_AS limits */
     if (a->mapped) {
-        narrate_fact(&n, "maps", "%s", a->maps);
-        narrate_fact_int(&n, "ac_flag", a->ac);
+        narrate_fact(n, "maps", "%s", a->maps);
+        narrate_fact_int(n, "ac_flag", a->ac);
     }
 }
 
@@ -319,7 +320,7 @@ static void explain_budget(void)
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (f[i].v >= 0) /* a limit that is not set is left out */
-            narrate_fact_int(&n, f[i].key, f[i].v);
+            narrate_fact_int(n, f[i].key, f[i].v);
 
     /* CommitLimit as mm/util.c vm_commit_limit() computes it, in pages:
      * (MemTotal - every huge-page pool) x overcommit_ratio / 100 + SwapTotal,
@@ -327,19 +328,19 @@ static void explain_budget(void)
     int64_t pages = g.overcommit_kbytes > 0 ? g.overcommit_kbytes / page_kB
                     : (g.mem_total / page_kB - g.hugetlb / page_kB) * g.overcommit_ratio / 100;
     int64_t formula = (pages + (g.swap_total > 0 ? g.swap_total : 0) / page_kB) * page_kB;
-    narrate_fact_int(&n, "commit_limit_computed_kB", formula);
-    if (FINDING(&n, "commit_limit_formula_matches", formula == g.commit_limit, VAL("computed_kB", formula),
+    narrate_fact_int(n, "commit_limit_computed_kB", formula);
+    if (FINDING(n, "commit_limit_formula_matches", formula == g.commit_limit, VAL("computed_kB", formula),
                 VAL("kernel_kB", g.commit_limit), VAL("hugetlb_kB", g.hugetlb)))
-        narrate_because(&n, "commit_limit_formula_matches", g.overcommit_kbytes > 0
+        narrate_because(n, "commit_limit_formula_matches", g.overcommit_kbytes > 0
                         ? "CommitLimit = overcommit_kbytes + SwapTotal = %lld kB, the kernel's figure."
                         : "CommitLimit = (MemTotal - Hugetlb, every huge-page pool) x overcommit_ratio "
                           "/ 100 + SwapTotal = %lld kB, the kernel's figure.", (long long)formula);
     else
-        narrate_note(&n, "Recomputed from the formula, CommitLimit is %lld kB; the kernel shows %lld kB.",
+        narrate_note(n, "Recomputed from the formula, CommitLimit is %lld kB; the kernel shows %lld kB.",
                      (long long)formula, (long long)g.commit_limit);
     int64_t mode = g.overcommit_memory;
-    if (FINDING(&n, "mode_read", mode >= 0 && mode <= 2, VAL("overcommit_memory", mode)))
-        narrate_because(&n, "mode_read", "This machine is in mode %lld (%s): %s", (long long)mode,
+    if (FINDING(n, "mode_read", mode >= 0 && mode <= 2, VAL("overcommit_memory", mode)))
+        narrate_because(n, "mode_read", "This machine is in mode %lld (%s): %s", (long long)mode,
                         mode_name(mode), mode == 0 ? "it refuses a single request larger than RAM + "
                         "swap and grants the rest; CommitLimit is not enforced."
                         : mode == 1 ? "it grants every request; CommitLimit is not enforced."
@@ -356,12 +357,12 @@ static void explain_budget(void)
         fit = fit_opt;
     format_size(huge, huge_s, sizeof huge_s);
     format_size(fit, fit_s, sizeof fit_s);
-    narrate_fact_int(&n, "huge_kB", (int64_t)(huge / 1024));
-    narrate_fact_int(&n, "fit_kB", (int64_t)(fit / 1024));
-    narrate_fact(&n, "fit_chosen_as", "%s", fit_opt ? "--fit-size" : why_fit);
-    if (FINDING(&n, "sizes_chosen", true, VAL("huge_kB", huge / 1024), VAL("fit_kB", fit / 1024),
+    narrate_fact_int(n, "huge_kB", (int64_t)(huge / 1024));
+    narrate_fact_int(n, "fit_kB", (int64_t)(fit / 1024));
+    narrate_fact(n, "fit_chosen_as", "%s", fit_opt ? "--fit-size" : why_fit);
+    if (FINDING(n, "sizes_chosen", true, VAL("huge_kB", huge / 1024), VAL("fit_kB", fit / 1024),
                 VAL("ram_swap_kB", ram_swap())))
-        narrate_because(&n, "sizes_chosen", "The large request is %s, %s RAM + swap (%lld kB)%s. The "
+        narrate_because(n, "sizes_chosen", "The large request is %s, %s RAM + swap (%lld kB)%s. The "
                         "request that fits is %s: %s.", huge_s,
                         huge / 1024 > (uint64_t)ram_swap() ? "more than" : "not more than",
                         (long long)ram_swap(), size_opt ? ", as asked with --size" : "", fit_s,
@@ -384,30 +385,30 @@ static void verdict(const struct request *rq, const struct outcome *oc, bool bri
 #define ID(suffix) (snprintf(id, sizeof id, "%s_%s", rq->key, (suffix)), id)
     if (!brief)
         show_rows();
-    narrate_fact(&n, brief ? rq->key : "result", "%s", oc->granted ? "granted" : errno_name(oc->err, text, sizeof text));
+    narrate_fact(n, brief ? rq->key : "result", "%s", oc->granted ? "granted" : errno_name(oc->err, text, sizeof text));
     /* A run without --all-modes holds no lock: another program may switch
      * the mode while a request runs. The limits of the process still tell
      * (they come first), the overcommit rule then cannot. */
     bool changed = b->mode != a->mode;
 #define MODE_CHANGED()                                                                             \
-    (FINDING(&n, ID("mode_changed"), true, VAL("mode_before", b->mode), VAL("mode_after", a->mode)) && \
-     (brief || (narrate_because(&n, id, "overcommit_memory changed from %lld to %lld while this "   \
+    (FINDING(n, ID("mode_changed"), true, VAL("mode_before", b->mode), VAL("mode_after", a->mode)) && \
+     (brief || (narrate_because(n, id, "overcommit_memory changed from %lld to %lld while this "   \
                                 "request ran (another program changed it), so which mode's rule "  \
                                 "decided cannot be told.", (long long)b->mode, (long long)a->mode), 1)))
     if (oc->granted) {
-        if (!FINDING(&n, ID(a->ac ? "charged" : "not_charged"), a->mapped, VAL("size_kB", len), VAL("ac", a->ac),
+        if (!FINDING(n, ID(a->ac ? "charged" : "not_charged"), a->mapped, VAL("size_kB", len), VAL("ac", a->ac),
                      VAL("committed_delta_kB", delta), VAL("overcommit_memory", mode)))
             return; /* smaps did not show it: no claim */
         if (brief)
-            narrate_because(&n, id, "%s: granted, %s.", rq->key, a->ac ? "charged (ac)" : "not charged (no ac)");
+            narrate_because(n, id, "%s: granted, %s.", rq->key, a->ac ? "charged (ac)" : "not charged (no ac)");
         else if (a->ac)
-            narrate_because(&n, id, "Granted, and smaps shows the flag ac (VM_ACCOUNT) on it: its %lld kB "
+            narrate_because(n, id, "Granted, and smaps shows the flag ac (VM_ACCOUNT) on it: its %lld kB "
                             "are charged now, before any page is written (Committed_AS moved by %+lld kB, "
                             "other processes included).%s", (long long)len, (long long)delta,
                             rq->new_space ? "" : " So allocators and language runtimes reserve address "
                             "space cheaply with PROT_NONE and commit it piece by piece.");
         else
-            narrate_because(&n, id, "Granted, and smaps shows no flag ac: %s (Committed_AS moved by "
+            narrate_because(n, id, "Granted, and smaps shows no flag ac: %s (Committed_AS moved by "
                             "%+lld kB, other processes included).", rq->writable
                             ? "with MAP_NORESERVE the kernel neither checked nor charged it. Nothing "
                               "promises the pages when they are written: if memory has run out by "
@@ -415,84 +416,84 @@ static void verdict(const struct request *rq, const struct outcome *oc, bool bri
                             : "memory that cannot be written is not charged", (long long)delta);
         if (!a->ac || (changed && MODE_CHANGED()))
             return;
-        if (rq->noreserve && FINDING(&n, ID("noreserve_ignored"), mode == 2, VAL("overcommit_memory", mode)))
-            narrate_because(&n, id, "MAP_NORESERVE made no difference: mode 2 charges every private "
+        if (rq->noreserve && FINDING(n, ID("noreserve_ignored"), mode == 2, VAL("overcommit_memory", mode)))
+            narrate_because(n, id, "MAP_NORESERVE made no difference: mode 2 charges every private "
                             "writable mapping.");
         if (brief)
             return;
-        if (mode == 0 && new_rule && FINDING(&n, ID("within_ram_swap"), len <= room, VAL("size_kB", len),
+        if (mode == 0 && new_rule && FINDING(n, ID("within_ram_swap"), len <= room, VAL("size_kB", len),
                                              VAL("ram_swap_kB", room)))
-            narrate_because(&n, id, "Mode 0 refuses only a single request larger than RAM + swap "
+            narrate_because(n, id, "Mode 0 refuses only a single request larger than RAM + swap "
                             "(%lld kB); this one is not.", (long long)room);
-        if (mode == 1 && FINDING(&n, ID("mode1_grants_all"), true, VAL("commit_limit_kB", g.commit_limit)))
-            narrate_because(&n, id, "Mode 1 grants every request and still counts it: Committed_AS may "
+        if (mode == 1 && FINDING(n, ID("mode1_grants_all"), true, VAL("commit_limit_kB", g.commit_limit)))
+            narrate_because(n, id, "Mode 1 grants every request and still counts it: Committed_AS may "
                             "pass CommitLimit (%lld kB), which only mode 2 enforces.", (long long)g.commit_limit);
-        if (mode == 2 && FINDING(&n, ID("within_commit_limit"), b->committed + len < allowed,
+        if (mode == 2 && FINDING(n, ID("within_commit_limit"), b->committed + len < allowed,
                                  VAL("committed_kB", b->committed), VAL("size_kB", len), VAL("allowed_kB", allowed)))
-            narrate_because(&n, id, "Mode 2 granted it: Committed_AS (%lld kB) plus the request stays "
+            narrate_because(n, id, "Mode 2 granted it: Committed_AS (%lld kB) plus the request stays "
                             "below what mode 2 allows this process (%lld kB).", (long long)b->committed,
                             (long long)allowed);
         return;
     }
     if (!brief) {
         errno_describe(rq->new_space ? "mmap" : "mprotect", oc->err, text, sizeof text);
-        narrate_note(&n, "Refused: %s.", text);
+        narrate_note(n, "Refused: %s.", text);
     }
     const char *label = "none of the limits this demo reads";
     if (rq->new_space && g.rlimit_as >= 0 &&
-        FINDING(&n, ID("refused_rlimit_as"), b->vm_size + len > g.rlimit_as, VAL("vm_size_kB", b->vm_size),
+        FINDING(n, ID("refused_rlimit_as"), b->vm_size + len > g.rlimit_as, VAL("vm_size_kB", b->vm_size),
                 VAL("size_kB", len), VAL("rlimit_as_kB", g.rlimit_as))) {
         label = "RLIMIT_AS";
         if (!brief)
-            narrate_because(&n, id, "RLIMIT_AS (ulimit -v) refused it: this process has %lld kB of "
+            narrate_because(n, id, "RLIMIT_AS (ulimit -v) refused it: this process has %lld kB of "
                             "address space (VmSize) and may have %lld kB; %lld kB more do not fit.%s",
                             (long long)b->vm_size, (long long)g.rlimit_as, (long long)len,
                             rq->noreserve ? " RLIMIT_AS counts address space, charged or not: "
                             "MAP_NORESERVE does not help." : "");
     } else if (rq->writable && g.rlimit_data >= 0 &&
-               FINDING(&n, ID("refused_rlimit_data"), b->vm_data + len > g.rlimit_data,
+               FINDING(n, ID("refused_rlimit_data"), b->vm_data + len > g.rlimit_data,
                        VAL("vm_data_kB", b->vm_data), VAL("size_kB", len), VAL("rlimit_data_kB", g.rlimit_data))) {
         label = "RLIMIT_DATA";
         if (!brief)
-            narrate_because(&n, id, "RLIMIT_DATA (ulimit -d) refused it: private writable memory "
+            narrate_because(n, id, "RLIMIT_DATA (ulimit -d) refused it: private writable memory "
                             "(VmData, %lld kB) plus the request would pass %lld kB.",
                             (long long)b->vm_data, (long long)g.rlimit_data);
     } else if (changed && MODE_CHANGED()) {
         label = "a rule that cannot be told (the mode changed meanwhile)";
     } else if (mode == 0 && rq->writable && !rq->noreserve &&
-               FINDING(&n, ID("refused_larger_than_ram_swap"), len > room, VAL("size_kB", len),
+               FINDING(n, ID("refused_larger_than_ram_swap"), len > room, VAL("size_kB", len),
                        VAL("ram_swap_kB", room))) {
         label = "mode 0, as larger than RAM + swap";
         if (!brief)
-            narrate_because(&n, id, "Mode 0 refuses a single request larger than RAM + swap (%lld kB): "
+            narrate_because(n, id, "Mode 0 refuses a single request larger than RAM + swap (%lld kB): "
                             "no process could ever fill it.%s", (long long)room, new_rule ? ""
                             : " (This kernel, before 5.2, compares with an estimate of free memory, "
                               "smaller still.)");
     } else if (mode == 0 && !new_rule && rq->writable && !rq->noreserve &&
-               FINDING(&n, ID("refused_free_estimate"), true, VAL("size_kB", len), VAL("ram_swap_kB", room))) {
+               FINDING(n, ID("refused_free_estimate"), true, VAL("size_kB", len), VAL("ram_swap_kB", room))) {
         label = "mode 0's estimate of free memory";
         if (!brief)
-            narrate_because(&n, id, "Before Linux 5.2, mode 0 compares each request with an estimate "
+            narrate_because(n, id, "Before Linux 5.2, mode 0 compares each request with an estimate "
                             "of free memory (free pages, page cache, free swap, reclaimable slab); "
                             "within RAM + swap, this request failed that.");
     } else if (mode == 2 && rq->writable &&
-               FINDING(&n, ID("refused_over_commit_limit"), b->committed + len >= allowed,
+               FINDING(n, ID("refused_over_commit_limit"), b->committed + len >= allowed,
                        VAL("committed_kB", b->committed), VAL("size_kB", len), VAL("allowed_kB", allowed))) {
         label = "mode 2, as past what it allows";
         if (!brief)
-            narrate_because(&n, id, "Mode 2 refuses a request once Committed_AS (%lld kB) plus the "
+            narrate_because(n, id, "Mode 2 refuses a request once Committed_AS (%lld kB) plus the "
                             "request would reach what it allows this process: CommitLimit (%lld kB) "
                             "less admin_reserve_kbytes (unless CAP_SYS_ADMIN) and min(VmSize / 32, "
                             "user_reserve_kbytes), here %lld kB.%s", (long long)b->committed,
                             (long long)g.commit_limit, (long long)allowed,
                             rq->noreserve ? " It ignores MAP_NORESERVE." : "");
-    } else if (FINDING(&n, ID("refused_unexplained"), true, VAL("overcommit_memory", mode), VAL("size_kB", len))) {
+    } else if (FINDING(n, ID("refused_unexplained"), true, VAL("overcommit_memory", mode), VAL("size_kB", len))) {
         if (!brief)
-            narrate_because(&n, id, "None of the limits this demo reads (RLIMIT_AS, RLIMIT_DATA, the "
+            narrate_because(n, id, "None of the limits this demo reads (RLIMIT_AS, RLIMIT_DATA, the "
                             "rule of mode %lld) explains it.", (long long)mode);
     }
     if (brief)
-        narrate_because(&n, id, "%s (%s): refused by %s.", rq->key, what, label);
+        narrate_because(n, id, "%s (%s): refused by %s.", rq->key, what, label);
 #undef MODE_CHANGED
 #undef ID
 }
@@ -501,8 +502,8 @@ static void explain_request(void)
 {
     const struct request *rq = request_of_step();
     if (strcmp(rq->key, "commit") == 0 &&
-        FINDING(&n, "nothing_to_commit", t == MAP_FAILED, VAL("fit_kB", fit / 1024))) {
-        narrate_because(&n, "nothing_to_commit", "Not run: the reservation of the step before "
+        FINDING(n, "nothing_to_commit", t == MAP_FAILED, VAL("fit_kB", fit / 1024))) {
+        narrate_because(n, "nothing_to_commit", "Not run: the reservation of the step before "
                         "was refused, so there is nothing to make writable.");
         return;
     }
@@ -512,16 +513,16 @@ static void explain_request(void)
 
 static void explain_touch(void)
 {
-    if (FINDING(&n, "nothing_to_write", q == MAP_FAILED, VAL("huge_kB", huge / 1024))) {
-        narrate_because(&n, "nothing_to_write", "Not run: the MAP_NORESERVE request of the step "
+    if (FINDING(n, "nothing_to_write", q == MAP_FAILED, VAL("huge_kB", huge / 1024))) {
+        narrate_because(n, "nothing_to_write", "Not run: the MAP_NORESERVE request of the step "
                         "before was refused, so there is no mapping to write into.");
         return;
     }
     show_rows();
     int64_t rss = o.after.rss - o.before.rss;
-    if (FINDING(&n, "three_pages_resident", rss == 3 * page_kB, VAL("rss_delta_kB", rss),
+    if (FINDING(n, "three_pages_resident", rss == 3 * page_kB, VAL("rss_delta_kB", rss),
                 VAL("size_kB", o.after.size), VAL("committed_delta_kB", o.after.committed - o.before.committed)))
-        narrate_because(&n, "three_pages_resident", "Three bytes written, three pages of memory "
+        narrate_because(n, "three_pages_resident", "Three bytes written, three pages of memory "
                         "taken: Rss grew by %lld kB in a mapping of %lld kB. Memory is used only "
                         "where it is written.", (long long)rss, (long long)o.after.size);
 }
@@ -532,8 +533,8 @@ static void explain_release(void)
     for (size_t i = 0; i < 5; i++) /* p, q, r, s and t: commit shares t */
         granted += *requests[i].mapping != MAP_FAILED;
     show_rows();
-    narrate_fact_int(&n, "unmapped", granted);
-    narrate_note(&n, "%d of the 5 requests were granted, and those mappings are now gone; Committed_AS "
+    narrate_fact_int(n, "unmapped", granted);
+    narrate_note(n, "%d of the 5 requests were granted, and those mappings are now gone; Committed_AS "
                  "moved by %+lld kB (other processes' changes included).", granted,
                  (long long)(o.after.committed - o.before.committed));
 }
@@ -541,25 +542,25 @@ static void explain_release(void)
 static void explain_mode(void)
 {
     int mode = switched_to;
-    if (mode == 2 && FINDING(&n, "mode2_too_close", too_close,
+    if (mode == 2 && FINDING(n, "mode2_too_close", too_close,
                              VAL("committed_kB", committed_at_switch), VAL("requests_kB", 2 * (fit / 1024)),
                              VAL("allowed_kB", mode2_limit))) {
-        narrate_because(&n, "mode2_too_close", "Not switched: Committed_AS (%lld kB) and the "
+        narrate_because(n, "mode2_too_close", "Not switched: Committed_AS (%lld kB) and the "
                         "two requests that fit would pass half of what mode 2 allows (%lld kB), "
                         "and other programs' requests could then be refused.",
                         (long long)committed_at_switch, (long long)mode2_limit);
         return;
     }
     if (switched != 0)
-        narrate_fail_errno(&n, sysctl_failed_call(), o.err);
+        narrate_fail_errno(n, sysctl_failed_call(), o.err);
     if (worked != 0)
-        narrate_finish(&n, RESULT_FAIL, "the mode %d worker ended without a result (wait status %#x)",
+        narrate_finish(n, RESULT_FAIL, "the mode %d worker ended without a result (wait status %#x)",
                        mode, worker_status);
     for (int i = 0; i < 4; i++)
         verdict(&requests[i], &in_mode[i], true);
-    if (mode == 2 && FINDING(&n, "mode2_in_force", true, VAL("in_force_ms", in_force_ms),
+    if (mode == 2 && FINDING(n, "mode2_in_force", true, VAL("in_force_ms", in_force_ms),
                              VAL("allowed_kB", mode2_limit), VAL("committed_kB", committed_at_switch)))
-        narrate_because(&n, "mode2_in_force", "Mode 2 was in force for about %lld ms, for "
+        narrate_because(n, "mode2_in_force", "Mode 2 was in force for about %lld ms, for "
                         "every program: a request that would have taken Committed_AS (%lld kB at "
                         "the switch) to about %lld kB would have been refused.", (long long)in_force_ms,
                         (long long)committed_at_switch, (long long)mode2_limit);
@@ -631,30 +632,30 @@ int main(int argc, char **argv)
     leftovers_repair(info.name);
     char why[400];
     int may = all_modes ? sysctl_may_change("overcommit_memory", why, sizeof why) : 0;
-    narrate_init(&n, info.name, &common,
+    narrate_init(n, info.name, &common,
                  NARRATE_COUNT(steps) + (all_modes && may == 0 ? NARRATE_COUNT(modes) : 0));
     if (may != 0) /* before anything is announced */
-        narrate_finish(&n, RESULT_SKIP, "--all-modes cannot switch overcommit modes here: %s", why);
-    narrate_observe(&n, observe, NULL);
+        narrate_finish(n, RESULT_SKIP, "--all-modes cannot switch overcommit modes here: %s", why);
+    narrate_observe(n, observe, NULL);
     page_kB = sysconf(_SC_PAGESIZE) / 1024;
     p = q = r = s = t = MAP_FAILED;
-    narrate_intro(&n, "map-noreserve (PID %ld): what the kernel makes of requests for more memory "
+    narrate_intro(n, "map-noreserve (PID %ld): what the kernel makes of requests for more memory "
                   "than this machine has, and of requests that fit.", (long)getpid());
-    narrate_run(&n, steps, NARRATE_COUNT(steps));
+    narrate_run(n, steps, NARRATE_COUNT(steps));
     if (all_modes) {
         char repaired[512];
         if (sysctl_begin(info.name, repaired, sizeof repaired) != 0)
-            narrate_fail_errno(&n, "take the vmlab lock", errno);
+            narrate_fail_errno(n, "take the vmlab lock", errno);
         if (repaired[0])
             fprintf(stderr, "%s: %s\n", info.name, repaired);
         fprintf(stderr, "%s: changing /proc/sys/vm/overcommit_memory for a moment (now %lld); it will "
                 "be put back on exit, Ctrl-C included\n", info.name, (long long)g.overcommit_memory);
-        narrate_run(&n, modes, NARRATE_COUNT(modes));
+        narrate_run(n, modes, NARRATE_COUNT(modes));
         if (sysctl_end() != 0) /* said on stderr; the record stays for the next run */
-            narrate_finish(&n, RESULT_FAIL, "overcommit_memory could not be put back to %lld; the "
+            narrate_finish(n, RESULT_FAIL, "overcommit_memory could not be put back to %lld; the "
                            "next vmlab run will try again", (long long)g.overcommit_memory);
     }
-    narrate_finish(&n, RESULT_OK, "requests of %llu kB and %llu kB with and without MAP_NORESERVE, "
+    narrate_finish(n, RESULT_OK, "requests of %llu kB and %llu kB with and without MAP_NORESERVE, "
                    "in mode %lld%s", (unsigned long long)(huge / 1024), (unsigned long long)(fit / 1024),
                    (long long)g.overcommit_memory, all_modes ? " and in modes 0, 1 and 2 (restored since)" : "");
 }
