@@ -134,13 +134,13 @@ static void look(struct view *v, const void *addr);
 /* Runs in a worker process, in the mode just set; its mappings go with it. */
 static void four_requests(void *arg, void *result)
 {
-    struct outcome *o = result;
+    struct outcome *out = result;
     (void)arg;
     sysctl_child_after_fork(); /* the supervisor alone restores */
-    MEASURED(o[0], mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-    MEASURED(o[1], mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
-    MEASURED(o[2], mmap(NULL, fit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-    MEASURED(o[3], mmap(NULL, fit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+    MEASURED(out[0], mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    MEASURED(out[1], mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+    MEASURED(out[2], mmap(NULL, fit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    MEASURED(out[3], mmap(NULL, fit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
 }
 
 static struct outcome in_mode[4]; /* what the worker sent back */

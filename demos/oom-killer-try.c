@@ -263,12 +263,13 @@ static void explain_ending(void)
                         "the supervisor killed it.", (unsigned long long)timeout);
     const struct oom_record *last = &w.last;
     bool done = w.done && sig == 0;
-    char name[32];
     if (FINDING(n, "allocation_failed", done && last->err != 0, VAL("errno", last->err),
-                VAL("iteration", last->iteration)))
+                VAL("iteration", last->iteration))) {
+        char name[32];
         narrate_because(n, "allocation_failed", "An allocation itself failed at iteration %llu "
                         "(%s): the address space or the commit limit ran out before the memory did.",
                         (unsigned long long)last->iteration, errno_name(last->err, name, sizeof name));
+    }
     if (FINDING(n, "loop_finished", done && last->err == 0, VAL("iterations", last->iteration),
                 VAL("vmrss_kB", last->vmrss_kb), VAL("limit_bytes", v.limit)))
         narrate_because(n, "loop_finished", "The loop finished all %llu iterations with %lld kB "
