@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* oom-killer-try: allocate until the kernel's OOM killer steps in - inside a
- * memory-limited cgroup, never on the machine as a whole.
- *
- * The lesson is the victim's loop, allocate_until_something_gives() below:
- * take a block (malloc or mmap), write it, read it or leave it alone, and
- * again, until the loop ends, an allocation fails, or the OOM killer sends
- * SIGKILL. A supervising parent (lib/safety/oom-supervise.c) starts the victim in
- * a cgroup made by lib/safety/confine.c, watches, and says how it ended. */
+ * memory-limited cgroup, never on the machine as a whole. The lesson is the
+ * victim's loop, allocate_until_something_gives() below: take a block (malloc
+ * or mmap), write it, read it or leave it alone, and again, until the loop
+ * ends, an allocation fails, or the OOM killer sends SIGKILL. The supervisor
+ * (lib/safety/oom-supervise.c) starts it in a cgroup, watches, and says how it
+ * ended. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +28,6 @@
 
 enum touch_mode { TOUCH_WRITE, TOUCH_READ, TOUCH_NONE };
 
-/* What the victim's code below needs. */
 struct victim {
     uint64_t count, block, every, limit;
     int adj, fd;
@@ -38,9 +36,12 @@ struct victim {
     size_t page;
 };
 
-static int report(const struct victim *v, int kind, uint64_t i, int err)
+/* What the victim's code below needs (set from the options). */
+static struct victim v = {.block = 8192, .adj = 1000, .confined = true, .touch = TOUCH_WRITE};
+
+static int report(int kind, uint64_t i, int err)
 {
-    oom_victim_report(v->fd, kind, i, err, !v->via_mmap);
+    oom_victim_report(v.fd, kind, i, err, !v.via_mmap);
     return err;
 }
 
@@ -50,172 +51,155 @@ static int report(const struct victim *v, int kind, uint64_t i, int err)
  * in place; here the code runs in another process). */
 #define VICTIM_CODE(fn, ...)                        \
     static const char fn##_code[] = #__VA_ARGS__;  \
-    static LESSON_FN int fn(struct victim *v) { __VA_ARGS__ }
+    static LESSON_FN int fn(void) { __VA_ARGS__ }
 
 /* Step 2: volunteer. The OOM killer picks the highest oom_score. */
 VICTIM_CODE(volunteer,
     int fd = open("/proc/self/oom_score_adj", O_WRONLY);
-    dprintf(fd, "%d", v->adj);
+    dprintf(fd, "%d", v.adj);
     return close(fd);
 )
 
 /* Step 3: allocate until something gives. */
 VICTIM_CODE(allocate_until_something_gives,
-    for (uint64_t i = 1; i <= v->count; i++) {
-        char *p = v->via_mmap ? mmap(NULL, v->block, PROT_READ | PROT_WRITE,
-                                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-                              : malloc(v->block);
+    for (uint64_t i = 1; i <= v.count; i++) {
+        char *p = v.via_mmap ? mmap(NULL, v.block, PROT_READ | PROT_WRITE,
+                                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                             : malloc(v.block);
         if (p == MAP_FAILED || p == NULL)
-            return report(v, OOM_DONE, i, errno);
-        if (v->touch == TOUCH_WRITE)
-            memset(p, 1, v->block);
-        if (v->touch == TOUCH_READ)
-            for (size_t off = 0; off < v->block; off += v->page)
+            return report(OOM_DONE, i, errno);
+        if (v.touch == TOUCH_WRITE)
+            memset(p, 1, v.block);
+        if (v.touch == TOUCH_READ)
+            for (size_t off = 0; off < v.block; off += v.page)
                 FORCE_READ(p[off]);
-        if (i % v->every == 0)
-            report(v, OOM_PROGRESS, i, 0);
+        if (i % v.every == 0)
+            report(OOM_PROGRESS, i, 0);
     }
-    return report(v, OOM_DONE, v->count, 0);
+    return report(OOM_DONE, v.count, 0);
 )
 
 /* The victim's life: confirm the limit, volunteer, wait for step 3, run
  * the loop, then hold what it has until step 4 lets it go. */
 static void run_victim(void *ctx, int records, int go)
 {
-    struct victim *v = ctx;
     char dir[512];
-    v->fd = records;
-    if (!oom_victim_confined(records, v->limit, v->confined, dir, sizeof dir))
+    (void)ctx;
+    v.fd = records;
+    if (!oom_victim_confined(records, v.limit, v.confined, dir, sizeof dir))
         _exit(3);
-    (void)volunteer(v); /* what it did is read back: oom_score_adj in the hello */
+    (void)volunteer(); /* what it did is read back: oom_score_adj in the hello */
     oom_victim_hello(records, dir);
     if (oom_victim_wait(go))
-        (void)allocate_until_something_gives(v);
+        (void)allocate_until_something_gives();
     (void)oom_victim_wait(go);
     _exit(0);
 }
 
 /* ---- The supervisor's steps ---- */
 
-struct run {
-    struct narrator n;
-    struct victim v;
-    struct confine c;
-    struct oom_victim child;
-    struct oom_watch w;
-    uint64_t requested, timeout, kills[2], peak;
-    bool unconfined, accept_host_oom, verbose, have_kills, have_peak, protected_self;
-    int status, kmsg;
-    char kmsg_why[256];
-    int64_t before[3]; /* the victim's VmSize, VmRSS, VmPTE, read from outside */
-    char **argv;
-};
-
+static struct narrator narrator;
+static struct narrator *const n = &narrator;
+static struct confine c;
+static struct oom_victim child;
+static struct oom_watch w;
+static uint64_t requested = 64u << 20, timeout = 60, kills[2], peak;
+static bool unconfined, accept_host_oom, verbose = true, have_kills, have_peak, protected_self;
+static int status, kmsg;
+static char kmsg_why[256], **args;
+static int64_t before[3]; /* the victim's VmSize, VmRSS, VmPTE, read from outside */
 static const char *const status_keys[] = {"VmSize", "VmRSS", "VmPTE"};
 
-static void observe_victim(void *ctx, bool after)
+/* Step 1 is the safety net, not the lesson: lib/safety/oom-supervise.c says
+ * what setup did and which limit applies (or that there is none). */
+static void confine_victim(void)
 {
-    struct run *r = ctx;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/status", (long)r->child.pid);
-    for (int i = 0; i < 3 && !after; i++)
-        r->before[i] = procfs_read_one(path, status_keys[i]);
+    oom_explain_confinement(n, &c);
 }
 
-/* After the victim ended (step 4): what its cgroup counted. */
-static void observe_cgroup(void *ctx, bool after)
+static void start_victim(void)
 {
-    struct run *r = ctx;
-    if (!after || !r->c.dir[0])
-        return;
-    r->have_kills = r->have_kills && confine_oom_kills(r->c.dir, &r->kills[1]);
-    r->have_peak = confine_peak(r->c.dir, &r->peak);
-}
-
-/* Step 1 is the safety net, not the lesson: lib/safety/oom-supervise.c says what
- * setup did and which limit applies (or that there is none). */
-static void step_confine(struct run *r)
-{
-    oom_explain_confinement(&r->n, &r->c);
-}
-
-static void step_start(struct run *r)
-{
-    struct narrator *n = &r->n;
     narrate_lesson_before(n, volunteer_code);
-    oom_start(n, &r->child, &r->c, r->argv, run_victim, &r->v);
-    bool hello = oom_wait_hello(&r->child, &r->w, 10000);
+    oom_start(n, &child, &c, args, run_victim, NULL);
+    (void)oom_wait_hello(&child, &w, 10000);
     narrate_lesson_after(n);
-    if (!hello) {
-        narrate_fact(n, "refused", "%s", r->w.refused ? r->w.hello.text : "no word from the victim");
+}
+
+static void explain_start(void)
+{
+    if (!w.have_hello) {
+        narrate_fact(n, "refused", "%s", w.refused ? w.hello.text : "no word from the victim");
         return;
     }
-    const struct oom_record *h = &r->w.hello;
+    const struct oom_record *h = &w.hello;
     narrate_fact_int(n, "victim_pid", h->pid);
     narrate_fact(n, "victim_cgroup", "%s", h->text);
-    if (r->c.kind == CONFINE_SYSTEMD_SCOPE) /* systemd named it: the victim says where it is */
-        snprintf(r->c.dir, sizeof r->c.dir, "%s", h->text);
+    if (c.kind == CONFINE_SYSTEMD_SCOPE) /* systemd named it: the victim says where it is */
+        snprintf(c.dir, sizeof c.dir, "%s", h->text);
     narrate_fact_int(n, "oom_score", h->oom_score);
     narrate_fact_int(n, "oom_score_adj", h->oom_score_adj);
-    if (FINDING(n, "victim_volunteered", h->oom_score_adj == r->v.adj,
+    if (FINDING(n, "victim_volunteered", h->oom_score_adj == v.adj,
                 VAL("oom_score_adj", h->oom_score_adj), VAL("oom_score", h->oom_score)))
         narrate_because(n, "victim_volunteered", "The victim set its oom_score_adj to %lld, so its "
                         "oom_score is %lld: when memory runs out, the OOM killer picks the highest "
                         "score.", (long long)h->oom_score_adj, (long long)h->oom_score);
-    oom_explain_supervisor(n, r->protected_self, h);
+    oom_explain_supervisor(n, protected_self, h);
 }
 
-static void step_allocate(struct run *r)
+static void allocate(void)
 {
-    struct narrator *n = &r->n;
-    struct oom_watch *w = &r->w;
-    narrate_observe(n, observe_victim, r);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)child.pid);
     narrate_lesson_before(n, allocate_until_something_gives_code);
+    for (int i = 0; i < 3; i++) /* from outside, just before the victim starts */
+        before[i] = procfs_read_one(path, status_keys[i]);
     (void)signal(SIGPIPE, SIG_IGN); /* a victim killed during the pause: EPIPE, not death */
-    if (write(r->child.go, "g", 1) != 1 && errno != EPIPE)
+    if (write(child.go, "g", 1) != 1 && errno != EPIPE)
         narrate_fail_errno(n, "write (start the victim)", errno);
-    oom_watch(n, &r->child, r->timeout, r->verbose, w);
+    oom_watch(n, &child, timeout, verbose, &w);
     narrate_lesson_after(n);
-    narrate_observe(n, observe_cgroup, r);
-    if (!w->have_last)
+}
+
+static void explain_allocate(void)
+{
+    if (!w.have_last)
         return;
-    const struct oom_record *last = &w->last;
+    const struct oom_record *last = &w.last;
     int64_t after[3] = {last->vmsize_kb, last->vmrss_kb, last->vmpte_kb};
     for (int i = 0; i < 3; i++)
-        narrate_value(n, status_keys[i], "kB", r->before[i] >= 0, r->before[i], true, after[i]);
+        narrate_value(n, status_keys[i], "kB", before[i] >= 0, before[i], true, after[i]);
     narrate_fact_int(n, "last_iteration", (int64_t)last->iteration);
     narrate_fact_int(n, "last_report_ms", last->t_ms);
-    oom_watch_facts(n, w);
+    oom_watch_facts(n, &w);
     if (last->text[0])
         narrate_fact(n, "heap", "%s", last->text);
-    int64_t rss = last->vmrss_kb - r->before[1], pte = last->vmpte_kb - r->before[2];
-    int64_t space = last->vmsize_kb - r->before[0], limit_kb = (int64_t)(r->v.limit / 1024);
-    int64_t page_kb = (int64_t)r->v.page / 1024, blocks = (int64_t)last->iteration;
-    if (r->v.touch == TOUCH_WRITE && FINDING(n, "written_pages_resident", rss >= space * 3 / 4,
-                                             VAL("vmrss_delta_kB", rss), VAL("vmsize_delta_kB", space)))
+    int64_t rss = last->vmrss_kb - before[1], pte = last->vmpte_kb - before[2];
+    int64_t space = last->vmsize_kb - before[0], limit_kb = (int64_t)(v.limit / 1024);
+    int64_t page_kb = (int64_t)v.page / 1024, blocks = (int64_t)last->iteration;
+    if (v.touch == TOUCH_WRITE && FINDING(n, "written_pages_resident", rss >= space * 3 / 4,
+                                          VAL("vmrss_delta_kB", rss), VAL("vmsize_delta_kB", space)))
         narrate_because(n, "written_pages_resident", "Every page written got a frame of its own: "
                         "VmRSS grew by %lld kB with %lld kB of address space.", (long long)rss,
                         (long long)space);
-    if (r->v.touch != TOUCH_WRITE && !r->v.via_mmap &&
+    if (v.touch != TOUCH_WRITE && !v.via_mmap &&
         FINDING(n, "malloc_dirtied_a_page_per_block", rss >= blocks * page_kb * 3 / 4,
                 VAL("vmrss_delta_kB", rss), VAL("blocks", blocks), VAL("page_kB", page_kb)))
         narrate_because(n, "malloc_dirtied_a_page_per_block", "VmRSS rose by %lld kB over %lld "
                         "blocks the loop never wrote: malloc writes a header in front of every "
                         "chunk it hands out, so each block dirtied at least one page.",
                         (long long)rss, (long long)blocks);
-    bool stayed = rss * 8 < limit_kb, read = r->v.touch == TOUCH_READ;
-    if (r->v.touch != TOUCH_WRITE && r->v.via_mmap &&
-        FINDING(n, "untouched_rss_stayed", stayed, VAL("vmrss_delta_kB", rss),
+    if (v.touch != TOUCH_WRITE && v.via_mmap &&
+        FINDING(n, "untouched_rss_stayed", rss * 8 < limit_kb, VAL("vmrss_delta_kB", rss),
                 VAL("vmsize_delta_kB", space)))
         narrate_because(n, "untouched_rss_stayed", "VmSize grew by %lld kB, VmRSS by only %lld kB: "
-                        "%s", (long long)space, (long long)rss, read ? "a read of a page never "
-                        "written maps the shared zero page, no frame of its own." : "memory that is "
-                        "never touched gets no frames.");
-    if (r->v.touch != TOUCH_READ)
+                        "%s", (long long)space, (long long)rss, v.touch == TOUCH_READ ? "a read of a "
+                        "page never written maps the shared zero page, no frame of its own." : "memory "
+                        "that is never touched gets no frames.");
+    if (v.touch != TOUCH_READ)
         return;
     /* A page-table page of 8-byte entries maps page/8 pages: with 4 KiB
      * pages, 4 KiB of table per 2 MiB (1/512). */
-    int64_t page = (int64_t)r->v.page, expect = space * 8 / page;
+    int64_t page = (int64_t)v.page, expect = space * 8 / page;
     struct machine m;
     machine_read(&m);
     if (FINDING(n, "read_costs_page_tables", pte * 2 >= expect && pte <= 2 * expect + 8 && expect > 0,
@@ -231,50 +215,54 @@ static void step_allocate(struct run *r)
         narrate_because(n, "read_few_page_tables", "VmPTE grew by only %lld kB for %lld kB read, "
                         "less than half the %lld kB of one page-table page per %lld kB (THP is '%s' "
                         "here).", (long long)pte, (long long)space, (long long)expect,
-                        (long long)(page / 8 * page / 1024),
-                        m.thp[0] ? m.thp : "absent");
+                        (long long)(page / 8 * page / 1024), m.thp[0] ? m.thp : "absent");
 }
 
-static void step_ending(struct run *r)
+static void end_victim(void)
 {
-    struct narrator *n = &r->n;
-    LESSON(n, close(r->child.go); waitpid(r->child.pid, &r->status, 0););
+    LESSON(n, close(child.go); waitpid(child.pid, &status, 0););
     confine_track_child(0);
-    int sig = WIFSIGNALED(r->status) ? WTERMSIG(r->status) : 0;
-    int64_t kills = r->have_kills ? (int64_t)(r->kills[1] - r->kills[0]) : -1;
-    narrate_fact_int(n, "exit_status", WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -1);
+    have_kills = have_kills && c.dir[0] && confine_oom_kills(c.dir, &kills[1]); /* its cgroup's */
+    have_peak = c.dir[0] && confine_peak(c.dir, &peak);
+}
+
+static void explain_ending(void)
+{
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    int64_t killed = have_kills ? (int64_t)(kills[1] - kills[0]) : -1;
+    narrate_fact_int(n, "exit_status", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     narrate_fact_int(n, "signal", sig);
-    if (r->have_kills)
-        narrate_value(n, "oom_kill", "", true, (int64_t)r->kills[0], true, (int64_t)r->kills[1]);
-    if (r->have_peak)
-        narrate_fact_int(n, "peak_bytes", (int64_t)r->peak);
+    if (have_kills)
+        narrate_value(n, "oom_kill", "", true, (int64_t)kills[0], true, (int64_t)kills[1]);
+    if (have_peak)
+        narrate_fact_int(n, "peak_bytes", (int64_t)peak);
     struct oom_kmsg k;
-    oom_kmsg_facts(n, r->kmsg, r->kmsg_why, r->child.pid, &k);
-    if (FINDING(n, "oom_killed_victim", sig == SIGKILL && kills >= 1, VAL("signal", sig),
-                VAL("oom_kill_delta", kills)))
+    oom_kmsg_facts(n, kmsg, kmsg_why, child.pid, &k);
+    if (FINDING(n, "oom_killed_victim", sig == SIGKILL && killed >= 1, VAL("signal", sig),
+                VAL("oom_kill_delta", killed)))
         narrate_because(n, "oom_killed_victim", "The OOM killer chose the victim and killed it with "
                         "SIGKILL: the cgroup's oom_kill counter says so. SIGKILL cannot be caught, "
                         "so the program printed nothing more; a shell would show status 137 "
                         "(128 + 9).");
     /* Only the victim lives in a cgroup made here; elsewhere, the kernel's
      * lines must name the victim as often as the counter rose. */
-    bool only_victim = r->c.created || k.killed_lines == kills;
-    if (FINDING(n, "counted_more_than_once", sig == SIGKILL && kills > 1 && only_victim,
-                VAL("oom_kill_delta", kills), VAL("kill_lines", k.killed_lines),
-                VAL("cgroup_made_here", r->c.created)))
+    bool only_victim = c.created || k.killed_lines == killed;
+    if (FINDING(n, "counted_more_than_once", sig == SIGKILL && killed > 1 && only_victim,
+                VAL("oom_kill_delta", killed), VAL("kill_lines", k.killed_lines),
+                VAL("cgroup_made_here", c.created)))
         narrate_because(n, "counted_more_than_once", "oom_kill rose by %lld for this one victim: "
                         "the OOM killer ran again while the victim was still exiting, before its "
-                        "memory was freed, and counted each time%s.", (long long)kills,
+                        "memory was freed, and counted each time%s.", (long long)killed,
                         k.repeats ? "; its kernel lines repeated word for word are shown once" : "");
-    if (FINDING(n, "killed_not_by_oom", sig != 0 && kills == 0 && !r->w.timed_out,
-                VAL("signal", sig), VAL("oom_kill_delta", kills)))
+    if (FINDING(n, "killed_not_by_oom", sig != 0 && killed == 0 && !w.timed_out,
+                VAL("signal", sig), VAL("oom_kill_delta", killed)))
         narrate_because(n, "killed_not_by_oom", "The victim died of signal %d, but the cgroup "
                         "counted no OOM kill: something else sent it.", sig);
-    if (FINDING(n, "timed_out", r->w.timed_out, VAL("timeout_s", r->timeout)))
+    if (FINDING(n, "timed_out", w.timed_out, VAL("timeout_s", timeout)))
         narrate_because(n, "timed_out", "The victim was still allocating after %llu s (--timeout); "
-                        "the supervisor killed it.", (unsigned long long)r->timeout);
-    const struct oom_record *last = &r->w.last;
-    bool done = r->w.done && sig == 0;
+                        "the supervisor killed it.", (unsigned long long)timeout);
+    const struct oom_record *last = &w.last;
+    bool done = w.done && sig == 0;
     if (FINDING(n, "allocation_failed", done && last->err != 0, VAL("errno", last->err),
                 VAL("iteration", last->iteration))) {
         char name[32];
@@ -283,29 +271,27 @@ static void step_ending(struct run *r)
                         (unsigned long long)last->iteration, errno_name(last->err, name, sizeof name));
     }
     if (FINDING(n, "loop_finished", done && last->err == 0, VAL("iterations", last->iteration),
-                VAL("vmrss_kB", last->vmrss_kb), VAL("limit_bytes", r->v.limit)))
+                VAL("vmrss_kB", last->vmrss_kb), VAL("limit_bytes", v.limit)))
         narrate_because(n, "loop_finished", "The loop finished all %llu iterations with %lld kB "
                         "resident under a limit of %llu bytes: nothing ran out.",
                         (unsigned long long)last->iteration, (long long)last->vmrss_kb,
-                        (unsigned long long)r->v.limit);
-    if (r->have_peak && FINDING(n, "peak_within_limit", r->peak <= r->v.limit,
-                                VAL("peak_bytes", r->peak), VAL("limit_bytes", r->v.limit)))
+                        (unsigned long long)v.limit);
+    if (have_peak && FINDING(n, "peak_within_limit", peak <= v.limit, VAL("peak_bytes", peak),
+                             VAL("limit_bytes", v.limit)))
         narrate_because(n, "peak_within_limit", "The cgroup's peak usage, %llu bytes, stayed "
-                        "within the limit.", (unsigned long long)r->peak);
+                        "within the limit.", (unsigned long long)peak);
 }
 
 /* The lesson's steps, in order; --unconfined replaces the first. */
-struct step {
-    const char *id, *title;
-    void (*fn)(struct run *r);
+static const struct narrate_lesson steps[] = {
+    {"confine", "Confine the victim in a memory-limited cgroup", confine_victim, NULL, NULL, {NULL}, {NULL}},
+    {"start_victim", "Start the victim: it volunteers for the OOM killer", start_victim, explain_start,
+     NULL, {NULL}, {NULL}},
+    {"allocate", "Allocate until something gives", allocate, explain_allocate, NULL, {NULL}, {NULL}},
+    {"ending", "How it ended", end_victim, explain_ending, NULL, {NULL}, {NULL}},
 };
-static const struct step steps[] = {
-    {"confine", "Confine the victim in a memory-limited cgroup", step_confine},
-    {"start_victim", "Start the victim: it volunteers for the OOM killer", step_start},
-    {"allocate", "Allocate until something gives", step_allocate},
-    {"ending", "How it ended", step_ending},
-};
-static const struct step no_cgroup = {"no_cgroup", "No cgroup (--unconfined)", step_confine};
+static const struct narrate_lesson no_cgroup = {"no_cgroup", "No cgroup (--unconfined)", confine_victim,
+                                                NULL, NULL, {NULL}, {NULL}};
 
 /* ---- Options, then the run ---- */
 
@@ -337,76 +323,70 @@ static const struct demo_info info = {
                 "  sudo oom-killer-try --via mmap --touch read --block 2M\n",
 };
 
+static const char *const touches[] = {"write", "read", "none", NULL};
+static const char *const vias[] = {"malloc", "mmap", NULL}, *const zero_one[] = {"0", "1", NULL};
+
+/* Which of names arg is, or a usage error that lists them. */
+static int choice(const char *option, const char *arg, const char *const names[], const char *list)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(arg, names[i]) == 0)
+            return i;
+    char quoted[64];
+    cli_quote(arg, quoted, sizeof quoted);
+    cli_usage_error(&info, "%s: '%s' is not %s", option, quoted, list);
+}
+
 static void on_option(void *ctx, size_t index, const char *arg)
 {
-    struct run *r = ctx;
-    static const char *const touches[] = {"write", "read", "none"};
-    char quoted[64];
+    (void)ctx;
     switch (index) {
-    case OPT_LIMIT: r->requested = cli_size_arg(&info, "--limit", arg, 16u << 20, 1u << 30); break;
-    case OPT_BLOCK: r->v.block = cli_size_arg(&info, "--block", arg, 4096, 64u << 20); break;
-    case OPT_ADJ: r->v.adj = (int)cli_count_arg(&info, "--oom-score-adj", arg, 0, 1000); break;
-    case OPT_TIMEOUT: r->timeout = cli_count_arg(&info, "--timeout", arg, 1, 600); break;
-    case OPT_UNCONFINED: r->unconfined = true; break;
-    case OPT_YES: r->accept_host_oom = true; break;
-    case OPT_TOUCH:
-        for (int t = 0; t <= TOUCH_NONE; t++)
-            if (strcmp(arg, touches[t]) == 0) {
-                r->v.touch = (enum touch_mode)t;
-                return;
-            }
-        cli_quote(arg, quoted, sizeof quoted);
-        cli_usage_error(&info, "--touch: '%s' is not write, read or none", quoted);
-    case OPT_VIA:
-        if (strcmp(arg, "malloc") != 0 && strcmp(arg, "mmap") != 0) {
-            cli_quote(arg, quoted, sizeof quoted);
-            cli_usage_error(&info, "--via: '%s' is not malloc or mmap", quoted);
-        }
-        r->v.via_mmap = strcmp(arg, "mmap") == 0;
-        break;
+    case OPT_LIMIT: requested = cli_size_arg(&info, "--limit", arg, 16u << 20, 1u << 30); break;
+    case OPT_BLOCK: v.block = cli_size_arg(&info, "--block", arg, 4096, 64u << 20); break;
+    case OPT_ADJ: v.adj = (int)cli_count_arg(&info, "--oom-score-adj", arg, 0, 1000); break;
+    case OPT_TIMEOUT: timeout = cli_count_arg(&info, "--timeout", arg, 1, 600); break;
+    case OPT_UNCONFINED: unconfined = true; break;
+    case OPT_YES: accept_host_oom = true; break;
+    case OPT_TOUCH: v.touch = (enum touch_mode)choice("--touch", arg, touches, "write, read or none"); break;
+    case OPT_VIA: v.via_mmap = choice("--via", arg, vias, "malloc or mmap") == 1; break;
     }
 }
 
 /* Options and the original's COUNT [FORCE-PAGE-FAULT [VERBOSE]]; argv[0]
  * is this program (or, in a systemd scope, the victim's first argument). */
-static void parse(struct run *r, int argc, char **argv, struct cli_common *common)
+static void parse(int argc, char **argv, struct cli_common *common)
 {
-    *r = (struct run){.requested = 64u << 20, .timeout = 60, .verbose = true, .argv = argv,
-                      .v = {.block = 8192, .adj = 1000, .confined = true, .touch = TOUCH_WRITE}};
-    int first = cli_parse(argc, argv, &info, common, on_option, r);
+    args = argv;
+    int first = cli_parse(argc, argv, &info, common, on_option, NULL);
     int npos = argc - first;
     if (npos > 3)
         cli_usage_error(&info, "too many arguments: COUNT [FORCE-PAGE-FAULT [VERBOSE]]");
     if (npos >= 1)
-        r->v.count = cli_count_arg(&info, "COUNT", argv[first], 1, 100000000);
-    for (int i = 1; i < npos; i++)
-        if (strcmp(argv[first + i], "0") != 0 && strcmp(argv[first + i], "1") != 0)
-            cli_usage_error(&info, "%s must be 0 or 1", i == 1 ? "FORCE-PAGE-FAULT" : "VERBOSE");
+        v.count = cli_count_arg(&info, "COUNT", argv[first], 1, 100000000);
     if (npos >= 2)
-        r->v.touch = argv[first + 1][0] == '1' ? TOUCH_WRITE : TOUCH_NONE;
+        v.touch = choice("FORCE-PAGE-FAULT", argv[first + 1], zero_one, "0 or 1") ? TOUCH_WRITE : TOUCH_NONE;
     if (npos >= 3)
-        r->verbose = argv[first + 2][0] == '1';
-    r->v.confined = !r->unconfined;
-    if (r->unconfined != r->accept_host_oom)
+        verbose = choice("VERBOSE", argv[first + 2], zero_one, "0 or 1");
+    v.confined = !unconfined;
+    if (unconfined != accept_host_oom)
         cli_usage_error(&info, "--unconfined and --i-accept-host-oom go together: the first alone "
                                "could take this machine down");
-    r->v.page = (size_t)sysconf(_SC_PAGESIZE);
+    v.page = (size_t)sysconf(_SC_PAGESIZE);
 }
 
 /* The limit the victim must confirm, and a count that overruns it 8 times. */
-static void size_the_loop(struct run *r, bool count_given)
+static void size_the_loop(bool count_given)
 {
-    r->v.limit = r->c.effective.bytes < r->c.limit ? r->c.effective.bytes : r->c.limit;
-    if (r->unconfined || r->c.kind == CONFINE_SYSTEMD_SCOPE)
-        r->v.limit = r->requested;
+    v.limit = c.effective.bytes < c.limit ? c.effective.bytes : c.limit;
+    if (unconfined || c.kind == CONFINE_SYSTEMD_SCOPE)
+        v.limit = requested;
     if (!count_given)
-        r->v.count = 8 * r->v.limit / r->v.block;
-    r->v.every = r->v.limit / r->v.block / 16 ? r->v.limit / r->v.block / 16 : 1;
+        v.count = 8 * v.limit / v.block;
+    v.every = v.limit / v.block / 16 ? v.limit / v.block / 16 : 1;
 }
 
 int main(int argc, char **argv)
 {
-    static struct run r;
     struct cli_common common;
     /* Re-run inside a systemd scope as "--vmlab-victim FD GOFD options...". */
     bool as_victim = argc > 3 && strcmp(argv[1], "--vmlab-victim") == 0;
@@ -414,40 +394,33 @@ int main(int argc, char **argv)
     int go = as_victim ? (int)strtol(argv[3], NULL, 10) : -1;
     if (as_victim)
         argv[3] = argv[0];
-    parse(&r, as_victim ? argc - 3 : argc, as_victim ? argv + 3 : argv, &common);
-    bool count_given = r.v.count != 0;
+    parse(as_victim ? argc - 3 : argc, as_victim ? argv + 3 : argv, &common);
+    bool count_given = v.count != 0;
     if (as_victim) {
         if (records < 3 || go < 3)
             return EXIT_USAGE; /* only this program writes this command line */
-        r.c.limit = r.c.effective.bytes = r.requested;
-        size_the_loop(&r, count_given);
-        run_victim(&r.v, records, go);
+        c.limit = c.effective.bytes = requested;
+        size_the_loop(count_given);
+        run_victim(NULL, records, go);
     }
-    if (!r.unconfined) /* a limit near all the memory there is would confine nothing */
-        cli_check_fits(&info, "--limit", r.requested, 2);
-    narrate_init(&r.n, info.name, &common, (int)(sizeof steps / sizeof steps[0]));
+    if (!unconfined) /* a limit near all the memory there is would confine nothing */
+        cli_check_fits(&info, "--limit", requested, 2);
+    narrate_init(n, info.name, &common, NARRATE_COUNT(steps));
     leftovers_repair(info.name);
 
-    oom_refuse_if_panics(&r.n, r.unconfined);
+    oom_refuse_if_panics(n, unconfined);
     char why[1024];
-    if (!r.unconfined && confine_setup(&r.c, info.name, r.requested, why, sizeof why) != 0)
-        narrate_finish(&r.n, RESULT_SKIP, "cannot confine the victim: %s", why);
-    size_the_loop(&r, count_given);
-    r.have_kills = r.c.dir[0] && confine_oom_kills(r.c.dir, &r.kills[0]);
-    r.kmsg = oom_kmsg_open(r.kmsg_why, sizeof r.kmsg_why); /* from now on */
-    r.protected_self = oom_protect_self(); /* survive whatever happens to the victim */
+    if (!unconfined && confine_setup(&c, info.name, requested, why, sizeof why) != 0)
+        narrate_finish(n, RESULT_SKIP, "cannot confine the victim: %s", why);
+    size_the_loop(count_given);
+    have_kills = c.dir[0] && confine_oom_kills(c.dir, &kills[0]);
+    kmsg = oom_kmsg_open(kmsg_why, sizeof kmsg_why); /* from now on */
+    protected_self = oom_protect_self(); /* survive whatever happens to the victim */
 
-    oom_intro(&r.n, r.v.count, r.v.block, r.v.via_mmap ? "mmap" : "malloc",
-              r.v.touch == TOUCH_WRITE ? "write" : r.v.touch == TOUCH_READ ? "read" : "none",
-              r.unconfined);
-
-    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        const struct step *step = i == 0 && r.unconfined ? &no_cgroup : &steps[i];
-        narrate_begin(&r.n, step->id, step->title);
-        step->fn(&r);
-        narrate_end_step(&r.n);
-        if (r.w.refused || (i == 1 && !r.w.have_hello))
-            break;
-    }
-    oom_finish(&r.n, &r.c, &r.w, r.child.pid, r.status);
+    oom_intro(n, v.count, v.block, vias[v.via_mmap], touches[v.touch], unconfined);
+    narrate_run(n, unconfined ? &no_cgroup : &steps[0], 1);
+    narrate_run(n, &steps[1], 1);
+    if (w.have_hello) /* else it refused, or never said a word */
+        narrate_run(n, &steps[2], 2);
+    oom_finish(n, &c, &w, child.pid, status);
 }
