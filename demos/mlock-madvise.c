@@ -36,11 +36,6 @@ static int rc, cold, over, over_errno, at_limit; /* results of the calls */
 static int64_t vmlck_kb, zeros;
 static struct narrator n;
 
-static int64_t status_kb(const char *key)
-{
-    return procfs_read_one("/proc/self/status", key);
-}
-
 LESSON_FN static void map(void)
 {
     LESSON(&n, guard = mmap(NULL, size + 2 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -59,7 +54,7 @@ LESSON_FN static void past_limit(void)
            over = mlock(r, memlock + page);
            over_errno = errno;
            at_limit = mlock(r, memlock);
-           vmlck_kb = status_kb("VmLck");
+           vmlck_kb = procfs_read_one("/proc/self/status", "VmLck");
            munmap(r, memlock + page););
 }
 
@@ -114,7 +109,6 @@ LESSON_FN static void unmap(void) { LESSON(&n, munmap(p, size); munmap(guard, si
 
 static struct {
     struct snapshot before, after;
-    char **target;                     /* the mapping the observer reads */
     int err;                           /* errno just after the lesson */
     int64_t vmlck[2], mlocked[2], unevictable[2];
     int64_t page_kb, size_kb;
@@ -124,16 +118,18 @@ static struct {
     char no_cgroup[600];               /* why the pressure steps do not run */
 } d;
 
+/* ctx: the mapping whose smaps the rows come from (p, or a in the child);
+ * under mlockall it is the new mapping q. */
 static void observe(void *ctx, bool after)
 {
-    (void)ctx;
     if (after)
         d.err = errno;
     int i = after;
-    d.vmlck[i] = status_kb("VmLck");
+    d.vmlck[i] = procfs_read_one("/proc/self/status", "VmLck");
     d.mlocked[i] = procfs_read_one("/proc/meminfo", "Mlocked");
     d.unevictable[i] = procfs_read_one("/proc/meminfo", "Unevictable");
-    snapshot_take_or_fail(after ? &d.after : &d.before, (uintptr_t)*d.target, &n);
+    char *at = strcmp(n.id, "lock_on_fault") == 0 ? q : *(char **)ctx;
+    snapshot_take_or_fail(after ? &d.after : &d.before, (uintptr_t)at, &n);
 }
 
 static int64_t delta(const char *key) { return snapshot_delta0(&d.before, &d.after, key); }
@@ -164,10 +160,19 @@ static void maps_fact(void)
     narrate_fact(&n, "maps", "%s", maps);
 }
 
+/* A kernel older than the flag: the call answers EINVAL. */
+static void unsupported(const char *id, const char *call, const char *flag, const char *version)
+{
+    if (FINDING(&n, id, rc != 0 && d.err == EINVAL, VAL("errno", d.err)))
+        narrate_because(&n, id, "%s answered EINVAL: %s needs Linux %s or later.", call, flag,
+                        version);
+}
+
 static void explain_map(void)
 {
     if (guard == MAP_FAILED || p == MAP_FAILED)
         narrate_fail_errno(&n, "mmap", d.err);
+    narrate_watch(&n, (uintptr_t)p);
     maps_fact();
     narrate_fact_int(&n, "size_kB", d.size_kb);
     narrate_fact_int(&n, "memlock_limit_kB", memlock == SIZE_MAX ? -1 : (int64_t)(memlock / 1024));
@@ -177,12 +182,6 @@ static void explain_map(void)
                 VAL("rss_kB", after("Rss")), VAL("size_kB", after("Size"))))
         narrate_because(&n, "mapped_not_resident",
                         "%lld kB mapped, none of it resident yet (Rss 0 kB).", (long long)d.size_kb);
-}
-
-static void ask_lock(void)
-{
-    narrate_ask(&n, "Nothing was touched. Rss after mlock?",
-                (const char *const[]){"still 0 kB", "the whole region", "something else", NULL});
 }
 
 static void explain_lock(void)
@@ -201,8 +200,6 @@ static void explain_lock(void)
     else if (FINDING(&n, "mlock_refused", rc != 0, VAL("errno", d.err)))
         narrate_because(&n, "mlock_refused", "mlock was refused (%s): RLIMIT_MEMLOCK allows %zu kB.",
                         strerror(d.err), memlock / 1024);
-    narrate_answer(&n, rss == 0 ? 0 : rss == d.size_kb ? 1 : 2,
-                   rc == 0 ? "mlock_made_resident" : "mlock_refused");
 }
 
 static void explain_unlock(void)
@@ -245,9 +242,7 @@ static void explain_lock_on_fault(void)
         narrate_fail_errno(&n, "mmap under mlockall", d.err);
     narrate_fact_int(&n, "mlockall_result", rc);
     maps_fact();
-    if (FINDING(&n, "onfault_unsupported", rc != 0 && d.err == EINVAL, VAL("errno", d.err)))
-        narrate_because(&n, "onfault_unsupported",
-                        "mlockall answered EINVAL: MCL_ONFAULT needs Linux 4.4 or later.");
+    unsupported("onfault_unsupported", "mlockall", "MCL_ONFAULT", "4.4");
     rows((const char *const[]){"Size", "Rss", "Locked", NULL});
     narrate_fact(&n, "VmFlags", "%s", d.after.entry.vmflags);
     if (FINDING(&n, "locked_on_fault", rc == 0 && after("Rss") == d.page_kb &&
@@ -270,36 +265,21 @@ static void explain_unlock_all(void)
         narrate_because(&n, "nothing_locked", "munlockall: VmLck is back to 0 kB.");
 }
 
-static void ask_dontneed(void)
-{
-    narrate_ask(&n, "Rss just after MADV_DONTNEED?",
-                (const char *const[]){"unchanged", "0 kB", "somewhere between", NULL});
-}
-
 static void explain_dontneed(void)
 {
     rows((const char *const[]){"Rss", NULL});
-    int64_t rss = after("Rss");
-    if (FINDING(&n, "dontneed_freed_now", rc == 0 && rss == 0 && delta("Rss") < 0,
-                VAL("rss_kB", rss), VAL("rss_delta_kB", delta("Rss"))))
+    if (FINDING(&n, "dontneed_freed_now", rc == 0 && after("Rss") == 0 && delta("Rss") < 0,
+                VAL("rss_kB", after("Rss")), VAL("rss_delta_kB", delta("Rss"))))
         narrate_because(&n, "dontneed_freed_now",
                         "MADV_DONTNEED gave the frames back at once: Rss fell by %lld kB to 0. "
                         "The mapping stays; a read would now see zeroes.", (long long)-delta("Rss"));
-    narrate_answer(&n, rss == 0 ? 1 : delta("Rss") == 0 ? 0 : 2, "dontneed_freed_now");
-}
-
-static void ask_free(void)
-{
-    narrate_ask(&n, "Every page written again, then MADV_FREE. Rss after?",
-                (const char *const[]){"the whole region", "0 kB", "somewhere between", NULL});
 }
 
 static void explain_free(void)
 {
     rows((const char *const[]){"Rss", "LazyFree", NULL});
     int64_t rss = after("Rss"), lazy = after("LazyFree");
-    if (FINDING(&n, "free_unsupported", rc != 0 && d.err == EINVAL, VAL("errno", d.err)))
-        narrate_because(&n, "free_unsupported", "madvise answered EINVAL: MADV_FREE needs Linux 4.5.");
+    unsupported("free_unsupported", "madvise", "MADV_FREE", "4.5");
     if (FINDING(&n, "free_only_marks", rc == 0 && rss == d.size_kb && lazy > 0,
                 VAL("rss_kB", rss), VAL("lazyfree_kB", lazy)))
         narrate_because(&n, "free_only_marks",
@@ -307,7 +287,6 @@ static void explain_free(void)
                         "(LazyFree %lld of %lld kB): the kernel may take them when it needs "
                         "memory, and a write before then cancels the mark.", (long long)rss,
                         (long long)lazy, (long long)d.size_kb);
-    narrate_answer(&n, rss == d.size_kb ? 0 : rss == 0 ? 1 : 2, "free_only_marks");
 }
 
 static void explain_free_in_cgroup(void)
@@ -346,9 +325,7 @@ static void explain_pressure(void)
 static void explain_populate(void)
 {
     rows((const char *const[]){"Rss", NULL});
-    if (FINDING(&n, "populate_unsupported", rc != 0 && d.err == EINVAL, VAL("errno", d.err)))
-        narrate_because(&n, "populate_unsupported",
-                        "madvise answered EINVAL: MADV_POPULATE_WRITE needs Linux 5.14 or later.");
+    unsupported("populate_unsupported", "madvise", "MADV_POPULATE_WRITE", "5.14");
     if (FINDING(&n, "populated_without_touching", rc == 0 && after("Rss") == d.size_kb,
                 VAL("rss_kB", after("Rss")), VAL("minor_faults", delta("minor_faults"))))
         narrate_because(&n, "populated_without_touching",
@@ -364,9 +341,7 @@ static void explain_pageout(void)
     narrate_fact_int(&n, "swap_total_kB", swap_kb);
     narrate_fact_int(&n, "madv_cold_result", cold);
     rows((const char *const[]){"Rss", "Swap", NULL});
-    if (FINDING(&n, "pageout_unsupported", rc != 0 && d.err == EINVAL, VAL("errno", d.err)))
-        narrate_because(&n, "pageout_unsupported",
-                        "madvise answered EINVAL: MADV_PAGEOUT needs Linux 5.4 or later.");
+    unsupported("pageout_unsupported", "madvise", "MADV_PAGEOUT", "5.4");
     if (FINDING(&n, "pageout_without_swap_kept", rc == 0 && swap_kb == 0 && delta("Rss") == 0,
                 VAL("swap_total_kB", swap_kb), VAL("rss_delta_kB", delta("Rss"))))
         narrate_because(&n, "pageout_without_swap_kept",
@@ -386,38 +361,49 @@ static void explain_unmap(void)
         narrate_because(&n, "mapping_gone", "The mapping is gone from smaps.");
 }
 
-enum where { PARENT, CHILD };
-static const struct step {
-    const char *id, *title;
-    void (*ask)(void), (*lesson)(void), (*explain)(void);
-    enum where where;
-} all_steps[] = {
-    {"map", "Map private anonymous memory, with guard pages", NULL, map, explain_map, PARENT},
-    {"mlock", "Lock it", ask_lock, lock, explain_lock, PARENT},
-    {"munlock", "Unlock it", NULL, unlock, explain_unlock, PARENT},
-    {"past_limit", "Lock one page more than RLIMIT_MEMLOCK", NULL, past_limit, explain_past_limit, PARENT},
-    {"lock_on_fault", "Lock all future mappings, on fault", NULL, lock_on_fault, explain_lock_on_fault, PARENT},
-    {"munlockall", "Unlock everything", NULL, unlock_all, explain_unlock_all, PARENT},
-    {"dontneed", "MADV_DONTNEED", ask_dontneed, dontneed, explain_dontneed, PARENT},
-    {"free", "Write every page, then MADV_FREE", ask_free, lazy_free, explain_free, PARENT},
-    {"free_in_cgroup", "In a small cgroup: write, then MADV_FREE", NULL, free_in_cgroup,
-     explain_free_in_cgroup, CHILD},
-    {"pressure", "In the cgroup: need more memory", NULL, pressure, explain_pressure, CHILD},
-    {"populate_write", "MADV_POPULATE_WRITE", NULL, populate, explain_populate, PARENT},
-    {"pageout", "MADV_COLD, then MADV_PAGEOUT", NULL, pageout, explain_pageout, PARENT},
-    {"unmap", "Unmap it", NULL, unmap, explain_unmap, PARENT},
+/* The lesson as tables, in the order they run: the step count comes from
+ * them. past_limit runs only where RLIMIT_MEMLOCK can be passed safely; the
+ * cgroup's two steps only in a cgroup of their own, in a child inside it. */
+#define NO_QUESTION NULL, {NULL}, {NULL}
+static const struct narrate_lesson locking[] = {
+    {"map", "Map private anonymous memory, with guard pages", map, explain_map, NO_QUESTION},
+    {"mlock", "Lock it", lock, explain_lock, "Nothing was touched. Rss after mlock?",
+     {"still 0 kB", "the whole region", "something else"}, {"mlock_refused", "mlock_made_resident"}},
+    {"munlock", "Unlock it", unlock, explain_unlock, NO_QUESTION},
 };
-#define ALL_STEPS (sizeof all_steps / sizeof all_steps[0])
+static const struct narrate_lesson past_memlock[] = {
+    {"past_limit", "Lock one page more than RLIMIT_MEMLOCK", past_limit, explain_past_limit,
+     NO_QUESTION},
+};
+static const struct narrate_lesson freeing[] = {
+    {"lock_on_fault", "Lock all future mappings, on fault", lock_on_fault, explain_lock_on_fault,
+     NO_QUESTION},
+    {"munlockall", "Unlock everything", unlock_all, explain_unlock_all, NO_QUESTION},
+    {"dontneed", "MADV_DONTNEED", dontneed, explain_dontneed, "Rss just after MADV_DONTNEED?",
+     {"unchanged", "0 kB", "somewhere between"}, {NULL, "dontneed_freed_now"}},
+    {"free", "Write every page, then MADV_FREE", lazy_free, explain_free,
+     "Every page written again, then MADV_FREE. Rss after?",
+     {"the whole region", "0 kB", "somewhere between"}, {"free_only_marks"}},
+};
+static const struct narrate_lesson in_cgroup[] = {
+    {"free_in_cgroup", "In a small cgroup: write, then MADV_FREE", free_in_cgroup,
+     explain_free_in_cgroup, NO_QUESTION},
+    {"pressure", "In the cgroup: need more memory", pressure, explain_pressure, NO_QUESTION},
+};
+static const struct narrate_lesson filling[] = {
+    {"populate_write", "MADV_POPULATE_WRITE", populate, explain_populate, NO_QUESTION},
+    {"pageout", "MADV_COLD, then MADV_PAGEOUT", pageout, explain_pageout, NO_QUESTION},
+    {"unmap", "Unmap it", unmap, explain_unmap, NO_QUESTION},
+};
+#define RUN(table) narrate_run(&n, table, NARRATE_COUNT(table))
 
-static void run_step(const struct step *s)
+/* The cgroup's steps, in a child inside it: their pages are charged there. */
+static int run_in_cgroup(void *ctx)
 {
-    narrate_begin(&n, s->id, s->title);
-    d.target = s->lesson == lock_on_fault ? &q : s->where == CHILD ? &a : &p;
-    if (s->ask)
-        s->ask();
-    s->lesson();
-    s->explain();
-    narrate_end_step(&n);
+    (void)ctx;
+    narrate_observe(&n, observe, &a);
+    RUN(in_cgroup);
+    return n.bug[0] ? EXIT_RUNTIME : EXIT_OK;
 }
 
 /* ---- Options, sizes and the machine ---- */
@@ -467,18 +453,6 @@ static bool pressure_possible(void)
     return false;
 }
 
-/* Steps 9 and 10 run in a child inside the cgroup: their pages are charged there. */
-static const struct step *child_steps;
-static int child_count;
-
-static int run_child_steps(void *ctx)
-{
-    (void)ctx;
-    for (int i = 0; i < child_count; i++)
-        run_step(&child_steps[i]);
-    return n.bug[0] ? EXIT_RUNTIME : EXIT_OK;
-}
-
 int main(int argc, char **argv)
 {
     uint64_t asked = 0, bytes = 0;
@@ -508,17 +482,13 @@ int main(int argc, char **argv)
                       budget_allows(&d.budget, memlock + page, 4, why, sizeof why);
     bool show_pressure = pressure_possible();
 
-    struct step steps[ALL_STEPS];
-    int nsteps = 0;
-    for (size_t i = 0; i < ALL_STEPS; i++)
-        if ((all_steps[i].lesson != past_limit || show_limit) &&
-            (all_steps[i].where == PARENT || show_pressure))
-            steps[nsteps++] = all_steps[i];
-    narrate_init(&n, info.name, &common, nsteps);
+    narrate_init(&n, info.name, &common, NARRATE_COUNT(locking) + NARRATE_COUNT(freeing) +
+                 NARRATE_COUNT(filling) + (show_limit ? NARRATE_COUNT(past_memlock) : 0) +
+                 (show_pressure ? NARRATE_COUNT(in_cgroup) : 0));
     if (got == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "RLIMIT_MEMLOCK (%zu kB) or this process's memory allows "
                        "fewer than 4 pages; raise it: ulimit -l 8192", memlock / 1024);
-    narrate_observe(&n, observe, NULL);
+    narrate_observe(&n, observe, &p);
     char size_text[32];
     format_size(size, size_text, sizeof size_text);
     char limit_text[64] = "unlimited";
@@ -531,27 +501,21 @@ int main(int argc, char **argv)
                   show_limit ? "" : " No step locks past it: it is unlimited or too large here.",
                   show_pressure ? "" : "\nMADV_FREE under pressure is not shown: ",
                   show_pressure ? "" : d.no_cgroup);
-    for (int i = 0; i < nsteps; i++) {
-        if (steps[i].where == CHILD) {
-            for (child_steps = &steps[i], child_count = 0;
-                 i + child_count < nsteps && steps[i + child_count].where == CHILD;)
-                child_count++;
-            int status = confine_run_child(&d.c, run_child_steps, NULL);
-            if (status < 0)
-                narrate_fail_errno(&n, "fork", errno);
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                narrate_finish(&n, RESULT_FAIL, "the child in the cgroup %s (status %#x)",
-                               WIFSIGNALED(status) ? "was killed by a signal" : "failed", status);
-            n.step += child_count;
-            i += child_count - 1;
-            continue;
-        }
-        run_step(&steps[i]);
-        if (steps[i].lesson == map)
-            narrate_watch(&n, (uintptr_t)p);
-    }
-    if (show_pressure)
+    RUN(locking);
+    if (show_limit)
+        RUN(past_memlock);
+    RUN(freeing);
+    if (show_pressure) {
+        int status = confine_run_child(&d.c, run_in_cgroup, NULL);
+        if (status < 0)
+            narrate_fail_errno(&n, "fork", errno);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            narrate_finish(&n, RESULT_FAIL, "the child in the cgroup %s (status %#x)",
+                           WIFSIGNALED(status) ? "was killed by a signal" : "failed", status);
+        n.step += NARRATE_COUNT(in_cgroup);
         confine_teardown(&d.c);
+    }
+    RUN(filling);
     narrate_finish(&n, RESULT_OK, "%s locked, unlocked, freed and filled; every number above was "
                                   "measured in this run.", size_text);
 }
