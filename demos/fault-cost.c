@@ -201,7 +201,7 @@ static int cmp64(const void *a, const void *b)
 /* Per-page figures of a step's repetitions (times in rep_ns) over `pages` 4 KiB pages. */
 static struct figures figures_of(const int64_t *rep_ns, int64_t pages)
 {
-    int64_t per[MAX_REPS];
+    int64_t per[MAX_REPS] = {0};
     for (int r = 0; r < reps; r++)
         per[r] = rep_ns[r] / pages;
     struct figures f = {.first = per[0]};
