@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* mlock-madvise: telling the kernel what to do with pages you already have.
- *
- * mlock makes pages resident now and keeps them (within RLIMIT_MEMLOCK);
- * MADV_DONTNEED frees them now; MADV_FREE only marks them, and the kernel
- * takes them when it needs memory - shown in a small memory cgroup, where
- * another allocation makes it need memory; MADV_POPULATE_WRITE fills them
- * without a touch; MADV_PAGEOUT pushes them to swap, where there is swap.
- *
- * The lesson is the functions just below, in the order they run; then the
- * explanations of each step's numbers; then the options. */
+ * mlock makes them resident and keeps them (within RLIMIT_MEMLOCK);
+ * MADV_DONTNEED frees them now; MADV_FREE only marks them, for the kernel to
+ * take when it needs memory (shown in a small memory cgroup); MADV_POPULATE_WRITE
+ * fills them untouched; MADV_PAGEOUT pushes them to swap, where there is swap.
+ * The lesson is the functions just below, in the order they run; then what
+ * each step's numbers show; then the options. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -36,11 +33,6 @@ static int rc, cold, over, over_errno, at_limit; /* results of the calls */
 static int64_t vmlck_kb, zeros;
 static struct narrator n;
 
-static int64_t status_kb(const char *key)
-{
-    return procfs_read_one("/proc/self/status", key);
-}
-
 LESSON_FN static void map(void)
 {
     LESSON(&n, guard = mmap(NULL, size + 2 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -59,7 +51,7 @@ LESSON_FN static void past_limit(void)
            over = mlock(r, memlock + page);
            over_errno = errno;
            at_limit = mlock(r, memlock);
-           vmlck_kb = status_kb("VmLck");
+           vmlck_kb = procfs_read_one("/proc/self/status", "VmLck");
            munmap(r, memlock + page););
 }
 
@@ -114,31 +106,31 @@ LESSON_FN static void unmap(void) { LESSON(&n, munmap(p, size); munmap(guard, si
 
 static struct {
     struct snapshot before, after;
-    char **target;                     /* the mapping the observer reads */
     int err;                           /* errno just after the lesson */
     int64_t vmlck[2], mlocked[2], unevictable[2];
-    int64_t page_kb, size_kb;
+    long long page_kb, size_kb;
     bool cap_ipc_lock;
     struct budget budget;
     struct confine c;
     char no_cgroup[600];               /* why the pressure steps do not run */
 } d;
 
+/* ctx: the mapping whose smaps the rows come from (p, or a in the child);
+ * under mlockall it is the new mapping q. */
 static void observe(void *ctx, bool after)
 {
-    (void)ctx;
     if (after)
         d.err = errno;
-    int i = after;
-    d.vmlck[i] = status_kb("VmLck");
-    d.mlocked[i] = procfs_read_one("/proc/meminfo", "Mlocked");
-    d.unevictable[i] = procfs_read_one("/proc/meminfo", "Unevictable");
-    snapshot_take_or_fail(after ? &d.after : &d.before, (uintptr_t)*d.target, &n);
+    d.vmlck[after] = procfs_read_one("/proc/self/status", "VmLck");
+    d.mlocked[after] = procfs_read_one("/proc/meminfo", "Mlocked");
+    d.unevictable[after] = procfs_read_one("/proc/meminfo", "Unevictable");
+    char *at = strcmp(n.id, "lock_on_fault") == 0 ? q : *(char **)ctx;
+    snapshot_take_or_fail(after ? &d.after : &d.before, (uintptr_t)at, &n);
 }
 
-static int64_t delta(const char *key) { return snapshot_delta0(&d.before, &d.after, key); }
+static long long delta(const char *key) { return snapshot_delta0(&d.before, &d.after, key); }
 
-static int64_t after(const char *key)
+static long long after(const char *key)
 {
     int64_t v = -1;
     return snapshot_get(&d.after, key, &v) ? v : -1;
@@ -164,10 +156,19 @@ static void maps_fact(void)
     narrate_fact(&n, "maps", "%s", maps);
 }
 
+/* A kernel older than the flag: the call answers EINVAL. */
+static void unsupported(const char *id, const char *call, const char *flag, const char *version)
+{
+    if (FINDING(&n, id, rc != 0 && d.err == EINVAL, VAL("errno", d.err)))
+        narrate_because(&n, id, "%s answered EINVAL: %s needs Linux %s or later.", call, flag,
+                        version);
+}
+
 static void explain_map(void)
 {
     if (guard == MAP_FAILED || p == MAP_FAILED)
         narrate_fail_errno(&n, "mmap", d.err);
+    narrate_watch(&n, (uintptr_t)p);
     maps_fact();
     narrate_fact_int(&n, "size_kB", d.size_kb);
     narrate_fact_int(&n, "memlock_limit_kB", memlock == SIZE_MAX ? -1 : (int64_t)(memlock / 1024));
@@ -175,68 +176,58 @@ static void explain_map(void)
     rows((const char *const[]){"Size", "Rss", NULL});
     if (FINDING(&n, "mapped_not_resident", after("Rss") == 0 && after("Size") == d.size_kb,
                 VAL("rss_kB", after("Rss")), VAL("size_kB", after("Size"))))
-        narrate_because(&n, "mapped_not_resident",
-                        "%lld kB mapped, none of it resident yet (Rss 0 kB).", (long long)d.size_kb);
-}
-
-static void ask_lock(void)
-{
-    narrate_ask(&n, "Nothing was touched. Rss after mlock?",
-                (const char *const[]){"still 0 kB", "the whole region", "something else", NULL});
+        narrate_because(&n, "mapped_not_resident", "%lld kB mapped, none of it resident yet "
+                        "(Rss 0 kB).", d.size_kb);
 }
 
 static void explain_lock(void)
 {
     rows((const char *const[]){"Rss", "Locked", NULL});
     lock_rows();
-    int64_t rss = after("Rss"), locked = after("Locked");
+    long long rss = after("Rss"), locked = after("Locked");
     if (FINDING(&n, "mlock_made_resident", rc == 0 && rss == d.size_kb && locked == d.size_kb,
                 VAL("rss_kB", rss), VAL("locked_kB", locked),
                 VAL("vmlck_delta_kB", d.vmlck[1] - d.vmlck[0])))
-        narrate_because(&n, "mlock_made_resident",
-                        "mlock faulted in every page at once, without a single access from this "
-                        "program: Rss and Locked are the whole %lld kB, and VmLck grew by as "
-                        "much. Locked pages are never reclaimed: meminfo counts them as Mlocked "
-                        "and Unevictable.", (long long)d.size_kb);
+        narrate_because(&n, "mlock_made_resident", "mlock faulted in every page at once, "
+                        "without a single access from this program: Rss and Locked are the "
+                        "whole %lld kB, and VmLck grew by as much. Locked pages are never "
+                        "reclaimed: meminfo counts them as Mlocked and Unevictable.", d.size_kb);
     else if (FINDING(&n, "mlock_refused", rc != 0, VAL("errno", d.err)))
-        narrate_because(&n, "mlock_refused", "mlock was refused (%s): RLIMIT_MEMLOCK allows %zu kB.",
-                        strerror(d.err), memlock / 1024);
-    narrate_answer(&n, rss == 0 ? 0 : rss == d.size_kb ? 1 : 2,
-                   rc == 0 ? "mlock_made_resident" : "mlock_refused");
+        narrate_because(&n, "mlock_refused", "mlock was refused (%s): RLIMIT_MEMLOCK allows "
+                        "%zu kB.", strerror(d.err), memlock / 1024);
 }
 
 static void explain_unlock(void)
 {
     rows((const char *const[]){"Rss", "Locked", NULL});
     lock_rows();
-    if (FINDING(&n, "munlock_keeps_pages", rc == 0 && after("Locked") == 0 && after("Rss") == d.size_kb,
-                VAL("locked_kB", after("Locked")), VAL("rss_kB", after("Rss"))))
-        narrate_because(&n, "munlock_keeps_pages",
-                        "Unlocked: Locked is 0 kB, but the pages stay (Rss %lld kB); they may now "
-                        "be reclaimed like any others.", (long long)after("Rss"));
+    long long rss = after("Rss"), locked = after("Locked");
+    if (FINDING(&n, "munlock_keeps_pages", rc == 0 && locked == 0 && rss == d.size_kb,
+                VAL("locked_kB", locked), VAL("rss_kB", rss)))
+        narrate_because(&n, "munlock_keeps_pages", "Unlocked: Locked is 0 kB, but the pages "
+                        "stay (Rss %lld kB); they may now be reclaimed like any others.", rss);
 }
 
 static void explain_past_limit(void)
 {
-    narrate_fact_int(&n, "memlock_limit_kB", (int64_t)(memlock / 1024));
+    long long limit_kb = (long long)(memlock / 1024);
+    narrate_fact_int(&n, "memlock_limit_kB", limit_kb);
     narrate_fact_int(&n, "over_result", over);
     narrate_fact_int(&n, "at_limit_result", at_limit);
     narrate_fact_int(&n, "vmlck_at_limit_kB", vmlck_kb);
     if (FINDING(&n, "refused_past_limit", over != 0 && (over_errno == ENOMEM || over_errno == EPERM),
-                VAL("errno", over_errno), VAL("memlock_limit_kB", memlock / 1024)))
-        narrate_because(&n, "refused_past_limit",
-                        "One page past RLIMIT_MEMLOCK (%zu kB), mlock was refused with %s: an "
-                        "unprivileged process may lock no more than its limit.", memlock / 1024,
-                        over_errno == ENOMEM ? "ENOMEM" : "EPERM");
-    if (FINDING(&n, "locked_up_to_limit", at_limit == 0 && vmlck_kb == (int64_t)(memlock / 1024),
+                VAL("errno", over_errno), VAL("memlock_limit_kB", limit_kb)))
+        narrate_because(&n, "refused_past_limit", "One page past RLIMIT_MEMLOCK (%lld kB), mlock "
+                        "was refused with %s: an unprivileged process may lock no more than its "
+                        "limit.", limit_kb, over_errno == ENOMEM ? "ENOMEM" : "EPERM");
+    if (FINDING(&n, "locked_up_to_limit", at_limit == 0 && vmlck_kb == limit_kb,
                 VAL("vmlck_kB", vmlck_kb)))
-        narrate_because(&n, "locked_up_to_limit",
-                        "Exactly the limit was allowed: VmLck read %lld kB.", (long long)vmlck_kb);
+        narrate_because(&n, "locked_up_to_limit", "Exactly the limit was allowed: VmLck read "
+                        "%lld kB.", (long long)vmlck_kb);
     if (FINDING(&n, "cap_ipc_lock_exempt", over == 0 && d.cap_ipc_lock, VAL("over_result", over)))
-        narrate_because(&n, "cap_ipc_lock_exempt",
-                        "Locking one page past RLIMIT_MEMLOCK (%zu kB) succeeded: this process "
-                        "has CAP_IPC_LOCK (root), to which the limit does not apply. Run it as "
-                        "an ordinary user to see the refusal.", memlock / 1024);
+        narrate_because(&n, "cap_ipc_lock_exempt", "Locking one page past RLIMIT_MEMLOCK (%lld "
+                        "kB) succeeded: this process has CAP_IPC_LOCK (root), to which the limit "
+                        "does not apply. Run it as an ordinary user to see the refusal.", limit_kb);
 }
 
 static void explain_lock_on_fault(void)
@@ -245,22 +236,17 @@ static void explain_lock_on_fault(void)
         narrate_fail_errno(&n, "mmap under mlockall", d.err);
     narrate_fact_int(&n, "mlockall_result", rc);
     maps_fact();
-    if (FINDING(&n, "onfault_unsupported", rc != 0 && d.err == EINVAL, VAL("errno", d.err)))
-        narrate_because(&n, "onfault_unsupported",
-                        "mlockall answered EINVAL: MCL_ONFAULT needs Linux 4.4 or later.");
+    unsupported("onfault_unsupported", "mlockall", "MCL_ONFAULT", "4.4");
     rows((const char *const[]){"Size", "Rss", "Locked", NULL});
     narrate_fact(&n, "VmFlags", "%s", d.after.entry.vmflags);
-    if (FINDING(&n, "locked_on_fault", rc == 0 && after("Rss") == d.page_kb &&
-                                           after("Locked") == d.page_kb &&
-                                           smaps_has_flag(&d.after.entry, "lo"),
-                VAL("rss_kB", after("Rss")), VAL("locked_kB", after("Locked")),
-                VAL("size_kB", after("Size"))))
-        narrate_because(&n, "locked_on_fault",
-                        "A mapping made after mlockall(MCL_FUTURE | MCL_ONFAULT) is locked (VmFlags "
-                        "'lo'%s), but only what is touched is resident: one write, one page in Rss "
-                        "and Locked, of %lld kB mapped.",
-                        smaps_has_flag(&d.after.entry, "lf") ? ", and 'lf': lock on fault" : "",
-                        (long long)after("Size"));
+    long long rss = after("Rss"), locked = after("Locked");
+    bool lo = smaps_has_flag(&d.after.entry, "lo"), lf = smaps_has_flag(&d.after.entry, "lf");
+    if (FINDING(&n, "locked_on_fault", rc == 0 && rss == d.page_kb && locked == d.page_kb && lo,
+                VAL("rss_kB", rss), VAL("locked_kB", locked), VAL("size_kB", after("Size"))))
+        narrate_because(&n, "locked_on_fault", "A mapping made after mlockall(MCL_FUTURE | "
+                        "MCL_ONFAULT) is locked (VmFlags 'lo'%s), but only what is touched is "
+                        "resident: one write, one page in Rss and Locked, of %lld kB mapped.",
+                        lf ? ", and 'lf': lock on fault" : "", after("Size"));
 }
 
 static void explain_unlock_all(void)
@@ -270,114 +256,89 @@ static void explain_unlock_all(void)
         narrate_because(&n, "nothing_locked", "munlockall: VmLck is back to 0 kB.");
 }
 
-static void ask_dontneed(void)
-{
-    narrate_ask(&n, "Rss just after MADV_DONTNEED?",
-                (const char *const[]){"unchanged", "0 kB", "somewhere between", NULL});
-}
-
 static void explain_dontneed(void)
 {
     rows((const char *const[]){"Rss", NULL});
-    int64_t rss = after("Rss");
-    if (FINDING(&n, "dontneed_freed_now", rc == 0 && rss == 0 && delta("Rss") < 0,
-                VAL("rss_kB", rss), VAL("rss_delta_kB", delta("Rss"))))
-        narrate_because(&n, "dontneed_freed_now",
-                        "MADV_DONTNEED gave the frames back at once: Rss fell by %lld kB to 0. "
-                        "The mapping stays; a read would now see zeroes.", (long long)-delta("Rss"));
-    narrate_answer(&n, rss == 0 ? 1 : delta("Rss") == 0 ? 0 : 2, "dontneed_freed_now");
-}
-
-static void ask_free(void)
-{
-    narrate_ask(&n, "Every page written again, then MADV_FREE. Rss after?",
-                (const char *const[]){"the whole region", "0 kB", "somewhere between", NULL});
+    if (FINDING(&n, "dontneed_freed_now", rc == 0 && after("Rss") == 0 && delta("Rss") < 0,
+                VAL("rss_kB", after("Rss")), VAL("rss_delta_kB", delta("Rss"))))
+        narrate_because(&n, "dontneed_freed_now", "MADV_DONTNEED gave the frames back at once: "
+                        "Rss fell by %lld kB to 0. The mapping stays; a read would now see "
+                        "zeroes.", -delta("Rss"));
 }
 
 static void explain_free(void)
 {
     rows((const char *const[]){"Rss", "LazyFree", NULL});
-    int64_t rss = after("Rss"), lazy = after("LazyFree");
-    if (FINDING(&n, "free_unsupported", rc != 0 && d.err == EINVAL, VAL("errno", d.err)))
-        narrate_because(&n, "free_unsupported", "madvise answered EINVAL: MADV_FREE needs Linux 4.5.");
+    long long rss = after("Rss"), lazy = after("LazyFree");
+    unsupported("free_unsupported", "madvise", "MADV_FREE", "4.5");
     if (FINDING(&n, "free_only_marks", rc == 0 && rss == d.size_kb && lazy > 0,
                 VAL("rss_kB", rss), VAL("lazyfree_kB", lazy)))
-        narrate_because(&n, "free_only_marks",
-                        "MADV_FREE freed nothing yet: Rss is still %lld kB. It marked the pages "
-                        "(LazyFree %lld of %lld kB): the kernel may take them when it needs "
-                        "memory, and a write before then cancels the mark.", (long long)rss,
-                        (long long)lazy, (long long)d.size_kb);
-    narrate_answer(&n, rss == d.size_kb ? 0 : rss == 0 ? 1 : 2, "free_only_marks");
+        narrate_because(&n, "free_only_marks", "MADV_FREE freed nothing yet: Rss is still %lld "
+                        "kB. It marked the pages (LazyFree %lld of %lld kB): the kernel may take "
+                        "them when it needs memory, and a write before then cancels the mark.",
+                        rss, lazy, d.size_kb);
 }
 
 static void explain_free_in_cgroup(void)
 {
+    long long limit_kb = (long long)(d.c.limit / 1024), lazy = after("LazyFree");
     narrate_fact_int(&n, "pid", (int64_t)getpid());
     maps_fact();
     narrate_fact(&n, "cgroup", "%s", d.c.dir);
-    narrate_fact_int(&n, "cgroup_limit_kB", (int64_t)(d.c.limit / 1024));
+    narrate_fact_int(&n, "cgroup_limit_kB", limit_kb);
     rows((const char *const[]){"Size", "Rss", "LazyFree", NULL});
-    if (FINDING(&n, "marked_in_cgroup", rc == 0 && after("Rss") == (int64_t)(asize / 1024) &&
-                                            after("LazyFree") > 0,
-                VAL("lazyfree_kB", after("LazyFree")), VAL("limit_kB", d.c.limit / 1024)))
-        narrate_because(&n, "marked_in_cgroup",
-                        "This child (PID %ld) runs in a cgroup limited to %llu kB: it wrote %zu kB "
-                        "and marked them with MADV_FREE (LazyFree %lld kB). They are still "
-                        "resident, and still count against its limit.", (long)getpid(),
-                        (unsigned long long)(d.c.limit / 1024), asize / 1024,
-                        (long long)after("LazyFree"));
+    if (FINDING(&n, "marked_in_cgroup", rc == 0 && after("Rss") == (long long)(asize / 1024) &&
+                lazy > 0, VAL("lazyfree_kB", lazy), VAL("limit_kB", limit_kb)))
+        narrate_because(&n, "marked_in_cgroup", "This child (PID %ld) runs in a cgroup limited "
+                        "to %lld kB: it wrote %zu kB and marked them with MADV_FREE (LazyFree "
+                        "%lld kB). They are still resident, and still count against its limit.",
+                        (long)getpid(), limit_kb, asize / 1024, lazy);
 }
 
 static void explain_pressure(void)
 {
     narrate_fact_int(&n, "pages_read_as_zero", zeros);
     rows((const char *const[]){"Rss", "LazyFree", NULL});
-    int64_t gone_kb = -delta("Rss");
+    long long gone_kb = -delta("Rss");
     if (FINDING(&n, "lazyfree_taken_under_pressure", gone_kb > 0 && zeros * d.page_kb == gone_kb,
                 VAL("rss_delta_kB", -gone_kb), VAL("pages_read_as_zero", zeros)))
-        narrate_because(&n, "lazyfree_taken_under_pressure",
-                        "Writing %zu kB more pushed the cgroup to its limit, and the kernel took "
-                        "marked pages instead of failing: Rss of the marked region fell by %lld "
-                        "kB. Their contents are gone - the %lld pages it took read back as zeroes "
-                        "- which MADV_FREE allowed: no swap needed, no write-back.",
-                        bsize / 1024, (long long)gone_kb, (long long)zeros);
+        narrate_because(&n, "lazyfree_taken_under_pressure", "Writing %zu kB more pushed the "
+                        "cgroup to its limit, and the kernel took marked pages instead of "
+                        "failing: Rss of the marked region fell by %lld kB. Their contents are "
+                        "gone - the %lld pages it took read back as zeroes - which MADV_FREE "
+                        "allowed: no swap needed, no write-back.", bsize / 1024, gone_kb,
+                        (long long)zeros);
 }
 
 static void explain_populate(void)
 {
     rows((const char *const[]){"Rss", NULL});
-    if (FINDING(&n, "populate_unsupported", rc != 0 && d.err == EINVAL, VAL("errno", d.err)))
-        narrate_because(&n, "populate_unsupported",
-                        "madvise answered EINVAL: MADV_POPULATE_WRITE needs Linux 5.14 or later.");
+    unsupported("populate_unsupported", "madvise", "MADV_POPULATE_WRITE", "5.14");
     if (FINDING(&n, "populated_without_touching", rc == 0 && after("Rss") == d.size_kb,
                 VAL("rss_kB", after("Rss")), VAL("minor_faults", delta("minor_faults"))))
-        narrate_because(&n, "populated_without_touching",
-                        "Freed first with MADV_DONTNEED, then MADV_POPULATE_WRITE: every page is "
-                        "resident and writable again (Rss %lld kB), with no access by this "
-                        "program. The kernel faulted them in itself (%lld faults counted).",
-                        (long long)after("Rss"), (long long)delta("minor_faults"));
+        narrate_because(&n, "populated_without_touching", "Freed first with MADV_DONTNEED, then "
+                        "MADV_POPULATE_WRITE: every page is resident and writable again (Rss "
+                        "%lld kB), with no access by this program. The kernel faulted them in "
+                        "itself (%lld faults counted).", after("Rss"), delta("minor_faults"));
 }
 
 static void explain_pageout(void)
 {
-    int64_t swap_kb = procfs_read_one("/proc/meminfo", "SwapTotal");
+    long long swap_kb = procfs_read_one("/proc/meminfo", "SwapTotal");
     narrate_fact_int(&n, "swap_total_kB", swap_kb);
     narrate_fact_int(&n, "madv_cold_result", cold);
     rows((const char *const[]){"Rss", "Swap", NULL});
-    if (FINDING(&n, "pageout_unsupported", rc != 0 && d.err == EINVAL, VAL("errno", d.err)))
-        narrate_because(&n, "pageout_unsupported",
-                        "madvise answered EINVAL: MADV_PAGEOUT needs Linux 5.4 or later.");
+    unsupported("pageout_unsupported", "madvise", "MADV_PAGEOUT", "5.4");
     if (FINDING(&n, "pageout_without_swap_kept", rc == 0 && swap_kb == 0 && delta("Rss") == 0,
                 VAL("swap_total_kB", swap_kb), VAL("rss_delta_kB", delta("Rss"))))
-        narrate_because(&n, "pageout_without_swap_kept",
-                        "This machine has no swap (SwapTotal 0 kB): dirty anonymous pages have "
-                        "nowhere to go, so MADV_COLD and MADV_PAGEOUT left all of them (Rss "
-                        "unchanged).");
+        narrate_because(&n, "pageout_without_swap_kept", "This machine has no swap (SwapTotal 0 "
+                        "kB): dirty anonymous pages have nowhere to go, so MADV_COLD and "
+                        "MADV_PAGEOUT left all of them (Rss unchanged).");
     if (FINDING(&n, "pageout_to_swap", rc == 0 && delta("Swap") > 0,
                 VAL("swap_delta_kB", delta("Swap")), VAL("rss_delta_kB", delta("Rss"))))
-        narrate_because(&n, "pageout_to_swap",
-                        "MADV_PAGEOUT wrote %lld kB to swap now, not when memory runs short: "
-                        "Rss fell by %lld kB.", (long long)delta("Swap"), (long long)-delta("Rss"));
+        narrate_because(&n, "pageout_to_swap", "MADV_PAGEOUT wrote %lld kB to swap now, not "
+                        "when memory runs short: Rss fell by %lld kB.", delta("Swap"),
+                        -delta("Rss"));
 }
 
 static void explain_unmap(void)
@@ -386,38 +347,50 @@ static void explain_unmap(void)
         narrate_because(&n, "mapping_gone", "The mapping is gone from smaps.");
 }
 
-enum where { PARENT, CHILD };
-static const struct step {
-    const char *id, *title;
-    void (*ask)(void), (*lesson)(void), (*explain)(void);
-    enum where where;
-} all_steps[] = {
-    {"map", "Map private anonymous memory, with guard pages", NULL, map, explain_map, PARENT},
-    {"mlock", "Lock it", ask_lock, lock, explain_lock, PARENT},
-    {"munlock", "Unlock it", NULL, unlock, explain_unlock, PARENT},
-    {"past_limit", "Lock one page more than RLIMIT_MEMLOCK", NULL, past_limit, explain_past_limit, PARENT},
-    {"lock_on_fault", "Lock all future mappings, on fault", NULL, lock_on_fault, explain_lock_on_fault, PARENT},
-    {"munlockall", "Unlock everything", NULL, unlock_all, explain_unlock_all, PARENT},
-    {"dontneed", "MADV_DONTNEED", ask_dontneed, dontneed, explain_dontneed, PARENT},
-    {"free", "Write every page, then MADV_FREE", ask_free, lazy_free, explain_free, PARENT},
-    {"free_in_cgroup", "In a small cgroup: write, then MADV_FREE", NULL, free_in_cgroup,
-     explain_free_in_cgroup, CHILD},
-    {"pressure", "In the cgroup: need more memory", NULL, pressure, explain_pressure, CHILD},
-    {"populate_write", "MADV_POPULATE_WRITE", NULL, populate, explain_populate, PARENT},
-    {"pageout", "MADV_COLD, then MADV_PAGEOUT", NULL, pageout, explain_pageout, PARENT},
-    {"unmap", "Unmap it", NULL, unmap, explain_unmap, PARENT},
+/* The lesson as tables, in the order they run; the step count comes from
+ * them. past_limit runs only where RLIMIT_MEMLOCK can be passed safely; the
+ * cgroup's steps only in a cgroup of their own, in a child inside it. With
+ * --predict a step asks before its code runs; the finding beside a choice
+ * is what makes that choice the measured one. */
+#define NO_QUESTION NULL, {NULL}, {NULL}
+static const struct narrate_lesson locking[] = {
+    {"map", "Map private anonymous memory, with guard pages", map, explain_map, NO_QUESTION},
+    {"mlock", "Lock it", lock, explain_lock, "Nothing was touched. Rss after mlock?",
+     {"still 0 kB", "the whole region", "something else"}, {"mlock_refused", "mlock_made_resident"}},
+    {"munlock", "Unlock it", unlock, explain_unlock, NO_QUESTION},
 };
-#define ALL_STEPS (sizeof all_steps / sizeof all_steps[0])
+static const struct narrate_lesson past_memlock[] = {
+    {"past_limit", "Lock one page more than RLIMIT_MEMLOCK", past_limit, explain_past_limit,
+     NO_QUESTION},
+};
+static const struct narrate_lesson freeing[] = {
+    {"lock_on_fault", "Lock all future mappings, on fault", lock_on_fault, explain_lock_on_fault,
+     NO_QUESTION},
+    {"munlockall", "Unlock everything", unlock_all, explain_unlock_all, NO_QUESTION},
+    {"dontneed", "MADV_DONTNEED", dontneed, explain_dontneed, "Rss just after MADV_DONTNEED?",
+     {"unchanged", "0 kB", "somewhere between"}, {NULL, "dontneed_freed_now"}},
+    {"free", "Write every page, then MADV_FREE", lazy_free, explain_free,
+     "Every page written again, then MADV_FREE. Rss after?",
+     {"the whole region", "0 kB", "somewhere between"}, {"free_only_marks"}},
+};
+static const struct narrate_lesson in_cgroup[] = {
+    {"free_in_cgroup", "In a small cgroup: write, then MADV_FREE", free_in_cgroup,
+     explain_free_in_cgroup, NO_QUESTION},
+    {"pressure", "In the cgroup: need more memory", pressure, explain_pressure, NO_QUESTION},
+};
+static const struct narrate_lesson filling[] = {
+    {"populate_write", "MADV_POPULATE_WRITE", populate, explain_populate, NO_QUESTION},
+    {"pageout", "MADV_COLD, then MADV_PAGEOUT", pageout, explain_pageout, NO_QUESTION},
+    {"unmap", "Unmap it", unmap, explain_unmap, NO_QUESTION},
+};
+#define RUN(table) narrate_run(&n, table, NARRATE_COUNT(table))
 
-static void run_step(const struct step *s)
+/* The cgroup's steps, in a child inside it: their pages are charged there. */
+static int run_in_cgroup(void *ctx)
 {
-    narrate_begin(&n, s->id, s->title);
-    d.target = s->lesson == lock_on_fault ? &q : s->where == CHILD ? &a : &p;
-    if (s->ask)
-        s->ask();
-    s->lesson();
-    s->explain();
-    narrate_end_step(&n);
+    narrate_observe(&n, observe, ctx);
+    RUN(in_cgroup);
+    return n.bug[0] ? EXIT_RUNTIME : EXIT_OK;
 }
 
 /* ---- Options, sizes and the machine ---- */
@@ -445,38 +418,24 @@ static void on_option(void *ctx, size_t index, const char *arg)
     *(uint64_t *)ctx = cli_size_arg(&info, "--size", arg, UINT64_C(64) << 10, UINT64_C(64) << 20);
 }
 
-/* The child's pressure: a cgroup of its own (root), or the steps are left out. */
+/* The child's pressure: in a 96 MiB cgroup of its own (root), or the steps
+ * are left out and d.no_cgroup says why. */
 static bool pressure_possible(void)
 {
-    const uint64_t limit = UINT64_C(96) << 20;
+    const uint64_t cgroup_limit = UINT64_C(96) << 20;
     asize = (size_t)(UINT64_C(48) << 20), bsize = (size_t)(UINT64_C(64) << 20);
     char why[512];
-    if (!budget_allows(&d.budget, limit, 2, why, sizeof why)) {
-        snprintf(d.no_cgroup, sizeof d.no_cgroup, "a 96 MiB cgroup does not fit: %s", why);
-        return false;
+    bool fits = budget_allows(&d.budget, cgroup_limit, 2, why, sizeof why);
+    if (fits && confine_setup(&d.c, info.name, cgroup_limit, why, sizeof why) == 0) {
+        if (d.c.kind == CONFINE_V1 || d.c.kind == CONFINE_V2)
+            return true;
+        confine_teardown(&d.c);
+        snprintf(why, sizeof why, "only a cgroup of its own will do (as root), so that the "
+                                  "pressure falls on nothing else");
     }
-    if (confine_setup(&d.c, info.name, limit, why, sizeof why) != 0) {
-        snprintf(d.no_cgroup, sizeof d.no_cgroup, "%s", why);
-        return false;
-    }
-    if (d.c.kind == CONFINE_V1 || d.c.kind == CONFINE_V2)
-        return true;
-    snprintf(d.no_cgroup, sizeof d.no_cgroup, "only a cgroup of its own will do (as root), so "
-                                              "that the pressure falls on nothing else");
-    confine_teardown(&d.c);
+    snprintf(d.no_cgroup, sizeof d.no_cgroup, "%s%s", fits ? "" : "a 96 MiB cgroup does not "
+                                                                 "fit: ", why);
     return false;
-}
-
-/* Steps 9 and 10 run in a child inside the cgroup: their pages are charged there. */
-static const struct step *child_steps;
-static int child_count;
-
-static int run_child_steps(void *ctx)
-{
-    (void)ctx;
-    for (int i = 0; i < child_count; i++)
-        run_step(&child_steps[i]);
-    return n.bug[0] ? EXIT_RUNTIME : EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -502,26 +461,21 @@ int main(int argc, char **argv)
     if (got == BUDGET_REFUSED)
         cli_usage_error(&info, "--size: more than this process may use: %s", why);
     size = (size_t)bytes;
-    d.page_kb = (int64_t)(page / 1024);
-    d.size_kb = (int64_t)(size / 1024);
+    d.page_kb = (long long)(page / 1024);
+    d.size_kb = (long long)(size / 1024);
     bool show_limit = memlock != SIZE_MAX && memlock > 0 &&
                       budget_allows(&d.budget, memlock + page, 4, why, sizeof why);
     bool show_pressure = pressure_possible();
 
-    struct step steps[ALL_STEPS];
-    int nsteps = 0;
-    for (size_t i = 0; i < ALL_STEPS; i++)
-        if ((all_steps[i].lesson != past_limit || show_limit) &&
-            (all_steps[i].where == PARENT || show_pressure))
-            steps[nsteps++] = all_steps[i];
-    narrate_init(&n, info.name, &common, nsteps);
+    narrate_init(&n, info.name, &common, NARRATE_COUNT(locking) + NARRATE_COUNT(freeing) +
+                 NARRATE_COUNT(filling) + (show_limit ? NARRATE_COUNT(past_memlock) : 0) +
+                 (show_pressure ? NARRATE_COUNT(in_cgroup) : 0));
     if (got == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "RLIMIT_MEMLOCK (%zu kB) or this process's memory allows "
                        "fewer than 4 pages; raise it: ulimit -l 8192", memlock / 1024);
-    narrate_observe(&n, observe, NULL);
-    char size_text[32];
+    narrate_observe(&n, observe, &p);
+    char size_text[32], limit_text[64] = "unlimited";
     format_size(size, size_text, sizeof size_text);
-    char limit_text[64] = "unlimited";
     if (memlock != SIZE_MAX)
         snprintf(limit_text, sizeof limit_text, "%zu kB", memlock / 1024);
     narrate_intro(&n, "mlock-madvise (PID %ld): %s of private anonymous memory.\n"
@@ -531,27 +485,21 @@ int main(int argc, char **argv)
                   show_limit ? "" : " No step locks past it: it is unlimited or too large here.",
                   show_pressure ? "" : "\nMADV_FREE under pressure is not shown: ",
                   show_pressure ? "" : d.no_cgroup);
-    for (int i = 0; i < nsteps; i++) {
-        if (steps[i].where == CHILD) {
-            for (child_steps = &steps[i], child_count = 0;
-                 i + child_count < nsteps && steps[i + child_count].where == CHILD;)
-                child_count++;
-            int status = confine_run_child(&d.c, run_child_steps, NULL);
-            if (status < 0)
-                narrate_fail_errno(&n, "fork", errno);
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                narrate_finish(&n, RESULT_FAIL, "the child in the cgroup %s (status %#x)",
-                               WIFSIGNALED(status) ? "was killed by a signal" : "failed", status);
-            n.step += child_count;
-            i += child_count - 1;
-            continue;
-        }
-        run_step(&steps[i]);
-        if (steps[i].lesson == map)
-            narrate_watch(&n, (uintptr_t)p);
-    }
-    if (show_pressure)
+    RUN(locking);
+    if (show_limit)
+        RUN(past_memlock);
+    RUN(freeing);
+    if (show_pressure) {
+        int status = confine_run_child(&d.c, run_in_cgroup, &a);
+        if (status < 0)
+            narrate_fail_errno(&n, "fork", errno);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            narrate_finish(&n, RESULT_FAIL, "the child in the cgroup %s (status %#x)",
+                           WIFSIGNALED(status) ? "was killed by a signal" : "failed", status);
+        n.step += NARRATE_COUNT(in_cgroup);
         confine_teardown(&d.c);
+    }
+    RUN(filling);
     narrate_finish(&n, RESULT_OK, "%s locked, unlocked, freed and filled; every number above was "
                                   "measured in this run.", size_text);
 }
