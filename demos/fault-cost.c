@@ -381,7 +381,6 @@ static void explain_page_fault1(void)
 /* The lesson as a table, from which the step count comes (the hugetlb row
  * runs only when the pool has free pages). write_fault and read_fault ask
  * their --predict questions themselves: a ratio answers them, not a finding. */
-#define NO_QUESTION NULL, {NULL}, {NULL}
 static const struct narrate_lesson steps[] = {
     {"zeroing", "The floor: zeroing pages already resident", zeroing, explain_zeroing, NO_QUESTION},
     {"write_fault", "Write fault: the first write to each page", write_fault, explain_write,

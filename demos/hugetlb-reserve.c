@@ -360,7 +360,6 @@ static void explain_noreserve_write(void)
 
 /* The lesson as tables: step 1 is one of two, chosen by the pool (first_step);
  * steps 4 to 6 run as they are only on a pool this run grew (main). */
-#define NO_QUESTION NULL, {NULL}, {NULL}
 static const struct narrate_lesson first[] = {
     {"pool", "Look at the huge-page pool", look_at_pool, explain_pool, NO_QUESTION},
     {"grow_pool", "Grow the huge-page pool for this demo", grow_pool, explain_grow_pool,

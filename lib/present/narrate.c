@@ -328,6 +328,18 @@ void narrate_because(struct narrator *n, const char *finding, const char *fmt, .
     va_end(ap);
 }
 
+bool narrate_conclude(struct narrator *n, const char *id, bool held,
+                      const struct finding_value *values, const char *fmt, ...)
+{
+    if (!narrate_finding(n, id, held, values))
+        return false;
+    va_list ap;
+    va_start(ap, fmt);
+    add_sentence(n, id, fmt, ap);
+    va_end(ap);
+    return true;
+}
+
 /* ---- JSON ---- */
 
 /* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */

@@ -192,6 +192,7 @@ struct narrate_lesson {
     const char *because[NARRATE_MAX_CHOICES];     /* the finding(s) that make choice i so */
 };
 #define NARRATE_COUNT(table) ((int)(sizeof(table) / sizeof((table)[0])))
+#define NO_QUESTION NULL, {NULL}, {NULL}
 void narrate_run(struct narrator *n, const struct narrate_lesson *steps, int count);
 
 /* ---- Predict, then check (--predict) ----
@@ -235,6 +236,20 @@ bool narrate_finding(struct narrator *n, const char *id, bool held,
 #define FINDING(n, id, held, ...)                                                  \
     narrate_finding((n), (id), (held),                                             \
                     (const struct finding_value[]){__VA_ARGS__, {NULL, 0}})
+/* A finding and, when it held, its sentence, with the id written once:
+ *
+ *     CONCLUDE(n, "first_write_one_page", rss == page_kb,
+ *              VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", faults)),
+ *              "The first write faulted: Rss grew by %lld kB.", (long long)rss);
+ *
+ * is FINDING(...) and, if it held, narrate_because(n, id, ...). It returns
+ * whether it held, so `CONCLUDE(a...) || CONCLUDE(b...)` records b only where
+ * a did not hold. */
+bool narrate_conclude(struct narrator *n, const char *id, bool held,
+                      const struct finding_value *values, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+#define VALUES(...) ((const struct finding_value[]){__VA_ARGS__, {NULL, 0}})
+#define CONCLUDE(n, id, held, values, ...) narrate_conclude((n), (id), (held), values, __VA_ARGS__)
 /* Whether finding id was recorded in this step and held. */
 bool narrate_held(const struct narrator *n, const char *id);
 void narrate_because(struct narrator *n, const char *finding, const char *fmt, ...)

@@ -156,6 +156,46 @@ START_TEST(finish_json_line_and_exit)
 }
 END_TEST
 
+/* A table of two rows: narrate_run must run them in order, record
+ * CONCLUDE's finding and its sentence only where it held, and answer
+ * --predict from the table. */
+static struct narrator table_n;
+static int ran[2], lessons;
+static void lesson_a(void) { LESSON(&table_n, ran[0] = ++lessons;); }
+static void lesson_b(void) { LESSON(&table_n, ran[1] = ++lessons;); }
+static void explain_a(void)
+{
+    (void)(CONCLUDE(&table_n, "first", false, VALUES(VAL("x", 1)), "Not said.") ||
+           CONCLUDE(&table_n, "second", true, VALUES(VAL("x", 2)), "Said %d.", 2));
+}
+
+START_TEST(table_runs_rows_that_apply)
+{
+    static const struct narrate_lesson rows[] = {
+        {"a", "Row a", lesson_a, explain_a, "Which?", {"first", "second"}, {"first", "x|second"}},
+        {"b", "Row b", lesson_b, NULL, NO_QUESTION},
+    };
+    struct cli_common c = {.json = true, .predict = true};
+    snprintf(c.answers, sizeof c.answers, "b");
+    narrate_init(&table_n, "demo-x", &c, NARRATE_COUNT(rows));
+    table_n.out = capture();
+    narrate_run(&table_n, rows, NARRATE_COUNT(rows));
+    fclose(table_n.out);
+    ck_assert_int_eq(ran[0], 1);
+    ck_assert_int_eq(ran[1], 2);
+    ck_assert_int_eq(table_n.step, 2);
+    ck_assert_int_eq(table_n.asked, 1);
+    ck_assert_int_eq(table_n.right, 1); /* "b": the second choice, whose finding held */
+    ck_assert_str_eq(table_n.bug, "");
+    char *second_line = strchr(capture_buf, '\n') + 1;
+    ck_assert_ptr_nonnull(strstr(capture_buf, "\"id\":\"first\",\"held\":false"));
+    ck_assert_ptr_nonnull(strstr(capture_buf, "Said 2."));
+    ck_assert_ptr_null(strstr(capture_buf, "Not said."));
+    ck_assert_ptr_nonnull(strstr(second_line, "\"id\":\"b\""));
+    free(capture_buf);
+}
+END_TEST
+
 static Suite *narrate_suite(void)
 {
     Suite *s = suite_create("narrate");
@@ -165,6 +205,7 @@ static Suite *narrate_suite(void)
     tcase_add_test(tc, json_step_object);
     tcase_add_test(tc, plain_step_text);
     tcase_add_test(tc, color_rules);
+    tcase_add_test(tc, table_runs_rows_that_apply);
     tcase_add_exit_test(tc, finish_json_line_and_exit, 77);
     suite_add_tcase(s, tc);
     return s;
