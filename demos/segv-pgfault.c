@@ -481,14 +481,15 @@ int main(int argc, char **argv)
     for (int which = from; which < to; which++) {
         char id[32], bug[sizeof n.bug];
         int status = 0;
-        for (size_t i = 0; i < sizeof id && (i == 0 || id[i - 1]); i++)
-            id[i] = cases[which].name[i] == '-' ? '_' : cases[which].name[i];
+        snprintf(id, sizeof id, "%s", cases[which].name); /* the step's id: good_fault */
+        for (char *dash = strchr(id, '-'); dash; dash = strchr(dash, '-'))
+            *dash = '_';
         narrate_begin(&n, id, cases[which].title);
         if (worker_run(run_case, &which, bug, sizeof bug, &status) != 0) {
             failures++;
-            narrate_fact(&n, "child", "%s %d", WIFSIGNALED(status) ? "killed by signal" :
-                         "exit status", WIFSIGNALED(status) ? WTERMSIG(status) :
-                         WEXITSTATUS(status));
+            bool killed = WIFSIGNALED(status);
+            narrate_fact(&n, "child", "%s %d", killed ? "killed by signal" : "exit status",
+                         killed ? WTERMSIG(status) : WEXITSTATUS(status));
             narrate_note(&n, "The case's child process ended without sending a result.");
             narrate_end_step(&n);
         } else if (bug[0] && !n.bug[0]) {
