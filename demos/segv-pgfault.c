@@ -280,12 +280,13 @@ static void explain_high(const struct probe_result *r, const struct probe_paging
 /* A case that did not get to its access: which call stopped it, and why. */
 static void explain_not_run(void)
 {
-    char name[24];
     bool ospke = probe_cpu_flag("ospke");
     narrate_fact(&n, "signal", "not shown");
-    if (FINDING(&n, "case_not_run", true, VAL("errno", t.err)))
+    if (FINDING(&n, "case_not_run", true, VAL("errno", t.err))) {
+        char name[24];
         narrate_because(&n, "case_not_run", "Not run: %s failed with %s.", t.not_run,
                         errno_name(t.err, name, sizeof name));
+    }
     if (strcmp(t.not_run, "pkey_alloc") == 0 &&
         FINDING(&n, "no_protection_keys", !ospke, VAL("pku_cpu_flag", probe_cpu_flag("pku")),
                 VAL("ospke_cpu_flag", ospke)))
