@@ -3,13 +3,13 @@
  * cannot complete; the kernel decides. A good fault is fixed up and counted;
  * a bad one becomes a signal whose siginfo says why (si_code) and where
  * (si_addr). Each case runs in a child process of its own: its access is
- * the LESSON line below, and the step prints exactly that line. */
+ * the LESSON line in the switch below, and the step prints exactly that
+ * line. Then come the explanation, one for every case, and the options. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -24,120 +24,59 @@
 #include "procfs.h"
 #include "worker.h"
 
-/* One case, inside its child: what the lesson touches, and what the
- * explanation needs to know about it. */
-struct trial {
-    struct narrator *n;
+/* ---- The lesson: one access a case ---- */
+
+enum {
+    GOOD_FAULT, NULL_READ, UNMAPPED_READ, UNMAPPED_WRITE, TEXT_WRITE, PROTNONE_READ, KERNEL_READ,
+    KERNEL_WRITE, NONCANONICAL_READ, EXERCISE_READ, EXERCISE_WRITE, STACK_OVERFLOW, FILE_PAST_END,
+    PKEY_READ, NCASES
+};
+
+static const struct fault_case {
+    const char *name, *title;
+    uint64_t addr;           /* the address the access names, when it is a constant */
+    bool write;              /* the access writes (else it reads) */
+} cases[NCASES] = {          /* in the order of the enum above */
+    {"good-fault", "A good fault: the first write to a fresh page", 0, true},
+    {"null-read", "Read address 0 (NULL)", 0, false},
+    {"unmapped-read", "Read a page that munmap just removed", 0, false},
+    {"unmapped-write", "Write a page that munmap just removed", 0, true},
+    {"text-write", "Write into the program's own code", 0, true},
+    {"protnone-read", "Read a PROT_NONE page", 0, false},
+    {"kernel-read", "Read the kernel's code address 0xffffffff81000000", 0xffffffff81000000, false},
+    {"kernel-write", "Write the same kernel address", 0xffffffff81000000, true},
+    {"noncanonical-read", "Read 0x8000000000000000, canonical in no paging mode",
+     0x8000000000000000, false},
+    {"exercise-read", "Read the exercise's 'kernel' address 0xffff0a8700100000",
+     0xffff0a8700100000, false},
+    {"exercise-write", "Write the same exercise address", 0xffff0a8700100000, true},
+    {"stack-overflow", "Recurse until the stack cannot grow", 0, true},
+    {"file-past-end", "Read past the end of a mapped file", 0, false},
+    {"pkey-read", "Read a page whose protection key forbids access", 0, false},
+};
+
+static struct narrator n;
+
+/* What the explanation needs to know about the case, set in its child.
+ * Static: the lesson changes it between sigsetjmp and a fault's jump. */
+static struct trial {
     size_t page;
     uintptr_t target;        /* the address the lesson touches */
-    bool write;              /* the lesson writes there (else it reads) */
     int64_t minflt[2];       /* before and after the lesson */
     const char *not_run;     /* the call that stopped the case before its lesson */
     int err;
     int pkey;                /* pkey-read: the key given to the page */
     int64_t file_size;       /* file-past-end: bytes in the file */
     int64_t stack_limit;     /* stack-overflow: RLIMIT_STACK in force */
-};
+} t;
 
-/* Cases touch what no correct program touches: no sanitizer may get there
- * first (UBSan would stop at the NULL read, ASan at its own shadow). */
-#define CASE_FN LESSON_FN __attribute__((no_sanitize("undefined")))
-
-static bool set_up(struct trial *t, bool ok, const char *call)
+/* A case's setup: it worked, or the case is not run and says which call
+ * failed (pkey_alloc, without protection keys). */
+static bool set_up(bool ok, const char *call)
 {
-    if (!ok) {
-        t->not_run = call;
-        t->err = errno;
-    }
+    t.not_run = ok ? NULL : call;
+    t.err = ok ? 0 : errno;
     return ok;
-}
-
-CASE_FN static void good_fault(struct trial *t)
-{
-    char *p = mmap(NULL, t->page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (!set_up(t, p != MAP_FAILED, "mmap"))
-        return;
-    t->target = (uintptr_t)p, t->write = true;
-    LESSON(t->n, p[0] = 1;);
-}
-
-CASE_FN static void null_read(struct trial *t)
-{
-    t->target = 0;
-    LESSON(t->n, FORCE_READ(*(char *)NULL);); // NOLINT(clang-analyzer-core.NullDereference): the lesson
-}
-
-/* A page that was mapped a moment ago and is not any more. */
-static char *unmapped_page(struct trial *t)
-{
-    char *p = mmap(NULL, t->page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (!set_up(t, p != MAP_FAILED && munmap(p, t->page) == 0, "mmap, munmap"))
-        return NULL;
-    t->target = (uintptr_t)(p + 16);
-    return p;
-}
-
-CASE_FN static void unmapped_read(struct trial *t)
-{
-    char *p = unmapped_page(t); /* munmap(p, page) */
-    if (p)
-        LESSON(t->n, FORCE_READ(p[16]););
-}
-
-CASE_FN static void unmapped_write(struct trial *t)
-{
-    char *p = unmapped_page(t); /* munmap(p, page) */
-    t->write = true;
-    if (p)
-        LESSON(t->n, p[16] = 1;);
-}
-
-CASE_FN static void text_write(struct trial *t)
-{
-    char *p = (char *)(uintptr_t)&text_write; /* this very function's code */
-    t->target = (uintptr_t)p, t->write = true;
-    LESSON(t->n, p[0] = 1;);
-}
-
-CASE_FN static void protnone_read(struct trial *t)
-{
-    char *p = mmap(NULL, t->page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (!set_up(t, p != MAP_FAILED, "mmap"))
-        return;
-    t->target = (uintptr_t)p;
-    LESSON(t->n, FORCE_READ(p[0]););
-}
-
-/* 0xffffffff81000000: where x86-64 kernels put their code; canonical in
- * 4- and 5-level paging. 0x8000000000000000: canonical in neither. The
- * exercise's 0xffff0a8700100000: canonical only with 5-level paging.
- * The case table holds each address again, for the explanation: used here
- * only in the access, the constant is loaded right before it, never kept
- * in %rbp across a call (an access through %rbp or %rsp to a
- * non-canonical address is a stack-segment fault, #SS, sent as SIGBUS). */
-CASE_FN static void kernel_read(struct trial *t)
-{
-    LESSON(t->n, FORCE_READ(*(char *)0xffffffff81000000););
-}
-
-CASE_FN static void kernel_write(struct trial *t)
-{
-    LESSON(t->n, *(char *)0xffffffff81000000 = 1;);
-}
-
-CASE_FN static void noncanonical_read(struct trial *t)
-{
-    LESSON(t->n, FORCE_READ(*(char *)0x8000000000000000););
-}
-
-CASE_FN static void exercise_read(struct trial *t)
-{
-    LESSON(t->n, FORCE_READ(*(char *)0xffff0a8700100000););
-}
-
-CASE_FN static void exercise_write(struct trial *t)
-{
-    LESSON(t->n, *(char *)0xffff0a8700100000 = 1;);
 }
 
 static volatile uintptr_t stack_lowest;
@@ -145,7 +84,7 @@ static volatile uintptr_t stack_lowest;
 /* Each frame writes to its buffer, so that its pages are really touched,
  * and remembers how deep it got (an address kept only to be compared). */
 // NOLINTBEGIN(clang-analyzer-core.StackAddressEscape)
-CASE_FN static void grow_stack(long depth)
+LESSON_FN static void grow_stack(long depth)
 {
     volatile char frame[1024];
     frame[0] = 1;
@@ -156,83 +95,98 @@ CASE_FN static void grow_stack(long depth)
 }
 // NOLINTEND(clang-analyzer-core.StackAddressEscape)
 
-CASE_FN static void stack_overflow(struct trial *t)
+/* Each case's access. They touch what no correct program touches: no
+ * sanitizer may get there first (UBSan would stop at the NULL read, ASan at
+ * its own shadow). 0xffffffff81000000: where x86-64 kernels put their code,
+ * canonical in 4- and 5-level paging; 0x8000000000000000: canonical in
+ * neither; the exercise's 0xffff0a8700100000: only with 5-level paging. The
+ * table holds each address again, for the explanation: used here only in
+ * the access, the constant is loaded right before it, never kept in %rbp
+ * across a call (an access through %rbp or %rsp to a non-canonical address
+ * is a stack-segment fault, #SS, sent as SIGBUS). */
+LESSON_FN __attribute__((no_sanitize("undefined"))) static void access_case(int which)
 {
-    /* Never more than 8 MiB, whatever the shell allows: an unlimited stack
-     * would let this child take all the memory there is. */
+    size_t page = t.page;
     struct rlimit rl;
-    getrlimit(RLIMIT_STACK, &rl);
-    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (8u << 20))
-        rl.rlim_cur = 8u << 20;
-    if (!set_up(t, setrlimit(RLIMIT_STACK, &rl) == 0, "setrlimit(RLIMIT_STACK)"))
+    int fd, key;
+    /* A fresh private page, not touched yet: most cases touch it. */
+    char *p = mmap(NULL, page, which == PROTNONE_READ ? PROT_NONE : PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!set_up(p != MAP_FAILED, "mmap"))
         return;
-    t->stack_limit = (int64_t)rl.rlim_cur, t->write = true;
-    LESSON(t->n, grow_stack(1););
-    t->target = stack_lowest;
+    switch (which) {
+    case GOOD_FAULT:
+    case PROTNONE_READ:
+        t.target = (uintptr_t)p;
+        if (which == GOOD_FAULT)
+            LESSON(&n, p[0] = 1;);
+        else
+            LESSON(&n, FORCE_READ(p[0]););
+        break;
+    case NULL_READ:
+        LESSON(&n, FORCE_READ(*(char *)NULL);); // NOLINT(clang-analyzer-core.NullDereference)
+        break;
+    case UNMAPPED_READ: /* a page that was mapped a moment ago and is not any more */
+    case UNMAPPED_WRITE:
+        if (!set_up(munmap(p, page) == 0, "munmap"))
+            break;
+        t.target = (uintptr_t)p + 16;
+        if (which == UNMAPPED_READ)
+            LESSON(&n, FORCE_READ(p[16]););
+        else
+            LESSON(&n, p[16] = 1;);
+        break;
+    case TEXT_WRITE:
+        p = (char *)(uintptr_t)&access_case; /* this very function's code */
+        t.target = (uintptr_t)p;
+        LESSON(&n, p[0] = 1;);
+        break;
+    case KERNEL_READ:
+        LESSON(&n, FORCE_READ(*(char *)0xffffffff81000000););
+        break;
+    case KERNEL_WRITE:
+        LESSON(&n, *(char *)0xffffffff81000000 = 1;);
+        break;
+    case NONCANONICAL_READ:
+        LESSON(&n, FORCE_READ(*(char *)0x8000000000000000););
+        break;
+    case EXERCISE_READ:
+        LESSON(&n, FORCE_READ(*(char *)0xffff0a8700100000););
+        break;
+    case EXERCISE_WRITE:
+        LESSON(&n, *(char *)0xffff0a8700100000 = 1;);
+        break;
+    case STACK_OVERFLOW:
+        /* Never more than 8 MiB, whatever the shell allows: an unlimited stack
+         * would let this child take all the memory there is. */
+        getrlimit(RLIMIT_STACK, &rl);
+        if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (8u << 20))
+            rl.rlim_cur = 8u << 20;
+        if (!set_up(setrlimit(RLIMIT_STACK, &rl) == 0, "setrlimit(RLIMIT_STACK)"))
+            break;
+        t.stack_limit = (int64_t)rl.rlim_cur;
+        LESSON(&n, grow_stack(1););
+        break;
+    case FILE_PAST_END:
+        fd = memfd_create("vmlab-short-file", MFD_CLOEXEC); /* a file of one page */
+        if (!set_up(fd >= 0 && ftruncate(fd, (off_t)page) == 0, "memfd_create, ftruncate"))
+            break;
+        p = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd, 0); /* mapped as two */
+        if (!set_up(p != MAP_FAILED, "mmap"))
+            break;
+        t.target = (uintptr_t)p + page, t.file_size = (int64_t)page;
+        LESSON(&n, FORCE_READ(p[page]););
+        break;
+    case PKEY_READ:
+        p[0] = 1; /* present: what refuses the read below is not a missing page */
+        t.target = (uintptr_t)p;
+        t.pkey = key = pkey_alloc(0, 0); /* a key that allows everything, for now */
+        if (set_up(key >= 0, "pkey_alloc") &&
+            set_up(pkey_mprotect(p, page, PROT_READ | PROT_WRITE, key) == 0, "pkey_mprotect"))
+            LESSON(&n, pkey_set(key, PKEY_DISABLE_ACCESS); FORCE_READ(p[0]););
+        break;
+    }
 }
-
-CASE_FN static void file_past_end(struct trial *t)
-{
-    size_t page = t->page;
-    int fd = memfd_create("vmlab-short-file", MFD_CLOEXEC); /* a file of one page */
-    if (!set_up(t, fd >= 0 && ftruncate(fd, (off_t)page) == 0, "memfd_create, ftruncate"))
-        return;
-    char *p = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd, 0); /* mapped as two */
-    if (!set_up(t, p != MAP_FAILED, "mmap"))
-        return;
-    t->target = (uintptr_t)(p + page), t->file_size = (int64_t)page;
-    LESSON(t->n, FORCE_READ(p[page]););
-}
-
-CASE_FN static void pkey_read(struct trial *t)
-{
-    char *p = mmap(NULL, t->page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (!set_up(t, p != MAP_FAILED, "mmap"))
-        return;
-    p[0] = 1; /* present: what refuses the read below is not a missing page */
-    int key = pkey_alloc(0, 0); /* a key that allows everything, for now */
-    if (!set_up(t, key >= 0, "pkey_alloc") ||
-        !set_up(t, pkey_mprotect(p, t->page, PROT_READ | PROT_WRITE, key) == 0, "pkey_mprotect"))
-        return;
-    t->target = (uintptr_t)p, t->pkey = key;
-    LESSON(t->n, pkey_set(key, PKEY_DISABLE_ACCESS); FORCE_READ(p[0]););
-}
-
-struct fault_case {
-    const char *name, *title;
-    void (*run)(struct trial *);
-    uint64_t addr;           /* the address a case's access names, if fixed */
-    bool write;
-};
-
-static const struct fault_case cases[] = {
-    {"good-fault", "A good fault: the first write to a fresh page", good_fault, 0, false},
-    {"null-read", "Read address 0 (NULL)", null_read, 0, false},
-    {"unmapped-read", "Read a page that munmap just removed", unmapped_read, 0, false},
-    {"unmapped-write", "Write a page that munmap just removed", unmapped_write, 0, false},
-    {"text-write", "Write into the program's own code", text_write, 0, false},
-    {"protnone-read", "Read a PROT_NONE page", protnone_read, 0, false},
-    {"kernel-read", "Read the kernel's code address 0xffffffff81000000", kernel_read, 0xffffffff81000000, false},
-    {"kernel-write", "Write the same kernel address", kernel_write, 0xffffffff81000000, true},
-    {"noncanonical-read", "Read 0x8000000000000000, canonical in no paging mode", noncanonical_read, 0x8000000000000000, false},
-    {"exercise-read", "Read the exercise's 'kernel' address 0xffff0a8700100000", exercise_read, 0xffff0a8700100000, false},
-    {"exercise-write", "Write the same exercise address", exercise_write, 0xffff0a8700100000, true},
-    {"stack-overflow", "Recurse until the stack cannot grow", stack_overflow, 0, false},
-    {"file-past-end", "Read past the end of a mapped file", file_past_end, 0, false},
-    {"pkey-read", "Read a page whose protection key forbids access", pkey_read, 0, false},
-};
-#define NCASES (sizeof cases / sizeof cases[0])
-
-/* The cases of this run; what a child sends back. */
-struct run {
-    struct narrator *n;
-    const struct fault_case *list[NCASES];
-    size_t count, i;
-};
-
-struct outcome {
-    char bug[160];           /* a sentence the child said without its finding */
-};
 
 /* ---- How the numbers are explained ---- */
 
@@ -244,170 +198,178 @@ static const bool on_x86_64 = false;
 
 static void observe(void *ctx, bool after)
 {
-    struct trial *t = ctx;
     struct rusage ru;
+    (void)ctx;
     if (after)
         probe_disarm(); /* the window closes first: only the lesson's fault is caught */
     getrusage(RUSAGE_SELF, &ru);
-    t->minflt[after] = ru.ru_minflt;
+    t.minflt[after] = ru.ru_minflt;
     if (!after)
         probe_arm();
 }
 
-static void explain_stack(struct trial *t, const struct probe_result *r)
+static void explain_stack(const struct probe_result *r)
 {
-    struct narrator *n = t->n;
     struct smaps_entry e;
-    uintptr_t fault_page = r->addr & ~(uintptr_t)(t->page - 1);
+    uintptr_t fault_page = r->addr & ~(uintptr_t)(t.page - 1);
     if (smaps_read_entry(stack_lowest, &e) != PROCFS_OK)
         return;
     uintptr_t below = probe_mapping_below(e.start);
     int64_t needed = (int64_t)(e.end - fault_page), gap = (int64_t)(fault_page - below);
     int64_t guard = probe_stack_guard_gap();
-    narrate_fact_int(n, "stack_vma_bytes", (int64_t)(e.end - e.start));
-    narrate_fact_int(n, "RLIMIT_STACK_bytes", t->stack_limit);
+    narrate_fact_int(&n, "stack_vma_bytes", (int64_t)(e.end - e.start));
+    narrate_fact_int(&n, "RLIMIT_STACK_bytes", t.stack_limit);
     bool below_stack = r->signo == SIGSEGV && r->code == SEGV_MAPERR && r->addr < e.start;
-    if (FINDING(n, "stack_reached_rlimit", below_stack && needed > t->stack_limit,
-                VAL("stack_with_fault_page_kB", needed / 1024), VAL("rlimit_stack_kB", t->stack_limit / 1024)))
-        narrate_because(n, "stack_reached_rlimit", "The stack is %lld KiB; taking the page of "
+    if (FINDING(&n, "stack_reached_rlimit", below_stack && needed > t.stack_limit,
+                VAL("stack_with_fault_page_kB", needed / 1024),
+                VAL("rlimit_stack_kB", t.stack_limit / 1024)))
+        narrate_because(&n, "stack_reached_rlimit", "The stack is %lld KiB; taking the page of "
                         "si_addr would make it %lld KiB, more than RLIMIT_STACK (%lld KiB), so the "
                         "kernel refused to grow it: SEGV_MAPERR just below the stack.",
                         (long long)((e.end - e.start) / 1024), (long long)needed / 1024,
-                        (long long)t->stack_limit / 1024);
-    if (FINDING(n, "stack_reached_guard_gap", below_stack && below && gap < guard,
+                        (long long)t.stack_limit / 1024);
+    if (FINDING(&n, "stack_reached_guard_gap", below_stack && below && gap < guard,
                 VAL("gap_below_kB", gap / 1024), VAL("stack_guard_gap_kB", guard / 1024)))
-        narrate_because(n, "stack_reached_guard_gap", "The mapping below the stack ends %lld KiB "
+        narrate_because(&n, "stack_reached_guard_gap", "The mapping below the stack ends %lld KiB "
                         "under the faulting page, inside the stack guard gap (%lld KiB), so the "
                         "kernel refused to grow the stack into it.",
                         (long long)gap / 1024, (long long)guard / 1024);
-    if (FINDING(n, "handler_on_alternate_stack", r->on_altstack, VAL("on_altstack", r->on_altstack)))
-        narrate_because(n, "handler_on_alternate_stack", "The handler ran on an alternate signal "
-                        "stack (sigaltstack), as it must: the normal stack could not grow.");
+    if (FINDING(&n, "handler_on_alternate_stack", r->on_altstack,
+                VAL("on_altstack", r->on_altstack)))
+        narrate_because(&n, "handler_on_alternate_stack", "The handler ran on an alternate "
+                        "signal stack (sigaltstack), as it must: the normal stack could not grow.");
 }
 
 /* Addresses the user half cannot hold: canonical or not, kernel or LASS. */
-static void explain_high(struct trial *t, const struct probe_result *r, const struct probe_paging *pg)
+static void explain_high(const struct probe_result *r, const struct probe_paging *pg)
 {
-    struct narrator *n = t->n;
-    bool canon = probe_canonical(t->target, pg->va_bits);
-    narrate_fact_int(n, "virtual_address_bits", pg->va_bits);
+    bool canon = probe_canonical(t.target, pg->va_bits), segv = r->signo == SIGSEGV;
     const char *mode = pg->va_bits == 57 ? "five_level_paging" : "four_level_paging";
-    if (FINDING(n, mode, true, VAL("la57_cpu_flag", pg->la57),
+    narrate_fact_int(&n, "virtual_address_bits", pg->va_bits);
+    if (FINDING(&n, mode, true, VAL("la57_cpu_flag", pg->la57),
                 VAL("hint_above_2_47_honoured", pg->hint_honoured)))
-        narrate_because(n, mode, "This kernel uses %d-level paging (%s): addresses have %d bits, "
+        narrate_because(&n, mode, "This kernel uses %d-level paging (%s): addresses have %d bits, "
                         "and one is canonical when bits %d to 63 are all equal.",
                         pg->va_bits == 57 ? 5 : 4, pg->va_bits == 57 ? "the CPU has la57 and a "
                         "mmap hint above 2^47 was honoured" : pg->la57 ? "the CPU has la57, but a "
                         "mmap hint above 2^47 was not honoured" : "the CPU has no la57 flag",
                         pg->va_bits, pg->va_bits - 1);
-    FINDING(n, canon ? "address_canonical" : "address_not_canonical", true,
+    FINDING(&n, canon ? "address_canonical" : "address_not_canonical", true,
             VAL("virtual_address_bits", pg->va_bits));
-    bool segv = r->signo == SIGSEGV;
-    if (FINDING(n, "kernel_half_page_fault", canon && segv && r->code == SEGV_MAPERR && r->addr == t->target,
-                VAL("si_addr_is_address", r->addr == t->target)))
-        narrate_because(n, "kernel_half_page_fault", "So 0x%llx is a canonical address in the "
+    if (FINDING(&n, "kernel_half_page_fault",
+                canon && segv && r->code == SEGV_MAPERR && r->addr == t.target,
+                VAL("si_addr_is_address", r->addr == t.target)))
+        narrate_because(&n, "kernel_half_page_fault", "So 0x%llx is a canonical address in the "
                         "kernel's half: the CPU looked it up, user mode may not use the kernel's "
                         "pages, and the page fault became SEGV_MAPERR with the address in si_addr.",
-                        (unsigned long long)t->target);
-    if (FINDING(n, "noncanonical_general_protection", !canon && segv && r->code == SI_KERNEL,
+                        (unsigned long long)t.target);
+    if (FINDING(&n, "noncanonical_general_protection", !canon && segv && r->code == SI_KERNEL,
                 VAL("si_addr_is_zero", r->addr == 0)))
-        narrate_because(n, "noncanonical_general_protection", "So 0x%llx is not canonical: the CPU "
-                        "refused it with a general protection fault before any page table was "
+        narrate_because(&n, "noncanonical_general_protection", "So 0x%llx is not canonical: the "
+                        "CPU refused it with a general protection fault before any page table was "
                         "read. A #GP carries no address: si_code SI_KERNEL, si_addr 0.",
-                        (unsigned long long)t->target);
-    if (FINDING(n, "lass_general_protection", canon && segv && r->code == SI_KERNEL && pg->lass,
+                        (unsigned long long)t.target);
+    if (FINDING(&n, "lass_general_protection", canon && segv && r->code == SI_KERNEL && pg->lass,
                 VAL("lass_cpu_flag", pg->lass)))
-        narrate_because(n, "lass_general_protection", "The address is canonical, yet this was a "
+        narrate_because(&n, "lass_general_protection", "The address is canonical, yet this was a "
                         "general protection fault: with LASS (cpu flag lass) the CPU refuses any "
                         "user-mode access to the kernel's half before the page walk, so SI_KERNEL "
                         "with si_addr 0.");
 }
 
-static void explain(struct trial *t, const struct fault_case *c, const struct probe_result *r)
+/* A case that did not get to its access: which call stopped it, and why. */
+static void explain_not_run(void)
 {
-    struct narrator *n = t->n;
-    narrate_fact(n, "case", "%s", c->name);
-    if (t->not_run) {
-        narrate_fact(n, "signal", "not shown");
-        bool ospke = probe_cpu_flag("ospke");
-        if (FINDING(n, "case_not_run", true, VAL("errno", t->err))) {
-            char name[24];
-            narrate_because(n, "case_not_run", "Not run: %s failed with %s.", t->not_run,
-                            errno_name(t->err, name, sizeof name));
-        }
-        if (strcmp(t->not_run, "pkey_alloc") == 0 &&
-            FINDING(n, "no_protection_keys", !ospke, VAL("pku_cpu_flag", probe_cpu_flag("pku")),
-                    VAL("ospke_cpu_flag", ospke)))
-            narrate_because(n, "no_protection_keys", "/proc/cpuinfo lists no ospke flag: this "
-                            "CPU, or this kernel, offers no memory protection keys.");
-        return;
+    bool ospke = probe_cpu_flag("ospke");
+    narrate_fact(&n, "signal", "not shown");
+    if (FINDING(&n, "case_not_run", true, VAL("errno", t.err))) {
+        char name[24];
+        narrate_because(&n, "case_not_run", "Not run: %s failed with %s.", t.not_run,
+                        errno_name(t.err, name, sizeof name));
     }
-    if (strcmp(c->name, "stack-overflow") == 0)
-        t->target = stack_lowest;
+    if (strcmp(t.not_run, "pkey_alloc") == 0 &&
+        FINDING(&n, "no_protection_keys", !ospke, VAL("pku_cpu_flag", probe_cpu_flag("pku")),
+                VAL("ospke_cpu_flag", ospke)))
+        narrate_because(&n, "no_protection_keys", "/proc/cpuinfo lists no ospke flag: this "
+                        "CPU, or this kernel, offers no memory protection keys.");
+}
+
+/* One explanation for every case: what the address was, what the kernel
+ * sent, and which rule that shows. */
+static void explain(int which, const struct probe_result *r)
+{
+    narrate_fact(&n, "case", "%s", cases[which].name);
+    if (t.not_run)
+        return explain_not_run();
+    if (which == STACK_OVERFLOW)
+        t.target = stack_lowest;
     struct probe_paging pg;
     probe_paging(&pg);
     struct smaps_entry e;
-    bool mapped = smaps_read_entry(t->target, &e) == PROCFS_OK;
-    narrate_fact(n, "address", "0x%llx", (unsigned long long)t->target);
-    narrate_fact(n, "mapping", "%s%s%s", mapped ? e.perms : "none", mapped && e.name[0] ? " " : "",
-                 mapped ? e.name : "");
-    narrate_fact(n, "signal", "%s", probe_signal_name(r->faulted ? r->signo : 0));
+    bool mapped = smaps_read_entry(t.target, &e) == PROCFS_OK;
+    narrate_fact(&n, "address", "0x%llx", (unsigned long long)t.target);
+    narrate_fact(&n, "mapping", "%s%s%s", mapped ? e.perms : "none",
+                 mapped && e.name[0] ? " " : "", mapped ? e.name : "");
+    narrate_fact(&n, "signal", "%s", probe_signal_name(r->faulted ? r->signo : 0));
     if (!r->faulted) {
-        int64_t faults = t->minflt[1] - t->minflt[0];
-        narrate_value(n, "minor_faults", "", true, t->minflt[0], true, t->minflt[1]);
-        if (FINDING(n, "good_fault", faults == 1 && mapped, VAL("minor_faults", faults)))
-            narrate_because(n, "good_fault", "A good fault: the page belongs to a mapping that "
+        int64_t faults = t.minflt[1] - t.minflt[0];
+        narrate_value(&n, "minor_faults", "", true, t.minflt[0], true, t.minflt[1]);
+        if (FINDING(&n, "good_fault", faults == 1 && mapped, VAL("minor_faults", faults)))
+            narrate_because(&n, "good_fault", "A good fault: the page belongs to a mapping that "
                             "allows the write but was not present yet; the kernel took one minor "
                             "fault, gave it a zeroed frame and retried the write. No signal.");
         else
-            narrate_note(n, "The access completed; the minor-fault counter moved by %+lld.",
+            narrate_note(&n, "The access completed; the minor-fault counter moved by %+lld.",
                          (long long)faults);
         return;
     }
-    narrate_fact(n, "si_code", "%s", probe_code_name(r->signo, r->code));
-    narrate_fact(n, "si_addr", "0x%llx", (unsigned long long)r->addr);
-    bool user_half = t->target >> (pg.va_bits - 1) == 0, at_target = r->addr == t->target;
+    narrate_fact(&n, "si_code", "%s", probe_code_name(r->signo, r->code));
+    narrate_fact(&n, "si_addr", "0x%llx", (unsigned long long)r->addr);
+    bool user_half = t.target >> (pg.va_bits - 1) == 0, at_target = r->addr == t.target;
     bool segv = r->signo == SIGSEGV; /* si_code values repeat across signals */
-    bool forbids = mapped && (t->write ? e.perms[1] != 'w' : e.perms[0] != 'r');
-    int64_t offset = mapped ? (int64_t)e.offset + (int64_t)(t->target - e.start) : -1; /* in the file */
-    if (strcmp(c->name, "stack-overflow") == 0) {
-        explain_stack(t, r);
-    } else if (on_x86_64 && (!user_half || !probe_canonical(t->target, pg.va_bits))) {
-        explain_high(t, r, &pg);
-    } else if (FINDING(n, "no_mapping", segv && r->code == SEGV_MAPERR && !mapped && at_target,
+    bool write = cases[which].write;
+    bool forbids = mapped && (write ? e.perms[1] != 'w' : e.perms[0] != 'r');
+    int64_t offset = mapped ? (int64_t)(e.offset + (t.target - e.start)) : -1; /* in the file */
+    if (which == STACK_OVERFLOW) {
+        explain_stack(r);
+    } else if (on_x86_64 && (!user_half || !probe_canonical(t.target, pg.va_bits))) {
+        explain_high(r, &pg);
+    } else if (FINDING(&n, "no_mapping", segv && r->code == SEGV_MAPERR && !mapped && at_target,
                        VAL("si_addr_is_address", at_target))) {
-        narrate_because(n, "no_mapping", "No mapping covers 0x%llx, so the kernel had nothing to "
-                        "fault in: SEGV_MAPERR, with the address in si_addr.",
-                        (unsigned long long)t->target);
-    } else if (FINDING(n, "mapping_forbids_access", segv && r->code == SEGV_ACCERR && forbids && at_target,
+        narrate_because(&n, "no_mapping", "No mapping covers 0x%llx, so the kernel had nothing "
+                        "to fault in: SEGV_MAPERR, with the address in si_addr.",
+                        (unsigned long long)t.target);
+    } else if (FINDING(&n, "mapping_forbids_access",
+                       segv && r->code == SEGV_ACCERR && forbids && at_target,
                        VAL("readable", e.perms[0] == 'r'), VAL("writable", e.perms[1] == 'w'))) {
-        narrate_because(n, "mapping_forbids_access", "A mapping covers the address (%s), but it "
+        narrate_because(&n, "mapping_forbids_access", "A mapping covers the address (%s), but it "
                         "does not allow %s: SEGV_ACCERR, with the address in si_addr.", e.perms,
-                        t->write ? "writing" : "reading");
-    } else if (FINDING(n, "past_end_of_file", r->signo == SIGBUS && r->code == BUS_ADRERR && mapped &&
-                       t->file_size > 0 && offset >= t->file_size, VAL("offset_in_file", offset),
-                       VAL("file_size_bytes", t->file_size))) {
-        narrate_because(n, "past_end_of_file", "The mapping is there and readable, but the file "
+                        write ? "writing" : "reading");
+    } else if (FINDING(&n, "past_end_of_file", r->signo == SIGBUS && r->code == BUS_ADRERR &&
+                       mapped && t.file_size > 0 && offset >= t.file_size,
+                       VAL("offset_in_file", offset), VAL("file_size_bytes", t.file_size))) {
+        narrate_because(&n, "past_end_of_file", "The mapping is there and readable, but the file "
                         "behind it ends at byte %lld and this is byte %lld: no page to give, so "
-                        "SIGBUS (BUS_ADRERR) rather than SIGSEGV.", (long long)t->file_size,
+                        "SIGBUS (BUS_ADRERR) rather than SIGSEGV.", (long long)t.file_size,
                         (long long)offset);
-    } else if (FINDING(n, "protection_key_denied", segv && r->code == SEGV_PKUERR && r->pkey == t->pkey &&
-                       at_target && !forbids, VAL("pkey", t->pkey), VAL("si_pkey", r->pkey))) {
-        narrate_fact_int(n, "si_pkey", r->pkey);
-        narrate_because(n, "protection_key_denied", "The page is mapped %s and was written before "
-                        "the key was set, yet the read was refused: pkey_set wrote this thread's "
-                        "PKRU register to deny key %d, the page's key (si_pkey %d). No system "
-                        "call, no page-table change.",
-                        e.perms, t->pkey, r->pkey);
+    } else if (FINDING(&n, "protection_key_denied", segv && r->code == SEGV_PKUERR &&
+                       r->pkey == t.pkey && at_target && !forbids, VAL("pkey", t.pkey),
+                       VAL("si_pkey", r->pkey))) {
+        narrate_fact_int(&n, "si_pkey", r->pkey);
+        narrate_because(&n, "protection_key_denied", "The page is mapped %s and was written "
+                        "before the key was set, yet the read was refused: pkey_set wrote this "
+                        "thread's PKRU register to deny key %d, the page's key (si_pkey %d). No "
+                        "system call, no page-table change.", e.perms, t.pkey, r->pkey);
     } else {
-        narrate_note(n, "%s: %s.", probe_code_name(r->signo, r->code),
+        narrate_note(&n, "%s: %s.", probe_code_name(r->signo, r->code),
                      probe_code_meaning(r->signo, r->code));
     }
     uint64_t min_addr;
-    if (t->target == 0 && procfs_read_vm_sysctl("mmap_min_addr", &min_addr) == PROCFS_OK) {
-        narrate_fact_int(n, "mmap_min_addr", (int64_t)min_addr);
-        if (FINDING(n, "mmap_min_addr_keeps_zero_free", min_addr > 0, VAL("mmap_min_addr", min_addr)))
-            narrate_because(n, "mmap_min_addr_keeps_zero_free", "vm.mmap_min_addr is %llu: no "
+    if (t.target == 0 && procfs_read_vm_sysctl("mmap_min_addr", &min_addr) == PROCFS_OK) {
+        narrate_fact_int(&n, "mmap_min_addr", (int64_t)min_addr);
+        if (FINDING(&n, "mmap_min_addr_keeps_zero_free", min_addr > 0,
+                    VAL("mmap_min_addr", min_addr)))
+            narrate_because(&n, "mmap_min_addr_keeps_zero_free", "vm.mmap_min_addr is %llu: no "
                             "process may map the lowest %llu bytes. It is there to blunt kernel "
                             "exploits: a kernel bug that follows a NULL pointer must not find data "
                             "a program put at address 0.", (unsigned long long)min_addr,
@@ -415,45 +377,38 @@ static void explain(struct trial *t, const struct fault_case *c, const struct pr
     }
 }
 
-/* Runs in the case's own child process (lib/safety/worker). */
-static void run_case(void *arg, void *result)
+/* Runs in the case's own child process (lib/safety/worker); sends back the
+ * first sentence said without its finding, if any. */
+static void run_case(void *arg, void *bug)
 {
-    struct run *run = arg;
-    struct outcome *o = result;
-    /* static: the lesson changes it between sigsetjmp and a fault's jump */
-    static struct trial t;
-    memset(&t, 0, sizeof t);
-    t.n = run->n;
+    int which = *(const int *)arg;
     t.page = (size_t)sysconf(_SC_PAGESIZE);
     t.pkey = -1;
-    t.target = run->list[run->i]->addr;
-    t.write = run->list[run->i]->write;
+    t.target = cases[which].addr;
     /* A forked child maps the program's code page by page as it first runs
      * it: run the path after the lesson once now, so that the good fault's
      * window counts the write's fault and no code fault of its own. */
-    narrate_lesson_after(t.n); /* no observer yet: does nothing */
+    narrate_lesson_after(&n); /* no observer yet: does nothing */
     probe_disarm();
-    narrate_observe(t.n, observe, &t);
+    narrate_observe(&n, observe, NULL);
     if (probe_install() != 0)
         _exit(100); /* sigaction failed: the parent reports a case without result */
     if (sigsetjmp(probe_env, 1) == 0)
-        run->list[run->i]->run(&t);
+        access_case(which);
     else
-        narrate_lesson_after(t.n); /* the LESSON's own "after" was jumped over */
+        narrate_lesson_after(&n); /* the LESSON's own "after" was jumped over */
     probe_uninstall();
     struct probe_result r;
     probe_outcome(&r);
-    explain(&t, run->list[run->i], &r);
-    narrate_end_step(t.n);
-    snprintf(o->bug, sizeof o->bug, "%s", t.n->bug);
+    explain(which, &r);
+    narrate_end_step(&n);
+    snprintf(bug, sizeof n.bug, "%s", n.bug);
 }
 
-/* ---- The command line, the table, and main ---- */
-
-enum { OPT_ALL };
+/* ---- The command line and main ---- */
 
 static const struct cli_option options[] = {
-    [OPT_ALL] = {"all", NULL, "run every case, each in its own child (the default)"},
+    {"all", NULL, "run every case, each in its own child (the default)"},
 };
 
 static const struct demo_info info = {
@@ -478,31 +433,29 @@ static const struct demo_info info = {
                 "  segv-pgfault k r            the original exercise's kernel read\n",
 };
 
-static const struct fault_case *find_case(const char *name)
+/* The case a command line names: CASE, or the exercise's u|k r|w. */
+static int chosen_case(int npos, char **arg)
 {
-    for (size_t i = 0; i < NCASES; i++)
-        if (strcmp(cases[i].name, name) == 0)
-            return &cases[i];
-    return NULL;
-}
-
-static const struct fault_case *seed_case(const char *where, const char *how)
-{
-    bool user = strcmp(where, "u") == 0, kernel = strcmp(where, "k") == 0;
-    bool rd = strcmp(how, "r") == 0, wr = strcmp(how, "w") == 0;
     char q1[64], q2[64];
-    cli_quote(where, q1, sizeof q1);
-    cli_quote(how, q2, sizeof q2);
-    if (!user && !kernel)
+    cli_quote(arg[0], q1, sizeof q1);
+    if (npos == 1) {
+        for (int i = 0; i < NCASES; i++)
+            if (strcmp(cases[i].name, arg[0]) == 0)
+                return i;
+        cli_usage_error(&info, "'%s' is not a case (see --help for the list)", q1);
+    }
+    cli_quote(arg[1], q2, sizeof q2);
+    bool kernel = strcmp(arg[0], "k") == 0, write = strcmp(arg[1], "w") == 0;
+    if (!kernel && strcmp(arg[0], "u") != 0)
         cli_usage_error(&info, "'%s' is not u (user address) or k (kernel address)", q1);
-    if (!rd && !wr)
+    if (!write && strcmp(arg[1], "r") != 0)
         cli_usage_error(&info, "'%s' is not r (read) or w (write)", q2);
-    if (user)
-        return find_case(rd ? "unmapped-read" : "unmapped-write");
-    return find_case(rd ? "exercise-read" : "exercise-write");
+    if (kernel)
+        return write ? EXERCISE_WRITE : EXERCISE_READ;
+    return write ? UNMAPPED_WRITE : UNMAPPED_READ;
 }
 
-static void on_option(void *ctx, size_t index, const char *arg)
+static void on_all(void *ctx, size_t index, const char *arg)
 {
     (void)index;
     (void)arg;
@@ -513,58 +466,40 @@ int main(int argc, char **argv)
 {
     bool all = false;
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, on_option, &all);
-    int npos = argc - first;
-    static struct run run;
-    char quoted[64];
-
+    int first = cli_parse(argc, argv, &info, &common, on_all, &all);
+    int npos = argc - first, from = 0, to = NCASES, failures = 0;
     if (npos > 2)
         cli_usage_error(&info, "too many arguments: give one case, or u|k and r|w");
     if (all && npos > 0)
         cli_usage_error(&info, "--all runs every case: give it no case");
-    if (npos == 2) {
-        run.list[run.count++] = seed_case(argv[first], argv[first + 1]);
-    } else if (npos == 1) {
-        const struct fault_case *c = find_case(argv[first]);
-        if (!c) {
-            cli_quote(argv[first], quoted, sizeof quoted);
-            cli_usage_error(&info, "'%s' is not a case (see --help for the list)", quoted);
-        }
-        run.list[run.count++] = c;
-    } else {
-        for (size_t i = 0; i < NCASES; i++)
-            run.list[run.count++] = &cases[i];
-    }
+    if (npos > 0)
+        to = (from = chosen_case(npos, argv + first)) + 1;
 
     leftovers_repair(info.name);
-    struct narrator n;
-    run.n = &n;
-    narrate_init(&n, info.name, &common, (int)run.count);
-    narrate_intro(&n, "segv-pgfault (PID %ld): %zu case%s, each in a child process of its own.",
-                  (long)getpid(), run.count, run.count == 1 ? "" : "s");
-    int failures = 0;
-    for (run.i = 0; run.i < run.count; run.i++) {
-        char id[32];
-        snprintf(id, sizeof id, "%s", run.list[run.i]->name);
-        for (char *s = id; *s; s++)
-            if (*s == '-')
-                *s = '_';
-        narrate_begin(&n, id, run.list[run.i]->title);
+    narrate_init(&n, info.name, &common, to - from);
+    narrate_intro(&n, "segv-pgfault (PID %ld): %d case%s, each in a child process of its own.",
+                  (long)getpid(), to - from, to - from == 1 ? "" : "s");
+    for (int which = from; which < to; which++) {
+        char id[32], bug[sizeof n.bug];
         int status = 0;
-        struct outcome o;
-        if (worker_run(run_case, &run, &o, sizeof o, &status) != 0) {
+        snprintf(id, sizeof id, "%s", cases[which].name); /* the step's id: good_fault */
+        for (char *dash = strchr(id, '-'); dash; dash = strchr(dash, '-'))
+            *dash = '_';
+        narrate_begin(&n, id, cases[which].title);
+        if (worker_run(run_case, &which, bug, sizeof bug, &status) != 0) {
             failures++;
-            narrate_fact(&n, "child", "%s %d", WIFSIGNALED(status) ? "killed by signal" : "exit status",
-                         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            bool killed = WIFSIGNALED(status);
+            narrate_fact(&n, "child", "%s %d", killed ? "killed by signal" : "exit status",
+                         killed ? WTERMSIG(status) : WEXITSTATUS(status));
             narrate_note(&n, "The case's child process ended without sending a result.");
             narrate_end_step(&n);
-        } else if (o.bug[0] && !n.bug[0]) {
-            snprintf(n.bug, sizeof n.bug, "%s", o.bug);
+        } else if (bug[0] && !n.bug[0]) {
+            snprintf(n.bug, sizeof n.bug, "%s", bug);
         }
     }
     if (failures)
         narrate_finish(&n, RESULT_FAIL, "%d case%s ended without a result", failures,
                        failures == 1 ? "" : "s");
-    narrate_finish(&n, RESULT_OK, "%zu case%s; every signal and si_code above is what the kernel "
-                                  "reported in this run", run.count, run.count == 1 ? "" : "s");
+    narrate_finish(&n, RESULT_OK, "%d case%s; every signal and si_code above is what the kernel "
+                                  "reported in this run", to - from, to - from == 1 ? "" : "s");
 }

@@ -3,11 +3,10 @@
  * as a recursion touches it; RLIMIT_STACK caps it; stack_guard_gap keeps
  * other mappings away from it; a thread's stack is a fixed mapping with a
  * guard page. Every number is measured: the [stack] entry of smaps, the
- * fault counter, and the signal a child got when its stack could not grow
- * (caught on an alternate signal stack, lib/kernel/probe).
+ * fault counter, and the signal a child got when its stack could not grow.
  *
- * The lesson is the recursion and the steps just below, in the order the
- * table at their end runs them. */
+ * The lesson is the recursion and the steps just below, in the order they
+ * run; then how each step's numbers are explained; then the table of steps. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -15,7 +14,6 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -26,17 +24,17 @@
 #include "narrate.h"
 #include "probe.h"
 #include "procfs.h"
+#include "residency.h"
 #include "snapshot.h"
 #include "worker.h"
 
 /* ---- The lesson ---- */
 
-/* One frame: a 4 KiB array the call writes to, so that each call needs a
- * new page of stack. noinline and the write after the call keep the
- * compiler from folding the recursion into a loop. The count of calls to
- * go is a global, so that no register needs saving in the frame: the
- * array, the return address (and the frame pointer, where one is kept)
- * make exactly 4096 bytes. */
+/* One frame: a 4 KiB array the call writes to, so that each call needs a new
+ * page of stack. noinline and the write after the call keep the compiler from
+ * folding the recursion into a loop. The count of calls to go is a global, so
+ * that no register needs saving in the frame: the array, the return address
+ * (and the frame pointer, where one is kept) make exactly 4096 bytes. */
 #define FRAME_ARRAY (4096 - 16)
 static volatile long remaining;         /* calls still to make */
 static volatile uintptr_t deepest;      /* the lowest frame's array, an address only */
@@ -57,13 +55,20 @@ __attribute__((noinline, no_sanitize_address)) static void recurse(void)
 // NOLINTEND(clang-analyzer-core.StackAddressEscape)
 
 static struct narrator n;
-static long depth;               /* how deep the step recurses */
-static long reached;             /* the deepest recursion so far */
 static struct rlimit limit;      /* RLIMIT_STACK, as this process has it */
+static long depth;               /* how deep this step recurses: set by main, then doubled */
+
+static struct {
+    struct snapshot before, after;  /* this process's [stack], around each LESSON */
+    int64_t size[2], rss[2];        /* its Size and Rss in kB then: [0] before, [1] after */
+    uintptr_t anchor;               /* an address on main's stack */
+    int64_t page_kb, gap_pages;
+} d;
 
 LESSON_FN static void read_limit(void)
 {
     LESSON(&n, getrlimit(RLIMIT_STACK, &limit););
+    narrate_watch(&n, d.anchor);
 }
 
 LESSON_FN static void recurse_step(void)
@@ -71,13 +76,19 @@ LESSON_FN static void recurse_step(void)
     LESSON(&n, remaining = depth; recurse(););
 }
 
+LESSON_FN static void recurse_deeper(void)
+{
+    depth *= 2;
+    LESSON(&n, remaining = depth; recurse(););
+}
+
 /* What a child saw when its stack could not grow. */
 struct crash {
     struct probe_result probe;
     int64_t stack_kb, limit_kb;    /* its [stack] (or thread stack) Size at the crash */
-    uintptr_t stack_start;         /* where that mapping began then */
+    int64_t size_before_kb;        /* that Size before the overflow */
+    uintptr_t stack_start;         /* where that mapping began at the crash */
     uintptr_t blocker_end;         /* the end of the mapping placed below the stack */
-    int64_t size_before_kb;        /* the thread stack's Size before the overflow */
     char fault_perms[8];           /* the mapping at si_addr: "---p" is a guard */
     int setup_errno;
 };
@@ -89,63 +100,53 @@ static void overflow(void *arg)
     recurse();
 }
 
-static void stack_entry(struct crash *c, const void *on_stack)
+/* The mapping that holds on_stack (Size, start); the one at si_addr (perms). */
+static void stack_entry(struct crash *c, const volatile char *on_stack)
 {
     struct smaps_entry e;
-    uint64_t size = 0;
-    if (smaps_read_entry((uintptr_t)on_stack, &e) == PROCFS_OK && smaps_get(&e, "Size", &size)) {
-        c->stack_kb = (int64_t)size;
+    if (smaps_read_entry((uintptr_t)on_stack, &e) == PROCFS_OK) {
+        c->stack_kb = (int64_t)(e.end - e.start) / 1024;
         c->stack_start = e.start;
     }
     if (c->probe.faulted && smaps_read_entry(c->probe.addr, &e) == PROCFS_OK)
         snprintf(c->fault_perms, sizeof c->fault_perms, "%s", e.perms);
 }
 
-/* In a child: lower RLIMIT_STACK, then recurse until the stack may not grow. */
-static void overflow_under_limit(void *arg, void *out)
-{
-    struct crash *c = out;
-    struct rlimit small = {*(const rlim_t *)arg, limit.rlim_max};
-    c->limit_kb = (int64_t)(small.rlim_cur / 1024);
-    volatile char here = 0;
-    if (setrlimit(RLIMIT_STACK, &small) != 0 || probe_call(overflow, NULL, &c->probe) != 0)
-        c->setup_errno = errno;
-    stack_entry(c, (const void *)&here);
-}
+struct overflow_setup {
+    rlim_t limit;                  /* RLIMIT_STACK to set first; 0: leave it */
+    bool page_below;               /* map a page 2 MiB below the stack first */
+};
 
-/* In a child: a page placed (MAP_FIXED_NOREPLACE) 2 MiB below the stack,
- * the limit at 8 MiB, and the same recursion. */
-static void overflow_towards_mapping(void *arg, void *out)
+/* In a child (or a thread of one): the setup, then recurse until the stack
+ * may not grow (the signal is caught on an alternate stack), and look at
+ * the stack before and after. */
+static void overflow_stack(void *arg, void *out)
 {
+    const struct overflow_setup *s = arg;
     struct crash *c = out;
     volatile char here = 0;
-    stack_entry(c, (const void *)&here);
+    stack_entry(c, &here);
+    c->size_before_kb = c->stack_kb;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     char *below = (char *)(c->stack_start - (2u << 20) - page);
-    struct rlimit eight = {8u << 20, limit.rlim_max};
-    c->limit_kb = 8 << 10;
-    (void)arg;
-    if (setrlimit(RLIMIT_STACK, &eight) != 0 ||
-        mmap(below, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != below ||
+    struct rlimit rl = {s->limit, limit.rlim_max};
+    c->limit_kb = (int64_t)(s->limit / 1024);
+    c->blocker_end = s->page_below ? (uintptr_t)below + page : 0;
+    if ((s->limit && setrlimit(RLIMIT_STACK, &rl) != 0) ||
+        (s->page_below && mmap(below, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
+                               MAP_FIXED_NOREPLACE, -1, 0) != below) ||
         probe_call(overflow, NULL, &c->probe) != 0)
         c->setup_errno = errno;
-    c->blocker_end = (uintptr_t)below + page;
-    stack_entry(c, (const void *)&here);
+    stack_entry(c, &here);
 }
 
 static void *thread_overflow(void *out)
 {
-    struct crash *c = out;
-    volatile char here = 0;
-    stack_entry(c, (const void *)&here);
-    c->size_before_kb = c->stack_kb;
-    if (probe_call(overflow, NULL, &c->probe) != 0)
-        c->setup_errno = errno;
-    stack_entry(c, (const void *)&here);
+    overflow_stack(&(struct overflow_setup){0}, out);
     return NULL;
 }
 
-/* In a child: the same recursion in a thread with a 256 KiB stack. */
+/* In a child: the same overflow in a thread with a 256 KiB stack. */
 static void overflow_in_thread(void *arg, void *out)
 {
     (void)arg;
@@ -154,23 +155,24 @@ static void overflow_in_thread(void *arg, void *out)
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256u << 10);
     int err = pthread_create(&t, &attr, thread_overflow, out);
-    if (err == 0)
-        err = pthread_join(t, NULL);
-    ((struct crash *)out)->setup_errno = err;
+    if (err != 0 || (err = pthread_join(t, NULL)) != 0)
+        ((struct crash *)out)->setup_errno = err;
 }
 
 static struct crash crash;
 static int status;
-static rlim_t small_limit;
+static struct overflow_setup lowered_limit;     /* what the stack has now, and 512 KiB */
+static struct overflow_setup page_below = {8u << 20, true};
 
 LESSON_FN static void limit_step(void)
 {
-    LESSON(&n, worker_run(overflow_under_limit, &small_limit, &crash, sizeof crash, &status););
+    lowered_limit.limit = (rlim_t)(d.size[1] + 512) * 1024;
+    LESSON(&n, worker_run(overflow_stack, &lowered_limit, &crash, sizeof crash, &status););
 }
 
 LESSON_FN static void gap_step(void)
 {
-    LESSON(&n, worker_run(overflow_towards_mapping, NULL, &crash, sizeof crash, &status););
+    LESSON(&n, worker_run(overflow_stack, &page_below, &crash, sizeof crash, &status););
 }
 
 LESSON_FN static void thread_step(void)
@@ -180,47 +182,25 @@ LESSON_FN static void thread_step(void)
 
 /* ---- What each step measured ---- */
 
-static struct {
-    struct snapshot before, after;  /* this process's [stack] */
-    uintptr_t anchor;               /* an address on main's stack */
-    int64_t page_kb, gap_pages;
-    bool gap_from_cmdline;
-} d;
-
 static void observe(void *ctx, bool after)
 {
+    struct snapshot *s = after ? &d.after : &d.before;
     (void)ctx;
-    snapshot_take_or_fail(after ? &d.after : &d.before, d.anchor, &n);
-}
-
-static int64_t field(const struct snapshot *s, const char *key)
-{
-    int64_t v = 0;
-    return snapshot_get(s, key, &v) ? v : 0;
+    snapshot_take_or_fail(s, d.anchor, &n);
+    snapshot_get(s, "Size", &d.size[after]);
+    snapshot_get(s, "Rss", &d.rss[after]);
 }
 
 /* The [stack] entry grows at its start, so the snapshot's rows (which
  * take a moved start for another mapping) are not used for it. */
-static int64_t delta(const char *key)
-{
-    return field(&d.after, key) - field(&d.before, key);
-}
-
 static void stack_rows(void)
 {
     char maps[512];
     smaps_format_header(&d.after.entry, maps, sizeof maps);
     narrate_fact(&n, "maps", "%s", maps);
-    static const char *const keys[] = {"Size", "Rss"};
-    for (int i = 0; i < 2; i++)
-        narrate_value(&n, keys[i], "kB", true, field(&d.before, keys[i]), true, field(&d.after, keys[i]));
+    narrate_value(&n, "Size", "kB", true, d.size[0], true, d.size[1]);
+    narrate_value(&n, "Rss", "kB", true, d.rss[0], true, d.rss[1]);
     narrate_value(&n, "minor_faults", "", true, d.before.minflt_end, true, d.after.minflt_start);
-}
-
-static int64_t size_kb_after(void)
-{
-    int64_t v = 0;
-    return snapshot_get(&d.after, "Size", &v) ? v : 0;
 }
 
 static void explain_limit(void)
@@ -229,24 +209,22 @@ static void explain_limit(void)
     bool unlimited = limit.rlim_cur == RLIM_INFINITY;
     narrate_fact_int(&n, "rlimit_stack_kB", unlimited ? -1 : (int64_t)(limit.rlim_cur / 1024));
     narrate_fact_int(&n, "stack_guard_gap_pages", d.gap_pages);
-    int64_t rss = 0;
-    snapshot_get(&d.after, "Rss", &rss);
     char lim[32] = "unlimited";
     if (!unlimited)
         format_size(limit.rlim_cur, lim, sizeof lim);
     narrate_note(&n, "[stack] is %lld kB now, %lld kB of it resident. RLIMIT_STACK (ulimit -s) is "
                  "%s; the kernel keeps a gap of %lld pages between a stack and the mapping below "
-                 "it (stack_guard_gap, %s).", (long long)size_kb_after(), (long long)rss, lim,
-                 (long long)d.gap_pages,
-                 d.gap_from_cmdline ? "from the kernel command line" : "the kernel's default");
+                 "it (stack_guard_gap, %s).", (long long)d.size[1],
+                 (long long)d.rss[1], lim, (long long)d.gap_pages,
+                 d.gap_pages == 256 ? "the kernel's default" : "from the kernel command line");
 }
-
 
 static void explain_recurse(void)
 {
+    static long reached;             /* the deepest recursion so far */
     stack_rows();
     int64_t frame = (int64_t)(level_at[2] - level_at[1]);
-    int64_t rss = delta("Rss"), size = delta("Size");
+    int64_t rss = d.rss[1] - d.rss[0], size = d.size[1] - d.size[0];
     int64_t faults = snapshot_delta0(&d.before, &d.after, "minor_faults"); /* the windows */
     uintptr_t low_page = deepest & ~(uintptr_t)(d.page_kb * 1024 - 1);
     narrate_fact_int(&n, "depth", depth);
@@ -255,86 +233,78 @@ static void explain_recurse(void)
     narrate_fact(&n, "stack_start", "%#lx", (unsigned long)d.after.entry.start);
     if (FINDING(&n, "grew_to_deepest_frame", size > 0 && d.after.entry.start == low_page,
                 VAL("size_delta_kB", size), VAL("frame_bytes", frame), VAL("depth", depth)))
-        narrate_because(&n, "grew_to_deepest_frame",
-                        "%ld calls of %lld bytes each: [stack] grew down by %lld kB, and now "
-                        "starts at the very page the deepest frame wrote to. The kernel extends "
-                        "the stack mapping on a fault just below it.", depth, (long long)frame,
-                        (long long)size);
+        narrate_because(&n, "grew_to_deepest_frame", "%ld calls of %lld bytes each: [stack] grew "
+                        "down by %lld kB, and now starts at the very page the deepest frame wrote "
+                        "to. The kernel extends the stack mapping on a fault just below it.",
+                        depth, (long long)frame, (long long)size);
     int64_t pages = rss / d.page_kb, new_frames = depth > reached ? depth - reached : 0;
     reached = new_frames ? depth : reached;
     /* mincore over the pages the frames lie on: each one resident? */
     uintptr_t top = ((deepest + (uintptr_t)depth * 4096 - 1) | 4095) + 1;
-    static unsigned char vec[1024];
-    int64_t span = (int64_t)(top - low_page) / 4096, resident = 0;
-    if (span > (int64_t)sizeof vec || mincore((void *)low_page, top - low_page, vec) != 0)
-        narrate_fail_errno(&n, "mincore", span > (int64_t)sizeof vec ? E2BIG : errno);
-    for (int64_t i = 0; i < span; i++)
-        resident += vec[i] & 1;
+    static char picture[1024];
+    int64_t span = (int64_t)(top - low_page) / 4096;
+    long resident = residency_picture((void *)low_page, top - low_page, picture, sizeof picture);
+    if (resident < 0)
+        narrate_fail_errno(&n, "mincore", errno);
     narrate_fact_int(&n, "frame_pages", span);
     narrate_fact_int(&n, "frame_pages_resident", resident);
-    bool per_frame = frame == 4096 && new_frames > 8 && pages <= new_frames &&
-                     pages > new_frames / 2 && faults >= pages && resident == span;
-    if (FINDING(&n, "one_page_per_frame", per_frame, VAL("rss_delta_kB", rss),
-                VAL("minor_faults", faults), VAL("new_frames", new_frames),
-                VAL("frame_pages_resident", resident)))
-        narrate_because(&n, "one_page_per_frame",
-                        "Rss grew by %lld pages with %lld minor faults for %lld frames deeper "
-                        "than ever before, and mincore finds all %lld pages under the frames "
-                        "resident: each 4 KiB frame wrote to a page of its own, one fault for "
-                        "each page not touched before (those just below where the stack stood "
-                        "already were).", (long long)pages, (long long)faults,
+    if (FINDING(&n, "one_page_per_frame", frame == 4096 && new_frames > 8 && pages <= new_frames &&
+                pages > new_frames / 2 && faults >= pages && resident == span,
+                VAL("rss_delta_kB", rss), VAL("minor_faults", faults),
+                VAL("new_frames", new_frames), VAL("frame_pages_resident", resident)))
+        narrate_because(&n, "one_page_per_frame", "Rss grew by %lld pages with %lld minor faults "
+                        "for %lld frames deeper than ever before, and mincore finds all %lld pages "
+                        "under the frames resident: each 4 KiB frame wrote to a page of its own, "
+                        "one fault for each page not touched before (those just below where the "
+                        "stack stood already were).", (long long)pages, (long long)faults,
                         (long long)new_frames, (long long)span);
     if (FINDING(&n, "stack_stays", size == 0 && rss == 0 && faults == 0, VAL("rss_delta_kB", rss),
                 VAL("minor_faults", faults)))
-        narrate_because(&n, "stack_stays",
-                        "Nothing moved, no fault: the pages the same depth used before are still "
-                        "there. A stack grows but never shrinks back on return.");
-    narrate_answer(&n, per_frame ? 1 : size == 0 && rss == 0 ? 0 : -1,
-                   per_frame ? "one_page_per_frame" : "stack_stays");
+        narrate_because(&n, "stack_stays", "Nothing moved, no fault: the pages the same depth "
+                        "used before are still there. A stack grows but never shrinks back on "
+                        "return.");
 }
 
+/* What every overflow shows: the child's signal, and its stack then. */
 static void crash_facts(void)
 {
+    const struct probe_result *r = &crash.probe;
+    stack_rows();
     if (crash.setup_errno)
         narrate_fail_errno(&n, "the child's setup (setrlimit, mmap, pthread_create or sigaltstack)",
                            crash.setup_errno);
-    narrate_fact(&n, "signal", "%s", crash.probe.faulted ? probe_signal_name(crash.probe.signo) : "none");
-    narrate_fact(&n, "si_code", "%s", crash.probe.faulted ?
-                 probe_code_name(crash.probe.signo, crash.probe.code) : "none");
-    narrate_fact(&n, "si_addr", "%#lx", (unsigned long)crash.probe.addr);
+    narrate_fact(&n, "signal", "%s", r->faulted ? probe_signal_name(r->signo) : "none");
+    narrate_fact(&n, "si_code", "%s", r->faulted ? probe_code_name(r->signo, r->code) : "none");
+    narrate_fact(&n, "si_addr", "%#lx", (unsigned long)r->addr);
     narrate_fact_int(&n, "child_stack_kB", crash.stack_kb);
     if (crash.limit_kb)
         narrate_fact_int(&n, "child_limit_kB", crash.limit_kb);
-    if (FINDING(&n, "caught_on_alternate_stack", crash.probe.faulted && crash.probe.signo == SIGSEGV,
+    if (FINDING(&n, "caught_on_alternate_stack", r->faulted && r->signo == SIGSEGV,
                 VAL("status", status)))
-        narrate_because(&n, "caught_on_alternate_stack",
-                        "The child got SIGSEGV (%s) and its handler ran on an alternate signal "
-                        "stack (sigaltstack): the stack itself had no room left for it.",
-                        probe_code_name(crash.probe.signo, crash.probe.code));
+        narrate_because(&n, "caught_on_alternate_stack", "The child got SIGSEGV (%s) and its "
+                        "handler ran on an alternate signal stack (sigaltstack): the stack itself "
+                        "had no room left for it.", probe_code_name(r->signo, r->code));
 }
 
 static void explain_rlimit(void)
 {
-    stack_rows();
     crash_facts();
-    int64_t frame_kb = 4;
     if (FINDING(&n, "stopped_at_rlimit", crash.stack_kb <= crash.limit_kb &&
-                crash.stack_kb > crash.limit_kb - 2 * frame_kb, VAL("stack_kB", crash.stack_kb),
+                crash.stack_kb > crash.limit_kb - 2 * d.page_kb, VAL("stack_kB", crash.stack_kb),
                 VAL("limit_kB", crash.limit_kb)))
-        narrate_because(&n, "stopped_at_rlimit",
-                        "With RLIMIT_STACK lowered to %lld kB (setrlimit), the child's [stack] "
-                        "stopped at %lld kB: the kernel refused to extend it past the limit, and "
-                        "the next frame's write faulted on no mapping at all.",
-                        (long long)crash.limit_kb, (long long)crash.stack_kb);
-    if (FINDING(&n, "parent_untouched", delta("Size") == 0 && delta("Rss") == 0,
-                VAL("size_delta_kB", delta("Size"))))
+        narrate_because(&n, "stopped_at_rlimit", "With RLIMIT_STACK lowered to %lld kB "
+                        "(setrlimit), the child's [stack] stopped at %lld kB: the kernel refused "
+                        "to extend it past the limit, and the next frame's write faulted on no "
+                        "mapping at all.", (long long)crash.limit_kb, (long long)crash.stack_kb);
+    int64_t size = d.size[1] - d.size[0];
+    if (FINDING(&n, "parent_untouched", size == 0 && d.rss[1] == d.rss[0],
+                VAL("size_delta_kB", size)))
         narrate_because(&n, "parent_untouched", "This process's own stack did not move: the "
                         "child had a copy of it.");
 }
 
 static void explain_gap(void)
 {
-    stack_rows();
     crash_facts();
     int64_t gap = crash.blocker_end ? (int64_t)(crash.stack_start - crash.blocker_end) / 1024 : -1;
     int64_t want = d.gap_pages * d.page_kb;
@@ -343,50 +313,49 @@ static void explain_gap(void)
     if (FINDING(&n, "gap_kept", gap >= want && gap <= want + 2 * d.page_kb &&
                 crash.stack_kb < crash.limit_kb, VAL("distance_kB", gap), VAL("gap_kB", want),
                 VAL("stack_kB", crash.stack_kb)))
-        narrate_because(&n, "gap_kept",
-                        "A page mapped 2 MiB below the stack stopped it long before its 8 MiB "
-                        "limit: [stack] ended %lld kB above that page (the guard gap is %lld kB), "
-                        "at %lld kB. A different mechanism from RLIMIT_STACK: the kernel keeps "
-                        "stack_guard_gap free below a stack, so that an overflow faults instead "
-                        "of running into another mapping.", (long long)gap, (long long)want,
-                        (long long)crash.stack_kb);
+        narrate_because(&n, "gap_kept", "A page mapped 2 MiB below the stack stopped it long "
+                        "before its 8 MiB limit: [stack] ended %lld kB above that page (the guard "
+                        "gap is %lld kB), at %lld kB. A different mechanism from RLIMIT_STACK: the "
+                        "kernel keeps stack_guard_gap free below a stack, so that an overflow "
+                        "faults instead of running into another mapping.", (long long)gap,
+                        (long long)want, (long long)crash.stack_kb);
 }
 
 static void explain_thread(void)
 {
-    stack_rows();
     crash_facts();
     narrate_fact_int(&n, "thread_stack_before_kB", crash.size_before_kb);
     narrate_fact(&n, "fault_perms", "%s", crash.fault_perms);
     if (FINDING(&n, "thread_stack_fixed", crash.size_before_kb > 0 &&
                 crash.stack_kb == crash.size_before_kb, VAL("stack_kB", crash.stack_kb)))
-        narrate_because(&n, "thread_stack_fixed",
-                        "The thread's stack is a plain mapping of %lld kB (256 KiB asked for, and "
-                        "glibc's own data at its top): it did not grow at all.",
-                        (long long)crash.stack_kb);
+        narrate_because(&n, "thread_stack_fixed", "The thread's stack is a plain mapping of %lld "
+                        "kB (256 KiB asked for, and glibc's own data at its top): it did not grow "
+                        "at all.", (long long)crash.stack_kb);
     if (FINDING(&n, "guard_page_accerr", crash.probe.code == SEGV_ACCERR &&
                 strcmp(crash.fault_perms, "---p") == 0, VAL("si_code", crash.probe.code)))
-        narrate_because(&n, "guard_page_accerr",
-                        "The overflow wrote into the guard page below it, a PROT_NONE mapping "
-                        "(---p): SEGV_ACCERR, a mapping that may not be touched, where the main "
-                        "stack's end gave SEGV_MAPERR, no mapping at all.");
+        narrate_because(&n, "guard_page_accerr", "The overflow wrote into the guard page below "
+                        "it, a PROT_NONE mapping (---p): SEGV_ACCERR, a mapping that may not be "
+                        "touched, where the main stack's end gave SEGV_MAPERR, no mapping at all.");
 }
 
-static const struct step {
-    const char *id, *title;
-    long depth_factor;           /* depth: this times the base depth */
-    void (*lesson)(void);
-    void (*explain)(void);
-} steps[] = {
-    {"limit", "Look at the stack and its limit", 0, read_limit, explain_limit},
-    {"recurse", "Recurse: each call a 4 KiB frame", 1, recurse_step, explain_recurse},
-    {"recurse_again", "Recurse as deep again", 1, recurse_step, explain_recurse},
-    {"recurse_deeper", "Recurse twice as deep", 2, recurse_step, explain_recurse},
-    {"rlimit", "In a child, lower RLIMIT_STACK and overflow", 0, limit_step, explain_rlimit},
-    {"guard_gap", "In a child, map a page below the stack and overflow", 0, gap_step, explain_gap},
-    {"thread", "In a child, overflow a thread's stack", 0, thread_step, explain_thread},
+/* The lesson as a table. The three recursions ask the same question; the
+ * finding beside a choice is what makes that choice the measured one. */
+#define HOW_MUCH_RSS "How much does [stack]'s Rss grow?",                                       \
+    {"not at all", "one page per frame deeper than before", "the whole RLIMIT_STACK at once"}, \
+    {"stack_stays", "one_page_per_frame"}
+#define NO_QUESTION NULL, {NULL}, {NULL}
+
+static const struct narrate_lesson steps[] = {
+    {"limit", "Look at the stack and its limit", read_limit, explain_limit, NO_QUESTION},
+    {"recurse", "Recurse: each call a 4 KiB frame", recurse_step, explain_recurse, HOW_MUCH_RSS},
+    {"recurse_again", "Recurse as deep again", recurse_step, explain_recurse, HOW_MUCH_RSS},
+    {"recurse_deeper", "Recurse twice as deep", recurse_deeper, explain_recurse, HOW_MUCH_RSS},
+    {"rlimit", "In a child, lower RLIMIT_STACK and overflow", limit_step, explain_rlimit,
+     NO_QUESTION},
+    {"guard_gap", "In a child, map a page below the stack and overflow", gap_step, explain_gap,
+     NO_QUESTION},
+    {"thread", "In a child, overflow a thread's stack", thread_step, explain_thread, NO_QUESTION},
 };
-#define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
 
 /* ---- Options and the machine ---- */
 
@@ -401,25 +370,6 @@ static const struct demo_info info = {
                 "  stack-growth --predict     guess how the stack grows, then see\n",
 };
 
-/* stack_guard_gap=N on the kernel command line, else the default 256 pages. */
-static void read_gap(void)
-{
-    d.gap_pages = 256;
-    FILE *f = fopen("/proc/cmdline", "re");
-    char line[4096];
-    if (f && fgets(line, sizeof line, f)) {
-        const char *at = strstr(line, "stack_guard_gap=");
-        char *end = NULL;
-        long long pages = at ? strtoll(at + 16, &end, 10) : 0;
-        if (at && end != at + 16) {
-            d.gap_pages = pages;
-            d.gap_from_cmdline = true;
-        }
-    }
-    if (f)
-        (void)fclose(f);
-}
-
 int main(int argc, char **argv)
 {
     struct cli_common common;
@@ -429,36 +379,22 @@ int main(int argc, char **argv)
     volatile char anchor = 0;
     d.anchor = (uintptr_t)&anchor;
     d.page_kb = sysconf(_SC_PAGESIZE) / 1024;
-    read_gap();
+    d.gap_pages = probe_stack_guard_gap() / (d.page_kb * 1024);
     getrlimit(RLIMIT_STACK, &limit);
-    narrate_init(&n, info.name, &common, NSTEPS);
+    narrate_init(&n, info.name, &common, NARRATE_COUNT(steps));
     /* 1 MiB deep, or half of a lower limit; 4 KiB pages only (a frame is one page). */
-    long base = 256;
-    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur / 4096 / 4 < (rlim_t)base)
-        base = (long)(limit.rlim_cur / 4096 / 4);
-    if (d.page_kb != 4 || base < 16)
+    depth = 256;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur / 4096 / 4 < (rlim_t)depth)
+        depth = (long)(limit.rlim_cur / 4096 / 4);
+    if (d.page_kb != 4 || depth < 16)
         narrate_finish(&n, RESULT_SKIP, "this lesson needs 4 KiB pages and an RLIMIT_STACK of at "
                        "least 256 KiB; here pages are %lld KiB and the limit %llu kB (ulimit -s "
                        "8192 raises it)", (long long)d.page_kb,
                        (unsigned long long)(limit.rlim_cur / 1024));
     narrate_observe(&n, observe, NULL);
     narrate_intro(&n, "stack-growth (PID %ld): recursion %ld and %ld frames deep, each frame "
-                  "4 KiB.", (long)getpid(), base, 2 * base);
-    for (int i = 0; i < NSTEPS; i++) {
-        narrate_begin(&n, steps[i].id, steps[i].title);
-        depth = base * steps[i].depth_factor;
-        if (steps[i].lesson == recurse_step)
-            narrate_ask(&n, "How much does [stack]'s Rss grow?",
-                        (const char *const[]){"not at all", "one page per frame deeper than before",
-                                              "the whole RLIMIT_STACK at once", NULL});
-        if (steps[i].lesson == limit_step) /* what the stack has now, and 512 KiB more */
-            small_limit = (rlim_t)(size_kb_after() + 512) * 1024;
-        steps[i].lesson();
-        steps[i].explain();
-        narrate_end_step(&n);
-        if (i == 0)
-            narrate_watch(&n, d.anchor);
-    }
+                  "4 KiB.", (long)getpid(), depth, 2 * depth);
+    narrate_run(&n, steps, NARRATE_COUNT(steps));
     narrate_finish(&n, RESULT_OK, "the stack grew page by page and was stopped twice, by two "
                    "different rules; every number above was measured in this run.");
 }
