@@ -162,8 +162,9 @@ static void report(void)
     narrate_value(&n, "file_dirty", "kB", d.before.file_dirty >= 0, d.before.file_dirty,
                   d.after.file_dirty >= 0, d.after.file_dirty);
     for (int i = 0; i < 5; i++)
-        narrate_value(&n, mem_rows[i], "kB", d.before.mem[i].present, (int64_t)d.before.mem[i].value,
-                      d.after.mem[i].present, (int64_t)d.after.mem[i].value);
+        narrate_value(&n, mem_rows[i], "kB", d.before.mem[i].present,
+                      (int64_t)d.before.mem[i].value, d.after.mem[i].present,
+                      (int64_t)d.after.mem[i].value);
     narrate_value(&n, "major_faults", "", true, d.before.majflt, true, d.after.majflt);
     if (FINDING(&n, "reads_completed_later", settled > d.after.resident,
                 VAL("resident_pages", d.after.resident), VAL("resident_settled", settled)))
@@ -188,9 +189,9 @@ static void observe(void *ctx, bool after)
     procfs_read_keyed("/proc/meminfo", r->mem, 5);
     static struct smaps_entry e; /* large: not on the stack */
     uint64_t sd = 0, pd = 0;
-    r->file_dirty = m && smaps_read_entry((uintptr_t)m, &e) == PROCFS_OK &&
-                            smaps_get(&e, "Shared_Dirty", &sd) && smaps_get(&e, "Private_Dirty", &pd)
-                        ? (int64_t)(sd + pd) : -1;
+    bool dirty_read = m && smaps_read_entry((uintptr_t)m, &e) == PROCFS_OK &&
+                      smaps_get(&e, "Shared_Dirty", &sd) && smaps_get(&e, "Private_Dirty", &pd);
+    r->file_dirty = dirty_read ? (int64_t)(sd + pd) : -1;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     r->majflt = ru.ru_majflt;
@@ -272,8 +273,8 @@ static long fincore_pages(void)
     char cmd[128], out[64];
     snprintf(cmd, sizeof cmd, "/usr/bin/fincore --noheadings --raw --output PAGES /proc/%ld/fd/%d "
              "2>/dev/null", (long)getpid(), fd);
-    /* A fixed command line, no input of anyone's in it. */
-    FILE *p = access("/usr/bin/fincore", X_OK) == 0 ? popen(cmd, "r") : NULL; // NOLINT(cert-env33-c)
+    bool have = access("/usr/bin/fincore", X_OK) == 0;
+    FILE *p = have ? popen(cmd, "r") : NULL; // NOLINT(cert-env33-c): a fixed command line
     bool read = p && fgets(out, sizeof out, p);
     return p && pclose(p) == 0 && read ? strtol(out, NULL, 10) : -1;
 }
@@ -313,7 +314,8 @@ static void explain_write(void)
 static void explain_writeback(void)
 {
     int64_t wb = (int64_t)d.after.mem[4].value;
-    if (FINDING(&n, "handed_to_disk", !d.tmpfs && d.before.file_dirty > 0 && d.after.file_dirty == 0,
+    if (FINDING(&n, "handed_to_disk",
+                !d.tmpfs && d.before.file_dirty > 0 && d.after.file_dirty == 0,
                 VAL("file_dirty_before_kB", d.before.file_dirty),
                 VAL("file_dirty_after_kB", d.after.file_dirty)))
         narrate_because(&n, "handed_to_disk", "SYNC_FILE_RANGE_WRITE started the writeback and did "
@@ -389,8 +391,8 @@ static const struct narrate_lesson steps[] = {
      explain_sequential, NULL, {NULL}, {NULL}},
     {"willneed", "POSIX_FADV_WILLNEED on 64 pages", willneed, explain_willneed, NULL, {NULL},
      {NULL}},
-    {"write_mapped", "Write 64 pages through the mapping", write_mapped, explain_write, NULL, {NULL},
-     {NULL}},
+    {"write_mapped", "Write 64 pages through the mapping", write_mapped, explain_write, NULL,
+     {NULL}, {NULL}},
     {"start_writeback", "Start writing them back", start_writeback, explain_writeback, NULL, {NULL},
      {NULL}},
     {"fsync", "Wait for the disk: fsync", flush, explain_flush, NULL, {NULL}, {NULL}},

@@ -25,7 +25,7 @@
 #define KiB 1024UL
 #define MiB (1024 * KiB)
 #define GiB (1024 * MiB)
-#define PAGE_KB 4 /* main makes sure */
+#define PAGE_KB INT64_C(4) /* main makes sure */
 
 /* ---- The lesson ---- */
 
@@ -99,8 +99,8 @@ static struct {
 } d;
 #define DELTA(field) (d.after.field - d.before.field) /* what the step moved */
 
-/* A field of the smaps entry at addr, in kB; -1 while a is not mapped. Read even
- * then: the first reading's own page faults (its buffers) fall before step 1. */
+/* A field of the smaps entry at addr in kB, -1 while a is unmapped: read even then, so
+ * that the first reading's own page faults (its buffers) fall before step 1. */
 static int64_t smaps_kb(uintptr_t addr, const char *key)
 {
     static struct smaps_entry e; /* large: not on the stack */
@@ -208,13 +208,13 @@ static void explain_walk(void)
 
 /* The rows 4 KiB, 2 MiB and 1 GiB: VmPTE against the tables their touches need, at least
  * `tables`, and up to `higher` more where they reach address space no mapping reached yet. */
-static void explain_row(const char *id, size_t count, size_t stride, int64_t tables, int64_t higher)
+static void explain_row(const char *id, size_t count, size_t stride, size_t at_least, size_t higher)
 {
-    int64_t grew = DELTA(vm_pte), faults = DELTA(minflt);
+    int64_t grew = DELTA(vm_pte), faults = DELTA(minflt), tables = (int64_t)at_least;
     narrate_fact_int(&n, "touches", (int64_t)count);
     narrate_fact_int(&n, "stride_kB", (int64_t)(stride / KiB));
     narrate_fact_int(&n, "expected_tables", tables);
-    if (FINDING(&n, id, grew >= tables * PAGE_KB && grew <= (tables + higher) * PAGE_KB,
+    if (FINDING(&n, id, grew >= tables * PAGE_KB && grew <= (tables + (int64_t)higher) * PAGE_KB,
                 VAL("vm_pte_delta_kB", grew), VAL("touches", count), VAL("tables", tables),
                 VAL("minor_faults", faults)))
         narrate_because(&n, id, "Bytes touched: %zu; minor faults: %lld; memory: %zu KiB; VmPTE "
@@ -236,9 +236,9 @@ static void explain_2m(void) { explain_row("every_2m_tables", n2, 2 * MiB, n2 + 
 static void explain_1g(void)
 {
     uintptr_t first = (uintptr_t)a + 2 * GiB, last = first + (n1 - 1) * GiB;
-    int64_t pdpt = (int64_t)((last >> 39) - (first >> 39) + 1);
-    int64_t p4d = d.paging.va_bits == 57 ? (int64_t)((last >> 48) - (first >> 48) + 1) : 0;
-    explain_row("every_1g_tables", n1, GiB, 2 * (int64_t)n1, pdpt + p4d);
+    size_t pdpt = (last >> 39) - (first >> 39) + 1;
+    size_t p4d = d.paging.va_bits == 57 ? (last >> 48) - (first >> 48) + 1 : 0;
+    explain_row("every_1g_tables", n1, GiB, 2 * n1, pdpt + p4d);
 }
 
 static void explain_huge(void)
