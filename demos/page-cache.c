@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* page-cache: a file's pages in memory - read in (with readahead), written
- * (dirty, then written back, then clean), and dropped again.
+/* page-cache: a file's pages in memory - read in (with readahead), written (dirty, then written
+ * back, then clean), and dropped again.
  *
- * The lesson is the functions just below, in the order they run, on a file
- * the demo makes and deletes at once (it lives while it is open). After each
- * step, mincore over a mapping of the file that is never touched draws which
- * of its pages are in the page cache; smaps of the mapping the lesson writes
- * through says how many of them are dirty; /proc/meminfo's Cached, Dirty and
- * Writeback are the whole machine's. Then the explanations, then the options. */
+ * The lesson is the functions just below, in the order they run, on a file the demo makes and
+ * deletes at once (it lives while it is open). After each step, mincore over a mapping of the
+ * file that is never touched draws which of its pages are in the page cache; smaps of the
+ * mapping the lesson writes through says how many of them are dirty; /proc/meminfo's Cached,
+ * Dirty and Writeback are the whole machine's. Then the explanations, then the options. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +28,6 @@
 #include "procfs.h"
 #include "residency.h"
 
-#ifndef TMPFS_MAGIC
-#define TMPFS_MAGIC 0x01021994
-#endif
 #define FILE_PAGES 512   /* 2 MiB of 4 KiB pages: one picture, 8 lines */
 #define RANGE_PAGES 64   /* what WILLNEED asks for, and what the write dirties */
 
@@ -131,32 +128,7 @@ static struct {
     bool tmpfs;
     long fs_type;
     int lesson_errno;
-    int64_t read_one_pages;        /* what one pread brought in (step 2) */
 } d;
-
-static void read_now(struct reading *r)
-{
-    r->resident = d.view ? residency_picture(d.view, len, d.picture, sizeof d.picture) : -1;
-    for (int i = 0; i < 5; i++)
-        r->mem[i] = (struct procfs_want){.key = mem_keys[i]};
-    procfs_read_keyed("/proc/meminfo", r->mem, 5);
-    static struct smaps_entry e; /* large: not on the stack */
-    uint64_t sd = 0, pd = 0;
-    r->file_dirty = m && smaps_read_entry((uintptr_t)m, &e) == PROCFS_OK &&
-                            smaps_get(&e, "Shared_Dirty", &sd) && smaps_get(&e, "Private_Dirty", &pd)
-                        ? (int64_t)(sd + pd) : -1;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    r->majflt = ru.ru_majflt;
-}
-
-static void observe(void *ctx, bool after)
-{
-    (void)ctx;
-    if (after)
-        d.lesson_errno = errno;
-    read_now(after ? &d.after : &d.before);
-}
 
 static long new_pages(void)
 {
@@ -179,6 +151,7 @@ static long settle(void)
     return last;
 }
 
+/* What every step shows: the picture once it has settled, and the rows. */
 static void report(void)
 {
     long settled = settle();
@@ -189,16 +162,41 @@ static void report(void)
     narrate_value(&n, "file_dirty", "kB", d.before.file_dirty >= 0, d.before.file_dirty,
                   d.after.file_dirty >= 0, d.after.file_dirty);
     for (int i = 0; i < 5; i++)
-        narrate_value(&n, mem_rows[i], "kB", d.before.mem[i].present, (int64_t)d.before.mem[i].value,
-                      d.after.mem[i].present, (int64_t)d.after.mem[i].value);
+        narrate_value(&n, mem_rows[i], "kB", d.before.mem[i].present,
+                      (int64_t)d.before.mem[i].value, d.after.mem[i].present,
+                      (int64_t)d.after.mem[i].value);
     narrate_value(&n, "major_faults", "", true, d.before.majflt, true, d.after.majflt);
     if (FINDING(&n, "reads_completed_later", settled > d.after.resident,
                 VAL("resident_pages", d.after.resident), VAL("resident_settled", settled)))
-        narrate_because(&n, "reads_completed_later",
-                        "%ld more pages showed up in the next moments (%ld in all): the call "
-                        "returned with reads still in flight, and mincore counts a page once "
-                        "its read from disk has completed.", settled - d.after.resident, settled);
+        narrate_because(&n, "reads_completed_later", "%ld more pages showed up in the next moments "
+                        "(%ld in all): the call returned with reads still in flight, and mincore "
+                        "counts a page once its read from disk has completed.",
+                        settled - d.after.resident, settled);
     d.after.resident = settled; /* the next step starts from here */
+}
+
+/* Around each LESSON; after it, the report (from step 2 on: the view is
+ * made in step 1's explanation). */
+static void observe(void *ctx, bool after)
+{
+    (void)ctx;
+    if (after)
+        d.lesson_errno = errno;
+    struct reading *r = after ? &d.after : &d.before;
+    r->resident = d.view ? residency_picture(d.view, len, d.picture, sizeof d.picture) : -1;
+    for (int i = 0; i < 5; i++)
+        r->mem[i] = (struct procfs_want){.key = mem_keys[i]};
+    procfs_read_keyed("/proc/meminfo", r->mem, 5);
+    static struct smaps_entry e; /* large: not on the stack */
+    uint64_t sd = 0, pd = 0;
+    bool dirty_read = m && smaps_read_entry((uintptr_t)m, &e) == PROCFS_OK &&
+                      smaps_get(&e, "Shared_Dirty", &sd) && smaps_get(&e, "Private_Dirty", &pd);
+    r->file_dirty = dirty_read ? (int64_t)(sd + pd) : -1;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    r->majflt = ru.ru_majflt;
+    if (after && d.view)
+        report();
 }
 
 static void explain_create(void)
@@ -215,33 +213,29 @@ static void explain_create(void)
     narrate_fact_int(&n, "pages", (int64_t)(len / page));
     narrate_fact(&n, "file_system", "%s", d.tmpfs ? "tmpfs" : "disk-backed");
     narrate_fact(&n, "f_type", "%#lx", d.fs_type);
+    narrate_watch(&n, (uintptr_t)d.view);
     report();
     if (FINDING(&n, "file_on_disk_only", !d.tmpfs && d.after.resident == 0,
                 VAL("resident_pages", d.after.resident)))
-        narrate_because(&n, "file_on_disk_only",
-                        "Written, flushed to disk by fsync, then dropped by POSIX_FADV_DONTNEED "
-                        "(no privilege needed: the pages were clean): none of its pages is in "
-                        "memory now. The file is on disk only.");
+        narrate_because(&n, "file_on_disk_only", "Written, flushed to disk by fsync, then dropped "
+                        "by POSIX_FADV_DONTNEED (no privilege needed: the pages were clean): none "
+                        "of its pages is in memory now. The file is on disk only.");
     if (FINDING(&n, "tmpfs_cache_is_the_file", d.tmpfs && d.after.resident == (long)(len / page),
                 VAL("resident_pages", d.after.resident)))
-        narrate_because(&n, "tmpfs_cache_is_the_file",
-                        "The file is on tmpfs: there the page cache IS the file, "
-                        "with no disk behind it, so all %ld pages stay in memory and "
+        narrate_because(&n, "tmpfs_cache_is_the_file", "The file is on tmpfs: there the page cache "
+                        "IS the file, with no disk behind it, so all %ld pages stay in memory and "
                         "POSIX_FADV_DONTNEED has nothing to drop. The reads below find them.",
                         d.after.resident);
 }
 
 static void explain_read_one(void)
 {
-    report();
     long more = new_pages();
-    d.read_one_pages = more;
     if (got != 1)
         narrate_fail_errno(&n, "pread", d.lesson_errno);
     if (FINDING(&n, "readahead", more > 1, VAL("new_pages", more)))
-        narrate_because(&n, "readahead",
-                        "One byte was asked for and %ld pages came into the page cache: the "
-                        "kernel read ahead, betting that the program reads on.", more);
+        narrate_because(&n, "readahead", "One byte was asked for and %ld pages came into the page "
+                        "cache: the kernel read ahead, betting that the program reads on.", more);
     if (FINDING(&n, "one_page_read", more == 1, VAL("new_pages", 1)))
         narrate_because(&n, "one_page_read", "Exactly one page came into the page cache.");
     if (FINDING(&n, "nothing_new", more == 0, VAL("new_pages", 0)))
@@ -250,7 +244,6 @@ static void explain_read_one(void)
 
 static void explain_fault(const char *advice)
 {
-    report();
     long more = new_pages();
     if (m == MAP_FAILED)
         narrate_fail_errno(&n, "mmap", d.lesson_errno);
@@ -267,8 +260,8 @@ static void explain_fault(const char *advice)
                                  "reading ahead of the byte.",
                         advice, more, (long long)maj);
     if (FINDING(&n, "fault_found_page_cached", more == 0, VAL("new_pages", 0)))
-        narrate_because(&n, "fault_found_page_cached",
-                        "The page was cached already: the fault only mapped it.");
+        narrate_because(&n, "fault_found_page_cached", "The page was cached already: the fault "
+                        "only mapped it.");
 }
 
 static void explain_random(void) { explain_fault("MADV_RANDOM"); }
@@ -280,108 +273,92 @@ static long fincore_pages(void)
     char cmd[128], out[64];
     snprintf(cmd, sizeof cmd, "/usr/bin/fincore --noheadings --raw --output PAGES /proc/%ld/fd/%d "
              "2>/dev/null", (long)getpid(), fd);
-    /* A fixed command line, no input of anyone's in it. */
-    FILE *p = access("/usr/bin/fincore", X_OK) == 0 ? popen(cmd, "r") : NULL; // NOLINT(cert-env33-c)
-    long pages = -1;
-    if (p && fgets(out, sizeof out, p))
-        pages = strtol(out, NULL, 10);
-    if (p && pclose(p) != 0)
-        pages = -1;
-    return pages;
+    bool have = access("/usr/bin/fincore", X_OK) == 0;
+    FILE *p = have ? popen(cmd, "r") : NULL; // NOLINT(cert-env33-c): a fixed command line
+    bool read = p && fgets(out, sizeof out, p);
+    return p && pclose(p) == 0 && read ? strtol(out, NULL, 10) : -1;
 }
 
 static void explain_willneed(void)
 {
-    report();
     long more = new_pages(), fin = fincore_pages();
     if (FINDING(&n, "willneed_reads_range", more == RANGE_PAGES, VAL("new_pages", more)))
-        narrate_because(&n, "willneed_reads_range",
-                        "POSIX_FADV_WILLNEED brought in the %d pages it named, without this "
-                        "process reading a byte.", RANGE_PAGES);
+        narrate_because(&n, "willneed_reads_range", "POSIX_FADV_WILLNEED brought in the %d pages "
+                        "it named, without this process reading a byte.", RANGE_PAGES);
     if (fin < 0)
         return;
     narrate_fact_int(&n, "fincore_pages", fin);
     if (FINDING(&n, "fincore_agrees", fin == d.after.resident, VAL("fincore_pages", fin),
                 VAL("resident_pages", d.after.resident)))
-        narrate_because(&n, "fincore_agrees",
-                        "fincore (util-linux) counts the same %ld pages: it asks mincore too.", fin);
+        narrate_because(&n, "fincore_agrees", "fincore (util-linux) counts the same %ld pages: it "
+                        "asks mincore too.", fin);
 }
 
 static void explain_write(void)
 {
-    report();
     int64_t want = (int64_t)(RANGE_PAGES * page / 1024);
     int64_t grew = d.after.file_dirty - d.before.file_dirty;
     if (FINDING(&n, "file_pages_dirty", grew == want, VAL("file_dirty_delta_kB", grew),
                 VAL("written_kB", want)))
-        narrate_because(&n, "file_pages_dirty",
-                        "The %lld kB written are dirty now (smaps of the mapping: file_dirty "
-                        "+%lld kB): in memory and newer than %s. Dirty in /proc/meminfo is the "
-                        "whole machine's.", (long long)want, (long long)grew,
+        narrate_because(&n, "file_pages_dirty", "The %lld kB written are dirty now (smaps of the "
+                        "mapping: file_dirty +%lld kB): in memory and newer than %s. Dirty in "
+                        "/proc/meminfo is the whole machine's.", (long long)want, (long long)grew,
                         d.tmpfs ? "nothing: tmpfs has no disk" : "the disk");
     if (FINDING(&n, "tmpfs_read_pages_dirty", d.tmpfs && d.before.file_dirty > 0,
                 VAL("file_dirty_before_kB", d.before.file_dirty)))
-        narrate_because(&n, "tmpfs_read_pages_dirty",
-                        "On tmpfs even the pages only read counted as dirty before (%lld kB): "
-                        "there is no disk copy they could be clean against.",
-                        (long long)d.before.file_dirty);
+        narrate_because(&n, "tmpfs_read_pages_dirty", "On tmpfs even the pages only read counted "
+                        "as dirty before (%lld kB): there is no disk copy they could be clean "
+                        "against.", (long long)d.before.file_dirty);
 }
 
 static void explain_writeback(void)
 {
-    report();
     int64_t wb = (int64_t)d.after.mem[4].value;
-    if (FINDING(&n, "handed_to_disk", !d.tmpfs && d.before.file_dirty > 0 && d.after.file_dirty == 0,
+    if (FINDING(&n, "handed_to_disk",
+                !d.tmpfs && d.before.file_dirty > 0 && d.after.file_dirty == 0,
                 VAL("file_dirty_before_kB", d.before.file_dirty),
                 VAL("file_dirty_after_kB", d.after.file_dirty)))
-        narrate_because(&n, "handed_to_disk",
-                        "SYNC_FILE_RANGE_WRITE started the writeback and did not wait: the "
-                        "file's pages are no longer dirty (file_dirty 0 kB); they are on their "
-                        "way to the disk, or there already.");
+        narrate_because(&n, "handed_to_disk", "SYNC_FILE_RANGE_WRITE started the writeback and did "
+                        "not wait: the file's pages are no longer dirty (file_dirty 0 kB); they "
+                        "are on their way to the disk, or there already.");
     if (FINDING(&n, "writeback_in_flight", wb > 0, VAL("writeback_kB", wb)))
-        narrate_because(&n, "writeback_in_flight",
-                        "Writeback shows %lld kB in flight just after (the whole machine's).",
-                        (long long)wb);
+        narrate_because(&n, "writeback_in_flight", "Writeback shows %lld kB in flight just after "
+                        "(the whole machine's).", (long long)wb);
     if (FINDING(&n, "tmpfs_no_writeback", d.tmpfs && d.after.file_dirty == d.before.file_dirty,
                 VAL("file_dirty_kB", d.after.file_dirty)))
-        narrate_because(&n, "tmpfs_no_writeback",
-                        "On tmpfs nothing is written anywhere: the pages stay dirty.");
+        narrate_because(&n, "tmpfs_no_writeback", "On tmpfs nothing is written anywhere: the pages "
+                        "stay dirty.");
 }
 
 static void explain_flush(void)
 {
-    report();
     if (FINDING(&n, "file_clean", !d.tmpfs && d.after.file_dirty == 0,
                 VAL("file_dirty_kB", d.after.file_dirty)))
-        narrate_because(&n, "file_clean",
-                        "fsync returned once the disk had every page: the file is clean, and "
-                        "its pages stay in the page cache (%ld resident) for the next reader.",
-                        d.after.resident);
+        narrate_because(&n, "file_clean", "fsync returned once the disk had every page: the file "
+                        "is clean, and its pages stay in the page cache (%ld resident) for the "
+                        "next reader.", d.after.resident);
     if (FINDING(&n, "tmpfs_fsync_nothing", d.tmpfs && d.after.file_dirty == d.before.file_dirty,
                 VAL("file_dirty_kB", d.after.file_dirty)))
-        narrate_because(&n, "tmpfs_fsync_nothing",
-                        "On tmpfs fsync has nowhere to write: file_dirty stays %lld kB.",
-                        (long long)d.after.file_dirty);
+        narrate_because(&n, "tmpfs_fsync_nothing", "On tmpfs fsync has nowhere to write: "
+                        "file_dirty stays %lld kB.", (long long)d.after.file_dirty);
 }
 
 static void explain_dontneed(void)
 {
-    report();
     long before = d.before.resident;
     if (FINDING(&n, "every_page_dropped", !d.tmpfs && before > 0 && d.after.resident == 0,
                 VAL("resident_before", before), VAL("resident_after", d.after.resident)))
-        narrate_because(&n, "every_page_dropped",
-                        "All %ld cached pages were dropped: unmapped first, and clean, so the "
-                        "kernel may forget them - the disk has the same data.", before);
+        narrate_because(&n, "every_page_dropped", "All %ld cached pages were dropped: unmapped "
+                        "first, and clean, so the kernel may forget them - the disk has the same "
+                        "data.", before);
     if (FINDING(&n, "tmpfs_keeps_pages", d.tmpfs && d.after.resident == before,
                 VAL("resident_after", d.after.resident)))
-        narrate_because(&n, "tmpfs_keeps_pages",
-                        "On tmpfs the pages are the file: nothing was dropped.");
+        narrate_because(&n, "tmpfs_keeps_pages", "On tmpfs the pages are the file: nothing was "
+                        "dropped.");
 }
 
 static void explain_read_all(void)
 {
-    report();
     if (FINDING(&n, "whole_file_cached", d.after.resident == (long)(len / page),
                 VAL("resident_pages", d.after.resident)))
         narrate_because(&n, "whole_file_cached", "All %ld pages are cached again.",
@@ -390,38 +367,43 @@ static void explain_read_all(void)
 
 static void explain_drop_caches(void)
 {
-    report();
     if (got != 1)
         narrate_fail_errno(&n, "write /proc/sys/vm/drop_caches", d.lesson_errno);
     if (FINDING(&n, "drop_caches_emptied_file", d.before.resident > 0 && d.after.resident == 0,
                 VAL("resident_before", d.before.resident), VAL("resident_after", d.after.resident)))
-        narrate_because(&n, "drop_caches_emptied_file",
-                        "All %ld cached pages of the file are gone: drop_caches dropped every "
-                        "clean page-cache page of the machine (Cached %+lld kB). It is an "
-                        "action, not a setting: there is nothing to put back.", d.before.resident,
+        narrate_because(&n, "drop_caches_emptied_file", "All %ld cached pages of the file are "
+                        "gone: drop_caches dropped every clean page-cache page of the machine "
+                        "(Cached %+lld kB). It is an action, not a setting: there is nothing to "
+                        "put back.", d.before.resident,
                         (long long)(d.after.mem[0].value - d.before.mem[0].value));
 }
 
-static const struct step {
-    const char *id, *title;
-    void (*lesson)(void);
-    void (*explain)(void);
-} steps[] = {
-    {"create", "Make a file, flush it, drop it from memory", create, explain_create},
-    {"read_one", "Read one byte", read_one, explain_read_one},
-    {"fault_random", "Map it, MADV_RANDOM, read a byte a quarter in", fault_random, explain_random},
-    {"fault_sequential", "MADV_SEQUENTIAL, read a byte half-way", fault_sequential, explain_sequential},
-    {"willneed", "POSIX_FADV_WILLNEED on 64 pages", willneed, explain_willneed},
-    {"write_mapped", "Write 64 pages through the mapping", write_mapped, explain_write},
-    {"start_writeback", "Start writing them back", start_writeback, explain_writeback},
-    {"fsync", "Wait for the disk: fsync", flush, explain_flush},
-    {"dontneed", "Unmap, then POSIX_FADV_DONTNEED", dontneed, explain_dontneed},
+/* The lesson as a table: the step count is derived from it. */
+static const struct narrate_lesson steps[] = {
+    {"create", "Make a file, flush it, drop it from memory", create, explain_create, NULL, {NULL},
+     {NULL}},
+    {"read_one", "Read one byte", read_one, explain_read_one,
+     "How many pages of the file does reading one byte bring in?",
+     {"none", "exactly one", "more than one"}, {"nothing_new", "one_page_read", "readahead"}},
+    {"fault_random", "Map it, MADV_RANDOM, read a byte a quarter in", fault_random, explain_random,
+     NULL, {NULL}, {NULL}},
+    {"fault_sequential", "MADV_SEQUENTIAL, read a byte half-way", fault_sequential,
+     explain_sequential, NULL, {NULL}, {NULL}},
+    {"willneed", "POSIX_FADV_WILLNEED on 64 pages", willneed, explain_willneed, NULL, {NULL},
+     {NULL}},
+    {"write_mapped", "Write 64 pages through the mapping", write_mapped, explain_write, NULL,
+     {NULL}, {NULL}},
+    {"start_writeback", "Start writing them back", start_writeback, explain_writeback, NULL, {NULL},
+     {NULL}},
+    {"fsync", "Wait for the disk: fsync", flush, explain_flush, NULL, {NULL}, {NULL}},
+    {"dontneed", "Unmap, then POSIX_FADV_DONTNEED", dontneed, explain_dontneed, NULL, {NULL},
+     {NULL}},
     /* only with --drop-caches: */
-    {"read_all", "Read it all in: POSIX_FADV_WILLNEED", read_all, explain_read_all},
+    {"read_all", "Read it all in: POSIX_FADV_WILLNEED", read_all, explain_read_all, NULL, {NULL},
+     {NULL}},
     {"drop_caches", "Drop every clean cached page of the machine", drop_caches,
-     explain_drop_caches},
+     explain_drop_caches, NULL, {NULL}, {NULL}},
 };
-#define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
 
 /* ---- Options, the directory and the machine ---- */
 
@@ -462,29 +444,20 @@ static void on_option(void *ctx, size_t index, const char *arg)
         dir_given = arg;
 }
 
-/* A directory this process may write, disk-backed if there is one. */
+/* A directory this process may write: the one given, else the first disk-backed one of
+ * $TMPDIR, /var/tmp and /tmp, else the first one there (tmpfs). */
 static void choose_dir(void)
 {
     const char *dirs[] = {dir_given ? dir_given : getenv("TMPDIR"), dir_given ? NULL : "/var/tmp",
                           dir_given ? NULL : "/tmp"};
-    const char *fallback = NULL;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 3 && (!path[0] || d.tmpfs); i++) {
         struct statfs s;
-        if (!dirs[i] || !dirs[i][0] || access(dirs[i], W_OK | X_OK) != 0 || statfs(dirs[i], &s) != 0)
+        if (!dirs[i] || !dirs[i][0] || access(dirs[i], W_OK | X_OK) != 0 || statfs(dirs[i], &s) != 0
+            || (path[0] && s.f_type == TMPFS_MAGIC))
             continue;
-        if (s.f_type != TMPFS_MAGIC || dir_given) {
-            d.tmpfs = s.f_type == TMPFS_MAGIC;
-            snprintf(path, sizeof path, "%s/vmlab-page-cache-XXXXXX", dirs[i]);
-            d.fs_type = (long)s.f_type;
-            return;
-        }
-        if (!fallback)
-            fallback = dirs[i];
-    }
-    if (fallback) {
-        snprintf(path, sizeof path, "%s/vmlab-page-cache-XXXXXX", fallback);
-        d.tmpfs = true;
-        d.fs_type = TMPFS_MAGIC;
+        d.tmpfs = s.f_type == TMPFS_MAGIC;
+        d.fs_type = (long)s.f_type;
+        snprintf(path, sizeof path, "%s/vmlab-page-cache-XXXXXX", dirs[i]);
     }
 }
 
@@ -495,7 +468,7 @@ int main(int argc, char **argv)
     int first = cli_parse(argc, argv, &info, &common, on_option, &drop);
     cli_no_positionals(&info, argc, argv, first);
     leftovers_repair(info.name);
-    int nsteps = drop ? NSTEPS : NSTEPS - 2;
+    int nsteps = NARRATE_COUNT(steps) - (drop ? 0 : 2);
     narrate_init(&n, info.name, &common, nsteps);
     page = (size_t)sysconf(_SC_PAGESIZE);
     len = FILE_PAGES * page;
@@ -521,22 +494,7 @@ int main(int argc, char **argv)
                   drop ? ".\nThe last step writes 1 to /proc/sys/vm/drop_caches: every clean "
                          "page-cache page of this machine is dropped. Nothing to restore."
                        : ".");
-    for (int i = 0; i < nsteps; i++) {
-        narrate_begin(&n, steps[i].id, steps[i].title);
-        if (steps[i].lesson == read_one)
-            narrate_ask(&n, "How many pages of the file does reading one byte bring in?",
-                        (const char *const[]){"none", "exactly one", "more than one", NULL});
-        steps[i].lesson();
-        steps[i].explain();
-        if (steps[i].lesson == read_one)
-            narrate_answer(&n, narrate_held(&n, "readahead") ? 2 : narrate_held(&n, "one_page_read") ? 1
-                               : narrate_held(&n, "nothing_new") ? 0 : -1,
-                           narrate_held(&n, "readahead") ? "readahead"
-                           : narrate_held(&n, "one_page_read") ? "one_page_read" : "nothing_new");
-        narrate_end_step(&n);
-        if (steps[i].lesson == create)
-            narrate_watch(&n, (uintptr_t)d.view);
-    }
+    narrate_run(&n, steps, nsteps);
     munmap(d.view, len);
     close(fd);
     narrate_finish(&n, RESULT_OK, "the file is gone with its last descriptor; every number "

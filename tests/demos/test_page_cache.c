@@ -12,7 +12,6 @@
  *   test_page_cache nobody    as uid 65534 (--drop-caches is a 77 there) */
 #define _GNU_SOURCE
 #include <check.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,80 +23,15 @@
 #include <unistd.h>
 
 #include "demo_test.h"
-#include "observe.h"
+#include "lesson.h"
 #include "suite.h"
-
 
 static enum run_as run_as = RUN_AS_SELF;
 static const char *program;
 
-static bool held(const struct json *step, const char *id)
-{
-    const struct json *all = json_get(step, "findings");
-    ck_assert_ptr_nonnull(all);
-    for (size_t i = 0; i < all->count; i++) {
-        const char *fid = json_get_string(&all->items[i], "id");
-        const struct json *h = json_get(&all->items[i], "held");
-        if (fid && strcmp(fid, id) == 0)
-            return h && h->type == JSON_BOOL && h->boolean;
-    }
-    return false;
-}
-
-/* Every sentence rests on a finding of its step that held. */
-static void assert_sentences_rest_on_findings(const struct json *step)
-{
-    const struct json *sentences = json_get(step, "sentences");
-    ck_assert_ptr_nonnull(sentences);
-    for (size_t i = 0; i < sentences->count; i++) {
-        const char *id = json_get_string(&sentences->items[i], "finding");
-        if (id)
-            ck_assert_msg(held(step, id), "step %lld: a sentence rests on '%s', which did not hold",
-                          (long long)jint(step, "step"), id);
-    }
-}
-
-static void squeeze(const char *in, char *out, size_t len)
-{
-    size_t o = 0;
-    bool space = false;
-    for (; *in && o + 1 < len; in++) {
-        if (isspace((unsigned char)*in)) {
-            space = o > 0;
-            continue;
-        }
-        if (space && o + 2 < len)
-            out[o++] = ' ';
-        space = false;
-        out[o++] = *in;
-    }
-    out[o] = '\0';
-}
-
-/* The code a step shows is in the demo's source, as written. */
-static void assert_code_is_source(const struct json *step)
-{
-    static char source[1 << 16], squeezed[1 << 16];
-    if (!squeezed[0]) {
-        FILE *f = fopen(VMLAB_DEMO_SOURCE, "re");
-        ck_assert_ptr_nonnull(f);
-        size_t len = fread(source, 1, sizeof source - 1, f);
-        source[len] = '\0';
-        fclose(f);
-        squeeze(source, squeezed, sizeof squeezed);
-    }
-    const char *code = jstr(step, "code");
-    for (const char *s = code; *s;) {
-        size_t len = strcspn(s, "\n");
-        char one[1024], line[1024];
-        snprintf(one, sizeof one, "%.*s", (int)len, s);
-        squeeze(one, line, sizeof line);
-        ck_assert_msg(strstr(squeezed, line), "code not in the source: %s", line);
-        s += len + (s[len] == '\n');
-    }
-}
-
 struct watch {
+    const char *dir;
+    int left;                /* files of ours in dir before the run */
     pid_t pid;
     int fd;                  /* the demo's descriptor of the file */
     long pages;
@@ -138,8 +72,7 @@ static int64_t own_dirty(const struct watch *w)
 static void check_step(struct watch *w, const struct json *st, int n)
 {
     const char *id = jstr(st, "id");
-    assert_code_is_source(st);
-    assert_sentences_rest_on_findings(st);
+    assert_lesson_step_in(st, VMLAB_DEMO_SOURCE);
     long now = w->resident[n + 1], before = w->resident[n], more = now - before;
     ck_assert_int_eq(jint(st, "facts.resident_settled"), now);
     if (strcmp(id, "create") == 0) {
@@ -153,7 +86,7 @@ static void check_step(struct watch *w, const struct json *st, int n)
         if (w->tmpfs)
             ck_assert_int_eq(more, 0);
     } else if (strcmp(id, "fault_random") == 0) {
-        w->m = (uintptr_t)strtoull(jstr(st, "facts.mapping"), NULL, 16);
+        w->m = hex_fact(st, "facts.mapping", false);
         ck_assert_int_eq(observe_smaps(w->pid, w->m, "Size"), w->pages * 4);
         ck_assert_int_eq(held(st, "random_no_readahead"), more == 1);
         w->dirty[n + 1] = own_dirty(w);
@@ -199,43 +132,34 @@ static int leftovers(const char *dir)
     return n;
 }
 
+/* At each pause: count the file's pages and the mapping's dirty kB, and
+ * hold the step that just ended against them. */
+static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *ended)
+{
+    struct watch *w = ctx;
+    w->pid = stepper_pid(s);
+    if (next == 1)
+        return;
+    if (next == 2) {
+        w->fd = (int)jint(ended, "facts.fd");
+        w->pages = (long)jint(ended, "facts.pages");
+        ck_assert_str_eq(jstr(ended, "facts.file_system"), w->tmpfs ? "tmpfs" : "disk-backed");
+        w->resident[1] = 0;
+        ck_assert_int_eq(leftovers(w->dir), w->left); /* deleted at once */
+    }
+    w->resident[next] = own_resident(w);
+    w->dirty[next] = own_dirty(w);
+    check_step(w, ended, next - 1);
+}
+
 static void observed_lesson(const char *dir, bool tmpfs)
 {
     const char *argv[] = {program, "--step", "--json", "--dir", dir, NULL};
-    int left = leftovers(dir);
+    struct watch w = {.dir = dir, .left = leftovers(dir), .tmpfs = tmpfs};
     struct stepper s;
-    struct watch w = {.tmpfs = tmpfs};
-    ck_assert_int_eq(stepper_start(&s, argv), 0);
-    w.pid = stepper_pid(&s);
-    int step, last = 0;
-    while ((step = stepper_wait(&s)) > 0) {
-        ck_assert_int_eq(step, last + 1);
-        if (step == 2) {
-            const struct json *create = stepper_step(&s, 1);
-            ck_assert_ptr_nonnull(create);
-            w.fd = (int)jint(create, "facts.fd");
-            w.pages = (long)jint(create, "facts.pages");
-            ck_assert_str_eq(jstr(create, "facts.file_system"), tmpfs ? "tmpfs" : "disk-backed");
-            w.resident[1] = 0;
-            ck_assert_int_eq(leftovers(dir), left); /* deleted at once */
-        }
-        if (step > 1) {
-            w.resident[step] = own_resident(&w);
-            w.dirty[step] = own_dirty(&w);
-            const struct json *done = stepper_step(&s, step - 1);
-            ck_assert_ptr_nonnull(done);
-            check_step(&w, done, step - 1);
-        }
-        last = step;
-        ck_assert(stepper_go(&s));
-    }
-    ck_assert_int_eq(last, 9);
-    const struct json *result = stepper_result(&s);
-    ck_assert_ptr_nonnull(result);
-    ck_assert_str_eq(jstr(result, "result"), "ok");
-    int status = stepper_finish(&s);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
-    ck_assert_int_eq(leftovers(dir), left);
+    ck_assert_int_eq(lesson_step_through(&s, argv, at_pause, &w), 9);
+    lesson_assert_ok_end(&s);
+    ck_assert_int_eq(leftovers(dir), w.left);
 }
 
 static bool is_tmpfs(const char *dir)
@@ -295,25 +219,7 @@ END_TEST
 
 START_TEST(answers_show_real_code)
 {
-    FILE *f = fopen(VMLAB_ANSWERS, "re");
-    ck_assert_ptr_nonnull(f);
-    static char line[65536];
-    int steps = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "{\"demo\":\"page-cache\"", 20) != 0)
-            continue;
-        char err[128];
-        struct json *j = json_parse(line, strcspn(line, "\n"), err, sizeof err);
-        ck_assert_msg(j != NULL, "%s", err);
-        if (json_get(j, "step")) {
-            assert_code_is_source(j);
-            assert_sentences_rest_on_findings(j);
-            steps++;
-        }
-        json_free(j);
-    }
-    fclose(f);
-    ck_assert_int_ge(steps, 9);
+    ck_assert_int_ge(assert_answers_real_in(VMLAB_ANSWERS, "page-cache", VMLAB_DEMO_SOURCE), 9);
 }
 END_TEST
 
@@ -351,14 +257,7 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-    const char *mode = argc > 1 ? argv[1] : "";
-    if (strcmp(mode, "nobody") == 0) {
-        if (geteuid() != 0) {
-            fprintf(stderr, "test_page_cache nobody: needs root to drop to uid 65534\n");
-            return 77;
-        }
-        run_as = RUN_AS_NOBODY;
-    }
+    run_as = demo_test_run_as(argc, argv, "test_page_cache");
     program = demo_program("page-cache", run_as);
     Suite *s = suite_create(run_as == RUN_AS_NOBODY ? "page-cache as nobody" : "page-cache");
     TCase *lesson = tcase_create("lesson");

@@ -12,7 +12,6 @@
  *   test_page_walk nobody     as uid 65534: the frame number reads as 0 */
 #define _GNU_SOURCE
 #include <check.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +20,7 @@
 #include <unistd.h>
 
 #include "demo_test.h"
-#include "observe.h"
+#include "lesson.h"
 #include "suite.h"
 
 #define GIB (UINT64_C(1) << 30)
@@ -29,72 +28,6 @@
 
 static enum run_as run_as = RUN_AS_SELF;
 static const char *program;
-
-static bool held(const struct json *step, const char *id)
-{
-    const struct json *all = json_get(step, "findings");
-    ck_assert_ptr_nonnull(all);
-    for (size_t i = 0; i < all->count; i++) {
-        const char *fid = json_get_string(&all->items[i], "id");
-        const struct json *h = json_get(&all->items[i], "held");
-        if (fid && strcmp(fid, id) == 0)
-            return h && h->type == JSON_BOOL && h->boolean;
-    }
-    return false;
-}
-
-/* Every sentence rests on a finding of its step that held. */
-static void assert_sentences_rest_on_findings(const struct json *step)
-{
-    const struct json *sentences = json_get(step, "sentences");
-    ck_assert_ptr_nonnull(sentences);
-    for (size_t i = 0; i < sentences->count; i++) {
-        const char *id = json_get_string(&sentences->items[i], "finding");
-        if (id)
-            ck_assert_msg(held(step, id), "step %lld: a sentence rests on '%s', which did not hold",
-                          (long long)jint(step, "step"), id);
-    }
-}
-
-static void squeeze(const char *in, char *out, size_t len)
-{
-    size_t o = 0;
-    bool space = false;
-    for (; *in && o + 1 < len; in++) {
-        if (isspace((unsigned char)*in)) {
-            space = o > 0;
-            continue;
-        }
-        if (space && o + 2 < len)
-            out[o++] = ' ';
-        space = false;
-        out[o++] = *in;
-    }
-    out[o] = '\0';
-}
-
-/* The code a step shows is in the demo's source, as written. */
-static void assert_code_is_source(const struct json *step)
-{
-    static char source[1 << 16], squeezed[1 << 16];
-    if (!squeezed[0]) {
-        FILE *f = fopen(VMLAB_DEMO_SOURCE, "re");
-        ck_assert_ptr_nonnull(f);
-        size_t len = fread(source, 1, sizeof source - 1, f);
-        source[len] = '\0';
-        fclose(f);
-        squeeze(source, squeezed, sizeof squeezed);
-    }
-    const char *code = jstr(step, "code");
-    for (const char *s = code; *s;) {
-        size_t len = strcspn(s, "\n");
-        char one[1024], line[1024];
-        snprintf(one, sizeof one, "%.*s", (int)len, s);
-        squeeze(one, line, sizeof line);
-        ck_assert_msg(strstr(squeezed, line), "code not in the source: %s", line);
-        s += len + (s[len] == '\n');
-    }
-}
 
 static bool cpu_la57(void)
 {
@@ -106,11 +39,6 @@ static bool cpu_la57(void)
     if (f)
         fclose(f);
     return found;
-}
-
-static uintptr_t hex_fact(const struct json *step, const char *key)
-{
-    return (uintptr_t)strtoull(jstr(step, key), NULL, 16);
 }
 
 struct watch {
@@ -139,13 +67,12 @@ static void assert_tables(const struct watch *w, const struct json *st, int n, i
 static void check_step(struct watch *w, const struct json *st, int n)
 {
     const char *id = jstr(st, "id");
-    assert_code_is_source(st);
-    assert_sentences_rest_on_findings(st);
+    assert_lesson_step_in(st, VMLAB_DEMO_SOURCE);
     int64_t touches = json_path(st, "facts.touches") ? jint(st, "facts.touches") : 0;
     /* VmRSS is the whole process's: printing the step may add a page or two. */
     ck_assert_int_le(labs(jint(st, "after.VmRSS_kB") - w->status_rss[n + 1]), 64);
     if (strcmp(id, "reserve") == 0) {
-        w->a = hex_fact(st, "facts.address");
+        w->a = hex_fact(st, "facts.address", false);
         w->rss[n + 1] = observe_smaps(w->pid, w->a, "Rss");
         ck_assert_int_eq(w->a % GIB, 0);
         int64_t gib = jint(st, "facts.len_GiB");
@@ -154,7 +81,7 @@ static void check_step(struct watch *w, const struct json *st, int n)
         ck_assert_int_eq(w->pte[2], w->pte[1]);
         ck_assert(held(st, "reservation_without_tables"));
     } else if (strcmp(id, "walk") == 0) {
-        uintptr_t va = hex_fact(st, "facts.address");
+        uintptr_t va = hex_fact(st, "facts.address", false);
         ck_assert_int_eq(va, w->a + 0x12345678);
         bool five = cpu_la57() && jint(st, "facts.paging_levels") == 5;
         ck_assert_int_eq(jint(st, "facts.paging_levels"), five ? 5 : 4);
@@ -202,27 +129,25 @@ static void check_step(struct watch *w, const struct json *st, int n)
     }
 }
 
+/* At each pause: read VmPTE, VmRSS and the range's Rss, and hold the step
+ * that just ended against them. */
+static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *ended)
+{
+    struct watch *w = ctx;
+    w->pid = stepper_pid(s);
+    w->pte[next] = observe_status(w->pid, "VmPTE");
+    w->status_rss[next] = observe_status(w->pid, "VmRSS");
+    w->rss[next] = w->a ? observe_smaps(w->pid, w->a, "Rss") : 0;
+    if (ended)
+        check_step(w, ended, next - 1);
+}
+
 START_TEST(lesson_observed)
 {
     const char *argv[] = {program, "--step", "--json", NULL};
     struct stepper s;
     struct watch w = {0};
-    ck_assert_int_eq(stepper_start(&s, argv), 0);
-    w.pid = stepper_pid(&s);
-    int step, last = 0;
-    while ((step = stepper_wait(&s)) > 0) {
-        ck_assert_int_eq(step, last + 1);
-        w.pte[step] = observe_status(w.pid, "VmPTE");
-        w.status_rss[step] = observe_status(w.pid, "VmRSS");
-        w.rss[step] = w.a ? observe_smaps(w.pid, w.a, "Rss") : 0;
-        if (step > 1) {
-            const struct json *done = stepper_step(&s, step - 1);
-            ck_assert_ptr_nonnull(done);
-            check_step(&w, done, step - 1);
-        }
-        last = step;
-        ck_assert(stepper_go(&s));
-    }
+    int last = lesson_step_through(&s, argv, at_pause, &w);
     if (last == 0) { /* a 77 said before any step: only for a limit it names */
         const struct json *result = stepper_result(&s);
         ck_assert_ptr_nonnull(result);
@@ -235,16 +160,13 @@ START_TEST(lesson_observed)
         return;
     }
     ck_assert_int_eq(last, 7);
-    const struct json *unmap = stepper_step(&s, 7), *result = stepper_result(&s);
+    const struct json *unmap = stepper_step(&s, 7);
     ck_assert_ptr_nonnull(unmap);
-    ck_assert_ptr_nonnull(result);
     ck_assert_str_eq(jstr(unmap, "id"), "unmap");
     assert_sentences_rest_on_findings(unmap);
     ck_assert(held(unmap, "tables_freed"));
     ck_assert_int_le(jint(unmap, "after.VmPTE_kB"), w.pte[1] + 8);
-    ck_assert_str_eq(jstr(result, "result"), "ok");
-    int status = stepper_finish(&s);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    lesson_assert_ok_end(&s);
 }
 END_TEST
 
@@ -296,25 +218,7 @@ END_TEST
 
 START_TEST(answers_show_real_code)
 {
-    FILE *f = fopen(VMLAB_ANSWERS, "re");
-    ck_assert_ptr_nonnull(f);
-    static char line[65536];
-    int steps = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "{\"demo\":\"page-walk\"", 19) != 0)
-            continue;
-        char err[128];
-        struct json *j = json_parse(line, strcspn(line, "\n"), err, sizeof err);
-        ck_assert_msg(j != NULL, "%s", err);
-        if (json_get(j, "step")) {
-            assert_code_is_source(j);
-            assert_sentences_rest_on_findings(j);
-            steps++;
-        }
-        json_free(j);
-    }
-    fclose(f);
-    ck_assert_int_ge(steps, 7);
+    ck_assert_int_ge(assert_answers_real_in(VMLAB_ANSWERS, "page-walk", VMLAB_DEMO_SOURCE), 7);
 }
 END_TEST
 
@@ -349,14 +253,7 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-    const char *mode = argc > 1 ? argv[1] : "";
-    if (strcmp(mode, "nobody") == 0) {
-        if (geteuid() != 0) {
-            fprintf(stderr, "test_page_walk nobody: needs root to drop to uid 65534\n");
-            return 77;
-        }
-        run_as = RUN_AS_NOBODY;
-    }
+    run_as = demo_test_run_as(argc, argv, "test_page_walk");
     program = demo_program("page-walk", run_as);
     Suite *s = suite_create(run_as == RUN_AS_NOBODY ? "page-walk as nobody" : "page-walk");
     TCase *lesson = tcase_create("lesson");

@@ -8,9 +8,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "procfs.h"
 #include "sysctl.h"
+
+enum run_as demo_test_run_as(int argc, char **argv, const char *test)
+{
+    if (argc < 2 || strcmp(argv[1], "nobody") != 0)
+        return RUN_AS_SELF;
+    if (geteuid() != 0) {
+        fprintf(stderr, "%s nobody: needs root to drop to uid 65534\n", test);
+        exit(77);
+    }
+    return RUN_AS_NOBODY;
+}
 
 const char *demo_program(const char *name, enum run_as as)
 {

@@ -19,6 +19,11 @@ struct demo_run {
     int n;
 };
 
+/* Whom a demo test runs its demo as, from its first argument: "nobody" is
+ * uid 65534, which only root can drop to (else this exits 77, saying so);
+ * anything else, the current user. */
+enum run_as demo_test_run_as(int argc, char **argv, const char *test);
+
 /* Path of a built demo; for RUN_AS_NOBODY a copy any user can execute. */
 const char *demo_program(const char *name, enum run_as as);
 
