@@ -220,7 +220,6 @@ static void explain_read_page_0(void)
                         "MADV_DONTNEED throws the contents away.");
 }
 
-#define NO_QUESTION NULL, {NULL}, {NULL}
 static const struct narrate_lesson anonymous[] = {
     {"map", "Map anonymous memory", map, explain_map, NO_QUESTION},
     {"write_page_0", "Write page 0", write_page_0, explain_write, NO_QUESTION},

@@ -352,7 +352,6 @@ static void explain_unmap(void)
  * cgroup's steps only in a cgroup of their own, in a child inside it. With
  * --predict a step asks before its code runs; the finding beside a choice
  * is what makes that choice the measured one. */
-#define NO_QUESTION NULL, {NULL}, {NULL}
 static const struct narrate_lesson locking[] = {
     {"map", "Map private anonymous memory, with guard pages", map, explain_map, NO_QUESTION},
     {"mlock", "Lock it", lock, explain_lock, "Nothing was touched. Rss after mlock?",

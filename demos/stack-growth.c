@@ -343,7 +343,6 @@ static void explain_thread(void)
 #define HOW_MUCH_RSS "How much does [stack]'s Rss grow?",                                       \
     {"not at all", "one page per frame deeper than before", "the whole RLIMIT_STACK at once"}, \
     {"stack_stays", "one_page_per_frame"}
-#define NO_QUESTION NULL, {NULL}, {NULL}
 
 static const struct narrate_lesson steps[] = {
     {"limit", "Look at the stack and its limit", read_limit, explain_limit, NO_QUESTION},
