@@ -726,7 +726,7 @@ static void choose_allocator(const char *arg)
             snprintf(dir, sizeof dir, "%s", getenv("VMLAB_ALLOCATOR_DIR"));
         snprintf(file, sizeof file, "%s/%s", dir, known[k].file);
         if (access(file, R_OK) != 0)
-            narrate_finish(&n, RESULT_SKIP, "%s is not installed here (no %s). As root: apt-get "
+            narrate_finish(&n, RESULT_SKIP, "%s is not installed (no %s). As root: apt-get "
                            "install %s", arg, file, known[k].package);
         arg = file;
     }
