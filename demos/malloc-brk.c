@@ -135,8 +135,8 @@ struct side {
     struct view b, a;               /* just before and just after the step's code */
     int64_t vm, rss, heap_rss;      /* after - before: VmSize, VmRSS, [heap]'s Rss, kB */
     int64_t moved, faults;          /* the break's move in kB, minor faults */
-    enum where where;               /* where *focus is: see where() */
     int64_t usable;                 /* malloc_usable_size of the block the step made, or 0 */
+    enum where where;               /* where *focus is: see where() */
     int trimmed;                    /* malloc_trim's result */
 };
 
@@ -562,7 +562,7 @@ static void explain_heap(void)
     int64_t freed = ((int64_t)s->a.mi.fordblks - (int64_t)s->b.mi.fordblks) / 1024;
     int64_t their_used = ((int64_t)o->a.mi.uordblks - (int64_t)o->b.mi.uordblks) / 1024;
     if (n.step - 1 == FILL_HEAP) {
-        if (FINDING(&n, "heap_holds_blocks", s->heap_rss >= 3 * 64 * 64 / 4 && used >= 64 * 64,
+        if (FINDING(&n, "heap_holds_blocks", s->heap_rss >= 3072 && used >= 4096,
                     VAL("heap_rss_delta_kB", s->heap_rss), VAL("in_use_delta_kB", used)))
             narrate_because(&n, "heap_holds_blocks",
                             "64 blocks of 64 KiB, below the threshold, all written: [heap]'s Rss "
@@ -577,7 +577,7 @@ static void explain_heap(void)
                             "not what %s handed out.", other.from[F_MALLINFO],
                             (long long)their_used, (long long)o->rss, other_name);
     } else if (n.step - 1 == FREE_BLOCKS) {
-        if (FINDING(&n, "free_kept_memory", s->moved == 0 && s->heap_rss > -64 && freed >= 64 * 64,
+        if (FINDING(&n, "free_kept_memory", s->moved == 0 && s->heap_rss > -64 && freed >= 4096,
                     VAL("heap_rss_delta_kB", s->heap_rss), VAL("free_delta_kB", freed)))
             narrate_because(&n, "free_kept_memory",
                             "free gave %lld kB back to malloc, not to the kernel: mallinfo2's free "
@@ -586,7 +586,7 @@ static void explain_heap(void)
                             "end).", (long long)freed, (long long)s->heap_rss);
     } else if (n.step - 1 == TRIM) {
         narrate_fact_int(&n, "malloc_trim_result", trimmed);
-        if (FINDING(&n, "trim_gave_back", trimmed == 1 && s->heap_rss <= -64 * 64 / 2,
+        if (FINDING(&n, "trim_gave_back", trimmed == 1 && s->heap_rss <= -2048,
                     VAL("heap_rss_delta_kB", s->heap_rss), VAL("brk_moved_kB", s->moved)))
             narrate_because(&n, "trim_gave_back",
                             "malloc_trim(0) returned 1 and [heap]'s Rss fell by %lld kB, while the "
@@ -681,12 +681,12 @@ static const struct demo_info info = {
  * nothing: its narrator is in JSON mode and never ends a step. */
 static noreturn void be_the_child(const char *how)
 {
-    int fd, i;
-    size_t bytes;
-    if (sscanf(how, "%d,%zu", &fd, &bytes) != 2)
+    char *end;
+    int i;
+    sock = (int)strtol(how, &end, 10);
+    big_size = *end == ',' ? (size_t)strtoull(end + 1, &end, 10) : 0;
+    if (!big_size || *end)
         _exit(EXIT_USAGE);
-    sock = fd;
-    big_size = bytes;
     narrate_init(&n, info.name, &(struct cli_common){.json = true, .color = COLOR_NEVER}, NSTEPS);
     n.out = stderr; /* should it fail, never into the parent's --json */
     narrate_observe(&n, observe, NULL);
@@ -733,10 +733,12 @@ static void choose_allocator(const char *arg)
     cli_quote(arg, quoted, sizeof quoted);
     Elf64_Ehdr h;
     FILE *f = realpath(arg, path) ? fopen(path, "rbe") : NULL;
-    if (!f)
-        cli_usage_error(&info, "--allocator: '%s': %s", quoted, strerror(errno));
-    bool elf = fread(&h, sizeof h, 1, f) == 1 && memcmp(h.e_ident, ELFMAG, SELFMAG) == 0;
-    (void)fclose(f);
+    int err = errno;
+    bool elf = f && fread(&h, sizeof h, 1, f) == 1 && memcmp(h.e_ident, ELFMAG, SELFMAG) == 0;
+    if (f)
+        (void)fclose(f);
+    else
+        cli_usage_error(&info, "--allocator: '%s': %s", quoted, strerror(err));
     if (!elf || h.e_type != ET_DYN)
         cli_usage_error(&info, "--allocator: '%s' is not a shared library", quoted);
     other_path = path;
@@ -777,8 +779,9 @@ static void on_option(void *ctx, size_t index, const char *arg)
 int main(int argc, char **argv)
 {
 #ifdef VMLAB_GLIBC_MALLOC
-    if (getenv(CHILD_ENV))
-        be_the_child(getenv(CHILD_ENV));
+    const char *child_of = getenv(CHILD_ENV);
+    if (child_of)
+        be_the_child(child_of);
 #endif
     struct cli_common common;
     const char *allocator = NULL;
