@@ -84,7 +84,8 @@ static const struct vma *covering(const struct child_seen *c, uintptr_t at)
 
 /* Step N's claims about the child, against our readings at the pauses
  * before (b) and after (a) it. */
-static void check_other(const struct json *st, const struct child_seen *b, const struct child_seen *a)
+static void check_other(const struct json *st, const struct child_seen *b,
+                        const struct child_seen *a)
 {
     const char *id = jstr(st, "id");
     assert_sentences_rest_on_findings(st);
@@ -99,8 +100,9 @@ static void check_other(const struct json *st, const struct child_seen *b, const
         bool heap = strcmp(now->name, "[heap]") == 0;
         ck_assert_int_eq(held(st, "other_inside_earlier_mapping"), !heap && then != NULL);
         ck_assert_int_eq(held(st, "other_new_mapping"), !heap && then == NULL);
-        ck_assert_int_eq(held(st, "other_from_heap_break_moved") || held(st, "other_from_heap_no_brk"),
-                         heap);
+        bool said_heap = held(st, "other_from_heap_break_moved") ||
+                         held(st, "other_from_heap_no_brk");
+        ck_assert_int_eq(said_heap, heap);
         ck_assert_int_eq(hex_fact(st, "facts.other_maps", false), now->start);
     }
     if (strncmp(id, "free", 4) == 0) { /* what free gave back, by VmSize as we read it */
@@ -165,15 +167,17 @@ END_TEST
 
 START_TEST(bad_path_exits_2)
 {
-    check_bad_input(program, "malloc-brk", (const char *const[]){"--allocator", "/no/such/lib.so", NULL},
-                    "--allocator");
-    check_bad_input(program, "malloc-brk", (const char *const[]){"--allocator", VMLAB_DEMO_SOURCE, NULL},
+    check_bad_input(program, "malloc-brk",
+                    (const char *const[]){"--allocator", "/no/such/lib.so", NULL}, "--allocator");
+    check_bad_input(program, "malloc-brk",
+                    (const char *const[]){"--allocator", VMLAB_DEMO_SOURCE, NULL},
                     "not a shared library");
     /* A real shared library that is not an allocator: the child's malloc is
      * still libc's, which the demo measures and refuses. */
     Dl_info libm;
     ck_assert(dladdr((void *)cos, &libm) && libm.dli_fname);
-    check_bad_input(program, "malloc-brk", (const char *const[]){"--allocator", libm.dli_fname, NULL},
+    check_bad_input(program, "malloc-brk",
+                    (const char *const[]){"--allocator", libm.dli_fname, NULL},
                     "does not replace malloc");
 }
 END_TEST
