@@ -6,15 +6,28 @@
  * [heap] entry and the allocation's own entry in /proc/self/smaps, VmSize
  * and VmRSS, the fault counter, and what glibc itself says (mallinfo2).
  *
- * The lesson is the functions just below, in the order the table at the
- * end of them runs them. This is glibc's malloc: another C library, or a
- * build whose sanitizer replaces malloc, cannot show it (exit 77). */
+ * With --allocator, a child runs this same program under LD_PRELOAD of
+ * another malloc, and the same lesson functions in step with this process;
+ * it measures itself the same way and sends each step's numbers back, shown
+ * as other_* beside glibc's.
+ *
+ * The lesson is the functions just below, in the order the table runs them.
+ * This process is glibc's malloc: another C library, or a build whose
+ * sanitizer replaces malloc, cannot show it (exit 77). */
 #define _GNU_SOURCE
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "budget.h"
@@ -38,47 +51,68 @@
 #endif
 
 static struct narrator n;
+static const char *other_path;   /* --allocator: the library the child preloads (a real path) */
+static char other_name[64];      /* "jemalloc", or that library's file name */
 
 #ifdef VMLAB_GLIBC_MALLOC
 /* ---- The lesson ---- */
 
 static char *q;             /* the allocation a step makes */
-static size_t want;         /* its size: the step's row */
+static size_t want;         /* its size in steps 1-9: wants[step - 1] */
 static char *big, *zeroed;  /* malloc and calloc of big_size */
 static size_t big_size;     /* 1 GiB, or what this process may use */
 static char *blocks[64], *pin;
 static const size_t block = 64 << 10;
 static int trimmed;
+static char **focus;        /* the pointer whose mapping the step's numbers show */
+static bool allocates;      /* the step's code allocates *focus */
+static const size_t wants[] = {8, 4 << 10, 64 << 10, 127 << 10, 128 << 10,
+                               1 << 20, 1 << 20, 1 << 20, 1 << 20};
 
-/* Steps 1-9: where does malloc(want) go? (want: the table's size column) */
-LESSON_FN static void allocate(void) { LESSON(&n, q = malloc(want);); }
-LESSON_FN static void free_mapped(void) { LESSON(&n, free(q);); }
+static void aim(char **at, bool alloc)
+{
+    focus = at;
+    allocates = alloc;
+    if (at == &q && alloc)
+        want = wants[n.step - 1];
+}
+
+/* Steps 1-9: where does malloc(want) go? */
+LESSON_FN static void allocate(void) { aim(&q, true); LESSON(&n, q = malloc(want);); }
+LESSON_FN static void free_mapped(void) { aim(&q, false); LESSON(&n, free(q);); }
 LESSON_FN static void fix_threshold(void)
 {
+    aim(&q, true);
     LESSON(&n, mallopt(M_MMAP_THRESHOLD, 128 * 1024); q = malloc(want););
 }
 
 /* Steps 10-14: a big block is address space; calloc need not write it. */
-LESSON_FN static void malloc_big(void) { LESSON(&n, big = malloc(big_size);); }
-LESSON_FN static void write_first(void) { LESSON(&n, big[0] = 1;); }
-LESSON_FN static void write_middle(void) { LESSON(&n, big[big_size / 2] = 1;); }
-LESSON_FN static void calloc_big(void) { LESSON(&n, zeroed = calloc(1, big_size);); }
-LESSON_FN static void free_big(void) { LESSON(&n, free(big); free(zeroed);); }
+LESSON_FN static void malloc_big(void) { aim(&big, true); LESSON(&n, big = malloc(big_size);); }
+LESSON_FN static void write_first(void) { aim(&big, false); LESSON(&n, big[0] = 1;); }
+LESSON_FN static void write_middle(void) { aim(&big, false); LESSON(&n, big[big_size / 2] = 1;); }
+LESSON_FN static void calloc_big(void)
+{
+    aim(&zeroed, true);
+    LESSON(&n, zeroed = calloc(1, big_size););
+}
+LESSON_FN static void free_big(void) { aim(NULL, false); LESSON(&n, free(big); free(zeroed);); }
 
 /* Steps 15-18: free keeps heap memory; malloc_trim gives it back. */
 LESSON_FN static void fill_heap(void)
 {
+    aim(&pin, false);
     LESSON(&n, for (int i = 0; i < 64; i++) memset(blocks[i] = malloc(block), 1, block);
                pin = malloc(16););
 }
 
 LESSON_FN static void free_blocks(void)
 {
+    aim(&pin, false);
     LESSON(&n, for (int i = 0; i < 64; i++) free(blocks[i]););
 }
 
-LESSON_FN static void trim(void) { LESSON(&n, trimmed = malloc_trim(0);); }
-LESSON_FN static void free_pin(void) { LESSON(&n, free(pin);); }
+LESSON_FN static void trim(void) { aim(&pin, false); LESSON(&n, trimmed = malloc_trim(0);); }
+LESSON_FN static void free_pin(void) { aim(NULL, false); LESSON(&n, free(pin);); }
 
 /* ---- What each step measured ---- */
 
@@ -88,25 +122,49 @@ struct view {
     int64_t heap_size, heap_rss;    /* the [heap] entry of smaps, kB; 0 if none */
     int64_t minflt;                 /* getrusage */
     struct mallinfo2 mi;            /* what glibc says it holds */
-    bool mapped;                    /* an entry holds *focus */
+    uintptr_t at;                   /* *focus */
+    bool mapped;                    /* an entry holds it */
     struct smaps_entry entry;       /* that entry */
 };
 
+enum where { NOWHERE, HEAP_BRK, HEAP, NEW_MAPPING, EARLIER_MAPPING };
+
+/* One process's step, measured in that process: this one under glibc, or
+ * the child under --allocator, which sends it here whole. */
+struct side {
+    struct view b, a;               /* just before and just after the step's code */
+    int64_t vm, rss, heap_rss;      /* after - before: VmSize, VmRSS, [heap]'s Rss, kB */
+    int64_t moved, faults;          /* the break's move in kB, minor faults */
+    int64_t usable;                 /* malloc_usable_size of the block the step made, or 0 */
+    enum where where;               /* where *focus is: see where() */
+    int trimmed;                    /* malloc_trim's result */
+};
+
+/* The steps that other steps look at, by their index in steps[]. */
+enum { MALLOC_127K = 3, MALLOC_1M = 5, AGAIN_1M = 7, FILL_HEAP = 14, FREE_BLOCKS, TRIM,
+       NSTEPS = 18 };
+
+static struct side mine;                 /* this step's, in this process */
+static struct side theirs[NSTEPS];       /* the child's, by step */
+static enum where where_was[NSTEPS];     /* ours, by step */
+static struct range { uintptr_t start, end; } before[1024];  /* mappings before the step */
+static size_t nbefore;
+
 static struct {
-    struct view b, a;               /* before and after the step's code */
-    char **focus;                   /* the pointer whose mapping the step shows */
     int64_t page_kb, huge_kb, big_kb;
     struct budget budget;
     bool shrunk;
     char why[400];
-    int how[16];                    /* per step: 1 from the heap, 2 a mapping of its own */
 } d;
 
-static void find_heap(const struct smaps_entry *e, void *ctx)
+static void scan(const struct smaps_entry *e, void *ctx)
 {
     struct view *v = ctx;
     uint64_t size = 0, rss = 0;
-    if (strcmp(e->name, "[heap]") == 0 && smaps_get(e, "Size", &size) && smaps_get(e, "Rss", &rss)) {
+    if (v == &mine.b && nbefore < sizeof before / sizeof before[0])
+        before[nbefore++] = (struct range){e->start, e->end};
+    if (strcmp(e->name, "[heap]") == 0 && smaps_get(e, "Size", &size) &&
+        smaps_get(e, "Rss", &rss)) {
         v->heap_size = (int64_t)size;
         v->heap_rss = (int64_t)rss;
     }
@@ -135,16 +193,17 @@ static void look(struct view *v, bool after)
     v->vm_size = (int64_t)w[0].value;
     v->vm_rss = (int64_t)w[1].value;
     v->heap_size = v->heap_rss = 0;
+    nbefore = after ? nbefore : 0;
     FILE *f = fopen("/proc/self/smaps", "re");
     enum procfs_status st = PROCFS_IO;
     if (f) {
-        st = smaps_parse_each(f, find_heap, v);
+        st = smaps_parse_each(f, scan, v);
         (void)fclose(f);
     }
     if (st != PROCFS_OK)
         narrate_finish(&n, RESULT_FAIL, "reading /proc/self/smaps: %s", procfs_strerror(st));
-    v->mapped = d.focus && *d.focus &&
-                smaps_read_entry((uintptr_t)*d.focus, &v->entry) == PROCFS_OK;
+    v->at = focus ? (uintptr_t)*focus : 0;
+    v->mapped = v->at && smaps_read_entry(v->at, &v->entry) == PROCFS_OK;
     if (!after) {
         v->mi = mallinfo2();
         v->brk = (uintptr_t)sbrk(0);
@@ -152,10 +211,42 @@ static void look(struct view *v, bool after)
     }
 }
 
+/* From [heap] (did the break move?), or a mapping: new, or one that was
+ * there before the step (the allocator's own memory, mapped earlier). */
+static enum where where(const struct side *s)
+{
+    bool held_before = false;
+    for (size_t k = 0; k < nbefore; k++)
+        held_before |= s->a.at >= before[k].start && s->a.at < before[k].end;
+    if (!s->a.mapped)
+        return NOWHERE;
+    if (strcmp(s->a.entry.name, "[heap]") == 0)
+        return s->a.brk != s->b.brk ? HEAP_BRK : HEAP;
+    return held_before ? EARLIER_MAPPING : NEW_MAPPING;
+}
+
+static bool exchange(const void *out, size_t out_len, void *in, size_t in_len);
+
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
-    look(after ? &d.a : &d.b, after);
+    int i = n.step - 1;
+    struct side *s = &mine;
+    look(after ? &s->a : &s->b, after);
+    if (!after)
+        return;
+    s->vm = s->a.vm_size - s->b.vm_size;
+    s->rss = s->a.vm_rss - s->b.vm_rss;
+    s->heap_rss = s->a.heap_rss - s->b.heap_rss;
+    s->moved = ((int64_t)s->a.brk - (int64_t)s->b.brk) / 1024;
+    s->faults = s->a.minflt - s->b.minflt;
+    s->where = where_was[i] = where(s);
+    s->usable = allocates && *focus ? (int64_t)malloc_usable_size(*focus) : 0;
+    s->trimmed = trimmed;
+    /* --allocator: the child takes the same step now, between our numbers and our words. */
+    if (other_path && !exchange(&i, sizeof i, &theirs[i], sizeof theirs[i]))
+        narrate_finish(&n, RESULT_FAIL, "the child under %s stopped answering at step %d",
+                       other_name, n.step);
 }
 
 static int64_t entry_kb(const struct view *v, const char *key)
@@ -164,325 +255,407 @@ static int64_t entry_kb(const struct view *v, const char *key)
     return v->mapped && smaps_get(&v->entry, key, &x) ? (int64_t)x : 0;
 }
 
-static bool in_heap(void)
+static const char *named(const char *prefix, const char *key)
 {
-    return d.a.mapped && strcmp(d.a.entry.name, "[heap]") == 0;
+    static char name[40];
+    snprintf(name, sizeof name, "%s%s", prefix, key);
+    return name;
 }
 
-static int64_t brk_moved_kb(void)
+/* The rows of a side (prefix "other_": the child's): the break, the process,
+ * the heap, the faults, the allocation's own mapping, what mallinfo2 says. */
+static void rows(const struct side *s, const char *prefix)
 {
-    return ((int64_t)d.a.brk - (int64_t)d.b.brk) / 1024;
+    narrate_fact(&n, named(prefix, "brk"), "%#lx -> %#lx", (unsigned long)s->b.brk,
+                 (unsigned long)s->a.brk);
+    narrate_fact_int(&n, named(prefix, "brk_moved_kB"), s->moved);
+    narrate_value(&n, named(prefix, "VmSize"), "kB", true, s->b.vm_size, true, s->a.vm_size);
+    narrate_value(&n, named(prefix, "VmRSS"), "kB", true, s->b.vm_rss, true, s->a.vm_rss);
+    narrate_value(&n, named(prefix, "heap_Size"), "kB", true, s->b.heap_size, true, s->a.heap_size);
+    narrate_value(&n, named(prefix, "heap_Rss"), "kB", true, s->b.heap_rss, true, s->a.heap_rss);
+    narrate_value(&n, named(prefix, "minor_faults"), "", true, s->b.minflt, true, s->a.minflt);
+    if (s->usable)
+        narrate_fact_int(&n, named(prefix, "usable_bytes"), s->usable);
+    const struct mallinfo2 *mi = &s->a.mi;
+    if (n.step - 1 >= FILL_HEAP && n.step - 1 <= TRIM) {
+        narrate_fact_int(&n, named(prefix, "mallinfo2_arena_kB"), (int64_t)mi->arena / 1024);
+        narrate_fact_int(&n, named(prefix, "mallinfo2_uordblks_kB"), (int64_t)mi->uordblks / 1024);
+        narrate_fact_int(&n, named(prefix, "mallinfo2_fordblks_kB"), (int64_t)mi->fordblks / 1024);
+        narrate_fact_int(&n, named(prefix, "mallinfo2_hblkhd_kB"), (int64_t)mi->hblkhd / 1024);
+    }
+    if (!s->a.mapped)
+        return;
+    char maps[512];
+    smaps_format_header(&s->a.entry, maps, sizeof maps);
+    narrate_fact(&n, named(prefix, "maps"), "%s", maps);
+    narrate_fact(&n, named(prefix, "pointer"), "%#lx", (unsigned long)s->a.at);
+    /* Before the step, *focus may have been another block elsewhere. */
+    bool same = s->b.mapped && s->b.entry.start == s->a.entry.start;
+    narrate_value(&n, named(prefix, "Rss"), "kB", same, entry_kb(&s->b, "Rss"), true,
+                  entry_kb(&s->a, "Rss"));
+    narrate_value(&n, named(prefix, "AnonHugePages"), "kB", same, entry_kb(&s->b, "AnonHugePages"),
+                  true, entry_kb(&s->a, "AnonHugePages"));
 }
 
-/* The rows every step shows: the break, the process, the heap, the faults. */
-static void rows(void)
+/* ---- The other allocator (--allocator), in a child ---- */
+
+/* Which library serves each call: dladdr of the address the loader bound. */
+enum { F_MALLOC, F_MALLOPT, F_TRIM, F_MALLINFO, F_LIBC, F_COUNT };
+static const char *const symbols[F_COUNT] = {"malloc", "mallopt", "malloc_trim", "mallinfo2",
+                                             "gnu_get_libc_version"};
+struct served { long pid; char from[F_COUNT][256]; };
+
+static struct served ours, other;   /* this process's, the child's */
+static int sock = -1;               /* to the child: a step's index out, its side back */
+static pid_t child;
+
+static void who_serves(struct served *s)
 {
-    narrate_fact(&n, "brk", "%#lx -> %#lx", (unsigned long)d.b.brk, (unsigned long)d.a.brk);
-    narrate_fact_int(&n, "brk_moved_kB", brk_moved_kb());
-    narrate_value(&n, "VmSize", "kB", true, d.b.vm_size, true, d.a.vm_size);
-    narrate_value(&n, "VmRSS", "kB", true, d.b.vm_rss, true, d.a.vm_rss);
-    narrate_value(&n, "heap_Size", "kB", true, d.b.heap_size, true, d.a.heap_size);
-    narrate_value(&n, "heap_Rss", "kB", true, d.b.heap_rss, true, d.a.heap_rss);
-    narrate_value(&n, "minor_faults", "", true, d.b.minflt, true, d.a.minflt);
-    if (d.a.mapped) {
-        char maps[512];
-        smaps_format_header(&d.a.entry, maps, sizeof maps);
-        narrate_fact(&n, "maps", "%s", maps);
-        /* Before the step, *focus may have been another block elsewhere. */
-        bool same = d.b.mapped && d.b.entry.start == d.a.entry.start;
-        narrate_value(&n, "Rss", "kB", same, entry_kb(&d.b, "Rss"), true, entry_kb(&d.a, "Rss"));
-        narrate_value(&n, "AnonHugePages", "kB", same, entry_kb(&d.b, "AnonHugePages"), true,
-                      entry_kb(&d.a, "AnonHugePages"));
+    s->pid = (long)getpid();
+    for (int k = 0; k < F_COUNT; k++) {
+        Dl_info at;
+        void *sym = dlsym(RTLD_DEFAULT, symbols[k]);
+        snprintf(s->from[k], sizeof s->from[k], "%s",
+                 sym && dladdr(sym, &at) && at.dli_fname ? at.dli_fname : "(not found)");
     }
 }
 
-static void mallinfo_facts(void)
+/* The call is glibc's in the child, and malloc there is not. */
+static bool glibcs_there(int call)
 {
-    narrate_fact_int(&n, "mallinfo2_arena_kB", (int64_t)(d.a.mi.arena / 1024));
-    narrate_fact_int(&n, "mallinfo2_uordblks_kB", (int64_t)(d.a.mi.uordblks / 1024));
-    narrate_fact_int(&n, "mallinfo2_fordblks_kB", (int64_t)(d.a.mi.fordblks / 1024));
-    narrate_fact_int(&n, "mallinfo2_hblkhd_kB", (int64_t)(d.a.mi.hblkhd / 1024));
+    return strcmp(other.from[call], other.from[F_LIBC]) == 0 &&
+           strcmp(other.from[F_MALLOC], other.from[F_LIBC]) != 0;
 }
 
-/* Where did malloc(want) come from? */
-static void explain_allocate(int i)
+static bool exchange(const void *out, size_t out_len, void *in, size_t in_len)
 {
-    rows();
+    return (!out || send(sock, out, out_len, MSG_NOSIGNAL) == (ssize_t)out_len) &&
+           recv(sock, in, in_len, 0) == (ssize_t)in_len;
+}
+
+static const char *const where_id[] = {NULL, "other_from_heap_break_moved",
+                                       "other_from_heap_no_brk", "other_new_mapping",
+                                       "other_inside_earlier_mapping"};
+static const char *const where_said[] = {
+    "nowhere in its maps", "from [heap], and the break moved", "from [heap], the break unmoved",
+    "a new mapping (no mapping held its address before)", "inside a mapping it had before"};
+static const char *const give_id[] = {"other_free_unmapped", "other_free_gave_memory",
+                                      "other_free_kept"};
+static const char *const give_said[] = {"gave address space back to the kernel",
+                                        "kept the address space but gave memory back",
+                                        "gave nothing back to the kernel"};
+
+/* The child's numbers for this step, and what they show. */
+static void explain_other(const struct side *o)
+{
+    rows(o, "other_");
+    if (n.step == 1) {
+        narrate_fact_int(&n, "other_pid", other.pid);
+        narrate_fact(&n, "other_malloc_from", "%s", other.from[F_MALLOC]);
+        if (FINDING(&n, "other_allocator_serves_malloc",
+                    strcmp(other.from[F_MALLOC], other_path) == 0, VAL("other_pid", other.pid)))
+            narrate_because(&n, "other_allocator_serves_malloc",
+                            "In the child (PID %ld, LD_PRELOAD=%s) dladdr finds malloc in that "
+                            "library: %s serves malloc there. The other_ numbers are that "
+                            "process's own, measured as ours are.", other.pid, other_path,
+                            other_name);
+    }
+    for (enum where k = HEAP_BRK; o->usable && k <= EARLIER_MAPPING; k++)
+        if (FINDING(&n, where_id[k], o->where == k, VAL("usable_bytes", o->usable),
+                    VAL("vm_size_delta_kB", o->vm), VAL("vm_rss_delta_kB", o->rss),
+                    VAL("brk_moved_kB", o->moved)))
+            narrate_because(&n, where_id[k], "Under %s the block is %s: VmSize %+lld kB, VmRSS "
+                            "%+lld kB; %s set aside %lld bytes for it (malloc_usable_size).",
+                            other_name, where_said[k], (long long)o->vm, (long long)o->rss,
+                            other_name, (long long)o->usable);
+    if (strcmp(n.id, "calloc_big") == 0 &&
+        FINDING(&n, "other_calloc_wrote_zeroes", 2 * o->rss >= d.big_kb,
+                VAL("minor_faults", o->faults), VAL("vm_rss_delta_kB", o->rss)))
+        narrate_because(&n, "other_calloc_wrote_zeroes",
+                        "%s's calloc wrote its zeroes: %lld faults, VmRSS +%lld kB. The whole "
+                        "block is memory now, not only address space.", other_name,
+                        (long long)o->faults, (long long)o->rss);
+    int g = o->vm < 0 ? 0 : o->rss < 0 ? 1 : 2;
+    for (int k = 0; strncmp(n.id, "free", 4) == 0 && k < 3; k++)
+        if (FINDING(&n, give_id[k], g == k, VAL("vm_size_delta_kB", o->vm),
+                    VAL("vm_rss_delta_kB", o->rss)))
+            narrate_because(&n, give_id[k], "Under %s this free %s: VmSize %+lld kB, VmRSS "
+                            "%+lld kB.", other_name, give_said[k], (long long)o->vm,
+                            (long long)o->rss);
+}
+
+/* Every explanation ends here: our rows, then the child's beside them. */
+static void both_sides(void)
+{
+    rows(&mine, "");
+    if (n.step == 1)
+        narrate_fact(&n, "malloc_from", "%s", ours.from[F_MALLOC]);
+    if (other_path)
+        explain_other(&theirs[n.step - 1]);
+}
+
+/* ---- What glibc's steps show, and what the other malloc did there ---- */
+
+/* Steps 1-9: where did malloc(want) come from? */
+static void explain_allocate(void)
+{
+    const struct side *s = &mine, *o = &theirs[n.step - 1];
+    bool heap = s->where == HEAP || s->where == HEAP_BRK;
     narrate_fact_int(&n, "requested_bytes", (int64_t)want);
-    int64_t moved = brk_moved_kb(), vm = d.a.vm_size - d.b.vm_size;
-    if (FINDING(&n, "from_heap_break_moved", in_heap() && moved > 0, VAL("brk_moved_kB", moved),
+    if (FINDING(&n, "from_heap_break_moved", heap && s->moved > 0, VAL("brk_moved_kB", s->moved),
                 VAL("requested_bytes", want)))
         narrate_because(&n, "from_heap_break_moved",
                         "It came from the heap, and the heap had no room: malloc moved the break "
                         "by %lld kB (brk), and [heap] grew by as much. For %zu bytes it asked for "
                         "more, so that the next requests fit without a system call.",
-                        (long long)moved, want);
-    if (FINDING(&n, "from_heap_no_brk", in_heap() && moved == 0, VAL("brk_moved_kB", moved),
+                        (long long)s->moved, want);
+    if (FINDING(&n, "from_heap_no_brk", heap && s->moved == 0, VAL("brk_moved_kB", s->moved),
                 VAL("requested_bytes", want)))
         narrate_because(&n, "from_heap_no_brk",
                         "It came from the heap's free space: the pointer is inside [heap] and the "
                         "break did not move: no system call.");
-    if (FINDING(&n, "own_mapping", d.a.mapped && !in_heap() && moved == 0 && vm * 1024 >= (int64_t)want,
-                VAL("vm_size_delta_kB", vm), VAL("requested_bytes", want)))
+    if (FINDING(&n, "own_mapping", s->a.mapped && !heap && s->moved == 0 &&
+                s->vm * 1024 >= (int64_t)want, VAL("vm_size_delta_kB", s->vm),
+                VAL("requested_bytes", want)))
         narrate_because(&n, "own_mapping",
                         "It became a mapping of its own: the pointer lies outside [heap] (the maps "
                         "line above), the break did not move, and VmSize grew by %lld kB: glibc "
-                        "called mmap for it.", (long long)vm);
-    d.how[i] = in_heap() ? 1 : narrate_held(&n, "own_mapping") ? 2 : 0;
+                        "called mmap for it.", (long long)s->vm);
+    int64_t top = (int64_t)s->b.mi.keepcost;
+    enum where k127 = where_was[MALLOC_127K];
+    if (strcmp(n.id, "malloc_128k") == 0) {
+        narrate_fact_int(&n, "top_chunk_before_bytes", top);
+        if (FINDING(&n, "fitted_in_top", heap && s->moved == 0 && top >= (int64_t)want,
+                    VAL("top_chunk_bytes", top), VAL("requested_bytes", want)))
+            narrate_because(&n, "fitted_in_top",
+                            "128 KiB is glibc's M_MMAP_THRESHOLD, yet this came from the heap: "
+                            "the free space at the heap's end (the top chunk, mallinfo2's "
+                            "keepcost: %lld bytes) had room for it. glibc looks at the threshold "
+                            "only when the heap would have to grow.", (long long)top);
+        if (FINDING(&n, "threshold_between_127k_and_128k", (k127 == HEAP || k127 == HEAP_BRK) &&
+                    narrate_held(&n, "own_mapping"),
+                    VAL("heap_below_bytes", 127 << 10), VAL("mapped_from_bytes", 128 << 10)))
+            narrate_because(&n, "threshold_between_127k_and_128k",
+                            "So in this run the threshold lies between 127 KiB (heap) and 128 KiB "
+                            "(a mapping): glibc's M_MMAP_THRESHOLD is 128 KiB by default, and a "
+                            "request that needs at least that much, its 8-byte header included, "
+                            "is mapped.");
+    }
+    /* The dynamic threshold and mallopt are glibc's: the child says what its malloc did. */
+    const char *first = where_said[theirs[MALLOC_1M].where];
+    if (strcmp(n.id, "again_1m") == 0) {
+        if (FINDING(&n, "dynamic_threshold_rose", where_was[MALLOC_1M] == NEW_MAPPING && heap,
+                    VAL("requested_bytes", want)))
+            narrate_because(&n, "dynamic_threshold_rose",
+                            "The same malloc(1 MiB) that was a mapping two steps ago now came "
+                            "from the heap: freeing a mapped chunk raised glibc's threshold to "
+                            "that chunk's size (its dynamic mmap threshold), so it now uses the "
+                            "heap up to there.");
+        if (other_path && FINDING(&n, "other_no_dynamic_threshold", glibcs_there(F_MALLOPT),
+                                  VAL("first_where", theirs[MALLOC_1M].where),
+                                  VAL("again_where", o->where)))
+            narrate_because(&n, "other_no_dynamic_threshold",
+                            "The dynamic threshold is glibc's malloc's, and the child's malloc "
+                            "is %s's: there the first malloc(1 MiB) was %s, and this one is %s.",
+                            other_name, first, where_said[o->where]);
+    }
+    if (strcmp(n.id, "fixed_threshold") == 0) {
+        if (FINDING(&n, "mallopt_fixed_threshold", narrate_held(&n, "own_mapping"),
+                    VAL("threshold_bytes", 128 << 10)))
+            narrate_because(&n, "mallopt_fixed_threshold",
+                            "With M_MMAP_THRESHOLD set by mallopt the threshold is fixed (frees "
+                            "no longer move it): 1 MiB is a mapping of its own again.");
+        if (other_path && FINDING(&n, "other_mallopt_is_glibcs", glibcs_there(F_MALLOPT),
+                                  VAL("again_where", theirs[AGAIN_1M].where),
+                                  VAL("where", o->where)))
+            narrate_because(&n, "other_mallopt_is_glibcs",
+                            "mallopt is glibc's (dladdr: %s), not %s's: it set a threshold that "
+                            "the child's malloc does not read. There malloc(1 MiB) is %s; at "
+                            "step 8 it was %s.", other.from[F_MALLOPT], other_name,
+                            where_said[o->where], where_said[theirs[AGAIN_1M].where]);
+    }
+    both_sides();
 }
 
-static void answer_where(void)
+/* Steps 7 and 14: a mapped chunk's free is munmap, at once. */
+static void explain_unmap(void)
 {
-    bool heap = narrate_held(&n, "from_heap_break_moved") || narrate_held(&n, "from_heap_no_brk");
-    narrate_answer(&n, heap ? 0 : narrate_held(&n, "own_mapping") ? 1 : -1,
-                   heap ? "from_heap" : "own_mapping");
+    const struct side *s = &mine;
+    bool both = strcmp(n.id, "free_big") == 0;
+    const char *id = both ? "free_big_unmapped" : "free_unmapped";
+    if (FINDING(&n, id, s->vm <= (both ? -2 * d.big_kb : -(int64_t)want / 1024),
+                VAL("vm_size_delta_kB", s->vm)))
+        narrate_because(&n, id, "%s: VmSize fell by %lld kB at once.", both ?
+                        "Both mappings are gone" : "free gave a mapped chunk straight back to "
+                        "the kernel (munmap)", (long long)-s->vm);
+    both_sides();
 }
 
-static int step_of(const char *id);
-
-static void explain_k128(int i)
+/* Steps 10-13: the big block, its first and middle byte, calloc. */
+static void explain_big(void)
 {
-    explain_allocate(i);
-    answer_where();
-    int64_t top = (int64_t)d.b.mi.keepcost;
-    narrate_fact_int(&n, "top_chunk_before_bytes", top);
-    if (FINDING(&n, "fitted_in_top", in_heap() && brk_moved_kb() == 0 && top >= (int64_t)want,
-                VAL("top_chunk_bytes", top), VAL("requested_bytes", want)))
-        narrate_because(&n, "fitted_in_top",
-                        "128 KiB is glibc's M_MMAP_THRESHOLD, yet this came from the heap: the "
-                        "free space at the heap's end (the top chunk, mallinfo2's keepcost: %lld "
-                        "bytes) had room for it. glibc looks at the threshold only when the heap "
-                        "would have to grow.", (long long)top);
-    int k127 = step_of("malloc_127k");
-    if (FINDING(&n, "threshold_between_127k_and_128k", d.how[k127] == 1 && d.how[i] == 2,
-                VAL("heap_below_bytes", 127 << 10), VAL("mapped_from_bytes", 128 << 10)))
-        narrate_because(&n, "threshold_between_127k_and_128k",
-                        "So in this run the threshold lies between 127 KiB (heap) and 128 KiB (a "
-                        "mapping): glibc's M_MMAP_THRESHOLD is 128 KiB by default, and a request "
-                        "that needs at least that much, its 8-byte header included, is mapped.");
-}
-
-static void explain_free_mapped(int i)
-{
-    (void)i;
-    rows();
-    int64_t vm = d.a.vm_size - d.b.vm_size;
-    if (FINDING(&n, "free_unmapped", vm * 1024 <= -(int64_t)want, VAL("vm_size_delta_kB", vm)))
-        narrate_because(&n, "free_unmapped",
-                        "free gave a mapped chunk straight back to the kernel (munmap): VmSize "
-                        "fell by %lld kB at once.", (long long)-vm);
-}
-
-static void explain_again(int i)
-{
-    explain_allocate(i);
-    answer_where();
-    if (FINDING(&n, "dynamic_threshold_rose", d.how[step_of("malloc_1m")] == 2 && d.how[i] == 1,
-                VAL("requested_bytes", want)))
-        narrate_because(&n, "dynamic_threshold_rose",
-                        "The same malloc(1 MiB) that was a mapping two steps ago now came from the "
-                        "heap: freeing a mapped chunk raised glibc's threshold to that chunk's "
-                        "size (its dynamic mmap threshold), so it now uses the heap up to there.");
-}
-
-static void explain_fixed(int i)
-{
-    explain_allocate(i);
-    if (FINDING(&n, "mallopt_fixed_threshold", d.how[i] == 2, VAL("threshold_bytes", 128 << 10)))
-        narrate_because(&n, "mallopt_fixed_threshold",
-                        "With M_MMAP_THRESHOLD set by mallopt the threshold is fixed (frees no "
-                        "longer move it): 1 MiB is a mapping of its own again.");
-}
-
-static void explain_big(int i)
-{
-    (void)i;
-    rows();
+    const struct side *s = &mine;
+    bool heap = s->where == HEAP || s->where == HEAP_BRK;
     /* VmRSS, not the entry's Rss: a new mapping may merge with a neighbour. */
-    int64_t vm = d.a.vm_size - d.b.vm_size, rss = d.a.vm_rss - d.b.vm_rss;
-    int64_t huge = entry_kb(&d.a, "AnonHugePages");
-    narrate_fact_int(&n, "big_kB", d.big_kb);
-    if (d.shrunk && FINDING(&n, "big_shrunk", true, VAL("big_kB", d.big_kb)))
-        narrate_because(&n, "big_shrunk", "1 GiB is more than this process may use (%s): the "
-                        "lesson asks for %lld kB instead.", d.why, (long long)d.big_kb);
-    if (FINDING(&n, "big_is_address_space", !in_heap() && vm >= d.big_kb && rss <= d.huge_kb,
-                VAL("vm_size_delta_kB", vm), VAL("rss_kB", rss)))
-        narrate_because(&n, "big_is_address_space",
-                        "VmSize grew by %lld kB: a mapping of its own, the size plus malloc's "
-                        "header, in whole pages. Memory came only for what malloc wrote: VmRSS "
-                        "grew by %lld kB.", (long long)vm, (long long)rss);
-    if (FINDING(&n, "header_touched_one_page", rss == d.page_kb && huge == 0,
-                VAL("vm_rss_delta_kB", rss)))
-        narrate_because(&n, "header_touched_one_page",
-                        "That one page holds malloc's chunk header, 16 bytes just before the "
-                        "pointer it returned.");
-    if (FINDING(&n, "header_touched_huge_page", rss >= d.huge_kb && huge >= d.huge_kb,
-                VAL("anon_huge_kB", huge)))
-        narrate_because(&n, "header_touched_huge_page",
-                        "Writing malloc's chunk header brought a whole %lld kB transparent huge "
-                        "page (AnonHugePages): THP is at work for this mapping.",
-                        (long long)d.huge_kb);
-}
-
-static void explain_write(int i)
-{
-    rows();
-    int64_t rss = entry_kb(&d.a, "Rss") - entry_kb(&d.b, "Rss"), faults = d.a.minflt - d.b.minflt;
-    int64_t huge = entry_kb(&d.a, "AnonHugePages") - entry_kb(&d.b, "AnonHugePages");
-    bool first = i == step_of("write_first");
-    if (FINDING(&n, "page_already_there", rss == 0 && faults == 0, VAL("rss_delta_kB", rss),
-                VAL("minor_faults", faults)))
-        narrate_because(&n, "page_already_there",
-                        "No fault and Rss +0 kB: %s", first ?
-                        "big[0] is in the page malloc already wrote its header into. The "
-                        "article's +4 KiB happened at malloc, not here." :
-                        "this page was already there.");
-    if (FINDING(&n, "write_one_page", rss == d.page_kb && huge == 0 && faults == 1,
-                VAL("rss_delta_kB", rss), VAL("minor_faults", faults)))
-        narrate_because(&n, "write_one_page",
-                        "One fault, Rss +%lld kB: one page of %lld kB came, the rest is still "
-                        "only address space.", (long long)rss, (long long)d.big_kb);
-    if (FINDING(&n, "write_huge_page", rss == d.huge_kb && huge == d.huge_kb,
-                VAL("rss_delta_kB", rss), VAL("anon_huge_delta_kB", huge)))
-        narrate_because(&n, "write_huge_page",
-                        "Rss +%lld kB in AnonHugePages: the kernel mapped a whole transparent huge "
-                        "page for this write.", (long long)rss);
-}
-
-static void explain_calloc(int i)
-{
-    (void)i;
-    rows();
-    int64_t faults = d.a.minflt - d.b.minflt, rss = d.a.vm_rss - d.b.vm_rss;
-    narrate_fact_int(&n, "big_kB", d.big_kb);
-    if (FINDING(&n, "calloc_skipped_memset", !in_heap() && faults <= 1 && rss <= d.huge_kb,
-                VAL("minor_faults", faults), VAL("vm_rss_delta_kB", rss), VAL("big_kB", d.big_kb)))
+    int64_t huge = entry_kb(&s->a, "AnonHugePages");
+    int64_t rss = entry_kb(&s->a, "Rss") - entry_kb(&s->b, "Rss");
+    int64_t huge_moved = huge - entry_kb(&s->b, "AnonHugePages");
+    if (strcmp(n.id, "write_first") != 0 && strcmp(n.id, "write_middle") != 0)
+        narrate_fact_int(&n, "big_kB", d.big_kb);
+    if (strcmp(n.id, "malloc_big") == 0) {
+        if (d.shrunk && FINDING(&n, "big_shrunk", true, VAL("big_kB", d.big_kb)))
+            narrate_because(&n, "big_shrunk", "1 GiB is more than this process may use (%s): "
+                            "the lesson asks for %lld kB instead.", d.why, (long long)d.big_kb);
+        if (FINDING(&n, "big_is_address_space", !heap && s->vm >= d.big_kb && s->rss <= d.huge_kb,
+                    VAL("vm_size_delta_kB", s->vm), VAL("rss_kB", s->rss)))
+            narrate_because(&n, "big_is_address_space",
+                            "VmSize grew by %lld kB: a mapping of its own, the size plus malloc's "
+                            "header, in whole pages. Memory came only for what malloc wrote: "
+                            "VmRSS grew by %lld kB.", (long long)s->vm, (long long)s->rss);
+        if (FINDING(&n, "header_touched_one_page", s->rss == d.page_kb && huge == 0,
+                    VAL("vm_rss_delta_kB", s->rss)))
+            narrate_because(&n, "header_touched_one_page",
+                            "That one page holds malloc's chunk header, 16 bytes just before the "
+                            "pointer it returned.");
+        if (FINDING(&n, "header_touched_huge_page", s->rss >= d.huge_kb && huge >= d.huge_kb,
+                    VAL("anon_huge_kB", huge)))
+            narrate_because(&n, "header_touched_huge_page",
+                            "Writing malloc's chunk header brought a whole %lld kB transparent "
+                            "huge page (AnonHugePages): THP is at work for this mapping.",
+                            (long long)d.huge_kb);
+    } else if (strncmp(n.id, "write_", 6) == 0) {
+        if (FINDING(&n, "page_already_there", rss == 0 && s->faults == 0,
+                    VAL("rss_delta_kB", rss), VAL("minor_faults", s->faults)))
+            narrate_because(&n, "page_already_there", "No fault and Rss +0 kB: %s",
+                            strcmp(n.id, "write_first") == 0 ?
+                            "big[0] is in the page malloc already wrote its header into. The "
+                            "article's +4 KiB happened at malloc, not here." :
+                            "this page was already there.");
+        if (FINDING(&n, "write_one_page", rss == d.page_kb && huge_moved == 0 && s->faults == 1,
+                    VAL("rss_delta_kB", rss), VAL("minor_faults", s->faults)))
+            narrate_because(&n, "write_one_page",
+                            "One fault, Rss +%lld kB: one page of %lld kB came, the rest is still "
+                            "only address space.", (long long)rss, (long long)d.big_kb);
+        if (FINDING(&n, "write_huge_page", rss == d.huge_kb && huge_moved == d.huge_kb,
+                    VAL("rss_delta_kB", rss), VAL("anon_huge_delta_kB", huge_moved)))
+            narrate_because(&n, "write_huge_page",
+                            "Rss +%lld kB in AnonHugePages: the kernel mapped a whole transparent "
+                            "huge page for this write.", (long long)rss);
+    } else if (FINDING(&n, "calloc_skipped_memset", !heap && s->faults <= 1 && s->rss <= d.huge_kb,
+                       VAL("minor_faults", s->faults), VAL("vm_rss_delta_kB", s->rss),
+                       VAL("big_kB", d.big_kb))) {
         narrate_because(&n, "calloc_skipped_memset",
-                        "calloc of %lld kB took %lld fault%s and VmRSS grew by %lld kB: it "
-                        "did not write zeroes over it. Memory fresh from mmap is zero already, and "
-                        "glibc knows a mapped chunk is fresh, so it skips the memset.",
-                        (long long)d.big_kb, (long long)faults, faults == 1 ? "" : "s",
-                        (long long)rss);
+                        "calloc of %lld kB took %lld fault%s and VmRSS grew by %lld kB: it did not "
+                        "write zeroes over it. Memory fresh from mmap is zero already, and glibc "
+                        "knows a mapped chunk is fresh, so it skips the memset.",
+                        (long long)d.big_kb, (long long)s->faults, s->faults == 1 ? "" : "s",
+                        (long long)s->rss);
+    }
+    both_sides();
 }
 
-static void explain_free_big(int i)
+/* Steps 15-18: the heap's free memory, as mallinfo2 and as smaps see it. */
+static void explain_heap(void)
 {
-    (void)i;
-    rows();
-    int64_t vm = d.a.vm_size - d.b.vm_size;
-    if (FINDING(&n, "free_big_unmapped", vm <= -2 * d.big_kb, VAL("vm_size_delta_kB", vm)))
-        narrate_because(&n, "free_big_unmapped", "Both mappings are gone: VmSize fell by %lld kB.",
-                        (long long)-vm);
-}
-
-static void explain_fill(int i)
-{
-    (void)i;
-    rows();
-    mallinfo_facts();
-    int64_t rss = d.a.heap_rss - d.b.heap_rss;
-    int64_t used = (int64_t)(d.a.mi.uordblks - d.b.mi.uordblks) / 1024;
-    if (FINDING(&n, "heap_holds_blocks", rss >= (int64_t)3 * 64 * 64 / 4 && used >= (int64_t)64 * 64,
-                VAL("heap_rss_delta_kB", rss), VAL("in_use_delta_kB", used)))
-        narrate_because(&n, "heap_holds_blocks",
-                        "64 blocks of 64 KiB, below the threshold, all written: [heap]'s Rss grew "
-                        "by %lld kB and mallinfo2 counts %lld kB more in use (uordblks).",
-                        (long long)rss, (long long)used);
-}
-
-static void explain_free_blocks(int i)
-{
-    (void)i;
-    rows();
-    mallinfo_facts();
-    int64_t rss = d.a.heap_rss - d.b.heap_rss;
-    int64_t freed = ((int64_t)d.a.mi.fordblks - (int64_t)d.b.mi.fordblks) / 1024;
-    if (FINDING(&n, "free_kept_memory", brk_moved_kb() == 0 && rss > -64 && freed >= (int64_t)64 * 64,
-                VAL("heap_rss_delta_kB", rss), VAL("free_delta_kB", freed)))
-        narrate_because(&n, "free_kept_memory",
-                        "free gave %lld kB back to malloc, not to the kernel: mallinfo2's free "
-                        "bytes (fordblks) grew by that much, while [heap]'s Rss moved by %+lld kB "
-                        "and the break did not move (pin, above them, holds the heap's end).",
-                        (long long)freed, (long long)rss);
-}
-
-static void explain_trim(int i)
-{
-    (void)i;
-    rows();
-    mallinfo_facts();
-    narrate_fact_int(&n, "malloc_trim_result", trimmed);
-    int64_t rss = d.a.heap_rss - d.b.heap_rss;
-    if (FINDING(&n, "trim_gave_back", trimmed == 1 && rss <= -(int64_t)(64 * 64 / 2),
-                VAL("heap_rss_delta_kB", rss), VAL("brk_moved_kB", brk_moved_kb())))
-        narrate_because(&n, "trim_gave_back",
-                        "malloc_trim(0) returned 1 and [heap]'s Rss fell by %lld kB, while the "
-                        "break moved by %lld kB: the free pages inside the heap went back to the "
-                        "kernel (glibc madvises them away), their address space stayed.",
-                        (long long)-rss, (long long)brk_moved_kb());
-    narrate_note(&n, "mallinfo2: arena %lld kB, in use %lld kB, free %lld kB. smaps: [heap] Size "
-                 "%lld kB, Rss %lld kB.", (long long)(d.a.mi.arena / 1024),
-                 (long long)(d.a.mi.uordblks / 1024), (long long)(d.a.mi.fordblks / 1024),
-                 (long long)d.a.heap_size, (long long)d.a.heap_rss);
-}
-
-static void explain_free_pin(int i)
-{
-    (void)i;
-    rows();
-    int64_t moved = brk_moved_kb();
-    if (FINDING(&n, "heap_shrank_at_free", moved < 0, VAL("brk_moved_kB", moved)))
+    const struct side *s = &mine, *o = &theirs[n.step - 1];
+    int64_t used = ((int64_t)s->a.mi.uordblks - (int64_t)s->b.mi.uordblks) / 1024;
+    int64_t freed = ((int64_t)s->a.mi.fordblks - (int64_t)s->b.mi.fordblks) / 1024;
+    int64_t their_used = ((int64_t)o->a.mi.uordblks - (int64_t)o->b.mi.uordblks) / 1024;
+    if (n.step - 1 == FILL_HEAP) {
+        if (FINDING(&n, "heap_holds_blocks", s->heap_rss >= 3072 && used >= 4096,
+                    VAL("heap_rss_delta_kB", s->heap_rss), VAL("in_use_delta_kB", used)))
+            narrate_because(&n, "heap_holds_blocks",
+                            "64 blocks of 64 KiB, below the threshold, all written: [heap]'s Rss "
+                            "grew by %lld kB and mallinfo2 counts %lld kB more in use (uordblks).",
+                            (long long)s->heap_rss, (long long)used);
+        if (other_path && FINDING(&n, "other_mallinfo2_is_glibcs", glibcs_there(F_MALLINFO) &&
+                                  2 * their_used < o->rss, VAL("in_use_delta_kB", their_used),
+                                  VAL("vm_rss_delta_kB", o->rss)))
+            narrate_because(&n, "other_mallinfo2_is_glibcs",
+                            "mallinfo2 is glibc's (dladdr: %s): in the child it counts %+lld kB "
+                            "more in use while VmRSS grew by %lld kB. It knows glibc's heap only, "
+                            "not what %s handed out.", other.from[F_MALLINFO],
+                            (long long)their_used, (long long)o->rss, other_name);
+    } else if (n.step - 1 == FREE_BLOCKS) {
+        if (FINDING(&n, "free_kept_memory", s->moved == 0 && s->heap_rss > -64 && freed >= 4096,
+                    VAL("heap_rss_delta_kB", s->heap_rss), VAL("free_delta_kB", freed)))
+            narrate_because(&n, "free_kept_memory",
+                            "free gave %lld kB back to malloc, not to the kernel: mallinfo2's free "
+                            "bytes (fordblks) grew by that much, while [heap]'s Rss moved by %+lld "
+                            "kB and the break did not move (pin, above them, holds the heap's "
+                            "end).", (long long)freed, (long long)s->heap_rss);
+    } else if (n.step - 1 == TRIM) {
+        narrate_fact_int(&n, "malloc_trim_result", trimmed);
+        if (FINDING(&n, "trim_gave_back", trimmed == 1 && s->heap_rss <= -2048,
+                    VAL("heap_rss_delta_kB", s->heap_rss), VAL("brk_moved_kB", s->moved)))
+            narrate_because(&n, "trim_gave_back",
+                            "malloc_trim(0) returned 1 and [heap]'s Rss fell by %lld kB, while the "
+                            "break moved by %lld kB: the free pages inside the heap went back to "
+                            "the kernel (glibc madvises them away), their address space stayed.",
+                            (long long)-s->heap_rss, (long long)s->moved);
+        narrate_note(&n, "mallinfo2: arena %lld kB, in use %lld kB, free %lld kB. smaps: [heap] "
+                     "Size %lld kB, Rss %lld kB.", (long long)(s->a.mi.arena / 1024),
+                     (long long)(s->a.mi.uordblks / 1024), (long long)(s->a.mi.fordblks / 1024),
+                     (long long)s->a.heap_size, (long long)s->a.heap_rss);
+        if (other_path && FINDING(&n, "other_malloc_trim_is_glibcs", glibcs_there(F_TRIM),
+                                  VAL("malloc_trim_result", o->trimmed),
+                                  VAL("vm_rss_delta_kB", o->rss)))
+            narrate_because(&n, "other_malloc_trim_is_glibcs",
+                            "malloc_trim is glibc's (dladdr: %s): in the child it returned %d and "
+                            "VmRSS moved by %+lld kB. At the 64 frees (step 16) %s's VmRSS moved "
+                            "by %+lld kB.", other.from[F_TRIM], o->trimmed, (long long)o->rss,
+                            other_name, (long long)theirs[FREE_BLOCKS].rss);
+    } else if (FINDING(&n, "heap_shrank_at_free", s->moved < 0, VAL("brk_moved_kB", s->moved))) {
         narrate_because(&n, "heap_shrank_at_free",
                         "With the last block at the heap's end freed, the free space there passed "
                         "M_TRIM_THRESHOLD and free itself moved the break down by %lld kB.",
-                        (long long)-moved);
-    else
+                        (long long)-s->moved);
+    } else {
         narrate_note(&n, "The break moved by %lld kB; [heap] is %lld kB, %lld kB of it resident.",
-                     (long long)moved, (long long)d.a.heap_size, (long long)d.a.heap_rss);
+                     (long long)s->moved, (long long)s->a.heap_size, (long long)s->a.heap_rss);
+    }
+    both_sides();
 }
 
 /* The lesson as a table: malloc's six sizes, then the threshold's moves,
- * the big allocation, and the heap's free memory. */
-static const struct step {
-    const char *id, *title;
-    size_t size;               /* want, for the malloc steps */
-    void (*lesson)(void);
-    void (*explain)(int);
-    char **focus;
-    bool ask;                  /* --predict: heap or mapping? */
-} steps[] = {
-    {"malloc_8", "malloc 8 bytes", 8, allocate, explain_allocate, &q, false},
-    {"malloc_4k", "malloc 4 KiB", 4 << 10, allocate, explain_allocate, &q, false},
-    {"malloc_64k", "malloc 64 KiB", 64 << 10, allocate, explain_allocate, &q, false},
-    {"malloc_127k", "malloc 127 KiB", 127 << 10, allocate, explain_allocate, &q, false},
-    {"malloc_128k", "malloc 128 KiB", 128 << 10, allocate, explain_k128, &q, true},
-    {"malloc_1m", "malloc 1 MiB", 1 << 20, allocate, explain_allocate, &q, false},
-    {"free_1m", "free the 1 MiB chunk", 1 << 20, free_mapped, explain_free_mapped, &q, false},
-    {"again_1m", "malloc 1 MiB again", 1 << 20, allocate, explain_again, &q, true},
-    {"fixed_threshold", "Fix the threshold with mallopt, malloc 1 MiB", 1 << 20, fix_threshold,
-     explain_fixed, &q, false},
-    {"malloc_big", "malloc a big block", 0, malloc_big, explain_big, &big, false},
-    {"write_first", "Write its first byte", 0, write_first, explain_write, &big, false},
-    {"write_middle", "Write a byte in its middle", 0, write_middle, explain_write, &big, false},
-    {"calloc_big", "calloc a block as big", 0, calloc_big, explain_calloc, &zeroed, false},
-    {"free_big", "free both", 0, free_big, explain_free_big, NULL, false},
-    {"fill_heap", "Fill the heap with 64 blocks of 64 KiB", 0, fill_heap, explain_fill, &pin, false},
-    {"free_blocks", "free the 64 blocks", 0, free_blocks, explain_free_blocks, &pin, false},
-    {"trim", "Give free heap memory back: malloc_trim", 0, trim, explain_trim, &pin, false},
-    {"free_pin", "free the last block", 0, free_pin, explain_free_pin, NULL, false},
+ * the big allocation, and the heap's free memory. --predict asks twice. */
+#define WHERE_ASK "Where does this memory come from?", {"from [heap]", "a mapping of its own"}, \
+                  {"from_heap_break_moved|from_heap_no_brk", "own_mapping"}
+static const struct narrate_lesson steps[NSTEPS] = {
+    {"malloc_8", "malloc 8 bytes", allocate, explain_allocate, NULL, {NULL}, {NULL}},
+    {"malloc_4k", "malloc 4 KiB", allocate, explain_allocate, NULL, {NULL}, {NULL}},
+    {"malloc_64k", "malloc 64 KiB", allocate, explain_allocate, NULL, {NULL}, {NULL}},
+    [MALLOC_127K] = {"malloc_127k", "malloc 127 KiB", allocate, explain_allocate, NULL, {NULL},
+                     {NULL}},
+    {"malloc_128k", "malloc 128 KiB", allocate, explain_allocate, WHERE_ASK},
+    [MALLOC_1M] = {"malloc_1m", "malloc 1 MiB", allocate, explain_allocate, NULL, {NULL}, {NULL}},
+    {"free_1m", "free the 1 MiB chunk", free_mapped, explain_unmap, NULL, {NULL}, {NULL}},
+    [AGAIN_1M] = {"again_1m", "malloc 1 MiB again", allocate, explain_allocate, WHERE_ASK},
+    {"fixed_threshold", "Fix the threshold with mallopt, malloc 1 MiB", fix_threshold,
+     explain_allocate, NULL, {NULL}, {NULL}},
+    {"malloc_big", "malloc a big block", malloc_big, explain_big, NULL, {NULL}, {NULL}},
+    {"write_first", "Write its first byte", write_first, explain_big, NULL, {NULL}, {NULL}},
+    {"write_middle", "Write a byte in its middle", write_middle, explain_big, NULL, {NULL}, {NULL}},
+    {"calloc_big", "calloc a block as big", calloc_big, explain_big, NULL, {NULL}, {NULL}},
+    {"free_big", "free both", free_big, explain_unmap, NULL, {NULL}, {NULL}},
+    [FILL_HEAP] = {"fill_heap", "Fill the heap with 64 blocks of 64 KiB", fill_heap, explain_heap,
+                   NULL, {NULL}, {NULL}},
+    [FREE_BLOCKS] = {"free_blocks", "free the 64 blocks", free_blocks, explain_heap, NULL, {NULL},
+                     {NULL}},
+    [TRIM] = {"trim", "Give free heap memory back: malloc_trim", trim, explain_heap, NULL, {NULL},
+              {NULL}},
+    {"free_pin", "free the last block", free_pin, explain_heap, NULL, {NULL}, {NULL}},
 };
-#define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
-
-static int step_of(const char *id)
-{
-    for (int i = 0; i < NSTEPS; i++)
-        if (strcmp(steps[i].id, id) == 0)
-            return i;
-    return 0;
-}
 #endif /* VMLAB_GLIBC_MALLOC */
 
 /* ---- Options, sizes and the machine ---- */
+
+static const struct cli_option options[] = {
+    {"allocator", "PATH",
+     "also run the same steps in a child under LD_PRELOAD=PATH, another malloc, and show its "
+     "numbers beside glibc's (other_*); PATH may be jemalloc or mimalloc (Debian's "
+     "libjemalloc2 and libmimalloc2.0)"},
+};
 
 static const struct demo_info info = {
     .name = "malloc-brk",
@@ -490,16 +663,129 @@ static const struct demo_info info = {
         "Watches glibc's malloc get memory: small requests from the heap (the program\n"
         "break moves, [heap] grows), large ones as mappings of their own (mmap); the\n"
         "128 KiB threshold and how it moves; malloc of a big block is address space;\n"
-        "calloc skips the memset; free keeps heap memory until malloc_trim.",
+        "calloc skips the memset; free keeps heap memory until malloc_trim. With\n"
+        "--allocator, the same steps under another malloc, side by side.",
+    .options = options,
+    .noptions = 1,
     .examples = "  malloc-brk                 the eighteen steps\n"
                 "  malloc-brk --step          pause before each step; watch smaps live\n"
-                "  malloc-brk --predict       say where each allocation goes, then see\n",
+                "  malloc-brk --predict       say where each allocation goes, then see\n"
+                "  malloc-brk --allocator jemalloc   the same steps under jemalloc too\n",
 };
+
+#ifdef VMLAB_GLIBC_MALLOC
+#define CHILD_ENV "VMLAB_MALLOC_BRK_CHILD"
+
+/* The child under --allocator: the lesson functions, one step each time the
+ * parent sends its index, each step's side sent back whole. It prints
+ * nothing: its narrator is in JSON mode and never ends a step. */
+static noreturn void be_the_child(const char *how)
+{
+    char *end;
+    int i;
+    sock = (int)strtol(how, &end, 10);
+    big_size = *end == ',' ? (size_t)strtoull(end + 1, &end, 10) : 0;
+    if (!big_size || *end)
+        _exit(EXIT_USAGE);
+    narrate_init(&n, info.name, &(struct cli_common){.json = true, .color = COLOR_NEVER}, NSTEPS);
+    n.out = stderr; /* should it fail, never into the parent's --json */
+    narrate_observe(&n, observe, NULL);
+    look(&mine.b, false); /* as in main */
+    who_serves(&other);
+    if (send(sock, &other, sizeof other, MSG_NOSIGNAL) == (ssize_t)sizeof other)
+        while (recv(sock, &i, sizeof i, 0) == (ssize_t)sizeof i && i >= 0 && i < NSTEPS) {
+            n.step = i + 1;
+            n.code[0] = '\0';
+            steps[i].lesson();
+            if (send(sock, &mine, sizeof mine, MSG_NOSIGNAL) != (ssize_t)sizeof mine)
+                break;
+        }
+    _exit(EXIT_OK);
+}
+
+static const struct { const char *name, *file, *package; } known[] = {
+    {"jemalloc", "libjemalloc.so.2", "libjemalloc2"},
+    {"mimalloc", "libmimalloc.so.2", "libmimalloc2.0"},
+};
+
+/* --allocator: a known name, looked up where the distribution puts it (next
+ * to libc, under /usr; VMLAB_ALLOCATOR_DIR overrides), or a shared library. */
+static void choose_allocator(const char *arg)
+{
+    static char path[PATH_MAX];
+    char dir[PATH_MAX], file[PATH_MAX + 64], quoted[128];
+    const char *slash = strrchr(arg, '/');
+    snprintf(other_name, sizeof other_name, "%s", slash ? slash + 1 : arg);
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
+        if (strcmp(arg, known[k].name) != 0)
+            continue;
+        snprintf(dir, sizeof dir, "%s%s", strncmp(ours.from[F_LIBC], "/usr/", 5) ? "/usr" : "",
+                 ours.from[F_LIBC]);
+        *strrchr(dir, '/') = '\0';
+        if (getenv("VMLAB_ALLOCATOR_DIR"))
+            snprintf(dir, sizeof dir, "%s", getenv("VMLAB_ALLOCATOR_DIR"));
+        snprintf(file, sizeof file, "%s/%s", dir, known[k].file);
+        if (access(file, R_OK) != 0)
+            narrate_finish(&n, RESULT_SKIP, "%s is not installed (no %s). As root: apt-get "
+                           "install %s", arg, file, known[k].package);
+        arg = file;
+    }
+    cli_quote(arg, quoted, sizeof quoted);
+    Elf64_Ehdr h;
+    FILE *f = realpath(arg, path) ? fopen(path, "rbe") : NULL;
+    int err = errno;
+    bool elf = f && fread(&h, sizeof h, 1, f) == 1 && memcmp(h.e_ident, ELFMAG, SELFMAG) == 0;
+    if (f)
+        (void)fclose(f);
+    else
+        cli_usage_error(&info, "--allocator: '%s': %s", quoted, strerror(err));
+    if (!elf || h.e_type != ET_DYN)
+        cli_usage_error(&info, "--allocator: '%s' is not a shared library", quoted);
+    other_path = path;
+}
+
+/* The child: this program again, under LD_PRELOAD, told where to answer. */
+static void start_child(void)
+{
+    int sv[2];
+    char how[64];
+    char *argv[] = {(char *)info.name, NULL};
+    extern char **environ;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+        narrate_fail_errno(&n, "socketpair", errno);
+    (void)fcntl(sv[1], F_SETFD, 0); /* the child's end stays open across exec */
+    snprintf(how, sizeof how, "%d,%zu", sv[1], big_size);
+    int err = setenv(CHILD_ENV, how, 1) || setenv("LD_PRELOAD", other_path, 1) ? errno :
+              posix_spawn(&child, "/proc/self/exe", NULL, NULL, argv, environ);
+    (void)close(sv[1]);
+    if (err)
+        narrate_fail_errno(&n, "posix_spawn", err);
+    sock = sv[0];
+    if (!exchange(NULL, 0, &other, sizeof other))
+        cli_usage_error(&info, "--allocator: the child under LD_PRELOAD=%s ended before it "
+                        "started", other_path);
+    if (strcmp(other.from[F_MALLOC], other_path) != 0)
+        cli_usage_error(&info, "--allocator: %s does not replace malloc: under LD_PRELOAD, malloc "
+                        "is still %s's", other_path, other.from[F_MALLOC]);
+}
+#endif
+
+static void on_option(void *ctx, size_t index, const char *arg)
+{
+    (void)index;
+    *(const char **)ctx = arg;
+}
 
 int main(int argc, char **argv)
 {
+#ifdef VMLAB_GLIBC_MALLOC
+    const char *child_of = getenv(CHILD_ENV);
+    if (child_of)
+        be_the_child(child_of);
+#endif
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, NULL, NULL);
+    const char *allocator = NULL;
+    int first = cli_parse(argc, argv, &info, &common, on_option, &allocator);
     cli_no_positionals(&info, argc, argv, first);
     leftovers_repair(info.name);
 #ifndef VMLAB_GLIBC_MALLOC
@@ -517,51 +803,52 @@ int main(int argc, char **argv)
     struct thp thp;
     thp_read(&thp);
     d.huge_kb = (int64_t)(thp.huge_size / 1024);
-    /* LD_PRELOAD may put another allocator before glibc's: then glibc's
-     * mallinfo2 knows nothing of what malloc handed out. */
-    // cppcheck-suppress unusedAllocatedMemory ; only mallinfo2's count of it matters
-    void *mine = malloc(1000);
-    struct mallinfo2 seen = mallinfo2();
-    free(mine);
     narrate_init(&n, info.name, &common, NSTEPS);
-    if (seen.uordblks == 0)
-        narrate_finish(&n, RESULT_SKIP, "malloc here is not glibc's: glibc's mallinfo2 counts "
-                       "nothing in use after a malloc (another allocator, LD_PRELOAD='%s'); the "
-                       "lesson is glibc's malloc", getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
+    who_serves(&ours);
+    if (strcmp(ours.from[F_MALLOC], ours.from[F_LIBC]) != 0)
+        narrate_finish(&n, RESULT_SKIP, "malloc here is not glibc's: dladdr finds it in %s "
+                       "(LD_PRELOAD='%s'); the lesson is glibc's malloc (for another one beside "
+                       "it: --allocator)", ours.from[F_MALLOC],
+                       getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
+    if (allocator)
+        choose_allocator(allocator);
     budget_read(&d.budget);
     uint64_t bytes = 0;
-    /* Two blocks of big_size exist at once; only a page or two of each is
-     * written, but in overcommit mode 2 each is charged in full. */
-    enum budget_choice got = budget_choose_size(&d.budget, 0, UINT64_C(1) << 30, page, 2, 4, &bytes,
-                                                d.why, sizeof d.why);
+    /* Two blocks of big_size exist at once (four with the child); only a page
+     * or two of each is written, but in overcommit mode 2 each is charged. */
+    enum budget_choice got = budget_choose_size(&d.budget, 0, UINT64_C(1) << 30, page, 2,
+                                                other_path ? 8 : 4, &bytes, d.why, sizeof d.why);
     char why_fill[400] = "";
-    if (got == BUDGET_NONE_FITS || !budget_allows(&d.budget, 16u << 20, 2, why_fill, sizeof why_fill))
+    if (got == BUDGET_NONE_FITS ||
+        !budget_allows(&d.budget, 16u << 20, 2, why_fill, sizeof why_fill))
         narrate_finish(&n, RESULT_SKIP, "this process may not use enough memory for the lesson "
                        "(it writes 4 MiB): %s. Free some memory or raise that limit.",
                        got == BUDGET_NONE_FITS ? d.why : why_fill);
     big_size = (size_t)bytes;
     d.big_kb = (int64_t)(bytes / 1024);
     d.shrunk = got == BUDGET_SHRUNK;
+    if (other_path)
+        start_child();
     narrate_observe(&n, observe, NULL);
+    /* One look before step 1: the memory our measuring writes to is then
+     * resident, so that no step's VmRSS counts it. */
+    look(&mine.b, false);
     char big_text[32];
     format_size(bytes, big_text, sizeof big_text);
     narrate_intro(&n, "malloc-brk (PID %ld): glibc %s's malloc. The break is at %p now.\n"
                   "The big block of steps 10-13 is %s.", (long)getpid(), gnu_get_libc_version(),
                   sbrk(0), big_text);
-    for (int i = 0; i < NSTEPS; i++) {
-        narrate_begin(&n, steps[i].id, steps[i].title);
-        want = steps[i].size;
-        d.focus = steps[i].focus;
-        if (steps[i].ask)
-            narrate_ask(&n, "Where does this memory come from?",
-                        (const char *const[]){"from [heap]", "a mapping of its own", NULL});
-        steps[i].lesson();
-        steps[i].explain(i);
-        narrate_end_step(&n);
-        if (i == 0)
-            narrate_watch(&n, (uintptr_t)q);
-    }
-    narrate_finish(&n, RESULT_OK, "the heap, the threshold, a big block and malloc_trim; every "
-                   "number above was measured in this run.");
+    if (other_path)
+        narrate_intro(&n, "Beside it: the same steps under %s, in a child (PID %ld) run with "
+                      "LD_PRELOAD=%s. Its numbers are the other_ rows.", other_name, other.pid,
+                      other_path);
+    narrate_run(&n, steps, NSTEPS);
+    int status = 0;
+    if (other_path && (close(sock) != 0 || waitpid(child, &status, 0) != child || status != 0))
+        narrate_finish(&n, RESULT_FAIL, "the child under %s ended with status %#x", other_name,
+                       status);
+    narrate_finish(&n, RESULT_OK, "the heap, the threshold, a big block and malloc_trim%s; every "
+                   "number above was measured in this run.", other_path ? ", beside another "
+                   "malloc" : "");
 #endif
 }

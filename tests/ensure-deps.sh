@@ -4,7 +4,8 @@
 #   sh tests/ensure-deps.sh build   the demos and the tour: cmake, make, a C compiler
 #   sh tests/ensure-deps.sh test    the above, plus Check, pkg-config, clang with its
 #                                   fuzzer runtime, valgrind, cppcheck, clang-tidy,
-#                                   rsvg-convert and Python's jsonschema
+#                                   rsvg-convert, Python's jsonschema, jemalloc and
+#                                   mimalloc
 #   sh tests/ensure-deps.sh matrix  the above, plus what tests/matrix/ boots kernels
 #                                   with: QEMU, a static busybox, cpio, jq, kmod, xz
 # As root it installs with apt-get; otherwise it prints the sudo line and stops.
@@ -20,6 +21,10 @@ missing=""
 need() { # need COMMAND PACKAGE
   command -v "$1" >/dev/null 2>&1 || missing="$missing $2"
 }
+needlib() { # needlib SONAME PACKAGE: a shared library the loader knows
+  ldconfig=$(command -v ldconfig || echo /sbin/ldconfig)
+  "$ldconfig" -p 2>/dev/null | grep -q "[[:space:]]$1 " || missing="$missing $2"
+}
 need cmake cmake
 need make make
 need cc gcc
@@ -31,6 +36,9 @@ if [ "$want" = test ] || [ "$want" = matrix ]; then
   need cppcheck cppcheck
   need clang-tidy clang-tidy
   need rsvg-convert librsvg2-bin          # pictures.svg renders the --svg pictures
+  # malloc-brk --allocator runs its steps under these mallocs too.
+  needlib libjemalloc.so.2 libjemalloc2
+  needlib libmimalloc.so.2 libmimalloc2.0
   # json.schema validates every program's --json with Debian's python3 and
   # its jsonschema module (the grader of docs/grading.md uses the same).
   /usr/bin/python3 -c 'import jsonschema' 2>/dev/null || missing="$missing python3-jsonschema"

@@ -44,6 +44,7 @@ expect 'segv-pgfault ' vmlab help se
 expect '--size --step --svg ' vmlab mmap-anon --s
 expect '--step ' vmlab tour --s          # the tour takes no --size
 expect '--all --answers ' vmlab segv-pgfault --a
+expect '--allocator --answers ' vmlab malloc-brk --a
 expect 'always auto ' vmlab tour --color a
 expect '--help ' vmlab oom-killer-try --he
 expect '' vmlab list x
