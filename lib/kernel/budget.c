@@ -52,33 +52,17 @@ const char *budget_limit_name(enum budget_limit which)
     return which < BUDGET_LIMITS ? names[which] : "no known limit";
 }
 
-bool budget_parse_cgroup_value(const char *text, uint64_t *bytes)
-{
-    if (strncmp(text, "max", 3) == 0 && (text[3] == '\0' || text[3] == '\n')) {
-        *bytes = BUDGET_UNLIMITED;
-        return true;
-    }
-    if (text[0] < '0' || text[0] > '9')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || (*end != '\0' && *end != '\n'))
-        return false;
-    *bytes = v >= V1_UNLIMITED_FROM ? BUDGET_UNLIMITED : (uint64_t)v;
-    return true;
-}
-
+/* A cgroup limit or usage file: a number, or "max" (v2: no limit). v1
+ * writes "no limit" as a number near 2^63, which is also unlimited. */
 static bool read_cgroup_file(const char *dir, const char *name, uint64_t *bytes)
 {
-    char path[768], text[64];
+    char path[768];
+    int64_t v;
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "re");
-    if (!f)
+    if (procfs_read_number(path, &v) != PROCFS_OK || v < 0)
         return false;
-    bool ok = fgets(text, sizeof text, f) != NULL;
-    (void)fclose(f); /* read-only: nothing to lose */
-    return ok && budget_parse_cgroup_value(text, bytes);
+    *bytes = (uint64_t)v >= V1_UNLIMITED_FROM ? BUDGET_UNLIMITED : (uint64_t)v;
+    return true;
 }
 
 /* What the cgroup walk finds: the smallest limit and the least headroom
@@ -175,18 +159,6 @@ static int64_t parse_number(const char *text, const char *end_ok)
     return v;
 }
 
-/* The first line of a sysfs file as a number; -1 if it holds none. */
-static int64_t first_number(const char *path)
-{
-    char line[64];
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    bool got = fgets(line, sizeof line, f) != NULL;
-    (void)fclose(f); /* read-only: nothing to lose */
-    return got ? parse_number(line, "\n") : -1;
-}
-
 /* kB of every huge-page pool, all sizes (the kernel's hugetlb_total_pages):
  * meminfo's Hugetlb, or the sum over /sys/kernel/mm/hugepages before 4.16. */
 static int64_t hugetlb_kB(void)
@@ -205,8 +177,9 @@ static int64_t hugetlb_kB(void)
         if (size_kB <= 0)
             continue;
         snprintf(file, sizeof file, "/sys/kernel/mm/hugepages/%s/nr_hugepages", e->d_name);
-        int64_t pages = first_number(file);
-        kB += pages > 0 ? pages * size_kB : 0;
+        int64_t pages;
+        if (procfs_read_number(file, &pages) == PROCFS_OK && pages > 0)
+            kB += pages * size_kB;
     }
     if (dir)
         closedir(dir);

@@ -120,8 +120,4 @@ enum budget_choice budget_choose_size(const struct budget *b, uint64_t asked, ui
 bool budget_cgroup_headroom(FILE *membership, const char *v2_mount, const char *v1_memory_mount,
                             uint64_t *headroom, char *where, size_t len);
 
-/* A cgroup limit or usage file's text: a number, or "max" (v2: no limit).
- * v1 writes "no limit" as a number near 2^63, which is also unlimited. */
-bool budget_parse_cgroup_value(const char *text, uint64_t *bytes);
-
 #endif

@@ -6,7 +6,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Long enough for any smaps header with a PATH_MAX name; longer lines are
  * kept cut and the rest of the line is skipped. */
@@ -438,21 +440,50 @@ enum procfs_status procfs_read_pairs(const char *path, struct procfs_want *want,
     return read_wanted(path, want, n, ' ');
 }
 
-enum procfs_status procfs_parse_number(FILE *in, uint64_t *value)
+enum procfs_status procfs_parse_number(const char *text, size_t len, int64_t *value)
 {
     char line[64];
-    enum line_result r = next_line(in, line, sizeof line);
-    if (r == LINE_EOF)
+    const char *newline = memchr(text, '\n', len);
+    if (!newline)
         return PROCFS_TRUNCATED;
-    if (r == LINE_LONG)
-        return PROCFS_MALFORMED;
-    if (r != LINE_OK)
-        return line_status(r);
+    if (newline != text + len - 1 || memchr(text, '\0', len) || len > sizeof line)
+        return PROCFS_MALFORMED; /* more than one line, a NUL byte, or far too long */
+    memcpy(line, text, len - 1);
+    line[len - 1] = '\0';
     const char *s = skip_blanks(line);
-    enum procfs_status st = parse_decimal(&s, value);
+    if (strncmp(s, "max", 3) == 0 && *skip_blanks(s + 3) == '\0') {
+        *value = INT64_MAX;
+        return PROCFS_OK;
+    }
+    bool negative = *s == '-';
+    uint64_t v;
+    s += negative;
+    enum procfs_status st = parse_decimal(&s, &v);
     if (st != PROCFS_OK)
         return st;
-    return *skip_blanks(s) == '\0' ? PROCFS_OK : PROCFS_MALFORMED;
+    if (*skip_blanks(s) != '\0')
+        return PROCFS_MALFORMED;
+    if (v > INT64_MAX)
+        return PROCFS_OVERFLOW;
+    *value = negative ? -(int64_t)v : (int64_t)v;
+    return PROCFS_OK;
+}
+
+enum procfs_status procfs_read_number(const char *path, int64_t *value)
+{
+    char text[64];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return PROCFS_IO;
+    ssize_t n = read(fd, text, sizeof text);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    if (n < 0)
+        return PROCFS_IO;
+    if ((size_t)n == sizeof text)
+        return PROCFS_MALFORMED;
+    return procfs_parse_number(text, (size_t)n, value);
 }
 
 enum procfs_status procfs_read_vm_sysctl(const char *name, uint64_t *value)
@@ -467,12 +498,14 @@ enum procfs_status procfs_read_vm_sysctl(const char *name, uint64_t *value)
         errno = ENAMETOOLONG;
         return PROCFS_IO;
     }
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return PROCFS_IO;
-    enum procfs_status st = procfs_parse_number(f, value);
-    (void)fclose(f); /* read-only: nothing to lose */
-    return st;
+    int64_t v;
+    enum procfs_status st = procfs_read_number(path, &v);
+    if (st != PROCFS_OK)
+        return st;
+    if (v < 0)
+        return PROCFS_MALFORMED; /* no /proc/sys/vm value is negative */
+    *value = (uint64_t)v;
+    return PROCFS_OK;
 }
 
 enum procfs_status procfs_parse_choice(FILE *in, char *out, size_t len)

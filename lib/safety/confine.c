@@ -121,25 +121,12 @@ static void did(struct confine *c, const char *fmt, ...)
 /* A limit file: a number, or "max" (no limit: *value = UINT64_MAX). */
 static bool read_limit(const char *dir, const char *name, uint64_t *value)
 {
-    char path[640], text[64];
+    char path[640];
+    int64_t v;
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "re");
-    if (!f)
+    if (procfs_read_number(path, &v) != PROCFS_OK || v < 0)
         return false;
-    bool ok = fgets(text, sizeof text, f) != NULL;
-    (void)fclose(f); /* read-only: nothing to lose */
-    if (!ok)
-        return false;
-    if (strncmp(text, "max", 3) == 0) {
-        *value = UINT64_MAX;
-        return true;
-    }
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || end == text)
-        return false;
-    *value = v;
+    *value = v == INT64_MAX ? UINT64_MAX : (uint64_t)v;
     return true;
 }
 

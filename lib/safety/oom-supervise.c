@@ -20,25 +20,12 @@
 #include "errors.h"
 #include "procfs.h"
 
-/* A file holding one signed number, such as oom_score_adj; -1 when unreadable. */
-int64_t oom_read_number(const char *path)
+/* oom_score, oom_score_adj, dmesg_restrict; -1 when unreadable. */
+static int64_t read_int(const char *path)
 {
-    FILE *f = fopen(path, "re");
-    long long v = -1;
-    if (f) {
-        char text[32];
-        if (fgets(text, sizeof text, f)) {
-            char *end;
-            errno = 0;
-            long long x = strtoll(text, &end, 10);
-            if (errno == 0 && end != text && (*end == '\n' || *end == '\0'))
-                v = x;
-        }
-        (void)fclose(f); /* read-only: nothing to lose */
-    }
-    return v;
+    int64_t v;
+    return procfs_read_number(path, &v) == PROCFS_OK ? v : -1;
 }
-
 /* ---- in the victim ---- */
 
 static struct timespec clock_start;
@@ -119,8 +106,8 @@ void oom_victim_hello(int fd, const char *dir)
     memset(&r, 0, sizeof r);
     r.kind = OOM_HELLO;
     r.pid = getpid();
-    r.oom_score = oom_read_number("/proc/self/oom_score");
-    r.oom_score_adj = oom_read_number("/proc/self/oom_score_adj");
+    r.oom_score = read_int("/proc/self/oom_score");
+    r.oom_score_adj = read_int("/proc/self/oom_score_adj");
     fill_status(&r);
     snprintf(r.text, sizeof r.text, "%s", dir);
     send_record(fd, &r);
@@ -305,7 +292,7 @@ int oom_kmsg_open(char *why, size_t len)
     if (fd < 0) {
         char err[96];
         errno_describe("open /dev/kmsg", errno, err, sizeof err);
-        int64_t restricted = oom_read_number("/proc/sys/kernel/dmesg_restrict");
+        int64_t restricted = read_int("/proc/sys/kernel/dmesg_restrict");
         snprintf(why, len, "%s%s; how the victim ended comes from waitpid and the cgroup instead",
                  err, restricted == 1 ? " (kernel.dmesg_restrict is 1: only root may read the "
                                         "kernel log)" : "");
@@ -498,8 +485,8 @@ void oom_explain_supervisor(struct narrator *n, bool protected_self, const struc
 {
     char mine[512], why[512];
     (void)confine_verify_self(UINT64_MAX, mine, sizeof mine, why, sizeof why);
-    int64_t adj = oom_read_number("/proc/self/oom_score_adj");
-    int64_t score = oom_read_number("/proc/self/oom_score");
+    int64_t adj = read_int("/proc/self/oom_score_adj");
+    int64_t score = read_int("/proc/self/oom_score");
     narrate_fact_int(n, "supervisor_pid", getpid());
     narrate_fact(n, "supervisor_cgroup", "%s", mine);
     narrate_fact_int(n, "supervisor_oom_score_adj", adj);

@@ -131,8 +131,6 @@ void oom_explain_supervisor(struct narrator *n, bool protected_self, const struc
 /* Sets this process's oom_score_adj to -1000 (never chosen); false when
  * it may not (a container without CAP_SYS_RESOURCE). */
 bool oom_protect_self(void);
-/* A file of one signed number (oom_score, oom_score_adj); -1 if unreadable. */
-int64_t oom_read_number(const char *path);
 
 /* vm.panic_on_oom = 2 turns even a cgroup's OOM into a kernel panic, = 1
  * any other OOM: then a 77 that says so. */

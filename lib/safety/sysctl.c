@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "procfs.h"
 #include "sysctl_record.h"
 #include "undo.h"
 
@@ -62,28 +63,13 @@ static void say_number(uint64_t v)
     say(digits + i);
 }
 
-/* One unsigned number and a newline, as /proc/sys/vm prints it. */
+/* A /proc/sys/vm value (procfs_read_number is async-signal-safe). */
 static int read_knob(const char *path, uint64_t *value)
 {
-    char text[32];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    int64_t v;
+    if (procfs_read_number(path, &v) != PROCFS_OK || v < 0)
         return -1;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    uint64_t v = 0;
-    ssize_t i = 0;
-    for (; i < n && text[i] >= '0' && text[i] <= '9'; i++) {
-        unsigned d = (unsigned)(text[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
-    if (i == 0 || i + 1 != n || text[i] != '\n')
-        return -1;
-    *value = v;
+    *value = (uint64_t)v;
     return 0;
 }
 
