@@ -15,10 +15,7 @@
 #include "confine.h"
 #include "procfs.h"
 
-/* cgroup v1 writes "no limit" as PAGE_COUNTER_MAX pages, just under 2^63. */
-#define V1_UNLIMITED_FROM (UINT64_C(1) << 62)
-
-void budget_init(struct budget *b)
+static void budget_init(struct budget *b)
 {
     memset(b, 0, sizeof *b);
     b->bytes = BUDGET_UNLIMITED;
@@ -27,13 +24,15 @@ void budget_init(struct budget *b)
         b->headroom[i] = BUDGET_UNLIMITED;
 }
 
-void budget_consider(struct budget *b, enum budget_limit which, uint64_t headroom,
-                     const char *detail)
+/* One limit more: the least one binds. */
+static void budget_consider(struct budget *b, enum budget_limit which, uint64_t headroom,
+                            const char *detail)
 {
     if (which >= BUDGET_LIMITS)
         return;
     b->headroom[which] = headroom;
-    snprintf(b->detail[which], sizeof b->detail[which], "%s", detail ? detail : "");
+    int room = (int)sizeof b->detail[which] - 1; /* a long cgroup path is cut, not overrun */
+    snprintf(b->detail[which], sizeof b->detail[which], "%.*s", room, detail ? detail : "");
     if (headroom < b->bytes) {
         b->bytes = headroom;
         b->binding = which;
@@ -52,99 +51,46 @@ const char *budget_limit_name(enum budget_limit which)
     return which < BUDGET_LIMITS ? names[which] : "no known limit";
 }
 
-/* A cgroup limit or usage file: a number, or "max" (v2: no limit). v1
- * writes "no limit" as a number near 2^63, which is also unlimited. */
-static bool read_cgroup_file(const char *dir, const char *name, uint64_t *bytes)
-{
-    char path[768];
-    int64_t v;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (procfs_read_number(path, &v) != PROCFS_OK || v < 0)
-        return false;
-    *bytes = (uint64_t)v >= V1_UNLIMITED_FROM ? BUDGET_UNLIMITED : (uint64_t)v;
-    return true;
-}
-
-/* What the cgroup walk finds: the smallest limit and the least headroom
- * (limit - usage) over a cgroup and its ancestors, and whose that is. */
-struct cgroup_room {
-    uint64_t limit, headroom;
-    char *where;
-    size_t len;
-};
-
-static void walk_up(const char *mount, const char *path, const char *limit_file,
-                    const char *usage_file, struct cgroup_room *best)
-{
-    char rel[512];
-    snprintf(rel, sizeof rel, "%s", path);
-    for (;;) {
-        char dir[640];
-        uint64_t limit, usage;
-        snprintf(dir, sizeof dir, "%s%s", mount, strcmp(rel, "/") == 0 ? "" : rel);
-        if (read_cgroup_file(dir, limit_file, &limit) && limit != BUDGET_UNLIMITED) {
-            if (limit < best->limit)
-                best->limit = limit;
-            uint64_t room;
-            if (read_cgroup_file(dir, usage_file, &usage) &&
-                (room = limit > usage ? limit - usage : 0) < best->headroom) {
-                char l[32], u[32];
-                format_size(limit, l, sizeof l);
-                format_size(usage, u, sizeof u);
-                best->headroom = room;
-                snprintf(best->where, best->len, "%s of %s: %s, %s in use", limit_file, dir, l, u);
-            }
-        }
-        char *slash = strrchr(rel, '/');
-        if (!slash || strcmp(rel, "/") == 0)
-            return;
-        if (slash == rel)
-            rel[1] = '\0'; /* "/a" -> "/" */
-        else
-            *slash = '\0';
-    }
-}
-
-static void cgroup_walk(FILE *membership, const char *v2_mount, const char *v1_memory_mount,
-                        struct cgroup_room *r)
-{
-    char v2[256], v1[256];
-    cgroup_parse_membership(membership, v2, sizeof v2, v1, sizeof v1);
-    r->limit = r->headroom = BUDGET_UNLIMITED;
-    r->where[0] = '\0';
-    if (v2_mount && v2[0])
-        walk_up(v2_mount, v2, "memory.max", "memory.current", r);
-    if (v1_memory_mount && v1[0])
-        walk_up(v1_memory_mount, v1, "memory.limit_in_bytes", "memory.usage_in_bytes", r);
-}
-
-bool budget_cgroup_headroom(FILE *membership, const char *v2_mount, const char *v1_memory_mount,
-                            uint64_t *headroom, char *where, size_t len)
-{
-    struct cgroup_room r = {.where = where, .len = len};
-    cgroup_walk(membership, v2_mount, v1_memory_mount, &r);
-    *headroom = r.headroom;
-    return r.headroom != BUDGET_UNLIMITED;
-}
-
-/* This process's cgroup: v2 or v1 at the usual mounts, else (a hybrid
- * host) v2 under /sys/fs/cgroup/unified. */
+/* This process's memory cgroup and its ancestors, under the v2 and the v1
+ * mount, else (a hybrid host) under the v2 one at /sys/fs/cgroup/unified. */
 static void read_own_cgroup(struct grant *g)
 {
-    struct cgroup_room r = {BUDGET_UNLIMITED, BUDGET_UNLIMITED, g->cgroup_detail,
-                            sizeof g->cgroup_detail};
-    g->cgroup_detail[0] = '\0';
+    char v2[256] = "", v1[256] = "";
     FILE *f = fopen("/proc/self/cgroup", "re");
     if (f) {
-        cgroup_walk(f, "/sys/fs/cgroup", "/sys/fs/cgroup/memory", &r);
-        if (r.limit == BUDGET_UNLIMITED) {
-            rewind(f);
-            cgroup_walk(f, "/sys/fs/cgroup/unified", NULL, &r);
-        }
+        cgroup_parse_membership(f, v2, sizeof v2, v1, sizeof v1);
         (void)fclose(f); /* read-only: nothing to lose */
     }
-    g->cgroup_limit = r.limit == BUDGET_UNLIMITED ? -1 : (int64_t)(r.limit / 1024);
-    g->cgroup_headroom = r.headroom == BUDGET_UNLIMITED ? -1 : (int64_t)(r.headroom / 1024);
+    static const struct { const char *mount; bool v1; } places[] = {
+        {"/sys/fs/cgroup", false}, {"/sys/fs/cgroup/memory", true}, {"/sys/fs/cgroup/unified", false},
+    };
+    struct cgroup_limit best = {.bytes = UINT64_MAX, .room = UINT64_MAX}, l;
+    const char *room_file = "";
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        const char *rel = places[i].v1 ? v1 : v2;
+        if (!rel[0] || (i == 2 && best.bytes != UINT64_MAX))
+            continue;
+        (void)cgroup_effective_limit(places[i].mount, rel, places[i].v1, &l);
+        if (l.bytes < best.bytes)
+            best.bytes = l.bytes;
+        if (l.room < best.room) {
+            best.room = l.room;
+            best.room_limit = l.room_limit;
+            best.room_usage = l.room_usage;
+            snprintf(best.room_dir, sizeof best.room_dir, "%s", l.room_dir);
+            room_file = places[i].v1 ? "memory.limit_in_bytes" : "memory.max";
+        }
+    }
+    g->cgroup_limit = best.bytes == UINT64_MAX ? -1 : (int64_t)(best.bytes / 1024);
+    g->cgroup_headroom = best.room == UINT64_MAX ? -1 : (int64_t)(best.room / 1024);
+    g->cgroup_detail[0] = '\0';
+    if (best.room != UINT64_MAX) {
+        char l_text[32], u_text[32];
+        format_size(best.room_limit, l_text, sizeof l_text);
+        format_size(best.room_usage, u_text, sizeof u_text);
+        snprintf(g->cgroup_detail, sizeof g->cgroup_detail, "%s of %s: %s, %s in use", room_file,
+                 best.room_dir, l_text, u_text);
+    }
 }
 
 /* A non-negative decimal number at the start of text, ended by one of

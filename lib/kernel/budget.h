@@ -41,7 +41,7 @@ struct grant {
     int64_t rlimit_as, rlimit_data, vm_size, vm_data;
     int64_t cgroup_limit;      /* the smallest limit over the cgroup and its ancestors */
     int64_t cgroup_headroom;   /* the least limit - usage among them */
-    char cgroup_detail[192];   /* whose: "memory.max of /sys/fs/cgroup/lab: 100 MiB, 3 MiB in use" */
+    char cgroup_detail[640];   /* whose: "memory.max of /sys/fs/cgroup/lab: 100 MiB, 3 MiB in use" */
     int kernel_major, kernel_minor;   /* uname -r; 0.0 if unreadable */
 };
 
@@ -82,12 +82,6 @@ struct budget {
 /* Reads every limit for the calling process. */
 void budget_read(struct budget *b);
 
-/* The pieces budget_read is made of, for tests and for demos that know
- * more: an empty budget, then one limit at a time (the least one binds). */
-void budget_init(struct budget *b);
-void budget_consider(struct budget *b, enum budget_limit which, uint64_t headroom,
-                     const char *detail);
-
 /* A short name: "MemAvailable", "the memory cgroup's limit", "RLIMIT_AS",
  * "RLIMIT_DATA", "CommitLimit (overcommit mode 2)". */
 const char *budget_limit_name(enum budget_limit which);
@@ -111,13 +105,5 @@ enum budget_choice {
 enum budget_choice budget_choose_size(const struct budget *b, uint64_t asked, uint64_t fallback,
                                       uint64_t unit, uint64_t min_units, unsigned fraction,
                                       uint64_t *size, char *why, size_t len);
-
-/* The headroom of the memory cgroup this process is in (membership: the
- * text of /proc/self/cgroup), looked up under the v2 mount and the v1
- * memory mount given (NULL: not mounted), the tightest over the cgroup and
- * its ancestors. False when there is no limit to read; `where` names the
- * binding file. Tests pass a fake tree. */
-bool budget_cgroup_headroom(FILE *membership, const char *v2_mount, const char *v1_memory_mount,
-                            uint64_t *headroom, char *where, size_t len);
 
 #endif

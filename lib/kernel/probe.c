@@ -30,11 +30,6 @@ UNINSTRUMENTED static char read_byte(const char *p)
     return *(volatile const char *)p;
 }
 
-UNINSTRUMENTED static void write_byte(char *p, char value)
-{
-    *(volatile char *)p = value;
-}
-
 sigjmp_buf probe_env;
 static volatile sig_atomic_t probe_armed;
 /* An alternate stack, so the handler can run when the fault is a stack
@@ -130,10 +125,8 @@ void probe_outcome(struct probe_result *r)
     r->on_altstack = probe_seen.on_altstack;
 }
 
-enum access { ACCESS_READ, ACCESS_WRITE, ACCESS_CALL };
-
-static int probe(enum access kind, void *addr, char value, void (*fn)(void *), void *arg,
-                 struct probe_result *r)
+/* Reads addr, or calls fn(arg) when fn is given, under the handlers. */
+static int probe(const char *addr, void (*fn)(void *), void *arg, struct probe_result *r)
 {
     if (probe_install() != 0) {
         memset(r, 0, sizeof *r);
@@ -144,12 +137,10 @@ static int probe(enum access kind, void *addr, char value, void (*fn)(void *), v
      * kernel changed on the way into the handler. */
     if (sigsetjmp(probe_env, 1) == 0) {
         probe_arm();
-        if (kind == ACCESS_READ)
-            got = read_byte(addr);
-        else if (kind == ACCESS_WRITE)
-            write_byte(addr, value);
-        else
+        if (fn)
             fn(arg);
+        else
+            got = read_byte(addr);
         probe_disarm();
     }
     probe_uninstall();
@@ -161,17 +152,12 @@ static int probe(enum access kind, void *addr, char value, void (*fn)(void *), v
 
 int probe_read(const void *addr, struct probe_result *r)
 {
-    return probe(ACCESS_READ, (void *)addr, 0, NULL, NULL, r);
-}
-
-int probe_write(void *addr, char value, struct probe_result *r)
-{
-    return probe(ACCESS_WRITE, addr, value, NULL, NULL, r);
+    return probe(addr, NULL, NULL, r);
 }
 
 int probe_call(void (*fn)(void *), void *arg, struct probe_result *r)
 {
-    return probe(ACCESS_CALL, NULL, 0, fn, arg, r);
+    return probe(NULL, fn, arg, r);
 }
 
 const char *probe_signal_name(int signo)

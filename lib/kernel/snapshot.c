@@ -108,22 +108,12 @@ static void get_pair(const struct snapshot *before, const struct snapshot *after
         *hb = false;
 }
 
-bool snapshot_delta(const struct snapshot *before, const struct snapshot *after, const char *key,
-                    int64_t *delta)
+int64_t snapshot_delta0(const struct snapshot *before, const struct snapshot *after, const char *key)
 {
     int64_t b, a;
     bool hb, ha;
     get_pair(before, after, key, &hb, &b, &ha, &a);
-    if (!hb || !ha)
-        return false;
-    *delta = a - b;
-    return true;
-}
-
-int64_t snapshot_delta0(const struct snapshot *before, const struct snapshot *after, const char *key)
-{
-    int64_t d = 0;
-    return snapshot_delta(before, after, key, &d) ? d : 0;
+    return hb && ha ? a - b : 0;
 }
 
 static bool listed(const char *const *list, const char *key)

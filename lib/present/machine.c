@@ -27,7 +27,9 @@ static bool lists_memory(const char *path)
     return found;
 }
 
-const char *machine_cgroup_version(void)
+/* Which hierarchy has the memory controller: "v2" (cgroup2 lists it), "v1"
+ * (a v1 memory hierarchy is mounted) or "none". */
+static const char *cgroup_version(void)
 {
     if (lists_memory("/sys/fs/cgroup/cgroup.controllers") ||
         lists_memory("/sys/fs/cgroup/unified/cgroup.controllers"))
@@ -55,7 +57,7 @@ void machine_read(struct machine *m)
     m->overcommit_memory = vm_knob("overcommit_memory");
     m->overcommit_ratio = vm_knob("overcommit_ratio");
     m->overcommit_kbytes = vm_knob("overcommit_kbytes");
-    m->cgroup = machine_cgroup_version();
+    m->cgroup = cgroup_version();
     m->root = geteuid() == 0;
     m->mem_total_kB = procfs_read_one("/proc/meminfo", "MemTotal");
     m->swap_total_kB = procfs_read_one("/proc/meminfo", "SwapTotal");

@@ -638,7 +638,7 @@ int confine_verify_self(uint64_t max_bytes, char *dir, size_t dirlen, char *why,
     char v2[256], v1[256];
     own_membership(v2, sizeof v2, v1, sizeof v1);
     const char *mount = v2_mount();
-    struct cgroup_limit eff = {UINT64_MAX, "", ""};
+    struct cgroup_limit eff = {.bytes = UINT64_MAX};
     dir[0] = '\0';
     if (v1[0] && is_fs(V1_MEMORY, CGROUP1_MAGIC)) {
         snprintf(dir, dirlen, "%s%s", V1_MEMORY, strcmp(v1, "/") == 0 ? "" : v1);
@@ -690,17 +690,27 @@ static bool limit_in(const char *dir, const char *file, uint64_t *bytes)
 bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct cgroup_limit *out)
 {
     const char *file = v1 ? "memory.limit_in_bytes" : "memory.max";
+    const char *usage_file = v1 ? "memory.usage_in_bytes" : "memory.current";
     char dir[512];
-    out->bytes = UINT64_MAX;
-    out->dir[0] = out->file[0] = '\0';
+    out->bytes = out->room = UINT64_MAX;
+    out->dir[0] = out->file[0] = out->room_dir[0] = '\0';
     snprintf(dir, sizeof dir, "%s%s", mount, strcmp(rel, "/") == 0 ? "" : rel);
     size_t root_len = strlen(mount);
     for (;;) {
-        uint64_t bytes;
-        if (limit_in(dir, file, &bytes) && bytes < out->bytes) {
+        uint64_t bytes, usage;
+        if (!limit_in(dir, file, &bytes))
+            bytes = UINT64_MAX;
+        if (bytes < out->bytes) {
             out->bytes = bytes;
             snprintf(out->dir, sizeof out->dir, "%s", dir);
             snprintf(out->file, sizeof out->file, "%s", file);
+        }
+        if (bytes != UINT64_MAX && read_limit(dir, usage_file, &usage) &&
+            (bytes > usage ? bytes - usage : 0) < out->room) {
+            out->room = bytes > usage ? bytes - usage : 0;
+            out->room_limit = bytes;
+            out->room_usage = usage;
+            snprintf(out->room_dir, sizeof out->room_dir, "%s", dir);
         }
         char *slash = strrchr(dir, '/');
         if (strlen(dir) <= root_len || !slash || (size_t)(slash - dir) < root_len)

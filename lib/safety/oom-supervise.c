@@ -353,7 +353,9 @@ void oom_kmsg_facts(struct narrator *n, int fd, const char *why, long pid, struc
     narrate_fact_int(n, "kernel_repeats", k->repeats);
 }
 
-void oom_confine_facts(struct narrator *n, const struct confine *c)
+/* Step 1's facts: the method, what setup did (did_1..), the cgroup, the
+ * limit it set and the effective limit with the file that sets it. */
+static void confine_facts(struct narrator *n, const struct confine *c)
 {
     static const char *const methods[] = {"none", "cgroup v2", "cgroup v2, delegated", "cgroup v1",
                                           "systemd user scope", "inherited"};
@@ -456,7 +458,7 @@ void oom_explain_confinement(struct narrator *n, const struct confine *c)
                         "OOM killer chooses, and it may choose another process.");
         return;
     }
-    oom_confine_facts(n, c);
+    confine_facts(n, c);
     if (c->kind == CONFINE_SYSTEMD_SCOPE) {
         narrate_note(n, "systemd makes a scope with MemoryMax=%llu for the victim; the victim reads "
                         "the limit back itself before it allocates anything.",

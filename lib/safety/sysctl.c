@@ -147,11 +147,6 @@ static int choose_state_dir(char *why, size_t len)
     return -1;
 }
 
-const char *sysctl_state_dir(void)
-{
-    return state_dir;
-}
-
 /* Opens dir/lock: a regular file of this user, never through a symlink,
  * never a FIFO or device (O_NONBLOCK: opening one cannot hang). */
 static int open_lock(const char *dir)
@@ -299,7 +294,9 @@ static void restore_action(void)
     nchanged = 0;
 }
 
-void sysctl_restore(void)
+/* Puts back every value that still holds what this run set, with every
+ * signal blocked so that the undo handler cannot run it half-way too. */
+static void restore(void)
 {
     sigset_t all, old;
     sigfillset(&all);
@@ -601,7 +598,7 @@ int sysctl_begin(const char *demo, char *repaired, size_t len)
 
 int sysctl_end(void)
 {
-    sysctl_restore();
+    restore();
     if (lock_fd >= 0) {
         close(lock_fd); /* releases the flock */
         lock_fd = -1;

@@ -28,7 +28,7 @@ static void run_all(void)
         actions[i]();
 }
 
-void undo_run(void)
+static void at_exit(void)
 {
     /* No signal may run the same actions half-way through this call. */
     sigset_t all, old;
@@ -41,11 +41,6 @@ void undo_run(void)
 int undo_signal(void)
 {
     return handling;
-}
-
-static void at_exit(void)
-{
-    undo_run();
 }
 
 static void on_signal(int signo)
