@@ -230,87 +230,69 @@ static enum procfs_status parse_smaps_field(const char *line, struct smaps_entry
     return PROCFS_OK;
 }
 
-enum procfs_status smaps_parse_entry(FILE *in, uintptr_t addr, struct smaps_entry *out)
+/* Starts entry e with the header just read (the fields come after it). */
+static void begin_entry(struct smaps_entry *e, const struct smaps_entry *header)
+{
+    memset(e, 0, sizeof *e);
+    e->start = header->start;
+    e->end = header->end;
+    e->offset = header->offset;
+    e->dev_major = header->dev_major;
+    e->dev_minor = header->dev_minor;
+    e->inode = header->inode;
+    memcpy(e->perms, header->perms, sizeof e->perms);
+    memcpy(e->name, header->name, sizeof e->name);
+}
+
+/* Every entry, to fn; or, with addr, only the one that covers *addr, read
+ * up to the next header and no further. */
+static enum procfs_status parse_smaps(FILE *in, const uintptr_t *addr, smaps_visit fn, void *ctx,
+                                      struct smaps_entry *e)
 {
     char line[LINE_MAX_LEN];
-    bool found = false;
-    memset(out, 0, sizeof *out);
-
+    bool open = false;
+    memset(e, 0, sizeof *e);
     for (;;) {
         enum line_result r = next_line(in, line, sizeof line);
         if (r == LINE_EOF)
             break;
         if (r != LINE_OK && r != LINE_LONG)
             return line_status(r);
-
         struct smaps_entry header;
         enum procfs_status st = parse_smaps_header(line, &header);
         if (st == PROCFS_OK) {
-            if (found)
+            if (open && addr)
                 return PROCFS_OK; /* the next entry: ours is complete */
-            if (addr >= header.start && addr < header.end) {
-                found = true;
-                out->start = header.start;
-                out->end = header.end;
-                out->offset = header.offset;
-                out->dev_major = header.dev_major;
-                out->dev_minor = header.dev_minor;
-                out->inode = header.inode;
-                memcpy(out->perms, header.perms, sizeof out->perms);
-                memcpy(out->name, header.name, sizeof out->name);
-            }
+            if (open)
+                fn(e, ctx);
+            open = !addr || (*addr >= header.start && *addr < header.end);
+            if (open)
+                begin_entry(e, &header);
             continue;
         }
         if (st != PROCFS_NOT_FOUND)
             return st;
         /* A field of some other mapping is not worth parsing; a field line
          * too long for the buffer is no field we know, so it is skipped. */
-        if (!found || r == LINE_LONG)
+        if (!open || r == LINE_LONG)
             continue;
-        if ((st = parse_smaps_field(line, out)) != PROCFS_OK)
+        if ((st = parse_smaps_field(line, e)) != PROCFS_OK)
             return st;
     }
-    return found ? PROCFS_OK : PROCFS_NOT_FOUND;
+    if (open && fn)
+        fn(e, ctx);
+    return open ? PROCFS_OK : PROCFS_NOT_FOUND;
+}
+
+enum procfs_status smaps_parse_entry(FILE *in, uintptr_t addr, struct smaps_entry *out)
+{
+    return parse_smaps(in, &addr, NULL, NULL, out);
 }
 
 enum procfs_status smaps_parse_each(FILE *in, smaps_visit fn, void *ctx)
 {
-    char line[LINE_MAX_LEN];
     struct smaps_entry e;
-    bool open_entry = false;
-    for (;;) {
-        enum line_result r = next_line(in, line, sizeof line);
-        if (r == LINE_EOF)
-            break;
-        if (r != LINE_OK && r != LINE_LONG)
-            return line_status(r);
-        struct smaps_entry header;
-        enum procfs_status st = parse_smaps_header(line, &header);
-        if (st == PROCFS_OK) {
-            if (open_entry)
-                fn(&e, ctx);
-            memset(&e, 0, sizeof e);
-            e.start = header.start;
-            e.end = header.end;
-            e.offset = header.offset;
-            e.dev_major = header.dev_major;
-            e.dev_minor = header.dev_minor;
-            e.inode = header.inode;
-            memcpy(e.perms, header.perms, sizeof e.perms);
-            memcpy(e.name, header.name, sizeof e.name);
-            open_entry = true;
-            continue;
-        }
-        if (st != PROCFS_NOT_FOUND)
-            return st;
-        if (!open_entry || r == LINE_LONG)
-            continue;
-        if ((st = parse_smaps_field(line, &e)) != PROCFS_OK)
-            return st;
-    }
-    if (open_entry)
-        fn(&e, ctx);
-    return open_entry ? PROCFS_OK : PROCFS_NOT_FOUND;
+    return parse_smaps(in, NULL, fn, ctx, &e);
 }
 
 enum procfs_status smaps_read_entry(uintptr_t addr, struct smaps_entry *out)

@@ -226,6 +226,26 @@ static int make_dir(struct confine *c, const char *parent, char *why, size_t len
     return 0;
 }
 
+/* echo text > dir/name, and say so in the actions; false (errno set) when
+ * the write failed. */
+static bool echo(struct confine *c, const char *dir, const char *name, const char *text)
+{
+    if (write_file(dir, name, text) != 0)
+        return false;
+    did(c, "echo %s > %s/%s", text, dir, name);
+    return true;
+}
+
+/* The same for a write the method cannot do without: -1 and why. */
+static int must_echo(struct confine *c, const char *dir, const char *name, const char *text,
+                     char *why, size_t len)
+{
+    if (echo(c, dir, name, text))
+        return 0;
+    snprintf(why, len, "cannot write %s to %s/%s: %s", text, dir, name, strerror(errno));
+    return -1;
+}
+
 /* The victim's cgroup under `parent`, which hands it the memory controller:
  * memory.max, no swap, and the whole group killed together. */
 static int setup_v2(struct confine *c, const char *parent, uint64_t limit, char *why, size_t len)
@@ -235,19 +255,10 @@ static int setup_v2(struct confine *c, const char *parent, uint64_t limit, char 
         return -1;
     did(c, "mkdir %s", c->dir);
     snprintf(text, sizeof text, "%llu", (unsigned long long)limit);
-    if (write_file(c->dir, "memory.max", text) != 0) {
-        snprintf(why, len, "cannot write %s/memory.max: %s", c->dir, strerror(errno));
+    if (must_echo(c, c->dir, "memory.max", text, why, len) != 0)
         return -1;
-    }
-    did(c, "echo %s > %s/memory.max", text, c->dir);
-    if (write_file(c->dir, "memory.swap.max", "0") == 0) {
-        did(c, "echo 0 > %s/memory.swap.max", c->dir);
-        c->swap_limited = true;
-    } else {
-        c->swap_limited = swap_total_kb() == 0;
-    }
-    if (write_file(c->dir, "memory.oom.group", "1") == 0) /* kill the whole group: no survivors */
-        did(c, "echo 1 > %s/memory.oom.group", c->dir);
+    c->swap_limited = echo(c, c->dir, "memory.swap.max", "0") || swap_total_kb() == 0;
+    (void)echo(c, c->dir, "memory.oom.group", "1"); /* kill the whole group: no survivors */
     if (!read_limit(c->dir, "memory.max", &c->limit) || c->limit > limit) {
         snprintf(why, len, "memory.max in %s did not take the limit", c->dir);
         return -1;
@@ -260,14 +271,9 @@ static int setup_v2(struct confine *c, const char *parent, uint64_t limit, char 
  * processes and still hand out controllers), then the victim's cgroup. */
 static int setup_v2_root(struct confine *c, const char *mount, uint64_t limit, char *why, size_t len)
 {
-    if (!has_word(mount, "cgroup.subtree_control", "memory")) {
-        if (write_file(mount, "cgroup.subtree_control", "+memory") != 0) {
-            snprintf(why, len, "cannot enable the memory controller in %s/cgroup.subtree_control: %s",
-                     mount, strerror(errno));
-            return -1;
-        }
-        did(c, "echo +memory > %s/cgroup.subtree_control", mount);
-    }
+    if (!has_word(mount, "cgroup.subtree_control", "memory") &&
+        must_echo(c, mount, "cgroup.subtree_control", "+memory", why, len) != 0)
+        return -1;
     return setup_v2(c, mount, limit, why, len);
 }
 
@@ -407,13 +413,9 @@ static int setup_v2_delegated(struct confine *c, const char *mount, const char *
         }
     }
     if (plan.enable_memory) {
-        if (write_file(plan.own, "cgroup.subtree_control", "+memory") != 0) {
-            snprintf(why, len, "cannot enable +memory in %s/cgroup.subtree_control: %s", plan.own,
-                     strerror(errno));
+        if (must_echo(c, plan.own, "cgroup.subtree_control", "+memory", why, len) != 0)
             return -1;
-        }
         c->enabled_memory = true;
-        did(c, "echo +memory > %s/cgroup.subtree_control", plan.own);
         snprintf(undo_subtree, sizeof undo_subtree, "%s/cgroup.subtree_control", plan.own);
     }
     return setup_v2(c, plan.own, limit, why, len);
@@ -427,20 +429,14 @@ static int setup_v1(struct confine *c, const char *own, uint64_t limit, char *wh
         return -1;
     did(c, "mkdir %s", c->dir);
     snprintf(text, sizeof text, "%llu", (unsigned long long)limit);
-    if (write_file(c->dir, "memory.limit_in_bytes", text) != 0) {
-        snprintf(why, len, "cannot write %s/memory.limit_in_bytes: %s", c->dir, strerror(errno));
+    if (must_echo(c, c->dir, "memory.limit_in_bytes", text, why, len) != 0)
         return -1;
-    }
-    did(c, "echo %s > %s/memory.limit_in_bytes", text, c->dir);
     /* memsw (memory + swap) exists only with swap accounting; it must not be
      * set below memory.limit_in_bytes, so it comes second. */
-    bool memsw = file_exists(c->dir, "memory.memsw.limit_in_bytes") &&
-                 write_file(c->dir, "memory.memsw.limit_in_bytes", text) == 0;
-    if (memsw)
-        did(c, "echo %s > %s/memory.memsw.limit_in_bytes", text, c->dir);
-    c->swap_limited = memsw || swap_total_kb() == 0;
-    if (write_file(c->dir, "memory.oom_control", "0") == 0) /* the OOM killer on, not a hang */
-        did(c, "echo 0 > %s/memory.oom_control", c->dir);
+    c->swap_limited = (file_exists(c->dir, "memory.memsw.limit_in_bytes") &&
+                       echo(c, c->dir, "memory.memsw.limit_in_bytes", text)) ||
+                      swap_total_kb() == 0;
+    (void)echo(c, c->dir, "memory.oom_control", "0"); /* the OOM killer on, not a hang */
     struct procfs_want w = {"oom_kill_disable", 1, false};
     char path[640];
     snprintf(path, sizeof path, "%s/memory.oom_control", c->dir);

@@ -294,17 +294,6 @@ static void restore_action(void)
     nchanged = 0;
 }
 
-/* Puts back every value that still holds what this run set, with every
- * signal blocked so that the undo handler cannot run it half-way too. */
-static void restore(void)
-{
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old);
-    restore_action();
-    sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
 const char *sysctl_failed_call(void)
 {
     return failed_call;
@@ -347,16 +336,12 @@ int sysctl_set(const char *name, uint64_t value)
         errno = EINVAL;
         return -1;
     }
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old); /* the table changes: no restore now */
+    sigset_t old = undo_block(); /* the table changes: no restore now */
     int i = 0, rc = find_or_add(name, &i);
     struct record_knob *k = &changes.knobs[i];
     uint64_t now = 0;
     if (rc != 0) {
-        int saved_errno = errno;
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        errno = saved_errno;
+        undo_unblock(&old);
         return rc;
     }
     if ((rc = read_knob(paths[i], &now)) != 0)
@@ -391,8 +376,8 @@ int sysctl_set(const char *name, uint64_t value)
             (void)write_record();
         }
     }
-    sigprocmask(SIG_SETMASK, &old, NULL);
     errno = saved_errno;
+    undo_unblock(&old);
     return rc;
 }
 
@@ -598,7 +583,9 @@ int sysctl_begin(const char *demo, char *repaired, size_t len)
 
 int sysctl_end(void)
 {
-    restore();
+    sigset_t old = undo_block(); /* the undo handler may not restore half-way too */
+    restore_action();
+    undo_unblock(&old);
     if (lock_fd >= 0) {
         close(lock_fd); /* releases the flock */
         lock_fd = -1;

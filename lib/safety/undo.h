@@ -19,12 +19,20 @@
 #ifndef VMLAB_UNDO_H
 #define VMLAB_UNDO_H
 
+#include <signal.h>
+
 typedef void (*undo_action)(void);
 
 /* Adds an action (once; registering it again does nothing). The first call
  * arms the atexit and signal handlers. Returns -1 when atexit() failed: the
  * caller must then change nothing. */
 int undo_register(undo_action action);
+
+/* A critical section for a part that changes what its action will undo:
+ * every signal blocked, so that no action runs half-way through it.
+ * undo_unblock gives back the mask undo_block returned, errno untouched. */
+sigset_t undo_block(void);
+void undo_unblock(const sigset_t *old);
 
 /* The signal being handled while the actions run from the handler (so that
  * an action can pass it on, e.g. to a child); 0 otherwise. */
