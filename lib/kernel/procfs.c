@@ -451,20 +451,40 @@ enum procfs_status procfs_parse_number(const char *text, size_t len, int64_t *va
     return PROCFS_OK;
 }
 
-enum procfs_status procfs_read_number(const char *path, int64_t *value)
+ssize_t procfs_read_text(const char *path, char *buf, size_t len)
 {
-    char text[64];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return PROCFS_IO;
-    ssize_t n = read(fd, text, sizeof text);
+        return -1;
+    ssize_t n = read(fd, buf, len - 1);
     int saved = errno;
     close(fd);
     errno = saved;
+    buf[n > 0 ? n : 0] = '\0';
+    return n;
+}
+
+bool procfs_lists_word(const char *path, const char *word)
+{
+    char text[512];
+    bool found = false;
+    if (procfs_read_text(path, text, sizeof text) <= 0)
+        return false;
+    text[strcspn(text, "\n")] = '\0';
+    for (char *save = NULL, *w = strtok_r(text, " ", &save); w && !found;
+         w = strtok_r(NULL, " ", &save))
+        found = strcmp(w, word) == 0;
+    return found;
+}
+
+enum procfs_status procfs_read_number(const char *path, int64_t *value)
+{
+    char text[65];
+    ssize_t n = procfs_read_text(path, text, sizeof text);
     if (n < 0)
         return PROCFS_IO;
-    if ((size_t)n == sizeof text)
-        return PROCFS_MALFORMED;
+    if ((size_t)n == sizeof text - 1)
+        return PROCFS_MALFORMED; /* far too long for a number */
     return procfs_parse_number(text, (size_t)n, value);
 }
 

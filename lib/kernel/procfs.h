@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 enum procfs_status {
     PROCFS_OK = 0,
@@ -87,6 +88,14 @@ int64_t procfs_read_one(const char *path, const char *key);
  * memory.events, memory.stat and memory.oom_control. */
 enum procfs_status procfs_parse_pairs(FILE *in, struct procfs_want *want, size_t n);
 enum procfs_status procfs_read_pairs(const char *path, struct procfs_want *want, size_t n);
+
+/* A small file, whole (at most len - 1 bytes), NUL-terminated: its length,
+ * or -1 with errno. Only open, read and close (async-signal-safe). */
+ssize_t procfs_read_text(const char *path, char *buf, size_t len);
+
+/* Whether the first line of a file of space-separated words, such as
+ * cgroup.controllers ("cpu io memory pids"), lists word. */
+bool procfs_lists_word(const char *path, const char *word);
 
 /* A file that holds one number and a newline: a /proc/sys value, a sysfs or
  * cgroup file, /proc/PID/oom_score_adj. Blanks around it are allowed, and a

@@ -12,27 +12,12 @@
 
 #define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
 
-/* Whether a cgroup.controllers file lists the memory controller. */
-static bool lists_memory(const char *path)
-{
-    char line[512];
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return false;
-    bool found = false;
-    if (fgets(line, sizeof line, f))
-        for (char *w = strtok(line, " \n"); w && !found; w = strtok(NULL, " \n"))
-            found = strcmp(w, "memory") == 0;
-    (void)fclose(f); /* read-only: nothing to lose */
-    return found;
-}
-
 /* Which hierarchy has the memory controller: "v2" (cgroup2 lists it), "v1"
  * (a v1 memory hierarchy is mounted) or "none". */
 static const char *cgroup_version(void)
 {
-    if (lists_memory("/sys/fs/cgroup/cgroup.controllers") ||
-        lists_memory("/sys/fs/cgroup/unified/cgroup.controllers"))
+    if (procfs_lists_word("/sys/fs/cgroup/cgroup.controllers", "memory") ||
+        procfs_lists_word("/sys/fs/cgroup/unified/cgroup.controllers", "memory"))
         return "v2";
     if (access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0)
         return "v1";

@@ -132,19 +132,9 @@ static bool read_limit(const char *dir, const char *name, uint64_t *value)
 
 static bool has_word(const char *dir, const char *name, const char *word)
 {
-    char path[640], text[512];
+    char path[640];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return false;
-    bool found = false;
-    /* One line of space-separated words, e.g. "cpu memory pids". */
-    if (fgets(text, sizeof text, f))
-        for (char *save = NULL, *w = strtok_r(text, " \n", &save); w && !found;
-             w = strtok_r(NULL, " \n", &save))
-            found = strcmp(w, word) == 0;
-    (void)fclose(f); /* read-only: nothing to lose */
-    return found;
+    return procfs_lists_word(path, word);
 }
 
 static uint64_t swap_total_kb(void)
@@ -744,26 +734,16 @@ static bool legacy_gone(const char *pid_text)
     char path[300], text[512], state;
     uint64_t start;
     snprintf(path, sizeof path, "/proc/%s/stat", pid_text);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    ssize_t n = procfs_read_text(path, text, sizeof text);
+    if (n < 0)
         return errno == ENOENT;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    text[n] = '\0';
-    if (!runid_parse_stat(text, &state, &start))
+    if (n == 0 || !runid_parse_stat(text, &state, &start))
         return false;
     if (state == 'Z' || state == 'X')
         return true;
     /* A kernel thread has no command line. */
     snprintf(path, sizeof path, "/proc/%s/cmdline", pid_text);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    n = read(fd, text, 1);
-    close(fd);
-    return n == 0;
+    return procfs_read_text(path, text, 2) == 0;
 }
 
 static void sweep_dir(const char *parent, char *report, size_t len)

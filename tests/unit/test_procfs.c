@@ -383,10 +383,23 @@ START_TEST(number_files)
         if (st == PROCFS_OK)
             ck_assert_int_eq(v, cases[i].v);
     }
+    /* A line of words, as cgroup.controllers has it. */
+    FILE *f = fopen(path, "we");
+    ck_assert_ptr_nonnull(f);
+    fputs("cpu io memory pids\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert(procfs_lists_word(path, "memory"));
+    ck_assert(procfs_lists_word(path, "pids"));
+    ck_assert(!procfs_lists_word(path, "mem"));
+    char text[8];
+    ck_assert_int_eq(procfs_read_text(path, text, sizeof text), 7); /* cut to fit, ended */
+    ck_assert_str_eq(text, "cpu io ");
     ck_assert_int_eq(unlink(path), 0);
     errno = 0;
     ck_assert_int_eq(procfs_read_number(path, &(int64_t){0}), PROCFS_IO);
     ck_assert_int_eq(errno, ENOENT);
+    ck_assert(!procfs_lists_word(path, "memory"));
+    ck_assert_int_eq(procfs_read_text(path, text, sizeof text), -1);
     ck_assert_int_eq(rmdir(dir), 0);
 }
 END_TEST
