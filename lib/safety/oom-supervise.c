@@ -153,10 +153,9 @@ void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(fds[0]);
         close(go[1]);
-        (void)signal(SIGINT, SIG_DFL); /* the victim dies of these like any program */
-        (void)signal(SIGTERM, SIG_DFL);
-        (void)signal(SIGHUP, SIG_DFL);
-        (void)signal(SIGQUIT, SIG_DFL);
+        static const int deadly[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+        for (size_t i = 0; i < sizeof deadly / sizeof deadly[0]; i++)
+            (void)signal(deadly[i], SIG_DFL); /* the victim dies of these like any program */
         struct oom_record r = {.kind = OOM_REFUSED, .pid = getpid()};
         if (c->kind == CONFINE_SYSTEMD_SCOPE) {
             /* Re-run this program inside a new scope, as the victim. */
@@ -206,6 +205,15 @@ bool oom_wait_hello(struct oom_victim *v, struct oom_watch *w, int timeout_ms)
     return w->have_hello;
 }
 
+static void append_sample(struct oom_watch *w, const struct oom_record *r)
+{
+    w->t_ms[w->nsamples] = r->t_ms;
+    w->vmrss_kb[w->nsamples] = r->vmrss_kb;
+    w->vmpte_kb[w->nsamples] = r->vmpte_kb;
+    w->vmsize_kb[w->nsamples] = r->vmsize_kb;
+    w->nsamples++;
+}
+
 /* Keeps at most OOM_MAX_SAMPLES - 1 reports, evenly thinned: when full,
  * every other one goes and only every (twice as many)th is kept. */
 static void add_sample(struct oom_watch *w, const struct oom_record *r, size_t *stride, size_t *seen)
@@ -223,11 +231,7 @@ static void add_sample(struct oom_watch *w, const struct oom_record *r, size_t *
         w->nsamples = k;
         *stride *= 2;
     }
-    w->t_ms[w->nsamples] = r->t_ms;
-    w->vmrss_kb[w->nsamples] = r->vmrss_kb;
-    w->vmpte_kb[w->nsamples] = r->vmpte_kb;
-    w->vmsize_kb[w->nsamples] = r->vmsize_kb;
-    w->nsamples++;
+    append_sample(w, r);
 }
 
 static void show_progress(struct narrator *n, const struct oom_record *r)
@@ -277,13 +281,8 @@ void oom_watch(struct narrator *n, struct oom_victim *v, uint64_t timeout_s, boo
             break;
         }
     }
-    if (w->have_last && !last_kept) { /* the series ends with the last report */
-        w->t_ms[w->nsamples] = w->last.t_ms;
-        w->vmrss_kb[w->nsamples] = w->last.vmrss_kb;
-        w->vmpte_kb[w->nsamples] = w->last.vmpte_kb;
-        w->vmsize_kb[w->nsamples] = w->last.vmsize_kb;
-        w->nsamples++;
-    }
+    if (w->have_last && !last_kept) /* the series ends with the last report */
+        append_sample(w, &w->last);
 }
 
 int oom_kmsg_open(char *why, size_t len)
