@@ -22,7 +22,7 @@
 
 #include "cli.h"
 #include "errors.h"
-#include "grant.h"
+#include "budget.h"
 #include "leftovers.h"
 #include "narrate.h"
 #include "procfs.h"

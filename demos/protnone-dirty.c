@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "grant.h"
+#include "budget.h"
 #include "leftovers.h"
 #include "narrate.h"
 #include "probe.h"

@@ -1,21 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* budget: the least headroom among the limits this process is under. */
+/* budget: the figures that bound what this process may use, read once; the
+ * least headroom among them, and a size to map that the policy lets pass. */
 #define _GNU_SOURCE
 #include "budget.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 
 #include "cli.h"
 #include "confine.h"
 #include "procfs.h"
 
-/* cgroup v1 writes "no limit" as PAGE_COUNTER_MAX pages, just under 2^63. */
-#define V1_UNLIMITED_FROM (UINT64_C(1) << 62)
-
-void budget_init(struct budget *b)
+static void budget_init(struct budget *b)
 {
     memset(b, 0, sizeof *b);
     b->bytes = BUDGET_UNLIMITED;
@@ -24,13 +24,15 @@ void budget_init(struct budget *b)
         b->headroom[i] = BUDGET_UNLIMITED;
 }
 
-void budget_consider(struct budget *b, enum budget_limit which, uint64_t headroom,
-                     const char *detail)
+/* One limit more: the least one binds. */
+static void budget_consider(struct budget *b, enum budget_limit which, uint64_t headroom,
+                            const char *detail)
 {
     if (which >= BUDGET_LIMITS)
         return;
     b->headroom[which] = headroom;
-    snprintf(b->detail[which], sizeof b->detail[which], "%s", detail ? detail : "");
+    int room = (int)sizeof b->detail[which] - 1; /* a long cgroup path is cut, not overrun */
+    snprintf(b->detail[which], sizeof b->detail[which], "%.*s", room, detail ? detail : "");
     if (headroom < b->bytes) {
         b->bytes = headroom;
         b->binding = which;
@@ -49,80 +51,195 @@ const char *budget_limit_name(enum budget_limit which)
     return which < BUDGET_LIMITS ? names[which] : "no known limit";
 }
 
-bool budget_parse_cgroup_value(const char *text, uint64_t *bytes)
+/* This process's memory cgroup and its ancestors, under the v2 and the v1
+ * mount, else (a hybrid host) under the v2 one at /sys/fs/cgroup/unified. */
+static void read_own_cgroup(struct grant *g)
 {
-    if (strncmp(text, "max", 3) == 0 && (text[3] == '\0' || text[3] == '\n')) {
-        *bytes = BUDGET_UNLIMITED;
-        return true;
+    char v2[256] = "", v1[256] = "";
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    if (f) {
+        cgroup_parse_membership(f, v2, sizeof v2, v1, sizeof v1);
+        (void)fclose(f); /* read-only: nothing to lose */
     }
-    if (text[0] < '0' || text[0] > '9')
-        return false;
+    static const struct { const char *mount; bool v1; } places[] = {
+        {"/sys/fs/cgroup", false}, {"/sys/fs/cgroup/memory", true}, {"/sys/fs/cgroup/unified", false},
+    };
+    struct cgroup_limit best = {.bytes = UINT64_MAX, .room = UINT64_MAX}, l;
+    const char *room_file = "";
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        const char *rel = places[i].v1 ? v1 : v2;
+        if (!rel[0] || (i == 2 && best.bytes != UINT64_MAX))
+            continue;
+        (void)cgroup_effective_limit(places[i].mount, rel, places[i].v1, &l);
+        if (l.bytes < best.bytes)
+            best.bytes = l.bytes;
+        if (l.room < best.room) {
+            best.room = l.room;
+            best.room_limit = l.room_limit;
+            best.room_usage = l.room_usage;
+            snprintf(best.room_dir, sizeof best.room_dir, "%s", l.room_dir);
+            room_file = places[i].v1 ? "memory.limit_in_bytes" : "memory.max";
+        }
+    }
+    g->cgroup_limit = best.bytes == UINT64_MAX ? -1 : (int64_t)(best.bytes / 1024);
+    g->cgroup_headroom = best.room == UINT64_MAX ? -1 : (int64_t)(best.room / 1024);
+    g->cgroup_detail[0] = '\0';
+    if (best.room != UINT64_MAX) {
+        char l_text[32], u_text[32];
+        format_size(best.room_limit, l_text, sizeof l_text);
+        format_size(best.room_usage, u_text, sizeof u_text);
+        snprintf(g->cgroup_detail, sizeof g->cgroup_detail, "%s of %s: %s, %s in use", room_file,
+                 best.room_dir, l_text, u_text);
+    }
+}
+
+/* A non-negative decimal number at the start of text, ended by one of
+ * end_ok; -1 if there is none. */
+static int64_t parse_number(const char *text, const char *end_ok)
+{
     char *end;
     errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || (*end != '\0' && *end != '\n'))
-        return false;
-    *bytes = v >= V1_UNLIMITED_FROM ? BUDGET_UNLIMITED : (uint64_t)v;
-    return true;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || errno || v < 0 || !strchr(end_ok, *end))
+        return -1;
+    return v;
 }
 
-static bool read_cgroup_file(const char *dir, const char *name, uint64_t *bytes)
+/* kB of every huge-page pool, all sizes (the kernel's hugetlb_total_pages):
+ * meminfo's Hugetlb, or the sum over /sys/kernel/mm/hugepages before 4.16. */
+static int64_t hugetlb_kB(void)
 {
-    char path[768], text[64];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return false;
-    bool ok = fgets(text, sizeof text, f) != NULL;
-    (void)fclose(f); /* read-only: nothing to lose */
-    return ok && budget_parse_cgroup_value(text, bytes);
-}
-
-/* The tightest headroom over `path` and its ancestors under `mount`. */
-static void walk_up(const char *mount, const char *path, const char *limit_file,
-                    const char *usage_file, uint64_t *best, char *where, size_t len)
-{
-    char rel[512];
-    snprintf(rel, sizeof rel, "%s", path);
-    for (;;) {
-        char dir[640];
-        uint64_t limit, usage;
-        snprintf(dir, sizeof dir, "%s%s", mount, strcmp(rel, "/") == 0 ? "" : rel);
-        if (read_cgroup_file(dir, limit_file, &limit) && limit != BUDGET_UNLIMITED &&
-            read_cgroup_file(dir, usage_file, &usage)) {
-            uint64_t room = limit > usage ? limit - usage : 0;
-            if (room < *best) {
-                char l[32], u[32];
-                format_size(limit, l, sizeof l);
-                format_size(usage, u, sizeof u);
-                *best = room;
-                snprintf(where, len, "%s of %s: %s, %s in use", limit_file, dir, l, u);
-            }
-        }
-        char *slash = strrchr(rel, '/');
-        if (!slash || strcmp(rel, "/") == 0)
-            return;
-        if (slash == rel)
-            rel[1] = '\0'; /* "/a" -> "/" */
-        else
-            *slash = '\0';
+    int64_t kB = procfs_read_one("/proc/meminfo", "Hugetlb");
+    if (kB >= 0)
+        return kB;
+    DIR *dir = opendir("/sys/kernel/mm/hugepages");
+    struct dirent *e;
+    char file[300];
+    kB = 0;
+    while (dir && (e = readdir(dir)) != NULL) {
+        if (strncmp(e->d_name, "hugepages-", 10) != 0)
+            continue;
+        int64_t size_kB = parse_number(e->d_name + 10, "k");
+        if (size_kB <= 0)
+            continue;
+        snprintf(file, sizeof file, "/sys/kernel/mm/hugepages/%s/nr_hugepages", e->d_name);
+        int64_t pages;
+        if (procfs_read_number(file, &pages) == PROCFS_OK && pages > 0)
+            kB += pages * size_kB;
     }
+    if (dir)
+        closedir(dir);
+    return kB;
 }
 
-bool budget_cgroup_headroom(FILE *membership, const char *v2_mount, const char *v1_memory_mount,
-                            uint64_t *headroom, char *where, size_t len)
+static int64_t knob(const char *name)
 {
-    char v2[256], v1[256];
-    cgroup_parse_membership(membership, v2, sizeof v2, v1, sizeof v1);
-    *headroom = BUDGET_UNLIMITED;
-    where[0] = '\0';
-    if (v2_mount && v2[0])
-        walk_up(v2_mount, v2, "memory.max", "memory.current", headroom, where, len);
-    if (v1_memory_mount && v1[0])
-        walk_up(v1_memory_mount, v1, "memory.limit_in_bytes", "memory.usage_in_bytes", headroom,
-                where, len);
-    return *headroom != BUDGET_UNLIMITED;
+    uint64_t v;
+    return procfs_read_vm_sysctl(name, &v) == PROCFS_OK ? (int64_t)v : -1;
 }
+
+static int64_t rlimit_kB(int resource)
+{
+    struct rlimit rl;
+    if (getrlimit(resource, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return -1;
+    return (int64_t)(rl.rlim_cur / 1024);
+}
+
+void grant_read(struct grant *g)
+{
+    g->overcommit_memory = knob("overcommit_memory");
+    g->overcommit_ratio = knob("overcommit_ratio");
+    g->overcommit_kbytes = knob("overcommit_kbytes"); /* absent before Linux 3.14 */
+    g->admin_reserve_kbytes = knob("admin_reserve_kbytes");
+    g->user_reserve_kbytes = knob("user_reserve_kbytes");
+    struct procfs_want mem[] = {{"MemTotal", 0, false},    {"MemAvailable", 0, false},
+                                {"SwapTotal", 0, false},   {"CommitLimit", 0, false},
+                                {"Committed_AS", 0, false}};
+    int64_t *const mem_to[] = {&g->mem_total, &g->mem_available, &g->swap_total,
+                               &g->commit_limit, &g->committed_as};
+    size_t n = sizeof mem / sizeof mem[0];
+    bool mem_ok = procfs_read_keyed("/proc/meminfo", mem, n) == PROCFS_OK;
+    for (size_t i = 0; i < n; i++)
+        *mem_to[i] = mem_ok && mem[i].present ? (int64_t)mem[i].value : -1;
+    g->hugetlb = hugetlb_kB();
+    g->rlimit_as = rlimit_kB(RLIMIT_AS);
+    g->rlimit_data = rlimit_kB(RLIMIT_DATA);
+    g->vm_size = procfs_read_one("/proc/self/status", "VmSize");
+    g->vm_data = procfs_read_one("/proc/self/status", "VmData");
+    read_own_cgroup(g);
+    struct utsname u;
+    int64_t major = -1, minor = -1;
+    if (uname(&u) == 0) {
+        major = parse_number(u.release, ".");
+        const char *dot = strchr(u.release, '.');
+        minor = dot ? parse_number(dot + 1, ".-+") : -1;
+    }
+    g->kernel_major = major > 0 && minor >= 0 ? (int)major : 0;
+    g->kernel_minor = major > 0 && minor >= 0 ? (int)minor : 0;
+}
+
+/* ---- a size to map and never touch ---- */
+
+/* Lowers *want to room / share when that is smaller, saying why. */
+static void limit_to(int64_t *want, int64_t room, int share, char *why, size_t len,
+                     const char *what)
+{
+    if (room / share >= *want)
+        return;
+    *want = room / share;
+    static const char *const part[] = {"all", "all", "half", "a third", "a quarter"};
+    if (share < 5)
+        snprintf(why, len, "%s of %s = %lld kB", part[share], what, (long long)room);
+    else
+        snprintf(why, len, "1/%d of %s = %lld kB", share, what, (long long)room);
+}
+
+/* What an rlimit leaves, in kB: the limit less what is used of it. */
+static int64_t rlimit_room(int64_t limit, int64_t used)
+{
+    return limit < 0 || used < 0 ? INT64_MAX : limit - used;
+}
+
+int grant_charge_size(int64_t want_kb, int count, size_t *size, char *why, size_t len)
+{
+    struct grant g;
+    grant_read(&g);
+    int64_t want = want_kb;
+    const char *fix = "";
+    int64_t mode = g.overcommit_memory < 0 ? 0 : g.overcommit_memory;
+    snprintf(why, len, "the most this demo maps");
+    if (mode == 2 && g.commit_limit >= 0 && g.committed_as >= 0) {
+        limit_to(&want, g.commit_limit - g.committed_as, 2 * count, why, len,
+                 "CommitLimit - Committed_AS (overcommit_memory 2)");
+        if (want != want_kb)
+            fix = "free some memory, or raise vm.overcommit_ratio";
+    } else if (mode == 0 && g.mem_total > 0) {
+        limit_to(&want, g.mem_total + (g.swap_total > 0 ? g.swap_total : 0), 2, why, len,
+                 "MemTotal + SwapTotal (overcommit_memory 0 refuses one request larger)");
+    }
+    int64_t before = want;
+    limit_to(&want, rlimit_room(g.rlimit_as, g.vm_size), count + 1, why, len,
+             "RLIMIT_AS - VmSize");
+    if (want != before)
+        fix = "ulimit -v unlimited";
+    before = want;
+    limit_to(&want, rlimit_room(g.rlimit_data, g.vm_data), count, why, len,
+             "RLIMIT_DATA - VmData");
+    if (want != before)
+        fix = "ulimit -d unlimited";
+    want -= want % 2048;
+    if (want < 8192) {
+        size_t used = strlen(why);
+        snprintf(why + used, len - used, ": under 8 MiB, too little to tell a charge from other "
+                 "programs' noise%s%s", fix[0] ? "; to enable: " : "", fix);
+        return -1;
+    }
+    *size = (size_t)want * 1024;
+    return 0;
+}
+
+/* ---- the least headroom ---- */
 
 static uint64_t kb(int64_t v)
 {
@@ -130,16 +247,12 @@ static uint64_t kb(int64_t v)
 }
 
 /* RLIMIT_AS or RLIMIT_DATA, less what this process already uses of it. */
-static void consider_rlimit(struct budget *b, enum budget_limit which, int resource,
-                            const char *status_key)
+static void consider_rlimit(struct budget *b, enum budget_limit which, int64_t limit_kB,
+                            int64_t used_kB, const char *status_key)
 {
-    struct rlimit rl;
-    if (getrlimit(resource, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    if (limit_kB < 0 || used_kB < 0)
         return;
-    int64_t used_kb = procfs_read_one("/proc/self/status", status_key);
-    if (used_kb < 0)
-        return;
-    uint64_t used = kb(used_kb), limit = (uint64_t)rl.rlim_cur;
+    uint64_t used = kb(used_kB), limit = kb(limit_kB);
     char l[32], u[32], detail[192];
     format_size(limit, l, sizeof l);
     format_size(used, u, sizeof u);
@@ -149,39 +262,22 @@ static void consider_rlimit(struct budget *b, enum budget_limit which, int resou
 
 void budget_read(struct budget *b)
 {
+    struct grant g;
+    grant_read(&g);
     budget_init(b);
-    char detail[192];
-
-    int64_t avail = procfs_read_one("/proc/meminfo", "MemAvailable");
-    if (avail >= 0) {
-        snprintf(detail, sizeof detail, "/proc/meminfo");
-        budget_consider(b, BUDGET_MEM_AVAILABLE, kb(avail), detail);
-    }
-
-    FILE *f = fopen("/proc/self/cgroup", "re");
-    if (f) {
-        uint64_t room;
-        if (budget_cgroup_headroom(f, "/sys/fs/cgroup", "/sys/fs/cgroup/memory", &room, detail,
-                                   sizeof detail) ||
-            (rewind(f), budget_cgroup_headroom(f, "/sys/fs/cgroup/unified", NULL, &room, detail,
-                                               sizeof detail)))
-            budget_consider(b, BUDGET_CGROUP, room, detail);
-        (void)fclose(f); /* read-only: nothing to lose */
-    }
-
-    consider_rlimit(b, BUDGET_RLIMIT_AS, RLIMIT_AS, "VmSize");
-    consider_rlimit(b, BUDGET_RLIMIT_DATA, RLIMIT_DATA, "VmData");
-
-    uint64_t mode = 0;
-    int64_t limit = procfs_read_one("/proc/meminfo", "CommitLimit");
-    int64_t committed = procfs_read_one("/proc/meminfo", "Committed_AS");
-    if (procfs_read_vm_sysctl("overcommit_memory", &mode) == PROCFS_OK && mode == 2 && limit >= 0 &&
-        committed >= 0) {
-        char l[32], c[32];
-        format_size(kb(limit), l, sizeof l);
-        format_size(kb(committed), c, sizeof c);
+    if (g.mem_available >= 0)
+        budget_consider(b, BUDGET_MEM_AVAILABLE, kb(g.mem_available), "/proc/meminfo");
+    if (g.cgroup_headroom >= 0)
+        budget_consider(b, BUDGET_CGROUP, kb(g.cgroup_headroom), g.cgroup_detail);
+    consider_rlimit(b, BUDGET_RLIMIT_AS, g.rlimit_as, g.vm_size, "VmSize");
+    consider_rlimit(b, BUDGET_RLIMIT_DATA, g.rlimit_data, g.vm_data, "VmData");
+    if (g.overcommit_memory == 2 && g.commit_limit >= 0 && g.committed_as >= 0) {
+        char l[32], c[32], detail[192];
+        format_size(kb(g.commit_limit), l, sizeof l);
+        format_size(kb(g.committed_as), c, sizeof c);
         snprintf(detail, sizeof detail, "CommitLimit %s, Committed_AS %s", l, c);
-        budget_consider(b, BUDGET_COMMIT_LIMIT, limit > committed ? kb(limit - committed) : 0,
+        budget_consider(b, BUDGET_COMMIT_LIMIT,
+                        g.commit_limit > g.committed_as ? kb(g.commit_limit - g.committed_as) : 0,
                         detail);
     }
 }

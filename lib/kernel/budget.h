@@ -1,21 +1,29 @@
 /* SPDX-License-Identifier: MIT */
-/* budget: how much memory may this process really use, right now?
+/* budget: how much memory may this process really use, right now, and why?
  *
- * Not just what the machine has free. Whichever of these leaves the least:
+ * grant_read reads, once, every figure that bounds what a process may be
+ * given; the rest answers two kinds of question from them.
  *
- *   MemAvailable                /proc/meminfo: what the machine can give
- *   cgroup limit - usage        this process's memory cgroup and each of its
- *                               ancestors (a container's limit is inherited):
- *                               v2 memory.max - memory.current,
- *                               v1 memory.limit_in_bytes - memory.usage_in_bytes
- *   RLIMIT_AS - VmSize          ulimit -v: address space, PROT_NONE included
- *   RLIMIT_DATA - VmData        ulimit -d: private writable memory (Linux 4.7+)
- *   CommitLimit - Committed_AS  only in overcommit mode 2, where the kernel
- *                               refuses what does not fit
+ *   the overcommit policy     /proc/sys/vm/overcommit_{memory,ratio,kbytes},
+ *                             admin_reserve_kbytes, user_reserve_kbytes
+ *   memory                    MemTotal, MemAvailable, SwapTotal, CommitLimit,
+ *                             Committed_AS, Hugetlb (every huge-page pool)
+ *   this process's limits     RLIMIT_AS, RLIMIT_DATA (getrlimit), VmSize,
+ *                             VmData, and its memory cgroup and each of its
+ *                             ancestors (a container's limit is inherited):
+ *                             v2 memory.max - memory.current,
+ *                             v1 memory.limit_in_bytes - memory.usage_in_bytes
  *
- * and which one binds, so that a demo can pick a size that fits and, when
- * one does not, say which limit refused it. A limit that cannot be read is
- * left out (and says so in budget.unknown), never taken as 0. */
+ * "How much may a demo that really uses memory take?" (budget_*): whichever
+ * of MemAvailable, the cgroup's headroom, RLIMIT_AS - VmSize, RLIMIT_DATA -
+ * VmData (Linux 4.7+) and, in overcommit mode 2 only, CommitLimit -
+ * Committed_AS leaves the least, and which one binds, so that a demo can pick
+ * a size that fits and, when one does not, say which limit refused it.
+ *
+ * "How much may a demo map to show a charge, never touching it?"
+ * (grant_charge_size): what the overcommit policy and the rlimits let pass.
+ *
+ * A limit that cannot be read is left out, never taken as 0. */
 #ifndef VMLAB_BUDGET_H
 #define VMLAB_BUDGET_H
 
@@ -23,6 +31,34 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+/* ---- the figures, in kB; -1 for "absent" or "no limit" ---- */
+
+struct grant {
+    int64_t overcommit_memory, overcommit_ratio, overcommit_kbytes;
+    int64_t admin_reserve_kbytes, user_reserve_kbytes;
+    int64_t mem_total, mem_available, swap_total, commit_limit, committed_as, hugetlb;
+    int64_t rlimit_as, rlimit_data, vm_size, vm_data;
+    int64_t cgroup_limit;      /* the smallest limit over the cgroup and its ancestors */
+    int64_t cgroup_headroom;   /* the least limit - usage among them */
+    char cgroup_detail[640];   /* whose: "memory.max of /sys/fs/cgroup/lab: 100 MiB, 3 MiB in use" */
+    int kernel_major, kernel_minor;   /* uname -r; 0.0 if unreadable */
+};
+
+/* Every figure above, read now. */
+void grant_read(struct grant *g);
+
+/* The size in bytes (whole 2 MiB) of each of `count` private writable
+ * anonymous mappings, never touched beyond a page: want_kB, or less - half
+ * of CommitLimit - Committed_AS in overcommit mode 2, half of MemTotal +
+ * SwapTotal in mode 0 (its heuristic refuses one request above that), a
+ * share of RLIMIT_AS - VmSize (count + 1 mappings' worth) and of
+ * RLIMIT_DATA - VmData (count). why gets one sentence naming what chose the
+ * size. Returns -1 when under 8 MiB is left (why then also says how to
+ * enable more), 0 otherwise. */
+int grant_charge_size(int64_t want_kb, int count, size_t *size, char *why, size_t len);
+
+/* ---- the least headroom, for memory a demo really uses ---- */
 
 enum budget_limit {
     BUDGET_MEM_AVAILABLE,
@@ -45,12 +81,6 @@ struct budget {
 
 /* Reads every limit for the calling process. */
 void budget_read(struct budget *b);
-
-/* The pieces budget_read is made of, for tests and for demos that know
- * more: an empty budget, then one limit at a time (the least one binds). */
-void budget_init(struct budget *b);
-void budget_consider(struct budget *b, enum budget_limit which, uint64_t headroom,
-                     const char *detail);
 
 /* A short name: "MemAvailable", "the memory cgroup's limit", "RLIMIT_AS",
  * "RLIMIT_DATA", "CommitLimit (overcommit mode 2)". */
@@ -75,17 +105,5 @@ enum budget_choice {
 enum budget_choice budget_choose_size(const struct budget *b, uint64_t asked, uint64_t fallback,
                                       uint64_t unit, uint64_t min_units, unsigned fraction,
                                       uint64_t *size, char *why, size_t len);
-
-/* The headroom of the memory cgroup this process is in (membership: the
- * text of /proc/self/cgroup), looked up under the v2 mount and the v1
- * memory mount given (NULL: not mounted), the tightest over the cgroup and
- * its ancestors. False when there is no limit to read; `where` names the
- * binding file. Tests pass a fake tree. */
-bool budget_cgroup_headroom(FILE *membership, const char *v2_mount, const char *v1_memory_mount,
-                            uint64_t *headroom, char *where, size_t len);
-
-/* A cgroup limit or usage file's text: a number, or "max" (v2: no limit).
- * v1 writes "no limit" as a number near 2^63, which is also unlimited. */
-bool budget_parse_cgroup_value(const char *text, uint64_t *bytes);
 
 #endif

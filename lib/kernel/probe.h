@@ -9,7 +9,7 @@
  * overflow can be reported.
  *
  * Two ways to use it:
- *   - probe_read/probe_write/probe_call: one access or one call, caught;
+ *   - probe_read/probe_call: one access or one call, caught;
  *   - the access written inline (a LESSON in a demo), caught by hand:
  *
  *         if (probe_install() != 0) ...fail...;
@@ -38,10 +38,9 @@ struct probe_result {
     char value;       /* what probe_read returned, if it did not fault */
 };
 
-/* Read or write one byte at addr. Return 0, or -1 if the handlers could not
- * be installed (errno set). A fault is not an error: see r->faulted. */
+/* Reads one byte at addr. Returns 0, or -1 if the handlers could not be
+ * installed (errno set). A fault is not an error: see r->faulted. */
 int probe_read(const void *addr, struct probe_result *r);
-int probe_write(void *addr, char value, struct probe_result *r);
 
 /* Runs fn(arg) under the same handlers: for faults that are not a single
  * access (a deep recursion, say). */

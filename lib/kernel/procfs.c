@@ -6,7 +6,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Long enough for any smaps header with a PATH_MAX name; longer lines are
  * kept cut and the rest of the line is skipped. */
@@ -228,87 +230,69 @@ static enum procfs_status parse_smaps_field(const char *line, struct smaps_entry
     return PROCFS_OK;
 }
 
-enum procfs_status smaps_parse_entry(FILE *in, uintptr_t addr, struct smaps_entry *out)
+/* Starts entry e with the header just read (the fields come after it). */
+static void begin_entry(struct smaps_entry *e, const struct smaps_entry *header)
+{
+    memset(e, 0, sizeof *e);
+    e->start = header->start;
+    e->end = header->end;
+    e->offset = header->offset;
+    e->dev_major = header->dev_major;
+    e->dev_minor = header->dev_minor;
+    e->inode = header->inode;
+    memcpy(e->perms, header->perms, sizeof e->perms);
+    memcpy(e->name, header->name, sizeof e->name);
+}
+
+/* Every entry, to fn; or, with addr, only the one that covers *addr, read
+ * up to the next header and no further. */
+static enum procfs_status parse_smaps(FILE *in, const uintptr_t *addr, smaps_visit fn, void *ctx,
+                                      struct smaps_entry *e)
 {
     char line[LINE_MAX_LEN];
-    bool found = false;
-    memset(out, 0, sizeof *out);
-
+    bool open = false;
+    memset(e, 0, sizeof *e);
     for (;;) {
         enum line_result r = next_line(in, line, sizeof line);
         if (r == LINE_EOF)
             break;
         if (r != LINE_OK && r != LINE_LONG)
             return line_status(r);
-
         struct smaps_entry header;
         enum procfs_status st = parse_smaps_header(line, &header);
         if (st == PROCFS_OK) {
-            if (found)
+            if (open && addr)
                 return PROCFS_OK; /* the next entry: ours is complete */
-            if (addr >= header.start && addr < header.end) {
-                found = true;
-                out->start = header.start;
-                out->end = header.end;
-                out->offset = header.offset;
-                out->dev_major = header.dev_major;
-                out->dev_minor = header.dev_minor;
-                out->inode = header.inode;
-                memcpy(out->perms, header.perms, sizeof out->perms);
-                memcpy(out->name, header.name, sizeof out->name);
-            }
+            if (open)
+                fn(e, ctx);
+            open = !addr || (*addr >= header.start && *addr < header.end);
+            if (open)
+                begin_entry(e, &header);
             continue;
         }
         if (st != PROCFS_NOT_FOUND)
             return st;
         /* A field of some other mapping is not worth parsing; a field line
          * too long for the buffer is no field we know, so it is skipped. */
-        if (!found || r == LINE_LONG)
+        if (!open || r == LINE_LONG)
             continue;
-        if ((st = parse_smaps_field(line, out)) != PROCFS_OK)
+        if ((st = parse_smaps_field(line, e)) != PROCFS_OK)
             return st;
     }
-    return found ? PROCFS_OK : PROCFS_NOT_FOUND;
+    if (open && fn)
+        fn(e, ctx);
+    return open ? PROCFS_OK : PROCFS_NOT_FOUND;
+}
+
+enum procfs_status smaps_parse_entry(FILE *in, uintptr_t addr, struct smaps_entry *out)
+{
+    return parse_smaps(in, &addr, NULL, NULL, out);
 }
 
 enum procfs_status smaps_parse_each(FILE *in, smaps_visit fn, void *ctx)
 {
-    char line[LINE_MAX_LEN];
     struct smaps_entry e;
-    bool open_entry = false;
-    for (;;) {
-        enum line_result r = next_line(in, line, sizeof line);
-        if (r == LINE_EOF)
-            break;
-        if (r != LINE_OK && r != LINE_LONG)
-            return line_status(r);
-        struct smaps_entry header;
-        enum procfs_status st = parse_smaps_header(line, &header);
-        if (st == PROCFS_OK) {
-            if (open_entry)
-                fn(&e, ctx);
-            memset(&e, 0, sizeof e);
-            e.start = header.start;
-            e.end = header.end;
-            e.offset = header.offset;
-            e.dev_major = header.dev_major;
-            e.dev_minor = header.dev_minor;
-            e.inode = header.inode;
-            memcpy(e.perms, header.perms, sizeof e.perms);
-            memcpy(e.name, header.name, sizeof e.name);
-            open_entry = true;
-            continue;
-        }
-        if (st != PROCFS_NOT_FOUND)
-            return st;
-        if (!open_entry || r == LINE_LONG)
-            continue;
-        if ((st = parse_smaps_field(line, &e)) != PROCFS_OK)
-            return st;
-    }
-    if (open_entry)
-        fn(&e, ctx);
-    return open_entry ? PROCFS_OK : PROCFS_NOT_FOUND;
+    return parse_smaps(in, NULL, fn, ctx, &e);
 }
 
 enum procfs_status smaps_read_entry(uintptr_t addr, struct smaps_entry *out)
@@ -438,21 +422,70 @@ enum procfs_status procfs_read_pairs(const char *path, struct procfs_want *want,
     return read_wanted(path, want, n, ' ');
 }
 
-enum procfs_status procfs_parse_number(FILE *in, uint64_t *value)
+enum procfs_status procfs_parse_number(const char *text, size_t len, int64_t *value)
 {
     char line[64];
-    enum line_result r = next_line(in, line, sizeof line);
-    if (r == LINE_EOF)
+    const char *newline = memchr(text, '\n', len);
+    if (!newline)
         return PROCFS_TRUNCATED;
-    if (r == LINE_LONG)
-        return PROCFS_MALFORMED;
-    if (r != LINE_OK)
-        return line_status(r);
+    if (newline != text + len - 1 || memchr(text, '\0', len) || len > sizeof line)
+        return PROCFS_MALFORMED; /* more than one line, a NUL byte, or far too long */
+    memcpy(line, text, len - 1);
+    line[len - 1] = '\0';
     const char *s = skip_blanks(line);
-    enum procfs_status st = parse_decimal(&s, value);
+    if (strncmp(s, "max", 3) == 0 && *skip_blanks(s + 3) == '\0') {
+        *value = INT64_MAX;
+        return PROCFS_OK;
+    }
+    bool negative = *s == '-';
+    uint64_t v;
+    s += negative;
+    enum procfs_status st = parse_decimal(&s, &v);
     if (st != PROCFS_OK)
         return st;
-    return *skip_blanks(s) == '\0' ? PROCFS_OK : PROCFS_MALFORMED;
+    if (*skip_blanks(s) != '\0')
+        return PROCFS_MALFORMED;
+    if (v > INT64_MAX)
+        return PROCFS_OVERFLOW;
+    *value = negative ? -(int64_t)v : (int64_t)v;
+    return PROCFS_OK;
+}
+
+ssize_t procfs_read_text(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, len - 1);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    buf[n > 0 ? n : 0] = '\0';
+    return n;
+}
+
+bool procfs_lists_word(const char *path, const char *word)
+{
+    char text[512];
+    bool found = false;
+    if (procfs_read_text(path, text, sizeof text) <= 0)
+        return false;
+    text[strcspn(text, "\n")] = '\0';
+    for (char *save = NULL, *w = strtok_r(text, " ", &save); w && !found;
+         w = strtok_r(NULL, " ", &save))
+        found = strcmp(w, word) == 0;
+    return found;
+}
+
+enum procfs_status procfs_read_number(const char *path, int64_t *value)
+{
+    char text[65];
+    ssize_t n = procfs_read_text(path, text, sizeof text);
+    if (n < 0)
+        return PROCFS_IO;
+    if ((size_t)n == sizeof text - 1)
+        return PROCFS_MALFORMED; /* far too long for a number */
+    return procfs_parse_number(text, (size_t)n, value);
 }
 
 enum procfs_status procfs_read_vm_sysctl(const char *name, uint64_t *value)
@@ -467,12 +500,14 @@ enum procfs_status procfs_read_vm_sysctl(const char *name, uint64_t *value)
         errno = ENAMETOOLONG;
         return PROCFS_IO;
     }
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return PROCFS_IO;
-    enum procfs_status st = procfs_parse_number(f, value);
-    (void)fclose(f); /* read-only: nothing to lose */
-    return st;
+    int64_t v;
+    enum procfs_status st = procfs_read_number(path, &v);
+    if (st != PROCFS_OK)
+        return st;
+    if (v < 0)
+        return PROCFS_MALFORMED; /* no /proc/sys/vm value is negative */
+    *value = (uint64_t)v;
+    return PROCFS_OK;
 }
 
 enum procfs_status procfs_parse_choice(FILE *in, char *out, size_t len)

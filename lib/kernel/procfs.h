@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 enum procfs_status {
     PROCFS_OK = 0,
@@ -88,9 +89,22 @@ int64_t procfs_read_one(const char *path, const char *key);
 enum procfs_status procfs_parse_pairs(FILE *in, struct procfs_want *want, size_t n);
 enum procfs_status procfs_read_pairs(const char *path, struct procfs_want *want, size_t n);
 
-/* One unsigned number and a newline, as in /proc/sys/vm/overcommit_memory. */
-enum procfs_status procfs_parse_number(FILE *in, uint64_t *value);
-/* Reads /proc/sys/vm/<name>; name must be a plain file name. */
+/* A small file, whole (at most len - 1 bytes), NUL-terminated: its length,
+ * or -1 with errno. Only open, read and close (async-signal-safe). */
+ssize_t procfs_read_text(const char *path, char *buf, size_t len);
+
+/* Whether the first line of a file of space-separated words, such as
+ * cgroup.controllers ("cpu io memory pids"), lists word. */
+bool procfs_lists_word(const char *path, const char *word);
+
+/* A file that holds one number and a newline: a /proc/sys value, a sysfs or
+ * cgroup file, /proc/PID/oom_score_adj. Blanks around it are allowed, and a
+ * '-'; a cgroup's "max" (no limit) reads as INT64_MAX. Only open, read and
+ * close: the undo of a sysctl change calls it from a signal handler. */
+enum procfs_status procfs_read_number(const char *path, int64_t *value);
+/* The same over the len bytes of such a file, already read. */
+enum procfs_status procfs_parse_number(const char *text, size_t len, int64_t *value);
+/* Reads /proc/sys/vm/<name>, never negative; name must be a plain file name. */
 enum procfs_status procfs_read_vm_sysctl(const char *name, uint64_t *value);
 
 /* A sysfs choice line such as "always [madvise] never": copies the word in

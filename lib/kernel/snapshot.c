@@ -7,8 +7,6 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "touch.h"
-
 static const char *const meminfo_keys[SNAP_MEMINFO_KEYS] = {
     "Committed_AS", "MemAvailable", "CommitLimit",   "HugePages_Total",
     "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp", "Hugetlb",
@@ -31,11 +29,6 @@ static void read_faults(int64_t *minflt, int64_t *majflt)
 
 enum procfs_status snapshot_take(struct snapshot *s, uintptr_t addr)
 {
-    static bool prepared;
-    if (!prepared) { /* before the first window opens: see touch_prepare() */
-        touch_prepare();
-        prepared = true;
-    }
     /* Everything this capture writes, even into *s, comes after the first
      * reading: a fresh stack page under *s would otherwise count as the
      * step's fault. */
@@ -115,22 +108,12 @@ static void get_pair(const struct snapshot *before, const struct snapshot *after
         *hb = false;
 }
 
-bool snapshot_delta(const struct snapshot *before, const struct snapshot *after, const char *key,
-                    int64_t *delta)
+int64_t snapshot_delta0(const struct snapshot *before, const struct snapshot *after, const char *key)
 {
     int64_t b, a;
     bool hb, ha;
     get_pair(before, after, key, &hb, &b, &ha, &a);
-    if (!hb || !ha)
-        return false;
-    *delta = a - b;
-    return true;
-}
-
-int64_t snapshot_delta0(const struct snapshot *before, const struct snapshot *after, const char *key)
-{
-    int64_t d = 0;
-    return snapshot_delta(before, after, key, &d) ? d : 0;
+    return hb && ha ? a - b : 0;
 }
 
 static bool listed(const char *const *list, const char *key)

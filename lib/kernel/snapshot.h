@@ -37,12 +37,9 @@ void snapshot_take_or_fail(struct snapshot *s, uintptr_t addr, struct narrator *
  * ("Committed_AS"), or "minor_faults" / "major_faults". False when absent. */
 bool snapshot_get(const struct snapshot *s, const char *key, int64_t *value);
 
-/* after - before for a counter; false if either side lacks it. Fault counts
- * use the capture windows described above. */
-bool snapshot_delta(const struct snapshot *before, const struct snapshot *after, const char *key,
-                    int64_t *delta);
-
-/* The same, 0 when a side is absent: for explanations, not for rows. */
+/* after - before for a counter, 0 when either side lacks it: for
+ * explanations, not for rows. Fault counts use the capture windows described
+ * above; a counter of a mapping the step replaced has no "before". */
 int64_t snapshot_delta0(const struct snapshot *before, const struct snapshot *after, const char *key);
 
 /* Adds the rows of a step to the narrator: every key in always_show (NULL

@@ -9,25 +9,15 @@
 
 #include "procfs.h"
 
-static int64_t read_number(const char *path)
-{
-    uint64_t v = 0;
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    bool ok = procfs_parse_number(f, &v) == PROCFS_OK && v <= INT64_MAX;
-    (void)fclose(f); /* read-only: nothing to lose */
-    return ok ? (int64_t)v : -1;
-}
-
 void thp_read(struct thp *t)
 {
     if (procfs_read_choice(THP_SYSFS "enabled", t->mode, sizeof t->mode) != PROCFS_OK)
         t->mode[0] = '\0';
-    int64_t pmd = read_number(THP_SYSFS "hpage_pmd_size");
-    t->huge_size = pmd >= sysconf(_SC_PAGESIZE) ? (size_t)pmd : (size_t)2 << 20;
-    int64_t zero = read_number(THP_SYSFS "use_zero_page");
-    t->use_zero_page = zero == 0 || zero == 1 ? (int)zero : -1;
+    int64_t pmd, zero;
+    bool got_pmd = procfs_read_number(THP_SYSFS "hpage_pmd_size", &pmd) == PROCFS_OK;
+    t->huge_size = got_pmd && pmd >= sysconf(_SC_PAGESIZE) ? (size_t)pmd : (size_t)2 << 20;
+    bool got_zero = procfs_read_number(THP_SYSFS "use_zero_page", &zero) == PROCFS_OK;
+    t->use_zero_page = got_zero && (zero == 0 || zero == 1) ? (int)zero : -1;
     t->off_for_process = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1;
 }
 

@@ -63,7 +63,8 @@ void announce_clear(void)
         unlink(path);
 }
 
-bool announce_parse(const char *text, struct announcement *a)
+/* The file's text: "key value" lines; unknown keys are a newer writer's. */
+static bool parse(const char *text, struct announcement *a)
 {
     memset(a, 0, sizeof *a);
     bool have_pid = false, have_demo = false;
@@ -118,5 +119,5 @@ bool announce_read(const char *path, struct announcement *a)
     if (n < 0)
         return false;
     text[n] = '\0';
-    return announce_parse(text, a);
+    return parse(text, a);
 }

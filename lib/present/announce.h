@@ -35,7 +35,4 @@ void announce_clear(void);
 /* Reads the file; false when there is none or it is not well formed. */
 bool announce_read(const char *path, struct announcement *a);
 
-/* Pure parser of the file's text, for the tests. */
-bool announce_parse(const char *text, struct announcement *a);
-
 #endif

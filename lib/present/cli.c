@@ -173,7 +173,7 @@ static bool takes_sizes(const struct demo_info *info)
     return false;
 }
 
-void cli_write_help(const struct demo_info *info, FILE *out)
+static void write_help(const struct demo_info *info, FILE *out)
 {
     char line[1024];
     snprintf(line, sizeof line, "Usage: %s [options]%s%s", info->name, info->args ? " " : "",
@@ -198,11 +198,6 @@ void cli_write_help(const struct demo_info *info, FILE *out)
              info->exit_status ? info->exit_status : CLI_DEMO_EXIT_STATUS);
     fputc('\n', out);
     cli_print_wrapped(out, line, 0);
-}
-
-void cli_print_help(const struct demo_info *info)
-{
-    cli_write_help(info, stdout);
 }
 
 void cli_exit_after_output(const char *program, const char *what)
@@ -467,7 +462,7 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
         }
         switch (opt) {
         case OPT_HELP:
-            cli_print_help(info);
+            write_help(info, stdout);
             cli_exit_after_output(info->name, "the help");
         case OPT_VERSION:
             printf("%s (vmlab) %s\n", info->name, VMLAB_VERSION);

@@ -82,10 +82,6 @@ void cli_no_positionals(const struct demo_info *info, int argc, char **argv, int
 noreturn void cli_usage_error(const struct demo_info *info, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-void cli_print_help(const struct demo_info *info);
-/* The same help, written to out (the tests read it back). */
-void cli_write_help(const struct demo_info *info, FILE *out);
-
 /* Prints text to out with every line at most CLI_HELP_WIDTH columns: a line
  * that is too long is broken between words, and its continuation is indented
  * like the line itself plus `hang` columns. */

@@ -12,25 +12,12 @@
 
 #define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
 
-/* Whether a cgroup.controllers file lists the memory controller. */
-static bool lists_memory(const char *path)
+/* Which hierarchy has the memory controller: "v2" (cgroup2 lists it), "v1"
+ * (a v1 memory hierarchy is mounted) or "none". */
+static const char *cgroup_version(void)
 {
-    char line[512];
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return false;
-    bool found = false;
-    if (fgets(line, sizeof line, f))
-        for (char *w = strtok(line, " \n"); w && !found; w = strtok(NULL, " \n"))
-            found = strcmp(w, "memory") == 0;
-    (void)fclose(f); /* read-only: nothing to lose */
-    return found;
-}
-
-const char *machine_cgroup_version(void)
-{
-    if (lists_memory("/sys/fs/cgroup/cgroup.controllers") ||
-        lists_memory("/sys/fs/cgroup/unified/cgroup.controllers"))
+    if (procfs_lists_word("/sys/fs/cgroup/cgroup.controllers", "memory") ||
+        procfs_lists_word("/sys/fs/cgroup/unified/cgroup.controllers", "memory"))
         return "v2";
     if (access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0)
         return "v1";
@@ -55,7 +42,7 @@ void machine_read(struct machine *m)
     m->overcommit_memory = vm_knob("overcommit_memory");
     m->overcommit_ratio = vm_knob("overcommit_ratio");
     m->overcommit_kbytes = vm_knob("overcommit_kbytes");
-    m->cgroup = machine_cgroup_version();
+    m->cgroup = cgroup_version();
     m->root = geteuid() == 0;
     m->mem_total_kB = procfs_read_one("/proc/meminfo", "MemTotal");
     m->swap_total_kB = procfs_read_one("/proc/meminfo", "SwapTotal");

@@ -25,10 +25,6 @@ struct machine {
 
 void machine_read(struct machine *m);
 
-/* Which hierarchy has the memory controller: "v2" (cgroup2 lists it), "v1"
- * (a v1 memory hierarchy is mounted) or "none". */
-const char *machine_cgroup_version(void);
-
 /* The facts as one JSON object (no trailing newline). */
 void machine_write_json(FILE *out, const struct machine *m);
 

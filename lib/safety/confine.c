@@ -121,43 +121,20 @@ static void did(struct confine *c, const char *fmt, ...)
 /* A limit file: a number, or "max" (no limit: *value = UINT64_MAX). */
 static bool read_limit(const char *dir, const char *name, uint64_t *value)
 {
-    char path[640], text[64];
+    char path[640];
+    int64_t v;
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "re");
-    if (!f)
+    if (procfs_read_number(path, &v) != PROCFS_OK || v < 0)
         return false;
-    bool ok = fgets(text, sizeof text, f) != NULL;
-    (void)fclose(f); /* read-only: nothing to lose */
-    if (!ok)
-        return false;
-    if (strncmp(text, "max", 3) == 0) {
-        *value = UINT64_MAX;
-        return true;
-    }
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || end == text)
-        return false;
-    *value = v;
+    *value = v == INT64_MAX ? UINT64_MAX : (uint64_t)v;
     return true;
 }
 
 static bool has_word(const char *dir, const char *name, const char *word)
 {
-    char path[640], text[512];
+    char path[640];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return false;
-    bool found = false;
-    /* One line of space-separated words, e.g. "cpu memory pids". */
-    if (fgets(text, sizeof text, f))
-        for (char *save = NULL, *w = strtok_r(text, " \n", &save); w && !found;
-             w = strtok_r(NULL, " \n", &save))
-            found = strcmp(w, word) == 0;
-    (void)fclose(f); /* read-only: nothing to lose */
-    return found;
+    return procfs_lists_word(path, word);
 }
 
 static uint64_t swap_total_kb(void)
@@ -239,6 +216,26 @@ static int make_dir(struct confine *c, const char *parent, char *why, size_t len
     return 0;
 }
 
+/* echo text > dir/name, and say so in the actions; false (errno set) when
+ * the write failed. */
+static bool echo(struct confine *c, const char *dir, const char *name, const char *text)
+{
+    if (write_file(dir, name, text) != 0)
+        return false;
+    did(c, "echo %s > %s/%s", text, dir, name);
+    return true;
+}
+
+/* The same for a write the method cannot do without: -1 and why. */
+static int must_echo(struct confine *c, const char *dir, const char *name, const char *text,
+                     char *why, size_t len)
+{
+    if (echo(c, dir, name, text))
+        return 0;
+    snprintf(why, len, "cannot write %s to %s/%s: %s", text, dir, name, strerror(errno));
+    return -1;
+}
+
 /* The victim's cgroup under `parent`, which hands it the memory controller:
  * memory.max, no swap, and the whole group killed together. */
 static int setup_v2(struct confine *c, const char *parent, uint64_t limit, char *why, size_t len)
@@ -248,19 +245,10 @@ static int setup_v2(struct confine *c, const char *parent, uint64_t limit, char 
         return -1;
     did(c, "mkdir %s", c->dir);
     snprintf(text, sizeof text, "%llu", (unsigned long long)limit);
-    if (write_file(c->dir, "memory.max", text) != 0) {
-        snprintf(why, len, "cannot write %s/memory.max: %s", c->dir, strerror(errno));
+    if (must_echo(c, c->dir, "memory.max", text, why, len) != 0)
         return -1;
-    }
-    did(c, "echo %s > %s/memory.max", text, c->dir);
-    if (write_file(c->dir, "memory.swap.max", "0") == 0) {
-        did(c, "echo 0 > %s/memory.swap.max", c->dir);
-        c->swap_limited = true;
-    } else {
-        c->swap_limited = swap_total_kb() == 0;
-    }
-    if (write_file(c->dir, "memory.oom.group", "1") == 0) /* kill the whole group: no survivors */
-        did(c, "echo 1 > %s/memory.oom.group", c->dir);
+    c->swap_limited = echo(c, c->dir, "memory.swap.max", "0") || swap_total_kb() == 0;
+    (void)echo(c, c->dir, "memory.oom.group", "1"); /* kill the whole group: no survivors */
     if (!read_limit(c->dir, "memory.max", &c->limit) || c->limit > limit) {
         snprintf(why, len, "memory.max in %s did not take the limit", c->dir);
         return -1;
@@ -273,14 +261,9 @@ static int setup_v2(struct confine *c, const char *parent, uint64_t limit, char 
  * processes and still hand out controllers), then the victim's cgroup. */
 static int setup_v2_root(struct confine *c, const char *mount, uint64_t limit, char *why, size_t len)
 {
-    if (!has_word(mount, "cgroup.subtree_control", "memory")) {
-        if (write_file(mount, "cgroup.subtree_control", "+memory") != 0) {
-            snprintf(why, len, "cannot enable the memory controller in %s/cgroup.subtree_control: %s",
-                     mount, strerror(errno));
-            return -1;
-        }
-        did(c, "echo +memory > %s/cgroup.subtree_control", mount);
-    }
+    if (!has_word(mount, "cgroup.subtree_control", "memory") &&
+        must_echo(c, mount, "cgroup.subtree_control", "+memory", why, len) != 0)
+        return -1;
     return setup_v2(c, mount, limit, why, len);
 }
 
@@ -420,13 +403,9 @@ static int setup_v2_delegated(struct confine *c, const char *mount, const char *
         }
     }
     if (plan.enable_memory) {
-        if (write_file(plan.own, "cgroup.subtree_control", "+memory") != 0) {
-            snprintf(why, len, "cannot enable +memory in %s/cgroup.subtree_control: %s", plan.own,
-                     strerror(errno));
+        if (must_echo(c, plan.own, "cgroup.subtree_control", "+memory", why, len) != 0)
             return -1;
-        }
         c->enabled_memory = true;
-        did(c, "echo +memory > %s/cgroup.subtree_control", plan.own);
         snprintf(undo_subtree, sizeof undo_subtree, "%s/cgroup.subtree_control", plan.own);
     }
     return setup_v2(c, plan.own, limit, why, len);
@@ -440,20 +419,14 @@ static int setup_v1(struct confine *c, const char *own, uint64_t limit, char *wh
         return -1;
     did(c, "mkdir %s", c->dir);
     snprintf(text, sizeof text, "%llu", (unsigned long long)limit);
-    if (write_file(c->dir, "memory.limit_in_bytes", text) != 0) {
-        snprintf(why, len, "cannot write %s/memory.limit_in_bytes: %s", c->dir, strerror(errno));
+    if (must_echo(c, c->dir, "memory.limit_in_bytes", text, why, len) != 0)
         return -1;
-    }
-    did(c, "echo %s > %s/memory.limit_in_bytes", text, c->dir);
     /* memsw (memory + swap) exists only with swap accounting; it must not be
      * set below memory.limit_in_bytes, so it comes second. */
-    bool memsw = file_exists(c->dir, "memory.memsw.limit_in_bytes") &&
-                 write_file(c->dir, "memory.memsw.limit_in_bytes", text) == 0;
-    if (memsw)
-        did(c, "echo %s > %s/memory.memsw.limit_in_bytes", text, c->dir);
-    c->swap_limited = memsw || swap_total_kb() == 0;
-    if (write_file(c->dir, "memory.oom_control", "0") == 0) /* the OOM killer on, not a hang */
-        did(c, "echo 0 > %s/memory.oom_control", c->dir);
+    c->swap_limited = (file_exists(c->dir, "memory.memsw.limit_in_bytes") &&
+                       echo(c, c->dir, "memory.memsw.limit_in_bytes", text)) ||
+                      swap_total_kb() == 0;
+    (void)echo(c, c->dir, "memory.oom_control", "0"); /* the OOM killer on, not a hang */
     struct procfs_want w = {"oom_kill_disable", 1, false};
     char path[640];
     snprintf(path, sizeof path, "%s/memory.oom_control", c->dir);
@@ -651,7 +624,7 @@ int confine_verify_self(uint64_t max_bytes, char *dir, size_t dirlen, char *why,
     char v2[256], v1[256];
     own_membership(v2, sizeof v2, v1, sizeof v1);
     const char *mount = v2_mount();
-    struct cgroup_limit eff = {UINT64_MAX, "", ""};
+    struct cgroup_limit eff = {.bytes = UINT64_MAX};
     dir[0] = '\0';
     if (v1[0] && is_fs(V1_MEMORY, CGROUP1_MAGIC)) {
         snprintf(dir, dirlen, "%s%s", V1_MEMORY, strcmp(v1, "/") == 0 ? "" : v1);
@@ -703,17 +676,27 @@ static bool limit_in(const char *dir, const char *file, uint64_t *bytes)
 bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct cgroup_limit *out)
 {
     const char *file = v1 ? "memory.limit_in_bytes" : "memory.max";
+    const char *usage_file = v1 ? "memory.usage_in_bytes" : "memory.current";
     char dir[512];
-    out->bytes = UINT64_MAX;
-    out->dir[0] = out->file[0] = '\0';
+    out->bytes = out->room = UINT64_MAX;
+    out->dir[0] = out->file[0] = out->room_dir[0] = '\0';
     snprintf(dir, sizeof dir, "%s%s", mount, strcmp(rel, "/") == 0 ? "" : rel);
     size_t root_len = strlen(mount);
     for (;;) {
-        uint64_t bytes;
-        if (limit_in(dir, file, &bytes) && bytes < out->bytes) {
+        uint64_t bytes, usage;
+        if (!limit_in(dir, file, &bytes))
+            bytes = UINT64_MAX;
+        if (bytes < out->bytes) {
             out->bytes = bytes;
             snprintf(out->dir, sizeof out->dir, "%s", dir);
             snprintf(out->file, sizeof out->file, "%s", file);
+        }
+        if (bytes != UINT64_MAX && read_limit(dir, usage_file, &usage) &&
+            (bytes > usage ? bytes - usage : 0) < out->room) {
+            out->room = bytes > usage ? bytes - usage : 0;
+            out->room_limit = bytes;
+            out->room_usage = usage;
+            snprintf(out->room_dir, sizeof out->room_dir, "%s", dir);
         }
         char *slash = strrchr(dir, '/');
         if (strlen(dir) <= root_len || !slash || (size_t)(slash - dir) < root_len)
@@ -751,26 +734,16 @@ static bool legacy_gone(const char *pid_text)
     char path[300], text[512], state;
     uint64_t start;
     snprintf(path, sizeof path, "/proc/%s/stat", pid_text);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    ssize_t n = procfs_read_text(path, text, sizeof text);
+    if (n < 0)
         return errno == ENOENT;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    text[n] = '\0';
-    if (!runid_parse_stat(text, &state, &start))
+    if (n == 0 || !runid_parse_stat(text, &state, &start))
         return false;
     if (state == 'Z' || state == 'X')
         return true;
     /* A kernel thread has no command line. */
     snprintf(path, sizeof path, "/proc/%s/cmdline", pid_text);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    n = read(fd, text, 1);
-    close(fd);
-    return n == 0;
+    return procfs_read_text(path, text, 2) == 0;
 }
 
 static void sweep_dir(const char *parent, char *report, size_t len)

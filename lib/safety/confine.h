@@ -36,6 +36,11 @@ struct cgroup_limit {
     char dir[512];      /* the cgroup that sets it, or "" */
     char file[40];      /* "memory.max", "memory.limit_in_bytes", or
                            "hierarchical_memory_limit" (v1 memory.stat) */
+    /* The least room left over the same cgroups, limit - usage (v2
+     * memory.current, v1 memory.usage_in_bytes): what a process there may
+     * still use. room: UINT64_MAX when no cgroup has both files. */
+    uint64_t room, room_limit, room_usage;
+    char room_dir[512];
 };
 
 enum confine_kind { CONFINE_NONE, CONFINE_V2, CONFINE_V1, CONFINE_SYSTEMD_SCOPE, CONFINE_INHERITED };
@@ -72,9 +77,10 @@ void cgroup_parse_membership(FILE *in, char *v2, size_t v2len, char *v1_memory, 
  * of the hierarchy mounted at `mount`: the smallest memory.max (v2) or
  * memory.limit_in_bytes (v1) of rel and each ancestor up to the mount, and
  * for v1 also hierarchical_memory_limit from rel's memory.stat, which sees
- * ancestors outside a container's view. A value of 2^62 or more, or "max",
- * is no limit. Returns false when no limit is set anywhere. Takes a root
- * path so that tests can use a fake tree. */
+ * ancestors outside a container's view; and the least room any of them
+ * leaves. A value of 2^62 or more, or "max", is no limit. Returns false
+ * when no limit is set anywhere. Takes a root path so that tests can use a
+ * fake tree. */
 bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct cgroup_limit *out);
 
 /* How a user may make a memory cgroup in a cgroup v2 subtree delegated to

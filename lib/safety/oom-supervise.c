@@ -20,25 +20,12 @@
 #include "errors.h"
 #include "procfs.h"
 
-/* A file holding one signed number, such as oom_score_adj; -1 when unreadable. */
-int64_t oom_read_number(const char *path)
+/* oom_score, oom_score_adj, dmesg_restrict; -1 when unreadable. */
+static int64_t read_int(const char *path)
 {
-    FILE *f = fopen(path, "re");
-    long long v = -1;
-    if (f) {
-        char text[32];
-        if (fgets(text, sizeof text, f)) {
-            char *end;
-            errno = 0;
-            long long x = strtoll(text, &end, 10);
-            if (errno == 0 && end != text && (*end == '\n' || *end == '\0'))
-                v = x;
-        }
-        (void)fclose(f); /* read-only: nothing to lose */
-    }
-    return v;
+    int64_t v;
+    return procfs_read_number(path, &v) == PROCFS_OK ? v : -1;
 }
-
 /* ---- in the victim ---- */
 
 static struct timespec clock_start;
@@ -119,8 +106,8 @@ void oom_victim_hello(int fd, const char *dir)
     memset(&r, 0, sizeof r);
     r.kind = OOM_HELLO;
     r.pid = getpid();
-    r.oom_score = oom_read_number("/proc/self/oom_score");
-    r.oom_score_adj = oom_read_number("/proc/self/oom_score_adj");
+    r.oom_score = read_int("/proc/self/oom_score");
+    r.oom_score_adj = read_int("/proc/self/oom_score_adj");
     fill_status(&r);
     snprintf(r.text, sizeof r.text, "%s", dir);
     send_record(fd, &r);
@@ -166,10 +153,9 @@ void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(fds[0]);
         close(go[1]);
-        (void)signal(SIGINT, SIG_DFL); /* the victim dies of these like any program */
-        (void)signal(SIGTERM, SIG_DFL);
-        (void)signal(SIGHUP, SIG_DFL);
-        (void)signal(SIGQUIT, SIG_DFL);
+        static const int deadly[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+        for (size_t i = 0; i < sizeof deadly / sizeof deadly[0]; i++)
+            (void)signal(deadly[i], SIG_DFL); /* the victim dies of these like any program */
         struct oom_record r = {.kind = OOM_REFUSED, .pid = getpid()};
         if (c->kind == CONFINE_SYSTEMD_SCOPE) {
             /* Re-run this program inside a new scope, as the victim. */
@@ -219,6 +205,15 @@ bool oom_wait_hello(struct oom_victim *v, struct oom_watch *w, int timeout_ms)
     return w->have_hello;
 }
 
+static void append_sample(struct oom_watch *w, const struct oom_record *r)
+{
+    w->t_ms[w->nsamples] = r->t_ms;
+    w->vmrss_kb[w->nsamples] = r->vmrss_kb;
+    w->vmpte_kb[w->nsamples] = r->vmpte_kb;
+    w->vmsize_kb[w->nsamples] = r->vmsize_kb;
+    w->nsamples++;
+}
+
 /* Keeps at most OOM_MAX_SAMPLES - 1 reports, evenly thinned: when full,
  * every other one goes and only every (twice as many)th is kept. */
 static void add_sample(struct oom_watch *w, const struct oom_record *r, size_t *stride, size_t *seen)
@@ -236,11 +231,7 @@ static void add_sample(struct oom_watch *w, const struct oom_record *r, size_t *
         w->nsamples = k;
         *stride *= 2;
     }
-    w->t_ms[w->nsamples] = r->t_ms;
-    w->vmrss_kb[w->nsamples] = r->vmrss_kb;
-    w->vmpte_kb[w->nsamples] = r->vmpte_kb;
-    w->vmsize_kb[w->nsamples] = r->vmsize_kb;
-    w->nsamples++;
+    append_sample(w, r);
 }
 
 static void show_progress(struct narrator *n, const struct oom_record *r)
@@ -290,13 +281,8 @@ void oom_watch(struct narrator *n, struct oom_victim *v, uint64_t timeout_s, boo
             break;
         }
     }
-    if (w->have_last && !last_kept) { /* the series ends with the last report */
-        w->t_ms[w->nsamples] = w->last.t_ms;
-        w->vmrss_kb[w->nsamples] = w->last.vmrss_kb;
-        w->vmpte_kb[w->nsamples] = w->last.vmpte_kb;
-        w->vmsize_kb[w->nsamples] = w->last.vmsize_kb;
-        w->nsamples++;
-    }
+    if (w->have_last && !last_kept) /* the series ends with the last report */
+        append_sample(w, &w->last);
 }
 
 int oom_kmsg_open(char *why, size_t len)
@@ -305,7 +291,7 @@ int oom_kmsg_open(char *why, size_t len)
     if (fd < 0) {
         char err[96];
         errno_describe("open /dev/kmsg", errno, err, sizeof err);
-        int64_t restricted = oom_read_number("/proc/sys/kernel/dmesg_restrict");
+        int64_t restricted = read_int("/proc/sys/kernel/dmesg_restrict");
         snprintf(why, len, "%s%s; how the victim ended comes from waitpid and the cgroup instead",
                  err, restricted == 1 ? " (kernel.dmesg_restrict is 1: only root may read the "
                                         "kernel log)" : "");
@@ -366,7 +352,9 @@ void oom_kmsg_facts(struct narrator *n, int fd, const char *why, long pid, struc
     narrate_fact_int(n, "kernel_repeats", k->repeats);
 }
 
-void oom_confine_facts(struct narrator *n, const struct confine *c)
+/* Step 1's facts: the method, what setup did (did_1..), the cgroup, the
+ * limit it set and the effective limit with the file that sets it. */
+static void confine_facts(struct narrator *n, const struct confine *c)
 {
     static const char *const methods[] = {"none", "cgroup v2", "cgroup v2, delegated", "cgroup v1",
                                           "systemd user scope", "inherited"};
@@ -469,7 +457,7 @@ void oom_explain_confinement(struct narrator *n, const struct confine *c)
                         "OOM killer chooses, and it may choose another process.");
         return;
     }
-    oom_confine_facts(n, c);
+    confine_facts(n, c);
     if (c->kind == CONFINE_SYSTEMD_SCOPE) {
         narrate_note(n, "systemd makes a scope with MemoryMax=%llu for the victim; the victim reads "
                         "the limit back itself before it allocates anything.",
@@ -498,8 +486,8 @@ void oom_explain_supervisor(struct narrator *n, bool protected_self, const struc
 {
     char mine[512], why[512];
     (void)confine_verify_self(UINT64_MAX, mine, sizeof mine, why, sizeof why);
-    int64_t adj = oom_read_number("/proc/self/oom_score_adj");
-    int64_t score = oom_read_number("/proc/self/oom_score");
+    int64_t adj = read_int("/proc/self/oom_score_adj");
+    int64_t score = read_int("/proc/self/oom_score");
     narrate_fact_int(n, "supervisor_pid", getpid());
     narrate_fact(n, "supervisor_cgroup", "%s", mine);
     narrate_fact_int(n, "supervisor_oom_score_adj", adj);

@@ -101,10 +101,6 @@ void oom_kmsg_read(int fd, long pid, struct oom_kmsg *k);
  * and the reason given to oom_kmsg_open). */
 void oom_kmsg_facts(struct narrator *n, int fd, const char *why, long pid, struct oom_kmsg *k);
 
-/* Step 1's facts: the method, what setup did (did_1..), the cgroup, the
- * limit it set and the effective limit with the file that sets it. */
-void oom_confine_facts(struct narrator *n, const struct confine *c);
-
 /* The time series (samples_t_ms, samples_VmSize_kB, samples_VmRSS_kB,
  * samples_VmPTE_kB: JSON arrays) and the host's MemAvailable before and at
  * its lowest while the victim ran. */
@@ -115,7 +111,7 @@ void oom_watch_facts(struct narrator *n, const struct oom_watch *w);
 void oom_intro(struct narrator *n, uint64_t count, uint64_t block, const char *via, const char *touch,
                bool unconfined);
 
-/* Step 1, the safety net: oom_confine_facts, then what they mean - the
+/* Step 1, the safety net: the facts of the cgroup, then what they mean - the
  * limit as set (limit_as_set), a smaller ancestor's that applies instead
  * (ancestor_limit_applies), or a limit this program already ran under
  * (inherited_limit) - or what systemd is asked for, or that there is no
@@ -131,8 +127,6 @@ void oom_explain_supervisor(struct narrator *n, bool protected_self, const struc
 /* Sets this process's oom_score_adj to -1000 (never chosen); false when
  * it may not (a container without CAP_SYS_RESOURCE). */
 bool oom_protect_self(void);
-/* A file of one signed number (oom_score, oom_score_adj); -1 if unreadable. */
-int64_t oom_read_number(const char *path);
 
 /* vm.panic_on_oom = 2 turns even a cgroup's OOM into a kernel panic, = 1
  * any other OOM: then a 77 that says so. */

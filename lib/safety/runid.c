@@ -64,15 +64,7 @@ static bool read_stat(const char *pid, char *state, uint64_t *start)
 {
     char path[300], text[1024];
     snprintf(path, sizeof path, "/proc/%s/stat", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    text[n] = '\0';
-    return runid_parse_stat(text, state, start);
+    return procfs_read_text(path, text, sizeof text) > 0 && runid_parse_stat(text, state, start);
 }
 
 /* The PID namespace of /proc/PID/ns/pid, from the link "pid:[4026531836]". */
@@ -206,11 +198,7 @@ enum runid_state runid_state(const struct runid *id)
 bool runid_boot_id(char *buf, size_t len)
 {
     char text[64];
-    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
+    ssize_t n = procfs_read_text("/proc/sys/kernel/random/boot_id", text, sizeof text);
     if (n != 37 || text[36] != '\n')
         return false; /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\n" */
     text[36] = '\0';

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "procfs.h"
 #include "sysctl_record.h"
 #include "undo.h"
 
@@ -62,28 +63,13 @@ static void say_number(uint64_t v)
     say(digits + i);
 }
 
-/* One unsigned number and a newline, as /proc/sys/vm prints it. */
+/* A /proc/sys/vm value (procfs_read_number is async-signal-safe). */
 static int read_knob(const char *path, uint64_t *value)
 {
-    char text[32];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    int64_t v;
+    if (procfs_read_number(path, &v) != PROCFS_OK || v < 0)
         return -1;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    uint64_t v = 0;
-    ssize_t i = 0;
-    for (; i < n && text[i] >= '0' && text[i] <= '9'; i++) {
-        unsigned d = (unsigned)(text[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
-    if (i == 0 || i + 1 != n || text[i] != '\n')
-        return -1;
-    *value = v;
+    *value = (uint64_t)v;
     return 0;
 }
 
@@ -159,11 +145,6 @@ static int choose_state_dir(char *why, size_t len)
                        "them writable for root, e.g. mount -t tmpfs -o mode=0755 tmpfs /run", tried);
     errno = EROFS;
     return -1;
-}
-
-const char *sysctl_state_dir(void)
-{
-    return state_dir;
 }
 
 /* Opens dir/lock: a regular file of this user, never through a symlink,
@@ -313,15 +294,6 @@ static void restore_action(void)
     nchanged = 0;
 }
 
-void sysctl_restore(void)
-{
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old);
-    restore_action();
-    sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
 const char *sysctl_failed_call(void)
 {
     return failed_call;
@@ -364,16 +336,12 @@ int sysctl_set(const char *name, uint64_t value)
         errno = EINVAL;
         return -1;
     }
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old); /* the table changes: no restore now */
+    sigset_t old = undo_block(); /* the table changes: no restore now */
     int i = 0, rc = find_or_add(name, &i);
     struct record_knob *k = &changes.knobs[i];
     uint64_t now = 0;
     if (rc != 0) {
-        int saved_errno = errno;
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        errno = saved_errno;
+        undo_unblock(&old);
         return rc;
     }
     if ((rc = read_knob(paths[i], &now)) != 0)
@@ -408,8 +376,8 @@ int sysctl_set(const char *name, uint64_t value)
             (void)write_record();
         }
     }
-    sigprocmask(SIG_SETMASK, &old, NULL);
     errno = saved_errno;
+    undo_unblock(&old);
     return rc;
 }
 
@@ -615,7 +583,9 @@ int sysctl_begin(const char *demo, char *repaired, size_t len)
 
 int sysctl_end(void)
 {
-    sysctl_restore();
+    sigset_t old = undo_block(); /* the undo handler may not restore half-way too */
+    restore_action();
+    undo_unblock(&old);
     if (lock_fd >= 0) {
         close(lock_fd); /* releases the flock */
         lock_fd = -1;

@@ -52,9 +52,6 @@
  * into exit 77 with that sentence. */
 int sysctl_may_change(const char *name, char *why, size_t len);
 
-/* The directory chosen for the lock and the record ("" before any run). */
-const char *sysctl_state_dir(void);
-
 /* Takes the lock (waiting, and saying so on stderr, while another run holds
  * it) and repairs leftovers. `repaired` receives sentences about what was
  * repaired or refused, or "". Returns 0, or -1 with errno, and
@@ -67,11 +64,6 @@ int sysctl_begin(const char *demo, char *repaired, size_t len);
  * the record, writing the knob. */
 int sysctl_set(const char *name, uint64_t value);
 const char *sysctl_failed_call(void);
-
-/* Puts back every value that still holds what this run set (idempotent;
- * safe in a signal handler). A value someone else changed meanwhile is left
- * as it is, and a write that fails is reported, on stderr. */
-void sysctl_restore(void);
 
 /* Restores, removes the record and releases the lock. -1 when a value could
  * not be put back (said on stderr; the record stays for the next run): the

@@ -28,24 +28,31 @@ static void run_all(void)
         actions[i]();
 }
 
-void undo_run(void)
+sigset_t undo_block(void)
 {
-    /* No signal may run the same actions half-way through this call. */
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
+    return old;
+}
+
+void undo_unblock(const sigset_t *old)
+{
+    int saved_errno = errno;
+    sigprocmask(SIG_SETMASK, old, NULL);
+    errno = saved_errno;
+}
+
+static void at_exit(void)
+{
+    sigset_t old = undo_block(); /* no signal runs the actions half-way too */
     run_all();
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    undo_unblock(&old);
 }
 
 int undo_signal(void)
 {
     return handling;
-}
-
-static void at_exit(void)
-{
-    undo_run();
 }
 
 static void on_signal(int signo)
@@ -93,11 +100,9 @@ int undo_register(undo_action action)
         errno = ENOSPC;
         return -1;
     }
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old);
+    sigset_t old = undo_block();
     actions[nactions] = action;
     nactions = nactions + 1;
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    undo_unblock(&old);
     return 0;
 }

@@ -9,16 +9,17 @@
  *   - on SIGINT, SIGTERM, SIGHUP and SIGQUIT (one handler: it runs them with
  *     every signal blocked, then dies of the same signal, so that the shell
  *     sees what happened),
- *   - when the owner calls undo_run() itself.
  * Only in the process that registered them: a forked child that exits runs
  * none of them.
  *
  * Every action must be async-signal-safe (open/read/write/close, kill,
  * waitpid, rmdir, nanosleep, unlink: no stdio, no malloc) and idempotent:
- * it may run more than once (undo_run() and then exit()), and must do its
+ * it may run more than once (a signal during exit()), and must do its
  * work only once. */
 #ifndef VMLAB_UNDO_H
 #define VMLAB_UNDO_H
+
+#include <signal.h>
 
 typedef void (*undo_action)(void);
 
@@ -27,8 +28,11 @@ typedef void (*undo_action)(void);
  * caller must then change nothing. */
 int undo_register(undo_action action);
 
-/* Runs every action now, last registered first. */
-void undo_run(void);
+/* A critical section for a part that changes what its action will undo:
+ * every signal blocked, so that no action runs half-way through it.
+ * undo_unblock gives back the mask undo_block returned, errno untouched. */
+sigset_t undo_block(void);
+void undo_unblock(const sigset_t *old);
 
 /* The signal being handled while the actions run from the handler (so that
  * an action can pass it on, e.g. to a child); 0 otherwise. */

@@ -11,14 +11,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint64_t v;
+    int64_t v;
     char choice[32];
+    (void)procfs_parse_number((const char *)data, size, &v);
     FILE *f = fuzz_file(data, size);
-    if (!f)
-        return 0;
-    (void)procfs_parse_number(f, &v);
-    (void)fclose(f);
-    f = fuzz_file(data, size);
     if (!f)
         return 0;
     (void)procfs_parse_choice(f, choice, sizeof choice);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for lib/kernel/budget.c: the least of several limits binds and is
- * named; cgroup files read over a fake tree of both versions, ancestors
- * included; and the real rlimits of a child process. */
+/* Unit tests for lib/kernel/budget.c: the limit that binds is named, sizes
+ * fit, shrink or are refused; and the real rlimits of a child process bind.
+ * (The cgroup walk is tested in test_confine, over fake trees.) */
 #define _GNU_SOURCE
 #include <check.h>
 #include <stdlib.h>
@@ -17,20 +17,20 @@
 
 #define MiB (UINT64_C(1) << 20)
 
-START_TEST(least_limit_binds_and_is_named)
+/* A budget that one limit binds, as budget_read makes it. */
+static struct budget bound_by(enum budget_limit which, uint64_t bytes, const char *detail)
 {
-    struct budget b;
-    budget_init(&b);
-    ck_assert_uint_eq(b.bytes, BUDGET_UNLIMITED);
-    ck_assert_int_eq(b.binding, BUDGET_NONE);
-    budget_consider(&b, BUDGET_MEM_AVAILABLE, 900 * MiB, "900 MiB");
-    budget_consider(&b, BUDGET_CGROUP, 97 * MiB, "memory.max of /x: 100 MiB, 3 MiB in use");
-    budget_consider(&b, BUDGET_RLIMIT_AS, 200 * MiB, "");
-    ck_assert_uint_eq(b.bytes, 97 * MiB);
-    ck_assert_int_eq(b.binding, BUDGET_CGROUP);
-    ck_assert_uint_eq(b.headroom[BUDGET_RLIMIT_AS], 200 * MiB);
-    ck_assert_uint_eq(b.headroom[BUDGET_RLIMIT_DATA], BUDGET_UNLIMITED);
+    struct budget b = {.bytes = bytes, .binding = which};
+    for (int i = 0; i < BUDGET_LIMITS; i++)
+        b.headroom[i] = BUDGET_UNLIMITED;
+    b.headroom[which] = bytes;
+    snprintf(b.detail[which], sizeof b.detail[which], "%s", detail);
+    return b;
+}
 
+START_TEST(allows_names_the_binding_limit)
+{
+    struct budget b = bound_by(BUDGET_CGROUP, 97 * MiB, "memory.max of /x: 100 MiB, 3 MiB in use");
     char why[512];
     ck_assert(budget_allows(&b, 48 * MiB, 2, why, sizeof why));
     ck_assert_str_eq(why, "");
@@ -43,20 +43,17 @@ END_TEST
 
 START_TEST(nothing_known_allows_anything)
 {
-    struct budget b;
+    struct budget b = {.bytes = BUDGET_UNLIMITED, .binding = BUDGET_NONE};
     char why[64];
-    budget_init(&b);
     ck_assert(budget_allows(&b, UINT64_C(1) << 40, 2, why, sizeof why));
 }
 END_TEST
 
 START_TEST(choose_size_fits_shrinks_refuses)
 {
-    struct budget b;
+    struct budget b = bound_by(BUDGET_CGROUP, 97 * MiB, "memory.max of /x: 100 MiB, 3 MiB in use");
     char why[512];
     uint64_t size = 0;
-    budget_init(&b);
-    budget_consider(&b, BUDGET_CGROUP, 97 * MiB, "memory.max of /x: 100 MiB, 3 MiB in use");
     /* 5 MiB in 2 MiB units: 6 MiB, which fits in half of 97 MiB */
     ck_assert_int_eq(budget_choose_size(&b, 5 * MiB, 16 * MiB, 2 * MiB, 2, 2, &size, why, sizeof why),
                      BUDGET_FITS);
@@ -79,127 +76,8 @@ START_TEST(choose_size_fits_shrinks_refuses)
 }
 END_TEST
 
-START_TEST(cgroup_values)
-{
-    uint64_t v = 0;
-    ck_assert(budget_parse_cgroup_value("max\n", &v));
-    ck_assert_uint_eq(v, BUDGET_UNLIMITED);
-    ck_assert(budget_parse_cgroup_value("104857600\n", &v));
-    ck_assert_uint_eq(v, 100 * MiB);
-    ck_assert(budget_parse_cgroup_value("9223372036854771712\n", &v)); /* v1's "no limit" */
-    ck_assert_uint_eq(v, BUDGET_UNLIMITED);
-    ck_assert(!budget_parse_cgroup_value("", &v));
-    ck_assert(!budget_parse_cgroup_value("-1\n", &v));
-    ck_assert(!budget_parse_cgroup_value("12x\n", &v));
-    ck_assert(!budget_parse_cgroup_value("maximum\n", &v));
-    ck_assert(!budget_parse_cgroup_value("99999999999999999999999\n", &v));
-}
-END_TEST
-
-static char tree[64];
-
-static void put(const char *rel, const char *file, const char *text)
-{
-    char dir[512], path[sizeof dir + 64];
-    snprintf(dir, sizeof dir, "%s%s", tree, rel);
-    /* mkdir -p */
-    for (char *s = dir + strlen(tree) + 1; (s = strchr(s, '/')) != NULL; s++) {
-        *s = '\0';
-        mkdir(dir, 0700);
-        *s = '/';
-    }
-    mkdir(dir, 0700);
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    FILE *f = fopen(path, "we");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-static void make_tree(void)
-{
-    snprintf(tree, sizeof tree, "/tmp/vmlab-budget-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tree));
-}
-
-static void remove_tree(void)
-{
-    char cmd[sizeof tree + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tree);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static bool headroom_of(const char *membership, bool v2, uint64_t *room, char *where, size_t len)
-{
-    char v2_mount[sizeof tree + 8], v1_mount[sizeof tree + 8];
-    snprintf(v2_mount, sizeof v2_mount, "%s/v2", tree);
-    snprintf(v1_mount, sizeof v1_mount, "%s/v1", tree);
-    FILE *f = fmemopen((void *)membership, strlen(membership), "r");
-    ck_assert_ptr_nonnull(f);
-    bool ok = budget_cgroup_headroom(f, v2 ? v2_mount : NULL, v2 ? NULL : v1_mount, room, where, len);
-    fclose(f);
-    return ok;
-}
-
-START_TEST(cgroup_v2_ancestor_binds)
-{
-    /* The leaf has no limit; its parent (a container's cgroup) has 100 MiB
-     * with 90 MiB in use: 10 MiB is what this process may still use. */
-    make_tree();
-    put("/v2/lab", "memory.max", "104857600\n");
-    put("/v2/lab", "memory.current", "94371840\n");
-    put("/v2/lab/leaf", "memory.max", "max\n");
-    put("/v2/lab/leaf", "memory.current", "1048576\n");
-    uint64_t room = 0;
-    char where[256];
-    ck_assert(headroom_of("0::/lab/leaf\n", true, &room, where, sizeof where));
-    ck_assert_uint_eq(room, 10 * MiB);
-    ck_assert_msg(strstr(where, "memory.max") && strstr(where, "/v2/lab:") &&
-                      strstr(where, "100 MiB"),
-                  "%s", where);
-    remove_tree();
-}
-END_TEST
-
-START_TEST(cgroup_v1_limit_and_unlimited_root)
-{
-    make_tree();
-    put("/v1", "memory.limit_in_bytes", "9223372036854771712\n");
-    put("/v1", "memory.usage_in_bytes", "4000000000\n");
-    put("/v1/lab", "memory.limit_in_bytes", "104857600\n");
-    put("/v1/lab", "memory.usage_in_bytes", "3145728\n");
-    uint64_t room = 0;
-    char where[256];
-    const char *membership = "9:name=systemd:/\n4:memory:/lab\n0::/\n";
-    ck_assert(headroom_of(membership, false, &room, where, sizeof where));
-    ck_assert_uint_eq(room, 97 * MiB);
-    ck_assert_msg(strstr(where, "memory.limit_in_bytes") && strstr(where, "3 MiB in use"), "%s",
-                  where);
-    /* usage over the limit (it happens, briefly): no room, not a wrap-around */
-    put("/v1/lab", "memory.usage_in_bytes", "204857600\n");
-    ck_assert(headroom_of(membership, false, &room, where, sizeof where));
-    ck_assert_uint_eq(room, 0);
-    remove_tree();
-}
-END_TEST
-
-START_TEST(cgroup_without_limit_or_files)
-{
-    make_tree();
-    put("/v1", "memory.limit_in_bytes", "9223372036854771712\n");
-    put("/v1", "memory.usage_in_bytes", "1\n");
-    uint64_t room = 0;
-    char where[256];
-    ck_assert(!headroom_of("4:memory:/\n", false, &room, where, sizeof where));
-    ck_assert(!headroom_of("4:memory:/not/there\n", false, &room, where, sizeof where));
-    ck_assert(!headroom_of("0::/\n", true, &room, where, sizeof where)); /* no files at all */
-    ck_assert_uint_eq(room, BUDGET_UNLIMITED);
-    remove_tree();
-}
-END_TEST
-
 /* In a child: a real RLIMIT set 64 MiB above what the process already
- * uses must bind, and be named. */
+ * uses must bind (the least of every limit), and be named. */
 static void child_with_rlimit(int resource, const char *status_key, enum budget_limit want)
 {
     pid_t pid = fork();
@@ -257,13 +135,9 @@ int main(void)
 {
     Suite *s = suite_create("budget");
     TCase *tc = tcase_create("budget");
-    tcase_add_test(tc, least_limit_binds_and_is_named);
+    tcase_add_test(tc, allows_names_the_binding_limit);
     tcase_add_test(tc, nothing_known_allows_anything);
     tcase_add_test(tc, choose_size_fits_shrinks_refuses);
-    tcase_add_test(tc, cgroup_values);
-    tcase_add_test(tc, cgroup_v2_ancestor_binds);
-    tcase_add_test(tc, cgroup_v1_limit_and_unlimited_root);
-    tcase_add_test(tc, cgroup_without_limit_or_files);
     tcase_add_test(tc, rlimit_as_binds);
     tcase_add_test(tc, rlimit_data_binds);
     tcase_add_test(tc, live_reading_has_mem_available);

@@ -203,6 +203,70 @@ START_TEST(effective_limit_v1_sees_hidden_ancestors)
 }
 END_TEST
 
+/* The room a process may still use: limit - usage, the least over the cgroup
+ * and its ancestors. A leaf without a limit under a parent (a container's
+ * cgroup) of 100 MiB with 90 MiB in use: 10 MiB, and the parent is named. */
+START_TEST(room_v2_ancestor_binds)
+{
+    char root[64], want[128];
+    fake_root(root, sizeof root);
+    put(root, "/lab/memory.max", "104857600\n");
+    put(root, "/lab/memory.current", "94371840\n");
+    put(root, "/lab/leaf/memory.max", "max\n");
+    put(root, "/lab/leaf/memory.current", "1048576\n");
+    struct cgroup_limit l;
+    ck_assert(cgroup_effective_limit(root, "/lab/leaf", false, &l));
+    ck_assert_uint_eq(l.room, 10 << 20);
+    ck_assert_uint_eq(l.room_limit, 100 << 20);
+    snprintf(want, sizeof want, "%s/lab", root);
+    ck_assert_str_eq(l.room_dir, want);
+    remove_tree(root);
+}
+END_TEST
+
+START_TEST(room_v1_limit_and_unlimited_root)
+{
+    char root[64];
+    fake_root(root, sizeof root);
+    put(root, "/memory.limit_in_bytes", "9223372036854771712\n");
+    put(root, "/memory.usage_in_bytes", "4000000000\n");
+    put(root, "/lab/memory.limit_in_bytes", "104857600\n");
+    put(root, "/lab/memory.usage_in_bytes", "3145728\n");
+    struct cgroup_limit l;
+    ck_assert(cgroup_effective_limit(root, "/lab", true, &l));
+    ck_assert_uint_eq(l.room, 97 << 20);
+    ck_assert_uint_eq(l.room_usage, 3 << 20);
+    /* usage over the limit (it happens, briefly): no room, not a wrap-around */
+    put(root, "/lab/memory.usage_in_bytes", "204857600\n");
+    ck_assert(cgroup_effective_limit(root, "/lab", true, &l));
+    ck_assert_uint_eq(l.room, 0);
+    remove_tree(root);
+}
+END_TEST
+
+START_TEST(room_without_limit_or_files)
+{
+    char root[64];
+    fake_root(root, sizeof root);
+    put(root, "/memory.limit_in_bytes", "9223372036854771712\n");
+    put(root, "/memory.usage_in_bytes", "1\n");
+    put(root, "/odd/memory.limit_in_bytes", "-1\n"); /* not a number a limit can be */
+    put(root, "/odd/memory.usage_in_bytes", "1\n");
+    put(root, "/nousage/memory.limit_in_bytes", "104857600\n");
+    struct cgroup_limit l;
+    ck_assert(!cgroup_effective_limit(root, "/", true, &l));
+    ck_assert(!cgroup_effective_limit(root, "/not/there", true, &l));
+    ck_assert(!cgroup_effective_limit(root, "/odd", true, &l));
+    ck_assert(!cgroup_effective_limit(root, "/", false, &l)); /* no v2 files at all */
+    ck_assert_uint_eq(l.room, UINT64_MAX);
+    /* A limit without a usage file is a limit, but leaves no known room. */
+    ck_assert(cgroup_effective_limit(root, "/nousage", true, &l));
+    ck_assert_uint_eq(l.bytes, 100 << 20);
+    ck_assert_uint_eq(l.room, UINT64_MAX);
+    remove_tree(root);
+}
+END_TEST
+
 /* Issue 8: a delegated cgroup v2 subtree (cgroup-v2.rst "Delegation"). */
 static void delegated_tree(const char *root, const char *procs, uid_t owner)
 {
@@ -307,6 +371,9 @@ int main(void)
     tcase_add_test(tc, outside_a_limited_cgroup_verify_refuses);
     tcase_add_test(tc, effective_limit_v2_is_the_smallest_ancestor);
     tcase_add_test(tc, effective_limit_v1_sees_hidden_ancestors);
+    tcase_add_test(tc, room_v2_ancestor_binds);
+    tcase_add_test(tc, room_v1_limit_and_unlimited_root);
+    tcase_add_test(tc, room_without_limit_or_files);
     tcase_add_test(tc, delegation_moves_to_a_leaf_when_alone);
     tcase_add_test(tc, delegation_refusals_name_what_is_missing);
     tcase_add_test(tc, missing_names_the_one_thing);

@@ -324,26 +324,83 @@ END_TEST
 
 START_TEST(number_values)
 {
-    static const struct { const char *in; enum procfs_status st; uint64_t v; } cases[] = {
+    static const struct { const char *in; enum procfs_status st; int64_t v; } cases[] = {
         {"0\n", PROCFS_OK, 0},
         {"  50  \n", PROCFS_OK, 50},
-        {"18446744073709551615\n", PROCFS_OK, UINT64_MAX},
+        {"-1000\n", PROCFS_OK, -1000},                 /* oom_score_adj */
+        {"max\n", PROCFS_OK, INT64_MAX},               /* cgroup v2: no limit */
+        {"9223372036854771712\n", PROCFS_OK, INT64_C(9223372036854771712)}, /* v1's */
+        {"9223372036854775807\n", PROCFS_OK, INT64_MAX},
+        {"9223372036854775808\n", PROCFS_OVERFLOW, 0},
         {"18446744073709551616\n", PROCFS_OVERFLOW, 0},
         {"abc\n", PROCFS_MALFORMED, 0},
-        {"-1\n", PROCFS_MALFORMED, 0},
+        {"maximum\n", PROCFS_MALFORMED, 0},
+        {"12x\n", PROCFS_MALFORMED, 0},
+        {"- 1\n", PROCFS_MALFORMED, 0},
         {"5 6\n", PROCFS_MALFORMED, 0},
+        {"5\n6\n", PROCFS_MALFORMED, 0},
         {"\n", PROCFS_MALFORMED, 0},
         {"7", PROCFS_TRUNCATED, 0},
+        {"", PROCFS_TRUNCATED, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        uint64_t v = 0;
-        FILE *f = text(cases[i].in);
-        enum procfs_status st = procfs_parse_number(f, &v);
-        fclose(f);
+        int64_t v = 0;
+        enum procfs_status st = procfs_parse_number(cases[i].in, strlen(cases[i].in), &v);
         ck_assert_msg(st == cases[i].st, "case %zu: %s", i, procfs_strerror(st));
         if (st == PROCFS_OK)
-            ck_assert_uint_eq(v, cases[i].v);
+            ck_assert_int_eq(v, cases[i].v);
     }
+    ck_assert_int_eq(procfs_parse_number("1\0\n", 3, &(int64_t){0}), PROCFS_MALFORMED);
+}
+END_TEST
+
+/* The file reader, over files of its own: what the parser says, or PROCFS_IO
+ * with errno for a file that is not there. */
+START_TEST(number_files)
+{
+    char dir[] = "/tmp/vmlab-number-XXXXXX", path[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/value", dir);
+    static const struct { const char *in; enum procfs_status st; int64_t v; } cases[] = {
+        {"42\n", PROCFS_OK, 42},
+        {"-17\n", PROCFS_OK, -17},
+        {"max\n", PROCFS_OK, INT64_MAX},
+        {"42", PROCFS_TRUNCATED, 0},
+        {"", PROCFS_TRUNCATED, 0},
+        {"x\n", PROCFS_MALFORMED, 0},
+        /* longer than any number: refused, not cut */
+        {"                                                                  1\n", PROCFS_MALFORMED,
+         0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        fputs(cases[i].in, f);
+        ck_assert_int_eq(fclose(f), 0);
+        int64_t v = 0;
+        enum procfs_status st = procfs_read_number(path, &v);
+        ck_assert_msg(st == cases[i].st, "case %zu: %s", i, procfs_strerror(st));
+        if (st == PROCFS_OK)
+            ck_assert_int_eq(v, cases[i].v);
+    }
+    /* A line of words, as cgroup.controllers has it. */
+    FILE *f = fopen(path, "we");
+    ck_assert_ptr_nonnull(f);
+    fputs("cpu io memory pids\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert(procfs_lists_word(path, "memory"));
+    ck_assert(procfs_lists_word(path, "pids"));
+    ck_assert(!procfs_lists_word(path, "mem"));
+    char text[8];
+    ck_assert_int_eq(procfs_read_text(path, text, sizeof text), 7); /* cut to fit, ended */
+    ck_assert_str_eq(text, "cpu io ");
+    ck_assert_int_eq(unlink(path), 0);
+    errno = 0;
+    ck_assert_int_eq(procfs_read_number(path, &(int64_t){0}), PROCFS_IO);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert(!procfs_lists_word(path, "memory"));
+    ck_assert_int_eq(procfs_read_text(path, text, sizeof text), -1);
+    ck_assert_int_eq(rmdir(dir), 0);
 }
 END_TEST
 
@@ -404,6 +461,7 @@ static Suite *procfs_suite(void)
     suite_add_tcase(s, keyed);
     TCase *values = tcase_create("values");
     tcase_add_test(values, number_values);
+    tcase_add_test(values, number_files);
     tcase_add_test(values, choice_values);
     tcase_add_test(values, vm_sysctl_names);
     suite_add_tcase(s, values);

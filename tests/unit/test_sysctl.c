@@ -327,8 +327,13 @@ static void run_setup(enum setup how, char *out, size_t len)
         if (!ok)
             _exit(3);
         int rc = sysctl_may_change("nr_hugepages", why, sizeof why);
-        if (rc == 0)
-            snprintf(why, sizeof why, "allowed in %s", sysctl_state_dir());
+        /* Where it made its lock directory: the first place it could. */
+        const char *made[] = {"/run/vmlab", "/dev/shm/vmlab", "/tmp/vmlab"};
+        for (int i = 0; rc == 0 && i < 3; i++)
+            if (access(made[i], F_OK) == 0) {
+                snprintf(why, sizeof why, "allowed in %s", made[i]);
+                break;
+            }
         ssize_t w = write(fds[1], why, strlen(why) + 1);
         _exit(w > 0 ? 0 : 1);
     }
