@@ -262,7 +262,7 @@ static void explain_commit(void)
                         "VmFlags shows 'ac' and Committed_AS moved by %+lld kB for its %lld kB "
                         "(%+lld kB of it other processes). A private writable page may be "
                         "written at any time, so the kernel promises it now.",
-                        (long long)moved, (long long)size_kb, (long long)(moved - size_kb));
+                        (long long)moved, (long long)size_kb, (long long)moved - size_kb);
 }
 
 static void explain_untouched_protnone(void)
@@ -280,7 +280,7 @@ static void explain_untouched_protnone(void)
                         "(%+lld kB of it other processes). Never written, the mapping has no "
                         "anon_vma, so no page of it can hold data: mprotect_fixup (Linux 6.7 "
                         "and later) drops VM_ACCOUNT.", (long long)moved,
-                        (long long)(moved + size_kb));
+                        (long long)moved + size_kb);
     else if (FINDING(&n, "untouched_charge_kept", accounted(&s->after),
                      VAL("accounted_after", 1), VAL("committed_as_change_kB", moved)))
         narrate_because(&n, "untouched_charge_kept", "The charge stayed ('ac' is still there): "

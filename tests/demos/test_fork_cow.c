@@ -170,12 +170,15 @@ START_TEST(lesson_observed)
             ck_assert_int_eq(jint(is_cat, "values.child_vm_rss_kB"),
                              observe_status(vforked, "VmRSS"));
             ck_assert(held(st, "vfork_child_is_cat"));
-            /* The charge: cat's mappings, none of ours, far less than fork's. */
+            /* The charge: cat's mappings, far less than fork's, and no copy in
+             * ours (between two pauses the demo's own printing may map a few
+             * kB, under ASan; a copy would be fork's size). */
             int64_t charge = accounted_kb(vforked);
-            ck_assert_int_eq(accounted_kb(parent), parent_charge);
+            ck_assert_int_lt(llabs(accounted_kb(parent) - parent_charge), fork_charge / 2);
             ck_assert_int_lt(charge, fork_charge);
             const struct json *no_copy = finding(st, "vfork_is_not_a_copy");
             ck_assert_ptr_nonnull(no_copy);
+            charge += jint(no_copy, "values.parent_accounted_delta_kB");
             ck_assert_int_eq(jint(no_copy, "values.charge_kB"), charge);
             ck_assert_int_eq(jint(no_copy, "values.fork_charge_kB"), fork_charge);
             ck_assert(held(st, "vfork_is_not_a_copy"));
