@@ -255,12 +255,11 @@ static void explain_touch(void)
     side_rows(1);
     narrate_fact_int(&n, "written_kB", s.written_kb);
     narrate_fact_int(&n, "read_kB", s.written_kb);
-    if (FINDING(&n, "parent_owns_written",
-                s.pa.rss == s.written_kb && s.pa.private_dirty == s.written_kb,
-                VAL("rss_kB", s.pa.rss), VAL("private_dirty_kB", s.pa.private_dirty)))
-        narrate_because(&n, "parent_owns_written", "Rss and Private_Dirty are the %lld kB "
-                        "written: the pages read map the shared zero page, which Rss does not "
-                        "count.", s.written_kb);
+    CONCLUDE(&n, "parent_owns_written", s.pa.rss == s.written_kb &&
+                 s.pa.private_dirty == s.written_kb,
+             VALUES(VAL("rss_kB", s.pa.rss), VAL("private_dirty_kB", s.pa.private_dirty)),
+             "Rss and Private_Dirty are the %lld kB written: the pages read map the shared zero "
+             "page, which Rss does not count.", s.written_kb);
 }
 
 static void explain_advise(void)
@@ -281,24 +280,20 @@ static void explain_fork(void)
     narrate_fact_int(&n, "child_pid", child);
     side_rows(2);
     long long moved = commit_row(), wk = s.written_kb;
-    if (FINDING(&n, "all_shared",
-                s.pa.rss == wk && s.ca.rss == wk && s.pa.shared_dirty == wk &&
-                    s.ca.shared_dirty == wk && s.pa.pss == wk / 2 && s.ca.pss == wk / 2,
-                VAL("parent_pss_kB", s.pa.pss), VAL("child_pss_kB", s.ca.pss),
-                VAL("shared_dirty_kB", s.ca.shared_dirty)))
-        narrate_because(&n, "all_shared", "Nothing was copied: both have Rss %lld kB, all "
-                        "Shared_Dirty, the same frames mapped twice (read-only now); Pss gives "
-                        "each of the two users half: %lld kB.", wk, s.pa.pss);
-    if (FINDING(&n, "zero_and_untouched_not_copied", s.ca.rss == wk,
-                VAL("child_rss_kB", s.ca.rss), VAL("size_kB", s.size_kb)))
-        narrate_because(&n, "zero_and_untouched_not_copied", "The child's Rss is the written "
-                        "pages only: the %lld kB read (the zero page) and the untouched rest of "
-                        "%lld kB cost neither process anything.", wk, s.size_kb);
-    if (FINDING(&n, "dontfork_wipeonfork", !s.ca.d_mapped && s.ca.w_rss == 0 && s.pa.w_rss > 0,
-                VAL("child_w_rss_kB", s.ca.w_rss), VAL("parent_w_rss_kB", s.pa.w_rss)))
-        narrate_because(&n, "dontfork_wipeonfork", "The child has no mapping at d "
-                        "(MADV_DONTFORK), and at w an empty one (MADV_WIPEONFORK: it would read "
-                        "zeroes); the parent keeps both.");
+    CONCLUDE(&n, "all_shared", s.pa.rss == wk && s.ca.rss == wk && s.pa.shared_dirty == wk &&
+                 s.ca.shared_dirty == wk && s.pa.pss == wk / 2 && s.ca.pss == wk / 2,
+             VALUES(VAL("parent_pss_kB", s.pa.pss), VAL("child_pss_kB", s.ca.pss),
+                    VAL("shared_dirty_kB", s.ca.shared_dirty)),
+             "Nothing was copied: both have Rss %lld kB, all Shared_Dirty, the same frames mapped "
+             "twice (read-only now); Pss gives each of the two users half: %lld kB.", wk, s.pa.pss);
+    CONCLUDE(&n, "zero_and_untouched_not_copied", s.ca.rss == wk,
+             VALUES(VAL("child_rss_kB", s.ca.rss), VAL("size_kB", s.size_kb)),
+             "The child's Rss is the written pages only: the %lld kB read (the zero page) and the "
+             "untouched rest of %lld kB cost neither process anything.", wk, s.size_kb);
+    CONCLUDE(&n, "dontfork_wipeonfork", !s.ca.d_mapped && s.ca.w_rss == 0 && s.pa.w_rss > 0,
+             VALUES(VAL("child_w_rss_kB", s.ca.w_rss), VAL("parent_w_rss_kB", s.pa.w_rss)),
+             "The child has no mapping at d (MADV_DONTFORK), and at w an empty one "
+             "(MADV_WIPEONFORK: it would read zeroes); the parent keeps both.");
     s.fork_charge_kb = s.ca.ac_kb;
     narrate_fact_int(&n, "child_accounted_kB", s.ca.ac_kb);
     commit_explain(&n, moved, s.ca.ac_kb, "fork_charged_child",
@@ -314,27 +309,25 @@ static void explain_child_writes(void)
     long long cf = s.ca.minflt - s.cb.minflt;
     long long pf = snapshot_delta0(&s.before, &s.after, "minor_faults");
     narrate_value(&n, "minor_faults", "", true, s.before.minflt_end, true, s.after.minflt_start);
-    if (FINDING(&n, "cow_in_child", cf >= pages && cf <= pages + 4 && s.ca.private_dirty == half,
-                VAL("child_faults", cf), VAL("pages_written", pages),
-                VAL("child_private_dirty_kB", s.ca.private_dirty)))
-        narrate_because(&n, "cow_in_child", "The child took %lld minor faults for %lld pages "
-                        "written: each write to a shared page faulted, and the kernel copied that "
-                        "page for the child (copy-on-write): Private_Dirty %lld kB, its own.",
-                        cf, pages, s.ca.private_dirty);
-    if (FINDING(&n, "parent_unchanged", s.pa.rss == wk && pf == 0,
-                VAL("parent_rss_kB", s.pa.rss), VAL("parent_faults", pf)))
-        narrate_because(&n, "parent_unchanged", "The parent took no fault and its Rss stays "
-                        "%lld kB; the originals of the copied pages are its alone now "
-                        "(Private_Dirty %lld kB).", wk, s.pa.private_dirty);
+    CONCLUDE(&n, "cow_in_child", cf >= pages && cf <= pages + 4 && s.ca.private_dirty == half,
+             VALUES(VAL("child_faults", cf), VAL("pages_written", pages),
+                    VAL("child_private_dirty_kB", s.ca.private_dirty)),
+             "The child took %lld minor faults for %lld pages written: each write to a shared page "
+             "faulted, and the kernel copied that page for the child (copy-on-write): "
+             "Private_Dirty %lld kB, its own.", cf, pages, s.ca.private_dirty);
+    CONCLUDE(&n, "parent_unchanged", s.pa.rss == wk && pf == 0,
+             VALUES(VAL("parent_rss_kB", s.pa.rss), VAL("parent_faults", pf)),
+             "The parent took no fault and its Rss stays %lld kB; the originals of the copied "
+             "pages are its alone now (Private_Dirty %lld kB).", wk, s.pa.private_dirty);
     long long frames = wk + half, rss_sum = s.pa.rss + s.ca.rss, pss_sum = s.pa.pss + s.ca.pss;
     narrate_fact_int(&n, "ps_rss_sum_kB", rss_sum);
     narrate_fact_int(&n, "smem_pss_sum_kB", pss_sum);
-    if (FINDING(&n, "pss_adds_up", pss_sum >= frames - 2 && pss_sum <= frames && rss_sum == 2 * wk,
-                VAL("pss_sum_kB", pss_sum), VAL("rss_sum_kB", rss_sum), VAL("frames_kB", frames)))
-        narrate_because(&n, "pss_adds_up", "ps adds up Rss: %lld kB, yet only %lld kB of "
-                        "frames exist (the written pages and the child's copies). smem adds up "
-                        "Pss, which shares each page among its users: %lld kB, the frames there "
-                        "are. Pss is the honest figure.", rss_sum, frames, pss_sum);
+    CONCLUDE(&n, "pss_adds_up", pss_sum >= frames - 2 && pss_sum <= frames && rss_sum == 2 * wk,
+             VALUES(VAL("pss_sum_kB", pss_sum), VAL("rss_sum_kB", rss_sum),
+                    VAL("frames_kB", frames)),
+             "ps adds up Rss: %lld kB, yet only %lld kB of frames exist (the written pages and the "
+             "child's copies). smem adds up Pss, which shares each page among its users: %lld kB, "
+             "the frames there are. Pss is the honest figure.", rss_sum, frames, pss_sum);
 }
 
 static void explain_vfork(void)
@@ -349,31 +342,30 @@ static void explain_vfork(void)
     narrate_fact_int(&n, "vforked_pid", vforked);
     narrate_fact(&n, "exe_as_vfork_returned", "%s", exe_len > 0 ? exe_seen : "(none)");
     bool exec_done = strcmp(exe_seen, s.cat_exe) == 0;
-    if (FINDING(&n, "vfork_waited_for_exec", exec_done, VAL("exe_is_cat", exec_done)))
-        narrate_because(&n, "vfork_waited_for_exec", "The parent's first act after vfork "
-                        "returned, reading %s, found %s: the child had exec'd already. vfork "
-                        "holds the parent until then, so the two never ran on the memory they "
-                        "shared at once.", exe, exe_seen);
-    else if (FINDING(&n, "vfork_returned_before_exec", !exec_done, VAL("exe_is_cat", 0)))
-        narrate_because(&n, "vfork_returned_before_exec", "Right after vfork returned, %s "
-                        "named '%s', not %s: the parent read it before the child's exec showed "
-                        "there.", exe, exe_seen, s.cat_exe);
+    (void)(CONCLUDE(&n, "vfork_waited_for_exec", exec_done,
+                    VALUES(VAL("exe_is_cat", exec_done)),
+                    "The parent's first act after vfork returned, reading %s, found %s: the "
+                    "child had exec'd already. vfork holds the parent until then, so the two "
+                    "never ran on the memory they shared at once.", exe, exe_seen) ||
+           CONCLUDE(&n, "vfork_returned_before_exec", !exec_done,
+                    VALUES(VAL("exe_is_cat", exec_done)),
+                    "Right after vfork returned, %s named '%s', not %s: the parent read it "
+                    "before the child's exec showed there.", exe, exe_seen, s.cat_exe));
     /* What this step charged: the new child's 'ac' mappings, and any change in
      * ours (our own stdio, under ASan its allocator: a few kB; a copy: fork's). */
     long long ours = s.pa.ac_kb - s.pb.ac_kb, charge = cat.ac_kb + ours;
-    if (FINDING(&n, "vfork_is_not_a_copy", charge < s.fork_charge_kb / 2,
-                VAL("charge_kB", charge), VAL("parent_accounted_delta_kB", ours),
-                VAL("fork_charge_kB", s.fork_charge_kb), VAL("commit_delta_kB", moved)))
-        narrate_because(&n, "vfork_is_not_a_copy", "vfork and cat's exec charged %lld kB (cat's "
-                        "own mappings %lld kB, this process's %+lld kB), where fork charged %lld "
-                        "kB in step 4: no mapping of this process was copied.", charge,
-                        cat.ac_kb, ours, s.fork_charge_kb);
-    if (FINDING(&n, "vfork_child_is_cat", exec_done && !cat.mapped && vm_rss > 0,
-                VAL("child_vm_rss_kB", vm_rss), VAL("child_maps_p", cat.mapped),
-                VAL("parent_written_kB", s.written_kb)))
-        narrate_because(&n, "vfork_child_is_cat", "The child's memory is cat's: it has no "
-                        "mapping at p, where the parent's %lld kB written are, and its VmRSS, "
-                        "%lld kB, is all in cat's mappings.", s.written_kb, vm_rss);
+    CONCLUDE(&n, "vfork_is_not_a_copy", charge < s.fork_charge_kb / 2,
+             VALUES(VAL("charge_kB", charge), VAL("parent_accounted_delta_kB", ours),
+                    VAL("fork_charge_kB", s.fork_charge_kb), VAL("commit_delta_kB", moved)),
+             "vfork and cat's exec charged %lld kB (cat's own mappings %lld kB, this process's "
+             "%+lld kB), where fork charged %lld kB in step 4: no mapping of this process was "
+             "copied.", charge, cat.ac_kb, ours, s.fork_charge_kb);
+    CONCLUDE(&n, "vfork_child_is_cat", exec_done && !cat.mapped && vm_rss > 0,
+             VALUES(VAL("child_vm_rss_kB", vm_rss), VAL("child_maps_p", cat.mapped),
+                    VAL("parent_written_kB", s.written_kb)),
+             "The child's memory is cat's: it has no mapping at p, where the parent's %lld kB "
+             "written are, and its VmRSS, %lld kB, is all in cat's mappings.", s.written_kb,
+             vm_rss);
     commit_explain(&n, moved, charge, "vfork_charged_cat_only", "vfork copies nothing; cat's "
                    "exec made the charge.");
 }
@@ -388,12 +380,12 @@ static void explain_spawn(void)
     narrate_fact_int(&n, "spawned_pid", spawned);
     narrate_fact_int(&n, "spawned_accounted_kB", cat.ac_kb);
     narrate_fact_int(&n, "fork_charge_kB", s.fork_charge_kb);
-    if (FINDING(&n, "spawn_is_not_a_copy", cat.ac_kb < s.fork_charge_kb,
-                VAL("spawned_accounted_kB", cat.ac_kb), VAL("fork_charge_kB", s.fork_charge_kb)))
-        narrate_because(&n, "spawn_is_not_a_copy", "posix_spawn copied nothing of this "
-                        "process: glibc starts the child with clone(CLONE_VM | CLONE_VFORK), as "
-                        "vfork does, and only cat's own mappings are charged (%lld kB, against "
-                        "the %lld kB fork charged).", cat.ac_kb, s.fork_charge_kb);
+    CONCLUDE(&n, "spawn_is_not_a_copy", cat.ac_kb < s.fork_charge_kb,
+             VALUES(VAL("spawned_accounted_kB", cat.ac_kb),
+                    VAL("fork_charge_kB", s.fork_charge_kb)),
+             "posix_spawn copied nothing of this process: glibc starts the child with "
+             "clone(CLONE_VM | CLONE_VFORK), as vfork does, and only cat's own mappings are "
+             "charged (%lld kB, against the %lld kB fork charged).", cat.ac_kb, s.fork_charge_kb);
     commit_explain(&n, moved, cat.ac_kb, "spawn_charged_cat_only",
                    "the charge is cat's, made by its exec.");
 }
@@ -402,11 +394,10 @@ static void explain_kill(void)
 {
     side_rows(1);
     long long moved = commit_row();
-    if (FINDING(&n, "parent_owns_all_again", s.pa.pss == s.pa.rss && s.pa.shared_dirty == 0,
-                VAL("pss_kB", s.pa.pss), VAL("rss_kB", s.pa.rss)))
-        narrate_because(&n, "parent_owns_all_again", "With the child gone, every page is the "
-                        "parent's alone: Pss equals Rss (%lld kB), nothing is Shared_Dirty.",
-                        s.pa.rss);
+    CONCLUDE(&n, "parent_owns_all_again", s.pa.pss == s.pa.rss && s.pa.shared_dirty == 0,
+             VALUES(VAL("pss_kB", s.pa.pss), VAL("rss_kB", s.pa.rss)),
+             "With the child gone, every page is the parent's alone: Pss equals Rss (%lld kB), "
+             "nothing is Shared_Dirty.", s.pa.rss);
     commit_explain(&n, moved, -s.cb.ac_kb, "child_charge_returned",
                    "the child's charge goes with it.");
     child = -1;
@@ -415,9 +406,9 @@ static void explain_kill(void)
 /* The lesson as a table. With --predict a step asks its question before its
  * code runs; the finding beside a choice is what makes it the measured one. */
 static const struct narrate_lesson steps[] = {
-    {"map", "Map the memory: p, d and w, with guard pages", map, explain_map, NULL, {0}, {0}},
-    {"touch", "Write some pages, read others, leave the rest", touch, explain_touch, 0, {0}, {0}},
-    {"advise", "d: not for the child; w: wiped for the child", advise, explain_advise, 0, {0}, {0}},
+    {"map", "Map the memory: p, d and w, with guard pages", map, explain_map, NO_QUESTION},
+    {"touch", "Write some pages, read others, leave the rest", touch, explain_touch, NO_QUESTION},
+    {"advise", "d: not for the child; w: wiped for the child", advise, explain_advise, NO_QUESTION},
     {"fork", "fork", do_fork, explain_fork, "After fork, the parent's Pss for the written pages?",
      {"all of them, as before", "half: each page has two users now", "none: the child has them"},
      {NULL, "all_shared"}},
@@ -429,8 +420,8 @@ static const struct narrate_lesson steps[] = {
      "When vfork returns in the parent, which program does its child run?",
      {"still this one: it was just created", "cat: it has already exec'd"},
      {"vfork_returned_before_exec", "vfork_waited_for_exec"}},
-    {"spawn", "posix_spawn a program", spawn, explain_spawn, NULL, {0}, {0}},
-    {"kill_child", "The child ends", kill_child, explain_kill, NULL, {0}, {0}},
+    {"spawn", "posix_spawn a program", spawn, explain_spawn, NO_QUESTION},
+    {"kill_child", "The child ends", kill_child, explain_kill, NO_QUESTION},
 };
 
 /* ---- Cleanup, options, sizes ---- */

@@ -71,7 +71,8 @@ LESSON_FN static void access_back(void)
 
 LESSON_FN static void reserve(void)
 {
-    LESSON(&n, area = mmap(NULL, 2 * size + 3 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    LESSON(&n, area = mmap(NULL, 2 * size + 3 * page, PROT_NONE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
               if (area == MAP_FAILED) FAIL("mmap"););
     watch = (uintptr_t)area;
 }
@@ -173,11 +174,11 @@ static void explain_write_pages(void)
 {
     report((const char *const[]){"Rss", "Private_Dirty", "Committed_AS", NULL});
     int64_t rss = delta("Rss");
-    if (FINDING(&n, "every_page_resident_and_dirty",
-                rss == (int64_t)(len / 1024) && delta("Private_Dirty") == rss,
-                VAL("rss_delta_kB", rss), VAL("size_kB", len / 1024)))
-        narrate_because(&n, "every_page_resident_and_dirty", "Each write faulted in one page: "
-                        "Rss and Private_Dirty grew by the whole %zu kB.", len / 1024);
+    CONCLUDE(&n, "every_page_resident_and_dirty", rss == (int64_t)(len / 1024) &&
+                 delta("Private_Dirty") == rss,
+             VALUES(VAL("rss_delta_kB", rss), VAL("size_kB", len / 1024)),
+             "Each write faulted in one page: Rss and Private_Dirty grew by the whole %zu kB.",
+             len / 1024);
 }
 
 static void explain_take_access_away(void)
@@ -189,21 +190,19 @@ static void explain_take_access_away(void)
     narrate_picture(&n, "mincore", picture);
     narrate_fact_int(&n, "resident_pages", resident);
     const struct seen *s = last();
-    if (FINDING(&n, "still_resident_and_dirty",
-                strcmp(s->after.entry.perms, "---p") == 0 && resident == (long)pages &&
-                    delta("Rss") == 0 && delta("Private_Dirty") == 0,
-                VAL("resident_pages", resident), VAL("pages", pages),
-                VAL("rss_delta_kB", delta("Rss"))))
-        narrate_because(&n, "still_resident_and_dirty", "The maps line reads ---p, yet Rss and "
-                        "Private_Dirty did not move and mincore still draws every page '#': the "
-                        "frames and their data stay; the page-table entries lost their access.");
+    CONCLUDE(&n, "still_resident_and_dirty", strcmp(s->after.entry.perms, "---p") == 0 &&
+                 resident == (long)pages && delta("Rss") == 0 && delta("Private_Dirty") == 0,
+             VALUES(VAL("resident_pages", resident), VAL("pages", pages),
+                    VAL("rss_delta_kB", delta("Rss"))),
+             "The maps line reads ---p, yet Rss and Private_Dirty did not move and mincore still "
+             "draws every page '#': the frames and their data stay; the page-table entries lost "
+             "their access.");
     bool ac = accounted(&s->after);
-    if (FINDING(&n, "written_mapping_keeps_charge", accounted(&s->before) && ac,
-                VAL("accounted_before", accounted(&s->before)), VAL("accounted_after", ac),
-                VAL("committed_as_change_kB", change(s))))
-        narrate_because(&n, "written_mapping_keeps_charge", "It stays charged: VmFlags keeps "
-                        "'ac' (accounted), because it was written (Committed_AS, system-wide, "
-                        "moved by %+lld kB meanwhile).", (long long)change(s));
+    CONCLUDE(&n, "written_mapping_keeps_charge", accounted(&s->before) && ac,
+             VALUES(VAL("accounted_before", accounted(&s->before)), VAL("accounted_after", ac),
+                    VAL("committed_as_change_kB", change(s))),
+             "It stays charged: VmFlags keeps 'ac' (accounted), because it was written "
+             "(Committed_AS, system-wide, moved by %+lld kB meanwhile).", (long long)change(s));
 }
 
 static void explain_read_refused(void)
@@ -212,22 +211,21 @@ static void explain_read_refused(void)
     narrate_fact(&n, "si_code", "%s", r.faulted ? probe_code_name(r.signo, r.code) : "none");
     narrate_fact(&n, "si_addr", "%p", (void *)r.addr);
     bool accerr = r.faulted && r.signo == SIGSEGV && r.code == SEGV_ACCERR;
-    if (FINDING(&n, "read_refused_accerr", accerr && r.addr == (uintptr_t)p,
-                VAL("faulted", r.faulted), VAL("signo", r.signo), VAL("si_code", r.code),
-                VAL("si_addr_is_p", r.addr == (uintptr_t)p)))
-        narrate_because(&n, "read_refused_accerr", "probe_read read p[0] under a SIGSEGV "
-                        "handler: SEGV_ACCERR (%s) at p itself. The page is there; the "
-                        "permission is not.", probe_code_meaning(r.signo, r.code));
+    CONCLUDE(&n, "read_refused_accerr", accerr && r.addr == (uintptr_t)p,
+             VALUES(VAL("faulted", r.faulted), VAL("signo", r.signo), VAL("si_code", r.code),
+                    VAL("si_addr_is_p", r.addr == (uintptr_t)p)),
+             "probe_read read p[0] under a SIGSEGV handler: SEGV_ACCERR (%s) at p itself. The page "
+             "is there; the permission is not.", probe_code_meaning(r.signo, r.code));
 }
 
 static void explain_access_back(void)
 {
     narrate_fact_int(&n, "pages_intact", (int64_t)intact);
     narrate_fact_int(&n, "pages_checked", (int64_t)pages);
-    if (FINDING(&n, "data_intact", intact == pages, VAL("pages_intact", intact),
-                VAL("pages", pages)))
-        narrate_because(&n, "data_intact", "All %zu pages still hold what was written before "
-                                           "PROT_NONE: protection never touched the data.", pages);
+    CONCLUDE(&n, "data_intact", intact == pages,
+             VALUES(VAL("pages_intact", intact), VAL("pages", pages)),
+             "All %zu pages still hold what was written before PROT_NONE: protection never touched "
+             "the data.", pages);
 }
 
 static void explain_reserve(void)
@@ -241,12 +239,12 @@ static void explain_reserve(void)
     s->after.entry = at.entry;
     states[0] = (struct state){s->after, change(s)};
     report((const char *const[]){"Rss", "Committed_AS", NULL});
-    if (FINDING(&n, "reservation_not_charged", !accounted(&s->after),
-                VAL("accounted", accounted(&s->after)), VAL("committed_as_change_kB", change(s))))
-        narrate_because(&n, "reservation_not_charged", "%zu kB of address space and no 'ac' "
-                        "flag: a mapping no one may write needs no commit charge (Committed_AS "
-                        "moved by %+lld kB, other processes included).",
-                        (2 * size + 3 * page) / 1024, (long long)change(s));
+    CONCLUDE(&n, "reservation_not_charged", !accounted(&s->after),
+             VALUES(VAL("accounted", accounted(&s->after)),
+                    VAL("committed_as_change_kB", change(s))),
+             "%zu kB of address space and no 'ac' flag: a mapping no one may write needs no commit "
+             "charge (Committed_AS moved by %+lld kB, other processes included).",
+             (2 * size + 3 * page) / 1024, (long long)change(s));
 }
 
 static void explain_commit(void)
@@ -255,14 +253,13 @@ static void explain_commit(void)
     int64_t moved = change(s), size_kb = (int64_t)(size / 1024);
     states[1] = (struct state){s->after, moved};
     report((const char *const[]){"Rss", "Committed_AS", NULL});
-    if (FINDING(&n, "read_write_charged", accounted(&s->after) && moved > size_kb / 2,
-                VAL("accounted", accounted(&s->after)), VAL("committed_as_change_kB", moved),
-                VAL("size_kB", size_kb)))
-        narrate_because(&n, "read_write_charged", "Rss is 0, yet the mapping is charged: "
-                        "VmFlags shows 'ac' and Committed_AS moved by %+lld kB for its %lld kB "
-                        "(%+lld kB of it other processes). A private writable page may be "
-                        "written at any time, so the kernel promises it now.",
-                        (long long)moved, (long long)size_kb, (long long)moved - size_kb);
+    CONCLUDE(&n, "read_write_charged", accounted(&s->after) && moved > size_kb / 2,
+             VALUES(VAL("accounted", accounted(&s->after)), VAL("committed_as_change_kB", moved),
+                    VAL("size_kB", size_kb)),
+             "Rss is 0, yet the mapping is charged: VmFlags shows 'ac' and Committed_AS moved by "
+             "%+lld kB for its %lld kB (%+lld kB of it other processes). A private writable page "
+             "may be written at any time, so the kernel promises it now.", (long long)moved,
+             (long long)size_kb, (long long)moved - size_kb);
 }
 
 static void explain_untouched_protnone(void)
@@ -271,26 +268,23 @@ static void explain_untouched_protnone(void)
     int64_t moved = change(s), size_kb = (int64_t)(size / 1024);
     states[2] = (struct state){s->after, moved};
     report((const char *const[]){"Rss", "Committed_AS", NULL});
-    if (FINDING(&n, "untouched_charge_dropped",
-                accounted(&s->before) && !accounted(&s->after) && moved < -size_kb / 2,
-                VAL("accounted_after", accounted(&s->after)), VAL("committed_as_change_kB", moved),
-                VAL("size_kB", size_kb)))
-        narrate_because(&n, "untouched_charge_dropped",
-                        "The charge came back: 'ac' is gone and Committed_AS moved by %+lld kB "
-                        "(%+lld kB of it other processes). Never written, the mapping has no "
-                        "anon_vma, so no page of it can hold data: mprotect_fixup (Linux 6.7 "
-                        "and later) drops VM_ACCOUNT.", (long long)moved,
-                        (long long)moved + size_kb);
-    else if (FINDING(&n, "untouched_charge_kept", accounted(&s->after),
-                     VAL("accounted_after", 1), VAL("committed_as_change_kB", moved)))
-        narrate_because(&n, "untouched_charge_kept", "The charge stayed ('ac' is still there): "
-                        "this kernel keeps it even for a mapping never written; Linux 6.7 and "
-                        "later drop it.");
-    if (FINDING(&n, "merged_into_reservation",
-                s->after.entry.start < (uintptr_t)c && s->after.entry.end > (uintptr_t)c + size,
-                VAL("vma_kB", (s->after.entry.end - s->after.entry.start) / 1024)))
-        narrate_because(&n, "merged_into_reservation", "Nothing tells it from the reservation "
-                        "around it any more: the kernel merged them into one ---p mapping.");
+    bool dropped = accounted(&s->before) && !accounted(&s->after) && moved < -size_kb / 2;
+    (void)(CONCLUDE(&n, "untouched_charge_dropped", dropped,
+                    VALUES(VAL("accounted_after", accounted(&s->after)),
+                           VAL("committed_as_change_kB", moved), VAL("size_kB", size_kb)),
+                    "The charge came back: 'ac' is gone and Committed_AS moved by %+lld kB "
+                    "(%+lld kB of it other processes). Never written, the mapping has no "
+                    "anon_vma, so no page of it can hold data: mprotect_fixup (Linux 6.7 and "
+                    "later) drops VM_ACCOUNT.", (long long)moved, (long long)moved + size_kb) ||
+           CONCLUDE(&n, "untouched_charge_kept", accounted(&s->after),
+                    VALUES(VAL("accounted_after", 1), VAL("committed_as_change_kB", moved)),
+                    "The charge stayed ('ac' is still there): this kernel keeps it even for a "
+                    "mapping never written; Linux 6.7 and later drop it."));
+    CONCLUDE(&n, "merged_into_reservation", s->after.entry.start < (uintptr_t)c &&
+                 s->after.entry.end > (uintptr_t)c + size,
+             VALUES(VAL("vma_kB", (s->after.entry.end - s->after.entry.start) / 1024)),
+             "Nothing tells it from the reservation around it any more: the kernel merged them "
+             "into one ---p mapping.");
 }
 
 static void explain_written_protnone(void)
@@ -302,17 +296,16 @@ static void explain_written_protnone(void)
     snapshot_get(&seen[1].after, "AnonHugePages", &huge);
     snapshot_get(&seen[1].after, "Rss", &rss);
     report((const char *const[]){"Rss", "Committed_AS", NULL});
-    if (FINDING(&n, "written_charge_kept", accounted(&seen[2].after),
-                VAL("accounted_after", accounted(&seen[2].after)),
-                VAL("committed_as_change_kB", moved), VAL("rss_kB", rss)))
-        narrate_because(&n, "written_charge_kept",
-                        "One write was enough: the fault gave the mapping an anon_vma, so "
-                        "mprotect keeps the whole %zu kB charged ('ac' stays; Committed_AS "
-                        "moved by %+lld kB, other processes included). Its pages may hold data, "
-                        "and access may come back.", size / 1024, (long long)moved);
-    if (FINDING(&n, "huge_page_despite_nohugepage", huge > 0, VAL("anon_huge_pages_kB", huge)))
-        narrate_because(&n, "huge_page_despite_nohugepage", "A %lld kB huge page arrived "
-                        "despite MADV_NOHUGEPAGE.", (long long)huge);
+    CONCLUDE(&n, "written_charge_kept", accounted(&seen[2].after),
+             VALUES(VAL("accounted_after", accounted(&seen[2].after)),
+                    VAL("committed_as_change_kB", moved), VAL("rss_kB", rss)),
+             "One write was enough: the fault gave the mapping an anon_vma, so mprotect keeps the "
+             "whole %zu kB charged ('ac' stays; Committed_AS moved by %+lld kB, other processes "
+             "included). Its pages may hold data, and access may come back.", size / 1024,
+             (long long)moved);
+    CONCLUDE(&n, "huge_page_despite_nohugepage", huge > 0,
+             VALUES(VAL("anon_huge_pages_kB", huge)),
+             "A %lld kB huge page arrived despite MADV_NOHUGEPAGE.", (long long)huge);
 }
 
 static void explain_unmap(void)
@@ -337,43 +330,40 @@ static void explain_unmap(void)
     int64_t moved = change(s), size_kb = (int64_t)(size / 1024);
     int64_t still = size_kb * (accounted(&states[2].at) + accounted(&states[4].at));
     snapshot_report(&n, &s->before, &s->after, (const char *const[]){"Committed_AS", NULL});
-    if (FINDING(&n, "unmap_returns_what_stayed_charged",
-                moved < 0 && (moved + still) * 4 > -size_kb && (moved + still) * 4 < size_kb,
-                VAL("committed_as_change_kB", moved), VAL("still_charged_kB", still)))
-        narrate_because(&n, "unmap_returns_what_stayed_charged",
-                        "munmap gave back what was still charged, %lld kB (Committed_AS moved "
-                        "by %+lld kB): the rule is the 'ac' flag, not the protection. Reserved "
-                        "costs nothing; read-write is charged at mmap; PROT_NONE returns the "
-                        "charge only if no page was ever faulted.", (long long)still,
-                        (long long)moved);
+    CONCLUDE(&n, "unmap_returns_what_stayed_charged", moved < 0 && (moved + still) * 4 > -size_kb &&
+                 (moved + still) * 4 < size_kb,
+             VALUES(VAL("committed_as_change_kB", moved), VAL("still_charged_kB", still)),
+             "munmap gave back what was still charged, %lld kB (Committed_AS moved by %+lld kB): "
+             "the rule is the 'ac' flag, not the protection. Reserved costs nothing; read-write is "
+             "charged at mmap; PROT_NONE returns the charge only if no page was ever faulted.",
+             (long long)still, (long long)moved);
 }
 
 /* The lesson as a table. With --predict a step asks its question before its
  * code runs; the finding beside a choice is what makes it the measured one. */
 static const struct narrate_lesson steps[] = {
     {"write_pages", "Map some pages and write every one", write_pages, explain_write_pages,
-     NULL, {0}, {0}},
+     NO_QUESTION},
     {"take_access_away", "Take all access away", take_access_away, explain_take_access_away,
      "After mprotect(PROT_NONE), what happens to the pages' Rss?",
      {"it drops to 0: the pages are let go", "it stays: the pages are still there"},
      {NULL, "still_resident_and_dirty"}},
     {"read_refused", "Try to read a page with no access", read_refused, explain_read_refused,
-     NULL, {0}, {0}},
+     NO_QUESTION},
     {"access_back", "Give access back and check the data", access_back, explain_access_back,
-     NULL, {0}, {0}},
+     NO_QUESTION},
     {"reserve", "Reserve address space: PROT_NONE, never touched", reserve, explain_reserve,
      "Is a PROT_NONE reservation charged to Committed_AS?",
      {"yes, its whole size", "no: no one may write it"}, {NULL, "reservation_not_charged"}},
-    {"commit", "Map read-write inside it, never touched", commit, explain_commit, NULL, {0},
-     {0}},
+    {"commit", "Map read-write inside it, never touched", commit, explain_commit, NO_QUESTION},
     {"untouched_protnone", "Take access away from the untouched mapping", untouched_protnone,
      explain_untouched_protnone, "Does the never-written mapping stay charged at PROT_NONE?",
      {"yes: the charge stays", "no: the charge comes back"},
      {"untouched_charge_kept", "untouched_charge_dropped"}},
     {"written_protnone", "Map read-write, write one byte, take access away", written_protnone,
-     explain_written_protnone, NULL, {0}, {0}},
-    {"side_by_side", "Five states side by side, then unmap them", unmap, explain_unmap, NULL,
-     {0}, {0}},
+     explain_written_protnone, NO_QUESTION},
+    {"side_by_side", "Five states side by side, then unmap them", unmap, explain_unmap,
+     NO_QUESTION},
 };
 
 /* ---- Options and sizes ---- */
