@@ -164,8 +164,10 @@ void narrate_lesson_before(struct narrator *n, const char *code)
             plain_header(n);
         (void)fflush(n->out);
     }
-    if (n->question.asked)
-        predict_read(n);  /* the answer is the pause */
+    if (n->question.asked && !n->question.read) {
+        predict_read(n);  /* the answer is the pause; a step asks once, whatever its LESSONs */
+        n->question.read = true;
+    }
     else if (n->pause) {
         fprintf(stderr, "%s-- Press Enter to run step %d/%d --%s ", paint(n, DIM), n->step,
                 n->nsteps, paint(n, RESET));

@@ -75,6 +75,7 @@ typedef void (*narrate_observer)(void *ctx, bool after);
  * measurement then said. */
 struct narrate_question {
     bool asked;                /* narrate_ask was called in this step */
+    bool read;                 /* and the prediction was taken (at the step's first LESSON) */
     char text[160];
     char choices[NARRATE_MAX_CHOICES][64];
     int nchoices;

@@ -161,7 +161,11 @@ END_TEST
  * --predict from the table. */
 static struct narrator table_n;
 static int ran[2], lessons;
-static void lesson_a(void) { LESSON(&table_n, ran[0] = ++lessons;); }
+static void lesson_a(void)
+{
+    LESSON(&table_n, ran[0] = ++lessons;);
+    LESSON(&table_n, (void)0;); /* a second LESSON in the step asks nothing more */
+}
 static void lesson_b(void) { LESSON(&table_n, ran[1] = ++lessons;); }
 static void explain_a(void)
 {
@@ -176,7 +180,7 @@ START_TEST(table_runs_rows_that_apply)
         {"b", "Row b", lesson_b, NULL, NO_QUESTION},
     };
     struct cli_common c = {.json = true, .predict = true};
-    snprintf(c.answers, sizeof c.answers, "b");
+    snprintf(c.answers, sizeof c.answers, "bz");
     narrate_init(&table_n, "demo-x", &c, NARRATE_COUNT(rows));
     table_n.out = capture();
     narrate_run(&table_n, rows, NARRATE_COUNT(rows));
@@ -186,6 +190,7 @@ START_TEST(table_runs_rows_that_apply)
     ck_assert_int_eq(table_n.step, 2);
     ck_assert_int_eq(table_n.asked, 1);
     ck_assert_int_eq(table_n.right, 1); /* "b": the second choice, whose finding held */
+    ck_assert_str_eq(table_n.answers, "z"); /* one letter for the one question */
     ck_assert_str_eq(table_n.bug, "");
     char *second_line = strchr(capture_buf, '\n') + 1;
     ck_assert_ptr_nonnull(strstr(capture_buf, "\"id\":\"first\",\"held\":false"));
