@@ -228,12 +228,12 @@ static struct figures report(const int64_t *rep_ns, int64_t pages, int64_t fault
     if (d.floor.median > 0)
         narrate_fact_int(&n, "ratio_to_zeroing_x100", f.median * 100 / d.floor.median);
     long long expected = (long long)reps * faults_each, extra = d.faults - expected;
-    if (faults_each > 0 && FINDING(&n, "one_fault_per_page", extra >= 0 && extra <= 4,
-                                   VAL("minor_faults", d.faults), VAL("expected", expected)))
-        narrate_because(&n, "one_fault_per_page", "%lld minor faults: one for each of the %lld "
-                        "pages touched in each of %d repetitions%s.", expected + extra,
-                        (long long)faults_each, reps, extra ? ", and a few for this program's "
-                        "own code, paged in on first use" : "");
+    if (faults_each > 0)
+        CONCLUDE(&n, "one_fault_per_page", extra >= 0 && extra <= 4,
+                 VALUES(VAL("minor_faults", d.faults), VAL("expected", expected)),
+                 "%lld minor faults: one for each of the %lld pages touched in each of %d "
+                 "repetitions%s.", expected + extra, (long long)faults_each, reps,
+                 extra ? ", and a few for this program's own code, paged in on first use" : "");
     narrate_note(&n, "Per page: median %lld ns, from %lld to %lld ns over %d repetitions.",
                  f.median, f.min, f.max, reps);
     return f;
@@ -246,51 +246,46 @@ static void explain_zeroing(void)
         narrate_fact(&n, "budget", "%s", d.why_size);
     d.floor = report(ns, d.pages, 0);
     long long extra = d.faults - d.pages;
-    if (FINDING(&n, "faults_only_before_timing", extra >= 0 && extra <= 4,
-                VAL("minor_faults", d.faults), VAL("pages", d.pages)))
-        narrate_because(&n, "faults_only_before_timing", "%lld minor faults: one per page from "
-                        "the loop that made every page resident before the clock started%s; "
-                        "memset itself faulted nothing. Every new anonymous page must be zeroed "
-                        "like this: the floor under the faults below.", d.pages + extra,
-                        extra ? ", and a few for this program's own code" : "");
+    CONCLUDE(&n, "faults_only_before_timing", extra >= 0 && extra <= 4,
+             VALUES(VAL("minor_faults", d.faults), VAL("pages", d.pages)),
+             "%lld minor faults: one a page, from the loop that made them resident before the "
+             "clock started%s; memset itself faulted nothing. Every new anonymous page must be "
+             "zeroed like this: the floor under the faults below.", d.pages + extra,
+             extra ? ", and a few for this program's own code" : "");
 }
 
 static void explain_write(void)
 {
     d.write = report(ns, d.pages, d.pages);
     long long first = d.write.first, med = d.write.median, z = d.floor.median;
-    if (FINDING(&n, "fault_dearer_than_zeroing", z > 0 && med > z, VAL("write_ns", med),
-                VAL("zeroing_ns", z)))
-        narrate_because(&n, "fault_dearer_than_zeroing", "A write fault cost %lld ns, "
-                        "%lld.%02lld times the %lld ns of zeroing a resident page: the rest is "
-                        "the trap, the page allocator, the page table and the accounting.", med,
-                        med / z, med * 100 / z % 100, z);
+    CONCLUDE(&n, "fault_dearer_than_zeroing", z > 0 && med > z,
+             VALUES(VAL("write_ns", med), VAL("zeroing_ns", z)),
+             "A write fault cost %lld ns, %lld.%02lld times the %lld ns of zeroing a resident "
+             "page: the rest is the trap, the page allocator, the page table and the accounting.",
+             med, med / z, med * 100 / z % 100, z);
     narrate_answer(&n, z > 0 ? (med < 2 * z ? 0 : med <= 10 * z ? 1 : 2) : -1,
                    "fault_dearer_than_zeroing");
     bool cold = first * 4 > med * 5; /* more than a quarter above the median */
-    if (FINDING(&n, "first_rep_cold", cold, VAL("ns_per_page_first", first),
-                VAL("ns_per_page_median", med)))
-        narrate_because(&n, "first_rep_cold", "The first repetition was the dearest, %lld ns a "
-                        "page against a median of %lld: later ones can reuse the frames munmap "
-                        "has just given back, still warm. In a virtual machine a cold first "
-                        "touch can cost far more, when the host has taken freed memory back.",
-                        first, med);
-    else if (FINDING(&n, "first_rep_warm", !cold, VAL("ns_per_page_first", first),
-                     VAL("ns_per_page_median", med)))
-        narrate_because(&n, "first_rep_warm", "The first repetition cost %lld ns a page, within "
-                        "a quarter of the median: nothing here was cold enough to stand out.",
-                        first);
+    if (!CONCLUDE(&n, "first_rep_cold", cold,
+                  VALUES(VAL("ns_per_page_first", first), VAL("ns_per_page_median", med)),
+                  "The first repetition was the dearest, %lld ns a page against a median of "
+                  "%lld: later ones reuse the frames munmap has just given back, still warm. In "
+                  "a virtual machine a cold first touch can cost far more, when the host took "
+                  "freed memory back.", first, med))
+        CONCLUDE(&n, "first_rep_warm", !cold,
+                 VALUES(VAL("ns_per_page_first", first), VAL("ns_per_page_median", med)),
+                 "The first repetition cost %lld ns a page, within a quarter of the median: "
+                 "nothing here was cold enough to stand out.", first);
 }
 
 static void explain_read(void)
 {
     long long read = report(ns, d.pages, d.pages).median, w = d.write.median;
     int choice = read * 10 < w * 9 ? 0 : read * 10 <= w * 11 ? 1 : 2;
-    if (FINDING(&n, "read_vs_write", w > 0, VAL("read_ns", read), VAL("write_ns", w),
-                VAL("choice", choice)))
-        narrate_because(&n, "read_vs_write", "A read fault maps the shared zero page: nothing "
-                        "to allocate or zero. Here it cost %lld ns against %lld ns for a write "
-                        "fault.", read, w);
+    CONCLUDE(&n, "read_vs_write", w > 0,
+             VALUES(VAL("read_ns", read), VAL("write_ns", w), VAL("choice", choice)),
+             "A read fault maps the shared zero page: nothing to allocate or zero. Here it cost "
+             "%lld ns against %lld ns for a write fault.", read, w);
     narrate_answer(&n, w > 0 ? choice : -1, "read_vs_write");
 }
 
@@ -298,41 +293,39 @@ static void explain_read(void)
 static void explain_populate(void)
 {
     long long med = report(ns, d.pages, d.pages).median, w = d.write.median;
-    if (FINDING(&n, "populate_cheaper_than_faults", med < w, VAL("populate_ns", med),
-                VAL("write_ns", w)))
-        narrate_because(&n, "populate_cheaper_than_faults", "Filled in one call, without a trap "
-                        "per page: %lld ns a page against %lld for a write fault each.", med, w);
-    if (FINDING(&n, "thp_always_may_apply", strcmp(d.thp.mode, "always") == 0,
-                VAL("thp_always", 1)))
-        narrate_because(&n, "thp_always_may_apply", "THP is 'always' here, so MAP_POPULATE may "
-                        "have mapped huge pages: this row is not a base-page figure.");
+    CONCLUDE(&n, "populate_cheaper_than_faults", med < w,
+             VALUES(VAL("populate_ns", med), VAL("write_ns", w)),
+             "Filled in one call, without a trap per page: %lld ns a page against %lld for a "
+             "write fault each.", med, w);
+    CONCLUDE(&n, "thp_always_may_apply", strcmp(d.thp.mode, "always") == 0,
+             VALUES(VAL("thp_always", 1)), "THP is 'always' here, so MAP_POPULATE may have "
+             "mapped huge pages: this row is not a base-page figure.");
 }
 
 static void explain_populate_write(void)
 {
     narrate_fact_int(&n, "madvise_result", ret);
     bool failed = ret != 0 && p != MAP_FAILED;
-    if (FINDING(&n, "populate_write_unsupported", failed && err == EINVAL, VAL("errno", err)))
-        narrate_because(&n, "populate_write_unsupported",
-                        "madvise answered EINVAL: MADV_POPULATE_WRITE needs Linux 5.14 or later.");
-    else if (failed)
+    if (CONCLUDE(&n, "populate_write_unsupported", failed && err == EINVAL,
+                 VALUES(VAL("errno", err)),
+                 "madvise answered EINVAL: MADV_POPULATE_WRITE needs Linux 5.14 or later."))
+        return;
+    if (failed)
         narrate_fail_errno(&n, "madvise(MADV_POPULATE_WRITE)", err);
-    else
-        explain_populate();
+    explain_populate();
 }
 
 static void explain_thp(void)
 {
     long long med = report(ns, d.pages, 0).median, faults = d.faults;
     long long huge_pages = (long long)reps * d.pages / (int64_t)(huge / page);
-    if (FINDING(&n, "one_fault_per_huge_page", faults == huge_pages, VAL("minor_faults", faults),
-                VAL("huge_pages", huge_pages)))
-        narrate_because(&n, "one_fault_per_huge_page", "%lld faults, one per %zu kB huge page: "
-                        "%lld ns per 4 KiB of it, against %lld ns for a base-page write fault.",
-                        faults, huge / 1024, med, d.write.median);
-    else if (FINDING(&n, "thp_not_used", faults >= reps * d.pages, VAL("minor_faults", faults)))
-        narrate_because(&n, "thp_not_used", "%lld faults, one per base page: no huge page was "
-                        "mapped (THP '%s').", faults, d.thp.mode[0] ? d.thp.mode : "not built in");
+    if (!CONCLUDE(&n, "one_fault_per_huge_page", faults == huge_pages,
+                  VALUES(VAL("minor_faults", faults), VAL("huge_pages", huge_pages)),
+                  "%lld faults, one per %zu kB huge page: %lld ns per 4 KiB of it, against %lld "
+                  "ns for a base-page write fault.", faults, huge / 1024, med, d.write.median))
+        CONCLUDE(&n, "thp_not_used", faults >= reps * d.pages, VALUES(VAL("minor_faults", faults)),
+                 "%lld faults, one per base page: no huge page was mapped (THP '%s').", faults,
+                 d.thp.mode[0] ? d.thp.mode : "not built in");
 }
 
 static void explain_hugetlb(void)
@@ -342,18 +335,16 @@ static void explain_hugetlb(void)
     narrate_fact_int(&n, "huge_pages_free", at_start);
     if (p == MAP_FAILED) {
         long long now = procfs_read_one("/proc/meminfo", "HugePages_Free");
-        if (FINDING(&n, "hugetlb_refused", true, VAL("errno", mmap_errno),
-                    VAL("huge_pages_free_at_start", at_start), VAL("huge_pages_free_now", now)))
-            narrate_because(&n, "hugetlb_refused", "mmap(MAP_HUGETLB) was refused (%s): "
-                            "HugePages_Free was %lld when the demo started and is %lld now.",
-                            strerror(mmap_errno), at_start, now);
+        CONCLUDE(&n, "hugetlb_refused", true, VALUES(VAL("errno", mmap_errno),
+                 VAL("huge_pages_free_at_start", at_start), VAL("huge_pages_free_now", now)),
+                 "mmap(MAP_HUGETLB) was refused (%s): HugePages_Free was %lld when the demo "
+                 "started and is %lld now.", strerror(mmap_errno), at_start, now);
         return;
     }
     long long med = report(ns, (int64_t)(hsize / page), 0).median;
-    if (FINDING(&n, "hugetlb_one_fault_per_page", d.faults == reps * (int64_t)(hsize / huge),
-                VAL("minor_faults", d.faults)))
-        narrate_because(&n, "hugetlb_one_fault_per_page", "One fault per huge page from the "
-                        "pool: %lld ns per 4 KiB of it.", med);
+    CONCLUDE(&n, "hugetlb_one_fault_per_page", d.faults == reps * (int64_t)(hsize / huge),
+             VALUES(VAL("minor_faults", d.faults)),
+             "One fault per huge page from the pool: %lld ns per 4 KiB of it.", med);
 }
 
 static void explain_page_fault1(void)
@@ -366,16 +357,12 @@ static void explain_page_fault1(void)
     narrate_fact_int(&n, "ours_ns_per_page_max", ours.max);
     narrate_fact_int(&n, "difference_per_mille", diff);
     bool near = diff >= -100 && diff <= 100;
-    if (FINDING(&n, "agrees_with_page_fault1", theirs > 0 && near, VAL("ours_ns", ours.median),
-                VAL("page_fault1_ns", theirs)) ||
-        FINDING(&n, "differs_from_page_fault1", theirs > 0, VAL("ours_ns", ours.median),
-                VAL("page_fault1_ns", theirs)))
-        narrate_because(&n, near ? "agrees_with_page_fault1" : "differs_from_page_fault1",
-                        "page_fault1's round (mmap, a write to every page, munmap) cost %lld ns "
-                        "a page, and the write-fault step's round, timed alternately with it, "
-                        "%lld: %s", theirs, ours.median, near ? "within 10 %." : "more than "
-                        "10 % apart in this run. The spread of each (above) says how much the "
-                        "machine's other work moved them; run again.");
+    CONCLUDE(&n, near ? "agrees_with_page_fault1" : "differs_from_page_fault1", theirs > 0,
+             VALUES(VAL("ours_ns", ours.median), VAL("page_fault1_ns", theirs)),
+             "page_fault1's round (mmap, a write to every page, munmap) cost %lld ns a page, and "
+             "the write-fault step's round, timed alternately with it, %lld: %s", theirs,
+             ours.median, near ? "within 10 %." : "more than 10 % apart in this run. The spread "
+             "of each (above) says how much the machine's other work moved them; run again.");
 }
 
 /* The lesson as a table, from which the step count comes (the hugetlb row

@@ -109,20 +109,18 @@ LESSON_FN static void drop_caches(void)
 
 /* ---- What each step measured, and what it shows ---- */
 
-struct reading {
-    long resident;                 /* the file's pages in the page cache (mincore) */
-    int64_t file_dirty;            /* smaps of m: Shared_Dirty + Private_Dirty, kB */
-    struct procfs_want mem[5];     /* system-wide */
-    int64_t majflt;
-};
-
-static const char *const mem_keys[] = {"Cached", "Active(file)", "Inactive(file)", "Dirty",
-                                       "Writeback"};
-static const char *const mem_rows[] = {"Cached", "Active_file", "Inactive_file", "Dirty",
-                                       "Writeback"};
+/* /proc/meminfo's keys (system-wide), and the rows they are shown as. */
+static const struct { const char *key, *row; } mem[] = {
+    {"Cached", "Cached"}, {"Active(file)", "Active_file"}, {"Inactive(file)", "Inactive_file"},
+    {"Dirty", "Dirty"}, {"Writeback", "Writeback"}};
 
 static struct {
-    struct reading before, after;
+    struct reading {
+        long resident;             /* the file's pages in the page cache (mincore) */
+        int64_t file_dirty;        /* smaps of m: Shared_Dirty + Private_Dirty, kB */
+        struct procfs_want mem[5];
+        int64_t majflt;
+    } before, after;
     char *view;                    /* never touched: for mincore only */
     char picture[FILE_PAGES + 1];
     bool tmpfs;
@@ -130,62 +128,50 @@ static struct {
     int lesson_errno;
 } d;
 
-static long new_pages(void)
-{
-    return d.after.resident - (d.before.resident < 0 ? 0 : d.before.resident);
-}
-
-/* mincore counts a page once its read has completed: readahead may still be
- * in flight when a call returns. Wait until three readings 20 ms apart agree
- * (at most a second), and draw that. */
-static long settle(void)
-{
-    long last = d.after.resident;
-    int same = 0, waited = 0;
-    for (; same < 3 && waited < 1000; waited += 20) {
-        usleep(20000);
-        long now = residency_picture(d.view, len, d.picture, sizeof d.picture);
-        same = now == last ? same + 1 : 0;
-        last = now;
-    }
-    return last;
-}
-
-/* What every step shows: the picture once it has settled, and the rows. */
+/* What every step shows: the picture and the rows. mincore counts a page once its read has
+ * completed, and readahead may still be in flight when a call returns: the picture is drawn
+ * once three readings 20 ms apart agree (at most a second). */
 static void report(void)
 {
-    long settled = settle();
+    long now = d.after.resident, settled = now;
+    for (int same = 0, waited = 0; same < 3 && waited < 1000; waited += 20) {
+        usleep(20000);
+        long again = residency_picture(d.view, len, d.picture, sizeof d.picture);
+        same = again == settled ? same + 1 : 0;
+        settled = again;
+    }
     narrate_picture(&n, "mincore", d.picture);
     narrate_fact_int(&n, "resident_settled", settled);
-    narrate_value(&n, "resident_pages", "", d.before.resident >= 0, d.before.resident, true,
-                  d.after.resident);
+    narrate_value(&n, "resident_pages", "", d.before.resident >= 0, d.before.resident, true, now);
     narrate_value(&n, "file_dirty", "kB", d.before.file_dirty >= 0, d.before.file_dirty,
                   d.after.file_dirty >= 0, d.after.file_dirty);
     for (int i = 0; i < 5; i++)
-        narrate_value(&n, mem_rows[i], "kB", d.before.mem[i].present,
+        narrate_value(&n, mem[i].row, "kB", d.before.mem[i].present,
                       (int64_t)d.before.mem[i].value, d.after.mem[i].present,
                       (int64_t)d.after.mem[i].value);
     narrate_value(&n, "major_faults", "", true, d.before.majflt, true, d.after.majflt);
-    if (FINDING(&n, "reads_completed_later", settled > d.after.resident,
-                VAL("resident_pages", d.after.resident), VAL("resident_settled", settled)))
-        narrate_because(&n, "reads_completed_later", "%ld more pages showed up in the next moments "
-                        "(%ld in all): the call returned with reads still in flight, and mincore "
-                        "counts a page once its read from disk has completed.",
-                        settled - d.after.resident, settled);
+    CONCLUDE(&n, "reads_completed_later", settled > now,
+             VALUES(VAL("resident_pages", now), VAL("resident_settled", settled)),
+             "%ld more pages showed up a moment later (%ld in all): the call returned with reads "
+             "in flight, and mincore counts a page once its read is done.", settled - now, settled);
     d.after.resident = settled; /* the next step starts from here */
 }
 
-/* Around each LESSON; after it, the report (from step 2 on: the view is
- * made in step 1's explanation). */
+/* Around each LESSON; after it, the report. The view is made once step 1 has made the file. */
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
     if (after)
         d.lesson_errno = errno;
+    if (after && !d.view && fd >= 0) {
+        d.view = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+        if (d.view == MAP_FAILED)
+            narrate_fail_errno(&n, "mmap", errno);
+    }
     struct reading *r = after ? &d.after : &d.before;
     r->resident = d.view ? residency_picture(d.view, len, d.picture, sizeof d.picture) : -1;
     for (int i = 0; i < 5; i++)
-        r->mem[i] = (struct procfs_want){.key = mem_keys[i]};
+        r->mem[i] = (struct procfs_want){.key = mem[i].key};
     procfs_read_keyed("/proc/meminfo", r->mem, 5);
     static struct smaps_entry e; /* large: not on the stack */
     uint64_t sd = 0, pd = 0;
@@ -203,10 +189,6 @@ static void explain_create(void)
 {
     if (fd < 0 || written != (ssize_t)len)
         narrate_fail_errno(&n, fd < 0 ? "mkstemp" : "pwrite", d.lesson_errno);
-    d.view = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-    if (d.view == MAP_FAILED)
-        narrate_fail_errno(&n, "mmap", errno);
-    d.after.resident = residency_picture(d.view, len, d.picture, sizeof d.picture);
     narrate_fact(&n, "file", "%s (deleted)", path);
     narrate_fact_int(&n, "fd", fd);
     narrate_fact(&n, "watch_view", "%p", (void *)d.view);
@@ -214,195 +196,163 @@ static void explain_create(void)
     narrate_fact(&n, "file_system", "%s", d.tmpfs ? "tmpfs" : "disk-backed");
     narrate_fact(&n, "f_type", "%#lx", d.fs_type);
     narrate_watch(&n, (uintptr_t)d.view);
-    report();
-    if (FINDING(&n, "file_on_disk_only", !d.tmpfs && d.after.resident == 0,
-                VAL("resident_pages", d.after.resident)))
-        narrate_because(&n, "file_on_disk_only", "Written, flushed to disk by fsync, then dropped "
-                        "by POSIX_FADV_DONTNEED (no privilege needed: the pages were clean): none "
-                        "of its pages is in memory now. The file is on disk only.");
-    if (FINDING(&n, "tmpfs_cache_is_the_file", d.tmpfs && d.after.resident == (long)(len / page),
-                VAL("resident_pages", d.after.resident)))
-        narrate_because(&n, "tmpfs_cache_is_the_file", "The file is on tmpfs: there the page cache "
-                        "IS the file, with no disk behind it, so all %ld pages stay in memory and "
-                        "POSIX_FADV_DONTNEED has nothing to drop. The reads below find them.",
-                        d.after.resident);
+    long now = d.after.resident;
+    CONCLUDE(&n, "file_on_disk_only", !d.tmpfs && now == 0, VALUES(VAL("resident_pages", now)),
+             "fsync wrote it, then POSIX_FADV_DONTNEED dropped its clean pages (no privilege "
+             "needed): the file is on disk only.");
+    CONCLUDE(&n, "tmpfs_cache_is_the_file", d.tmpfs && now == (long)(len / page),
+             VALUES(VAL("resident_pages", now)),
+             "On tmpfs the page cache IS the file: all %ld pages stay, no disk to drop them to.",
+             now);
 }
 
 static void explain_read_one(void)
 {
-    long more = new_pages();
+    long more = d.after.resident - d.before.resident;
     if (got != 1)
         narrate_fail_errno(&n, "pread", d.lesson_errno);
-    if (FINDING(&n, "readahead", more > 1, VAL("new_pages", more)))
-        narrate_because(&n, "readahead", "One byte was asked for and %ld pages came into the page "
-                        "cache: the kernel read ahead, betting that the program reads on.", more);
-    if (FINDING(&n, "one_page_read", more == 1, VAL("new_pages", 1)))
-        narrate_because(&n, "one_page_read", "Exactly one page came into the page cache.");
-    if (FINDING(&n, "nothing_new", more == 0, VAL("new_pages", 0)))
-        narrate_because(&n, "nothing_new", "The page was in the page cache already: no read.");
+    CONCLUDE(&n, "readahead", more > 1, VALUES(VAL("new_pages", more)), "One byte asked for, "
+             "%ld pages came in: the kernel read ahead, betting that the program reads on.", more);
+    CONCLUDE(&n, "one_page_read", more == 1, VALUES(VAL("new_pages", 1)),
+             "Exactly one page came in.");
+    CONCLUDE(&n, "nothing_new", more == 0, VALUES(VAL("new_pages", 0)),
+             "The page was cached already: no read.");
 }
 
-static void explain_fault(const char *advice)
+/* Both fault steps: a read through the mapping, with opposite advice. */
+static void explain_fault(void)
 {
-    long more = new_pages();
+    bool random = strcmp(n.id, "fault_random") == 0;
+    long more = d.after.resident - d.before.resident;
+    int64_t maj = d.after.majflt - d.before.majflt;
     if (m == MAP_FAILED)
         narrate_fail_errno(&n, "mmap", d.lesson_errno);
-    int64_t maj = d.after.majflt - d.before.majflt;
-    bool random = strcmp(advice, "MADV_RANDOM") == 0;
     if (random)
         narrate_fact(&n, "mapping", "%p", (void *)m);
-    if (FINDING(&n, random ? "random_no_readahead" : "sequential_reads_ahead",
-                random ? more == 1 : more > 1, VAL("new_pages", more), VAL("major_faults", maj)))
-        narrate_because(&n, random ? "random_no_readahead" : "sequential_reads_ahead",
-                        random ? "With %s the fault read exactly the page it needed (%ld; %lld "
-                                 "major fault): no readahead."
-                               : "With %s the fault read %ld pages (%lld major fault), "
-                                 "reading ahead of the byte.",
-                        advice, more, (long long)maj);
-    if (FINDING(&n, "fault_found_page_cached", more == 0, VAL("new_pages", 0)))
-        narrate_because(&n, "fault_found_page_cached", "The page was cached already: the fault "
-                        "only mapped it.");
+    CONCLUDE(&n, random ? "random_no_readahead" : "sequential_reads_ahead",
+             random ? more == 1 : more > 1,
+             VALUES(VAL("new_pages", more), VAL("major_faults", maj)),
+             "With %s the fault read %ld page%s (%lld major fault): %s.",
+             random ? "MADV_RANDOM" : "MADV_SEQUENTIAL", more, random ? "" : "s", (long long)maj,
+             random ? "the one it needed, no readahead" : "it read ahead of the byte");
+    CONCLUDE(&n, "fault_found_page_cached", more == 0, VALUES(VAL("new_pages", 0)),
+             "The page was cached already: the fault only mapped it.");
 }
 
-static void explain_random(void) { explain_fault("MADV_RANDOM"); }
-static void explain_sequential(void) { explain_fault("MADV_SEQUENTIAL"); }
-
-/* fincore (util-linux) over the same file, where it is installed. */
+/* fincore (util-linux) over the same file; -1 where it is not installed (sh exits 127). */
 static long fincore_pages(void)
 {
     char cmd[128], out[64];
     snprintf(cmd, sizeof cmd, "/usr/bin/fincore --noheadings --raw --output PAGES /proc/%ld/fd/%d "
              "2>/dev/null", (long)getpid(), fd);
-    bool have = access("/usr/bin/fincore", X_OK) == 0;
-    FILE *p = have ? popen(cmd, "r") : NULL; // NOLINT(cert-env33-c): a fixed command line
+    FILE *p = popen(cmd, "r"); // NOLINT(cert-env33-c): a fixed command line
     bool read = p && fgets(out, sizeof out, p);
     return p && pclose(p) == 0 && read ? strtol(out, NULL, 10) : -1;
 }
 
 static void explain_willneed(void)
 {
-    long more = new_pages(), fin = fincore_pages();
-    if (FINDING(&n, "willneed_reads_range", more == RANGE_PAGES, VAL("new_pages", more)))
-        narrate_because(&n, "willneed_reads_range", "POSIX_FADV_WILLNEED brought in the %d pages "
-                        "it named, without this process reading a byte.", RANGE_PAGES);
-    if (fin < 0)
-        return;
-    narrate_fact_int(&n, "fincore_pages", fin);
-    if (FINDING(&n, "fincore_agrees", fin == d.after.resident, VAL("fincore_pages", fin),
-                VAL("resident_pages", d.after.resident)))
-        narrate_because(&n, "fincore_agrees", "fincore (util-linux) counts the same %ld pages: it "
-                        "asks mincore too.", fin);
+    long more = d.after.resident - d.before.resident, fin = fincore_pages(), now = d.after.resident;
+    CONCLUDE(&n, "willneed_reads_range", more == RANGE_PAGES, VALUES(VAL("new_pages", more)),
+             "POSIX_FADV_WILLNEED brought in the %d pages it named; this process read none.",
+             RANGE_PAGES);
+    if (fin >= 0) {
+        narrate_fact_int(&n, "fincore_pages", fin);
+        CONCLUDE(&n, "fincore_agrees", fin == now, VALUES(VAL("fincore_pages", fin),
+                 VAL("resident_pages", now)), "fincore (util-linux) counts the same %ld pages: it "
+                 "asks mincore too.", fin);
+    }
 }
 
 static void explain_write(void)
 {
-    int64_t want = (int64_t)(RANGE_PAGES * page / 1024);
-    int64_t grew = d.after.file_dirty - d.before.file_dirty;
-    if (FINDING(&n, "file_pages_dirty", grew == want, VAL("file_dirty_delta_kB", grew),
-                VAL("written_kB", want)))
-        narrate_because(&n, "file_pages_dirty", "The %lld kB written are dirty now (smaps of the "
-                        "mapping: file_dirty +%lld kB): in memory and newer than %s. Dirty in "
-                        "/proc/meminfo is the whole machine's.", (long long)want, (long long)grew,
-                        d.tmpfs ? "nothing: tmpfs has no disk" : "the disk");
-    if (FINDING(&n, "tmpfs_read_pages_dirty", d.tmpfs && d.before.file_dirty > 0,
-                VAL("file_dirty_before_kB", d.before.file_dirty)))
-        narrate_because(&n, "tmpfs_read_pages_dirty", "On tmpfs even the pages only read counted "
-                        "as dirty before (%lld kB): there is no disk copy they could be clean "
-                        "against.", (long long)d.before.file_dirty);
+    int64_t want = (int64_t)(RANGE_PAGES * page / 1024), was = d.before.file_dirty;
+    int64_t grew = d.after.file_dirty - was;
+    CONCLUDE(&n, "file_pages_dirty", grew == want,
+             VALUES(VAL("file_dirty_delta_kB", grew), VAL("written_kB", want)),
+             "The %lld kB written are dirty (file_dirty, from smaps): newer than %s. Dirty in "
+             "/proc/meminfo is the whole machine's.", (long long)grew,
+             d.tmpfs ? "nothing: tmpfs has no disk" : "the disk");
+    CONCLUDE(&n, "tmpfs_read_pages_dirty", d.tmpfs && was > 0,
+             VALUES(VAL("file_dirty_before_kB", was)), "On tmpfs even the pages only read were "
+             "dirty (%lld kB): no disk copy to be clean against.", (long long)was);
 }
 
 static void explain_writeback(void)
 {
-    int64_t wb = (int64_t)d.after.mem[4].value;
-    if (FINDING(&n, "handed_to_disk",
-                !d.tmpfs && d.before.file_dirty > 0 && d.after.file_dirty == 0,
-                VAL("file_dirty_before_kB", d.before.file_dirty),
-                VAL("file_dirty_after_kB", d.after.file_dirty)))
-        narrate_because(&n, "handed_to_disk", "SYNC_FILE_RANGE_WRITE started the writeback and did "
-                        "not wait: the file's pages are no longer dirty (file_dirty 0 kB); they "
-                        "are on their way to the disk, or there already.");
-    if (FINDING(&n, "writeback_in_flight", wb > 0, VAL("writeback_kB", wb)))
-        narrate_because(&n, "writeback_in_flight", "Writeback shows %lld kB in flight just after "
-                        "(the whole machine's).", (long long)wb);
-    if (FINDING(&n, "tmpfs_no_writeback", d.tmpfs && d.after.file_dirty == d.before.file_dirty,
-                VAL("file_dirty_kB", d.after.file_dirty)))
-        narrate_because(&n, "tmpfs_no_writeback", "On tmpfs nothing is written anywhere: the pages "
-                        "stay dirty.");
+    int64_t wb = (int64_t)d.after.mem[4].value, was = d.before.file_dirty, now = d.after.file_dirty;
+    CONCLUDE(&n, "handed_to_disk", !d.tmpfs && was > 0 && now == 0,
+             VALUES(VAL("file_dirty_before_kB", was), VAL("file_dirty_after_kB", now)),
+             "SYNC_FILE_RANGE_WRITE started the writeback without waiting: the pages are no "
+             "longer dirty (file_dirty 0 kB), on their way to the disk or there already.");
+    CONCLUDE(&n, "writeback_in_flight", wb > 0, VALUES(VAL("writeback_kB", wb)),
+             "Writeback shows %lld kB in flight just after (the whole machine's).", (long long)wb);
+    CONCLUDE(&n, "tmpfs_no_writeback", d.tmpfs && now == was, VALUES(VAL("file_dirty_kB", now)),
+             "On tmpfs nothing is written anywhere: the pages stay dirty.");
 }
 
 static void explain_flush(void)
 {
-    if (FINDING(&n, "file_clean", !d.tmpfs && d.after.file_dirty == 0,
-                VAL("file_dirty_kB", d.after.file_dirty)))
-        narrate_because(&n, "file_clean", "fsync returned once the disk had every page: the file "
-                        "is clean, and its pages stay in the page cache (%ld resident) for the "
-                        "next reader.", d.after.resident);
-    if (FINDING(&n, "tmpfs_fsync_nothing", d.tmpfs && d.after.file_dirty == d.before.file_dirty,
-                VAL("file_dirty_kB", d.after.file_dirty)))
-        narrate_because(&n, "tmpfs_fsync_nothing", "On tmpfs fsync has nowhere to write: "
-                        "file_dirty stays %lld kB.", (long long)d.after.file_dirty);
+    int64_t now = d.after.file_dirty;
+    CONCLUDE(&n, "file_clean", !d.tmpfs && now == 0, VALUES(VAL("file_dirty_kB", now)),
+             "fsync returned once the disk had every page: the file is clean, and its %ld pages "
+             "stay cached for the next reader.", d.after.resident);
+    CONCLUDE(&n, "tmpfs_fsync_nothing", d.tmpfs && now == d.before.file_dirty,
+             VALUES(VAL("file_dirty_kB", now)),
+             "On tmpfs fsync has nowhere to write: file_dirty stays %lld kB.", (long long)now);
 }
 
 static void explain_dontneed(void)
 {
-    long before = d.before.resident;
-    if (FINDING(&n, "every_page_dropped", !d.tmpfs && before > 0 && d.after.resident == 0,
-                VAL("resident_before", before), VAL("resident_after", d.after.resident)))
-        narrate_because(&n, "every_page_dropped", "All %ld cached pages were dropped: unmapped "
-                        "first, and clean, so the kernel may forget them - the disk has the same "
-                        "data.", before);
-    if (FINDING(&n, "tmpfs_keeps_pages", d.tmpfs && d.after.resident == before,
-                VAL("resident_after", d.after.resident)))
-        narrate_because(&n, "tmpfs_keeps_pages", "On tmpfs the pages are the file: nothing was "
-                        "dropped.");
+    long was = d.before.resident, now = d.after.resident;
+    CONCLUDE(&n, "every_page_dropped", !d.tmpfs && was > 0 && now == 0,
+             VALUES(VAL("resident_before", was), VAL("resident_after", now)),
+             "All %ld cached pages were dropped: unmapped and clean, the kernel may forget them "
+             "(the disk has the same data).", was);
+    CONCLUDE(&n, "tmpfs_keeps_pages", d.tmpfs && now == was, VALUES(VAL("resident_after", now)),
+             "On tmpfs the pages are the file: nothing was dropped.");
 }
 
 static void explain_read_all(void)
 {
-    if (FINDING(&n, "whole_file_cached", d.after.resident == (long)(len / page),
-                VAL("resident_pages", d.after.resident)))
-        narrate_because(&n, "whole_file_cached", "All %ld pages are cached again.",
-                        d.after.resident);
+    CONCLUDE(&n, "whole_file_cached", d.after.resident == (long)(len / page),
+             VALUES(VAL("resident_pages", d.after.resident)),
+             "All %ld pages are cached again.", d.after.resident);
 }
 
 static void explain_drop_caches(void)
 {
+    long was = d.before.resident, now = d.after.resident;
+    long long cached = (long long)(d.after.mem[0].value - d.before.mem[0].value);
     if (got != 1)
         narrate_fail_errno(&n, "write /proc/sys/vm/drop_caches", d.lesson_errno);
-    if (FINDING(&n, "drop_caches_emptied_file", d.before.resident > 0 && d.after.resident == 0,
-                VAL("resident_before", d.before.resident), VAL("resident_after", d.after.resident)))
-        narrate_because(&n, "drop_caches_emptied_file", "All %ld cached pages of the file are "
-                        "gone: drop_caches dropped every clean page-cache page of the machine "
-                        "(Cached %+lld kB). It is an action, not a setting: there is nothing to "
-                        "put back.", d.before.resident,
-                        (long long)(d.after.mem[0].value - d.before.mem[0].value));
+    CONCLUDE(&n, "drop_caches_emptied_file", was > 0 && now == 0,
+             VALUES(VAL("resident_before", was), VAL("resident_after", now)),
+             "All %ld cached pages of the file are gone: drop_caches dropped every clean cached "
+             "page of the machine (Cached %+lld kB). An action, not a setting: nothing to put "
+             "back.", was, cached);
 }
 
 /* The lesson as a table: the step count is derived from it. */
 static const struct narrate_lesson steps[] = {
-    {"create", "Make a file, flush it, drop it from memory", create, explain_create, NULL, {NULL},
-     {NULL}},
+    {"create", "Make a file, flush it, drop it from memory", create, explain_create, NO_QUESTION},
     {"read_one", "Read one byte", read_one, explain_read_one,
      "How many pages of the file does reading one byte bring in?",
      {"none", "exactly one", "more than one"}, {"nothing_new", "one_page_read", "readahead"}},
-    {"fault_random", "Map it, MADV_RANDOM, read a byte a quarter in", fault_random, explain_random,
-     NULL, {NULL}, {NULL}},
+    {"fault_random", "Map it, MADV_RANDOM, read a byte a quarter in", fault_random, explain_fault,
+     NO_QUESTION},
     {"fault_sequential", "MADV_SEQUENTIAL, read a byte half-way", fault_sequential,
-     explain_sequential, NULL, {NULL}, {NULL}},
-    {"willneed", "POSIX_FADV_WILLNEED on 64 pages", willneed, explain_willneed, NULL, {NULL},
-     {NULL}},
-    {"write_mapped", "Write 64 pages through the mapping", write_mapped, explain_write, NULL,
-     {NULL}, {NULL}},
-    {"start_writeback", "Start writing them back", start_writeback, explain_writeback, NULL, {NULL},
-     {NULL}},
-    {"fsync", "Wait for the disk: fsync", flush, explain_flush, NULL, {NULL}, {NULL}},
-    {"dontneed", "Unmap, then POSIX_FADV_DONTNEED", dontneed, explain_dontneed, NULL, {NULL},
-     {NULL}},
+     explain_fault, NO_QUESTION},
+    {"willneed", "POSIX_FADV_WILLNEED on 64 pages", willneed, explain_willneed, NO_QUESTION},
+    {"write_mapped", "Write 64 pages through the mapping", write_mapped, explain_write,
+     NO_QUESTION},
+    {"start_writeback", "Start writing them back", start_writeback, explain_writeback, NO_QUESTION},
+    {"fsync", "Wait for the disk: fsync", flush, explain_flush, NO_QUESTION},
+    {"dontneed", "Unmap, then POSIX_FADV_DONTNEED", dontneed, explain_dontneed, NO_QUESTION},
     /* only with --drop-caches: */
-    {"read_all", "Read it all in: POSIX_FADV_WILLNEED", read_all, explain_read_all, NULL, {NULL},
-     {NULL}},
+    {"read_all", "Read it all in: POSIX_FADV_WILLNEED", read_all, explain_read_all, NO_QUESTION},
     {"drop_caches", "Drop every clean cached page of the machine", drop_caches,
-     explain_drop_caches, NULL, {NULL}, {NULL}},
+     explain_drop_caches, NO_QUESTION},
 };
 
 /* ---- Options, the directory and the machine ---- */
@@ -444,13 +394,12 @@ static void on_option(void *ctx, size_t index, const char *arg)
         dir_given = arg;
 }
 
-/* A directory this process may write: the one given, else the first disk-backed one of
- * $TMPDIR, /var/tmp and /tmp, else the first one there (tmpfs). */
+/* The directory given, else the first disk-backed one of $TMPDIR, /var/tmp and /tmp that this
+ * process may write, else the first writable one (tmpfs). */
 static void choose_dir(void)
 {
-    const char *dirs[] = {dir_given ? dir_given : getenv("TMPDIR"), dir_given ? NULL : "/var/tmp",
-                          dir_given ? NULL : "/tmp"};
-    for (size_t i = 0; i < 3 && (!path[0] || d.tmpfs); i++) {
+    const char *dirs[] = {dir_given ? dir_given : getenv("TMPDIR"), "/var/tmp", "/tmp"};
+    for (size_t i = 0; i < (dir_given ? 1 : 3) && (!path[0] || d.tmpfs); i++) {
         struct statfs s;
         if (!dirs[i] || !dirs[i][0] || access(dirs[i], W_OK | X_OK) != 0 || statfs(dirs[i], &s) != 0
             || (path[0] && s.f_type == TMPFS_MAGIC))
@@ -492,8 +441,7 @@ int main(int argc, char **argv)
                   len / 1024, (int)(strrchr(path, '/') - path), path,
                   d.tmpfs ? "tmpfs: the page cache is the file" : "disk-backed",
                   drop ? ".\nThe last step writes 1 to /proc/sys/vm/drop_caches: every clean "
-                         "page-cache page of this machine is dropped. Nothing to restore."
-                       : ".");
+                         "page-cache page of this machine is dropped. Nothing to restore." : ".");
     narrate_run(&n, steps, nsteps);
     munmap(d.view, len);
     close(fd);
