@@ -244,8 +244,8 @@ bool narrate_finding(struct narrator *n, const char *id, bool held,
  *              "The first write faulted: Rss grew by %lld kB.", (long long)rss);
  *
  * is FINDING(...) and, if it held, narrate_because(n, id, ...). It returns
- * whether it held, so `CONCLUDE(a...) || CONCLUDE(b...)` records b only where
- * a did not hold. */
+ * whether it held, so `if (!CONCLUDE(a...)) CONCLUDE(b...);` records b only
+ * where a did not hold. */
 bool narrate_conclude(struct narrator *n, const char *id, bool held,
                       const struct finding_value *values, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
