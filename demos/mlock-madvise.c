@@ -42,12 +42,12 @@ LESSON_FN static void map(void)
 }
 
 LESSON_FN static void lock(void) { LESSON(&n, rc = mlock(p, size);); }
-
 LESSON_FN static void unlock(void) { LESSON(&n, rc = munlock(p, size);); }
 
 LESSON_FN static void past_limit(void)
 {
-    LESSON(&n, r = mmap(NULL, memlock + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    LESSON(&n, r = mmap(NULL, memlock + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                        -1, 0);
            over = mlock(r, memlock + page);
            over_errno = errno;
            at_limit = mlock(r, memlock);
@@ -63,7 +63,6 @@ LESSON_FN static void lock_on_fault(void)
 }
 
 LESSON_FN static void unlock_all(void) { LESSON(&n, munlockall(); munmap(q, qsize);); }
-
 LESSON_FN static void dontneed(void) { LESSON(&n, rc = madvise(p, size, MADV_DONTNEED);); }
 
 LESSON_FN static void lazy_free(void)
@@ -108,9 +107,8 @@ static struct {
     struct snapshot before, after;
     int err;                           /* errno just after the lesson */
     int64_t vmlck[2], mlocked[2], unevictable[2];
-    long long page_kb, size_kb;
+    long long page_kb, size_kb, limit_kb; /* limit_kb: RLIMIT_MEMLOCK, -1 unlimited */
     bool cap_ipc_lock;
-    struct budget budget;
     struct confine c;
     char no_cgroup[600];               /* why the pressure steps do not run */
 } d;
@@ -136,10 +134,8 @@ static long long after(const char *key)
     return snapshot_get(&d.after, key, &v) ? v : -1;
 }
 
-static void rows(const char *const *keys)
-{
-    snapshot_report(&n, &d.before, &d.after, keys);
-}
+/* The step's rows: these smaps keys always, then whatever else moved. */
+#define ROWS(...) snapshot_report(&n, &d.before, &d.after, (const char *const[]){__VA_ARGS__, NULL})
 
 static void lock_rows(void)
 {
@@ -159,9 +155,8 @@ static void maps_fact(void)
 /* A kernel older than the flag: the call answers EINVAL. */
 static void unsupported(const char *id, const char *call, const char *flag, const char *version)
 {
-    if (FINDING(&n, id, rc != 0 && d.err == EINVAL, VAL("errno", d.err)))
-        narrate_because(&n, id, "%s answered EINVAL: %s needs Linux %s or later.", call, flag,
-                        version);
+    CONCLUDE(&n, id, rc != 0 && d.err == EINVAL, VALUES(VAL("errno", d.err)),
+             "%s answered EINVAL: %s needs Linux %s or later.", call, flag, version);
 }
 
 static void explain_map(void)
@@ -171,63 +166,59 @@ static void explain_map(void)
     narrate_watch(&n, (uintptr_t)p);
     maps_fact();
     narrate_fact_int(&n, "size_kB", d.size_kb);
-    narrate_fact_int(&n, "memlock_limit_kB", memlock == SIZE_MAX ? -1 : (int64_t)(memlock / 1024));
+    narrate_fact_int(&n, "memlock_limit_kB", d.limit_kb);
     narrate_fact_int(&n, "cap_ipc_lock", d.cap_ipc_lock);
-    rows((const char *const[]){"Size", "Rss", NULL});
-    if (FINDING(&n, "mapped_not_resident", after("Rss") == 0 && after("Size") == d.size_kb,
-                VAL("rss_kB", after("Rss")), VAL("size_kB", after("Size"))))
-        narrate_because(&n, "mapped_not_resident", "%lld kB mapped, none of it resident yet "
-                        "(Rss 0 kB).", d.size_kb);
+    ROWS("Size", "Rss");
+    CONCLUDE(&n, "mapped_not_resident", after("Rss") == 0 && after("Size") == d.size_kb,
+             VALUES(VAL("rss_kB", after("Rss")), VAL("size_kB", after("Size"))),
+             "%lld kB mapped, none of it resident yet (Rss 0 kB).", d.size_kb);
 }
 
 static void explain_lock(void)
 {
-    rows((const char *const[]){"Rss", "Locked", NULL});
+    ROWS("Rss", "Locked");
     lock_rows();
     long long rss = after("Rss"), locked = after("Locked");
-    if (FINDING(&n, "mlock_made_resident", rc == 0 && rss == d.size_kb && locked == d.size_kb,
-                VAL("rss_kB", rss), VAL("locked_kB", locked),
-                VAL("vmlck_delta_kB", d.vmlck[1] - d.vmlck[0])))
-        narrate_because(&n, "mlock_made_resident", "mlock faulted in every page at once, "
-                        "without a single access from this program: Rss and Locked are the "
-                        "whole %lld kB, and VmLck grew by as much. Locked pages are never "
-                        "reclaimed: meminfo counts them as Mlocked and Unevictable.", d.size_kb);
-    else if (FINDING(&n, "mlock_refused", rc != 0, VAL("errno", d.err)))
-        narrate_because(&n, "mlock_refused", "mlock was refused (%s): RLIMIT_MEMLOCK allows "
-                        "%zu kB.", strerror(d.err), memlock / 1024);
+    if (!CONCLUDE(&n, "mlock_made_resident", rc == 0 && rss == d.size_kb && locked == d.size_kb,
+                  VALUES(VAL("rss_kB", rss), VAL("locked_kB", locked),
+                         VAL("vmlck_delta_kB", d.vmlck[1] - d.vmlck[0])),
+                  "mlock faulted in every page, with no access from this program: Rss and Locked "
+                  "are the whole %lld kB, and VmLck grew as much. Locked pages are never "
+                  "reclaimed: meminfo counts them as Mlocked and Unevictable.", d.size_kb))
+        CONCLUDE(&n, "mlock_refused", rc != 0, VALUES(VAL("errno", d.err)),
+                 "mlock was refused (%s): RLIMIT_MEMLOCK allows %lld kB.", strerror(d.err),
+                 d.limit_kb);
 }
 
 static void explain_unlock(void)
 {
-    rows((const char *const[]){"Rss", "Locked", NULL});
+    ROWS("Rss", "Locked");
     lock_rows();
     long long rss = after("Rss"), locked = after("Locked");
-    if (FINDING(&n, "munlock_keeps_pages", rc == 0 && locked == 0 && rss == d.size_kb,
-                VAL("locked_kB", locked), VAL("rss_kB", rss)))
-        narrate_because(&n, "munlock_keeps_pages", "Unlocked: Locked is 0 kB, but the pages "
-                        "stay (Rss %lld kB); they may now be reclaimed like any others.", rss);
+    CONCLUDE(&n, "munlock_keeps_pages", rc == 0 && locked == 0 && rss == d.size_kb,
+             VALUES(VAL("locked_kB", locked), VAL("rss_kB", rss)), "Unlocked: Locked is 0 kB, but "
+             "the pages stay (Rss %lld kB); they may now be reclaimed like any others.", rss);
 }
 
 static void explain_past_limit(void)
 {
-    long long limit_kb = (long long)(memlock / 1024);
-    narrate_fact_int(&n, "memlock_limit_kB", limit_kb);
+    narrate_fact_int(&n, "memlock_limit_kB", d.limit_kb);
     narrate_fact_int(&n, "over_result", over);
     narrate_fact_int(&n, "at_limit_result", at_limit);
     narrate_fact_int(&n, "vmlck_at_limit_kB", vmlck_kb);
-    if (FINDING(&n, "refused_past_limit", over != 0 && (over_errno == ENOMEM || over_errno == EPERM),
-                VAL("errno", over_errno), VAL("memlock_limit_kB", limit_kb)))
-        narrate_because(&n, "refused_past_limit", "One page past RLIMIT_MEMLOCK (%lld kB), mlock "
-                        "was refused with %s: an unprivileged process may lock no more than its "
-                        "limit.", limit_kb, over_errno == ENOMEM ? "ENOMEM" : "EPERM");
-    if (FINDING(&n, "locked_up_to_limit", at_limit == 0 && vmlck_kb == limit_kb,
-                VAL("vmlck_kB", vmlck_kb)))
-        narrate_because(&n, "locked_up_to_limit", "Exactly the limit was allowed: VmLck read "
-                        "%lld kB.", (long long)vmlck_kb);
-    if (FINDING(&n, "cap_ipc_lock_exempt", over == 0 && d.cap_ipc_lock, VAL("over_result", over)))
-        narrate_because(&n, "cap_ipc_lock_exempt", "Locking one page past RLIMIT_MEMLOCK (%lld "
-                        "kB) succeeded: this process has CAP_IPC_LOCK (root), to which the limit "
-                        "does not apply. Run it as an ordinary user to see the refusal.", limit_kb);
+    CONCLUDE(&n, "refused_past_limit", over != 0 && (over_errno == ENOMEM || over_errno == EPERM),
+             VALUES(VAL("errno", over_errno), VAL("memlock_limit_kB", d.limit_kb)),
+             "One page past RLIMIT_MEMLOCK (%lld kB), mlock was refused with %s: an unprivileged "
+             "process may lock no more than its limit.", d.limit_kb,
+             over_errno == ENOMEM ? "ENOMEM" : "EPERM");
+    CONCLUDE(&n, "locked_up_to_limit", at_limit == 0 && vmlck_kb == d.limit_kb,
+             VALUES(VAL("vmlck_kB", vmlck_kb)),
+             "Exactly the limit was allowed: VmLck read %lld kB.", (long long)vmlck_kb);
+    CONCLUDE(&n, "cap_ipc_lock_exempt", over == 0 && d.cap_ipc_lock,
+             VALUES(VAL("over_result", over)),
+             "Locking one page past RLIMIT_MEMLOCK (%lld kB) succeeded: this process has "
+             "CAP_IPC_LOCK (root), to which the limit does not apply. Run it as an ordinary user "
+             "to see the refusal.", d.limit_kb);
 }
 
 static void explain_lock_on_fault(void)
@@ -237,46 +228,43 @@ static void explain_lock_on_fault(void)
     narrate_fact_int(&n, "mlockall_result", rc);
     maps_fact();
     unsupported("onfault_unsupported", "mlockall", "MCL_ONFAULT", "4.4");
-    rows((const char *const[]){"Size", "Rss", "Locked", NULL});
+    ROWS("Size", "Rss", "Locked");
     narrate_fact(&n, "VmFlags", "%s", d.after.entry.vmflags);
     long long rss = after("Rss"), locked = after("Locked");
     bool lo = smaps_has_flag(&d.after.entry, "lo"), lf = smaps_has_flag(&d.after.entry, "lf");
-    if (FINDING(&n, "locked_on_fault", rc == 0 && rss == d.page_kb && locked == d.page_kb && lo,
-                VAL("rss_kB", rss), VAL("locked_kB", locked), VAL("size_kB", after("Size"))))
-        narrate_because(&n, "locked_on_fault", "A mapping made after mlockall(MCL_FUTURE | "
-                        "MCL_ONFAULT) is locked (VmFlags 'lo'%s), but only what is touched is "
-                        "resident: one write, one page in Rss and Locked, of %lld kB mapped.",
-                        lf ? ", and 'lf': lock on fault" : "", after("Size"));
+    CONCLUDE(&n, "locked_on_fault", rc == 0 && rss == d.page_kb && locked == d.page_kb && lo,
+             VALUES(VAL("rss_kB", rss), VAL("locked_kB", locked), VAL("size_kB", after("Size"))),
+             "A mapping made after mlockall(MCL_FUTURE | MCL_ONFAULT) is locked (VmFlags 'lo'%s), "
+             "but only what is touched is resident: one write, one page in Rss and Locked, of "
+             "%lld kB mapped.", lf ? ", and 'lf': lock on fault" : "", after("Size"));
 }
 
 static void explain_unlock_all(void)
 {
     lock_rows();
-    if (FINDING(&n, "nothing_locked", d.vmlck[1] == 0, VAL("vmlck_kB", d.vmlck[1])))
-        narrate_because(&n, "nothing_locked", "munlockall: VmLck is back to 0 kB.");
+    CONCLUDE(&n, "nothing_locked", d.vmlck[1] == 0, VALUES(VAL("vmlck_kB", d.vmlck[1])),
+             "munlockall: VmLck is back to 0 kB.");
 }
 
 static void explain_dontneed(void)
 {
-    rows((const char *const[]){"Rss", NULL});
-    if (FINDING(&n, "dontneed_freed_now", rc == 0 && after("Rss") == 0 && delta("Rss") < 0,
-                VAL("rss_kB", after("Rss")), VAL("rss_delta_kB", delta("Rss"))))
-        narrate_because(&n, "dontneed_freed_now", "MADV_DONTNEED gave the frames back at once: "
-                        "Rss fell by %lld kB to 0. The mapping stays; a read would now see "
-                        "zeroes.", -delta("Rss"));
+    ROWS("Rss");
+    CONCLUDE(&n, "dontneed_freed_now", rc == 0 && after("Rss") == 0 && delta("Rss") < 0,
+             VALUES(VAL("rss_kB", after("Rss")), VAL("rss_delta_kB", delta("Rss"))),
+             "MADV_DONTNEED gave the frames back at once: Rss fell by %lld kB to 0. The mapping "
+             "stays; a read would now see zeroes.", -delta("Rss"));
 }
 
 static void explain_free(void)
 {
-    rows((const char *const[]){"Rss", "LazyFree", NULL});
+    ROWS("Rss", "LazyFree");
     long long rss = after("Rss"), lazy = after("LazyFree");
     unsupported("free_unsupported", "madvise", "MADV_FREE", "4.5");
-    if (FINDING(&n, "free_only_marks", rc == 0 && rss == d.size_kb && lazy > 0,
-                VAL("rss_kB", rss), VAL("lazyfree_kB", lazy)))
-        narrate_because(&n, "free_only_marks", "MADV_FREE freed nothing yet: Rss is still %lld "
-                        "kB. It marked the pages (LazyFree %lld of %lld kB): the kernel may take "
-                        "them when it needs memory, and a write before then cancels the mark.",
-                        rss, lazy, d.size_kb);
+    CONCLUDE(&n, "free_only_marks", rc == 0 && rss == d.size_kb && lazy > 0,
+             VALUES(VAL("rss_kB", rss), VAL("lazyfree_kB", lazy)),
+             "MADV_FREE freed nothing yet: Rss is still %lld kB. It marked the pages (LazyFree "
+             "%lld of %lld kB): the kernel may take them when it needs memory, and a write before "
+             "then cancels the mark.", rss, lazy, d.size_kb);
 }
 
 static void explain_free_in_cgroup(void)
@@ -286,40 +274,37 @@ static void explain_free_in_cgroup(void)
     maps_fact();
     narrate_fact(&n, "cgroup", "%s", d.c.dir);
     narrate_fact_int(&n, "cgroup_limit_kB", limit_kb);
-    rows((const char *const[]){"Size", "Rss", "LazyFree", NULL});
-    if (FINDING(&n, "marked_in_cgroup", rc == 0 && after("Rss") == (long long)(asize / 1024) &&
-                lazy > 0, VAL("lazyfree_kB", lazy), VAL("limit_kB", limit_kb)))
-        narrate_because(&n, "marked_in_cgroup", "This child (PID %ld) runs in a cgroup limited "
-                        "to %lld kB: it wrote %zu kB and marked them with MADV_FREE (LazyFree "
-                        "%lld kB). They are still resident, and still count against its limit.",
-                        (long)getpid(), limit_kb, asize / 1024, lazy);
+    ROWS("Size", "Rss", "LazyFree");
+    CONCLUDE(&n, "marked_in_cgroup",
+             rc == 0 && after("Rss") == (long long)(asize / 1024) && lazy > 0,
+             VALUES(VAL("lazyfree_kB", lazy), VAL("limit_kB", limit_kb)),
+             "This child (PID %ld) runs in a cgroup limited to %lld kB: it wrote %zu kB and marked "
+             "them with MADV_FREE (LazyFree %lld kB). They are still resident, and still count "
+             "against its limit.", (long)getpid(), limit_kb, asize / 1024, lazy);
 }
 
 static void explain_pressure(void)
 {
     narrate_fact_int(&n, "pages_read_as_zero", zeros);
-    rows((const char *const[]){"Rss", "LazyFree", NULL});
+    ROWS("Rss", "LazyFree");
     long long gone_kb = -delta("Rss");
-    if (FINDING(&n, "lazyfree_taken_under_pressure", gone_kb > 0 && zeros * d.page_kb == gone_kb,
-                VAL("rss_delta_kB", -gone_kb), VAL("pages_read_as_zero", zeros)))
-        narrate_because(&n, "lazyfree_taken_under_pressure", "Writing %zu kB more pushed the "
-                        "cgroup to its limit, and the kernel took marked pages instead of "
-                        "failing: Rss of the marked region fell by %lld kB. Their contents are "
-                        "gone - the %lld pages it took read back as zeroes - which MADV_FREE "
-                        "allowed: no swap needed, no write-back.", bsize / 1024, gone_kb,
-                        (long long)zeros);
+    CONCLUDE(&n, "lazyfree_taken_under_pressure", gone_kb > 0 && zeros * d.page_kb == gone_kb,
+             VALUES(VAL("rss_delta_kB", -gone_kb), VAL("pages_read_as_zero", zeros)),
+             "Writing %zu kB more pushed the cgroup to its limit, and the kernel took marked "
+             "pages instead of failing: Rss of the marked region fell by %lld kB, and the %lld "
+             "pages it took read back as zeroes, as MADV_FREE allows: no swap, no write-back.",
+             bsize / 1024, gone_kb, (long long)zeros);
 }
 
 static void explain_populate(void)
 {
-    rows((const char *const[]){"Rss", NULL});
+    ROWS("Rss");
     unsupported("populate_unsupported", "madvise", "MADV_POPULATE_WRITE", "5.14");
-    if (FINDING(&n, "populated_without_touching", rc == 0 && after("Rss") == d.size_kb,
-                VAL("rss_kB", after("Rss")), VAL("minor_faults", delta("minor_faults"))))
-        narrate_because(&n, "populated_without_touching", "Freed first with MADV_DONTNEED, then "
-                        "MADV_POPULATE_WRITE: every page is resident and writable again (Rss "
-                        "%lld kB), with no access by this program. The kernel faulted them in "
-                        "itself (%lld faults counted).", after("Rss"), delta("minor_faults"));
+    CONCLUDE(&n, "populated_without_touching", rc == 0 && after("Rss") == d.size_kb,
+             VALUES(VAL("rss_kB", after("Rss")), VAL("minor_faults", delta("minor_faults"))),
+             "Freed first with MADV_DONTNEED, then MADV_POPULATE_WRITE: every page is resident "
+             "and writable again (Rss %lld kB), with no access by this program. The kernel "
+             "faulted them in itself (%lld faults counted).", after("Rss"), delta("minor_faults"));
 }
 
 static void explain_pageout(void)
@@ -327,24 +312,22 @@ static void explain_pageout(void)
     long long swap_kb = procfs_read_one("/proc/meminfo", "SwapTotal");
     narrate_fact_int(&n, "swap_total_kB", swap_kb);
     narrate_fact_int(&n, "madv_cold_result", cold);
-    rows((const char *const[]){"Rss", "Swap", NULL});
+    ROWS("Rss", "Swap");
     unsupported("pageout_unsupported", "madvise", "MADV_PAGEOUT", "5.4");
-    if (FINDING(&n, "pageout_without_swap_kept", rc == 0 && swap_kb == 0 && delta("Rss") == 0,
-                VAL("swap_total_kB", swap_kb), VAL("rss_delta_kB", delta("Rss"))))
-        narrate_because(&n, "pageout_without_swap_kept", "This machine has no swap (SwapTotal 0 "
-                        "kB): dirty anonymous pages have nowhere to go, so MADV_COLD and "
-                        "MADV_PAGEOUT left all of them (Rss unchanged).");
-    if (FINDING(&n, "pageout_to_swap", rc == 0 && delta("Swap") > 0,
-                VAL("swap_delta_kB", delta("Swap")), VAL("rss_delta_kB", delta("Rss"))))
-        narrate_because(&n, "pageout_to_swap", "MADV_PAGEOUT wrote %lld kB to swap now, not "
-                        "when memory runs short: Rss fell by %lld kB.", delta("Swap"),
-                        -delta("Rss"));
+    CONCLUDE(&n, "pageout_without_swap_kept", rc == 0 && swap_kb == 0 && delta("Rss") == 0,
+             VALUES(VAL("swap_total_kB", swap_kb), VAL("rss_delta_kB", delta("Rss"))),
+             "This machine has no swap (SwapTotal 0 kB): dirty anonymous pages have nowhere to "
+             "go, so MADV_COLD and MADV_PAGEOUT left all of them (Rss unchanged).");
+    CONCLUDE(&n, "pageout_to_swap", rc == 0 && delta("Swap") > 0,
+             VALUES(VAL("swap_delta_kB", delta("Swap")), VAL("rss_delta_kB", delta("Rss"))),
+             "MADV_PAGEOUT wrote %lld kB to swap now, not when memory runs short: Rss fell by "
+             "%lld kB.", delta("Swap"), -delta("Rss"));
 }
 
 static void explain_unmap(void)
 {
-    if (FINDING(&n, "mapping_gone", !d.after.mapped, VAL("rss_kB_after", 0)))
-        narrate_because(&n, "mapping_gone", "The mapping is gone from smaps.");
+    CONCLUDE(&n, "mapping_gone", !d.after.mapped, VALUES(VAL("rss_kB_after", 0)),
+             "The mapping is gone from smaps.");
 }
 
 /* The lesson as tables, in the order they run; the step count comes from
@@ -419,12 +402,12 @@ static void on_option(void *ctx, size_t index, const char *arg)
 
 /* The child's pressure: in a 96 MiB cgroup of its own (root), or the steps
  * are left out and d.no_cgroup says why. */
-static bool pressure_possible(void)
+static bool pressure_possible(const struct budget *budget)
 {
     const uint64_t cgroup_limit = UINT64_C(96) << 20;
     asize = (size_t)(UINT64_C(48) << 20), bsize = (size_t)(UINT64_C(64) << 20);
     char why[512];
-    bool fits = budget_allows(&d.budget, cgroup_limit, 2, why, sizeof why);
+    bool fits = budget_allows(budget, cgroup_limit, 2, why, sizeof why);
     if (fits && confine_setup(&d.c, info.name, cgroup_limit, why, sizeof why) == 0) {
         if (d.c.kind == CONFINE_V1 || d.c.kind == CONFINE_V2)
             return true;
@@ -432,8 +415,8 @@ static bool pressure_possible(void)
         snprintf(why, sizeof why, "only a cgroup of its own will do (as root), so that the "
                                   "pressure falls on nothing else");
     }
-    snprintf(d.no_cgroup, sizeof d.no_cgroup, "%s%s", fits ? "" : "a 96 MiB cgroup does not "
-                                                                 "fit: ", why);
+    snprintf(d.no_cgroup, sizeof d.no_cgroup, "\nMADV_FREE under pressure is not shown: %s%s",
+             fits ? "" : "a 96 MiB cgroup does not fit: ", why);
     return false;
 }
 
@@ -448,41 +431,41 @@ int main(int argc, char **argv)
     qsize = 16 * page;
     memlock = memlock_limit();
     d.cap_ipc_lock = memlock_capable();
-    budget_read(&d.budget);
+    struct budget budget;
+    budget_read(&budget);
     /* Half of RLIMIT_MEMLOCK at most, so that mlockall's mapping fits beside it. */
     uint64_t fallback = UINT64_C(4) << 20;
     if (!d.cap_ipc_lock && memlock / 2 < fallback)
         fallback = memlock / 2 / page * page;
     char why[400];
     enum budget_choice got = fallback < 4 * page ? BUDGET_NONE_FITS
-                             : budget_choose_size(&d.budget, asked, fallback, page, 4, 4, &bytes,
+                             : budget_choose_size(&budget, asked, fallback, page, 4, 4, &bytes,
                                                   why, sizeof why);
     if (got == BUDGET_REFUSED)
         cli_usage_error(&info, "--size: more than this process may use: %s", why);
     size = (size_t)bytes;
     d.page_kb = (long long)(page / 1024);
     d.size_kb = (long long)(size / 1024);
+    d.limit_kb = memlock == SIZE_MAX ? -1 : (long long)(memlock / 1024);
     bool show_limit = memlock != SIZE_MAX && memlock > 0 &&
-                      budget_allows(&d.budget, memlock + page, 4, why, sizeof why);
-    bool show_pressure = pressure_possible();
+                      budget_allows(&budget, memlock + page, 4, why, sizeof why);
+    bool show_pressure = pressure_possible(&budget);
 
     narrate_init(&n, info.name, &common, NARRATE_COUNT(locking) + NARRATE_COUNT(freeing) +
                  NARRATE_COUNT(filling) + (show_limit ? NARRATE_COUNT(past_memlock) : 0) +
                  (show_pressure ? NARRATE_COUNT(in_cgroup) : 0));
     if (got == BUDGET_NONE_FITS)
-        narrate_finish(&n, RESULT_SKIP, "RLIMIT_MEMLOCK (%zu kB) or this process's memory allows "
-                       "fewer than 4 pages; raise it: ulimit -l 8192", memlock / 1024);
+        narrate_finish(&n, RESULT_SKIP, "RLIMIT_MEMLOCK (%lld kB) or this process's memory allows "
+                       "fewer than 4 pages; raise it: ulimit -l 8192", d.limit_kb);
     narrate_observe(&n, observe, &p);
     char size_text[32], limit_text[64] = "unlimited";
     format_size(size, size_text, sizeof size_text);
-    if (memlock != SIZE_MAX)
-        snprintf(limit_text, sizeof limit_text, "%zu kB", memlock / 1024);
+    if (d.limit_kb >= 0)
+        snprintf(limit_text, sizeof limit_text, "%lld kB", d.limit_kb);
     narrate_intro(&n, "mlock-madvise (PID %ld): %s of private anonymous memory.\n"
-                      "RLIMIT_MEMLOCK: %s%s.%s%s%s",
-                  (long)getpid(), size_text, limit_text,
+                      "RLIMIT_MEMLOCK: %s%s.%s%s", (long)getpid(), size_text, limit_text,
                   d.cap_ipc_lock ? " (this process has CAP_IPC_LOCK: the limit does not apply)" : "",
                   show_limit ? "" : " No step locks past it: it is unlimited or too large here.",
-                  show_pressure ? "" : "\nMADV_FREE under pressure is not shown: ",
                   show_pressure ? "" : d.no_cgroup);
     RUN(locking);
     if (show_limit)

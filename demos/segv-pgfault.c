@@ -2,9 +2,8 @@
 /* segv-pgfault: good and bad page faults. The MMU traps on every access it
  * cannot complete; the kernel decides. A good fault is fixed up and counted;
  * a bad one becomes a signal whose siginfo says why (si_code) and where
- * (si_addr). Each case runs in a child process of its own: its access is
- * the LESSON line in the switch below, and the step prints exactly that
- * line. Then come the explanation, one for every case, and the options. */
+ * (si_addr). Each case runs in a child of its own; its access is the LESSON
+ * line in the switch below. Then come the explanation and the options. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -60,7 +59,6 @@ static struct narrator n;
 /* What the explanation needs to know about the case, set in its child.
  * Static: the lesson changes it between sigsetjmp and a fault's jump. */
 static struct trial {
-    size_t page;
     uintptr_t target;        /* the address the lesson touches */
     int64_t minflt[2];       /* before and after the lesson */
     const char *not_run;     /* the call that stopped the case before its lesson */
@@ -68,7 +66,8 @@ static struct trial {
     int pkey;                /* pkey-read: the key given to the page */
     int64_t file_size;       /* file-past-end: bytes in the file */
     int64_t stack_limit;     /* stack-overflow: RLIMIT_STACK in force */
-} t;
+} t = {.pkey = -1};
+static size_t page;
 
 /* A case's setup: it worked, or the case is not run and says which call
  * failed (pkey_alloc, without protection keys). */
@@ -95,18 +94,15 @@ LESSON_FN static void grow_stack(long depth)
 }
 // NOLINTEND(clang-analyzer-core.StackAddressEscape)
 
-/* Each case's access. They touch what no correct program touches: no
- * sanitizer may get there first (UBSan would stop at the NULL read, ASan at
- * its own shadow). 0xffffffff81000000: where x86-64 kernels put their code,
- * canonical in 4- and 5-level paging; 0x8000000000000000: canonical in
- * neither; the exercise's 0xffff0a8700100000: only with 5-level paging. The
- * table holds each address again, for the explanation: used here only in
- * the access, the constant is loaded right before it, never kept in %rbp
- * across a call (an access through %rbp or %rsp to a non-canonical address
- * is a stack-segment fault, #SS, sent as SIGBUS). */
+/* Each case's access, to what no correct program touches: no sanitizer may
+ * get there first (UBSan would stop at the NULL read, ASan at its shadow).
+ * 0xffffffff81000000, x86-64 kernel code, is canonical in 4- and 5-level
+ * paging, 0x8000000000000000 in neither, the exercise's 0xffff0a8700100000
+ * only in 5-level. Each constant is loaded right before its access (the table
+ * holds it for the explanation), never kept in %rbp across a call: through
+ * %rbp or %rsp a non-canonical address is a stack-segment fault (#SS, SIGBUS). */
 LESSON_FN __attribute__((no_sanitize("undefined"))) static void access_case(int which)
 {
-    size_t page = t.page;
     struct rlimit rl;
     int fd, key;
     /* A fresh private page, not touched yet: most cases touch it. */
@@ -160,7 +156,7 @@ LESSON_FN __attribute__((no_sanitize("undefined"))) static void access_case(int 
         /* Never more than 8 MiB, whatever the shell allows: an unlimited stack
          * would let this child take all the memory there is. */
         getrlimit(RLIMIT_STACK, &rl);
-        if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (8u << 20))
+        if (rl.rlim_cur > (8u << 20)) /* RLIM_INFINITY too: it is the largest value */
             rl.rlim_cur = 8u << 20;
         if (!set_up(setrlimit(RLIMIT_STACK, &rl) == 0, "setrlimit(RLIMIT_STACK)"))
             break;
@@ -190,12 +186,6 @@ LESSON_FN __attribute__((no_sanitize("undefined"))) static void access_case(int 
 
 /* ---- How the numbers are explained ---- */
 
-#if defined(__x86_64__)
-static const bool on_x86_64 = true; /* canonical addresses, as explained here */
-#else
-static const bool on_x86_64 = false;
-#endif
-
 static void observe(void *ctx, bool after)
 {
     struct rusage ru;
@@ -208,90 +198,65 @@ static void observe(void *ctx, bool after)
         probe_arm();
 }
 
-static void explain_stack(const struct probe_result *r)
+/* e: the stack's mapping, where the deepest frame was (NULL: not found). */
+static void explain_stack(const struct probe_result *r, const struct smaps_entry *e)
 {
-    struct smaps_entry e;
-    uintptr_t fault_page = r->addr & ~(uintptr_t)(t.page - 1);
-    if (smaps_read_entry(stack_lowest, &e) != PROCFS_OK)
+    if (!e)
         return;
-    uintptr_t below = probe_mapping_below(e.start);
-    int64_t needed = (int64_t)(e.end - fault_page), gap = (int64_t)(fault_page - below);
-    int64_t guard = probe_stack_guard_gap();
-    narrate_fact_int(&n, "stack_vma_bytes", (int64_t)(e.end - e.start));
+    uintptr_t fault_page = r->addr & ~(uintptr_t)(page - 1), below = probe_mapping_below(e->start);
+    int64_t size = (int64_t)(e->end - e->start), needed = (int64_t)(e->end - fault_page);
+    int64_t gap = (int64_t)(fault_page - below), guard = probe_stack_guard_gap();
+    bool below_stack = r->signo == SIGSEGV && r->code == SEGV_MAPERR && r->addr < e->start;
+    narrate_fact_int(&n, "stack_vma_bytes", size);
     narrate_fact_int(&n, "RLIMIT_STACK_bytes", t.stack_limit);
-    bool below_stack = r->signo == SIGSEGV && r->code == SEGV_MAPERR && r->addr < e.start;
-    if (FINDING(&n, "stack_reached_rlimit", below_stack && needed > t.stack_limit,
-                VAL("stack_with_fault_page_kB", needed / 1024),
-                VAL("rlimit_stack_kB", t.stack_limit / 1024)))
-        narrate_because(&n, "stack_reached_rlimit", "The stack is %lld KiB; taking the page of "
-                        "si_addr would make it %lld KiB, more than RLIMIT_STACK (%lld KiB), so the "
-                        "kernel refused to grow it: SEGV_MAPERR just below the stack.",
-                        (long long)((e.end - e.start) / 1024), (long long)needed / 1024,
-                        (long long)t.stack_limit / 1024);
-    if (FINDING(&n, "stack_reached_guard_gap", below_stack && below && gap < guard,
-                VAL("gap_below_kB", gap / 1024), VAL("stack_guard_gap_kB", guard / 1024)))
-        narrate_because(&n, "stack_reached_guard_gap", "The mapping below the stack ends %lld KiB "
-                        "under the faulting page, inside the stack guard gap (%lld KiB), so the "
-                        "kernel refused to grow the stack into it.",
-                        (long long)gap / 1024, (long long)guard / 1024);
-    if (FINDING(&n, "handler_on_alternate_stack", r->on_altstack,
-                VAL("on_altstack", r->on_altstack)))
-        narrate_because(&n, "handler_on_alternate_stack", "The handler ran on an alternate "
-                        "signal stack (sigaltstack), as it must: the normal stack could not grow.");
+    CONCLUDE(&n, "stack_reached_rlimit", below_stack && needed > t.stack_limit,
+             VALUES(VAL("stack_with_fault_page_kB", needed / 1024),
+                    VAL("rlimit_stack_kB", t.stack_limit / 1024)),
+             "The stack is %lld KiB; the page of si_addr would make it %lld KiB, past "
+             "RLIMIT_STACK (%lld KiB): the kernel refused to grow it, SEGV_MAPERR just below it.",
+             (long long)size / 1024, (long long)needed / 1024, (long long)t.stack_limit / 1024);
+    CONCLUDE(&n, "stack_reached_guard_gap", below_stack && below && gap < guard,
+             VALUES(VAL("gap_below_kB", gap / 1024), VAL("stack_guard_gap_kB", guard / 1024)),
+             "The mapping below the stack ends %lld KiB under the faulting page, inside the "
+             "stack guard gap (%lld KiB): the kernel refused to grow the stack into it.",
+             (long long)gap / 1024, (long long)guard / 1024);
+    CONCLUDE(&n, "handler_on_alternate_stack", r->on_altstack,
+             VALUES(VAL("on_altstack", r->on_altstack)), "The handler ran on an alternate "
+             "signal stack (sigaltstack), as it must: the normal stack could not grow.");
 }
 
 /* Addresses the user half cannot hold: canonical or not, kernel or LASS. */
 static void explain_high(const struct probe_result *r, const struct probe_paging *pg)
 {
-    bool canon = probe_canonical(t.target, pg->va_bits), segv = r->signo == SIGSEGV;
-    const char *mode = pg->va_bits == 57 ? "five_level_paging" : "four_level_paging";
+    bool canon = probe_canonical(t.target, pg->va_bits), five = pg->va_bits == 57;
+    bool gp = r->signo == SIGSEGV && r->code == SI_KERNEL; /* a general protection fault */
+    const char *why = five ? "the CPU has la57 and a mmap hint above 2^47 was honoured"
+                      : pg->la57 ? "the CPU has la57, but a mmap hint above 2^47 was not honoured"
+                                 : "the CPU has no la57 flag";
     narrate_fact_int(&n, "virtual_address_bits", pg->va_bits);
-    if (FINDING(&n, mode, true, VAL("la57_cpu_flag", pg->la57),
-                VAL("hint_above_2_47_honoured", pg->hint_honoured)))
-        narrate_because(&n, mode, "This kernel uses %d-level paging (%s): addresses have %d bits, "
-                        "and one is canonical when bits %d to 63 are all equal.",
-                        pg->va_bits == 57 ? 5 : 4, pg->va_bits == 57 ? "the CPU has la57 and a "
-                        "mmap hint above 2^47 was honoured" : pg->la57 ? "the CPU has la57, but a "
-                        "mmap hint above 2^47 was not honoured" : "the CPU has no la57 flag",
-                        pg->va_bits, pg->va_bits - 1);
+    CONCLUDE(&n, five ? "five_level_paging" : "four_level_paging", true,
+             VALUES(VAL("la57_cpu_flag", pg->la57),
+                    VAL("hint_above_2_47_honoured", pg->hint_honoured)),
+             "This kernel uses %d-level paging (%s): addresses have %d bits, and one is canonical "
+             "when bits %d to 63 are all equal.", five ? 5 : 4, why, pg->va_bits, pg->va_bits - 1);
     FINDING(&n, canon ? "address_canonical" : "address_not_canonical", true,
             VAL("virtual_address_bits", pg->va_bits));
-    if (FINDING(&n, "kernel_half_page_fault",
-                canon && segv && r->code == SEGV_MAPERR && r->addr == t.target,
-                VAL("si_addr_is_address", r->addr == t.target)))
-        narrate_because(&n, "kernel_half_page_fault", "So 0x%llx is a canonical address in the "
-                        "kernel's half: the CPU looked it up, user mode may not use the kernel's "
-                        "pages, and the page fault became SEGV_MAPERR with the address in si_addr.",
-                        (unsigned long long)t.target);
-    if (FINDING(&n, "noncanonical_general_protection", !canon && segv && r->code == SI_KERNEL,
-                VAL("si_addr_is_zero", r->addr == 0)))
-        narrate_because(&n, "noncanonical_general_protection", "So 0x%llx is not canonical: the "
-                        "CPU refused it with a general protection fault before any page table was "
-                        "read. A #GP carries no address: si_code SI_KERNEL, si_addr 0.",
-                        (unsigned long long)t.target);
-    if (FINDING(&n, "lass_general_protection", canon && segv && r->code == SI_KERNEL && pg->lass,
-                VAL("lass_cpu_flag", pg->lass)))
-        narrate_because(&n, "lass_general_protection", "The address is canonical, yet this was a "
-                        "general protection fault: with LASS (cpu flag lass) the CPU refuses any "
-                        "user-mode access to the kernel's half before the page walk, so SI_KERNEL "
-                        "with si_addr 0.");
-}
-
-/* A case that did not get to its access: which call stopped it, and why. */
-static void explain_not_run(void)
-{
-    bool ospke = probe_cpu_flag("ospke");
-    narrate_fact(&n, "signal", "not shown");
-    if (FINDING(&n, "case_not_run", true, VAL("errno", t.err))) {
-        char name[24];
-        narrate_because(&n, "case_not_run", "Not run: %s failed with %s.", t.not_run,
-                        errno_name(t.err, name, sizeof name));
-    }
-    if (strcmp(t.not_run, "pkey_alloc") == 0 &&
-        FINDING(&n, "no_protection_keys", !ospke, VAL("pku_cpu_flag", probe_cpu_flag("pku")),
-                VAL("ospke_cpu_flag", ospke)))
-        narrate_because(&n, "no_protection_keys", "/proc/cpuinfo lists no ospke flag: this "
-                        "CPU, or this kernel, offers no memory protection keys.");
+    CONCLUDE(&n, "kernel_half_page_fault", canon && r->signo == SIGSEGV &&
+             r->code == SEGV_MAPERR && r->addr == t.target,
+             VALUES(VAL("si_addr_is_address", r->addr == t.target)),
+             "So 0x%llx is canonical, in the kernel's half: the CPU looked it up, user mode may "
+             "not use kernel pages, and the page fault became SEGV_MAPERR with the address in "
+             "si_addr.", (unsigned long long)t.target);
+    CONCLUDE(&n, "noncanonical_general_protection", !canon && gp,
+             VALUES(VAL("si_addr_is_zero", r->addr == 0)),
+             "So 0x%llx is not canonical: the CPU raised a general protection fault before "
+             "reading any page table. A #GP carries no address: SI_KERNEL, si_addr 0.",
+             (unsigned long long)t.target);
+    CONCLUDE(&n, "lass_general_protection", canon && gp && pg->lass,
+             VALUES(VAL("lass_cpu_flag", pg->lass)),
+             "Canonical, yet a general protection fault: with LASS (cpu flag lass) the CPU "
+             "refuses user-mode access to the kernel's half before the page walk: SI_KERNEL, "
+             "si_addr 0.");
 }
 
 /* One explanation for every case: what the address was, what the kernel
@@ -299,8 +264,18 @@ static void explain_not_run(void)
 static void explain(int which, const struct probe_result *r)
 {
     narrate_fact(&n, "case", "%s", cases[which].name);
-    if (t.not_run)
-        return explain_not_run();
+    if (t.not_run) { /* the case did not get to its access: which call stopped it, and why */
+        char name[24];
+        bool ospke = probe_cpu_flag("ospke");
+        narrate_fact(&n, "signal", "not shown");
+        CONCLUDE(&n, "case_not_run", true, VALUES(VAL("errno", t.err)),
+                 "Not run: %s failed with %s.", t.not_run, errno_name(t.err, name, sizeof name));
+        if (strcmp(t.not_run, "pkey_alloc") == 0)
+            CONCLUDE(&n, "no_protection_keys", !ospke, VALUES(VAL("pku_cpu_flag",
+                     probe_cpu_flag("pku")), VAL("ospke_cpu_flag", ospke)), "/proc/cpuinfo lists "
+                     "no ospke flag: this CPU, or this kernel, offers no memory protection keys.");
+        return;
+    }
     if (which == STACK_OVERFLOW)
         t.target = stack_lowest;
     struct probe_paging pg;
@@ -314,66 +289,62 @@ static void explain(int which, const struct probe_result *r)
     if (!r->faulted) {
         int64_t faults = t.minflt[1] - t.minflt[0];
         narrate_value(&n, "minor_faults", "", true, t.minflt[0], true, t.minflt[1]);
-        if (FINDING(&n, "good_fault", faults == 1 && mapped, VAL("minor_faults", faults)))
-            narrate_because(&n, "good_fault", "A good fault: the page belongs to a mapping that "
-                            "allows the write but was not present yet; the kernel took one minor "
-                            "fault, gave it a zeroed frame and retried the write. No signal.");
-        else
+        if (!CONCLUDE(&n, "good_fault", faults == 1 && mapped, VALUES(VAL("minor_faults", faults)),
+                      "A good fault: the mapping allows the write, but the page was not there "
+                      "yet; the kernel took one minor fault, mapped a zeroed frame and retried "
+                      "the write. No signal."))
             narrate_note(&n, "The access completed; the minor-fault counter moved by %+lld.",
                          (long long)faults);
         return;
     }
     narrate_fact(&n, "si_code", "%s", probe_code_name(r->signo, r->code));
     narrate_fact(&n, "si_addr", "0x%llx", (unsigned long long)r->addr);
-    bool user_half = t.target >> (pg.va_bits - 1) == 0, at_target = r->addr == t.target;
+    if (r->pkey >= 0)
+        narrate_fact_int(&n, "si_pkey", r->pkey);
+    if (which == STACK_OVERFLOW)
+        return explain_stack(r, mapped ? &e : NULL);
+#if defined(__x86_64__) /* canonical addresses, as explained here */
+    if (t.target >> (pg.va_bits - 1) != 0 || !probe_canonical(t.target, pg.va_bits))
+        return explain_high(r, &pg);
+#endif
     bool segv = r->signo == SIGSEGV; /* si_code values repeat across signals */
-    bool write = cases[which].write;
+    bool at_target = r->addr == t.target, write = cases[which].write;
     bool forbids = mapped && (write ? e.perms[1] != 'w' : e.perms[0] != 'r');
     int64_t offset = mapped ? (int64_t)(e.offset + (t.target - e.start)) : -1; /* in the file */
-    if (which == STACK_OVERFLOW) {
-        explain_stack(r);
-    } else if (on_x86_64 && (!user_half || !probe_canonical(t.target, pg.va_bits))) {
-        explain_high(r, &pg);
-    } else if (FINDING(&n, "no_mapping", segv && r->code == SEGV_MAPERR && !mapped && at_target,
-                       VAL("si_addr_is_address", at_target))) {
-        narrate_because(&n, "no_mapping", "No mapping covers 0x%llx, so the kernel had nothing "
-                        "to fault in: SEGV_MAPERR, with the address in si_addr.",
-                        (unsigned long long)t.target);
-    } else if (FINDING(&n, "mapping_forbids_access",
-                       segv && r->code == SEGV_ACCERR && forbids && at_target,
-                       VAL("readable", e.perms[0] == 'r'), VAL("writable", e.perms[1] == 'w'))) {
-        narrate_because(&n, "mapping_forbids_access", "A mapping covers the address (%s), but it "
-                        "does not allow %s: SEGV_ACCERR, with the address in si_addr.", e.perms,
-                        write ? "writing" : "reading");
-    } else if (FINDING(&n, "past_end_of_file", r->signo == SIGBUS && r->code == BUS_ADRERR &&
-                       mapped && t.file_size > 0 && offset >= t.file_size,
-                       VAL("offset_in_file", offset), VAL("file_size_bytes", t.file_size))) {
-        narrate_because(&n, "past_end_of_file", "The mapping is there and readable, but the file "
-                        "behind it ends at byte %lld and this is byte %lld: no page to give, so "
-                        "SIGBUS (BUS_ADRERR) rather than SIGSEGV.", (long long)t.file_size,
-                        (long long)offset);
-    } else if (FINDING(&n, "protection_key_denied", segv && r->code == SEGV_PKUERR &&
-                       r->pkey == t.pkey && at_target && !forbids, VAL("pkey", t.pkey),
-                       VAL("si_pkey", r->pkey))) {
-        narrate_fact_int(&n, "si_pkey", r->pkey);
-        narrate_because(&n, "protection_key_denied", "The page is mapped %s and was written "
-                        "before the key was set, yet the read was refused: pkey_set wrote this "
-                        "thread's PKRU register to deny key %d, the page's key (si_pkey %d). No "
-                        "system call, no page-table change.", e.perms, t.pkey, r->pkey);
-    } else {
+    bool told =
+        CONCLUDE(&n, "no_mapping", segv && r->code == SEGV_MAPERR && !mapped && at_target,
+                 VALUES(VAL("si_addr_is_address", at_target)),
+                 "No mapping covers 0x%llx, so the kernel had nothing to fault in: SEGV_MAPERR, "
+                 "with the address in si_addr.", (unsigned long long)t.target) ||
+        CONCLUDE(&n, "mapping_forbids_access",
+                 segv && r->code == SEGV_ACCERR && forbids && at_target,
+                 VALUES(VAL("readable", e.perms[0] == 'r'), VAL("writable", e.perms[1] == 'w')),
+                 "A mapping covers the address (%s), but it does not allow %s: SEGV_ACCERR, with "
+                 "the address in si_addr.", e.perms, write ? "writing" : "reading") ||
+        CONCLUDE(&n, "past_end_of_file", r->signo == SIGBUS && r->code == BUS_ADRERR && mapped &&
+                 t.file_size > 0 && offset >= t.file_size,
+                 VALUES(VAL("offset_in_file", offset), VAL("file_size_bytes", t.file_size)),
+                 "The mapping is readable, but the file behind it ends at byte %lld and this is "
+                 "byte %lld: no page to give, so SIGBUS (BUS_ADRERR), not SIGSEGV.",
+                 (long long)t.file_size, (long long)offset) ||
+        CONCLUDE(&n, "protection_key_denied", segv && r->code == SEGV_PKUERR &&
+                 r->pkey == t.pkey && at_target && !forbids,
+                 VALUES(VAL("pkey", t.pkey), VAL("si_pkey", r->pkey)),
+                 "The page is mapped %s and was written before the key was set, yet the read was "
+                 "refused: pkey_set wrote this thread's PKRU register to deny key %d, the page's "
+                 "key (si_pkey %d). No system call, no page-table change.", e.perms, t.pkey,
+                 r->pkey);
+    if (!told)
         narrate_note(&n, "%s: %s.", probe_code_name(r->signo, r->code),
                      probe_code_meaning(r->signo, r->code));
-    }
     uint64_t min_addr;
     if (t.target == 0 && procfs_read_vm_sysctl("mmap_min_addr", &min_addr) == PROCFS_OK) {
         narrate_fact_int(&n, "mmap_min_addr", (int64_t)min_addr);
-        if (FINDING(&n, "mmap_min_addr_keeps_zero_free", min_addr > 0,
-                    VAL("mmap_min_addr", min_addr)))
-            narrate_because(&n, "mmap_min_addr_keeps_zero_free", "vm.mmap_min_addr is %llu: no "
-                            "process may map the lowest %llu bytes. It is there to blunt kernel "
-                            "exploits: a kernel bug that follows a NULL pointer must not find data "
-                            "a program put at address 0.", (unsigned long long)min_addr,
-                            (unsigned long long)min_addr);
+        CONCLUDE(&n, "mmap_min_addr_keeps_zero_free", min_addr > 0,
+                 VALUES(VAL("mmap_min_addr", min_addr)),
+                 "vm.mmap_min_addr is %llu: no process may map below it, so that a kernel bug "
+                 "that follows a NULL pointer cannot find data a program put at address 0.",
+                 (unsigned long long)min_addr);
     }
 }
 
@@ -382,8 +353,6 @@ static void explain(int which, const struct probe_result *r)
 static void run_case(void *arg, void *bug)
 {
     int which = *(const int *)arg;
-    t.page = (size_t)sysconf(_SC_PAGESIZE);
-    t.pkey = -1;
     t.target = cases[which].addr;
     /* A forked child maps the program's code page by page as it first runs
      * it: run the path after the lesson once now, so that the good fault's
@@ -436,23 +405,21 @@ static const struct demo_info info = {
 /* The case a command line names: CASE, or the exercise's u|k r|w. */
 static int chosen_case(int npos, char **arg)
 {
-    char q1[64], q2[64];
-    cli_quote(arg[0], q1, sizeof q1);
-    if (npos == 1) {
-        for (int i = 0; i < NCASES; i++)
-            if (strcmp(cases[i].name, arg[0]) == 0)
-                return i;
-        cli_usage_error(&info, "'%s' is not a case (see --help for the list)", q1);
-    }
-    cli_quote(arg[1], q2, sizeof q2);
+    char q[2][64];
+    for (int i = 0; i < npos; i++)
+        cli_quote(arg[i], q[i], sizeof q[i]);
+    for (int i = 0; npos == 1 && i < NCASES; i++)
+        if (strcmp(cases[i].name, arg[0]) == 0)
+            return i;
+    if (npos == 1)
+        cli_usage_error(&info, "'%s' is not a case (see --help for the list)", q[0]);
     bool kernel = strcmp(arg[0], "k") == 0, write = strcmp(arg[1], "w") == 0;
     if (!kernel && strcmp(arg[0], "u") != 0)
-        cli_usage_error(&info, "'%s' is not u (user address) or k (kernel address)", q1);
+        cli_usage_error(&info, "'%s' is not u (user address) or k (kernel address)", q[0]);
     if (!write && strcmp(arg[1], "r") != 0)
-        cli_usage_error(&info, "'%s' is not r (read) or w (write)", q2);
-    if (kernel)
-        return write ? EXERCISE_WRITE : EXERCISE_READ;
-    return write ? UNMAPPED_WRITE : UNMAPPED_READ;
+        cli_usage_error(&info, "'%s' is not r (read) or w (write)", q[1]);
+    return kernel ? (write ? EXERCISE_WRITE : EXERCISE_READ)
+                  : (write ? UNMAPPED_WRITE : UNMAPPED_READ);
 }
 
 static void on_all(void *ctx, size_t index, const char *arg)
@@ -476,6 +443,7 @@ int main(int argc, char **argv)
         to = (from = chosen_case(npos, argv + first)) + 1;
 
     leftovers_repair(info.name);
+    page = (size_t)sysconf(_SC_PAGESIZE);
     narrate_init(&n, info.name, &common, to - from);
     narrate_intro(&n, "segv-pgfault (PID %ld): %d case%s, each in a child process of its own.",
                   (long)getpid(), to - from, to - from == 1 ? "" : "s");

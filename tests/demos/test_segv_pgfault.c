@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "demo_test.h"
+#include "lesson.h"
 #include "observe.h"
 #include "suite.h"
 
@@ -199,25 +200,6 @@ static unsigned long long hex(const struct json *step, const char *key)
     return strtoull(jstr(step, key), NULL, 16);
 }
 
-static bool finding_held(const struct json *step, const char *id)
-{
-    const struct json *list = json_get(step, "findings");
-    ck_assert_ptr_nonnull(list);
-    for (size_t i = 0; i < list->count; i++)
-        if (strcmp(json_get_string(&list->items[i], "id"), id) == 0)
-            return json_get(&list->items[i], "held")->boolean;
-    return false;
-}
-
-static bool has_finding(const struct json *step, const char *id)
-{
-    const struct json *list = json_get(step, "findings");
-    for (size_t i = 0; list && i < list->count; i++)
-        if (strcmp(json_get_string(&list->items[i], "id"), id) == 0)
-            return true;
-    return false;
-}
-
 static void expect(const struct json *step, const char *signal, const char *code, const char *finding)
 {
     const char *name = jstr(step, "facts.case");
@@ -226,7 +208,7 @@ static void expect(const struct json *step, const char *signal, const char *code
     if (code)
         ck_assert_msg(strcmp(jstr(step, "facts.si_code"), code) == 0, "%s: si_code %s, expected %s",
                       name, jstr(step, "facts.si_code"), code);
-    ck_assert_msg(finding_held(step, finding), "%s: finding %s should hold", name, finding);
+    ck_assert_msg(held(step, finding), "%s: finding %s should hold", name, finding);
 }
 
 /* Kernel half or non-canonical: decided by the paging mode and LASS. */
@@ -234,7 +216,7 @@ static void judge_high(const struct json *step, unsigned long long a)
 {
     int bits = va_bits();
     ck_assert_int_eq(jint(step, "facts.virtual_address_bits"), bits);
-    ck_assert(finding_held(step, bits == 57 ? "five_level_paging" : "four_level_paging"));
+    ck_assert(held(step, bits == 57 ? "five_level_paging" : "four_level_paging"));
     if (!is_canonical(a, bits)) {
         expect(step, "SIGSEGV", "SI_KERNEL", "noncanonical_general_protection");
         ck_assert_uint_eq(hex(step, "facts.si_addr"), 0);
@@ -263,8 +245,8 @@ static void judge_stack(const struct json *step, const struct seen *v)
      * that is the one that faults. Not the guard gap: nothing is near. */
     ck_assert_msg(fault >= lowest && fault < lowest + (unsigned long long)page,
                   "si_addr %llx, the stack ends at %llx, limit %llu", fault, st.end, limit);
-    ck_assert(finding_held(step, "stack_reached_rlimit"));
-    ck_assert(!finding_held(step, "stack_reached_guard_gap"));
+    ck_assert(held(step, "stack_reached_rlimit"));
+    ck_assert(!held(step, "stack_reached_guard_gap"));
     ck_assert_ptr_null(strstr(jstr(step, "note"), "guard gap"));
 }
 
@@ -275,7 +257,7 @@ static void judge(const struct json *step, const struct seen *v)
         /* Only the protection-key case may be missing, and only without pkeys. */
         ck_assert_str_eq(name, "pkey-read");
         ck_assert(!has_cpu_flag("ospke"));
-        ck_assert(finding_held(step, "no_protection_keys"));
+        ck_assert(held(step, "no_protection_keys"));
         return;
     }
     ck_assert_msg(v->paused, "%s ran its access without a pause", name);
@@ -351,7 +333,7 @@ START_TEST(every_case_judged_at_its_pause)
     ck_assert_str_eq(jstr(null, "facts.case"), "null-read");
     int64_t min_addr = (int64_t)vm("mmap_min_addr");
     ck_assert_int_eq(jint(null, "facts.mmap_min_addr"), min_addr);
-    ck_assert(finding_held(null, "mmap_min_addr_keeps_zero_free") == (min_addr > 0));
+    ck_assert(held(null, "mmap_min_addr_keeps_zero_free") == (min_addr > 0));
     int status = stepper_finish(&s);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
@@ -386,8 +368,8 @@ START_TEST(exercise_form_same_address_no_absent_comparison)
     const struct json *rs = demo_step(&r, 1), *ws = demo_step(&w, 1);
     ck_assert_uint_eq(hex(rs, "facts.address"), 0xffff0a8700100000ULL);
     ck_assert_uint_eq(hex(ws, "facts.address"), hex(rs, "facts.address"));
-    ck_assert(!has_finding(rs, "kernel_read_ran"));
-    ck_assert(!has_finding(ws, "same_address_as_earlier_case"));
+    ck_assert(!finding(rs, "kernel_read_ran"));
+    ck_assert(!finding(ws, "same_address_as_earlier_case"));
     ck_assert_ptr_null(strstr(jstr(rs, "note"), "kernel-read"));
     ck_assert_ptr_null(strstr(jstr(ws, "note"), "exercise-read"));
     judge_high(rs, 0xffff0a8700100000ULL);
