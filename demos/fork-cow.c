@@ -238,9 +238,7 @@ static void explain_map(void)
 {
     if (p == MAP_FAILED || d == MAP_FAILED || w == MAP_FAILED || guard == MAP_FAILED)
         narrate_fail_errno(&n, "mmap", errno);
-    char maps[512];
-    smaps_format_header(&s.after.entry, maps, sizeof maps);
-    narrate_fact(&n, "maps", "%s", maps);
+    snapshot_maps_fact(&n, &s.after.entry);
     narrate_fact(&n, "d", "%#lx", (unsigned long)d);
     narrate_fact(&n, "w", "%#lx", (unsigned long)w);
     narrate_fact_int(&n, "size_kB", s.size_kb);

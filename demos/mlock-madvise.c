@@ -145,13 +145,6 @@ static void lock_rows(void)
         narrate_value(&n, keys[i], "kB", v[i][0] >= 0, v[i][0], v[i][1] >= 0, v[i][1]);
 }
 
-static void maps_fact(void)
-{
-    char maps[512];
-    smaps_format_header(&d.after.entry, maps, sizeof maps);
-    narrate_fact(&n, "maps", "%s", maps);
-}
-
 /* A kernel older than the flag: the call answers EINVAL. */
 static void unsupported(const char *id, const char *call, const char *flag, const char *version)
 {
@@ -164,7 +157,7 @@ static void explain_map(void)
     if (guard == MAP_FAILED || p == MAP_FAILED)
         narrate_fail_errno(&n, "mmap", d.err);
     narrate_watch(&n, (uintptr_t)p);
-    maps_fact();
+    snapshot_maps_fact(&n, &d.after.entry);
     narrate_fact_int(&n, "size_kB", d.size_kb);
     narrate_fact_int(&n, "memlock_limit_kB", d.limit_kb);
     narrate_fact_int(&n, "cap_ipc_lock", d.cap_ipc_lock);
@@ -226,7 +219,7 @@ static void explain_lock_on_fault(void)
     if (q == MAP_FAILED)
         narrate_fail_errno(&n, "mmap under mlockall", d.err);
     narrate_fact_int(&n, "mlockall_result", rc);
-    maps_fact();
+    snapshot_maps_fact(&n, &d.after.entry);
     unsupported("onfault_unsupported", "mlockall", "MCL_ONFAULT", "4.4");
     ROWS("Size", "Rss", "Locked");
     narrate_fact(&n, "VmFlags", "%s", d.after.entry.vmflags);
@@ -271,7 +264,7 @@ static void explain_free_in_cgroup(void)
 {
     long long limit_kb = (long long)(d.c.limit / 1024), lazy = after("LazyFree");
     narrate_fact_int(&n, "pid", (int64_t)getpid());
-    maps_fact();
+    snapshot_maps_fact(&n, &d.after.entry);
     narrate_fact(&n, "cgroup", "%s", d.c.dir);
     narrate_fact_int(&n, "cgroup_limit_kB", limit_kb);
     ROWS("Size", "Rss", "LazyFree");

@@ -162,9 +162,7 @@ static void report(const char *const *rows)
 {
     const struct seen *s = last();
     if (s->after.mapped) {
-        char maps[512];
-        smaps_format_header(&s->after.entry, maps, sizeof maps);
-        narrate_fact(&n, "maps", "%s", maps);
+        snapshot_maps_fact(&n, &s->after.entry);
         narrate_fact(&n, "vmflags", "%s", s->after.entry.vmflags);
     }
     snapshot_report(&n, &s->before, &s->after, rows);

@@ -195,9 +195,7 @@ static void observe(void *ctx, bool after)
  * take a moved start for another mapping) are not used for it. */
 static void stack_rows(void)
 {
-    char maps[512];
-    smaps_format_header(&d.after.entry, maps, sizeof maps);
-    narrate_fact(&n, "maps", "%s", maps);
+    snapshot_maps_fact(&n, &d.after.entry);
     narrate_value(&n, "Size", "kB", true, d.size[0], true, d.size[1]);
     narrate_value(&n, "Rss", "kB", true, d.rss[0], true, d.rss[1]);
     narrate_value(&n, "minor_faults", "", true, d.before.minflt_end, true, d.after.minflt_start);

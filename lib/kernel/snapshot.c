@@ -153,3 +153,10 @@ void snapshot_report(struct narrator *n, const struct snapshot *before,
         if (!listed(always_show, *k))
             add_row(n, before, after, *k, true);
 }
+
+void snapshot_maps_fact(struct narrator *n, const struct smaps_entry *entry)
+{
+    char maps[512];
+    smaps_format_header(entry, maps, sizeof maps);
+    narrate_fact(n, "maps", "%s", maps);
+}

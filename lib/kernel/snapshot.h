@@ -48,4 +48,8 @@ int64_t snapshot_delta0(const struct snapshot *before, const struct snapshot *af
 void snapshot_report(struct narrator *n, const struct snapshot *before,
                      const struct snapshot *after, const char *const *always_show);
 
+/* The mapping's smaps header line ("7f..-7f.. rw-p 00000000 00:00 0") as the
+ * step's "maps" fact. */
+void snapshot_maps_fact(struct narrator *n, const struct smaps_entry *entry);
+
 #endif
