@@ -398,12 +398,12 @@ static void verdict(const struct request *rq, const struct outcome *oc, bool bri
                  "Granted, %lld kB; smaps shows %s (Committed_AS moved by %+lld kB, other "
                  "processes included).%s", (long long)len,
                  a->ac ? "the flag ac (VM_ACCOUNT): charged now, before any page is written"
-                       : "no flag ac: not charged", (long long)delta,
+                       : "no flag ac", (long long)delta,
                  a->ac ? (rq->new_space ? "" : " So allocators and language runtimes reserve "
                           "address space cheaply with PROT_NONE and commit it piece by piece.")
-                 : rq->writable ? " With MAP_NORESERVE the kernel did not check it either: "
-                                  "nothing promises the pages when they are written; if memory "
-                                  "has run out by then, the OOM killer picks a victim."
+                 : rq->writable ? " With MAP_NORESERVE the kernel neither checked nor charged "
+                                  "it: nothing promises the pages when they are written; if "
+                                  "memory has run out by then, the OOM killer picks a victim."
                                 : " Memory that cannot be written is not charged."))
             return; /* smaps did not show it: no claim */
         if (brief)
