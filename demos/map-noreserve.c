@@ -289,9 +289,13 @@ static void choose_sizes(char *why, size_t len)
     struct budget room;
     budget_read(&room);
     int64_t mode2_room = mode2_allows(g.vm_size) - g.committed_as;
-    if (mode2_room > 0 || g.overcommit_memory == 2)
-        budget_consider(&room, BUDGET_COMMIT_LIMIT, mode2_room > 0 ? (uint64_t)mode2_room * 1024 : 0,
-                        "in mode 2, less its reserves and Committed_AS");
+    uint64_t mode2_bytes = mode2_room > 0 ? (uint64_t)mode2_room * 1024 : 0;
+    if ((mode2_room > 0 || g.overcommit_memory == 2) && mode2_bytes < room.bytes) {
+        room.bytes = room.headroom[BUDGET_COMMIT_LIMIT] = mode2_bytes;
+        room.binding = BUDGET_COMMIT_LIMIT;
+        snprintf(room.detail[BUDGET_COMMIT_LIMIT], sizeof room.detail[0],
+                 "in mode 2, less its reserves and Committed_AS");
+    }
     uint64_t page = (uint64_t)page_kB * 1024;
     budget_choose_size(&room, fit_opt, 1ull << 30, page, 1, 16, &fit, why, len);
     if (fit < page)
