@@ -331,7 +331,8 @@ static void explain_budget(void)
                   VALUES(VAL("computed_kB", formula), VAL("kernel_kB", g.commit_limit),
                          VAL("hugetlb_kB", g.hugetlb)),
                   g.overcommit_kbytes > 0
-                      ? "CommitLimit = overcommit_kbytes + SwapTotal = %lld kB, the kernel's figure."
+                      ? "CommitLimit = overcommit_kbytes + SwapTotal = %lld kB, the kernel's "
+                        "figure."
                       : "CommitLimit = (MemTotal - Hugetlb, every huge-page pool) x "
                         "overcommit_ratio / 100 + SwapTotal = %lld kB, the kernel's figure.",
                   (long long)formula))
@@ -427,9 +428,11 @@ static void verdict(const struct request *rq, const struct outcome *oc, bool bri
                      "Mode 0 refuses only a single request larger than RAM + swap (%lld kB); "
                      "this one is not.", (long long)room);
         if (mode == 1)
-            CONCLUDE(n, ID("mode1_grants_all"), true, VALUES(VAL("commit_limit_kB", g.commit_limit)),
+            CONCLUDE(n, ID("mode1_grants_all"), true,
+                     VALUES(VAL("commit_limit_kB", g.commit_limit)),
                      "Mode 1 grants every request and still counts it: Committed_AS may pass "
-                     "CommitLimit (%lld kB), which only mode 2 enforces.", (long long)g.commit_limit);
+                     "CommitLimit (%lld kB), which only mode 2 enforces.",
+                     (long long)g.commit_limit);
         if (mode == 2)
             CONCLUDE(n, ID("within_commit_limit"), b->committed + len < allowed,
                      VALUES(VAL("committed_kB", b->committed), VAL("size_kB", len),
@@ -471,7 +474,8 @@ static void verdict(const struct request *rq, const struct outcome *oc, bool bri
                  "before 5.2, compares with an estimate of free memory, smaller still.)"))
         by = "mode 0, as larger than RAM + swap";
     else if (mode == 0 && !new_rule && rq->writable && !rq->noreserve &&
-             SAY("refused_free_estimate", true, VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room)),
+             SAY("refused_free_estimate", true,
+                 VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room)),
                  "Before Linux 5.2, mode 0 compares each request with an estimate of free memory "
                  "(free pages, page cache, free swap, reclaimable slab); within RAM + swap, this "
                  "request failed that."))
@@ -488,7 +492,8 @@ static void verdict(const struct request *rq, const struct outcome *oc, bool bri
                  rq->noreserve ? " It ignores MAP_NORESERVE." : ""))
         by = "mode 2, as past what it allows";
     else
-        SAY("refused_unexplained", true, VALUES(VAL("overcommit_memory", mode), VAL("size_kB", len)),
+        SAY("refused_unexplained", true,
+            VALUES(VAL("overcommit_memory", mode), VAL("size_kB", len)),
             "None of the limits this demo reads (RLIMIT_AS, RLIMIT_DATA, the rule of mode %lld) "
             "explains it.", (long long)mode);
     if (brief) /* id: the finding that held last, the one that explains the refusal */
@@ -609,7 +614,7 @@ static const struct demo_info info = {
     .options = options,
     .noptions = sizeof options / sizeof options[0],
     .examples = "  map-noreserve                    in the mode this machine is in\n"
-                "  sudo map-noreserve --all-modes   then modes 0, 1 and 2 in turn, restored after\n",
+                "  sudo map-noreserve --all-modes   then modes 0, 1 and 2, restored after\n",
 };
 
 static bool all_modes;
