@@ -1,16 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* map-noreserve: ask for more memory than there is.
  *
- * A private writable mapping is a promise the kernel counts in Committed_AS;
- * smaps marks such a mapping with the flag "ac" (VM_ACCOUNT). The lesson, the
- * nine functions just below in the order they run: a request far larger than
- * RAM + swap, with and without MAP_NORESERVE; three bytes written into what
- * was granted; a request that fits, with and without the flag; a PROT_NONE
- * reservation made writable with mprotect; all given back. With --all-modes
- * (root), the four requests again in overcommit modes 0, 1 and 2, the setting
- * restored on every way out. Sizes come from what this machine can grant
- * (step 1 says which limit chose them), and a refusal is explained only by a
- * limit measured to be in its way: RLIMIT_AS, RLIMIT_DATA, or the mode's rule. */
+ * The lesson is the nine functions just below, in the order they run: each
+ * LESSON(...) prints its code exactly as written here. A private writable
+ * mapping is a promise the kernel counts in Committed_AS and marks "ac"
+ * (VM_ACCOUNT) in smaps; MAP_NORESERVE asks it not to count. A refusal is
+ * explained only by a limit measured to be in its way: RLIMIT_AS,
+ * RLIMIT_DATA, or the overcommit mode's rule. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "cli.h"
 #include "errors.h"
 #include "budget.h"
@@ -55,30 +52,33 @@ LESSON_FN static void read_budget(void)
 
 LESSON_FN static void ask_huge(void)
 {
-    LESSON(n, p = mmap(far_apart(1), huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
+    LESSON(n, p = mmap(far_apart(1), huge, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
 }
 
 LESSON_FN static void ask_huge_noreserve(void)
 {
     LESSON(n, q = mmap(far_apart(2), huge, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0););
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0););
 }
 
 LESSON_FN static void touch(void)
 {
     if (q != MAP_FAILED) /* else there is nothing to write into: the explanation says so */
-        LESSON(n, madvise(q, huge, MADV_NOHUGEPAGE); q[0] = 1; q[huge / 2] = 1; q[huge - 1] = 1;);
+        LESSON(n, madvise(q, huge, MADV_NOHUGEPAGE);
+                  q[0] = 1; q[huge / 2] = 1; q[huge - 1] = 1;);
 }
 
 LESSON_FN static void ask_fit(void)
 {
-    LESSON(n, r = mmap(far_apart(3), fit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
+    LESSON(n, r = mmap(far_apart(3), fit, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0););
 }
 
 LESSON_FN static void ask_fit_noreserve(void)
 {
     LESSON(n, s = mmap(far_apart(4), fit, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0););
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0););
 }
 
 LESSON_FN static void reserve(void)
@@ -101,7 +101,7 @@ static void unmap_if_mapped(void *at, size_t len)
 LESSON_FN static void release(void)
 {
     LESSON(n, unmap_if_mapped(p, huge); unmap_if_mapped(q, huge); unmap_if_mapped(r, fit);
-               unmap_if_mapped(s, fit); unmap_if_mapped(t, fit););
+              unmap_if_mapped(s, fit); unmap_if_mapped(t, fit););
 }
 
 /* --all-modes: the four requests again, in a worker process, in each mode. */
@@ -137,10 +137,11 @@ static void four_requests(void *arg, void *result)
     struct outcome *out = result;
     (void)arg;
     sysctl_child_after_fork(); /* the supervisor alone restores */
-    MEASURED(out[0], mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-    MEASURED(out[1], mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
-    MEASURED(out[2], mmap(NULL, fit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-    MEASURED(out[3], mmap(NULL, fit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+    const int rw = PROT_READ | PROT_WRITE, anon = MAP_PRIVATE | MAP_ANONYMOUS;
+    MEASURED(out[0], mmap(NULL, huge, rw, anon, -1, 0));
+    MEASURED(out[1], mmap(NULL, huge, rw, anon | MAP_NORESERVE, -1, 0));
+    MEASURED(out[2], mmap(NULL, fit, rw, anon, -1, 0));
+    MEASURED(out[3], mmap(NULL, fit, rw, anon | MAP_NORESERVE, -1, 0));
 }
 
 static struct outcome in_mode[4]; /* what the worker sent back */
@@ -165,8 +166,8 @@ LESSON_FN static void switch_mode(int mode)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     LESSON(n, switched = sysctl_set("overcommit_memory", (uint64_t)mode);
-               if (switched == 0) worked = worker_run(four_requests, NULL, in_mode, sizeof in_mode,
-                                                      &worker_status););
+              if (switched == 0) worked = worker_run(four_requests, NULL, in_mode,
+                                                     sizeof in_mode, &worker_status););
     clock_gettime(CLOCK_MONOTONIC, &t1);
     in_force_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 }
@@ -186,13 +187,12 @@ static void look(struct view *v, const void *addr)
     getrusage(RUSAGE_SELF, &ru);
     memset(v, 0, sizeof *v);
     v->minflt = ru.ru_minflt;
-    uint64_t mode;
+    uint64_t mode, size = 0, rss = 0;
     v->mode = procfs_read_vm_sysctl("overcommit_memory", &mode) == PROCFS_OK ? (int64_t)mode : -1;
     v->committed = procfs_read_one("/proc/meminfo", "Committed_AS");
     v->vm_size = procfs_read_one("/proc/self/status", "VmSize");
     v->vm_data = procfs_read_one("/proc/self/status", "VmData");
     struct smaps_entry e;
-    uint64_t size = 0, rss = 0;
     if (addr && smaps_read_entry((uintptr_t)addr, &e) == PROCFS_OK) {
         v->mapped = true;
         v->ac = smaps_has_flag(&e, "ac");
@@ -243,7 +243,8 @@ static void observe(void *ctx, bool after)
 static void show_rows(void)
 {
     const struct view *b = &o.before, *a = &o.after;
-    narrate_value(n, "Committed_AS", "kB", b->committed >= 0, b->committed, a->committed >= 0, a->committed);
+    narrate_value(n, "Committed_AS", "kB", b->committed >= 0, b->committed, a->committed >= 0,
+                  a->committed);
     if (b->mapped || a->mapped) {
         narrate_value(n, "Size", "kB", b->mapped, b->size, a->mapped, a->size);
         narrate_value(n, "Rss", "kB", b->mapped, b->rss, a->mapped, a->rss);
@@ -258,11 +259,6 @@ static void show_rows(void)
 
 /* ---- How they are explained ---- */
 
-static const char *mode_name(int64_t mode)
-{
-    return mode == 0 ? "heuristic" : mode == 1 ? "always grant" : mode == 2 ? "never overcommit" : "?";
-}
-
 /* What mode 2 lets Committed_AS reach for this process (mm/util.c,
  * __vm_enough_memory): CommitLimit, less admin_reserve_kbytes (waived for
  * CAP_SYS_ADMIN; counted here, to be safe), less min(VmSize / 32,
@@ -270,7 +266,8 @@ static const char *mode_name(int64_t mode)
 static int64_t mode2_allows(int64_t vm_size)
 {
     int64_t user = vm_size / 32 < g.user_reserve_kbytes ? vm_size / 32 : g.user_reserve_kbytes;
-    return g.commit_limit - (g.admin_reserve_kbytes > 0 ? g.admin_reserve_kbytes : 0) - (user > 0 ? user : 0);
+    return g.commit_limit - (g.admin_reserve_kbytes > 0 ? g.admin_reserve_kbytes : 0) -
+           (user > 0 ? user : 0);
 }
 
 static int64_t ram_swap(void)
@@ -278,34 +275,34 @@ static int64_t ram_swap(void)
     return g.mem_total + (g.swap_total > 0 ? g.swap_total : 0);
 }
 
-/* The request that fits is the smallest of these: granted in every mode,
- * and it leaves nearly all of every limit to others (the lesson holds three
- * such mappings at once). */
-static void choose_fit(char *why, size_t len)
-{
-    int64_t headroom = mode2_allows(g.vm_size) - g.committed_as;
-    const struct { bool applies; int64_t kB, of; const char *pre, *post; } c[] = {
-        {true, 1 << 20, 1 << 20, "at most ", ", 1 GiB"},
-        {g.mem_total > 0, g.mem_total / 8, g.mem_total, "an eighth of MemTotal, ", ""},
-        {headroom > 0 || g.overcommit_memory == 2, headroom / 16, headroom, "a sixteenth of the ",
-         " that mode 2 would still grant (CommitLimit less reserves, less Committed_AS)"},
-        {g.rlimit_as >= 0, (g.rlimit_as - g.vm_size) / 8, g.rlimit_as - g.vm_size,
-         "an eighth of the ", " of address space that RLIMIT_AS still allows"},
-        {g.rlimit_data >= 0, (g.rlimit_data - g.vm_data) / 8, g.rlimit_data - g.vm_data,
-         "an eighth of the ", " that RLIMIT_DATA still allows"},
-        {g.cgroup_limit >= 0, g.cgroup_limit / 8, g.cgroup_limit,
-         "an eighth of this process's memory cgroup limit, ", ""},
-    };
-    size_t best = 0;
-    for (size_t i = 1; i < sizeof c / sizeof c[0]; i++)
-        if (c[i].applies && c[i].kB < c[best].kB)
-            best = i;
-    int64_t kB = c[best].kB / page_kB * page_kB;
-    fit = (uint64_t)(kB > page_kB ? kB : page_kB) * 1024;
-    snprintf(why, len, "%s%lld kB%s", c[best].pre, (long long)c[best].of, c[best].post);
-}
-
 static uint64_t size_opt, fit_opt; /* --size, --fit-size */
+
+/* The sizes: the large request 1 TiB, or more where RAM + swap passes 256 GiB;
+ * the one that fits 1 GiB, or a sixteenth of the least this process may use
+ * (lib/kernel/budget) or mode 2 would still grant (--all-modes enters it): the
+ * lesson holds three such mappings at once and leaves nearly all to others. */
+static void choose_sizes(char *why, size_t len)
+{
+    for (huge = size_opt ? size_opt : 1ull << 40;
+         !size_opt && huge / 1024 < 4 * (uint64_t)ram_swap() && huge < (1ull << 46);)
+        huge *= 2;
+    struct budget room;
+    budget_read(&room);
+    int64_t mode2_room = mode2_allows(g.vm_size) - g.committed_as;
+    uint64_t mode2_bytes = mode2_room > 0 ? (uint64_t)mode2_room * 1024 : 0;
+    if ((mode2_room > 0 || g.overcommit_memory == 2) && mode2_bytes < room.bytes) {
+        room.bytes = room.headroom[BUDGET_COMMIT_LIMIT] = mode2_bytes;
+        room.binding = BUDGET_COMMIT_LIMIT;
+        snprintf(room.detail[BUDGET_COMMIT_LIMIT], sizeof room.detail[0],
+                 "in mode 2, less its reserves and Committed_AS");
+    }
+    uint64_t page = (uint64_t)page_kB * 1024;
+    budget_choose_size(&room, fit_opt, 1ull << 30, page, 1, 16, &fit, why, len);
+    if (fit < page)
+        fit = page;
+    if (fit_opt || !why[0])
+        snprintf(why, len, "%s", fit_opt ? "as asked with --fit-size" : "at most 1 GiB");
+}
 
 static void explain_budget(void)
 {
@@ -314,8 +311,9 @@ static void explain_budget(void)
         {"overcommit_kbytes", g.overcommit_kbytes}, {"mem_total_kB", g.mem_total},
         {"swap_total_kB", g.swap_total}, {"hugetlb_kB", g.hugetlb},
         {"commit_limit_kB", g.commit_limit}, {"committed_as_kB", g.committed_as},
-        {"admin_reserve_kbytes", g.admin_reserve_kbytes}, {"user_reserve_kbytes", g.user_reserve_kbytes},
-        {"vm_size_kB", g.vm_size}, {"vm_data_kB", g.vm_data}, {"rlimit_as_kB", g.rlimit_as},
+        {"admin_reserve_kbytes", g.admin_reserve_kbytes},
+        {"user_reserve_kbytes", g.user_reserve_kbytes}, {"vm_size_kB", g.vm_size},
+        {"vm_data_kB", g.vm_data}, {"rlimit_as_kB", g.rlimit_as},
         {"rlimit_data_kB", g.rlimit_data}, {"cgroup_limit_kB", g.cgroup_limit},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
@@ -329,202 +327,206 @@ static void explain_budget(void)
                     : (g.mem_total / page_kB - g.hugetlb / page_kB) * g.overcommit_ratio / 100;
     int64_t formula = (pages + (g.swap_total > 0 ? g.swap_total : 0) / page_kB) * page_kB;
     narrate_fact_int(n, "commit_limit_computed_kB", formula);
-    if (FINDING(n, "commit_limit_formula_matches", formula == g.commit_limit, VAL("computed_kB", formula),
-                VAL("kernel_kB", g.commit_limit), VAL("hugetlb_kB", g.hugetlb)))
-        narrate_because(n, "commit_limit_formula_matches", g.overcommit_kbytes > 0
-                        ? "CommitLimit = overcommit_kbytes + SwapTotal = %lld kB, the kernel's figure."
-                        : "CommitLimit = (MemTotal - Hugetlb, every huge-page pool) x overcommit_ratio "
-                          "/ 100 + SwapTotal = %lld kB, the kernel's figure.", (long long)formula);
-    else
-        narrate_note(n, "Recomputed from the formula, CommitLimit is %lld kB; the kernel shows %lld kB.",
-                     (long long)formula, (long long)g.commit_limit);
+    if (!CONCLUDE(n, "commit_limit_formula_matches", formula == g.commit_limit,
+                  VALUES(VAL("computed_kB", formula), VAL("kernel_kB", g.commit_limit),
+                         VAL("hugetlb_kB", g.hugetlb)),
+                  g.overcommit_kbytes > 0
+                      ? "CommitLimit = overcommit_kbytes + SwapTotal = %lld kB, the kernel's "
+                        "figure."
+                      : "CommitLimit = (MemTotal - Hugetlb, every huge-page pool) x "
+                        "overcommit_ratio / 100 + SwapTotal = %lld kB, the kernel's figure.",
+                  (long long)formula))
+        narrate_note(n, "Recomputed from the formula, CommitLimit is %lld kB; the kernel shows "
+                     "%lld kB.", (long long)formula, (long long)g.commit_limit);
     int64_t mode = g.overcommit_memory;
-    if (FINDING(n, "mode_read", mode >= 0 && mode <= 2, VAL("overcommit_memory", mode)))
-        narrate_because(n, "mode_read", "This machine is in mode %lld (%s): %s", (long long)mode,
-                        mode_name(mode), mode == 0 ? "it refuses a single request larger than RAM + "
-                        "swap and grants the rest; CommitLimit is not enforced."
-                        : mode == 1 ? "it grants every request; CommitLimit is not enforced."
-                        : "it refuses a request that would take Committed_AS past CommitLimit, less "
-                          "small reserves.");
+    CONCLUDE(n, "mode_read", mode >= 0 && mode <= 2, VALUES(VAL("overcommit_memory", mode)),
+             "This machine is in mode %lld (%s).", (long long)mode,
+             mode == 0 ? "heuristic: it refuses a single request larger than RAM + swap and "
+                         "grants the rest; CommitLimit is not enforced"
+             : mode == 1 ? "always grant: it grants every request; CommitLimit is not enforced"
+                         : "never overcommit: it refuses a request that would take Committed_AS "
+                           "past CommitLimit, less small reserves");
 
-    char why_fit[200], huge_s[32], fit_s[32];
-    huge = size_opt;
-    if (!huge) /* 1 TiB, more on a machine with more than 256 GiB of RAM + swap */
-        for (huge = 1ull << 40; huge / 1024 < 4 * (uint64_t)ram_swap() && huge < (1ull << 46);)
-            huge *= 2;
-    choose_fit(why_fit, sizeof why_fit);
-    if (fit_opt)
-        fit = fit_opt;
+    char why_fit[300], huge_s[32], fit_s[32];
+    choose_sizes(why_fit, sizeof why_fit);
     format_size(huge, huge_s, sizeof huge_s);
     format_size(fit, fit_s, sizeof fit_s);
     narrate_fact_int(n, "huge_kB", (int64_t)(huge / 1024));
     narrate_fact_int(n, "fit_kB", (int64_t)(fit / 1024));
-    narrate_fact(n, "fit_chosen_as", "%s", fit_opt ? "--fit-size" : why_fit);
-    if (FINDING(n, "sizes_chosen", true, VAL("huge_kB", huge / 1024), VAL("fit_kB", fit / 1024),
-                VAL("ram_swap_kB", ram_swap())))
-        narrate_because(n, "sizes_chosen", "The large request is %s, %s RAM + swap (%lld kB)%s. The "
-                        "request that fits is %s: %s.", huge_s,
-                        huge / 1024 > (uint64_t)ram_swap() ? "more than" : "not more than",
-                        (long long)ram_swap(), size_opt ? ", as asked with --size" : "", fit_s,
-                        fit_opt ? "as asked with --fit-size" : why_fit);
+    narrate_fact(n, "fit_chosen_as", "%s", why_fit);
+    CONCLUDE(n, "sizes_chosen", true,
+             VALUES(VAL("huge_kB", huge / 1024), VAL("fit_kB", fit / 1024),
+                    VAL("ram_swap_kB", ram_swap())),
+             "The large request is %s, %s RAM + swap (%lld kB)%s; the one that fits, %s "
+             "(fit_chosen_as says why).", huge_s,
+             huge / 1024 > (uint64_t)ram_swap() ? "more than" : "not more than",
+             (long long)ram_swap(), size_opt ? ", as asked with --size" : "", fit_s);
 }
+
+/* A finding of request rq ("huge_charged"). In a mode step (brief) it is
+ * recorded without its sentence: the step says one short line per request. */
+#define ID(suffix) (snprintf(id, sizeof id, "%s_%s", rq->key, (suffix)), id)
+#define SAY(suffix, held, values, ...)                                                     \
+    (brief ? narrate_finding(n, ID(suffix), (held), values)                              \
+           : CONCLUDE(n, ID(suffix), (held), values, __VA_ARGS__))
 
 /* The findings and sentences of one request: granted, and charged or not
  * (the flag ac in smaps is the evidence, Committed_AS only a system-wide
- * sum); or refused, and by which limit this run measured to be in the way.
- * brief: one short sentence per request (the --all-modes steps). */
+ * sum); or refused, and by which limit this run measured to be in the way. */
 static void verdict(const struct request *rq, const struct outcome *oc, bool brief)
 {
     const struct view *b = &oc->before, *a = &oc->after;
     uint64_t bytes = rq->big ? huge : fit;
     int64_t len = (int64_t)(bytes / 1024), delta = a->committed - b->committed, mode = b->mode;
     int64_t allowed = mode2_allows(b->vm_size), room = ram_swap();
-    bool new_rule = g.kernel_major > 5 || (g.kernel_major == 5 && g.kernel_minor >= 2); /* 8c7829b04c52 */
+    /* mode 0's rule since Linux 5.2, commit 8c7829b04c52 */
+    bool new_rule = g.kernel_major > 5 || (g.kernel_major == 5 && g.kernel_minor >= 2);
     char id[64], text[160], what[32];
     format_size(bytes, what, sizeof what);
-#define ID(suffix) (snprintf(id, sizeof id, "%s_%s", rq->key, (suffix)), id)
     if (!brief)
         show_rows();
-    narrate_fact(n, brief ? rq->key : "result", "%s", oc->granted ? "granted" : errno_name(oc->err, text, sizeof text));
+    narrate_fact(n, brief ? rq->key : "result", "%s",
+                 oc->granted ? "granted" : errno_name(oc->err, text, sizeof text));
     /* A run without --all-modes holds no lock: another program may switch
      * the mode while a request runs. The limits of the process still tell
      * (they come first), the overcommit rule then cannot. */
     bool changed = b->mode != a->mode;
-#define MODE_CHANGED()                                                                             \
-    (FINDING(n, ID("mode_changed"), true, VAL("mode_before", b->mode), VAL("mode_after", a->mode)) && \
-     (brief || (narrate_because(n, id, "overcommit_memory changed from %lld to %lld while this "   \
-                                "request ran (another program changed it), so which mode's rule "  \
-                                "decided cannot be told.", (long long)b->mode, (long long)a->mode), 1)))
+#define MODE_CHANGED()                                                                        \
+    SAY("mode_changed", true, VALUES(VAL("mode_before", b->mode), VAL("mode_after", a->mode)), \
+        "overcommit_memory changed from %lld to %lld while this request ran (another program " \
+        "changed it), so which mode's rule decided cannot be told.", (long long)b->mode,        \
+        (long long)a->mode)
     if (oc->granted) {
-        if (!FINDING(n, ID(a->ac ? "charged" : "not_charged"), a->mapped, VAL("size_kB", len), VAL("ac", a->ac),
-                     VAL("committed_delta_kB", delta), VAL("overcommit_memory", mode)))
+        if (!SAY(a->ac ? "charged" : "not_charged", a->mapped,
+                 VALUES(VAL("size_kB", len), VAL("ac", a->ac), VAL("committed_delta_kB", delta),
+                        VAL("overcommit_memory", mode)),
+                 "Granted, %lld kB; smaps shows %s (Committed_AS moved by %+lld kB, other "
+                 "processes included).%s", (long long)len,
+                 a->ac ? "the flag ac (VM_ACCOUNT): charged now, before any page is written"
+                       : "no flag ac", (long long)delta,
+                 a->ac ? (rq->new_space ? "" : " So allocators and language runtimes reserve "
+                          "address space cheaply with PROT_NONE and commit it piece by piece.")
+                 : rq->writable ? " With MAP_NORESERVE the kernel neither checked nor charged "
+                                  "it: nothing promises the pages when they are written; if "
+                                  "memory has run out by then, the OOM killer picks a victim."
+                                : " Memory that cannot be written is not charged."))
             return; /* smaps did not show it: no claim */
         if (brief)
-            narrate_because(n, id, "%s: granted, %s.", rq->key, a->ac ? "charged (ac)" : "not charged (no ac)");
-        else if (a->ac)
-            narrate_because(n, id, "Granted, and smaps shows the flag ac (VM_ACCOUNT) on it: its %lld kB "
-                            "are charged now, before any page is written (Committed_AS moved by %+lld kB, "
-                            "other processes included).%s", (long long)len, (long long)delta,
-                            rq->new_space ? "" : " So allocators and language runtimes reserve address "
-                            "space cheaply with PROT_NONE and commit it piece by piece.");
-        else
-            narrate_because(n, id, "Granted, and smaps shows no flag ac: %s (Committed_AS moved by "
-                            "%+lld kB, other processes included).", rq->writable
-                            ? "with MAP_NORESERVE the kernel neither checked nor charged it. Nothing "
-                              "promises the pages when they are written: if memory has run out by "
-                              "then, the OOM killer picks a victim"
-                            : "memory that cannot be written is not charged", (long long)delta);
+            narrate_because(n, id, "%s: granted, %s.", rq->key,
+                            a->ac ? "charged (ac)" : "not charged (no ac)");
         if (!a->ac || (changed && MODE_CHANGED()))
             return;
-        if (rq->noreserve && FINDING(n, ID("noreserve_ignored"), mode == 2, VAL("overcommit_memory", mode)))
-            narrate_because(n, id, "MAP_NORESERVE made no difference: mode 2 charges every private "
-                            "writable mapping.");
+        if (rq->noreserve)
+            CONCLUDE(n, ID("noreserve_ignored"), mode == 2, VALUES(VAL("overcommit_memory", mode)),
+                     "MAP_NORESERVE made no difference: mode 2 charges every private writable "
+                     "mapping.");
         if (brief)
             return;
-        if (mode == 0 && new_rule && FINDING(n, ID("within_ram_swap"), len <= room, VAL("size_kB", len),
-                                             VAL("ram_swap_kB", room)))
-            narrate_because(n, id, "Mode 0 refuses only a single request larger than RAM + swap "
-                            "(%lld kB); this one is not.", (long long)room);
-        if (mode == 1 && FINDING(n, ID("mode1_grants_all"), true, VAL("commit_limit_kB", g.commit_limit)))
-            narrate_because(n, id, "Mode 1 grants every request and still counts it: Committed_AS may "
-                            "pass CommitLimit (%lld kB), which only mode 2 enforces.", (long long)g.commit_limit);
-        if (mode == 2 && FINDING(n, ID("within_commit_limit"), b->committed + len < allowed,
-                                 VAL("committed_kB", b->committed), VAL("size_kB", len), VAL("allowed_kB", allowed)))
-            narrate_because(n, id, "Mode 2 granted it: Committed_AS (%lld kB) plus the request stays "
-                            "below what mode 2 allows this process (%lld kB).", (long long)b->committed,
-                            (long long)allowed);
+        if (mode == 0 && new_rule)
+            CONCLUDE(n, ID("within_ram_swap"), len <= room,
+                     VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room)),
+                     "Mode 0 refuses only a single request larger than RAM + swap (%lld kB); "
+                     "this one is not.", (long long)room);
+        if (mode == 1)
+            CONCLUDE(n, ID("mode1_grants_all"), true,
+                     VALUES(VAL("commit_limit_kB", g.commit_limit)),
+                     "Mode 1 grants every request and still counts it: Committed_AS may pass "
+                     "CommitLimit (%lld kB), which only mode 2 enforces.",
+                     (long long)g.commit_limit);
+        if (mode == 2)
+            CONCLUDE(n, ID("within_commit_limit"), b->committed + len < allowed,
+                     VALUES(VAL("committed_kB", b->committed), VAL("size_kB", len),
+                            VAL("allowed_kB", allowed)),
+                     "Mode 2 granted it: Committed_AS (%lld kB) plus the request stays below what "
+                     "mode 2 allows this process (%lld kB).", (long long)b->committed,
+                     (long long)allowed);
         return;
     }
     if (!brief) {
         errno_describe(rq->new_space ? "mmap" : "mprotect", oc->err, text, sizeof text);
         narrate_note(n, "Refused: %s.", text);
     }
-    const char *label = "none of the limits this demo reads";
+    const char *by = "none of the limits this demo reads";
     if (rq->new_space && g.rlimit_as >= 0 &&
-        FINDING(n, ID("refused_rlimit_as"), b->vm_size + len > g.rlimit_as, VAL("vm_size_kB", b->vm_size),
-                VAL("size_kB", len), VAL("rlimit_as_kB", g.rlimit_as))) {
-        label = "RLIMIT_AS";
-        if (!brief)
-            narrate_because(n, id, "RLIMIT_AS (ulimit -v) refused it: this process has %lld kB of "
-                            "address space (VmSize) and may have %lld kB; %lld kB more do not fit.%s",
-                            (long long)b->vm_size, (long long)g.rlimit_as, (long long)len,
-                            rq->noreserve ? " RLIMIT_AS counts address space, charged or not: "
-                            "MAP_NORESERVE does not help." : "");
-    } else if (rq->writable && g.rlimit_data >= 0 &&
-               FINDING(n, ID("refused_rlimit_data"), b->vm_data + len > g.rlimit_data,
-                       VAL("vm_data_kB", b->vm_data), VAL("size_kB", len), VAL("rlimit_data_kB", g.rlimit_data))) {
-        label = "RLIMIT_DATA";
-        if (!brief)
-            narrate_because(n, id, "RLIMIT_DATA (ulimit -d) refused it: private writable memory "
-                            "(VmData, %lld kB) plus the request would pass %lld kB.",
-                            (long long)b->vm_data, (long long)g.rlimit_data);
-    } else if (changed && MODE_CHANGED()) {
-        label = "a rule that cannot be told (the mode changed meanwhile)";
-    } else if (mode == 0 && rq->writable && !rq->noreserve &&
-               FINDING(n, ID("refused_larger_than_ram_swap"), len > room, VAL("size_kB", len),
-                       VAL("ram_swap_kB", room))) {
-        label = "mode 0, as larger than RAM + swap";
-        if (!brief)
-            narrate_because(n, id, "Mode 0 refuses a single request larger than RAM + swap (%lld kB): "
-                            "no process could ever fill it.%s", (long long)room, new_rule ? ""
-                            : " (This kernel, before 5.2, compares with an estimate of free memory, "
-                              "smaller still.)");
-    } else if (mode == 0 && !new_rule && rq->writable && !rq->noreserve &&
-               FINDING(n, ID("refused_free_estimate"), true, VAL("size_kB", len), VAL("ram_swap_kB", room))) {
-        label = "mode 0's estimate of free memory";
-        if (!brief)
-            narrate_because(n, id, "Before Linux 5.2, mode 0 compares each request with an estimate "
-                            "of free memory (free pages, page cache, free swap, reclaimable slab); "
-                            "within RAM + swap, this request failed that.");
-    } else if (mode == 2 && rq->writable &&
-               FINDING(n, ID("refused_over_commit_limit"), b->committed + len >= allowed,
-                       VAL("committed_kB", b->committed), VAL("size_kB", len), VAL("allowed_kB", allowed))) {
-        label = "mode 2, as past what it allows";
-        if (!brief)
-            narrate_because(n, id, "Mode 2 refuses a request once Committed_AS (%lld kB) plus the "
-                            "request would reach what it allows this process: CommitLimit (%lld kB) "
-                            "less admin_reserve_kbytes (unless CAP_SYS_ADMIN) and min(VmSize / 32, "
-                            "user_reserve_kbytes), here %lld kB.%s", (long long)b->committed,
-                            (long long)g.commit_limit, (long long)allowed,
-                            rq->noreserve ? " It ignores MAP_NORESERVE." : "");
-    } else if (FINDING(n, ID("refused_unexplained"), true, VAL("overcommit_memory", mode), VAL("size_kB", len))) {
-        if (!brief)
-            narrate_because(n, id, "None of the limits this demo reads (RLIMIT_AS, RLIMIT_DATA, the "
-                            "rule of mode %lld) explains it.", (long long)mode);
-    }
-    if (brief)
-        narrate_because(n, id, "%s (%s): refused by %s.", rq->key, what, label);
+        SAY("refused_rlimit_as", b->vm_size + len > g.rlimit_as,
+            VALUES(VAL("vm_size_kB", b->vm_size), VAL("size_kB", len),
+                   VAL("rlimit_as_kB", g.rlimit_as)),
+            "RLIMIT_AS (ulimit -v) refused it: this process has %lld kB of address space "
+            "(VmSize) and may have %lld kB; %lld kB more do not fit.%s", (long long)b->vm_size,
+            (long long)g.rlimit_as, (long long)len, rq->noreserve ? " RLIMIT_AS counts address "
+            "space, charged or not: MAP_NORESERVE does not help." : ""))
+        by = "RLIMIT_AS";
+    else if (rq->writable && g.rlimit_data >= 0 &&
+             SAY("refused_rlimit_data", b->vm_data + len > g.rlimit_data,
+                 VALUES(VAL("vm_data_kB", b->vm_data), VAL("size_kB", len),
+                        VAL("rlimit_data_kB", g.rlimit_data)),
+                 "RLIMIT_DATA (ulimit -d) refused it: private writable memory (VmData, %lld kB) "
+                 "plus the request would pass %lld kB.", (long long)b->vm_data,
+                 (long long)g.rlimit_data))
+        by = "RLIMIT_DATA";
+    else if (changed && MODE_CHANGED())
+        by = "a rule that cannot be told (the mode changed meanwhile)";
+    else if (mode == 0 && rq->writable && !rq->noreserve &&
+             SAY("refused_larger_than_ram_swap", len > room,
+                 VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room)),
+                 "Mode 0 refuses a single request larger than RAM + swap (%lld kB): no process "
+                 "could ever fill it.%s", (long long)room, new_rule ? "" : " (This kernel, "
+                 "before 5.2, compares with an estimate of free memory, smaller still.)"))
+        by = "mode 0, as larger than RAM + swap";
+    else if (mode == 0 && !new_rule && rq->writable && !rq->noreserve &&
+             SAY("refused_free_estimate", true,
+                 VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room)),
+                 "Before Linux 5.2, mode 0 compares each request with an estimate of free memory "
+                 "(free pages, page cache, free swap, reclaimable slab); within RAM + swap, this "
+                 "request failed that."))
+        by = "mode 0's estimate of free memory";
+    else if (mode == 2 && rq->writable &&
+             SAY("refused_over_commit_limit", b->committed + len >= allowed,
+                 VALUES(VAL("committed_kB", b->committed), VAL("size_kB", len),
+                        VAL("allowed_kB", allowed)),
+                 "Mode 2 refuses a request once Committed_AS (%lld kB) plus the request would "
+                 "reach what it allows this process: CommitLimit (%lld kB) less "
+                 "admin_reserve_kbytes (unless CAP_SYS_ADMIN) and min(VmSize / 32, "
+                 "user_reserve_kbytes), here %lld kB.%s", (long long)b->committed,
+                 (long long)g.commit_limit, (long long)allowed,
+                 rq->noreserve ? " It ignores MAP_NORESERVE." : ""))
+        by = "mode 2, as past what it allows";
+    else
+        SAY("refused_unexplained", true,
+            VALUES(VAL("overcommit_memory", mode), VAL("size_kB", len)),
+            "None of the limits this demo reads (RLIMIT_AS, RLIMIT_DATA, the rule of mode %lld) "
+            "explains it.", (long long)mode);
+    if (brief) /* id: the finding that held last, the one that explains the refusal */
+        narrate_because(n, id, "%s (%s): refused by %s.", rq->key, what, by);
 #undef MODE_CHANGED
-#undef ID
 }
 
 static void explain_request(void)
 {
     const struct request *rq = request_of_step();
     if (strcmp(rq->key, "commit") == 0 &&
-        FINDING(n, "nothing_to_commit", t == MAP_FAILED, VAL("fit_kB", fit / 1024))) {
-        narrate_because(n, "nothing_to_commit", "Not run: the reservation of the step before "
-                        "was refused, so there is nothing to make writable.");
+        CONCLUDE(n, "nothing_to_commit", t == MAP_FAILED, VALUES(VAL("fit_kB", fit / 1024)),
+                 "Not run: the reservation of the step before was refused, so there is nothing "
+                 "to make writable."))
         return;
-    }
     o.granted = rq->new_space ? *rq->mapping != MAP_FAILED : rc == 0;
     verdict(rq, &o, false);
 }
 
 static void explain_touch(void)
 {
-    if (FINDING(n, "nothing_to_write", q == MAP_FAILED, VAL("huge_kB", huge / 1024))) {
-        narrate_because(n, "nothing_to_write", "Not run: the MAP_NORESERVE request of the step "
-                        "before was refused, so there is no mapping to write into.");
+    if (CONCLUDE(n, "nothing_to_write", q == MAP_FAILED, VALUES(VAL("huge_kB", huge / 1024)),
+                 "Not run: the MAP_NORESERVE request of the step before was refused, so there is "
+                 "no mapping to write into."))
         return;
-    }
     show_rows();
     int64_t rss = o.after.rss - o.before.rss;
-    if (FINDING(n, "three_pages_resident", rss == 3 * page_kB, VAL("rss_delta_kB", rss),
-                VAL("size_kB", o.after.size), VAL("committed_delta_kB", o.after.committed - o.before.committed)))
-        narrate_because(n, "three_pages_resident", "Three bytes written, three pages of memory "
-                        "taken: Rss grew by %lld kB in a mapping of %lld kB. Memory is used only "
-                        "where it is written.", (long long)rss, (long long)o.after.size);
+    CONCLUDE(n, "three_pages_resident", rss == 3 * page_kB,
+             VALUES(VAL("rss_delta_kB", rss), VAL("size_kB", o.after.size),
+                    VAL("committed_delta_kB", o.after.committed - o.before.committed)),
+             "Three bytes written, three pages of memory taken: Rss grew by %lld kB in a mapping "
+             "of %lld kB. Memory is used only where it is written.", (long long)rss,
+             (long long)o.after.size);
 }
 
 static void explain_release(void)
@@ -534,67 +536,71 @@ static void explain_release(void)
         granted += *requests[i].mapping != MAP_FAILED;
     show_rows();
     narrate_fact_int(n, "unmapped", granted);
-    narrate_note(n, "%d of the 5 requests were granted, and those mappings are now gone; Committed_AS "
-                 "moved by %+lld kB (other processes' changes included).", granted,
+    narrate_note(n, "%d of the 5 requests were granted, and those mappings are now gone; "
+                 "Committed_AS moved by %+lld kB (other processes' changes included).", granted,
                  (long long)(o.after.committed - o.before.committed));
 }
 
 static void explain_mode(void)
 {
     int mode = switched_to;
-    if (mode == 2 && FINDING(n, "mode2_too_close", too_close,
-                             VAL("committed_kB", committed_at_switch), VAL("requests_kB", 2 * (fit / 1024)),
-                             VAL("allowed_kB", mode2_limit))) {
-        narrate_because(n, "mode2_too_close", "Not switched: Committed_AS (%lld kB) and the "
-                        "two requests that fit would pass half of what mode 2 allows (%lld kB), "
-                        "and other programs' requests could then be refused.",
-                        (long long)committed_at_switch, (long long)mode2_limit);
+    if (mode == 2 && CONCLUDE(n, "mode2_too_close", too_close,
+                              VALUES(VAL("committed_kB", committed_at_switch),
+                                     VAL("requests_kB", 2 * (fit / 1024)),
+                                     VAL("allowed_kB", mode2_limit)),
+                              "Not switched: Committed_AS (%lld kB) and the two requests that fit "
+                              "would pass half of what mode 2 allows (%lld kB), and other "
+                              "programs' requests could then be refused.",
+                              (long long)committed_at_switch, (long long)mode2_limit))
         return;
-    }
     if (switched != 0)
         narrate_fail_errno(n, sysctl_failed_call(), o.err);
     if (worked != 0)
-        narrate_finish(n, RESULT_FAIL, "the mode %d worker ended without a result (wait status %#x)",
-                       mode, worker_status);
+        narrate_finish(n, RESULT_FAIL, "the mode %d worker ended without a result (wait status "
+                       "%#x)", mode, worker_status);
     for (int i = 0; i < 4; i++)
         verdict(&requests[i], &in_mode[i], true);
-    if (mode == 2 && FINDING(n, "mode2_in_force", true, VAL("in_force_ms", in_force_ms),
-                             VAL("allowed_kB", mode2_limit), VAL("committed_kB", committed_at_switch)))
-        narrate_because(n, "mode2_in_force", "Mode 2 was in force for about %lld ms, for "
-                        "every program: a request that would have taken Committed_AS (%lld kB at "
-                        "the switch) to about %lld kB would have been refused.", (long long)in_force_ms,
-                        (long long)committed_at_switch, (long long)mode2_limit);
+    if (mode == 2)
+        CONCLUDE(n, "mode2_in_force", true,
+                 VALUES(VAL("in_force_ms", in_force_ms), VAL("allowed_kB", mode2_limit),
+                        VAL("committed_kB", committed_at_switch)),
+                 "Mode 2 was in force for about %lld ms, for every program: a request that would "
+                 "have taken Committed_AS (%lld kB at the switch) to about %lld kB would have "
+                 "been refused.", (long long)in_force_ms, (long long)committed_at_switch,
+                 (long long)mode2_limit);
 }
 
 /* ---- The steps, the options, the run ---- */
 
 static const struct narrate_lesson steps[] = {
-    {"budget", "What this machine can grant", read_budget, explain_budget, NULL, {NULL}, {NULL}},
-    {"huge", "Ask for more than RAM + swap", ask_huge, explain_request, NULL, {NULL}, {NULL}},
-    {"huge_noreserve", "The same with MAP_NORESERVE", ask_huge_noreserve, explain_request, NULL, {NULL}, {NULL}},
-    {"touch", "Write three bytes, far apart", touch, explain_touch, NULL, {NULL}, {NULL}},
-    {"fit", "Ask for a size that fits", ask_fit, explain_request, NULL, {NULL}, {NULL}},
-    {"fit_noreserve", "The same with MAP_NORESERVE", ask_fit_noreserve, explain_request, NULL, {NULL}, {NULL}},
-    {"reserve", "Reserve address space with PROT_NONE", reserve, explain_request, NULL, {NULL}, {NULL}},
-    {"commit", "Make the reservation writable", commit, explain_request, NULL, {NULL}, {NULL}},
-    {"release", "Give it all back", release, explain_release, NULL, {NULL}, {NULL}},
+    {"budget", "What this machine can grant", read_budget, explain_budget, NO_QUESTION},
+    {"huge", "Ask for more than RAM + swap", ask_huge, explain_request, NO_QUESTION},
+    {"huge_noreserve", "The same with MAP_NORESERVE", ask_huge_noreserve, explain_request,
+     NO_QUESTION},
+    {"touch", "Write three bytes, far apart", touch, explain_touch, NO_QUESTION},
+    {"fit", "Ask for a size that fits", ask_fit, explain_request, NO_QUESTION},
+    {"fit_noreserve", "The same with MAP_NORESERVE", ask_fit_noreserve, explain_request,
+     NO_QUESTION},
+    {"reserve", "Reserve address space with PROT_NONE", reserve, explain_request, NO_QUESTION},
+    {"commit", "Make the reservation writable", commit, explain_request, NO_QUESTION},
+    {"release", "Give it all back", release, explain_release, NO_QUESTION},
 };
 
 static const struct narrate_lesson modes[] = {
-    {"mode_0", "Overcommit mode 0 (heuristic)", mode_0, explain_mode, NULL, {NULL}, {NULL}},
-    {"mode_1", "Overcommit mode 1 (always grant)", mode_1, explain_mode, NULL, {NULL}, {NULL}},
-    {"mode_2", "Overcommit mode 2 (never overcommit)", mode_2, explain_mode, NULL, {NULL}, {NULL}},
+    {"mode_0", "Overcommit mode 0 (heuristic)", mode_0, explain_mode, NO_QUESTION},
+    {"mode_1", "Overcommit mode 1 (always grant)", mode_1, explain_mode, NO_QUESTION},
+    {"mode_2", "Overcommit mode 2 (never overcommit)", mode_2, explain_mode, NO_QUESTION},
 };
 
 enum { OPT_SIZE, OPT_FIT_SIZE, OPT_ALL_MODES };
 
 static const struct cli_option options[] = {
-    [OPT_SIZE] = {"size", "SIZE", "the request larger than RAM + swap (default: 1T, or more where "
-                  "RAM + swap is over 256G; 1G to 64T)"},
+    [OPT_SIZE] = {"size", "SIZE", "the request larger than RAM + swap (default: 1T, or more "
+                  "where RAM + swap is over 256G; 1G to 64T)"},
     [OPT_FIT_SIZE] = {"fit-size", "SIZE", "the request that fits (default: chosen from what this "
                       "machine can grant; 4K to 4G)"},
-    [OPT_ALL_MODES] = {"all-modes", NULL, "root only: the requests again in overcommit modes 0, 1 "
-                       "and 2, then the setting restored"},
+    [OPT_ALL_MODES] = {"all-modes", NULL, "root only: the requests again in overcommit modes 0, "
+                       "1 and 2, then the setting restored"},
 };
 
 static const struct demo_info info = {
@@ -608,7 +614,7 @@ static const struct demo_info info = {
     .options = options,
     .noptions = sizeof options / sizeof options[0],
     .examples = "  map-noreserve                    in the mode this machine is in\n"
-                "  sudo map-noreserve --all-modes   then modes 0, 1 and 2 in turn, restored after\n",
+                "  sudo map-noreserve --all-modes   then modes 0, 1 and 2, restored after\n",
 };
 
 static bool all_modes;
@@ -648,14 +654,16 @@ int main(int argc, char **argv)
             narrate_fail_errno(n, "take the vmlab lock", errno);
         if (repaired[0])
             fprintf(stderr, "%s: %s\n", info.name, repaired);
-        fprintf(stderr, "%s: changing /proc/sys/vm/overcommit_memory for a moment (now %lld); it will "
-                "be put back on exit, Ctrl-C included\n", info.name, (long long)g.overcommit_memory);
+        fprintf(stderr, "%s: changing /proc/sys/vm/overcommit_memory for a moment (now %lld); it "
+                "will be put back on exit, Ctrl-C included\n", info.name,
+                (long long)g.overcommit_memory);
         narrate_run(n, modes, NARRATE_COUNT(modes));
         if (sysctl_end() != 0) /* said on stderr; the record stays for the next run */
             narrate_finish(n, RESULT_FAIL, "overcommit_memory could not be put back to %lld; the "
                            "next vmlab run will try again", (long long)g.overcommit_memory);
     }
     narrate_finish(n, RESULT_OK, "requests of %llu kB and %llu kB with and without MAP_NORESERVE, "
-                   "in mode %lld%s", (unsigned long long)(huge / 1024), (unsigned long long)(fit / 1024),
-                   (long long)g.overcommit_memory, all_modes ? " and in modes 0, 1 and 2 (restored since)" : "");
+                   "in mode %lld%s", (unsigned long long)(huge / 1024),
+                   (unsigned long long)(fit / 1024), (long long)g.overcommit_memory,
+                   all_modes ? " and in modes 0, 1 and 2 (restored since)" : "");
 }

@@ -42,8 +42,8 @@ def rule_map_noreserve_fit:
 
 def rule_map_noreserve_protnone:
   if .demo == "map-noreserve" and (.note // "" | test("commit it piece by piece"))
-     and ((.facts.mprotect? // "granted") != "granted") then
-    "the note explains committing piece by piece, but mprotect to read-write was refused (\(.facts.mprotect))"
+     and ((.facts.result? // .facts.mprotect? // "granted") != "granted") then
+    "the note explains committing piece by piece, but mprotect to read-write was refused (\(.facts.result? // .facts.mprotect))"
   else empty end;
 
 def rule_mmap_anon_thp_never:
