@@ -2,18 +2,16 @@
 /* malloc-brk: where malloc gets memory from. Small requests come from the
  * heap, which grows by moving the program break (brk); large ones get a
  * mapping of their own (mmap). Freed heap memory stays with the process
- * until malloc_trim. Every answer is measured: the break (sbrk(0)), the
- * [heap] entry and the allocation's own entry in /proc/self/smaps, VmSize
- * and VmRSS, the fault counter, and what glibc itself says (mallinfo2).
+ * until malloc_trim. Every answer is measured: sbrk(0), the [heap] entry and
+ * the allocation's own entry in /proc/self/smaps, VmSize, VmRSS, the fault
+ * counter, and what glibc says (mallinfo2).
  *
- * With --allocator, a child runs this same program under LD_PRELOAD of
- * another malloc, and the same lesson functions in step with this process;
- * it measures itself the same way and sends each step's numbers back, shown
- * as other_* beside glibc's.
+ * With --allocator, a child runs this program under LD_PRELOAD of another
+ * malloc and takes each step right after this process; it measures itself
+ * the same way and sends its numbers back (the other_* rows).
  *
- * The lesson is the functions just below, in the order the table runs them.
- * This process is glibc's malloc: another C library, or a build whose
- * sanitizer replaces malloc, cannot show it (exit 77). */
+ * This process is glibc's malloc: another C library, or a sanitizer that
+ * replaces malloc, cannot show it (exit 77). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elf.h>
@@ -38,13 +36,13 @@
 #include "thp.h"
 
 #if defined(__SANITIZE_ADDRESS__)
-#define VMLAB_OTHER_MALLOC "ASan, whose allocator replaces glibc's malloc"
+#define VMLAB_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define VMLAB_OTHER_MALLOC "ASan, whose allocator replaces glibc's malloc"
+#define VMLAB_ASAN 1
 #endif
 #endif
-#if defined(__GLIBC__) && !defined(VMLAB_OTHER_MALLOC)
+#if defined(__GLIBC__) && !defined(VMLAB_ASAN)
 #define VMLAB_GLIBC_MALLOC 1
 #include <gnu/libc-version.h>
 #include <malloc.h>
@@ -123,32 +121,40 @@ struct view {
     int64_t minflt;                 /* getrusage */
     struct mallinfo2 mi;            /* what glibc says it holds */
     uintptr_t at;                   /* *focus */
-    bool mapped;                    /* an entry holds it */
-    struct smaps_entry entry;       /* that entry */
+    struct smaps_entry entry;       /* the entry that holds it */
+    bool mapped;                    /* there is one */
 };
+
+/* Which library serves each call: dladdr of the address the loader bound. */
+enum { F_MALLOC, F_MALLOPT, F_TRIM, F_MALLINFO, F_LIBC, F_COUNT };
+static const char *const symbols[F_COUNT] = {"malloc", "mallopt", "malloc_trim", "mallinfo2",
+                                             "gnu_get_libc_version"};
 
 enum where { NOWHERE, HEAP_BRK, HEAP, NEW_MAPPING, EARLIER_MAPPING };
 
 /* One process's step, measured in that process: this one under glibc, or
- * the child under --allocator, which sends it here whole. */
+ * the child under --allocator, which sends it here whole after each step. */
 struct side {
     struct view b, a;               /* just before and just after the step's code */
     int64_t vm, rss, heap_rss;      /* after - before: VmSize, VmRSS, [heap]'s Rss, kB */
     int64_t moved, faults;          /* the break's move in kB, minor faults */
     int64_t usable;                 /* malloc_usable_size of the block the step made, or 0 */
+    long pid;
+    char from[F_COUNT][256];        /* the library that serves symbols[k] */
     enum where where;               /* where *focus is: see where() */
     int trimmed;                    /* malloc_trim's result */
 };
 
 /* The steps that other steps look at, by their index in steps[]. */
-enum { MALLOC_127K = 3, MALLOC_1M = 5, AGAIN_1M = 7, FILL_HEAP = 14, FREE_BLOCKS, TRIM,
-       NSTEPS = 18 };
+enum { MALLOC_127K = 3, MALLOC_1M = 5, AGAIN_1M = 7, FIXED_THRESHOLD, FILL_HEAP = 14, FREE_BLOCKS,
+       TRIM, NSTEPS = 18 };
 
 static struct side mine;                 /* this step's, in this process */
 static struct side theirs[NSTEPS];       /* the child's, by step */
 static enum where where_was[NSTEPS];     /* ours, by step */
 static struct range { uintptr_t start, end; } before[1024];  /* mappings before the step */
 static size_t nbefore;
+static int sock = -1;                    /* to the child: a step's index out, its side back */
 
 static struct {
     int64_t page_kb, huge_kb, big_kb;
@@ -156,6 +162,17 @@ static struct {
     bool shrunk;
     char why[400];
 } d;
+
+static void who_serves(struct side *s)
+{
+    s->pid = (long)getpid();
+    for (int k = 0; k < F_COUNT; k++) {
+        Dl_info at;
+        void *sym = dlsym(RTLD_DEFAULT, symbols[k]);
+        snprintf(s->from[k], sizeof s->from[k], "%s",
+                 sym && dladdr(sym, &at) && at.dli_fname ? at.dli_fname : "(not found)");
+    }
+}
 
 static void scan(const struct smaps_entry *e, void *ctx)
 {
@@ -225,7 +242,12 @@ static enum where where(const struct side *s)
     return held_before ? EARLIER_MAPPING : NEW_MAPPING;
 }
 
-static bool exchange(const void *out, size_t out_len, void *in, size_t in_len);
+/* The child's report: before its first step (i < 0) or after step i. */
+static bool child_report(int i)
+{
+    return (i < 0 || send(sock, &i, sizeof i, MSG_NOSIGNAL) == (ssize_t)sizeof i) &&
+           recv(sock, &theirs[i < 0 ? 0 : i], sizeof mine, 0) == (ssize_t)sizeof mine;
+}
 
 static void observe(void *ctx, bool after)
 {
@@ -244,7 +266,7 @@ static void observe(void *ctx, bool after)
     s->usable = allocates && *focus ? (int64_t)malloc_usable_size(*focus) : 0;
     s->trimmed = trimmed;
     /* --allocator: the child takes the same step now, between our numbers and our words. */
-    if (other_path && !exchange(&i, sizeof i, &theirs[i], sizeof theirs[i]))
+    if (other_path && !child_report(i))
         narrate_finish(&n, RESULT_FAIL, "the child under %s stopped answering at step %d",
                        other_name, n.step);
 }
@@ -262,7 +284,7 @@ static const char *named(const char *prefix, const char *key)
     return name;
 }
 
-/* The rows of a side (prefix "other_": the child's): the break, the process,
+/* A side's rows (prefix "other_": the child's): the break, the process,
  * the heap, the faults, the allocation's own mapping, what mallinfo2 says. */
 static void rows(const struct side *s, const char *prefix)
 {
@@ -297,40 +319,13 @@ static void rows(const struct side *s, const char *prefix)
                   true, entry_kb(&s->a, "AnonHugePages"));
 }
 
-/* ---- The other allocator (--allocator), in a child ---- */
-
-/* Which library serves each call: dladdr of the address the loader bound. */
-enum { F_MALLOC, F_MALLOPT, F_TRIM, F_MALLINFO, F_LIBC, F_COUNT };
-static const char *const symbols[F_COUNT] = {"malloc", "mallopt", "malloc_trim", "mallinfo2",
-                                             "gnu_get_libc_version"};
-struct served { long pid; char from[F_COUNT][256]; };
-
-static struct served ours, other;   /* this process's, the child's */
-static int sock = -1;               /* to the child: a step's index out, its side back */
-static pid_t child;
-
-static void who_serves(struct served *s)
-{
-    s->pid = (long)getpid();
-    for (int k = 0; k < F_COUNT; k++) {
-        Dl_info at;
-        void *sym = dlsym(RTLD_DEFAULT, symbols[k]);
-        snprintf(s->from[k], sizeof s->from[k], "%s",
-                 sym && dladdr(sym, &at) && at.dli_fname ? at.dli_fname : "(not found)");
-    }
-}
+/* ---- What the other malloc did ---- */
 
 /* The call is glibc's in the child, and malloc there is not. */
-static bool glibcs_there(int call)
+static bool glibcs_there(const struct side *o, int call)
 {
-    return strcmp(other.from[call], other.from[F_LIBC]) == 0 &&
-           strcmp(other.from[F_MALLOC], other.from[F_LIBC]) != 0;
-}
-
-static bool exchange(const void *out, size_t out_len, void *in, size_t in_len)
-{
-    return (!out || send(sock, out, out_len, MSG_NOSIGNAL) == (ssize_t)out_len) &&
-           recv(sock, in, in_len, 0) == (ssize_t)in_len;
+    return strcmp(o->from[call], o->from[F_LIBC]) == 0 &&
+           strcmp(o->from[F_MALLOC], o->from[F_LIBC]) != 0;
 }
 
 static const char *const where_id[] = {NULL, "other_from_heap_break_moved",
@@ -345,149 +340,148 @@ static const char *const give_said[] = {"gave address space back to the kernel",
                                         "kept the address space but gave memory back",
                                         "gave nothing back to the kernel"};
 
-/* The child's numbers for this step, and what they show. */
-static void explain_other(const struct side *o)
+/* The steps whose calls are glibc's whatever serves malloc: what they did in the child. */
+static void glibc_calls_there(const struct side *o)
 {
-    rows(o, "other_");
-    if (n.step == 1) {
-        narrate_fact_int(&n, "other_pid", other.pid);
-        narrate_fact(&n, "other_malloc_from", "%s", other.from[F_MALLOC]);
-        if (FINDING(&n, "other_allocator_serves_malloc",
-                    strcmp(other.from[F_MALLOC], other_path) == 0, VAL("other_pid", other.pid)))
-            narrate_because(&n, "other_allocator_serves_malloc",
-                            "In the child (PID %ld, LD_PRELOAD=%s) dladdr finds malloc in that "
-                            "library: %s serves malloc there. The other_ numbers are that "
-                            "process's own, measured as ours are.", other.pid, other_path,
-                            other_name);
+    int64_t used = ((int64_t)o->a.mi.uordblks - (int64_t)o->b.mi.uordblks) / 1024;
+    enum where first = theirs[MALLOC_1M].where, again = theirs[AGAIN_1M].where;
+    switch (n.step - 1) {
+    case AGAIN_1M:
+        CONCLUDE(&n, "other_no_dynamic_threshold", glibcs_there(o, F_MALLOPT),
+                 VALUES(VAL("first_where", first), VAL("again_where", o->where)),
+                 "The dynamic threshold is glibc's malloc's, and the child's malloc is %s's: "
+                 "there the first malloc(1 MiB) was %s, and this one is %s.", other_name,
+                 where_said[first], where_said[o->where]);
+        break;
+    case FIXED_THRESHOLD:
+        CONCLUDE(&n, "other_mallopt_is_glibcs", glibcs_there(o, F_MALLOPT),
+                 VALUES(VAL("again_where", again), VAL("where", o->where)),
+                 "mallopt is glibc's (dladdr: %s), not %s's: it set a threshold that the child's "
+                 "malloc does not read. There malloc(1 MiB) is %s; at step 8 it was %s.",
+                 o->from[F_MALLOPT], other_name, where_said[o->where], where_said[again]);
+        break;
+    case FILL_HEAP:
+        CONCLUDE(&n, "other_mallinfo2_is_glibcs", glibcs_there(o, F_MALLINFO) && 2 * used < o->rss,
+                 VALUES(VAL("in_use_delta_kB", used), VAL("vm_rss_delta_kB", o->rss)),
+                 "mallinfo2 is glibc's (dladdr: %s): in the child it counts %+lld kB more in "
+                 "use while VmRSS grew by %lld kB. It knows glibc's heap, not what %s handed "
+                 "out.", o->from[F_MALLINFO], (long long)used, (long long)o->rss, other_name);
+        break;
+    case TRIM:
+        CONCLUDE(&n, "other_malloc_trim_is_glibcs", glibcs_there(o, F_TRIM),
+                 VALUES(VAL("malloc_trim_result", o->trimmed), VAL("vm_rss_delta_kB", o->rss)),
+                 "malloc_trim is glibc's (dladdr: %s): in the child it returned %d and VmRSS "
+                 "moved by %+lld kB. At the 64 frees (step 16) %s's VmRSS moved by %+lld kB.",
+                 o->from[F_TRIM], o->trimmed, (long long)o->rss, other_name,
+                 (long long)theirs[FREE_BLOCKS].rss);
+        break;
     }
-    for (enum where k = HEAP_BRK; o->usable && k <= EARLIER_MAPPING; k++)
-        if (FINDING(&n, where_id[k], o->where == k, VAL("usable_bytes", o->usable),
-                    VAL("vm_size_delta_kB", o->vm), VAL("vm_rss_delta_kB", o->rss),
-                    VAL("brk_moved_kB", o->moved)))
-            narrate_because(&n, where_id[k], "Under %s the block is %s: VmSize %+lld kB, VmRSS "
-                            "%+lld kB; %s set aside %lld bytes for it (malloc_usable_size).",
-                            other_name, where_said[k], (long long)o->vm, (long long)o->rss,
-                            other_name, (long long)o->usable);
-    if (strcmp(n.id, "calloc_big") == 0 &&
-        FINDING(&n, "other_calloc_wrote_zeroes", 2 * o->rss >= d.big_kb,
-                VAL("minor_faults", o->faults), VAL("vm_rss_delta_kB", o->rss)))
-        narrate_because(&n, "other_calloc_wrote_zeroes",
-                        "%s's calloc wrote its zeroes: %lld faults, VmRSS +%lld kB. The whole "
-                        "block is memory now, not only address space.", other_name,
-                        (long long)o->faults, (long long)o->rss);
-    int g = o->vm < 0 ? 0 : o->rss < 0 ? 1 : 2;
-    for (int k = 0; strncmp(n.id, "free", 4) == 0 && k < 3; k++)
-        if (FINDING(&n, give_id[k], g == k, VAL("vm_size_delta_kB", o->vm),
-                    VAL("vm_rss_delta_kB", o->rss)))
-            narrate_because(&n, give_id[k], "Under %s this free %s: VmSize %+lld kB, VmRSS "
-                            "%+lld kB.", other_name, give_said[k], (long long)o->vm,
-                            (long long)o->rss);
 }
 
-/* Every explanation ends here: our rows, then the child's beside them. */
+/* Every explanation ends here: our rows, then the child's numbers and what they show. */
 static void both_sides(void)
 {
+    const struct side *o = &theirs[n.step - 1];
     rows(&mine, "");
     if (n.step == 1)
-        narrate_fact(&n, "malloc_from", "%s", ours.from[F_MALLOC]);
-    if (other_path)
-        explain_other(&theirs[n.step - 1]);
+        narrate_fact(&n, "malloc_from", "%s", mine.from[F_MALLOC]);
+    if (!other_path)
+        return;
+    glibc_calls_there(o);
+    rows(o, "other_");
+    if (n.step == 1) {
+        narrate_fact_int(&n, "other_pid", o->pid);
+        narrate_fact(&n, "other_malloc_from", "%s", o->from[F_MALLOC]);
+        CONCLUDE(&n, "other_allocator_serves_malloc", strcmp(o->from[F_MALLOC], other_path) == 0,
+                 VALUES(VAL("other_pid", o->pid)),
+                 "In the child (PID %ld, LD_PRELOAD=%s) dladdr finds malloc in that library: %s "
+                 "serves malloc there. The other_ numbers are that process's own, measured as "
+                 "ours are.", o->pid, other_path, other_name);
+    }
+    for (enum where k = HEAP_BRK; o->usable && k <= EARLIER_MAPPING; k++)
+        CONCLUDE(&n, where_id[k], o->where == k,
+                 VALUES(VAL("usable_bytes", o->usable), VAL("vm_size_delta_kB", o->vm),
+                        VAL("vm_rss_delta_kB", o->rss), VAL("brk_moved_kB", o->moved)),
+                 "Under %s the block is %s: VmSize %+lld kB, VmRSS %+lld kB; %s set aside %lld "
+                 "bytes for it (malloc_usable_size).", other_name, where_said[k],
+                 (long long)o->vm, (long long)o->rss, other_name, (long long)o->usable);
+    if (strcmp(n.id, "calloc_big") == 0)
+        CONCLUDE(&n, "other_calloc_wrote_zeroes", 2 * o->rss >= d.big_kb,
+                 VALUES(VAL("minor_faults", o->faults), VAL("vm_rss_delta_kB", o->rss)),
+                 "%s's calloc wrote its zeroes: %lld faults, VmRSS +%lld kB. The whole block is "
+                 "memory now, not only address space.", other_name, (long long)o->faults,
+                 (long long)o->rss);
+    int g = o->vm < 0 ? 0 : o->rss < 0 ? 1 : 2;
+    for (int k = 0; strncmp(n.id, "free", 4) == 0 && k < 3; k++)
+        CONCLUDE(&n, give_id[k], g == k,
+                 VALUES(VAL("vm_size_delta_kB", o->vm), VAL("vm_rss_delta_kB", o->rss)),
+                 "Under %s this free %s: VmSize %+lld kB, VmRSS %+lld kB.", other_name,
+                 give_said[k], (long long)o->vm, (long long)o->rss);
 }
 
-/* ---- What glibc's steps show, and what the other malloc did there ---- */
+/* ---- What glibc's steps show ---- */
 
 /* Steps 1-9: where did malloc(want) come from? */
 static void explain_allocate(void)
 {
-    const struct side *s = &mine, *o = &theirs[n.step - 1];
+    const struct side *s = &mine;
     bool heap = s->where == HEAP || s->where == HEAP_BRK;
-    narrate_fact_int(&n, "requested_bytes", (int64_t)want);
-    if (FINDING(&n, "from_heap_break_moved", heap && s->moved > 0, VAL("brk_moved_kB", s->moved),
-                VAL("requested_bytes", want)))
-        narrate_because(&n, "from_heap_break_moved",
-                        "It came from the heap, and the heap had no room: malloc moved the break "
-                        "by %lld kB (brk), and [heap] grew by as much. For %zu bytes it asked for "
-                        "more, so that the next requests fit without a system call.",
-                        (long long)s->moved, want);
-    if (FINDING(&n, "from_heap_no_brk", heap && s->moved == 0, VAL("brk_moved_kB", s->moved),
-                VAL("requested_bytes", want)))
-        narrate_because(&n, "from_heap_no_brk",
-                        "It came from the heap's free space: the pointer is inside [heap] and the "
-                        "break did not move: no system call.");
-    if (FINDING(&n, "own_mapping", s->a.mapped && !heap && s->moved == 0 &&
-                s->vm * 1024 >= (int64_t)want, VAL("vm_size_delta_kB", s->vm),
-                VAL("requested_bytes", want)))
-        narrate_because(&n, "own_mapping",
-                        "It became a mapping of its own: the pointer lies outside [heap] (the maps "
-                        "line above), the break did not move, and VmSize grew by %lld kB: glibc "
-                        "called mmap for it.", (long long)s->vm);
-    int64_t top = (int64_t)s->b.mi.keepcost;
     enum where k127 = where_was[MALLOC_127K];
+    narrate_fact_int(&n, "requested_bytes", (int64_t)want);
+    CONCLUDE(&n, "from_heap_break_moved", heap && s->moved > 0,
+             VALUES(VAL("brk_moved_kB", s->moved), VAL("requested_bytes", want)),
+             "From the heap, which had no room: malloc moved the break by %lld kB (brk) and "
+             "[heap] grew by as much, more than %zu bytes, so that the next requests fit "
+             "without a system call.", (long long)s->moved, want);
+    CONCLUDE(&n, "from_heap_no_brk", heap && s->moved == 0,
+             VALUES(VAL("brk_moved_kB", s->moved), VAL("requested_bytes", want)),
+             "From the heap's free space: the pointer is inside [heap] and the break did not "
+             "move: no system call.");
+    CONCLUDE(&n, "own_mapping", s->a.mapped && !heap && s->moved == 0 &&
+             s->vm * 1024 >= (int64_t)want,
+             VALUES(VAL("vm_size_delta_kB", s->vm), VAL("requested_bytes", want)),
+             "A mapping of its own: the pointer is outside [heap] (the maps line), the break "
+             "did not move, and VmSize grew by %lld kB: glibc called mmap for it.",
+             (long long)s->vm);
     if (strcmp(n.id, "malloc_128k") == 0) {
+        int64_t top = (int64_t)s->b.mi.keepcost;
         narrate_fact_int(&n, "top_chunk_before_bytes", top);
-        if (FINDING(&n, "fitted_in_top", heap && s->moved == 0 && top >= (int64_t)want,
-                    VAL("top_chunk_bytes", top), VAL("requested_bytes", want)))
-            narrate_because(&n, "fitted_in_top",
-                            "128 KiB is glibc's M_MMAP_THRESHOLD, yet this came from the heap: "
-                            "the free space at the heap's end (the top chunk, mallinfo2's "
-                            "keepcost: %lld bytes) had room for it. glibc looks at the threshold "
-                            "only when the heap would have to grow.", (long long)top);
-        if (FINDING(&n, "threshold_between_127k_and_128k", (k127 == HEAP || k127 == HEAP_BRK) &&
-                    narrate_held(&n, "own_mapping"),
-                    VAL("heap_below_bytes", 127 << 10), VAL("mapped_from_bytes", 128 << 10)))
-            narrate_because(&n, "threshold_between_127k_and_128k",
-                            "So in this run the threshold lies between 127 KiB (heap) and 128 KiB "
-                            "(a mapping): glibc's M_MMAP_THRESHOLD is 128 KiB by default, and a "
-                            "request that needs at least that much, its 8-byte header included, "
-                            "is mapped.");
+        CONCLUDE(&n, "fitted_in_top", heap && s->moved == 0 && top >= (int64_t)want,
+                 VALUES(VAL("top_chunk_bytes", top), VAL("requested_bytes", want)),
+                 "128 KiB is glibc's M_MMAP_THRESHOLD, yet this came from the heap: the free "
+                 "space at its end (the top chunk, mallinfo2's keepcost: %lld bytes) had room. "
+                 "glibc looks at the threshold only when the heap would have to grow.",
+                 (long long)top);
+        CONCLUDE(&n, "threshold_between_127k_and_128k", (k127 == HEAP || k127 == HEAP_BRK) &&
+                 narrate_held(&n, "own_mapping"),
+                 VALUES(VAL("heap_below_bytes", 127 << 10), VAL("mapped_from_bytes", 128 << 10)),
+                 "So the threshold lies between 127 KiB (heap) and 128 KiB (a mapping): glibc's "
+                 "M_MMAP_THRESHOLD is 128 KiB by default, and a request that needs that much, "
+                 "its 8-byte header included, is mapped.");
     }
-    /* The dynamic threshold and mallopt are glibc's: the child says what its malloc did. */
-    const char *first = where_said[theirs[MALLOC_1M].where];
-    if (strcmp(n.id, "again_1m") == 0) {
-        if (FINDING(&n, "dynamic_threshold_rose", where_was[MALLOC_1M] == NEW_MAPPING && heap,
-                    VAL("requested_bytes", want)))
-            narrate_because(&n, "dynamic_threshold_rose",
-                            "The same malloc(1 MiB) that was a mapping two steps ago now came "
-                            "from the heap: freeing a mapped chunk raised glibc's threshold to "
-                            "that chunk's size (its dynamic mmap threshold), so it now uses the "
-                            "heap up to there.");
-        if (other_path && FINDING(&n, "other_no_dynamic_threshold", glibcs_there(F_MALLOPT),
-                                  VAL("first_where", theirs[MALLOC_1M].where),
-                                  VAL("again_where", o->where)))
-            narrate_because(&n, "other_no_dynamic_threshold",
-                            "The dynamic threshold is glibc's malloc's, and the child's malloc "
-                            "is %s's: there the first malloc(1 MiB) was %s, and this one is %s.",
-                            other_name, first, where_said[o->where]);
-    }
-    if (strcmp(n.id, "fixed_threshold") == 0) {
-        if (FINDING(&n, "mallopt_fixed_threshold", narrate_held(&n, "own_mapping"),
-                    VAL("threshold_bytes", 128 << 10)))
-            narrate_because(&n, "mallopt_fixed_threshold",
-                            "With M_MMAP_THRESHOLD set by mallopt the threshold is fixed (frees "
-                            "no longer move it): 1 MiB is a mapping of its own again.");
-        if (other_path && FINDING(&n, "other_mallopt_is_glibcs", glibcs_there(F_MALLOPT),
-                                  VAL("again_where", theirs[AGAIN_1M].where),
-                                  VAL("where", o->where)))
-            narrate_because(&n, "other_mallopt_is_glibcs",
-                            "mallopt is glibc's (dladdr: %s), not %s's: it set a threshold that "
-                            "the child's malloc does not read. There malloc(1 MiB) is %s; at "
-                            "step 8 it was %s.", other.from[F_MALLOPT], other_name,
-                            where_said[o->where], where_said[theirs[AGAIN_1M].where]);
-    }
+    if (strcmp(n.id, "again_1m") == 0)
+        CONCLUDE(&n, "dynamic_threshold_rose", where_was[MALLOC_1M] == NEW_MAPPING && heap,
+                 VALUES(VAL("requested_bytes", want)),
+                 "The malloc(1 MiB) that was a mapping two steps ago came from the heap: freeing "
+                 "a mapped chunk raised glibc's threshold to that chunk's size (the dynamic mmap "
+                 "threshold), so it uses the heap up to there.");
+    if (strcmp(n.id, "fixed_threshold") == 0)
+        CONCLUDE(&n, "mallopt_fixed_threshold", narrate_held(&n, "own_mapping"),
+                 VALUES(VAL("threshold_bytes", 128 << 10)),
+                 "With M_MMAP_THRESHOLD set by mallopt the threshold is fixed (frees no longer "
+                 "move it): 1 MiB is a mapping of its own again.");
     both_sides();
 }
 
 /* Steps 7 and 14: a mapped chunk's free is munmap, at once. */
 static void explain_unmap(void)
 {
-    const struct side *s = &mine;
     bool both = strcmp(n.id, "free_big") == 0;
-    const char *id = both ? "free_big_unmapped" : "free_unmapped";
-    if (FINDING(&n, id, s->vm <= (both ? -2 * d.big_kb : -(int64_t)want / 1024),
-                VAL("vm_size_delta_kB", s->vm)))
-        narrate_because(&n, id, "%s: VmSize fell by %lld kB at once.", both ?
-                        "Both mappings are gone" : "free gave a mapped chunk straight back to "
-                        "the kernel (munmap)", (long long)-s->vm);
+    CONCLUDE(&n, both ? "free_big_unmapped" : "free_unmapped",
+             mine.vm <= (both ? -2 * d.big_kb : -(int64_t)want / 1024),
+             VALUES(VAL("vm_size_delta_kB", mine.vm)), "%s: VmSize fell by %lld kB at once.",
+             both ? "Both mappings are gone" : "free gave a mapped chunk straight back to the "
+             "kernel (munmap)", (long long)-mine.vm);
     both_sides();
 }
 
@@ -495,61 +489,53 @@ static void explain_unmap(void)
 static void explain_big(void)
 {
     const struct side *s = &mine;
-    bool heap = s->where == HEAP || s->where == HEAP_BRK;
+    bool heap = s->where == HEAP || s->where == HEAP_BRK, first = strcmp(n.id, "write_first") == 0;
     /* VmRSS, not the entry's Rss: a new mapping may merge with a neighbour. */
     int64_t huge = entry_kb(&s->a, "AnonHugePages");
     int64_t rss = entry_kb(&s->a, "Rss") - entry_kb(&s->b, "Rss");
     int64_t huge_moved = huge - entry_kb(&s->b, "AnonHugePages");
-    if (strcmp(n.id, "write_first") != 0 && strcmp(n.id, "write_middle") != 0)
+    if (strncmp(n.id, "write_", 6) != 0)
         narrate_fact_int(&n, "big_kB", d.big_kb);
     if (strcmp(n.id, "malloc_big") == 0) {
-        if (d.shrunk && FINDING(&n, "big_shrunk", true, VAL("big_kB", d.big_kb)))
-            narrate_because(&n, "big_shrunk", "1 GiB is more than this process may use (%s): "
-                            "the lesson asks for %lld kB instead.", d.why, (long long)d.big_kb);
-        if (FINDING(&n, "big_is_address_space", !heap && s->vm >= d.big_kb && s->rss <= d.huge_kb,
-                    VAL("vm_size_delta_kB", s->vm), VAL("rss_kB", s->rss)))
-            narrate_because(&n, "big_is_address_space",
-                            "VmSize grew by %lld kB: a mapping of its own, the size plus malloc's "
-                            "header, in whole pages. Memory came only for what malloc wrote: "
-                            "VmRSS grew by %lld kB.", (long long)s->vm, (long long)s->rss);
-        if (FINDING(&n, "header_touched_one_page", s->rss == d.page_kb && huge == 0,
-                    VAL("vm_rss_delta_kB", s->rss)))
-            narrate_because(&n, "header_touched_one_page",
-                            "That one page holds malloc's chunk header, 16 bytes just before the "
-                            "pointer it returned.");
-        if (FINDING(&n, "header_touched_huge_page", s->rss >= d.huge_kb && huge >= d.huge_kb,
-                    VAL("anon_huge_kB", huge)))
-            narrate_because(&n, "header_touched_huge_page",
-                            "Writing malloc's chunk header brought a whole %lld kB transparent "
-                            "huge page (AnonHugePages): THP is at work for this mapping.",
-                            (long long)d.huge_kb);
+        if (d.shrunk)
+            CONCLUDE(&n, "big_shrunk", true, VALUES(VAL("big_kB", d.big_kb)),
+                     "1 GiB is more than this process may use (%s): the lesson asks for %lld kB "
+                     "instead.", d.why, (long long)d.big_kb);
+        CONCLUDE(&n, "big_is_address_space", !heap && s->vm >= d.big_kb && s->rss <= d.huge_kb,
+                 VALUES(VAL("vm_size_delta_kB", s->vm), VAL("rss_kB", s->rss)),
+                 "VmSize grew by %lld kB: a mapping of its own, the size plus malloc's header, "
+                 "in whole pages. Memory came only for what malloc wrote: VmRSS grew by %lld kB.",
+                 (long long)s->vm, (long long)s->rss);
+        CONCLUDE(&n, "header_touched_one_page", s->rss == d.page_kb && huge == 0,
+                 VALUES(VAL("vm_rss_delta_kB", s->rss)),
+                 "That one page holds malloc's chunk header, 16 bytes just before the pointer "
+                 "it returned.");
+        CONCLUDE(&n, "header_touched_huge_page", s->rss >= d.huge_kb && huge >= d.huge_kb,
+                 VALUES(VAL("anon_huge_kB", huge)),
+                 "Writing malloc's chunk header brought a whole %lld kB transparent huge page "
+                 "(AnonHugePages): THP is at work for this mapping.", (long long)d.huge_kb);
     } else if (strncmp(n.id, "write_", 6) == 0) {
-        if (FINDING(&n, "page_already_there", rss == 0 && s->faults == 0,
-                    VAL("rss_delta_kB", rss), VAL("minor_faults", s->faults)))
-            narrate_because(&n, "page_already_there", "No fault and Rss +0 kB: %s",
-                            strcmp(n.id, "write_first") == 0 ?
-                            "big[0] is in the page malloc already wrote its header into. The "
-                            "article's +4 KiB happened at malloc, not here." :
-                            "this page was already there.");
-        if (FINDING(&n, "write_one_page", rss == d.page_kb && huge_moved == 0 && s->faults == 1,
-                    VAL("rss_delta_kB", rss), VAL("minor_faults", s->faults)))
-            narrate_because(&n, "write_one_page",
-                            "One fault, Rss +%lld kB: one page of %lld kB came, the rest is still "
-                            "only address space.", (long long)rss, (long long)d.big_kb);
-        if (FINDING(&n, "write_huge_page", rss == d.huge_kb && huge_moved == d.huge_kb,
-                    VAL("rss_delta_kB", rss), VAL("anon_huge_delta_kB", huge_moved)))
-            narrate_because(&n, "write_huge_page",
-                            "Rss +%lld kB in AnonHugePages: the kernel mapped a whole transparent "
-                            "huge page for this write.", (long long)rss);
-    } else if (FINDING(&n, "calloc_skipped_memset", !heap && s->faults <= 1 && s->rss <= d.huge_kb,
-                       VAL("minor_faults", s->faults), VAL("vm_rss_delta_kB", s->rss),
-                       VAL("big_kB", d.big_kb))) {
-        narrate_because(&n, "calloc_skipped_memset",
-                        "calloc of %lld kB took %lld fault%s and VmRSS grew by %lld kB: it did not "
-                        "write zeroes over it. Memory fresh from mmap is zero already, and glibc "
-                        "knows a mapped chunk is fresh, so it skips the memset.",
-                        (long long)d.big_kb, (long long)s->faults, s->faults == 1 ? "" : "s",
-                        (long long)s->rss);
+        CONCLUDE(&n, "page_already_there", rss == 0 && s->faults == 0,
+                 VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", s->faults)),
+                 "No fault and Rss +0 kB: %s", first ? "big[0] is in the page malloc already "
+                 "wrote its header into. The article's +4 KiB happened at malloc, not here." :
+                 "this page was already there.");
+        CONCLUDE(&n, "write_one_page", rss == d.page_kb && huge_moved == 0 && s->faults == 1,
+                 VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", s->faults)),
+                 "One fault, Rss +%lld kB: one page of %lld kB came, the rest is still only "
+                 "address space.", (long long)rss, (long long)d.big_kb);
+        CONCLUDE(&n, "write_huge_page", rss == d.huge_kb && huge_moved == d.huge_kb,
+                 VALUES(VAL("rss_delta_kB", rss), VAL("anon_huge_delta_kB", huge_moved)),
+                 "Rss +%lld kB in AnonHugePages: the kernel mapped a whole transparent huge page "
+                 "for this write.", (long long)rss);
+    } else {
+        CONCLUDE(&n, "calloc_skipped_memset", !heap && s->faults <= 1 && s->rss <= d.huge_kb,
+                 VALUES(VAL("minor_faults", s->faults), VAL("vm_rss_delta_kB", s->rss),
+                        VAL("big_kB", d.big_kb)),
+                 "calloc of %lld kB took %lld fault%s and VmRSS grew by %lld kB: no memset. "
+                 "Memory fresh from mmap is zero already, and glibc knows a mapped chunk is "
+                 "fresh.", (long long)d.big_kb, (long long)s->faults, s->faults == 1 ? "" : "s",
+                 (long long)s->rss);
     }
     both_sides();
 }
@@ -557,60 +543,39 @@ static void explain_big(void)
 /* Steps 15-18: the heap's free memory, as mallinfo2 and as smaps see it. */
 static void explain_heap(void)
 {
-    const struct side *s = &mine, *o = &theirs[n.step - 1];
+    const struct side *s = &mine;
     int64_t used = ((int64_t)s->a.mi.uordblks - (int64_t)s->b.mi.uordblks) / 1024;
     int64_t freed = ((int64_t)s->a.mi.fordblks - (int64_t)s->b.mi.fordblks) / 1024;
-    int64_t their_used = ((int64_t)o->a.mi.uordblks - (int64_t)o->b.mi.uordblks) / 1024;
     if (n.step - 1 == FILL_HEAP) {
-        if (FINDING(&n, "heap_holds_blocks", s->heap_rss >= 3072 && used >= 4096,
-                    VAL("heap_rss_delta_kB", s->heap_rss), VAL("in_use_delta_kB", used)))
-            narrate_because(&n, "heap_holds_blocks",
-                            "64 blocks of 64 KiB, below the threshold, all written: [heap]'s Rss "
-                            "grew by %lld kB and mallinfo2 counts %lld kB more in use (uordblks).",
-                            (long long)s->heap_rss, (long long)used);
-        if (other_path && FINDING(&n, "other_mallinfo2_is_glibcs", glibcs_there(F_MALLINFO) &&
-                                  2 * their_used < o->rss, VAL("in_use_delta_kB", their_used),
-                                  VAL("vm_rss_delta_kB", o->rss)))
-            narrate_because(&n, "other_mallinfo2_is_glibcs",
-                            "mallinfo2 is glibc's (dladdr: %s): in the child it counts %+lld kB "
-                            "more in use while VmRSS grew by %lld kB. It knows glibc's heap only, "
-                            "not what %s handed out.", other.from[F_MALLINFO],
-                            (long long)their_used, (long long)o->rss, other_name);
+        CONCLUDE(&n, "heap_holds_blocks", s->heap_rss >= 3072 && used >= 4096,
+                 VALUES(VAL("heap_rss_delta_kB", s->heap_rss), VAL("in_use_delta_kB", used)),
+                 "64 blocks of 64 KiB, below the threshold, all written: [heap]'s Rss grew by "
+                 "%lld kB and mallinfo2 counts %lld kB more in use (uordblks).",
+                 (long long)s->heap_rss, (long long)used);
     } else if (n.step - 1 == FREE_BLOCKS) {
-        if (FINDING(&n, "free_kept_memory", s->moved == 0 && s->heap_rss > -64 && freed >= 4096,
-                    VAL("heap_rss_delta_kB", s->heap_rss), VAL("free_delta_kB", freed)))
-            narrate_because(&n, "free_kept_memory",
-                            "free gave %lld kB back to malloc, not to the kernel: mallinfo2's free "
-                            "bytes (fordblks) grew by that much, while [heap]'s Rss moved by %+lld "
-                            "kB and the break did not move (pin, above them, holds the heap's "
-                            "end).", (long long)freed, (long long)s->heap_rss);
+        CONCLUDE(&n, "free_kept_memory", s->moved == 0 && s->heap_rss > -64 && freed >= 4096,
+                 VALUES(VAL("heap_rss_delta_kB", s->heap_rss), VAL("free_delta_kB", freed)),
+                 "free gave %lld kB back to malloc, not to the kernel: mallinfo2's free bytes "
+                 "(fordblks) grew by that much, while [heap]'s Rss moved by %+lld kB and the "
+                 "break stayed (pin, above them, holds the heap's end).", (long long)freed,
+                 (long long)s->heap_rss);
     } else if (n.step - 1 == TRIM) {
         narrate_fact_int(&n, "malloc_trim_result", trimmed);
-        if (FINDING(&n, "trim_gave_back", trimmed == 1 && s->heap_rss <= -2048,
-                    VAL("heap_rss_delta_kB", s->heap_rss), VAL("brk_moved_kB", s->moved)))
-            narrate_because(&n, "trim_gave_back",
-                            "malloc_trim(0) returned 1 and [heap]'s Rss fell by %lld kB, while the "
-                            "break moved by %lld kB: the free pages inside the heap went back to "
-                            "the kernel (glibc madvises them away), their address space stayed.",
-                            (long long)-s->heap_rss, (long long)s->moved);
+        CONCLUDE(&n, "trim_gave_back", trimmed == 1 && s->heap_rss <= -2048,
+                 VALUES(VAL("heap_rss_delta_kB", s->heap_rss), VAL("brk_moved_kB", s->moved)),
+                 "malloc_trim(0) returned 1 and [heap]'s Rss fell by %lld kB, while the break "
+                 "moved by %lld kB: the free pages inside the heap went back to the kernel "
+                 "(glibc madvises them away), their address space stayed.",
+                 (long long)-s->heap_rss, (long long)s->moved);
         narrate_note(&n, "mallinfo2: arena %lld kB, in use %lld kB, free %lld kB. smaps: [heap] "
                      "Size %lld kB, Rss %lld kB.", (long long)(s->a.mi.arena / 1024),
                      (long long)(s->a.mi.uordblks / 1024), (long long)(s->a.mi.fordblks / 1024),
                      (long long)s->a.heap_size, (long long)s->a.heap_rss);
-        if (other_path && FINDING(&n, "other_malloc_trim_is_glibcs", glibcs_there(F_TRIM),
-                                  VAL("malloc_trim_result", o->trimmed),
-                                  VAL("vm_rss_delta_kB", o->rss)))
-            narrate_because(&n, "other_malloc_trim_is_glibcs",
-                            "malloc_trim is glibc's (dladdr: %s): in the child it returned %d and "
-                            "VmRSS moved by %+lld kB. At the 64 frees (step 16) %s's VmRSS moved "
-                            "by %+lld kB.", other.from[F_TRIM], o->trimmed, (long long)o->rss,
-                            other_name, (long long)theirs[FREE_BLOCKS].rss);
-    } else if (FINDING(&n, "heap_shrank_at_free", s->moved < 0, VAL("brk_moved_kB", s->moved))) {
-        narrate_because(&n, "heap_shrank_at_free",
-                        "With the last block at the heap's end freed, the free space there passed "
-                        "M_TRIM_THRESHOLD and free itself moved the break down by %lld kB.",
-                        (long long)-s->moved);
-    } else {
+    } else if (!CONCLUDE(&n, "heap_shrank_at_free", s->moved < 0,
+                         VALUES(VAL("brk_moved_kB", s->moved)),
+                         "With the last block at the heap's end freed, the free space there "
+                         "passed M_TRIM_THRESHOLD and free itself moved the break down by %lld "
+                         "kB.", (long long)-s->moved)) {
         narrate_note(&n, "The break moved by %lld kB; [heap] is %lld kB, %lld kB of it resident.",
                      (long long)s->moved, (long long)s->a.heap_size, (long long)s->a.heap_rss);
     }
@@ -622,29 +587,25 @@ static void explain_heap(void)
 #define WHERE_ASK "Where does this memory come from?", {"from [heap]", "a mapping of its own"}, \
                   {"from_heap_break_moved|from_heap_no_brk", "own_mapping"}
 static const struct narrate_lesson steps[NSTEPS] = {
-    {"malloc_8", "malloc 8 bytes", allocate, explain_allocate, NULL, {NULL}, {NULL}},
-    {"malloc_4k", "malloc 4 KiB", allocate, explain_allocate, NULL, {NULL}, {NULL}},
-    {"malloc_64k", "malloc 64 KiB", allocate, explain_allocate, NULL, {NULL}, {NULL}},
-    [MALLOC_127K] = {"malloc_127k", "malloc 127 KiB", allocate, explain_allocate, NULL, {NULL},
-                     {NULL}},
+    {"malloc_8", "malloc 8 bytes", allocate, explain_allocate, NO_QUESTION},
+    {"malloc_4k", "malloc 4 KiB", allocate, explain_allocate, NO_QUESTION},
+    {"malloc_64k", "malloc 64 KiB", allocate, explain_allocate, NO_QUESTION},
+    {"malloc_127k", "malloc 127 KiB", allocate, explain_allocate, NO_QUESTION},
     {"malloc_128k", "malloc 128 KiB", allocate, explain_allocate, WHERE_ASK},
-    [MALLOC_1M] = {"malloc_1m", "malloc 1 MiB", allocate, explain_allocate, NULL, {NULL}, {NULL}},
-    {"free_1m", "free the 1 MiB chunk", free_mapped, explain_unmap, NULL, {NULL}, {NULL}},
-    [AGAIN_1M] = {"again_1m", "malloc 1 MiB again", allocate, explain_allocate, WHERE_ASK},
+    {"malloc_1m", "malloc 1 MiB", allocate, explain_allocate, NO_QUESTION},
+    {"free_1m", "free the 1 MiB chunk", free_mapped, explain_unmap, NO_QUESTION},
+    {"again_1m", "malloc 1 MiB again", allocate, explain_allocate, WHERE_ASK},
     {"fixed_threshold", "Fix the threshold with mallopt, malloc 1 MiB", fix_threshold,
-     explain_allocate, NULL, {NULL}, {NULL}},
-    {"malloc_big", "malloc a big block", malloc_big, explain_big, NULL, {NULL}, {NULL}},
-    {"write_first", "Write its first byte", write_first, explain_big, NULL, {NULL}, {NULL}},
-    {"write_middle", "Write a byte in its middle", write_middle, explain_big, NULL, {NULL}, {NULL}},
-    {"calloc_big", "calloc a block as big", calloc_big, explain_big, NULL, {NULL}, {NULL}},
-    {"free_big", "free both", free_big, explain_unmap, NULL, {NULL}, {NULL}},
-    [FILL_HEAP] = {"fill_heap", "Fill the heap with 64 blocks of 64 KiB", fill_heap, explain_heap,
-                   NULL, {NULL}, {NULL}},
-    [FREE_BLOCKS] = {"free_blocks", "free the 64 blocks", free_blocks, explain_heap, NULL, {NULL},
-                     {NULL}},
-    [TRIM] = {"trim", "Give free heap memory back: malloc_trim", trim, explain_heap, NULL, {NULL},
-              {NULL}},
-    {"free_pin", "free the last block", free_pin, explain_heap, NULL, {NULL}, {NULL}},
+     explain_allocate, NO_QUESTION},
+    {"malloc_big", "malloc a big block", malloc_big, explain_big, NO_QUESTION},
+    {"write_first", "Write its first byte", write_first, explain_big, NO_QUESTION},
+    {"write_middle", "Write a byte in its middle", write_middle, explain_big, NO_QUESTION},
+    {"calloc_big", "calloc a block as big", calloc_big, explain_big, NO_QUESTION},
+    {"free_big", "free both", free_big, explain_unmap, NO_QUESTION},
+    {"fill_heap", "Fill the heap with 64 blocks of 64 KiB", fill_heap, explain_heap, NO_QUESTION},
+    {"free_blocks", "free the 64 blocks", free_blocks, explain_heap, NO_QUESTION},
+    {"trim", "Give free heap memory back: malloc_trim", trim, explain_heap, NO_QUESTION},
+    {"free_pin", "free the last block", free_pin, explain_heap, NO_QUESTION},
 };
 #endif /* VMLAB_GLIBC_MALLOC */
 
@@ -676,13 +637,13 @@ static const struct demo_info info = {
 #ifdef VMLAB_GLIBC_MALLOC
 #define CHILD_ENV "VMLAB_MALLOC_BRK_CHILD"
 
-/* The child under --allocator: the lesson functions, one step each time the
- * parent sends its index, each step's side sent back whole. It prints
- * nothing: its narrator is in JSON mode and never ends a step. */
+/* The child under --allocator: it reports (its whole side) before its first
+ * step and after each step whose index the parent sends. It prints nothing:
+ * its narrator is in JSON mode and never ends a step. */
 static noreturn void be_the_child(const char *how)
 {
     char *end;
-    int i;
+    int i = -1;
     sock = (int)strtol(how, &end, 10);
     big_size = *end == ',' ? (size_t)strtoull(end + 1, &end, 10) : 0;
     if (!big_size || *end)
@@ -691,15 +652,13 @@ static noreturn void be_the_child(const char *how)
     n.out = stderr; /* should it fail, never into the parent's --json */
     narrate_observe(&n, observe, NULL);
     look(&mine.b, false); /* as in main */
-    who_serves(&other);
-    if (send(sock, &other, sizeof other, MSG_NOSIGNAL) == (ssize_t)sizeof other)
-        while (recv(sock, &i, sizeof i, 0) == (ssize_t)sizeof i && i >= 0 && i < NSTEPS) {
-            n.step = i + 1;
-            n.code[0] = '\0';
-            steps[i].lesson();
-            if (send(sock, &mine, sizeof mine, MSG_NOSIGNAL) != (ssize_t)sizeof mine)
-                break;
-        }
+    who_serves(&mine);
+    while (send(sock, &mine, sizeof mine, MSG_NOSIGNAL) == (ssize_t)sizeof mine &&
+           recv(sock, &i, sizeof i, 0) == (ssize_t)sizeof i && i >= 0 && i < NSTEPS) {
+        n.step = i + 1;
+        n.code[0] = '\0';
+        steps[i].lesson();
+    }
     _exit(EXIT_OK);
 }
 
@@ -719,8 +678,8 @@ static void choose_allocator(const char *arg)
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
         if (strcmp(arg, known[k].name) != 0)
             continue;
-        snprintf(dir, sizeof dir, "%s%s", strncmp(ours.from[F_LIBC], "/usr/", 5) ? "/usr" : "",
-                 ours.from[F_LIBC]);
+        snprintf(dir, sizeof dir, "%s%s", strncmp(mine.from[F_LIBC], "/usr/", 5) ? "/usr" : "",
+                 mine.from[F_LIBC]);
         *strrchr(dir, '/') = '\0';
         if (getenv("VMLAB_ALLOCATOR_DIR"))
             snprintf(dir, sizeof dir, "%s", getenv("VMLAB_ALLOCATOR_DIR"));
@@ -745,7 +704,7 @@ static void choose_allocator(const char *arg)
 }
 
 /* The child: this program again, under LD_PRELOAD, told where to answer. */
-static void start_child(void)
+static void start_child(pid_t *child)
 {
     int sv[2];
     char how[64];
@@ -756,17 +715,17 @@ static void start_child(void)
     (void)fcntl(sv[1], F_SETFD, 0); /* the child's end stays open across exec */
     snprintf(how, sizeof how, "%d,%zu", sv[1], big_size);
     int err = setenv(CHILD_ENV, how, 1) || setenv("LD_PRELOAD", other_path, 1) ? errno :
-              posix_spawn(&child, "/proc/self/exe", NULL, NULL, argv, environ);
+              posix_spawn(child, "/proc/self/exe", NULL, NULL, argv, environ);
     (void)close(sv[1]);
     if (err)
         narrate_fail_errno(&n, "posix_spawn", err);
     sock = sv[0];
-    if (!exchange(NULL, 0, &other, sizeof other))
+    if (!child_report(-1))
         cli_usage_error(&info, "--allocator: the child under LD_PRELOAD=%s ended before it "
                         "started", other_path);
-    if (strcmp(other.from[F_MALLOC], other_path) != 0)
+    if (strcmp(theirs[0].from[F_MALLOC], other_path) != 0)
         cli_usage_error(&info, "--allocator: %s does not replace malloc: under LD_PRELOAD, malloc "
-                        "is still %s's", other_path, other.from[F_MALLOC]);
+                        "is still %s's", other_path, theirs[0].from[F_MALLOC]);
 }
 #endif
 
@@ -790,9 +749,10 @@ int main(int argc, char **argv)
     leftovers_repair(info.name);
 #ifndef VMLAB_GLIBC_MALLOC
     narrate_init(&n, info.name, &common, 1);
-#ifdef VMLAB_OTHER_MALLOC
-    narrate_finish(&n, RESULT_SKIP, "this program was built with " VMLAB_OTHER_MALLOC "; the "
-                   "lesson is glibc's malloc: build without VMLAB_SANITIZE (cmake --preset dev)");
+#ifdef VMLAB_ASAN
+    narrate_finish(&n, RESULT_SKIP, "this program was built with ASan, whose allocator replaces "
+                   "glibc's malloc; the lesson is glibc's malloc: build without VMLAB_SANITIZE "
+                   "(cmake --preset dev)");
 #else
     narrate_finish(&n, RESULT_SKIP, "this C library is not glibc, and the lesson is glibc's malloc "
                    "(its heap, thresholds, mallopt, mallinfo2 and malloc_trim)");
@@ -804,11 +764,11 @@ int main(int argc, char **argv)
     thp_read(&thp);
     d.huge_kb = (int64_t)(thp.huge_size / 1024);
     narrate_init(&n, info.name, &common, NSTEPS);
-    who_serves(&ours);
-    if (strcmp(ours.from[F_MALLOC], ours.from[F_LIBC]) != 0)
+    who_serves(&mine);
+    if (strcmp(mine.from[F_MALLOC], mine.from[F_LIBC]) != 0)
         narrate_finish(&n, RESULT_SKIP, "malloc here is not glibc's: dladdr finds it in %s "
                        "(LD_PRELOAD='%s'); the lesson is glibc's malloc (for another one beside "
-                       "it: --allocator)", ours.from[F_MALLOC],
+                       "it: --allocator)", mine.from[F_MALLOC],
                        getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
     if (allocator)
         choose_allocator(allocator);
@@ -827,8 +787,9 @@ int main(int argc, char **argv)
     big_size = (size_t)bytes;
     d.big_kb = (int64_t)(bytes / 1024);
     d.shrunk = got == BUDGET_SHRUNK;
+    pid_t child = 0;
     if (other_path)
-        start_child();
+        start_child(&child);
     narrate_observe(&n, observe, NULL);
     /* One look before step 1: the memory our measuring writes to is then
      * resident, so that no step's VmRSS counts it. */
@@ -840,8 +801,8 @@ int main(int argc, char **argv)
                   sbrk(0), big_text);
     if (other_path)
         narrate_intro(&n, "Beside it: the same steps under %s, in a child (PID %ld) run with "
-                      "LD_PRELOAD=%s. Its numbers are the other_ rows.", other_name, other.pid,
-                      other_path);
+                      "LD_PRELOAD=%s. Its numbers are the other_ rows.", other_name,
+                      (long)child, other_path);
     narrate_run(&n, steps, NSTEPS);
     int status = 0;
     if (other_path && (close(sock) != 0 || waitpid(child, &status, 0) != child || status != 0))
