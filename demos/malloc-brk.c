@@ -2,14 +2,10 @@
 /* malloc-brk: where malloc gets memory from. Small requests come from the
  * heap, which grows by moving the program break (brk); large ones get a
  * mapping of their own (mmap). Freed heap memory stays with the process
- * until malloc_trim. Every answer is measured: sbrk(0), the [heap] entry and
- * the allocation's own entry in /proc/self/smaps, VmSize, VmRSS, the fault
- * counter, and what glibc says (mallinfo2).
- *
- * With --allocator, a child runs this program under LD_PRELOAD of another
- * malloc and takes each step right after this process; it measures itself
- * the same way and sends its numbers back (the other_* rows).
- *
+ * until malloc_trim. Measured: sbrk(0), the [heap] entry and the block's own
+ * entry in /proc/self/smaps, VmSize, VmRSS, minor faults, mallinfo2.
+ * With --allocator, a child runs the same steps under LD_PRELOAD of another
+ * malloc, measures itself the same way and sends its numbers back (other_*).
  * This process is glibc's malloc: another C library, or a sanitizer that
  * replaces malloc, cannot show it (exit 77). */
 #define _GNU_SOURCE
@@ -158,7 +154,6 @@ static int sock = -1;                    /* to the child: a step's index out, it
 
 static struct {
     int64_t page_kb, huge_kb, big_kb;
-    struct budget budget;
     bool shrunk;
     char why[400];
 } d;
@@ -328,17 +323,18 @@ static bool glibcs_there(const struct side *o, int call)
            strcmp(o->from[F_MALLOC], o->from[F_LIBC]) != 0;
 }
 
-static const char *const where_id[] = {NULL, "other_from_heap_break_moved",
-                                       "other_from_heap_no_brk", "other_new_mapping",
-                                       "other_inside_earlier_mapping"};
-static const char *const where_said[] = {
-    "nowhere in its maps", "from [heap], and the break moved", "from [heap], the break unmoved",
-    "a new mapping (no mapping held its address before)", "inside a mapping it had before"};
-static const char *const give_id[] = {"other_free_unmapped", "other_free_gave_memory",
-                                      "other_free_kept"};
-static const char *const give_said[] = {"gave address space back to the kernel",
-                                        "kept the address space but gave memory back",
-                                        "gave nothing back to the kernel"};
+/* Where the child's block went (by enum where), and what its free gave back. */
+static const struct { const char *id, *said; } went[] = {
+    {NULL, "nowhere in its maps"},
+    {"other_from_heap_break_moved", "from [heap], and the break moved"},
+    {"other_from_heap_no_brk", "from [heap], the break unmoved"},
+    {"other_new_mapping", "a new mapping (no mapping held its address before)"},
+    {"other_inside_earlier_mapping", "inside a mapping it had before"},
+}, gave[] = {
+    {"other_free_unmapped", "gave address space back to the kernel"},
+    {"other_free_gave_memory", "kept the address space but gave memory back"},
+    {"other_free_kept", "gave nothing back to the kernel"},
+};
 
 /* The steps whose calls are glibc's whatever serves malloc: what they did in the child. */
 static void glibc_calls_there(const struct side *o)
@@ -349,23 +345,22 @@ static void glibc_calls_there(const struct side *o)
     case AGAIN_1M:
         CONCLUDE(&n, "other_no_dynamic_threshold", glibcs_there(o, F_MALLOPT),
                  VALUES(VAL("first_where", first), VAL("again_where", o->where)),
-                 "The dynamic threshold is glibc's malloc's, and the child's malloc is %s's: "
-                 "there the first malloc(1 MiB) was %s, and this one is %s.", other_name,
-                 where_said[first], where_said[o->where]);
+                 "The dynamic threshold is glibc's malloc's, not %s's: its first malloc(1 MiB) "
+                 "was %s, this one is %s.", other_name, went[first].said, went[o->where].said);
         break;
     case FIXED_THRESHOLD:
         CONCLUDE(&n, "other_mallopt_is_glibcs", glibcs_there(o, F_MALLOPT),
                  VALUES(VAL("again_where", again), VAL("where", o->where)),
-                 "mallopt is glibc's (dladdr: %s), not %s's: it set a threshold that the child's "
-                 "malloc does not read. There malloc(1 MiB) is %s; at step 8 it was %s.",
-                 o->from[F_MALLOPT], other_name, where_said[o->where], where_said[again]);
+                 "mallopt is glibc's (dladdr: %s), not %s's, whose malloc does not read it: "
+                 "malloc(1 MiB) is %s; at step 8 it was %s.",
+                 o->from[F_MALLOPT], other_name, went[o->where].said, went[again].said);
         break;
     case FILL_HEAP:
         CONCLUDE(&n, "other_mallinfo2_is_glibcs", glibcs_there(o, F_MALLINFO) && 2 * used < o->rss,
                  VALUES(VAL("in_use_delta_kB", used), VAL("vm_rss_delta_kB", o->rss)),
-                 "mallinfo2 is glibc's (dladdr: %s): in the child it counts %+lld kB more in "
-                 "use while VmRSS grew by %lld kB. It knows glibc's heap, not what %s handed "
-                 "out.", o->from[F_MALLINFO], (long long)used, (long long)o->rss, other_name);
+                 "mallinfo2 is glibc's (dladdr: %s) and knows only glibc's heap: in use %+lld "
+                 "kB while VmRSS grew by %lld kB under %s.", o->from[F_MALLINFO],
+                 (long long)used, (long long)o->rss, other_name);
         break;
     case TRIM:
         CONCLUDE(&n, "other_malloc_trim_is_glibcs", glibcs_there(o, F_TRIM),
@@ -395,28 +390,27 @@ static void both_sides(void)
         CONCLUDE(&n, "other_allocator_serves_malloc", strcmp(o->from[F_MALLOC], other_path) == 0,
                  VALUES(VAL("other_pid", o->pid)),
                  "In the child (PID %ld, LD_PRELOAD=%s) dladdr finds malloc in that library: %s "
-                 "serves malloc there. The other_ numbers are that process's own, measured as "
-                 "ours are.", o->pid, other_path, other_name);
+                 "serves it. The other_ numbers are that process's own, measured as ours.",
+                 o->pid, other_path, other_name);
     }
     for (enum where k = HEAP_BRK; o->usable && k <= EARLIER_MAPPING; k++)
-        CONCLUDE(&n, where_id[k], o->where == k,
+        CONCLUDE(&n, went[k].id, o->where == k,
                  VALUES(VAL("usable_bytes", o->usable), VAL("vm_size_delta_kB", o->vm),
                         VAL("vm_rss_delta_kB", o->rss), VAL("brk_moved_kB", o->moved)),
-                 "Under %s the block is %s: VmSize %+lld kB, VmRSS %+lld kB; %s set aside %lld "
-                 "bytes for it (malloc_usable_size).", other_name, where_said[k],
-                 (long long)o->vm, (long long)o->rss, other_name, (long long)o->usable);
+                 "Under %s the block is %s: VmSize %+lld kB, VmRSS %+lld kB, %lld bytes set "
+                 "aside (malloc_usable_size).", other_name, went[k].said, (long long)o->vm,
+                 (long long)o->rss, (long long)o->usable);
     if (strcmp(n.id, "calloc_big") == 0)
         CONCLUDE(&n, "other_calloc_wrote_zeroes", 2 * o->rss >= d.big_kb,
                  VALUES(VAL("minor_faults", o->faults), VAL("vm_rss_delta_kB", o->rss)),
-                 "%s's calloc wrote its zeroes: %lld faults, VmRSS +%lld kB. The whole block is "
-                 "memory now, not only address space.", other_name, (long long)o->faults,
-                 (long long)o->rss);
+                 "%s's calloc wrote its zeroes: %lld faults, VmRSS +%lld kB: the whole block is "
+                 "memory now.", other_name, (long long)o->faults, (long long)o->rss);
     int g = o->vm < 0 ? 0 : o->rss < 0 ? 1 : 2;
     for (int k = 0; strncmp(n.id, "free", 4) == 0 && k < 3; k++)
-        CONCLUDE(&n, give_id[k], g == k,
+        CONCLUDE(&n, gave[k].id, g == k,
                  VALUES(VAL("vm_size_delta_kB", o->vm), VAL("vm_rss_delta_kB", o->rss)),
                  "Under %s this free %s: VmSize %+lld kB, VmRSS %+lld kB.", other_name,
-                 give_said[k], (long long)o->vm, (long long)o->rss);
+                 gave[k].said, (long long)o->vm, (long long)o->rss);
 }
 
 /* ---- What glibc's steps show ---- */
@@ -430,46 +424,41 @@ static void explain_allocate(void)
     narrate_fact_int(&n, "requested_bytes", (int64_t)want);
     CONCLUDE(&n, "from_heap_break_moved", heap && s->moved > 0,
              VALUES(VAL("brk_moved_kB", s->moved), VAL("requested_bytes", want)),
-             "From the heap, which had no room: malloc moved the break by %lld kB (brk) and "
-             "[heap] grew by as much, more than %zu bytes, so that the next requests fit "
-             "without a system call.", (long long)s->moved, want);
+             "The heap had no room: malloc moved the break by %lld kB (brk), more than the %zu "
+             "bytes asked, so that the next requests fit without a system call.",
+             (long long)s->moved, want);
     CONCLUDE(&n, "from_heap_no_brk", heap && s->moved == 0,
              VALUES(VAL("brk_moved_kB", s->moved), VAL("requested_bytes", want)),
-             "From the heap's free space: the pointer is inside [heap] and the break did not "
-             "move: no system call.");
+             "From the heap's free space: inside [heap], the break unmoved, no system call.");
     CONCLUDE(&n, "own_mapping", s->a.mapped && !heap && s->moved == 0 &&
              s->vm * 1024 >= (int64_t)want,
              VALUES(VAL("vm_size_delta_kB", s->vm), VAL("requested_bytes", want)),
-             "A mapping of its own: the pointer is outside [heap] (the maps line), the break "
-             "did not move, and VmSize grew by %lld kB: glibc called mmap for it.",
-             (long long)s->vm);
+             "A mapping of its own (outside [heap], the break unmoved): VmSize grew by %lld kB, "
+             "glibc called mmap for it.", (long long)s->vm);
     if (strcmp(n.id, "malloc_128k") == 0) {
         int64_t top = (int64_t)s->b.mi.keepcost;
         narrate_fact_int(&n, "top_chunk_before_bytes", top);
         CONCLUDE(&n, "fitted_in_top", heap && s->moved == 0 && top >= (int64_t)want,
                  VALUES(VAL("top_chunk_bytes", top), VAL("requested_bytes", want)),
-                 "128 KiB is glibc's M_MMAP_THRESHOLD, yet this came from the heap: the free "
-                 "space at its end (the top chunk, mallinfo2's keepcost: %lld bytes) had room. "
-                 "glibc looks at the threshold only when the heap would have to grow.",
-                 (long long)top);
+                 "128 KiB is glibc's M_MMAP_THRESHOLD, yet the top chunk (the heap's free end, "
+                 "mallinfo2's keepcost: %lld bytes) had room: glibc looks at the threshold only "
+                 "when the heap must grow.", (long long)top);
         CONCLUDE(&n, "threshold_between_127k_and_128k", (k127 == HEAP || k127 == HEAP_BRK) &&
                  narrate_held(&n, "own_mapping"),
                  VALUES(VAL("heap_below_bytes", 127 << 10), VAL("mapped_from_bytes", 128 << 10)),
-                 "So the threshold lies between 127 KiB (heap) and 128 KiB (a mapping): glibc's "
-                 "M_MMAP_THRESHOLD is 128 KiB by default, and a request that needs that much, "
-                 "its 8-byte header included, is mapped.");
+                 "So the threshold lies between 127 KiB (heap) and 128 KiB (mapped): "
+                 "M_MMAP_THRESHOLD, 128 KiB by default, counts malloc's 8-byte header.");
     }
     if (strcmp(n.id, "again_1m") == 0)
         CONCLUDE(&n, "dynamic_threshold_rose", where_was[MALLOC_1M] == NEW_MAPPING && heap,
                  VALUES(VAL("requested_bytes", want)),
                  "The malloc(1 MiB) that was a mapping two steps ago came from the heap: freeing "
-                 "a mapped chunk raised glibc's threshold to that chunk's size (the dynamic mmap "
-                 "threshold), so it uses the heap up to there.");
+                 "a mapped chunk raised glibc's threshold to its size (the dynamic threshold).");
     if (strcmp(n.id, "fixed_threshold") == 0)
         CONCLUDE(&n, "mallopt_fixed_threshold", narrate_held(&n, "own_mapping"),
                  VALUES(VAL("threshold_bytes", 128 << 10)),
-                 "With M_MMAP_THRESHOLD set by mallopt the threshold is fixed (frees no longer "
-                 "move it): 1 MiB is a mapping of its own again.");
+                 "mallopt fixed the threshold (frees no longer move it): 1 MiB is a mapping of "
+                 "its own again.");
     both_sides();
 }
 
@@ -503,17 +492,16 @@ static void explain_big(void)
                      "instead.", d.why, (long long)d.big_kb);
         CONCLUDE(&n, "big_is_address_space", !heap && s->vm >= d.big_kb && s->rss <= d.huge_kb,
                  VALUES(VAL("vm_size_delta_kB", s->vm), VAL("rss_kB", s->rss)),
-                 "VmSize grew by %lld kB: a mapping of its own, the size plus malloc's header, "
-                 "in whole pages. Memory came only for what malloc wrote: VmRSS grew by %lld kB.",
+                 "A mapping of its own: VmSize grew by %lld kB (the size plus malloc's header, "
+                 "in whole pages), VmRSS only by %lld kB, for what malloc wrote.",
                  (long long)s->vm, (long long)s->rss);
         CONCLUDE(&n, "header_touched_one_page", s->rss == d.page_kb && huge == 0,
                  VALUES(VAL("vm_rss_delta_kB", s->rss)),
-                 "That one page holds malloc's chunk header, 16 bytes just before the pointer "
-                 "it returned.");
+                 "That page holds malloc's 16-byte chunk header, just before the pointer.");
         CONCLUDE(&n, "header_touched_huge_page", s->rss >= d.huge_kb && huge >= d.huge_kb,
                  VALUES(VAL("anon_huge_kB", huge)),
-                 "Writing malloc's chunk header brought a whole %lld kB transparent huge page "
-                 "(AnonHugePages): THP is at work for this mapping.", (long long)d.huge_kb);
+                 "Writing the header brought a whole %lld kB transparent huge page "
+                 "(AnonHugePages): THP is at work here.", (long long)d.huge_kb);
     } else if (strncmp(n.id, "write_", 6) == 0) {
         CONCLUDE(&n, "page_already_there", rss == 0 && s->faults == 0,
                  VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", s->faults)),
@@ -522,20 +510,19 @@ static void explain_big(void)
                  "this page was already there.");
         CONCLUDE(&n, "write_one_page", rss == d.page_kb && huge_moved == 0 && s->faults == 1,
                  VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", s->faults)),
-                 "One fault, Rss +%lld kB: one page of %lld kB came, the rest is still only "
-                 "address space.", (long long)rss, (long long)d.big_kb);
+                 "One fault, Rss +%lld kB: one page; the rest of %lld kB is still address space.",
+                 (long long)rss, (long long)d.big_kb);
         CONCLUDE(&n, "write_huge_page", rss == d.huge_kb && huge_moved == d.huge_kb,
                  VALUES(VAL("rss_delta_kB", rss), VAL("anon_huge_delta_kB", huge_moved)),
-                 "Rss +%lld kB in AnonHugePages: the kernel mapped a whole transparent huge page "
-                 "for this write.", (long long)rss);
+                 "Rss +%lld kB in AnonHugePages: one write, a whole transparent huge page.",
+                 (long long)rss);
     } else {
         CONCLUDE(&n, "calloc_skipped_memset", !heap && s->faults <= 1 && s->rss <= d.huge_kb,
                  VALUES(VAL("minor_faults", s->faults), VAL("vm_rss_delta_kB", s->rss),
                         VAL("big_kB", d.big_kb)),
-                 "calloc of %lld kB took %lld fault%s and VmRSS grew by %lld kB: no memset. "
-                 "Memory fresh from mmap is zero already, and glibc knows a mapped chunk is "
-                 "fresh.", (long long)d.big_kb, (long long)s->faults, s->faults == 1 ? "" : "s",
-                 (long long)s->rss);
+                 "calloc of %lld kB: %lld fault%s, VmRSS +%lld kB, no memset: memory fresh from "
+                 "mmap is zero, and glibc knows a mapped chunk is fresh.", (long long)d.big_kb,
+                 (long long)s->faults, s->faults == 1 ? "" : "s", (long long)s->rss);
     }
     both_sides();
 }
@@ -549,23 +536,21 @@ static void explain_heap(void)
     if (n.step - 1 == FILL_HEAP) {
         CONCLUDE(&n, "heap_holds_blocks", s->heap_rss >= 3072 && used >= 4096,
                  VALUES(VAL("heap_rss_delta_kB", s->heap_rss), VAL("in_use_delta_kB", used)),
-                 "64 blocks of 64 KiB, below the threshold, all written: [heap]'s Rss grew by "
-                 "%lld kB and mallinfo2 counts %lld kB more in use (uordblks).",
-                 (long long)s->heap_rss, (long long)used);
+                 "64 written blocks of 64 KiB, below the threshold: [heap]'s Rss +%lld kB, "
+                 "mallinfo2's in use (uordblks) +%lld kB.", (long long)s->heap_rss,
+                 (long long)used);
     } else if (n.step - 1 == FREE_BLOCKS) {
         CONCLUDE(&n, "free_kept_memory", s->moved == 0 && s->heap_rss > -64 && freed >= 4096,
                  VALUES(VAL("heap_rss_delta_kB", s->heap_rss), VAL("free_delta_kB", freed)),
-                 "free gave %lld kB back to malloc, not to the kernel: mallinfo2's free bytes "
-                 "(fordblks) grew by that much, while [heap]'s Rss moved by %+lld kB and the "
-                 "break stayed (pin, above them, holds the heap's end).", (long long)freed,
-                 (long long)s->heap_rss);
+                 "free gave %lld kB back to malloc (mallinfo2's fordblks), not to the kernel: "
+                 "[heap]'s Rss %+lld kB, the break unmoved (pin, above them, holds the heap's "
+                 "end).", (long long)freed, (long long)s->heap_rss);
     } else if (n.step - 1 == TRIM) {
         narrate_fact_int(&n, "malloc_trim_result", trimmed);
         CONCLUDE(&n, "trim_gave_back", trimmed == 1 && s->heap_rss <= -2048,
                  VALUES(VAL("heap_rss_delta_kB", s->heap_rss), VAL("brk_moved_kB", s->moved)),
-                 "malloc_trim(0) returned 1 and [heap]'s Rss fell by %lld kB, while the break "
-                 "moved by %lld kB: the free pages inside the heap went back to the kernel "
-                 "(glibc madvises them away), their address space stayed.",
+                 "malloc_trim(0) returned 1, [heap]'s Rss fell by %lld kB, the break moved by "
+                 "%lld kB: glibc madvised the heap's free pages away, their address space stayed.",
                  (long long)-s->heap_rss, (long long)s->moved);
         narrate_note(&n, "mallinfo2: arena %lld kB, in use %lld kB, free %lld kB. smaps: [heap] "
                      "Size %lld kB, Rss %lld kB.", (long long)(s->a.mi.arena / 1024),
@@ -573,9 +558,9 @@ static void explain_heap(void)
                      (long long)s->a.heap_size, (long long)s->a.heap_rss);
     } else if (!CONCLUDE(&n, "heap_shrank_at_free", s->moved < 0,
                          VALUES(VAL("brk_moved_kB", s->moved)),
-                         "With the last block at the heap's end freed, the free space there "
-                         "passed M_TRIM_THRESHOLD and free itself moved the break down by %lld "
-                         "kB.", (long long)-s->moved)) {
+                         "Freeing the heap's last block left more than M_TRIM_THRESHOLD free "
+                         "at its end: free moved the break down by %lld kB.",
+                         (long long)-s->moved)) {
         narrate_note(&n, "The break moved by %lld kB; [heap] is %lld kB, %lld kB of it resident.",
                      (long long)s->moved, (long long)s->a.heap_size, (long long)s->a.heap_rss);
     }
@@ -772,15 +757,16 @@ int main(int argc, char **argv)
                        getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
     if (allocator)
         choose_allocator(allocator);
-    budget_read(&d.budget);
+    struct budget budget;
+    budget_read(&budget);
     uint64_t bytes = 0;
     /* Two blocks of big_size exist at once (four with the child); only a page
      * or two of each is written, but in overcommit mode 2 each is charged. */
-    enum budget_choice got = budget_choose_size(&d.budget, 0, UINT64_C(1) << 30, page, 2,
+    enum budget_choice got = budget_choose_size(&budget, 0, UINT64_C(1) << 30, page, 2,
                                                 other_path ? 8 : 4, &bytes, d.why, sizeof d.why);
     char why_fill[400] = "";
     if (got == BUDGET_NONE_FITS ||
-        !budget_allows(&d.budget, 16u << 20, 2, why_fill, sizeof why_fill))
+        !budget_allows(&budget, 16u << 20, 2, why_fill, sizeof why_fill))
         narrate_finish(&n, RESULT_SKIP, "this process may not use enough memory for the lesson "
                        "(it writes 4 MiB): %s. Free some memory or raise that limit.",
                        got == BUDGET_NONE_FITS ? d.why : why_fill);
