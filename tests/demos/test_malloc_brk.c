@@ -63,8 +63,7 @@ static void check_step(pid_t pid, const struct json *st, const struct seen *b, c
 {
     const char *id = jstr(st, "id");
     int n = (int)jint(st, "step");
-    assert_code_is_source(st, VMLAB_DEMO_SOURCE);
-    assert_sentences_rest_on_findings(st);
+    assert_lesson_step_in(st, VMLAB_DEMO_SOURCE);
     /* The rows are what we read now, the demo sitting still at its pause. */
     ck_assert_int_eq(jint(st, "after.VmSize_kB"), a->vm_size);
     ck_assert_int_eq(jint(st, "after.heap_Size_kB"), a->heap_size);
@@ -118,32 +117,23 @@ static void check_step(pid_t pid, const struct json *st, const struct seen *b, c
     }
 }
 
+/* At the pause before step `next`: our reading now, and step next - 1 against it. */
+static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *ended)
+{
+    struct seen *seen = ctx;
+    ck_assert_int_lt(next, 40);
+    read_seen(stepper_pid(s), &seen[next]);
+    if (ended)
+        check_step(stepper_pid(s), ended, &seen[next - 1], &seen[next]);
+}
+
 START_TEST(lesson_observed)
 {
     const char *argv[] = {program, "--step", "--json", NULL};
     struct stepper s;
     struct seen seen[40];
-    ck_assert_int_eq(stepper_start(&s, argv), 0);
-    pid_t pid = stepper_pid(&s);
-    int step, last = 0;
-    while ((step = stepper_wait(&s)) > 0) {
-        ck_assert_int_eq(step, last + 1);
-        ck_assert_int_lt(step, 40);
-        read_seen(pid, &seen[step]);
-        if (step > 1) {
-            const struct json *done = stepper_step(&s, step - 1);
-            ck_assert_ptr_nonnull(done);
-            check_step(pid, done, &seen[step - 1], &seen[step]);
-        }
-        last = step;
-        ck_assert(stepper_go(&s));
-    }
-    ck_assert_int_eq(last, 18);
-    const struct json *result = stepper_result(&s);
-    ck_assert_ptr_nonnull(result);
-    ck_assert_str_eq(jstr(result, "result"), "ok");
-    int status = stepper_finish(&s);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    ck_assert_int_eq(lesson_step_through(&s, argv, at_pause, seen), 18);
+    lesson_assert_ok_end(&s);
 }
 END_TEST
 
@@ -179,25 +169,7 @@ END_TEST
 
 START_TEST(answers_show_real_code)
 {
-    FILE *f = fopen(VMLAB_ANSWERS, "re");
-    ck_assert_ptr_nonnull(f);
-    static char line[1 << 16];
-    int steps = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "{\"demo\":\"malloc-brk\"", 20) != 0)
-            continue;
-        char err[128];
-        struct json *j = json_parse(line, strcspn(line, "\n"), err, sizeof err);
-        ck_assert_msg(j != NULL, "%s", err);
-        if (json_get(j, "step")) {
-            assert_code_is_source(j, VMLAB_DEMO_SOURCE);
-            assert_sentences_rest_on_findings(j);
-            steps++;
-        }
-        json_free(j);
-    }
-    fclose(f);
-    ck_assert_int_ge(steps, 18);
+    ck_assert_int_ge(assert_answers_real_in(VMLAB_ANSWERS, "malloc-brk", VMLAB_DEMO_SOURCE), 18);
 }
 END_TEST
 

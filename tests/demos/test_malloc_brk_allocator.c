@@ -123,6 +123,30 @@ static void check_other(const struct json *st, const struct child_seen *b,
         ck_assert(held(st, "other_malloc_trim_is_glibcs"));
 }
 
+struct walk {
+    const char *library;
+    pid_t child;                     /* from step 1's other_pid */
+    struct child_seen seen[40];
+};
+
+/* At the pause before step `next`: the child as we read it now, and step
+ * next - 1's claims about it (from step 2, when the child is known). */
+static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *ended)
+{
+    (void)s;
+    struct walk *w = ctx;
+    ck_assert_int_lt(next, 40);
+    if (next == 2) { /* step 1 names the child */
+        ck_assert(held(ended, "other_allocator_serves_malloc"));
+        ck_assert_str_eq(jstr(ended, "facts.other_malloc_from"), w->library);
+        w->child = (pid_t)jint(ended, "facts.other_pid");
+    }
+    if (w->child)
+        read_child(w->child, w->library, &w->seen[next]);
+    if (next > 2)
+        check_other(ended, &w->seen[next - 1], &w->seen[next]);
+}
+
 START_TEST(child_observed)
 {
     if (!installed[_i]) {
@@ -134,34 +158,13 @@ START_TEST(child_observed)
     ck_assert_ptr_nonnull(realpath(libs[_i].path, library));
     const char *argv[] = {program, "--step", "--json", "--allocator", libs[_i].name, NULL};
     struct stepper s;
-    static struct child_seen seen[40];
-    ck_assert_int_eq(stepper_start(&s, argv), 0);
-    pid_t child = 0;
-    int step, last = 0;
-    while ((step = stepper_wait(&s)) > 0) {
-        ck_assert_int_eq(step, last + 1);
-        ck_assert_int_lt(step, 40);
-        if (step == 2) { /* step 1 names the child */
-            const struct json *first = stepper_step(&s, 1);
-            ck_assert_ptr_nonnull(first);
-            ck_assert(held(first, "other_allocator_serves_malloc"));
-            ck_assert_str_eq(jstr(first, "facts.other_malloc_from"), library);
-            child = (pid_t)jint(first, "facts.other_pid");
-        }
-        if (child)
-            read_child(child, library, &seen[step]);
-        if (step > 2)
-            check_other(stepper_step(&s, step - 1), &seen[step - 1], &seen[step]);
-        last = step;
-        ck_assert(stepper_go(&s));
-    }
-    ck_assert_int_eq(last, 18);
-    const struct json *result = stepper_result(&s);
-    ck_assert_ptr_nonnull(result);
-    ck_assert_str_eq(jstr(result, "result"), "ok");
-    int status = stepper_finish(&s);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
-    ck_assert_msg(kill(child, 0) != 0, "the child %ld outlived the demo", (long)child);
+    static struct walk w; /* static: the readings are large */
+    memset(&w, 0, sizeof w);
+    w.library = library;
+    ck_assert_int_eq(lesson_step_through(&s, argv, at_pause, &w), 18);
+    lesson_assert_ok_end(&s);
+    ck_assert_msg(w.child > 0 && kill(w.child, 0) != 0, "the child %ld outlived the demo",
+                  (long)w.child);
 }
 END_TEST
 
