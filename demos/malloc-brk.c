@@ -45,10 +45,11 @@
 #endif
 
 static struct narrator n;
+
+#ifdef VMLAB_GLIBC_MALLOC
 static const char *other_path;   /* --allocator: the library the child preloads (a real path) */
 static char other_name[64];      /* "jemalloc", or that library's file name */
 
-#ifdef VMLAB_GLIBC_MALLOC
 /* ---- The lesson ---- */
 
 static char *q;             /* the allocation a step makes */
