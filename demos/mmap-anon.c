@@ -90,7 +90,7 @@ static struct {
     struct snapshot before, after;           /* taken by observe() around each LESSON */
     struct thp_counters vm_before, vm_after; /* /proc/vmstat, around the same */
     struct thp thp;                          /* the THP mode, huge-page size, use_zero_page */
-    int64_t page_kb, huge_kb, size_kb;
+    long long page_kb, huge_kb, unit_kb, size_kb, span_kb; /* long long: printed as %lld */
     int lesson_errno;                        /* errno just after the lesson's code */
     const char *size_arg;                    /* --size as typed; NULL: the default */
     uint64_t requested;                      /* the size asked for, in bytes */
@@ -115,7 +115,7 @@ static void observe(void *ctx, bool after)
         thp_counters_read(&d.vm_after);
 }
 
-static int64_t after(const char *key)
+static long long after(const char *key)
 {
     int64_t v = -1;
     return snapshot_get(&d.after, key, &v) ? v : -1;
@@ -127,7 +127,7 @@ static int64_t after(const char *key)
 #define DELTA(key) snapshot_delta0(&d.before, &d.after, key)
 
 /* A /proc/vmstat counter's row and its move (0 when absent). */
-static int64_t vmstat_row(const char *key, int64_t before, int64_t after)
+static long long vmstat_row(const char *key, int64_t before, int64_t after)
 {
     narrate_value(&n, key, "", before >= 0, before, after >= 0, after);
     return before >= 0 && after >= 0 ? after - before : 0;
@@ -135,8 +135,8 @@ static int64_t vmstat_row(const char *key, int64_t before, int64_t after)
 
 /* Steps 1 and 2 made a mapping of a size that fitted the budget (main), so
  * a refusal is the kernel's. Its maps line, its rows, and finding `id`:
- * size_kb of address space (`what`) and no memory behind it. */
-static void explain_mapping(const char *call, bool failed, const char *id, int64_t size_kb,
+ * kb of address space (`what`) and no memory behind it. */
+static void explain_mapping(const char *call, bool failed, const char *id, long long kb,
                             const char *what)
 {
     if (failed)
@@ -146,18 +146,17 @@ static void explain_mapping(const char *call, bool failed, const char *id, int64
     narrate_fact(&n, "maps", "%s", maps);
     narrate_fact_int(&n, "size_kB", d.size_kb);
     REPORT("Size", "Rss", "Committed_AS");
-    CONCLUDE(&n, id, after("Size") == size_kb && after("Rss") == 0,
+    CONCLUDE(&n, id, after("Size") == kb && after("Rss") == 0,
              VALUES(VAL("size_kB", after("Size")), VAL("rss_kB", after("Rss"))),
-             "%lld kB of address space, %s, and no memory behind it: Rss is 0 kB.",
-             (long long)size_kb, what);
+             "%lld kB of address space, %s, with no memory behind it: Rss is 0 kB.", kb, what);
 }
 
 static void explain_reserve(void)
 {
     explain_mapping("mmap (the PROT_NONE reservation)", guard == MAP_FAILED,
-                    "reservation_without_memory", (int64_t)(span / 1024),
+                    "reservation_without_memory", d.span_kb,
                     "the region with alignment and a guard page on each side");
-    narrate_fact_int(&n, "span_kB", (int64_t)(span / 1024));
+    narrate_fact_int(&n, "span_kB", d.span_kb);
     narrate_fact_int(&n, "size_requested", (int64_t)d.requested);
     if (d.budget.binding != BUDGET_NONE) {
         narrate_fact_int(&n, "budget_kB", (int64_t)(d.budget.bytes / 1024));
@@ -166,9 +165,9 @@ static void explain_reserve(void)
     CONCLUDE(&n, "default_size_shrunk", d.shrunk,
              VALUES(VAL("size_kB", d.size_kb), VAL("budget_kB", d.budget.bytes / 1024)),
              "The default 16 MiB is more than half of what this process may use (%s): the "
-             "lesson maps %lld kB instead.", d.why_size, (long long)d.size_kb);
+             "lesson maps %lld kB instead.", d.why_size, d.size_kb);
     commit_explain(&n, DELTA("Committed_AS"), 0, "reservation_not_charged",
-                   "a PROT_NONE mapping can never be written, so the kernel charges nothing for it.");
+                   "a PROT_NONE mapping can never be written, so nothing is charged for it.");
 }
 
 static void explain_map(void)
@@ -177,9 +176,9 @@ static void explain_map(void)
                     "readable and writable, a VMA of its own inside the reservation");
     CONCLUDE(&n, "size_rounded_up", !d.shrunk && (uint64_t)size != d.requested,
              VALUES(VAL("size_requested", d.requested), VAL("size_kB", d.size_kb),
-                    VAL("unit_kB", align / 1024)),
-             "--size %s is rounded up to whole %s of %zu kB.", d.size_arg ? d.size_arg : "16M",
-             want_thp ? "huge pages" : "pages", align / 1024);
+                    VAL("unit_kB", d.unit_kb)),
+             "--size %s is rounded up to whole %s of %lld kB.", d.size_arg ? d.size_arg : "16M",
+             want_thp ? "huge pages" : "pages", d.unit_kb);
     commit_explain(&n, DELTA("Committed_AS"), d.size_kb, "commit_charged_size",
                    "a private writable mapping is charged its whole size against the commit "
                    "limit when it is made, before any page exists.");
@@ -203,29 +202,28 @@ static void explain_advise(void)
 
 static void explain_write_one(void)
 {
-    int64_t rss = DELTA("Rss"), huge = DELTA("AnonHugePages"), faults = DELTA("minor_faults");
-    int64_t dirty = DELTA("Private_Dirty");
+    long long rss = DELTA("Rss"), huge = DELTA("AnonHugePages"), faults = DELTA("minor_faults");
+    long long dirty = DELTA("Private_Dirty");
     REPORT("Rss", "Private_Dirty", "AnonHugePages", "minor_faults");
     CONCLUDE(&n, "first_write_one_page",
              rss == d.page_kb && dirty == d.page_kb && faults == 1 && huge == 0,
              VALUES(VAL("rss_delta_kB", rss), VAL("private_dirty_delta_kB", dirty),
                     VAL("minor_faults", faults), VAL("page_kB", d.page_kb)),
-             "The first write faulted (1 minor fault, no disk): the kernel zeroed a free %lld KiB "
-             "frame and mapped it; Rss and Private_Dirty grew by one page.", (long long)d.page_kb);
+             "The first write faulted (1 minor fault: no disk involved). The kernel zeroed a free "
+             "%lld KiB frame and mapped it: Rss and Private_Dirty grew by one page.", d.page_kb);
     CONCLUDE(&n, "first_write_one_huge_page", huge == d.huge_kb && rss == d.huge_kb && faults == 1,
              VALUES(VAL("rss_delta_kB", rss), VAL("anon_huge_delta_kB", huge),
                     VAL("minor_faults", faults), VAL("huge_page_kB", d.huge_kb)),
              "One write, one fault: the kernel zeroed and mapped a whole %lld kB transparent huge "
-             "page; Rss and AnonHugePages grew by that much.", (long long)d.huge_kb);
+             "page; Rss and AnonHugePages grew by that much.", d.huge_kb);
     if (!want_thp) {
         CONCLUDE(&n, "nohugepage_ignored", huge > 0, VALUES(VAL("anon_huge_delta_kB", huge)),
-                 "VmFlags says 'nh', yet AnonHugePages grew by %lld kB: this kernel used a huge "
-                 "page anyway.", (long long)huge);
+                 "VmFlags says 'nh', yet AnonHugePages grew: this kernel used a huge page anyway.");
         return;
     }
     /* --thp and no huge page: the first reason this machine shows. */
-    int64_t fallback = vmstat_row("thp_fault_fallback", d.vm_before.fault_fallback,
-                                  d.vm_after.fault_fallback);
+    long long fallback = vmstat_row("thp_fault_fallback", d.vm_before.fault_fallback,
+                                    d.vm_after.fault_fallback);
     if (!CONCLUDE(&n, "thp_disabled_for_process", huge == 0 && d.thp.off_for_process,
                   VALUES(VAL("anon_huge_delta_kB", huge)), "No huge page: THP is disabled for "
                   "this process (PR_SET_THP_DISABLE, inherited from its parent).") &&
@@ -235,26 +233,26 @@ static void explain_write_one(void)
         CONCLUDE(&n, "thp_fallback", huge == 0 && fallback > 0,
                  VALUES(VAL("thp_fault_fallback_delta", fallback)),
                  "No huge page although THP is '%s': thp_fault_fallback moved by %lld, the kernel "
-                 "found no free %lld kB block and fell back to base pages.", d.thp.mode,
-                 (long long)fallback, (long long)d.huge_kb);
+                 "found no free %lld kB block and fell back to base pages.", d.thp.mode, fallback,
+                 d.huge_kb);
 }
 
 static void explain_read_other(void)
 {
     /* mincore over the huge page (--thp) or the one page read: a huge zero
      * page makes every base page of its block present. */
-    size_t pages = align / page;
+    long long pages = d.unit_kb / d.page_kb;
     char picture[4096 + 1];
-    int64_t resident = residency_picture(p + size / 2 / align * align, align, picture,
-                                         sizeof picture);
+    long long resident = residency_picture(p + size / 2 / align * align, align, picture,
+                                           sizeof picture);
     if (resident < 0)
         narrate_fail_errno(&n, "mincore", errno);
-    int64_t rss = DELTA("Rss"), huge = DELTA("AnonHugePages"), faults = DELTA("minor_faults");
+    long long rss = DELTA("Rss"), huge = DELTA("AnonHugePages"), faults = DELTA("minor_faults");
     narrate_fact_int(&n, "value_read", c);
-    narrate_fact_int(&n, "mincore_pages", (int64_t)pages);
+    narrate_fact_int(&n, "mincore_pages", pages);
     narrate_fact_int(&n, "mincore_resident", resident);
     REPORT("Rss", "minor_faults");
-    int64_t zero_alloc = 0;
+    long long zero_alloc = 0;
     if (want_thp) {
         narrate_fact_int(&n, "use_zero_page", d.thp.use_zero_page);
         zero_alloc = vmstat_row("thp_zero_page_alloc", d.vm_before.zero_page_alloc,
@@ -264,34 +262,34 @@ static void explain_read_other(void)
     CONCLUDE(&n, "read_maps_zero_page", zero_read && resident == 1,
              VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", faults),
                     VAL("mincore_resident", resident)),
-             "The read faulted and returned 0, yet Rss did not grow: the kernel mapped the zero "
-             "page, one read-only page of zeroes shared by all. mincore counts it; Rss does not.");
+             "The read faulted and returned 0, yet Rss did not grow: the kernel mapped the shared "
+             "zero page, read-only. mincore counts it as present; smaps does not count it in Rss.");
     if (CONCLUDE(&n, "read_maps_huge_zero_page",
-                 zero_read && faults == 1 && pages > 1 && resident == (int64_t)pages,
+                 zero_read && faults == 1 && pages > 1 && resident == pages,
                  VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", faults),
-                        VAL("mincore_resident", resident), VAL("use_zero_page", d.thp.use_zero_page)),
-                 "One fault, Rss +0 kB, yet all %zu base pages of the block are present: the "
-                 "kernel mapped the huge zero page, %lld kB of shared read-only zeroes, with one "
-                 "entry.", pages, (long long)d.huge_kb) &&
+                        VAL("mincore_resident", resident),
+                        VAL("use_zero_page", d.thp.use_zero_page)),
+                 "One fault, Rss +0 kB, yet all %lld base pages of the block are present: the "
+                 "kernel mapped the shared, read-only %lld kB huge zero page with one entry.",
+                 pages, d.huge_kb) &&
         !CONCLUDE(&n, "huge_zero_page_allocated", zero_alloc > 0,
                   VALUES(VAL("thp_zero_page_alloc_delta", zero_alloc)), "thp_zero_page_alloc "
-                  "moved by %lld: no process had it, so this read allocated it.",
-                  (long long)zero_alloc))
+                  "moved by %lld: no process had it, so this read allocated it.", zero_alloc))
         CONCLUDE(&n, "huge_zero_page_existed", zero_alloc == 0,
                  VALUES(VAL("thp_zero_page_alloc_delta", 0)),
                  "thp_zero_page_alloc did not move: the huge zero page already existed.");
     CONCLUDE(&n, "read_allocated_memory", rss > 0,
              VALUES(VAL("rss_delta_kB", rss), VAL("anon_huge_delta_kB", huge),
                     VAL("use_zero_page", d.thp.use_zero_page)),
-             "The read faulted and Rss grew by %lld kB: it got memory of its own, not a zero "
-             "page%s.", (long long)rss, d.thp.use_zero_page == 0 ? " (use_zero_page is 0)" : "");
+             "The read got memory of its own, not a zero page%s.",
+             d.thp.use_zero_page == 0 ? " (use_zero_page is 0)" : "");
 }
 
 static void explain_write_every_page(void)
 {
-    int64_t pages = d.size_kb / d.page_kb, huge_pages = d.size_kb / d.huge_kb;
-    int64_t faults = DELTA("minor_faults"), size_kb = after("Size"), rss_kb = after("Rss");
-    int64_t huge_kb = after("AnonHugePages");
+    long long pages = d.size_kb / d.page_kb, huge_pages = d.size_kb / d.huge_kb;
+    long long faults = DELTA("minor_faults"), size_kb = after("Size"), rss_kb = after("Rss");
+    long long huge_kb = after("AnonHugePages");
     REPORT("Size", "Rss", "Private_Dirty", "AnonHugePages", "minor_faults");
     CONCLUDE(&n, "every_page_has_a_frame", rss_kb == size_kb,
              VALUES(VAL("rss_kB", rss_kb), VAL("size_kB", size_kb)),
@@ -301,16 +299,15 @@ static void explain_write_every_page(void)
                          VAL("anon_huge_kB", huge_kb)),
                   "%lld minor faults for %lld pages: every page faulted once but the one "
                   "p[16] = 'a' wrote; the one c = p[size / 2] read faulted again, for a private "
-                  "copy of the zero page (copy-on-write).%s",
-                  (long long)faults, (long long)pages, want_thp ? " No huge pages." : ""))
+                  "copy of the zero page (copy-on-write).%s", faults, pages,
+                  want_thp ? " No huge pages." : ""))
         CONCLUDE(&n, "one_fault_per_huge_page",
                  want_thp && faults == huge_pages - 1 && huge_kb == size_kb,
                  VALUES(VAL("minor_faults", faults), VAL("huge_pages", huge_pages),
                         VAL("anon_huge_kB", huge_kb)),
                  "%lld minor faults for %lld huge pages: one per huge page but the one "
                  "p[16] = 'a' wrote; the one under the huge zero page faulted again, for a huge "
-                 "page of its own.",
-                 (long long)faults, (long long)huge_pages);
+                 "page of its own.", faults, huge_pages);
 }
 
 static void explain_unmap(void)
@@ -412,9 +409,11 @@ int main(int argc, char **argv)
     size = (size_t)bytes;
     d.shrunk = got == BUDGET_SHRUNK;
     span = size + align + page; /* guard page, slack up to `align`, size, guard page */
-    d.page_kb = (int64_t)(page / 1024);
-    d.huge_kb = (int64_t)(d.thp.huge_size / 1024);
-    d.size_kb = (int64_t)(size / 1024);
+    d.page_kb = (long long)page / 1024;
+    d.huge_kb = (long long)d.thp.huge_size / 1024;
+    d.unit_kb = (long long)align / 1024;
+    d.size_kb = (long long)size / 1024;
+    d.span_kb = (long long)span / 1024;
 
     narrate_init(&n, info.name, &common, NARRATE_COUNT(steps));
     if (got == BUDGET_NONE_FITS)
@@ -435,7 +434,7 @@ int main(int argc, char **argv)
                   "mmap-anon (PID %ld): %s of private anonymous memory, %zu pages of %lld KiB.\n"
                   "This process may use %s now (%s); the lesson maps at most half.\n"
                   "Transparent huge pages here: %s; this run %s.",
-                  (long)getpid(), size_text, size / page, (long long)d.page_kb,
+                  (long)getpid(), size_text, size / page, d.page_kb,
                   d.budget.binding == BUDGET_NONE ? "what it finds" : may_use,
                   budget_limit_name(d.budget.binding), d.thp.mode[0] ? d.thp.mode : "not built in",
                   want_thp ? "asks for them with MADV_HUGEPAGE" : "opts out with MADV_NOHUGEPAGE");

@@ -34,7 +34,7 @@ static struct {
     enum touch_mode touch;
     bool via_mmap, confined;
     size_t page;
-} v = {.block = 8192, .adj = 1000, .confined = true, .touch = TOUCH_WRITE};
+} v = {.block = 8192, .adj = 1000, .touch = TOUCH_WRITE};
 
 static int report(int kind, uint64_t i, int err)
 {
@@ -181,8 +181,8 @@ static void explain_allocate(void)
                  VALUES(VAL("vmrss_delta_kB", rss), VAL("blocks", blocks),
                         VAL("page_kB", page_kb)),
                  "VmRSS rose by %lld kB over %lld blocks the loop never wrote: malloc writes a "
-                 "header in front of every chunk, so each block dirtied a page.", (long long)rss,
-                 (long long)blocks);
+                 "header in front of every chunk, so each block dirtied at least one page.",
+                 (long long)rss, (long long)blocks);
     else
         CONCLUDE(n, "untouched_rss_stayed", rss * 8 < limit_kb,
                  VALUES(VAL("vmrss_delta_kB", rss), VAL("vmsize_delta_kB", space)),
@@ -291,15 +291,13 @@ static const struct narrate_lesson no_cgroup = {"no_cgroup", "No cgroup (--uncon
 enum { OPT_LIMIT, OPT_BLOCK, OPT_TOUCH, OPT_VIA, OPT_ADJ, OPT_TIMEOUT, OPT_UNCONFINED, OPT_YES };
 static const struct cli_option options[] = {
     [OPT_LIMIT] = {"limit", "SIZE", "the cgroup's memory limit (default 64M; 16M to 1G)"},
-    [OPT_BLOCK] = {"block", "SIZE", "bytes per allocation (default 8K as the original; 4K to 64M)"},
+    [OPT_BLOCK] = {"block", "SIZE", "bytes per allocation (default 8K, as the original; 4K to 64M)"},
     [OPT_TOUCH] = {"touch", "HOW", "what to do with each block: write (default), read or none"},
     [OPT_VIA] = {"via", "CALL", "how to allocate: malloc (default) or mmap"},
     [OPT_ADJ] = {"oom-score-adj", "N", "the victim's oom_score_adj, 0 to 1000 (default 1000)"},
-    [OPT_TIMEOUT] = {"timeout", "SECONDS", "stop the victim after so long (default 60; 1 to 600)"},
-    [OPT_UNCONFINED] = {"unconfined", NULL, "no cgroup: for a disposable VM only; needs "
-                                            "--i-accept-host-oom"},
-    [OPT_YES] = {"i-accept-host-oom", NULL, "confirms --unconfined: the whole machine may run out "
-                                            "of memory"},
+    [OPT_TIMEOUT] = {"timeout", "SECONDS", "stop the victim after this long (default 60; 1 to 600)"},
+    [OPT_UNCONFINED] = {"unconfined", NULL, "no cgroup: for a disposable VM only; needs --i-accept-host-oom"},
+    [OPT_YES] = {"i-accept-host-oom", NULL, "confirms --unconfined: the whole machine may run out of memory"},
 };
 static const struct demo_info info = {
     .name = "oom-killer-try",
