@@ -141,9 +141,7 @@ static void explain_mapping(const char *call, bool failed, const char *id, long 
 {
     if (failed)
         narrate_fail_errno(&n, call, d.lesson_errno);
-    char maps[512];
-    smaps_format_header(&d.after.entry, maps, sizeof maps);
-    narrate_fact(&n, "maps", "%s", maps);
+    snapshot_maps_fact(&n, &d.after.entry);
     narrate_fact_int(&n, "size_kB", d.size_kb);
     REPORT("Size", "Rss", "Committed_AS");
     CONCLUDE(&n, id, after("Size") == kb && after("Rss") == 0,
