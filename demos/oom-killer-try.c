@@ -4,8 +4,7 @@
  * victim's loop, allocate_until_something_gives() below: take a block (malloc
  * or mmap), write it, read it or leave it alone, and again, until the loop
  * ends, an allocation fails, or the OOM killer sends SIGKILL. The supervisor
- * (lib/safety/oom-supervise.c) starts it in a cgroup, watches, and says how it
- * ended. */
+ * (lib/safety/oom-supervise.c) confines it, watches, and says how it ended. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -28,16 +27,14 @@
 
 enum touch_mode { TOUCH_WRITE, TOUCH_READ, TOUCH_NONE };
 
-struct victim {
+/* What the victim's code below needs (set from the options). */
+static struct {
     uint64_t count, block, every, limit;
     int adj, fd;
     enum touch_mode touch;
     bool via_mmap, confined;
     size_t page;
-};
-
-/* What the victim's code below needs (set from the options). */
-static struct victim v = {.block = 8192, .adj = 1000, .confined = true, .touch = TOUCH_WRITE};
+} v = {.block = 8192, .adj = 1000, .touch = TOUCH_WRITE};
 
 static int report(int kind, uint64_t i, int err)
 {
@@ -46,9 +43,8 @@ static int report(int kind, uint64_t i, int err)
 }
 
 /* ---- The lesson: what the victim runs ----
- * Each piece is written once: the victim runs it, and its step prints it,
- * as written, before the Enter that starts it (as LESSON does for code run
- * in place; here the code runs in another process). */
+ * Written once: the victim runs it, and its step prints it as written (as
+ * LESSON does, but the code runs in another process). */
 #define VICTIM_CODE(fn, ...)                        \
     static const char fn##_code[] = #__VA_ARGS__;  \
     static LESSON_FN int fn(void) { __VA_ARGS__ }
@@ -110,8 +106,7 @@ static char kmsg_why[256], **args;
 static int64_t before[3]; /* the victim's VmSize, VmRSS, VmPTE, read from outside */
 static const char *const status_keys[] = {"VmSize", "VmRSS", "VmPTE"};
 
-/* Step 1 is the safety net, not the lesson: lib/safety/oom-supervise.c says
- * what setup did and which limit applies (or that there is none). */
+/* Step 1 is the safety net, not the lesson: what setup did, which limit applies. */
 static void confine_victim(void)
 {
     oom_explain_confinement(n, &c);
@@ -138,11 +133,11 @@ static void explain_start(void)
         snprintf(c.dir, sizeof c.dir, "%s", h->text);
     narrate_fact_int(n, "oom_score", h->oom_score);
     narrate_fact_int(n, "oom_score_adj", h->oom_score_adj);
-    if (FINDING(n, "victim_volunteered", h->oom_score_adj == v.adj,
-                VAL("oom_score_adj", h->oom_score_adj), VAL("oom_score", h->oom_score)))
-        narrate_because(n, "victim_volunteered", "The victim set its oom_score_adj to %lld, so its "
-                        "oom_score is %lld: when memory runs out, the OOM killer picks the highest "
-                        "score.", (long long)h->oom_score_adj, (long long)h->oom_score);
+    CONCLUDE(n, "victim_volunteered", h->oom_score_adj == v.adj,
+             VALUES(VAL("oom_score_adj", h->oom_score_adj), VAL("oom_score", h->oom_score)),
+             "The victim set its oom_score_adj to %lld, so its oom_score is %lld: when memory "
+             "runs out, the OOM killer picks the highest score.", (long long)h->oom_score_adj,
+             (long long)h->oom_score);
     oom_explain_supervisor(n, protected_self, h);
 }
 
@@ -176,46 +171,46 @@ static void explain_allocate(void)
     int64_t rss = last->vmrss_kb - before[1], pte = last->vmpte_kb - before[2];
     int64_t space = last->vmsize_kb - before[0], limit_kb = (int64_t)(v.limit / 1024);
     int64_t page_kb = (int64_t)v.page / 1024, blocks = (int64_t)last->iteration;
-    if (v.touch == TOUCH_WRITE && FINDING(n, "written_pages_resident", rss >= space * 3 / 4,
-                                          VAL("vmrss_delta_kB", rss), VAL("vmsize_delta_kB", space)))
-        narrate_because(n, "written_pages_resident", "Every page written got a frame of its own: "
-                        "VmRSS grew by %lld kB with %lld kB of address space.", (long long)rss,
-                        (long long)space);
-    if (v.touch != TOUCH_WRITE && !v.via_mmap &&
-        FINDING(n, "malloc_dirtied_a_page_per_block", rss >= blocks * page_kb * 3 / 4,
-                VAL("vmrss_delta_kB", rss), VAL("blocks", blocks), VAL("page_kB", page_kb)))
-        narrate_because(n, "malloc_dirtied_a_page_per_block", "VmRSS rose by %lld kB over %lld "
-                        "blocks the loop never wrote: malloc writes a header in front of every "
-                        "chunk it hands out, so each block dirtied at least one page.",
-                        (long long)rss, (long long)blocks);
-    if (v.touch != TOUCH_WRITE && v.via_mmap &&
-        FINDING(n, "untouched_rss_stayed", rss * 8 < limit_kb, VAL("vmrss_delta_kB", rss),
-                VAL("vmsize_delta_kB", space)))
-        narrate_because(n, "untouched_rss_stayed", "VmSize grew by %lld kB, VmRSS by only %lld kB: "
-                        "%s", (long long)space, (long long)rss, v.touch == TOUCH_READ ? "a read of a "
-                        "page never written maps the shared zero page, no frame of its own." : "memory "
-                        "that is never touched gets no frames.");
+    if (v.touch == TOUCH_WRITE)
+        CONCLUDE(n, "written_pages_resident", rss >= space * 3 / 4,
+                 VALUES(VAL("vmrss_delta_kB", rss), VAL("vmsize_delta_kB", space)),
+                 "Every page written got a frame of its own: VmRSS grew by %lld kB with %lld kB "
+                 "of address space.", (long long)rss, (long long)space);
+    else if (!v.via_mmap)
+        CONCLUDE(n, "malloc_dirtied_a_page_per_block", rss >= blocks * page_kb * 3 / 4,
+                 VALUES(VAL("vmrss_delta_kB", rss), VAL("blocks", blocks),
+                        VAL("page_kB", page_kb)),
+                 "VmRSS rose by %lld kB over %lld blocks the loop never wrote: malloc writes a "
+                 "header in front of every chunk, so each block dirtied at least one page.",
+                 (long long)rss, (long long)blocks);
+    else
+        CONCLUDE(n, "untouched_rss_stayed", rss * 8 < limit_kb,
+                 VALUES(VAL("vmrss_delta_kB", rss), VAL("vmsize_delta_kB", space)),
+                 "VmSize grew by %lld kB, VmRSS by only %lld kB: %s", (long long)space,
+                 (long long)rss, v.touch == TOUCH_READ ? "a read of a page never written maps "
+                 "the shared zero page, no frame of its own." : "untouched memory gets no frames.");
     if (v.touch != TOUCH_READ)
         return;
     /* A page-table page of 8-byte entries maps page/8 pages: with 4 KiB
      * pages, 4 KiB of table per 2 MiB (1/512). */
-    int64_t page = (int64_t)v.page, expect = space * 8 / page;
+    long long page = (long long)v.page, table_kb = page / 1024, maps_kb = page / 8 * page / 1024;
+    int64_t expect = space * 8 / page;
     struct machine m;
     machine_read(&m);
-    if (FINDING(n, "read_costs_page_tables", pte * 2 >= expect && pte <= 2 * expect + 8 && expect > 0,
-                VAL("vmpte_delta_kB", pte), VAL("vmsize_delta_kB", space), VAL("expected_kB", expect)))
-        narrate_because(n, "read_costs_page_tables", "Each page read still needs an entry in a "
-                        "page table: VmPTE grew by %lld kB for %lld kB of address space (one %lld kB "
-                        "page-table page per %lld kB would be %lld kB), and page tables are charged "
-                        "to the cgroup too.", (long long)pte, (long long)space, (long long)page / 1024,
-                        (long long)(page / 8 * page / 1024), (long long)expect);
-    else if (FINDING(n, "read_few_page_tables", pte * 2 < expect, VAL("vmpte_delta_kB", pte),
-                     VAL("vmsize_delta_kB", space), VAL("expected_kB", expect),
-                     VAL("thp_always", strcmp(m.thp, "always") == 0)))
-        narrate_because(n, "read_few_page_tables", "VmPTE grew by only %lld kB for %lld kB read, "
-                        "less than half the %lld kB of one page-table page per %lld kB (THP is '%s' "
-                        "here).", (long long)pte, (long long)space, (long long)expect,
-                        (long long)(page / 8 * page / 1024), m.thp[0] ? m.thp : "absent");
+    if (!CONCLUDE(n, "read_costs_page_tables",
+                  pte * 2 >= expect && pte <= 2 * expect + 8 && expect > 0,
+                  VALUES(VAL("vmpte_delta_kB", pte), VAL("vmsize_delta_kB", space),
+                         VAL("expected_kB", expect)),
+                  "Each page read still needs a page-table entry: VmPTE grew by %lld kB for %lld "
+                  "kB (one %lld kB table page per %lld kB: %lld kB), and page tables are charged "
+                  "to the cgroup too.", (long long)pte, (long long)space, table_kb, maps_kb,
+                  (long long)expect))
+        CONCLUDE(n, "read_few_page_tables", pte * 2 < expect,
+                 VALUES(VAL("vmpte_delta_kB", pte), VAL("vmsize_delta_kB", space),
+                        VAL("expected_kB", expect), VAL("thp_always", !strcmp(m.thp, "always"))),
+                 "VmPTE grew by only %lld kB for %lld kB read, under half the %lld kB of one "
+                 "table page per %lld kB (THP is '%s' here).", (long long)pte, (long long)space,
+                 (long long)expect, maps_kb, m.thp[0] ? m.thp : "absent");
 }
 
 static void end_victim(void)
@@ -238,60 +233,58 @@ static void explain_ending(void)
         narrate_fact_int(n, "peak_bytes", (int64_t)peak);
     struct oom_kmsg k;
     oom_kmsg_facts(n, kmsg, kmsg_why, child.pid, &k);
-    if (FINDING(n, "oom_killed_victim", sig == SIGKILL && killed >= 1, VAL("signal", sig),
-                VAL("oom_kill_delta", killed)))
-        narrate_because(n, "oom_killed_victim", "The OOM killer chose the victim and killed it with "
-                        "SIGKILL: the cgroup's oom_kill counter says so. SIGKILL cannot be caught, "
-                        "so the program printed nothing more; a shell would show status 137 "
-                        "(128 + 9).");
+    CONCLUDE(n, "oom_killed_victim", sig == SIGKILL && killed >= 1,
+             VALUES(VAL("signal", sig), VAL("oom_kill_delta", killed)),
+             "The OOM killer killed the victim (the cgroup's oom_kill counter says so) with "
+             "SIGKILL, which cannot be caught: no last word; a shell shows status 137 (128 + 9).");
     /* Only the victim lives in a cgroup made here; elsewhere, the kernel's
      * lines must name the victim as often as the counter rose. */
     bool only_victim = c.created || k.killed_lines == killed;
-    if (FINDING(n, "counted_more_than_once", sig == SIGKILL && killed > 1 && only_victim,
-                VAL("oom_kill_delta", killed), VAL("kill_lines", k.killed_lines),
-                VAL("cgroup_made_here", c.created)))
-        narrate_because(n, "counted_more_than_once", "oom_kill rose by %lld for this one victim: "
-                        "the OOM killer ran again while the victim was still exiting, before its "
-                        "memory was freed, and counted each time%s.", (long long)killed,
-                        k.repeats ? "; its kernel lines repeated word for word are shown once" : "");
-    if (FINDING(n, "killed_not_by_oom", sig != 0 && killed == 0 && !w.timed_out,
-                VAL("signal", sig), VAL("oom_kill_delta", killed)))
-        narrate_because(n, "killed_not_by_oom", "The victim died of signal %d, but the cgroup "
-                        "counted no OOM kill: something else sent it.", sig);
-    if (FINDING(n, "timed_out", w.timed_out, VAL("timeout_s", timeout)))
-        narrate_because(n, "timed_out", "The victim was still allocating after %llu s (--timeout); "
-                        "the supervisor killed it.", (unsigned long long)timeout);
+    CONCLUDE(n, "counted_more_than_once", sig == SIGKILL && killed > 1 && only_victim,
+             VALUES(VAL("oom_kill_delta", killed), VAL("kill_lines", k.killed_lines),
+                    VAL("cgroup_made_here", c.created)),
+             "oom_kill rose by %lld for this one victim: the OOM killer ran again while it was "
+             "still exiting, before its memory was freed, and counted each time%s.",
+             (long long)killed,
+             k.repeats ? "; kernel lines repeated word for word are shown once" : "");
+    CONCLUDE(n, "killed_not_by_oom", sig != 0 && killed == 0 && !w.timed_out,
+             VALUES(VAL("signal", sig), VAL("oom_kill_delta", killed)),
+             "The victim died of signal %d, but the cgroup counted no OOM kill: something else "
+             "sent it.", sig);
+    CONCLUDE(n, "timed_out", w.timed_out, VALUES(VAL("timeout_s", timeout)),
+             "The victim was still allocating after %llu s (--timeout); the supervisor killed it.",
+             (unsigned long long)timeout);
     const struct oom_record *last = &w.last;
     bool done = w.done && sig == 0;
-    if (FINDING(n, "allocation_failed", done && last->err != 0, VAL("errno", last->err),
-                VAL("iteration", last->iteration))) {
-        char name[32];
-        narrate_because(n, "allocation_failed", "An allocation itself failed at iteration %llu "
-                        "(%s): the address space or the commit limit ran out before the memory did.",
-                        (unsigned long long)last->iteration, errno_name(last->err, name, sizeof name));
-    }
-    if (FINDING(n, "loop_finished", done && last->err == 0, VAL("iterations", last->iteration),
-                VAL("vmrss_kB", last->vmrss_kb), VAL("limit_bytes", v.limit)))
-        narrate_because(n, "loop_finished", "The loop finished all %llu iterations with %lld kB "
-                        "resident under a limit of %llu bytes: nothing ran out.",
-                        (unsigned long long)last->iteration, (long long)last->vmrss_kb,
-                        (unsigned long long)v.limit);
-    if (have_peak && FINDING(n, "peak_within_limit", peak <= v.limit, VAL("peak_bytes", peak),
-                             VAL("limit_bytes", v.limit)))
-        narrate_because(n, "peak_within_limit", "The cgroup's peak usage, %llu bytes, stayed "
-                        "within the limit.", (unsigned long long)peak);
+    char name[32];
+    CONCLUDE(n, "allocation_failed", done && last->err != 0,
+             VALUES(VAL("errno", last->err), VAL("iteration", last->iteration)),
+             "An allocation itself failed at iteration %llu (%s): the address space or the "
+             "commit limit ran out before the memory did.", (unsigned long long)last->iteration,
+             errno_name(last->err, name, sizeof name));
+    CONCLUDE(n, "loop_finished", done && last->err == 0,
+             VALUES(VAL("iterations", last->iteration), VAL("vmrss_kB", last->vmrss_kb),
+                    VAL("limit_bytes", v.limit)),
+             "The loop finished all %llu iterations (%lld kB resident, limit %llu bytes): nothing "
+             "ran out.", (unsigned long long)last->iteration, (long long)last->vmrss_kb,
+             (unsigned long long)v.limit);
+    if (have_peak)
+        CONCLUDE(n, "peak_within_limit", peak <= v.limit,
+                 VALUES(VAL("peak_bytes", peak), VAL("limit_bytes", v.limit)),
+                 "The cgroup's peak, %llu bytes, stayed within the limit.",
+                 (unsigned long long)peak);
 }
 
 /* The lesson's steps, in order; --unconfined replaces the first. */
 static const struct narrate_lesson steps[] = {
-    {"confine", "Confine the victim in a memory-limited cgroup", confine_victim, NULL, NULL, {NULL}, {NULL}},
-    {"start_victim", "Start the victim: it volunteers for the OOM killer", start_victim, explain_start,
-     NULL, {NULL}, {NULL}},
-    {"allocate", "Allocate until something gives", allocate, explain_allocate, NULL, {NULL}, {NULL}},
-    {"ending", "How it ended", end_victim, explain_ending, NULL, {NULL}, {NULL}},
+    {"confine", "Confine the victim in a memory-limited cgroup", confine_victim, NULL, NO_QUESTION},
+    {"start_victim", "Start the victim: it volunteers for the OOM killer", start_victim,
+     explain_start, NO_QUESTION},
+    {"allocate", "Allocate until something gives", allocate, explain_allocate, NO_QUESTION},
+    {"ending", "How it ended", end_victim, explain_ending, NO_QUESTION},
 };
-static const struct narrate_lesson no_cgroup = {"no_cgroup", "No cgroup (--unconfined)", confine_victim,
-                                                NULL, NULL, {NULL}, {NULL}};
+static const struct narrate_lesson no_cgroup = {"no_cgroup", "No cgroup (--unconfined)",
+                                                confine_victim, NULL, NO_QUESTION};
 
 /* ---- Options, then the run ---- */
 
@@ -347,60 +340,58 @@ static void on_option(void *ctx, size_t index, const char *arg)
     case OPT_TIMEOUT: timeout = cli_count_arg(&info, "--timeout", arg, 1, 600); break;
     case OPT_UNCONFINED: unconfined = true; break;
     case OPT_YES: accept_host_oom = true; break;
-    case OPT_TOUCH: v.touch = (enum touch_mode)choice("--touch", arg, touches, "write, read or none"); break;
+    case OPT_TOUCH: v.touch = choice("--touch", arg, touches, "write, read or none"); break;
     case OPT_VIA: v.via_mmap = choice("--via", arg, vias, "malloc or mmap") == 1; break;
     }
 }
 
-/* Options and the original's COUNT [FORCE-PAGE-FAULT [VERBOSE]]; argv[0]
- * is this program (or, in a systemd scope, the victim's first argument). */
-static void parse(int argc, char **argv, struct cli_common *common)
-{
-    args = argv;
-    int first = cli_parse(argc, argv, &info, common, on_option, NULL);
-    int npos = argc - first;
-    if (npos > 3)
-        cli_usage_error(&info, "too many arguments: COUNT [FORCE-PAGE-FAULT [VERBOSE]]");
-    if (npos >= 1)
-        v.count = cli_count_arg(&info, "COUNT", argv[first], 1, 100000000);
-    if (npos >= 2)
-        v.touch = choice("FORCE-PAGE-FAULT", argv[first + 1], zero_one, "0 or 1") ? TOUCH_WRITE : TOUCH_NONE;
-    if (npos >= 3)
-        verbose = choice("VERBOSE", argv[first + 2], zero_one, "0 or 1");
-    v.confined = !unconfined;
-    if (unconfined != accept_host_oom)
-        cli_usage_error(&info, "--unconfined and --i-accept-host-oom go together: the first alone "
-                               "could take this machine down");
-    v.page = (size_t)sysconf(_SC_PAGESIZE);
-}
-
-/* The limit the victim must confirm, and a count that overruns it 8 times. */
-static void size_the_loop(bool count_given)
+/* The limit the victim must confirm, and (without COUNT) a count that
+ * overruns it 8 times. */
+static void size_the_loop(void)
 {
     v.limit = c.effective.bytes < c.limit ? c.effective.bytes : c.limit;
     if (unconfined || c.kind == CONFINE_SYSTEMD_SCOPE)
         v.limit = requested;
-    if (!count_given)
+    if (v.count == 0)
         v.count = 8 * v.limit / v.block;
     v.every = v.limit / v.block / 16 ? v.limit / v.block / 16 : 1;
 }
 
 int main(int argc, char **argv)
 {
-    struct cli_common common;
     /* Re-run inside a systemd scope as "--vmlab-victim FD GOFD options...". */
     bool as_victim = argc > 3 && strcmp(argv[1], "--vmlab-victim") == 0;
     int records = as_victim ? (int)strtol(argv[2], NULL, 10) : -1;
     int go = as_victim ? (int)strtol(argv[3], NULL, 10) : -1;
-    if (as_victim)
+    if (as_victim) { /* its options follow, argv[3] standing for the program */
         argv[3] = argv[0];
-    parse(as_victim ? argc - 3 : argc, as_victim ? argv + 3 : argv, &common);
-    bool count_given = v.count != 0;
+        argv += 3;
+        argc -= 3;
+    }
+    /* Options and the original's COUNT [FORCE-PAGE-FAULT [VERBOSE]]. */
+    struct cli_common common;
+    args = argv; /* a victim in a systemd scope is started with them */
+    int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
+    int npos = argc - first;
+    if (npos > 3)
+        cli_usage_error(&info, "too many arguments: COUNT [FORCE-PAGE-FAULT [VERBOSE]]");
+    if (npos >= 1)
+        v.count = cli_count_arg(&info, "COUNT", argv[first], 1, 100000000);
+    if (npos >= 2)
+        v.touch = choice("FORCE-PAGE-FAULT", argv[first + 1], zero_one, "0 or 1") ? TOUCH_WRITE
+                                                                                   : TOUCH_NONE;
+    if (npos >= 3)
+        verbose = choice("VERBOSE", argv[first + 2], zero_one, "0 or 1");
+    if (unconfined != accept_host_oom)
+        cli_usage_error(&info, "--unconfined and --i-accept-host-oom go together: the first alone "
+                               "could take this machine down");
+    v.confined = !unconfined;
+    v.page = (size_t)sysconf(_SC_PAGESIZE);
     if (as_victim) {
         if (records < 3 || go < 3)
             return EXIT_USAGE; /* only this program writes this command line */
         c.limit = c.effective.bytes = requested;
-        size_the_loop(count_given);
+        size_the_loop();
         run_victim(NULL, records, go);
     }
     if (!unconfined) /* a limit near all the memory there is would confine nothing */
@@ -412,7 +403,7 @@ int main(int argc, char **argv)
     char why[1024];
     if (!unconfined && confine_setup(&c, info.name, requested, why, sizeof why) != 0)
         narrate_finish(n, RESULT_SKIP, "cannot confine the victim: %s", why);
-    size_the_loop(count_given);
+    size_the_loop();
     have_kills = c.dir[0] && confine_oom_kills(c.dir, &kills[0]);
     kmsg = oom_kmsg_open(kmsg_why, sizeof kmsg_why); /* from now on */
     protected_self = oom_protect_self(); /* survive whatever happens to the victim */

@@ -15,7 +15,6 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 
 #include "confine.h"
 #include "demo_test.h"
+#include "lesson.h"
 #include "observe.h"
 #include "suite.h"
 
@@ -37,93 +37,15 @@ static const char *program;
 static int64_t page_kb, huge_kb;
 static char thp_mode[32];
 
-/* ---- what every step must satisfy ---- */
-
-static const struct json *finding(const struct json *step, const char *id)
-{
-    const struct json *all = json_get(step, "findings");
-    ck_assert_ptr_nonnull(all);
-    for (size_t i = 0; i < all->count; i++) {
-        const char *fid = json_get_string(&all->items[i], "id");
-        if (fid && strcmp(fid, id) == 0)
-            return &all->items[i];
-    }
-    return NULL;
-}
-
-static bool held(const struct json *step, const char *id)
-{
-    const struct json *f = finding(step, id);
-    const struct json *h = f ? json_get(f, "held") : NULL;
-    return h && h->type == JSON_BOOL && h->boolean;
-}
-
-/* Whitespace runs as one space, as the preprocessor's # prints them. */
-static void squeeze(const char *in, char *out, size_t len)
-{
-    size_t o = 0;
-    bool space = false;
-    for (; *in && o + 1 < len; in++) {
-        if (isspace((unsigned char)*in)) {
-            space = o > 0;
-            continue;
-        }
-        if (space && o + 2 < len)
-            out[o++] = ' ';
-        space = false;
-        out[o++] = *in;
-    }
-    out[o] = '\0';
-}
-
-static char source[1 << 16];
-
-/* The code a step shows is in the demo's source, as written (issue 16). */
-static void assert_code_is_source(const struct json *step)
-{
-    static char squeezed[sizeof source];
-    if (!squeezed[0]) {
-        FILE *f = fopen(VMLAB_DEMO_SOURCE, "re");
-        ck_assert_ptr_nonnull(f);
-        size_t len = fread(source, 1, sizeof source - 1, f);
-        source[len] = '\0';
-        fclose(f);
-        squeeze(source, squeezed, sizeof squeezed);
-    }
-    const char *code = jstr(step, "code");
-    char line[1024];
-    for (const char *s = code; *s;) { /* each LESSON's text is one line of "code" */
-        size_t len = strcspn(s, "\n");
-        char one[1024];
-        snprintf(one, sizeof one, "%.*s", (int)len, s);
-        squeeze(one, line, sizeof line);
-        ck_assert_msg(strstr(squeezed, line), "step %lld shows code that is not in %s: %s",
-                      (long long)jint(step, "step"), VMLAB_DEMO_SOURCE, line);
-        s += len + (s[len] == '\n');
-    }
-}
-
-/* Every sentence rests on a finding of its step that held. */
-static void assert_sentences_rest_on_findings(const struct json *step)
-{
-    const struct json *sentences = json_get(step, "sentences");
-    ck_assert_ptr_nonnull(sentences);
-    for (size_t i = 0; i < sentences->count; i++) {
-        const char *id = json_get_string(&sentences->items[i], "finding");
-        if (id)
-            ck_assert_msg(held(step, id), "step %lld: a sentence rests on '%s', which did not hold",
-                          (long long)jint(step, "step"), id);
-    }
-}
+/* ---- what every step must satisfy: tests/support/lesson.h, and ---- */
 
 /* Committed_AS is system-wide: the demo reports its exact move, and names
  * the part other processes made when it is not the charge (issue 11). */
-static void assert_commit_exact(const struct json *step, const char *exact_id, int64_t charge_kB)
+static void assert_commit_move(const struct json *step, const char *exact_id, int64_t charge_kB)
 {
     int64_t got = jint(step, "delta.Committed_AS_kB");
     ck_assert_int_eq(got, jint(step, "after.Committed_AS_kB") - jint(step, "before.Committed_AS_kB"));
-    ck_assert_int_eq(held(step, exact_id), got == charge_kB);
-    ck_assert_int_eq(held(step, "commit_moved_by_others"), got != charge_kB);
+    assert_commit_exact(step, exact_id, charge_kB);
     if (got != charge_kB) {
         const struct json *f = finding(step, "commit_moved_by_others");
         ck_assert_int_eq(jint(f, "values.others_kB"), got - charge_kB);
@@ -142,6 +64,7 @@ struct watch {
     int64_t rss[10];          /* our Rss at that pause */
     uint64_t zero_pfn;        /* 0 unless root */
     int read_block_present;   /* pagemap: present pages of the read block */
+    int nsteps;               /* as the last step's JSON says */
 };
 
 static int64_t smaps(const struct watch *w, uintptr_t at, const char *key)
@@ -169,7 +92,7 @@ static void check_reserve(struct watch *w, const struct json *st)
     char flags[256];
     ck_assert(observe_vmflags(w->pid, g, flags, sizeof flags));
     ck_assert_ptr_null(strstr(flags, "rd")); /* PROT_NONE: not readable */
-    assert_commit_exact(st, "reservation_not_charged", 0);
+    assert_commit_move(st, "reservation_not_charged", 0);
 }
 
 static void check_map(struct watch *w, const struct json *st)
@@ -181,7 +104,7 @@ static void check_map(struct watch *w, const struct json *st)
     ck_assert_int_eq(smaps(w, w->p, "Rss"), 0);
     ck_assert_int_eq(jint(st, "after.Rss_kB"), 0);
     ck_assert(held(st, "vma_without_memory"));
-    assert_commit_exact(st, "commit_charged_size", w->size_kb);
+    assert_commit_move(st, "commit_charged_size", w->size_kb);
 }
 
 static void check_advise(struct watch *w, const struct json *st)
@@ -303,8 +226,7 @@ static void assert_rows_are_smaps(struct watch *w, const struct json *st, int n)
 static void check_step(struct watch *w, const struct json *st, int n)
 {
     const char *id = jstr(st, "id");
-    assert_code_is_source(st);
-    assert_sentences_rest_on_findings(st);
+    assert_lesson_step_in(st, VMLAB_DEMO_SOURCE);
     assert_rows_are_smaps(w, st, n);
     if (strcmp(id, "reserve") == 0)
         check_reserve(w, st);
@@ -322,6 +244,20 @@ static void check_step(struct watch *w, const struct json *st, int n)
         ck_abort_msg("step %d has an unknown id %s", n, id);
 }
 
+/* At the pause before step `next`: our readings, then the step that ended. */
+static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *ended)
+{
+    struct watch *w = ctx;
+    if (next == 1)
+        w->pid = stepper_pid(s);
+    w->minflt[next] = observe_minflt(w->pid);
+    w->rss[next] = w->p ? smaps(w, w->p, "Rss") : -1;
+    if (ended) {
+        w->nsteps = (int)jint(ended, "steps");
+        check_step(w, ended, next - 1);
+    }
+}
+
 /* Runs the demo with args, checks each step at the pause after it, and
  * the last step (munmap) from its JSON once the demo has ended. */
 static void observed_lesson(const char *const args[], int64_t size_kb, bool thp)
@@ -333,34 +269,16 @@ static void observed_lesson(const char *const args[], int64_t size_kb, bool thp)
     argv[argc] = NULL;
     struct stepper s;
     struct watch w = {.size_kb = size_kb, .thp = thp, .zero_pfn = observe_zero_pfn()};
-    ck_assert_int_eq(stepper_start(&s, argv), 0);
-    w.pid = stepper_pid(&s);
-    int step, last = 0, nsteps = 0;
-    while ((step = stepper_wait(&s)) > 0) {
-        ck_assert_int_eq(step, last + 1);
-        w.minflt[step] = observe_minflt(w.pid);
-        w.rss[step] = w.p ? smaps(&w, w.p, "Rss") : -1;
-        if (step > 1) {
-            const struct json *done = stepper_step(&s, step - 1);
-            ck_assert_msg(done != NULL, "no JSON for step %d at the pause before %d", step - 1, step);
-            nsteps = (int)jint(done, "steps");
-            check_step(&w, done, step - 1);
-        }
-        last = step;
-        ck_assert(stepper_go(&s));
-    }
+    int last = lesson_step_through(&s, argv, at_pause, &w);
     /* The last step, munmap: the process is gone, the JSON is complete. */
-    ck_assert_int_eq(last, nsteps);
-    const struct json *unmap = stepper_step(&s, nsteps), *result = stepper_result(&s);
+    ck_assert_int_eq(last, w.nsteps);
+    const struct json *unmap = stepper_step(&s, w.nsteps);
     ck_assert_ptr_nonnull(unmap);
-    ck_assert_ptr_nonnull(result);
     ck_assert_str_eq(jstr(unmap, "id"), "unmap");
-    assert_code_is_source(unmap);
-    assert_sentences_rest_on_findings(unmap);
+    assert_lesson_step_in(unmap, VMLAB_DEMO_SOURCE);
     ck_assert(jnull(unmap, "after.Rss_kB"));
     ck_assert(held(unmap, "mapping_gone"));
-    assert_commit_exact(unmap, "commit_returned", -size_kb);
-    ck_assert_str_eq(jstr(result, "result"), "ok");
+    assert_commit_move(unmap, "commit_returned", -size_kb);
     /* The size the demo states is the size we saw mapped. */
     ck_assert_int_eq(jint(stepper_step(&s, 1), "facts.size_kB"), size_kb);
     const struct json *map = stepper_step(&s, 2);
@@ -368,8 +286,7 @@ static void observed_lesson(const char *const args[], int64_t size_kb, bool thp)
     bool rounded = held(map, "size_rounded_up");
     if (rounded)
         ck_assert_int_eq(jint(finding(map, "size_rounded_up"), "values.unit_kB"), unit_kb);
-    int status = stepper_finish(&s);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    lesson_assert_ok_end(&s);
 }
 
 START_TEST(lesson_observed_default)
@@ -467,8 +384,7 @@ START_TEST(lesson_json)
     ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
     ck_assert_int_eq(d.n, 8); /* seven steps and the result */
     for (int i = 1; i <= 7; i++) {
-        assert_code_is_source(demo_step(&d, i));
-        assert_sentences_rest_on_findings(demo_step(&d, i));
+        assert_lesson_step_in(demo_step(&d, i), VMLAB_DEMO_SOURCE);
     }
     ck_assert_int_eq(jint(demo_step(&d, 2), "after.Size_kB"), 64);
     ck_assert_int_eq(jint(demo_step(&d, 4), "delta.Rss_kB"), page_kb);
@@ -639,25 +555,7 @@ START_TEST(answers_show_real_code)
 {
     /* Every JSON line in the instructor's key parses, and each step's code
      * is in the source: a sample that no run can print fails here. */
-    FILE *f = fopen(VMLAB_ANSWERS, "re");
-    ck_assert_ptr_nonnull(f);
-    char line[16384];
-    int steps = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "{\"demo\":\"mmap-anon\"", 19) != 0)
-            continue;
-        char err[128];
-        struct json *j = json_parse(line, strcspn(line, "\n"), err, sizeof err);
-        ck_assert_msg(j != NULL, "%s: %s", err, line);
-        if (json_get(j, "step")) {
-            assert_code_is_source(j);
-            assert_sentences_rest_on_findings(j);
-            steps++;
-        }
-        json_free(j);
-    }
-    fclose(f);
-    ck_assert_int_ge(steps, 7);
+    ck_assert_int_ge(assert_answers_real_in(VMLAB_ANSWERS, "mmap-anon", VMLAB_DEMO_SOURCE), 7);
 }
 END_TEST
 
