@@ -1,55 +1,116 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Regenerates the captured runs in docs/answers/DEMO.md from the program as it
-# is now: every block between
-#     <!-- capture: DEMO ARGS -->
+# Regenerates the captured runs in the instructor's keys (docs/answers/*.md)
+# from the programs as they are now. In a key, every block between
+#     <!-- capture: COMMAND -->
 # and
 #     <!-- end capture -->
-# is replaced by a fenced block holding what `DEMO ARGS` printed, and every
-# "<!-- machine -->" line by a line naming the machine it ran on. Nothing in
-# those blocks is written by hand.
+# is replaced by a fenced block holding "$ COMMAND" and what it printed on
+# stdout (an elided or filtered run says so in the marker), and
+# every "<!-- machine -->" line by a line naming the machine it ran on.
+# COMMAND is a shell line run with the built programs first on PATH, e.g.
+#     <!-- capture: mmap-anon --color=never -->
+#     <!-- capture: ulimit -v 200000; map-noreserve --color=never 2>&1 -->
+#     <!-- capture: oom-killer-try --limit 64M | elide_progress -->
+#     <!-- capture: oom-killer-try --json | json_step 3 -->
+#     <!-- capture: with_pool 2 hugetlb-reserve --color=never -->
+# (the three helpers are defined below). A command that exits 77 - it cannot
+# run here, say without root - leaves its block as it was. Nothing inside the
+# blocks is written by hand.
 #
-#   sh docs/capture.sh DEMO [BUILD_DIR]     (default: build/dev)
+#   sh docs/capture.sh [DEMO...] [--build DIR]   (default: every key; build/dev)
 set -eu
-[ $# -ge 1 ] || { echo "usage: sh docs/capture.sh DEMO [BUILD_DIR]" >&2; exit 2; }
-name=$1
 here=$(cd "$(dirname "$0")" && pwd)
-build=${2:-$here/../build/dev}
-demo=$build/demos/$name
-file=$here/answers/$name.md
-[ -x "$demo" ] || { echo "capture: no $demo (build first: cmake --workflow --preset dev)" >&2; exit 2; }
-[ -f "$file" ] || { echo "capture: no $file" >&2; exit 2; }
+build=$here/../build/dev
+names=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --build) [ $# -ge 2 ] || { echo "usage: sh docs/capture.sh [DEMO...] [--build DIR]" >&2; exit 2; }
+             build=$2; shift 2 ;;
+    -*) echo "capture: unknown option $1" >&2
+        echo "usage: sh docs/capture.sh [DEMO...] [--build DIR]" >&2; exit 2 ;;
+    *) names="$names $1"; shift ;;
+    esac
+done
+[ -d "$build/demos" ] || { echo "capture: no $build/demos (build first: cmake --workflow --preset dev)" >&2; exit 2; }
+PATH=$(cd "$build/demos" && pwd):$PATH
+export PATH
+[ -n "$names" ] || names=$(grep -l '<!-- capture:' "$here"/answers/*.md | sed 's|.*/||; s|\.md$||')
 
 thp=$(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true)
-machine="Captured on Linux $(uname -r) ($(uname -m)), $(($(getconf PAGESIZE) / 1024)) KiB pages, THP \`${thp:-absent}\`, overcommit_memory $(cat /proc/sys/vm/overcommit_memory), $(date -u +%Y-%m-%d)."
+if grep -q '^memory[[:space:]]*0[[:space:]]' /proc/cgroups 2>/dev/null; then cg=v2; else cg=v1; fi
+machine="Captured on Linux $(uname -r) ($(uname -m)), $(($(getconf PAGESIZE) / 1024)) KiB pages, THP \`${thp:-absent}\`, overcommit_memory $(cat /proc/sys/vm/overcommit_memory), memory cgroup $cg, $(ldd --version 2>/dev/null | head -1 | sed 's/.* //;s/^/glibc /'), $(id -un), $(date -u +%Y-%m-%d)."
+
+# The first three progress reports of oom-killer-try (a report is a
+# "blocks" line and, with malloc, its "[heap]" line), "...", and the last.
+elide_progress() {
+    awk '
+        /^ +[0-9]+ blocks / { n++; if (n <= 3) { print; keep = 1 } else { last = $0; lastheap = ""; keep = 0; held = 1 } next }
+        /^        \[heap\]/ { if (keep) print; else lastheap = $0; next }
+        { if (held) { print "      ..."; print last; if (lastheap != "") print lastheap; held = 0 } print }
+    '
+}
+
+# Only step N's JSON line.
+json_step() { grep "\"step\":$1,"; }
+
+# COMMAND with N huge pages in the pool, as an administrator would have
+# filled it; the pool is emptied again on every way out (root only).
+with_pool() {
+    pool=/proc/sys/vm/nr_hugepages
+    [ "$(id -u)" = 0 ] && [ "$(cat $pool)" = 0 ] || return 77
+    trap 'echo 0 > /proc/sys/vm/nr_hugepages' EXIT INT TERM HUP
+    echo "$1" >$pool
+    shift
+    status=0
+    "$@" || status=$?
+    echo 0 >$pool
+    trap - EXIT INT TERM HUP
+    return $status
+}
 
 tmp=$(mktemp)
-trap 'rm -f "$tmp" "$tmp.run"' EXIT
-skipping=0
-while IFS= read -r line || [ -n "$line" ]; do
-    case $line in
-    "<!-- capture: $name"*'-->')
-        printf '%s\n' "$line" >>"$tmp"
-        args=${line#"<!-- capture: $name"}
-        args=${args%'-->'}
-        # shellcheck disable=SC2086 # the arguments are words on purpose
-        "$demo" $args >"$tmp.run" 2>/dev/null || { echo "capture: $name$args failed" >&2; exit 1; }
-        printf '```\n' >>"$tmp"
-        cat "$tmp.run" >>"$tmp"
-        printf '```\n' >>"$tmp"
-        skipping=1
-        ;;
-    '<!-- end capture -->')
-        printf '%s\n' "$line" >>"$tmp"
-        skipping=0
-        ;;
-    '<!-- machine -->'*)
-        printf '<!-- machine --> %s\n' "$machine" >>"$tmp"
-        ;;
-    *)
-        [ "$skipping" = 1 ] || printf '%s\n' "$line" >>"$tmp"
-        ;;
-    esac
-done <"$file"
-cp "$tmp" "$file"
-echo "capture: $file regenerated"
+trap 'rm -f "$tmp" "$tmp.run" "$tmp.old"' EXIT
+for name in $names; do
+    file=$here/answers/$name.md
+    [ -f "$file" ] || { echo "capture: no $file" >&2; exit 2; }
+    : >"$tmp"
+    state=text
+    while IFS= read -r line || [ -n "$line" ]; do
+        case $state:$line in
+        text:'<!-- capture: '*' -->')
+            printf '%s\n' "$line" >>"$tmp"
+            cmd=${line#'<!-- capture: '}
+            cmd=${cmd%' -->'}
+            status=0
+            (eval "$cmd") >"$tmp.run" 2>/dev/null </dev/null || status=$?
+            : >"$tmp.old"
+            if [ "$status" = 77 ]; then
+                echo "capture: $name: '$cmd' cannot run here; its block is kept" >&2
+                state=keep
+            elif [ "$status" != 0 ]; then
+                echo "capture: $name: '$cmd' failed (exit $status)" >&2
+                exit 1
+            else
+                # The command as a reader would type it, without this script's helpers.
+                shown=$(printf '%s' "$cmd" | sed -e 's/ *| *elide_progress$//' \
+                    -e 's/ *| *json_step [0-9]*$//' -e 's/ 2>&1//' \
+                    -e 's|^with_pool \([0-9]*\) |echo \1 > /proc/sys/vm/nr_hugepages; |')
+                { printf '```\n$ %s\n' "$shown"; cat "$tmp.run"; printf '```\n'; } >>"$tmp"
+                state=skip
+            fi
+            ;;
+        keep:'<!-- end capture -->' | skip:'<!-- end capture -->')
+            printf '%s\n' "$line" >>"$tmp"
+            state=text
+            ;;
+        keep:*) printf '%s\n' "$line" >>"$tmp" ;;
+        skip:*) ;;
+        text:'<!-- machine -->'*) printf '<!-- machine --> %s\n' "$machine" >>"$tmp" ;;
+        *) printf '%s\n' "$line" >>"$tmp" ;;
+        esac
+    done <"$file"
+    [ "$state" = text ] || { echo "capture: $file: a capture block has no end" >&2; exit 1; }
+    cp "$tmp" "$file"
+    echo "capture: $file regenerated"
+done
