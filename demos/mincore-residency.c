@@ -1,16 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* mincore-residency: which pages are in memory, page by page, as a picture
- * ('#' resident, '.' not) after each step - and where mincore and smaps
- * disagree (the zero page). With --file, the page cache of a file.
- *
- * For anonymous memory mincore says whether a page-table entry maps a page
- * (the shared zero page too); for a file it says whether the page is in the
- * page cache, whoever read it, mapped here or not. The lesson comes first,
- * each LESSON(...) printed exactly as written; then what each step's
- * numbers show; then --file's lesson; then the options. */
+/* mincore-residency: which pages are in memory, as a picture ('#' resident,
+ * '.' not) after each step, and where mincore and smaps disagree (the zero
+ * page). With --file, which pages of a file are in the page cache, whoever
+ * read them (lib/kernel/residency.h says what mincore reports for each). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -24,9 +20,6 @@
 #include "snapshot.h"
 
 #define MAX_PAGES 4096
-#ifndef TMPFS_MAGIC
-#define TMPFS_MAGIC 0x01021994
-#endif
 #define FAIL(call) narrate_fail_errno(&n, (call), errno)
 
 static struct narrator n;
@@ -87,25 +80,15 @@ static struct {
     size_t scale;                   /* pages per character of the picture (--scale) */
     struct snapshot before, after;  /* around each LESSON */
     char picture[MAX_PAGES + 1];    /* lives until the next step, as narrate_picture needs */
-    long resident, resident_before;
+    long resident, resident_before; /* after this step's LESSON, and after the one before */
 } d = {.scale = 1};
 
-static void observe(void *ctx, bool after)
-{
-    (void)ctx;
-    snapshot_take_or_fail(after ? &d.after : &d.before, (uintptr_t)p, &n);
-    if (!after)
-        d.resident_before = d.resident;
-}
+#define delta(key) snapshot_delta0(&d.before, &d.after, (key))
 
-static int64_t delta(const char *key)
-{
-    return snapshot_delta0(&d.before, &d.after, key);
-}
-
-/* The picture, drawn (or, for a file mincore lies about, only counted). */
+/* The picture after a step: drawn, or for a file mincore lies about only counted. */
 static void picture(bool drawn)
 {
+    d.resident_before = d.resident;
     d.resident = residency_picture_scaled(p, len, d.scale, d.picture, sizeof d.picture);
     if (d.resident < 0)
         FAIL("mincore");
@@ -122,13 +105,21 @@ static void picture(bool drawn)
 /* What every anonymous step shows: the mapping, the picture, Rss and faults. */
 static void report(void)
 {
-    if (d.after.mapped) {
-        char maps[512];
-        smaps_format_header(&d.after.entry, maps, sizeof maps);
+    char maps[512];
+    smaps_format_header(&d.after.entry, maps, sizeof maps);
+    if (d.after.mapped)
         narrate_fact(&n, "maps", "%s", maps);
-    }
     picture(true);
     snapshot_report(&n, &d.before, &d.after, (const char *const[]){"Rss", "minor_faults", NULL});
+}
+
+/* Around each anonymous LESSON; right after it, what the step shows. */
+static void observe(void *ctx, bool after)
+{
+    (void)ctx;
+    snapshot_take_or_fail(after ? &d.after : &d.before, (uintptr_t)p, &n);
+    if (after)
+        report();
 }
 
 /* THP "always" may still put a huge page here if MADV_NOHUGEPAGE was lost. */
@@ -136,88 +127,72 @@ static void huge_page_check(void)
 {
     int64_t huge = 0;
     snapshot_get(&d.after, "AnonHugePages", &huge);
-    if (FINDING(&n, "huge_page_despite_nohugepage", huge > 0, VAL("anon_huge_pages_kB", huge)))
-        narrate_because(&n, "huge_page_despite_nohugepage",
-                        "A %lld kB huge page arrived despite MADV_NOHUGEPAGE: one fault filled "
-                        "many pages.", (long long)huge);
+    CONCLUDE(&n, "huge_page_despite_nohugepage", huge > 0, VALUES(VAL("anon_huge_pages_kB", huge)),
+             "A %lld kB huge page arrived despite MADV_NOHUGEPAGE: one fault filled many pages.",
+             (long long)huge);
 }
 
 static void explain_map(void)
 {
-    report();
-    if (FINDING(&n, "nothing_resident_after_mmap", d.resident == 0,
-                VAL("resident_pages", d.resident)))
-        narrate_because(&n, "nothing_resident_after_mmap",
-                        "Nothing is resident: mmap made the mapping, not the memory.");
+    CONCLUDE(&n, "nothing_resident_after_mmap", d.resident == 0,
+             VALUES(VAL("resident_pages", d.resident)),
+             "Nothing is resident: mmap made the mapping, not the memory.");
 }
 
 static void explain_write(void)
 {
-    report();
     int64_t rss = delta("Rss"), faults = delta("minor_faults");
     long more = d.resident - d.resident_before;
-    if (FINDING(&n, "each_write_one_page",
-                rss == (int64_t)(written * page / 1024) && more == (long)written,
-                VAL("rss_delta_kB", rss), VAL("minor_faults", faults),
-                VAL("new_resident_pages", more)))
-        narrate_because(&n, "each_write_one_page",
-                        "Each write faulted in one page: %zu more page%s resident, and Rss grew "
-                        "by exactly as much (%lld kB).", written, written == 1 ? "" : "s",
-                        (long long)rss);
+    CONCLUDE(&n, "each_write_one_page",
+             rss == (int64_t)(written * page / 1024) && more == (long)written,
+             VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", faults),
+                    VAL("new_resident_pages", more)),
+             "Each write faulted in one page: %zu more page%s resident, and Rss grew by exactly "
+             "as much (%lld kB).", written, written == 1 ? "" : "s", (long long)rss);
     huge_page_check();
 }
 
 static void explain_read_page_5(void)
 {
-    report();
     narrate_fact_int(&n, "value_read", value);
     int64_t rss = delta("Rss");
-    if (FINDING(&n, "read_maps_zero_page", rss == 0 && d.resident == d.resident_before + 1,
-                VAL("rss_delta_kB", rss), VAL("resident_pages", d.resident), VAL("value", value)))
-        narrate_because(&n, "read_maps_zero_page",
-                        "Page 5 is now resident for mincore, yet Rss did not grow: the read mapped "
-                        "the shared zero page. For anonymous memory mincore reports whether a "
-                        "page-table entry maps a page; smaps counts only frames that belong to "
-                        "this mapping, and the zero page belongs to no one.");
+    CONCLUDE(&n, "read_maps_zero_page", rss == 0 && d.resident == d.resident_before + 1,
+             VALUES(VAL("rss_delta_kB", rss), VAL("resident_pages", d.resident),
+                    VAL("value", value)),
+             "Page 5 is resident for mincore, yet Rss did not grow: the read mapped the shared "
+             "zero page. For anonymous memory mincore reports whether a page-table entry maps a "
+             "page; smaps counts only this mapping's own frames, and the zero page is no one's.");
     huge_page_check();
 }
 
 static void explain_write_page_5(void)
 {
-    report();
     int64_t rss = delta("Rss");
-    if (FINDING(&n, "write_replaces_zero_page",
-                d.resident == d.resident_before && rss == (int64_t)(page / 1024),
-                VAL("rss_delta_kB", rss), VAL("resident_pages", d.resident)))
-        narrate_because(&n, "write_replaces_zero_page",
-                        "The picture did not change - page 5 was already mapped - but Rss grew "
-                        "by one page: the write faulted (copy-on-write) and replaced the zero "
-                        "page with a frame of its own.");
+    CONCLUDE(&n, "write_replaces_zero_page",
+             d.resident == d.resident_before && rss == (int64_t)(page / 1024),
+             VALUES(VAL("rss_delta_kB", rss), VAL("resident_pages", d.resident)),
+             "The picture did not change (page 5 was mapped already), but Rss grew by one "
+             "page: a copy-on-write fault replaced the zero page with a frame of its own.");
 }
 
 static void explain_throw_away(void)
 {
-    report();
     int64_t rss = -1;
     snapshot_get(&d.after, "Rss", &rss);
-    if (FINDING(&n, "dontneed_frees_everything", rss == 0 && d.resident == 0,
-                VAL("rss_kB", rss), VAL("resident_pages", d.resident)))
-        narrate_because(&n, "dontneed_frees_everything",
-                        "No page is resident and Rss is 0 kB: the frames went back to the kernel. "
-                        "The mapping itself is still there.");
+    CONCLUDE(&n, "dontneed_frees_everything", rss == 0 && d.resident == 0,
+             VALUES(VAL("rss_kB", rss), VAL("resident_pages", d.resident)),
+             "No page is resident and Rss is 0 kB: the frames went back to the kernel. The "
+             "mapping itself is still there.");
 }
 
 static void explain_read_page_0(void)
 {
-    report();
     narrate_fact_int(&n, "value_read", value);
     int64_t rss = delta("Rss");
-    if (FINDING(&n, "contents_gone", value == 0 && rss == 0 && d.resident == 1,
-                VAL("value", value), VAL("rss_delta_kB", rss)))
-        narrate_because(&n, "contents_gone",
-                        "p[0] was 1 and reads 0 now, and page 0 is resident again with Rss still "
-                        "0: the read mapped the zero page. For private anonymous memory "
-                        "MADV_DONTNEED throws the contents away.");
+    CONCLUDE(&n, "contents_gone", value == 0 && rss == 0 && d.resident == 1,
+             VALUES(VAL("value", value), VAL("rss_delta_kB", rss)),
+             "p[0] was 1 and reads 0 now, and page 0 is resident again with Rss still 0: the read "
+             "mapped the zero page. MADV_DONTNEED threw the private anonymous contents away.");
 }
 
 static const struct narrate_lesson anonymous[] = {
@@ -240,7 +215,6 @@ static struct {
     bool truthful, tmpfs;        /* mincore tells this user the truth; the file is on tmpfs */
     size_t file_pages;
     bool middle_cached;          /* before step 3's read */
-    long resident_before;
 } f;
 
 LESSON_FN static void map_file(void)
@@ -252,7 +226,6 @@ LESSON_FN static void map_file(void)
 
 LESSON_FN static void drop_cache(void)
 {
-    f.resident_before = d.resident;
     LESSON(&n, rc = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED););
 }
 
@@ -262,7 +235,6 @@ LESSON_FN static void read_middle(void)
     if (mincore(p + middle * page, page, &vec) != 0)
         FAIL("mincore");
     f.middle_cached = vec & 1;
-    f.resident_before = d.resident;
     LESSON(&n, value = FORCE_READ(p[middle * page]););
 }
 
@@ -273,71 +245,63 @@ static void explain_map_file(void)
     picture(f.truthful); /* not drawn when it would be a lie */
     if (f.file_pages > pages)
         narrate_note(&n, "Only the first %zu of its %zu pages are drawn.", pages, f.file_pages);
-    if (FINDING(&n, "others_file_all_resident", !f.truthful && d.resident == (long)pages,
-                VAL("resident_pages", d.resident), VAL("pages", pages)))
-        narrate_because(&n, "others_file_all_resident",
-                        "mincore said all %ld pages are resident, and that says nothing: you "
-                        "neither own %s nor may write it, so since Linux 5.0 mincore reports "
-                        "every page of it as resident, whatever the page cache holds - "
-                        "otherwise it would show which pages other users have read (a side "
-                        "channel). Try a file of your own, e.g. cp %s ~/copy.",
-                        d.resident, path, path);
-    else if (!f.truthful) /* a kernel before 5.0 tells the truth to anyone */
+    if (CONCLUDE(&n, "others_file_all_resident", !f.truthful && d.resident == (long)pages,
+                 VALUES(VAL("resident_pages", d.resident), VAL("pages", pages)),
+                 "mincore said all %ld pages are resident, which says nothing: you neither own %s "
+                 "nor may write it, so since Linux 5.0 mincore reports all its pages resident, "
+                 "whatever the page cache holds, lest it show which pages other users read (a "
+                 "side channel). Try a file of your own: cp %s ~/copy.", d.resident, path, path))
+        return;
+    const struct finding_value *resident = VALUES(VAL("resident_pages", d.resident));
+    if (!f.truthful) /* a kernel before 5.0 tells the truth to anyone */
         narrate_note(&n, "mincore reports %ld of %zu pages resident.", d.resident, pages);
-    else if (FINDING(&n, "cached_before_touch", d.resident > 0, VAL("resident_pages", d.resident)))
-        narrate_because(&n, "cached_before_touch",
-                        "%ld of %zu pages are in the page cache although this program has not "
-                        "touched the mapping: an earlier read or write of the file, by any "
-                        "process, brought them in.", d.resident, pages);
-    else if (FINDING(&n, "nothing_cached", d.resident == 0, VAL("resident_pages", 0)))
-        narrate_because(&n, "nothing_cached", "None of its pages is in the page cache.");
+    else if (!CONCLUDE(&n, "cached_before_touch", d.resident > 0, resident,
+                       "%ld of %zu pages are in the page cache although this program has not "
+                       "touched the mapping: an earlier read or write of the file, by any "
+                       "process, brought them in.", d.resident, pages))
+        CONCLUDE(&n, "nothing_cached", d.resident == 0, resident,
+                 "None of its pages is in the page cache.");
 }
 
 static void explain_drop_cache(void)
 {
-    long before = f.resident_before;
     if (rc != 0)
         narrate_fail_errno(&n, "posix_fadvise", rc);
     picture(true);
+    long before = d.resident_before;
     narrate_fact(&n, "file_system", "%s", f.tmpfs ? "tmpfs" : "not tmpfs");
-    if (FINDING(&n, "tmpfs_ignores_dontneed", f.tmpfs && d.resident == before,
-                VAL("resident_before", before), VAL("resident_after", d.resident)))
-        narrate_because(&n, "tmpfs_ignores_dontneed",
-                        "The file is on tmpfs (statfs says so): there the page cache is the "
-                        "file's only copy, with no disk behind it, and the kernel ignores "
-                        "POSIX_FADV_DONTNEED. All %ld cached pages stay.", d.resident);
-    else if (FINDING(&n, "nothing_to_drop", before == 0 && d.resident == 0,
-                     VAL("resident_before", 0), VAL("resident_after", 0)))
-        narrate_because(&n, "nothing_to_drop", "Nothing was cached, so nothing was dropped.");
-    else if (FINDING(&n, "every_page_dropped", before > 0 && d.resident == 0,
-                     VAL("resident_before", before), VAL("resident_after", 0)))
-        narrate_because(&n, "every_page_dropped",
-                        "All %ld cached pages were dropped: they were clean (the disk has the "
-                        "same data) and no process had them mapped.", before);
-    else if (FINDING(&n, "some_pages_stayed", d.resident > 0,
-                     VAL("resident_before", before), VAL("resident_after", d.resident)))
-        narrate_because(&n, "some_pages_stayed",
-                        "%ld of %ld cached pages stayed. DONTNEED drops only clean pages that "
-                        "no process maps; dirty pages (written, not yet on disk: sync writes "
-                        "them), mapped and locked pages stay.", d.resident, before);
+    const struct finding_value *counts =
+        VALUES(VAL("resident_before", before), VAL("resident_after", d.resident));
+    (void)(CONCLUDE(&n, "tmpfs_ignores_dontneed", f.tmpfs && d.resident == before, counts,
+                    "The file is on tmpfs (statfs says so): there the page cache is the file's "
+                    "only copy, with no disk behind it, and the kernel ignores "
+                    "POSIX_FADV_DONTNEED. All %ld cached pages stay.", d.resident) ||
+           CONCLUDE(&n, "nothing_to_drop", before == 0 && d.resident == 0, counts,
+                    "Nothing was cached, so nothing was dropped.") ||
+           CONCLUDE(&n, "every_page_dropped", before > 0 && d.resident == 0, counts,
+                    "All %ld cached pages were dropped: they were clean (the disk has the same "
+                    "data) and no process had them mapped.", before) ||
+           CONCLUDE(&n, "some_pages_stayed", d.resident > 0, counts,
+                    "%ld of %ld cached pages stayed. DONTNEED drops only clean pages that no "
+                    "process maps; dirty pages (written, not yet on disk: sync writes them), "
+                    "mapped and locked pages stay.", d.resident, before));
 }
 
 static void explain_read_middle(void)
 {
     narrate_fact_int(&n, "middle", (int64_t)middle);
     picture(true);
-    long more = d.resident - f.resident_before;
-    if (FINDING(&n, "already_cached", f.middle_cached, VAL("new_pages", more)))
-        narrate_because(&n, "already_cached",
-                        "Page %zu was already in the page cache: the read found it there and "
-                        "read nothing from disk.", middle);
-    else if (FINDING(&n, "readahead", more > 1, VAL("new_pages", more)))
-        narrate_because(&n, "readahead",
-                        "One byte was read, and %ld pages came into the page cache: the fault "
-                        "read page %zu and the kernel's readahead read its neighbours too, "
-                        "betting that the program will read on.", more, middle);
-    else if (FINDING(&n, "one_page_read", more == 1, VAL("new_pages", more)))
-        narrate_because(&n, "one_page_read", "Exactly that one page came into the page cache.");
+    long more = d.resident - d.resident_before;
+    const struct finding_value *new_pages = VALUES(VAL("new_pages", more));
+    (void)(CONCLUDE(&n, "already_cached", f.middle_cached, new_pages,
+                    "Page %zu was already in the page cache: the read found it there and read "
+                    "nothing from disk.", middle) ||
+           CONCLUDE(&n, "readahead", more > 1, new_pages,
+                    "One byte was read, and %ld pages came into the page cache: the fault read "
+                    "page %zu, readahead its neighbours (betting the program reads on).", more,
+                    middle) ||
+           CONCLUDE(&n, "one_page_read", more == 1, new_pages,
+                    "Exactly that one page came into the page cache."));
 }
 
 /* Steps 2 and 3 only where mincore tells the truth (explain_map_file). */
@@ -395,9 +359,8 @@ static void run_file(const struct cli_common *common)
     fd = open(path, O_RDONLY | O_CLOEXEC);
     bool ok = fd >= 0 && fstat(fd, &st) == 0;
     int err = errno;
-    /* Linux 5.0 and later report page-cache residency only to someone who owns
-     * the file or could open it for writing (or has CAP_FOWNER); anyone else gets
-     * "all resident", so mincore cannot be used to spy on other users' reads. */
+    /* Since Linux 5.0 mincore tells the page cache's truth only to the file's owner, a writer
+     * or CAP_FOWNER; anyone else gets "all resident", so it cannot spy on others' reads. */
     f.truthful = ok && (st.st_uid == geteuid() || geteuid() == 0 ||
                         faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0);
     narrate_init(&n, info.name, common, f.truthful ? NARRATE_COUNT(file_steps) : 1);
