@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "demo_test.h"
+#include "lesson.h"
 #include "observe.h"
 #include "suite.h"
 #include "sysctl.h"
@@ -151,17 +152,8 @@ static const struct json *step_of(const struct stepped *r, int n)
     const struct json *res = stepper_result(&r->s);
     ck_assert_msg(st != NULL, "no step %d; the run ended: %s", n,
                   res ? json_get_string(res, "reason") : "(no result line)");
+    assert_sentences_rest_on_findings(st);
     return st;
-}
-
-static bool held(const struct json *step, const char *id)
-{
-    const struct json *list = json_get(step, "findings");
-    ck_assert_ptr_nonnull(list);
-    for (size_t i = 0; i < list->count; i++)
-        if (strcmp(json_get_string(&list->items[i], "id"), id) == 0)
-            return json_get(&list->items[i], "held")->boolean;
-    return false;
 }
 
 /* The pool rows of step n against the test's readings: "before" at the

@@ -21,27 +21,12 @@
 #include <unistd.h>
 
 #include "demo_test.h"
+#include "lesson.h"
 #include "observe.h"
 #include "suite.h"
 
 static const char *program;
 static long page_kb;
-
-/* The finding `id` of a step, or NULL when the step did not record it. */
-static const struct json *finding(const struct json *step, const char *id)
-{
-    const struct json *all = json_get(step, "findings");
-    for (size_t i = 0; all && i < all->count; i++)
-        if (strcmp(json_get_string(&all->items[i], "id"), id) == 0)
-            return &all->items[i];
-    return NULL;
-}
-
-static bool held(const struct json *step, const char *id)
-{
-    const struct json *f = finding(step, id);
-    return f && json_get(f, "held")->boolean;
-}
 
 /* The test's own picture: a page is resident for mincore exactly when its
  * page-table entry is present (for anonymous memory). */
@@ -97,6 +82,7 @@ static void check_from_outside(const struct stepper *s, int k, size_t pages, uin
     const struct json *j = stepper_step(s, k + 1);
     ck_assert_ptr_nonnull(j);
     ck_assert_str_eq(json_get_string(j, "id"), lesson[k].id);
+    assert_sentences_rest_on_findings(j);
     pid_t pid = stepper_pid(s);
     uintptr_t p = stepper_maps_start(j);
     ck_assert_uint_ne(p, 0);
