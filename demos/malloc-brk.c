@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -30,6 +32,7 @@
 #include "narrate.h"
 #include "procfs.h"
 #include "thp.h"
+#include "undo.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define VMLAB_ASAN 1
@@ -403,9 +406,11 @@ static void both_sides(void)
                  (long long)o->rss, (long long)o->usable);
     if (strcmp(n.id, "calloc_big") == 0)
         CONCLUDE(&n, "other_calloc_wrote_zeroes", 2 * o->rss >= d.big_kb,
-                 VALUES(VAL("minor_faults", o->faults), VAL("vm_rss_delta_kB", o->rss)),
-                 "%s's calloc wrote its zeroes: %lld faults, VmRSS +%lld kB: the whole block is "
-                 "memory now.", other_name, (long long)o->faults, (long long)o->rss);
+                 VALUES(VAL("minor_faults", o->faults), VAL("vm_rss_delta_kB", o->rss),
+                        VAL("block_kB", d.big_kb)),
+                 "%s's calloc wrote its zeroes: %lld faults, VmRSS +%lld kB of a %lld kB block: "
+                 "%s memory now.", other_name, (long long)o->faults, (long long)o->rss,
+                 (long long)d.big_kb, o->rss >= d.big_kb ? "all of it is" : "at least half is");
     int g = o->vm < 0 ? 0 : o->rss < 0 ? 1 : 2;
     for (int k = 0; strncmp(n.id, "free", 4) == 0 && k < 3; k++)
         CONCLUDE(&n, gave[k].id, g == k,
@@ -637,6 +642,9 @@ static noreturn void be_the_child(const char *how)
     narrate_init(&n, info.name, &(struct cli_common){.json = true, .color = COLOR_NEVER}, NSTEPS);
     n.out = stderr; /* should it fail, never into the parent's --json */
     narrate_observe(&n, observe, NULL);
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL); /* a killed parent cannot end it otherwise */
+    if (getppid() == 1)
+        _exit(EXIT_OK);
     look(&mine.b, false); /* as in main */
     who_serves(&mine);
     while (send(sock, &mine, sizeof mine, MSG_NOSIGNAL) == (ssize_t)sizeof mine &&
@@ -689,19 +697,42 @@ static void choose_allocator(const char *arg)
     other_path = path;
 }
 
-/* The child: this program again, under LD_PRELOAD, told where to answer. */
-static void start_child(pid_t *child)
+static pid_t child = -1;
+
+/* On every way out, Ctrl-C included: no child outlives the demo. */
+static void end_child(void)
+{
+    if (child > 0) {
+        (void)kill(child, SIGKILL);
+        (void)waitpid(child, NULL, 0);
+        child = -1;
+    }
+}
+
+/* The child: this program again, under LD_PRELOAD, told where to answer. Its
+ * environment is this one's plus those two; this process's own is unchanged. */
+static void start_child(void)
 {
     int sv[2];
-    char how[64];
+    char how[64], preload[PATH_MAX + 16], *env[256];
     char *argv[] = {(char *)info.name, NULL};
     extern char **environ;
+    size_t k = 0;
+    for (char **e = environ; *e && k < sizeof env / sizeof env[0] - 3; e++)
+        if (strncmp(*e, "LD_PRELOAD=", 11) != 0 &&
+            strncmp(*e, CHILD_ENV "=", sizeof CHILD_ENV) != 0)
+            env[k++] = *e;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
         narrate_fail_errno(&n, "socketpair", errno);
     (void)fcntl(sv[1], F_SETFD, 0); /* the child's end stays open across exec */
-    snprintf(how, sizeof how, "%d,%zu", sv[1], big_size);
-    int err = setenv(CHILD_ENV, how, 1) || setenv("LD_PRELOAD", other_path, 1) ? errno :
-              posix_spawn(child, "/proc/self/exe", NULL, NULL, argv, environ);
+    snprintf(how, sizeof how, CHILD_ENV "=%d,%zu", sv[1], big_size);
+    snprintf(preload, sizeof preload, "LD_PRELOAD=%s", other_path);
+    env[k++] = how;
+    env[k++] = preload;
+    env[k] = NULL;
+    if (undo_register(end_child) != 0)
+        narrate_fail_errno(&n, "atexit", errno);
+    int err = posix_spawn(&child, "/proc/self/exe", NULL, NULL, argv, env);
     (void)close(sv[1]);
     if (err)
         narrate_fail_errno(&n, "posix_spawn", err);
@@ -774,9 +805,8 @@ int main(int argc, char **argv)
     big_size = (size_t)bytes;
     d.big_kb = (int64_t)(bytes / 1024);
     d.shrunk = got == BUDGET_SHRUNK;
-    pid_t child = 0;
     if (other_path)
-        start_child(&child);
+        start_child();
     narrate_observe(&n, observe, NULL);
     /* One look before step 1: the memory our measuring writes to is then
      * resident, so that no step's VmRSS counts it. */
@@ -795,6 +825,7 @@ int main(int argc, char **argv)
     if (other_path && (close(sock) != 0 || waitpid(child, &status, 0) != child || status != 0))
         narrate_finish(&n, RESULT_FAIL, "the child under %s ended with status %#x", other_name,
                        status);
+    child = -1; /* reaped */
     narrate_finish(&n, RESULT_OK, "the heap, the threshold, a big block and malloc_trim%s; every "
                    "number above was measured in this run.", other_path ? ", beside another "
                    "malloc" : "");

@@ -29,12 +29,30 @@
 
 static const char *program;
 
-/* Debian's paths; the test knows them itself, it does not ask the demo. */
-static const struct { const char *name, *path, *package; } libs[] = {
-    {"jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "libjemalloc2"},
-    {"mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", "libmimalloc2.0"},
+/* Debian puts them next to libc (/usr/lib/<multiarch>); the test finds that
+ * directory itself, from where its own libc is mapped, not from the demo. */
+static const struct { const char *name, *file, *package; } libs[] = {
+    {"jemalloc", "libjemalloc.so.2", "libjemalloc2"},
+    {"mimalloc", "libmimalloc.so.2", "libmimalloc2.0"},
 };
+static char lib_path[2][PATH_MAX + 32];
 static bool installed[2];
+
+static void find_libs(void)
+{
+    Dl_info at = {0};
+    char dir[PATH_MAX] = "/usr/lib";
+    void *in_libc = dlsym(RTLD_DEFAULT, "gnu_get_libc_version");
+    if (in_libc && dladdr(in_libc, &at) && at.dli_fname && strrchr(at.dli_fname, '/')) {
+        snprintf(dir, sizeof dir, "%s%s", strncmp(at.dli_fname, "/usr/", 5) ? "/usr" : "",
+                 at.dli_fname);
+        *strrchr(dir, '/') = '\0';
+    }
+    for (int i = 0; i < 2; i++) {
+        snprintf(lib_path[i], sizeof lib_path[i], "%s/%s", dir, libs[i].file);
+        installed[i] = access(lib_path[i], R_OK) == 0;
+    }
+}
 
 #define MAX_VMAS 512
 struct child_seen {          /* our reading of the child at one pause */
@@ -125,24 +143,38 @@ static void check_other(const struct json *st, const struct child_seen *b,
 
 struct walk {
     const char *library;
-    pid_t child;                     /* from step 1's other_pid */
+    pid_t child;                     /* the demo's one child, read from /proc */
     struct child_seen seen[40];
 };
 
+/* The demo's only child, as /proc lists it (the child exists before step 1). */
+static pid_t only_child(pid_t demo)
+{
+    char path[96];
+    long kid = 0, more = 0;
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)demo, (long)demo);
+    FILE *f = fopen(path, "re");
+    ck_assert_ptr_nonnull(f);
+    int got = fscanf(f, "%ld %ld", &kid, &more);
+    fclose(f);
+    ck_assert_msg(got == 1, "%s: %d children", path, got);
+    return (pid_t)kid;
+}
+
 /* At the pause before step `next`: the child as we read it now, and step
- * next - 1's claims about it (from step 2, when the child is known). */
+ * next - 1's claims about it. */
 static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *ended)
 {
-    (void)s;
     struct walk *w = ctx;
     ck_assert_int_lt(next, 40);
-    if (next == 2) { /* step 1 names the child */
+    if (next == 1)
+        w->child = only_child(stepper_pid(s));
+    if (next == 2) { /* step 1 names the child and the library serving its malloc */
         ck_assert(held(ended, "other_allocator_serves_malloc"));
         ck_assert_str_eq(jstr(ended, "facts.other_malloc_from"), w->library);
-        w->child = (pid_t)jint(ended, "facts.other_pid");
+        ck_assert_int_eq(jint(ended, "facts.other_pid"), w->child);
     }
-    if (w->child)
-        read_child(w->child, w->library, &w->seen[next]);
+    read_child(w->child, w->library, &w->seen[next]);
     if (next > 2)
         check_other(ended, &w->seen[next - 1], &w->seen[next]);
 }
@@ -155,7 +187,7 @@ START_TEST(child_observed)
         return;
     }
     char library[PATH_MAX];
-    ck_assert_ptr_nonnull(realpath(libs[_i].path, library));
+    ck_assert_ptr_nonnull(realpath(lib_path[_i], library));
     const char *argv[] = {program, "--step", "--json", "--allocator", libs[_i].name, NULL};
     struct stepper s;
     static struct walk w; /* static: the readings are large */
@@ -227,8 +259,7 @@ int main(void)
         return 77;
     }
     run_result_free(&r);
-    for (int i = 0; i < 2; i++)
-        installed[i] = access(libs[i].path, R_OK) == 0;
+    find_libs();
     if (!installed[0] && !installed[1]) {
         fprintf(stderr, "test_malloc_brk_allocator: neither jemalloc nor mimalloc is installed: "
                         "apt-get install libjemalloc2 libmimalloc2.0\n");
