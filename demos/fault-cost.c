@@ -232,7 +232,7 @@ static struct figures report(const int64_t *rep_ns, int64_t pages, int64_t fault
         CONCLUDE(&n, "one_fault_per_page", extra >= 0 && extra <= 4,
                  VALUES(VAL("minor_faults", d.faults), VAL("expected", expected)),
                  "%lld minor faults: one for each of the %lld pages touched in each of %d "
-                 "repetitions%s.", expected + extra, (long long)faults_each, reps,
+                 "repetitions%s.", (long long)d.faults, (long long)faults_each, reps,
                  extra ? ", and a few for this program's own code, paged in on first use" : "");
     narrate_note(&n, "Per page: median %lld ns, from %lld to %lld ns over %d repetitions.",
                  f.median, f.min, f.max, reps);
@@ -250,7 +250,7 @@ static void explain_zeroing(void)
              VALUES(VAL("minor_faults", d.faults), VAL("pages", d.pages)),
              "%lld minor faults: one a page, from the loop that made them resident before the "
              "clock started%s; memset itself faulted nothing. Every new anonymous page must be "
-             "zeroed like this: the floor under the faults below.", d.pages + extra,
+             "zeroed like this: the floor under the faults below.", (long long)d.faults,
              extra ? ", and a few for this program's own code" : "");
 }
 

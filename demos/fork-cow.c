@@ -152,7 +152,7 @@ static const char *stat_fields(pid_t pid, char *buf, int len)
 static void wait_until_asleep(pid_t pid)
 {
     char buf[512];
-    for (int i = 0; i < 500 && stat_fields(pid, buf, sizeof buf)[1] != 'S'; i++)
+    for (int i = 0; i < 500 && !strchr("SZ", stat_fields(pid, buf, sizeof buf)[1]); i++)
         usleep(10000); /* at most 5 s */
 }
 
@@ -332,6 +332,13 @@ static void explain_vfork(void)
 {
     if (vforked < 0)
         narrate_fail_errno(&n, "vfork", errno);
+    int st;
+    if (waitpid(vforked, &st, WNOHANG) == vforked) { /* the child's execve failed: _exit(127) */
+        vforked = -1;
+        narrate_finish(&n, RESULT_FAIL, "the vfork child could not exec /bin/cat (exit status "
+                       "%d), so there is no child to measure",
+                       WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    }
     struct side cat;
     read_side(vforked, &cat);
     char status[64];
@@ -345,7 +352,7 @@ static void explain_vfork(void)
                     "The parent's first act after vfork returned, reading %s, found %s: the "
                     "child had exec'd already. vfork holds the parent until then, so the two "
                     "never ran on the memory they shared at once.", exe, exe_seen) ||
-           CONCLUDE(&n, "vfork_returned_before_exec", !exec_done,
+           CONCLUDE(&n, "vfork_returned_before_exec", !exec_done && exe_len > 0,
                     VALUES(VAL("exe_is_cat", exec_done)),
                     "Right after vfork returned, %s named '%s', not %s: the parent read it "
                     "before the child's exec showed there.", exe, exe_seen, s.cat_exe));

@@ -367,6 +367,7 @@ int main(int argc, char **argv)
     if (setup && huge) /* 64 pages of 1 GiB would be most of a machine */
         cli_check_fits(&info, "--setup", setup * huge, 4);
     narrate_init(&n, info.name, &common, STEPS - 1);
+    n.row_page_kb = 0; /* "+512 pages" would not be what one huge page is */
     leftovers_repair(info.name);
     if (!huge)
         narrate_finish(&n, RESULT_SKIP, "this kernel has no huge pages (no Hugepagesize in "

@@ -167,6 +167,22 @@ static void explain_map(void)
              "%lld kB mapped, none of it resident yet (Rss 0 kB).", d.size_kb);
 }
 
+/* A refused mlock: nothing resident, or some pages faulted in before it gave up
+ * (nothing else touches the region). The limit is named only where there is one. */
+static void explain_refused(long long rss)
+{
+    char limit[64] = "";
+    if (d.limit_kb >= 0)
+        snprintf(limit, sizeof limit, "; RLIMIT_MEMLOCK allows %lld kB", d.limit_kb);
+    if (!CONCLUDE(&n, "mlock_refused", rc != 0 && rss == 0,
+                  VALUES(VAL("errno", d.err), VAL("rss_kB", rss)),
+                  "mlock was refused (%s) and made nothing resident%s.", strerror(d.err), limit))
+        CONCLUDE(&n, "mlock_refused_after_faulting", rc != 0 && rss > 0,
+                 VALUES(VAL("errno", d.err), VAL("rss_kB", rss)),
+                 "mlock was refused (%s), yet Rss is %lld kB: it faulted pages in before it gave "
+                 "up%s.", strerror(d.err), rss, limit);
+}
+
 static void explain_lock(void)
 {
     ROWS("Rss", "Locked");
@@ -178,9 +194,7 @@ static void explain_lock(void)
                   "mlock faulted in every page, with no access from this program: Rss and Locked "
                   "are the whole %lld kB, and VmLck grew as much. Locked pages are never "
                   "reclaimed: meminfo counts them as Mlocked and Unevictable.", d.size_kb))
-        CONCLUDE(&n, "mlock_refused", rc != 0, VALUES(VAL("errno", d.err)),
-                 "mlock was refused (%s): RLIMIT_MEMLOCK allows %lld kB.", strerror(d.err),
-                 d.limit_kb);
+        explain_refused(rss);
 }
 
 static void explain_unlock(void)

@@ -292,19 +292,17 @@ static void explain_unmap(void)
 
 /* The lesson as a table: the step count is derived from it. */
 static const struct narrate_lesson steps[] = {
-    {"reserve", "Reserve a large range with MAP_NORESERVE", reserve, explain_reserve, NULL, {NULL},
-     {NULL}},
-    {"walk", "Write one byte; split its address; read its pagemap entry", walk, explain_walk, NULL,
-     {NULL}, {NULL}},
-    {"every_4k", "Touch one byte per 4 KiB", every_4k, explain_4k, NULL, {NULL}, {NULL}},
+    {"reserve", "Reserve a large range with MAP_NORESERVE", reserve, explain_reserve, NO_QUESTION},
+    {"walk", "Write one byte; split its address; read its pagemap entry", walk, explain_walk,
+     NO_QUESTION},
+    {"every_4k", "Touch one byte per 4 KiB", every_4k, explain_4k, NO_QUESTION},
     {"every_2m", "Touch one byte per 2 MiB", every_2m, explain_2m,
      "VmPTE after one byte per 2 MiB?",
      {"grows by much less than the memory touched", "grows about as much as the memory touched",
       "does not grow"}, {NULL, "every_2m_tables"}},
-    {"every_1g", "Touch one byte per 1 GiB", every_1g, explain_1g, NULL, {NULL}, {NULL}},
-    {"huge", "The same per 2 MiB with transparent huge pages", huge, explain_huge, NULL, {NULL},
-     {NULL}},
-    {"unmap", "Unmap it", unmap, explain_unmap, NULL, {NULL}, {NULL}},
+    {"every_1g", "Touch one byte per 1 GiB", every_1g, explain_1g, NO_QUESTION},
+    {"huge", "The same per 2 MiB with transparent huge pages", huge, explain_huge, NO_QUESTION},
+    {"unmap", "Unmap it", unmap, explain_unmap, NO_QUESTION},
 };
 
 /* ---- Options, sizes and the machine ---- */

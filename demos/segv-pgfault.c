@@ -301,11 +301,15 @@ static void explain(int which, const struct probe_result *r)
     narrate_fact(&n, "si_addr", "0x%llx", (unsigned long long)r->addr);
     if (r->pkey >= 0)
         narrate_fact_int(&n, "si_pkey", r->pkey);
-    if (which == STACK_OVERFLOW)
-        return explain_stack(r, mapped ? &e : NULL);
+    if (which == STACK_OVERFLOW) {
+        explain_stack(r, mapped ? &e : NULL);
+        return;
+    }
 #if defined(__x86_64__) /* canonical addresses, as explained here */
-    if (t.target >> (pg.va_bits - 1) != 0 || !probe_canonical(t.target, pg.va_bits))
-        return explain_high(r, &pg);
+    if (t.target >> (pg.va_bits - 1) != 0 || !probe_canonical(t.target, pg.va_bits)) {
+        explain_high(r, &pg);
+        return;
+    }
 #endif
     bool segv = r->signo == SIGSEGV; /* si_code values repeat across signals */
     bool at_target = r->addr == t.target, write = cases[which].write;
