@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* procfs: read what the kernel says about memory, by key.
  *
- * Every parser takes a FILE * so that the unit tests can feed it fixture files
- * (or fmemopen() buffers); the procfs_read_* wrappers only open the real file.
+ * The line parsers take a FILE * so that the unit tests can feed them fixture
+ * files (or fmemopen() buffers); the procfs_read_* wrappers only open the real
+ * file. The one-number parser takes text, and the small-file readers use only
+ * open/read/close, so that the undo may call them in a signal handler.
  * Rules that hold everywhere:
  *   - lines are matched by key, never by position: kernels add fields over time;
  *   - unknown keys are skipped, and a key that is not there is "absent", never 0;

@@ -174,7 +174,7 @@ void narrate_lesson_after(struct narrator *n);
  *     static const struct narrate_lesson steps[] = {
  *         {"write_one", "Write one byte into the first page", write_one, explain_write_one,
  *          "How much will Rss grow?", {"0 kB", "one page", NULL},
- *          {"read_maps_zero_page", "first_write_one_page"}},
+ *          {NULL, "first_write_one_page"}},
  *         ...
  *     };
  *     narrate_init(&n, info.name, &common, NARRATE_COUNT(steps));

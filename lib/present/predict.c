@@ -33,8 +33,17 @@ void narrate_answer(struct narrator *n, int measured, const char *finding)
     }
 }
 
+static bool recorded(const struct narrator *n, const char *id)
+{
+    for (size_t f = 0; f < n->nfindings; f++)
+        if (strcmp(n->findings[f].id, id) == 0)
+            return true;
+    return false;
+}
+
 void narrate_answer_from(struct narrator *n, const char *const because[NARRATE_MAX_CHOICES])
 {
+    bool any_recorded = false;
     for (int i = 0; i < n->question.nchoices && i < NARRATE_MAX_CHOICES; i++) {
         for (const char *id = because[i]; id && *id;) {
             size_t len = strcspn(id, "|");
@@ -44,9 +53,15 @@ void narrate_answer_from(struct narrator *n, const char *const because[NARRATE_M
                 narrate_answer(n, i, one);
                 return;
             }
+            any_recorded |= recorded(n, one);
             id += len + (id[len] == '|');
         }
     }
+    /* "None fits" is a measurement only if the step recorded at least one of
+     * the findings named: otherwise the table names ids it never records. */
+    if (!any_recorded && n->question.asked && !n->bug[0])
+        snprintf(n->bug, sizeof n->bug, "step %d (%s) answers from findings it never records",
+                 n->step, n->id);
     narrate_answer(n, -1, "");
 }
 

@@ -173,6 +173,29 @@ static void explain_a(void)
            CONCLUDE(&table_n, "second", true, VALUES(VAL("x", 2)), "Said %d.", 2));
 }
 
+static void explain_none(void)
+{
+    (void)FINDING(&table_n, "other", true, VAL("x", 0));
+}
+
+/* A question whose choices name only findings the step never records cannot
+ * be answered "none fits": that is a bug in the table (a misspelt id). */
+START_TEST(answers_from_unrecorded_findings_are_a_bug)
+{
+    static const struct narrate_lesson rows[] = {
+        {"a", "Row a", lesson_a, explain_none, "Which?", {"first", "second"}, {"frist", "secnod"}},
+    };
+    struct cli_common c = {.json = true, .predict = true};
+    snprintf(c.answers, sizeof c.answers, "a");
+    narrate_init(&table_n, "demo-x", &c, NARRATE_COUNT(rows));
+    table_n.out = capture();
+    narrate_run(&table_n, rows, NARRATE_COUNT(rows));
+    fclose(table_n.out);
+    free(capture_buf);
+    ck_assert_str_eq(table_n.bug, "step 1 (a) answers from findings it never records");
+}
+END_TEST
+
 START_TEST(table_runs_rows_that_apply)
 {
     static const struct narrate_lesson rows[] = {
@@ -211,6 +234,7 @@ static Suite *narrate_suite(void)
     tcase_add_test(tc, plain_step_text);
     tcase_add_test(tc, color_rules);
     tcase_add_test(tc, table_runs_rows_that_apply);
+    tcase_add_test(tc, answers_from_unrecorded_findings_are_a_bug);
     tcase_add_exit_test(tc, finish_json_line_and_exit, 77);
     suite_add_tcase(s, tc);
     return s;
