@@ -14,7 +14,9 @@
 #     <!-- capture: oom-killer-try --limit 64M | elide_progress -->
 #     <!-- capture: oom-killer-try --json | json_step 3 -->
 #     <!-- capture: with_pool 2 hugetlb-reserve --color=never -->
-# (the three helpers are defined below). A command that exits 77 - it cannot
+#     <!-- capture: empty_pool hugetlb-reserve --setup 2 --color=never -->
+# (the four helpers are defined below; a filter after " | " is applied to
+# the output, and the program's own exit status is what counts). A command that exits 77 - it cannot
 # run here, say without root - leaves its block as it was. Nothing inside the
 # blocks is written by hand.
 #
@@ -69,35 +71,48 @@ with_pool() {
     return $status
 }
 
+# COMMAND only where the pool is empty: a run that grows it (--setup) from
+# nothing (root only).
+empty_pool() {
+    [ "$(id -u)" = 0 ] && [ "$(cat /proc/sys/vm/nr_hugepages)" = 0 ] || return 77
+    "$@"
+}
+
 tmp=$(mktemp)
-trap 'rm -f "$tmp" "$tmp.run" "$tmp.old"' EXIT
+trap 'rm -f "$tmp" "$tmp.run" "$tmp.err" "$tmp.out"' EXIT
 for name in $names; do
     file=$here/answers/$name.md
     [ -f "$file" ] || { echo "capture: no $file" >&2; exit 2; }
     : >"$tmp"
-    state=text
+    state=text ran=0 kept=0
     while IFS= read -r line || [ -n "$line" ]; do
         case $state:$line in
         text:'<!-- capture: '*' -->')
             printf '%s\n' "$line" >>"$tmp"
             cmd=${line#'<!-- capture: '}
             cmd=${cmd%' -->'}
+            # The program's own status decides, not a filter's after " | ".
+            run=${cmd%% | *}
+            filter=${cmd#"$run"}
+            filter=${filter#' | '}
             status=0
-            (eval "$cmd") >"$tmp.run" 2>/dev/null </dev/null || status=$?
-            : >"$tmp.old"
+            (eval "$run") >"$tmp.run" 2>"$tmp.err" </dev/null || status=$?
             if [ "$status" = 77 ]; then
-                echo "capture: $name: '$cmd' cannot run here; its block is kept" >&2
-                state=keep
+                echo "capture: $name: '$run' cannot run here ($(head -c 200 "$tmp.err")); its" \
+                     "block is kept" >&2
+                state=keep kept=$((kept + 1))
             elif [ "$status" != 0 ]; then
-                echo "capture: $name: '$cmd' failed (exit $status)" >&2
+                echo "capture: $name: '$run' failed (exit $status): $(head -c 400 "$tmp.err")" >&2
                 exit 1
             else
+                if [ -n "$filter" ]; then
+                    (eval "$filter") <"$tmp.run" >"$tmp.out" && mv "$tmp.out" "$tmp.run"
+                fi
                 # The command as a reader would type it, without this script's helpers.
-                shown=$(printf '%s' "$cmd" | sed -e 's/ *| *elide_progress$//' \
-                    -e 's/ *| *json_step [0-9]*$//' -e 's/ 2>&1//' \
+                shown=$(printf '%s' "$run" | sed -e 's/ 2>&1//' -e 's/^empty_pool //' \
                     -e 's|^with_pool \([0-9]*\) |echo \1 > /proc/sys/vm/nr_hugepages; |')
                 { printf '```\n$ %s\n' "$shown"; cat "$tmp.run"; printf '```\n'; } >>"$tmp"
-                state=skip
+                state=skip ran=$((ran + 1))
             fi
             ;;
         keep:'<!-- end capture -->' | skip:'<!-- end capture -->')
@@ -106,11 +121,23 @@ for name in $names; do
             ;;
         keep:*) printf '%s\n' "$line" >>"$tmp" ;;
         skip:*) ;;
-        text:'<!-- machine -->'*) printf '<!-- machine --> %s\n' "$machine" >>"$tmp" ;;
+        text:'<!-- machine -->'*) printf '%s\n' "$line" >>"$tmp" ;; # decided below
         *) printf '%s\n' "$line" >>"$tmp" ;;
         esac
     done <"$file"
     [ "$state" = text ] || { echo "capture: $file: a capture block has no end" >&2; exit 1; }
+    if [ "$ran" = 0 ]; then
+        echo "capture: $file unchanged: no block could run here"
+        continue
+    fi
+    # The machine line names where the blocks ran; with some kept from
+    # another machine, it stays as it was, and says nothing false.
+    if [ "$kept" = 0 ]; then
+        sed "s|^<!-- machine -->.*|<!-- machine --> $machine|" "$tmp" >"$tmp.out" && mv "$tmp.out" "$tmp"
+    else
+        echo "capture: $file: $kept block(s) kept from an earlier capture; its machine line is" \
+             "left as it was" >&2
+    fi
     cp "$tmp" "$file"
     echo "capture: $file regenerated"
 done

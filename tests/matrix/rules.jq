@@ -34,10 +34,10 @@ def finding_rule($f):
 # Each guards a sentence that explains an event: the event must have happened.
 
 def rule_map_noreserve_fit:
-  if .demo == "map-noreserve" and (.note // "" | test("opts the mapping out"))
-     and ((.facts["without MAP_NORESERVE"]? // "granted") != "granted"
-          or (.facts["with MAP_NORESERVE"]? // "granted") != "granted") then
-    "the note explains what MAP_NORESERVE did to a request that fits, but that request was refused: without the flag \(.facts["without MAP_NORESERVE"]), with it \(.facts["with MAP_NORESERVE"])"
+  if .demo == "map-noreserve" and (.id == "fit" or .id == "fit_noreserve")
+     and (.note // "" | test("^Granted"))
+     and ((.facts.result? // "granted") != "granted") then
+    "the note says a request that fits was granted, but mmap answered \(.facts.result)"
   else empty end;
 
 def rule_map_noreserve_protnone:
