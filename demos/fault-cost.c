@@ -17,8 +17,8 @@
 
 #include "budget.h"
 #include "cli.h"
-#include "leftovers.h"
 #include "narrate.h"
+#include "needs.h"
 #include "procfs.h"
 #include "thp.h"
 
@@ -429,7 +429,6 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, &asked);
     cli_no_positionals(&info, argc, argv, first);
-    leftovers_repair(info.name);
     page = (size_t)sysconf(_SC_PAGESIZE);
     thp_read(&d.thp);
     huge = d.thp.huge_size;
@@ -455,7 +454,7 @@ int main(int argc, char **argv)
         if (steps[i].lesson != hugetlb_fault || hsize > 0)
             run[count++] = steps[i];
 
-    narrate_init(&n, info.name, &common, count);
+    demo_start(&n, &info, &common, count);
     if (got == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "not even 4 MiB fit in half of what this process may use: "
                                         "%s. Free some memory or raise that limit.", d.why_size);

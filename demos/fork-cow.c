@@ -23,8 +23,8 @@
 #include "budget.h"
 #include "cli.h"
 #include "commit.h"
-#include "leftovers.h"
 #include "narrate.h"
+#include "needs.h"
 #include "procfs.h"
 #include "snapshot.h"
 #include "undo.h"
@@ -460,12 +460,11 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, NULL, NULL);
     cli_no_positionals(&info, argc, argv, first);
-    leftovers_repair(info.name);
     page = (size_t)sysconf(_SC_PAGESIZE);
     written = 256 * page;
     small = 16 * page;
     s.written_kb = (long long)written / 1024;
-    narrate_init(&n, info.name, &common, NARRATE_COUNT(steps));
+    demo_start(&n, &info, &common, NARRATE_COUNT(steps));
     /* 32 MiB mapped, less if this process may not; fork charges it twice. */
     struct budget budget;
     char why[400];

@@ -13,8 +13,8 @@
 
 #include "cli.h"
 #include "errors.h"
-#include "leftovers.h"
 #include "narrate.h"
+#include "needs.h"
 #include "probe.h"
 #include "procfs.h"
 #include "residency.h"
@@ -45,8 +45,6 @@ LESSON_FN static void look_at_pool(void)
 
 LESSON_FN static void grow_pool(void)
 {
-    fprintf(stderr, "hugetlb-reserve: growing the huge-page pool from %lld to %lld pages; it is "
-            "put back on exit, Ctrl-C included\n", (long long)(total - setup), (long long)total);
     LESSON(&n, rc = sysctl_set("nr_hugepages", total););
 }
 
@@ -312,6 +310,15 @@ static const struct cli_option options[] = {
                    "the demo (1 to 64), put back afterwards"},
 };
 
+/* Huge pages at all; and, with --setup, leave to grow the pool (lacking it, the run uses the
+ * pages there are). The library takes the vmlab lock and puts the pool back. */
+static bool grow_asked;
+static const struct demo_need needs[] = {
+    {.kind = NEED_HUGETLB},
+    {NEED_SYSCTL, "nr_hugepages", .when = &grow_asked, .option = "--setup", .optional = true},
+    {0},
+};
+
 static const struct demo_info info = {
     .name = "hugetlb-reserve",
     .summary =
@@ -323,34 +330,30 @@ static const struct demo_info info = {
     .noptions = sizeof options / sizeof options[0],
     .examples = "  hugetlb-reserve                 uses the free huge pages there are\n"
                 "  sudo hugetlb-reserve --setup 2  if there are none, grow the pool by 2\n",
+    .needs = needs,
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)
 {
     (void)ctx, (void)index; /* --setup is the only option */
     setup = cli_count_arg(&info, "--setup", arg, 1, 64);
+    grow_asked = true;
 }
 
-/* Step 1's row: the pool as it is, or grown. A run that may grow it takes the vmlab
- * lock first and decides under it: a pool another vmlab run grew is not spare. */
+/* Step 1's row: the pool as it is, or grown. A run that may grow it holds the vmlab lock
+ * (demo_start took it) and decides under it: a pool another vmlab run grew is not spare. */
 static int first_step(void)
 {
-    char why[512] = "--setup was not given (as root: --setup 2)";
-    bool may_grow = setup && sysctl_may_change("nr_hugepages", why, sizeof why) == 0;
-    if (may_grow) {
-        char repaired[512];
-        if (sysctl_begin(info.name, repaired, sizeof repaired) != 0)
-            narrate_fail_errno(&n, "take the vmlab lock", errno);
-        if (repaired[0])
-            fprintf(stderr, "%s: %s\n", info.name, repaired);
-    }
+    const char *lacks = need_lacking(NEED_SYSCTL, "nr_hugepages");
+    const char *why = lacks ? lacks : "--setup was not given (as root: --setup 2)";
+    bool may_grow = setup && !lacks;
     observe(NULL, true); /* the pool (under the lock, when this run may grow it) */
     spare = spare_now();
     if (spare > 0 || (overcommit > 0 && !may_grow))
         return 0;
     if (!may_grow)
         narrate_finish(&n, RESULT_SKIP, "the huge-page pool has no page to spare (HugePages_Free "
-                       "%lld, Rsvd %lld) and %s. An administrator can fill it once for everyone: "
+                       "%lld, Rsvd %lld); %s. An administrator can fill it once for everyone: "
                        "echo %lld > /proc/sys/vm/nr_hugepages", (long long)pool[1][FREE],
                        (long long)pool[1][RSVD], why, (long long)pool[1][TOTAL] + 2);
     total = (uint64_t)pool[1][TOTAL] + setup;
@@ -366,12 +369,8 @@ int main(int argc, char **argv)
     huge = huge_kB > 0 ? (size_t)huge_kB * 1024 : 0;
     if (setup && huge) /* 64 pages of 1 GiB would be most of a machine */
         cli_check_fits(&info, "--setup", setup * huge, 4);
-    narrate_init(&n, info.name, &common, STEPS - 1);
+    demo_start(&n, &info, &common, STEPS - 1); /* step 1 is one of two rows */
     n.row_page_kb = 0; /* "+512 pages" would not be what one huge page is */
-    leftovers_repair(info.name);
-    if (!huge)
-        narrate_finish(&n, RESULT_SKIP, "this kernel has no huge pages (no Hugepagesize in "
-                       "/proc/meminfo: CONFIG_HUGETLBFS is off)");
     page = (size_t)sysconf(_SC_PAGESIZE);
     uint64_t knob;
     if (procfs_read_vm_sysctl("nr_overcommit_hugepages", &knob) == PROCFS_OK)
@@ -394,8 +393,6 @@ int main(int argc, char **argv)
     if (rest_len)
         munmap(rest, rest_len);
     munmap(p, huge);
-    if (sysctl_end() != 0) /* said on stderr; the record stays for the next run */
-        narrate_finish(&n, RESULT_FAIL, "the huge-page pool could not be put back (see above)");
     narrate_finish(&n, RESULT_OK, "one huge page reserved at mmap and taken at the first write%s",
                    own_pool ? "; the pool is back to its original size" : "");
 }

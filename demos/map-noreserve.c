@@ -19,9 +19,8 @@
 #include "budget.h"
 #include "cli.h"
 #include "errors.h"
-#include "budget.h"
-#include "leftovers.h"
 #include "narrate.h"
+#include "needs.h"
 #include "procfs.h"
 #include "sysctl.h"
 #include "worker.h"
@@ -603,6 +602,14 @@ static const struct cli_option options[] = {
                        "1 and 2, then the setting restored"},
 };
 
+static bool all_modes;
+
+/* --all-modes switches modes: the library checks that it may, and puts the mode back. */
+static const struct demo_need needs[] = {
+    {NEED_SYSCTL, "overcommit_memory", .when = &all_modes, .option = "--all-modes"},
+    {0},
+};
+
 static const struct demo_info info = {
     .name = "map-noreserve",
     .summary =
@@ -615,9 +622,8 @@ static const struct demo_info info = {
     .noptions = sizeof options / sizeof options[0],
     .examples = "  map-noreserve                    in the mode this machine is in\n"
                 "  sudo map-noreserve --all-modes   then modes 0, 1 and 2, restored after\n",
+    .needs = needs,
 };
-
-static bool all_modes;
 
 static void on_option(void *ctx, size_t index, const char *arg)
 {
@@ -635,33 +641,16 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
     cli_no_positionals(&info, argc, argv, first);
-    leftovers_repair(info.name);
-    char why[400];
-    int may = all_modes ? sysctl_may_change("overcommit_memory", why, sizeof why) : 0;
-    narrate_init(n, info.name, &common,
-                 NARRATE_COUNT(steps) + (all_modes && may == 0 ? NARRATE_COUNT(modes) : 0));
-    if (may != 0) /* before anything is announced */
-        narrate_finish(n, RESULT_SKIP, "--all-modes cannot switch overcommit modes here: %s", why);
+    demo_start(n, &info, &common,
+               NARRATE_COUNT(steps) + (all_modes ? NARRATE_COUNT(modes) : 0));
     narrate_observe(n, observe, NULL);
     page_kB = sysconf(_SC_PAGESIZE) / 1024;
     p = q = r = s = t = MAP_FAILED;
     narrate_intro(n, "map-noreserve (PID %ld): what the kernel makes of requests for more memory "
                   "than this machine has, and of requests that fit.", (long)getpid());
     narrate_run(n, steps, NARRATE_COUNT(steps));
-    if (all_modes) {
-        char repaired[512];
-        if (sysctl_begin(info.name, repaired, sizeof repaired) != 0)
-            narrate_fail_errno(n, "take the vmlab lock", errno);
-        if (repaired[0])
-            fprintf(stderr, "%s: %s\n", info.name, repaired);
-        fprintf(stderr, "%s: changing /proc/sys/vm/overcommit_memory for a moment (now %lld); it "
-                "will be put back on exit, Ctrl-C included\n", info.name,
-                (long long)g.overcommit_memory);
+    if (all_modes)
         narrate_run(n, modes, NARRATE_COUNT(modes));
-        if (sysctl_end() != 0) /* said on stderr; the record stays for the next run */
-            narrate_finish(n, RESULT_FAIL, "overcommit_memory could not be put back to %lld; the "
-                           "next vmlab run will try again", (long long)g.overcommit_memory);
-    }
     narrate_finish(n, RESULT_OK, "requests of %llu kB and %llu kB with and without MAP_NORESERVE, "
                    "in mode %lld%s", (unsigned long long)(huge / 1024),
                    (unsigned long long)(fit / 1024), (long long)g.overcommit_memory,

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "leftovers.h"
 #include "narrate.h"
+#include "needs.h"
 #include "residency.h"
 #include "snapshot.h"
 
@@ -363,7 +363,7 @@ static void run_file(const struct cli_common *common)
      * or CAP_FOWNER; anyone else gets "all resident", so it cannot spy on others' reads. */
     f.truthful = ok && (st.st_uid == geteuid() || geteuid() == 0 ||
                         faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0);
-    narrate_init(&n, info.name, common, f.truthful ? NARRATE_COUNT(file_steps) : 1);
+    demo_start(&n, &info, common, f.truthful ? NARRATE_COUNT(file_steps) : 1);
     if (!ok)
         narrate_fail_errno(&n, fd < 0 ? "open" : "fstat", err);
     if (!S_ISREG(st.st_mode) || st.st_size == 0)
@@ -385,12 +385,11 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
     cli_no_positionals(&info, argc, argv, first);
-    leftovers_repair(info.name);
     page = (size_t)sysconf(_SC_PAGESIZE);
     if (path)
         run_file(&common);
     len = pages * page;
-    narrate_init(&n, info.name, &common, NARRATE_COUNT(anonymous));
+    demo_start(&n, &info, &common, NARRATE_COUNT(anonymous));
     narrate_observe(&n, observe, NULL);
     narrate_intro(&n, "mincore-residency (PID %ld): %zu pages of %zu KiB; '#' resident, '.' not.",
                   (long)getpid(), pages, page / 1024);

@@ -19,9 +19,9 @@
 #include "budget.h"
 #include "cli.h"
 #include "confine-child.h"
-#include "leftovers.h"
 #include "memlock.h"
 #include "narrate.h"
+#include "needs.h"
 #include "procfs.h"
 #include "snapshot.h"
 
@@ -433,7 +433,6 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, &asked);
     cli_no_positionals(&info, argc, argv, first);
-    leftovers_repair(info.name);
     page = (size_t)sysconf(_SC_PAGESIZE);
     qsize = 16 * page;
     memlock = memlock_limit();
@@ -458,7 +457,7 @@ int main(int argc, char **argv)
                       budget_allows(&budget, memlock + page, 4, why, sizeof why);
     bool show_pressure = pressure_possible(&budget);
 
-    narrate_init(&n, info.name, &common, NARRATE_COUNT(locking) + NARRATE_COUNT(freeing) +
+    demo_start(&n, &info, &common, NARRATE_COUNT(locking) + NARRATE_COUNT(freeing) +
                  NARRATE_COUNT(filling) + (show_limit ? NARRATE_COUNT(past_memlock) : 0) +
                  (show_pressure ? NARRATE_COUNT(in_cgroup) : 0));
     if (got == BUDGET_NONE_FITS)

@@ -14,8 +14,8 @@
 #include "budget.h"
 #include "cli.h"
 #include "commit.h"
-#include "leftovers.h"
 #include "narrate.h"
+#include "needs.h"
 #include "procfs.h"
 #include "residency.h"
 #include "snapshot.h"
@@ -355,6 +355,11 @@ static const struct cli_option options[] = {
                  "the size is rounded up to whole huge pages, at least two"},
 };
 
+static const struct demo_need needs[] = {
+    {NEED_THP, .when = &want_thp, .option = "--thp"},
+    {0},
+};
+
 static const struct demo_info info = {
     .name = "mmap-anon",
     .summary =
@@ -368,6 +373,7 @@ static const struct demo_info info = {
                 "  mmap-anon --step           pause before each step; watch smaps live\n"
                 "  mmap-anon --size 64M --json | jq .delta\n"
                 "  mmap-anon --thp            the same with 2 MiB transparent huge pages\n",
+    .needs = needs,
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)
@@ -384,7 +390,6 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
     cli_no_positionals(&info, argc, argv, first);
-    leftovers_repair(info.name);
 
     page = (size_t)sysconf(_SC_PAGESIZE);
     thp_read(&d.thp);
@@ -413,14 +418,11 @@ int main(int argc, char **argv)
     d.size_kb = (long long)size / 1024;
     d.span_kb = (long long)span / 1024;
 
-    narrate_init(&n, info.name, &common, NARRATE_COUNT(steps));
+    demo_start(&n, &info, &common, NARRATE_COUNT(steps));
     if (got == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "not even two %s fit in half of what this process may "
                                         "use: %s. Free some memory or raise that limit.",
                        want_thp ? "huge pages" : "pages", d.why_size);
-    if (want_thp && d.thp.mode[0] == '\0')
-        narrate_finish(&n, RESULT_SKIP, "this kernel has no transparent huge pages (%s is "
-                                        "missing); run without --thp", THP_SYSFS "enabled");
     if (want_thp)
         n.row_page_kb = 0; /* "+512 pages" is not what one huge page is */
     narrate_observe(&n, observe, NULL);

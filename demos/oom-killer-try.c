@@ -19,9 +19,9 @@
 #include "cli.h"
 #include "confine.h"
 #include "errors.h"
-#include "leftovers.h"
 #include "machine.h"
 #include "narrate.h"
+#include "needs.h"
 #include "oom-supervise.h"
 #include "procfs.h"
 
@@ -299,6 +299,14 @@ static const struct cli_option options[] = {
     [OPT_UNCONFINED] = {"unconfined", NULL, "no cgroup: for a disposable VM only; needs --i-accept-host-oom"},
     [OPT_YES] = {"i-accept-host-oom", NULL, "confirms --unconfined: the whole machine may run out of memory"},
 };
+/* The victim in a memory cgroup of --limit bytes (not with --unconfined), and an OOM that
+ * kills one process, never panics the machine. The library checks, creates, removes. */
+static const struct demo_need needs[] = {
+    {NEED_MEMORY_CGROUP, "the victim", .when = &v.confined, .limit = &requested, .cgroup = &c},
+    {.kind = NEED_OOM_KILLS_ONE},
+    {0},
+};
+
 static const struct demo_info info = {
     .name = "oom-killer-try",
     .args = "[COUNT [FORCE-PAGE-FAULT 0|1 [VERBOSE 0|1]]]",
@@ -314,6 +322,7 @@ static const struct demo_info info = {
                 "  sudo oom-killer-try 100000 0             malloc without touching\n"
                 "  sudo oom-killer-try --via mmap --touch none\n"
                 "  sudo oom-killer-try --via mmap --touch read --block 2M\n",
+    .needs = needs,
 };
 
 static const char *const touches[] = {"write", "read", "none", NULL};
@@ -396,13 +405,7 @@ int main(int argc, char **argv)
     }
     if (!unconfined) /* a limit near all the memory there is would confine nothing */
         cli_check_fits(&info, "--limit", requested, 2);
-    narrate_init(n, info.name, &common, NARRATE_COUNT(steps));
-    leftovers_repair(info.name);
-
-    oom_refuse_if_panics(n, unconfined);
-    char why[1024];
-    if (!unconfined && confine_setup(&c, info.name, requested, why, sizeof why) != 0)
-        narrate_finish(n, RESULT_SKIP, "cannot confine the victim: %s", why);
+    demo_start(n, &info, &common, NARRATE_COUNT(steps));
     size_the_loop();
     have_kills = c.dir[0] && confine_oom_kills(c.dir, &kills[0]);
     kmsg = oom_kmsg_open(kmsg_why, sizeof kmsg_why); /* from now on */

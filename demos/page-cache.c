@@ -23,8 +23,8 @@
 
 #include "budget.h"
 #include "cli.h"
-#include "leftovers.h"
 #include "narrate.h"
+#include "needs.h"
 #include "procfs.h"
 #include "residency.h"
 
@@ -365,6 +365,13 @@ static const struct cli_option options[] = {
                                       "drop_caches (drops every clean cached page of the machine)"},
 };
 
+/* --drop-caches writes a file only root may write (nothing to put back afterwards). */
+static bool drop;
+static const struct demo_need needs[] = {
+    {NEED_WRITE, "/proc/sys/vm/drop_caches", .when = &drop, .option = "--drop-caches"},
+    {0},
+};
+
 static const struct demo_info info = {
     .name = "page-cache",
     .summary = "Makes a 2 MiB file and shows its pages in the page cache, page by page:\n"
@@ -377,15 +384,17 @@ static const struct demo_info info = {
     .examples = "  page-cache                the nine steps\n"
                 "  page-cache --dir /dev/shm    the same on tmpfs\n"
                 "  sudo page-cache --drop-caches\n",
+    .needs = needs,
 };
 
 static const char *dir_given;
 
 static void on_option(void *ctx, size_t index, const char *arg)
 {
+    (void)ctx;
     struct stat st;
     if (index == OPT_DROP)
-        *(bool *)ctx = true;
+        drop = true;
     else if (dir_given)
         cli_usage_error(&info, "--dir: given twice");
     else if (!arg[0] || strlen(arg) > PATH_MAX - 64 || stat(arg, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -412,20 +421,14 @@ static void choose_dir(void)
 
 int main(int argc, char **argv)
 {
-    bool drop = false;
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, on_option, &drop);
+    int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
     cli_no_positionals(&info, argc, argv, first);
-    leftovers_repair(info.name);
     int nsteps = NARRATE_COUNT(steps) - (drop ? 0 : 2);
-    narrate_init(&n, info.name, &common, nsteps);
+    demo_start(&n, &info, &common, nsteps);
     page = (size_t)sysconf(_SC_PAGESIZE);
     len = FILE_PAGES * page;
     memset(block, 'v', sizeof block);
-    if (drop && access("/proc/sys/vm/drop_caches", W_OK) != 0)
-        narrate_finish(&n, RESULT_SKIP, "--drop-caches: this process may not write "
-                       "/proc/sys/vm/drop_caches (%s); run it as root: sudo page-cache "
-                       "--drop-caches", strerror(errno));
     choose_dir();
     if (!path[0])
         narrate_finish(&n, RESULT_SKIP, "%s", dir_given ? "--dir: this process may not write there"

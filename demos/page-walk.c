@@ -16,8 +16,8 @@
 
 #include "budget.h"
 #include "cli.h"
-#include "leftovers.h"
 #include "narrate.h"
+#include "needs.h"
 #include "probe.h"
 #include "procfs.h"
 #include "thp.h"
@@ -312,6 +312,13 @@ static const struct cli_option options[] = {
                  "GiB after the second"},
 };
 
+/* The split shown is x86-64's, in 4 KiB pages. */
+static const struct demo_need needs[] = {
+    {NEED_ARCH, .name = "x86_64"},
+    {NEED_PAGE_SIZE, .bytes = 4096},
+    {0},
+};
+
 static const struct demo_info info = {
     .name = "page-walk",
     .summary = "Splits an address of its own into page-table indices, reads its frame\n"
@@ -323,6 +330,7 @@ static const struct demo_info info = {
     .examples = "  page-walk              the seven steps over 64 GiB of address space\n"
                 "  sudo page-walk         the same, with the frame number of the byte\n"
                 "  page-walk --gib 8 --json\n",
+    .needs = needs,
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)
@@ -379,13 +387,7 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, &gib);
     cli_no_positionals(&info, argc, argv, first);
-    leftovers_repair(info.name);
-    narrate_init(&n, info.name, &common, NARRATE_COUNT(steps));
-#if !defined(__x86_64__)
-    narrate_finish(&n, RESULT_SKIP, "the page-table split shown is x86-64's; this is another CPU");
-#endif
-    if (sysconf(_SC_PAGESIZE) != 4096)
-        narrate_finish(&n, RESULT_SKIP, "the page size here is not 4 KiB");
+    demo_start(&n, &info, &common, NARRATE_COUNT(steps));
     thp_read(&d.thp);
     probe_paging(&d.paging);
     choose_sizes(gib);

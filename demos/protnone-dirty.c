@@ -19,8 +19,8 @@
 
 #include "cli.h"
 #include "budget.h"
-#include "leftovers.h"
 #include "narrate.h"
+#include "needs.h"
 #include "probe.h"
 #include "procfs.h"
 #include "residency.h"
@@ -399,12 +399,11 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, &want_pages);
     cli_no_positionals(&info, argc, argv, first);
-    leftovers_repair(info.name);
 
     page = (size_t)sysconf(_SC_PAGESIZE);
     pages = (size_t)want_pages;
     len = pages * page;
-    narrate_init(&n, info.name, &common, NARRATE_COUNT(steps));
+    demo_start(&n, &info, &common, NARRATE_COUNT(steps));
     /* Up to 1 GiB, so that its charge stands out from other programs' noise;
      * two such mappings and a reservation around them. */
     if (grant_charge_size(1 << 20, 2, &size, size_why, sizeof size_why) != 0)

@@ -17,8 +17,8 @@
 
 #include "cli.h"
 #include "errors.h"
-#include "leftovers.h"
 #include "narrate.h"
+#include "needs.h"
 #include "probe.h"
 #include "procfs.h"
 #include "worker.h"
@@ -446,9 +446,8 @@ int main(int argc, char **argv)
     if (npos > 0)
         to = (from = chosen_case(npos, argv + first)) + 1;
 
-    leftovers_repair(info.name);
     page = (size_t)sysconf(_SC_PAGESIZE);
-    narrate_init(&n, info.name, &common, to - from);
+    demo_start(&n, &info, &common, to - from);
     narrate_intro(&n, "segv-pgfault (PID %ld): %d case%s, each in a child process of its own.",
                   (long)getpid(), to - from, to - from == 1 ? "" : "s");
     for (int which = from; which < to; which++) {

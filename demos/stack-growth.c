@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "leftovers.h"
 #include "narrate.h"
+#include "needs.h"
 #include "probe.h"
 #include "procfs.h"
 #include "residency.h"
@@ -356,6 +356,11 @@ static const struct narrate_lesson steps[] = {
 
 /* ---- Options and the machine ---- */
 
+static const struct demo_need needs[] = {
+    {NEED_PAGE_SIZE, .bytes = 4096}, /* a frame is one page */
+    {0},
+};
+
 static const struct demo_info info = {
     .name = "stack-growth",
     .summary =
@@ -365,6 +370,7 @@ static const struct demo_info info = {
     .examples = "  stack-growth               the seven steps\n"
                 "  stack-growth --step        pause before each; watch [stack] in smaps\n"
                 "  stack-growth --predict     guess how the stack grows, then see\n",
+    .needs = needs,
 };
 
 int main(int argc, char **argv)
@@ -372,21 +378,19 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, NULL, NULL);
     cli_no_positionals(&info, argc, argv, first);
-    leftovers_repair(info.name);
     volatile char anchor = 0;
     d.anchor = (uintptr_t)&anchor;
     d.page_kb = sysconf(_SC_PAGESIZE) / 1024;
     d.gap_pages = probe_stack_guard_gap() / (d.page_kb * 1024);
     getrlimit(RLIMIT_STACK, &limit);
-    narrate_init(&n, info.name, &common, NARRATE_COUNT(steps));
+    demo_start(&n, &info, &common, NARRATE_COUNT(steps));
     /* 1 MiB deep, or half of a lower limit; 4 KiB pages only (a frame is one page). */
     depth = 256;
     if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur / 4096 / 4 < (rlim_t)depth)
         depth = (long)(limit.rlim_cur / 4096 / 4);
-    if (d.page_kb != 4 || depth < 16)
-        narrate_finish(&n, RESULT_SKIP, "this lesson needs 4 KiB pages and an RLIMIT_STACK of at "
-                       "least 256 KiB; here pages are %lld KiB and the limit %llu kB (ulimit -s "
-                       "8192 raises it)", (long long)d.page_kb,
+    if (depth < 16)
+        narrate_finish(&n, RESULT_SKIP, "this lesson needs an RLIMIT_STACK of at least 256 KiB; "
+                       "here it is %llu kB (ulimit -s 8192 raises it)",
                        (unsigned long long)(limit.rlim_cur / 1024));
     narrate_observe(&n, observe, NULL);
     narrate_intro(&n, "stack-growth (PID %ld): recursion %ld and %ld frames deep, each frame "

@@ -33,6 +33,8 @@ struct cli_common {
     enum color_mode color;
 };
 
+struct demo_need;
+
 struct cli_option {
     const char *name;  /* long name without "--" */
     const char *arg;   /* "SIZE", or NULL for a flag */
@@ -54,6 +56,8 @@ struct demo_info {
     bool tool;
     /* Runs the demos (the tour): no --answers or --svg of its own. */
     bool runs_demos;
+    /* What it needs from the machine, ended by {0} (lib/safety/needs), or NULL. */
+    const struct demo_need *needs;
 };
 
 /* What a demo's exit statuses mean, when it does not say otherwise. */

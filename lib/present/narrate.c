@@ -720,6 +720,14 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
     va_end(ap);
+    int (*undo)(void) = n->undo_at_finish;
+    n->undo_at_finish = NULL;
+    if (undo && undo() != 0 && result != RESULT_FAIL) {
+        /* Said on stderr; the undo record stays for the next run. Never "restored". */
+        snprintf(reason, sizeof reason, "a /proc/sys/vm value this run changed could not be put "
+                 "back (see above); the next vmlab run will try again");
+        result = RESULT_FAIL;
+    }
     if (n->svg && result == RESULT_OK) {
         struct machine m;
         machine_read(&m);

@@ -115,6 +115,9 @@ struct narrator {
     size_t nsummary;
     const char *svg;           /* --svg FILE: the picture book is written there */
     struct picture_book *book;
+    /* Set by demo_start (lib/safety/needs): puts back what this run changed,
+     * before narrate_finish reports; -1 when it could not. */
+    int (*undo_at_finish)(void);
 };
 
 enum narrate_result { RESULT_OK, RESULT_SKIP, RESULT_FAIL };

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/* needs: check what a demo declared it needs, then act on it (see needs.h). */
+#include "needs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "confine.h"
+#include "leftovers.h"
+#include "procfs.h"
+#include "sysctl.h"
+#include "thp.h"
+
+/* The CPU this program runs as (not the kernel's: a 32-bit program on a 64-bit kernel). */
+#if defined(__x86_64__)
+#define BUILT_FOR "x86_64"
+#elif defined(__i386__)
+#define BUILT_FOR "i386"
+#elif defined(__aarch64__)
+#define BUILT_FOR "aarch64"
+#elif defined(__riscv) && __riscv_xlen == 64
+#define BUILT_FOR "riscv64"
+#else
+#define BUILT_FOR "another CPU"
+#endif
+
+/* The optional needs this run lacks, and why (need_lacking). */
+static struct {
+    enum need_kind kind;
+    const char *name;
+    char why[512];
+} lacking[4];
+static size_t nlacking;
+
+static pid_t changer; /* the process that took the lock: only it puts back */
+
+bool need_applies(const struct demo_need *need)
+{
+    return !need->when || *need->when;
+}
+
+/* "--all-modes: " before a sentence about a need an option asked for. */
+static const char *prefix(const struct demo_need *need, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s", need->option ? need->option : "", need->option ? ": " : "");
+    return buf;
+}
+
+static bool confines(const struct demo_need *needs)
+{
+    for (const struct demo_need *d = needs; d->kind; d++)
+        if (d->kind == NEED_MEMORY_CGROUP && need_applies(d))
+            return true;
+    return false;
+}
+
+bool need_check(const struct demo_need *need, const struct demo_need *needs, char *why,
+                size_t len)
+{
+    char pre[48], detail[400] = "";
+    prefix(need, pre, sizeof pre);
+    switch (need->kind) {
+    case NEED_SYSCTL:
+        if (sysctl_may_change(need->name, detail, sizeof detail) == 0)
+            return true;
+        snprintf(why, len, "%sthis run changes /proc/sys/vm/%s and cannot here: %s", pre,
+                 need->name, detail);
+        return false;
+    case NEED_WRITE:
+        if (access(need->name, W_OK) == 0)
+            return true;
+        snprintf(why, len, "%sthis process may not write %s (%s); run it as root", pre,
+                 need->name, strerror(errno));
+        return false;
+    case NEED_HUGETLB:
+        if (procfs_read_one("/proc/meminfo", "Hugepagesize") > 0)
+            return true;
+        snprintf(why, len, "%sthis kernel has no huge pages (no Hugepagesize in /proc/meminfo: "
+                 "CONFIG_HUGETLBFS is off)", pre);
+        return false;
+    case NEED_THP: {
+        struct thp t;
+        thp_read(&t);
+        if (t.mode[0])
+            return true;
+        snprintf(why, len, "%sthis kernel has no transparent huge pages (%senabled is missing)",
+                 pre, THP_SYSFS);
+        return false;
+    }
+    case NEED_PAGE_SIZE: {
+        long page = sysconf(_SC_PAGESIZE);
+        if (page > 0 && (uint64_t)page == need->bytes)
+            return true;
+        snprintf(why, len, "%sthis lesson is written for pages of %llu KiB; here a page is %ld KiB",
+                 pre, (unsigned long long)(need->bytes / 1024), page / 1024);
+        return false;
+    }
+    case NEED_ARCH:
+        if (strcmp(BUILT_FOR, need->name) == 0)
+            return true;
+        snprintf(why, len, "%sthis lesson shows the page tables of %s; this program is built "
+                 "for %s", pre, need->name, BUILT_FOR);
+        return false;
+    case NEED_OOM_KILLS_ONE: {
+        uint64_t panic = 0;
+        if (procfs_read_vm_sysctl("panic_on_oom", &panic) != PROCFS_OK || panic == 0 ||
+            (panic == 1 && confines(needs)))
+            return true; /* 1 panics only for an OOM outside a memory cgroup */
+        snprintf(why, len, "%svm.panic_on_oom is %llu: an OOM here would panic the whole machine "
+                 "instead of killing one process", pre, (unsigned long long)panic);
+        return false;
+    }
+    case NEED_MEMORY_CGROUP: /* known only by making one: demo_start does */
+    case NEED_END:
+        return true;
+    }
+    return true;
+}
+
+const char *need_lacking(enum need_kind kind, const char *name)
+{
+    for (size_t i = 0; i < nlacking; i++)
+        if (lacking[i].kind == kind && (!name || strcmp(lacking[i].name, name) == 0))
+            return lacking[i].why;
+    return NULL;
+}
+
+/* narrate_finish's last act before it reports: put back what this run changed. */
+static int put_back(void)
+{
+    if (getpid() != changer) /* a forked child ending: not its to put back */
+        return 0;
+    return sysctl_end();
+}
+
+static void begin_changes(struct narrator *n, const struct demo_info *info)
+{
+    char repaired[512];
+    if (sysctl_begin(info->name, repaired, sizeof repaired) != 0)
+        narrate_fail_errno(n, "take the vmlab lock", errno);
+    if (repaired[0])
+        fprintf(stderr, "%s: %s\n", info->name, repaired);
+    changer = getpid();
+    n->undo_at_finish = put_back;
+    for (const struct demo_need *d = info->needs; d->kind; d++) {
+        uint64_t now;
+        if (d->kind == NEED_SYSCTL && need_applies(d) && !need_lacking(d->kind, d->name) &&
+            procfs_read_vm_sysctl(d->name, &now) == PROCFS_OK)
+            fprintf(stderr, "%s: may change /proc/sys/vm/%s (now %llu) for a moment; it is put "
+                    "back on every way out, Ctrl-C included\n", info->name, d->name,
+                    (unsigned long long)now);
+    }
+}
+
+void demo_start(struct narrator *n, const struct demo_info *info, const struct cli_common *common,
+                int nsteps)
+{
+    narrate_init(n, info->name, common, nsteps);
+    leftovers_repair(info->name);
+    if (!info->needs)
+        return;
+    bool changes = false;
+    for (const struct demo_need *d = info->needs; d->kind; d++) {
+        char why[512];
+        if (!need_applies(d) || need_check(d, info->needs, why, sizeof why)) {
+            changes |= d->kind == NEED_SYSCTL && need_applies(d);
+            continue;
+        }
+        if (!d->optional || nlacking == sizeof lacking / sizeof lacking[0])
+            narrate_finish(n, RESULT_SKIP, "%s", why);
+        lacking[nlacking].kind = d->kind;
+        lacking[nlacking].name = d->name ? d->name : "";
+        snprintf(lacking[nlacking++].why, sizeof lacking[0].why, "%s", why);
+    }
+    if (changes)
+        begin_changes(n, info);
+    for (const struct demo_need *d = info->needs; d->kind; d++) {
+        char why[1024];
+        if (d->kind == NEED_MEMORY_CGROUP && need_applies(d) &&
+            confine_setup(d->cgroup, info->name, *d->limit, why, sizeof why) != 0)
+            narrate_finish(n, RESULT_SKIP, "cannot confine %s: %s", d->name, why);
+    }
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* needs: what a demo needs from the machine, declared once and checked in one
+ * place (LTP's struct tst_test is the model).
+ *
+ * A demo lists its needs in its struct demo_info, each with the option that
+ * asks for it:
+ *
+ *   static const struct demo_need needs[] = {
+ *       {NEED_SYSCTL, "overcommit_memory", .when = &all_modes, .option = "--all-modes"},
+ *       {0},
+ *   };
+ *
+ * and calls demo_start() where it would call narrate_init(). demo_start()
+ *   1. repairs what a killed earlier run left (lib/safety/leftovers);
+ *   2. checks every need this run has (its `when` is NULL or true), changing
+ *      nothing yet, and ends the run with 77 and one sentence naming what is
+ *      missing and what would supply it - except an `optional` need, which
+ *      the demo asks about with need_lacking();
+ *   3. then acts for the needs that hold: for a sysctl the run changes, takes
+ *      the vmlab lock and arms the undo (atexit, SIGINT/TERM/HUP/QUIT; the
+ *      record lets the next run repair a SIGKILL), says on stderr what will
+ *      change, and puts it back when the demo calls narrate_finish - which
+ *      then reports a failure if it could not; for a memory cgroup, creates
+ *      it (lib/safety/confine: removed on every way out).
+ * The demo itself never calls leftovers_repair, sysctl_may_change,
+ * sysctl_begin, sysctl_end or confine_setup. */
+#ifndef VMLAB_NEEDS_H
+#define VMLAB_NEEDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "narrate.h"
+
+struct confine;
+
+enum need_kind {
+    NEED_END = 0,
+    NEED_SYSCTL,         /* name: a /proc/sys/vm knob this run changes and puts back */
+    NEED_WRITE,          /* name: a file this run writes (nothing to put back) */
+    NEED_HUGETLB,        /* huge pages in the kernel (Hugepagesize in /proc/meminfo) */
+    NEED_THP,            /* transparent huge pages in the kernel */
+    NEED_PAGE_SIZE,      /* bytes: the base page size the lesson is written for */
+    NEED_ARCH,           /* name: the CPU the lesson is written for ("x86_64") */
+    NEED_MEMORY_CGROUP,  /* *limit bytes; name: who will run in it; filled into *cgroup */
+    NEED_OOM_KILLS_ONE,  /* an out-of-memory kill takes one process, not the machine
+                            (vm.panic_on_oom 0, or 1 with a NEED_MEMORY_CGROUP) */
+};
+
+struct demo_need {
+    enum need_kind kind;
+    const char *name;        /* see the kind */
+    const bool *when;        /* the option that asks for it; NULL: every run */
+    const char *option;      /* that option as typed ("--all-modes"), for the messages */
+    bool optional;           /* lacking it, the demo goes on: need_lacking() says why */
+    uint64_t bytes;          /* NEED_PAGE_SIZE */
+    const uint64_t *limit;   /* NEED_MEMORY_CGROUP: its memory limit in bytes */
+    struct confine *cgroup;  /* NEED_MEMORY_CGROUP: set up by demo_start */
+};
+
+/* narrate_init(), then the needs of info->needs as above. */
+void demo_start(struct narrator *n, const struct demo_info *info, const struct cli_common *common,
+                int nsteps);
+
+/* For an optional need of this run, by its name (or NULL for a kind without
+ * one): the sentence saying why this machine lacks it, or NULL when it holds
+ * (or was not asked for: see need_applies). */
+const char *need_lacking(enum need_kind kind, const char *name);
+
+/* Whether this run has the need: its `when` is NULL or true. */
+bool need_applies(const struct demo_need *need);
+
+/* Checks one need without acting on it: false with the sentence in `why`
+ * when this machine lacks it. NEED_MEMORY_CGROUP is only known by trying,
+ * and holds here; `needs` is the whole table (NEED_OOM_KILLS_ONE looks for
+ * a memory cgroup in it). */
+bool need_check(const struct demo_need *need, const struct demo_need *needs, char *why,
+                size_t len);
+
+#endif

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for lib/safety/needs: a need applies only when its option was
+ * given; each kind's check holds or names what is missing; demo_start ends a
+ * run with 77 for a need that is missing and goes on for an optional one;
+ * narrate_finish puts back what demo_start changed before it reports, and
+ * reports a failure when it could not. vm.panic_on_oom is read from a file
+ * bound over it in a private mount namespace (root only): the host's value is
+ * never changed. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "needs.h"
+#include "suite.h"
+
+START_TEST(applies_follows_the_option)
+{
+    bool given = false;
+    struct demo_need always = {.kind = NEED_THP}, asked = {.kind = NEED_THP, .when = &given};
+    ck_assert(need_applies(&always));
+    ck_assert(!need_applies(&asked));
+    given = true;
+    ck_assert(need_applies(&asked));
+}
+END_TEST
+
+static bool check(struct demo_need need, char *why, size_t len)
+{
+    const struct demo_need table[] = {need, {0}};
+    why[0] = '\0';
+    return need_check(&table[0], table, why, len);
+}
+
+START_TEST(page_size_and_cpu)
+{
+    char why[512];
+    long page = sysconf(_SC_PAGESIZE);
+    ck_assert(check((struct demo_need){NEED_PAGE_SIZE, .bytes = (uint64_t)page}, why, sizeof why));
+    ck_assert(!check((struct demo_need){NEED_PAGE_SIZE, .bytes = (uint64_t)page * 16}, why,
+                     sizeof why));
+    char here[64];
+    snprintf(here, sizeof here, "here a page is %ld KiB", page / 1024);
+    ck_assert_msg(strstr(why, here), "%s", why);
+#if defined(__x86_64__)
+    ck_assert(check((struct demo_need){NEED_ARCH, .name = "x86_64"}, why, sizeof why));
+    ck_assert(!check((struct demo_need){NEED_ARCH, .name = "riscv64"}, why, sizeof why));
+    ck_assert_msg(strstr(why, "riscv64") && strstr(why, "built for x86_64"), "%s", why);
+#endif
+}
+END_TEST
+
+START_TEST(write_names_the_file_and_the_option)
+{
+    char why[512], path[] = "/tmp/vmlab-needs-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert(check((struct demo_need){NEED_WRITE, .name = path}, why, sizeof why));
+    unlink(path);
+    ck_assert(!check((struct demo_need){NEED_WRITE, .name = "/nonexistent/vmlab/knob",
+                                        .option = "--knob"}, why, sizeof why));
+    ck_assert_msg(strncmp(why, "--knob: ", 8) == 0, "%s", why);
+    ck_assert_msg(strstr(why, "/nonexistent/vmlab/knob") && strstr(why, "No such file"), "%s", why);
+}
+END_TEST
+
+/* panic_on_oom as `value`, seen by this process alone; false where that cannot be arranged
+ * (not root, no mount namespaces): the caller says so and checks nothing. */
+static bool fake_panic_on_oom(const char *value)
+{
+    char path[] = "/tmp/vmlab-panic-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return false;
+    bool ok = write(fd, value, strlen(value)) == (ssize_t)strlen(value) && close(fd) == 0 &&
+              geteuid() == 0 && unshare(CLONE_NEWNS) == 0 &&
+              mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+              mount(path, "/proc/sys/vm/panic_on_oom", NULL, MS_BIND, NULL) == 0;
+    unlink(path);
+    return ok;
+}
+
+/* 2 panics on every OOM; 1 on one outside a memory cgroup; 0 never. */
+START_TEST(oom_kills_one_reads_panic_on_oom)
+{
+    const char *values[] = {"0\n", "1\n", "2\n"};
+    bool held[2][3];
+    for (int v = 0; v < 3; v++) {
+        pid_t pid = fork(); /* each value in a namespace of its own */
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            if (!fake_panic_on_oom(values[v]))
+                _exit(77);
+            const struct demo_need alone[] = {{.kind = NEED_OOM_KILLS_ONE}, {0}};
+            const struct demo_need confined[] = {
+                {.kind = NEED_OOM_KILLS_ONE}, {.kind = NEED_MEMORY_CGROUP}, {0}};
+            char why[512];
+            int bits = need_check(&alone[0], alone, why, sizeof why) |
+                       need_check(&confined[0], confined, why, sizeof why) << 1;
+            if (v == 2 && !strstr(why, "vm.panic_on_oom is 2"))
+                _exit(9);
+            _exit(bits);
+        }
+        int status;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77) {
+            fprintf(stderr, "oom_kills_one: needs root and mount namespaces: not checked\n");
+            return;
+        }
+        ck_assert_int_lt(WEXITSTATUS(status), 4);
+        held[0][v] = WEXITSTATUS(status) & 1;
+        held[1][v] = WEXITSTATUS(status) & 2;
+    }
+    ck_assert(held[0][0] && !held[0][1] && !held[0][2]); /* no cgroup: only 0 is safe */
+    ck_assert(held[1][0] && held[1][1] && !held[1][2]);  /* in a cgroup: 1 is safe too */
+}
+END_TEST
+
+static struct cli_common json = {.json = true, .color = COLOR_NEVER};
+
+START_TEST(start_skips_for_a_missing_need)
+{
+    static const struct demo_need needs[] = {{NEED_PAGE_SIZE, .bytes = 1}, {0}};
+    const struct demo_info info = {.name = "d", .needs = needs};
+    struct narrator n;
+    demo_start(&n, &info, &json, 1);
+    ck_abort_msg("a missing need did not end the run");
+}
+END_TEST
+
+START_TEST(start_goes_on_without_an_optional_need)
+{
+    static bool asked = true, not_asked = false;
+    static const struct demo_need needs[] = {
+        {NEED_WRITE, .name = "/nonexistent/a", .when = &asked, .optional = true},
+        {NEED_WRITE, .name = "/nonexistent/b", .when = &not_asked}, /* not this run's */
+        {0}};
+    const struct demo_info info = {.name = "d", .needs = needs};
+    struct narrator n;
+    demo_start(&n, &info, &json, 1);
+    const char *why = need_lacking(NEED_WRITE, "/nonexistent/a");
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "/nonexistent/a"));
+    ck_assert_ptr_null(need_lacking(NEED_WRITE, "/nonexistent/b"));
+}
+END_TEST
+
+static int put_back_calls;
+static int put_back_fails(void) { return ++put_back_calls, -1; }
+
+/* A run whose change could not be put back must not end "ok" (exit 1). */
+START_TEST(finish_fails_when_nothing_was_put_back)
+{
+    struct narrator n;
+    narrate_init(&n, "d", &json, 1);
+    n.undo_at_finish = put_back_fails;
+    narrate_finish(&n, RESULT_OK, "all restored");
+}
+END_TEST
+
+static Suite *needs_suite(void)
+{
+    Suite *s = suite_create("needs");
+    TCase *tc = tcase_create("needs");
+    tcase_add_test(tc, applies_follows_the_option);
+    tcase_add_test(tc, page_size_and_cpu);
+    tcase_add_test(tc, write_names_the_file_and_the_option);
+    tcase_add_test(tc, oom_kills_one_reads_panic_on_oom);
+    tcase_add_exit_test(tc, start_skips_for_a_missing_need, 77);
+    tcase_add_test(tc, start_goes_on_without_an_optional_need);
+    tcase_add_exit_test(tc, finish_fails_when_nothing_was_put_back, 1);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return run_suite(needs_suite()) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
