@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "leftovers.h"
 #include "errors.h"
 #include "narrate.h"
+#include "needs.h"
 #include "undo.h"
 
 struct stop {
@@ -166,17 +166,15 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, no_options, NULL);
     cli_no_positionals(&info, argc, argv, first);
-    leftovers_repair(info.name);
-    if (undo_register(stop_running_demo) != 0) {
-        fprintf(stderr, "tour: cannot register what to do on exit (atexit)\n");
-        return EXIT_RUNTIME;
-    }
-
     if (common.predict && !isatty(STDIN_FILENO))
         cli_usage_error(&info, "--predict asks at a terminal, and stdin is not one (give "
                                "--answers to one demo at a time instead)");
     struct narrator n;
-    narrate_init(&n, info.name, &common, 0);
+    demo_start(&n, &info, &common, 0);
+    if (undo_register(stop_running_demo) != 0) {
+        fprintf(stderr, "tour: cannot register what to do on exit (atexit)\n");
+        return EXIT_RUNTIME;
+    }
     char dir[PATH_MAX];
     if (own_dir(dir, sizeof dir) != 0)
         narrate_fail_errno(&n, "readlink /proc/self/exe", errno);
