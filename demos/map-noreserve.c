@@ -19,7 +19,6 @@
 #include "budget.h"
 #include "cli.h"
 #include "errors.h"
-#include "budget.h"
 #include "leftovers.h"
 #include "narrate.h"
 #include "procfs.h"
@@ -151,8 +150,10 @@ static int64_t in_force_ms, committed_at_switch, mode2_limit;
 
 static int64_t mode2_allows(int64_t vm_size);
 
-LESSON_FN static void switch_mode(int mode)
+/* The step of the mode its id names ("mode_2"). */
+LESSON_FN static void switch_mode(void)
 {
+    int mode = n->id[strlen("mode_")] - '0';
     /* In mode 2 every program's request past the limit is refused: switch
      * only when this machine is far from it (the explanation says so). */
     struct view now;
@@ -171,10 +172,6 @@ LESSON_FN static void switch_mode(int mode)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     in_force_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 }
-
-static void mode_0(void) { switch_mode(0); }
-static void mode_1(void) { switch_mode(1); }
-static void mode_2(void) { switch_mode(2); }
 
 /* ---- How the numbers are read ---- */
 
@@ -587,9 +584,9 @@ static const struct narrate_lesson steps[] = {
 };
 
 static const struct narrate_lesson modes[] = {
-    {"mode_0", "Overcommit mode 0 (heuristic)", mode_0, explain_mode, NO_QUESTION},
-    {"mode_1", "Overcommit mode 1 (always grant)", mode_1, explain_mode, NO_QUESTION},
-    {"mode_2", "Overcommit mode 2 (never overcommit)", mode_2, explain_mode, NO_QUESTION},
+    {"mode_0", "Overcommit mode 0 (heuristic)", switch_mode, explain_mode, NO_QUESTION},
+    {"mode_1", "Overcommit mode 1 (always grant)", switch_mode, explain_mode, NO_QUESTION},
+    {"mode_2", "Overcommit mode 2 (never overcommit)", switch_mode, explain_mode, NO_QUESTION},
 };
 
 enum { OPT_SIZE, OPT_FIT_SIZE, OPT_ALL_MODES };
