@@ -156,12 +156,10 @@ LESSON_FN static void switch_mode(void)
     int mode = n->id[strlen("mode_")] - '0';
     /* In mode 2 every program's request past the limit is refused: switch
      * only when this machine is far from it (the explanation says so). */
-    struct view now;
-    look(&now, NULL);
     switched_to = mode;
-    committed_at_switch = now.committed;
-    mode2_limit = mode2_allows(now.vm_size);
-    too_close = mode == 2 && now.committed + 2 * (int64_t)(fit / 1024) > mode2_limit / 2;
+    committed_at_switch = procfs_read_one("/proc/meminfo", "Committed_AS");
+    mode2_limit = mode2_allows(procfs_read_one("/proc/self/status", "VmSize"));
+    too_close = mode == 2 && committed_at_switch + 2 * (int64_t)(fit / 1024) > mode2_limit / 2;
     if (too_close)
         return;
     struct timespec t0, t1;
@@ -317,9 +315,10 @@ static void explain_budget(void)
         if (f[i].v >= 0) /* a limit that is not set is left out */
             narrate_fact_int(n, f[i].key, f[i].v);
 
-    /* CommitLimit as mm/util.c vm_commit_limit() computes it, in pages:
-     * (MemTotal - every huge-page pool) x overcommit_ratio / 100 + SwapTotal,
-     * or overcommit_kbytes + SwapTotal when overcommit_kbytes is set. */
+    /* CommitLimit as mm/util.c vm_commit_limit() computes it, in whole pages */
+    const char *how = g.overcommit_kbytes > 0 ? "overcommit_kbytes + SwapTotal"
+                      : "(MemTotal - Hugetlb, every huge-page pool) x overcommit_ratio / 100 "
+                        "+ SwapTotal";
     int64_t pages = g.overcommit_kbytes > 0 ? g.overcommit_kbytes / page_kB
                     : (g.mem_total / page_kB - g.hugetlb / page_kB) * g.overcommit_ratio / 100;
     int64_t formula = (pages + (g.swap_total > 0 ? g.swap_total : 0) / page_kB) * page_kB;
@@ -327,12 +326,7 @@ static void explain_budget(void)
     if (!CONCLUDE(n, "commit_limit_formula_matches", formula == g.commit_limit,
                   VALUES(VAL("computed_kB", formula), VAL("kernel_kB", g.commit_limit),
                          VAL("hugetlb_kB", g.hugetlb)),
-                  g.overcommit_kbytes > 0
-                      ? "CommitLimit = overcommit_kbytes + SwapTotal = %lld kB, the kernel's "
-                        "figure."
-                      : "CommitLimit = (MemTotal - Hugetlb, every huge-page pool) x "
-                        "overcommit_ratio / 100 + SwapTotal = %lld kB, the kernel's figure.",
-                  (long long)formula))
+                  "CommitLimit = %s = %lld kB, the kernel's figure.", how, (long long)formula))
         narrate_note(n, "Recomputed from the formula, CommitLimit is %lld kB; the kernel shows "
                      "%lld kB.", (long long)formula, (long long)g.commit_limit);
     int64_t mode = g.overcommit_memory;
@@ -541,14 +535,13 @@ static void explain_release(void)
 static void explain_mode(void)
 {
     int mode = switched_to;
-    if (mode == 2 && CONCLUDE(n, "mode2_too_close", too_close,
-                              VALUES(VAL("committed_kB", committed_at_switch),
-                                     VAL("requests_kB", 2 * (fit / 1024)),
-                                     VAL("allowed_kB", mode2_limit)),
-                              "Not switched: Committed_AS (%lld kB) and the two requests that fit "
-                              "would pass half of what mode 2 allows (%lld kB), and other "
-                              "programs' requests could then be refused.",
-                              (long long)committed_at_switch, (long long)mode2_limit))
+    if (mode == 2 &&
+        CONCLUDE(n, "mode2_too_close", too_close,
+                 VALUES(VAL("committed_kB", committed_at_switch),
+                        VAL("requests_kB", 2 * (fit / 1024)), VAL("allowed_kB", mode2_limit)),
+                 "Not switched: Committed_AS (%lld kB) and the two requests that fit would pass "
+                 "half of what mode 2 allows (%lld kB), and other programs' requests could then "
+                 "be refused.", (long long)committed_at_switch, (long long)mode2_limit))
         return;
     if (switched != 0)
         narrate_fail_errno(n, sysctl_failed_call(), o.err);
