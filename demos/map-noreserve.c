@@ -398,8 +398,8 @@ static void verdict(const struct request *rq, const struct outcome *oc, bool bri
                  a->ac ? (rq->new_space ? "" : " So allocators and language runtimes reserve "
                           "address space cheaply with PROT_NONE and commit it piece by piece.")
                  : rq->writable ? " With MAP_NORESERVE the kernel neither checked nor charged "
-                                  "it: nothing promises the pages when they are written; if "
-                                  "memory has run out by then, the OOM killer picks a victim."
+                                  "it: if memory has run out when its pages are written, the "
+                                  "OOM killer picks a victim."
                                 : " Memory that cannot be written is not charged."))
             return; /* smaps did not show it: no claim */
         if (brief)
