@@ -150,16 +150,16 @@ static int64_t in_force_ms, committed_at_switch, mode2_limit;
 
 static int64_t mode2_allows(int64_t vm_size);
 
-LESSON_FN static void switch_mode(int mode)
+/* The step of the mode its id names ("mode_2"). */
+LESSON_FN static void switch_mode(void)
 {
+    int mode = n->id[strlen("mode_")] - '0';
     /* In mode 2 every program's request past the limit is refused: switch
      * only when this machine is far from it (the explanation says so). */
-    struct view now;
-    look(&now, NULL);
     switched_to = mode;
-    committed_at_switch = now.committed;
-    mode2_limit = mode2_allows(now.vm_size);
-    too_close = mode == 2 && now.committed + 2 * (int64_t)(fit / 1024) > mode2_limit / 2;
+    committed_at_switch = procfs_read_one("/proc/meminfo", "Committed_AS");
+    mode2_limit = mode2_allows(procfs_read_one("/proc/self/status", "VmSize"));
+    too_close = mode == 2 && committed_at_switch + 2 * (int64_t)(fit / 1024) > mode2_limit / 2;
     if (too_close)
         return;
     struct timespec t0, t1;
@@ -170,10 +170,6 @@ LESSON_FN static void switch_mode(int mode)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     in_force_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 }
-
-static void mode_0(void) { switch_mode(0); }
-static void mode_1(void) { switch_mode(1); }
-static void mode_2(void) { switch_mode(2); }
 
 /* ---- How the numbers are read ---- */
 
@@ -319,9 +315,10 @@ static void explain_budget(void)
         if (f[i].v >= 0) /* a limit that is not set is left out */
             narrate_fact_int(n, f[i].key, f[i].v);
 
-    /* CommitLimit as mm/util.c vm_commit_limit() computes it, in pages:
-     * (MemTotal - every huge-page pool) x overcommit_ratio / 100 + SwapTotal,
-     * or overcommit_kbytes + SwapTotal when overcommit_kbytes is set. */
+    /* CommitLimit as mm/util.c vm_commit_limit() computes it, in whole pages */
+    const char *how = g.overcommit_kbytes > 0 ? "overcommit_kbytes + SwapTotal"
+                      : "(MemTotal - Hugetlb, every huge-page pool) x overcommit_ratio / 100 "
+                        "+ SwapTotal";
     int64_t pages = g.overcommit_kbytes > 0 ? g.overcommit_kbytes / page_kB
                     : (g.mem_total / page_kB - g.hugetlb / page_kB) * g.overcommit_ratio / 100;
     int64_t formula = (pages + (g.swap_total > 0 ? g.swap_total : 0) / page_kB) * page_kB;
@@ -329,12 +326,7 @@ static void explain_budget(void)
     if (!CONCLUDE(n, "commit_limit_formula_matches", formula == g.commit_limit,
                   VALUES(VAL("computed_kB", formula), VAL("kernel_kB", g.commit_limit),
                          VAL("hugetlb_kB", g.hugetlb)),
-                  g.overcommit_kbytes > 0
-                      ? "CommitLimit = overcommit_kbytes + SwapTotal = %lld kB, the kernel's "
-                        "figure."
-                      : "CommitLimit = (MemTotal - Hugetlb, every huge-page pool) x "
-                        "overcommit_ratio / 100 + SwapTotal = %lld kB, the kernel's figure.",
-                  (long long)formula))
+                  "CommitLimit = %s = %lld kB, the kernel's figure.", how, (long long)formula))
         narrate_note(n, "Recomputed from the formula, CommitLimit is %lld kB; the kernel shows "
                      "%lld kB.", (long long)formula, (long long)g.commit_limit);
     int64_t mode = g.overcommit_memory;
@@ -406,8 +398,8 @@ static void verdict(const struct request *rq, const struct outcome *oc, bool bri
                  a->ac ? (rq->new_space ? "" : " So allocators and language runtimes reserve "
                           "address space cheaply with PROT_NONE and commit it piece by piece.")
                  : rq->writable ? " With MAP_NORESERVE the kernel neither checked nor charged "
-                                  "it: nothing promises the pages when they are written; if "
-                                  "memory has run out by then, the OOM killer picks a victim."
+                                  "it: if memory has run out when its pages are written, the "
+                                  "OOM killer picks a victim."
                                 : " Memory that cannot be written is not charged."))
             return; /* smaps did not show it: no claim */
         if (brief)
@@ -543,14 +535,13 @@ static void explain_release(void)
 static void explain_mode(void)
 {
     int mode = switched_to;
-    if (mode == 2 && CONCLUDE(n, "mode2_too_close", too_close,
-                              VALUES(VAL("committed_kB", committed_at_switch),
-                                     VAL("requests_kB", 2 * (fit / 1024)),
-                                     VAL("allowed_kB", mode2_limit)),
-                              "Not switched: Committed_AS (%lld kB) and the two requests that fit "
-                              "would pass half of what mode 2 allows (%lld kB), and other "
-                              "programs' requests could then be refused.",
-                              (long long)committed_at_switch, (long long)mode2_limit))
+    if (mode == 2 &&
+        CONCLUDE(n, "mode2_too_close", too_close,
+                 VALUES(VAL("committed_kB", committed_at_switch),
+                        VAL("requests_kB", 2 * (fit / 1024)), VAL("allowed_kB", mode2_limit)),
+                 "Not switched: Committed_AS (%lld kB) and the two requests that fit would pass "
+                 "half of what mode 2 allows (%lld kB), and other programs' requests could then "
+                 "be refused.", (long long)committed_at_switch, (long long)mode2_limit))
         return;
     if (switched != 0)
         narrate_fail_errno(n, sysctl_failed_call(), o.err);
@@ -586,9 +577,9 @@ static const struct narrate_lesson steps[] = {
 };
 
 static const struct narrate_lesson modes[] = {
-    {"mode_0", "Overcommit mode 0 (heuristic)", mode_0, explain_mode, NO_QUESTION},
-    {"mode_1", "Overcommit mode 1 (always grant)", mode_1, explain_mode, NO_QUESTION},
-    {"mode_2", "Overcommit mode 2 (never overcommit)", mode_2, explain_mode, NO_QUESTION},
+    {"mode_0", "Overcommit mode 0 (heuristic)", switch_mode, explain_mode, NO_QUESTION},
+    {"mode_1", "Overcommit mode 1 (always grant)", switch_mode, explain_mode, NO_QUESTION},
+    {"mode_2", "Overcommit mode 2 (never overcommit)", switch_mode, explain_mode, NO_QUESTION},
 };
 
 enum { OPT_SIZE, OPT_FIT_SIZE, OPT_ALL_MODES };
