@@ -379,9 +379,8 @@ static void both_sides(void)
         narrate_fact(&n, "other_malloc_from", "%s", o->from[F_MALLOC]);
         CONCLUDE(&n, "other_allocator_serves_malloc", strcmp(o->from[F_MALLOC], other_path) == 0,
                  VALUES(VAL("other_pid", child)),
-                 "In the child (PID %ld, LD_PRELOAD=%s) dladdr finds malloc in that library: %s "
-                 "serves it. The other_ numbers are that process's own, measured as ours.",
-                 (long)child, other_path, other_name);
+                 "In the child dladdr finds malloc in the preloaded library: %s serves it. The "
+                 "other_ numbers are that process's own, measured as ours.", other_name);
     }
     for (enum where k = HEAP_BRK; o->usable && k <= EARLIER_MAPPING; k++)
         CONCLUDE(&n, went[k].id, o->where == k,
