@@ -118,7 +118,7 @@ struct view {
     uintptr_t brk;                  /* sbrk(0) */
     int64_t vm_size, vm_rss;        /* /proc/self/status, kB */
     int64_t heap_size, heap_rss;    /* the [heap] entry of smaps, kB; 0 if none */
-    int64_t minflt;                 /* getrusage */
+    struct rusage ru;               /* ru_minflt: minor faults */
     struct mallinfo2 mi;            /* what glibc says it holds */
     uintptr_t at;                   /* *focus */
     struct smaps_entry entry;       /* the entry that holds it */
@@ -139,7 +139,6 @@ struct side {
     int64_t vm, rss, heap_rss;      /* after - before: VmSize, VmRSS, [heap]'s Rss, kB */
     int64_t moved, faults;          /* the break's move in kB, minor faults */
     int64_t usable;                 /* malloc_usable_size of the block the step made, or 0 */
-    long pid;
     char from[F_COUNT][256];        /* the library that serves symbols[k] */
     enum where where;               /* where *focus is: see where() */
     int trimmed;                    /* malloc_trim's result */
@@ -155,6 +154,7 @@ static enum where where_was[NSTEPS];     /* ours, by step */
 static struct range { uintptr_t start, end; } before[1024];  /* mappings before the step */
 static size_t nbefore;
 static int sock = -1;                    /* to the child: a step's index out, its side back */
+static pid_t child = -1;                 /* --allocator's child, until it is reaped */
 
 static struct {
     int64_t page_kb, huge_kb, big_kb;
@@ -164,7 +164,6 @@ static struct {
 
 static void who_serves(struct side *s)
 {
-    s->pid = (long)getpid();
     for (int k = 0; k < F_COUNT; k++) {
         Dl_info at;
         void *sym = dlsym(RTLD_DEFAULT, symbols[k]);
@@ -186,28 +185,20 @@ static void scan(const struct smaps_entry *e, void *ctx)
     }
 }
 
-static int64_t minflt_now(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_minflt;
-}
-
 /* Reading /proc uses stdio, and stdio uses malloc: so the break, the
  * fault count and mallinfo2 are read last before the step's code and first
  * after it, with nothing of ours in between. */
 static void look(struct view *v, bool after)
 {
     if (after) {
-        v->minflt = minflt_now();
+        (void)getrusage(RUSAGE_SELF, &v->ru);
         v->brk = (uintptr_t)sbrk(0);
         v->mi = mallinfo2();
     }
-    struct procfs_want w[] = {{"VmSize", 0, false}, {"VmRSS", 0, false}};
-    if (procfs_read_keyed("/proc/self/status", w, 2) != PROCFS_OK || !w[0].present || !w[1].present)
+    v->vm_size = procfs_read_one("/proc/self/status", "VmSize");
+    v->vm_rss = procfs_read_one("/proc/self/status", "VmRSS");
+    if (v->vm_size < 0 || v->vm_rss < 0)
         narrate_finish(&n, RESULT_FAIL, "reading VmSize and VmRSS in /proc/self/status failed");
-    v->vm_size = (int64_t)w[0].value;
-    v->vm_rss = (int64_t)w[1].value;
     v->heap_size = v->heap_rss = 0;
     nbefore = after ? nbefore : 0;
     FILE *f = fopen("/proc/self/smaps", "re");
@@ -223,7 +214,7 @@ static void look(struct view *v, bool after)
     if (!after) {
         v->mi = mallinfo2();
         v->brk = (uintptr_t)sbrk(0);
-        v->minflt = minflt_now();
+        (void)getrusage(RUSAGE_SELF, &v->ru);
     }
 }
 
@@ -260,7 +251,7 @@ static void observe(void *ctx, bool after)
     s->rss = s->a.vm_rss - s->b.vm_rss;
     s->heap_rss = s->a.heap_rss - s->b.heap_rss;
     s->moved = ((int64_t)s->a.brk - (int64_t)s->b.brk) / 1024;
-    s->faults = s->a.minflt - s->b.minflt;
+    s->faults = s->a.ru.ru_minflt - s->b.ru.ru_minflt;
     s->where = where_was[i] = where(s);
     s->usable = allocates && *focus ? (int64_t)malloc_usable_size(*focus) : 0;
     s->trimmed = trimmed;
@@ -294,7 +285,8 @@ static void rows(const struct side *s, const char *prefix)
     narrate_value(&n, named(prefix, "VmRSS"), "kB", true, s->b.vm_rss, true, s->a.vm_rss);
     narrate_value(&n, named(prefix, "heap_Size"), "kB", true, s->b.heap_size, true, s->a.heap_size);
     narrate_value(&n, named(prefix, "heap_Rss"), "kB", true, s->b.heap_rss, true, s->a.heap_rss);
-    narrate_value(&n, named(prefix, "minor_faults"), "", true, s->b.minflt, true, s->a.minflt);
+    narrate_value(&n, named(prefix, "minor_faults"), "", true, s->b.ru.ru_minflt, true,
+                  s->a.ru.ru_minflt);
     if (s->usable)
         narrate_fact_int(&n, named(prefix, "usable_bytes"), s->usable);
     const struct mallinfo2 *mi = &s->a.mi;
@@ -345,36 +337,30 @@ static void glibc_calls_there(const struct side *o)
 {
     int64_t used = ((int64_t)o->a.mi.uordblks - (int64_t)o->b.mi.uordblks) / 1024;
     enum where first = theirs[MALLOC_1M].where, again = theirs[AGAIN_1M].where;
-    switch (n.step - 1) {
-    case AGAIN_1M:
+    if (n.step - 1 == AGAIN_1M)
         CONCLUDE(&n, "other_no_dynamic_threshold", glibcs_there(o, F_MALLOPT),
                  VALUES(VAL("first_where", first), VAL("again_where", o->where)),
                  "The dynamic threshold is glibc's malloc's, not %s's: its first malloc(1 MiB) "
                  "was %s, this one is %s.", other_name, went[first].said, went[o->where].said);
-        break;
-    case FIXED_THRESHOLD:
+    if (n.step - 1 == FIXED_THRESHOLD)
         CONCLUDE(&n, "other_mallopt_is_glibcs", glibcs_there(o, F_MALLOPT),
                  VALUES(VAL("again_where", again), VAL("where", o->where)),
                  "mallopt is glibc's (dladdr: %s), not %s's, whose malloc does not read it: "
                  "malloc(1 MiB) is %s; at step 8 it was %s.",
                  o->from[F_MALLOPT], other_name, went[o->where].said, went[again].said);
-        break;
-    case FILL_HEAP:
+    if (n.step - 1 == FILL_HEAP)
         CONCLUDE(&n, "other_mallinfo2_is_glibcs", glibcs_there(o, F_MALLINFO) && 2 * used < o->rss,
                  VALUES(VAL("in_use_delta_kB", used), VAL("vm_rss_delta_kB", o->rss)),
                  "mallinfo2 is glibc's (dladdr: %s) and knows only glibc's heap: in use %+lld "
                  "kB while VmRSS grew by %lld kB under %s.", o->from[F_MALLINFO],
                  (long long)used, (long long)o->rss, other_name);
-        break;
-    case TRIM:
+    if (n.step - 1 == TRIM)
         CONCLUDE(&n, "other_malloc_trim_is_glibcs", glibcs_there(o, F_TRIM),
                  VALUES(VAL("malloc_trim_result", o->trimmed), VAL("vm_rss_delta_kB", o->rss)),
                  "malloc_trim is glibc's (dladdr: %s): in the child it returned %d and VmRSS "
                  "moved by %+lld kB. At the 64 frees (step 16) %s's VmRSS moved by %+lld kB.",
                  o->from[F_TRIM], o->trimmed, (long long)o->rss, other_name,
                  (long long)theirs[FREE_BLOCKS].rss);
-        break;
-    }
 }
 
 /* Every explanation ends here: our rows, then the child's numbers and what they show. */
@@ -389,13 +375,12 @@ static void both_sides(void)
     glibc_calls_there(o);
     rows(o, "other_");
     if (n.step == 1) {
-        narrate_fact_int(&n, "other_pid", o->pid);
+        narrate_fact_int(&n, "other_pid", child);
         narrate_fact(&n, "other_malloc_from", "%s", o->from[F_MALLOC]);
         CONCLUDE(&n, "other_allocator_serves_malloc", strcmp(o->from[F_MALLOC], other_path) == 0,
-                 VALUES(VAL("other_pid", o->pid)),
-                 "In the child (PID %ld, LD_PRELOAD=%s) dladdr finds malloc in that library: %s "
-                 "serves it. The other_ numbers are that process's own, measured as ours.",
-                 o->pid, other_path, other_name);
+                 VALUES(VAL("other_pid", child)),
+                 "In the child dladdr finds malloc in the preloaded library: %s serves it. The "
+                 "other_ numbers are that process's own, measured as ours.", other_name);
     }
     for (enum where k = HEAP_BRK; o->usable && k <= EARLIER_MAPPING; k++)
         CONCLUDE(&n, went[k].id, o->where == k,
@@ -558,10 +543,6 @@ static void explain_heap(void)
                  "malloc_trim(0) returned 1, [heap]'s Rss fell by %lld kB, the break moved by "
                  "%lld kB: glibc madvised the heap's free pages away, their address space stayed.",
                  (long long)-s->heap_rss, (long long)s->moved);
-        narrate_note(&n, "mallinfo2: arena %lld kB, in use %lld kB, free %lld kB. smaps: [heap] "
-                     "Size %lld kB, Rss %lld kB.", (long long)(s->a.mi.arena / 1024),
-                     (long long)(s->a.mi.uordblks / 1024), (long long)(s->a.mi.fordblks / 1024),
-                     (long long)s->a.heap_size, (long long)s->a.heap_rss);
     } else if (!CONCLUDE(&n, "heap_shrank_at_free", s->moved < 0,
                          VALUES(VAL("brk_moved_kB", s->moved)),
                          "Freeing the heap's last block left more than M_TRIM_THRESHOLD free "
@@ -697,8 +678,6 @@ static void choose_allocator(const char *arg)
     other_path = path;
 }
 
-static pid_t child = -1;
-
 /* On every way out, Ctrl-C included: no child outlives the demo. */
 static void end_child(void)
 {
@@ -719,8 +698,7 @@ static void start_child(void)
     extern char **environ;
     size_t k = 0;
     for (char **e = environ; *e && k < sizeof env / sizeof env[0] - 3; e++)
-        if (strncmp(*e, "LD_PRELOAD=", 11) != 0 &&
-            strncmp(*e, CHILD_ENV "=", sizeof CHILD_ENV) != 0)
+        if (strncmp(*e, "LD_PRELOAD=", 11) != 0) /* CHILD_ENV is not set: we are the parent */
             env[k++] = *e;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
         narrate_fail_errno(&n, "socketpair", errno);
