@@ -28,8 +28,8 @@
 
 #include "budget.h"
 #include "cli.h"
-#include "leftovers.h"
 #include "narrate.h"
+#include "needs.h"
 #include "procfs.h"
 #include "thp.h"
 #include "undo.h"
@@ -741,9 +741,8 @@ int main(int argc, char **argv)
     const char *allocator = NULL;
     int first = cli_parse(argc, argv, &info, &common, on_option, &allocator);
     cli_no_positionals(&info, argc, argv, first);
-    leftovers_repair(info.name);
 #ifndef VMLAB_GLIBC_MALLOC
-    narrate_init(&n, info.name, &common, 1);
+    demo_start(&n, &info, &common, 1);
 #ifdef VMLAB_ASAN
     narrate_finish(&n, RESULT_SKIP, "this program was built with ASan, whose allocator replaces "
                    "glibc's malloc; the lesson is glibc's malloc: build without VMLAB_SANITIZE "
@@ -758,7 +757,7 @@ int main(int argc, char **argv)
     struct thp thp;
     thp_read(&thp);
     d.huge_kb = (int64_t)(thp.huge_size / 1024);
-    narrate_init(&n, info.name, &common, NSTEPS);
+    demo_start(&n, &info, &common, NSTEPS);
     who_serves(&mine);
     if (strcmp(mine.from[F_MALLOC], mine.from[F_LIBC]) != 0)
         narrate_finish(&n, RESULT_SKIP, "malloc here is not glibc's: dladdr finds it in %s "
