@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* page-cache: a file's pages in memory - read in (with readahead), written (dirty, then written
- * back, then clean), and dropped again.
- *
- * The lesson is the functions just below, in the order they run, on a file the demo makes and
- * deletes at once (it lives while it is open). After each step, mincore over a mapping of the
- * file that is never touched draws which of its pages are in the page cache; smaps of the
- * mapping the lesson writes through says how many of them are dirty; /proc/meminfo's Cached,
- * Dirty and Writeback are the whole machine's. Then the explanations, then the options. */
+ * back, then clean), and dropped again. The lesson is the functions just below, in the order
+ * they run, on a file the demo makes and deletes at once (it lives while it is open). After each
+ * step, mincore over a never-touched mapping of the file draws which of its pages are cached;
+ * smaps of the mapping the lesson writes through says how many are dirty; /proc/meminfo's
+ * Cached, Dirty and Writeback are the whole machine's. Then the explanations, then the options. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +38,7 @@ static char block[64 * 1024];
 static char *m;            /* the mapping the lesson reads and writes through */
 static char c;
 static ssize_t got, written;
+static int advice;         /* the fault steps' madvise advice: their explanation measures by it */
 
 static struct narrator n;
 
@@ -62,12 +61,14 @@ LESSON_FN static void fault_random(void)
     LESSON(&n, m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
                madvise(m, len, MADV_RANDOM);
                c = FORCE_READ(m[len / 4]););
+    advice = MADV_RANDOM;
 }
 
 LESSON_FN static void fault_sequential(void)
 {
     LESSON(&n, madvise(m, len, MADV_SEQUENTIAL);
                c = FORCE_READ(m[len / 2]););
+    advice = MADV_SEQUENTIAL;
 }
 
 LESSON_FN static void willneed(void)
@@ -192,7 +193,7 @@ static void explain_create(void)
     narrate_fact(&n, "file", "%s (deleted)", path);
     narrate_fact_int(&n, "fd", fd);
     narrate_fact(&n, "watch_view", "%p", (void *)d.view);
-    narrate_fact_int(&n, "pages", (int64_t)(len / page));
+    narrate_fact_int(&n, "pages", FILE_PAGES);
     narrate_fact(&n, "file_system", "%s", d.tmpfs ? "tmpfs" : "disk-backed");
     narrate_fact(&n, "f_type", "%#lx", d.fs_type);
     narrate_watch(&n, (uintptr_t)d.view);
@@ -200,10 +201,9 @@ static void explain_create(void)
     CONCLUDE(&n, "file_on_disk_only", !d.tmpfs && now == 0, VALUES(VAL("resident_pages", now)),
              "fsync wrote it, then POSIX_FADV_DONTNEED dropped its clean pages (no privilege "
              "needed): the file is on disk only.");
-    CONCLUDE(&n, "tmpfs_cache_is_the_file", d.tmpfs && now == (long)(len / page),
-             VALUES(VAL("resident_pages", now)),
-             "On tmpfs the page cache IS the file: all %ld pages stay, no disk to drop them to.",
-             now);
+    CONCLUDE(&n, "tmpfs_cache_is_the_file", d.tmpfs && now == FILE_PAGES,
+             VALUES(VAL("resident_pages", now)), "On tmpfs the page cache IS the file: all %ld "
+             "pages stay, no disk to drop them to.", now);
 }
 
 static void explain_read_one(void)
@@ -219,10 +219,10 @@ static void explain_read_one(void)
              "The page was cached already: no read.");
 }
 
-/* Both fault steps: a read through the mapping, with opposite advice. */
+/* Both fault steps: a read through the mapping, with the advice its lesson gave. */
 static void explain_fault(void)
 {
-    bool random = strcmp(n.id, "fault_random") == 0;
+    bool random = advice == MADV_RANDOM;
     long more = d.after.resident - d.before.resident;
     int64_t maj = d.after.majflt - d.before.majflt;
     if (m == MAP_FAILED)
@@ -298,8 +298,8 @@ static void explain_flush(void)
              "fsync returned once the disk had every page: the file is clean, and its %ld pages "
              "stay cached for the next reader.", d.after.resident);
     CONCLUDE(&n, "tmpfs_fsync_nothing", d.tmpfs && now == d.before.file_dirty,
-             VALUES(VAL("file_dirty_kB", now)),
-             "On tmpfs fsync has nowhere to write: file_dirty stays %lld kB.", (long long)now);
+             VALUES(VAL("file_dirty_kB", now)), "On tmpfs fsync has nowhere to write: file_dirty "
+             "stays %lld kB.", (long long)now);
 }
 
 static void explain_dontneed(void)
@@ -315,7 +315,7 @@ static void explain_dontneed(void)
 
 static void explain_read_all(void)
 {
-    CONCLUDE(&n, "whole_file_cached", d.after.resident == (long)(len / page),
+    CONCLUDE(&n, "whole_file_cached", d.after.resident == FILE_PAGES,
              VALUES(VAL("resident_pages", d.after.resident)),
              "All %ld pages are cached again.", d.after.resident);
 }
@@ -328,9 +328,8 @@ static void explain_drop_caches(void)
         narrate_fail_errno(&n, "write /proc/sys/vm/drop_caches", d.lesson_errno);
     CONCLUDE(&n, "drop_caches_emptied_file", was > 0 && now == 0,
              VALUES(VAL("resident_before", was), VAL("resident_after", now)),
-             "All %ld cached pages of the file are gone: drop_caches dropped every clean cached "
-             "page of the machine (Cached %+lld kB). An action, not a setting: nothing to put "
-             "back.", was, cached);
+             "All %ld cached pages of the file are gone, with every clean cached page of the "
+             "machine (Cached %+lld kB). An action, not a setting: nothing to undo.", was, cached);
 }
 
 /* The lesson as a table: the step count is derived from it. */
