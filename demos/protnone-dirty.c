@@ -230,14 +230,11 @@ static void explain_reserve(void)
 {
     narrate_fact_int(&n, "size_kB", (int64_t)(size / 1024));
     narrate_fact(&n, "size_chosen", "%s", size_why);
-    struct seen *s = last();
-    struct snapshot at; /* the observer read the old address: the entry again, at area */
-    snapshot_take_or_fail(&at, (uintptr_t)area, &n);
-    s->after.mapped = at.mapped;
-    s->after.entry = at.entry;
+    struct seen *s = last(); /* the observer read the old address: the entry again, at area */
+    s->after.mapped = smaps_read_entry((uintptr_t)area, &s->after.entry) == PROCFS_OK;
     states[0] = (struct state){s->after, change(s)};
     report((const char *const[]){"Rss", "Committed_AS", NULL});
-    CONCLUDE(&n, "reservation_not_charged", !accounted(&s->after),
+    CONCLUDE(&n, "reservation_not_charged", s->after.mapped && !accounted(&s->after),
              VALUES(VAL("accounted", accounted(&s->after)),
                     VAL("committed_as_change_kB", change(s))),
              "%zu kB of address space and no 'ac' flag: a mapping no one may write needs no commit "
