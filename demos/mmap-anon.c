@@ -60,25 +60,21 @@ LESSON_FN static void advise(void)
     LESSON(&n, advised = madvise(p, size, want_thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE););
 }
 
-/* 4. The first write to a page faults. */
 LESSON_FN static void write_one(void)
 {
     LESSON(&n, p[16] = 'a';);
 }
 
-/* 5. The first read of another page faults too. */
 LESSON_FN static void read_other(void)
 {
     LESSON(&n, c = FORCE_READ(p[size / 2]););
 }
 
-/* 6. Every page. */
 LESSON_FN static void write_every_page(void)
 {
     LESSON(&n, for (size_t off = 0; off < size; off += page) p[off] = 1;);
 }
 
-/* 7. Gone: the mapping, then the guards. */
 LESSON_FN static void unmap(void)
 {
     LESSON(&n, munmap(p, size); munmap(guard, span););
@@ -191,10 +187,9 @@ static void explain_advise(void)
              VALUES(VAL("madvise_result", advised)), "VmFlags now shows '%s': this mapping %s.",
              flag, want_thp ? "asks for transparent huge pages" : "opted out of transparent huge "
              "pages, so it should fault in base pages, whatever the THP mode");
-    bool no_thp = CONCLUDE(&n, "no_thp_in_kernel", advised != 0 && d.thp.mode[0] == '\0',
-                           VALUES(VAL("errno", d.lesson_errno)), "madvise failed (%s): this "
-                           "kernel has no transparent huge pages.", strerror(d.lesson_errno));
-    if (advised != 0 && !no_thp)
+    if (!CONCLUDE(&n, "no_thp_in_kernel", advised != 0 && d.thp.mode[0] == '\0',
+                  VALUES(VAL("errno", d.lesson_errno)), "madvise failed (%s): this kernel has no "
+                  "transparent huge pages.", strerror(d.lesson_errno)) && advised != 0)
         narrate_note(&n, "madvise failed: %s.", strerror(d.lesson_errno));
 }
 
@@ -317,9 +312,8 @@ static void explain_unmap(void)
                    "munmap returns the whole charge, along with the frames.");
 }
 
-/* The lesson as a table: the step count is derived from it. With --predict
- * a step asks its question before its code runs; the finding named beside a
- * choice ('|': any of them) is what makes that choice the measured one. */
+/* The lesson as a table: the step count is derived from it. With --predict a step asks its
+ * question first; the finding beside a choice ('|': any of them) makes it the measured one. */
 static const struct narrate_lesson steps[] = {
     {"reserve", "Reserve address space, with guard pages", reserve, explain_reserve,
      "By how much will Committed_AS move for this PROT_NONE reservation?",
