@@ -179,7 +179,7 @@ static struct {
     struct thp thp;
     bool shrunk, quick;
     char why_size[400];
-    int64_t huge_free;                  /* HugePages_Free when the demo started */
+    long long huge_free;                /* HugePages_Free when the demo started */
 } d;
 
 /* A failed mmap or madvise ends its loop, so errno is still the failed
@@ -335,14 +335,13 @@ static void explain_thp(void)
 
 static void explain_hugetlb(void)
 {
-    long long at_start = d.huge_free;
-    narrate_fact_int(&n, "huge_pages_free", at_start);
+    narrate_fact_int(&n, "huge_pages_free", d.huge_free);
     if (p == MAP_FAILED) { /* the pool refused */
         long long now = procfs_read_one("/proc/meminfo", "HugePages_Free");
         CONCLUDE(&n, "hugetlb_refused", true, VALUES(VAL("errno", d.err),
-                 VAL("huge_pages_free_at_start", at_start), VAL("huge_pages_free_now", now)),
+                 VAL("huge_pages_free_at_start", d.huge_free), VAL("huge_pages_free_now", now)),
                  "mmap(MAP_HUGETLB) was refused (%s): HugePages_Free was %lld when the demo "
-                 "started and is %lld now.", strerror(d.err), at_start, now);
+                 "started and is %lld now.", strerror(d.err), d.huge_free, now);
         return;
     }
     long long med = report(ns, (int64_t)(hsize / page), 0).median;
