@@ -377,7 +377,6 @@ static const struct narrate_lesson filling[] = {
 };
 #define RUN(table) narrate_run(&n, table, NARRATE_COUNT(table))
 
-/* The cgroup's steps, in a child inside it: their pages are charged there. */
 static int run_in_cgroup(void *ctx)
 {
     narrate_observe(&n, observe, ctx);
