@@ -32,7 +32,7 @@
 static size_t size, page, huge, hsize; /* bytes timed per repetition; page sizes; hugetlb bytes */
 static int reps;
 static char *p;
-static int ret, err;                  /* madvise's result and errno */
+static int ret;                       /* madvise's result */
 static char c;                        /* what the reads saw */
 static int64_t ns[MAX_REPS], pf1_ns[MAX_REPS]; /* each repetition's time; page_fault1's */
 static struct narrator n;
@@ -48,15 +48,16 @@ static int64_t now_ns(void)
 LESSON_FN static void zeroing(void)
 {
     LESSON(&n, p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-           if (p == MAP_FAILED) return;
-           madvise(p, size, MADV_NOHUGEPAGE);
-           for (size_t off = 0; off < size; off += page) p[off] = 1;
-           for (int r = 0; r < reps; r++) {
-               int64_t start = now_ns();
-               memset(p, 0, size);
-               ns[r] = now_ns() - start;
-           }
-           munmap(p, size););
+           if (p != MAP_FAILED) {
+               madvise(p, size, MADV_NOHUGEPAGE);
+               for (size_t off = 0; off < size; off += page) p[off] = 1;
+               for (int r = 0; r < reps; r++) {
+                   int64_t start = now_ns();
+                   memset(p, 0, size);
+                   ns[r] = now_ns() - start;
+               }
+               munmap(p, size);
+           });
 }
 
 LESSON_FN static void write_fault(void)
@@ -109,7 +110,6 @@ LESSON_FN static void populate_write(void)
         int64_t start = now_ns();
         ret = madvise(p, size, MADV_POPULATE_WRITE);
         ns[r] = now_ns() - start;
-        err = errno;
         munmap(p, size);
     });
 }
@@ -172,18 +172,23 @@ struct figures {
 };
 
 static struct {
+    int err;                            /* errno just after the lesson: a failed call's */
     int64_t faults_before, faults;      /* minor faults: before the lesson; during it */
     int64_t pages;                      /* 4 KiB pages touched per repetition */
     struct figures write, floor;        /* kept for the ratios of later steps */
     struct thp thp;
     bool shrunk, quick;
     char why_size[400];
-    int64_t huge_free;
+    long long huge_free;                /* HugePages_Free when the demo started */
 } d;
 
+/* A failed mmap or madvise ends its loop, so errno is still the failed
+ * call's when the lesson ends: it is saved before anything here runs. */
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
+    if (after)
+        d.err = errno;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     if (after)
@@ -216,7 +221,7 @@ static struct figures figures_of(const int64_t *rep_ns, int64_t pages)
 static struct figures report(const int64_t *rep_ns, int64_t pages, int64_t faults_each)
 {
     if (p == MAP_FAILED)
-        narrate_fail_errno(&n, "mmap", errno);
+        narrate_fail_errno(&n, "mmap", d.err);
     struct figures f = figures_of(rep_ns, pages);
     narrate_fact_int(&n, "reps", reps);
     narrate_fact_int(&n, "pages_per_rep", pages);
@@ -306,12 +311,12 @@ static void explain_populate_write(void)
 {
     narrate_fact_int(&n, "madvise_result", ret);
     bool failed = ret != 0 && p != MAP_FAILED;
-    if (CONCLUDE(&n, "populate_write_unsupported", failed && err == EINVAL,
-                 VALUES(VAL("errno", err)),
+    if (CONCLUDE(&n, "populate_write_unsupported", failed && d.err == EINVAL,
+                 VALUES(VAL("errno", d.err)),
                  "madvise answered EINVAL: MADV_POPULATE_WRITE needs Linux 5.14 or later."))
         return;
     if (failed)
-        narrate_fail_errno(&n, "madvise(MADV_POPULATE_WRITE)", err);
+        narrate_fail_errno(&n, "madvise(MADV_POPULATE_WRITE)", d.err);
     explain_populate();
 }
 
@@ -330,15 +335,13 @@ static void explain_thp(void)
 
 static void explain_hugetlb(void)
 {
-    int mmap_errno = errno; /* when the pool refused */
-    long long at_start = d.huge_free;
-    narrate_fact_int(&n, "huge_pages_free", at_start);
-    if (p == MAP_FAILED) {
+    narrate_fact_int(&n, "huge_pages_free", d.huge_free);
+    if (p == MAP_FAILED) { /* the pool refused */
         long long now = procfs_read_one("/proc/meminfo", "HugePages_Free");
-        CONCLUDE(&n, "hugetlb_refused", true, VALUES(VAL("errno", mmap_errno),
-                 VAL("huge_pages_free_at_start", at_start), VAL("huge_pages_free_now", now)),
+        CONCLUDE(&n, "hugetlb_refused", true, VALUES(VAL("errno", d.err),
+                 VAL("huge_pages_free_at_start", d.huge_free), VAL("huge_pages_free_now", now)),
                  "mmap(MAP_HUGETLB) was refused (%s): HugePages_Free was %lld when the demo "
-                 "started and is %lld now.", strerror(mmap_errno), at_start, now);
+                 "started and is %lld now.", strerror(d.err), d.huge_free, now);
         return;
     }
     long long med = report(ns, (int64_t)(hsize / page), 0).median;

@@ -36,6 +36,7 @@ extern char **environ;
 static char *guard, *p, *d, *w; /* reservation; the lesson's memory; DONTFORK; WIPEONFORK */
 static size_t size, span, page, written, small; /* small: the pages of d and w */
 static pid_t child = -1, vforked = -1, spawned = -1;
+static int spawn_error; /* posix_spawn returns its error: it does not set errno */
 static volatile char sum;
 /* vfork's and posix_spawn's program: cat, reading a pipe no one writes to,
  * so it waits (and sees its end of file when this process ends). */
@@ -110,7 +111,7 @@ LESSON_FN static void do_vfork(void)
 
 LESSON_FN static void spawn(void)
 {
-    LESSON(&n, posix_spawn(&spawned, "/bin/cat", NULL, NULL, cat_argv, environ);
+    LESSON(&n, spawn_error = posix_spawn(&spawned, "/bin/cat", NULL, NULL, cat_argv, environ);
            wait_until_asleep(spawned););
 }
 
@@ -152,7 +153,7 @@ static const char *stat_fields(pid_t pid, char *buf, int len)
 static void wait_until_asleep(pid_t pid)
 {
     char buf[512];
-    for (int i = 0; i < 500 && !strchr("SZ", stat_fields(pid, buf, sizeof buf)[1]); i++)
+    for (int i = 0; pid > 0 && i < 500 && !strchr("SZ", stat_fields(pid, buf, sizeof buf)[1]); i++)
         usleep(10000); /* at most 5 s */
 }
 
@@ -347,15 +348,14 @@ static void explain_vfork(void)
     narrate_fact_int(&n, "vforked_pid", vforked);
     narrate_fact(&n, "exe_as_vfork_returned", "%s", exe_len > 0 ? exe_seen : "(none)");
     bool exec_done = strcmp(exe_seen, s.cat_exe) == 0;
-    (void)(CONCLUDE(&n, "vfork_waited_for_exec", exec_done,
-                    VALUES(VAL("exe_is_cat", exec_done)),
-                    "The parent's first act after vfork returned, reading %s, found %s: the "
-                    "child had exec'd already. vfork holds the parent until then, so the two "
-                    "never ran on the memory they shared at once.", exe, exe_seen) ||
-           CONCLUDE(&n, "vfork_returned_before_exec", !exec_done && exe_len > 0,
-                    VALUES(VAL("exe_is_cat", exec_done)),
-                    "Right after vfork returned, %s named '%s', not %s: the parent read it "
-                    "before the child's exec showed there.", exe, exe_seen, s.cat_exe));
+    if (!CONCLUDE(&n, "vfork_waited_for_exec", exec_done, VALUES(VAL("exe_is_cat", exec_done)),
+                  "The parent's first act after vfork returned, reading %s, found %s: the "
+                  "child had exec'd already. vfork holds the parent until then, so the two "
+                  "never ran on the memory they shared at once.", exe, exe_seen))
+        CONCLUDE(&n, "vfork_returned_before_exec", !exec_done && exe_len > 0,
+                 VALUES(VAL("exe_is_cat", exec_done)),
+                 "Right after vfork returned, %s named '%s', not %s: the parent read it before "
+                 "the child's exec showed there.", exe, exe_seen, s.cat_exe);
     /* What this step charged: the new child's 'ac' mappings, and any change in
      * ours (our own stdio, under ASan its allocator: a few kB; a copy: fork's). */
     long long ours = s.pa.ac_kb - s.pb.ac_kb, charge = cat.ac_kb + ours;
@@ -377,8 +377,8 @@ static void explain_vfork(void)
 
 static void explain_spawn(void)
 {
-    if (spawned <= 0)
-        narrate_fail_errno(&n, "posix_spawn /bin/cat", errno);
+    if (spawn_error != 0)
+        narrate_fail_errno(&n, "posix_spawn /bin/cat", spawn_error);
     struct side cat;
     read_side(spawned, &cat);
     long long moved = commit_row();

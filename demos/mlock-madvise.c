@@ -32,6 +32,7 @@ static size_t size, page, memlock, qsize, asize, bsize;
 static int rc, cold, over, over_errno, at_limit; /* results of the calls */
 static int64_t vmlck_kb, zeros;
 static struct narrator n;
+static void observe(void *ctx, bool after);
 
 LESSON_FN static void map(void)
 {
@@ -55,8 +56,10 @@ LESSON_FN static void past_limit(void)
            munmap(r, memlock + page););
 }
 
+/* Its rows are the new mapping q's (p's again from the next step). */
 LESSON_FN static void lock_on_fault(void)
 {
+    narrate_observe(&n, observe, &q);
     LESSON(&n, rc = mlockall(MCL_FUTURE | MCL_ONFAULT);
            q = mmap(NULL, qsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
            q[0] = 1;);
@@ -113,8 +116,8 @@ static struct {
     char no_cgroup[600];               /* why the pressure steps do not run */
 } d;
 
-/* ctx: the mapping whose smaps the rows come from (p, or a in the child);
- * under mlockall it is the new mapping q. */
+/* ctx: the mapping whose smaps the rows come from (&p; &a in the child, &q
+ * under mlockall: set by the lesson that makes it). */
 static void observe(void *ctx, bool after)
 {
     if (after)
@@ -122,8 +125,7 @@ static void observe(void *ctx, bool after)
     d.vmlck[after] = procfs_read_one("/proc/self/status", "VmLck");
     d.mlocked[after] = procfs_read_one("/proc/meminfo", "Mlocked");
     d.unevictable[after] = procfs_read_one("/proc/meminfo", "Unevictable");
-    char *at = strcmp(n.id, "lock_on_fault") == 0 ? q : *(char **)ctx;
-    snapshot_take_or_fail(after ? &d.after : &d.before, (uintptr_t)at, &n);
+    snapshot_take_or_fail(after ? &d.after : &d.before, (uintptr_t)*(char **)ctx, &n);
 }
 
 static long long delta(const char *key) { return snapshot_delta0(&d.before, &d.after, key); }
@@ -244,6 +246,7 @@ static void explain_lock_on_fault(void)
              "A mapping made after mlockall(MCL_FUTURE | MCL_ONFAULT) is locked (VmFlags 'lo'%s), "
              "but only what is touched is resident: one write, one page in Rss and Locked, of "
              "%lld kB mapped.", lf ? ", and 'lf': lock on fault" : "", after("Size"));
+    narrate_observe(&n, observe, &p);
 }
 
 static void explain_unlock_all(void)
@@ -374,7 +377,6 @@ static const struct narrate_lesson filling[] = {
 };
 #define RUN(table) narrate_run(&n, table, NARRATE_COUNT(table))
 
-/* The cgroup's steps, in a child inside it: their pages are charged there. */
 static int run_in_cgroup(void *ctx)
 {
     narrate_observe(&n, observe, ctx);
