@@ -172,7 +172,6 @@ struct figures {
 };
 
 static struct {
-    int err;                            /* errno just after the lesson: a failed call's */
     int64_t faults_before, faults;      /* minor faults: before the lesson; during it */
     int64_t pages;                      /* 4 KiB pages touched per repetition */
     struct figures write, floor;        /* kept for the ratios of later steps */
@@ -182,13 +181,11 @@ static struct {
     long long huge_free;                /* HugePages_Free when the demo started */
 } d;
 
-/* A failed mmap or madvise ends its loop, so errno is still the failed
- * call's when the lesson ends: it is saved before anything here runs. */
+/* A failed mmap or madvise ends its loop, so errno is still the failed call's when the
+ * lesson ends: LESSON keeps it in n.lesson_errno. */
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
-    if (after)
-        d.err = errno;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     if (after)
@@ -221,7 +218,7 @@ static struct figures figures_of(const int64_t *rep_ns, int64_t pages)
 static struct figures report(const int64_t *rep_ns, int64_t pages, int64_t faults_each)
 {
     if (p == MAP_FAILED)
-        narrate_fail_errno(&n, "mmap", d.err);
+        narrate_fail_errno(&n, "mmap", n.lesson_errno);
     struct figures f = figures_of(rep_ns, pages);
     narrate_fact_int(&n, "reps", reps);
     narrate_fact_int(&n, "pages_per_rep", pages);
@@ -311,12 +308,12 @@ static void explain_populate_write(void)
 {
     narrate_fact_int(&n, "madvise_result", ret);
     bool failed = ret != 0 && p != MAP_FAILED;
-    if (CONCLUDE(&n, "populate_write_unsupported", failed && d.err == EINVAL,
-                 VALUES(VAL("errno", d.err)),
+    if (CONCLUDE(&n, "populate_write_unsupported", failed && n.lesson_errno == EINVAL,
+                 VALUES(VAL("errno", n.lesson_errno)),
                  "madvise answered EINVAL: MADV_POPULATE_WRITE needs Linux 5.14 or later."))
         return;
     if (failed)
-        narrate_fail_errno(&n, "madvise(MADV_POPULATE_WRITE)", d.err);
+        narrate_fail_errno(&n, "madvise(MADV_POPULATE_WRITE)", n.lesson_errno);
     explain_populate();
 }
 
@@ -338,10 +335,10 @@ static void explain_hugetlb(void)
     narrate_fact_int(&n, "huge_pages_free", d.huge_free);
     if (p == MAP_FAILED) { /* the pool refused */
         long long now = procfs_read_one("/proc/meminfo", "HugePages_Free");
-        CONCLUDE(&n, "hugetlb_refused", true, VALUES(VAL("errno", d.err),
+        CONCLUDE(&n, "hugetlb_refused", true, VALUES(VAL("errno", n.lesson_errno),
                  VAL("huge_pages_free_at_start", d.huge_free), VAL("huge_pages_free_now", now)),
                  "mmap(MAP_HUGETLB) was refused (%s): HugePages_Free was %lld when the demo "
-                 "started and is %lld now.", strerror(d.err), d.huge_free, now);
+                 "started and is %lld now.", strerror(n.lesson_errno), d.huge_free, now);
         return;
     }
     long long med = report(ns, (int64_t)(hsize / page), 0).median;

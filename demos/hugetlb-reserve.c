@@ -106,7 +106,6 @@ LESSON_FN static void noreserve_write(void)
 static struct snapshot at[2];
 static int64_t status_kB[2], overcommit; /* HugetlbPages; nr_overcommit_hugepages */
 static int64_t spare;           /* pages free and not reserved, before the run */
-static int lesson_errno;        /* errno just after the lesson's code */
 
 static const char *const pool_keys[NPOOL] = {"HugePages_Total", "HugePages_Free", "HugePages_Rsvd",
                                              "HugePages_Surp"};
@@ -114,10 +113,8 @@ static const char *const pool_keys[NPOOL] = {"HugePages_Total", "HugePages_Free"
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
-    if (after) {
-        lesson_errno = errno; /* before reading /proc changes it */
+    if (after)
         probe_disarm();
-    }
     snapshot_take_or_fail(&at[after], (uintptr_t)p, &n);
     for (int i = 0; i < NPOOL; i++)
         snapshot_get(&at[after], pool_keys[i], &pool[after][i]);
@@ -141,7 +138,7 @@ static const char *mmap_outcome(const char *mapped)
 {
     static char name[24];
     narrate_fact(&n, "mmap", "%s",
-                 mapped != MAP_FAILED ? "granted" : errno_name(lesson_errno, name, sizeof name));
+                 mapped != MAP_FAILED ? "granted" : errno_name(n.lesson_errno, name, sizeof name));
     pool_rows(FREE, SURP);
     return name;
 }
@@ -180,7 +177,7 @@ static void explain_pool(void)
 static void explain_grow_pool(void)
 {
     if (rc != 0)
-        narrate_fail_errno(&n, sysctl_failed_call(), lesson_errno);
+        narrate_fail_errno(&n, sysctl_failed_call(), n.lesson_errno);
     pool_rows(TOTAL, SURP);
     int64_t got = delta(TOTAL);
     spare = spare_now();
@@ -198,7 +195,7 @@ static void explain_map(void)
 {
     const char *err = mmap_outcome(p);
     if (p == MAP_FAILED) {
-        FINDING(&n, "mmap_refused", true, VAL("errno", lesson_errno));
+        FINDING(&n, "mmap_refused", true, VAL("errno", n.lesson_errno));
         narrate_end_step(&n);
         narrate_finish(&n, RESULT_SKIP, "mmap(MAP_HUGETLB) of one huge page was refused (%s): "
                        "another program took the spare pages, or a hugetlb cgroup limit", err);
@@ -248,7 +245,7 @@ static void explain_reserve_rest(void)
 {
     narrate_fact_int(&n, "spare_pages", (int64_t)(rest_len / huge));
     if (rest == MAP_FAILED)
-        narrate_fail_errno(&n, "mmap (every spare huge page)", lesson_errno);
+        narrate_fail_errno(&n, "mmap (every spare huge page)", n.lesson_errno);
     pool_rows(FREE, RSVD);
     CONCLUDE(&n, "no_page_to_spare", spare_now() == 0, VALUES(VAL("free_minus_rsvd", spare_now())),
              "Every free page is now reserved (Free %lld, Rsvd %lld), none in use: no new "
@@ -257,7 +254,7 @@ static void explain_reserve_rest(void)
 
 static void explain_one_more(void)
 {
-    int err = q == MAP_FAILED ? lesson_errno : 0;
+    int err = q == MAP_FAILED ? n.lesson_errno : 0;
     mmap_outcome(q);
     CONCLUDE(&n, "refused_at_mmap", err == ENOMEM, VALUES(VAL("errno", err)),
              "With no page to reserve, mmap failed with ENOMEM: it refuses now rather than fail "

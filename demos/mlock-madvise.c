@@ -108,7 +108,6 @@ LESSON_FN static void unmap(void) { LESSON(&n, munmap(p, size); munmap(guard, si
 
 static struct {
     struct snapshot before, after;
-    int err;                           /* errno just after the lesson */
     int64_t vmlck[2], mlocked[2], unevictable[2];
     long long page_kb, size_kb, limit_kb; /* limit_kb: RLIMIT_MEMLOCK, -1 unlimited */
     bool cap_ipc_lock;
@@ -120,8 +119,6 @@ static struct {
  * under mlockall: set by the lesson that makes it). */
 static void observe(void *ctx, bool after)
 {
-    if (after)
-        d.err = errno;
     d.vmlck[after] = procfs_read_one("/proc/self/status", "VmLck");
     d.mlocked[after] = procfs_read_one("/proc/meminfo", "Mlocked");
     d.unevictable[after] = procfs_read_one("/proc/meminfo", "Unevictable");
@@ -150,14 +147,14 @@ static void lock_rows(void)
 /* A kernel older than the flag: the call answers EINVAL. */
 static void unsupported(const char *id, const char *call, const char *flag, const char *version)
 {
-    CONCLUDE(&n, id, rc != 0 && d.err == EINVAL, VALUES(VAL("errno", d.err)),
+    CONCLUDE(&n, id, rc != 0 && n.lesson_errno == EINVAL, VALUES(VAL("errno", n.lesson_errno)),
              "%s answered EINVAL: %s needs Linux %s or later.", call, flag, version);
 }
 
 static void explain_map(void)
 {
     if (guard == MAP_FAILED || p == MAP_FAILED)
-        narrate_fail_errno(&n, "mmap", d.err);
+        narrate_fail_errno(&n, "mmap", n.lesson_errno);
     narrate_watch(&n, (uintptr_t)p);
     snapshot_maps_fact(&n, &d.after.entry);
     narrate_fact_int(&n, "size_kB", d.size_kb);
@@ -177,12 +174,13 @@ static void explain_refused(long long rss)
     if (d.limit_kb >= 0)
         snprintf(limit, sizeof limit, "; RLIMIT_MEMLOCK allows %lld kB", d.limit_kb);
     if (!CONCLUDE(&n, "mlock_refused", rc != 0 && rss == 0,
-                  VALUES(VAL("errno", d.err), VAL("rss_kB", rss)),
-                  "mlock was refused (%s) and made nothing resident%s.", strerror(d.err), limit))
+                  VALUES(VAL("errno", n.lesson_errno), VAL("rss_kB", rss)),
+                  "mlock was refused (%s) and made nothing resident%s.",
+                  strerror(n.lesson_errno), limit))
         CONCLUDE(&n, "mlock_refused_after_faulting", rc != 0 && rss > 0,
-                 VALUES(VAL("errno", d.err), VAL("rss_kB", rss)),
+                 VALUES(VAL("errno", n.lesson_errno), VAL("rss_kB", rss)),
                  "mlock was refused (%s), yet Rss is %lld kB: it faulted pages in before it gave "
-                 "up%s.", strerror(d.err), rss, limit);
+                 "up%s.", strerror(n.lesson_errno), rss, limit);
 }
 
 static void explain_lock(void)
@@ -233,7 +231,7 @@ static void explain_past_limit(void)
 static void explain_lock_on_fault(void)
 {
     if (q == MAP_FAILED)
-        narrate_fail_errno(&n, "mmap under mlockall", d.err);
+        narrate_fail_errno(&n, "mmap under mlockall", n.lesson_errno);
     narrate_fact_int(&n, "mlockall_result", rc);
     snapshot_maps_fact(&n, &d.after.entry);
     unsupported("onfault_unsupported", "mlockall", "MCL_ONFAULT", "4.4");

@@ -87,7 +87,6 @@ static struct {
     struct thp_counters vm_before, vm_after; /* /proc/vmstat, around the same */
     struct thp thp;                          /* the THP mode, huge-page size, use_zero_page */
     long long page_kb, huge_kb, unit_kb, size_kb, span_kb; /* long long: printed as %lld */
-    int lesson_errno;                        /* errno just after the lesson's code */
     const char *size_arg;                    /* --size as typed; NULL: the default */
     uint64_t requested;                      /* the size asked for, in bytes */
     struct budget budget;                    /* what this process may use, and which limit binds */
@@ -101,9 +100,7 @@ static struct {
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
-    if (after)
-        d.lesson_errno = errno; /* before anything here can change it */
-    else
+    if (!after)
         thp_counters_read(&d.vm_before);
     uintptr_t at = (uintptr_t)(p ? p : guard); /* the reservation, until p exists */
     snapshot_take_or_fail(after ? &d.after : &d.before, at, &n);
@@ -136,7 +133,7 @@ static void explain_mapping(const char *call, bool failed, const char *id, long 
                             const char *what)
 {
     if (failed)
-        narrate_fail_errno(&n, call, d.lesson_errno);
+        narrate_fail_errno(&n, call, n.lesson_errno);
     snapshot_maps_fact(&n, &d.after.entry);
     narrate_fact_int(&n, "size_kB", d.size_kb);
     REPORT("Size", "Rss", "Committed_AS");
@@ -188,9 +185,9 @@ static void explain_advise(void)
              flag, want_thp ? "asks for transparent huge pages" : "opted out of transparent huge "
              "pages, so it should fault in base pages, whatever the THP mode");
     if (!CONCLUDE(&n, "no_thp_in_kernel", advised != 0 && d.thp.mode[0] == '\0',
-                  VALUES(VAL("errno", d.lesson_errno)), "madvise failed (%s): this kernel has no "
-                  "transparent huge pages.", strerror(d.lesson_errno)) && advised != 0)
-        narrate_note(&n, "madvise failed: %s.", strerror(d.lesson_errno));
+                  VALUES(VAL("errno", n.lesson_errno)), "madvise failed (%s): this kernel has no "
+                  "transparent huge pages.", strerror(n.lesson_errno)) && advised != 0)
+        narrate_note(&n, "madvise failed: %s.", strerror(n.lesson_errno));
 }
 
 static void explain_write_one(void)

@@ -126,7 +126,6 @@ static struct {
     char picture[FILE_PAGES + 1];
     bool tmpfs;
     long fs_type;
-    int lesson_errno;
 } d;
 
 /* What every step shows: the picture and the rows. mincore counts a page once its read has
@@ -162,8 +161,6 @@ static void report(void)
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
-    if (after)
-        d.lesson_errno = errno;
     if (after && !d.view && fd >= 0) {
         d.view = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
         if (d.view == MAP_FAILED)
@@ -189,7 +186,7 @@ static void observe(void *ctx, bool after)
 static void explain_create(void)
 {
     if (fd < 0 || written != (ssize_t)len)
-        narrate_fail_errno(&n, fd < 0 ? "mkstemp" : "pwrite", d.lesson_errno);
+        narrate_fail_errno(&n, fd < 0 ? "mkstemp" : "pwrite", n.lesson_errno);
     narrate_fact(&n, "file", "%s (deleted)", path);
     narrate_fact_int(&n, "fd", fd);
     narrate_fact(&n, "watch_view", "%p", (void *)d.view);
@@ -210,7 +207,7 @@ static void explain_read_one(void)
 {
     long more = d.after.resident - d.before.resident;
     if (got != 1)
-        narrate_fail_errno(&n, "pread", d.lesson_errno);
+        narrate_fail_errno(&n, "pread", n.lesson_errno);
     CONCLUDE(&n, "readahead", more > 1, VALUES(VAL("new_pages", more)), "One byte asked for, "
              "%ld pages came in: the kernel read ahead, betting that the program reads on.", more);
     CONCLUDE(&n, "one_page_read", more == 1, VALUES(VAL("new_pages", 1)),
@@ -226,7 +223,7 @@ static void explain_fault(void)
     long more = d.after.resident - d.before.resident;
     int64_t maj = d.after.majflt - d.before.majflt;
     if (m == MAP_FAILED)
-        narrate_fail_errno(&n, "mmap", d.lesson_errno);
+        narrate_fail_errno(&n, "mmap", n.lesson_errno);
     if (random)
         narrate_fact(&n, "mapping", "%p", (void *)m);
     CONCLUDE(&n, random ? "random_no_readahead" : "sequential_reads_ahead",
@@ -325,7 +322,7 @@ static void explain_drop_caches(void)
     long was = d.before.resident, now = d.after.resident;
     long long cached = (long long)(d.after.mem[0].value - d.before.mem[0].value);
     if (got != 1)
-        narrate_fail_errno(&n, "write /proc/sys/vm/drop_caches", d.lesson_errno);
+        narrate_fail_errno(&n, "write /proc/sys/vm/drop_caches", n.lesson_errno);
     CONCLUDE(&n, "drop_caches_emptied_file", was > 0 && now == 0,
              VALUES(VAL("resident_before", was), VAL("resident_after", now)),
              "All %ld cached pages of the file are gone, with every clean cached page of the "

@@ -94,7 +94,6 @@ static struct {
     struct reading before, after, start;
     struct thp thp;
     struct probe_paging paging;    /* la57: the CPU could; va_bits 57: the kernel does */
-    int lesson_errno;
     char why_size[300];
 } d;
 #define DELTA(field) (d.after.field - d.before.field) /* what the step moved */
@@ -119,7 +118,6 @@ static void row(const char *key, const char *unit, int64_t before, int64_t after
  * shows, and AnonHugePages of the huge-page step's mapping (madvise made it a VMA of its own). */
 static void observe(void *ctx, bool after)
 {
-    int err = errno;
     struct reading *r = ctx ? ctx : after ? &d.after : &d.before;
     r->vm_pte = procfs_read_one("/proc/self/status", "VmPTE");
     r->rss = procfs_read_one("/proc/self/status", "VmRSS");
@@ -131,7 +129,6 @@ static void observe(void *ctx, bool after)
     thp_counters_read(&r->thp);
     if (!after)
         return;
-    d.lesson_errno = err;
     row("VmPTE", "kB", d.before.vm_pte, d.after.vm_pte);
     row("VmRSS", "kB", d.before.rss, d.after.rss);
     row("minor_faults", "", d.before.minflt, d.after.minflt);
@@ -140,7 +137,7 @@ static void observe(void *ctx, bool after)
 static void explain_reserve(void)
 {
     if (range == MAP_FAILED)
-        narrate_fail_errno(&n, "mmap", d.lesson_errno);
+        narrate_fail_errno(&n, "mmap", n.lesson_errno);
     narrate_watch(&n, (uintptr_t)a);
     narrate_fact(&n, "address", "%p", (void *)a);
     narrate_fact_int(&n, "len_GiB", (int64_t)(len / GiB));
@@ -179,7 +176,7 @@ static void explain_walk(void)
                         "above 2^47 was granted, so addresses have 57 bits and the walk starts one "
                         "level higher, at PML5.");
     if (got != (ssize_t)sizeof entry)
-        narrate_fail_errno(&n, "pread /proc/self/pagemap", got < 0 ? d.lesson_errno : EIO);
+        narrate_fail_errno(&n, "pread /proc/self/pagemap", got < 0 ? n.lesson_errno : EIO);
     uint64_t pfn = entry & ((UINT64_C(1) << 55) - 1);
     int present = (int)(entry >> 63 & 1), exclusive = (int)(entry >> 56 & 1);
     narrate_fact(&n, "pagemap_entry", "%#llx", (unsigned long long)entry);

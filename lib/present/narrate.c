@@ -187,10 +187,14 @@ void narrate_lesson_before(struct narrator *n, const char *code)
         n->observe(n->observe_ctx, false);
 }
 
+/* The lesson's errno is kept before the observer's reads of /proc can change it, and is
+ * errno again afterwards: the code after a LESSON sees what its calls set. */
 void narrate_lesson_after(struct narrator *n)
 {
+    n->lesson_errno = errno;
     if (n->observe)
         n->observe(n->observe_ctx, true);
+    errno = n->lesson_errno;
 }
 
 bool narrate_finding(struct narrator *n, const char *id, bool held,

@@ -107,6 +107,7 @@ struct narrator {
     uintptr_t watch_addr;      /* the mapping a second terminal should watch */
     uintptr_t watch_next;      /* narrate_watch inside a step: watched from its end */
     bool in_step;
+    int lesson_errno;          /* errno just after the last LESSON's code, before its observer */
     bool predict;              /* --predict or --answers */
     const char *answers;       /* what is left of --answers, or NULL: ask */
     struct narrate_question question;
@@ -144,7 +145,8 @@ void narrate_watch(struct narrator *n, uintptr_t addr);
  *
  * LESSON prints its argument exactly as it is written in the source (the
  * preprocessor's #), pauses with --step ("Enter runs it"), calls the
- * observer (before), runs the code, and calls the observer (after). So the
+ * observer (before), runs the code, keeps errno in n->lesson_errno (so that
+ * the observer's reads cannot change it), and calls the observer (after). So the
  * code a student sees is the code that ran, and the snapshots sit tight
  * around it. A function that holds a LESSON is marked LESSON_FN: under
  * AddressSanitizer its accesses are not instrumented, because the first

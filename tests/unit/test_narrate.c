@@ -3,6 +3,7 @@
  * UTF-8), carry the numbers it was given, and the plain text must show them. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,6 +225,31 @@ START_TEST(table_runs_rows_that_apply)
 }
 END_TEST
 
+/* An observer reads /proc after the lesson and may change errno: the lesson's own errno is
+ * kept for the explanation, and is errno again after LESSON. */
+static void observer_clobbers_errno(void *ctx, bool after)
+{
+    (void)ctx, (void)after;
+    errno = ENOENT;
+}
+
+START_TEST(lesson_errno_survives_the_observer)
+{
+    struct cli_common c = {.json = true};
+    struct narrator n;
+    narrate_init(&n, "d", &c, 1);
+    n.out = fopen("/dev/null", "w");
+    narrate_observe(&n, observer_clobbers_errno, NULL);
+    narrate_begin(&n, "s", "a step");
+    LESSON(&n, errno = EINVAL;);
+    ck_assert_int_eq(n.lesson_errno, EINVAL);
+    ck_assert_int_eq(errno, EINVAL);
+    LESSON(&n, errno = 0;);
+    ck_assert_int_eq(n.lesson_errno, 0);
+    fclose(n.out);
+}
+END_TEST
+
 static Suite *narrate_suite(void)
 {
     Suite *s = suite_create("narrate");
@@ -234,6 +260,7 @@ static Suite *narrate_suite(void)
     tcase_add_test(tc, plain_step_text);
     tcase_add_test(tc, color_rules);
     tcase_add_test(tc, table_runs_rows_that_apply);
+    tcase_add_test(tc, lesson_errno_survives_the_observer);
     tcase_add_test(tc, answers_from_unrecorded_findings_are_a_bug);
     tcase_add_exit_test(tc, finish_json_line_and_exit, 77);
     suite_add_tcase(s, tc);
