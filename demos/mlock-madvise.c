@@ -28,7 +28,8 @@
 /* ---- The lesson ---- */
 
 static char *guard, *p, *q, *r, *a, *b;
-static size_t size, page, memlock, qsize, asize, bsize;
+static size_t size, page, memlock, qsize;
+static const size_t asize = (size_t)48 << 20, bsize = (size_t)64 << 20; /* in the cgroup */
 static int rc, cold, over, over_errno, at_limit; /* results of the calls */
 static int64_t vmlck_kb, zeros;
 static struct narrator n;
@@ -389,6 +390,16 @@ static const struct cli_option options[] = {
                      "memory allows less; 64K to 64M)"},
 };
 
+/* MADV_FREE under pressure, in a 96 MiB cgroup of its own: where it fits in what this
+ * process may use. Lacking it, those steps are left out (pressure_possible says why). */
+static bool cgroup_fits;
+static const uint64_t cgroup_limit = UINT64_C(96) << 20;
+static const struct demo_need needs[] = {
+    {NEED_MEMORY_CGROUP, "the child under pressure", .when = &cgroup_fits, .optional = true,
+     .limit = &cgroup_limit, .cgroup = &d.c},
+    {0},
+};
+
 static const struct demo_info info = {
     .name = "mlock-madvise",
     .summary = "Locks, frees and fills anonymous memory with mlock, mlockall and madvise,\n"
@@ -399,6 +410,7 @@ static const struct demo_info info = {
     .noptions = sizeof options / sizeof options[0],
     .examples = "  mlock-madvise              every step on 4 MiB\n"
                 "  mlock-madvise --step       pause before each step\n",
+    .needs = needs,
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)
@@ -407,23 +419,20 @@ static void on_option(void *ctx, size_t index, const char *arg)
     *(uint64_t *)ctx = cli_size_arg(&info, "--size", arg, UINT64_C(64) << 10, UINT64_C(64) << 20);
 }
 
-/* The child's pressure: in a 96 MiB cgroup of its own (root), or the steps
- * are left out and d.no_cgroup says why. */
-static bool pressure_possible(const struct budget *budget)
+/* The child's pressure: in the cgroup demo_start made, if it is one of its own (root);
+ * else its steps are left out and d.no_cgroup says why. */
+static bool pressure_possible(const char *why_not_fit)
 {
-    const uint64_t cgroup_limit = UINT64_C(96) << 20;
-    asize = (size_t)(UINT64_C(48) << 20), bsize = (size_t)(UINT64_C(64) << 20);
-    char why[512];
-    bool fits = budget_allows(budget, cgroup_limit, 2, why, sizeof why);
-    if (fits && confine_setup(&d.c, info.name, cgroup_limit, why, sizeof why) == 0) {
+    const char *lacks = need_lacking(NEED_MEMORY_CGROUP, NULL);
+    if (cgroup_fits && !lacks) {
         if (d.c.kind == CONFINE_V1 || d.c.kind == CONFINE_V2)
             return true;
         confine_teardown(&d.c);
-        snprintf(why, sizeof why, "only a cgroup of its own will do (as root), so that the "
-                                  "pressure falls on nothing else");
+        lacks = "only a cgroup of its own will do (as root), so that the pressure falls on "
+                "nothing else";
     }
     snprintf(d.no_cgroup, sizeof d.no_cgroup, "\nMADV_FREE under pressure is not shown: %s%s",
-             fits ? "" : "a 96 MiB cgroup does not fit: ", why);
+             cgroup_fits ? "" : "a 96 MiB cgroup does not fit: ", cgroup_fits ? lacks : why_not_fit);
     return false;
 }
 
@@ -455,11 +464,15 @@ int main(int argc, char **argv)
     d.limit_kb = memlock == SIZE_MAX ? -1 : (long long)(memlock / 1024);
     bool show_limit = memlock != SIZE_MAX && memlock > 0 &&
                       budget_allows(&budget, memlock + page, 4, why, sizeof why);
-    bool show_pressure = pressure_possible(&budget);
+    char why_not_fit[512];
+    cgroup_fits = budget_allows(&budget, cgroup_limit, 2, why_not_fit, sizeof why_not_fit);
 
     demo_start(&n, &info, &common, NARRATE_COUNT(locking) + NARRATE_COUNT(freeing) +
                  NARRATE_COUNT(filling) + (show_limit ? NARRATE_COUNT(past_memlock) : 0) +
-                 (show_pressure ? NARRATE_COUNT(in_cgroup) : 0));
+                 NARRATE_COUNT(in_cgroup));
+    bool show_pressure = pressure_possible(why_not_fit);
+    if (!show_pressure)
+        n.nsteps -= NARRATE_COUNT(in_cgroup);
     if (got == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "RLIMIT_MEMLOCK (%lld kB) or this process's memory allows "
                        "fewer than 4 pages; raise it: ulimit -l 8192", d.limit_kb);

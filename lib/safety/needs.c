@@ -177,9 +177,15 @@ void demo_start(struct narrator *n, const struct demo_info *info, const struct c
     if (changes)
         begin_changes(n, info);
     for (const struct demo_need *d = info->needs; d->kind; d++) {
-        char why[1024];
-        if (d->kind == NEED_MEMORY_CGROUP && need_applies(d) &&
-            confine_setup(d->cgroup, info->name, *d->limit, why, sizeof why) != 0)
+        char why[sizeof lacking[0].why - 64];
+        if (d->kind != NEED_MEMORY_CGROUP || !need_applies(d) ||
+            confine_setup(d->cgroup, info->name, *d->limit, why, sizeof why) == 0)
+            continue;
+        if (!d->optional || nlacking == sizeof lacking / sizeof lacking[0])
             narrate_finish(n, RESULT_SKIP, "cannot confine %s: %s", d->name, why);
+        lacking[nlacking].kind = d->kind;
+        lacking[nlacking].name = d->name;
+        snprintf(lacking[nlacking++].why, sizeof lacking[0].why, "cannot confine %s: %s",
+                 d->name, why);
     }
 }

@@ -43,7 +43,8 @@ enum need_kind {
     NEED_THP,            /* transparent huge pages in the kernel */
     NEED_PAGE_SIZE,      /* bytes: the base page size the lesson is written for */
     NEED_ARCH,           /* name: the CPU the lesson is written for ("x86_64") */
-    NEED_MEMORY_CGROUP,  /* *limit bytes; name: who will run in it; filled into *cgroup */
+    NEED_MEMORY_CGROUP,  /* *limit bytes; name: who will run in it; filled into *cgroup
+                            (removed on every way out; confine_teardown ends it early) */
     NEED_OOM_KILLS_ONE,  /* an out-of-memory kill takes one process, not the machine
                             (vm.panic_on_oom 0, or 1 with a NEED_MEMORY_CGROUP) */
 };
