@@ -429,6 +429,7 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, &asked);
     cli_no_positionals(&info, argc, argv, first);
+    demo_start(&n, &info, &common, 0); /* first: a killed run's pool is repaired before sizing */
     page = (size_t)sysconf(_SC_PAGESIZE);
     thp_read(&d.thp);
     huge = d.thp.huge_size;
@@ -453,8 +454,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < NARRATE_COUNT(steps); i++)
         if (steps[i].lesson != hugetlb_fault || hsize > 0)
             run[count++] = steps[i];
-
-    demo_start(&n, &info, &common, count);
+    n.nsteps = count;
     if (got == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "not even 4 MiB fit in half of what this process may use: "
                                         "%s. Free some memory or raise that limit.", d.why_size);

@@ -45,6 +45,8 @@ LESSON_FN static void look_at_pool(void)
 
 LESSON_FN static void grow_pool(void)
 {
+    fprintf(stderr, "hugetlb-reserve: growing the huge-page pool from %lld to %lld pages; it is "
+            "put back on exit, Ctrl-C included\n", (long long)(total - setup), (long long)total);
     LESSON(&n, rc = sysctl_set("nr_hugepages", total););
 }
 

@@ -390,13 +390,14 @@ static const struct cli_option options[] = {
                      "memory allows less; 64K to 64M)"},
 };
 
-/* MADV_FREE under pressure, in a 96 MiB cgroup of its own: where it fits in what this
- * process may use. Lacking it, those steps are left out (pressure_possible says why). */
+/* MADV_FREE under pressure, in a 96 MiB cgroup of its own (a limit, nothing allocated yet).
+ * Lacking it, or where 96 MiB do not fit in what this process may use, those steps are left
+ * out and pressure_possible says why. */
 static bool cgroup_fits;
 static const uint64_t cgroup_limit = UINT64_C(96) << 20;
 static const struct demo_need needs[] = {
-    {NEED_MEMORY_CGROUP, "the child under pressure", .when = &cgroup_fits, .optional = true,
-     .limit = &cgroup_limit, .cgroup = &d.c},
+    {NEED_MEMORY_CGROUP, "the child under pressure", .optional = true, .limit = &cgroup_limit,
+     .cgroup = &d.c},
     {0},
 };
 
@@ -424,9 +425,9 @@ static void on_option(void *ctx, size_t index, const char *arg)
 static bool pressure_possible(const char *why_not_fit)
 {
     const char *lacks = need_lacking(NEED_MEMORY_CGROUP, NULL);
-    if (cgroup_fits && !lacks) {
-        if (d.c.kind == CONFINE_V1 || d.c.kind == CONFINE_V2)
-            return true;
+    if (cgroup_fits && !lacks && (d.c.kind == CONFINE_V1 || d.c.kind == CONFINE_V2))
+        return true;
+    if (!lacks) {
         confine_teardown(&d.c);
         lacks = "only a cgroup of its own will do (as root), so that the pressure falls on "
                 "nothing else";
@@ -442,6 +443,7 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, &asked);
     cli_no_positionals(&info, argc, argv, first);
+    demo_start(&n, &info, &common, 0); /* first: what a killed run left is repaired */
     page = (size_t)sysconf(_SC_PAGESIZE);
     qsize = 16 * page;
     memlock = memlock_limit();
@@ -467,12 +469,11 @@ int main(int argc, char **argv)
     char why_not_fit[512];
     cgroup_fits = budget_allows(&budget, cgroup_limit, 2, why_not_fit, sizeof why_not_fit);
 
-    demo_start(&n, &info, &common, NARRATE_COUNT(locking) + NARRATE_COUNT(freeing) +
-                 NARRATE_COUNT(filling) + (show_limit ? NARRATE_COUNT(past_memlock) : 0) +
-                 NARRATE_COUNT(in_cgroup));
+    n.nsteps = NARRATE_COUNT(locking) + NARRATE_COUNT(freeing) + NARRATE_COUNT(filling) +
+               (show_limit ? NARRATE_COUNT(past_memlock) : 0);
     bool show_pressure = pressure_possible(why_not_fit);
-    if (!show_pressure)
-        n.nsteps -= NARRATE_COUNT(in_cgroup);
+    if (show_pressure)
+        n.nsteps += NARRATE_COUNT(in_cgroup);
     if (got == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "RLIMIT_MEMLOCK (%lld kB) or this process's memory allows "
                        "fewer than 4 pages; raise it: ulimit -l 8192", d.limit_kb);

@@ -381,7 +381,6 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
     cli_no_positionals(&info, argc, argv, first);
-
     page = (size_t)sysconf(_SC_PAGESIZE);
     thp_read(&d.thp);
     align = want_thp ? d.thp.huge_size : page;
@@ -392,6 +391,7 @@ int main(int argc, char **argv)
     if (d.size_arg)
         d.requested = cli_size_arg(&info, "--size", d.size_arg,
                                    want_thp ? 2 * align : UINT64_C(8192), UINT64_C(1) << 30);
+    demo_start(&n, &info, &common, NARRATE_COUNT(steps)); /* before the budget is read */
     budget_read(&d.budget);
     uint64_t bytes;
     enum budget_choice got = budget_choose_size(&d.budget, d.size_arg ? d.requested : 0,
@@ -409,7 +409,6 @@ int main(int argc, char **argv)
     d.size_kb = (long long)size / 1024;
     d.span_kb = (long long)span / 1024;
 
-    demo_start(&n, &info, &common, NARRATE_COUNT(steps));
     if (got == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "not even two %s fit in half of what this process may "
                                         "use: %s. Free some memory or raise that limit.",

@@ -726,10 +726,12 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
     va_end(ap);
     int (*undo)(void) = n->undo_at_finish;
     n->undo_at_finish = NULL;
-    if (undo && undo() != 0 && result != RESULT_FAIL) {
+    if (undo && undo() != 0) {
         /* Said on stderr; the undo record stays for the next run. Never "restored". */
-        snprintf(reason, sizeof reason, "a /proc/sys/vm value this run changed could not be put "
-                 "back (see above); the next vmlab run will try again");
+        size_t used = strlen(reason);
+        snprintf(reason + used, sizeof reason - used, "%sa /proc/sys/vm value this run changed "
+                 "could not be put back (see above); the next vmlab run will try again",
+                 result == RESULT_OK ? "; but " : "; and ");
         result = RESULT_FAIL;
     }
     if (n->svg && result == RESULT_OK) {

@@ -90,7 +90,8 @@ struct narrator {
     bool header_shown;        /* plain: the step's title already printed (narrate_live) */
     long row_page_kb;         /* plain rows in kB also count pages of this size; 0: they do
                                * not (a huge-page run: "+512 pages" would not be what mapped) */
-    int nsteps, step;
+    int nsteps, step;         /* nsteps may be set until the first step (a count that
+                               * sizing decides after demo_start) */
     FILE *out;
     char id[48], title[160], code[512], note[1024];
     struct narrate_row rows[NARRATE_MAX_ROWS];
@@ -182,7 +183,7 @@ void narrate_lesson_after(struct narrator *n);
  *          {NULL, "first_write_one_page"}},
  *         ...
  *     };
- *     narrate_init(&n, info.name, &common, NARRATE_COUNT(steps));
+ *     demo_start(&n, &info, &common, NARRATE_COUNT(steps));   (lib/safety/needs)
  *     narrate_run(&n, steps, NARRATE_COUNT(steps));
  *
  * For each row: narrate_begin, the question (--predict), lesson() (which

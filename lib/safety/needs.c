@@ -31,7 +31,7 @@ static struct {
     enum need_kind kind;
     const char *name;
     char why[512];
-} lacking[4];
+} lacking[8];
 static size_t nlacking;
 
 static pid_t changer; /* the process that took the lock: only it puts back */
@@ -65,14 +65,16 @@ bool need_check(const struct demo_need *need, const struct demo_need *needs, cha
     case NEED_SYSCTL:
         if (sysctl_may_change(need->name, detail, sizeof detail) == 0)
             return true;
-        snprintf(why, len, "%sthis run changes /proc/sys/vm/%s and cannot here: %s", pre,
-                 need->name, detail);
+        snprintf(why, len, "%s%s", pre, detail); /* it names the knob and the way out */
         return false;
     case NEED_WRITE:
         if (access(need->name, W_OK) == 0)
             return true;
-        snprintf(why, len, "%sthis process may not write %s (%s); run it as root", pre,
-                 need->name, strerror(errno));
+        int err = errno;
+        snprintf(why, len, "%sthis process may not write %s (%s)%s", pre, need->name,
+                 strerror(err), err == EROFS ? ": it is read-only here (a container?); on the "
+                 "host it can be" : (err == EACCES || err == EPERM) && geteuid() != 0
+                 ? "; run it as root (sudo)" : "");
         return false;
     case NEED_HUGETLB:
         if (procfs_read_one("/proc/meminfo", "Hugepagesize") > 0)
@@ -85,16 +87,20 @@ bool need_check(const struct demo_need *need, const struct demo_need *needs, cha
         thp_read(&t);
         if (t.mode[0])
             return true;
-        snprintf(why, len, "%sthis kernel has no transparent huge pages (%senabled is missing)",
-                 pre, THP_SYSFS);
+        snprintf(why, len, "%sthis kernel has no transparent huge pages (%senabled is "
+                 "missing)%s%s", pre, THP_SYSFS, need->option ? "; run without " : "",
+                 need->option ? need->option : "");
         return false;
     }
     case NEED_PAGE_SIZE: {
         long page = sysconf(_SC_PAGESIZE);
         if (page > 0 && (uint64_t)page == need->bytes)
             return true;
-        snprintf(why, len, "%sthis lesson is written for pages of %llu KiB; here a page is %ld KiB",
-                 pre, (unsigned long long)(need->bytes / 1024), page / 1024);
+        char want[32], here[32];
+        format_size(need->bytes, want, sizeof want);
+        format_size(page > 0 ? (uint64_t)page : 0, here, sizeof here);
+        snprintf(why, len, "%sthis lesson is written for pages of %s; here a page is %s", pre,
+                 want, here);
         return false;
     }
     case NEED_ARCH:
@@ -145,8 +151,8 @@ static void begin_changes(struct narrator *n, const struct demo_info *info)
     changer = getpid();
     n->undo_at_finish = put_back;
     for (const struct demo_need *d = info->needs; d->kind; d++) {
-        uint64_t now;
-        if (d->kind == NEED_SYSCTL && need_applies(d) && !need_lacking(d->kind, d->name) &&
+        uint64_t now; /* an optional change may not happen: the demo says so when it does */
+        if (d->kind == NEED_SYSCTL && need_applies(d) && !d->optional &&
             procfs_read_vm_sysctl(d->name, &now) == PROCFS_OK)
             fprintf(stderr, "%s: may change /proc/sys/vm/%s (now %llu) for a moment; it is put "
                     "back on every way out, Ctrl-C included\n", info->name, d->name,

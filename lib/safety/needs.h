@@ -10,7 +10,9 @@
  *       {0},
  *   };
  *
- * and calls demo_start() where it would call narrate_init(). demo_start()
+ * and calls demo_start() instead of narrate_init(), right after the command line is
+ * checked and before anything is measured (the step count may be set later, in
+ * n->nsteps, where sizing decides it). demo_start()
  *   1. repairs what a killed earlier run left (lib/safety/leftovers);
  *   2. checks every need this run has (its `when` is NULL or true), changing
  *      nothing yet, and ends the run with 77 and one sentence naming what is
