@@ -323,16 +323,7 @@ bool smaps_get(const struct smaps_entry *e, const char *key, uint64_t *value)
 
 bool smaps_has_flag(const struct smaps_entry *e, const char *flag)
 {
-    size_t n = strlen(flag);
-    if (!e->has_vmflags || n == 0)
-        return false;
-    for (const char *s = e->vmflags; (s = strstr(s, flag)) != NULL; s += n) {
-        bool starts = (s == e->vmflags || s[-1] == ' ');
-        bool ends = (s[n] == '\0' || s[n] == ' ');
-        if (starts && ends)
-            return true;
-    }
-    return false;
+    return e->has_vmflags && procfs_has_word(e->vmflags, flag, ' ');
 }
 
 void smaps_format_header(const struct smaps_entry *e, char *buf, size_t len)
@@ -454,6 +445,7 @@ enum procfs_status procfs_parse_number(const char *text, size_t len, int64_t *va
 ssize_t procfs_read_text(const char *path, char *buf, size_t len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
+    buf[0] = '\0';
     if (fd < 0)
         return -1;
     ssize_t n = read(fd, buf, len - 1);
@@ -464,17 +456,22 @@ ssize_t procfs_read_text(const char *path, char *buf, size_t len)
     return n;
 }
 
+bool procfs_has_word(const char *list, const char *word, char sep)
+{
+    size_t n = strlen(word);
+    for (const char *s = list; n && (s = strstr(s, word)) != NULL; s++)
+        if ((s == list || s[-1] == sep) && (s[n] == '\0' || s[n] == sep))
+            return true;
+    return false;
+}
+
 bool procfs_lists_word(const char *path, const char *word)
 {
     char text[512];
-    bool found = false;
     if (procfs_read_text(path, text, sizeof text) <= 0)
         return false;
     text[strcspn(text, "\n")] = '\0';
-    for (char *save = NULL, *w = strtok_r(text, " ", &save); w && !found;
-         w = strtok_r(NULL, " ", &save))
-        found = strcmp(w, word) == 0;
-    return found;
+    return procfs_has_word(text, word, ' ');
 }
 
 enum procfs_status procfs_read_number(const char *path, int64_t *value)

@@ -92,11 +92,14 @@ enum procfs_status procfs_parse_pairs(FILE *in, struct procfs_want *want, size_t
 enum procfs_status procfs_read_pairs(const char *path, struct procfs_want *want, size_t n);
 
 /* A small file, whole (at most len - 1 bytes), NUL-terminated: its length,
- * or -1 with errno. Only open, read and close (async-signal-safe). */
+ * or -1 with errno (and buf ""). Only open, read and close (async-signal-safe). */
 ssize_t procfs_read_text(const char *path, char *buf, size_t len);
 
-/* Whether the first line of a file of space-separated words, such as
- * cgroup.controllers ("cpu io memory pids"), lists word. */
+/* Whether `word` is a whole item of `list`, items separated by `sep`:
+ * VmFlags ("rd wr mr", ' '), a cgroup's controllers ("cpu,memory", ','). */
+bool procfs_has_word(const char *list, const char *word, char sep);
+/* The same for the first line of a file of space-separated words, such as
+ * cgroup.controllers ("cpu io memory pids"). */
 bool procfs_lists_word(const char *path, const char *word);
 
 /* A file that holds one number and a newline: a /proc/sys value, a sysfs or
