@@ -11,8 +11,8 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 
+#include "cgroup.h"
 #include "cli.h"
-#include "confine.h"
 #include "procfs.h"
 
 static void budget_init(struct budget *b)
@@ -51,45 +51,21 @@ const char *budget_limit_name(enum budget_limit which)
     return which < BUDGET_LIMITS ? names[which] : "no known limit";
 }
 
-/* This process's memory cgroup and its ancestors, under the v2 and the v1
- * mount, else (a hybrid host) under the v2 one at /sys/fs/cgroup/unified. */
+/* This process's memory cgroup and its ancestors (lib/kernel/cgroup). */
 static void read_own_cgroup(struct grant *g)
 {
-    char v2[256] = "", v1[256] = "";
-    FILE *f = fopen("/proc/self/cgroup", "re");
-    if (f) {
-        cgroup_parse_membership(f, v2, sizeof v2, v1, sizeof v1);
-        (void)fclose(f); /* read-only: nothing to lose */
-    }
-    static const struct { const char *mount; bool v1; } places[] = {
-        {"/sys/fs/cgroup", false}, {"/sys/fs/cgroup/memory", true}, {"/sys/fs/cgroup/unified", false},
-    };
-    struct cgroup_limit best = {.bytes = UINT64_MAX, .room = UINT64_MAX}, l;
-    const char *room_file = "";
-    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
-        const char *rel = places[i].v1 ? v1 : v2;
-        if (!rel[0] || (i == 2 && best.bytes != UINT64_MAX))
-            continue;
-        (void)cgroup_effective_limit(places[i].mount, rel, places[i].v1, &l);
-        if (l.bytes < best.bytes)
-            best.bytes = l.bytes;
-        if (l.room < best.room) {
-            best.room = l.room;
-            best.room_limit = l.room_limit;
-            best.room_usage = l.room_usage;
-            snprintf(best.room_dir, sizeof best.room_dir, "%s", l.room_dir);
-            room_file = places[i].v1 ? "memory.limit_in_bytes" : "memory.max";
-        }
-    }
-    g->cgroup_limit = best.bytes == UINT64_MAX ? -1 : (int64_t)(best.bytes / 1024);
-    g->cgroup_headroom = best.room == UINT64_MAX ? -1 : (int64_t)(best.room / 1024);
+    struct cgroup_self s;
+    const struct cgroup_limit *l = &s.limit;
+    cgroup_self(&s);
+    g->cgroup_limit = l->bytes == UINT64_MAX ? -1 : (int64_t)(l->bytes / 1024);
+    g->cgroup_headroom = l->room == UINT64_MAX ? -1 : (int64_t)(l->room / 1024);
     g->cgroup_detail[0] = '\0';
-    if (best.room != UINT64_MAX) {
+    if (l->room != UINT64_MAX) {
         char l_text[32], u_text[32];
-        format_size(best.room_limit, l_text, sizeof l_text);
-        format_size(best.room_usage, u_text, sizeof u_text);
-        snprintf(g->cgroup_detail, sizeof g->cgroup_detail, "%s of %s: %s, %s in use", room_file,
-                 best.room_dir, l_text, u_text);
+        format_size(l->room_limit, l_text, sizeof l_text);
+        format_size(l->room_usage, u_text, sizeof u_text);
+        snprintf(g->cgroup_detail, sizeof g->cgroup_detail, "%s of %s: %s, %s in use", l->room_file,
+                 l->room_dir, l_text, u_text);
     }
 }
 

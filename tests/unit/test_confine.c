@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for lib/safety/confine.c: reading cgroup membership and counters from
- * fixtures of both cgroup versions, and - as root - a real cgroup made,
- * limited, entered and removed. */
+/* Unit tests for lib/kernel/cgroup.c and lib/safety/confine.c: reading cgroup
+ * membership, limits and counters from fixtures and fake trees of both cgroup
+ * versions, and - as root - a real cgroup made, limited, entered and removed. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <stdlib.h>
