@@ -157,24 +157,28 @@ void grant_read(struct grant *g)
 
 /* ---- a size to map and never touch ---- */
 
-/* Lowers *want to room / share when that is smaller, saying why. */
-static void limit_to(int64_t *want, int64_t room, int share, char *why, size_t len,
+/* Lowers *want to room / share when that is smaller, saying why; true if it did. */
+static bool limit_to(int64_t *want, int64_t room, int share, char *why, size_t len,
                      const char *what)
 {
     if (room / share >= *want)
-        return;
+        return false;
     *want = room / share;
     static const char *const part[] = {"all", "all", "half", "a third", "a quarter"};
     if (share < 5)
         snprintf(why, len, "%s of %s = %lld kB", part[share], what, (long long)room);
     else
         snprintf(why, len, "1/%d of %s = %lld kB", share, what, (long long)room);
+    return true;
 }
 
-/* What an rlimit leaves, in kB: the limit less what is used of it. */
-static int64_t rlimit_room(int64_t limit, int64_t used)
+/* What a limit leaves, in kB: the limit less what is used of it, never
+ * below 0; INT64_MAX (no limit) when either is unknown. */
+static int64_t room_kB(int64_t limit, int64_t used)
 {
-    return limit < 0 || used < 0 ? INT64_MAX : limit - used;
+    if (limit < 0 || used < 0)
+        return INT64_MAX;
+    return limit > used ? limit - used : 0;
 }
 
 int grant_charge_size(int64_t want_kb, int count, size_t *size, char *why, size_t len)
@@ -186,23 +190,16 @@ int grant_charge_size(int64_t want_kb, int count, size_t *size, char *why, size_
     int64_t mode = g.overcommit_memory < 0 ? 0 : g.overcommit_memory;
     snprintf(why, len, "the most this demo maps");
     if (mode == 2 && g.commit_limit >= 0 && g.committed_as >= 0) {
-        limit_to(&want, g.commit_limit - g.committed_as, 2 * count, why, len,
-                 "CommitLimit - Committed_AS (overcommit_memory 2)");
-        if (want != want_kb)
+        if (limit_to(&want, room_kB(g.commit_limit, g.committed_as), 2 * count, why, len,
+                     "CommitLimit - Committed_AS (overcommit_memory 2)"))
             fix = "free some memory, or raise vm.overcommit_ratio";
     } else if (mode == 0 && g.mem_total > 0) {
         limit_to(&want, g.mem_total + (g.swap_total > 0 ? g.swap_total : 0), 2, why, len,
                  "MemTotal + SwapTotal (overcommit_memory 0 refuses one request larger)");
     }
-    int64_t before = want;
-    limit_to(&want, rlimit_room(g.rlimit_as, g.vm_size), count + 1, why, len,
-             "RLIMIT_AS - VmSize");
-    if (want != before)
+    if (limit_to(&want, room_kB(g.rlimit_as, g.vm_size), count + 1, why, len, "RLIMIT_AS - VmSize"))
         fix = "ulimit -v unlimited";
-    before = want;
-    limit_to(&want, rlimit_room(g.rlimit_data, g.vm_data), count, why, len,
-             "RLIMIT_DATA - VmData");
-    if (want != before)
+    if (limit_to(&want, room_kB(g.rlimit_data, g.vm_data), count, why, len, "RLIMIT_DATA - VmData"))
         fix = "ulimit -d unlimited";
     want -= want % 2048;
     if (want < 8192) {
@@ -222,18 +219,19 @@ static uint64_t kb(int64_t v)
     return (uint64_t)v * 1024;
 }
 
-/* RLIMIT_AS or RLIMIT_DATA, less what this process already uses of it. */
-static void consider_rlimit(struct budget *b, enum budget_limit which, int64_t limit_kB,
-                            int64_t used_kB, const char *status_key)
+/* A limit less what is used of it (RLIMIT_AS less VmSize, CommitLimit less
+ * Committed_AS); left out when either is unknown. */
+static void consider_room(struct budget *b, enum budget_limit which, const char *limit_name,
+                          int64_t limit_kB, const char *used_name, int64_t used_kB)
 {
-    if (limit_kB < 0 || used_kB < 0)
+    int64_t room = room_kB(limit_kB, used_kB);
+    if (room == INT64_MAX)
         return;
-    uint64_t used = kb(used_kB), limit = kb(limit_kB);
     char l[32], u[32], detail[192];
-    format_size(limit, l, sizeof l);
-    format_size(used, u, sizeof u);
-    snprintf(detail, sizeof detail, "limit %s, %s %s", l, status_key, u);
-    budget_consider(b, which, limit > used ? limit - used : 0, detail);
+    format_size(kb(limit_kB), l, sizeof l);
+    format_size(kb(used_kB), u, sizeof u);
+    snprintf(detail, sizeof detail, "%s %s, %s %s", limit_name, l, used_name, u);
+    budget_consider(b, which, kb(room), detail);
 }
 
 void budget_read(struct budget *b)
@@ -245,17 +243,11 @@ void budget_read(struct budget *b)
         budget_consider(b, BUDGET_MEM_AVAILABLE, kb(g.mem_available), "/proc/meminfo");
     if (g.cgroup_headroom >= 0)
         budget_consider(b, BUDGET_CGROUP, kb(g.cgroup_headroom), g.cgroup_detail);
-    consider_rlimit(b, BUDGET_RLIMIT_AS, g.rlimit_as, g.vm_size, "VmSize");
-    consider_rlimit(b, BUDGET_RLIMIT_DATA, g.rlimit_data, g.vm_data, "VmData");
-    if (g.overcommit_memory == 2 && g.commit_limit >= 0 && g.committed_as >= 0) {
-        char l[32], c[32], detail[192];
-        format_size(kb(g.commit_limit), l, sizeof l);
-        format_size(kb(g.committed_as), c, sizeof c);
-        snprintf(detail, sizeof detail, "CommitLimit %s, Committed_AS %s", l, c);
-        budget_consider(b, BUDGET_COMMIT_LIMIT,
-                        g.commit_limit > g.committed_as ? kb(g.commit_limit - g.committed_as) : 0,
-                        detail);
-    }
+    consider_room(b, BUDGET_RLIMIT_AS, "limit", g.rlimit_as, "VmSize", g.vm_size);
+    consider_room(b, BUDGET_RLIMIT_DATA, "limit", g.rlimit_data, "VmData", g.vm_data);
+    if (g.overcommit_memory == 2)
+        consider_room(b, BUDGET_COMMIT_LIMIT, "CommitLimit", g.commit_limit, "Committed_AS",
+                      g.committed_as);
 }
 
 bool budget_allows(const struct budget *b, uint64_t bytes, unsigned fraction, char *why,
