@@ -529,27 +529,33 @@ static void repair_all(const char *held, char *report, size_t len)
     }
 }
 
-int sysctl_begin(const char *demo, char *repaired, size_t len)
+int sysctl_lock(int seconds)
 {
     char why[640];
-    repaired[0] = '\0';
-    snprintf(demo_name, sizeof demo_name, "%s", demo);
-    if (lock_fd >= 0)
-        return 0;
     if (choose_state_dir(why, sizeof why) != 0) {
         snprintf(failed_call, sizeof failed_call, "%.150s", why);
         return -1;
     }
-    lock_fd = open_lock(state_dir);
-    if (lock_fd < 0 || lock_within(lock_fd, demo, 0) != 0) {
+    int fd = open_lock(state_dir);
+    if (fd < 0 || lock_within(fd, demo_name, seconds) != 0) {
         int err = errno;
         snprintf(failed_call, sizeof failed_call, "take the vmlab lock in %s", state_dir);
-        if (lock_fd >= 0)
-            close(lock_fd);
-        lock_fd = -1;
+        if (fd >= 0)
+            close(fd);
         errno = err;
         return -1;
     }
+    return fd;
+}
+
+int sysctl_begin(const char *demo, char *repaired, size_t len)
+{
+    repaired[0] = '\0';
+    snprintf(demo_name, sizeof demo_name, "%s", demo);
+    if (lock_fd >= 0)
+        return 0;
+    if ((lock_fd = sysctl_lock(0)) < 0)
+        return -1;
     repair_all(state_dir, repaired, len);
     struct stat st;
     if (lstat(state_path, &st) == 0) {
