@@ -20,10 +20,9 @@
 #include "runid.h"
 #include "undo.h"
 
-static int write_file(const char *dir, const char *name, const char *text)
+/* echo text > path: 0, or -1 with errno. Async-signal-safe (the undo uses it). */
+static int write_path(const char *path, const char *text)
 {
-    char path[640];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
@@ -35,11 +34,11 @@ static int write_file(const char *dir, const char *name, const char *text)
     return n == len ? 0 : -1;
 }
 
-static bool file_exists(const char *dir, const char *name)
+static int write_file(const char *dir, const char *name, const char *text)
 {
     char path[640];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    return access(path, F_OK) == 0;
+    return write_path(path, text);
 }
 
 /* Appends one line of what setup did to c->actions (step 1 shows them). */
@@ -133,6 +132,7 @@ static int make_dir(struct confine *c, const char *parent, char *why, size_t len
         return -1;
     }
     c->created = true;
+    did(c, "mkdir %s", c->dir);
     if (arm(c->dir) != 0) { /* from here on, every exit removes it */
         snprintf(why, len, "cannot register the cleanup of %s (atexit)", c->dir);
         (void)rmdir(c->dir);
@@ -163,23 +163,30 @@ static int must_echo(struct confine *c, const char *dir, const char *name, const
     return -1;
 }
 
+/* Both versions start alike: the victim's cgroup under `parent`, its
+ * limit_file set to the limit and read back. */
+static int make_limited(struct confine *c, const char *parent, const char *limit_file,
+                        uint64_t limit, char *why, size_t len)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%llu", (unsigned long long)limit);
+    if (make_dir(c, parent, why, len) != 0 || must_echo(c, c->dir, limit_file, text, why, len) != 0)
+        return -1;
+    if (!cgroup_read(c->dir, limit_file, &c->limit) || c->limit > limit) {
+        snprintf(why, len, "%s in %s did not take the limit", limit_file, c->dir);
+        return -1;
+    }
+    return 0;
+}
+
 /* The victim's cgroup under `parent`, which hands it the memory controller:
  * memory.max, no swap, and the whole group killed together. */
 static int setup_v2(struct confine *c, const char *parent, uint64_t limit, char *why, size_t len)
 {
-    char text[32];
-    if (make_dir(c, parent, why, len) != 0)
-        return -1;
-    did(c, "mkdir %s", c->dir);
-    snprintf(text, sizeof text, "%llu", (unsigned long long)limit);
-    if (must_echo(c, c->dir, "memory.max", text, why, len) != 0)
+    if (make_limited(c, parent, "memory.max", limit, why, len) != 0)
         return -1;
     c->swap_limited = echo(c, c->dir, "memory.swap.max", "0") || swap_total_kb() == 0;
     (void)echo(c, c->dir, "memory.oom.group", "1"); /* kill the whole group: no survivors */
-    if (!cgroup_read(c->dir, "memory.max", &c->limit) || c->limit > limit) {
-        snprintf(why, len, "memory.max in %s did not take the limit", c->dir);
-        return -1;
-    }
     c->kind = CONFINE_V2;
     return 0;
 }
@@ -268,25 +275,16 @@ static char undo_subtree[640], undo_procs[640], undo_leaf[512];
 static char undo_pids[CGROUP_MAX_MOVED][24]; /* moved to the leaf, to move back */
 static volatile sig_atomic_t undo_npids;
 
-static void write_text(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t n = write(fd, text, strlen(text));
-        (void)n; /* best effort: a later run's sweep sees what is left */
-        close(fd);
-    }
-}
-
 /* After the victim's cgroup is gone: -memory in the delegated cgroup, the
- * moved processes back into it (those still alive), the leaf removed. */
+ * moved processes back into it (those still alive), the leaf removed. Best
+ * effort: a later run's sweep sees what is left. */
 static void undo_delegation(void)
 {
     if (undo_subtree[0])
-        write_text(undo_subtree, "-memory");
+        (void)write_path(undo_subtree, "-memory");
     if (undo_procs[0])
         for (sig_atomic_t i = 0; i < undo_npids; i++)
-            write_text(undo_procs, undo_pids[i]);
+            (void)write_path(undo_procs, undo_pids[i]);
     if (undo_leaf[0])
         (void)rmdir(undo_leaf);
     undo_subtree[0] = undo_procs[0] = undo_leaf[0] = '\0';
@@ -304,35 +302,34 @@ static int setup_v2_delegated(struct confine *c, const char *mount, const char *
         return -1;
     snprintf(c->delegated, sizeof c->delegated, "%s", plan.own);
     if (plan.move_to_leaf) {
-        snprintf(c->leaf, sizeof c->leaf, "%.470s/vmlab-%ld-supervisor", plan.own, (long)self);
-        if (mkdir(c->leaf, 0755) != 0) {
-            snprintf(why, len, "cannot create %s: %s", c->leaf, strerror(errno));
-            c->leaf[0] = '\0';
+        char leaf[512];
+        snprintf(leaf, sizeof leaf, "%.470s/vmlab-%ld-supervisor", plan.own, (long)self);
+        if (mkdir(leaf, 0755) != 0) {
+            snprintf(why, len, "cannot create %s: %s", leaf, strerror(errno));
             return -1;
         }
-        did(c, "mkdir %s", c->leaf);
-        snprintf(undo_leaf, sizeof undo_leaf, "%s", c->leaf);
+        did(c, "mkdir %s", leaf);
+        snprintf(undo_leaf, sizeof undo_leaf, "%s", leaf);
         (void)undo_register(cleanup); /* from here on, every exit undoes the moves */
         snprintf(undo_procs, sizeof undo_procs, "%s/cgroup.procs", plan.own);
         for (size_t i = 0; i < plan.npids; i++) {
             char pid[24];
             snprintf(pid, sizeof pid, "%ld", plan.pids[i]);
-            if (write_file(c->leaf, "cgroup.procs", pid) != 0) {
+            if (write_file(leaf, "cgroup.procs", pid) != 0) {
                 if (errno == ESRCH && i > 0)
                     continue; /* it ended meanwhile */
-                snprintf(why, len, "cannot move PID %s to %s: %s", pid, c->leaf, strerror(errno));
+                snprintf(why, len, "cannot move PID %s to %s: %s", pid, leaf, strerror(errno));
                 return -1;
             }
             snprintf(undo_pids[undo_npids], sizeof undo_pids[0], "%s", pid);
             undo_npids = undo_npids + 1;
-            did(c, "echo %s > %s/cgroup.procs%s", pid, c->leaf,
+            did(c, "echo %s > %s/cgroup.procs%s", pid, leaf,
                 plan.pids[i] == (long)self ? "   (this process)" : "   (another of yours)");
         }
     }
     if (plan.enable_memory) {
         if (must_echo(c, plan.own, "cgroup.subtree_control", "+memory", why, len) != 0)
             return -1;
-        c->enabled_memory = true;
         snprintf(undo_subtree, sizeof undo_subtree, "%s/cgroup.subtree_control", plan.own);
     }
     return setup_v2(c, plan.own, limit, why, len);
@@ -341,28 +338,17 @@ static int setup_v2_delegated(struct confine *c, const char *mount, const char *
 static int setup_v1(struct confine *c, const char *own, uint64_t limit, char *why, size_t len)
 {
     char parent[512], text[32];
+    uint64_t disabled;
     cgroup_dir(parent, sizeof parent, CGROUP_V1_MEMORY, own);
-    if (make_dir(c, parent, why, len) != 0)
-        return -1;
-    did(c, "mkdir %s", c->dir);
     snprintf(text, sizeof text, "%llu", (unsigned long long)limit);
-    if (must_echo(c, c->dir, "memory.limit_in_bytes", text, why, len) != 0)
+    if (make_limited(c, parent, "memory.limit_in_bytes", limit, why, len) != 0)
         return -1;
     /* memsw (memory + swap) exists only with swap accounting; it must not be
      * set below memory.limit_in_bytes, so it comes second. */
-    c->swap_limited = (file_exists(c->dir, "memory.memsw.limit_in_bytes") &&
-                       echo(c, c->dir, "memory.memsw.limit_in_bytes", text)) ||
-                      swap_total_kb() == 0;
+    c->swap_limited = echo(c, c->dir, "memory.memsw.limit_in_bytes", text) || swap_total_kb() == 0;
     (void)echo(c, c->dir, "memory.oom_control", "0"); /* the OOM killer on, not a hang */
-    struct procfs_want w = {"oom_kill_disable", 1, false};
-    char path[640];
-    snprintf(path, sizeof path, "%s/memory.oom_control", c->dir);
-    if (procfs_read_pairs(path, &w, 1) != PROCFS_OK || !w.present || w.value != 0) {
+    if (!cgroup_read_key(c->dir, "memory.oom_control", "oom_kill_disable", &disabled) || disabled) {
         snprintf(why, len, "%s has the OOM killer disabled: the child would hang, not die", c->dir);
-        return -1;
-    }
-    if (!cgroup_read(c->dir, "memory.limit_in_bytes", &c->limit) || c->limit > limit) {
-        snprintf(why, len, "memory.limit_in_bytes in %s did not take the limit", c->dir);
         return -1;
     }
     c->kind = CONFINE_V1;
@@ -529,19 +515,14 @@ int confine_enter(const struct confine *c)
 
 int confine_scope_argv(const struct confine *c, const char **argv, size_t max, char *buf, size_t len)
 {
-    if (max < 9) {
-        errno = ENOSPC;
-        return -1;
-    }
-    int n = snprintf(buf, len, "MemoryMax=%llu", (unsigned long long)c->limit);
-    if (n < 0 || (size_t)n >= len) {
-        errno = ENOSPC;
-        return -1;
-    }
     const char *fixed[] = {"systemd-run", "--user", "--scope", "--quiet", "-p", buf, "-p",
                            "MemorySwapMax=0", NULL};
-    for (size_t i = 0; i < 9; i++)
-        argv[i] = fixed[i];
+    int n = snprintf(buf, len, "MemoryMax=%llu", (unsigned long long)c->limit);
+    if (max < 9 || n < 0 || (size_t)n >= len) {
+        errno = ENOSPC;
+        return -1;
+    }
+    memcpy(argv, fixed, sizeof fixed);
     return 8;
 }
 
@@ -568,7 +549,8 @@ bool confine_oom_kills(const char *dir, uint64_t *count)
 
 bool confine_peak(const char *dir, uint64_t *bytes)
 {
-    return cgroup_read(dir, "memory.peak", bytes) || cgroup_read(dir, "memory.max_usage_in_bytes", bytes);
+    return cgroup_read(dir, "memory.peak", bytes) ||
+           cgroup_read(dir, "memory.max_usage_in_bytes", bytes);
 }
 
 void confine_teardown(struct confine *c)

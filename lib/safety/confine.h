@@ -47,11 +47,10 @@ struct confine {
      * cgroup's and every ancestor's (see cgroup_effective_limit). */
     struct cgroup_limit effective;
     /* cgroup v2 delegation (a subtree this user owns): the supervisor moved
-     * itself from `delegated` into the leaf `leaf` and enabled +memory in
+     * itself from `delegated` into a leaf and enabled +memory in
      * `delegated`, because a cgroup with processes in it may not hand
      * controllers to its children. Undone at teardown. */
-    char delegated[512], leaf[512];
-    bool enabled_memory;
+    char delegated[512];
 };
 
 /* The largest limit an inherited cgroup may have to count as confinement. */
