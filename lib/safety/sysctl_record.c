@@ -200,19 +200,17 @@ size_t record_format(const struct sysctl_record *r, char *buf, size_t len)
     char run[80];
     if (!runid_format(&r->run, run, sizeof run))
         return 0;
-    size_t used = 0;
     int n = snprintf(buf, len, "vmlab undo record %d\nboot %s\nrun %s\n", RECORD_VERSION, r->boot, run);
     if (n < 0 || (size_t)n >= len)
         return 0;
-    used = (size_t)n;
+    size_t used = (size_t)n;
     for (int i = 0; i < r->nknobs; i++) {
         const struct record_knob *k = &r->knobs[i];
-        n = snprintf(buf + used, len - used, "knob %s %" PRIu64 " %" PRIu64, k->name, k->original, k->set[0]);
-        if (n < 0 || (size_t)n >= len - used)
-            return 0;
-        used += (size_t)n;
-        n = k->nset == 2 ? snprintf(buf + used, len - used, " %" PRIu64 "\n", k->set[1])
-                         : snprintf(buf + used, len - used, "\n");
+        char second[24] = ""; /* while a change is being made */
+        if (k->nset == 2)
+            snprintf(second, sizeof second, " %" PRIu64, k->set[1]);
+        n = snprintf(buf + used, len - used, "knob %s %" PRIu64 " %" PRIu64 "%s\n", k->name,
+                     k->original, k->set[0], second);
         if (n < 0 || (size_t)n >= len - used)
             return 0;
         used += (size_t)n;
