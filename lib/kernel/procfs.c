@@ -62,8 +62,7 @@ static enum procfs_status line_status(enum line_result r)
     }
 }
 
-/* Parses decimal digits at *p; advances *p past them. */
-static enum procfs_status parse_decimal(const char **p, uint64_t *value)
+enum procfs_status procfs_parse_decimal(const char **p, uint64_t *value)
 {
     const char *s = *p;
     uint64_t v = 0;
@@ -120,7 +119,7 @@ static enum procfs_status parse_value(const char *s, uint64_t *value, bool *in_k
     *in_kb = false;
     if (*empty)
         return PROCFS_OK;
-    enum procfs_status st = parse_decimal(&s, value);
+    enum procfs_status st = procfs_parse_decimal(&s, value);
     if (st != PROCFS_OK)
         return st;
     s = skip_blanks(s);
@@ -176,7 +175,7 @@ static enum procfs_status parse_smaps_header(const char *line, struct smaps_entr
         return st;
     if (*s++ != ' ')
         return PROCFS_MALFORMED;
-    if ((st = parse_decimal(&s, &inode)) != PROCFS_OK)
+    if ((st = procfs_parse_decimal(&s, &inode)) != PROCFS_OK)
         return st;
     if (*s != '\0' && *s != ' ')
         return PROCFS_MALFORMED;
@@ -431,7 +430,7 @@ enum procfs_status procfs_parse_number(const char *text, size_t len, int64_t *va
     bool negative = *s == '-';
     uint64_t v;
     s += negative;
-    enum procfs_status st = parse_decimal(&s, &v);
+    enum procfs_status st = procfs_parse_decimal(&s, &v);
     if (st != PROCFS_OK)
         return st;
     if (*skip_blanks(s) != '\0')
@@ -454,6 +453,19 @@ ssize_t procfs_read_text(const char *path, char *buf, size_t len)
     errno = saved;
     buf[n > 0 ? n : 0] = '\0';
     return n;
+}
+
+int procfs_write_text(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(text);
+    ssize_t n = write(fd, text, len);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return n == (ssize_t)len ? 0 : -1;
 }
 
 bool procfs_has_word(const char *list, const char *word, char sep)

@@ -20,25 +20,11 @@
 #include "runid.h"
 #include "undo.h"
 
-/* echo text > path: 0, or -1 with errno. Async-signal-safe (the undo uses it). */
-static int write_path(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t len = (ssize_t)strlen(text);
-    ssize_t n = write(fd, text, (size_t)len);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return n == len ? 0 : -1;
-}
-
 static int write_file(const char *dir, const char *name, const char *text)
 {
     char path[640];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    return write_path(path, text);
+    return procfs_write_text(path, text);
 }
 
 /* Appends one line of what setup did to c->actions (step 1 shows them). */
@@ -281,10 +267,10 @@ static volatile sig_atomic_t undo_npids;
 static void undo_delegation(void)
 {
     if (undo_subtree[0])
-        (void)write_path(undo_subtree, "-memory");
+        (void)procfs_write_text(undo_subtree, "-memory");
     if (undo_procs[0])
         for (sig_atomic_t i = 0; i < undo_npids; i++)
-            (void)write_path(undo_procs, undo_pids[i]);
+            (void)procfs_write_text(undo_procs, undo_pids[i]);
     if (undo_leaf[0])
         (void)rmdir(undo_leaf);
     undo_subtree[0] = undo_procs[0] = undo_leaf[0] = '\0';

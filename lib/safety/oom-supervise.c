@@ -390,11 +390,7 @@ void oom_watch_facts(struct narrator *n, const struct oom_watch *w)
 
 bool oom_protect_self(void)
 {
-    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    bool ok = fd >= 0 && write(fd, "-1000", 5) == 5;
-    if (fd >= 0)
-        close(fd);
-    return ok;
+    return procfs_write_text("/proc/self/oom_score_adj", "-1000") == 0;
 }
 
 void oom_refuse_if_panics(struct narrator *n, bool unconfined)

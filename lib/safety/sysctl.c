@@ -73,19 +73,6 @@ static int read_knob(const char *path, uint64_t *value)
     return 0;
 }
 
-static int write_knob(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    size_t len = strlen(text);
-    ssize_t n = write(fd, text, len);
-    int saved_errno = errno;
-    close(fd);
-    errno = saved_errno;
-    return n == (ssize_t)len ? 0 : -1;
-}
-
 int sysctl_write(const char *name, uint64_t value)
 {
     char path[96], text[24];
@@ -95,7 +82,7 @@ int sysctl_write(const char *name, uint64_t value)
     }
     snprintf(path, sizeof path, "/proc/sys/vm/%s", name);
     snprintf(text, sizeof text, "%" PRIu64 "\n", value);
-    return write_knob(path, text);
+    return procfs_write_text(path, text);
 }
 
 /* ---- where the lock and the record live ---- */
@@ -277,7 +264,7 @@ static void restore_action(void)
             if (read_knob(paths[i], &now) != 0) {
                 bad = true;
             } else if (record_may_restore(k, now)) {
-                bad = write_knob(paths[i], originals[i]) != 0;
+                bad = procfs_write_text(paths[i], originals[i]) != 0;
             } else if (now != k->original) {
                 say(demo_name), say(": left /proc/sys/vm/"), say(k->name), say(" at "), say_number(now);
                 say(": it no longer holds what this run set, someone changed it meanwhile\n");

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "procfs.h"
+
 #define HUGEPAGES_MAX_GROWTH 64 /* hugetlb-reserve --setup takes 1 to 64 */
 #define LINE_MAX_BYTES 96
 
@@ -47,22 +49,11 @@ bool record_may_restore(const struct record_knob *k, uint64_t current)
     return false;
 }
 
-/* A decimal number without sign or blank, at most 20 digits, no overflow;
- * returns the character after it, or NULL. */
+/* A decimal number without sign or blank that fits in 64 bits; returns the
+ * character after it, or NULL. */
 static const char *number(const char *s, uint64_t *value)
 {
-    uint64_t v = 0;
-    const char *p = s;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return NULL;
-        v = v * 10 + d;
-    }
-    if (p == s)
-        return NULL;
-    *value = v;
-    return p;
+    return procfs_parse_decimal(&s, value) == PROCFS_OK ? s : NULL;
 }
 
 /* "knob NAME ORIGINAL SET [SET]" after "knob ". */
