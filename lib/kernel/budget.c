@@ -28,11 +28,9 @@ static void budget_init(struct budget *b)
 static void budget_consider(struct budget *b, enum budget_limit which, uint64_t headroom,
                             const char *detail)
 {
-    if (which >= BUDGET_LIMITS)
-        return;
     b->headroom[which] = headroom;
     int room = (int)sizeof b->detail[which] - 1; /* a long cgroup path is cut, not overrun */
-    snprintf(b->detail[which], sizeof b->detail[which], "%.*s", room, detail ? detail : "");
+    snprintf(b->detail[which], sizeof b->detail[which], "%.*s", room, detail);
     if (headroom < b->bytes) {
         b->bytes = headroom;
         b->binding = which;

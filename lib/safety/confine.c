@@ -49,10 +49,9 @@ static bool has_word(const char *dir, const char *name, const char *word)
     return procfs_lists_word(path, word);
 }
 
-static uint64_t swap_total_kb(void)
+static bool no_swap(void)
 {
-    int64_t kb = procfs_read_one("/proc/meminfo", "SwapTotal");
-    return kb > 0 ? (uint64_t)kb : 0;
+    return procfs_read_one("/proc/meminfo", "SwapTotal") <= 0;
 }
 
 /* ---- cleanup on every way out (registered with lib/safety/undo) ---- */
@@ -81,12 +80,6 @@ static void cleanup(void)
         cleanup_dir[0] = '\0';
     }
     undo_delegation();
-}
-
-static int arm(const char *dir)
-{
-    snprintf(cleanup_dir, sizeof cleanup_dir, "%s", dir);
-    return undo_register(cleanup);
 }
 
 void confine_track_child(pid_t pid)
@@ -119,7 +112,8 @@ static int make_dir(struct confine *c, const char *parent, char *why, size_t len
     }
     c->created = true;
     did(c, "mkdir %s", c->dir);
-    if (arm(c->dir) != 0) { /* from here on, every exit removes it */
+    snprintf(cleanup_dir, sizeof cleanup_dir, "%s", c->dir);
+    if (undo_register(cleanup) != 0) { /* from here on, every exit removes it */
         snprintf(why, len, "cannot register the cleanup of %s (atexit)", c->dir);
         (void)rmdir(c->dir);
         c->dir[0] = '\0';
@@ -171,7 +165,7 @@ static int setup_v2(struct confine *c, const char *parent, uint64_t limit, char 
 {
     if (make_limited(c, parent, "memory.max", limit, why, len) != 0)
         return -1;
-    c->swap_limited = echo(c, c->dir, "memory.swap.max", "0") || swap_total_kb() == 0;
+    c->swap_limited = echo(c, c->dir, "memory.swap.max", "0") || no_swap();
     (void)echo(c, c->dir, "memory.oom.group", "1"); /* kill the whole group: no survivors */
     c->kind = CONFINE_V2;
     return 0;
@@ -331,7 +325,7 @@ static int setup_v1(struct confine *c, const char *own, uint64_t limit, char *wh
         return -1;
     /* memsw (memory + swap) exists only with swap accounting; it must not be
      * set below memory.limit_in_bytes, so it comes second. */
-    c->swap_limited = echo(c, c->dir, "memory.memsw.limit_in_bytes", text) || swap_total_kb() == 0;
+    c->swap_limited = echo(c, c->dir, "memory.memsw.limit_in_bytes", text) || no_swap();
     (void)echo(c, c->dir, "memory.oom_control", "0"); /* the OOM killer on, not a hang */
     if (!cgroup_read_key(c->dir, "memory.oom_control", "oom_kill_disable", &disabled) || disabled) {
         snprintf(why, len, "%s has the OOM killer disabled: the child would hang, not die", c->dir);
@@ -469,7 +463,7 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
     c->limit = UINT64_MAX;
     if (!cgroup_read(s.dir, "memory.max", &c->limit))
         (void)cgroup_read(s.dir, "memory.limit_in_bytes", &c->limit);
-    c->swap_limited = swap_total_kb() == 0 ||
+    c->swap_limited = no_swap() ||
                       (cgroup_read(s.dir, "memory.swap.max", &swap_max) && swap_max == 0) ||
                       (cgroup_read(s.dir, "memory.memsw.limit_in_bytes", &swap_max) &&
                        swap_max <= c->limit);
