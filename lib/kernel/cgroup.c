@@ -72,14 +72,19 @@ static bool is_limit(uint64_t bytes)
     return bytes < (UINT64_C(1) << 62);
 }
 
+static void no_limit(struct cgroup_limit *l, const char *room_file)
+{
+    l->bytes = l->room = UINT64_MAX;
+    l->dir[0] = l->file[0] = l->room_dir[0] = '\0';
+    l->room_file = room_file;
+}
+
 bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct cgroup_limit *out)
 {
     const char *file = v1 ? "memory.limit_in_bytes" : "memory.max";
     const char *usage_file = v1 ? "memory.usage_in_bytes" : "memory.current";
     char own[512], dir[512];
-    out->bytes = out->room = UINT64_MAX;
-    out->dir[0] = out->file[0] = out->room_dir[0] = '\0';
-    out->room_file = file;
+    no_limit(out, file);
     cgroup_dir(own, sizeof own, mount, rel);
     snprintf(dir, sizeof dir, "%s", own);
     size_t root_len = strlen(mount);
@@ -130,9 +135,7 @@ void cgroup_self(struct cgroup_self *s)
     const char *mount = s->v1_mounted ? CGROUP_V1_MEMORY : s->v2[0] ? s->v2_mount : NULL;
     const char *rel = s->v1_mounted ? s->v1 : s->v2;
     s->dir[0] = '\0';
-    s->limit.bytes = s->limit.room = UINT64_MAX;
-    s->limit.dir[0] = s->limit.file[0] = s->limit.room_dir[0] = '\0';
-    s->limit.room_file = "";
+    no_limit(&s->limit, "");
     if (mount) {
         cgroup_dir(s->dir, sizeof s->dir, mount, rel);
         (void)cgroup_effective_limit(mount, rel, s->v1_mounted, &s->limit);

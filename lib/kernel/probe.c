@@ -127,11 +127,8 @@ void probe_outcome(struct probe_result *r)
     r->on_altstack = probe_seen.on_altstack;
 }
 
-enum access { ACCESS_READ, ACCESS_CALL };
-
-/* Reads addr, or calls fn(arg), under the handlers. */
-static int probe(enum access kind, const char *addr, void (*fn)(void *), void *arg,
-                 struct probe_result *r)
+/* Reads addr (fn NULL), or calls fn(arg), under the handlers. */
+static int probe(const char *addr, void (*fn)(void *), void *arg, struct probe_result *r)
 {
     if (probe_install() != 0) {
         memset(r, 0, sizeof *r);
@@ -142,10 +139,10 @@ static int probe(enum access kind, const char *addr, void (*fn)(void *), void *a
      * kernel changed on the way into the handler. */
     if (sigsetjmp(probe_env, 1) == 0) {
         probe_arm();
-        if (kind == ACCESS_READ)
-            got = read_byte(addr);
-        else
+        if (fn)
             fn(arg);
+        else
+            got = read_byte(addr);
         probe_disarm();
     }
     probe_uninstall();
@@ -157,12 +154,12 @@ static int probe(enum access kind, const char *addr, void (*fn)(void *), void *a
 
 int probe_read(const void *addr, struct probe_result *r)
 {
-    return probe(ACCESS_READ, addr, NULL, NULL, r);
+    return probe(addr, NULL, NULL, r);
 }
 
 int probe_call(void (*fn)(void *), void *arg, struct probe_result *r)
 {
-    return probe(ACCESS_CALL, NULL, fn, arg, r);
+    return probe(NULL, fn, arg, r);
 }
 
 const char *probe_signal_name(int signo)
