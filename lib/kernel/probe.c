@@ -127,8 +127,11 @@ void probe_outcome(struct probe_result *r)
     r->on_altstack = probe_seen.on_altstack;
 }
 
-/* Reads addr (fn NULL), or calls fn(arg), under the handlers. */
-static int probe(const char *addr, void (*fn)(void *), void *arg, struct probe_result *r)
+enum access { ACCESS_READ, ACCESS_CALL };
+
+/* Reads addr, or calls fn(arg), under the handlers. */
+static int probe(enum access kind, const char *addr, void (*fn)(void *), void *arg,
+                 struct probe_result *r)
 {
     if (probe_install() != 0) {
         memset(r, 0, sizeof *r);
@@ -139,10 +142,10 @@ static int probe(const char *addr, void (*fn)(void *), void *arg, struct probe_r
      * kernel changed on the way into the handler. */
     if (sigsetjmp(probe_env, 1) == 0) {
         probe_arm();
-        if (fn)
-            fn(arg);
-        else
+        if (kind == ACCESS_READ)
             got = read_byte(addr);
+        else
+            fn(arg);
         probe_disarm();
     }
     probe_uninstall();
@@ -154,12 +157,12 @@ static int probe(const char *addr, void (*fn)(void *), void *arg, struct probe_r
 
 int probe_read(const void *addr, struct probe_result *r)
 {
-    return probe(addr, NULL, NULL, r);
+    return probe(ACCESS_READ, addr, NULL, NULL, r);
 }
 
 int probe_call(void (*fn)(void *), void *arg, struct probe_result *r)
 {
-    return probe(NULL, fn, arg, r);
+    return probe(ACCESS_CALL, NULL, fn, arg, r);
 }
 
 const char *probe_signal_name(int signo)

@@ -469,7 +469,7 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
                        swap_max <= c->limit);
 
 check_swap:
-    if (c->kind == CONFINE_V1 || c->kind == CONFINE_V2) { /* made under the mount, by make_dir */
+    if (c->kind == CONFINE_V1 || (c->kind == CONFINE_V2 && mount)) { /* made under the mount */
         const char *root = c->kind == CONFINE_V1 ? CGROUP_V1_MEMORY : mount;
         (void)cgroup_effective_limit(root, c->dir + strlen(root), c->kind == CONFINE_V1,
                                      &c->effective);
