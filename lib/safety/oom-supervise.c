@@ -463,8 +463,8 @@ void oom_explain_confinement(struct narrator *n, const struct confine *c)
     bool own = strcmp(e->dir, c->dir) == 0 && strcmp(e->file, "hierarchical_memory_limit") != 0;
     if (!CONCLUDE(n, "inherited_limit", c->kind == CONFINE_INHERITED,
                   VALUES(VAL("limit_bytes", e->bytes)),
-                  "This program already runs in a cgroup limited to %llu bytes (%s in %s), which it "
-                  "did not make: the victim stays in it, and it is left as it was at the end.",
+                  "This program already runs in a cgroup limited to %llu bytes (%s in %s), which "
+                  "it did not make: the victim stays in it, and it is left as it was at the end.",
                   (unsigned long long)e->bytes, e->file, e->dir) &&
         !CONCLUDE(n, "limit_as_set", own && e->bytes == c->limit,
                   VALUES(VAL("limit_bytes", c->limit), VAL("effective_limit_bytes", e->bytes)),
@@ -498,7 +498,8 @@ void oom_explain_supervisor(struct narrator *n, bool protected_self, const struc
                   "reach it.", mine))
         CONCLUDE(n, "supervisor_shares_victim_cgroup", hello->text[0] && !apart,
                  VALUES(VAL("separate", apart)),
-                 "The supervisor shares the victim's cgroup %s, so this OOM can reach it too.", mine);
+                 "The supervisor shares the victim's cgroup %s, so this OOM can reach it too.",
+                 mine);
     if (!apart)
         CONCLUDE(n, "victim_scores_higher", hello->oom_score > score,
                  VALUES(VAL("oom_score", hello->oom_score), VAL("supervisor_oom_score", score)),
