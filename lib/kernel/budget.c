@@ -11,8 +11,8 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 
+#include "cgroup.h"
 #include "cli.h"
-#include "confine.h"
 #include "procfs.h"
 
 static void budget_init(struct budget *b)
@@ -28,11 +28,9 @@ static void budget_init(struct budget *b)
 static void budget_consider(struct budget *b, enum budget_limit which, uint64_t headroom,
                             const char *detail)
 {
-    if (which >= BUDGET_LIMITS)
-        return;
     b->headroom[which] = headroom;
     int room = (int)sizeof b->detail[which] - 1; /* a long cgroup path is cut, not overrun */
-    snprintf(b->detail[which], sizeof b->detail[which], "%.*s", room, detail ? detail : "");
+    snprintf(b->detail[which], sizeof b->detail[which], "%.*s", room, detail);
     if (headroom < b->bytes) {
         b->bytes = headroom;
         b->binding = which;
@@ -51,45 +49,21 @@ const char *budget_limit_name(enum budget_limit which)
     return which < BUDGET_LIMITS ? names[which] : "no known limit";
 }
 
-/* This process's memory cgroup and its ancestors, under the v2 and the v1
- * mount, else (a hybrid host) under the v2 one at /sys/fs/cgroup/unified. */
+/* This process's memory cgroup and its ancestors (lib/kernel/cgroup). */
 static void read_own_cgroup(struct grant *g)
 {
-    char v2[256] = "", v1[256] = "";
-    FILE *f = fopen("/proc/self/cgroup", "re");
-    if (f) {
-        cgroup_parse_membership(f, v2, sizeof v2, v1, sizeof v1);
-        (void)fclose(f); /* read-only: nothing to lose */
-    }
-    static const struct { const char *mount; bool v1; } places[] = {
-        {"/sys/fs/cgroup", false}, {"/sys/fs/cgroup/memory", true}, {"/sys/fs/cgroup/unified", false},
-    };
-    struct cgroup_limit best = {.bytes = UINT64_MAX, .room = UINT64_MAX}, l;
-    const char *room_file = "";
-    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
-        const char *rel = places[i].v1 ? v1 : v2;
-        if (!rel[0] || (i == 2 && best.bytes != UINT64_MAX))
-            continue;
-        (void)cgroup_effective_limit(places[i].mount, rel, places[i].v1, &l);
-        if (l.bytes < best.bytes)
-            best.bytes = l.bytes;
-        if (l.room < best.room) {
-            best.room = l.room;
-            best.room_limit = l.room_limit;
-            best.room_usage = l.room_usage;
-            snprintf(best.room_dir, sizeof best.room_dir, "%s", l.room_dir);
-            room_file = places[i].v1 ? "memory.limit_in_bytes" : "memory.max";
-        }
-    }
-    g->cgroup_limit = best.bytes == UINT64_MAX ? -1 : (int64_t)(best.bytes / 1024);
-    g->cgroup_headroom = best.room == UINT64_MAX ? -1 : (int64_t)(best.room / 1024);
+    struct cgroup_self s;
+    const struct cgroup_limit *l = &s.limit;
+    cgroup_self(&s);
+    g->cgroup_limit = l->bytes == UINT64_MAX ? -1 : (int64_t)(l->bytes / 1024);
+    g->cgroup_headroom = l->room == UINT64_MAX ? -1 : (int64_t)(l->room / 1024);
     g->cgroup_detail[0] = '\0';
-    if (best.room != UINT64_MAX) {
+    if (l->room != UINT64_MAX) {
         char l_text[32], u_text[32];
-        format_size(best.room_limit, l_text, sizeof l_text);
-        format_size(best.room_usage, u_text, sizeof u_text);
-        snprintf(g->cgroup_detail, sizeof g->cgroup_detail, "%s of %s: %s, %s in use", room_file,
-                 best.room_dir, l_text, u_text);
+        format_size(l->room_limit, l_text, sizeof l_text);
+        format_size(l->room_usage, u_text, sizeof u_text);
+        snprintf(g->cgroup_detail, sizeof g->cgroup_detail, "%s of %s: %s, %s in use", l->room_file,
+                 l->room_dir, l_text, u_text);
     }
 }
 
@@ -181,24 +155,28 @@ void grant_read(struct grant *g)
 
 /* ---- a size to map and never touch ---- */
 
-/* Lowers *want to room / share when that is smaller, saying why. */
-static void limit_to(int64_t *want, int64_t room, int share, char *why, size_t len,
+/* Lowers *want to room / share when that is smaller, saying why; true if it did. */
+static bool limit_to(int64_t *want, int64_t room, int share, char *why, size_t len,
                      const char *what)
 {
     if (room / share >= *want)
-        return;
+        return false;
     *want = room / share;
     static const char *const part[] = {"all", "all", "half", "a third", "a quarter"};
     if (share < 5)
         snprintf(why, len, "%s of %s = %lld kB", part[share], what, (long long)room);
     else
         snprintf(why, len, "1/%d of %s = %lld kB", share, what, (long long)room);
+    return true;
 }
 
-/* What an rlimit leaves, in kB: the limit less what is used of it. */
-static int64_t rlimit_room(int64_t limit, int64_t used)
+/* What a limit leaves, in kB: the limit less what is used of it, never
+ * below 0; INT64_MAX (no limit) when either is unknown. */
+static int64_t room_kB(int64_t limit, int64_t used)
 {
-    return limit < 0 || used < 0 ? INT64_MAX : limit - used;
+    if (limit < 0 || used < 0)
+        return INT64_MAX;
+    return limit > used ? limit - used : 0;
 }
 
 int grant_charge_size(int64_t want_kb, int count, size_t *size, char *why, size_t len)
@@ -210,23 +188,16 @@ int grant_charge_size(int64_t want_kb, int count, size_t *size, char *why, size_
     int64_t mode = g.overcommit_memory < 0 ? 0 : g.overcommit_memory;
     snprintf(why, len, "the most this demo maps");
     if (mode == 2 && g.commit_limit >= 0 && g.committed_as >= 0) {
-        limit_to(&want, g.commit_limit - g.committed_as, 2 * count, why, len,
-                 "CommitLimit - Committed_AS (overcommit_memory 2)");
-        if (want != want_kb)
+        if (limit_to(&want, room_kB(g.commit_limit, g.committed_as), 2 * count, why, len,
+                     "CommitLimit - Committed_AS (overcommit_memory 2)"))
             fix = "free some memory, or raise vm.overcommit_ratio";
     } else if (mode == 0 && g.mem_total > 0) {
         limit_to(&want, g.mem_total + (g.swap_total > 0 ? g.swap_total : 0), 2, why, len,
                  "MemTotal + SwapTotal (overcommit_memory 0 refuses one request larger)");
     }
-    int64_t before = want;
-    limit_to(&want, rlimit_room(g.rlimit_as, g.vm_size), count + 1, why, len,
-             "RLIMIT_AS - VmSize");
-    if (want != before)
+    if (limit_to(&want, room_kB(g.rlimit_as, g.vm_size), count + 1, why, len, "RLIMIT_AS - VmSize"))
         fix = "ulimit -v unlimited";
-    before = want;
-    limit_to(&want, rlimit_room(g.rlimit_data, g.vm_data), count, why, len,
-             "RLIMIT_DATA - VmData");
-    if (want != before)
+    if (limit_to(&want, room_kB(g.rlimit_data, g.vm_data), count, why, len, "RLIMIT_DATA - VmData"))
         fix = "ulimit -d unlimited";
     want -= want % 2048;
     if (want < 8192) {
@@ -246,18 +217,19 @@ static uint64_t kb(int64_t v)
     return (uint64_t)v * 1024;
 }
 
-/* RLIMIT_AS or RLIMIT_DATA, less what this process already uses of it. */
-static void consider_rlimit(struct budget *b, enum budget_limit which, int64_t limit_kB,
-                            int64_t used_kB, const char *status_key)
+/* A limit less what is used of it (RLIMIT_AS less VmSize, CommitLimit less
+ * Committed_AS); left out when either is unknown. */
+static void consider_room(struct budget *b, enum budget_limit which, const char *limit_name,
+                          int64_t limit_kB, const char *used_name, int64_t used_kB)
 {
-    if (limit_kB < 0 || used_kB < 0)
+    int64_t room = room_kB(limit_kB, used_kB);
+    if (room == INT64_MAX)
         return;
-    uint64_t used = kb(used_kB), limit = kb(limit_kB);
     char l[32], u[32], detail[192];
-    format_size(limit, l, sizeof l);
-    format_size(used, u, sizeof u);
-    snprintf(detail, sizeof detail, "limit %s, %s %s", l, status_key, u);
-    budget_consider(b, which, limit > used ? limit - used : 0, detail);
+    format_size(kb(limit_kB), l, sizeof l);
+    format_size(kb(used_kB), u, sizeof u);
+    snprintf(detail, sizeof detail, "%s %s, %s %s", limit_name, l, used_name, u);
+    budget_consider(b, which, kb(room), detail);
 }
 
 void budget_read(struct budget *b)
@@ -269,17 +241,11 @@ void budget_read(struct budget *b)
         budget_consider(b, BUDGET_MEM_AVAILABLE, kb(g.mem_available), "/proc/meminfo");
     if (g.cgroup_headroom >= 0)
         budget_consider(b, BUDGET_CGROUP, kb(g.cgroup_headroom), g.cgroup_detail);
-    consider_rlimit(b, BUDGET_RLIMIT_AS, g.rlimit_as, g.vm_size, "VmSize");
-    consider_rlimit(b, BUDGET_RLIMIT_DATA, g.rlimit_data, g.vm_data, "VmData");
-    if (g.overcommit_memory == 2 && g.commit_limit >= 0 && g.committed_as >= 0) {
-        char l[32], c[32], detail[192];
-        format_size(kb(g.commit_limit), l, sizeof l);
-        format_size(kb(g.committed_as), c, sizeof c);
-        snprintf(detail, sizeof detail, "CommitLimit %s, Committed_AS %s", l, c);
-        budget_consider(b, BUDGET_COMMIT_LIMIT,
-                        g.commit_limit > g.committed_as ? kb(g.commit_limit - g.committed_as) : 0,
-                        detail);
-    }
+    consider_room(b, BUDGET_RLIMIT_AS, "limit", g.rlimit_as, "VmSize", g.vm_size);
+    consider_room(b, BUDGET_RLIMIT_DATA, "limit", g.rlimit_data, "VmData", g.vm_data);
+    if (g.overcommit_memory == 2)
+        consider_room(b, BUDGET_COMMIT_LIMIT, "CommitLimit", g.commit_limit, "Committed_AS",
+                      g.committed_as);
 }
 
 bool budget_allows(const struct budget *b, uint64_t bytes, unsigned fraction, char *why,

@@ -15,6 +15,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "procfs.h"
+
 #ifndef SEGV_PKUERR
 #define SEGV_PKUERR 4
 #endif
@@ -214,13 +216,13 @@ bool probe_cpu_flag(const char *flag)
 {
     static char line[16384];
     bool found = false;
-    size_t len = strlen(flag);
     FILE *f = fopen("/proc/cpuinfo", "re");
     while (f && fgets(line, sizeof line, f)) {
         if (strncmp(line, "flags", 5) != 0)
             continue;
-        for (const char *s = strchr(line, ':'); s && (s = strstr(s, flag)) != NULL; s += len)
-            found |= s[-1] == ' ' && (s[len] == ' ' || s[len] == '\n' || s[len] == '\0');
+        const char *colon = strchr(line, ':');
+        line[strcspn(line, "\n")] = '\0';
+        found = colon && procfs_has_word(colon + 1, flag, ' ');
         break;
     }
     if (f)
@@ -267,13 +269,8 @@ uintptr_t probe_mapping_below(uintptr_t addr)
 
 int64_t probe_stack_guard_gap(void)
 {
-    char cmdline[4096] = "";
-    FILE *f = fopen("/proc/cmdline", "re");
-    if (f) {
-        if (!fgets(cmdline, sizeof cmdline, f))
-            cmdline[0] = '\0';
-        (void)fclose(f);
-    }
+    char cmdline[4096];
+    (void)procfs_read_text("/proc/cmdline", cmdline, sizeof cmdline); /* "" when unreadable */
     const char *s = strstr(cmdline, "stack_guard_gap=");
     int64_t pages = s ? strtoll(s + 16, NULL, 10) : 256;
     return pages * (int64_t)sysconf(_SC_PAGESIZE);

@@ -62,8 +62,7 @@ static enum procfs_status line_status(enum line_result r)
     }
 }
 
-/* Parses decimal digits at *p; advances *p past them. */
-static enum procfs_status parse_decimal(const char **p, uint64_t *value)
+enum procfs_status procfs_parse_decimal(const char **p, uint64_t *value)
 {
     const char *s = *p;
     uint64_t v = 0;
@@ -120,7 +119,7 @@ static enum procfs_status parse_value(const char *s, uint64_t *value, bool *in_k
     *in_kb = false;
     if (*empty)
         return PROCFS_OK;
-    enum procfs_status st = parse_decimal(&s, value);
+    enum procfs_status st = procfs_parse_decimal(&s, value);
     if (st != PROCFS_OK)
         return st;
     s = skip_blanks(s);
@@ -176,7 +175,7 @@ static enum procfs_status parse_smaps_header(const char *line, struct smaps_entr
         return st;
     if (*s++ != ' ')
         return PROCFS_MALFORMED;
-    if ((st = parse_decimal(&s, &inode)) != PROCFS_OK)
+    if ((st = procfs_parse_decimal(&s, &inode)) != PROCFS_OK)
         return st;
     if (*s != '\0' && *s != ' ')
         return PROCFS_MALFORMED;
@@ -323,16 +322,7 @@ bool smaps_get(const struct smaps_entry *e, const char *key, uint64_t *value)
 
 bool smaps_has_flag(const struct smaps_entry *e, const char *flag)
 {
-    size_t n = strlen(flag);
-    if (!e->has_vmflags || n == 0)
-        return false;
-    for (const char *s = e->vmflags; (s = strstr(s, flag)) != NULL; s += n) {
-        bool starts = (s == e->vmflags || s[-1] == ' ');
-        bool ends = (s[n] == '\0' || s[n] == ' ');
-        if (starts && ends)
-            return true;
-    }
-    return false;
+    return e->has_vmflags && procfs_has_word(e->vmflags, flag, ' ');
 }
 
 void smaps_format_header(const struct smaps_entry *e, char *buf, size_t len)
@@ -440,7 +430,7 @@ enum procfs_status procfs_parse_number(const char *text, size_t len, int64_t *va
     bool negative = *s == '-';
     uint64_t v;
     s += negative;
-    enum procfs_status st = parse_decimal(&s, &v);
+    enum procfs_status st = procfs_parse_decimal(&s, &v);
     if (st != PROCFS_OK)
         return st;
     if (*skip_blanks(s) != '\0')
@@ -454,6 +444,7 @@ enum procfs_status procfs_parse_number(const char *text, size_t len, int64_t *va
 ssize_t procfs_read_text(const char *path, char *buf, size_t len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
+    buf[0] = '\0';
     if (fd < 0)
         return -1;
     ssize_t n = read(fd, buf, len - 1);
@@ -464,17 +455,35 @@ ssize_t procfs_read_text(const char *path, char *buf, size_t len)
     return n;
 }
 
+int procfs_write_text(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(text);
+    ssize_t n = write(fd, text, len);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+bool procfs_has_word(const char *list, const char *word, char sep)
+{
+    size_t n = strlen(word);
+    for (const char *s = list; n && (s = strstr(s, word)) != NULL; s++)
+        if ((s == list || s[-1] == sep) && (s[n] == '\0' || s[n] == sep))
+            return true;
+    return false;
+}
+
 bool procfs_lists_word(const char *path, const char *word)
 {
     char text[512];
-    bool found = false;
     if (procfs_read_text(path, text, sizeof text) <= 0)
         return false;
     text[strcspn(text, "\n")] = '\0';
-    for (char *save = NULL, *w = strtok_r(text, " ", &save); w && !found;
-         w = strtok_r(NULL, " ", &save))
-        found = strcmp(w, word) == 0;
-    return found;
+    return procfs_has_word(text, word, ' ');
 }
 
 enum procfs_status procfs_read_number(const char *path, int64_t *value)

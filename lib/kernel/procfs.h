@@ -92,11 +92,18 @@ enum procfs_status procfs_parse_pairs(FILE *in, struct procfs_want *want, size_t
 enum procfs_status procfs_read_pairs(const char *path, struct procfs_want *want, size_t n);
 
 /* A small file, whole (at most len - 1 bytes), NUL-terminated: its length,
- * or -1 with errno. Only open, read and close (async-signal-safe). */
+ * or -1 with errno (and buf ""). Only open, read and close (async-signal-safe). */
 ssize_t procfs_read_text(const char *path, char *buf, size_t len);
+/* The other way: text written to such a file (a /proc/sys value, a cgroup
+ * file) with one write(); 0, or -1 with errno. Only open, write and close:
+ * the undo writes with it from a signal handler. */
+int procfs_write_text(const char *path, const char *text);
 
-/* Whether the first line of a file of space-separated words, such as
- * cgroup.controllers ("cpu io memory pids"), lists word. */
+/* Whether `word` is a whole item of `list`, items separated by `sep`:
+ * VmFlags ("rd wr mr", ' '), a cgroup's controllers ("cpu,memory", ','). */
+bool procfs_has_word(const char *list, const char *word, char sep);
+/* The same for the first line of a file of space-separated words, such as
+ * cgroup.controllers ("cpu io memory pids"). */
 bool procfs_lists_word(const char *path, const char *word);
 
 /* A file that holds one number and a newline: a /proc/sys value, a sysfs or
@@ -108,6 +115,9 @@ enum procfs_status procfs_read_number(const char *path, int64_t *value);
 enum procfs_status procfs_parse_number(const char *text, size_t len, int64_t *value);
 /* Reads /proc/sys/vm/<name>, never negative; name must be a plain file name. */
 enum procfs_status procfs_read_vm_sysctl(const char *name, uint64_t *value);
+
+/* Decimal digits at *p, at least one, without sign: *p is moved past them. */
+enum procfs_status procfs_parse_decimal(const char **p, uint64_t *value);
 
 /* A sysfs choice line such as "always [madvise] never": copies the word in
  * brackets (the one in force) to out. */

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,86 +20,11 @@
 #include "runid.h"
 #include "undo.h"
 
-#define CGROUP2_MAGIC 0x63677270L
-#define CGROUP1_MAGIC 0x27e0ebL
-#define V1_MEMORY "/sys/fs/cgroup/memory"
-
-static bool is_fs(const char *path, long magic)
-{
-    struct statfs s;
-    return statfs(path, &s) == 0 && (long)s.f_type == magic;
-}
-
-/* The cgroup2 mount: pure v2, or the "unified" one of a hybrid setup. */
-static const char *v2_mount(void)
-{
-    if (is_fs("/sys/fs/cgroup", CGROUP2_MAGIC))
-        return "/sys/fs/cgroup";
-    if (is_fs("/sys/fs/cgroup/unified", CGROUP2_MAGIC))
-        return "/sys/fs/cgroup/unified";
-    return NULL;
-}
-
-void cgroup_parse_membership(FILE *in, char *v2, size_t v2len, char *v1_memory, size_t v1len)
-{
-    char line[1024];
-    v2[0] = v1_memory[0] = '\0';
-    while (fgets(line, sizeof line, in)) {
-        line[strcspn(line, "\n")] = '\0';
-        /* hierarchy-ID:controller-list:path */
-        char *c1 = strchr(line, ':');
-        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c2 || c2[1] != '/')
-            continue;
-        *c1 = '\0'; /* line: the hierarchy ID */
-        *c2 = '\0'; /* c1 + 1: the controllers */
-        const char *controllers = c1 + 1, *path = c2 + 1;
-        if (strcmp(line, "0") == 0 && controllers[0] == '\0') {
-            snprintf(v2, v2len, "%s", path);
-            continue;
-        }
-        /* "memory" as a whole word in a comma-separated list */
-        for (const char *s = controllers; (s = strstr(s, "memory")) != NULL; s += 6) {
-            bool starts = s == controllers || s[-1] == ',';
-            bool ends = s[6] == '\0' || s[6] == ',';
-            if (starts && ends) {
-                snprintf(v1_memory, v1len, "%s", path);
-                break;
-            }
-        }
-    }
-}
-
-static void own_membership(char *v2, size_t v2len, char *v1, size_t v1len)
-{
-    FILE *f = fopen("/proc/self/cgroup", "re");
-    v2[0] = v1[0] = '\0';
-    if (f) {
-        cgroup_parse_membership(f, v2, v2len, v1, v1len);
-        (void)fclose(f); /* read-only: nothing to lose */
-    }
-}
-
 static int write_file(const char *dir, const char *name, const char *text)
 {
     char path[640];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t len = (ssize_t)strlen(text);
-    ssize_t n = write(fd, text, (size_t)len);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return n == len ? 0 : -1;
-}
-
-static bool file_exists(const char *dir, const char *name)
-{
-    char path[640];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return access(path, F_OK) == 0;
+    return procfs_write_text(path, text);
 }
 
 /* Appends one line of what setup did to c->actions (step 1 shows them). */
@@ -118,18 +42,6 @@ static void did(struct confine *c, const char *fmt, ...)
     va_end(ap);
 }
 
-/* A limit file: a number, or "max" (no limit: *value = UINT64_MAX). */
-static bool read_limit(const char *dir, const char *name, uint64_t *value)
-{
-    char path[640];
-    int64_t v;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (procfs_read_number(path, &v) != PROCFS_OK || v < 0)
-        return false;
-    *value = v == INT64_MAX ? UINT64_MAX : (uint64_t)v;
-    return true;
-}
-
 static bool has_word(const char *dir, const char *name, const char *word)
 {
     char path[640];
@@ -137,10 +49,9 @@ static bool has_word(const char *dir, const char *name, const char *word)
     return procfs_lists_word(path, word);
 }
 
-static uint64_t swap_total_kb(void)
+static bool no_swap(void)
 {
-    int64_t kb = procfs_read_one("/proc/meminfo", "SwapTotal");
-    return kb > 0 ? (uint64_t)kb : 0;
+    return procfs_read_one("/proc/meminfo", "SwapTotal") <= 0;
 }
 
 /* ---- cleanup on every way out (registered with lib/safety/undo) ---- */
@@ -169,12 +80,6 @@ static void cleanup(void)
         cleanup_dir[0] = '\0';
     }
     undo_delegation();
-}
-
-static int arm(const char *dir)
-{
-    snprintf(cleanup_dir, sizeof cleanup_dir, "%s", dir);
-    return undo_register(cleanup);
 }
 
 void confine_track_child(pid_t pid)
@@ -206,7 +111,9 @@ static int make_dir(struct confine *c, const char *parent, char *why, size_t len
         return -1;
     }
     c->created = true;
-    if (arm(c->dir) != 0) { /* from here on, every exit removes it */
+    did(c, "mkdir %s", c->dir);
+    snprintf(cleanup_dir, sizeof cleanup_dir, "%s", c->dir);
+    if (undo_register(cleanup) != 0) { /* from here on, every exit removes it */
         snprintf(why, len, "cannot register the cleanup of %s (atexit)", c->dir);
         (void)rmdir(c->dir);
         c->dir[0] = '\0';
@@ -236,23 +143,30 @@ static int must_echo(struct confine *c, const char *dir, const char *name, const
     return -1;
 }
 
+/* Both versions start alike: the victim's cgroup under `parent`, its
+ * limit_file set to the limit and read back. */
+static int make_limited(struct confine *c, const char *parent, const char *limit_file,
+                        uint64_t limit, char *why, size_t len)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%llu", (unsigned long long)limit);
+    if (make_dir(c, parent, why, len) != 0 || must_echo(c, c->dir, limit_file, text, why, len) != 0)
+        return -1;
+    if (!cgroup_read(c->dir, limit_file, &c->limit) || c->limit > limit) {
+        snprintf(why, len, "%s in %s did not take the limit", limit_file, c->dir);
+        return -1;
+    }
+    return 0;
+}
+
 /* The victim's cgroup under `parent`, which hands it the memory controller:
  * memory.max, no swap, and the whole group killed together. */
 static int setup_v2(struct confine *c, const char *parent, uint64_t limit, char *why, size_t len)
 {
-    char text[32];
-    if (make_dir(c, parent, why, len) != 0)
+    if (make_limited(c, parent, "memory.max", limit, why, len) != 0)
         return -1;
-    did(c, "mkdir %s", c->dir);
-    snprintf(text, sizeof text, "%llu", (unsigned long long)limit);
-    if (must_echo(c, c->dir, "memory.max", text, why, len) != 0)
-        return -1;
-    c->swap_limited = echo(c, c->dir, "memory.swap.max", "0") || swap_total_kb() == 0;
+    c->swap_limited = echo(c, c->dir, "memory.swap.max", "0") || no_swap();
     (void)echo(c, c->dir, "memory.oom.group", "1"); /* kill the whole group: no survivors */
-    if (!read_limit(c->dir, "memory.max", &c->limit) || c->limit > limit) {
-        snprintf(why, len, "memory.max in %s did not take the limit", c->dir);
-        return -1;
-    }
     c->kind = CONFINE_V2;
     return 0;
 }
@@ -281,7 +195,7 @@ int cgroup_plan_delegation(const char *mount, const char *rel, uid_t uid, pid_t 
                            struct cgroup_delegation *plan, char *why, size_t len)
 {
     memset(plan, 0, sizeof *plan);
-    snprintf(plan->own, sizeof plan->own, "%s%s", mount, strcmp(rel, "/") == 0 ? "" : rel);
+    cgroup_dir(plan->own, sizeof plan->own, mount, rel);
     if (!has_word(plan->own, "cgroup.controllers", "memory")) {
         snprintf(why, len, "the memory controller is not delegated to %s (not in its "
                            "cgroup.controllers)", plan->own);
@@ -341,25 +255,16 @@ static char undo_subtree[640], undo_procs[640], undo_leaf[512];
 static char undo_pids[CGROUP_MAX_MOVED][24]; /* moved to the leaf, to move back */
 static volatile sig_atomic_t undo_npids;
 
-static void write_text(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t n = write(fd, text, strlen(text));
-        (void)n; /* best effort: a later run's sweep sees what is left */
-        close(fd);
-    }
-}
-
 /* After the victim's cgroup is gone: -memory in the delegated cgroup, the
- * moved processes back into it (those still alive), the leaf removed. */
+ * moved processes back into it (those still alive), the leaf removed. Best
+ * effort: a later run's sweep sees what is left. */
 static void undo_delegation(void)
 {
     if (undo_subtree[0])
-        write_text(undo_subtree, "-memory");
+        (void)procfs_write_text(undo_subtree, "-memory");
     if (undo_procs[0])
         for (sig_atomic_t i = 0; i < undo_npids; i++)
-            write_text(undo_procs, undo_pids[i]);
+            (void)procfs_write_text(undo_procs, undo_pids[i]);
     if (undo_leaf[0])
         (void)rmdir(undo_leaf);
     undo_subtree[0] = undo_procs[0] = undo_leaf[0] = '\0';
@@ -377,35 +282,34 @@ static int setup_v2_delegated(struct confine *c, const char *mount, const char *
         return -1;
     snprintf(c->delegated, sizeof c->delegated, "%s", plan.own);
     if (plan.move_to_leaf) {
-        snprintf(c->leaf, sizeof c->leaf, "%.470s/vmlab-%ld-supervisor", plan.own, (long)self);
-        if (mkdir(c->leaf, 0755) != 0) {
-            snprintf(why, len, "cannot create %s: %s", c->leaf, strerror(errno));
-            c->leaf[0] = '\0';
+        char leaf[512];
+        snprintf(leaf, sizeof leaf, "%.470s/vmlab-%ld-supervisor", plan.own, (long)self);
+        if (mkdir(leaf, 0755) != 0) {
+            snprintf(why, len, "cannot create %s: %s", leaf, strerror(errno));
             return -1;
         }
-        did(c, "mkdir %s", c->leaf);
-        snprintf(undo_leaf, sizeof undo_leaf, "%s", c->leaf);
+        did(c, "mkdir %s", leaf);
+        snprintf(undo_leaf, sizeof undo_leaf, "%s", leaf);
         (void)undo_register(cleanup); /* from here on, every exit undoes the moves */
         snprintf(undo_procs, sizeof undo_procs, "%s/cgroup.procs", plan.own);
         for (size_t i = 0; i < plan.npids; i++) {
             char pid[24];
             snprintf(pid, sizeof pid, "%ld", plan.pids[i]);
-            if (write_file(c->leaf, "cgroup.procs", pid) != 0) {
+            if (write_file(leaf, "cgroup.procs", pid) != 0) {
                 if (errno == ESRCH && i > 0)
                     continue; /* it ended meanwhile */
-                snprintf(why, len, "cannot move PID %s to %s: %s", pid, c->leaf, strerror(errno));
+                snprintf(why, len, "cannot move PID %s to %s: %s", pid, leaf, strerror(errno));
                 return -1;
             }
             snprintf(undo_pids[undo_npids], sizeof undo_pids[0], "%s", pid);
             undo_npids = undo_npids + 1;
-            did(c, "echo %s > %s/cgroup.procs%s", pid, c->leaf,
+            did(c, "echo %s > %s/cgroup.procs%s", pid, leaf,
                 plan.pids[i] == (long)self ? "   (this process)" : "   (another of yours)");
         }
     }
     if (plan.enable_memory) {
         if (must_echo(c, plan.own, "cgroup.subtree_control", "+memory", why, len) != 0)
             return -1;
-        c->enabled_memory = true;
         snprintf(undo_subtree, sizeof undo_subtree, "%s/cgroup.subtree_control", plan.own);
     }
     return setup_v2(c, plan.own, limit, why, len);
@@ -414,28 +318,17 @@ static int setup_v2_delegated(struct confine *c, const char *mount, const char *
 static int setup_v1(struct confine *c, const char *own, uint64_t limit, char *why, size_t len)
 {
     char parent[512], text[32];
-    snprintf(parent, sizeof parent, "%s%s", V1_MEMORY, strcmp(own, "/") == 0 ? "" : own);
-    if (make_dir(c, parent, why, len) != 0)
-        return -1;
-    did(c, "mkdir %s", c->dir);
+    uint64_t disabled;
+    cgroup_dir(parent, sizeof parent, CGROUP_V1_MEMORY, own);
     snprintf(text, sizeof text, "%llu", (unsigned long long)limit);
-    if (must_echo(c, c->dir, "memory.limit_in_bytes", text, why, len) != 0)
+    if (make_limited(c, parent, "memory.limit_in_bytes", limit, why, len) != 0)
         return -1;
     /* memsw (memory + swap) exists only with swap accounting; it must not be
      * set below memory.limit_in_bytes, so it comes second. */
-    c->swap_limited = (file_exists(c->dir, "memory.memsw.limit_in_bytes") &&
-                       echo(c, c->dir, "memory.memsw.limit_in_bytes", text)) ||
-                      swap_total_kb() == 0;
+    c->swap_limited = echo(c, c->dir, "memory.memsw.limit_in_bytes", text) || no_swap();
     (void)echo(c, c->dir, "memory.oom_control", "0"); /* the OOM killer on, not a hang */
-    struct procfs_want w = {"oom_kill_disable", 1, false};
-    char path[640];
-    snprintf(path, sizeof path, "%s/memory.oom_control", c->dir);
-    if (procfs_read_pairs(path, &w, 1) != PROCFS_OK || !w.present || w.value != 0) {
+    if (!cgroup_read_key(c->dir, "memory.oom_control", "oom_kill_disable", &disabled) || disabled) {
         snprintf(why, len, "%s has the OOM killer disabled: the child would hang, not die", c->dir);
-        return -1;
-    }
-    if (!read_limit(c->dir, "memory.limit_in_bytes", &c->limit) || c->limit > limit) {
-        snprintf(why, len, "memory.limit_in_bytes in %s did not take the limit", c->dir);
         return -1;
     }
     c->kind = CONFINE_V1;
@@ -498,54 +391,56 @@ void confine_explain_missing(const struct confine_env *env, const char *demo, ch
                  container);
 }
 
-static void remember_failure(struct confine_env *env, const char *reason)
+/* Starts over: nothing made, no limit known. */
+static void reset(struct confine *c)
+{
+    memset(c, 0, sizeof *c);
+    c->effective.bytes = UINT64_MAX;
+}
+
+/* A method failed: its reason is kept for the 77, what it made is undone. */
+static void failed(struct confine *c, struct confine_env *env, const char *reason)
 {
     if (!env->failure[0])
         snprintf(env->failure, sizeof env->failure, "%.500s", reason);
+    confine_teardown(c);
+    reset(c);
 }
 
 int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why, size_t len)
 {
-    char v2[256], v1[256], reason[1024];
+    char reason[1024];
     struct confine_env env;
-    memset(c, 0, sizeof *c);
+    struct cgroup_self s;
+    reset(c);
     memset(&env, 0, sizeof env);
-    c->effective.bytes = UINT64_MAX;
-    own_membership(v2, sizeof v2, v1, sizeof v1);
-    const char *mount = v2_mount();
+    cgroup_self(&s);
+    const char *mount = s.v2_mount;
     env.root = geteuid() == 0;
-    env.v1_mounted = v1[0] && is_fs(V1_MEMORY, CGROUP1_MAGIC);
+    env.v1_mounted = s.v1_mounted;
     read_proc_cgroups(&env);
     env.v2_mounted = mount != NULL;
     env.v2_memory = mount && has_word(mount, "cgroup.controllers", "memory");
     env.systemd_user = mount && strcmp(mount, "/sys/fs/cgroup") == 0 &&
                        access("/usr/bin/systemd-run", X_OK) == 0 && getenv("XDG_RUNTIME_DIR");
-    if (mount && v2[0])
-        snprintf(env.v2_own, sizeof env.v2_own, "%s%s", mount, strcmp(v2, "/") == 0 ? "" : v2);
 
     /* 1. cgroup v2 as root, at the root; 2. in a subtree this user owns
      * (a container's own cgroup namespace, a unit with Delegate=). */
     if (env.v2_memory && env.root) {
         if (setup_v2_root(c, mount, limit, reason, sizeof reason) == 0)
             goto check_swap;
-        remember_failure(&env, reason);
-        confine_teardown(c);
-        memset(c, 0, sizeof *c);
+        failed(c, &env, reason);
     }
-    if (env.v2_memory && v2[0]) {
-        if (setup_v2_delegated(c, mount, v2, limit, reason, sizeof reason) == 0)
+    if (env.v2_memory && s.v2[0]) {
+        if (setup_v2_delegated(c, mount, s.v2, limit, reason, sizeof reason) == 0)
             goto check_swap;
-        remember_failure(&env, reason);
-        confine_teardown(c);
-        memset(c, 0, sizeof *c);
+        failed(c, &env, reason);
     }
     /* 3. cgroup v1 as root. */
     if (env.root && env.v1_mounted) {
-        if (setup_v1(c, v1, limit, reason, sizeof reason) == 0)
+        if (setup_v1(c, s.v1, limit, reason, sizeof reason) == 0)
             goto check_swap;
-        remember_failure(&env, reason);
-        confine_teardown(c);
-        memset(c, 0, sizeof *c);
+        failed(c, &env, reason);
     }
     /* 4. A systemd user scope, which the child enters by exec. */
     if (!env.root && env.v2_memory && env.systemd_user) {
@@ -557,30 +452,27 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
         return 0;
     }
     /* 5. Already confined from outside: stay in this cgroup. */
-    char own[512];
-    if (confine_verify_self(CONFINE_INHERITED_MAX, own, sizeof own, reason, sizeof reason) == 0) {
-        uint64_t swap_max = UINT64_MAX;
-        c->kind = CONFINE_INHERITED;
-        snprintf(c->dir, sizeof c->dir, "%s", own);
-        c->limit = UINT64_MAX;
-        if (!read_limit(own, "memory.max", &c->limit))
-            (void)read_limit(own, "memory.limit_in_bytes", &c->limit);
-        c->swap_limited = swap_total_kb() == 0 ||
-                          (read_limit(own, "memory.swap.max", &swap_max) && swap_max == 0) ||
-                          (read_limit(own, "memory.memsw.limit_in_bytes", &swap_max) &&
-                           swap_max <= c->limit);
-        goto check_swap;
+    if (s.limit.bytes > CONFINE_INHERITED_MAX) {
+        confine_explain_missing(&env, demo, why, len);
+        return -1;
     }
-    confine_explain_missing(&env, demo, why, len);
-    return -1;
+    uint64_t swap_max = UINT64_MAX;
+    c->kind = CONFINE_INHERITED;
+    snprintf(c->dir, sizeof c->dir, "%s", s.dir);
+    c->effective = s.limit;
+    c->limit = UINT64_MAX;
+    if (!cgroup_read(s.dir, "memory.max", &c->limit))
+        (void)cgroup_read(s.dir, "memory.limit_in_bytes", &c->limit);
+    c->swap_limited = no_swap() ||
+                      (cgroup_read(s.dir, "memory.swap.max", &swap_max) && swap_max == 0) ||
+                      (cgroup_read(s.dir, "memory.memsw.limit_in_bytes", &swap_max) &&
+                       swap_max <= c->limit);
 
 check_swap:
-    if (c->dir[0]) {
-        bool on_v1 = c->kind == CONFINE_V1 || (c->kind == CONFINE_INHERITED && v1[0] && env.v1_mounted);
-        const char *root = on_v1 ? V1_MEMORY : mount;
-        if (root && strncmp(c->dir, root, strlen(root)) == 0)
-            (void)cgroup_effective_limit(root, c->dir[strlen(root)] ? c->dir + strlen(root) : "/",
-                                         on_v1, &c->effective);
+    if (c->kind == CONFINE_V1 || (c->kind == CONFINE_V2 && mount)) { /* made under the mount */
+        const char *root = c->kind == CONFINE_V1 ? CGROUP_V1_MEMORY : mount;
+        (void)cgroup_effective_limit(root, c->dir + strlen(root), c->kind == CONFINE_V1,
+                                     &c->effective);
     }
     if (!c->swap_limited) {
         c->kind = CONFINE_NONE;
@@ -603,116 +495,42 @@ int confine_enter(const struct confine *c)
 
 int confine_scope_argv(const struct confine *c, const char **argv, size_t max, char *buf, size_t len)
 {
-    if (max < 9) {
-        errno = ENOSPC;
-        return -1;
-    }
-    int n = snprintf(buf, len, "MemoryMax=%llu", (unsigned long long)c->limit);
-    if (n < 0 || (size_t)n >= len) {
-        errno = ENOSPC;
-        return -1;
-    }
     const char *fixed[] = {"systemd-run", "--user", "--scope", "--quiet", "-p", buf, "-p",
                            "MemorySwapMax=0", NULL};
-    for (size_t i = 0; i < 9; i++)
-        argv[i] = fixed[i];
+    int n = snprintf(buf, len, "MemoryMax=%llu", (unsigned long long)c->limit);
+    if (max < 9 || n < 0 || (size_t)n >= len) {
+        errno = ENOSPC;
+        return -1;
+    }
+    memcpy(argv, fixed, sizeof fixed);
     return 8;
 }
 
 int confine_verify_self(uint64_t max_bytes, char *dir, size_t dirlen, char *why, size_t len)
 {
-    char v2[256], v1[256];
-    own_membership(v2, sizeof v2, v1, sizeof v1);
-    const char *mount = v2_mount();
-    struct cgroup_limit eff = {.bytes = UINT64_MAX};
-    dir[0] = '\0';
-    if (v1[0] && is_fs(V1_MEMORY, CGROUP1_MAGIC)) {
-        snprintf(dir, dirlen, "%s%s", V1_MEMORY, strcmp(v1, "/") == 0 ? "" : v1);
-        (void)cgroup_effective_limit(V1_MEMORY, v1, true, &eff);
-    } else if (v2[0] && mount) {
-        snprintf(dir, dirlen, "%s%s", mount, strcmp(v2, "/") == 0 ? "" : v2);
-        (void)cgroup_effective_limit(mount, v2, false, &eff);
-    }
-    if (eff.bytes > max_bytes) {
-        snprintf(why, len, "this process's cgroup (%s) has %s; refusing to allocate without a limit "
-                           "of at most %llu bytes", dir[0] ? dir : "none found",
-                 eff.bytes == UINT64_MAX ? "no memory limit, nor has any cgroup above it"
+    struct cgroup_self s;
+    cgroup_self(&s);
+    snprintf(dir, dirlen, "%s", s.dir);
+    if (s.limit.bytes <= max_bytes)
+        return 0;
+    snprintf(why, len, "this process's cgroup (%s) has %s; refusing to allocate without a limit of "
+                       "at most %llu bytes", s.dir[0] ? s.dir : "none found",
+             s.limit.bytes == UINT64_MAX ? "no memory limit, nor has any cgroup above it"
                                          : "a larger memory limit",
-                 (unsigned long long)max_bytes);
-        return -1;
-    }
-    return 0;
-}
-
-static bool read_pair(const char *dir, const char *file, const char *key, uint64_t *value)
-{
-    char path[640];
-    struct procfs_want w = {key, 0, false};
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    if (procfs_read_pairs(path, &w, 1) != PROCFS_OK || !w.present)
-        return false;
-    *value = w.value;
-    return true;
+             (unsigned long long)max_bytes);
+    return -1;
 }
 
 bool confine_oom_kills(const char *dir, uint64_t *count)
 {
-    return read_pair(dir, "memory.events", "oom_kill", count) ||
-           read_pair(dir, "memory.oom_control", "oom_kill", count);
+    return cgroup_read_key(dir, "memory.events", "oom_kill", count) ||
+           cgroup_read_key(dir, "memory.oom_control", "oom_kill", count);
 }
 
 bool confine_peak(const char *dir, uint64_t *bytes)
 {
-    return read_limit(dir, "memory.peak", bytes) || read_limit(dir, "memory.max_usage_in_bytes", bytes);
-}
-
-/* A limit read from dir/file; v1 writes "no limit" as the largest
- * page-aligned 63-bit number, v2 as "max". */
-static bool limit_in(const char *dir, const char *file, uint64_t *bytes)
-{
-    return read_limit(dir, file, bytes) && *bytes < (UINT64_C(1) << 62);
-}
-
-bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct cgroup_limit *out)
-{
-    const char *file = v1 ? "memory.limit_in_bytes" : "memory.max";
-    const char *usage_file = v1 ? "memory.usage_in_bytes" : "memory.current";
-    char dir[512];
-    out->bytes = out->room = UINT64_MAX;
-    out->dir[0] = out->file[0] = out->room_dir[0] = '\0';
-    snprintf(dir, sizeof dir, "%s%s", mount, strcmp(rel, "/") == 0 ? "" : rel);
-    size_t root_len = strlen(mount);
-    for (;;) {
-        uint64_t bytes, usage;
-        if (!limit_in(dir, file, &bytes))
-            bytes = UINT64_MAX;
-        if (bytes < out->bytes) {
-            out->bytes = bytes;
-            snprintf(out->dir, sizeof out->dir, "%s", dir);
-            snprintf(out->file, sizeof out->file, "%s", file);
-        }
-        if (bytes != UINT64_MAX && read_limit(dir, usage_file, &usage) &&
-            (bytes > usage ? bytes - usage : 0) < out->room) {
-            out->room = bytes > usage ? bytes - usage : 0;
-            out->room_limit = bytes;
-            out->room_usage = usage;
-            snprintf(out->room_dir, sizeof out->room_dir, "%s", dir);
-        }
-        char *slash = strrchr(dir, '/');
-        if (strlen(dir) <= root_len || !slash || (size_t)(slash - dir) < root_len)
-            break;
-        *slash = '\0'; /* the parent */
-    }
-    /* v1 sums the limits of ancestors a container cannot see. */
-    uint64_t hierarchical;
-    snprintf(dir, sizeof dir, "%s%s", mount, strcmp(rel, "/") == 0 ? "" : rel);
-    if (v1 && read_pair(dir, "memory.stat", "hierarchical_memory_limit", &hierarchical) &&
-        hierarchical < (UINT64_C(1) << 62) && hierarchical < out->bytes) {
-        out->bytes = hierarchical;
-        snprintf(out->dir, sizeof out->dir, "%s", dir);
-        snprintf(out->file, sizeof out->file, "hierarchical_memory_limit");
-    }
-    return out->bytes != UINT64_MAX;
+    return cgroup_read(dir, "memory.peak", bytes) ||
+           cgroup_read(dir, "memory.max_usage_in_bytes", bytes);
 }
 
 void confine_teardown(struct confine *c)
@@ -779,15 +597,11 @@ static void sweep_dir(const char *parent, char *report, size_t len)
 
 void confine_sweep_leftovers(char *report, size_t len)
 {
-    char v2[256], v1[256];
+    struct cgroup_self s;
     report[0] = '\0';
-    own_membership(v2, sizeof v2, v1, sizeof v1);
-    const char *mount = v2_mount();
-    if (mount)
-        sweep_dir(mount, report, len);
-    if (v1[0] && is_fs(V1_MEMORY, CGROUP1_MAGIC)) {
-        char parent[512];
-        snprintf(parent, sizeof parent, "%s%s", V1_MEMORY, strcmp(v1, "/") == 0 ? "" : v1);
-        sweep_dir(parent, report, len);
-    }
+    cgroup_self(&s);
+    if (s.v2_mount)
+        sweep_dir(s.v2_mount, report, len);
+    if (s.v1_mounted)
+        sweep_dir(s.dir, report, len);
 }

@@ -27,21 +27,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <sys/types.h>
 
-/* A memory limit and the cgroup that sets it. */
-struct cgroup_limit {
-    uint64_t bytes;     /* UINT64_MAX: none found */
-    char dir[512];      /* the cgroup that sets it, or "" */
-    char file[40];      /* "memory.max", "memory.limit_in_bytes", or
-                           "hierarchical_memory_limit" (v1 memory.stat) */
-    /* The least room left over the same cgroups, limit - usage (v2
-     * memory.current, v1 memory.usage_in_bytes): what a process there may
-     * still use. room: UINT64_MAX when no cgroup has both files. */
-    uint64_t room, room_limit, room_usage;
-    char room_dir[512];
-};
+#include "cgroup.h"
 
 enum confine_kind { CONFINE_NONE, CONFINE_V2, CONFINE_V1, CONFINE_SYSTEMD_SCOPE, CONFINE_INHERITED };
 
@@ -59,29 +47,14 @@ struct confine {
      * cgroup's and every ancestor's (see cgroup_effective_limit). */
     struct cgroup_limit effective;
     /* cgroup v2 delegation (a subtree this user owns): the supervisor moved
-     * itself from `delegated` into the leaf `leaf` and enabled +memory in
+     * itself from `delegated` into a leaf and enabled +memory in
      * `delegated`, because a cgroup with processes in it may not hand
      * controllers to its children. Undone at teardown. */
-    char delegated[512], leaf[512];
-    bool enabled_memory;
+    char delegated[512];
 };
 
 /* The largest limit an inherited cgroup may have to count as confinement. */
 #define CONFINE_INHERITED_MAX (UINT64_C(1) << 30)
-
-/* Where this process sits, from /proc/self/cgroup text: the v2 path ("0::")
- * and the v1 memory controller's path; "" when absent. */
-void cgroup_parse_membership(FILE *in, char *v2, size_t v2len, char *v1_memory, size_t v1len);
-
-/* The effective memory limit of the cgroup `rel` (as in /proc/self/cgroup)
- * of the hierarchy mounted at `mount`: the smallest memory.max (v2) or
- * memory.limit_in_bytes (v1) of rel and each ancestor up to the mount, and
- * for v1 also hierarchical_memory_limit from rel's memory.stat, which sees
- * ancestors outside a container's view; and the least room any of them
- * leaves. A value of 2^62 or more, or "max", is no limit. Returns false
- * when no limit is set anywhere. Takes a root path so that tests can use a
- * fake tree. */
-bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct cgroup_limit *out);
 
 /* How a user may make a memory cgroup in a cgroup v2 subtree delegated to
  * them (Documentation/admin-guide/cgroup-v2.rst, "Delegation", and
@@ -112,7 +85,6 @@ struct confine_env {
     bool v2_mounted;       /* a cgroup2 hierarchy is mounted */
     bool v2_memory;        /* its root lists memory in cgroup.controllers */
     bool systemd_user;     /* systemd-run and a user session (XDG_RUNTIME_DIR) */
-    char v2_own[512];      /* this process's v2 cgroup directory, or "" */
     char failure[512];     /* the first method that was tried and failed, or "" */
 };
 /* The one thing missing on this machine, and the command that supplies it. */

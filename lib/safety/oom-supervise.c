@@ -26,9 +26,20 @@ static int64_t read_int(const char *path)
     int64_t v;
     return procfs_read_number(path, &v) == PROCFS_OK ? v : -1;
 }
+
 /* ---- in the victim ---- */
 
 static struct timespec clock_start;
+
+/* A record of this process, all else zero. */
+static struct oom_record record(int kind)
+{
+    struct oom_record r;
+    memset(&r, 0, sizeof r);
+    r.kind = kind;
+    r.pid = getpid();
+    return r;
+}
 
 static int64_t ms_since(const struct timespec *start)
 {
@@ -87,25 +98,17 @@ static void heap_line(char *out, size_t len)
 
 bool oom_victim_confined(int fd, uint64_t max_bytes, bool confined, char *dir, size_t dirlen)
 {
-    struct oom_record r;
+    struct oom_record r = record(OOM_REFUSED);
     dir[0] = '\0';
-    if (!confined)
+    if (!confined || confine_verify_self(max_bytes, dir, dirlen, r.text, sizeof r.text) == 0)
         return true;
-    memset(&r, 0, sizeof r);
-    r.pid = getpid();
-    if (confine_verify_self(max_bytes, dir, dirlen, r.text, sizeof r.text) == 0)
-        return true;
-    r.kind = OOM_REFUSED;
     send_record(fd, &r);
     return false;
 }
 
 void oom_victim_hello(int fd, const char *dir)
 {
-    struct oom_record r;
-    memset(&r, 0, sizeof r);
-    r.kind = OOM_HELLO;
-    r.pid = getpid();
+    struct oom_record r = record(OOM_HELLO);
     r.oom_score = read_int("/proc/self/oom_score");
     r.oom_score_adj = read_int("/proc/self/oom_score_adj");
     fill_status(&r);
@@ -125,10 +128,7 @@ bool oom_victim_wait(int go)
 
 void oom_victim_report(int fd, int kind, uint64_t iteration, int err, bool heap)
 {
-    struct oom_record r;
-    memset(&r, 0, sizeof r);
-    r.kind = kind;
-    r.pid = getpid();
+    struct oom_record r = record(kind);
     r.iteration = iteration;
     r.err = err;
     fill_status(&r);
@@ -156,7 +156,7 @@ void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c
         static const int deadly[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
         for (size_t i = 0; i < sizeof deadly / sizeof deadly[0]; i++)
             (void)signal(deadly[i], SIG_DFL); /* the victim dies of these like any program */
-        struct oom_record r = {.kind = OOM_REFUSED, .pid = getpid()};
+        struct oom_record r = record(OOM_REFUSED);
         if (c->kind == CONFINE_SYSTEMD_SCOPE) {
             /* Re-run this program inside a new scope, as the victim. */
             const char *args[64];
@@ -390,11 +390,7 @@ void oom_watch_facts(struct narrator *n, const struct oom_watch *w)
 
 bool oom_protect_self(void)
 {
-    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    bool ok = fd >= 0 && write(fd, "-1000", 5) == 5;
-    if (fd >= 0)
-        close(fd);
-    return ok;
+    return procfs_write_text("/proc/self/oom_score_adj", "-1000") == 0;
 }
 
 void oom_refuse_if_panics(struct narrator *n, bool unconfined)
@@ -465,21 +461,22 @@ void oom_explain_confinement(struct narrator *n, const struct confine *c)
         return;
     }
     bool own = strcmp(e->dir, c->dir) == 0 && strcmp(e->file, "hierarchical_memory_limit") != 0;
-    if (FINDING(n, "inherited_limit", c->kind == CONFINE_INHERITED, VAL("limit_bytes", e->bytes)))
-        narrate_because(n, "inherited_limit", "This program already runs in a cgroup limited to %llu "
-                        "bytes (%s in %s), which it did not make: the victim stays in it, and it is "
-                        "left as it was at the end.", (unsigned long long)e->bytes, e->file, e->dir);
-    else if (FINDING(n, "limit_as_set", own && e->bytes == c->limit, VAL("limit_bytes", c->limit),
-                     VAL("effective_limit_bytes", e->bytes)))
-        narrate_because(n, "limit_as_set", "The kernel confirmed a limit of %llu bytes: the victim "
-                        "can use that much memory and no more. It also reads the limit back itself "
-                        "and refuses to start without one.", (unsigned long long)c->limit);
-    else if (FINDING(n, "ancestor_limit_applies", e->bytes < c->limit, VAL("limit_bytes", c->limit),
-                     VAL("effective_limit_bytes", e->bytes)))
-        narrate_because(n, "ancestor_limit_applies", "This run set a limit of %llu bytes, but %s "
-                        "says %llu bytes (%s): a cgroup's memory counts against every ancestor's "
-                        "limit too, so that smaller one is what applies.",
-                        (unsigned long long)c->limit, e->dir, (unsigned long long)e->bytes, e->file);
+    if (!CONCLUDE(n, "inherited_limit", c->kind == CONFINE_INHERITED,
+                  VALUES(VAL("limit_bytes", e->bytes)),
+                  "This program already runs in a cgroup limited to %llu bytes (%s in %s), which "
+                  "it did not make: the victim stays in it, and it is left as it was at the end.",
+                  (unsigned long long)e->bytes, e->file, e->dir) &&
+        !CONCLUDE(n, "limit_as_set", own && e->bytes == c->limit,
+                  VALUES(VAL("limit_bytes", c->limit), VAL("effective_limit_bytes", e->bytes)),
+                  "The kernel confirmed a limit of %llu bytes: the victim can use that much "
+                  "memory and no more. It also reads the limit back itself and refuses to start "
+                  "without one.", (unsigned long long)c->limit))
+        CONCLUDE(n, "ancestor_limit_applies", e->bytes < c->limit,
+                 VALUES(VAL("limit_bytes", c->limit), VAL("effective_limit_bytes", e->bytes)),
+                 "This run set a limit of %llu bytes, but %s says %llu bytes (%s): a cgroup's "
+                 "memory counts against every ancestor's limit too, so that smaller one is what "
+                 "applies.", (unsigned long long)c->limit, e->dir, (unsigned long long)e->bytes,
+                 e->file);
 }
 
 void oom_explain_supervisor(struct narrator *n, bool protected_self, const struct oom_record *hello)
@@ -493,20 +490,19 @@ void oom_explain_supervisor(struct narrator *n, bool protected_self, const struc
     narrate_fact_int(n, "supervisor_oom_score_adj", adj);
     narrate_fact_int(n, "supervisor_oom_score", score);
     bool apart = hello->text[0] && strcmp(hello->text, mine) != 0;
-    if (FINDING(n, "supervisor_protected", protected_self && adj == -1000,
-                VAL("supervisor_oom_score_adj", adj)))
-        narrate_because(n, "supervisor_protected", "The supervisor set its own oom_score_adj to "
-                        "-1000: the OOM killer never chooses it.");
-    if (FINDING(n, "supervisor_outside_victim_cgroup", apart, VAL("separate", apart)))
-        narrate_because(n, "supervisor_outside_victim_cgroup", "The supervisor lives in %s, outside "
-                        "the victim's cgroup, where this OOM cannot reach it.", mine);
-    else if (FINDING(n, "supervisor_shares_victim_cgroup", hello->text[0] && !apart,
-                     VAL("separate", apart)))
-        narrate_because(n, "supervisor_shares_victim_cgroup", "The supervisor shares the victim's "
-                        "cgroup %s, so this OOM can reach it too.", mine);
-    if (!apart && FINDING(n, "victim_scores_higher", hello->oom_score > score,
-                          VAL("oom_score", hello->oom_score), VAL("supervisor_oom_score", score)))
-        narrate_because(n, "victim_scores_higher", "The victim's oom_score, %lld, is above the "
-                        "supervisor's, %lld: the OOM killer takes the victim first.",
-                        (long long)hello->oom_score, (long long)score);
+    CONCLUDE(n, "supervisor_protected", protected_self && adj == -1000,
+             VALUES(VAL("supervisor_oom_score_adj", adj)),
+             "The supervisor set its own oom_score_adj to -1000: the OOM killer never chooses it.");
+    if (!CONCLUDE(n, "supervisor_outside_victim_cgroup", apart, VALUES(VAL("separate", apart)),
+                  "The supervisor lives in %s, outside the victim's cgroup, where this OOM cannot "
+                  "reach it.", mine))
+        CONCLUDE(n, "supervisor_shares_victim_cgroup", hello->text[0] && !apart,
+                 VALUES(VAL("separate", apart)),
+                 "The supervisor shares the victim's cgroup %s, so this OOM can reach it too.",
+                 mine);
+    if (!apart)
+        CONCLUDE(n, "victim_scores_higher", hello->oom_score > score,
+                 VALUES(VAL("oom_score", hello->oom_score), VAL("supervisor_oom_score", score)),
+                 "The victim's oom_score, %lld, is above the supervisor's, %lld: the OOM killer "
+                 "takes the victim first.", (long long)hello->oom_score, (long long)score);
 }

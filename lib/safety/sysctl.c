@@ -73,18 +73,6 @@ static int read_knob(const char *path, uint64_t *value)
     return 0;
 }
 
-static int write_knob(const char *path, const char *text, size_t len)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, text, len);
-    int saved_errno = errno;
-    close(fd);
-    errno = saved_errno;
-    return n == (ssize_t)len ? 0 : -1;
-}
-
 int sysctl_write(const char *name, uint64_t value)
 {
     char path[96], text[24];
@@ -93,8 +81,8 @@ int sysctl_write(const char *name, uint64_t value)
         return -1;
     }
     snprintf(path, sizeof path, "/proc/sys/vm/%s", name);
-    int len = snprintf(text, sizeof text, "%" PRIu64 "\n", value);
-    return write_knob(path, text, (size_t)len);
+    snprintf(text, sizeof text, "%" PRIu64 "\n", value);
+    return procfs_write_text(path, text);
 }
 
 /* ---- where the lock and the record live ---- */
@@ -276,7 +264,7 @@ static void restore_action(void)
             if (read_knob(paths[i], &now) != 0) {
                 bad = true;
             } else if (record_may_restore(k, now)) {
-                bad = write_knob(paths[i], originals[i], strlen(originals[i])) != 0;
+                bad = procfs_write_text(paths[i], originals[i]) != 0;
             } else if (now != k->original) {
                 say(demo_name), say(": left /proc/sys/vm/"), say(k->name), say(" at "), say_number(now);
                 say(": it no longer holds what this run set, someone changed it meanwhile\n");
@@ -383,7 +371,7 @@ int sysctl_set(const char *name, uint64_t value)
 
 /* ---- repairing what a killed run left ---- */
 
-static void add(char *report, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+__attribute__((format(printf, 3, 4)))
 static void add(char *report, size_t len, const char *fmt, ...)
 {
     size_t used = strlen(report);
@@ -529,27 +517,42 @@ static void repair_all(const char *held, char *report, size_t len)
     }
 }
 
-int sysctl_begin(const char *demo, char *repaired, size_t len)
+int sysctl_lock(int seconds)
 {
     char why[640];
-    repaired[0] = '\0';
-    snprintf(demo_name, sizeof demo_name, "%s", demo);
-    if (lock_fd >= 0)
-        return 0;
     if (choose_state_dir(why, sizeof why) != 0) {
         snprintf(failed_call, sizeof failed_call, "%.150s", why);
         return -1;
     }
-    lock_fd = open_lock(state_dir);
-    if (lock_fd < 0 || lock_within(lock_fd, demo, 0) != 0) {
+    int fd = open_lock(state_dir);
+    if (fd < 0 || lock_within(fd, demo_name, seconds) != 0) {
         int err = errno;
         snprintf(failed_call, sizeof failed_call, "take the vmlab lock in %s", state_dir);
-        if (lock_fd >= 0)
-            close(lock_fd);
-        lock_fd = -1;
+        if (fd >= 0)
+            close(fd);
         errno = err;
         return -1;
     }
+    return fd;
+}
+
+/* sysctl_begin gives up: the lock goes, and what failed is kept. */
+static int give_up(int err, const char *what)
+{
+    sysctl_end();
+    snprintf(failed_call, sizeof failed_call, "%s", what);
+    errno = err;
+    return -1;
+}
+
+int sysctl_begin(const char *demo, char *repaired, size_t len)
+{
+    repaired[0] = '\0';
+    snprintf(demo_name, sizeof demo_name, "%s", demo);
+    if (lock_fd >= 0)
+        return 0;
+    if ((lock_fd = sysctl_lock(0)) < 0)
+        return -1;
     repair_all(state_dir, repaired, len);
     struct stat st;
     if (lstat(state_path, &st) == 0) {
@@ -558,24 +561,15 @@ int sysctl_begin(const char *demo, char *repaired, size_t len)
         if (repaired[0]) /* the caller prints this only on success: say it here */
             fprintf(stderr, "%s: %s\n", demo, repaired);
         repaired[0] = '\0';
-        snprintf(failed_call, sizeof failed_call, "start a change: the undo record %s of another run "
-                 "is still there (see above)", state_path);
-        sysctl_end();
-        errno = EBUSY;
-        return -1;
+        char what[sizeof failed_call];
+        snprintf(what, sizeof what, "start a change: the undo record %s of another run is still "
+                 "there (see above)", state_path);
+        return give_up(EBUSY, what);
     }
-    if (undo_register(restore_action) != 0) {
-        sysctl_end();
-        snprintf(failed_call, sizeof failed_call, "register the undo (atexit)");
-        errno = ENOMEM;
-        return -1;
-    }
-    if (!runid_boot_id(changes.boot, sizeof changes.boot) || runid_self(&changes.run) != 0) {
-        sysctl_end();
-        snprintf(failed_call, sizeof failed_call, "read this run's boot id and start time from /proc");
-        errno = ENOENT;
-        return -1;
-    }
+    if (undo_register(restore_action) != 0)
+        return give_up(ENOMEM, "register the undo (atexit)");
+    if (!runid_boot_id(changes.boot, sizeof changes.boot) || runid_self(&changes.run) != 0)
+        return give_up(ENOENT, "read this run's boot id and start time from /proc");
     changes.nknobs = 0;
     nchanged = 0;
     return 0;

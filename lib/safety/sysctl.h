@@ -78,6 +78,12 @@ int sysctl_repair_leftovers(const char *demo, char *repaired, size_t len);
  * put the machine back themselves. Demos use sysctl_set. */
 int sysctl_write(const char *name, uint64_t value);
 
+/* The vmlab lock alone, on a descriptor of its own (close() releases it),
+ * waiting at most `seconds` (0: no limit) for a run that holds it: for a
+ * test that puts values back with sysctl_write, so that it never writes
+ * over a run's change. -1 with errno, EWOULDBLOCK when a run kept it. */
+int sysctl_lock(int seconds);
+
 /* For a forked worker: it must never restore the supervisor's values. */
 void sysctl_child_after_fork(void);
 

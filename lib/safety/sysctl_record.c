@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "procfs.h"
+
 #define HUGEPAGES_MAX_GROWTH 64 /* hugetlb-reserve --setup takes 1 to 64 */
 #define LINE_MAX_BYTES 96
 
@@ -47,22 +49,11 @@ bool record_may_restore(const struct record_knob *k, uint64_t current)
     return false;
 }
 
-/* A decimal number without sign or blank, at most 20 digits, no overflow;
- * returns the character after it, or NULL. */
+/* A decimal number without sign or blank that fits in 64 bits; returns the
+ * character after it, or NULL. */
 static const char *number(const char *s, uint64_t *value)
 {
-    uint64_t v = 0;
-    const char *p = s;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return NULL;
-        v = v * 10 + d;
-    }
-    if (p == s)
-        return NULL;
-    *value = v;
-    return p;
+    return procfs_parse_decimal(&s, value) == PROCFS_OK ? s : NULL;
 }
 
 /* "knob NAME ORIGINAL SET [SET]" after "knob ". */
@@ -200,19 +191,17 @@ size_t record_format(const struct sysctl_record *r, char *buf, size_t len)
     char run[80];
     if (!runid_format(&r->run, run, sizeof run))
         return 0;
-    size_t used = 0;
     int n = snprintf(buf, len, "vmlab undo record %d\nboot %s\nrun %s\n", RECORD_VERSION, r->boot, run);
     if (n < 0 || (size_t)n >= len)
         return 0;
-    used = (size_t)n;
+    size_t used = (size_t)n;
     for (int i = 0; i < r->nknobs; i++) {
         const struct record_knob *k = &r->knobs[i];
-        n = snprintf(buf + used, len - used, "knob %s %" PRIu64 " %" PRIu64, k->name, k->original, k->set[0]);
-        if (n < 0 || (size_t)n >= len - used)
-            return 0;
-        used += (size_t)n;
-        n = k->nset == 2 ? snprintf(buf + used, len - used, " %" PRIu64 "\n", k->set[1])
-                         : snprintf(buf + used, len - used, "\n");
+        char second[24] = ""; /* while a change is being made */
+        if (k->nset == 2)
+            snprintf(second, sizeof second, " %" PRIu64, k->set[1]);
+        n = snprintf(buf + used, len - used, "knob %s %" PRIu64 " %" PRIu64 "%s\n", k->name,
+                     k->original, k->set[0], second);
         if (n < 0 || (size_t)n >= len - used)
             return 0;
         used += (size_t)n;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guarded.h"
 #include "snapshot.h"
 
 static double now_us(void)
@@ -37,18 +38,6 @@ static long minflt(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_minflt;
-}
-
-/* A mapping of its own: inside a PROT_NONE reservation, a guard page on
- * each side, so that it never merges with a neighbour. */
-static char *map_guarded(size_t len, size_t page)
-{
-    char *base = mmap(NULL, len + 2 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == MAP_FAILED)
-        return NULL;
-    char *p = mmap(base + page, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-                   -1, 0);
-    return p == MAP_FAILED ? NULL : p;
 }
 
 static long count_mappings(void)
@@ -121,7 +110,7 @@ int main(int argc, char **argv)
 
     /* The region the snapshots look up, first mapped: with top-down mmap
      * it lies above what comes later, so it is near the end of smaps. */
-    char *late = map_guarded(16 * page, page);
+    char *late = guarded_map(16 * page);
     if (!late)
         return 1;
     *(volatile char *)late = 1;
@@ -144,7 +133,7 @@ int main(int argc, char **argv)
     faults += measure("~2000 mappings, entry near the end", (uintptr_t)late, iterations, samples);
     measure_raw("~2000 mappings, whole smaps, no parsing", iterations, samples);
 
-    char *early = map_guarded(16 * page, page);
+    char *early = guarded_map(16 * page);
     if (!early)
         return 1;
     faults += measure("~2000 mappings, entry near the start", (uintptr_t)early, iterations,

@@ -4,6 +4,7 @@
 #include "demo_test.h"
 
 #include <check.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,15 @@ bool knobs_equal(const struct knobs *a, const struct knobs *b)
 
 void knobs_restore(const struct knobs *k)
 {
+    /* Under the vmlab lock, which a run holds for as long as it has a knob
+     * changed: what is read here is then no run's change, and none is
+     * written over. Without a usable lock directory no run can hold it. */
+    int lock = sysctl_lock(10);
+    if (lock < 0 && errno == EWOULDBLOCK) {
+        fprintf(stderr, "another vmlab run has held the vmlab lock for 10 s: this test does not "
+                        "write over its values\n");
+        return;
+    }
     struct knobs now;
     knobs_read(&now);
     if (now.overcommit_memory != k->overcommit_memory)
@@ -182,4 +192,6 @@ void knobs_restore(const struct knobs *k)
     }
     if (now.nr_hugepages != k->nr_hugepages)
         sysctl_write("nr_hugepages", k->nr_hugepages);
+    if (lock >= 0)
+        close(lock);
 }

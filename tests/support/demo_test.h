@@ -54,7 +54,8 @@ struct knobs {
 };
 void knobs_read(struct knobs *k);
 bool knobs_equal(const struct knobs *a, const struct knobs *b);
-/* Writes back whatever differs: the test's own safety net. */
+/* Writes back whatever differs, under the vmlab lock: the test's own
+ * safety net, which never writes over a vmlab run's change. */
 void knobs_restore(const struct knobs *k);
 
 #endif

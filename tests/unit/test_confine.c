@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for lib/safety/confine.c: reading cgroup membership and counters from
- * fixtures of both cgroup versions, and - as root - a real cgroup made,
- * limited, entered and removed. */
+/* Unit tests for lib/kernel/cgroup.c and lib/safety/confine.c: reading cgroup
+ * membership, limits and counters from fixtures and fake trees of both cgroup
+ * versions, and - as root - a real cgroup made, limited, entered and removed. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <stdlib.h>
@@ -14,59 +14,38 @@
 #include "procfs.h"
 #include "suite.h"
 
-static FILE *fixture(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", VMLAB_FIXTURES, name);
-    FILE *f = fopen(path, "re");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    return f;
-}
+/* Where this process sits (/proc/self/cgroup) on three kinds of host. */
+static const struct {
+    const char *fixture, *v2, *v1;
+} memberships[] = {
+    {"proc-self-cgroup-hybrid-v1.txt", "/", "/process_api/b977f56c94a490cd63f6dfe3d1133230"},
+    {"proc-self-cgroup-v2.txt",
+     "/user.slice/user-1000.slice/user@1000.service/app.slice/vte-spawn-1.scope", ""},
+    {"proc-self-cgroup-combined.txt", "/", "/docker/abc"}, /* "memory,foo", not "memoryx" */
+};
 
-START_TEST(membership_hybrid_v1)
+START_TEST(membership_of_each_host)
 {
     char v2[256], v1[256];
-    FILE *f = fixture("proc-self-cgroup-hybrid-v1.txt");
+    FILE *f = open_fixture(memberships[_i].fixture);
     cgroup_parse_membership(f, v2, sizeof v2, v1, sizeof v1);
     fclose(f);
-    ck_assert_str_eq(v2, "/");
-    ck_assert_str_eq(v1, "/process_api/b977f56c94a490cd63f6dfe3d1133230");
-}
-END_TEST
-
-START_TEST(membership_pure_v2)
-{
-    char v2[256], v1[256];
-    FILE *f = fixture("proc-self-cgroup-v2.txt");
-    cgroup_parse_membership(f, v2, sizeof v2, v1, sizeof v1);
-    fclose(f);
-    ck_assert_str_eq(v2, "/user.slice/user-1000.slice/user@1000.service/app.slice/vte-spawn-1.scope");
-    ck_assert_str_eq(v1, "");
-}
-END_TEST
-
-START_TEST(membership_controller_is_a_whole_word)
-{
-    char v2[256], v1[256];
-    FILE *f = fixture("proc-self-cgroup-combined.txt");
-    cgroup_parse_membership(f, v2, sizeof v2, v1, sizeof v1);
-    fclose(f);
-    ck_assert_str_eq(v1, "/docker/abc"); /* "memory,foo", not "memoryx" */
-    ck_assert_str_eq(v2, "/");
+    ck_assert_str_eq(v2, memberships[_i].v2);
+    ck_assert_str_eq(v1, memberships[_i].v1);
 }
 END_TEST
 
 START_TEST(counters_both_versions)
 {
     struct procfs_want w[] = {{"oom_kill", 0, false}, {"oom", 0, false}, {"missing", 0, false}};
-    FILE *f = fixture("memory-events-v2.txt");
+    FILE *f = open_fixture("memory-events-v2.txt");
     ck_assert_int_eq(procfs_parse_pairs(f, w, 3), PROCFS_OK);
     fclose(f);
     ck_assert(w[0].present && w[0].value == 1);
     ck_assert(w[1].present && w[1].value == 2);
     ck_assert(!w[2].present);
     struct procfs_want v1[] = {{"oom_kill_disable", 9, false}, {"oom_kill", 9, false}};
-    f = fixture("memory-oom-control-v1.txt");
+    f = open_fixture("memory-oom-control-v1.txt");
     ck_assert_int_eq(procfs_parse_pairs(f, v1, 2), PROCFS_OK);
     fclose(f);
     ck_assert(v1[0].present && v1[0].value == 0);
@@ -364,9 +343,7 @@ int main(void)
 {
     Suite *s = suite_create("confine");
     TCase *tc = tcase_create("confine");
-    tcase_add_test(tc, membership_hybrid_v1);
-    tcase_add_test(tc, membership_pure_v2);
-    tcase_add_test(tc, membership_controller_is_a_whole_word);
+    tcase_add_loop_test(tc, membership_of_each_host, 0, 3);
     tcase_add_test(tc, counters_both_versions);
     tcase_add_test(tc, outside_a_limited_cgroup_verify_refuses);
     tcase_add_test(tc, effective_limit_v2_is_the_smallest_ancestor);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "guarded.h"
 #include "observe.h"
 #include "run.h"
 #include "suite.h"
@@ -17,12 +18,8 @@
 START_TEST(smaps_and_pagemap_follow_writes)
 {
     long page = sysconf(_SC_PAGESIZE);
-    /* Guard pages around a 4-page mapping keep it a VMA of its own. */
-    char *guard = mmap(NULL, (size_t)page * 6, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(guard, MAP_FAILED);
-    char *p = mmap(guard + page, (size_t)page * 4, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-    ck_assert_ptr_ne(p, MAP_FAILED);
+    char *p = guarded_map((size_t)page * 4); /* a VMA of its own */
+    ck_assert_ptr_nonnull(p);
     madvise(p, (size_t)page * 4, MADV_NOHUGEPAGE);
     pid_t self = getpid();
     ck_assert_int_eq(observe_smaps(self, (uintptr_t)p, "Size"), page * 4 / 1024);
@@ -53,7 +50,7 @@ START_TEST(smaps_and_pagemap_follow_writes)
     ck_assert(observe_vmflags(self, (uintptr_t)p, flags, sizeof flags));
     ck_assert_ptr_nonnull(strstr(flags, "wr"));
     ck_assert_int_eq(observe_smaps(self, (uintptr_t)4096, "Rss"), -1);
-    munmap(guard, (size_t)page * 6);
+    guarded_release(p, (size_t)page * 4);
 }
 END_TEST
 

@@ -13,18 +13,9 @@
 #include "procfs.h"
 #include "suite.h"
 
-static FILE *fixture(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", VMLAB_FIXTURES, name);
-    FILE *f = fopen(path, "re");
-    ck_assert_msg(f != NULL, "cannot open fixture %s", path);
-    return f;
-}
-
 static enum procfs_status parse_fixture(const char *name, uintptr_t addr, struct smaps_entry *e)
 {
-    FILE *f = fixture(name);
+    FILE *f = open_fixture(name);
     enum procfs_status st = smaps_parse_entry(f, addr, e);
     fclose(f);
     return st;
@@ -88,7 +79,7 @@ END_TEST
 START_TEST(smaps_stops_after_its_entry)
 {
     struct smaps_entry e;
-    FILE *f = fixture("smaps-6.18-cat.txt");
+    FILE *f = open_fixture("smaps-6.18-cat.txt");
     ck_assert_int_eq(smaps_parse_entry(f, 0x5640a5819000, &e), PROCFS_OK);
     long pos = ftell(f);
     fseek(f, 0, SEEK_END);
@@ -245,7 +236,7 @@ START_TEST(meminfo_by_key)
     struct procfs_want want[] = {{"MemTotal", 0, false}, {"HugePages_Total", 0, false},
                                  {"Committed_AS", 0, false}, {"NoSuchKey", 0, false},
                                  {"Active(anon)", 0, false}};
-    FILE *f = fixture("meminfo-6.18.txt");
+    FILE *f = open_fixture("meminfo-6.18.txt");
     ck_assert_int_eq(procfs_parse_keyed(f, want, 5), PROCFS_OK);
     fclose(f);
     ck_assert(want[0].present);
@@ -261,7 +252,7 @@ END_TEST
 START_TEST(meminfo_old_kernel_has_no_memavailable)
 {
     struct procfs_want want[] = {{"MemAvailable", 99, false}, {"Committed_AS", 0, false}};
-    FILE *f = fixture("meminfo-3.10-no-memavailable.txt");
+    FILE *f = open_fixture("meminfo-3.10-no-memavailable.txt");
     ck_assert_int_eq(procfs_parse_keyed(f, want, 2), PROCFS_OK);
     fclose(f);
     ck_assert(!want[0].present);
@@ -273,10 +264,10 @@ END_TEST
 START_TEST(meminfo_broken)
 {
     struct procfs_want want[] = {{"Committed_AS", 0, false}};
-    FILE *f = fixture("meminfo-truncated.txt");
+    FILE *f = open_fixture("meminfo-truncated.txt");
     ck_assert_int_eq(procfs_parse_keyed(f, want, 1), PROCFS_TRUNCATED);
     fclose(f);
-    f = fixture("meminfo-no-colon.txt");
+    f = open_fixture("meminfo-no-colon.txt");
     ck_assert_int_eq(procfs_parse_keyed(f, want, 1), PROCFS_MALFORMED);
     fclose(f);
     f = text("Committed_AS: 18446744073709551616 kB\n");
@@ -293,7 +284,7 @@ START_TEST(status_numbers_among_text)
 {
     struct procfs_want want[] = {{"VmRSS", 0, false}, {"RssAnon", 0, false},
                                  {"HugetlbPages", 0, false}, {"VmPTE", 0, false}};
-    FILE *f = fixture("status-6.18.txt");
+    FILE *f = open_fixture("status-6.18.txt");
     ck_assert_int_eq(procfs_parse_keyed(f, want, 4), PROCFS_OK);
     fclose(f);
     for (int i = 0; i < 4; i++)
@@ -302,7 +293,7 @@ START_TEST(status_numbers_among_text)
     ck_assert_uint_eq(want[1].value, 112);
     /* Asking for a text field as a number is an error, not a 0. */
     struct procfs_want name[] = {{"Name", 0, false}};
-    f = fixture("status-6.18.txt");
+    f = open_fixture("status-6.18.txt");
     ck_assert_int_eq(procfs_parse_keyed(f, name, 1), PROCFS_MALFORMED);
     fclose(f);
 }

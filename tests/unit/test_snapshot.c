@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "guarded.h"
 #include "residency.h"
 #include "snapshot.h"
 #include "suite.h"
@@ -18,33 +19,11 @@ static long page_kb(void)
     return sysconf(_SC_PAGESIZE) / 1024;
 }
 
-/* A mapping that stays a VMA of its own, as the demos make one: a PROT_NONE
- * reservation (never merged with a read-write neighbour) with a guard page on
- * each side, and the mapping placed inside it with MAP_FIXED. */
-static char *reserve(size_t len)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    char *base = mmap(NULL, len + 2 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(base, MAP_FAILED);
-    return base + page;
-}
-
-static char *map_inside(char *p, size_t len)
-{
-    char *q = mmap(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-    ck_assert_ptr_eq(q, p);
-    return q;
-}
-
 static char *map_guarded(size_t len)
 {
-    return map_inside(reserve(len), len);
-}
-
-static void release(char *p, size_t len)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    munmap(p - page, len + 2 * page);
+    char *p = guarded_map(len);
+    ck_assert_ptr_nonnull(p);
+    return p;
 }
 
 /* The measured write: volatile so that it happens exactly once, and out of
@@ -67,7 +46,7 @@ START_TEST(guarded_mapping_is_its_own_vma)
     ck_assert_str_eq(e.perms, "---p");
     ck_assert_int_eq(smaps_read_entry((uintptr_t)p + 8 * page, &e), PROCFS_OK);
     ck_assert_str_eq(e.perms, "---p");
-    release(p, 8 * page);
+    guarded_release(p, 8 * page);
     ck_assert_int_eq(smaps_read_entry((uintptr_t)p, &e), PROCFS_NOT_FOUND);
 }
 END_TEST
@@ -97,18 +76,19 @@ START_TEST(one_write_one_page_one_fault)
     ck_assert(snapshot_get(&after, "Committed_AS", &v));
     ck_assert_int_gt(v, 0);
     ck_assert(!snapshot_get(&after, "NoSuchCounter", &v));
-    release(p, 4 * page);
+    guarded_release(p, 4 * page);
 }
 END_TEST
 
 START_TEST(replaced_mapping_has_no_before)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    char *p = reserve(4 * page);
+    char *p = guarded_reserve(4 * page);
+    ck_assert_ptr_nonnull(p);
     struct snapshot before, after;
     ck_assert_int_eq(snapshot_take(&before, (uintptr_t)p), PROCFS_OK);
     ck_assert(before.mapped); /* the PROT_NONE reservation */
-    map_inside(p, 4 * page);
+    ck_assert_ptr_eq(guarded_fill(p, 4 * page), p);
     ck_assert_int_eq(snapshot_take(&after, (uintptr_t)p), PROCFS_OK);
     /* The reservation's Size (with its guard pages, 6 pages) is another
      * mapping's: no delta against it, where there would be -2 pages. */
@@ -116,7 +96,7 @@ START_TEST(replaced_mapping_has_no_before)
     int64_t size;
     ck_assert(snapshot_get(&after, "Size", &size));
     ck_assert_int_eq(size, 4 * page_kb());
-    release(p, 4 * page);
+    guarded_release(p, 4 * page);
 }
 END_TEST
 
@@ -134,7 +114,7 @@ START_TEST(residency_zero_page_and_writes)
     ck_assert_int_eq(residency_picture(p, 8 * page, picture, sizeof picture), 3);
     ck_assert_str_eq(picture, "#..#.#..");
     ck_assert_int_eq(residency_picture(p, 8 * page, picture, 8), -1); /* no room for NUL */
-    release(p, 8 * page);
+    guarded_release(p, 8 * page);
 }
 END_TEST
 

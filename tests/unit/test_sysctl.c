@@ -380,6 +380,23 @@ START_TEST(may_change_says_what_is_missing)
 }
 END_TEST
 
+/* A test's safety net waits for the lock a run holds, and gives up after
+ * the time it was given. */
+START_TEST(lock_alone_is_exclusive_and_bounded)
+{
+    if (geteuid() != 0)
+        return; /* the lock directory is root's */
+    int held = sysctl_lock(0);
+    ck_assert_msg(held >= 0, "%s: %s", sysctl_failed_call(), strerror(errno));
+    ck_assert_int_eq(sysctl_lock(1), -1);
+    ck_assert_int_eq(errno, EWOULDBLOCK);
+    close(held);
+    int again = sysctl_lock(1);
+    ck_assert_int_ge(again, 0);
+    close(again);
+}
+END_TEST
+
 START_TEST(may_change_only_what_vmlab_changes)
 {
     char why[256];
@@ -408,6 +425,7 @@ int main(void)
     TCase *may = tcase_create("may_change");
     tcase_add_loop_test(may, may_change_says_what_is_missing, 0, 6);
     tcase_add_test(may, may_change_only_what_vmlab_changes);
+    tcase_add_test(may, lock_alone_is_exclusive_and_bounded);
     suite_add_tcase(s, may);
     return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* cgroup: this process's memory cgroup and the limit that applies to it.
+ * See cgroup.h. */
+#define _GNU_SOURCE
+#include "cgroup.h"
+
+#include <string.h>
+#include <sys/vfs.h>
+
+#include "procfs.h"
+
+#define CGROUP2_MAGIC 0x63677270L
+#define CGROUP1_MAGIC 0x27e0ebL
+
+static bool is_fs(const char *path, long magic)
+{
+    struct statfs s;
+    return statfs(path, &s) == 0 && (long)s.f_type == magic;
+}
+
+void cgroup_parse_membership(FILE *in, char *v2, size_t v2len, char *v1_memory, size_t v1len)
+{
+    char line[1024];
+    v2[0] = v1_memory[0] = '\0';
+    while (fgets(line, sizeof line, in)) {
+        line[strcspn(line, "\n")] = '\0';
+        /* hierarchy-ID:controller-list:path */
+        char *c1 = strchr(line, ':');
+        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2 || c2[1] != '/')
+            continue;
+        *c1 = '\0'; /* line: the hierarchy ID */
+        *c2 = '\0'; /* c1 + 1: the controllers */
+        const char *controllers = c1 + 1, *path = c2 + 1;
+        if (strcmp(line, "0") == 0 && controllers[0] == '\0')
+            snprintf(v2, v2len, "%s", path);
+        else if (procfs_has_word(controllers, "memory", ','))
+            snprintf(v1_memory, v1len, "%s", path);
+    }
+}
+
+void cgroup_dir(char *out, size_t len, const char *mount, const char *rel)
+{
+    snprintf(out, len, "%s%s", mount, strcmp(rel, "/") == 0 ? "" : rel);
+}
+
+bool cgroup_read(const char *dir, const char *file, uint64_t *value)
+{
+    char path[640];
+    int64_t v;
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (procfs_read_number(path, &v) != PROCFS_OK || v < 0)
+        return false;
+    *value = v == INT64_MAX ? UINT64_MAX : (uint64_t)v;
+    return true;
+}
+
+bool cgroup_read_key(const char *dir, const char *file, const char *key, uint64_t *value)
+{
+    char path[640];
+    struct procfs_want w = {key, 0, false};
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (procfs_read_pairs(path, &w, 1) != PROCFS_OK || !w.present)
+        return false;
+    *value = w.value;
+    return true;
+}
+
+/* v1 writes "no limit" as the largest page-aligned 63-bit number, v2 as "max". */
+static bool is_limit(uint64_t bytes)
+{
+    return bytes < (UINT64_C(1) << 62);
+}
+
+static void no_limit(struct cgroup_limit *l, const char *room_file)
+{
+    l->bytes = l->room = UINT64_MAX;
+    l->dir[0] = l->file[0] = l->room_dir[0] = '\0';
+    l->room_file = room_file;
+}
+
+bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct cgroup_limit *out)
+{
+    const char *file = v1 ? "memory.limit_in_bytes" : "memory.max";
+    const char *usage_file = v1 ? "memory.usage_in_bytes" : "memory.current";
+    char own[512], dir[512];
+    no_limit(out, file);
+    cgroup_dir(own, sizeof own, mount, rel);
+    snprintf(dir, sizeof dir, "%s", own);
+    size_t root_len = strlen(mount);
+    for (;;) {
+        uint64_t bytes, usage;
+        if (!cgroup_read(dir, file, &bytes) || !is_limit(bytes))
+            bytes = UINT64_MAX;
+        if (bytes < out->bytes) {
+            out->bytes = bytes;
+            snprintf(out->dir, sizeof out->dir, "%s", dir);
+            snprintf(out->file, sizeof out->file, "%s", file);
+        }
+        if (bytes != UINT64_MAX && cgroup_read(dir, usage_file, &usage) &&
+            (bytes > usage ? bytes - usage : 0) < out->room) {
+            out->room = bytes > usage ? bytes - usage : 0;
+            out->room_limit = bytes;
+            out->room_usage = usage;
+            snprintf(out->room_dir, sizeof out->room_dir, "%s", dir);
+        }
+        char *slash = strrchr(dir, '/');
+        if (strlen(dir) <= root_len || !slash || (size_t)(slash - dir) < root_len)
+            break;
+        *slash = '\0'; /* the parent */
+    }
+    /* v1 sums the limits of ancestors a container cannot see. */
+    uint64_t hierarchical;
+    if (v1 && cgroup_read_key(own, "memory.stat", "hierarchical_memory_limit", &hierarchical) &&
+        is_limit(hierarchical) && hierarchical < out->bytes) {
+        out->bytes = hierarchical;
+        snprintf(out->dir, sizeof out->dir, "%s", own);
+        snprintf(out->file, sizeof out->file, "hierarchical_memory_limit");
+    }
+    return out->bytes != UINT64_MAX;
+}
+
+void cgroup_self(struct cgroup_self *s)
+{
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    s->v2[0] = s->v1[0] = '\0';
+    if (f) {
+        cgroup_parse_membership(f, s->v2, sizeof s->v2, s->v1, sizeof s->v1);
+        (void)fclose(f); /* read-only: nothing to lose */
+    }
+    s->v2_mount = is_fs("/sys/fs/cgroup", CGROUP2_MAGIC)           ? "/sys/fs/cgroup"
+                  : is_fs("/sys/fs/cgroup/unified", CGROUP2_MAGIC) ? "/sys/fs/cgroup/unified"
+                                                                   : NULL;
+    s->v1_mounted = s->v1[0] && is_fs(CGROUP_V1_MEMORY, CGROUP1_MAGIC);
+    const char *mount = s->v1_mounted ? CGROUP_V1_MEMORY : s->v2[0] ? s->v2_mount : NULL;
+    const char *rel = s->v1_mounted ? s->v1 : s->v2;
+    s->dir[0] = '\0';
+    no_limit(&s->limit, "");
+    if (mount) {
+        cgroup_dir(s->dir, sizeof s->dir, mount, rel);
+        (void)cgroup_effective_limit(mount, rel, s->v1_mounted, &s->limit);
+    }
+}

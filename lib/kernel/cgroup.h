@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* cgroup: which memory cgroup this process is in, and which limit applies
+ * to it, as the kernel says in /proc/self/cgroup and the cgroup's files:
+ *
+ *   v2  memory.max, memory.current
+ *   v1  memory.limit_in_bytes, memory.usage_in_bytes, and memory.stat's
+ *       hierarchical_memory_limit (ancestors a container cannot see)
+ *
+ * A cgroup's memory counts against every ancestor's limit too, so the limit
+ * that applies is the smallest over the cgroup and its ancestors. */
+#ifndef VMLAB_CGROUP_H
+#define VMLAB_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CGROUP_V1_MEMORY "/sys/fs/cgroup/memory"
+
+/* A memory limit and the cgroup that sets it. */
+struct cgroup_limit {
+    uint64_t bytes;     /* UINT64_MAX: none found */
+    char dir[512];      /* the cgroup that sets it, or "" */
+    char file[40];      /* "memory.max", "memory.limit_in_bytes", or
+                           "hierarchical_memory_limit" (v1 memory.stat) */
+    /* The least room left over the same cgroups, limit - usage (v2
+     * memory.current, v1 memory.usage_in_bytes): what a process there may
+     * still use. room: UINT64_MAX when no cgroup has both files. */
+    uint64_t room, room_limit, room_usage;
+    char room_dir[512];
+    const char *room_file; /* the limit file of room_dir */
+};
+
+/* Where this process sits, from /proc/self/cgroup text: the v2 path ("0::")
+ * and the v1 memory controller's path; "" when absent. */
+void cgroup_parse_membership(FILE *in, char *v2, size_t v2len, char *v1_memory, size_t v1len);
+
+/* The effective memory limit of the cgroup `rel` (as in /proc/self/cgroup)
+ * of the hierarchy mounted at `mount`: the smallest memory.max (v2) or
+ * memory.limit_in_bytes (v1) of rel and each ancestor up to the mount, and
+ * for v1 also hierarchical_memory_limit from rel's memory.stat; and the
+ * least room any of them leaves. A value of 2^62 or more, or "max", is no
+ * limit. Returns false when no limit is set anywhere. Takes a root path so
+ * that tests can use a fake tree. */
+bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct cgroup_limit *out);
+
+/* This process's memory cgroup. The kernel gives the memory controller to
+ * one hierarchy only: v1 where this process has a v1 memory cgroup and it is
+ * mounted, else v2. */
+struct cgroup_self {
+    char v2[256], v1[256];  /* as /proc/self/cgroup says; "" when absent */
+    const char *v2_mount;   /* /sys/fs/cgroup, or /sys/fs/cgroup/unified on a
+                               hybrid host; NULL when cgroup2 is not mounted */
+    bool v1_mounted;        /* v1 is set and CGROUP_V1_MEMORY is mounted */
+    char dir[512];          /* the memory cgroup's directory, or "" */
+    struct cgroup_limit limit; /* the limit that applies to it */
+};
+void cgroup_self(struct cgroup_self *s);
+
+/* mount + rel, where rel "/" is the mount itself. */
+void cgroup_dir(char *out, size_t len, const char *mount, const char *rel);
+
+/* dir/file holding one number, or "max" (*value = UINT64_MAX). */
+bool cgroup_read(const char *dir, const char *file, uint64_t *value);
+/* The value of `key` in dir/file of "key value" lines (memory.events). */
+bool cgroup_read_key(const char *dir, const char *file, const char *key, uint64_t *value);
+
+#endif
