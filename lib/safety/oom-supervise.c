@@ -393,15 +393,6 @@ bool oom_protect_self(void)
     return procfs_write_text("/proc/self/oom_score_adj", "-1000") == 0;
 }
 
-void oom_refuse_if_panics(struct narrator *n, bool unconfined)
-{
-    uint64_t panic = 0;
-    if (procfs_read_vm_sysctl("panic_on_oom", &panic) == PROCFS_OK &&
-        (panic == 2 || (panic == 1 && unconfined)))
-        narrate_finish(n, RESULT_SKIP, "vm.panic_on_oom is %llu: an OOM here would panic the whole "
-                       "machine instead of killing one process", (unsigned long long)panic);
-}
-
 void oom_finish(struct narrator *n, struct confine *c, const struct oom_watch *w, pid_t pid,
                 int status)
 {

@@ -128,10 +128,6 @@ void oom_explain_supervisor(struct narrator *n, bool protected_self, const struc
  * it may not (a container without CAP_SYS_RESOURCE). */
 bool oom_protect_self(void);
 
-/* vm.panic_on_oom = 2 turns even a cgroup's OOM into a kernel panic, = 1
- * any other OOM: then a 77 that says so. */
-void oom_refuse_if_panics(struct narrator *n, bool unconfined);
-
 /* The end: reaps a victim not yet reaped (one that never said hello), removes
  * the cgroup this run made, and the result line that says what happened to
  * the victim and to the cgroup, as measured. */

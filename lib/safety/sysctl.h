@@ -48,8 +48,9 @@
  * else -1 and `why` receives one sentence naming what is missing on this
  * machine and the command that would enable it (e.g. "/proc/sys is
  * read-only here (a container)..."). Changes nothing but, at most, creating
- * the lock directory. Demos call it before announcing a change and turn -1
- * into exit 77 with that sentence. */
+ * the lock directory. demo_start (lib/safety/needs) calls it for a declared
+ * NEED_SYSCTL before anything is announced, and turns -1 into exit 77 with
+ * that sentence. */
 int sysctl_may_change(const char *name, char *why, size_t len);
 
 /* Takes the lock (waiting, and saying so on stderr, while another run holds
