@@ -185,6 +185,7 @@ void narrate_lesson_before(struct narrator *n, const char *code)
     }
     if (n->observe)
         n->observe(n->observe_ctx, false);
+    errno = 0; /* so that a lesson whose calls all succeeded keeps no older errno */
 }
 
 /* The lesson's errno is kept before the observer's reads of /proc can change it, and is
@@ -727,11 +728,12 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
     int (*undo)(void) = n->undo_at_finish;
     n->undo_at_finish = NULL;
     if (undo && undo() != 0) {
-        /* Said on stderr; the undo record stays for the next run. Never "restored". */
-        size_t used = strlen(reason);
-        snprintf(reason + used, sizeof reason - used, "%sa /proc/sys/vm value this run changed "
-                 "could not be put back (see above); the next vmlab run will try again",
-                 result == RESULT_OK ? "; but " : "; and ");
+        /* Said on stderr; the undo record stays for the next run. An ending that would have
+         * been "ok" may say that the value is back: it is replaced; another keeps its reason. */
+        static const char failed[] = "a /proc/sys/vm value this run changed could not be put "
+                                     "back (see above); the next vmlab run will try again";
+        size_t used = result == RESULT_OK ? 0 : strlen(reason);
+        snprintf(reason + used, sizeof reason - used, "%s%s", used ? "; and " : "", failed);
         result = RESULT_FAIL;
     }
     if (n->svg && result == RESULT_OK) {

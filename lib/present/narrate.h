@@ -146,8 +146,8 @@ void narrate_watch(struct narrator *n, uintptr_t addr);
  *
  * LESSON prints its argument exactly as it is written in the source (the
  * preprocessor's #), pauses with --step ("Enter runs it"), calls the
- * observer (before), runs the code, keeps errno in n->lesson_errno (so that
- * the observer's reads cannot change it), and calls the observer (after). So the
+ * observer (before), runs the code with errno 0, keeps errno in n->lesson_errno
+ * (so that the observer's reads cannot change it), and calls the observer (after). So the
  * code a student sees is the code that ran, and the snapshots sit tight
  * around it. A function that holds a LESSON is marked LESSON_FN: under
  * AddressSanitizer its accesses are not instrumented, because the first

@@ -6,9 +6,12 @@
  * runs) registers one action here before it makes the change. The actions
  * run, last registered first:
  *   - at exit() (one atexit handler for all of them),
- *   - on SIGINT, SIGTERM, SIGHUP and SIGQUIT (one handler: it runs them with
- *     every signal blocked, then dies of the same signal, so that the shell
- *     sees what happened),
+ *   - on every signal whose default is to end the process - SIGINT, SIGTERM,
+ *     SIGHUP, SIGQUIT, SIGPIPE (`| head`), SIGALRM, SIGUSR1/2, SIGXCPU,
+ *     SIGXFSZ, SIGVTALRM, SIGPROF - that still has that default (one ignored
+ *     under nohup, or handled by the program, stays so): one handler runs them
+ *     with every signal blocked, then dies of the same signal, so that the
+ *     shell sees what happened,
  * Only in the process that registered them: a forked child that exits runs
  * none of them.
  *

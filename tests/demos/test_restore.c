@@ -126,6 +126,24 @@ START_TEST(signal_at_each_step_of_all_modes)
 }
 END_TEST
 
+/* The other signals that end a process by default, in mode 1: a closed pipe (`| head`), a
+ * timer, a user signal. Each restores as the three above do. */
+static const int other_signals[] = {SIGPIPE, SIGALRM, SIGUSR1};
+
+START_TEST(other_fatal_signals_restore)
+{
+    int sig = other_signals[_i];
+    pause_inside_all_modes(&child);
+    kill(child.pid, sig);
+    int status = pty_finish(&child);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == sig, "want death by signal %d, got "
+                  "status %#x", sig, status);
+    char when[64];
+    snprintf(when, sizeof when, "%s in mode 1", strsignal(sig));
+    assert_all_restored(when);
+}
+END_TEST
+
 /* Every signal at every pause of hugetlb-reserve --setup 2 (6 steps, each
  * paused before its lesson line runs; the pool is grown in step 1, a page
  * reserved in step 2). */
@@ -392,6 +410,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, signal_at_each_step_of_all_modes, 0, 3 * ALL_MODES_STEPS);
     tcase_add_loop_test(tc, signal_at_each_step_of_hugetlb_setup, 0, 3 * 6);
+    tcase_add_loop_test(tc, other_fatal_signals_restore, 0, 3);
     tcase_add_test(tc, sigkill_then_next_run_repairs);
     tcase_add_test(tc, killed_worker);
     tcase_add_test(tc, many_at_once);

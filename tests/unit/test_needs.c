@@ -151,18 +151,10 @@ END_TEST
 
 static int put_back_fails(void) { return -1; }
 
-/* A run whose change could not be put back must not end "ok" (exit 1), nor lose why it
- * ended: a skip keeps its reason, the failure is added. */
-START_TEST(finish_fails_when_nothing_was_put_back)
-{
-    struct narrator n;
-    narrate_init(&n, "d", &json, 1);
-    n.undo_at_finish = put_back_fails;
-    narrate_finish(&n, RESULT_OK, "all restored");
-}
-END_TEST
-
-START_TEST(a_skip_keeps_its_reason_when_nothing_was_put_back)
+/* A run whose change could not be put back must not end "ok" (exit 1), nor say what it
+ * would have said (that the value is back); a skip keeps its reason, the failure added. */
+static int finish_failing_put_back(enum narrate_result result, const char *reason, char *text,
+                                   size_t len)
 {
     int out[2];
     ck_assert_int_eq(pipe(out), 0);
@@ -173,17 +165,27 @@ START_TEST(a_skip_keeps_its_reason_when_nothing_was_put_back)
         narrate_init(&n, "d", &json, 1);
         n.out = fdopen(out[1], "w");
         n.undo_at_finish = put_back_fails;
-        narrate_finish(&n, RESULT_SKIP, "no pool here");
+        narrate_finish(&n, result, "%s", reason);
     }
     close(out[1]);
-    char text[4096] = "";
     size_t got = 0;
-    for (ssize_t r; (r = read(out[0], text + got, sizeof text - 1 - got)) > 0;)
+    for (ssize_t r; (r = read(out[0], text + got, len - 1 - got)) > 0;)
         got += (size_t)r;
+    text[got] = '\0';
     close(out[0]);
     int status;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    ck_assert(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+START_TEST(nothing_put_back_is_a_failure)
+{
+    char text[4096];
+    ck_assert_int_eq(finish_failing_put_back(RESULT_OK, "the pool is back", text, sizeof text), 1);
+    ck_assert_msg(strstr(text, "\"result\":\"fail\"") && !strstr(text, "the pool is back") &&
+                  strstr(text, "could not be put back"), "%s", text);
+    ck_assert_int_eq(finish_failing_put_back(RESULT_SKIP, "no pool here", text, sizeof text), 1);
     ck_assert_msg(strstr(text, "\"result\":\"fail\"") && strstr(text, "no pool here; and a "
                   "/proc/sys/vm value"), "%s", text);
 }
@@ -202,8 +204,7 @@ static Suite *needs_suite(bool root)
         tcase_add_test(tc, write_names_the_file_and_the_option);
         tcase_add_exit_test(tc, start_skips_for_a_missing_need, 77);
         tcase_add_test(tc, start_goes_on_without_an_optional_need);
-        tcase_add_exit_test(tc, finish_fails_when_nothing_was_put_back, 1);
-        tcase_add_test(tc, a_skip_keeps_its_reason_when_nothing_was_put_back);
+        tcase_add_test(tc, nothing_put_back_is_a_failure);
     }
     suite_add_tcase(s, tc);
     return s;
