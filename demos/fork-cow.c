@@ -64,6 +64,7 @@ static struct narrator n;
 LESSON_FN static void map(void)
 {
     LESSON(&n, guard = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+           if (guard == MAP_FAILED) narrate_fail_errno(&n, "mmap", errno);
            p = mmap(guard + page, size, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
            d = mmap(p + size + page, small, PROT_READ | PROT_WRITE,
@@ -105,6 +106,7 @@ LESSON_FN static void do_vfork(void)
     // NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.vfork)
     LESSON(&n, vforked = vfork();
            if (vforked == 0) { execve("/bin/cat", cat_argv, environ); _exit(127); }
+           if (vforked < 0) narrate_fail_errno(&n, "vfork", errno);
            snprintf(exe, sizeof exe, "/proc/%d/exe", vforked);
            exe_len = readlink(exe, exe_seen, sizeof exe_seen - 1); wait_until_asleep(vforked););
 }
@@ -237,8 +239,8 @@ static long long commit_row(void)
 
 static void explain_map(void)
 {
-    if (p == MAP_FAILED || d == MAP_FAILED || w == MAP_FAILED || guard == MAP_FAILED)
-        narrate_fail_errno(&n, "mmap", errno);
+    if (p == MAP_FAILED || d == MAP_FAILED || w == MAP_FAILED)
+        narrate_fail_errno(&n, "mmap", n.lesson_errno);
     snapshot_maps_fact(&n, &s.after.entry);
     narrate_fact(&n, "d", "%#lx", (unsigned long)d);
     narrate_fact(&n, "w", "%#lx", (unsigned long)w);
@@ -331,8 +333,6 @@ static void explain_child_writes(void)
 
 static void explain_vfork(void)
 {
-    if (vforked < 0)
-        narrate_fail_errno(&n, "vfork", errno);
     int st;
     if (waitpid(vforked, &st, WNOHANG) == vforked) { /* the child's execve failed: _exit(127) */
         vforked = -1;

@@ -38,6 +38,7 @@ static void observe(void *ctx, bool after);
 LESSON_FN static void map(void)
 {
     LESSON(&n, guard = mmap(NULL, size + 2 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+           if (guard == MAP_FAILED) narrate_fail_errno(&n, "mmap", errno);
            p = mmap(guard + page, size, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
            madvise(p, size, MADV_NOHUGEPAGE););
@@ -154,7 +155,7 @@ static void unsupported(const char *id, const char *call, const char *flag, cons
 
 static void explain_map(void)
 {
-    if (guard == MAP_FAILED || p == MAP_FAILED)
+    if (p == MAP_FAILED)
         narrate_fail_errno(&n, "mmap", n.lesson_errno);
     narrate_watch(&n, (uintptr_t)p);
     snapshot_maps_fact(&n, &d.after.entry);
@@ -390,17 +391,6 @@ static const struct cli_option options[] = {
                      "memory allows less; 64K to 64M)"},
 };
 
-/* MADV_FREE under pressure, in a 96 MiB cgroup of its own (a limit, nothing allocated yet).
- * Lacking it, or where 96 MiB do not fit in what this process may use, those steps are left
- * out and pressure_possible says why. */
-static bool cgroup_fits;
-static const uint64_t cgroup_limit = UINT64_C(96) << 20;
-static const struct demo_need needs[] = {
-    {NEED_MEMORY_CGROUP, "the child under pressure", .optional = true, .limit = &cgroup_limit,
-     .cgroup = &d.c},
-    {0},
-};
-
 static const struct demo_info info = {
     .name = "mlock-madvise",
     .summary = "Locks, frees and fills anonymous memory with mlock, mlockall and madvise,\n"
@@ -411,7 +401,6 @@ static const struct demo_info info = {
     .noptions = sizeof options / sizeof options[0],
     .examples = "  mlock-madvise              every step on 4 MiB\n"
                 "  mlock-madvise --step       pause before each step\n",
-    .needs = needs,
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)
@@ -420,20 +409,22 @@ static void on_option(void *ctx, size_t index, const char *arg)
     *(uint64_t *)ctx = cli_size_arg(&info, "--size", arg, UINT64_C(64) << 10, UINT64_C(64) << 20);
 }
 
-/* The child's pressure: in the cgroup demo_start made, if it is one of its own (root);
- * else its steps are left out and d.no_cgroup says why. */
-static bool pressure_possible(const char *why_not_fit)
+/* The child's pressure: in a 96 MiB cgroup of its own (root), made once the sizes are
+ * known (an extra, not a need: without it those steps are left out, d.no_cgroup says why). */
+static bool pressure_possible(const struct budget *budget)
 {
-    const char *lacks = need_lacking(NEED_MEMORY_CGROUP, NULL);
-    if (cgroup_fits && !lacks && (d.c.kind == CONFINE_V1 || d.c.kind == CONFINE_V2))
-        return true;
-    if (!lacks) {
+    const uint64_t cgroup_limit = UINT64_C(96) << 20;
+    char why[512];
+    bool fits = budget_allows(budget, cgroup_limit, 2, why, sizeof why);
+    if (fits && confine_setup(&d.c, info.name, cgroup_limit, why, sizeof why) == 0) {
+        if (d.c.kind == CONFINE_V1 || d.c.kind == CONFINE_V2)
+            return true;
         confine_teardown(&d.c);
-        lacks = "only a cgroup of its own will do (as root), so that the pressure falls on "
-                "nothing else";
+        snprintf(why, sizeof why, "only a cgroup of its own will do (as root), so that the "
+                                  "pressure falls on nothing else");
     }
     snprintf(d.no_cgroup, sizeof d.no_cgroup, "\nMADV_FREE under pressure is not shown: %s%s",
-             cgroup_fits ? "" : "a 96 MiB cgroup does not fit: ", cgroup_fits ? lacks : why_not_fit);
+             fits ? "" : "a 96 MiB cgroup does not fit: ", why);
     return false;
 }
 
@@ -466,17 +457,14 @@ int main(int argc, char **argv)
     d.limit_kb = memlock == SIZE_MAX ? -1 : (long long)(memlock / 1024);
     bool show_limit = memlock != SIZE_MAX && memlock > 0 &&
                       budget_allows(&budget, memlock + page, 4, why, sizeof why);
-    char why_not_fit[512];
-    cgroup_fits = budget_allows(&budget, cgroup_limit, 2, why_not_fit, sizeof why_not_fit);
-
     n.nsteps = NARRATE_COUNT(locking) + NARRATE_COUNT(freeing) + NARRATE_COUNT(filling) +
                (show_limit ? NARRATE_COUNT(past_memlock) : 0);
-    bool show_pressure = pressure_possible(why_not_fit);
-    if (show_pressure)
-        n.nsteps += NARRATE_COUNT(in_cgroup);
     if (got == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "RLIMIT_MEMLOCK (%lld kB) or this process's memory allows "
                        "fewer than 4 pages; raise it: ulimit -l 8192", d.limit_kb);
+    bool show_pressure = pressure_possible(&budget);
+    if (show_pressure)
+        n.nsteps += NARRATE_COUNT(in_cgroup);
     narrate_observe(&n, observe, &p);
     char size_text[32], limit_text[64] = "unlimited";
     format_size(size, size_text, sizeof size_text);

@@ -44,7 +44,9 @@ static struct narrator n;
 
 LESSON_FN static void create(void)
 {
-    LESSON(&n, fd = mkstemp(path); unlink(path);
+    LESSON(&n, fd = mkstemp(path);
+               if (fd < 0) narrate_fail_errno(&n, "mkstemp", errno);
+               unlink(path);
                for (size_t off = 0; off < len; off += sizeof block)
                    written += pwrite(fd, block, sizeof block, (off_t)off);
                fsync(fd);
@@ -59,6 +61,7 @@ LESSON_FN static void read_one(void)
 LESSON_FN static void fault_random(void)
 {
     LESSON(&n, m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+               if (m == MAP_FAILED) narrate_fail_errno(&n, "mmap", errno);
                madvise(m, len, MADV_RANDOM);
                c = FORCE_READ(m[len / 4]););
     advice = MADV_RANDOM;
@@ -105,6 +108,7 @@ LESSON_FN static void read_all(void)
 LESSON_FN static void drop_caches(void)
 {
     LESSON(&n, dc = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+               if (dc < 0) narrate_fail_errno(&n, "open /proc/sys/vm/drop_caches", errno);
                got = write(dc, "1", 1); close(dc););
 }
 
@@ -185,8 +189,8 @@ static void observe(void *ctx, bool after)
 
 static void explain_create(void)
 {
-    if (fd < 0 || written != (ssize_t)len)
-        narrate_fail_errno(&n, fd < 0 ? "mkstemp" : "pwrite", n.lesson_errno);
+    if (written != (ssize_t)len)
+        narrate_fail_errno(&n, "pwrite", n.lesson_errno);
     narrate_fact(&n, "file", "%s (deleted)", path);
     narrate_fact_int(&n, "fd", fd);
     narrate_fact(&n, "watch_view", "%p", (void *)d.view);
@@ -222,8 +226,6 @@ static void explain_fault(void)
     bool random = advice == MADV_RANDOM;
     long more = d.after.resident - d.before.resident;
     int64_t maj = d.after.majflt - d.before.majflt;
-    if (m == MAP_FAILED)
-        narrate_fail_errno(&n, "mmap", n.lesson_errno);
     if (random)
         narrate_fact(&n, "mapping", "%p", (void *)m);
     CONCLUDE(&n, random ? "random_no_readahead" : "sequential_reads_ahead",

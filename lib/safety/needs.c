@@ -144,8 +144,15 @@ static int put_back(void)
 static void begin_changes(struct narrator *n, const struct demo_info *info)
 {
     char repaired[512];
-    if (sysctl_begin(info->name, repaired, sizeof repaired) != 0)
-        narrate_fail_errno(n, "take the vmlab lock", errno);
+    if (sysctl_begin(info->name, repaired, sizeof repaired) != 0) {
+        int err = errno;
+        if (repaired[0])
+            fprintf(stderr, "%s: %s\n", info->name, repaired);
+        if (err == EBUSY) /* a record of a run still alive: its change is in force */
+            narrate_finish(n, RESULT_SKIP, "another vmlab run has a /proc/sys/vm value changed "
+                           "(see above); run this again when it has ended");
+        narrate_fail_errno(n, sysctl_failed_call(), err);
+    }
     if (repaired[0])
         fprintf(stderr, "%s: %s\n", info->name, repaired);
     changer = getpid();
@@ -183,15 +190,9 @@ void demo_start(struct narrator *n, const struct demo_info *info, const struct c
     if (changes)
         begin_changes(n, info);
     for (const struct demo_need *d = info->needs; d->kind; d++) {
-        char why[sizeof lacking[0].why - 64];
-        if (d->kind != NEED_MEMORY_CGROUP || !need_applies(d) ||
-            confine_setup(d->cgroup, info->name, *d->limit, why, sizeof why) == 0)
-            continue;
-        if (!d->optional || nlacking == sizeof lacking / sizeof lacking[0])
+        char why[1024];
+        if (d->kind == NEED_MEMORY_CGROUP && need_applies(d) &&
+            confine_setup(d->cgroup, info->name, *d->limit, why, sizeof why) != 0)
             narrate_finish(n, RESULT_SKIP, "cannot confine %s: %s", d->name, why);
-        lacking[nlacking].kind = d->kind;
-        lacking[nlacking].name = d->name;
-        snprintf(lacking[nlacking++].why, sizeof lacking[0].why, "cannot confine %s: %s",
-                 d->name, why);
     }
 }

@@ -56,7 +56,8 @@ struct demo_need {
     const char *name;        /* see the kind */
     const bool *when;        /* the option that asks for it; NULL: every run */
     const char *option;      /* that option as typed ("--all-modes"), for the messages */
-    bool optional;           /* lacking it, the demo goes on: need_lacking() says why */
+    bool optional;           /* lacking it, the demo goes on: need_lacking() says why
+                                (not NEED_MEMORY_CGROUP: an extra cgroup is the demo's own) */
     uint64_t bytes;          /* NEED_PAGE_SIZE */
     const uint64_t *limit;   /* NEED_MEMORY_CGROUP: its memory limit in bytes */
     struct confine *cgroup;  /* NEED_MEMORY_CGROUP: set up by demo_start */
