@@ -59,11 +59,15 @@ static void read_own_cgroup(struct grant *g)
     g->cgroup_headroom = l->room == UINT64_MAX ? -1 : (int64_t)(l->room / 1024);
     g->cgroup_detail[0] = '\0';
     if (l->room != UINT64_MAX) {
-        char l_text[32], u_text[32];
+        char l_text[32], usage[48] = "usage unknown";
         format_size(l->room_limit, l_text, sizeof l_text);
-        format_size(l->room_usage, u_text, sizeof u_text);
-        snprintf(g->cgroup_detail, sizeof g->cgroup_detail, "%s of %s: %s, %s in use", l->room_file,
-                 l->room_dir, l_text, u_text);
+        if (l->room_usage != UINT64_MAX) {
+            char u_text[32];
+            format_size(l->room_usage, u_text, sizeof u_text);
+            snprintf(usage, sizeof usage, "%s in use", u_text);
+        }
+        snprintf(g->cgroup_detail, sizeof g->cgroup_detail, "%s of %s: %s, %s", l->room_file,
+                 l->room_dir, l_text, usage);
     }
 }
 

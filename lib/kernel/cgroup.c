@@ -72,11 +72,31 @@ static bool is_limit(uint64_t bytes)
     return bytes < (UINT64_C(1) << 62);
 }
 
-static void no_limit(struct cgroup_limit *l, const char *room_file)
+static void no_limit(struct cgroup_limit *l)
 {
     l->bytes = l->room = UINT64_MAX;
     l->dir[0] = l->file[0] = l->room_dir[0] = '\0';
-    l->room_file = room_file;
+    l->room_file = "";
+}
+
+/* One limit more for the least room: `limit` of dir less dir's usage. A
+ * usage that cannot be read leaves room for at most the limit itself: an
+ * upper bound, which keeps the limit in the budget rather than dropping it
+ * (room_usage then says UINT64_MAX). */
+static void consider_room(struct cgroup_limit *out, const char *dir, const char *file,
+                          uint64_t limit, const char *usage_file)
+{
+    uint64_t usage;
+    if (!cgroup_read(dir, usage_file, &usage))
+        usage = UINT64_MAX;
+    uint64_t room = usage == UINT64_MAX ? limit : limit > usage ? limit - usage : 0;
+    if (room >= out->room)
+        return;
+    out->room = room;
+    out->room_limit = limit;
+    out->room_usage = usage;
+    out->room_file = file;
+    snprintf(out->room_dir, sizeof out->room_dir, "%s", dir);
 }
 
 bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct cgroup_limit *out)
@@ -84,12 +104,12 @@ bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct 
     const char *file = v1 ? "memory.limit_in_bytes" : "memory.max";
     const char *usage_file = v1 ? "memory.usage_in_bytes" : "memory.current";
     char own[512], dir[512];
-    no_limit(out, file);
+    no_limit(out);
     cgroup_dir(own, sizeof own, mount, rel);
     snprintf(dir, sizeof dir, "%s", own);
     size_t root_len = strlen(mount);
     for (;;) {
-        uint64_t bytes, usage;
+        uint64_t bytes;
         if (!cgroup_read(dir, file, &bytes) || !is_limit(bytes))
             bytes = UINT64_MAX;
         if (bytes < out->bytes) {
@@ -97,25 +117,25 @@ bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct 
             snprintf(out->dir, sizeof out->dir, "%s", dir);
             snprintf(out->file, sizeof out->file, "%s", file);
         }
-        if (bytes != UINT64_MAX && cgroup_read(dir, usage_file, &usage) &&
-            (bytes > usage ? bytes - usage : 0) < out->room) {
-            out->room = bytes > usage ? bytes - usage : 0;
-            out->room_limit = bytes;
-            out->room_usage = usage;
-            snprintf(out->room_dir, sizeof out->room_dir, "%s", dir);
-        }
+        if (bytes != UINT64_MAX)
+            consider_room(out, dir, file, bytes, usage_file);
         char *slash = strrchr(dir, '/');
         if (strlen(dir) <= root_len || !slash || (size_t)(slash - dir) < root_len)
             break;
         *slash = '\0'; /* the parent */
     }
-    /* v1 sums the limits of ancestors a container cannot see. */
+    /* v1 sums the limits of ancestors a container cannot see. Their usage
+     * is hidden too, but is at least this cgroup's own: the limit less that
+     * is the most room they can leave. */
     uint64_t hierarchical;
     if (v1 && cgroup_read_key(own, "memory.stat", "hierarchical_memory_limit", &hierarchical) &&
-        is_limit(hierarchical) && hierarchical < out->bytes) {
-        out->bytes = hierarchical;
-        snprintf(out->dir, sizeof out->dir, "%s", own);
-        snprintf(out->file, sizeof out->file, "hierarchical_memory_limit");
+        is_limit(hierarchical)) {
+        if (hierarchical < out->bytes) {
+            out->bytes = hierarchical;
+            snprintf(out->dir, sizeof out->dir, "%s", own);
+            snprintf(out->file, sizeof out->file, "hierarchical_memory_limit");
+        }
+        consider_room(out, own, "hierarchical_memory_limit", hierarchical, usage_file);
     }
     return out->bytes != UINT64_MAX;
 }
@@ -135,7 +155,7 @@ void cgroup_self(struct cgroup_self *s)
     const char *mount = s->v1_mounted ? CGROUP_V1_MEMORY : s->v2[0] ? s->v2_mount : NULL;
     const char *rel = s->v1_mounted ? s->v1 : s->v2;
     s->dir[0] = '\0';
-    no_limit(&s->limit, "");
+    no_limit(&s->limit);
     if (mount) {
         cgroup_dir(s->dir, sizeof s->dir, mount, rel);
         (void)cgroup_effective_limit(mount, rel, s->v1_mounted, &s->limit);

@@ -24,12 +24,14 @@ struct cgroup_limit {
     char dir[512];      /* the cgroup that sets it, or "" */
     char file[40];      /* "memory.max", "memory.limit_in_bytes", or
                            "hierarchical_memory_limit" (v1 memory.stat) */
-    /* The least room left over the same cgroups, limit - usage (v2
-     * memory.current, v1 memory.usage_in_bytes): what a process there may
-     * still use. room: UINT64_MAX when no cgroup has both files. */
+    /* The least room left over the same limits, limit - usage (v2
+     * memory.current, v1 memory.usage_in_bytes; for v1's
+     * hierarchical_memory_limit, the cgroup's own usage): what a process
+     * there may still use. A usage that cannot be read leaves the limit
+     * itself (room_usage UINT64_MAX). room: UINT64_MAX when no limit. */
     uint64_t room, room_limit, room_usage;
     char room_dir[512];
-    const char *room_file; /* the limit file of room_dir */
+    const char *room_file; /* the limit's file, as `file` */
 };
 
 /* Where this process sits, from /proc/self/cgroup text: the v2 path ("0::")

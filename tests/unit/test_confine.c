@@ -182,6 +182,31 @@ START_TEST(effective_limit_v1_sees_hidden_ancestors)
 }
 END_TEST
 
+/* The room a hidden ancestor leaves is at most its limit less this
+ * cgroup's own usage: never the room under a larger limit that is seen. */
+START_TEST(room_v1_within_hidden_ancestors)
+{
+    char root[64];
+    fake_root(root, sizeof root);
+    put(root, "/vmlab-1/memory.limit_in_bytes", "1073741824\n");
+    put(root, "/vmlab-1/memory.usage_in_bytes", "10485760\n");
+    put(root, "/vmlab-1/memory.stat", "hierarchical_memory_limit 104857600\n");
+    struct cgroup_limit l;
+    ck_assert(cgroup_effective_limit(root, "/vmlab-1", true, &l));
+    ck_assert_uint_eq(l.bytes, 100 << 20);
+    ck_assert_uint_eq(l.room, 90 << 20);
+    ck_assert_uint_eq(l.room_limit, 100 << 20);
+    ck_assert_uint_eq(l.room_usage, 10 << 20);
+    ck_assert_str_eq(l.room_file, "hierarchical_memory_limit");
+    /* Without a usage to read, the limit itself is the most room left. */
+    put(root, "/vmlab-1/memory.usage_in_bytes", "not a number\n");
+    ck_assert(cgroup_effective_limit(root, "/vmlab-1", true, &l));
+    ck_assert_uint_eq(l.room, 100 << 20);
+    ck_assert_uint_eq(l.room_usage, UINT64_MAX);
+    remove_tree(root);
+}
+END_TEST
+
 /* The room a process may still use: limit - usage, the least over the cgroup
  * and its ancestors. A leaf without a limit under a parent (a container's
  * cgroup) of 100 MiB with 90 MiB in use: 10 MiB, and the parent is named. */
@@ -238,10 +263,11 @@ START_TEST(room_without_limit_or_files)
     ck_assert(!cgroup_effective_limit(root, "/odd", true, &l));
     ck_assert(!cgroup_effective_limit(root, "/", false, &l)); /* no v2 files at all */
     ck_assert_uint_eq(l.room, UINT64_MAX);
-    /* A limit without a usage file is a limit, but leaves no known room. */
+    /* A limit without a usage file is a limit, and leaves at most itself. */
     ck_assert(cgroup_effective_limit(root, "/nousage", true, &l));
     ck_assert_uint_eq(l.bytes, 100 << 20);
-    ck_assert_uint_eq(l.room, UINT64_MAX);
+    ck_assert_uint_eq(l.room, 100 << 20);
+    ck_assert_uint_eq(l.room_usage, UINT64_MAX);
     remove_tree(root);
 }
 END_TEST
@@ -348,6 +374,7 @@ int main(void)
     tcase_add_test(tc, outside_a_limited_cgroup_verify_refuses);
     tcase_add_test(tc, effective_limit_v2_is_the_smallest_ancestor);
     tcase_add_test(tc, effective_limit_v1_sees_hidden_ancestors);
+    tcase_add_test(tc, room_v1_within_hidden_ancestors);
     tcase_add_test(tc, room_v2_ancestor_binds);
     tcase_add_test(tc, room_v1_limit_and_unlimited_root);
     tcase_add_test(tc, room_without_limit_or_files);
