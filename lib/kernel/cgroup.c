@@ -140,6 +140,17 @@ bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct 
     return out->bytes != UINT64_MAX;
 }
 
+bool cgroup_swap_capped(const char *dir, uint64_t limit)
+{
+    uint64_t swap;
+    if (cgroup_read(dir, "memory.swap.max", &swap) && swap == 0)
+        return true;
+    /* v1's "no limit" is a number like any other: 2^63 - 4096 would pass as
+     * "no larger than" the same number read from memory.limit_in_bytes. */
+    return cgroup_read(dir, "memory.memsw.limit_in_bytes", &swap) && is_limit(swap) &&
+           swap <= limit;
+}
+
 void cgroup_self(struct cgroup_self *s)
 {
     FILE *f = fopen("/proc/self/cgroup", "re");

@@ -60,6 +60,11 @@ struct cgroup_self {
 };
 void cgroup_self(struct cgroup_self *s);
 
+/* Whether swap cannot take the cgroup dir past `limit`, its own memory
+ * limit: v2 memory.swap.max is 0, or v1 memory.memsw.limit_in_bytes
+ * (memory + swap) is a real limit no larger than `limit`. */
+bool cgroup_swap_capped(const char *dir, uint64_t limit);
+
 /* mount + rel, where rel "/" is the mount itself. */
 void cgroup_dir(char *out, size_t len, const char *mount, const char *rel);
 

@@ -456,17 +456,13 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
         confine_explain_missing(&env, demo, why, len);
         return -1;
     }
-    uint64_t swap_max = UINT64_MAX;
     c->kind = CONFINE_INHERITED;
     snprintf(c->dir, sizeof c->dir, "%s", s.dir);
     c->effective = s.limit;
     c->limit = UINT64_MAX;
     if (!cgroup_read(s.dir, "memory.max", &c->limit))
         (void)cgroup_read(s.dir, "memory.limit_in_bytes", &c->limit);
-    c->swap_limited = no_swap() ||
-                      (cgroup_read(s.dir, "memory.swap.max", &swap_max) && swap_max == 0) ||
-                      (cgroup_read(s.dir, "memory.memsw.limit_in_bytes", &swap_max) &&
-                       swap_max <= c->limit);
+    c->swap_limited = no_swap() || cgroup_swap_capped(s.dir, c->limit);
 
 check_swap:
     if (c->kind == CONFINE_V1 || (c->kind == CONFINE_V2 && mount)) { /* made under the mount */

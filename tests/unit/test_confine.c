@@ -272,6 +272,29 @@ START_TEST(room_without_limit_or_files)
 }
 END_TEST
 
+/* An inherited cgroup counts as confinement only if swap cannot take it past
+ * its limit. v1 without a limit of its own (the real one is an ancestor's)
+ * reads "no limit" for memory and memory + swap alike: that caps nothing. */
+START_TEST(swap_capped_only_by_a_real_limit)
+{
+    char root[64], dir[128];
+    fake_root(root, sizeof root);
+    const uint64_t unlimited = UINT64_C(9223372036854771712);
+    snprintf(dir, sizeof dir, "%s/v1", root);
+    put(root, "/v1/memory.memsw.limit_in_bytes", "9223372036854771712\n");
+    ck_assert(!cgroup_swap_capped(dir, unlimited));
+    put(root, "/v1/memory.memsw.limit_in_bytes", "104857600\n");
+    ck_assert(cgroup_swap_capped(dir, 100 << 20));
+    ck_assert(!cgroup_swap_capped(dir, 50 << 20)); /* swap may add 50 MiB */
+    snprintf(dir, sizeof dir, "%s/v2", root);
+    put(root, "/v2/memory.swap.max", "max\n");
+    ck_assert(!cgroup_swap_capped(dir, UINT64_MAX));
+    put(root, "/v2/memory.swap.max", "0\n");
+    ck_assert(cgroup_swap_capped(dir, UINT64_MAX));
+    remove_tree(root);
+}
+END_TEST
+
 /* Issue 8: a delegated cgroup v2 subtree (cgroup-v2.rst "Delegation"). */
 static void delegated_tree(const char *root, const char *procs, uid_t owner)
 {
@@ -378,6 +401,7 @@ int main(void)
     tcase_add_test(tc, room_v2_ancestor_binds);
     tcase_add_test(tc, room_v1_limit_and_unlimited_root);
     tcase_add_test(tc, room_without_limit_or_files);
+    tcase_add_test(tc, swap_capped_only_by_a_real_limit);
     tcase_add_test(tc, delegation_moves_to_a_leaf_when_alone);
     tcase_add_test(tc, delegation_refusals_name_what_is_missing);
     tcase_add_test(tc, missing_names_the_one_thing);
