@@ -381,12 +381,22 @@ START_TEST(may_change_says_what_is_missing)
 END_TEST
 
 /* A test's safety net waits for the lock a run holds, and gives up after
- * the time it was given. */
+ * the time it was given. Check has no skip for one test of a binary: a
+ * check not made says why on stderr. */
 START_TEST(lock_alone_is_exclusive_and_bounded)
 {
-    if (geteuid() != 0)
-        return; /* the lock directory is root's */
-    int held = sysctl_lock(0);
+    if (geteuid() != 0) {
+        fprintf(stderr, "lock_alone_is_exclusive_and_bounded: not checked: the vmlab lock "
+                        "directory is root's (run the unit tests as root)\n");
+        return;
+    }
+    /* Bounded: a demo paused at a --step prompt may hold the real lock. */
+    int held = sysctl_lock(10);
+    if (held < 0 && errno == EWOULDBLOCK) {
+        fprintf(stderr, "lock_alone_is_exclusive_and_bounded: not checked: another vmlab run "
+                        "(a demo paused with --step?) has held the vmlab lock for 10 s\n");
+        return;
+    }
     ck_assert_msg(held >= 0, "%s: %s", sysctl_failed_call(), strerror(errno));
     ck_assert_int_eq(sysctl_lock(1), -1);
     ck_assert_int_eq(errno, EWOULDBLOCK);
@@ -423,6 +433,7 @@ int main(void)
     tcase_add_test(ids, another_pid_namespace);
     suite_add_tcase(s, ids);
     TCase *may = tcase_create("may_change");
+    tcase_set_timeout(may, 30); /* the lock test waits up to 10 s for a run that holds it */
     tcase_add_loop_test(may, may_change_says_what_is_missing, 0, 6);
     tcase_add_test(may, may_change_only_what_vmlab_changes);
     tcase_add_test(may, lock_alone_is_exclusive_and_bounded);
