@@ -62,13 +62,20 @@ static enum procfs_status line_status(enum line_result r)
     }
 }
 
+/* '0'..'9' by range, not isdigit(): the undo's signal handler parses with
+ * this, and <ctype.h> reads the locale, which is not async-signal-safe. */
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
 enum procfs_status procfs_parse_decimal(const char **p, uint64_t *value)
 {
     const char *s = *p;
     uint64_t v = 0;
-    if (!isdigit((unsigned char)*s))
+    if (!is_digit(*s))
         return PROCFS_MALFORMED;
-    for (; isdigit((unsigned char)*s); s++) {
+    for (; is_digit(*s); s++) {
         unsigned digit = (unsigned)(*s - '0');
         if (v > (UINT64_MAX - digit) / 10)
             return PROCFS_OVERFLOW;

@@ -7,6 +7,7 @@
  * read-only (each in a private mount namespace: the host is never touched). */
 #define _GNU_SOURCE
 #include <check.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -21,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "procfs.h"
 #include "runid.h"
 #include "suite.h"
 #include "sysctl.h"
@@ -160,6 +162,38 @@ START_TEST(restore_only_what_the_run_left)
     ck_assert(record_may_restore(&pool, 1)); /* the kernel granted fewer */
     ck_assert(!record_may_restore(&pool, 0));
     ck_assert(!record_may_restore(&pool, 512)); /* an administrator grew it since */
+}
+END_TEST
+
+/* The restore runs in a signal handler (lib/safety/undo), and so do the
+ * parsers it calls: none may ask the locale. glibc's isdigit() and the rest
+ * of <ctype.h> read the locale's table through __ctype_b_loc(), which is
+ * not async-signal-safe; this program's own __ctype_b_loc stands in for
+ * glibc's (the library is linked statically into it) and counts the calls. */
+static int ctype_calls;
+
+const unsigned short **__ctype_b_loc(void);
+const unsigned short **__ctype_b_loc(void)
+{
+    static const unsigned short **(*glibc)(void);
+    ctype_calls++;
+    if (!glibc)
+        *(void **)&glibc = dlsym(RTLD_NEXT, "__ctype_b_loc");
+    return glibc();
+}
+
+START_TEST(restore_path_asks_no_locale)
+{
+    struct sysctl_record r;
+    char why[256];
+    int64_t v;
+    ctype_calls = 0;
+    ck_assert_int_eq(procfs_parse_number("123\n", 4, &v), PROCFS_OK); /* read_knob's parser */
+    ck_assert_int_eq(v, 123);
+    ck_assert_msg(parses(HEAD "knob overcommit_memory 0 1\nknob nr_hugepages 0 0 2\nend\n", &r, why,
+                         sizeof why), "%s", why);
+    ck_assert(record_may_restore(&r.knobs[0], 1));
+    ck_assert_int_eq(ctype_calls, 0);
 }
 END_TEST
 
@@ -425,6 +459,7 @@ int main(void)
     tcase_add_test(tc, record_long_and_binary_refused);
     tcase_add_test(tc, allow_list_ranges);
     tcase_add_test(tc, restore_only_what_the_run_left);
+    tcase_add_test(tc, restore_path_asks_no_locale);
     suite_add_tcase(s, tc);
     TCase *ids = tcase_create("runid");
     tcase_add_test(ids, runid_text);
