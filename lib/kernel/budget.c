@@ -57,7 +57,8 @@ static void read_own_cgroup(struct grant *g)
     cgroup_self(&s);
     g->cgroup_limit = l->bytes == UINT64_MAX ? -1 : (int64_t)(l->bytes / 1024);
     g->cgroup_headroom = l->room == UINT64_MAX ? -1 : (int64_t)(l->room / 1024);
-    g->cgroup_detail[0] = '\0';
+    snprintf(g->cgroup_detail, sizeof g->cgroup_detail, "%s", l->unknown);
+    g->cgroup_unknown = l->unknown[0] != '\0';
     if (l->room != UINT64_MAX) {
         char l_text[32], usage[48] = "usage unknown";
         format_size(l->room_limit, l_text, sizeof l_text);
@@ -245,6 +246,9 @@ void budget_read(struct budget *b)
         budget_consider(b, BUDGET_MEM_AVAILABLE, kb(g.mem_available), "/proc/meminfo");
     if (g.cgroup_headroom >= 0)
         budget_consider(b, BUDGET_CGROUP, kb(g.cgroup_headroom), g.cgroup_detail);
+    if (g.cgroup_unknown)
+        snprintf(b->unread, sizeof b->unread, "%s could not be read: %.440s",
+                 budget_limit_name(BUDGET_CGROUP), g.cgroup_detail);
     consider_room(b, BUDGET_RLIMIT_AS, "limit", g.rlimit_as, "VmSize", g.vm_size);
     consider_room(b, BUDGET_RLIMIT_DATA, "limit", g.rlimit_data, "VmData", g.vm_data);
     if (g.overcommit_memory == 2)
@@ -271,6 +275,9 @@ bool budget_allows(const struct budget *b, uint64_t bytes, unsigned fraction, ch
     else
         snprintf(why, len, "%s leaves %s (%s); at most 1/%u of it, %s", budget_limit_name(b->binding),
                  room, b->detail[b->binding], fraction, most);
+    size_t used = strlen(why);
+    if (b->unread[0] && used < len) /* a smaller limit may be the one not read */
+        snprintf(why + used, len - used, "; %s", b->unread);
     return false;
 }
 

@@ -23,7 +23,9 @@
  * "How much may a demo map to show a charge, never touching it?"
  * (grant_charge_size): what the overcommit policy and the rlimits let pass.
  *
- * A limit that cannot be read is left out, never taken as 0. */
+ * A limit that cannot be read is left out, never taken as 0; where it
+ * exists but could not be read (the memory cgroup's, from inside a cgroup
+ * namespace), the budget says so. */
 #ifndef VMLAB_BUDGET_H
 #define VMLAB_BUDGET_H
 
@@ -41,7 +43,9 @@ struct grant {
     int64_t rlimit_as, rlimit_data, vm_size, vm_data;
     int64_t cgroup_limit;      /* the smallest limit over the cgroup and its ancestors */
     int64_t cgroup_headroom;   /* the least limit - usage among them */
-    char cgroup_detail[640];   /* whose: "memory.max of /sys/fs/cgroup/lab: 100 MiB, 3 MiB in use" */
+    char cgroup_detail[640];   /* whose: "memory.max of /sys/fs/cgroup/lab: 100 MiB, 3 MiB in use",
+                                  or why it is unknown */
+    bool cgroup_unknown;       /* the cgroup's limit could not be read (cgroup_limit -1) */
     int kernel_major, kernel_minor;   /* uname -r; 0.0 if unreadable */
 };
 
@@ -77,6 +81,10 @@ struct budget {
     enum budget_limit binding;   /* whose it is; BUDGET_NONE if none known */
     uint64_t headroom[BUDGET_LIMITS]; /* bytes each one leaves; BUDGET_UNLIMITED: no limit */
     char detail[BUDGET_LIMITS][192];  /* e.g. "memory.max of /sys/fs/cgroup/lab: 100 MiB, 3 MiB in use" */
+    /* A limit that could not be read, and why ("the memory cgroup's limit
+     * could not be read: ..."), or "": budget_allows says so with the one
+     * that binds, since the unread one may be smaller. */
+    char unread[512];
 };
 
 /* Reads every limit for the calling process. */

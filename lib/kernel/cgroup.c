@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "cgroup.h"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/vfs.h>
 
@@ -75,7 +77,7 @@ static bool is_limit(uint64_t bytes)
 static void no_limit(struct cgroup_limit *l)
 {
     l->bytes = l->room = UINT64_MAX;
-    l->dir[0] = l->file[0] = l->room_dir[0] = '\0';
+    l->dir[0] = l->file[0] = l->room_dir[0] = l->unknown[0] = '\0';
     l->room_file = "";
 }
 
@@ -151,6 +153,101 @@ bool cgroup_swap_capped(const char *dir, uint64_t limit)
            swap <= limit;
 }
 
+/* mountinfo writes a space, tab, newline or backslash in a path as \ooo. */
+static void unescape(char *s)
+{
+    char *out = s;
+    for (; *s; s++) {
+        bool octal = s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+                     s[3] >= '0' && s[3] <= '7';
+        if (octal) {
+            *out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+            s += 3;
+        } else {
+            *out++ = *s;
+        }
+    }
+    *out = '\0';
+}
+
+/* One line of mountinfo (proc(5)), split by fields: "ID PARENT MAJ:MIN ROOT
+ * MOUNT-POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER-OPTIONS", where
+ * the optional fields (shared:N, master:N...) are as many as there are. True
+ * for a cgroup or cgroup2 mount: *root and *point (unescaped) point into line. */
+static bool cgroup_mount_line(char *line, char **root, char **point)
+{
+    char *save = NULL, *field[6];
+    char *w = strtok_r(line, " \n", &save);
+    int n = 0;
+    for (; w && n < 6; w = strtok_r(NULL, " \n", &save))
+        field[n++] = w;
+    while (w && strcmp(w, "-") != 0)
+        w = strtok_r(NULL, " \n", &save);
+    const char *fstype = w ? strtok_r(NULL, " \n", &save) : NULL;
+    if (n < 6 || !fstype || (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0))
+        return false;
+    unescape(field[3]);
+    unescape(field[4]);
+    *root = field[3];
+    *point = field[4];
+    return true;
+}
+
+/* The root of the cgroup mount at `mount`, as the file mountinfo says: the
+ * last line for it, the one on top where mounts are stacked. */
+static bool mount_root(const char *mountinfo, const char *mount, char *root, size_t len)
+{
+    char real[PATH_MAX], *line = NULL, *r, *point;
+    size_t size = 0;
+    bool found = false;
+    if (!realpath(mount, real))
+        snprintf(real, sizeof real, "%s", mount);
+    FILE *f = fopen(mountinfo, "re");
+    while (f && getline(&line, &size, f) > 0)
+        if (cgroup_mount_line(line, &r, &point) && strcmp(point, real) == 0) {
+            snprintf(root, len, "%s", r);
+            found = true;
+        }
+    free(line);
+    if (f)
+        (void)fclose(f); /* read-only: nothing to lose */
+    return found;
+}
+
+/* rel less root, when rel lies below root (a cgroup of the mount); NULL
+ * when it does not, or when it goes up (a component ".."). */
+static const char *below_root(const char *rel, const char *root)
+{
+    for (const char *up = strstr(rel, "/.."); up; up = strstr(up + 1, "/.."))
+        if (up[3] == '/' || up[3] == '\0')
+            return NULL;
+    size_t n = strcmp(root, "/") == 0 ? 0 : strlen(root);
+    if (strncmp(rel, root, n) != 0 || (rel[n] != '/' && rel[n] != '\0'))
+        return NULL;
+    return rel[n] ? rel + n : "/";
+}
+
+void cgroup_limit_of(const char *mountinfo, const char *mount, const char *rel, bool v1,
+                     char *below, size_t len, struct cgroup_limit *out)
+{
+    char root[512];
+    const char *under = NULL;
+    no_limit(out);
+    below[0] = '\0';
+    if (!mount_root(mountinfo, mount, root, sizeof root))
+        snprintf(out->unknown, sizeof out->unknown, "%.200s is not a cgroup mount in %.200s",
+                 mount, mountinfo);
+    else if (!(under = below_root(rel, root)))
+        snprintf(out->unknown, sizeof out->unknown, "this process's cgroup %.150s "
+                 "(/proc/self/cgroup) is outside what %.100s shows (root %.150s in mountinfo): "
+                 "a cgroup namespace (unshare --cgroup) with the host's hierarchy mounted?",
+                 rel, mount, root);
+    if (!under)
+        return;
+    snprintf(below, len, "%s", under);
+    (void)cgroup_effective_limit(mount, below, v1, out);
+}
+
 void cgroup_self(struct cgroup_self *s)
 {
     FILE *f = fopen("/proc/self/cgroup", "re");
@@ -165,10 +262,11 @@ void cgroup_self(struct cgroup_self *s)
     s->v1_mounted = s->v1[0] && is_fs(CGROUP_V1_MEMORY, CGROUP1_MAGIC);
     const char *mount = s->v1_mounted ? CGROUP_V1_MEMORY : s->v2[0] ? s->v2_mount : NULL;
     const char *rel = s->v1_mounted ? s->v1 : s->v2;
-    s->dir[0] = '\0';
+    s->dir[0] = s->rel[0] = '\0';
     no_limit(&s->limit);
-    if (mount) {
-        cgroup_dir(s->dir, sizeof s->dir, mount, rel);
-        (void)cgroup_effective_limit(mount, rel, s->v1_mounted, &s->limit);
-    }
+    if (mount)
+        cgroup_limit_of("/proc/self/mountinfo", mount, rel, s->v1_mounted, s->rel, sizeof s->rel,
+                        &s->limit);
+    if (s->rel[0])
+        cgroup_dir(s->dir, sizeof s->dir, mount, s->rel);
 }

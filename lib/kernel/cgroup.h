@@ -32,20 +32,34 @@ struct cgroup_limit {
     uint64_t room, room_limit, room_usage;
     char room_dir[512];
     const char *room_file; /* the limit's file, as `file` */
+    /* Why the limit is unknown, not "none": the cgroup's files could not be
+     * found (bytes and room are UINT64_MAX then too); "" when they were. */
+    char unknown[640];
 };
 
 /* Where this process sits, from /proc/self/cgroup text: the v2 path ("0::")
  * and the v1 memory controller's path; "" when absent. */
 void cgroup_parse_membership(FILE *in, char *v2, size_t v2len, char *v1_memory, size_t v1len);
 
-/* The effective memory limit of the cgroup `rel` (as in /proc/self/cgroup)
- * of the hierarchy mounted at `mount`: the smallest memory.max (v2) or
+/* The effective memory limit of the cgroup `rel` (a path below the mount's
+ * root, see cgroup_limit_of) of the hierarchy mounted at `mount`: the smallest memory.max (v2) or
  * memory.limit_in_bytes (v1) of rel and each ancestor up to the mount, and
  * for v1 also hierarchical_memory_limit from rel's memory.stat; and the
  * least room any of them leaves. A value of 2^62 or more, or "max", is no
  * limit. Returns false when no limit is set anywhere. Takes a root path so
  * that tests can use a fake tree. */
 bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct cgroup_limit *out);
+
+/* The same for the cgroup `rel` as /proc/self/cgroup names it. A mount may
+ * show a part of the hierarchy: mountinfo (/proc/self/mountinfo; a
+ * parameter for tests) gives its root, the cgroup at its top, and `below`
+ * receives rel less that root. Inside a cgroup namespace (unshare --cgroup)
+ * /proc/self/cgroup names cgroups from the namespace's top, and a hierarchy
+ * mounted from outside it has a root such as "/../../..": when rel is not
+ * below the root, or goes up ("/.."), or the mount is not in mountinfo, the
+ * limit is unknown, not none: out->unknown says why, and below is "". */
+void cgroup_limit_of(const char *mountinfo, const char *mount, const char *rel, bool v1,
+                     char *below, size_t len, struct cgroup_limit *out);
 
 /* This process's memory cgroup. The kernel gives the memory controller to
  * one hierarchy only: v1 where this process has a v1 memory cgroup and it is
@@ -55,7 +69,8 @@ struct cgroup_self {
     const char *v2_mount;   /* /sys/fs/cgroup, or /sys/fs/cgroup/unified on a
                                hybrid host; NULL when cgroup2 is not mounted */
     bool v1_mounted;        /* v1 is set and CGROUP_V1_MEMORY is mounted */
-    char dir[512];          /* the memory cgroup's directory, or "" */
+    char rel[256];          /* the memory cgroup below its mount (cgroup_limit_of), or "" */
+    char dir[512];          /* its directory, or "" */
     struct cgroup_limit limit; /* the limit that applies to it */
 };
 void cgroup_self(struct cgroup_self *s);

@@ -424,6 +424,14 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
     env.systemd_user = mount && strcmp(mount, "/sys/fs/cgroup") == 0 &&
                        access("/usr/bin/systemd-run", X_OK) == 0 && getenv("XDG_RUNTIME_DIR");
 
+    /* The child reads its cgroup's limit back as this process reads its
+     * own (confine_verify_self): where that cannot be done, no method can
+     * be verified. */
+    if (s.limit.unknown[0]) {
+        snprintf(why, len, "cannot read which memory cgroup this process is in: %s",
+                 s.limit.unknown);
+        return -1;
+    }
     /* 1. cgroup v2 as root, at the root; 2. in a subtree this user owns
      * (a container's own cgroup namespace, a unit with Delegate=). */
     if (env.v2_memory && env.root) {
@@ -431,14 +439,15 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
             goto check_swap;
         failed(c, &env, reason);
     }
-    if (env.v2_memory && s.v2[0]) {
-        if (setup_v2_delegated(c, mount, s.v2, limit, reason, sizeof reason) == 0)
+    /* s.rel is the memory hierarchy's: v2's where its root lists memory. */
+    if (env.v2_memory && s.rel[0]) {
+        if (setup_v2_delegated(c, mount, s.rel, limit, reason, sizeof reason) == 0)
             goto check_swap;
         failed(c, &env, reason);
     }
     /* 3. cgroup v1 as root. */
     if (env.root && env.v1_mounted) {
-        if (setup_v1(c, s.v1, limit, reason, sizeof reason) == 0)
+        if (setup_v1(c, s.rel, limit, reason, sizeof reason) == 0)
             goto check_swap;
         failed(c, &env, reason);
     }
@@ -509,11 +518,16 @@ int confine_verify_self(uint64_t max_bytes, char *dir, size_t dirlen, char *why,
     snprintf(dir, dirlen, "%s", s.dir);
     if (s.limit.bytes <= max_bytes)
         return 0;
-    snprintf(why, len, "this process's cgroup (%s) has %s; refusing to allocate without a limit of "
-                       "at most %llu bytes", s.dir[0] ? s.dir : "none found",
-             s.limit.bytes == UINT64_MAX ? "no memory limit, nor has any cgroup above it"
-                                         : "a larger memory limit",
-             (unsigned long long)max_bytes);
+    if (s.limit.unknown[0])
+        snprintf(why, len, "this process's memory limit cannot be read (%s); refusing to allocate "
+                           "without a limit of at most %llu bytes", s.limit.unknown,
+                 (unsigned long long)max_bytes);
+    else
+        snprintf(why, len, "this process's cgroup (%s) has %s; refusing to allocate without a "
+                           "limit of at most %llu bytes", s.dir[0] ? s.dir : "none found",
+                 s.limit.bytes == UINT64_MAX ? "no memory limit, nor has any cgroup above it"
+                                             : "a larger memory limit",
+                 (unsigned long long)max_bytes);
     return -1;
 }
 

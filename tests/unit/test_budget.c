@@ -41,6 +41,21 @@ START_TEST(allows_names_the_binding_limit)
 }
 END_TEST
 
+/* Inside a cgroup namespace the cgroup's limit may be unreadable: what
+ * MemAvailable leaves is then not all there is to say. */
+START_TEST(an_unread_limit_is_named)
+{
+    struct budget b = bound_by(BUDGET_MEM_AVAILABLE, 23 * 1024 * MiB, "/proc/meminfo");
+    char why[512];
+    ck_assert(!budget_allows(&b, 24 * 1024 * MiB, 1, why, sizeof why));
+    ck_assert_str_eq(why, "MemAvailable leaves 23 GiB (/proc/meminfo)"); /* as on any host */
+    snprintf(b.unread, sizeof b.unread, "the memory cgroup's limit could not be read: outside");
+    ck_assert(!budget_allows(&b, 24 * 1024 * MiB, 1, why, sizeof why));
+    ck_assert_str_eq(why, "MemAvailable leaves 23 GiB (/proc/meminfo); the memory cgroup's limit "
+                          "could not be read: outside");
+}
+END_TEST
+
 START_TEST(nothing_known_allows_anything)
 {
     struct budget b = {.bytes = BUDGET_UNLIMITED, .binding = BUDGET_NONE};
@@ -136,6 +151,7 @@ int main(void)
     Suite *s = suite_create("budget");
     TCase *tc = tcase_create("budget");
     tcase_add_test(tc, allows_names_the_binding_limit);
+    tcase_add_test(tc, an_unread_limit_is_named);
     tcase_add_test(tc, nothing_known_allows_anything);
     tcase_add_test(tc, choose_size_fits_shrinks_refuses);
     tcase_add_test(tc, rlimit_as_binds);

@@ -207,6 +207,68 @@ START_TEST(room_v1_within_hidden_ancestors)
 }
 END_TEST
 
+/* Which cgroup a mount shows at its top is mountinfo's root (field 4).
+ * Inside a cgroup namespace /proc/self/cgroup says "/" while the hierarchy
+ * mounted from outside is the host's, root "/../../..": its top is the
+ * host's root cgroup, whose "no limit" must not be taken for this one's. */
+static void fake_mountinfo(const char *root, const char *mount_root)
+{
+    char text[1024];
+    /* a tmpfs stacked below, optional fields, a point with a space */
+    snprintf(text, sizeof text,
+             "25 1 0:23 / %s rw,relatime - tmpfs tmpfs rw\n"
+             "35 25 0:32 %s %s rw,nosuid shared:9 master:2 - cgroup cgroup rw,memory\n"
+             "36 25 0:33 / %s/with\\040space rw - cgroup2 cgroup2 rw,nsdelegate\n",
+             root, mount_root, root, root);
+    put(root, "/mountinfo", text);
+}
+
+START_TEST(limit_unknown_outside_the_mount)
+{
+    char root[64], mountinfo[96], below[256];
+    fake_root(root, sizeof root);
+    snprintf(mountinfo, sizeof mountinfo, "%s/mountinfo", root);
+    put(root, "/memory.limit_in_bytes", "9223372036854771712\n");
+    put(root, "/sub/memory.limit_in_bytes", "104857600\n");
+    put(root, "/sub/memory.usage_in_bytes", "1048576\n");
+    struct cgroup_limit l;
+    /* The host's view: the whole hierarchy, and the path below it. */
+    fake_mountinfo(root, "/");
+    cgroup_limit_of(mountinfo, root, "/sub", true, below, sizeof below, &l);
+    ck_assert_str_eq(below, "/sub");
+    ck_assert_uint_eq(l.bytes, 100 << 20);
+    ck_assert_str_eq(l.unknown, "");
+    /* A container that sees its own cgroup only (root /docker/abc). */
+    fake_mountinfo(root, "/docker/abc");
+    cgroup_limit_of(mountinfo, root, "/docker/abc/sub", true, below, sizeof below, &l);
+    ck_assert_str_eq(below, "/sub");
+    ck_assert_uint_eq(l.bytes, 100 << 20);
+    cgroup_limit_of(mountinfo, root, "/docker/abc", true, below, sizeof below, &l);
+    ck_assert_str_eq(below, "/");
+    ck_assert(l.bytes == UINT64_MAX && !l.unknown[0]); /* read, and none */
+    /* Unknown, not none: the path is not below the mount's root. */
+    const char *outside[][2] = {{"/../../..", "/"}, {"/docker/abc", "/docker/abcd/sub"},
+                                {"/", "/../sibling"}, {"/docker/abc", "/docker/abc/../x"}};
+    for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
+        fake_mountinfo(root, outside[i][0]);
+        cgroup_limit_of(mountinfo, root, outside[i][1], true, below, sizeof below, &l);
+        ck_assert_msg(l.unknown[0] && strstr(l.unknown, "cgroup namespace"), "%s under %s: '%s'",
+                      outside[i][1], outside[i][0], l.unknown);
+        ck_assert_str_eq(below, "");
+        ck_assert(l.bytes == UINT64_MAX && l.room == UINT64_MAX);
+    }
+    /* A mount point with a space, escaped in mountinfo; a mount not there. */
+    char spaced[96];
+    snprintf(spaced, sizeof spaced, "%s/with space", root);
+    put(root, "/with space/memory.max", "104857600\n");
+    cgroup_limit_of(mountinfo, spaced, "/", false, below, sizeof below, &l);
+    ck_assert_uint_eq(l.bytes, 100 << 20);
+    cgroup_limit_of(mountinfo, "/nowhere", "/", false, below, sizeof below, &l);
+    ck_assert_ptr_nonnull(strstr(l.unknown, "not a cgroup mount"));
+    remove_tree(root);
+}
+END_TEST
+
 /* The room a process may still use: limit - usage, the least over the cgroup
  * and its ancestors. A leaf without a limit under a parent (a container's
  * cgroup) of 100 MiB with 90 MiB in use: 10 MiB, and the parent is named. */
@@ -398,6 +460,7 @@ int main(void)
     tcase_add_test(tc, effective_limit_v2_is_the_smallest_ancestor);
     tcase_add_test(tc, effective_limit_v1_sees_hidden_ancestors);
     tcase_add_test(tc, room_v1_within_hidden_ancestors);
+    tcase_add_test(tc, limit_unknown_outside_the_mount);
     tcase_add_test(tc, room_v2_ancestor_binds);
     tcase_add_test(tc, room_v1_limit_and_unlimited_root);
     tcase_add_test(tc, room_without_limit_or_files);
