@@ -471,7 +471,9 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
     c->limit = UINT64_MAX;
     if (!cgroup_read(s.dir, "memory.max", &c->limit))
         (void)cgroup_read(s.dir, "memory.limit_in_bytes", &c->limit);
-    c->swap_limited = no_swap() || cgroup_swap_capped(s.dir, c->limit);
+    /* Swap is capped only by memsw no larger than the limit in force, which may be an
+     * ancestor's, smaller than this cgroup's own. */
+    c->swap_limited = no_swap() || cgroup_swap_capped(s.dir, c->effective.bytes);
 
 check_swap:
     if (c->kind == CONFINE_V1 || (c->kind == CONFINE_V2 && mount)) { /* made under the mount */
