@@ -156,7 +156,13 @@ static void plain_code(struct narrator *n, const char *code);
 void narrate_lesson_before(struct narrator *n, const char *code)
 {
     size_t used = strlen(n->code);
-    snprintf(n->code + used, sizeof n->code - used, "%s%s", used ? "\n" : "", code);
+    int len = snprintf(n->code + used, sizeof n->code - used, "%s%s", used ? "\n" : "", code);
+    /* The JSON's code must be the source that ran: a cut one is a bug, not a shorter line. */
+    if (len < 0 || (size_t)len >= sizeof n->code - used) {
+        if (!n->bug[0])
+            snprintf(n->bug, sizeof n->bug, "step %d's code is longer than %zu characters",
+                     n->step, sizeof n->code - 1);
+    }
     if (!n->json) {
         if (n->header_shown)
             plain_code(n, code);

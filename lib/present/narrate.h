@@ -93,7 +93,7 @@ struct narrator {
     int nsteps, step;         /* nsteps may be set until the first step (a count that
                                * sizing decides after demo_start) */
     FILE *out;
-    char id[48], title[160], code[512], note[1024];
+    char id[48], title[160], code[2048], note[1024];
     struct narrate_row rows[NARRATE_MAX_ROWS];
     size_t nrows;
     struct narrate_fact facts[NARRATE_MAX_FACTS];
@@ -104,7 +104,7 @@ struct narrator {
     size_t nsentences;
     narrate_observer observe;
     void *observe_ctx;
-    char bug[160];             /* the first sentence that had no held finding */
+    char bug[160];             /* the first misuse seen (a sentence with no held finding...) */
     uintptr_t watch_addr;      /* the mapping a second terminal should watch */
     uintptr_t watch_next;      /* narrate_watch inside a step: watched from its end */
     bool in_step;

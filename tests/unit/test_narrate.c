@@ -197,6 +197,25 @@ START_TEST(answers_from_unrecorded_findings_are_a_bug)
 }
 END_TEST
 
+/* The code a step shows is the source that ran; one too long to keep whole
+ * would reach the JSON cut short, so it is a bug, not a shorter line. */
+START_TEST(code_too_long_to_keep_is_a_bug)
+{
+    struct cli_common c = {.json = true};
+    struct narrator n;
+    narrate_init(&n, "demo-x", &c, 1);
+    n.out = capture();
+    static char code[sizeof n.code + 1];
+    memset(code, 'x', sizeof code - 1);
+    narrate_lesson_before(&n, "short");
+    ck_assert_str_eq(n.bug, "");
+    narrate_lesson_before(&n, code);
+    fclose(n.out);
+    free(capture_buf);
+    ck_assert_ptr_nonnull(strstr(n.bug, "code is longer than"));
+}
+END_TEST
+
 START_TEST(table_runs_rows_that_apply)
 {
     static const struct narrate_lesson rows[] = {
@@ -262,6 +281,7 @@ static Suite *narrate_suite(void)
     tcase_add_test(tc, table_runs_rows_that_apply);
     tcase_add_test(tc, lesson_errno_survives_the_observer);
     tcase_add_test(tc, answers_from_unrecorded_findings_are_a_bug);
+    tcase_add_test(tc, code_too_long_to_keep_is_a_bug);
     tcase_add_exit_test(tc, finish_json_line_and_exit, 77);
     suite_add_tcase(s, tc);
     return s;
