@@ -236,8 +236,6 @@ static struct figures report(const int64_t *rep_ns, int64_t pages, int64_t fault
                  "%lld minor faults: one for each of the %lld pages touched in each of %d "
                  "repetitions%s.", (long long)d.faults, (long long)faults_each, reps,
                  extra ? ", and a few for this program's own code, paged in on first use" : "");
-    narrate_note(&n, "Per page: median %lld ns, from %lld to %lld ns over %d repetitions.",
-                 f.median, f.min, f.max, reps);
     return f;
 }
 
@@ -270,10 +268,10 @@ static void explain_write(void)
     bool cold = first * 4 > med * 5; /* more than a quarter above the median */
     if (!CONCLUDE(&n, "first_rep_cold", cold,
                   VALUES(VAL("ns_per_page_first", first), VAL("ns_per_page_median", med)),
-                  "The first repetition was the dearest, %lld ns a page against a median of "
-                  "%lld: later ones reuse the frames munmap has just given back, still warm. In "
-                  "a virtual machine a cold first touch can cost far more, when the host took "
-                  "freed memory back.", first, med))
+                  "The first repetition cost %lld ns a page, more than a quarter above the "
+                  "median of %lld: later ones reuse the frames munmap has just given back, "
+                  "still warm. In a virtual machine a cold first touch can cost far more, when "
+                  "the host took freed memory back.", first, med))
         CONCLUDE(&n, "first_rep_warm", !cold,
                  VALUES(VAL("ns_per_page_first", first), VAL("ns_per_page_median", med)),
                  "The first repetition cost %lld ns a page, within a quarter of the median: "

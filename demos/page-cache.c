@@ -53,10 +53,7 @@ LESSON_FN static void create(void)
                posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED););
 }
 
-LESSON_FN static void read_one(void)
-{
-    LESSON(&n, got = pread(fd, &c, 1, 0););
-}
+LESSON_FN static void read_one(void) { LESSON(&n, got = pread(fd, &c, 1, 0);); }
 
 LESSON_FN static void fault_random(void)
 {
@@ -79,20 +76,14 @@ LESSON_FN static void willneed(void)
     LESSON(&n, posix_fadvise(fd, (off_t)(len / 8), RANGE_PAGES * page, POSIX_FADV_WILLNEED););
 }
 
-LESSON_FN static void write_mapped(void)
-{
-    LESSON(&n, memset(m, 'w', RANGE_PAGES * page););
-}
+LESSON_FN static void write_mapped(void) { LESSON(&n, memset(m, 'w', RANGE_PAGES * page);); }
 
 LESSON_FN static void start_writeback(void)
 {
     LESSON(&n, sync_file_range(fd, 0, (off_t)(RANGE_PAGES * page), SYNC_FILE_RANGE_WRITE););
 }
 
-LESSON_FN static void flush(void)
-{
-    LESSON(&n, fsync(fd););
-}
+LESSON_FN static void flush(void) { LESSON(&n, fsync(fd);); }
 
 LESSON_FN static void dontneed(void)
 {
@@ -100,10 +91,7 @@ LESSON_FN static void dontneed(void)
                posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED););
 }
 
-LESSON_FN static void read_all(void)
-{
-    LESSON(&n, posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED););
-}
+LESSON_FN static void read_all(void) { LESSON(&n, posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);); }
 
 LESSON_FN static void drop_caches(void)
 {
