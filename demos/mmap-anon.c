@@ -371,10 +371,8 @@ int main(int argc, char **argv)
     page = (size_t)sysconf(_SC_PAGESIZE);
     thp_read(&d.thp);
     align = want_thp ? d.thp.huge_size : page;
-    /* The size: the one asked for (at least two pages, or two huge pages:
-     * one to write, one to read), which must fit, or the default, which
-     * shrinks to fit; either in half of what this process may use, since
-     * step 6 writes every page. Rounded up to whole pages (or huge pages). */
+    /* At least two pages (or huge pages): one to write, one to read. --size
+     * must fit in half of what this process may use; the default shrinks. */
     if (d.size_arg)
         d.requested = cli_size_arg(&info, "--size", d.size_arg,
                                    want_thp ? 2 * align : UINT64_C(8192), UINT64_C(1) << 30);
