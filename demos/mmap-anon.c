@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* mmap-anon: an anonymous private mapping is only address space until it is
- * touched. The lesson is the seven functions just below, in the order they
- * run: each LESSON(...) prints its code exactly as written here and runs it,
- * measured just before and just after. Then what each step's numbers show,
- * then the options. */
+ * touched. The lesson is the seven LESSONs just below, in the order they run,
+ * each measured just before and just after; then what each step's numbers
+ * show, then the options. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -54,39 +53,29 @@ LESSON_FN static void map(void)
     narrate_watch(&n, (uintptr_t)p);
 }
 
-/* 3. Base pages for the lesson, or huge pages with --thp. */
 LESSON_FN static void advise(void)
 {
     LESSON(&n, advised = madvise(p, size, want_thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE););
 }
 
-LESSON_FN static void write_one(void)
-{
-    LESSON(&n, p[16] = 'a';);
-}
-
-LESSON_FN static void read_other(void)
-{
-    LESSON(&n, c = FORCE_READ(p[size / 2]););
-}
+LESSON_FN static void write_one(void) { LESSON(&n, p[16] = 'a';); }
+LESSON_FN static void read_other(void) { LESSON(&n, c = FORCE_READ(p[size / 2]);); }
 
 LESSON_FN static void write_every_page(void)
 {
     LESSON(&n, for (size_t off = 0; off < size; off += page) p[off] = 1;);
 }
 
-LESSON_FN static void unmap(void)
-{
-    LESSON(&n, munmap(p, size); munmap(guard, span););
-}
+LESSON_FN static void unmap(void) { LESSON(&n, munmap(p, size); munmap(guard, span);); }
 
 /* ---- What each step measured, and what it shows ---- */
+
+#define KB(bytes) ((long long)(bytes) / 1024) /* as smaps counts; long long: printed as %lld */
 
 static struct {
     struct snapshot before, after;           /* taken by observe() around each LESSON */
     struct thp_counters vm_before, vm_after; /* /proc/vmstat, around the same */
     struct thp thp;                          /* the THP mode, huge-page size, use_zero_page */
-    long long page_kb, huge_kb, unit_kb, size_kb, span_kb; /* long long: printed as %lld */
     const char *size_arg;                    /* --size as typed; NULL: the default */
     uint64_t requested;                      /* the size asked for, in bytes */
     struct budget budget;                    /* what this process may use, and which limit binds */
@@ -94,9 +83,8 @@ static struct {
     char why_size[400];                      /* the budget's reason, when it decided the size */
 } d = {.requested = UINT64_C(16) << 20};
 
-/* The observer LESSON calls: the mapping at p, meminfo and the fault
- * counters. vmstat is read outside the snapshot's fault window, so reading
- * it never counts as the step's fault. */
+/* The mapping at p, meminfo and the fault counters; vmstat outside the
+ * snapshot's fault window, so that reading it is never the step's fault. */
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
@@ -126,16 +114,15 @@ static long long vmstat_row(const char *key, int64_t before, int64_t after)
     return before >= 0 && after >= 0 ? after - before : 0;
 }
 
-/* Steps 1 and 2 made a mapping of a size that fitted the budget (main), so
- * a refusal is the kernel's. Its maps line, its rows, and finding `id`:
- * kb of address space (`what`) and no memory behind it. */
+/* Steps 1 and 2: a size that fitted the budget (main), so a refusal is the
+ * kernel's; then finding `id`: kb of address space (`what`), no memory. */
 static void explain_mapping(const char *call, bool failed, const char *id, long long kb,
                             const char *what)
 {
     if (failed)
         narrate_fail_errno(&n, call, n.lesson_errno);
     snapshot_maps_fact(&n, &d.after.entry);
-    narrate_fact_int(&n, "size_kB", d.size_kb);
+    narrate_fact_int(&n, "size_kB", KB(size));
     REPORT("Size", "Rss", "Committed_AS");
     CONCLUDE(&n, id, after("Size") == kb && after("Rss") == 0,
              VALUES(VAL("size_kB", after("Size")), VAL("rss_kB", after("Rss"))),
@@ -145,32 +132,32 @@ static void explain_mapping(const char *call, bool failed, const char *id, long 
 static void explain_reserve(void)
 {
     explain_mapping("mmap (the PROT_NONE reservation)", guard == MAP_FAILED,
-                    "reservation_without_memory", d.span_kb,
+                    "reservation_without_memory", KB(span),
                     "the region with alignment and a guard page on each side");
-    narrate_fact_int(&n, "span_kB", d.span_kb);
+    narrate_fact_int(&n, "span_kB", KB(span));
     narrate_fact_int(&n, "size_requested", (int64_t)d.requested);
     if (d.budget.binding != BUDGET_NONE) {
         narrate_fact_int(&n, "budget_kB", (int64_t)(d.budget.bytes / 1024));
         narrate_fact(&n, "budget_limit", "%s", budget_limit_name(d.budget.binding));
     }
     CONCLUDE(&n, "default_size_shrunk", d.shrunk,
-             VALUES(VAL("size_kB", d.size_kb), VAL("budget_kB", d.budget.bytes / 1024)),
+             VALUES(VAL("size_kB", KB(size)), VAL("budget_kB", d.budget.bytes / 1024)),
              "The default 16 MiB is more than half of what this process may use (%s): the "
-             "lesson maps %lld kB instead.", d.why_size, d.size_kb);
+             "lesson maps %lld kB instead.", d.why_size, KB(size));
     commit_explain(&n, DELTA("Committed_AS"), 0, "reservation_not_charged",
                    "a PROT_NONE mapping can never be written, so nothing is charged for it.");
 }
 
 static void explain_map(void)
 {
-    explain_mapping("mmap", p == MAP_FAILED, "vma_without_memory", d.size_kb,
+    explain_mapping("mmap", p == MAP_FAILED, "vma_without_memory", KB(size),
                     "readable and writable, a VMA of its own inside the reservation");
     CONCLUDE(&n, "size_rounded_up", !d.shrunk && (uint64_t)size != d.requested,
-             VALUES(VAL("size_requested", d.requested), VAL("size_kB", d.size_kb),
-                    VAL("unit_kB", d.unit_kb)),
+             VALUES(VAL("size_requested", d.requested), VAL("size_kB", KB(size)),
+                    VAL("unit_kB", KB(align))),
              "--size %s is rounded up to whole %s of %lld kB.", d.size_arg ? d.size_arg : "16M",
-             want_thp ? "huge pages" : "pages", d.unit_kb);
-    commit_explain(&n, DELTA("Committed_AS"), d.size_kb, "commit_charged_size",
+             want_thp ? "huge pages" : "pages", KB(align));
+    commit_explain(&n, DELTA("Committed_AS"), KB(size), "commit_charged_size",
                    "a private writable mapping is charged its whole size against the commit "
                    "limit when it is made, before any page exists.");
 }
@@ -193,19 +180,19 @@ static void explain_advise(void)
 static void explain_write_one(void)
 {
     long long rss = DELTA("Rss"), huge = DELTA("AnonHugePages"), faults = DELTA("minor_faults");
-    long long dirty = DELTA("Private_Dirty");
+    long long dirty = DELTA("Private_Dirty"), huge_kb = KB(d.thp.huge_size);
     REPORT("Rss", "Private_Dirty", "AnonHugePages", "minor_faults");
     CONCLUDE(&n, "first_write_one_page",
-             rss == d.page_kb && dirty == d.page_kb && faults == 1 && huge == 0,
+             rss == KB(page) && dirty == KB(page) && faults == 1 && huge == 0,
              VALUES(VAL("rss_delta_kB", rss), VAL("private_dirty_delta_kB", dirty),
-                    VAL("minor_faults", faults), VAL("page_kB", d.page_kb)),
+                    VAL("minor_faults", faults), VAL("page_kB", KB(page))),
              "The first write faulted (1 minor fault: no disk involved). The kernel zeroed a free "
-             "%lld KiB frame and mapped it: Rss and Private_Dirty grew by one page.", d.page_kb);
-    CONCLUDE(&n, "first_write_one_huge_page", huge == d.huge_kb && rss == d.huge_kb && faults == 1,
+             "%lld KiB frame and mapped it: Rss and Private_Dirty grew by one page.", KB(page));
+    CONCLUDE(&n, "first_write_one_huge_page", huge == huge_kb && rss == huge_kb && faults == 1,
              VALUES(VAL("rss_delta_kB", rss), VAL("anon_huge_delta_kB", huge),
-                    VAL("minor_faults", faults), VAL("huge_page_kB", d.huge_kb)),
+                    VAL("minor_faults", faults), VAL("huge_page_kB", huge_kb)),
              "One write, one fault: the kernel zeroed and mapped a whole %lld kB transparent huge "
-             "page; Rss and AnonHugePages grew by that much.", d.huge_kb);
+             "page; Rss and AnonHugePages grew by that much.", huge_kb);
     if (!want_thp) {
         CONCLUDE(&n, "nohugepage_ignored", huge > 0, VALUES(VAL("anon_huge_delta_kB", huge)),
                  "VmFlags says 'nh', yet AnonHugePages grew: this kernel used a huge page anyway.");
@@ -224,14 +211,14 @@ static void explain_write_one(void)
                  VALUES(VAL("thp_fault_fallback_delta", fallback)),
                  "No huge page although THP is '%s': thp_fault_fallback moved by %lld, the kernel "
                  "found no free %lld kB block and fell back to base pages.", d.thp.mode, fallback,
-                 d.huge_kb);
+                 huge_kb);
 }
 
 static void explain_read_other(void)
 {
     /* mincore over the huge page (--thp) or the one page read: a huge zero
      * page makes every base page of its block present. */
-    long long pages = d.unit_kb / d.page_kb;
+    long long pages = (long long)(align / page);
     char picture[4096 + 1];
     long long resident = residency_picture(p + size / 2 / align * align, align, picture,
                                            sizeof picture);
@@ -252,8 +239,8 @@ static void explain_read_other(void)
     CONCLUDE(&n, "read_maps_zero_page", zero_read && resident == 1,
              VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", faults),
                     VAL("mincore_resident", resident)),
-             "The read faulted and returned 0, yet Rss did not grow: the kernel mapped the shared "
-             "zero page, read-only. mincore counts it as present; smaps does not count it in Rss.");
+             "The read faulted and returned 0: the kernel mapped the shared zero page, read-only. "
+             "mincore counts it as present; smaps does not count it in Rss.");
     if (CONCLUDE(&n, "read_maps_huge_zero_page",
                  zero_read && faults == 1 && pages > 1 && resident == pages,
                  VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", faults),
@@ -261,7 +248,7 @@ static void explain_read_other(void)
                         VAL("use_zero_page", d.thp.use_zero_page)),
                  "One fault, Rss +0 kB, yet all %lld base pages of the block are present: the "
                  "kernel mapped the shared, read-only %lld kB huge zero page with one entry.",
-                 pages, d.huge_kb) &&
+                 pages, KB(d.thp.huge_size)) &&
         !CONCLUDE(&n, "huge_zero_page_allocated", zero_alloc > 0,
                   VALUES(VAL("thp_zero_page_alloc_delta", zero_alloc)), "thp_zero_page_alloc "
                   "moved by %lld: no process had it, so this read allocated it.", zero_alloc))
@@ -277,7 +264,7 @@ static void explain_read_other(void)
 
 static void explain_write_every_page(void)
 {
-    long long pages = d.size_kb / d.page_kb, huge_pages = d.size_kb / d.huge_kb;
+    long long pages = (long long)(size / page), huge_pages = (long long)(size / d.thp.huge_size);
     long long faults = DELTA("minor_faults"), size_kb = after("Size"), rss_kb = after("Rss");
     long long huge_kb = after("AnonHugePages");
     REPORT("Size", "Rss", "Private_Dirty", "AnonHugePages", "minor_faults");
@@ -305,7 +292,7 @@ static void explain_unmap(void)
     REPORT("Rss", "Committed_AS");
     CONCLUDE(&n, "mapping_gone", !d.after.mapped, VALUES(VAL("rss_kB_after", 0)),
              "The mapping is gone from smaps.");
-    commit_explain(&n, DELTA("Committed_AS"), -d.size_kb, "commit_returned",
+    commit_explain(&n, DELTA("Committed_AS"), -KB(size), "commit_returned",
                    "munmap returns the whole charge, along with the frames.");
 }
 
@@ -384,10 +371,8 @@ int main(int argc, char **argv)
     page = (size_t)sysconf(_SC_PAGESIZE);
     thp_read(&d.thp);
     align = want_thp ? d.thp.huge_size : page;
-    /* The size: the one asked for (at least two pages, or two huge pages:
-     * one to write, one to read), which must fit, or the default, which
-     * shrinks to fit; either in half of what this process may use, since
-     * step 6 writes every page. Rounded up to whole pages (or huge pages). */
+    /* At least two pages (or huge pages): one to write, one to read. --size
+     * must fit in half of what this process may use; the default shrinks. */
     if (d.size_arg)
         d.requested = cli_size_arg(&info, "--size", d.size_arg,
                                    want_thp ? 2 * align : UINT64_C(8192), UINT64_C(1) << 30);
@@ -403,11 +388,6 @@ int main(int argc, char **argv)
     size = (size_t)bytes;
     d.shrunk = got == BUDGET_SHRUNK;
     span = size + align + page; /* guard page, slack up to `align`, size, guard page */
-    d.page_kb = (long long)page / 1024;
-    d.huge_kb = (long long)d.thp.huge_size / 1024;
-    d.unit_kb = (long long)align / 1024;
-    d.size_kb = (long long)size / 1024;
-    d.span_kb = (long long)span / 1024;
 
     if (got == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "not even two %s fit in half of what this process may "
@@ -424,7 +404,7 @@ int main(int argc, char **argv)
                   "mmap-anon (PID %ld): %s of private anonymous memory, %zu pages of %lld KiB.\n"
                   "This process may use %s now (%s); the lesson maps at most half.\n"
                   "Transparent huge pages here: %s; this run %s.",
-                  (long)getpid(), size_text, size / page, d.page_kb,
+                  (long)getpid(), size_text, size / page, KB(page),
                   d.budget.binding == BUDGET_NONE ? "what it finds" : may_use,
                   budget_limit_name(d.budget.binding), d.thp.mode[0] ? d.thp.mode : "not built in",
                   want_thp ? "asks for them with MADV_HUGEPAGE" : "opts out with MADV_NOHUGEPAGE");
