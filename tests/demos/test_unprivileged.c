@@ -17,7 +17,7 @@
 
 static const char *const programs[] = {"mmap-anon", "mincore-residency", "map-noreserve",
                                        "hugetlb-reserve", "protnone-dirty", "segv-pgfault",
-                                       "oom-killer-try", "malloc-brk", "stack-growth", "fork-cow", "page-walk", "page-cache", "mlock-madvise", "fault-cost", "tour"};
+                                       "oom-killer-try", "malloc-brk", "stack-growth", "fork-cow", "page-walk", "page-cache", "mlock-pages", "madvise-pages", "fault-cost", "tour"};
 #define NPROGRAMS (sizeof programs / sizeof programs[0])
 
 struct run {
@@ -43,7 +43,8 @@ static const struct run runs[] = {
     {"page-walk", {NULL}},
     {"page-cache", {NULL}},
     {"page-cache", {"--drop-caches"}},
-    {"mlock-madvise", {NULL}},
+    {"mlock-pages", {NULL}},
+    {"madvise-pages", {NULL}},
     {"fault-cost", {"--quick"}},
     {"tour", {NULL}},
 };

@@ -134,7 +134,7 @@ START_TEST(watch_follows_every_stop_of_the_tour)
         pid_t demo = child_of(tour.pid, comm, sizeof comm);
         if (demo > 0 && strcmp(comm, "tour") != 0) {
             /* The stop's own process (not a worker it forked) is the tour's child;
-             * or, while a demo runs steps in a child of its own (mlock-madvise's
+             * or, while a demo runs steps in a child of its own (madvise-pages's
              * cgroup steps), that child, which announces itself. */
             char sub_comm[64];
             pid_t sub = child_of(demo, sub_comm, sizeof sub_comm);

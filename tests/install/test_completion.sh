@@ -37,7 +37,7 @@ expect() { # expect 'WANTED' WORD...
   fi
 }
 
-expect 'malloc-brk map-noreserve mincore-residency mlock-madvise mmap-anon ' vmlab m
+expect 'madvise-pages malloc-brk map-noreserve mincore-residency mlock-pages mmap-anon ' vmlab m
 expect 'tour ' vmlab to
 expect 'list ' vmlab li
 expect 'segv-pgfault ' vmlab help se

@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* mlock-madvise: telling the kernel what to do with pages you already have.
- * mlock makes them resident and keeps them (within RLIMIT_MEMLOCK);
+/* madvise-pages: telling the kernel what to do with pages you already have.
  * MADV_DONTNEED frees them now; MADV_FREE only marks them, for the kernel to
  * take when it needs memory (shown in a small memory cgroup); MADV_POPULATE_WRITE
  * fills them untouched; MADV_PAGEOUT pushes them to swap, where there is swap.
- * The lesson is the functions just below, in the order they run; then what
- * each step's numbers show; then the options. */
+ * (mlock-pages keeps pages resident instead.) The lesson is the functions just
+ * below, in the order they run; then what each step's numbers show; then the
+ * options. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,13 +26,12 @@
 
 /* ---- The lesson ---- */
 
-static char *guard, *p, *q, *r, *a, *b;
-static size_t size, page, memlock, qsize;
+static char *guard, *p, *a, *b;
+static size_t size, page;
 static const size_t asize = (size_t)48 << 20, bsize = (size_t)64 << 20; /* in the cgroup */
-static int rc, cold, over, over_errno, at_limit; /* results of the calls */
-static int64_t vmlck_kb, zeros;
+static int rc, cold; /* results of the calls */
+static int64_t zeros;
 static struct narrator n;
-static void observe(void *ctx, bool after);
 
 LESSON_FN static void map(void)
 {
@@ -44,30 +42,12 @@ LESSON_FN static void map(void)
            madvise(p, size, MADV_NOHUGEPAGE););
 }
 
-LESSON_FN static void lock(void) { LESSON(&n, rc = mlock(p, size);); }
-LESSON_FN static void unlock(void) { LESSON(&n, rc = munlock(p, size);); }
-
-LESSON_FN static void past_limit(void)
+/* Pages to give advice about: MADV_DONTNEED has something to free. */
+LESSON_FN static void write_every_page(void)
 {
-    LESSON(&n, r = mmap(NULL, memlock + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                        -1, 0);
-           over = mlock(r, memlock + page);
-           over_errno = errno;
-           at_limit = mlock(r, memlock);
-           vmlck_kb = procfs_read_one("/proc/self/status", "VmLck");
-           munmap(r, memlock + page););
+    LESSON(&n, for (size_t off = 0; off < size; off += page) p[off] = 1;);
 }
 
-/* Its rows are the new mapping q's (p's again from the next step). */
-LESSON_FN static void lock_on_fault(void)
-{
-    narrate_observe(&n, observe, &q);
-    LESSON(&n, rc = mlockall(MCL_FUTURE | MCL_ONFAULT);
-           q = mmap(NULL, qsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-           q[0] = 1;);
-}
-
-LESSON_FN static void unlock_all(void) { LESSON(&n, munlockall(); munmap(q, qsize);); }
 LESSON_FN static void dontneed(void) { LESSON(&n, rc = madvise(p, size, MADV_DONTNEED);); }
 
 LESSON_FN static void lazy_free(void)
@@ -110,20 +90,14 @@ LESSON_FN static void unmap(void) { LESSON(&n, munmap(p, size); munmap(guard, si
 
 static struct {
     struct snapshot before, after;
-    int64_t vmlck[2], mlocked[2], unevictable[2];
-    long long page_kb, size_kb, limit_kb; /* limit_kb: RLIMIT_MEMLOCK, -1 unlimited */
-    bool cap_ipc_lock;
+    long long page_kb, size_kb;
     struct confine c;
     char no_cgroup[600];               /* why the pressure steps do not run */
 } d;
 
-/* ctx: the mapping whose smaps the rows come from (&p; &a in the child, &q
- * under mlockall: set by the lesson that makes it). */
+/* ctx: the mapping whose smaps the rows come from (&p; &a in the child). */
 static void observe(void *ctx, bool after)
 {
-    d.vmlck[after] = procfs_read_one("/proc/self/status", "VmLck");
-    d.mlocked[after] = procfs_read_one("/proc/meminfo", "Mlocked");
-    d.unevictable[after] = procfs_read_one("/proc/meminfo", "Unevictable");
     snapshot_take_or_fail(after ? &d.after : &d.before, (uintptr_t)*(char **)ctx, &n);
 }
 
@@ -138,19 +112,11 @@ static long long after(const char *key)
 /* The step's rows: these smaps keys always, then whatever else moved. */
 #define ROWS(...) snapshot_report(&n, &d.before, &d.after, (const char *const[]){__VA_ARGS__, NULL})
 
-static void lock_rows(void)
-{
-    static const char *const keys[] = {"VmLck", "Mlocked", "Unevictable"};
-    const int64_t *v[] = {d.vmlck, d.mlocked, d.unevictable};
-    for (int i = 0; i < 3; i++)
-        narrate_value(&n, keys[i], "kB", v[i][0] >= 0, v[i][0], v[i][1] >= 0, v[i][1]);
-}
-
 /* A kernel older than the flag: the call answers EINVAL. */
-static void unsupported(const char *id, const char *call, const char *flag, const char *version)
+static void unsupported(const char *id, const char *flag, const char *version)
 {
     CONCLUDE(&n, id, rc != 0 && n.lesson_errno == EINVAL, VALUES(VAL("errno", n.lesson_errno)),
-             "%s answered EINVAL: %s needs Linux %s or later.", call, flag, version);
+             "madvise answered EINVAL: %s needs Linux %s or later.", flag, version);
 }
 
 static void explain_map(void)
@@ -160,100 +126,18 @@ static void explain_map(void)
     narrate_watch(&n, (uintptr_t)p);
     snapshot_maps_fact(&n, &d.after.entry);
     narrate_fact_int(&n, "size_kB", d.size_kb);
-    narrate_fact_int(&n, "memlock_limit_kB", d.limit_kb);
-    narrate_fact_int(&n, "cap_ipc_lock", d.cap_ipc_lock);
     ROWS("Size", "Rss");
     CONCLUDE(&n, "mapped_not_resident", after("Rss") == 0 && after("Size") == d.size_kb,
              VALUES(VAL("rss_kB", after("Rss")), VAL("size_kB", after("Size"))),
              "%lld kB mapped, none of it resident yet (Rss 0 kB).", d.size_kb);
 }
 
-/* A refused mlock: nothing resident, or some pages faulted in before it gave up
- * (nothing else touches the region). The limit is named only where there is one. */
-static void explain_refused(long long rss)
+static void explain_write_every_page(void)
 {
-    char limit[64] = "";
-    if (d.limit_kb >= 0)
-        snprintf(limit, sizeof limit, "; RLIMIT_MEMLOCK allows %lld kB", d.limit_kb);
-    if (!CONCLUDE(&n, "mlock_refused", rc != 0 && rss == 0,
-                  VALUES(VAL("errno", n.lesson_errno), VAL("rss_kB", rss)),
-                  "mlock was refused (%s) and made nothing resident%s.",
-                  strerror(n.lesson_errno), limit))
-        CONCLUDE(&n, "mlock_refused_after_faulting", rc != 0 && rss > 0,
-                 VALUES(VAL("errno", n.lesson_errno), VAL("rss_kB", rss)),
-                 "mlock was refused (%s), yet Rss is %lld kB: it faulted pages in before it gave "
-                 "up%s.", strerror(n.lesson_errno), rss, limit);
-}
-
-static void explain_lock(void)
-{
-    ROWS("Rss", "Locked");
-    lock_rows();
-    long long rss = after("Rss"), locked = after("Locked");
-    if (!CONCLUDE(&n, "mlock_made_resident", rc == 0 && rss == d.size_kb && locked == d.size_kb,
-                  VALUES(VAL("rss_kB", rss), VAL("locked_kB", locked),
-                         VAL("vmlck_delta_kB", d.vmlck[1] - d.vmlck[0])),
-                  "mlock faulted in every page, with no access from this program: Rss and Locked "
-                  "are the whole %lld kB, and VmLck grew as much. Locked pages are never "
-                  "reclaimed: meminfo counts them as Mlocked and Unevictable.", d.size_kb))
-        explain_refused(rss);
-}
-
-static void explain_unlock(void)
-{
-    ROWS("Rss", "Locked");
-    lock_rows();
-    long long rss = after("Rss"), locked = after("Locked");
-    CONCLUDE(&n, "munlock_keeps_pages", rc == 0 && locked == 0 && rss == d.size_kb,
-             VALUES(VAL("locked_kB", locked), VAL("rss_kB", rss)), "Unlocked: Locked is 0 kB, but "
-             "the pages stay (Rss %lld kB); they may now be reclaimed like any others.", rss);
-}
-
-static void explain_past_limit(void)
-{
-    narrate_fact_int(&n, "memlock_limit_kB", d.limit_kb);
-    narrate_fact_int(&n, "over_result", over);
-    narrate_fact_int(&n, "at_limit_result", at_limit);
-    narrate_fact_int(&n, "vmlck_at_limit_kB", vmlck_kb);
-    CONCLUDE(&n, "refused_past_limit", over != 0 && (over_errno == ENOMEM || over_errno == EPERM),
-             VALUES(VAL("errno", over_errno), VAL("memlock_limit_kB", d.limit_kb)),
-             "One page past RLIMIT_MEMLOCK (%lld kB), mlock was refused with %s: an unprivileged "
-             "process may lock no more than its limit.", d.limit_kb,
-             over_errno == ENOMEM ? "ENOMEM" : "EPERM");
-    CONCLUDE(&n, "locked_up_to_limit", at_limit == 0 && vmlck_kb == d.limit_kb,
-             VALUES(VAL("vmlck_kB", vmlck_kb)),
-             "Exactly the limit was allowed: VmLck read %lld kB.", (long long)vmlck_kb);
-    CONCLUDE(&n, "cap_ipc_lock_exempt", over == 0 && d.cap_ipc_lock,
-             VALUES(VAL("over_result", over)),
-             "Locking one page past RLIMIT_MEMLOCK (%lld kB) succeeded: this process has "
-             "CAP_IPC_LOCK (root), to which the limit does not apply. Run it as an ordinary user "
-             "to see the refusal.", d.limit_kb);
-}
-
-static void explain_lock_on_fault(void)
-{
-    if (q == MAP_FAILED)
-        narrate_fail_errno(&n, "mmap under mlockall", n.lesson_errno);
-    narrate_fact_int(&n, "mlockall_result", rc);
-    snapshot_maps_fact(&n, &d.after.entry);
-    unsupported("onfault_unsupported", "mlockall", "MCL_ONFAULT", "4.4");
-    ROWS("Size", "Rss", "Locked");
-    narrate_fact(&n, "VmFlags", "%s", d.after.entry.vmflags);
-    long long rss = after("Rss"), locked = after("Locked");
-    bool lo = smaps_has_flag(&d.after.entry, "lo"), lf = smaps_has_flag(&d.after.entry, "lf");
-    CONCLUDE(&n, "locked_on_fault", rc == 0 && rss == d.page_kb && locked == d.page_kb && lo,
-             VALUES(VAL("rss_kB", rss), VAL("locked_kB", locked), VAL("size_kB", after("Size"))),
-             "A mapping made after mlockall(MCL_FUTURE | MCL_ONFAULT) is locked (VmFlags 'lo'%s), "
-             "but only what is touched is resident: one write, one page in Rss and Locked, of "
-             "%lld kB mapped.", lf ? ", and 'lf': lock on fault" : "", after("Size"));
-    narrate_observe(&n, observe, &p);
-}
-
-static void explain_unlock_all(void)
-{
-    lock_rows();
-    CONCLUDE(&n, "nothing_locked", d.vmlck[1] == 0, VALUES(VAL("vmlck_kB", d.vmlck[1])),
-             "munlockall: VmLck is back to 0 kB.");
+    ROWS("Rss");
+    CONCLUDE(&n, "every_page_has_a_frame", after("Rss") == d.size_kb,
+             VALUES(VAL("rss_kB", after("Rss")), VAL("size_kB", after("Size"))),
+             "Every page now has a frame of its own: Rss is the whole %lld kB.", d.size_kb);
 }
 
 static void explain_dontneed(void)
@@ -269,7 +153,7 @@ static void explain_free(void)
 {
     ROWS("Rss", "LazyFree");
     long long rss = after("Rss"), lazy = after("LazyFree");
-    unsupported("free_unsupported", "madvise", "MADV_FREE", "4.5");
+    unsupported("free_unsupported", "MADV_FREE", "4.5");
     CONCLUDE(&n, "free_only_marks", rc == 0 && rss == d.size_kb && lazy > 0,
              VALUES(VAL("rss_kB", rss), VAL("lazyfree_kB", lazy)),
              "MADV_FREE freed nothing yet: Rss is still %lld kB. It marked the pages (LazyFree "
@@ -309,7 +193,7 @@ static void explain_pressure(void)
 static void explain_populate(void)
 {
     ROWS("Rss");
-    unsupported("populate_unsupported", "madvise", "MADV_POPULATE_WRITE", "5.14");
+    unsupported("populate_unsupported", "MADV_POPULATE_WRITE", "5.14");
     CONCLUDE(&n, "populated_without_touching", rc == 0 && after("Rss") == d.size_kb,
              VALUES(VAL("rss_kB", after("Rss")), VAL("minor_faults", delta("minor_faults"))),
              "Freed first with MADV_DONTNEED, then MADV_POPULATE_WRITE: every page is resident "
@@ -323,7 +207,7 @@ static void explain_pageout(void)
     narrate_fact_int(&n, "swap_total_kB", swap_kb);
     narrate_fact_int(&n, "madv_cold_result", cold);
     ROWS("Rss", "Swap");
-    unsupported("pageout_unsupported", "madvise", "MADV_PAGEOUT", "5.4");
+    unsupported("pageout_unsupported", "MADV_PAGEOUT", "5.4");
     CONCLUDE(&n, "pageout_without_swap_kept", rc == 0 && swap_kb == 0 && delta("Rss") == 0,
              VALUES(VAL("swap_total_kB", swap_kb), VAL("rss_delta_kB", delta("Rss"))),
              "This machine has no swap (SwapTotal 0 kB): dirty anonymous pages have nowhere to "
@@ -341,24 +225,13 @@ static void explain_unmap(void)
 }
 
 /* The lesson as tables, in the order they run; the step count comes from
- * them. past_limit runs only where RLIMIT_MEMLOCK can be passed safely; the
- * cgroup's steps only in a cgroup of their own, in a child inside it. With
- * --predict a step asks before its code runs; the finding beside a choice
- * is what makes that choice the measured one. */
-static const struct narrate_lesson locking[] = {
-    {"map", "Map private anonymous memory, with guard pages", map, explain_map, NO_QUESTION},
-    {"mlock", "Lock it", lock, explain_lock, "Nothing was touched. Rss after mlock?",
-     {"still 0 kB", "the whole region", "something else"}, {"mlock_refused", "mlock_made_resident"}},
-    {"munlock", "Unlock it", unlock, explain_unlock, NO_QUESTION},
-};
-static const struct narrate_lesson past_memlock[] = {
-    {"past_limit", "Lock one page more than RLIMIT_MEMLOCK", past_limit, explain_past_limit,
-     NO_QUESTION},
-};
+ * them. The cgroup's steps run only in a cgroup of their own, in a child
+ * inside it. With --predict a step asks before its code runs; the finding
+ * beside a choice is what makes that choice the measured one. */
 static const struct narrate_lesson freeing[] = {
-    {"lock_on_fault", "Lock all future mappings, on fault", lock_on_fault, explain_lock_on_fault,
+    {"map", "Map private anonymous memory, with guard pages", map, explain_map, NO_QUESTION},
+    {"write_every_page", "Write every page", write_every_page, explain_write_every_page,
      NO_QUESTION},
-    {"munlockall", "Unlock everything", unlock_all, explain_unlock_all, NO_QUESTION},
     {"dontneed", "MADV_DONTNEED", dontneed, explain_dontneed, "Rss just after MADV_DONTNEED?",
      {"unchanged", "0 kB", "somewhere between"}, {NULL, "dontneed_freed_now"}},
     {"free", "Write every page, then MADV_FREE", lazy_free, explain_free,
@@ -387,20 +260,19 @@ static int run_in_cgroup(void *ctx)
 /* ---- Options, sizes and the machine ---- */
 
 static const struct cli_option options[] = {
-    {"size", "SIZE", "how much to map (default 4M; less if RLIMIT_MEMLOCK or this process's "
-                     "memory allows less; 64K to 64M)"},
+    {"size", "SIZE", "how much to map (default 4M; less if this process's memory allows less; "
+                     "64K to 64M)"},
 };
 
 static const struct demo_info info = {
-    .name = "mlock-madvise",
-    .summary = "Locks, frees and fills anonymous memory with mlock, mlockall and madvise,\n"
-               "showing after each call what smaps (Rss, Locked, LazyFree), /proc/self/status\n"
-               "(VmLck) and /proc/meminfo (Mlocked, Unevictable) say. MADV_FREE's pages are\n"
-               "shown going under pressure in a small memory cgroup (as root).",
+    .name = "madvise-pages",
+    .summary = "Frees, marks and fills anonymous memory with madvise, showing after each call\n"
+               "what smaps says (Rss, LazyFree, Swap). MADV_FREE's pages are shown going under\n"
+               "pressure in a small memory cgroup (as root).",
     .options = options,
     .noptions = sizeof options / sizeof options[0],
-    .examples = "  mlock-madvise              every step on 4 MiB\n"
-                "  mlock-madvise --step       pause before each step\n",
+    .examples = "  madvise-pages              every step on 4 MiB\n"
+                "  madvise-pages --step       pause before each step\n",
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)
@@ -436,48 +308,27 @@ int main(int argc, char **argv)
     cli_no_positionals(&info, argc, argv, first);
     demo_start(&n, &info, &common, 0); /* first: what a killed run left is repaired */
     page = (size_t)sysconf(_SC_PAGESIZE);
-    qsize = 16 * page;
-    memlock = memlock_limit();
-    d.cap_ipc_lock = memlock_capable();
     struct budget budget;
     budget_read(&budget);
-    /* Half of RLIMIT_MEMLOCK at most, so that mlockall's mapping fits beside it. */
-    uint64_t fallback = UINT64_C(4) << 20;
-    if (!d.cap_ipc_lock && memlock / 2 < fallback)
-        fallback = memlock / 2 / page * page;
     char why[400];
-    enum budget_choice got = fallback < 4 * page ? BUDGET_NONE_FITS
-                             : budget_choose_size(&budget, asked, fallback, page, 4, 4, &bytes,
-                                                  why, sizeof why);
+    enum budget_choice got = budget_choose_size(&budget, asked, UINT64_C(4) << 20, page, 4, 4,
+                                                &bytes, why, sizeof why);
     if (got == BUDGET_REFUSED)
         cli_usage_error(&info, "--size: more than this process may use: %s", why);
     size = (size_t)bytes;
     d.page_kb = (long long)(page / 1024);
     d.size_kb = (long long)(size / 1024);
-    d.limit_kb = memlock == SIZE_MAX ? -1 : (long long)(memlock / 1024);
-    bool show_limit = memlock != SIZE_MAX && memlock > 0 &&
-                      budget_allows(&budget, memlock + page, 4, why, sizeof why);
-    n.nsteps = NARRATE_COUNT(locking) + NARRATE_COUNT(freeing) + NARRATE_COUNT(filling) +
-               (show_limit ? NARRATE_COUNT(past_memlock) : 0);
+    n.nsteps = NARRATE_COUNT(freeing) + NARRATE_COUNT(filling);
     if (got == BUDGET_NONE_FITS)
-        narrate_finish(&n, RESULT_SKIP, "RLIMIT_MEMLOCK (%lld kB) or this process's memory allows "
-                       "fewer than 4 pages; raise it: ulimit -l 8192", d.limit_kb);
+        narrate_finish(&n, RESULT_SKIP, "this process's memory allows fewer than 4 pages: %s", why);
     bool show_pressure = pressure_possible(&budget);
     if (show_pressure)
         n.nsteps += NARRATE_COUNT(in_cgroup);
     narrate_observe(&n, observe, &p);
-    char size_text[32], limit_text[64] = "unlimited";
+    char size_text[32];
     format_size(size, size_text, sizeof size_text);
-    if (d.limit_kb >= 0)
-        snprintf(limit_text, sizeof limit_text, "%lld kB", d.limit_kb);
-    narrate_intro(&n, "mlock-madvise (PID %ld): %s of private anonymous memory.\n"
-                      "RLIMIT_MEMLOCK: %s%s.%s%s", (long)getpid(), size_text, limit_text,
-                  d.cap_ipc_lock ? " (this process has CAP_IPC_LOCK: the limit does not apply)" : "",
-                  show_limit ? "" : " No step locks past it: it is unlimited or too large here.",
-                  show_pressure ? "" : d.no_cgroup);
-    RUN(locking);
-    if (show_limit)
-        RUN(past_memlock);
+    narrate_intro(&n, "madvise-pages (PID %ld): %s of private anonymous memory.%s",
+                  (long)getpid(), size_text, show_pressure ? "" : d.no_cgroup);
     RUN(freeing);
     if (show_pressure) {
         int status = confine_run_child(&d.c, run_in_cgroup, &a);
@@ -490,6 +341,6 @@ int main(int argc, char **argv)
         confine_teardown(&d.c);
     }
     RUN(filling);
-    narrate_finish(&n, RESULT_OK, "%s locked, unlocked, freed and filled; every number above was "
-                                  "measured in this run.", size_text);
+    narrate_finish(&n, RESULT_OK, "%s freed, marked and filled; every number above was measured "
+                                  "in this run.", size_text);
 }

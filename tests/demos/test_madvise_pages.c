@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* Demo tests for madvise-pages, with the outside observer: the demo runs
+ * with --step --json on a pseudo-terminal and, at every pause, this test
+ * reads the process's smaps entry (Rss, LazyFree, Swap) and /proc/meminfo
+ * SwapTotal itself, and holds the step's findings against that. The cgroup
+ * steps run in a child of the demo: at the pause inside it, the child's own
+ * smaps is read. Expected values come from these readings and the --size it
+ * passes.
+ *
+ *   test_madvise_pages           everything, as the current user
+ *   test_madvise_pages nobody    as uid 65534: no cgroup step */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "demo_test.h"
+#include "lesson_asserts.h"
+#include "observe.h"
+#include "suite.h"
+
+static enum run_as run_as = RUN_AS_SELF;
+static const char *program;
+static int64_t page_kb;
+
+#define SIZE_KB 1024
+
+struct watch {
+    pid_t pid;
+    uintptr_t p, a;         /* the lesson's mappings, from the maps facts */
+    pid_t child;            /* the cgroup steps' process */
+    char cgroup[512];
+};
+
+static int64_t smaps(pid_t pid, uintptr_t at, const char *key)
+{
+    return observe_smaps(pid, at, key);
+}
+
+/* The child is in the cgroup the demo names, limited as it says. */
+static void assert_child_in_cgroup(const struct watch *w)
+{
+    char path[600], line[256] = "";
+    snprintf(path, sizeof path, "/proc/%ld/cgroup", (long)w->child);
+    FILE *f = fopen(path, "re");
+    ck_assert_ptr_nonnull(f);
+    bool inside = false;
+    const char *leaf = strrchr(w->cgroup, '/');
+    while (leaf && fgets(line, sizeof line, f))
+        inside = inside || strstr(line, leaf) != NULL;
+    fclose(f);
+    ck_assert_msg(inside, "the child is not in %s", w->cgroup);
+}
+
+static void check_step(struct watch *w, const struct json *st)
+{
+    assert_lesson_step(st);
+    const char *id = jstr(st, "id");
+    if (strcmp(id, "map") == 0) {
+        w->p = stepper_maps_start(st);
+        ck_assert(w->p != 0);
+        ck_assert_int_eq(smaps(w->pid, w->p, "Size"), SIZE_KB);
+        ck_assert_int_eq(smaps(w->pid, w->p, "Rss"), 0);
+        ck_assert(held(st, "mapped_not_resident"));
+    } else if (strcmp(id, "write_every_page") == 0) {
+        ck_assert_int_eq(smaps(w->pid, w->p, "Rss"), SIZE_KB);
+        ck_assert(held(st, "every_page_has_a_frame"));
+    } else if (strcmp(id, "dontneed") == 0) {
+        ck_assert_int_eq(smaps(w->pid, w->p, "Rss"), 0);
+        ck_assert_int_eq(smaps(w->pid, w->p, "Size"), SIZE_KB);
+        ck_assert(held(st, "dontneed_freed_now"));
+    } else if (strcmp(id, "free") == 0) {
+        int64_t lazy = smaps(w->pid, w->p, "LazyFree");
+        ck_assert_int_eq(smaps(w->pid, w->p, "Rss"), SIZE_KB);
+        ck_assert_int_gt(lazy, 0);
+        ck_assert_int_le(lazy, SIZE_KB);
+        ck_assert(held(st, "free_only_marks"));
+    } else if (strcmp(id, "free_in_cgroup") == 0) {
+        /* The child waits at the pause before "pressure": read it. */
+        w->child = (pid_t)jint(st, "facts.pid");
+        w->a = stepper_maps_start(st);
+        snprintf(w->cgroup, sizeof w->cgroup, "%s", jstr(st, "facts.cgroup"));
+        ck_assert(w->child != w->pid && w->a != 0);
+        int64_t size = smaps(w->child, w->a, "Size");
+        ck_assert_int_eq(smaps(w->child, w->a, "Rss"), size);
+        ck_assert_int_gt(smaps(w->child, w->a, "LazyFree"), 0);
+        ck_assert_int_eq(smaps(w->pid, w->a, "Size"), -1); /* the child's, not the demo's */
+        ck_assert(held(st, "marked_in_cgroup"));
+        assert_child_in_cgroup(w);
+    } else if (strcmp(id, "pressure") == 0) {
+        int64_t gone = -jint(st, "delta.Rss_kB"), zeros = jint(st, "facts.pages_read_as_zero");
+        ck_assert_int_gt(gone, 0);
+        ck_assert_int_eq(zeros * page_kb, gone);
+        ck_assert(held(st, "lazyfree_taken_under_pressure"));
+    } else if (strcmp(id, "populate_write") == 0) {
+        int64_t rss = smaps(w->pid, w->p, "Rss");
+        ck_assert_int_eq(held(st, "populated_without_touching"), rss == SIZE_KB);
+        ck_assert(rss == SIZE_KB || held(st, "populate_unsupported"));
+    } else if (strcmp(id, "pageout") == 0) {
+        int64_t swap = observe_meminfo("SwapTotal"), rss = smaps(w->pid, w->p, "Rss");
+        ck_assert_int_eq(jint(st, "facts.swap_total_kB"), swap);
+        if (swap == 0) {
+            ck_assert_int_eq(rss, SIZE_KB);
+            ck_assert(held(st, "pageout_without_swap_kept") || held(st, "pageout_unsupported"));
+        }
+        ck_assert_int_eq(held(st, "pageout_to_swap"), smaps(w->pid, w->p, "Swap") > 0);
+    } else {
+        ck_abort_msg("unknown step id %s", id);
+    }
+}
+
+START_TEST(observed_from_outside)
+{
+    char size[16];
+    snprintf(size, sizeof size, "%dK", SIZE_KB);
+    const char *argv[] = {program, "--step", "--json", "--size", size, NULL};
+    struct stepper s;
+    struct watch w = {0};
+    ck_assert_int_eq(stepper_start(&s, argv), 0);
+    w.pid = stepper_pid(&s);
+    int step, last = 0;
+    while ((step = stepper_wait(&s)) > 0) {
+        ck_assert_int_eq(step, last + 1);
+        if (step > 1) {
+            const struct json *done = stepper_step(&s, step - 1);
+            ck_assert_msg(done != NULL, "no JSON for step %d", step - 1);
+            check_step(&w, done);
+        }
+        last = step;
+        ck_assert(stepper_go(&s));
+    }
+    const struct json *unmap = stepper_step(&s, last), *result = stepper_result(&s);
+    ck_assert_ptr_nonnull(unmap);
+    ck_assert_ptr_nonnull(result);
+    ck_assert_str_eq(jstr(unmap, "id"), "unmap");
+    assert_lesson_step(unmap);
+    ck_assert(held(unmap, "mapping_gone"));
+    ck_assert_str_eq(jstr(result, "result"), "ok");
+    int status = stepper_finish(&s);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    if (w.cgroup[0]) { /* the cgroup the pressure ran in is gone */
+        struct stat sb;
+        ck_assert_msg(stat(w.cgroup, &sb) != 0, "%s is still there", w.cgroup);
+    } else {
+        ck_assert_msg(geteuid() != 0 || access("/sys/fs/cgroup/memory", F_OK) != 0,
+                      "as root with a memory controller, the pressure steps did not run");
+    }
+}
+END_TEST
+
+/* Without a terminal, as the tour runs it; as nobody, no cgroup of its own. */
+START_TEST(lesson_json)
+{
+    struct demo_run d;
+    demo_run_json(&d, program, run_as, (const char *const[]){"--size", "256K", NULL});
+    ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
+    bool cgroup = false;
+    for (int i = 1; i < d.n; i++) {
+        const struct json *st = demo_step(&d, i);
+        assert_lesson_step(st);
+        cgroup = cgroup || strcmp(jstr(st, "id"), "pressure") == 0;
+    }
+    if (run_as == RUN_AS_NOBODY)
+        ck_assert_msg(!cgroup, "as nobody, a cgroup step ran");
+    ck_assert_str_eq(jstr(demo_result(&d), "result"), "ok");
+    demo_run_free(&d);
+}
+END_TEST
+
+START_TEST(answers_show_real_code)
+{
+    ck_assert_int_ge(assert_answers_real(VMLAB_ANSWERS, "madvise-pages"), 7);
+}
+END_TEST
+
+static const struct {
+    const char *args[4];
+    const char *names;
+} bad_cases[] = {
+    {{"--size", "1K", NULL}, "--size"},
+    {{"--size", "1G", NULL}, "--size"},
+    {{"--size", NULL}, "--size"},
+    {{"--bogus", NULL}, "--bogus"},
+};
+
+START_TEST(bad_input_exits_2)
+{
+    check_bad_input(program, "madvise-pages", bad_cases[_i].args, bad_cases[_i].names);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "nobody") == 0 && geteuid() == 0)
+        run_as = RUN_AS_NOBODY;
+    program = demo_program("madvise-pages", run_as);
+    page_kb = sysconf(_SC_PAGESIZE) / 1024;
+    Suite *s = suite_create(run_as == RUN_AS_NOBODY ? "madvise-pages as nobody" : "madvise-pages");
+    TCase *tc = tcase_create("lesson");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, lesson_json);
+    if (run_as == RUN_AS_SELF) {
+        tcase_add_test(tc, observed_from_outside);
+        tcase_add_test(tc, answers_show_real_code);
+    }
+    tcase_add_loop_test(tc, bad_input_exits_2, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    suite_add_tcase(s, tc);
+    int failed = run_suite(s);
+    if (run_as == RUN_AS_NOBODY)
+        remove_copy(program);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
