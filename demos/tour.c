@@ -38,6 +38,7 @@ static const struct stop stops[] = {
     {"page-cache", NULL, NULL, "a file's pages: read ahead, dirty, written back, dropped"},
     {"protnone-dirty", NULL, NULL, "resident and dirty, yet inaccessible"},
     {"fork-cow", NULL, NULL, "fork shares every page; a write copies one (copy-on-write)"},
+    {"vfork-spawn", NULL, NULL, "vfork and posix_spawn start a program without fork's charge"},
     {"mlock-madvise", NULL, NULL, "mlock keeps pages; madvise frees, marks or fills them"},
     {"segv-pgfault", "--all", NULL, "good and bad page faults, and what the signal says"},
     {"map-noreserve", NULL, NULL, "overcommit: 1 TiB on a machine with far less, and what it costs"},

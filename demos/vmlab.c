@@ -54,6 +54,7 @@ static const struct program {
     {"page-cache", "a file's pages: readahead, dirty, writeback, dropped"},
     {"protnone-dirty", "resident and dirty, yet inaccessible"},
     {"fork-cow", "fork copies nothing until a page is written"},
+    {"vfork-spawn", "vfork and posix_spawn: a program started without a copy"},
     {"mlock-madvise", "mlock keeps pages resident; madvise frees, marks or fills them"},
     {"segv-pgfault", "good and bad page faults, and what the signal says"},
     {"map-noreserve", "overcommit: asking for more memory than there is"},
