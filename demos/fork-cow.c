@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* fork-cow: fork copies no memory. Parent and child share every page,
  * read-only, until one of them writes: then that page alone is copied
- * (copy-on-write). vfork and posix_spawn copy nothing: their child runs
- * another program. Measured from both processes' smaps, fault counters and
- * Committed_AS. The lesson is the functions just below, in the order the
- * table at their end runs them; every child dies with the demo. */
+ * (copy-on-write). Yet fork charges the child for all of it at once
+ * (vfork-spawn shows what starting a program without the copy costs).
+ * Measured from both processes' smaps, fault counters and Committed_AS. The
+ * lesson is the functions just below, in the order the table at their end
+ * runs them; the child dies with the demo. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,21 +27,12 @@
 #include "snapshot.h"
 #include "undo.h"
 
-extern char **environ;
-
 /* ---- The lesson ---- */
 
 static char *guard, *p, *d, *w; /* reservation; the lesson's memory; DONTFORK; WIPEONFORK */
 static size_t size, span, page, written, small; /* small: the pages of d and w */
-static pid_t child = -1, vforked = -1, spawned = -1;
-static int spawn_error; /* posix_spawn returns its error: it does not set errno */
+static pid_t child = -1;
 static volatile char sum;
-/* vfork's and posix_spawn's program: cat, reading a pipe no one writes to,
- * so it waits (and sees its end of file when this process ends). */
-static char cat_input[32]; /* "/proc/self/fd/N": that pipe */
-static char *const cat_argv[] = {"cat", cat_input, NULL};
-static char exe[64], exe_seen[PATH_MAX]; /* the vfork child's /proc/PID/exe, and its target */
-static ssize_t exe_len;
 
 /* The child stops until the parent lets it go on (SIGCONT), writes half of
  * the written pages, and stops again until it is killed. (LESSON_FN: under
@@ -58,7 +47,6 @@ LESSON_FN static void child_main(void)
     _exit(0);
 }
 
-static void wait_until_asleep(pid_t pid);
 static struct narrator n;
 
 LESSON_FN static void map(void)
@@ -97,26 +85,6 @@ LESSON_FN static void child_writes(void)
     LESSON(&n, kill(child, SIGCONT); waitpid(child, NULL, WUNTRACED););
 }
 
-/* vfork's child borrows this memory, and the parent waits until the child
- * calls execve or _exit: the only two things it may do. The parent's first
- * act is to read which program the child runs. (NOLINT: clang-tidy would
- * have posix_spawn, the next step.) */
-LESSON_FN static void do_vfork(void)
-{
-    // NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.vfork)
-    LESSON(&n, vforked = vfork();
-           if (vforked == 0) { execve("/bin/cat", cat_argv, environ); _exit(127); }
-           if (vforked < 0) narrate_fail_errno(&n, "vfork", errno);
-           snprintf(exe, sizeof exe, "/proc/%d/exe", vforked);
-           exe_len = readlink(exe, exe_seen, sizeof exe_seen - 1); wait_until_asleep(vforked););
-}
-
-LESSON_FN static void spawn(void)
-{
-    LESSON(&n, spawn_error = posix_spawn(&spawned, "/bin/cat", NULL, NULL, cat_argv, environ);
-           wait_until_asleep(spawned););
-}
-
 LESSON_FN static void kill_child(void)
 {
     LESSON(&n, kill(child, SIGKILL); waitpid(child, NULL, 0););
@@ -134,9 +102,8 @@ struct side {                /* one process: its entry at p, faults, charge, d a
 static struct {
     struct snapshot before, after;    /* the parent's p, meminfo, faults */
     struct side pb, pa, cb, ca;       /* parent and child before/after */
-    long long written_kb, size_kb, fork_charge_kb;
+    long long written_kb, size_kb;
     bool child_ready;
-    char cat_exe[PATH_MAX];           /* /bin/cat, links resolved */
 } s;
 
 /* /proc/PID/stat after the ")" that ends the command name: " S 1 ..." */
@@ -149,14 +116,6 @@ static const char *stat_fields(pid_t pid, char *buf, int len)
     if (f)
         (void)fclose(f);
     return at ? at + 1 : " ?";
-}
-
-/* Until cat sleeps, reading its pipe: its start-up, and what exec charged, done. */
-static void wait_until_asleep(pid_t pid)
-{
-    char buf[512];
-    for (int i = 0; pid > 0 && i < 500 && !strchr("SZ", stat_fields(pid, buf, sizeof buf)[1]); i++)
-        usleep(10000); /* at most 5 s */
 }
 
 static long long kb(const struct smaps_entry *e, const char *key)
@@ -295,7 +254,6 @@ static void explain_fork(void)
              VALUES(VAL("child_w_rss_kB", s.ca.w_rss), VAL("parent_w_rss_kB", s.pa.w_rss)),
              "The child has no mapping at d (MADV_DONTFORK), and at w an empty one "
              "(MADV_WIPEONFORK: it would read zeroes); the parent keeps both.");
-    s.fork_charge_kb = s.ca.ac_kb;
     narrate_fact_int(&n, "child_accounted_kB", s.ca.ac_kb);
     commit_explain(&n, moved, s.ca.ac_kb, "fork_charged_child",
                    "fork charges the child for every private writable mapping it got (VmFlags "
@@ -331,70 +289,6 @@ static void explain_child_writes(void)
              "the frames there are. Pss is the honest figure.", rss_sum, frames, pss_sum);
 }
 
-static void explain_vfork(void)
-{
-    int st;
-    if (waitpid(vforked, &st, WNOHANG) == vforked) { /* the child's execve failed: _exit(127) */
-        vforked = -1;
-        narrate_finish(&n, RESULT_FAIL, "the vfork child could not exec /bin/cat (exit status "
-                       "%d), so there is no child to measure",
-                       WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-    }
-    struct side cat;
-    read_side(vforked, &cat);
-    char status[64];
-    snprintf(status, sizeof status, "/proc/%d/status", vforked);
-    long long moved = commit_row(), vm_rss = procfs_read_one(status, "VmRSS");
-    narrate_fact_int(&n, "vforked_pid", vforked);
-    narrate_fact(&n, "exe_as_vfork_returned", "%s", exe_len > 0 ? exe_seen : "(none)");
-    bool exec_done = strcmp(exe_seen, s.cat_exe) == 0;
-    if (!CONCLUDE(&n, "vfork_waited_for_exec", exec_done, VALUES(VAL("exe_is_cat", exec_done)),
-                  "The parent's first act after vfork returned, reading %s, found %s: the "
-                  "child had exec'd already. vfork holds the parent until then, so the two "
-                  "never ran on the memory they shared at once.", exe, exe_seen))
-        CONCLUDE(&n, "vfork_returned_before_exec", !exec_done && exe_len > 0,
-                 VALUES(VAL("exe_is_cat", exec_done)),
-                 "Right after vfork returned, %s named '%s', not %s: the parent read it before "
-                 "the child's exec showed there.", exe, exe_seen, s.cat_exe);
-    /* What this step charged: the new child's 'ac' mappings, and any change in
-     * ours (our own stdio, under ASan its allocator: a few kB; a copy: fork's). */
-    long long ours = s.pa.ac_kb - s.pb.ac_kb, charge = cat.ac_kb + ours;
-    CONCLUDE(&n, "vfork_is_not_a_copy", charge < s.fork_charge_kb / 2,
-             VALUES(VAL("charge_kB", charge), VAL("parent_accounted_delta_kB", ours),
-                    VAL("fork_charge_kB", s.fork_charge_kb), VAL("commit_delta_kB", moved)),
-             "vfork and cat's exec charged %lld kB (cat's own mappings %lld kB, this process's "
-             "%+lld kB), where fork charged %lld kB in step 4: no mapping of this process was "
-             "copied.", charge, cat.ac_kb, ours, s.fork_charge_kb);
-    CONCLUDE(&n, "vfork_child_is_cat", exec_done && !cat.mapped && vm_rss > 0,
-             VALUES(VAL("child_vm_rss_kB", vm_rss), VAL("child_maps_p", cat.mapped),
-                    VAL("parent_written_kB", s.written_kb)),
-             "The child's memory is cat's: it has no mapping at p, where the parent's %lld kB "
-             "written are, and its VmRSS, %lld kB, is all in cat's mappings.", s.written_kb,
-             vm_rss);
-    commit_explain(&n, moved, charge, "vfork_charged_cat_only", "vfork copies nothing; cat's "
-                   "exec made the charge.");
-}
-
-static void explain_spawn(void)
-{
-    if (spawn_error != 0)
-        narrate_fail_errno(&n, "posix_spawn /bin/cat", spawn_error);
-    struct side cat;
-    read_side(spawned, &cat);
-    long long moved = commit_row();
-    narrate_fact_int(&n, "spawned_pid", spawned);
-    narrate_fact_int(&n, "spawned_accounted_kB", cat.ac_kb);
-    narrate_fact_int(&n, "fork_charge_kB", s.fork_charge_kb);
-    CONCLUDE(&n, "spawn_is_not_a_copy", cat.ac_kb < s.fork_charge_kb,
-             VALUES(VAL("spawned_accounted_kB", cat.ac_kb),
-                    VAL("fork_charge_kB", s.fork_charge_kb)),
-             "posix_spawn copied nothing of this process: glibc starts the child with "
-             "clone(CLONE_VM | CLONE_VFORK), as vfork does, and only cat's own mappings are "
-             "charged (%lld kB, against the %lld kB fork charged).", cat.ac_kb, s.fork_charge_kb);
-    commit_explain(&n, moved, cat.ac_kb, "spawn_charged_cat_only",
-                   "the charge is cat's, made by its exec.");
-}
-
 static void explain_kill(void)
 {
     side_rows(1);
@@ -421,26 +315,19 @@ static const struct narrate_lesson steps[] = {
      explain_child_writes, "How many page faults does the child take for its writes?",
      {"none: the pages are there", "one per page written", "one for the whole range"},
      {NULL, "cow_in_child"}},
-    {"vfork", "vfork, and the child runs a program", do_vfork, explain_vfork,
-     "When vfork returns in the parent, which program does its child run?",
-     {"still this one: it was just created", "cat: it has already exec'd"},
-     {"vfork_returned_before_exec", "vfork_waited_for_exec"}},
-    {"spawn", "posix_spawn a program", spawn, explain_spawn, NO_QUESTION},
     {"kill_child", "The child ends", kill_child, explain_kill, NO_QUESTION},
 };
 
 /* ---- Cleanup, options, sizes ---- */
 
-/* On every way out: no child and no cat outlive the demo. */
-static void end_children(void)
+/* On every way out: the child does not outlive the demo. */
+static void end_child(void)
 {
-    pid_t *const all[] = {&child, &vforked, &spawned};
-    for (size_t i = 0; i < 3; i++)
-        if (*all[i] > 0) {
-            kill(*all[i], SIGKILL);
-            waitpid(*all[i], NULL, 0);
-            *all[i] = -1;
-        }
+    if (child > 0) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        child = -1;
+    }
 }
 
 static const struct demo_info info = {
@@ -448,11 +335,11 @@ static const struct demo_info info = {
     .summary =
         "Forks a process that has written memory and measures both sides: nothing\n"
         "is copied at fork (Pss halves, Shared_Dirty), each page the child writes is\n"
-        "copied for it alone (copy-on-write), the commit charge of fork, of vfork and\n"
-        "of posix_spawn, MADV_DONTFORK and MADV_WIPEONFORK, and why Pss is honest.",
-    .examples = "  fork-cow                   the eight steps\n"
+        "copied for it alone (copy-on-write), fork's commit charge, MADV_DONTFORK\n"
+        "and MADV_WIPEONFORK, and why Pss is honest.",
+    .examples = "  fork-cow                   the six steps\n"
                 "  fork-cow --step            pause before each; watch both PIDs' smaps\n"
-                "  fork-cow --predict         guess what fork and vfork do, then see\n",
+                "  fork-cow --predict         guess what fork and the child's writes do\n",
 };
 
 int main(int argc, char **argv)
@@ -477,21 +364,15 @@ int main(int argc, char **argv)
     size = (size_t)bytes;
     s.size_kb = (long long)size / 1024;
     span = size + 2 * small + 4 * page;
-    /* cat's pipe: the read end stays open across exec, the write end does not. */
-    int never[2];
-    if (pipe2(never, O_CLOEXEC) != 0 || fcntl(never[0], F_SETFD, 0) != 0 ||
-        undo_register(end_children) != 0)
-        narrate_fail_errno(&n, "pipe2", errno);
-    if (!realpath("/bin/cat", s.cat_exe))
-        narrate_fail_errno(&n, "realpath /bin/cat", errno);
-    snprintf(cat_input, sizeof cat_input, "/proc/self/fd/%d", never[0]);
+    if (undo_register(end_child) != 0)
+        narrate_fail_errno(&n, "atexit", errno);
     narrate_observe(&n, observe, NULL);
     char size_text[32];
     format_size(size, size_text, sizeof size_text);
     narrate_intro(&n, "fork-cow (PID %ld): %s mapped; 1 MiB of it written, 1 MiB read, the rest "
                   "untouched; then fork.", (long)getpid(), size_text);
     narrate_run(&n, steps, NARRATE_COUNT(steps));
-    end_children();
-    narrate_finish(&n, RESULT_OK, "fork shared, the child's writes copied, vfork and posix_spawn "
-                   "copied nothing; every number above was measured in this run.");
+    end_child();
+    narrate_finish(&n, RESULT_OK, "fork shared, the child's writes copied; every number above "
+                   "was measured in this run.");
 }

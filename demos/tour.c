@@ -38,6 +38,7 @@ static const struct stop stops[] = {
     {"page-cache", NULL, NULL, "a file's pages: read ahead, dirty, written back, dropped"},
     {"protnone-dirty", NULL, NULL, "resident and dirty, yet inaccessible"},
     {"fork-cow", NULL, NULL, "fork shares every page; a write copies one (copy-on-write)"},
+    {"vfork-spawn", NULL, NULL, "vfork and posix_spawn start a program without fork's charge"},
     {"mlock-pages", NULL, NULL, "mlock keeps pages resident, within RLIMIT_MEMLOCK"},
     {"madvise-pages", NULL, NULL, "madvise frees, marks or fills pages a process has"},
     {"segv-pgfault", "--all", NULL, "good and bad page faults, and what the signal says"},

@@ -54,6 +54,7 @@ static const struct program {
     {"page-cache", "a file's pages: readahead, dirty, writeback, dropped"},
     {"protnone-dirty", "resident and dirty, yet inaccessible"},
     {"fork-cow", "fork copies nothing until a page is written"},
+    {"vfork-spawn", "vfork and posix_spawn: a program started without a copy"},
     {"mlock-pages", "mlock keeps pages resident, within RLIMIT_MEMLOCK"},
     {"madvise-pages", "madvise frees, marks or fills pages a process has"},
     {"segv-pgfault", "good and bad page faults, and what the signal says"},

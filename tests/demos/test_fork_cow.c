@@ -5,14 +5,11 @@
  * Private_Dirty) and their fault counts in /proc/PID/stat, and hold the
  * step's rows and findings against them; expected sizes come from the
  * lesson's own numbers (256 pages written, half of them by the child).
- * After vfork we read the new child ourselves: which program it runs, its
- * VmRSS and whether it maps the parent's memory, and what both processes
- * are charged. And no child outlives the demo: not at its end, not when the
- * demo is killed at a pause. */
+ * And the child does not outlive the demo: not at its end, not when the
+ * demo is killed at a pause. (vfork and posix_spawn: test_vfork_spawn.c.) */
 #define _GNU_SOURCE
 #include <check.h>
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,10 +80,9 @@ START_TEST(lesson_observed)
     const char *argv[] = {program, "--step", "--json", NULL};
     struct stepper s;
     ck_assert_int_eq(stepper_start(&s, argv), 0);
-    pid_t parent = stepper_pid(&s), child = 0, vforked = 0, cat = 0;
+    pid_t parent = stepper_pid(&s), child = 0;
     uintptr_t p = 0, d = 0, w = 0;
     struct side cb = {0}, pb = {0};
-    int64_t parent_charge = 0, fork_charge = 0;
     int step, last = 0;
     while ((step = stepper_wait(&s)) > 0) {
         ck_assert_int_eq(step, last + 1);
@@ -130,7 +126,6 @@ START_TEST(lesson_observed)
             int64_t charge = accounted_kb(child);
             ck_assert_int_eq(jint(st, "facts.child_accounted_kB"), charge);
             assert_commit_exact(st, "fork_charged_child", charge);
-            fork_charge = charge;
             cb = ca;
         }
         if (strcmp(id, "child_writes") == 0) {
@@ -152,95 +147,50 @@ START_TEST(lesson_observed)
             ck_assert_int_eq(pa.pss + ca.pss, written_kb + half); /* the frames there are */
             ck_assert(held(st, "cow_in_child") && held(st, "parent_unchanged") && held(st, "pss_adds_up"));
         }
-        if (strcmp(id, "vfork") == 0) {
-            vforked = (pid_t)jint(st, "facts.vforked_pid");
-            ck_assert_int_gt(vforked, 0);
-            /* It runs cat, as the parent saw when vfork returned. */
-            char path[64], exe[PATH_MAX] = "", cat_exe[PATH_MAX];
-            snprintf(path, sizeof path, "/proc/%ld/exe", (long)vforked);
-            ck_assert_int_gt(readlink(path, exe, sizeof exe - 1), 0);
-            ck_assert_ptr_nonnull(realpath("/bin/cat", cat_exe));
-            ck_assert_str_eq(exe, cat_exe);
-            ck_assert_str_eq(jstr(st, "facts.exe_as_vfork_returned"), cat_exe);
-            ck_assert(held(st, "vfork_waited_for_exec"));
-            /* Its memory is cat's: nothing at p, and the VmRSS we read. */
-            ck_assert_int_eq(observe_smaps(vforked, p, "Size"), -1);
-            const struct json *is_cat = finding(st, "vfork_child_is_cat");
-            ck_assert_ptr_nonnull(is_cat);
-            ck_assert_int_eq(jint(is_cat, "values.child_vm_rss_kB"),
-                             observe_status(vforked, "VmRSS"));
-            ck_assert(held(st, "vfork_child_is_cat"));
-            /* The charge: cat's mappings, far less than fork's, and no copy in
-             * ours (between two pauses the demo's own printing may map a few
-             * kB, under ASan; a copy would be fork's size). */
-            int64_t charge = accounted_kb(vforked);
-            ck_assert_int_lt(llabs(accounted_kb(parent) - parent_charge), fork_charge / 2);
-            ck_assert_int_lt(charge, fork_charge);
-            const struct json *no_copy = finding(st, "vfork_is_not_a_copy");
-            ck_assert_ptr_nonnull(no_copy);
-            charge += jint(no_copy, "values.parent_accounted_delta_kB");
-            ck_assert_int_eq(jint(no_copy, "values.charge_kB"), charge);
-            ck_assert_int_eq(jint(no_copy, "values.fork_charge_kB"), fork_charge);
-            ck_assert(held(st, "vfork_is_not_a_copy"));
-            assert_commit_exact(st, "vfork_charged_cat_only", charge);
-        }
-        if (strcmp(id, "spawn") == 0) {
-            cat = (pid_t)jint(st, "facts.spawned_pid");
-            ck_assert_int_gt(cat, 0);
-            ck_assert_int_eq(jint(st, "facts.spawned_accounted_kB"), accounted_kb(cat));
-            ck_assert(held(st, "spawn_is_not_a_copy"));
-        }
         if (p)
             pb = pa;
-        parent_charge = accounted_kb(parent);
         last = step;
         ck_assert(stepper_go(&s));
     }
-    ck_assert_int_eq(last, 8);
-    const struct json *end = stepper_step(&s, 8);
+    ck_assert_int_eq(last, 6);
+    const struct json *end = stepper_step(&s, 6);
     ck_assert_ptr_nonnull(end);
     ck_assert(held(end, "parent_owns_all_again"));
     ck_assert_str_eq(jstr(stepper_result(&s), "result"), "ok");
     int status = stepper_finish(&s);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
     ck_assert(child > 0 && gone(child));
-    ck_assert(vforked > 0 && gone(vforked));
-    ck_assert(cat > 0 && gone(cat));
 }
 END_TEST
 
-/* Killed at a pause, with the child and both cats alive: none outlives it. */
+/* Killed at a pause, with the child alive: it does not outlive the demo. */
 START_TEST(children_end_with_the_demo)
 {
     const char *argv[] = {program, "--step", "--json", NULL};
     struct stepper s;
     ck_assert_int_eq(stepper_start(&s, argv), 0);
-    pid_t demo = stepper_pid(&s), child = 0, vforked = 0, cat = 0;
+    pid_t demo = stepper_pid(&s), child = 0;
     int step;
-    while ((step = stepper_wait(&s)) > 0 && step < 8) {
+    while ((step = stepper_wait(&s)) > 0 && step < 6) {
         if (step == 5)
             child = (pid_t)jint(stepper_step(&s, 4), "facts.child_pid");
         ck_assert(stepper_go(&s));
     }
-    ck_assert_int_eq(step, 8);
-    vforked = (pid_t)jint(stepper_step(&s, 6), "facts.vforked_pid");
-    cat = (pid_t)jint(stepper_step(&s, 7), "facts.spawned_pid");
-    ck_assert(!gone(child) && !gone(vforked) && !gone(cat));
+    ck_assert_int_eq(step, 6);
+    ck_assert(!gone(child));
     ck_assert_int_eq(kill(demo, SIGTERM), 0);
     int status = stepper_finish(&s);
     ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
     ck_assert_msg(gone(child), "the child %ld outlived the demo", (long)child);
-    ck_assert_msg(gone(vforked), "vfork's cat %ld outlived the demo", (long)vforked);
-    ck_assert_msg(gone(cat), "cat %ld outlived the demo", (long)cat);
 }
 END_TEST
 
 START_TEST(predict_answers_measured)
 {
     struct demo_run d;
-    demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"--answers", "b,b,b", NULL});
+    demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"--answers", "b,b", NULL});
     ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
-    for (int i = 4; i <= 6; i++) {
+    for (int i = 4; i <= 5; i++) {
         const struct json *q = json_get(demo_step(&d, i), "prediction");
         ck_assert_ptr_nonnull(q);
         ck_assert_str_eq(json_get_string(q, "measured"), "b");
@@ -269,7 +219,7 @@ START_TEST(answers_show_real_code)
         json_free(j);
     }
     fclose(f);
-    ck_assert_int_ge(steps, 8);
+    ck_assert_int_ge(steps, 6);
 }
 END_TEST
 

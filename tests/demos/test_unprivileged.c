@@ -17,7 +17,9 @@
 
 static const char *const programs[] = {"mmap-anon", "mincore-residency", "map-noreserve",
                                        "hugetlb-reserve", "protnone-dirty", "segv-pgfault",
-                                       "oom-killer-try", "malloc-brk", "stack-growth", "fork-cow", "page-walk", "page-cache", "mlock-pages", "madvise-pages", "fault-cost", "tour"};
+                                       "oom-killer-try", "malloc-brk", "stack-growth",
+                                       "fork-cow", "vfork-spawn", "page-walk", "page-cache",
+                                       "mlock-pages", "madvise-pages", "fault-cost", "tour"};
 #define NPROGRAMS (sizeof programs / sizeof programs[0])
 
 struct run {
@@ -40,6 +42,7 @@ static const struct run runs[] = {
     {"malloc-brk", {NULL}},
     {"stack-growth", {NULL}},
     {"fork-cow", {NULL}},
+    {"vfork-spawn", {NULL}},
     {"page-walk", {NULL}},
     {"page-cache", {NULL}},
     {"page-cache", {"--drop-caches"}},
