@@ -261,13 +261,9 @@ bool cli_parse_size(const char *text, uint64_t *bytes, const char **why)
         *why = "is not a number";
         return false;
     }
-    for (; isdigit((unsigned char)*s); s++) {
-        unsigned digit = (unsigned)(*s - '0');
-        if (value > (UINT64_MAX - digit) / 10) {
-            *why = "is too large";
-            return false;
-        }
-        value = value * 10 + digit;
+    if (procfs_parse_decimal(&s, &value) != PROCFS_OK) {
+        *why = "is too large"; /* a digit is there: only an overflow is left */
+        return false;
     }
     unsigned shift = 0;
     switch (*s) {

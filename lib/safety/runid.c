@@ -20,23 +20,11 @@
  * a process there sees every process of the machine. */
 #define INIT_PID_NS UINT64_C(0xEFFFFFFC)
 
-/* A decimal number without sign, the whole of [s, end) or up to a
- * character in `stops`; NULL when there is no digit or it overflows. */
+/* A decimal number without sign that fits in 64 bits; returns the character
+ * after it, or NULL. */
 static const char *parse_u64(const char *s, uint64_t *value)
 {
-    uint64_t v = 0;
-    const char *p = s;
-    while (*p >= '0' && *p <= '9') {
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return NULL;
-        v = v * 10 + d;
-        p++;
-    }
-    if (p == s || p - s > 20)
-        return NULL;
-    *value = v;
-    return p;
+    return procfs_parse_decimal(&s, value) == PROCFS_OK ? s : NULL;
 }
 
 bool runid_parse_stat(const char *stat, char *state, uint64_t *start)
