@@ -13,6 +13,7 @@
 
 #include "cgroup.h"
 #include "cli.h"
+#include "errors.h"
 #include "procfs.h"
 
 static void budget_init(struct budget *b)
@@ -206,9 +207,8 @@ int grant_charge_size(int64_t want_kb, int count, size_t *size, char *why, size_
         fix = "ulimit -d unlimited";
     want -= want % 2048;
     if (want < 8192) {
-        size_t used = strlen(why);
-        snprintf(why + used, len - used, ": under 8 MiB, too little to tell a charge from other "
-                 "programs' noise%s%s", fix[0] ? "; to enable: " : "", fix);
+        text_append(why, len, ": ", "under 8 MiB, too little to tell a charge from other "
+                    "programs' noise%s%s", fix[0] ? "; to enable: " : "", fix);
         return -1;
     }
     *size = (size_t)want * 1024;
@@ -275,9 +275,8 @@ bool budget_allows(const struct budget *b, uint64_t bytes, unsigned fraction, ch
     else
         snprintf(why, len, "%s leaves %s (%s); at most 1/%u of it, %s", budget_limit_name(b->binding),
                  room, b->detail[b->binding], fraction, most);
-    size_t used = strlen(why);
-    if (b->unread[0] && used < len) /* a smaller limit may be the one not read */
-        snprintf(why + used, len - used, "; %s", b->unread);
+    if (b->unread[0]) /* a smaller limit may be the one not read */
+        text_append(why, len, "; ", "%s", b->unread);
     return false;
 }
 

@@ -6,6 +6,7 @@
 #include "errors.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,4 +29,18 @@ void errno_describe(const char *call, int err, char *buf, size_t len)
 {
     char tmp[24];
     snprintf(buf, len, "%s: %s (%s)", call, errno_name(err, tmp, sizeof tmp), strerror(err));
+}
+
+void text_append(char *buf, size_t len, const char *sep, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used)
+        snprintf(buf + used, len - used, "%s", sep);
+    used = strlen(buf);
+    if (used + 1 >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, len - used, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
+    va_end(ap);
 }

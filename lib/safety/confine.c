@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,19 +27,7 @@ static int write_file(const char *dir, const char *name, const char *text)
 }
 
 /* Appends one line of what setup did to c->actions (step 1 shows them). */
-__attribute__((format(printf, 2, 3)))
-static void did(struct confine *c, const char *fmt, ...)
-{
-    size_t used = strlen(c->actions);
-    if (used + 2 >= sizeof c->actions)
-        return;
-    if (used)
-        c->actions[used++] = '\n';
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->actions + used, sizeof c->actions - used, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
-    va_end(ap);
-}
+#define did(c, ...) text_append((c)->actions, sizeof (c)->actions, "\n", __VA_ARGS__)
 
 static bool has_word(const char *dir, const char *name, const char *word)
 {
@@ -598,11 +585,8 @@ static void sweep_dir(const char *parent, char *report, size_t len)
             continue;
         char path[640];
         snprintf(path, sizeof path, "%s/%s", parent, e->d_name);
-        if (rmdir(path) == 0) { /* only an empty cgroup can be removed */
-            size_t used = strlen(report);
-            snprintf(report + used, len - used, "%sremoved %s, left by a vmlab run that has ended",
-                     used ? "; " : "", path);
-        }
+        if (rmdir(path) == 0) /* only an empty cgroup can be removed */
+            text_append(report, len, "; ", "removed %s, left by a vmlab run that has ended", path);
     }
     closedir(d);
 }

@@ -6,7 +6,6 @@
 #include "sysctl.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -94,25 +93,18 @@ static bool trusted_dir(const struct stat *st)
     return S_ISDIR(st->st_mode) && st->st_uid == geteuid() && (st->st_mode & 0077) == 0;
 }
 
-static void append(char *list, size_t len, const char *dir, int err)
-{
-    size_t used = strlen(list);
-    char e[24];
-    snprintf(list + used, len - used, "%s%s (%s)", used ? ", " : "", dir, errno_name(err, e, sizeof e));
-}
-
 /* Picks the first usable candidate, creating it (0700) when missing. An
  * existing candidate that is not trusted stops the search: errno EPERM and
  * `why` says which and what to do. No usable one: errno EROFS and `why`
  * lists what was tried. */
 static int choose_state_dir(char *why, size_t len)
 {
-    char tried[512] = "";
+    char tried[512] = "", e[24];
     for (size_t i = 0; i < NSTATE_DIRS; i++) {
         const char *dir = state_dirs[i];
         struct stat st;
         if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            append(tried, sizeof tried, dir, errno);
+            text_append(tried, sizeof tried, ", ", "%s (%s)", dir, errno_name(errno, e, sizeof e));
             continue;
         }
         if (lstat(dir, &st) != 0 || !trusted_dir(&st)) {
@@ -122,7 +114,7 @@ static int choose_state_dir(char *why, size_t len)
             return -1;
         }
         if (faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) != 0) { /* e.g. remounted read-only */
-            append(tried, sizeof tried, dir, errno);
+            text_append(tried, sizeof tried, ", ", "%s (%s)", dir, errno_name(errno, e, sizeof e));
             continue;
         }
         snprintf(state_dir, sizeof state_dir, "%s", dir);
@@ -371,19 +363,8 @@ int sysctl_set(const char *name, uint64_t value)
 
 /* ---- repairing what a killed run left ---- */
 
-__attribute__((format(printf, 3, 4)))
-static void add(char *report, size_t len, const char *fmt, ...)
-{
-    size_t used = strlen(report);
-    if (used + 3 >= len)
-        return;
-    if (used)
-        used += (size_t)snprintf(report + used, len - used, "; ");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(report + used, len - used, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
-    va_end(ap);
-}
+/* One more thing the repair did or refused, for its report. */
+#define add(report, len, ...) text_append(report, len, "; ", __VA_ARGS__)
 
 /* Moves a refused record aside, so that it is kept for a look but not read
  * again by every run. */
@@ -464,9 +445,8 @@ static void repair_dir(const char *dir, char *report, size_t len)
                         k->original, strerror(errno), now);
                     failed = true;
                 } else {
-                    size_t used = strlen(restored);
-                    snprintf(restored + used, sizeof restored - used, "%s%s=%" PRIu64 " (was %" PRIu64 ")",
-                             used ? ", " : "", k->name, k->original, now);
+                    text_append(restored, sizeof restored, ", ", "%s=%" PRIu64 " (was %" PRIu64 ")",
+                                k->name, k->original, now);
                 }
             } else if (now != k->original) {
                 add(report, len, "left %s=%" PRIu64 " as it is: the killed vmlab run %s set %" PRIu64
