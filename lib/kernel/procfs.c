@@ -339,10 +339,8 @@ void smaps_format_header(const struct smaps_entry *e, char *buf, size_t len)
              e->dev_minor, (unsigned long long)e->inode, e->name[0] ? "   " : "", e->name);
 }
 
-/* The lines of meminfo-like files: a key, a separator (':' or ' '), a value.
- * Lines whose key is not wanted are skipped unparsed; reading stops as soon
- * as every wanted key has been found. */
-static enum procfs_status parse_wanted(FILE *in, struct procfs_want *want, size_t n, char separator)
+/* Reading stops as soon as every wanted key has been found. */
+enum procfs_status procfs_parse_wanted(FILE *in, struct procfs_want *want, size_t n, char separator)
 {
     char line[LINE_MAX_LEN];
     size_t missing = n;
@@ -386,14 +384,9 @@ static enum procfs_status read_wanted(const char *path, struct procfs_want *want
     FILE *f = fopen(path, "re");
     if (!f)
         return PROCFS_IO;
-    enum procfs_status st = parse_wanted(f, want, n, separator);
+    enum procfs_status st = procfs_parse_wanted(f, want, n, separator);
     (void)fclose(f); /* read-only: nothing to lose */
     return st;
-}
-
-enum procfs_status procfs_parse_keyed(FILE *in, struct procfs_want *want, size_t n)
-{
-    return parse_wanted(in, want, n, ':');
 }
 
 enum procfs_status procfs_read_keyed(const char *path, struct procfs_want *want, size_t n)
@@ -407,11 +400,6 @@ int64_t procfs_read_one(const char *path, const char *key)
     if (read_wanted(path, &w, 1, ':') != PROCFS_OK || !w.present || w.value > INT64_MAX)
         return -1;
     return (int64_t)w.value;
-}
-
-enum procfs_status procfs_parse_pairs(FILE *in, struct procfs_want *want, size_t n)
-{
-    return parse_wanted(in, want, n, ' ');
 }
 
 enum procfs_status procfs_read_pairs(const char *path, struct procfs_want *want, size_t n)

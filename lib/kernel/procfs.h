@@ -78,8 +78,11 @@ struct procfs_want {
 };
 
 /* Lines whose key is not wanted are skipped unparsed: /proc/self/status has
- * text values ("Name:", "Cpus_allowed:") that are not numbers. */
-enum procfs_status procfs_parse_keyed(FILE *in, struct procfs_want *want, size_t n);
+ * text values ("Name:", "Cpus_allowed:") that are not numbers. The key ends
+ * at `separator`: ':' in "Key: value" lines (procfs_read_keyed), ' ' in
+ * "key value" lines (procfs_read_pairs). */
+enum procfs_status procfs_parse_wanted(FILE *in, struct procfs_want *want, size_t n,
+                                       char separator);
 enum procfs_status procfs_read_keyed(const char *path, struct procfs_want *want, size_t n);
 
 /* One numeric "Key:" field of a file such as /proc/meminfo: its value, or -1
@@ -88,7 +91,6 @@ int64_t procfs_read_one(const char *path, const char *key);
 
 /* The same for "key value" lines without a colon, as in /proc/vmstat,
  * memory.events, memory.stat and memory.oom_control. */
-enum procfs_status procfs_parse_pairs(FILE *in, struct procfs_want *want, size_t n);
 enum procfs_status procfs_read_pairs(const char *path, struct procfs_want *want, size_t n);
 
 /* A small file, whole (at most len - 1 bytes), NUL-terminated: its length,

@@ -13,12 +13,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *f = fuzz_file(data, size);
     if (!f)
         return 0;
-    (void)procfs_parse_keyed(f, want, 6);
+    (void)procfs_parse_wanted(f, want, 6, ':');
     (void)fclose(f);
     f = fuzz_file(data, size);
     if (!f)
         return 0;
-    (void)procfs_parse_pairs(f, want, 6);
+    (void)procfs_parse_wanted(f, want, 6, ' ');
     (void)fclose(f);
     return 0;
 }

@@ -39,19 +39,19 @@ START_TEST(counters_both_versions)
 {
     struct procfs_want w[] = {{"oom_kill", 0, false}, {"oom", 0, false}, {"missing", 0, false}};
     FILE *f = open_fixture("memory-events-v2.txt");
-    ck_assert_int_eq(procfs_parse_pairs(f, w, 3), PROCFS_OK);
+    ck_assert_int_eq(procfs_parse_wanted(f, w, 3, ' '), PROCFS_OK);
     fclose(f);
     ck_assert(w[0].present && w[0].value == 1);
     ck_assert(w[1].present && w[1].value == 2);
     ck_assert(!w[2].present);
     struct procfs_want v1[] = {{"oom_kill_disable", 9, false}, {"oom_kill", 9, false}};
     f = open_fixture("memory-oom-control-v1.txt");
-    ck_assert_int_eq(procfs_parse_pairs(f, v1, 2), PROCFS_OK);
+    ck_assert_int_eq(procfs_parse_wanted(f, v1, 2, ' '), PROCFS_OK);
     fclose(f);
     ck_assert(v1[0].present && v1[0].value == 0);
     ck_assert(v1[1].present);
     f = fmemopen((void *)"oom_kill x\n", 11, "r");
-    ck_assert_int_eq(procfs_parse_pairs(f, v1, 2), PROCFS_MALFORMED);
+    ck_assert_int_eq(procfs_parse_wanted(f, v1, 2, ' '), PROCFS_MALFORMED);
     fclose(f);
 }
 END_TEST

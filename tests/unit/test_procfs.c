@@ -237,7 +237,7 @@ START_TEST(meminfo_by_key)
                                  {"Committed_AS", 0, false}, {"NoSuchKey", 0, false},
                                  {"Active(anon)", 0, false}};
     FILE *f = open_fixture("meminfo-6.18.txt");
-    ck_assert_int_eq(procfs_parse_keyed(f, want, 5), PROCFS_OK);
+    ck_assert_int_eq(procfs_parse_wanted(f, want, 5, ':'), PROCFS_OK);
     fclose(f);
     ck_assert(want[0].present);
     ck_assert_uint_eq(want[0].value, 24684084);
@@ -253,7 +253,7 @@ START_TEST(meminfo_old_kernel_has_no_memavailable)
 {
     struct procfs_want want[] = {{"MemAvailable", 99, false}, {"Committed_AS", 0, false}};
     FILE *f = open_fixture("meminfo-3.10-no-memavailable.txt");
-    ck_assert_int_eq(procfs_parse_keyed(f, want, 2), PROCFS_OK);
+    ck_assert_int_eq(procfs_parse_wanted(f, want, 2, ':'), PROCFS_OK);
     fclose(f);
     ck_assert(!want[0].present);
     ck_assert(want[1].present);
@@ -265,16 +265,16 @@ START_TEST(meminfo_broken)
 {
     struct procfs_want want[] = {{"Committed_AS", 0, false}};
     FILE *f = open_fixture("meminfo-truncated.txt");
-    ck_assert_int_eq(procfs_parse_keyed(f, want, 1), PROCFS_TRUNCATED);
+    ck_assert_int_eq(procfs_parse_wanted(f, want, 1, ':'), PROCFS_TRUNCATED);
     fclose(f);
     f = open_fixture("meminfo-no-colon.txt");
-    ck_assert_int_eq(procfs_parse_keyed(f, want, 1), PROCFS_MALFORMED);
+    ck_assert_int_eq(procfs_parse_wanted(f, want, 1, ':'), PROCFS_MALFORMED);
     fclose(f);
     f = text("Committed_AS: 18446744073709551616 kB\n");
-    ck_assert_int_eq(procfs_parse_keyed(f, want, 1), PROCFS_OVERFLOW);
+    ck_assert_int_eq(procfs_parse_wanted(f, want, 1, ':'), PROCFS_OVERFLOW);
     fclose(f);
     f = text("Committed_AS: 18446744073709551615 kB\n");
-    ck_assert_int_eq(procfs_parse_keyed(f, want, 1), PROCFS_OK);
+    ck_assert_int_eq(procfs_parse_wanted(f, want, 1, ':'), PROCFS_OK);
     fclose(f);
     ck_assert_uint_eq(want[0].value, UINT64_MAX);
 }
@@ -285,7 +285,7 @@ START_TEST(status_numbers_among_text)
     struct procfs_want want[] = {{"VmRSS", 0, false}, {"RssAnon", 0, false},
                                  {"HugetlbPages", 0, false}, {"VmPTE", 0, false}};
     FILE *f = open_fixture("status-6.18.txt");
-    ck_assert_int_eq(procfs_parse_keyed(f, want, 4), PROCFS_OK);
+    ck_assert_int_eq(procfs_parse_wanted(f, want, 4, ':'), PROCFS_OK);
     fclose(f);
     for (int i = 0; i < 4; i++)
         ck_assert_msg(want[i].present, "%s absent", want[i].key);
@@ -294,7 +294,7 @@ START_TEST(status_numbers_among_text)
     /* Asking for a text field as a number is an error, not a 0. */
     struct procfs_want name[] = {{"Name", 0, false}};
     f = open_fixture("status-6.18.txt");
-    ck_assert_int_eq(procfs_parse_keyed(f, name, 1), PROCFS_MALFORMED);
+    ck_assert_int_eq(procfs_parse_wanted(f, name, 1, ':'), PROCFS_MALFORMED);
     fclose(f);
 }
 END_TEST
