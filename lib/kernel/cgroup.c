@@ -81,14 +81,19 @@ static void no_limit(struct cgroup_limit *l)
     l->room_file = "";
 }
 
-/* One limit more for the least room: `limit` of dir less dir's usage. A
- * usage that cannot be read leaves room for at most the limit itself: an
- * upper bound, which keeps the limit in the budget rather than dropping it
- * (room_usage then says UINT64_MAX). */
-static void consider_room(struct cgroup_limit *out, const char *dir, const char *file,
-                          uint64_t limit, const char *usage_file)
+/* One limit more: the smallest is kept, with whose it is; and the least
+ * room, `limit` of dir less dir's usage. A usage that cannot be read leaves
+ * room for at most the limit itself: an upper bound, which keeps the limit
+ * in the budget rather than dropping it (room_usage then says UINT64_MAX). */
+static void consider_limit(struct cgroup_limit *out, const char *dir, const char *file,
+                           uint64_t limit, const char *usage_file)
 {
     uint64_t usage;
+    if (limit < out->bytes) {
+        out->bytes = limit;
+        snprintf(out->dir, sizeof out->dir, "%s", dir);
+        snprintf(out->file, sizeof out->file, "%s", file);
+    }
     if (!cgroup_read(dir, usage_file, &usage))
         usage = UINT64_MAX;
     uint64_t room = usage == UINT64_MAX ? limit : limit > usage ? limit - usage : 0;
@@ -112,15 +117,8 @@ bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct 
     size_t root_len = strlen(mount);
     for (;;) {
         uint64_t bytes;
-        if (!cgroup_read(dir, file, &bytes) || !is_limit(bytes))
-            bytes = UINT64_MAX;
-        if (bytes < out->bytes) {
-            out->bytes = bytes;
-            snprintf(out->dir, sizeof out->dir, "%s", dir);
-            snprintf(out->file, sizeof out->file, "%s", file);
-        }
-        if (bytes != UINT64_MAX)
-            consider_room(out, dir, file, bytes, usage_file);
+        if (cgroup_read(dir, file, &bytes) && is_limit(bytes))
+            consider_limit(out, dir, file, bytes, usage_file);
         char *slash = strrchr(dir, '/');
         if (strlen(dir) <= root_len || !slash || (size_t)(slash - dir) < root_len)
             break;
@@ -131,14 +129,8 @@ bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct 
      * is the most room they can leave. */
     uint64_t hierarchical;
     if (v1 && cgroup_read_key(own, "memory.stat", "hierarchical_memory_limit", &hierarchical) &&
-        is_limit(hierarchical)) {
-        if (hierarchical < out->bytes) {
-            out->bytes = hierarchical;
-            snprintf(out->dir, sizeof out->dir, "%s", own);
-            snprintf(out->file, sizeof out->file, "hierarchical_memory_limit");
-        }
-        consider_room(out, own, "hierarchical_memory_limit", hierarchical, usage_file);
-    }
+        is_limit(hierarchical))
+        consider_limit(out, own, "hierarchical_memory_limit", hierarchical, usage_file);
     return out->bytes != UINT64_MAX;
 }
 
