@@ -5,13 +5,15 @@
  * In this order (the first that works):
  *   1. cgroup v2 as root: a new cgroup under the v2 root with memory.max,
  *      memory.swap.max = 0 and memory.oom.group = 1;
- *   2. cgroup v1 as root: a new cgroup under this process's memory cgroup,
+ *   2. cgroup v2 in a subtree delegated to this user (a unit with Delegate=,
+ *      a container's own cgroup namespace): the same, below its own cgroup;
+ *   3. cgroup v1 as root: a new cgroup under this process's memory cgroup,
  *      with memory.limit_in_bytes (and memory.memsw.limit_in_bytes where
  *      swap accounting exists), OOM killer enabled;
- *   3. cgroup v2 without root: a systemd user scope
+ *   4. cgroup v2 without root: a systemd user scope
  *      (systemd-run --user --scope -p MemoryMax=...), which the child enters
  *      by exec;
- *   4. this process's own cgroup, when it already has a limit of at most
+ *   5. this process's own cgroup, when it already has a limit of at most
  *      1 GiB (a container started with docker run -m, a systemd unit with
  *      MemoryMax): the child simply stays in it;
  *   else it says what would make it work.
@@ -90,8 +92,8 @@ struct confine_env {
 /* The one thing missing on this machine, and the command that supplies it. */
 void confine_explain_missing(const struct confine_env *env, const char *demo, char *why, size_t len);
 
-/* Creates and configures the cgroup (methods 1-2), or prepares method 3.
- * On failure returns -1 and says why in `why`, with what would enable it. */
+/* Creates and configures the cgroup (methods 1-3), or prepares method 4 or
+ * 5. On failure returns -1 and says why in `why`, with what would enable it. */
 int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why, size_t len);
 
 /* In the child, before anything else: joins the cgroup (V1, V2). */
