@@ -5,7 +5,6 @@
 #include "budget.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -77,12 +76,10 @@ static void read_own_cgroup(struct grant *g)
  * end_ok; -1 if there is none. */
 static int64_t parse_number(const char *text, const char *end_ok)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (end == text || errno || v < 0 || !strchr(end_ok, *end))
+    uint64_t v;
+    if (procfs_parse_decimal(&text, &v) != PROCFS_OK || v > INT64_MAX || !strchr(end_ok, *text))
         return -1;
-    return v;
+    return (int64_t)v;
 }
 
 /* kB of every huge-page pool, all sizes (the kernel's hugetlb_total_pages):
