@@ -39,8 +39,8 @@ struct narrate_fact {
     char text[512];
     const char *picture;       /* a residency map (folded in plain mode), not copied:
                                   see narrate_picture */
-    bool is_number;
-    bool is_series;            /* is_number too: a JSON array of numbers */            /* a JSON number rather than a string */
+    bool is_number;            /* a JSON number rather than a string */
+    bool is_series;            /* is_number too: a JSON array of numbers */
 };
 
 /* A conclusion of a step and the measured numbers it rests on. */
@@ -226,36 +226,28 @@ void narrate_answer(struct narrator *n, int measured, const char *finding);
 void narrate_answer_from(struct narrator *n, const char *const because[NARRATE_MAX_CHOICES]);
 
 /* ---- Findings, then prose ----
- * A finding is a conclusion the step draws from its own numbers:
- *
- *     if (FINDING(n, "first_write_one_page", rss == page_kb,
- *                 VAL("rss_delta_kB", rss), VAL("minor_faults", faults)))
- *         narrate_because(n, "first_write_one_page", "The first write ...");
- *
- * Every finding goes into the JSON with its values and whether it held;
- * narrate_because adds a sentence only when the named finding was recorded
- * in this step and held. A sentence whose finding is missing or did not
- * hold is a bug in the demo: it is not printed, and the run ends as a
- * failure (status 1) saying which sentence it was, so the tests find it. */
-bool narrate_finding(struct narrator *n, const char *id, bool held,
-                     const struct finding_value *values);
-#define VAL(key, v) {(key), (int64_t)(v)}
-#define FINDING(n, id, held, ...)                                                  \
-    narrate_finding((n), (id), (held),                                             \
-                    (const struct finding_value[]){__VA_ARGS__, {NULL, 0}})
-/* A finding and, when it held, its sentence, with the id written once:
+ * A finding is a conclusion the step draws from its own numbers; CONCLUDE
+ * records it and, when it held, its sentence, with the id written once:
  *
  *     CONCLUDE(n, "first_write_one_page", rss == page_kb,
  *              VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", faults)),
  *              "The first write faulted: Rss grew by %lld kB.", (long long)rss);
  *
- * is FINDING(...) and, if it held, narrate_because(n, id, ...). It returns
- * whether it held, so `if (!CONCLUDE(a...)) CONCLUDE(b...);` records b only
- * where a did not hold. */
+ * It returns whether it held, so `if (!CONCLUDE(a...)) CONCLUDE(b...);`
+ * records b only where a did not hold. Every finding goes into the JSON with
+ * its values and whether it held. FINDING(n, id, held, VAL...) records one
+ * alone; narrate_because adds a sentence later, only when the named finding
+ * was recorded in this step and held. A sentence whose finding is missing or
+ * did not hold is a bug in the demo: it is not printed, and the run ends as a
+ * failure (status 1) saying which sentence it was, so the tests find it. */
+bool narrate_finding(struct narrator *n, const char *id, bool held,
+                     const struct finding_value *values);
 bool narrate_conclude(struct narrator *n, const char *id, bool held,
                       const struct finding_value *values, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+#define VAL(key, v) {(key), (int64_t)(v)}
 #define VALUES(...) ((const struct finding_value[]){__VA_ARGS__, {NULL, 0}})
+#define FINDING(n, id, held, ...) narrate_finding((n), (id), (held), VALUES(__VA_ARGS__))
 #define CONCLUDE(n, id, held, values, ...) narrate_conclude((n), (id), (held), values, __VA_ARGS__)
 /* Whether finding id was recorded in this step and held. */
 bool narrate_held(const struct narrator *n, const char *id);
