@@ -70,7 +70,7 @@ static int columns(const char *s, size_t len)
     return n;
 }
 
-static void print_wrapped_line(FILE *out, const char *line, size_t len, int hang)
+static void print_wrapped_line(FILE *out, const char *line, size_t len, int most, int hang)
 {
     size_t lead = 0;
     while (lead < len && line[lead] == ' ')
@@ -88,7 +88,7 @@ static void print_wrapped_line(FILE *out, const char *line, size_t len, int hang
         if (word == len)
             break; /* trailing spaces */
         int gap = columns(line + i, word - i), wlen = columns(line + word, end - word);
-        if (!first && width + gap + wlen > CLI_HELP_WIDTH) {
+        if (!first && width + gap + wlen > most) {
             /* a new line, indented like this one plus the hang */
             int indent = (int)lead + hang;
             fprintf(out, "\n%*s", indent, "");
@@ -99,10 +99,10 @@ static void print_wrapped_line(FILE *out, const char *line, size_t len, int hang
         width += gap;
         /* A word wider than the line (a path, a kernel log line) is cut
          * where the line ends and goes on under the indent. */
-        while (width + wlen > CLI_HELP_WIDTH && width < CLI_HELP_WIDTH && end - word > 1) {
+        while (width + wlen > most && width < most && end - word > 1) {
             size_t take = 0;
             int cols = 0;
-            while (word + take < end && cols < CLI_HELP_WIDTH - width) {
+            while (word + take < end && cols < most - width) {
                 take++;
                 while (word + take < end && ((unsigned char)line[word + take] & 0xc0) == 0x80)
                     take++; /* never inside a UTF-8 character */
@@ -124,14 +124,19 @@ static void print_wrapped_line(FILE *out, const char *line, size_t len, int hang
     fputc('\n', out);
 }
 
-void cli_print_wrapped(FILE *out, const char *text, int hang)
+void cli_print_folded(FILE *out, const char *text, int width, int hang)
 {
     while (*text) {
         const char *nl = strchr(text, '\n');
         size_t len = nl ? (size_t)(nl - text) : strlen(text);
-        print_wrapped_line(out, text, len, hang);
+        print_wrapped_line(out, text, len, width, hang);
         text += len + (nl ? 1 : 0);
     }
+}
+
+void cli_print_wrapped(FILE *out, const char *text, int hang)
+{
+    cli_print_folded(out, text, CLI_HELP_WIDTH, hang);
 }
 
 /* The one usage line under an error message: "Usage: NAME [options] ARGS

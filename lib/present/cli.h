@@ -90,6 +90,8 @@ noreturn void cli_usage_error(const struct demo_info *info, const char *fmt, ...
  * that is too long is broken between words, and its continuation is indented
  * like the line itself plus `hang` columns. */
 void cli_print_wrapped(FILE *out, const char *text, int hang);
+/* The same at `width` columns (a step's explanation folds at 78). */
+void cli_print_folded(FILE *out, const char *text, int width, int hang);
 
 /* Ends a program whose whole job was to print (help, version, a list): exit
  * 0 if everything written to stdout reached it, else a one-line message

@@ -668,22 +668,10 @@ static void plain_step(struct narrator *n)
         plain_row(n, &n->rows[i]);
     predict_plain(n);
     if (n->note[0]) {
-        /* Fold the explanation at about 78 columns, indented under the step. */
-        const char *s = n->note;
-        while (*s) {
-            size_t take = strlen(s);
-            if (take > 72) {
-                take = 72;
-                while (take > 0 && s[take] != ' ')
-                    take--;
-                if (take == 0)
-                    take = 72;
-            }
-            fprintf(out, "      %.*s\n", (int)take, s);
-            s += take;
-            while (*s == ' ')
-                s++;
-        }
+        /* The explanation, indented under the step, within 78 columns. */
+        char text[sizeof n->note + 8];
+        snprintf(text, sizeof text, "      %s", n->note);
+        cli_print_folded(out, text, 78, 0);
     }
     fputc('\n', out);
 }
