@@ -582,26 +582,12 @@ static void plain_code(struct narrator *n, const char *code)
                 break;
             }
         }
-        const char *indent = "      ";
-        while (len > 0) {
-            size_t take = len, width = 78 - strlen(indent);
-            if (take > width) {
-                take = width;
-                while (take > 0 && s[take] != ' ')
-                    take--;
-                if (take == 0)
-                    take = width;
-            }
-            fprintf(n->out, "%s%s%.*s%s\n", indent, paint(n, CYAN), (int)take, s,
-                    paint(n, RESET));
-            s += take;
-            len -= take;
-            while (len > 0 && *s == ' ') {
-                s++;
-                len--;
-            }
-            indent = "          ";
-        }
+        char line[4096]; /* one statement: a loop with its body at most */
+        snprintf(line, sizeof line, "      %.*s", (int)len, s);
+        fputs(paint(n, CYAN), n->out);
+        cli_print_folded(n->out, line, 78, 4);
+        fputs(paint(n, RESET), n->out);
+        s += len;
     }
 }
 
