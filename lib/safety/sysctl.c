@@ -429,18 +429,16 @@ static void repair_dir(const char *dir, char *report, size_t len)
     for (int order = 0; order <= 1; order++)
         for (int i = 0; i < r.nknobs; i++) {
             const struct record_knob *k = &r.knobs[i];
-            char knob[64];
-            uint64_t now;
+            uint64_t now, back;
             if (record_knob_order(k->name) != order)
                 continue;
-            snprintf(knob, sizeof knob, "/proc/sys/vm/%s", k->name);
-            if (read_knob(knob, &now) != 0) {
-                add(report, len, "FAILED to read %s: %s was not restored", knob, k->name);
+            if (procfs_read_vm_sysctl(k->name, &now) != PROCFS_OK) {
+                add(report, len, "FAILED to read /proc/sys/vm/%s: %s was not restored", k->name,
+                    k->name);
                 failed = true;
             } else if (record_may_restore(k, now)) {
-                uint64_t back;
-                if (sysctl_write(k->name, k->original) != 0 || read_knob(knob, &back) != 0 ||
-                    back != k->original) {
+                if (sysctl_write(k->name, k->original) != 0 ||
+                    procfs_read_vm_sysctl(k->name, &back) != PROCFS_OK || back != k->original) {
                     add(report, len, "FAILED to restore %s=%" PRIu64 " (%s); it holds %" PRIu64, k->name,
                         k->original, strerror(errno), now);
                     failed = true;
