@@ -17,15 +17,11 @@
  *   sysctl_end()                      restore, forget the record, unlock
  *
  * A run killed with SIGKILL cannot restore anything; the undo record it left
- * lets the next vmlab run do it and say so. The record is as trustworthy as
- * the rest (lib/safety/sysctl_record): only the knobs vmlab changes, only back to
- * safe values, only while a knob still holds what the run set, only from a
- * regular file of root's, mode 0600, in a directory only root can write.
- *
- * Only overcommit_memory and nr_hugepages are changed (the allow-list);
- * overcommit_memory is put back first. The restore path is
- * async-signal-safe: open/read/write/close of values formatted when they
- * were saved. */
+ * lets the next vmlab run do it and say so, as lib/safety/sysctl_record.h
+ * allows (the allow-list, safe values, overcommit_memory first), and only
+ * from a regular file of root's, mode 0600, in a directory only root can
+ * write. The restore path is async-signal-safe: open/read/write/close of
+ * values formatted when they were saved. */
 #ifndef VMLAB_SYSCTL_H
 #define VMLAB_SYSCTL_H
 
