@@ -41,6 +41,7 @@ void text_append(char *buf, size_t len, const char *sep, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf + used, len - used, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
+    // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): a clang 14 false positive
+    vsnprintf(buf + used, len - used, fmt, ap);
     va_end(ap);
 }
