@@ -30,7 +30,8 @@ struct stop {
 static const struct stop stops[] = {
     {"mmap-anon", NULL, NULL, "mmap gives address space; the first touch of each page gives memory"},
     {"mmap-anon", "--thp", NULL, "the same with a transparent huge page: one write, 2 MiB"},
-    {"malloc-brk", NULL, NULL, "malloc: the heap's break, mappings of their own, malloc_trim"},
+    {"malloc-brk", NULL, NULL, "malloc: the heap's break, mappings of their own, the threshold"},
+    {"malloc-free", NULL, NULL, "malloc'd memory costs nothing until written; free, malloc_trim"},
     {"stack-growth", NULL, NULL, "the stack grows page by page; RLIMIT_STACK and the guard gap"},
     {"page-walk", NULL, NULL, "an address walked down four tables; what the tables cost"},
     {"fault-cost", "--quick", NULL, "what a first touch costs, per page, on this machine"},

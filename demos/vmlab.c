@@ -46,7 +46,8 @@ static const struct program {
 } programs[] = {
     {"tour", "every demo below, in teaching order: start here"},
     {"mmap-anon", "mmap gives address space; the first touch of a page, memory"},
-    {"malloc-brk", "malloc: the heap's break, its own mappings, malloc_trim"},
+    {"malloc-brk", "malloc: the heap's break, its own mappings, the threshold"},
+    {"malloc-free", "what malloc'd memory costs; what free and malloc_trim give back"},
     {"stack-growth", "the stack grows page by page; what stops it"},
     {"page-walk", "an address split into page-table indices; what tables cost"},
     {"fault-cost", "what a first touch costs, per page, on this machine"},

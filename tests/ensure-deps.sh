@@ -36,7 +36,7 @@ if [ "$want" = test ] || [ "$want" = matrix ]; then
   need cppcheck cppcheck
   need clang-tidy clang-tidy
   need rsvg-convert librsvg2-bin          # pictures.svg renders the --svg pictures
-  # malloc-brk --allocator runs its steps under these mallocs too.
+  # malloc-brk --allocator and malloc-free --allocator run their steps under these mallocs too.
   needlib libjemalloc.so.2 libjemalloc2
   needlib libmimalloc.so.2 libmimalloc2.0
   # json.schema validates every program's --json with Debian's python3 and

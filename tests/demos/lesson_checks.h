@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* lesson_checks: what the tests of malloc-brk, stack-growth, fork-cow and
- * vfork-spawn check in every step (tests/support/lesson.h: its code is the
+/* lesson_checks: what the tests of malloc-brk, malloc-free, stack-growth, fork-cow
+ * and vfork-spawn check in every step (tests/support/lesson.h: its code is the
  * source, its sentences rest on held findings), and a reader of
  * /proc/PID/maps by name, written apart from lib/kernel/procfs.
  * Header-only: each test includes it once. */

@@ -17,9 +17,10 @@
 
 static const char *const programs[] = {"mmap-anon", "mincore-residency", "map-noreserve",
                                        "hugetlb-reserve", "protnone-dirty", "segv-pgfault",
-                                       "oom-killer-try", "malloc-brk", "stack-growth",
-                                       "fork-cow", "vfork-spawn", "page-walk", "page-cache",
-                                       "mlock-pages", "madvise-pages", "fault-cost", "tour"};
+                                       "oom-killer-try", "malloc-brk", "malloc-free",
+                                       "stack-growth", "fork-cow", "vfork-spawn", "page-walk",
+                                       "page-cache", "mlock-pages", "madvise-pages", "fault-cost",
+                                       "tour"};
 #define NPROGRAMS (sizeof programs / sizeof programs[0])
 
 struct run {
@@ -40,6 +41,7 @@ static const struct run runs[] = {
     {"segv-pgfault", {"--all"}},
     {"oom-killer-try", {NULL}},
     {"malloc-brk", {NULL}},
+    {"malloc-free", {NULL}},
     {"stack-growth", {NULL}},
     {"fork-cow", {NULL}},
     {"vfork-spawn", {NULL}},

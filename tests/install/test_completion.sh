@@ -37,7 +37,7 @@ expect() { # expect 'WANTED' WORD...
   fi
 }
 
-expect 'madvise-pages malloc-brk map-noreserve mincore-residency mlock-pages mmap-anon ' vmlab m
+expect 'madvise-pages malloc-brk malloc-free map-noreserve mincore-residency mlock-pages mmap-anon ' vmlab m
 expect 'tour ' vmlab to
 expect 'vfork-spawn ' vmlab vf
 expect 'list ' vmlab li
@@ -46,6 +46,7 @@ expect '--size --step --svg ' vmlab mmap-anon --s
 expect '--step ' vmlab tour --s          # the tour takes no --size
 expect '--all --answers ' vmlab segv-pgfault --a
 expect '--allocator --answers ' vmlab malloc-brk --a
+expect '--allocator --answers ' vmlab malloc-free --a
 expect 'always auto ' vmlab tour --color a
 expect '--help ' vmlab oom-killer-try --he
 expect '' vmlab list x

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Demo tests for malloc-brk --allocator: the child that runs the same steps
- * under LD_PRELOAD of another malloc, judged from outside. The demo runs
+/* Demo tests for malloc-brk --allocator and malloc-free --allocator (the
+ * demo is argv[1]): the child that runs the same steps under LD_PRELOAD of
+ * another malloc, judged from outside. The demo runs
  * with --step --json on a pseudo-terminal; at every pause we read the
  * child's /proc/PID/maps and status ourselves: the preloaded library is
  * mapped there, the child's VmSize and [heap] are what the other_ rows say,
@@ -27,7 +28,7 @@
 #include "observe.h"
 #include "suite.h"
 
-static const char *program;
+static const char *program, *demo; /* demo: "malloc-brk" or "malloc-free" */
 
 /* Debian puts them next to libc (/usr/lib/<multiarch>); the test finds that
  * directory itself, from where its own libc is mapped, not from the demo. */
@@ -148,11 +149,11 @@ struct walk {
 };
 
 /* The demo's only child, as /proc lists it (the child exists before step 1). */
-static pid_t only_child(pid_t demo)
+static pid_t only_child(pid_t parent)
 {
     char path[96];
     long kid = 0, more = 0;
-    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)demo, (long)demo);
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)parent, (long)parent);
     FILE *f = fopen(path, "re");
     ck_assert_ptr_nonnull(f);
     int got = fscanf(f, "%ld %ld", &kid, &more);
@@ -182,8 +183,8 @@ static void at_pause(void *ctx, const struct stepper *s, int next, const struct 
 START_TEST(child_observed)
 {
     if (!installed[_i]) {
-        fprintf(stderr, "test_malloc_brk_allocator: %s is not installed; apt-get install %s\n",
-                libs[_i].name, libs[_i].package);
+        fprintf(stderr, "test_malloc_allocator: %s: %s is not installed; apt-get install %s\n",
+                demo, libs[_i].name, libs[_i].package);
         return;
     }
     char library[PATH_MAX];
@@ -193,7 +194,7 @@ START_TEST(child_observed)
     static struct walk w; /* static: the readings are large */
     memset(&w, 0, sizeof w);
     w.library = library;
-    ck_assert_int_eq(lesson_step_through(&s, argv, at_pause, &w), 18);
+    ck_assert_int_eq(lesson_step_through(&s, argv, at_pause, &w), 9);
     lesson_assert_ok_end(&s);
     ck_assert_msg(w.child > 0 && kill(w.child, 0) != 0, "the child %ld outlived the demo",
                   (long)w.child);
@@ -202,16 +203,16 @@ END_TEST
 
 START_TEST(bad_path_exits_2)
 {
-    check_bad_input(program, "malloc-brk",
+    check_bad_input(program, demo,
                     (const char *const[]){"--allocator", "/no/such/lib.so", NULL}, "--allocator");
-    check_bad_input(program, "malloc-brk",
+    check_bad_input(program, demo,
                     (const char *const[]){"--allocator", VMLAB_DEMO_SOURCE, NULL},
                     "not a shared library");
     /* A real shared library that is not an allocator: the child's malloc is
      * still libc's, which the demo measures and refuses. */
     Dl_info libm;
     ck_assert(dladdr((void *)cos, &libm) && libm.dli_fname);
-    check_bad_input(program, "malloc-brk",
+    check_bad_input(program, demo,
                     (const char *const[]){"--allocator", libm.dli_fname, NULL},
                     "does not replace malloc");
 }
@@ -238,34 +239,36 @@ START_TEST(json_follows_schema)
     if (!installed[_i])
         return;
     if (system("/usr/bin/python3 -c 'import jsonschema' 2>/dev/null") != 0) {
-        fprintf(stderr, "test_malloc_brk_allocator: no python3-jsonschema, schema not checked\n");
+        fprintf(stderr, "test_malloc_allocator: %s: no python3-jsonschema, schema not checked\n",
+                demo);
         return;
     }
     char command[PATH_MAX * 3];
     snprintf(command, sizeof command, "'%s' --json --allocator %s </dev/null | /usr/bin/python3 "
-             "'%s' '%s' malloc-brk", program, libs[_i].name, VMLAB_VALIDATE, VMLAB_SCHEMA);
+             "'%s' '%s' %s", program, libs[_i].name, VMLAB_VALIDATE, VMLAB_SCHEMA, demo);
     ck_assert_int_eq(system(command), 0);
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **args)
 {
-    program = demo_program("malloc-brk", RUN_AS_SELF);
+    demo = argc > 1 ? args[1] : "malloc-brk";
+    program = demo_program(demo, RUN_AS_SELF);
     struct run_result r;
     const char *argv[] = {program, "--json", NULL};
     if (run_program(argv, RUN_AS_SELF, &r) == 0 && r.exit_code == 77) {
-        fprintf(stderr, "test_malloc_brk_allocator: the demo cannot run here: %s", r.out);
+        fprintf(stderr, "test_malloc_allocator: %s: the demo cannot run here: %s", demo, r.out);
         run_result_free(&r);
         return 77;
     }
     run_result_free(&r);
     find_libs();
     if (!installed[0] && !installed[1]) {
-        fprintf(stderr, "test_malloc_brk_allocator: neither jemalloc nor mimalloc is installed: "
-                        "apt-get install libjemalloc2 libmimalloc2.0\n");
+        fprintf(stderr, "test_malloc_allocator: %s: neither jemalloc nor mimalloc is installed: "
+                        "apt-get install libjemalloc2 libmimalloc2.0\n", demo);
         return 77;
     }
-    Suite *s = suite_create("malloc-brk --allocator");
+    Suite *s = suite_create(demo);
     TCase *tc = tcase_create("allocator");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, child_observed, 0, 2);

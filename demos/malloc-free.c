@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/* malloc-free: what malloc'd memory costs, and what free gives back. A big
+ * block is a mapping of its own and only address space until written; calloc
+ * of it needs no memset; its free unmaps it at once. Small blocks come from
+ * the heap, and their free keeps the memory in the process until malloc_trim.
+ * Measured: sbrk(0), the [heap] entry and the block's own entry in
+ * /proc/self/smaps, VmSize, VmRSS, minor faults, mallinfo2. Where malloc gets
+ * memory from: malloc-brk.
+ * With --allocator, a child runs the same steps under LD_PRELOAD of another
+ * malloc (lib/kernel/malloc-side), measures itself the same way and sends
+ * its numbers back (other_*).
+ * This process is glibc's malloc: another C library, or a sanitizer that
+ * replaces malloc, cannot show it (exit 77). */
+#define _GNU_SOURCE
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "budget.h"
+#include "cli.h"
+#include "malloc-side.h"
+#include "narrate.h"
+#include "needs.h"
+#include "thp.h"
+
+#ifdef VMLAB_GLIBC_MALLOC
+#include <gnu/libc-version.h>
+#include <malloc.h>
+#endif
+
+static struct narrator n;
+
+#ifdef VMLAB_GLIBC_MALLOC
+static const char *other_path;   /* --allocator: the library the child preloads (a real path) */
+static char other_name[64];      /* "jemalloc", or that library's file name */
+
+/* ---- The lesson ---- */
+
+static char *big, *zeroed;  /* malloc and calloc of big_size */
+static size_t big_size;     /* 1 GiB, or what this process may use */
+static char *blocks[64], *pin;
+static const size_t block = 64 << 10;
+static int trimmed;
+static char **focus;        /* the pointer whose mapping the step's numbers show */
+static bool allocates;      /* the step's code allocates *focus */
+
+static void aim(char **at, bool alloc)
+{
+    focus = at;
+    allocates = alloc;
+}
+
+/* Steps 1-5: a big block is address space; calloc need not write it. */
+LESSON_FN static void malloc_big(void) { aim(&big, true); LESSON(&n, big = malloc(big_size);); }
+LESSON_FN static void write_first(void) { aim(&big, false); LESSON(&n, big[0] = 1;); }
+LESSON_FN static void write_middle(void) { aim(&big, false); LESSON(&n, big[big_size / 2] = 1;); }
+LESSON_FN static void calloc_big(void)
+{
+    aim(&zeroed, true);
+    LESSON(&n, zeroed = calloc(1, big_size););
+}
+LESSON_FN static void free_big(void) { aim(NULL, false); LESSON(&n, free(big); free(zeroed);); }
+
+/* Steps 6-9: free keeps heap memory; malloc_trim gives it back. */
+LESSON_FN static void fill_heap(void)
+{
+    aim(&pin, false);
+    LESSON(&n, for (int i = 0; i < 64; i++) memset(blocks[i] = malloc(block), 1, block);
+               pin = malloc(16););
+}
+
+LESSON_FN static void free_blocks(void)
+{
+    aim(&pin, false);
+    LESSON(&n, for (int i = 0; i < 64; i++) free(blocks[i]););
+}
+
+LESSON_FN static void trim(void) { aim(&pin, false); LESSON(&n, trimmed = malloc_trim(0);); }
+LESSON_FN static void free_pin(void) { aim(NULL, false); LESSON(&n, free(pin);); }
+
+/* ---- What each step measured ---- */
+
+/* The steps that other steps look at, by their index in steps[]. */
+enum { FILL_HEAP = 5, FREE_BLOCKS, TRIM, NSTEPS = 9 };
+
+static struct malloc_side mine;              /* this step's, in this process */
+static struct malloc_side theirs[NSTEPS];    /* the child's, by step */
+
+static struct {
+    int64_t page_kb, huge_kb, big_kb;
+    bool shrunk;
+    char why[400];
+} d;
+
+static void observe(void *ctx, bool after)
+{
+    (void)ctx;
+    int i = n.step - 1;
+    char why[200];
+    if (!malloc_side_look(&mine, after, focus ? (uintptr_t)*focus : 0, why, sizeof why))
+        narrate_finish(&n, RESULT_FAIL, "%s", why);
+    if (!after)
+        return;
+    mine.usable = allocates && *focus ? (int64_t)malloc_usable_size(*focus) : 0;
+    mine.trimmed = trimmed;
+    /* --allocator: the child takes the same step now, between our numbers and our words. */
+    if (other_path && !malloc_side_child_ask(i, &theirs[i]))
+        narrate_finish(&n, RESULT_FAIL, "the child under %s stopped answering at step %d",
+                       other_name, n.step);
+}
+
+/* ---- What the other malloc did ---- */
+
+/* Where the child's block went (by enum malloc_where), and what its free gave back. */
+static const struct { const char *id, *said; } went[] = {
+    {NULL, "nowhere in its maps"},
+    {"other_from_heap_break_moved", "from [heap], and the break moved"},
+    {"other_from_heap_no_brk", "from [heap], the break unmoved"},
+    {"other_new_mapping", "a new mapping (no mapping held its address before)"},
+    {"other_inside_earlier_mapping", "inside a mapping it had before"},
+}, gave[] = {
+    {"other_free_unmapped", "gave address space back to the kernel"},
+    {"other_free_gave_memory", "kept the address space but gave memory back"},
+    {"other_free_kept", "gave nothing back to the kernel"},
+};
+
+/* mallinfo2 and malloc_trim are glibc's whatever serves malloc: what they did in the child. */
+static void glibc_calls_there(const struct malloc_side *o)
+{
+    int64_t used = ((int64_t)o->a.mi.uordblks - (int64_t)o->b.mi.uordblks) / 1024;
+    if (n.step - 1 == FILL_HEAP)
+        CONCLUDE(&n, "other_mallinfo2_is_glibcs",
+                 malloc_side_glibcs_there(o, CALL_MALLINFO) && 2 * used < o->rss,
+                 VALUES(VAL("in_use_delta_kB", used), VAL("vm_rss_delta_kB", o->rss)),
+                 "mallinfo2 is glibc's (dladdr: %s) and knows only glibc's heap: in use %+lld "
+                 "kB while VmRSS grew by %lld kB under %s.", o->from[CALL_MALLINFO],
+                 (long long)used, (long long)o->rss, other_name);
+    if (n.step - 1 == TRIM)
+        CONCLUDE(&n, "other_malloc_trim_is_glibcs", malloc_side_glibcs_there(o, CALL_TRIM),
+                 VALUES(VAL("malloc_trim_result", o->trimmed), VAL("vm_rss_delta_kB", o->rss)),
+                 "malloc_trim is glibc's (dladdr: %s): in the child it returned %d and VmRSS "
+                 "moved by %+lld kB. At the 64 frees (step 7) %s's VmRSS moved by %+lld kB.",
+                 o->from[CALL_TRIM], o->trimmed, (long long)o->rss, other_name,
+                 (long long)theirs[FREE_BLOCKS].rss);
+}
+
+/* Every explanation ends here: our rows, then the child's numbers and what they show. */
+static void both_sides(void)
+{
+    const struct malloc_side *o = &theirs[n.step - 1];
+    bool mallinfo = n.step - 1 >= FILL_HEAP && n.step - 1 <= TRIM;
+    malloc_side_rows(&n, &mine, "", mallinfo);
+    if (n.step == 1)
+        narrate_fact(&n, "malloc_from", "%s", mine.from[CALL_MALLOC]);
+    if (!other_path)
+        return;
+    glibc_calls_there(o);
+    malloc_side_rows(&n, o, "other_", mallinfo);
+    if (n.step == 1) {
+        narrate_fact_int(&n, "other_pid", malloc_side_child_pid());
+        narrate_fact(&n, "other_malloc_from", "%s", o->from[CALL_MALLOC]);
+        CONCLUDE(&n, "other_allocator_serves_malloc", strcmp(o->from[CALL_MALLOC], other_path) == 0,
+                 VALUES(VAL("other_pid", malloc_side_child_pid())),
+                 "In the child dladdr finds malloc in the preloaded library: %s serves it. The "
+                 "other_ numbers are that process's own, measured as ours.", other_name);
+    }
+    for (enum malloc_where k = HEAP_BRK; o->usable && k <= EARLIER_MAPPING; k++)
+        CONCLUDE(&n, went[k].id, o->where == k,
+                 VALUES(VAL("usable_bytes", o->usable), VAL("vm_size_delta_kB", o->vm),
+                        VAL("vm_rss_delta_kB", o->rss), VAL("brk_moved_kB", o->moved)),
+                 "Under %s the block is %s: VmSize %+lld kB, VmRSS %+lld kB, %lld bytes set "
+                 "aside (malloc_usable_size).", other_name, went[k].said, (long long)o->vm,
+                 (long long)o->rss, (long long)o->usable);
+    if (strcmp(n.id, "calloc_big") == 0)
+        CONCLUDE(&n, "other_calloc_wrote_zeroes", 2 * o->rss >= d.big_kb,
+                 VALUES(VAL("minor_faults", o->faults), VAL("vm_rss_delta_kB", o->rss),
+                        VAL("block_kB", d.big_kb)),
+                 "%s's calloc wrote its zeroes: %lld faults, VmRSS +%lld kB of a %lld kB block: "
+                 "%s memory now.", other_name, (long long)o->faults, (long long)o->rss,
+                 (long long)d.big_kb, o->rss >= d.big_kb ? "all of it is" : "at least half is");
+    int g = o->vm < 0 ? 0 : o->rss < 0 ? 1 : 2;
+    for (int k = 0; strncmp(n.id, "free", 4) == 0 && k < 3; k++)
+        CONCLUDE(&n, gave[k].id, g == k,
+                 VALUES(VAL("vm_size_delta_kB", o->vm), VAL("vm_rss_delta_kB", o->rss)),
+                 "Under %s this free %s: VmSize %+lld kB, VmRSS %+lld kB.", other_name,
+                 gave[k].said, (long long)o->vm, (long long)o->rss);
+}
+
+/* ---- What glibc's steps show ---- */
+
+/* Steps 1-4: the big block, its first and middle byte, calloc. */
+static void explain_big(void)
+{
+    const struct malloc_side *s = &mine;
+    bool heap = s->where == HEAP || s->where == HEAP_BRK, first = strcmp(n.id, "write_first") == 0;
+    /* VmRSS, not the entry's Rss: a new mapping may merge with a neighbour. */
+    int64_t huge = malloc_view_kb(&s->a, "AnonHugePages");
+    int64_t rss = malloc_view_kb(&s->a, "Rss") - malloc_view_kb(&s->b, "Rss");
+    int64_t huge_moved = huge - malloc_view_kb(&s->b, "AnonHugePages");
+    if (strncmp(n.id, "write_", 6) != 0)
+        narrate_fact_int(&n, "big_kB", d.big_kb);
+    if (strcmp(n.id, "malloc_big") == 0) {
+        if (d.shrunk)
+            CONCLUDE(&n, "big_shrunk", true, VALUES(VAL("big_kB", d.big_kb)),
+                     "1 GiB is more than this process may use (%s): the lesson asks for %lld kB "
+                     "instead.", d.why, (long long)d.big_kb);
+        CONCLUDE(&n, "big_is_address_space", !heap && s->vm >= d.big_kb && s->rss <= d.huge_kb,
+                 VALUES(VAL("vm_size_delta_kB", s->vm), VAL("rss_kB", s->rss)),
+                 "A mapping of its own: VmSize grew by %lld kB (the size plus malloc's header, "
+                 "in whole pages), VmRSS only by %lld kB, for what malloc wrote.",
+                 (long long)s->vm, (long long)s->rss);
+        CONCLUDE(&n, "header_touched_one_page", s->rss == d.page_kb && huge == 0,
+                 VALUES(VAL("vm_rss_delta_kB", s->rss)),
+                 "That page holds malloc's 16-byte chunk header, just before the pointer.");
+        CONCLUDE(&n, "header_touched_huge_page", s->rss >= d.huge_kb && huge >= d.huge_kb,
+                 VALUES(VAL("anon_huge_kB", huge)),
+                 "Writing the header brought a whole %lld kB transparent huge page "
+                 "(AnonHugePages): THP is at work here.", (long long)d.huge_kb);
+    } else if (strncmp(n.id, "write_", 6) == 0) {
+        CONCLUDE(&n, "page_already_there", rss == 0 && s->faults == 0,
+                 VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", s->faults)),
+                 "No fault and Rss +0 kB: %s", first ? "big[0] is in the page malloc already "
+                 "wrote its header into. The article's +4 KiB happened at malloc, not here." :
+                 "this page was already there.");
+        CONCLUDE(&n, "write_one_page", rss == d.page_kb && huge_moved == 0 && s->faults == 1,
+                 VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", s->faults)),
+                 "One fault, Rss +%lld kB: one page; the rest of %lld kB is still address space.",
+                 (long long)rss, (long long)d.big_kb);
+        CONCLUDE(&n, "write_huge_page", rss == d.huge_kb && huge_moved == d.huge_kb,
+                 VALUES(VAL("rss_delta_kB", rss), VAL("anon_huge_delta_kB", huge_moved)),
+                 "Rss +%lld kB in AnonHugePages: one write, a whole transparent huge page.",
+                 (long long)rss);
+    } else {
+        CONCLUDE(&n, "calloc_skipped_memset", !heap && s->faults <= 1 && s->rss <= d.huge_kb,
+                 VALUES(VAL("minor_faults", s->faults), VAL("vm_rss_delta_kB", s->rss),
+                        VAL("big_kB", d.big_kb)),
+                 "calloc of %lld kB: %lld fault%s, VmRSS +%lld kB, no memset: memory fresh from "
+                 "mmap is zero, and glibc knows a mapped chunk is fresh.", (long long)d.big_kb,
+                 (long long)s->faults, s->faults == 1 ? "" : "s", (long long)s->rss);
+    }
+    both_sides();
+}
+
+/* Steps 6-9: the heap's free memory, as mallinfo2 and as smaps see it. */
+static void explain_heap(void)
+{
+    const struct malloc_side *s = &mine;
+    int64_t used = ((int64_t)s->a.mi.uordblks - (int64_t)s->b.mi.uordblks) / 1024;
+    int64_t freed = ((int64_t)s->a.mi.fordblks - (int64_t)s->b.mi.fordblks) / 1024;
+    if (n.step - 1 == FILL_HEAP) {
+        CONCLUDE(&n, "heap_holds_blocks", s->heap_rss >= 3072 && used >= 4096,
+                 VALUES(VAL("heap_rss_delta_kB", s->heap_rss), VAL("in_use_delta_kB", used)),
+                 "64 written blocks of 64 KiB, below the threshold: [heap]'s Rss +%lld kB, "
+                 "mallinfo2's in use (uordblks) +%lld kB.", (long long)s->heap_rss,
+                 (long long)used);
+    } else if (n.step - 1 == FREE_BLOCKS) {
+        CONCLUDE(&n, "free_kept_memory", s->moved == 0 && s->heap_rss > -64 && freed >= 4096,
+                 VALUES(VAL("heap_rss_delta_kB", s->heap_rss), VAL("free_delta_kB", freed)),
+                 "free gave %lld kB back to malloc (mallinfo2's fordblks), not to the kernel: "
+                 "[heap]'s Rss %+lld kB, the break unmoved (pin, above them, holds the heap's "
+                 "end).", (long long)freed, (long long)s->heap_rss);
+    } else if (n.step - 1 == TRIM) {
+        narrate_fact_int(&n, "malloc_trim_result", trimmed);
+        CONCLUDE(&n, "trim_gave_back", trimmed == 1 && s->heap_rss <= -2048,
+                 VALUES(VAL("heap_rss_delta_kB", s->heap_rss), VAL("brk_moved_kB", s->moved)),
+                 "malloc_trim(0) returned 1, [heap]'s Rss fell by %lld kB, the break moved by "
+                 "%lld kB: glibc madvised the heap's free pages away, their address space stayed.",
+                 (long long)-s->heap_rss, (long long)s->moved);
+    } else if (!CONCLUDE(&n, "heap_shrank_at_free", s->moved < 0,
+                         VALUES(VAL("brk_moved_kB", s->moved)),
+                         "Freeing the heap's last block left more than M_TRIM_THRESHOLD free "
+                         "at its end: free moved the break down by %lld kB.",
+                         (long long)-s->moved)) {
+        narrate_note(&n, "The break moved by %lld kB; [heap] is %lld kB, %lld kB of it resident.",
+                     (long long)s->moved, (long long)s->a.heap_size, (long long)s->a.heap_rss);
+    }
+    both_sides();
+}
+
+/* Step 5: a mapped chunk's free is munmap, at once. */
+static void explain_unmap(void)
+{
+    CONCLUDE(&n, "free_big_unmapped", mine.vm <= -2 * d.big_kb,
+             VALUES(VAL("vm_size_delta_kB", mine.vm)),
+             "Both mappings are gone: VmSize fell by %lld kB at once.", (long long)-mine.vm);
+    both_sides();
+}
+
+/* The lesson as a table: the big allocation, then the heap's free memory. */
+static const struct narrate_lesson steps[NSTEPS] = {
+    {"malloc_big", "malloc a big block", malloc_big, explain_big, NO_QUESTION},
+    {"write_first", "Write its first byte", write_first, explain_big, NO_QUESTION},
+    {"write_middle", "Write a byte in its middle", write_middle, explain_big, NO_QUESTION},
+    {"calloc_big", "calloc a block as big", calloc_big, explain_big, NO_QUESTION},
+    {"free_big", "free both", free_big, explain_unmap, NO_QUESTION},
+    {"fill_heap", "Fill the heap with 64 blocks of 64 KiB", fill_heap, explain_heap, NO_QUESTION},
+    {"free_blocks", "free the 64 blocks", free_blocks, explain_heap, NO_QUESTION},
+    {"trim", "Give free heap memory back: malloc_trim", trim, explain_heap, NO_QUESTION},
+    {"free_pin", "free the last block", free_pin, explain_heap, NO_QUESTION},
+};
+#endif /* VMLAB_GLIBC_MALLOC */
+
+/* ---- Options, sizes and the machine ---- */
+
+static const struct cli_option options[] = {
+    {"allocator", "PATH",
+     "also run the same steps in a child under LD_PRELOAD=PATH, another malloc, and show its "
+     "numbers beside glibc's (other_*); PATH may be jemalloc or mimalloc (Debian's "
+     "libjemalloc2 and libmimalloc2.0)"},
+};
+
+static const struct demo_info info = {
+    .name = "malloc-free",
+    .summary =
+        "Watches what glibc's malloc costs and what free gives back: malloc of a big\n"
+        "block is address space, written page by page; calloc skips the memset; free\n"
+        "unmaps a big block at once, but keeps heap memory until malloc_trim. With\n"
+        "--allocator, the same steps under another malloc, side by side. Where malloc\n"
+        "gets memory from: malloc-brk.",
+    .options = options,
+    .noptions = 1,
+    .examples = "  malloc-free                the nine steps\n"
+                "  malloc-free --step         pause before each step; watch smaps live\n"
+                "  malloc-free --allocator jemalloc  the same steps under jemalloc too\n",
+};
+
+#ifdef VMLAB_GLIBC_MALLOC
+#define CHILD_ENV "VMLAB_MALLOC_FREE_CHILD"
+
+static void child_step(int i)
+{
+    n.step = i + 1;
+    n.code[0] = '\0';
+    steps[i].lesson();
+}
+
+/* The child under --allocator, told big_size: it prints nothing (its narrator
+ * is in JSON mode and never ends a step). */
+static noreturn void be_the_child(const char *how)
+{
+    const char *arg = malloc_side_child_arg(how);
+    char *end = NULL;
+    big_size = arg ? (size_t)strtoull(arg, &end, 10) : 0;
+    if (!big_size || *end)
+        _exit(EXIT_USAGE);
+    narrate_init(&n, info.name, &(struct cli_common){.json = true, .color = COLOR_NEVER}, NSTEPS);
+    n.out = stderr; /* should it fail, never into the parent's --json */
+    narrate_observe(&n, observe, NULL);
+    observe(NULL, false); /* as in main */
+    malloc_side_who_serves(&mine);
+    malloc_side_child_serve(how, &mine, NSTEPS, child_step);
+}
+
+/* --allocator: the library, then the child running under it. */
+static void start_child(const char *arg)
+{
+    static char path[PATH_MAX];
+    char why[PATH_MAX + 256], size[32];
+    const char *failed;
+    int found = malloc_side_find_library(arg, path, sizeof path, other_name, sizeof other_name,
+                                         why, sizeof why);
+    if (found == EXIT_CANNOT)
+        narrate_finish(&n, RESULT_SKIP, "%s", why);
+    if (found != EXIT_OK)
+        cli_usage_error(&info, "--allocator: %s", why);
+    other_path = path;
+    snprintf(size, sizeof size, "%zu", big_size);
+    int err = malloc_side_child_start(CHILD_ENV, size, other_path, &failed);
+    if (err)
+        narrate_fail_errno(&n, failed, err);
+    if (!malloc_side_child_ask(-1, &theirs[0]))
+        cli_usage_error(&info, "--allocator: the child under LD_PRELOAD=%s ended before it "
+                        "started", other_path);
+    if (strcmp(theirs[0].from[CALL_MALLOC], other_path) != 0)
+        cli_usage_error(&info, "--allocator: %s does not replace malloc: under LD_PRELOAD, malloc "
+                        "is still %s's", other_path, theirs[0].from[CALL_MALLOC]);
+}
+#endif
+
+static void on_option(void *ctx, size_t index, const char *arg)
+{
+    (void)index;
+    *(const char **)ctx = arg;
+}
+
+int main(int argc, char **argv)
+{
+#ifdef VMLAB_GLIBC_MALLOC
+    const char *child_of = getenv(CHILD_ENV);
+    if (child_of)
+        be_the_child(child_of);
+#endif
+    struct cli_common common;
+    const char *allocator = NULL;
+    int first = cli_parse(argc, argv, &info, &common, on_option, &allocator);
+    cli_no_positionals(&info, argc, argv, first);
+#ifndef VMLAB_GLIBC_MALLOC
+    demo_start(&n, &info, &common, 1);
+    narrate_finish(&n, RESULT_SKIP, "%s", malloc_side_unsupported());
+#else
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    d.page_kb = (int64_t)(page / 1024);
+    struct thp thp;
+    thp_read(&thp);
+    d.huge_kb = (int64_t)(thp.huge_size / 1024);
+    demo_start(&n, &info, &common, NSTEPS);
+    malloc_side_who_serves(&mine);
+    if (strcmp(mine.from[CALL_MALLOC], mine.from[CALL_LIBC]) != 0)
+        narrate_finish(&n, RESULT_SKIP, "malloc here is not glibc's: dladdr finds it in %s "
+                       "(LD_PRELOAD='%s'); the lesson is glibc's malloc (for another one beside "
+                       "it: --allocator)", mine.from[CALL_MALLOC],
+                       getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
+    struct budget budget;
+    budget_read(&budget);
+    uint64_t bytes = 0;
+    /* Two blocks of big_size exist at once (four with the child); only a page
+     * or two of each is written, but in overcommit mode 2 each is charged. */
+    enum budget_choice got = budget_choose_size(&budget, 0, UINT64_C(1) << 30, page, 2,
+                                                allocator ? 8 : 4, &bytes, d.why, sizeof d.why);
+    char why_fill[400] = "";
+    if (got == BUDGET_NONE_FITS ||
+        !budget_allows(&budget, 16u << 20, 2, why_fill, sizeof why_fill))
+        narrate_finish(&n, RESULT_SKIP, "this process may not use enough memory for the lesson "
+                       "(it writes 4 MiB): %s. Free some memory or raise that limit.",
+                       got == BUDGET_NONE_FITS ? d.why : why_fill);
+    big_size = (size_t)bytes;
+    d.big_kb = (int64_t)(bytes / 1024);
+    d.shrunk = got == BUDGET_SHRUNK;
+    if (allocator)
+        start_child(allocator);
+    narrate_observe(&n, observe, NULL);
+    /* One look before step 1: the memory our measuring writes to is then
+     * resident, so that no step's VmRSS counts it. */
+    observe(NULL, false);
+    char big_text[32];
+    format_size(bytes, big_text, sizeof big_text);
+    narrate_intro(&n, "malloc-free (PID %ld): glibc %s's malloc. The break is at %p now.\n"
+                  "The big block of steps 1-4 is %s.", (long)getpid(), gnu_get_libc_version(),
+                  sbrk(0), big_text);
+    if (other_path)
+        narrate_intro(&n, "Beside it: the same steps under %s, in a child (PID %ld) run with "
+                      "LD_PRELOAD=%s. Its numbers are the other_ rows.", other_name,
+                      (long)malloc_side_child_pid(), other_path);
+    narrate_run(&n, steps, NSTEPS);
+    int status = other_path ? malloc_side_child_end() : 0;
+    if (status != 0)
+        narrate_finish(&n, RESULT_FAIL, "the child under %s ended with status %#x", other_name,
+                       status);
+    narrate_finish(&n, RESULT_OK, "a big block, calloc, free and malloc_trim%s; every number "
+                   "above was measured in this run.", other_path ? ", beside another malloc" : "");
+#endif
+}

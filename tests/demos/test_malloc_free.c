@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/* Demo tests for malloc-free: the outside observer. The demo runs with
+ * --step --json on a pseudo-terminal; at every pause we read its
+ * /proc/PID/maps (where the heap ends), smaps (the heap's Size and Rss),
+ * status (VmSize, VmRSS) and stat (minflt) ourselves, and hold the step's
+ * rows and findings against that: a big block is address space, calloc
+ * wrote nothing, free keeps heap memory and malloc_trim gives it back.
+ * Its other half, where malloc gets memory: test_malloc_brk.
+ * The demo is glibc's malloc: a sanitizer build or another C library makes
+ * it exit 77, and this test with it. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "demo_test.h"
+#include "lesson_checks.h"
+#include "observe.h"
+#include "suite.h"
+
+static const char *program;
+static int64_t page_kb;
+
+struct seen {               /* our reading at the pause before step N */
+    int64_t vm_size, vm_rss, heap_size, heap_rss, minflt;
+    uintptr_t heap_end;
+};
+
+static void read_seen(pid_t pid, struct seen *v)
+{
+    struct vma heap;
+    v->vm_size = observe_status(pid, "VmSize");
+    v->vm_rss = observe_status(pid, "VmRSS");
+    v->minflt = observe_minflt(pid);
+    v->heap_size = v->heap_rss = 0;
+    v->heap_end = 0;
+    if (maps_find(pid, 0, "[heap]", &heap)) {
+        v->heap_size = observe_smaps(pid, heap.start, "Size");
+        v->heap_rss = observe_smaps(pid, heap.start, "Rss");
+        v->heap_end = heap.end;
+    }
+}
+
+static void check_step(const struct json *st, const struct seen *b, const struct seen *a)
+{
+    const char *id = jstr(st, "id");
+    int n = (int)jint(st, "step");
+    assert_lesson_step_in(st, VMLAB_DEMO_SOURCE);
+    /* The rows are what we read now, the demo sitting still at its pause. */
+    ck_assert_int_eq(jint(st, "after.VmSize_kB"), a->vm_size);
+    ck_assert_int_eq(jint(st, "after.heap_Size_kB"), a->heap_size);
+    ck_assert_int_eq(jint(st, "after.heap_Rss_kB"), a->heap_rss);
+    ck_assert_int_eq((int64_t)((hex_fact(st, "facts.brk", true) + 4095) & ~(uintptr_t)4095),
+                     (int64_t)a->heap_end);
+    int64_t f0 = jint(st, "before.minor_faults"), f1 = jint(st, "after.minor_faults");
+    ck_assert_msg(f0 >= b->minflt && f1 <= a->minflt, "step %d: faults %lld..%lld outside %lld..%lld",
+                  n, (long long)f0, (long long)f1, (long long)b->minflt, (long long)a->minflt);
+    if (strcmp(id, "malloc_big") == 0) {
+        int64_t big = jint(st, "facts.big_kB");
+        ck_assert_int_ge(a->vm_size - b->vm_size, big);
+        ck_assert_int_lt(a->vm_rss - b->vm_rss, big / 2); /* address space, not memory */
+        ck_assert(held(st, "big_is_address_space"));
+    }
+    if (strcmp(id, "write_middle") == 0) {
+        ck_assert_int_ge(a->vm_rss - b->vm_rss, page_kb);
+        ck_assert(held(st, "write_one_page") || held(st, "write_huge_page"));
+    }
+    if (strcmp(id, "calloc_big") == 0) { /* no memset: VmRSS did not grow by the size */
+        ck_assert_int_ge(a->vm_size - b->vm_size, jint(st, "facts.big_kB"));
+        ck_assert_int_lt(a->vm_rss - b->vm_rss, jint(st, "facts.big_kB") / 2);
+        ck_assert(held(st, "calloc_skipped_memset"));
+    }
+    if (strcmp(id, "fill_heap") == 0) {
+        ck_assert_int_ge(a->heap_rss - b->heap_rss, 3 * 1024);
+        ck_assert(held(st, "heap_holds_blocks"));
+    }
+    if (strcmp(id, "free_blocks") == 0) { /* free kept the memory */
+        ck_assert_int_gt(a->heap_rss - b->heap_rss, -64);
+        ck_assert(held(st, "free_kept_memory"));
+    }
+    if (strcmp(id, "trim") == 0) { /* malloc_trim gave it back */
+        ck_assert_int_le(a->heap_rss - b->heap_rss, -2048);
+        ck_assert(held(st, "trim_gave_back"));
+    }
+}
+
+/* At the pause before step `next`: our reading now, and step next - 1 against it. */
+static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *ended)
+{
+    struct seen *seen = ctx;
+    ck_assert_int_lt(next, 40);
+    read_seen(stepper_pid(s), &seen[next]);
+    if (ended)
+        check_step(ended, &seen[next - 1], &seen[next]);
+}
+
+START_TEST(lesson_observed)
+{
+    const char *argv[] = {program, "--step", "--json", NULL};
+    struct stepper s;
+    struct seen seen[40];
+    ck_assert_int_eq(lesson_step_through(&s, argv, at_pause, seen), 9);
+    lesson_assert_ok_end(&s);
+}
+END_TEST
+
+START_TEST(bad_input_exits_2)
+{
+    check_bad_input(program, "malloc-free", (const char *const[]){"--size", "4K", NULL}, "--size");
+    check_bad_input(program, "malloc-free", (const char *const[]){"extra", NULL}, "extra");
+}
+END_TEST
+
+START_TEST(answers_show_real_code)
+{
+    ck_assert_int_ge(assert_answers_real_in(VMLAB_ANSWERS, "malloc-free", VMLAB_DEMO_SOURCE), 9);
+}
+END_TEST
+
+int main(void)
+{
+    program = demo_program("malloc-free", RUN_AS_SELF);
+    page_kb = sysconf(_SC_PAGESIZE) / 1024;
+    /* A build whose allocator is not glibc's cannot show this lesson. */
+    struct run_result r;
+    const char *argv[] = {program, "--json", NULL};
+    if (run_program(argv, RUN_AS_SELF, &r) == 0 && r.exit_code == 77) {
+        fprintf(stderr, "test_malloc_free: the demo cannot run here: %s", r.out);
+        run_result_free(&r);
+        return 77;
+    }
+    run_result_free(&r);
+    Suite *s = suite_create("malloc-free");
+    TCase *tc = tcase_create("lesson");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, lesson_observed);
+    tcase_add_test(tc, bad_input_exits_2);
+    tcase_add_test(tc, answers_show_real_code);
+    suite_add_tcase(s, tc);
+    return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
