@@ -77,19 +77,6 @@ static void observe(void *ctx, bool after)
 
 /* ---- What the other malloc did ---- */
 
-/* Where the child's block went (by enum malloc_where), and what its free gave back. */
-static const struct { const char *id, *said; } went[] = {
-    {NULL, "nowhere in its maps"},
-    {"other_from_heap_break_moved", "from [heap], and the break moved"},
-    {"other_from_heap_no_brk", "from [heap], the break unmoved"},
-    {"other_new_mapping", "a new mapping (no mapping held its address before)"},
-    {"other_inside_earlier_mapping", "inside a mapping it had before"},
-}, gave[] = {
-    {"other_free_unmapped", "gave address space back to the kernel"},
-    {"other_free_gave_memory", "kept the address space but gave memory back"},
-    {"other_free_kept", "gave nothing back to the kernel"},
-};
-
 /* mallopt is glibc's in the child, and malloc there is not: nobody reads the threshold. */
 static void glibc_threshold_there(const struct malloc_side *o)
 {
@@ -99,13 +86,15 @@ static void glibc_threshold_there(const struct malloc_side *o)
         CONCLUDE(&n, "other_no_dynamic_threshold", glibcs,
                  VALUES(VAL("first_where", first), VAL("again_where", o->where)),
                  "The dynamic threshold is glibc's malloc's, not %s's: its first malloc(1 MiB) "
-                 "was %s, this one is %s.", other_name, went[first].said, went[o->where].said);
+                 "was %s, this one is %s.", other_name, malloc_where_said(first),
+                 malloc_where_said(o->where));
     if (n.step - 1 == FIXED_THRESHOLD)
         CONCLUDE(&n, "other_mallopt_is_glibcs", glibcs,
                  VALUES(VAL("again_where", again), VAL("where", o->where)),
                  "mallopt is glibc's (dladdr: %s), not %s's, whose malloc does not read it: "
                  "malloc(1 MiB) is %s; at step 8 it was %s.",
-                 o->from[CALL_MALLOPT], other_name, went[o->where].said, went[again].said);
+                 o->from[CALL_MALLOPT], other_name, malloc_where_said(o->where),
+                 malloc_where_said(again));
 }
 
 /* Every explanation ends here: our rows, then the child's numbers and what they show. */
@@ -119,27 +108,7 @@ static void both_sides(void)
         return;
     glibc_threshold_there(o);
     malloc_side_rows(&n, o, "other_", false);
-    if (n.step == 1) {
-        narrate_fact_int(&n, "other_pid", malloc_side_child_pid());
-        narrate_fact(&n, "other_malloc_from", "%s", o->from[CALL_MALLOC]);
-        CONCLUDE(&n, "other_allocator_serves_malloc", strcmp(o->from[CALL_MALLOC], other_path) == 0,
-                 VALUES(VAL("other_pid", malloc_side_child_pid())),
-                 "In the child dladdr finds malloc in the preloaded library: %s serves it. The "
-                 "other_ numbers are that process's own, measured as ours.", other_name);
-    }
-    for (enum malloc_where k = HEAP_BRK; o->usable && k <= EARLIER_MAPPING; k++)
-        CONCLUDE(&n, went[k].id, o->where == k,
-                 VALUES(VAL("usable_bytes", o->usable), VAL("vm_size_delta_kB", o->vm),
-                        VAL("vm_rss_delta_kB", o->rss), VAL("brk_moved_kB", o->moved)),
-                 "Under %s the block is %s: VmSize %+lld kB, VmRSS %+lld kB, %lld bytes set "
-                 "aside (malloc_usable_size).", other_name, went[k].said, (long long)o->vm,
-                 (long long)o->rss, (long long)o->usable);
-    int g = o->vm < 0 ? 0 : o->rss < 0 ? 1 : 2;
-    for (int k = 0; n.step - 1 == FREE_1M && k < 3; k++)
-        CONCLUDE(&n, gave[k].id, g == k,
-                 VALUES(VAL("vm_size_delta_kB", o->vm), VAL("vm_rss_delta_kB", o->rss)),
-                 "Under %s this free %s: VmSize %+lld kB, VmRSS %+lld kB.", other_name,
-                 gave[k].said, (long long)o->vm, (long long)o->rss);
+    malloc_side_other_findings(&n, o, other_name, other_path, n.step - 1 == FREE_1M);
 }
 
 /* ---- What glibc's steps show ---- */
@@ -245,49 +214,6 @@ static const struct demo_info info = {
 
 #ifdef VMLAB_GLIBC_MALLOC
 #define CHILD_ENV "VMLAB_MALLOC_BRK_CHILD"
-
-static void child_step(int i)
-{
-    n.step = i + 1;
-    n.code[0] = '\0';
-    steps[i].lesson();
-}
-
-/* The child under --allocator prints nothing: its narrator is in JSON mode
- * and never ends a step. */
-static noreturn void be_the_child(const char *how)
-{
-    narrate_init(&n, info.name, &(struct cli_common){.json = true, .color = COLOR_NEVER}, NSTEPS);
-    n.out = stderr; /* should it fail, never into the parent's --json */
-    narrate_observe(&n, observe, NULL);
-    observe(NULL, false); /* as in main */
-    malloc_side_who_serves(&mine);
-    malloc_side_child_serve(how, &mine, NSTEPS, child_step);
-}
-
-/* --allocator: the library, then the child running under it. */
-static void start_child(const char *arg)
-{
-    static char path[PATH_MAX];
-    char why[PATH_MAX + 256];
-    const char *failed;
-    int found = malloc_side_find_library(arg, path, sizeof path, other_name, sizeof other_name,
-                                         why, sizeof why);
-    if (found == EXIT_CANNOT)
-        narrate_finish(&n, RESULT_SKIP, "%s", why);
-    if (found != EXIT_OK)
-        cli_usage_error(&info, "--allocator: %s", why);
-    other_path = path;
-    int err = malloc_side_child_start(CHILD_ENV, "", other_path, &failed);
-    if (err)
-        narrate_fail_errno(&n, failed, err);
-    if (!malloc_side_child_ask(-1, &theirs[0]))
-        cli_usage_error(&info, "--allocator: the child under LD_PRELOAD=%s ended before it "
-                        "started", other_path);
-    if (strcmp(theirs[0].from[CALL_MALLOC], other_path) != 0)
-        cli_usage_error(&info, "--allocator: %s does not replace malloc: under LD_PRELOAD, malloc "
-                        "is still %s's", other_path, theirs[0].from[CALL_MALLOC]);
-}
 #endif
 
 static void on_option(void *ctx, size_t index, const char *arg)
@@ -301,7 +227,7 @@ int main(int argc, char **argv)
 #ifdef VMLAB_GLIBC_MALLOC
     const char *child_of = getenv(CHILD_ENV);
     if (child_of)
-        be_the_child(child_of);
+        malloc_side_child_run(&n, info.name, child_of, observe, &mine, steps, NSTEPS);
 #endif
     struct cli_common common;
     const char *allocator = NULL;
@@ -319,7 +245,8 @@ int main(int argc, char **argv)
                        "it: --allocator)", mine.from[CALL_MALLOC],
                        getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
     if (allocator)
-        start_child(allocator);
+        other_path = malloc_side_start_other(&n, &info, CHILD_ENV, allocator, "", &theirs[0],
+                                             other_name, sizeof other_name);
     narrate_observe(&n, observe, NULL);
     /* One look before step 1: the memory our measuring writes to is then
      * resident, so that no step's VmRSS counts it. */

@@ -113,19 +113,6 @@ static void observe(void *ctx, bool after)
 
 /* ---- What the other malloc did ---- */
 
-/* Where the child's block went (by enum malloc_where), and what its free gave back. */
-static const struct { const char *id, *said; } went[] = {
-    {NULL, "nowhere in its maps"},
-    {"other_from_heap_break_moved", "from [heap], and the break moved"},
-    {"other_from_heap_no_brk", "from [heap], the break unmoved"},
-    {"other_new_mapping", "a new mapping (no mapping held its address before)"},
-    {"other_inside_earlier_mapping", "inside a mapping it had before"},
-}, gave[] = {
-    {"other_free_unmapped", "gave address space back to the kernel"},
-    {"other_free_gave_memory", "kept the address space but gave memory back"},
-    {"other_free_kept", "gave nothing back to the kernel"},
-};
-
 /* mallinfo2 and malloc_trim are glibc's whatever serves malloc: what they did in the child. */
 static void glibc_calls_there(const struct malloc_side *o)
 {
@@ -158,21 +145,7 @@ static void both_sides(void)
         return;
     glibc_calls_there(o);
     malloc_side_rows(&n, o, "other_", mallinfo);
-    if (n.step == 1) {
-        narrate_fact_int(&n, "other_pid", malloc_side_child_pid());
-        narrate_fact(&n, "other_malloc_from", "%s", o->from[CALL_MALLOC]);
-        CONCLUDE(&n, "other_allocator_serves_malloc", strcmp(o->from[CALL_MALLOC], other_path) == 0,
-                 VALUES(VAL("other_pid", malloc_side_child_pid())),
-                 "In the child dladdr finds malloc in the preloaded library: %s serves it. The "
-                 "other_ numbers are that process's own, measured as ours.", other_name);
-    }
-    for (enum malloc_where k = HEAP_BRK; o->usable && k <= EARLIER_MAPPING; k++)
-        CONCLUDE(&n, went[k].id, o->where == k,
-                 VALUES(VAL("usable_bytes", o->usable), VAL("vm_size_delta_kB", o->vm),
-                        VAL("vm_rss_delta_kB", o->rss), VAL("brk_moved_kB", o->moved)),
-                 "Under %s the block is %s: VmSize %+lld kB, VmRSS %+lld kB, %lld bytes set "
-                 "aside (malloc_usable_size).", other_name, went[k].said, (long long)o->vm,
-                 (long long)o->rss, (long long)o->usable);
+    malloc_side_other_findings(&n, o, other_name, other_path, strncmp(n.id, "free", 4) == 0);
     if (strcmp(n.id, "calloc_big") == 0)
         CONCLUDE(&n, "other_calloc_wrote_zeroes", 2 * o->rss >= d.big_kb,
                  VALUES(VAL("minor_faults", o->faults), VAL("vm_rss_delta_kB", o->rss),
@@ -180,12 +153,6 @@ static void both_sides(void)
                  "%s's calloc wrote its zeroes: %lld faults, VmRSS +%lld kB of a %lld kB block: "
                  "%s memory now.", other_name, (long long)o->faults, (long long)o->rss,
                  (long long)d.big_kb, o->rss >= d.big_kb ? "all of it is" : "at least half is");
-    int g = o->vm < 0 ? 0 : o->rss < 0 ? 1 : 2;
-    for (int k = 0; strncmp(n.id, "free", 4) == 0 && k < 3; k++)
-        CONCLUDE(&n, gave[k].id, g == k,
-                 VALUES(VAL("vm_size_delta_kB", o->vm), VAL("vm_rss_delta_kB", o->rss)),
-                 "Under %s this free %s: VmSize %+lld kB, VmRSS %+lld kB.", other_name,
-                 gave[k].said, (long long)o->vm, (long long)o->rss);
 }
 
 /* ---- What glibc's steps show ---- */
@@ -329,15 +296,7 @@ static const struct demo_info info = {
 #ifdef VMLAB_GLIBC_MALLOC
 #define CHILD_ENV "VMLAB_MALLOC_FREE_CHILD"
 
-static void child_step(int i)
-{
-    n.step = i + 1;
-    n.code[0] = '\0';
-    steps[i].lesson();
-}
-
-/* The child under --allocator, told big_size: it prints nothing (its narrator
- * is in JSON mode and never ends a step). */
+/* The child under --allocator, told big_size. */
 static noreturn void be_the_child(const char *how)
 {
     const char *arg = malloc_side_child_arg(how);
@@ -345,37 +304,7 @@ static noreturn void be_the_child(const char *how)
     big_size = arg ? (size_t)strtoull(arg, &end, 10) : 0;
     if (!big_size || *end)
         _exit(EXIT_USAGE);
-    narrate_init(&n, info.name, &(struct cli_common){.json = true, .color = COLOR_NEVER}, NSTEPS);
-    n.out = stderr; /* should it fail, never into the parent's --json */
-    narrate_observe(&n, observe, NULL);
-    observe(NULL, false); /* as in main */
-    malloc_side_who_serves(&mine);
-    malloc_side_child_serve(how, &mine, NSTEPS, child_step);
-}
-
-/* --allocator: the library, then the child running under it. */
-static void start_child(const char *arg)
-{
-    static char path[PATH_MAX];
-    char why[PATH_MAX + 256], size[32];
-    const char *failed;
-    int found = malloc_side_find_library(arg, path, sizeof path, other_name, sizeof other_name,
-                                         why, sizeof why);
-    if (found == EXIT_CANNOT)
-        narrate_finish(&n, RESULT_SKIP, "%s", why);
-    if (found != EXIT_OK)
-        cli_usage_error(&info, "--allocator: %s", why);
-    other_path = path;
-    snprintf(size, sizeof size, "%zu", big_size);
-    int err = malloc_side_child_start(CHILD_ENV, size, other_path, &failed);
-    if (err)
-        narrate_fail_errno(&n, failed, err);
-    if (!malloc_side_child_ask(-1, &theirs[0]))
-        cli_usage_error(&info, "--allocator: the child under LD_PRELOAD=%s ended before it "
-                        "started", other_path);
-    if (strcmp(theirs[0].from[CALL_MALLOC], other_path) != 0)
-        cli_usage_error(&info, "--allocator: %s does not replace malloc: under LD_PRELOAD, malloc "
-                        "is still %s's", other_path, theirs[0].from[CALL_MALLOC]);
+    malloc_side_child_run(&n, info.name, how, observe, &mine, steps, NSTEPS);
 }
 #endif
 
@@ -428,8 +357,11 @@ int main(int argc, char **argv)
     big_size = (size_t)bytes;
     d.big_kb = (int64_t)(bytes / 1024);
     d.shrunk = got == BUDGET_SHRUNK;
+    char size[32];
+    snprintf(size, sizeof size, "%zu", big_size);
     if (allocator)
-        start_child(allocator);
+        other_path = malloc_side_start_other(&n, &info, CHILD_ENV, allocator, size, &theirs[0],
+                                             other_name, sizeof other_name);
     narrate_observe(&n, observe, NULL);
     /* One look before step 1: the memory our measuring writes to is then
      * resident, so that no step's VmRSS counts it. */

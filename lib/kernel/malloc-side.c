@@ -33,6 +33,19 @@ static const struct { const char *name, *file, *package; } known[] = {
     {"mimalloc", "libmimalloc.so.2", "libmimalloc2.0"},
 };
 
+/* Where a block went (by enum malloc_where), and what a free gave back. */
+static const struct { const char *id, *said; } went[] = {
+    {NULL, "nowhere in its maps"},
+    {"other_from_heap_break_moved", "from [heap], and the break moved"},
+    {"other_from_heap_no_brk", "from [heap], the break unmoved"},
+    {"other_new_mapping", "a new mapping (no mapping held its address before)"},
+    {"other_inside_earlier_mapping", "inside a mapping it had before"},
+}, gave[] = {
+    {"other_free_unmapped", "gave address space back to the kernel"},
+    {"other_free_gave_memory", "kept the address space but gave memory back"},
+    {"other_free_kept", "gave nothing back to the kernel"},
+};
+
 static struct range { uintptr_t start, end; } before[1024]; /* the mappings before the step */
 static size_t nbefore;
 static pid_t child = -1;  /* until it is reaped */
@@ -195,6 +208,37 @@ void malloc_side_rows(struct narrator *n, const struct malloc_side *s, const cha
                   malloc_view_kb(&s->a, "AnonHugePages"));
 }
 
+const char *malloc_where_said(enum malloc_where where)
+{
+    return went[where].said;
+}
+
+void malloc_side_other_findings(struct narrator *n, const struct malloc_side *o, const char *name,
+                                const char *library, bool freeing)
+{
+    if (n->step == 1) {
+        narrate_fact_int(n, "other_pid", child);
+        narrate_fact(n, "other_malloc_from", "%s", o->from[CALL_MALLOC]);
+        CONCLUDE(n, "other_allocator_serves_malloc", strcmp(o->from[CALL_MALLOC], library) == 0,
+                 VALUES(VAL("other_pid", child)),
+                 "In the child dladdr finds malloc in the preloaded library: %s serves it. The "
+                 "other_ numbers are that process's own, measured as ours.", name);
+    }
+    for (enum malloc_where k = HEAP_BRK; o->usable && k <= EARLIER_MAPPING; k++)
+        CONCLUDE(n, went[k].id, o->where == k,
+                 VALUES(VAL("usable_bytes", o->usable), VAL("vm_size_delta_kB", o->vm),
+                        VAL("vm_rss_delta_kB", o->rss), VAL("brk_moved_kB", o->moved)),
+                 "Under %s the block is %s: VmSize %+lld kB, VmRSS %+lld kB, %lld bytes set "
+                 "aside (malloc_usable_size).", name, went[k].said, (long long)o->vm,
+                 (long long)o->rss, (long long)o->usable);
+    int g = o->vm < 0 ? 0 : o->rss < 0 ? 1 : 2;
+    for (int k = 0; freeing && k < 3; k++)
+        CONCLUDE(n, gave[k].id, g == k,
+                 VALUES(VAL("vm_size_delta_kB", o->vm), VAL("vm_rss_delta_kB", o->rss)),
+                 "Under %s this free %s: VmSize %+lld kB, VmRSS %+lld kB.", name, gave[k].said,
+                 (long long)o->vm, (long long)o->rss);
+}
+
 int malloc_side_find_library(const char *arg, char *path, size_t path_size, char *name,
                              size_t name_size, char *why, size_t why_size)
 {
@@ -286,6 +330,31 @@ int malloc_side_child_start(const char *env_name, const char *arg, const char *l
     return 0;
 }
 
+const char *malloc_side_start_other(struct narrator *n, const struct demo_info *info,
+                                    const char *env_name, const char *allocator, const char *arg,
+                                    struct malloc_side *first, char *name, size_t name_size)
+{
+    static char path[PATH_MAX];
+    char why[PATH_MAX + 256];
+    const char *failed;
+    int found = malloc_side_find_library(allocator, path, sizeof path, name, name_size, why,
+                                         sizeof why);
+    if (found == EXIT_CANNOT)
+        narrate_finish(n, RESULT_SKIP, "%s", why);
+    if (found != EXIT_OK)
+        cli_usage_error(info, "--allocator: %s", why);
+    int err = malloc_side_child_start(env_name, arg, path, &failed);
+    if (err)
+        narrate_fail_errno(n, failed, err);
+    if (!malloc_side_child_ask(-1, first))
+        cli_usage_error(info, "--allocator: the child under LD_PRELOAD=%s ended before it "
+                        "started", path);
+    if (strcmp(first->from[CALL_MALLOC], path) != 0)
+        cli_usage_error(info, "--allocator: %s does not replace malloc: under LD_PRELOAD, malloc "
+                        "is still %s's", path, first->from[CALL_MALLOC]);
+    return path;
+}
+
 pid_t malloc_side_child_pid(void)
 {
     return child;
@@ -330,4 +399,28 @@ noreturn void malloc_side_child_serve(const char *value, const struct malloc_sid
            recv(sock, &i, sizeof i, 0) == (ssize_t)sizeof i && i >= 0 && i < nsteps)
         step(i);
     _exit(EXIT_OK);
+}
+
+static struct narrator *child_narrator;
+static const struct narrate_lesson *child_steps;
+
+static void child_step(int i)
+{
+    child_narrator->step = i + 1;
+    child_narrator->code[0] = '\0';
+    child_steps[i].lesson();
+}
+
+noreturn void malloc_side_child_run(struct narrator *n, const char *demo, const char *value,
+                                    narrate_observer observe, struct malloc_side *side,
+                                    const struct narrate_lesson *steps, int nsteps)
+{
+    narrate_init(n, demo, &(struct cli_common){.json = true, .color = COLOR_NEVER}, nsteps);
+    n->out = stderr; /* should it fail, never into the parent's --json */
+    narrate_observe(n, observe, NULL);
+    observe(NULL, false); /* as in the parent, before its first step */
+    malloc_side_who_serves(side);
+    child_narrator = n;
+    child_steps = steps;
+    malloc_side_child_serve(value, side, nsteps, child_step);
 }

@@ -25,6 +25,7 @@
 #include <stdnoreturn.h>
 #include <sys/types.h>
 
+#include "cli.h"
 #include "narrate.h"
 #include "procfs.h"
 
@@ -95,6 +96,18 @@ int64_t malloc_view_kb(const struct malloc_view *v, const char *key);
 void malloc_side_rows(struct narrator *n, const struct malloc_side *s, const char *prefix,
                       bool mallinfo);
 
+/* What a side's where says in a sentence ("a new mapping (...)"). */
+const char *malloc_where_said(enum malloc_where where);
+
+/* The child's findings that every step shares: on step 1 its PID, which
+ * library serves its malloc (other_allocator_serves_malloc); where a block
+ * the step made went (other_from_heap_break_moved, other_from_heap_no_brk,
+ * other_new_mapping, other_inside_earlier_mapping); at a free, what it gave
+ * back (other_free_unmapped, other_free_gave_memory, other_free_kept). name:
+ * the other malloc's, library: its path. */
+void malloc_side_other_findings(struct narrator *n, const struct malloc_side *o, const char *name,
+                                const char *library, bool freeing);
+
 /* --allocator ARG: "jemalloc" or "mimalloc", looked up where the distribution
  * puts it (next to the C library, under /usr; VMLAB_ALLOCATOR_DIR overrides),
  * or a path to an ELF shared object. path gets its real path, name what to
@@ -107,6 +120,15 @@ int malloc_side_find_library(const char *arg, char *path, size_t path_size, char
 /* Parent: starts the child. 0, or an errno with *failed naming the call. */
 int malloc_side_child_start(const char *env_name, const char *arg, const char *library,
                             const char **failed);
+
+/* Parent, for --allocator ALLOCATOR: malloc_side_find_library, then
+ * malloc_side_child_start with arg and the child's first side into *first;
+ * ends the run as the demo would (77 for a library not installed, 2 for a
+ * bad one or one that does not replace malloc, 1 for a failed call). The
+ * library's real path; name gets what to call it. */
+const char *malloc_side_start_other(struct narrator *n, const struct demo_info *info,
+                                    const char *env_name, const char *allocator, const char *arg,
+                                    struct malloc_side *first, char *name, size_t name_size);
 pid_t malloc_side_child_pid(void);
 
 /* Parent: sends step (none when step < 0: the side from before the first
@@ -125,5 +147,13 @@ const char *malloc_side_child_arg(const char *value);
  * socket or dies. */
 noreturn void malloc_side_child_serve(const char *value, const struct malloc_side *side,
                                       int nsteps, void (*step)(int i));
+
+/* Child: the demo's steps under the other malloc. n prints nothing (JSON mode,
+ * to stderr, and no step ends); observe measures *side as the parent's does,
+ * once before the first step; then malloc_side_child_serve, each index i
+ * running steps[i].lesson. */
+noreturn void malloc_side_child_run(struct narrator *n, const char *demo, const char *value,
+                                    narrate_observer observe, struct malloc_side *side,
+                                    const struct narrate_lesson *steps, int nsteps);
 
 #endif
