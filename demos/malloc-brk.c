@@ -6,12 +6,11 @@
  * /proc/self/smaps, VmSize, VmRSS, minor faults, mallinfo2. What malloc'd
  * memory costs and what free gives back: malloc-free.
  * With --allocator, a child runs the same steps under LD_PRELOAD of another
- * malloc (lib/safety/preload-child), measures itself the same way and sends
+ * malloc (lib/kernel/malloc-side), measures itself the same way and sends
  * its numbers back (other_*).
  * This process is glibc's malloc: another C library, or a sanitizer that
  * replaces malloc, cannot show it (exit 77). */
 #define _GNU_SOURCE
-#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

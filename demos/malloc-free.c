@@ -12,8 +12,8 @@
  * This process is glibc's malloc: another C library, or a sanitizer that
  * replaces malloc, cannot show it (exit 77). */
 #define _GNU_SOURCE
-#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

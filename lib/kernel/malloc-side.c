@@ -298,7 +298,6 @@ int malloc_side_child_start(const char *env_name, const char *arg, const char *l
 {
     int sv[2];
     char how[256], preload[PATH_MAX + 16], *env[256];
-    char *argv[] = {program_invocation_short_name, NULL};
     extern char **environ;
     size_t k = 0, name_len = strlen(env_name);
     for (char **e = environ; *e && k < sizeof env / sizeof env[0] - 3; e++)
@@ -317,6 +316,7 @@ int malloc_side_child_start(const char *env_name, const char *arg, const char *l
     *failed = "atexit";
     int err = undo_register(end_child) != 0 ? errno : 0;
     if (!err) {
+        char *argv[] = {program_invocation_short_name, NULL};
         *failed = "posix_spawn";
         err = posix_spawn(&child, "/proc/self/exe", NULL, NULL, argv, env);
     }
