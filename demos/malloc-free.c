@@ -357,11 +357,12 @@ int main(int argc, char **argv)
     big_size = (size_t)bytes;
     d.big_kb = (int64_t)(bytes / 1024);
     d.shrunk = got == BUDGET_SHRUNK;
-    char size[32];
-    snprintf(size, sizeof size, "%zu", big_size);
-    if (allocator)
+    if (allocator) {
+        char size[32]; /* the child's big_size */
+        snprintf(size, sizeof size, "%zu", big_size);
         other_path = malloc_side_start_other(&n, &info, CHILD_ENV, allocator, size, &theirs[0],
                                              other_name, sizeof other_name);
+    }
     narrate_observe(&n, observe, NULL);
     /* One look before step 1: the memory our measuring writes to is then
      * resident, so that no step's VmRSS counts it. */
