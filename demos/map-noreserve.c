@@ -6,9 +6,9 @@
  * mapping is a promise the kernel counts in Committed_AS and marks "ac"
  * (VM_ACCOUNT) in smaps; MAP_NORESERVE asks it not to count. A refusal is
  * explained only by a limit measured to be in its way: RLIMIT_AS,
- * RLIMIT_DATA, or the overcommit mode's rule. */
+ * RLIMIT_DATA, or the rule of the overcommit mode this machine is in
+ * (overcommit-modes makes the same requests in modes 0, 1 and 2). */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -100,21 +100,15 @@ LESSON_FN static void release(void)
               unmap_if_mapped(s, fit); unmap_if_mapped(t, fit););
 }
 
-/* One reading, just before or just after a request (kB unless noted). */
-struct view {
+/* ---- How the numbers are read ---- */
+
+/* The step's mapping, read by observe() just before and just after its LESSON
+ * (kB unless noted). */
+static struct view {
     int64_t mode, committed, vm_size, vm_data, minflt, size, rss;
     bool mapped, ac;           /* smaps has an entry at the address; its VmFlags has "ac" */
     char maps[160];
-};
-
-/* ---- How the numbers are read ---- */
-
-/* The step's request, read by observe() around its LESSON. */
-static struct outcome {
-    bool granted;
-    int err;
-    struct view before, after;
-} o;
+} before, after;
 static int64_t page_kB;
 
 static void look(struct view *v, const void *addr)
@@ -164,21 +158,19 @@ static const struct request *request_of_step(void)
 
 /* The observer LESSON calls around each lesson line: the step's mapping
  * (the touch step's is q's), which vmlab-watch shows from then on. */
-static void observe(void *ctx, bool after)
+static void observe(void *ctx, bool ended)
 {
     (void)ctx;
-    int err = errno; /* the lesson's own, before anything here changes it */
     const struct request *rq = request_of_step();
     char *at = rq ? *rq->mapping : strcmp(n->id, "touch") == 0 ? q : MAP_FAILED;
-    look(after ? &o.after : &o.before, at != MAP_FAILED ? at : NULL);
-    o.err = err;
-    if (after && at != MAP_FAILED)
+    look(ended ? &after : &before, at != MAP_FAILED ? at : NULL);
+    if (ended && at != MAP_FAILED)
         narrate_watch(n, (uintptr_t)at);
 }
 
 static void show_rows(void)
 {
-    const struct view *b = &o.before, *a = &o.after;
+    const struct view *b = &before, *a = &after;
     narrate_value(n, "Committed_AS", "kB", b->committed >= 0, b->committed, a->committed >= 0,
                   a->committed);
     if (b->mapped || a->mapped) {
@@ -303,7 +295,9 @@ static void explain_budget(void)
  * limit this run measured to be in the way. */
 static void verdict(const struct request *rq)
 {
-    const struct view *b = &o.before, *a = &o.after;
+    const struct view *b = &before, *a = &after;
+    bool granted = rq->new_space ? *rq->mapping != MAP_FAILED : rc == 0;
+    int err = n->lesson_errno;
     int64_t len = (int64_t)((rq->big ? huge : fit) / 1024), mode = b->mode;
     int64_t delta = a->committed - b->committed;
     int64_t allowed = mode2_allows(b->vm_size), room = ram_swap();
@@ -311,7 +305,7 @@ static void verdict(const struct request *rq)
     bool new_rule = g.kernel_major > 5 || (g.kernel_major == 5 && g.kernel_minor >= 2);
     char id[64], text[160];
     show_rows();
-    narrate_fact(n, "result", "%s", o.granted ? "granted" : errno_name(o.err, text, sizeof text));
+    narrate_fact(n, "result", "%s", granted ? "granted" : errno_name(err, text, sizeof text));
     /* This run holds no lock: another program may switch the mode while a
      * request runs. The limits of the process still tell (they come first),
      * the overcommit rule then cannot. */
@@ -322,7 +316,7 @@ static void verdict(const struct request *rq)
              "overcommit_memory changed from %lld to %lld while this request ran (another "    \
              "program changed it), so which mode's rule decided cannot be told.",              \
              (long long)b->mode, (long long)a->mode)
-    if (o.granted) {
+    if (granted) {
         if (!CONCLUDE(n, ID(a->ac ? "charged" : "not_charged"), a->mapped,
                       VALUES(VAL("size_kB", len), VAL("ac", a->ac),
                              VAL("committed_delta_kB", delta), VAL("overcommit_memory", mode)),
@@ -364,7 +358,7 @@ static void verdict(const struct request *rq)
                      (long long)allowed);
         return;
     }
-    errno_describe(rq->new_space ? "mmap" : "mprotect", o.err, text, sizeof text);
+    errno_describe(rq->new_space ? "mmap" : "mprotect", err, text, sizeof text);
     narrate_note(n, "Refused: %s.", text);
     if (rq->new_space && g.rlimit_as >= 0 &&
         CONCLUDE(n, ID("refused_rlimit_as"), b->vm_size + len > g.rlimit_as,
@@ -426,7 +420,6 @@ static void explain_request(void)
                  "Not run: the reservation of the step before was refused, so there is nothing "
                  "to make writable."))
         return;
-    o.granted = rq->new_space ? *rq->mapping != MAP_FAILED : rc == 0;
     verdict(rq);
 }
 
@@ -437,13 +430,13 @@ static void explain_touch(void)
                  "no mapping to write into."))
         return;
     show_rows();
-    int64_t rss = o.after.rss - o.before.rss;
+    int64_t rss = after.rss - before.rss;
     CONCLUDE(n, "three_pages_resident", rss == 3 * page_kB,
-             VALUES(VAL("rss_delta_kB", rss), VAL("size_kB", o.after.size),
-                    VAL("committed_delta_kB", o.after.committed - o.before.committed)),
+             VALUES(VAL("rss_delta_kB", rss), VAL("size_kB", after.size),
+                    VAL("committed_delta_kB", after.committed - before.committed)),
              "Three bytes written, three pages of memory taken: Rss grew by %lld kB in a mapping "
              "of %lld kB. Memory is used only where it is written.", (long long)rss,
-             (long long)o.after.size);
+             (long long)after.size);
 }
 
 static void explain_release(void)
@@ -455,7 +448,7 @@ static void explain_release(void)
     narrate_fact_int(n, "unmapped", granted);
     narrate_note(n, "%d of the 5 requests were granted, and those mappings are now gone; "
                  "Committed_AS moved by %+lld kB (other processes' changes included).", granted,
-                 (long long)(o.after.committed - o.before.committed));
+                 (long long)(after.committed - before.committed));
 }
 
 /* ---- The steps, the options, the run ---- */

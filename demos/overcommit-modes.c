@@ -224,7 +224,8 @@ static void judge(const struct request *rq, const struct outcome *oc)
     bool new_rule = g.kernel_major > 5 || (g.kernel_major == 5 && g.kernel_minor >= 2);
     char id[64], text[64], what[32];
     format_size(bytes, what, sizeof what);
-    narrate_fact(n, rq->key, "%s", oc->granted ? "granted" : errno_name(oc->err, text, sizeof text));
+    narrate_fact(n, rq->key, "%s",
+                 oc->granted ? "granted" : errno_name(oc->err, text, sizeof text));
     /* vmlab runs wait for the lock this run holds, but a program outside vmlab
      * may still write the mode while a request runs: then its rule cannot tell. */
     bool changed = b->mode != a->mode;
@@ -261,7 +262,7 @@ static void judge(const struct request *rq, const struct outcome *oc)
              FIND("refused_larger_than_ram_swap", len > room,
                   VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room))))
         by = "mode 0, as larger than RAM + swap";
-    else if (mode == 0 && !new_rule && !rq->noreserve && /* before 5.2: an estimate of free memory */
+    else if (mode == 0 && !new_rule && !rq->noreserve && /* before 5.2: an estimate */
              FIND("refused_free_estimate", true,
                   VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room))))
         by = "mode 0's estimate of free memory";

@@ -130,8 +130,8 @@ START_TEST(rootless_namespace_is_77_up_front)
 {
     const char *copy = copy_for_nobody(program);
     ck_assert_ptr_nonnull(copy);
-    const char *argv[] = {"/usr/bin/setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-                          "/usr/bin/unshare", "-Ur", copy, "--json", NULL};
+    const char *argv[] = {"/usr/bin/setpriv", "--reuid", "65534", "--regid", "65534",
+                          "--clear-groups", "/usr/bin/unshare", "-Ur", copy, "--json", NULL};
     struct run_result r;
     ck_assert_int_eq(run_program(argv, RUN_AS_SELF, &r), 0);
     remove_copy(copy);
