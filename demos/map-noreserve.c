@@ -293,8 +293,14 @@ static void explain_budget(void)
  * "huge_charged"): granted, and charged or not (the flag ac in smaps is the
  * evidence, Committed_AS only a system-wide sum); or refused, and by which
  * limit this run measured to be in the way. */
-static void verdict(const struct request *rq)
+static void explain_request(void)
 {
+    const struct request *rq = request_of_step();
+    if (strcmp(rq->key, "commit") == 0 &&
+        CONCLUDE(n, "nothing_to_commit", t == MAP_FAILED, VALUES(VAL("fit_kB", fit / 1024)),
+                 "Not run: the reservation of the step before was refused, so there is nothing "
+                 "to make writable."))
+        return;
     const struct view *b = &before, *a = &after;
     bool granted = rq->new_space ? *rq->mapping != MAP_FAILED : rc == 0;
     int err = n->lesson_errno;
@@ -410,17 +416,6 @@ static void verdict(const struct request *rq)
              "None of the limits this demo reads (RLIMIT_AS, RLIMIT_DATA, the rule of mode %lld) "
              "explains it.", (long long)mode);
 #undef MODE_CHANGED
-}
-
-static void explain_request(void)
-{
-    const struct request *rq = request_of_step();
-    if (strcmp(rq->key, "commit") == 0 &&
-        CONCLUDE(n, "nothing_to_commit", t == MAP_FAILED, VALUES(VAL("fit_kB", fit / 1024)),
-                 "Not run: the reservation of the step before was refused, so there is nothing "
-                 "to make writable."))
-        return;
-    verdict(rq);
 }
 
 static void explain_touch(void)
