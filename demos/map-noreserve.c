@@ -6,14 +6,13 @@
  * mapping is a promise the kernel counts in Committed_AS and marks "ac"
  * (VM_ACCOUNT) in smaps; MAP_NORESERVE asks it not to count. A refusal is
  * explained only by a limit measured to be in its way: RLIMIT_AS,
- * RLIMIT_DATA, or the overcommit mode's rule. */
+ * RLIMIT_DATA, or the rule of the overcommit mode this machine is in
+ * (overcommit-modes makes the same requests in modes 0, 1 and 2). */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "budget.h"
@@ -22,8 +21,6 @@
 #include "narrate.h"
 #include "needs.h"
 #include "procfs.h"
-#include "sysctl.h"
-#include "worker.h"
 
 /* ---- The lesson ---- */
 
@@ -103,77 +100,15 @@ LESSON_FN static void release(void)
               unmap_if_mapped(s, fit); unmap_if_mapped(t, fit););
 }
 
-/* --all-modes: the four requests again, in a worker process, in each mode. */
+/* ---- How the numbers are read ---- */
 
-/* One reading, just before or just after a request (kB unless noted). */
-struct view {
+/* The step's mapping, read by observe() just before and just after its LESSON
+ * (kB unless noted). */
+static struct view {
     int64_t mode, committed, vm_size, vm_data, minflt, size, rss;
     bool mapped, ac;           /* smaps has an entry at the address; its VmFlags has "ac" */
     char maps[160];
-};
-
-struct outcome {
-    bool granted;
-    int err;
-    struct view before, after;
-};
-
-static void look(struct view *v, const void *addr);
-
-/* One request of the worker, read just before and just after. */
-#define MEASURED(o, call)                                                   \
-    do {                                                                    \
-        look(&(o).before, NULL);                                            \
-        void *got_ = (call);                                                \
-        (o).granted = got_ != MAP_FAILED;                                   \
-        (o).err = errno;                                                    \
-        look(&(o).after, (o).granted ? got_ : NULL);                        \
-    } while (0)
-
-/* Runs in a worker process, in the mode just set; its mappings go with it. */
-static void four_requests(void *arg, void *result)
-{
-    struct outcome *out = result;
-    (void)arg;
-    sysctl_child_after_fork(); /* the supervisor alone restores */
-    const int rw = PROT_READ | PROT_WRITE, anon = MAP_PRIVATE | MAP_ANONYMOUS;
-    MEASURED(out[0], mmap(NULL, huge, rw, anon, -1, 0));
-    MEASURED(out[1], mmap(NULL, huge, rw, anon | MAP_NORESERVE, -1, 0));
-    MEASURED(out[2], mmap(NULL, fit, rw, anon, -1, 0));
-    MEASURED(out[3], mmap(NULL, fit, rw, anon | MAP_NORESERVE, -1, 0));
-}
-
-static struct outcome in_mode[4]; /* what the worker sent back */
-static int switched_to, switched, worked, worker_status;
-static bool too_close;           /* to mode 2: not switched */
-static int64_t in_force_ms, committed_at_switch, mode2_limit;
-
-static int64_t mode2_allows(int64_t vm_size);
-
-/* The step of the mode its id names ("mode_2"). */
-LESSON_FN static void switch_mode(void)
-{
-    int mode = n->id[strlen("mode_")] - '0';
-    /* In mode 2 every program's request past the limit is refused: switch
-     * only when this machine is far from it (the explanation says so). */
-    switched_to = mode;
-    committed_at_switch = procfs_read_one("/proc/meminfo", "Committed_AS");
-    mode2_limit = mode2_allows(procfs_read_one("/proc/self/status", "VmSize"));
-    too_close = mode == 2 && committed_at_switch + 2 * (int64_t)(fit / 1024) > mode2_limit / 2;
-    if (too_close)
-        return;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    LESSON(n, switched = sysctl_set("overcommit_memory", (uint64_t)mode);
-              if (switched == 0) worked = worker_run(four_requests, NULL, in_mode,
-                                                     sizeof in_mode, &worker_status););
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    in_force_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-}
-
-/* ---- How the numbers are read ---- */
-
-static struct outcome o;  /* the step's request, read by observe() around its LESSON */
+} before, after;
 static int64_t page_kB;
 
 static void look(struct view *v, const void *addr)
@@ -200,7 +135,7 @@ static void look(struct view *v, const void *addr)
 }
 
 /* A request, and which of the kernel's checks apply to it (mm/vma.c,
- * mm/mprotect.c, mm/util.c). The first four are also the worker's. */
+ * mm/mprotect.c, mm/util.c). */
 static const struct request {
     const char *key;           /* the step's id and its findings' prefix */
     char **mapping;            /* the variable of the lesson that holds it */
@@ -223,21 +158,19 @@ static const struct request *request_of_step(void)
 
 /* The observer LESSON calls around each lesson line: the step's mapping
  * (the touch step's is q's), which vmlab-watch shows from then on. */
-static void observe(void *ctx, bool after)
+static void observe(void *ctx, bool ended)
 {
     (void)ctx;
-    int err = errno; /* the lesson's own, before anything here changes it */
     const struct request *rq = request_of_step();
     char *at = rq ? *rq->mapping : strcmp(n->id, "touch") == 0 ? q : MAP_FAILED;
-    look(after ? &o.after : &o.before, at != MAP_FAILED ? at : NULL);
-    o.err = err;
-    if (after && at != MAP_FAILED)
+    look(ended ? &after : &before, at != MAP_FAILED ? at : NULL);
+    if (ended && at != MAP_FAILED)
         narrate_watch(n, (uintptr_t)at);
 }
 
 static void show_rows(void)
 {
-    const struct view *b = &o.before, *a = &o.after;
+    const struct view *b = &before, *a = &after;
     narrate_value(n, "Committed_AS", "kB", b->committed >= 0, b->committed, a->committed >= 0,
                   a->committed);
     if (b->mapped || a->mapped) {
@@ -274,7 +207,7 @@ static uint64_t size_opt, fit_opt; /* --size, --fit-size */
 
 /* The sizes: the large request 1 TiB, or more where RAM + swap passes 256 GiB;
  * the one that fits 1 GiB, or a sixteenth of the least this process may use
- * (lib/kernel/budget) or mode 2 would still grant (--all-modes enters it): the
+ * (lib/kernel/budget) or, in mode 2, of what mode 2 would still grant: the
  * lesson holds three such mappings at once and leaves nearly all to others. */
 static void choose_sizes(char *why, size_t len)
 {
@@ -285,7 +218,7 @@ static void choose_sizes(char *why, size_t len)
     budget_read(&room);
     int64_t mode2_room = mode2_allows(g.vm_size) - g.committed_as;
     uint64_t mode2_bytes = mode2_room > 0 ? (uint64_t)mode2_room * 1024 : 0;
-    if ((mode2_room > 0 || g.overcommit_memory == 2) && mode2_bytes < room.bytes) {
+    if (g.overcommit_memory == 2 && mode2_bytes < room.bytes) {
         room.bytes = room.headroom[BUDGET_COMMIT_LIMIT] = mode2_bytes;
         room.binding = BUDGET_COMMIT_LIMIT;
         snprintf(room.detail[BUDGET_COMMIT_LIMIT], sizeof room.detail[0],
@@ -354,65 +287,63 @@ static void explain_budget(void)
              (long long)ram_swap(), size_opt ? ", as asked with --size" : "", fit_s);
 }
 
-/* A finding of request rq ("huge_charged"). In a mode step (brief) it is
- * recorded without its sentence: the step says one short line per request. */
 #define ID(suffix) (snprintf(id, sizeof id, "%s_%s", rq->key, (suffix)), id)
-#define SAY(suffix, held, values, ...)                                                     \
-    (brief ? narrate_finding(n, ID(suffix), (held), values)                              \
-           : CONCLUDE(n, ID(suffix), (held), values, __VA_ARGS__))
 
-/* The findings and sentences of one request: granted, and charged or not
- * (the flag ac in smaps is the evidence, Committed_AS only a system-wide
- * sum); or refused, and by which limit this run measured to be in the way. */
-static void verdict(const struct request *rq, const struct outcome *oc, bool brief)
+/* The findings and sentences of the step's request (ids prefixed with its key,
+ * "huge_charged"): granted, and charged or not (the flag ac in smaps is the
+ * evidence, Committed_AS only a system-wide sum); or refused, and by which
+ * limit this run measured to be in the way. */
+static void explain_request(void)
 {
-    const struct view *b = &oc->before, *a = &oc->after;
-    uint64_t bytes = rq->big ? huge : fit;
-    int64_t len = (int64_t)(bytes / 1024), delta = a->committed - b->committed, mode = b->mode;
+    const struct request *rq = request_of_step();
+    if (strcmp(rq->key, "commit") == 0 &&
+        CONCLUDE(n, "nothing_to_commit", t == MAP_FAILED, VALUES(VAL("fit_kB", fit / 1024)),
+                 "Not run: the reservation of the step before was refused, so there is nothing "
+                 "to make writable."))
+        return;
+    const struct view *b = &before, *a = &after;
+    bool granted = rq->new_space ? *rq->mapping != MAP_FAILED : rc == 0;
+    int err = n->lesson_errno;
+    int64_t len = (int64_t)((rq->big ? huge : fit) / 1024), mode = b->mode;
+    int64_t delta = a->committed - b->committed;
     int64_t allowed = mode2_allows(b->vm_size), room = ram_swap();
     /* mode 0's rule since Linux 5.2, commit 8c7829b04c52 */
     bool new_rule = g.kernel_major > 5 || (g.kernel_major == 5 && g.kernel_minor >= 2);
-    char id[64], text[160], what[32];
-    format_size(bytes, what, sizeof what);
-    if (!brief)
-        show_rows();
-    narrate_fact(n, brief ? rq->key : "result", "%s",
-                 oc->granted ? "granted" : errno_name(oc->err, text, sizeof text));
-    /* A run without --all-modes holds no lock: another program may switch
-     * the mode while a request runs. The limits of the process still tell
-     * (they come first), the overcommit rule then cannot. */
+    char id[64], text[160];
+    show_rows();
+    narrate_fact(n, "result", "%s", granted ? "granted" : errno_name(err, text, sizeof text));
+    /* This run holds no lock: another program may switch the mode while a
+     * request runs. The limits of the process still tell (they come first),
+     * the overcommit rule then cannot. */
     bool changed = b->mode != a->mode;
-#define MODE_CHANGED()                                                                        \
-    SAY("mode_changed", true, VALUES(VAL("mode_before", b->mode), VAL("mode_after", a->mode)), \
-        "overcommit_memory changed from %lld to %lld while this request ran (another program " \
-        "changed it), so which mode's rule decided cannot be told.", (long long)b->mode,        \
-        (long long)a->mode)
-    if (oc->granted) {
-        if (!SAY(a->ac ? "charged" : "not_charged", a->mapped,
-                 VALUES(VAL("size_kB", len), VAL("ac", a->ac), VAL("committed_delta_kB", delta),
-                        VAL("overcommit_memory", mode)),
-                 "Granted, %lld kB; smaps shows %s (Committed_AS moved by %+lld kB, other "
-                 "processes included).%s", (long long)len,
-                 a->ac ? "the flag ac (VM_ACCOUNT): charged now, before any page is written"
-                       : "no flag ac", (long long)delta,
-                 a->ac ? (rq->new_space ? "" : " So allocators and language runtimes reserve "
-                          "address space cheaply with PROT_NONE and commit it piece by piece.")
-                 : rq->writable ? " With MAP_NORESERVE the kernel neither checked nor charged "
-                                  "it: if memory has run out when its pages are written, the "
-                                  "OOM killer picks a victim."
-                                : " Memory that cannot be written is not charged."))
+#define MODE_CHANGED()                                                                         \
+    CONCLUDE(n, ID("mode_changed"), true,                                                      \
+             VALUES(VAL("mode_before", b->mode), VAL("mode_after", a->mode)),                  \
+             "overcommit_memory changed from %lld to %lld while this request ran (another "    \
+             "program changed it), so which mode's rule decided cannot be told.",              \
+             (long long)b->mode, (long long)a->mode)
+    if (granted) {
+        if (!CONCLUDE(n, ID(a->ac ? "charged" : "not_charged"), a->mapped,
+                      VALUES(VAL("size_kB", len), VAL("ac", a->ac),
+                             VAL("committed_delta_kB", delta), VAL("overcommit_memory", mode)),
+                      "Granted, %lld kB; smaps shows %s (Committed_AS moved by %+lld kB, other "
+                      "processes included).%s", (long long)len,
+                      a->ac ? "the flag ac (VM_ACCOUNT): charged now, before any page is written"
+                            : "no flag ac", (long long)delta,
+                      a->ac ? (rq->new_space ? "" : " So allocators and language runtimes "
+                               "reserve address space cheaply with PROT_NONE and commit it "
+                               "piece by piece.")
+                      : rq->writable ? " With MAP_NORESERVE the kernel neither checked nor "
+                                       "charged it: if memory has run out when its pages are "
+                                       "written, the OOM killer picks a victim."
+                                     : " Memory that cannot be written is not charged."))
             return; /* smaps did not show it: no claim */
-        if (brief)
-            narrate_because(n, id, "%s: granted, %s.", rq->key,
-                            a->ac ? "charged (ac)" : "not charged (no ac)");
         if (!a->ac || (changed && MODE_CHANGED()))
             return;
         if (rq->noreserve)
             CONCLUDE(n, ID("noreserve_ignored"), mode == 2, VALUES(VAL("overcommit_memory", mode)),
                      "MAP_NORESERVE made no difference: mode 2 charges every private writable "
                      "mapping.");
-        if (brief)
-            return;
         if (mode == 0 && new_rule)
             CONCLUDE(n, ID("within_ram_swap"), len <= room,
                      VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room)),
@@ -433,46 +364,44 @@ static void verdict(const struct request *rq, const struct outcome *oc, bool bri
                      (long long)allowed);
         return;
     }
-    if (!brief) {
-        errno_describe(rq->new_space ? "mmap" : "mprotect", oc->err, text, sizeof text);
-        narrate_note(n, "Refused: %s.", text);
-    }
-    const char *by = "none of the limits this demo reads";
+    errno_describe(rq->new_space ? "mmap" : "mprotect", err, text, sizeof text);
+    narrate_note(n, "Refused: %s.", text);
     if (rq->new_space && g.rlimit_as >= 0 &&
-        SAY("refused_rlimit_as", b->vm_size + len > g.rlimit_as,
-            VALUES(VAL("vm_size_kB", b->vm_size), VAL("size_kB", len),
-                   VAL("rlimit_as_kB", g.rlimit_as)),
-            "RLIMIT_AS (ulimit -v) refused it: this process has %lld kB of address space "
-            "(VmSize) and may have %lld kB; %lld kB more do not fit.%s", (long long)b->vm_size,
-            (long long)g.rlimit_as, (long long)len, rq->noreserve ? " RLIMIT_AS counts address "
-            "space, charged or not: MAP_NORESERVE does not help." : ""))
-        by = "RLIMIT_AS";
-    else if (rq->writable && g.rlimit_data >= 0 &&
-             SAY("refused_rlimit_data", b->vm_data + len > g.rlimit_data,
+        CONCLUDE(n, ID("refused_rlimit_as"), b->vm_size + len > g.rlimit_as,
+                 VALUES(VAL("vm_size_kB", b->vm_size), VAL("size_kB", len),
+                        VAL("rlimit_as_kB", g.rlimit_as)),
+                 "RLIMIT_AS (ulimit -v) refused it: this process has %lld kB of address space "
+                 "(VmSize) and may have %lld kB; %lld kB more do not fit.%s",
+                 (long long)b->vm_size, (long long)g.rlimit_as, (long long)len,
+                 rq->noreserve ? " RLIMIT_AS counts address space, charged or not: "
+                                 "MAP_NORESERVE does not help." : ""))
+        return;
+    if (rq->writable && g.rlimit_data >= 0 &&
+        CONCLUDE(n, ID("refused_rlimit_data"), b->vm_data + len > g.rlimit_data,
                  VALUES(VAL("vm_data_kB", b->vm_data), VAL("size_kB", len),
                         VAL("rlimit_data_kB", g.rlimit_data)),
                  "RLIMIT_DATA (ulimit -d) refused it: private writable memory (VmData, %lld kB) "
                  "plus the request would pass %lld kB.", (long long)b->vm_data,
                  (long long)g.rlimit_data))
-        by = "RLIMIT_DATA";
-    else if (changed && MODE_CHANGED())
-        by = "a rule that cannot be told (the mode changed meanwhile)";
-    else if (mode == 0 && rq->writable && !rq->noreserve &&
-             SAY("refused_larger_than_ram_swap", len > room,
+        return;
+    if (changed && MODE_CHANGED())
+        return;
+    if (mode == 0 && rq->writable && !rq->noreserve &&
+        CONCLUDE(n, ID("refused_larger_than_ram_swap"), len > room,
                  VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room)),
                  "Mode 0 refuses a single request larger than RAM + swap (%lld kB): no process "
                  "could ever fill it.%s", (long long)room, new_rule ? "" : " (This kernel, "
                  "before 5.2, compares with an estimate of free memory, smaller still.)"))
-        by = "mode 0, as larger than RAM + swap";
-    else if (mode == 0 && !new_rule && rq->writable && !rq->noreserve &&
-             SAY("refused_free_estimate", true,
+        return;
+    if (mode == 0 && !new_rule && rq->writable && !rq->noreserve &&
+        CONCLUDE(n, ID("refused_free_estimate"), true,
                  VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room)),
                  "Before Linux 5.2, mode 0 compares each request with an estimate of free memory "
                  "(free pages, page cache, free swap, reclaimable slab); within RAM + swap, this "
                  "request failed that."))
-        by = "mode 0's estimate of free memory";
-    else if (mode == 2 && rq->writable &&
-             SAY("refused_over_commit_limit", b->committed + len >= allowed,
+        return;
+    if (mode == 2 && rq->writable &&
+        CONCLUDE(n, ID("refused_over_commit_limit"), b->committed + len >= allowed,
                  VALUES(VAL("committed_kB", b->committed), VAL("size_kB", len),
                         VAL("allowed_kB", allowed)),
                  "Mode 2 refuses a request once Committed_AS (%lld kB) plus the request would "
@@ -481,27 +410,12 @@ static void verdict(const struct request *rq, const struct outcome *oc, bool bri
                  "user_reserve_kbytes), here %lld kB.%s", (long long)b->committed,
                  (long long)g.commit_limit, (long long)allowed,
                  rq->noreserve ? " It ignores MAP_NORESERVE." : ""))
-        by = "mode 2, as past what it allows";
-    else
-        SAY("refused_unexplained", true,
-            VALUES(VAL("overcommit_memory", mode), VAL("size_kB", len)),
-            "None of the limits this demo reads (RLIMIT_AS, RLIMIT_DATA, the rule of mode %lld) "
-            "explains it.", (long long)mode);
-    if (brief) /* id: the finding that held last, the one that explains the refusal */
-        narrate_because(n, id, "%s (%s): refused by %s.", rq->key, what, by);
-#undef MODE_CHANGED
-}
-
-static void explain_request(void)
-{
-    const struct request *rq = request_of_step();
-    if (strcmp(rq->key, "commit") == 0 &&
-        CONCLUDE(n, "nothing_to_commit", t == MAP_FAILED, VALUES(VAL("fit_kB", fit / 1024)),
-                 "Not run: the reservation of the step before was refused, so there is nothing "
-                 "to make writable."))
         return;
-    o.granted = rq->new_space ? *rq->mapping != MAP_FAILED : rc == 0;
-    verdict(rq, &o, false);
+    CONCLUDE(n, ID("refused_unexplained"), true,
+             VALUES(VAL("overcommit_memory", mode), VAL("size_kB", len)),
+             "None of the limits this demo reads (RLIMIT_AS, RLIMIT_DATA, the rule of mode %lld) "
+             "explains it.", (long long)mode);
+#undef MODE_CHANGED
 }
 
 static void explain_touch(void)
@@ -511,13 +425,13 @@ static void explain_touch(void)
                  "no mapping to write into."))
         return;
     show_rows();
-    int64_t rss = o.after.rss - o.before.rss;
+    int64_t rss = after.rss - before.rss;
     CONCLUDE(n, "three_pages_resident", rss == 3 * page_kB,
-             VALUES(VAL("rss_delta_kB", rss), VAL("size_kB", o.after.size),
-                    VAL("committed_delta_kB", o.after.committed - o.before.committed)),
+             VALUES(VAL("rss_delta_kB", rss), VAL("size_kB", after.size),
+                    VAL("committed_delta_kB", after.committed - before.committed)),
              "Three bytes written, three pages of memory taken: Rss grew by %lld kB in a mapping "
              "of %lld kB. Memory is used only where it is written.", (long long)rss,
-             (long long)o.after.size);
+             (long long)after.size);
 }
 
 static void explain_release(void)
@@ -529,35 +443,7 @@ static void explain_release(void)
     narrate_fact_int(n, "unmapped", granted);
     narrate_note(n, "%d of the 5 requests were granted, and those mappings are now gone; "
                  "Committed_AS moved by %+lld kB (other processes' changes included).", granted,
-                 (long long)(o.after.committed - o.before.committed));
-}
-
-static void explain_mode(void)
-{
-    int mode = switched_to;
-    if (mode == 2 &&
-        CONCLUDE(n, "mode2_too_close", too_close,
-                 VALUES(VAL("committed_kB", committed_at_switch),
-                        VAL("requests_kB", 2 * (fit / 1024)), VAL("allowed_kB", mode2_limit)),
-                 "Not switched: Committed_AS (%lld kB) and the two requests that fit would pass "
-                 "half of what mode 2 allows (%lld kB), and other programs' requests could then "
-                 "be refused.", (long long)committed_at_switch, (long long)mode2_limit))
-        return;
-    if (switched != 0)
-        narrate_fail_errno(n, sysctl_failed_call(), o.err);
-    if (worked != 0)
-        narrate_finish(n, RESULT_FAIL, "the mode %d worker ended without a result (wait status "
-                       "%#x)", mode, worker_status);
-    for (int i = 0; i < 4; i++)
-        verdict(&requests[i], &in_mode[i], true);
-    if (mode == 2)
-        CONCLUDE(n, "mode2_in_force", true,
-                 VALUES(VAL("in_force_ms", in_force_ms), VAL("allowed_kB", mode2_limit),
-                        VAL("committed_kB", committed_at_switch)),
-                 "Mode 2 was in force for about %lld ms, for every program: a request that would "
-                 "have taken Committed_AS (%lld kB at the switch) to about %lld kB would have "
-                 "been refused.", (long long)in_force_ms, (long long)committed_at_switch,
-                 (long long)mode2_limit);
+                 (long long)(after.committed - before.committed));
 }
 
 /* ---- The steps, the options, the run ---- */
@@ -576,29 +462,13 @@ static const struct narrate_lesson steps[] = {
     {"release", "Give it all back", release, explain_release, NO_QUESTION},
 };
 
-static const struct narrate_lesson modes[] = {
-    {"mode_0", "Overcommit mode 0 (heuristic)", switch_mode, explain_mode, NO_QUESTION},
-    {"mode_1", "Overcommit mode 1 (always grant)", switch_mode, explain_mode, NO_QUESTION},
-    {"mode_2", "Overcommit mode 2 (never overcommit)", switch_mode, explain_mode, NO_QUESTION},
-};
-
-enum { OPT_SIZE, OPT_FIT_SIZE, OPT_ALL_MODES };
+enum { OPT_SIZE, OPT_FIT_SIZE };
 
 static const struct cli_option options[] = {
     [OPT_SIZE] = {"size", "SIZE", "the request larger than RAM + swap (default: 1T, or more "
                   "where RAM + swap is over 256G; 1G to 64T)"},
     [OPT_FIT_SIZE] = {"fit-size", "SIZE", "the request that fits (default: chosen from what this "
                       "machine can grant; 4K to 4G)"},
-    [OPT_ALL_MODES] = {"all-modes", NULL, "root only: the requests again in overcommit modes 0, "
-                       "1 and 2, then the setting restored"},
-};
-
-static bool all_modes;
-
-/* --all-modes switches modes: the library checks that it may, and puts the mode back. */
-static const struct demo_need needs[] = {
-    {NEED_SYSCTL, "overcommit_memory", .when = &all_modes, .option = "--all-modes"},
-    {0},
 };
 
 static const struct demo_info info = {
@@ -611,9 +481,9 @@ static const struct demo_info info = {
         "mprotect. Sizes follow what this machine can grant. Only three pages are written.",
     .options = options,
     .noptions = sizeof options / sizeof options[0],
-    .examples = "  map-noreserve                    in the mode this machine is in\n"
-                "  sudo map-noreserve --all-modes   then modes 0, 1 and 2, restored after\n",
-    .needs = needs,
+    .examples = "  map-noreserve           in the mode this machine is in\n"
+                "  map-noreserve --step    pause before each call; watch smaps live\n"
+                "  (overcommit-modes: the same requests in modes 0, 1 and 2, as root)\n",
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)
@@ -621,10 +491,8 @@ static void on_option(void *ctx, size_t index, const char *arg)
     (void)ctx;
     if (index == OPT_SIZE)
         size_opt = cli_size_arg(&info, "--size", arg, 1ull << 30, 64ull << 40);
-    else if (index == OPT_FIT_SIZE)
-        fit_opt = cli_size_arg(&info, "--fit-size", arg, 4096, 4ull << 30);
     else
-        all_modes = true;
+        fit_opt = cli_size_arg(&info, "--fit-size", arg, 4096, 4ull << 30);
 }
 
 int main(int argc, char **argv)
@@ -632,18 +500,14 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
     cli_no_positionals(&info, argc, argv, first);
-    demo_start(n, &info, &common,
-               NARRATE_COUNT(steps) + (all_modes ? NARRATE_COUNT(modes) : 0));
+    demo_start(n, &info, &common, NARRATE_COUNT(steps));
     narrate_observe(n, observe, NULL);
     page_kB = sysconf(_SC_PAGESIZE) / 1024;
     p = q = r = s = t = MAP_FAILED;
     narrate_intro(n, "map-noreserve (PID %ld): what the kernel makes of requests for more memory "
                   "than this machine has, and of requests that fit.", (long)getpid());
     narrate_run(n, steps, NARRATE_COUNT(steps));
-    if (all_modes)
-        narrate_run(n, modes, NARRATE_COUNT(modes));
     narrate_finish(n, RESULT_OK, "requests of %llu kB and %llu kB with and without MAP_NORESERVE, "
-                   "in mode %lld%s", (unsigned long long)(huge / 1024),
-                   (unsigned long long)(fit / 1024), (long long)g.overcommit_memory,
-                   all_modes ? " and in modes 0, 1 and 2 (restored since)" : "");
+                   "in mode %lld", (unsigned long long)(huge / 1024),
+                   (unsigned long long)(fit / 1024), (long long)g.overcommit_memory);
 }

@@ -60,6 +60,7 @@ static const struct program {
     {"madvise-pages", "madvise frees, marks or fills pages a process has"},
     {"segv-pgfault", "good and bad page faults, and what the signal says"},
     {"map-noreserve", "overcommit: asking for more memory than there is"},
+    {"overcommit-modes", "the same requests in overcommit modes 0, 1 and 2 (root)"},
     {"hugetlb-reserve", "huge pages are reserved at mmap, taken at first write"},
     {"oom-killer-try", "when memory runs out: the OOM killer, in a cgroup"},
 };

@@ -25,6 +25,7 @@ static const struct program programs[] = {
     {"mmap-anon", {"--size"}, NULL, false},
     {"mincore-residency", {"--pages"}, NULL, false},
     {"map-noreserve", {"--size", "--fit-size"}, NULL, false},
+    {"overcommit-modes", {"--size", "--fit-size"}, NULL, false},
     {"hugetlb-reserve", {"--setup"}, NULL, false},
     {"protnone-dirty", {"--pages"}, NULL, false},
     {"segv-pgfault", {NULL}, NULL, true},

@@ -67,7 +67,7 @@ static const struct program {
     {"page-cache", {NULL}, NULL},
     {"map-noreserve", {NULL}, NULL},
     {"hugetlb-reserve", {NULL}, NULL},
-    {"map-noreserve", {"--all-modes"}, "overcommit_memory"},
+    {"overcommit-modes", {NULL}, "overcommit_memory"},
     {"hugetlb-reserve", {"--setup", "1"}, "nr_hugepages"},
 };
 #define NPROGRAMS (sizeof programs / sizeof programs[0])
@@ -582,28 +582,28 @@ END_TEST
 /* A write that fails is reported as a failure, never as "restored", and
  * the record stays so that the next run tries again and says so. The knob
  * is made read-only (a read-only bind mount of its copy) while
- * map-noreserve --all-modes --step waits, in mode 1, before its last step
+ * overcommit-modes --step waits, in mode 1, before its last step
  * (which it reaches only when Committed_AS is far below CommitLimit). */
 START_TEST(failed_write_is_a_failure)
 {
-    /* map-noreserve pauses before its mode-2 step only far below CommitLimit */
+    /* overcommit-modes pauses before its mode-2 step only far below CommitLimit */
     if (procfs_read_one("/proc/meminfo", "Committed_AS") >= procfs_read_one("/proc/meminfo", "CommitLimit") / 4) {
-        fprintf(stderr, "Committed_AS is not far below CommitLimit: map-noreserve will not enter "
-                        "mode 2 now, so there is no pause before its step 12 to test\n");
+        fprintf(stderr, "Committed_AS is not far below CommitLimit: overcommit-modes will not "
+                        "enter mode 2 now, so there is no pause before its step 4 to test\n");
         return;
     }
     struct pty_child c;
     char path[4096], knob[] = VM "/overcommit_memory"; /* the bound copy */
     assert_on_the_copy();
     reset();
-    snprintf(path, sizeof path, "%s/map-noreserve", demo_dir());
-    const char *argv[] = {path, "--all-modes", "--step", NULL};
+    snprintf(path, sizeof path, "%s/overcommit-modes", demo_dir());
+    const char *argv[] = {path, "--step", NULL};
     ck_assert_int_eq(pty_start(&c, argv), 0);
-    /* 9 steps of the lesson, then modes 0, 1, 2: the pause before step 12 is in mode 1 */
-    bool paused = pty_wait_for(&c, "Press Enter to run step 1/12");
-    for (int step = 2; paused && step <= 12; step++) {
+    /* the budget, then modes 0, 1, 2: the pause before step 4 is in mode 1 */
+    bool paused = pty_wait_for(&c, "Press Enter to run step 1/4");
+    for (int step = 2; paused && step <= 4; step++) {
         char prompt[64];
-        snprintf(prompt, sizeof prompt, "Press Enter to run step %d/12", step);
+        snprintf(prompt, sizeof prompt, "Press Enter to run step %d/4", step);
         paused = pty_send(&c, "\n") && pty_wait_for(&c, prompt);
     }
     uint64_t mode = knob_value("overcommit_memory");
@@ -616,7 +616,7 @@ START_TEST(failed_write_is_a_failure)
     struct stat st;
     bool kept = lstat(RECORD, &st) == 0;
     const char *seen = c.screen + (c.len > 1500 ? c.len - 1500 : 0); /* Check's messages are short */
-    ck_assert_msg(paused, "no pause before step 12: %s", seen);
+    ck_assert_msg(paused, "no pause before step 4: %s", seen);
     ck_assert_msg(ro, "cannot make the copy read-only: %s", strerror(errno));
     ck_assert_uint_eq(mode, 1);
     ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);

@@ -17,6 +17,7 @@
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "demo_test.h"
@@ -79,9 +80,9 @@ static void pause_before_lesson(struct pty_child *c, const char *const argv[], i
     }
 }
 
-/* map-noreserve --all-modes: 9 steps of the lesson, then one per mode; the
- * knob changes from step 10 on. */
-#define ALL_MODES_STEPS 12
+/* overcommit-modes: step 1 reads the budget, then one step per mode; the
+ * knob changes from step 2 on. */
+#define MODES_STEPS 4
 
 /* The demo switches to mode 2 (and pauses before it) only when Committed_AS
  * is far below CommitLimit; on a busy machine it says so and does not. */
@@ -89,32 +90,33 @@ static bool mode2_step_pauses(void)
 {
     bool far = meminfo("Committed_AS") < meminfo("CommitLimit") / 4;
     if (!far)
-        fprintf(stderr, "Committed_AS is not far below CommitLimit: map-noreserve will not enter "
-                        "mode 2 now, so there is no pause before its step %d to test\n", ALL_MODES_STEPS);
+        fprintf(stderr, "Committed_AS is not far below CommitLimit: overcommit-modes will not "
+                        "enter mode 2 now, so there is no pause before its step %d to test\n",
+                MODES_STEPS);
     return far;
 }
 
-/* Starts map-noreserve --all-modes --step and stops at the pause before the
- * mode 2 step, when overcommit_memory has been switched to 1. */
-static void pause_inside_all_modes(struct pty_child *c)
+/* Starts overcommit-modes --step and stops at the pause before the mode 2
+ * step, when overcommit_memory has been switched to 1. */
+static void pause_inside_overcommit_modes(struct pty_child *c)
 {
-    const char *argv[] = {demo_program("map-noreserve", RUN_AS_SELF), "--all-modes", "--step", NULL};
-    pause_before(c, argv, ALL_MODES_STEPS, ALL_MODES_STEPS);
+    const char *argv[] = {demo_program("overcommit-modes", RUN_AS_SELF), "--step", NULL};
+    pause_before(c, argv, MODES_STEPS, MODES_STEPS);
     ck_assert_msg(vm("overcommit_memory") == 1, "the demo should be in mode 1 now");
 }
 
 static const int signals[] = {SIGINT, SIGTERM, SIGHUP};
 
-/* Every signal at every pause of map-noreserve --all-modes. _i = signal
- * index * ALL_MODES_STEPS + step - 1. */
-START_TEST(signal_at_each_step_of_all_modes)
+/* Every signal at every pause of overcommit-modes. _i = signal index *
+ * MODES_STEPS + step - 1. */
+START_TEST(signal_at_each_step_of_overcommit_modes)
 {
-    int sig = signals[_i / ALL_MODES_STEPS], at = _i % ALL_MODES_STEPS + 1;
-    if (at == ALL_MODES_STEPS && !mode2_step_pauses())
+    int sig = signals[_i / MODES_STEPS], at = _i % MODES_STEPS + 1;
+    if (at == MODES_STEPS && !mode2_step_pauses())
         return;
-    const char *argv[] = {demo_program("map-noreserve", RUN_AS_SELF), "--all-modes", "--step", NULL};
-    pause_before(&child, argv, at, ALL_MODES_STEPS);
-    if (at == ALL_MODES_STEPS) /* here the demo is known to be in mode 1 */
+    const char *argv[] = {demo_program("overcommit-modes", RUN_AS_SELF), "--step", NULL};
+    pause_before(&child, argv, at, MODES_STEPS);
+    if (at == MODES_STEPS) /* here the demo is known to be in mode 1 */
         ck_assert_msg(vm("overcommit_memory") == 1, "the demo should be in mode 1 now");
     kill(child.pid, sig);
     int status = pty_finish(&child);
@@ -133,7 +135,7 @@ static const int other_signals[] = {SIGPIPE, SIGALRM, SIGUSR1};
 START_TEST(other_fatal_signals_restore)
 {
     int sig = other_signals[_i];
-    pause_inside_all_modes(&child);
+    pause_inside_overcommit_modes(&child);
     kill(child.pid, sig);
     int status = pty_finish(&child);
     ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == sig, "want death by signal %d, got "
@@ -172,7 +174,7 @@ START_TEST(sigkill_then_next_run_repairs)
 {
     if (!mode2_step_pauses())
         return;
-    pause_inside_all_modes(&child);
+    pause_inside_overcommit_modes(&child);
     kill(child.pid, SIGKILL);
     int status = pty_finish(&child);
     ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -214,22 +216,22 @@ static pid_t next_fork(pid_t demo)
     return 0;
 }
 
-/* The --all-modes worker killed by SIGKILL mid-experiment, from outside:
+/* overcommit-modes' worker killed by SIGKILL mid-experiment, from outside:
  * at the pause before the mode 0 step this test attaches to the demo
  * (ptrace, following forks) and presses Enter; the demo switches the mode
  * and forks its worker, which is held before it runs and killed. The demo
  * must say its worker ended without a result, fail, and put the knob back. */
 START_TEST(killed_worker)
 {
-    const char *argv[] = {demo_program("map-noreserve", RUN_AS_SELF), "--all-modes", "--step",
-                          "--json", NULL};
+    const char *argv[] = {demo_program("overcommit-modes", RUN_AS_SELF), "--step", "--json",
+                          NULL};
     struct stepper s;
     ck_assert_int_eq(stepper_start(&s, argv), 0);
     int next;
     /* The steps run modes 0, 1, 2 last. Kill the worker of a mode the machine
      * was not in, so that "restored" below can only hold if the demo put it back. */
     uint64_t mode = original.overcommit_memory == 1 ? 0 : 1;
-    int at = ALL_MODES_STEPS - 2 + (int)mode;
+    int at = MODES_STEPS - 2 + (int)mode;
     while ((next = stepper_wait(&s)) > 0 && next < at)
         stepper_go(&s);
     ck_assert_msg(next == at, "no pause before the mode %d step: %s", (int)mode, s.pty.screen);
@@ -260,15 +262,39 @@ START_TEST(killed_worker)
 }
 END_TEST
 
+/* How many of `pids` wait for a flock now: /proc/locks lists each waiter as
+ * a "->" line with its PID. */
+static int waiting_for_a_lock(const pid_t *pids, int n)
+{
+    FILE *f = fopen("/proc/locks", "re");
+    char line[256];
+    int waiting = 0;
+    long pid;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "%*d: -> FLOCK %*s %*s %ld", &pid) == 1)
+            for (int i = 0; i < n; i++)
+                waiting += pids[i] == (pid_t)pid;
+    if (f)
+        fclose(f);
+    return waiting;
+}
+
+/* The eight are started while this test holds the vmlab lock, and it lets go
+ * once they all wait for it (or after 10 s): they contend for it at once, and
+ * none is still starting while another holds mode 2 - which refuses a program
+ * built with AddressSanitizer its shadow memory at start, and overcommit-modes
+ * reaches mode 2 within milliseconds. */
 START_TEST(many_at_once)
 {
     enum { RUNS = 8 };
     pid_t pids[RUNS];
+    int held = sysctl_lock(0);
+    ck_assert_msg(held >= 0, "%s: %s", sysctl_failed_call(), strerror(errno));
     for (int i = 0; i < RUNS; i++) {
         pids[i] = fork();
         ck_assert_int_ge(pids[i], 0);
         if (pids[i] == 0) {
-            const char *demo = i % 2 ? "hugetlb-reserve" : "map-noreserve";
+            const char *demo = i % 2 ? "hugetlb-reserve" : "overcommit-modes";
             char path[4096];
             snprintf(path, sizeof path, "%s/%s", demo_dir(), demo);
             freopen("/dev/null", "w", stdout);
@@ -276,10 +302,13 @@ START_TEST(many_at_once)
             if (i % 2)
                 execl(path, demo, "--setup", "1", "--json", (char *)NULL);
             else
-                execl(path, demo, "--all-modes", "--json", (char *)NULL);
+                execl(path, demo, "--json", (char *)NULL);
             _exit(127);
         }
     }
+    for (int i = 0; i < 1000 && waiting_for_a_lock(pids, RUNS) < RUNS; i++)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    close(held);
     int failures = 0;
     for (int i = 0; i < RUNS; i++) {
         int status;
@@ -317,8 +346,7 @@ START_TEST(state_files_are_not_trusted_blindly)
         ck_assert_int_eq(chmod("/run/vmlab", 0777), 0);
     }
     struct demo_run d;
-    demo_run_json(&d, demo_program("map-noreserve", RUN_AS_SELF), RUN_AS_SELF,
-                  (const char *const[]){"--all-modes", NULL});
+    demo_run_json(&d, demo_program("overcommit-modes", RUN_AS_SELF), RUN_AS_SELF, NULL);
     if (trap)
         unlink(trap);
     else
@@ -408,7 +436,7 @@ int main(void)
     Suite *s = suite_create("restore");
     TCase *tc = tcase_create("restore");
     tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, signal_at_each_step_of_all_modes, 0, 3 * ALL_MODES_STEPS);
+    tcase_add_loop_test(tc, signal_at_each_step_of_overcommit_modes, 0, 3 * MODES_STEPS);
     tcase_add_loop_test(tc, signal_at_each_step_of_hugetlb_setup, 0, 3 * 6);
     tcase_add_loop_test(tc, other_fatal_signals_restore, 0, 3);
     tcase_add_test(tc, sigkill_then_next_run_repairs);

@@ -16,8 +16,8 @@
 #include "suite.h"
 
 static const char *const programs[] = {"mmap-anon", "mincore-residency", "map-noreserve",
-                                       "hugetlb-reserve", "protnone-dirty", "segv-pgfault",
-                                       "oom-killer-try", "malloc-brk", "malloc-free",
+                                       "overcommit-modes", "hugetlb-reserve", "protnone-dirty",
+                                       "segv-pgfault", "oom-killer-try", "malloc-brk", "malloc-free",
                                        "stack-growth", "fork-cow", "vfork-spawn", "page-walk",
                                        "page-cache", "mlock-pages", "madvise-pages", "fault-cost",
                                        "tour"};
@@ -34,7 +34,7 @@ static const struct run runs[] = {
     {"mincore-residency", {NULL}},
     {"mincore-residency", {"--file", "/etc/passwd"}},
     {"map-noreserve", {NULL}},
-    {"map-noreserve", {"--all-modes"}},
+    {"overcommit-modes", {NULL}},
     {"hugetlb-reserve", {NULL}},
     {"hugetlb-reserve", {"--setup", "2"}},
     {"protnone-dirty", {NULL}},

@@ -40,6 +40,7 @@ expect() { # expect 'WANTED' WORD...
 expect 'madvise-pages malloc-brk malloc-free map-noreserve mincore-residency mlock-pages mmap-anon ' vmlab m
 expect 'tour ' vmlab to
 expect 'vfork-spawn ' vmlab vf
+expect 'oom-killer-try overcommit-modes ' vmlab o
 expect 'list ' vmlab li
 expect 'segv-pgfault ' vmlab help se
 expect '--size --step --svg ' vmlab mmap-anon --s

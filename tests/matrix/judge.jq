@@ -61,7 +61,7 @@ def step_problems:
 
 # A skip (77) must say what would enable the demo: a command or an option.
 def enabling_command:
-  test("sudo |echo [^ ]+ > /|mount |systemd-run|docker run|sysctl |modprobe |apt-get |ulimit |chown |mkdir |cgcreate|run (it|this demo|them)? ?(again )?(with|as)|--[a-z][a-z-]+"; "i");
+  test("sudo |echo [^ ]+ > /|mount |systemd-run|docker run|sysctl |modprobe |apt-get |ulimit |chown |mkdir |cgcreate|run (it|this demo|the demo|them)? ?(again )?(with|as)|--[a-z][a-z-]+"; "i");
 
 # A skip that tells root to get root.
 def become_root: test("(must|need|needs|requires) (to be )?root|not root|run (it )?as root|sudo "; "i");

@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: MIT */
+/* overcommit-modes: the same four requests under each overcommit policy.
+ *
+ * The lesson is the three functions just below, in the order they run: step 1
+ * reads what this machine can grant; then, for modes 0, 1 and 2 in turn, the
+ * demo sets /proc/sys/vm/overcommit_memory and a worker process asks for more
+ * than RAM + swap and for a size that fits, each with and without
+ * MAP_NORESERVE, reading smaps and meminfo just before and after each request.
+ * Root only: the need is declared below, and the library puts the mode back
+ * on every way out. map-noreserve is the same lesson in this machine's mode. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "budget.h"
+#include "cli.h"
+#include "errors.h"
+#include "narrate.h"
+#include "needs.h"
+#include "procfs.h"
+#include "sysctl.h"
+#include "worker.h"
+
+/* ---- The lesson ---- */
+
+static struct narrator narrator;
+static struct narrator *const n = &narrator;
+static struct grant g;       /* what this machine can grant, read in step 1 */
+static uint64_t huge, fit;   /* the request larger than RAM + swap, and one that fits */
+
+LESSON_FN static void read_budget(void)
+{
+    LESSON(n, grant_read(&g););
+}
+
+/* One reading, just before or just after a request (kB). */
+struct view {
+    int64_t mode, committed, vm_size, vm_data;
+    bool mapped, ac;           /* smaps has an entry at the address; its VmFlags has "ac" */
+};
+
+struct outcome {
+    bool granted;
+    int err;
+    struct view before, after;
+};
+
+static void look(struct view *v, const void *addr);
+
+/* One request of the worker, read just before and just after. */
+#define MEASURED(o, call)                                                   \
+    do {                                                                    \
+        look(&(o).before, NULL);                                            \
+        void *got_ = (call);                                                \
+        (o).granted = got_ != MAP_FAILED;                                   \
+        (o).err = errno;                                                    \
+        look(&(o).after, (o).granted ? got_ : NULL);                        \
+    } while (0)
+
+/* Runs in a worker process, in the mode just set; its mappings go with it. */
+static void four_requests(void *arg, void *result)
+{
+    struct outcome *out = result;
+    (void)arg;
+    sysctl_child_after_fork(); /* the supervisor alone restores */
+    const int rw = PROT_READ | PROT_WRITE, anon = MAP_PRIVATE | MAP_ANONYMOUS;
+    MEASURED(out[0], mmap(NULL, huge, rw, anon, -1, 0));
+    MEASURED(out[1], mmap(NULL, huge, rw, anon | MAP_NORESERVE, -1, 0));
+    MEASURED(out[2], mmap(NULL, fit, rw, anon, -1, 0));
+    MEASURED(out[3], mmap(NULL, fit, rw, anon | MAP_NORESERVE, -1, 0));
+}
+
+static struct outcome in_mode[4]; /* what the worker sent back */
+static int switched_to, switched, worked, worker_status;
+static bool too_close;           /* to mode 2: not switched */
+static int64_t in_force_ms, committed_at_switch, mode2_limit;
+
+static int64_t mode2_allows(int64_t vm_size);
+
+/* The step of the mode its id names ("mode_2"). */
+LESSON_FN static void switch_mode(void)
+{
+    int mode = n->id[strlen("mode_")] - '0';
+    /* In mode 2 every program's request past the limit is refused: switch
+     * only when this machine is far from it (the explanation says so). */
+    switched_to = mode;
+    committed_at_switch = procfs_read_one("/proc/meminfo", "Committed_AS");
+    mode2_limit = mode2_allows(procfs_read_one("/proc/self/status", "VmSize"));
+    too_close = mode == 2 && committed_at_switch + 2 * (int64_t)(fit / 1024) > mode2_limit / 2;
+    if (too_close)
+        return;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    LESSON(n, switched = sysctl_set("overcommit_memory", (uint64_t)mode);
+              if (switched == 0) worked = worker_run(four_requests, NULL, in_mode,
+                                                     sizeof in_mode, &worker_status););
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    in_force_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+}
+
+/* ---- How the numbers are read ---- */
+
+static void look(struct view *v, const void *addr)
+{
+    uint64_t mode;
+    v->mode = procfs_read_vm_sysctl("overcommit_memory", &mode) == PROCFS_OK ? (int64_t)mode : -1;
+    v->committed = procfs_read_one("/proc/meminfo", "Committed_AS");
+    v->vm_size = procfs_read_one("/proc/self/status", "VmSize");
+    v->vm_data = procfs_read_one("/proc/self/status", "VmData");
+    struct smaps_entry e;
+    v->mapped = addr && smaps_read_entry((uintptr_t)addr, &e) == PROCFS_OK;
+    v->ac = v->mapped && smaps_has_flag(&e, "ac");
+}
+
+/* ---- How they are explained ---- */
+
+/* What mode 2 lets Committed_AS reach for this process (mm/util.c,
+ * __vm_enough_memory): CommitLimit, less admin_reserve_kbytes (waived for
+ * CAP_SYS_ADMIN; counted here, to be safe), less min(VmSize / 32,
+ * user_reserve_kbytes). */
+static int64_t mode2_allows(int64_t vm_size)
+{
+    int64_t user = vm_size / 32 < g.user_reserve_kbytes ? vm_size / 32 : g.user_reserve_kbytes;
+    return g.commit_limit - (g.admin_reserve_kbytes > 0 ? g.admin_reserve_kbytes : 0) -
+           (user > 0 ? user : 0);
+}
+
+static int64_t ram_swap(void)
+{
+    return g.mem_total + (g.swap_total > 0 ? g.swap_total : 0);
+}
+
+static uint64_t size_opt, fit_opt; /* --size, --fit-size */
+
+/* The sizes, as map-noreserve chooses them: the large request 1 TiB, or more
+ * where RAM + swap passes 256 GiB; the one that fits 1 GiB, or a sixteenth of
+ * the least this process may use (lib/kernel/budget) or of what mode 2 would
+ * still grant, since this demo enters mode 2. */
+static void choose_sizes(char *why, size_t len)
+{
+    for (huge = size_opt ? size_opt : 1ull << 40;
+         !size_opt && huge / 1024 < 4 * (uint64_t)ram_swap() && huge < (1ull << 46);)
+        huge *= 2;
+    struct budget room;
+    budget_read(&room);
+    int64_t mode2_room = mode2_allows(g.vm_size) - g.committed_as;
+    uint64_t mode2_bytes = mode2_room > 0 ? (uint64_t)mode2_room * 1024 : 0;
+    if ((mode2_room > 0 || g.overcommit_memory == 2) && mode2_bytes < room.bytes) {
+        room.bytes = room.headroom[BUDGET_COMMIT_LIMIT] = mode2_bytes;
+        room.binding = BUDGET_COMMIT_LIMIT;
+        snprintf(room.detail[BUDGET_COMMIT_LIMIT], sizeof room.detail[0],
+                 "in mode 2, less its reserves and Committed_AS");
+    }
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    budget_choose_size(&room, fit_opt, 1ull << 30, page, 1, 16, &fit, why, len);
+    if (fit < page)
+        fit = page;
+    if (fit_opt || !why[0])
+        snprintf(why, len, "%s", fit_opt ? "as asked with --fit-size" : "at most 1 GiB");
+}
+
+static void explain_budget(void)
+{
+    const struct { const char *key; int64_t v; } f[] = {
+        {"overcommit_memory", g.overcommit_memory}, {"mem_total_kB", g.mem_total},
+        {"swap_total_kB", g.swap_total}, {"commit_limit_kB", g.commit_limit},
+        {"committed_as_kB", g.committed_as}, {"admin_reserve_kbytes", g.admin_reserve_kbytes},
+        {"user_reserve_kbytes", g.user_reserve_kbytes}, {"vm_size_kB", g.vm_size},
+        {"vm_data_kB", g.vm_data}, {"rlimit_as_kB", g.rlimit_as},
+        {"rlimit_data_kB", g.rlimit_data},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].v >= 0) /* a limit that is not set is left out */
+            narrate_fact_int(n, f[i].key, f[i].v);
+    CONCLUDE(n, "mode_read", g.overcommit_memory >= 0 && g.overcommit_memory <= 2,
+             VALUES(VAL("overcommit_memory", g.overcommit_memory)),
+             "This machine is in mode %lld.",
+             (long long)g.overcommit_memory);
+
+    char why_fit[300], huge_s[32], fit_s[32];
+    choose_sizes(why_fit, sizeof why_fit);
+    format_size(huge, huge_s, sizeof huge_s);
+    format_size(fit, fit_s, sizeof fit_s);
+    narrate_fact_int(n, "huge_kB", (int64_t)(huge / 1024));
+    narrate_fact_int(n, "fit_kB", (int64_t)(fit / 1024));
+    narrate_fact(n, "fit_chosen_as", "%s", why_fit);
+    CONCLUDE(n, "sizes_chosen", true,
+             VALUES(VAL("huge_kB", huge / 1024), VAL("fit_kB", fit / 1024),
+                    VAL("ram_swap_kB", ram_swap())),
+             "The large request is %s, %s RAM + swap (%lld kB)%s; the one that fits, %s "
+             "(fit_chosen_as says why).", huge_s,
+             huge / 1024 > (uint64_t)ram_swap() ? "more than" : "not more than",
+             (long long)ram_swap(), size_opt ? ", as asked with --size" : "", fit_s);
+}
+
+/* The worker's requests; each key is its findings' prefix ("huge_charged"),
+ * the same ids as map-noreserve's steps of that name. */
+static const struct request {
+    const char *key;
+    bool big, noreserve;
+} requests[] = {
+    {"huge", true, false}, {"huge_noreserve", true, true},
+    {"fit", false, false}, {"fit_noreserve", false, true},
+};
+
+#define ID(suffix) (snprintf(id, sizeof id, "%s_%s", rq->key, (suffix)), id)
+#define FIND(suffix, held, values) narrate_finding(n, ID(suffix), (held), (values))
+
+/* One request as the worker saw it: its findings, and one short line. Granted,
+ * and charged or not (the flag ac in smaps is the evidence, Committed_AS only a
+ * system-wide sum); or refused, and by which limit this run measured to be in
+ * the way. */
+static void judge(const struct request *rq, const struct outcome *oc)
+{
+    const struct view *b = &oc->before, *a = &oc->after;
+    uint64_t bytes = rq->big ? huge : fit;
+    int64_t len = (int64_t)(bytes / 1024), mode = b->mode;
+    int64_t allowed = mode2_allows(b->vm_size), room = ram_swap();
+    /* mode 0's rule since Linux 5.2, commit 8c7829b04c52 */
+    bool new_rule = g.kernel_major > 5 || (g.kernel_major == 5 && g.kernel_minor >= 2);
+    char id[64], text[64], what[32];
+    format_size(bytes, what, sizeof what);
+    narrate_fact(n, rq->key, "%s",
+                 oc->granted ? "granted" : errno_name(oc->err, text, sizeof text));
+    /* vmlab runs wait for the lock this run holds, but a program outside vmlab
+     * may still write the mode while a request runs: then its rule cannot tell. */
+    bool changed = b->mode != a->mode;
+#define MODE_CHANGED() \
+    FIND("mode_changed", true, VALUES(VAL("mode_before", b->mode), VAL("mode_after", a->mode)))
+    if (oc->granted) {
+        if (!FIND(a->ac ? "charged" : "not_charged", a->mapped,
+                  VALUES(VAL("size_kB", len), VAL("ac", a->ac),
+                         VAL("committed_delta_kB", a->committed - b->committed),
+                         VAL("overcommit_memory", mode))))
+            return; /* smaps did not show it: no claim */
+        narrate_because(n, id, "%s: granted, %s.", rq->key,
+                        a->ac ? "charged (ac)" : "not charged (no ac)");
+        if (a->ac && !(changed && MODE_CHANGED()) && rq->noreserve)
+            CONCLUDE(n, ID("noreserve_ignored"), mode == 2, VALUES(VAL("overcommit_memory", mode)),
+                     "MAP_NORESERVE made no difference: mode 2 charges every private writable "
+                     "mapping.");
+        return;
+    }
+    const char *by = "none of the limits this demo reads";
+    if (g.rlimit_as >= 0 &&
+        FIND("refused_rlimit_as", b->vm_size + len > g.rlimit_as,
+             VALUES(VAL("vm_size_kB", b->vm_size), VAL("size_kB", len),
+                    VAL("rlimit_as_kB", g.rlimit_as))))
+        by = "RLIMIT_AS";
+    else if (g.rlimit_data >= 0 &&
+             FIND("refused_rlimit_data", b->vm_data + len > g.rlimit_data,
+                  VALUES(VAL("vm_data_kB", b->vm_data), VAL("size_kB", len),
+                         VAL("rlimit_data_kB", g.rlimit_data))))
+        by = "RLIMIT_DATA";
+    else if (changed && MODE_CHANGED())
+        by = "a rule that cannot be told (the mode changed meanwhile)";
+    else if (mode == 0 && !rq->noreserve &&
+             FIND("refused_larger_than_ram_swap", len > room,
+                  VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room))))
+        by = "mode 0, as larger than RAM + swap";
+    else if (mode == 0 && !new_rule && !rq->noreserve && /* before 5.2: an estimate */
+             FIND("refused_free_estimate", true,
+                  VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room))))
+        by = "mode 0's estimate of free memory";
+    else if (mode == 2 &&
+             FIND("refused_over_commit_limit", b->committed + len >= allowed,
+                  VALUES(VAL("committed_kB", b->committed), VAL("size_kB", len),
+                         VAL("allowed_kB", allowed))))
+        by = "mode 2, as past what it allows";
+    else
+        FIND("refused_unexplained", true,
+             VALUES(VAL("overcommit_memory", mode), VAL("size_kB", len)));
+    /* id: the finding recorded last, the one that held and explains the refusal */
+    narrate_because(n, id, "%s (%s): refused by %s.", rq->key, what, by);
+#undef MODE_CHANGED
+}
+
+static void explain_mode(void)
+{
+    int mode = switched_to;
+    if (mode == 2 &&
+        CONCLUDE(n, "mode2_too_close", too_close,
+                 VALUES(VAL("committed_kB", committed_at_switch),
+                        VAL("requests_kB", 2 * (fit / 1024)), VAL("allowed_kB", mode2_limit)),
+                 "Not switched: Committed_AS (%lld kB) and the two requests that fit would pass "
+                 "half of what mode 2 allows (%lld kB), and other programs' requests could then "
+                 "be refused.", (long long)committed_at_switch, (long long)mode2_limit))
+        return;
+    if (switched != 0)
+        narrate_fail_errno(n, sysctl_failed_call(), n->lesson_errno);
+    if (worked != 0)
+        narrate_finish(n, RESULT_FAIL, "the mode %d worker ended without a result (wait status "
+                       "%#x)", mode, worker_status);
+    for (int i = 0; i < 4; i++)
+        judge(&requests[i], &in_mode[i]);
+    if (mode == 2)
+        CONCLUDE(n, "mode2_in_force", true,
+                 VALUES(VAL("in_force_ms", in_force_ms), VAL("allowed_kB", mode2_limit),
+                        VAL("committed_kB", committed_at_switch)),
+                 "Mode 2 was in force for about %lld ms, for every program: a request that would "
+                 "have taken Committed_AS (%lld kB at the switch) to about %lld kB would have "
+                 "been refused.", (long long)in_force_ms, (long long)committed_at_switch,
+                 (long long)mode2_limit);
+}
+
+/* ---- The steps, the options, the run ---- */
+
+static const struct narrate_lesson steps[] = {
+    {"budget", "What this machine can grant", read_budget, explain_budget, NO_QUESTION},
+    {"mode_0", "Overcommit mode 0 (heuristic)", switch_mode, explain_mode, NO_QUESTION},
+    {"mode_1", "Overcommit mode 1 (always grant)", switch_mode, explain_mode, NO_QUESTION},
+    {"mode_2", "Overcommit mode 2 (never overcommit)", switch_mode, explain_mode, NO_QUESTION},
+};
+
+enum { OPT_SIZE, OPT_FIT_SIZE };
+
+static const struct cli_option options[] = {
+    [OPT_SIZE] = {"size", "SIZE", "the request larger than RAM + swap (default: 1T, or more "
+                  "where RAM + swap is over 256G; 1G to 64T)"},
+    [OPT_FIT_SIZE] = {"fit-size", "SIZE", "the request that fits (default: chosen from what this "
+                      "machine can grant; 4K to 4G)"},
+};
+
+/* Every run switches modes: the library checks that it may, and puts the mode back. */
+static const struct demo_need needs[] = {
+    {NEED_SYSCTL, .name = "overcommit_memory"},
+    {0},
+};
+
+static const struct demo_info info = {
+    .name = "overcommit-modes",
+    .summary =
+        "Sets each overcommit policy in turn (/proc/sys/vm/overcommit_memory 0, 1\n"
+        "and 2) and, in a worker process, asks for a private mapping far larger\n"
+        "than RAM + swap and for one that fits, each with and without MAP_NORESERVE:\n"
+        "what each policy grants, refuses and charges (the flag ac in smaps).\n"
+        "Root only; the original mode is put back on every way out.",
+    .options = options,
+    .noptions = sizeof options / sizeof options[0],
+    .examples = "  sudo overcommit-modes          modes 0, 1 and 2, then the mode restored\n"
+                "  sudo overcommit-modes --step   pause before each mode\n",
+    .needs = needs,
+};
+
+static void on_option(void *ctx, size_t index, const char *arg)
+{
+    (void)ctx;
+    if (index == OPT_SIZE)
+        size_opt = cli_size_arg(&info, "--size", arg, 1ull << 30, 64ull << 40);
+    else
+        fit_opt = cli_size_arg(&info, "--fit-size", arg, 4096, 4ull << 30);
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_common common;
+    int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
+    cli_no_positionals(&info, argc, argv, first);
+    demo_start(n, &info, &common, NARRATE_COUNT(steps));
+    narrate_intro(n, "overcommit-modes (PID %ld): what each overcommit policy makes of requests "
+                  "for more memory than this machine has, and of requests that fit.",
+                  (long)getpid());
+    narrate_run(n, steps, NARRATE_COUNT(steps));
+    narrate_finish(n, RESULT_OK, "requests of %llu kB and %llu kB with and without MAP_NORESERVE "
+                   "in modes 0, 1 and 2 (mode %lld restored since)",
+                   (unsigned long long)(huge / 1024), (unsigned long long)(fit / 1024),
+                   (long long)g.overcommit_memory);
+}
