@@ -41,7 +41,7 @@ bool need_applies(const struct demo_need *need)
     return !need->when || *need->when;
 }
 
-/* "--all-modes: " before a sentence about a need an option asked for. */
+/* "--drop-caches: " before a sentence about a need an option asked for. */
 static const char *prefix(const struct demo_need *need, char *buf, size_t len)
 {
     snprintf(buf, len, "%s%s", need->option ? need->option : "", need->option ? ": " : "");

@@ -2,11 +2,12 @@
 /* needs: what a demo needs from the machine, declared once and checked in one
  * place (LTP's struct tst_test is the model).
  *
- * A demo lists its needs in its struct demo_info, each with the option that
- * asks for it:
+ * A demo lists its needs in its struct demo_info; one that only an option asks
+ * for names that option:
  *
  *   static const struct demo_need needs[] = {
- *       {NEED_SYSCTL, "overcommit_memory", .when = &all_modes, .option = "--all-modes"},
+ *       {NEED_SYSCTL, "overcommit_memory"},
+ *       {NEED_WRITE, "/proc/sys/vm/drop_caches", .when = &drop, .option = "--drop-caches"},
  *       {0},
  *   };
  *
@@ -55,7 +56,7 @@ struct demo_need {
     enum need_kind kind;
     const char *name;        /* see the kind */
     const bool *when;        /* the option that asks for it; NULL: every run */
-    const char *option;      /* that option as typed ("--all-modes"), for the messages */
+    const char *option;      /* that option as typed ("--drop-caches"), for the messages */
     bool optional;           /* lacking it, the demo goes on: need_lacking() says why
                                 (not NEED_MEMORY_CGROUP: an extra cgroup is the demo's own) */
     uint64_t bytes;          /* NEED_PAGE_SIZE */
