@@ -20,6 +20,7 @@
 #include "errors.h"
 #include "narrate.h"
 #include "needs.h"
+#include "overcommit.h"
 #include "procfs.h"
 
 /* ---- The lesson ---- */
@@ -187,50 +188,7 @@ static void show_rows(void)
 
 /* ---- How they are explained ---- */
 
-/* What mode 2 lets Committed_AS reach for this process (mm/util.c,
- * __vm_enough_memory): CommitLimit, less admin_reserve_kbytes (waived for
- * CAP_SYS_ADMIN; counted here, to be safe), less min(VmSize / 32,
- * user_reserve_kbytes). */
-static int64_t mode2_allows(int64_t vm_size)
-{
-    int64_t user = vm_size / 32 < g.user_reserve_kbytes ? vm_size / 32 : g.user_reserve_kbytes;
-    return g.commit_limit - (g.admin_reserve_kbytes > 0 ? g.admin_reserve_kbytes : 0) -
-           (user > 0 ? user : 0);
-}
-
-static int64_t ram_swap(void)
-{
-    return g.mem_total + (g.swap_total > 0 ? g.swap_total : 0);
-}
-
 static uint64_t size_opt, fit_opt; /* --size, --fit-size */
-
-/* The sizes: the large request 1 TiB, or more where RAM + swap passes 256 GiB;
- * the one that fits 1 GiB, or a sixteenth of the least this process may use
- * (lib/kernel/budget) or, in mode 2, of what mode 2 would still grant: the
- * lesson holds three such mappings at once and leaves nearly all to others. */
-static void choose_sizes(char *why, size_t len)
-{
-    for (huge = size_opt ? size_opt : 1ull << 40;
-         !size_opt && huge / 1024 < 4 * (uint64_t)ram_swap() && huge < (1ull << 46);)
-        huge *= 2;
-    struct budget room;
-    budget_read(&room);
-    int64_t mode2_room = mode2_allows(g.vm_size) - g.committed_as;
-    uint64_t mode2_bytes = mode2_room > 0 ? (uint64_t)mode2_room * 1024 : 0;
-    if (g.overcommit_memory == 2 && mode2_bytes < room.bytes) {
-        room.bytes = room.headroom[BUDGET_COMMIT_LIMIT] = mode2_bytes;
-        room.binding = BUDGET_COMMIT_LIMIT;
-        snprintf(room.detail[BUDGET_COMMIT_LIMIT], sizeof room.detail[0],
-                 "in mode 2, less its reserves and Committed_AS");
-    }
-    uint64_t page = (uint64_t)page_kB * 1024;
-    budget_choose_size(&room, fit_opt, 1ull << 30, page, 1, 16, &fit, why, len);
-    if (fit < page)
-        fit = page;
-    if (fit_opt || !why[0])
-        snprintf(why, len, "%s", fit_opt ? "as asked with --fit-size" : "at most 1 GiB");
-}
 
 static void explain_budget(void)
 {
@@ -271,23 +229,66 @@ static void explain_budget(void)
                          : "never overcommit: it refuses a request that would take Committed_AS "
                            "past CommitLimit, less small reserves");
 
-    char why_fit[300], huge_s[32], fit_s[32];
-    choose_sizes(why_fit, sizeof why_fit);
-    format_size(huge, huge_s, sizeof huge_s);
-    format_size(fit, fit_s, sizeof fit_s);
-    narrate_fact_int(n, "huge_kB", (int64_t)(huge / 1024));
-    narrate_fact_int(n, "fit_kB", (int64_t)(fit / 1024));
-    narrate_fact(n, "fit_chosen_as", "%s", why_fit);
-    CONCLUDE(n, "sizes_chosen", true,
-             VALUES(VAL("huge_kB", huge / 1024), VAL("fit_kB", fit / 1024),
-                    VAL("ram_swap_kB", ram_swap())),
-             "The large request is %s, %s RAM + swap (%lld kB)%s; the one that fits, %s "
-             "(fit_chosen_as says why).", huge_s,
-             huge / 1024 > (uint64_t)ram_swap() ? "more than" : "not more than",
-             (long long)ram_swap(), size_opt ? ", as asked with --size" : "", fit_s);
+    overcommit_explain_sizes(n, &g, false, size_opt, fit_opt, &huge, &fit);
 }
 
 #define ID(suffix) (snprintf(id, sizeof id, "%s_%s", rq->key, (suffix)), id)
+
+/* Records the checks (tests[0..count)) as findings of the step's request and
+ * says the last, the one that held and explains it.
+ * The limits of the process come first; the overcommit rule cannot tell when
+ * another program switched the mode meanwhile (this run holds no lock). */
+static void explain_checks(const struct request *rq, const struct overcommit_test *tests,
+                           size_t count)
+{
+    char id[64];
+    for (size_t i = 0; i < count; i++)
+        narrate_finding(n, ID(tests[i].name), tests[i].held, tests[i].values);
+    const struct view *b = &before;
+    long long len = (long long)((rq->big ? huge : fit) / 1024), mode = b->mode;
+    switch (tests[count - 1].which) {
+    case OVERCOMMIT_RLIMIT_AS:
+        narrate_because(n, id, "RLIMIT_AS (ulimit -v) refused it: this process has %lld kB of "
+                        "address space (VmSize) and may have %lld kB; %lld kB more do not fit.%s",
+                        (long long)b->vm_size, (long long)g.rlimit_as, len,
+                        rq->noreserve ? " RLIMIT_AS counts address space, charged or not: "
+                                        "MAP_NORESERVE does not help." : "");
+        break;
+    case OVERCOMMIT_RLIMIT_DATA:
+        narrate_because(n, id, "RLIMIT_DATA (ulimit -d) refused it: private writable memory "
+                        "(VmData, %lld kB) plus the request would pass %lld kB.",
+                        (long long)b->vm_data, (long long)g.rlimit_data);
+        break;
+    case OVERCOMMIT_MODE_CHANGED:
+        narrate_because(n, id, "overcommit_memory changed from %lld to %lld while this request "
+                        "ran (another program changed it), so which mode's rule decided cannot "
+                        "be told.", mode, (long long)after.mode);
+        break;
+    case OVERCOMMIT_RAM_SWAP:
+        narrate_because(n, id, "Mode 0 refuses a single request larger than RAM + swap (%lld kB): "
+                        "no process could ever fill it.%s", (long long)overcommit_ram_swap(&g),
+                        overcommit_mode0_by_total(&g) ? "" : " (This kernel, before 5.2, "
+                        "compares with an estimate of free memory, smaller still.)");
+        break;
+    case OVERCOMMIT_FREE_ESTIMATE:
+        narrate_because(n, id, "Before Linux 5.2, mode 0 compares each request with an estimate "
+                        "of free memory (free pages, page cache, free swap, reclaimable slab); "
+                        "within RAM + swap, this request failed that.");
+        break;
+    case OVERCOMMIT_COMMIT_LIMIT:
+        narrate_because(n, id, "Mode 2 refuses a request once Committed_AS (%lld kB) plus the "
+                        "request would reach what it allows this process: CommitLimit (%lld kB) "
+                        "less admin_reserve_kbytes (unless CAP_SYS_ADMIN) and min(VmSize / 32, "
+                        "user_reserve_kbytes), here %lld kB.%s", (long long)b->committed,
+                        (long long)g.commit_limit,
+                        (long long)overcommit_mode2_allows(&g, b->vm_size),
+                        rq->noreserve ? " It ignores MAP_NORESERVE." : "");
+        break;
+    default:
+        narrate_because(n, id, "None of the limits this demo reads (RLIMIT_AS, RLIMIT_DATA, the "
+                        "rule of mode %lld) explains it.", mode);
+    }
+}
 
 /* The findings and sentences of the step's request (ids prefixed with its key,
  * "huge_charged"): granted, and charged or not (the flag ac in smaps is the
@@ -306,23 +307,15 @@ static void explain_request(void)
     int err = n->lesson_errno;
     int64_t len = (int64_t)((rq->big ? huge : fit) / 1024), mode = b->mode;
     int64_t delta = a->committed - b->committed;
-    int64_t allowed = mode2_allows(b->vm_size), room = ram_swap();
-    /* mode 0's rule since Linux 5.2, commit 8c7829b04c52 */
-    bool new_rule = g.kernel_major > 5 || (g.kernel_major == 5 && g.kernel_minor >= 2);
-    char id[64], text[160];
+    int64_t allowed = overcommit_mode2_allows(&g, b->vm_size), room = overcommit_ram_swap(&g);
+    const struct overcommit_ask ask = {len, b->mode, a->mode, b->committed, b->vm_size, b->vm_data,
+                                       rq->new_space, rq->writable, rq->noreserve};
+    struct overcommit_test tests[OVERCOMMIT_CHECKS];
+    char text[160];
     show_rows();
     narrate_fact(n, "result", "%s", granted ? "granted" : errno_name(err, text, sizeof text));
-    /* This run holds no lock: another program may switch the mode while a
-     * request runs. The limits of the process still tell (they come first),
-     * the overcommit rule then cannot. */
-    bool changed = b->mode != a->mode;
-#define MODE_CHANGED()                                                                         \
-    CONCLUDE(n, ID("mode_changed"), true,                                                      \
-             VALUES(VAL("mode_before", b->mode), VAL("mode_after", a->mode)),                  \
-             "overcommit_memory changed from %lld to %lld while this request ran (another "    \
-             "program changed it), so which mode's rule decided cannot be told.",              \
-             (long long)b->mode, (long long)a->mode)
     if (granted) {
+        char id[64];
         if (!CONCLUDE(n, ID(a->ac ? "charged" : "not_charged"), a->mapped,
                       VALUES(VAL("size_kB", len), VAL("ac", a->ac),
                              VAL("committed_delta_kB", delta), VAL("overcommit_memory", mode)),
@@ -338,13 +331,17 @@ static void explain_request(void)
                                        "written, the OOM killer picks a victim."
                                      : " Memory that cannot be written is not charged."))
             return; /* smaps did not show it: no claim */
-        if (!a->ac || (changed && MODE_CHANGED()))
+        if (!a->ac)
             return;
+        if (overcommit_mode_changed(&ask, tests)) {
+            explain_checks(rq, tests, 1);
+            return;
+        }
         if (rq->noreserve)
             CONCLUDE(n, ID("noreserve_ignored"), mode == 2, VALUES(VAL("overcommit_memory", mode)),
                      "MAP_NORESERVE made no difference: mode 2 charges every private writable "
                      "mapping.");
-        if (mode == 0 && new_rule)
+        if (mode == 0 && overcommit_mode0_by_total(&g))
             CONCLUDE(n, ID("within_ram_swap"), len <= room,
                      VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room)),
                      "Mode 0 refuses only a single request larger than RAM + swap (%lld kB); "
@@ -366,56 +363,7 @@ static void explain_request(void)
     }
     errno_describe(rq->new_space ? "mmap" : "mprotect", err, text, sizeof text);
     narrate_note(n, "Refused: %s.", text);
-    if (rq->new_space && g.rlimit_as >= 0 &&
-        CONCLUDE(n, ID("refused_rlimit_as"), b->vm_size + len > g.rlimit_as,
-                 VALUES(VAL("vm_size_kB", b->vm_size), VAL("size_kB", len),
-                        VAL("rlimit_as_kB", g.rlimit_as)),
-                 "RLIMIT_AS (ulimit -v) refused it: this process has %lld kB of address space "
-                 "(VmSize) and may have %lld kB; %lld kB more do not fit.%s",
-                 (long long)b->vm_size, (long long)g.rlimit_as, (long long)len,
-                 rq->noreserve ? " RLIMIT_AS counts address space, charged or not: "
-                                 "MAP_NORESERVE does not help." : ""))
-        return;
-    if (rq->writable && g.rlimit_data >= 0 &&
-        CONCLUDE(n, ID("refused_rlimit_data"), b->vm_data + len > g.rlimit_data,
-                 VALUES(VAL("vm_data_kB", b->vm_data), VAL("size_kB", len),
-                        VAL("rlimit_data_kB", g.rlimit_data)),
-                 "RLIMIT_DATA (ulimit -d) refused it: private writable memory (VmData, %lld kB) "
-                 "plus the request would pass %lld kB.", (long long)b->vm_data,
-                 (long long)g.rlimit_data))
-        return;
-    if (changed && MODE_CHANGED())
-        return;
-    if (mode == 0 && rq->writable && !rq->noreserve &&
-        CONCLUDE(n, ID("refused_larger_than_ram_swap"), len > room,
-                 VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room)),
-                 "Mode 0 refuses a single request larger than RAM + swap (%lld kB): no process "
-                 "could ever fill it.%s", (long long)room, new_rule ? "" : " (This kernel, "
-                 "before 5.2, compares with an estimate of free memory, smaller still.)"))
-        return;
-    if (mode == 0 && !new_rule && rq->writable && !rq->noreserve &&
-        CONCLUDE(n, ID("refused_free_estimate"), true,
-                 VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room)),
-                 "Before Linux 5.2, mode 0 compares each request with an estimate of free memory "
-                 "(free pages, page cache, free swap, reclaimable slab); within RAM + swap, this "
-                 "request failed that."))
-        return;
-    if (mode == 2 && rq->writable &&
-        CONCLUDE(n, ID("refused_over_commit_limit"), b->committed + len >= allowed,
-                 VALUES(VAL("committed_kB", b->committed), VAL("size_kB", len),
-                        VAL("allowed_kB", allowed)),
-                 "Mode 2 refuses a request once Committed_AS (%lld kB) plus the request would "
-                 "reach what it allows this process: CommitLimit (%lld kB) less "
-                 "admin_reserve_kbytes (unless CAP_SYS_ADMIN) and min(VmSize / 32, "
-                 "user_reserve_kbytes), here %lld kB.%s", (long long)b->committed,
-                 (long long)g.commit_limit, (long long)allowed,
-                 rq->noreserve ? " It ignores MAP_NORESERVE." : ""))
-        return;
-    CONCLUDE(n, ID("refused_unexplained"), true,
-             VALUES(VAL("overcommit_memory", mode), VAL("size_kB", len)),
-             "None of the limits this demo reads (RLIMIT_AS, RLIMIT_DATA, the rule of mode %lld) "
-             "explains it.", (long long)mode);
-#undef MODE_CHANGED
+    explain_checks(rq, tests, overcommit_refusal(&g, &ask, tests));
 }
 
 static void explain_touch(void)

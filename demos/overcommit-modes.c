@@ -21,6 +21,7 @@
 #include "errors.h"
 #include "narrate.h"
 #include "needs.h"
+#include "overcommit.h"
 #include "procfs.h"
 #include "sysctl.h"
 #include "worker.h"
@@ -79,8 +80,6 @@ static int switched_to, switched, worked, worker_status;
 static bool too_close;           /* to mode 2: not switched */
 static int64_t in_force_ms, committed_at_switch, mode2_limit;
 
-static int64_t mode2_allows(int64_t vm_size);
-
 /* The step of the mode its id names ("mode_2"). */
 LESSON_FN static void switch_mode(void)
 {
@@ -89,7 +88,7 @@ LESSON_FN static void switch_mode(void)
      * only when this machine is far from it (the explanation says so). */
     switched_to = mode;
     committed_at_switch = procfs_read_one("/proc/meminfo", "Committed_AS");
-    mode2_limit = mode2_allows(procfs_read_one("/proc/self/status", "VmSize"));
+    mode2_limit = overcommit_mode2_allows(&g, procfs_read_one("/proc/self/status", "VmSize"));
     too_close = mode == 2 && committed_at_switch + 2 * (int64_t)(fit / 1024) > mode2_limit / 2;
     if (too_close)
         return;
@@ -118,50 +117,7 @@ static void look(struct view *v, const void *addr)
 
 /* ---- How they are explained ---- */
 
-/* What mode 2 lets Committed_AS reach for this process (mm/util.c,
- * __vm_enough_memory): CommitLimit, less admin_reserve_kbytes (waived for
- * CAP_SYS_ADMIN; counted here, to be safe), less min(VmSize / 32,
- * user_reserve_kbytes). */
-static int64_t mode2_allows(int64_t vm_size)
-{
-    int64_t user = vm_size / 32 < g.user_reserve_kbytes ? vm_size / 32 : g.user_reserve_kbytes;
-    return g.commit_limit - (g.admin_reserve_kbytes > 0 ? g.admin_reserve_kbytes : 0) -
-           (user > 0 ? user : 0);
-}
-
-static int64_t ram_swap(void)
-{
-    return g.mem_total + (g.swap_total > 0 ? g.swap_total : 0);
-}
-
 static uint64_t size_opt, fit_opt; /* --size, --fit-size */
-
-/* The sizes, as map-noreserve chooses them: the large request 1 TiB, or more
- * where RAM + swap passes 256 GiB; the one that fits 1 GiB, or a sixteenth of
- * the least this process may use (lib/kernel/budget) or of what mode 2 would
- * still grant, since this demo enters mode 2. */
-static void choose_sizes(char *why, size_t len)
-{
-    for (huge = size_opt ? size_opt : 1ull << 40;
-         !size_opt && huge / 1024 < 4 * (uint64_t)ram_swap() && huge < (1ull << 46);)
-        huge *= 2;
-    struct budget room;
-    budget_read(&room);
-    int64_t mode2_room = mode2_allows(g.vm_size) - g.committed_as;
-    uint64_t mode2_bytes = mode2_room > 0 ? (uint64_t)mode2_room * 1024 : 0;
-    if ((mode2_room > 0 || g.overcommit_memory == 2) && mode2_bytes < room.bytes) {
-        room.bytes = room.headroom[BUDGET_COMMIT_LIMIT] = mode2_bytes;
-        room.binding = BUDGET_COMMIT_LIMIT;
-        snprintf(room.detail[BUDGET_COMMIT_LIMIT], sizeof room.detail[0],
-                 "in mode 2, less its reserves and Committed_AS");
-    }
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    budget_choose_size(&room, fit_opt, 1ull << 30, page, 1, 16, &fit, why, len);
-    if (fit < page)
-        fit = page;
-    if (fit_opt || !why[0])
-        snprintf(why, len, "%s", fit_opt ? "as asked with --fit-size" : "at most 1 GiB");
-}
 
 static void explain_budget(void)
 {
@@ -181,20 +137,8 @@ static void explain_budget(void)
              "This machine is in mode %lld.",
              (long long)g.overcommit_memory);
 
-    char why_fit[300], huge_s[32], fit_s[32];
-    choose_sizes(why_fit, sizeof why_fit);
-    format_size(huge, huge_s, sizeof huge_s);
-    format_size(fit, fit_s, sizeof fit_s);
-    narrate_fact_int(n, "huge_kB", (int64_t)(huge / 1024));
-    narrate_fact_int(n, "fit_kB", (int64_t)(fit / 1024));
-    narrate_fact(n, "fit_chosen_as", "%s", why_fit);
-    CONCLUDE(n, "sizes_chosen", true,
-             VALUES(VAL("huge_kB", huge / 1024), VAL("fit_kB", fit / 1024),
-                    VAL("ram_swap_kB", ram_swap())),
-             "The large request is %s, %s RAM + swap (%lld kB)%s; the one that fits, %s "
-             "(fit_chosen_as says why).", huge_s,
-             huge / 1024 > (uint64_t)ram_swap() ? "more than" : "not more than",
-             (long long)ram_swap(), size_opt ? ", as asked with --size" : "", fit_s);
+    /* fit is chosen from what mode 2 would grant, since this demo enters mode 2 */
+    overcommit_explain_sizes(n, &g, true, size_opt, fit_opt, &huge, &fit);
 }
 
 /* The worker's requests; each key is its findings' prefix ("huge_charged"),
@@ -219,18 +163,13 @@ static void judge(const struct request *rq, const struct outcome *oc)
     const struct view *b = &oc->before, *a = &oc->after;
     uint64_t bytes = rq->big ? huge : fit;
     int64_t len = (int64_t)(bytes / 1024), mode = b->mode;
-    int64_t allowed = mode2_allows(b->vm_size), room = ram_swap();
-    /* mode 0's rule since Linux 5.2, commit 8c7829b04c52 */
-    bool new_rule = g.kernel_major > 5 || (g.kernel_major == 5 && g.kernel_minor >= 2);
+    const struct overcommit_ask ask = {len, b->mode, a->mode, b->committed, b->vm_size, b->vm_data,
+                                       true, true, rq->noreserve};
+    struct overcommit_test tests[OVERCOMMIT_CHECKS];
     char id[64], text[64], what[32];
     format_size(bytes, what, sizeof what);
     narrate_fact(n, rq->key, "%s",
                  oc->granted ? "granted" : errno_name(oc->err, text, sizeof text));
-    /* vmlab runs wait for the lock this run holds, but a program outside vmlab
-     * may still write the mode while a request runs: then its rule cannot tell. */
-    bool changed = b->mode != a->mode;
-#define MODE_CHANGED() \
-    FIND("mode_changed", true, VALUES(VAL("mode_before", b->mode), VAL("mode_after", a->mode)))
     if (oc->granted) {
         if (!FIND(a->ac ? "charged" : "not_charged", a->mapped,
                   VALUES(VAL("size_kB", len), VAL("ac", a->ac),
@@ -239,44 +178,30 @@ static void judge(const struct request *rq, const struct outcome *oc)
             return; /* smaps did not show it: no claim */
         narrate_because(n, id, "%s: granted, %s.", rq->key,
                         a->ac ? "charged (ac)" : "not charged (no ac)");
-        if (a->ac && !(changed && MODE_CHANGED()) && rq->noreserve)
+        /* vmlab runs wait for the lock this run holds, but a program outside vmlab
+         * may still write the mode while a request runs: then its rule cannot tell. */
+        if (a->ac && overcommit_mode_changed(&ask, tests))
+            FIND(tests[0].name, true, tests[0].values);
+        else if (a->ac && rq->noreserve)
             CONCLUDE(n, ID("noreserve_ignored"), mode == 2, VALUES(VAL("overcommit_memory", mode)),
                      "MAP_NORESERVE made no difference: mode 2 charges every private writable "
                      "mapping.");
         return;
     }
-    const char *by = "none of the limits this demo reads";
-    if (g.rlimit_as >= 0 &&
-        FIND("refused_rlimit_as", b->vm_size + len > g.rlimit_as,
-             VALUES(VAL("vm_size_kB", b->vm_size), VAL("size_kB", len),
-                    VAL("rlimit_as_kB", g.rlimit_as))))
-        by = "RLIMIT_AS";
-    else if (g.rlimit_data >= 0 &&
-             FIND("refused_rlimit_data", b->vm_data + len > g.rlimit_data,
-                  VALUES(VAL("vm_data_kB", b->vm_data), VAL("size_kB", len),
-                         VAL("rlimit_data_kB", g.rlimit_data))))
-        by = "RLIMIT_DATA";
-    else if (changed && MODE_CHANGED())
-        by = "a rule that cannot be told (the mode changed meanwhile)";
-    else if (mode == 0 && !rq->noreserve &&
-             FIND("refused_larger_than_ram_swap", len > room,
-                  VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room))))
-        by = "mode 0, as larger than RAM + swap";
-    else if (mode == 0 && !new_rule && !rq->noreserve && /* before 5.2: an estimate */
-             FIND("refused_free_estimate", true,
-                  VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room))))
-        by = "mode 0's estimate of free memory";
-    else if (mode == 2 &&
-             FIND("refused_over_commit_limit", b->committed + len >= allowed,
-                  VALUES(VAL("committed_kB", b->committed), VAL("size_kB", len),
-                         VAL("allowed_kB", allowed))))
-        by = "mode 2, as past what it allows";
-    else
-        FIND("refused_unexplained", true,
-             VALUES(VAL("overcommit_memory", mode), VAL("size_kB", len)));
+    static const char *const by[OVERCOMMIT_CHECKS] = {
+        [OVERCOMMIT_RLIMIT_AS] = "RLIMIT_AS",
+        [OVERCOMMIT_RLIMIT_DATA] = "RLIMIT_DATA",
+        [OVERCOMMIT_MODE_CHANGED] = "a rule that cannot be told (the mode changed meanwhile)",
+        [OVERCOMMIT_RAM_SWAP] = "mode 0, as larger than RAM + swap",
+        [OVERCOMMIT_FREE_ESTIMATE] = "mode 0's estimate of free memory",
+        [OVERCOMMIT_COMMIT_LIMIT] = "mode 2, as past what it allows",
+        [OVERCOMMIT_UNEXPLAINED] = "none of the limits this demo reads",
+    };
+    size_t count = overcommit_refusal(&g, &ask, tests);
+    for (size_t i = 0; i < count; i++)
+        FIND(tests[i].name, tests[i].held, tests[i].values);
     /* id: the finding recorded last, the one that held and explains the refusal */
-    narrate_because(n, id, "%s (%s): refused by %s.", rq->key, what, by);
-#undef MODE_CHANGED
+    narrate_because(n, id, "%s (%s): refused by %s.", rq->key, what, by[tests[count - 1].which]);
 }
 
 static void explain_mode(void)
