@@ -188,7 +188,7 @@ static void show_rows(void)
 
 /* ---- How they are explained ---- */
 
-static uint64_t size_opt, fit_opt; /* --size, --fit-size */
+static uint64_t asked[OVERCOMMIT_OPTIONS]; /* --size, --fit-size; 0: not given */
 
 static void explain_budget(void)
 {
@@ -229,7 +229,7 @@ static void explain_budget(void)
                          : "never overcommit: it refuses a request that would take Committed_AS "
                            "past CommitLimit, less small reserves");
 
-    overcommit_explain_sizes(n, &g, false, size_opt, fit_opt, &huge, &fit);
+    overcommit_explain_sizes(n, &g, false, asked, &huge, &fit);
 }
 
 #define ID(suffix) (snprintf(id, sizeof id, "%s_%s", rq->key, (suffix)), id)
@@ -410,15 +410,6 @@ static const struct narrate_lesson steps[] = {
     {"release", "Give it all back", release, explain_release, NO_QUESTION},
 };
 
-enum { OPT_SIZE, OPT_FIT_SIZE };
-
-static const struct cli_option options[] = {
-    [OPT_SIZE] = {"size", "SIZE", "the request larger than RAM + swap (default: 1T, or more "
-                  "where RAM + swap is over 256G; 1G to 64T)"},
-    [OPT_FIT_SIZE] = {"fit-size", "SIZE", "the request that fits (default: chosen from what this "
-                      "machine can grant; 4K to 4G)"},
-};
-
 static const struct demo_info info = {
     .name = "map-noreserve",
     .summary =
@@ -427,8 +418,8 @@ static const struct demo_info info = {
         "overcommit_memory) made of each request, what it charged (the flag ac in\n"
         "smaps, Committed_AS), and what a PROT_NONE reservation costs before and after\n"
         "mprotect. Sizes follow what this machine can grant. Only three pages are written.",
-    .options = options,
-    .noptions = sizeof options / sizeof options[0],
+    .options = overcommit_options,
+    .noptions = OVERCOMMIT_OPTIONS,
     .examples = "  map-noreserve           in the mode this machine is in\n"
                 "  map-noreserve --step    pause before each call; watch smaps live\n"
                 "  (overcommit-modes: the same requests in modes 0, 1 and 2, as root)\n",
@@ -436,17 +427,13 @@ static const struct demo_info info = {
 
 static void on_option(void *ctx, size_t index, const char *arg)
 {
-    (void)ctx;
-    if (index == OPT_SIZE)
-        size_opt = cli_size_arg(&info, "--size", arg, 1ull << 30, 64ull << 40);
-    else
-        fit_opt = cli_size_arg(&info, "--fit-size", arg, 4096, 4ull << 30);
+    overcommit_option(&info, index, arg, ctx);
 }
 
 int main(int argc, char **argv)
 {
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
+    int first = cli_parse(argc, argv, &info, &common, on_option, asked);
     cli_no_positionals(&info, argc, argv, first);
     demo_start(n, &info, &common, NARRATE_COUNT(steps));
     narrate_observe(n, observe, NULL);

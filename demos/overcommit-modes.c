@@ -117,7 +117,7 @@ static void look(struct view *v, const void *addr)
 
 /* ---- How they are explained ---- */
 
-static uint64_t size_opt, fit_opt; /* --size, --fit-size */
+static uint64_t asked[OVERCOMMIT_OPTIONS]; /* --size, --fit-size; 0: not given */
 
 static void explain_budget(void)
 {
@@ -138,7 +138,7 @@ static void explain_budget(void)
              (long long)g.overcommit_memory);
 
     /* fit is chosen from what mode 2 would grant, since this demo enters mode 2 */
-    overcommit_explain_sizes(n, &g, true, size_opt, fit_opt, &huge, &fit);
+    overcommit_explain_sizes(n, &g, true, asked, &huge, &fit);
 }
 
 /* The worker's requests; each key is its findings' prefix ("huge_charged"),
@@ -241,15 +241,6 @@ static const struct narrate_lesson steps[] = {
     {"mode_2", "Overcommit mode 2 (never overcommit)", switch_mode, explain_mode, NO_QUESTION},
 };
 
-enum { OPT_SIZE, OPT_FIT_SIZE };
-
-static const struct cli_option options[] = {
-    [OPT_SIZE] = {"size", "SIZE", "the request larger than RAM + swap (default: 1T, or more "
-                  "where RAM + swap is over 256G; 1G to 64T)"},
-    [OPT_FIT_SIZE] = {"fit-size", "SIZE", "the request that fits (default: chosen from what this "
-                      "machine can grant; 4K to 4G)"},
-};
-
 /* Every run switches modes: the library checks that it may, and puts the mode back. */
 static const struct demo_need needs[] = {
     {NEED_SYSCTL, .name = "overcommit_memory"},
@@ -264,8 +255,8 @@ static const struct demo_info info = {
         "than RAM + swap and for one that fits, each with and without MAP_NORESERVE:\n"
         "what each policy grants, refuses and charges (the flag ac in smaps).\n"
         "Root only; the original mode is put back on every way out.",
-    .options = options,
-    .noptions = sizeof options / sizeof options[0],
+    .options = overcommit_options,
+    .noptions = OVERCOMMIT_OPTIONS,
     .examples = "  sudo overcommit-modes          modes 0, 1 and 2, then the mode restored\n"
                 "  sudo overcommit-modes --step   pause before each mode\n",
     .needs = needs,
@@ -273,17 +264,13 @@ static const struct demo_info info = {
 
 static void on_option(void *ctx, size_t index, const char *arg)
 {
-    (void)ctx;
-    if (index == OPT_SIZE)
-        size_opt = cli_size_arg(&info, "--size", arg, 1ull << 30, 64ull << 40);
-    else
-        fit_opt = cli_size_arg(&info, "--fit-size", arg, 4096, 4ull << 30);
+    overcommit_option(&info, index, arg, ctx);
 }
 
 int main(int argc, char **argv)
 {
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
+    int first = cli_parse(argc, argv, &info, &common, on_option, asked);
     cli_no_positionals(&info, argc, argv, first);
     demo_start(n, &info, &common, NARRATE_COUNT(steps));
     narrate_intro(n, "overcommit-modes (PID %ld): what each overcommit policy makes of requests "

@@ -6,7 +6,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+const struct cli_option overcommit_options[OVERCOMMIT_OPTIONS] = {
+    [OVERCOMMIT_OPT_SIZE] = {"size", "SIZE", "the request larger than RAM + swap (default: 1T, "
+                             "or more where RAM + swap is over 256G; 1G to 64T)"},
+    [OVERCOMMIT_OPT_FIT_SIZE] = {"fit-size", "SIZE", "the request that fits (default: chosen "
+                                 "from what this machine can grant; 4K to 4G)"},
+};
+
+void overcommit_option(const struct demo_info *info, size_t index, const char *arg,
+                       uint64_t asked[OVERCOMMIT_OPTIONS])
+{
+    if (index == OVERCOMMIT_OPT_SIZE)
+        asked[index] = cli_size_arg(info, "--size", arg, 1ull << 30, 64ull << 40);
+    else
+        asked[index] = cli_size_arg(info, "--fit-size", arg, 4096, 4ull << 30);
+}
 
 int64_t overcommit_ram_swap(const struct grant *g)
 {
@@ -26,9 +40,10 @@ bool overcommit_mode0_by_total(const struct grant *g)
 }
 
 void overcommit_request_sizes(const struct grant *g, const struct budget *room, bool enters_mode2,
-                              uint64_t size_opt, uint64_t fit_opt, uint64_t *huge, uint64_t *fit,
-                              char *why, size_t len)
+                              const uint64_t asked[OVERCOMMIT_OPTIONS], uint64_t *huge,
+                              uint64_t *fit, char *why, size_t len)
 {
+    uint64_t size_opt = asked[OVERCOMMIT_OPT_SIZE], fit_opt = asked[OVERCOMMIT_OPT_FIT_SIZE];
     uint64_t ram_swap_kB = (uint64_t)overcommit_ram_swap(g);
     for (*huge = size_opt ? size_opt : 1ull << 40;
          !size_opt && *huge / 1024 < 4 * ram_swap_kB && *huge < (1ull << 46);)
@@ -52,13 +67,13 @@ void overcommit_request_sizes(const struct grant *g, const struct budget *room, 
 }
 
 void overcommit_explain_sizes(struct narrator *n, const struct grant *g, bool enters_mode2,
-                              uint64_t size_opt, uint64_t fit_opt, uint64_t *huge, uint64_t *fit)
+                              const uint64_t asked[OVERCOMMIT_OPTIONS], uint64_t *huge,
+                              uint64_t *fit)
 {
     struct budget room;
     budget_read(&room);
     char why_fit[300], huge_s[32], fit_s[32];
-    overcommit_request_sizes(g, &room, enters_mode2, size_opt, fit_opt, huge, fit, why_fit,
-                             sizeof why_fit);
+    overcommit_request_sizes(g, &room, enters_mode2, asked, huge, fit, why_fit, sizeof why_fit);
     format_size(*huge, huge_s, sizeof huge_s);
     format_size(*fit, fit_s, sizeof fit_s);
     narrate_fact_int(n, "huge_kB", (int64_t)(*huge / 1024));
@@ -71,7 +86,8 @@ void overcommit_explain_sizes(struct narrator *n, const struct grant *g, bool en
              "The large request is %s, %s RAM + swap (%lld kB)%s; the one that fits, %s "
              "(fit_chosen_as says why).", huge_s,
              *huge / 1024 > (uint64_t)ram_swap ? "more than" : "not more than",
-             (long long)ram_swap, size_opt ? ", as asked with --size" : "", fit_s);
+             (long long)ram_swap, asked[OVERCOMMIT_OPT_SIZE] ? ", as asked with --size" : "",
+             fit_s);
 }
 
 /* One check more: whether it applies, and what it rests on. */

@@ -7,7 +7,15 @@
 #define VMLAB_OVERCOMMIT_H
 
 #include "budget.h"
+#include "cli.h"
 #include "narrate.h"
+
+/* --size and --fit-size: the large request and the one that fits, as both
+ * demos take them; overcommit_option stores each in asked[index] (bytes). */
+enum { OVERCOMMIT_OPT_SIZE, OVERCOMMIT_OPT_FIT_SIZE, OVERCOMMIT_OPTIONS };
+extern const struct cli_option overcommit_options[OVERCOMMIT_OPTIONS];
+void overcommit_option(const struct demo_info *info, size_t index, const char *arg,
+                       uint64_t asked[OVERCOMMIT_OPTIONS]);
 
 /* MemTotal + SwapTotal, kB: mode 0 refuses a single request larger. */
 int64_t overcommit_ram_swap(const struct grant *g);
@@ -21,21 +29,23 @@ int64_t overcommit_mode2_allows(const struct grant *g, int64_t vm_size);
  * 8c7829b04c52); before, with an estimate of free memory. */
 bool overcommit_mode0_by_total(const struct grant *g);
 
-/* The two sizes of the lesson, in bytes: `huge` is size_opt, else 1 TiB,
+/* The two sizes of the lesson, in bytes: `huge` is --size, else 1 TiB,
  * doubled while under four times RAM + swap (at most 64 TiB); `fit` is
- * fit_opt, else 1 GiB, or a sixteenth of the least this process may use
+ * --fit-size, else 1 GiB, or a sixteenth of the least this process may use
  * (room, from budget_read) or, in mode 2 or where the demo will enter it
- * (enters_mode2), of what mode 2 would still grant: the lesson holds three
- * such mappings at once (map-noreserve) and leaves nearly all to others. why: what chose fit. */
+ * (enters_mode2), of what mode 2 would still grant: map-noreserve holds
+ * three such mappings at once and leaves nearly all to others. why: what
+ * chose fit. */
 void overcommit_request_sizes(const struct grant *g, const struct budget *room, bool enters_mode2,
-                              uint64_t size_opt, uint64_t fit_opt, uint64_t *huge, uint64_t *fit,
-                              char *why, size_t len);
+                              const uint64_t asked[OVERCOMMIT_OPTIONS], uint64_t *huge,
+                              uint64_t *fit, char *why, size_t len);
 
 /* Reads the budget, chooses the sizes as above and explains them: the facts
  * huge_kB, fit_kB, fit_chosen_as and the finding sizes_chosen, the same in
  * both demos. */
 void overcommit_explain_sizes(struct narrator *n, const struct grant *g, bool enters_mode2,
-                              uint64_t size_opt, uint64_t fit_opt, uint64_t *huge, uint64_t *fit);
+                              const uint64_t asked[OVERCOMMIT_OPTIONS], uint64_t *huge,
+                              uint64_t *fit);
 
 /* One request, as the kernel's checks see it (kB). */
 struct overcommit_ask {

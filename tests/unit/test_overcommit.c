@@ -52,29 +52,30 @@ START_TEST(sizes_follow_ram_and_mode2)
     struct budget room = unlimited();
     uint64_t huge, fit;
     char why[300];
-    overcommit_request_sizes(&g, &room, false, 0, 0, &huge, &fit, why, sizeof why);
+    overcommit_request_sizes(&g, &room, false, (uint64_t[]){0, 0}, &huge, &fit, why, sizeof why);
     ck_assert_uint_eq(huge, UINT64_C(1) << 40); /* 1 TiB: over 4 x 10 GiB already */
     ck_assert_uint_eq(fit, GiB);
     ck_assert_str_eq(why, "at most 1 GiB");
     /* RAM + swap of 1 TiB: doubled until four times that */
     g.mem_total = INT64_C(1) << 30;
     g.swap_total = 0;
-    overcommit_request_sizes(&g, &room, false, 0, 0, &huge, &fit, why, sizeof why);
+    overcommit_request_sizes(&g, &room, false, (uint64_t[]){0, 0}, &huge, &fit, why, sizeof why);
     ck_assert_uint_eq(huge, UINT64_C(4) << 40);
     /* mode 2 with 1 GiB left to grant: a sixteenth of it */
     g = machine(2);
     g.committed_as = g.commit_limit - 8192 - 32768 - (1 << 20);
-    overcommit_request_sizes(&g, &room, false, 0, 0, &huge, &fit, why, sizeof why);
+    overcommit_request_sizes(&g, &room, false, (uint64_t[]){0, 0}, &huge, &fit, why, sizeof why);
     ck_assert_uint_eq(fit, GiB / 16);
     ck_assert_msg(strstr(why, "in mode 2"), "%s", why);
     /* in mode 0, only a demo that will enter mode 2 counts what mode 2 would grant */
     g.overcommit_memory = 0;
-    overcommit_request_sizes(&g, &room, false, 0, 0, &huge, &fit, why, sizeof why);
+    overcommit_request_sizes(&g, &room, false, (uint64_t[]){0, 0}, &huge, &fit, why, sizeof why);
     ck_assert_uint_eq(fit, GiB);
-    overcommit_request_sizes(&g, &room, true, 0, 0, &huge, &fit, why, sizeof why);
+    overcommit_request_sizes(&g, &room, true, (uint64_t[]){0, 0}, &huge, &fit, why, sizeof why);
     ck_assert_uint_eq(fit, GiB / 16);
     /* the options win; fit is never under a page */
-    overcommit_request_sizes(&g, &room, true, 3 * GiB, 100, &huge, &fit, why, sizeof why);
+    const uint64_t asked[] = {3 * GiB, 100};
+    overcommit_request_sizes(&g, &room, true, asked, &huge, &fit, why, sizeof why);
     ck_assert_uint_eq(huge, 3 * GiB);
     ck_assert_uint_eq(fit, (uint64_t)sysconf(_SC_PAGESIZE));
     ck_assert_str_eq(why, "as asked with --fit-size");
