@@ -82,6 +82,12 @@ bool snapshot_get(const struct snapshot *s, const char *key, int64_t *value)
     return true;
 }
 
+long long snapshot_value(const struct snapshot *s, const char *key)
+{
+    int64_t v = -1;
+    return snapshot_get(s, key, &v) ? v : -1;
+}
+
 /* Reads both sides of a comparison. Fault counts on the "before" side are
  * the ones read at the end of its capture. When the step replaced the mapping
  * (before: a PROT_NONE reservation, after: the new VMA inside it), the old
@@ -154,9 +160,31 @@ void snapshot_report(struct narrator *n, const struct snapshot *before,
             add_row(n, before, after, *k, true);
 }
 
+int64_t snapshot_row(struct narrator *n, const struct snapshot *before,
+                     const struct snapshot *after, const char *key)
+{
+    add_row(n, before, after, key, false);
+    return snapshot_delta0(before, after, key);
+}
+
 void snapshot_maps_fact(struct narrator *n, const struct smaps_entry *entry)
 {
     char maps[512];
     smaps_format_header(entry, maps, sizeof maps);
     narrate_fact(n, "maps", "%s", maps);
+}
+
+void snapshot_explain_not_resident(struct narrator *n, const struct snapshot *after,
+                                   long long size_kb)
+{
+    long long rss = snapshot_value(after, "Rss"), size = snapshot_value(after, "Size");
+    CONCLUDE(n, "mapped_not_resident", rss == 0 && size == size_kb,
+             VALUES(VAL("rss_kB", rss), VAL("size_kB", size)),
+             "%lld kB mapped, none of it resident yet (Rss 0 kB).", size_kb);
+}
+
+void snapshot_explain_gone(struct narrator *n, const struct snapshot *after)
+{
+    CONCLUDE(n, "mapping_gone", !after->mapped, VALUES(VAL("rss_kB_after", 0)),
+             "The mapping is gone from smaps.");
 }
