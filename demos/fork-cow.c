@@ -187,14 +187,7 @@ static void side_rows(int processes)
 }
 
 /* The Committed_AS row; returns how much it moved. */
-static long long commit_row(void)
-{
-    int64_t b = 0, a = 0;
-    bool hb = snapshot_get(&s.before, "Committed_AS", &b);
-    bool ha = snapshot_get(&s.after, "Committed_AS", &a);
-    narrate_value(&n, "Committed_AS", "kB", hb, b, ha, a);
-    return hb && ha ? a - b : 0;
-}
+static long long commit_row(void) { return snapshot_row(&n, &s.before, &s.after, "Committed_AS"); }
 
 static void explain_map(void)
 {
@@ -255,9 +248,7 @@ static void explain_fork(void)
              "The child has no mapping at d (MADV_DONTFORK), and at w an empty one "
              "(MADV_WIPEONFORK: it would read zeroes); the parent keeps both.");
     narrate_fact_int(&n, "child_accounted_kB", s.ca.ac_kb);
-    commit_explain(&n, moved, s.ca.ac_kb, "fork_charged_child",
-                   "fork charges the child for every private writable mapping it got (VmFlags "
-                   "'ac' in its smaps), as if it might write them all: memory may yet be copied.");
+    commit_explain_fork(&n, moved, s.ca.ac_kb);
 }
 
 static void explain_child_writes(void)

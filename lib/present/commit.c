@@ -20,3 +20,10 @@ void commit_explain(struct narrator *n, int64_t moved_kB, int64_t charge_kB, con
                         (long long)moved_kB, (long long)charge_kB, why,
                         (long long)(moved_kB - charge_kB));
 }
+
+void commit_explain_fork(struct narrator *n, int64_t moved_kB, int64_t child_accounted_kB)
+{
+    commit_explain(n, moved_kB, child_accounted_kB, "fork_charged_child",
+                   "fork charges the child for every private writable mapping it got (VmFlags "
+                   "'ac' in its smaps), as if it might write them all: memory may yet be copied.");
+}
