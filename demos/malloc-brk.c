@@ -61,17 +61,11 @@ static void observe(void *ctx, bool after)
 {
     (void)ctx;
     int i = n.step - 1;
-    char why[200];
-    if (!malloc_side_look(&mine, after, (uintptr_t)q, why, sizeof why))
-        narrate_finish(&n, RESULT_FAIL, "%s", why);
+    malloc_side_observe(&n, &mine, after, (uintptr_t)q, theirs);
     if (!after)
         return;
     where_was[i] = mine.where;
     mine.usable = i != FREE_1M && q ? (int64_t)malloc_usable_size(q) : 0;
-    /* --allocator: the child takes the same step now, between our numbers and our words. */
-    if (other_path && !malloc_side_child_ask(i, &theirs[i]))
-        narrate_finish(&n, RESULT_FAIL, "the child under %s stopped answering at step %d",
-                       other_name, n.step);
 }
 
 /* ---- What the other malloc did ---- */
@@ -99,15 +93,8 @@ static void glibc_threshold_there(const struct malloc_side *o)
 /* Every explanation ends here: our rows, then the child's numbers and what they show. */
 static void both_sides(void)
 {
-    const struct malloc_side *o = &theirs[n.step - 1];
-    malloc_side_rows(&n, &mine, "", false);
-    if (n.step == 1)
-        narrate_fact(&n, "malloc_from", "%s", mine.from[CALL_MALLOC]);
-    if (!other_path)
-        return;
-    glibc_threshold_there(o);
-    malloc_side_rows(&n, o, "other_", false);
-    malloc_side_other_findings(&n, o, other_name, other_path, n.step - 1 == FREE_1M);
+    malloc_side_explain_both(&n, &mine, theirs, false, n.step - 1 == FREE_1M,
+                             glibc_threshold_there);
 }
 
 /* ---- What glibc's steps show ---- */
@@ -237,12 +224,7 @@ int main(int argc, char **argv)
     narrate_finish(&n, RESULT_SKIP, "%s", malloc_side_unsupported());
 #else
     demo_start(&n, &info, &common, NSTEPS);
-    malloc_side_who_serves(&mine);
-    if (strcmp(mine.from[CALL_MALLOC], mine.from[CALL_LIBC]) != 0)
-        narrate_finish(&n, RESULT_SKIP, "malloc here is not glibc's: dladdr finds it in %s "
-                       "(LD_PRELOAD='%s'); the lesson is glibc's malloc (for another one beside "
-                       "it: --allocator)", mine.from[CALL_MALLOC],
-                       getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
+    malloc_side_must_be_glibcs(&n, &mine);
     if (allocator)
         other_path = malloc_side_start_other(&n, &info, CHILD_ENV, allocator, "", &theirs[0],
                                              other_name, sizeof other_name);
@@ -252,15 +234,9 @@ int main(int argc, char **argv)
     observe(NULL, false);
     narrate_intro(&n, "malloc-brk (PID %ld): glibc %s's malloc. The break is at %p now.",
                   (long)getpid(), gnu_get_libc_version(), sbrk(0));
-    if (other_path)
-        narrate_intro(&n, "Beside it: the same steps under %s, in a child (PID %ld) run with "
-                      "LD_PRELOAD=%s. Its numbers are the other_ rows.", other_name,
-                      (long)malloc_side_child_pid(), other_path);
+    malloc_side_other_intro(&n);
     narrate_run(&n, steps, NSTEPS);
-    int status = other_path ? malloc_side_child_end() : 0;
-    if (status != 0)
-        narrate_finish(&n, RESULT_FAIL, "the child under %s ended with status %#x", other_name,
-                       status);
+    malloc_side_other_end(&n);
     narrate_finish(&n, RESULT_OK, "the heap, the threshold and how free and mallopt move it%s; "
                    "every number above was measured in this run.", other_path ? ", beside "
                    "another malloc" : "");

@@ -97,18 +97,11 @@ static struct {
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
-    int i = n.step - 1;
-    char why[200];
-    if (!malloc_side_look(&mine, after, focus ? (uintptr_t)*focus : 0, why, sizeof why))
-        narrate_finish(&n, RESULT_FAIL, "%s", why);
+    malloc_side_observe(&n, &mine, after, focus ? (uintptr_t)*focus : 0, theirs);
     if (!after)
         return;
     mine.usable = allocates && *focus ? (int64_t)malloc_usable_size(*focus) : 0;
     mine.trimmed = trimmed;
-    /* --allocator: the child takes the same step now, between our numbers and our words. */
-    if (other_path && !malloc_side_child_ask(i, &theirs[i]))
-        narrate_finish(&n, RESULT_FAIL, "the child under %s stopped answering at step %d",
-                       other_name, n.step);
 }
 
 /* ---- What the other malloc did ---- */
@@ -138,15 +131,9 @@ static void both_sides(void)
 {
     const struct malloc_side *o = &theirs[n.step - 1];
     bool mallinfo = n.step - 1 >= FILL_HEAP && n.step - 1 <= TRIM;
-    malloc_side_rows(&n, &mine, "", mallinfo);
-    if (n.step == 1)
-        narrate_fact(&n, "malloc_from", "%s", mine.from[CALL_MALLOC]);
-    if (!other_path)
-        return;
-    glibc_calls_there(o);
-    malloc_side_rows(&n, o, "other_", mallinfo);
-    malloc_side_other_findings(&n, o, other_name, other_path, strncmp(n.id, "free", 4) == 0);
-    if (strcmp(n.id, "calloc_big") == 0)
+    malloc_side_explain_both(&n, &mine, theirs, mallinfo, strncmp(n.id, "free", 4) == 0,
+                             glibc_calls_there);
+    if (other_path && strcmp(n.id, "calloc_big") == 0)
         CONCLUDE(&n, "other_calloc_wrote_zeroes", 2 * o->rss >= d.big_kb,
                  VALUES(VAL("minor_faults", o->faults), VAL("vm_rss_delta_kB", o->rss),
                         VAL("block_kB", d.big_kb)),
@@ -335,12 +322,7 @@ int main(int argc, char **argv)
     thp_read(&thp);
     d.huge_kb = (int64_t)(thp.huge_size / 1024);
     demo_start(&n, &info, &common, NSTEPS);
-    malloc_side_who_serves(&mine);
-    if (strcmp(mine.from[CALL_MALLOC], mine.from[CALL_LIBC]) != 0)
-        narrate_finish(&n, RESULT_SKIP, "malloc here is not glibc's: dladdr finds it in %s "
-                       "(LD_PRELOAD='%s'); the lesson is glibc's malloc (for another one beside "
-                       "it: --allocator)", mine.from[CALL_MALLOC],
-                       getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
+    malloc_side_must_be_glibcs(&n, &mine);
     struct budget budget;
     budget_read(&budget);
     uint64_t bytes = 0;
@@ -372,15 +354,9 @@ int main(int argc, char **argv)
     narrate_intro(&n, "malloc-free (PID %ld): glibc %s's malloc. The break is at %p now.\n"
                   "The big block of steps 1-4 is %s.", (long)getpid(), gnu_get_libc_version(),
                   sbrk(0), big_text);
-    if (other_path)
-        narrate_intro(&n, "Beside it: the same steps under %s, in a child (PID %ld) run with "
-                      "LD_PRELOAD=%s. Its numbers are the other_ rows.", other_name,
-                      (long)malloc_side_child_pid(), other_path);
+    malloc_side_other_intro(&n);
     narrate_run(&n, steps, NSTEPS);
-    int status = other_path ? malloc_side_child_end() : 0;
-    if (status != 0)
-        narrate_finish(&n, RESULT_FAIL, "the child under %s ended with status %#x", other_name,
-                       status);
+    malloc_side_other_end(&n);
     narrate_finish(&n, RESULT_OK, "a big block, calloc, free and malloc_trim%s; every number "
                    "above was measured in this run.", other_path ? ", beside another malloc" : "");
 #endif

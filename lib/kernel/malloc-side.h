@@ -99,14 +99,32 @@ void malloc_side_rows(struct narrator *n, const struct malloc_side *s, const cha
 /* What a side's where says in a sentence ("a new mapping (...)"). */
 const char *malloc_where_said(enum malloc_where where);
 
-/* The child's findings that every step shares: on step 1 its PID, which
+/* glibc serves malloc in this process (s->from: malloc_side_who_serves), or the
+ * run ends (77): the lesson is glibc's malloc. */
+void malloc_side_must_be_glibcs(struct narrator *n, struct malloc_side *mine);
+
+/* A demo's observer: malloc_side_look into *mine for the block at `at` (a
+ * failure ends the run); after the step, with a child, the child takes the
+ * same step and its side comes into theirs[n->step - 1] (theirs: one per step). */
+void malloc_side_observe(struct narrator *n, struct malloc_side *mine, bool after, uintptr_t at,
+                         struct malloc_side *theirs);
+
+/* The end of every step's explanation: our rows (on step 1 which library
+ * serves malloc); with a child, what `there` concludes of its side of the
+ * step (theirs[n->step - 1]), its rows
+ * (other_*) and the findings every step shares: on step 1 its PID, which
  * library serves its malloc (other_allocator_serves_malloc); where a block
  * the step made went (other_from_heap_break_moved, other_from_heap_no_brk,
- * other_new_mapping, other_inside_earlier_mapping); at a free, what it gave
- * back (other_free_unmapped, other_free_gave_memory, other_free_kept). name:
- * the other malloc's, library: its path. */
-void malloc_side_other_findings(struct narrator *n, const struct malloc_side *o, const char *name,
-                                const char *library, bool freeing);
+ * other_new_mapping, other_inside_earlier_mapping); at a free (freeing), what
+ * it gave back (other_free_unmapped, other_free_gave_memory, other_free_kept). */
+void malloc_side_explain_both(struct narrator *n, const struct malloc_side *mine,
+                              const struct malloc_side *theirs, bool mallinfo, bool freeing,
+                              void (*there)(const struct malloc_side *o));
+
+/* With a child: the intro line that names it; at the end, reaps it (a status
+ * other than 0 fails the run). */
+void malloc_side_other_intro(struct narrator *n);
+void malloc_side_other_end(struct narrator *n);
 
 /* --allocator ARG: "jemalloc" or "mimalloc", looked up where the distribution
  * puts it (next to the C library, under /usr; VMLAB_ALLOCATOR_DIR overrides),
