@@ -22,7 +22,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "budget.h"
 #include "cli.h"
 #include "commit.h"
 #include "narrate.h"
@@ -304,16 +303,7 @@ int main(int argc, char **argv)
     written = 256 * page;
     s.written_kb = (long long)written / 1024;
     demo_start(&n, &info, &common, NARRATE_COUNT(steps));
-    /* 32 MiB mapped, less if this process may not; fork charges it twice. */
-    struct budget budget;
-    char why[400];
-    uint64_t bytes;
-    budget_read(&budget);
-    if (budget_choose_size(&budget, 0, UINT64_C(32) << 20, page, 1024, 4, &bytes, why,
-                           sizeof why) == BUDGET_NONE_FITS)
-        narrate_finish(&n, RESULT_SKIP, "not even 4 MiB fit twice in what this process may use: "
-                       "%s. Free some memory or raise that limit.", why);
-    size = (size_t)bytes;
+    size = commit_fork_size(&n, page);
     s.size_kb = (long long)size / 1024;
     /* cat's pipe: the read end stays open across exec, the write end does not. */
     int never[2];

@@ -174,7 +174,8 @@ static const char *named(const char *prefix, const char *key)
     return name;
 }
 
-void malloc_side_rows(struct narrator *n, const struct malloc_side *s, const char *prefix,
+/* A side's rows, each key after prefix ("other_" for the child's). */
+static void side_rows(struct narrator *n, const struct malloc_side *s, const char *prefix,
                       bool mallinfo)
 {
     narrate_fact(n, named(prefix, "brk"), "%#lx -> %#lx", (unsigned long)s->b.brk,
@@ -215,9 +216,7 @@ const char *malloc_where_said(enum malloc_where where)
     return went[where].said;
 }
 
-/* The child's findings that every step shares: on step 1 its PID, which
- * library serves its malloc; where a block the step made went; at a free,
- * what it gave back. */
+/* The child's findings every step shares (malloc-side.h: malloc_side_explain_both). */
 static void other_findings(struct narrator *n, const struct malloc_side *o, bool freeing)
 {
     if (n->step == 1) {
@@ -408,14 +407,14 @@ void malloc_side_explain_both(struct narrator *n, const struct malloc_side *mine
                               const struct malloc_side *theirs, bool mallinfo, bool freeing,
                               void (*there)(const struct malloc_side *o))
 {
-    malloc_side_rows(n, mine, "", mallinfo);
+    side_rows(n, mine, "", mallinfo);
     if (n->step == 1)
         narrate_fact(n, "malloc_from", "%s", mine->from[CALL_MALLOC]);
     if (child <= 0)
         return;
     const struct malloc_side *o = &theirs[n->step - 1];
     there(o);
-    malloc_side_rows(n, o, "other_", mallinfo);
+    side_rows(n, o, "other_", mallinfo);
     other_findings(n, o, freeing);
 }
 

@@ -2,6 +2,8 @@
 /* commit: see commit.h. */
 #include "commit.h"
 
+#include "budget.h"
+
 void commit_explain(struct narrator *n, int64_t moved_kB, int64_t charge_kB, const char *exact_id,
                     const char *why)
 {
@@ -26,4 +28,17 @@ void commit_explain_fork(struct narrator *n, int64_t moved_kB, int64_t child_acc
     commit_explain(n, moved_kB, child_accounted_kB, "fork_charged_child",
                    "fork charges the child for every private writable mapping it got (VmFlags "
                    "'ac' in its smaps), as if it might write them all: memory may yet be copied.");
+}
+
+size_t commit_fork_size(struct narrator *n, size_t page)
+{
+    struct budget budget;
+    char why[400];
+    uint64_t bytes;
+    budget_read(&budget);
+    if (budget_choose_size(&budget, 0, UINT64_C(32) << 20, page, 1024, 4, &bytes, why,
+                           sizeof why) == BUDGET_NONE_FITS)
+        narrate_finish(n, RESULT_SKIP, "not even 4 MiB fit twice in what this process may use: "
+                       "%s. Free some memory or raise that limit.", why);
+    return (size_t)bytes;
 }
