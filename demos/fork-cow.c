@@ -185,7 +185,6 @@ static void side_rows(int processes)
         }
 }
 
-/* The Committed_AS row; returns how much it moved. */
 static long long commit_row(void) { return snapshot_row(&n, &s.before, &s.after, "Committed_AS"); }
 
 static void explain_map(void)
@@ -246,7 +245,6 @@ static void explain_fork(void)
              VALUES(VAL("child_w_rss_kB", s.ca.w_rss), VAL("parent_w_rss_kB", s.pa.w_rss)),
              "The child has no mapping at d (MADV_DONTFORK), and at w an empty one "
              "(MADV_WIPEONFORK: it would read zeroes); the parent keeps both.");
-    narrate_fact_int(&n, "child_accounted_kB", s.ca.ac_kb);
     commit_explain_fork(&n, moved, s.ca.ac_kb);
 }
 
@@ -256,8 +254,7 @@ static void explain_child_writes(void)
     long long wk = s.written_kb, half = wk / 2, pages = half * 1024 / (long long)page;
     /* The parent's faults in the snapshot's window: only the lesson's two calls. */
     long long cf = s.ca.minflt - s.cb.minflt;
-    long long pf = snapshot_delta0(&s.before, &s.after, "minor_faults");
-    narrate_value(&n, "minor_faults", "", true, s.before.minflt_end, true, s.after.minflt_start);
+    long long pf = snapshot_row(&n, &s.before, &s.after, "minor_faults");
     CONCLUDE(&n, "cow_in_child", cf >= pages && cf <= pages + 4 && s.ca.private_dirty == half,
              VALUES(VAL("child_faults", cf), VAL("pages_written", pages),
                     VAL("child_private_dirty_kB", s.ca.private_dirty)),

@@ -90,13 +90,6 @@ static void glibc_threshold_there(const struct malloc_side *o)
                  malloc_where_said(again));
 }
 
-/* Every explanation ends here: our rows, then the child's numbers and what they show. */
-static void both_sides(void)
-{
-    malloc_side_explain_both(&n, &mine, theirs, false, n.step - 1 == FREE_1M,
-                             glibc_threshold_there);
-}
-
 /* ---- What glibc's steps show ---- */
 
 /* Where did malloc(want) come from? */
@@ -143,7 +136,7 @@ static void explain_allocate(void)
                  VALUES(VAL("threshold_bytes", 128 << 10)),
                  "mallopt fixed the threshold (frees no longer move it): 1 MiB is a mapping of "
                  "its own again.");
-    both_sides();
+    malloc_side_explain_both(&n, &mine, theirs, false, false, glibc_threshold_there);
 }
 
 /* A mapped chunk's free is munmap, at once. */
@@ -152,7 +145,7 @@ static void explain_unmap(void)
     CONCLUDE(&n, "free_unmapped", mine.vm <= -(int64_t)want / 1024,
              VALUES(VAL("vm_size_delta_kB", mine.vm)), "free gave a mapped chunk straight back "
              "to the kernel (munmap): VmSize fell by %lld kB at once.", (long long)-mine.vm);
-    both_sides();
+    malloc_side_explain_both(&n, &mine, theirs, false, true, glibc_threshold_there);
 }
 
 /* The lesson as a table: malloc's six sizes, then the threshold's moves.
@@ -224,7 +217,12 @@ int main(int argc, char **argv)
     narrate_finish(&n, RESULT_SKIP, "%s", malloc_side_unsupported());
 #else
     demo_start(&n, &info, &common, NSTEPS);
-    malloc_side_must_be_glibcs(&n, &mine);
+    malloc_side_who_serves(&mine);
+    if (strcmp(mine.from[CALL_MALLOC], mine.from[CALL_LIBC]) != 0)
+        narrate_finish(&n, RESULT_SKIP, "malloc here is not glibc's: dladdr finds it in %s "
+                       "(LD_PRELOAD='%s'); the lesson is glibc's malloc (for another one beside "
+                       "it: --allocator)", mine.from[CALL_MALLOC],
+                       getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
     if (allocator)
         other_path = malloc_side_start_other(&n, &info, CHILD_ENV, allocator, "", &theirs[0],
                                              other_name, sizeof other_name);
@@ -234,9 +232,15 @@ int main(int argc, char **argv)
     observe(NULL, false);
     narrate_intro(&n, "malloc-brk (PID %ld): glibc %s's malloc. The break is at %p now.",
                   (long)getpid(), gnu_get_libc_version(), sbrk(0));
-    malloc_side_other_intro(&n);
+    if (other_path)
+        narrate_intro(&n, "Beside it: the same steps under %s, in a child (PID %ld) run with "
+                      "LD_PRELOAD=%s. Its numbers are the other_ rows.", other_name,
+                      (long)malloc_side_child_pid(), other_path);
     narrate_run(&n, steps, NSTEPS);
-    malloc_side_other_end(&n);
+    int status = other_path ? malloc_side_child_end() : 0;
+    if (status != 0)
+        narrate_finish(&n, RESULT_FAIL, "the child under %s ended with status %#x", other_name,
+                       status);
     narrate_finish(&n, RESULT_OK, "the heap, the threshold and how free and mallopt move it%s; "
                    "every number above was measured in this run.", other_path ? ", beside "
                    "another malloc" : "");

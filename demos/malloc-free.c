@@ -322,7 +322,12 @@ int main(int argc, char **argv)
     thp_read(&thp);
     d.huge_kb = (int64_t)(thp.huge_size / 1024);
     demo_start(&n, &info, &common, NSTEPS);
-    malloc_side_must_be_glibcs(&n, &mine);
+    malloc_side_who_serves(&mine);
+    if (strcmp(mine.from[CALL_MALLOC], mine.from[CALL_LIBC]) != 0)
+        narrate_finish(&n, RESULT_SKIP, "malloc here is not glibc's: dladdr finds it in %s "
+                       "(LD_PRELOAD='%s'); the lesson is glibc's malloc (for another one beside "
+                       "it: --allocator)", mine.from[CALL_MALLOC],
+                       getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
     struct budget budget;
     budget_read(&budget);
     uint64_t bytes = 0;
@@ -354,9 +359,15 @@ int main(int argc, char **argv)
     narrate_intro(&n, "malloc-free (PID %ld): glibc %s's malloc. The break is at %p now.\n"
                   "The big block of steps 1-4 is %s.", (long)getpid(), gnu_get_libc_version(),
                   sbrk(0), big_text);
-    malloc_side_other_intro(&n);
+    if (other_path)
+        narrate_intro(&n, "Beside it: the same steps under %s, in a child (PID %ld) run with "
+                      "LD_PRELOAD=%s. Its numbers are the other_ rows.", other_name,
+                      (long)malloc_side_child_pid(), other_path);
     narrate_run(&n, steps, NSTEPS);
-    malloc_side_other_end(&n);
+    int status = other_path ? malloc_side_child_end() : 0;
+    if (status != 0)
+        narrate_finish(&n, RESULT_FAIL, "the child under %s ended with status %#x", other_name,
+                       status);
     narrate_finish(&n, RESULT_OK, "a big block, calloc, free and malloc_trim%s; every number "
                    "above was measured in this run.", other_path ? ", beside another malloc" : "");
 #endif

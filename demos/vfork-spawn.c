@@ -159,7 +159,6 @@ static void observe(void *ctx, bool after)
         snapshot_take_or_fail(&s.before, (uintptr_t)p, &n);
 }
 
-/* The Committed_AS row; returns how much it moved. */
 static long long commit_row(void) { return snapshot_row(&n, &s.before, &s.after, "Committed_AS"); }
 
 static void explain_map(void)
@@ -179,7 +178,6 @@ static void explain_fork(void)
     struct side forked = read_side(child);
     s.fork_charge_kb = forked.ac_kb;
     narrate_fact_int(&n, "child_pid", child);
-    narrate_fact_int(&n, "child_accounted_kB", forked.ac_kb);
     commit_explain_fork(&n, commit_row(), forked.ac_kb);
 }
 

@@ -381,16 +381,6 @@ int malloc_side_child_end(void)
     return status;
 }
 
-void malloc_side_must_be_glibcs(struct narrator *n, struct malloc_side *mine)
-{
-    malloc_side_who_serves(mine);
-    if (strcmp(mine->from[CALL_MALLOC], mine->from[CALL_LIBC]) != 0)
-        narrate_finish(n, RESULT_SKIP, "malloc here is not glibc's: dladdr finds it in %s "
-                       "(LD_PRELOAD='%s'); the lesson is glibc's malloc (for another one beside "
-                       "it: --allocator)", mine->from[CALL_MALLOC],
-                       getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
-}
-
 void malloc_side_observe(struct narrator *n, struct malloc_side *mine, bool after, uintptr_t at,
                          struct malloc_side *theirs)
 {
@@ -416,22 +406,6 @@ void malloc_side_explain_both(struct narrator *n, const struct malloc_side *mine
     there(o);
     side_rows(n, o, "other_", mallinfo);
     other_findings(n, o, freeing);
-}
-
-void malloc_side_other_intro(struct narrator *n)
-{
-    if (child > 0)
-        narrate_intro(n, "Beside it: the same steps under %s, in a child (PID %ld) run with "
-                      "LD_PRELOAD=%s. Its numbers are the other_ rows.", other_name,
-                      (long)child, other_library);
-}
-
-void malloc_side_other_end(struct narrator *n)
-{
-    int status = child > 0 ? malloc_side_child_end() : 0;
-    if (status != 0)
-        narrate_finish(n, RESULT_FAIL, "the child under %s ended with status %#x", other_name,
-                       status);
 }
 
 const char *malloc_side_child_arg(const char *value)

@@ -93,31 +93,20 @@ int64_t malloc_view_kb(const struct malloc_view *v, const char *key);
 /* What a side's where says in a sentence ("a new mapping (...)"). */
 const char *malloc_where_said(enum malloc_where where);
 
-/* glibc serves malloc in this process (s->from: malloc_side_who_serves), or the
- * run ends (77): the lesson is glibc's malloc. */
-void malloc_side_must_be_glibcs(struct narrator *n, struct malloc_side *mine);
-
-/* A demo's observer: malloc_side_look into *mine for the block at `at` (a
- * failure ends the run); after the step, with a child, the child takes the
- * same step and its side comes into theirs[n->step - 1] (theirs: one per step). */
+/* A demo's observer: malloc_side_look into *mine (a failure ends the run); after
+ * the step, a child takes the same step, its side into theirs[n->step - 1]. */
 void malloc_side_observe(struct narrator *n, struct malloc_side *mine, bool after, uintptr_t at,
                          struct malloc_side *theirs);
 
-/* The end of every step's explanation: our rows (VmSize, VmRSS, [heap], the
- * block's entry; mallinfo2's counters with mallinfo; malloc_from on step 1);
- * with a child, what `there` concludes of its side (theirs[n->step - 1]), its
- * rows (other_*) and the findings every step shares: on step 1 its PID and
- * other_allocator_serves_malloc; where a block went (other_from_heap_break_moved,
- * other_from_heap_no_brk, other_new_mapping, other_inside_earlier_mapping); at
- * a free (freeing), other_free_unmapped, other_free_gave_memory or other_free_kept. */
+/* The end of every step's explanation: our rows (mallinfo2's too with mallinfo;
+ * malloc_from on step 1); with a child, what `there` concludes of its side
+ * (theirs[n->step - 1]), its other_* rows and the findings every step shares:
+ * other_allocator_serves_malloc on step 1; where a block went (other_from_heap_*,
+ * other_new_mapping, other_inside_earlier_mapping); at a free (freeing),
+ * other_free_unmapped, other_free_gave_memory or other_free_kept. */
 void malloc_side_explain_both(struct narrator *n, const struct malloc_side *mine,
                               const struct malloc_side *theirs, bool mallinfo, bool freeing,
                               void (*there)(const struct malloc_side *o));
-
-/* With a child: the intro line that names it; at the end, reaps it (a status
- * other than 0 fails the run). */
-void malloc_side_other_intro(struct narrator *n);
-void malloc_side_other_end(struct narrator *n);
 
 /* --allocator ARG: "jemalloc" or "mimalloc", looked up where the distribution
  * puts it (next to the C library, under /usr; VMLAB_ALLOCATOR_DIR overrides),

@@ -61,12 +61,8 @@ static bool is_fault_key(const char *key)
 
 bool snapshot_get(const struct snapshot *s, const char *key, int64_t *value)
 {
-    if (strcmp(key, "minor_faults") == 0) {
-        *value = s->minflt_start;
-        return true;
-    }
-    if (strcmp(key, "major_faults") == 0) {
-        *value = s->majflt_start;
+    if (is_fault_key(key)) {
+        *value = strcmp(key, "minor_faults") == 0 ? s->minflt_start : s->majflt_start;
         return true;
     }
     for (int i = 0; i < SNAP_MEMINFO_KEYS; i++) {
@@ -96,13 +92,8 @@ static void get_pair(const struct snapshot *before, const struct snapshot *after
                      bool *hb, int64_t *b, bool *ha, int64_t *a)
 {
     *ha = snapshot_get(after, key, a);
-    if (strcmp(key, "minor_faults") == 0) {
-        *b = before->minflt_end;
-        *hb = true;
-        return;
-    }
-    if (strcmp(key, "major_faults") == 0) {
-        *b = before->majflt_end;
+    if (is_fault_key(key)) {
+        *b = strcmp(key, "minor_faults") == 0 ? before->minflt_end : before->majflt_end;
         *hb = true;
         return;
     }

@@ -7,24 +7,21 @@
 void commit_explain(struct narrator *n, int64_t moved_kB, int64_t charge_kB, const char *exact_id,
                     const char *why)
 {
-    if (FINDING(n, exact_id, moved_kB == charge_kB, VAL("commit_delta_kB", moved_kB),
-                VAL("charge_kB", charge_kB)))
-        narrate_because(n, exact_id, "Committed_AS moved by exactly %+lld kB: %s",
-                        (long long)moved_kB, why);
-    else if (FINDING(n, "commit_moved_by_others", moved_kB != charge_kB,
-                     VAL("commit_delta_kB", moved_kB), VAL("charge_kB", charge_kB),
-                     VAL("others_kB", moved_kB - charge_kB)))
-        narrate_because(n, "commit_moved_by_others",
-                        "Committed_AS moved by %+lld kB between the readings just before and just "
-                        "after this call, not by the %+lld kB charged for it: %s The other %+lld kB "
-                        "came from other processes in the same instant (it counts the whole "
-                        "machine).",
-                        (long long)moved_kB, (long long)charge_kB, why,
-                        (long long)(moved_kB - charge_kB));
+    if (!CONCLUDE(n, exact_id, moved_kB == charge_kB,
+                  VALUES(VAL("commit_delta_kB", moved_kB), VAL("charge_kB", charge_kB)),
+                  "Committed_AS moved by exactly %+lld kB: %s", (long long)moved_kB, why))
+        CONCLUDE(n, "commit_moved_by_others", moved_kB != charge_kB,
+                 VALUES(VAL("commit_delta_kB", moved_kB), VAL("charge_kB", charge_kB),
+                        VAL("others_kB", moved_kB - charge_kB)),
+                 "Committed_AS moved by %+lld kB between the readings just before and just "
+                 "after this call, not by the %+lld kB charged for it: %s The other %+lld kB "
+                 "came from other processes in the same instant (it counts the whole machine).",
+                 (long long)moved_kB, (long long)charge_kB, why, (long long)(moved_kB - charge_kB));
 }
 
 void commit_explain_fork(struct narrator *n, int64_t moved_kB, int64_t child_accounted_kB)
 {
+    narrate_fact_int(n, "child_accounted_kB", child_accounted_kB);
     commit_explain(n, moved_kB, child_accounted_kB, "fork_charged_child",
                    "fork charges the child for every private writable mapping it got (VmFlags "
                    "'ac' in its smaps), as if it might write them all: memory may yet be copied.");

@@ -20,7 +20,7 @@
 void commit_explain(struct narrator *n, int64_t moved_kB, int64_t charge_kB, const char *exact_id,
                     const char *why);
 
-/* fork's charge, fork_charged_child: every private writable mapping the child got. */
+/* fork's charge (fact child_accounted_kB): every private writable mapping the child got. */
 void commit_explain_fork(struct narrator *n, int64_t moved_kB, int64_t child_accounted_kB);
 
 /* What a fork lesson maps: 32 MiB, less (whole pages, 4 MiB at least) where this
