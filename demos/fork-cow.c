@@ -18,7 +18,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "budget.h"
 #include "cli.h"
 #include "commit.h"
 #include "narrate.h"
@@ -186,15 +185,7 @@ static void side_rows(int processes)
         }
 }
 
-/* The Committed_AS row; returns how much it moved. */
-static long long commit_row(void)
-{
-    int64_t b = 0, a = 0;
-    bool hb = snapshot_get(&s.before, "Committed_AS", &b);
-    bool ha = snapshot_get(&s.after, "Committed_AS", &a);
-    narrate_value(&n, "Committed_AS", "kB", hb, b, ha, a);
-    return hb && ha ? a - b : 0;
-}
+static long long commit_row(void) { return snapshot_row(&n, &s.before, &s.after, "Committed_AS"); }
 
 static void explain_map(void)
 {
@@ -254,10 +245,7 @@ static void explain_fork(void)
              VALUES(VAL("child_w_rss_kB", s.ca.w_rss), VAL("parent_w_rss_kB", s.pa.w_rss)),
              "The child has no mapping at d (MADV_DONTFORK), and at w an empty one "
              "(MADV_WIPEONFORK: it would read zeroes); the parent keeps both.");
-    narrate_fact_int(&n, "child_accounted_kB", s.ca.ac_kb);
-    commit_explain(&n, moved, s.ca.ac_kb, "fork_charged_child",
-                   "fork charges the child for every private writable mapping it got (VmFlags "
-                   "'ac' in its smaps), as if it might write them all: memory may yet be copied.");
+    commit_explain_fork(&n, moved, s.ca.ac_kb);
 }
 
 static void explain_child_writes(void)
@@ -266,8 +254,7 @@ static void explain_child_writes(void)
     long long wk = s.written_kb, half = wk / 2, pages = half * 1024 / (long long)page;
     /* The parent's faults in the snapshot's window: only the lesson's two calls. */
     long long cf = s.ca.minflt - s.cb.minflt;
-    long long pf = snapshot_delta0(&s.before, &s.after, "minor_faults");
-    narrate_value(&n, "minor_faults", "", true, s.before.minflt_end, true, s.after.minflt_start);
+    long long pf = snapshot_row(&n, &s.before, &s.after, "minor_faults");
     CONCLUDE(&n, "cow_in_child", cf >= pages && cf <= pages + 4 && s.ca.private_dirty == half,
              VALUES(VAL("child_faults", cf), VAL("pages_written", pages),
                     VAL("child_private_dirty_kB", s.ca.private_dirty)),
@@ -352,16 +339,7 @@ int main(int argc, char **argv)
     small = 16 * page;
     s.written_kb = (long long)written / 1024;
     demo_start(&n, &info, &common, NARRATE_COUNT(steps));
-    /* 32 MiB mapped, less if this process may not; fork charges it twice. */
-    struct budget budget;
-    char why[400];
-    uint64_t bytes;
-    budget_read(&budget);
-    if (budget_choose_size(&budget, 0, UINT64_C(32) << 20, page, 1024, 4, &bytes, why,
-                           sizeof why) == BUDGET_NONE_FITS)
-        narrate_finish(&n, RESULT_SKIP, "not even 4 MiB fit twice in what this process may use: "
-                       "%s. Free some memory or raise that limit.", why);
-    size = (size_t)bytes;
+    size = commit_fork_size(&n, page);
     s.size_kb = (long long)size / 1024;
     span = size + 2 * small + 4 * page;
     if (undo_register(end_child) != 0)

@@ -103,11 +103,7 @@ static void observe(void *ctx, bool after)
 
 static long long delta(const char *key) { return snapshot_delta0(&d.before, &d.after, key); }
 
-static long long after(const char *key)
-{
-    int64_t v = -1;
-    return snapshot_get(&d.after, key, &v) ? v : -1;
-}
+static long long after(const char *key) { return snapshot_value(&d.after, key); }
 
 /* The step's rows: these smaps keys always, then whatever else moved. */
 #define ROWS(...) snapshot_report(&n, &d.before, &d.after, (const char *const[]){__VA_ARGS__, NULL})
@@ -127,9 +123,7 @@ static void explain_map(void)
     snapshot_maps_fact(&n, &d.after.entry);
     narrate_fact_int(&n, "size_kB", d.size_kb);
     ROWS("Size", "Rss");
-    CONCLUDE(&n, "mapped_not_resident", after("Rss") == 0 && after("Size") == d.size_kb,
-             VALUES(VAL("rss_kB", after("Rss")), VAL("size_kB", after("Size"))),
-             "%lld kB mapped, none of it resident yet (Rss 0 kB).", d.size_kb);
+    snapshot_explain_not_resident(&n, &d.after, d.size_kb);
 }
 
 static void explain_write_every_page(void)
@@ -218,11 +212,7 @@ static void explain_pageout(void)
              "%lld kB.", delta("Swap"), -delta("Rss"));
 }
 
-static void explain_unmap(void)
-{
-    CONCLUDE(&n, "mapping_gone", !d.after.mapped, VALUES(VAL("rss_kB_after", 0)),
-             "The mapping is gone from smaps.");
-}
+static void explain_unmap(void) { snapshot_explain_gone(&n, &d.after); }
 
 /* The lesson as tables, in the order they run; the step count comes from
  * them. The cgroup's steps run only in a cgroup of their own, in a child

@@ -61,17 +61,11 @@ static void observe(void *ctx, bool after)
 {
     (void)ctx;
     int i = n.step - 1;
-    char why[200];
-    if (!malloc_side_look(&mine, after, (uintptr_t)q, why, sizeof why))
-        narrate_finish(&n, RESULT_FAIL, "%s", why);
+    malloc_side_observe(&n, &mine, after, (uintptr_t)q, theirs);
     if (!after)
         return;
     where_was[i] = mine.where;
     mine.usable = i != FREE_1M && q ? (int64_t)malloc_usable_size(q) : 0;
-    /* --allocator: the child takes the same step now, between our numbers and our words. */
-    if (other_path && !malloc_side_child_ask(i, &theirs[i]))
-        narrate_finish(&n, RESULT_FAIL, "the child under %s stopped answering at step %d",
-                       other_name, n.step);
 }
 
 /* ---- What the other malloc did ---- */
@@ -94,20 +88,6 @@ static void glibc_threshold_there(const struct malloc_side *o)
                  "malloc(1 MiB) is %s; at step 8 it was %s.",
                  o->from[CALL_MALLOPT], other_name, malloc_where_said(o->where),
                  malloc_where_said(again));
-}
-
-/* Every explanation ends here: our rows, then the child's numbers and what they show. */
-static void both_sides(void)
-{
-    const struct malloc_side *o = &theirs[n.step - 1];
-    malloc_side_rows(&n, &mine, "", false);
-    if (n.step == 1)
-        narrate_fact(&n, "malloc_from", "%s", mine.from[CALL_MALLOC]);
-    if (!other_path)
-        return;
-    glibc_threshold_there(o);
-    malloc_side_rows(&n, o, "other_", false);
-    malloc_side_other_findings(&n, o, other_name, other_path, n.step - 1 == FREE_1M);
 }
 
 /* ---- What glibc's steps show ---- */
@@ -156,7 +136,7 @@ static void explain_allocate(void)
                  VALUES(VAL("threshold_bytes", 128 << 10)),
                  "mallopt fixed the threshold (frees no longer move it): 1 MiB is a mapping of "
                  "its own again.");
-    both_sides();
+    malloc_side_explain_both(&n, &mine, theirs, false, false, glibc_threshold_there);
 }
 
 /* A mapped chunk's free is munmap, at once. */
@@ -165,7 +145,7 @@ static void explain_unmap(void)
     CONCLUDE(&n, "free_unmapped", mine.vm <= -(int64_t)want / 1024,
              VALUES(VAL("vm_size_delta_kB", mine.vm)), "free gave a mapped chunk straight back "
              "to the kernel (munmap): VmSize fell by %lld kB at once.", (long long)-mine.vm);
-    both_sides();
+    malloc_side_explain_both(&n, &mine, theirs, false, true, glibc_threshold_there);
 }
 
 /* The lesson as a table: malloc's six sizes, then the threshold's moves.

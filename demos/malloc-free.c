@@ -97,18 +97,11 @@ static struct {
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
-    int i = n.step - 1;
-    char why[200];
-    if (!malloc_side_look(&mine, after, focus ? (uintptr_t)*focus : 0, why, sizeof why))
-        narrate_finish(&n, RESULT_FAIL, "%s", why);
+    malloc_side_observe(&n, &mine, after, focus ? (uintptr_t)*focus : 0, theirs);
     if (!after)
         return;
     mine.usable = allocates && *focus ? (int64_t)malloc_usable_size(*focus) : 0;
     mine.trimmed = trimmed;
-    /* --allocator: the child takes the same step now, between our numbers and our words. */
-    if (other_path && !malloc_side_child_ask(i, &theirs[i]))
-        narrate_finish(&n, RESULT_FAIL, "the child under %s stopped answering at step %d",
-                       other_name, n.step);
 }
 
 /* ---- What the other malloc did ---- */
@@ -138,15 +131,9 @@ static void both_sides(void)
 {
     const struct malloc_side *o = &theirs[n.step - 1];
     bool mallinfo = n.step - 1 >= FILL_HEAP && n.step - 1 <= TRIM;
-    malloc_side_rows(&n, &mine, "", mallinfo);
-    if (n.step == 1)
-        narrate_fact(&n, "malloc_from", "%s", mine.from[CALL_MALLOC]);
-    if (!other_path)
-        return;
-    glibc_calls_there(o);
-    malloc_side_rows(&n, o, "other_", mallinfo);
-    malloc_side_other_findings(&n, o, other_name, other_path, strncmp(n.id, "free", 4) == 0);
-    if (strcmp(n.id, "calloc_big") == 0)
+    malloc_side_explain_both(&n, &mine, theirs, mallinfo, strncmp(n.id, "free", 4) == 0,
+                             glibc_calls_there);
+    if (other_path && strcmp(n.id, "calloc_big") == 0)
         CONCLUDE(&n, "other_calloc_wrote_zeroes", 2 * o->rss >= d.big_kb,
                  VALUES(VAL("minor_faults", o->faults), VAL("vm_rss_delta_kB", o->rss),
                         VAL("block_kB", d.big_kb)),

@@ -85,11 +85,7 @@ static void observe(void *ctx, bool after)
     snapshot_take_or_fail(after ? &d.after : &d.before, (uintptr_t)*(char **)ctx, &n);
 }
 
-static long long after(const char *key)
-{
-    int64_t v = -1;
-    return snapshot_get(&d.after, key, &v) ? v : -1;
-}
+static long long after(const char *key) { return snapshot_value(&d.after, key); }
 
 /* The step's rows: these smaps keys always, then whatever else moved. */
 #define ROWS(...) snapshot_report(&n, &d.before, &d.after, (const char *const[]){__VA_ARGS__, NULL})
@@ -112,9 +108,7 @@ static void explain_map(void)
     narrate_fact_int(&n, "memlock_limit_kB", d.limit_kb);
     narrate_fact_int(&n, "cap_ipc_lock", d.cap_ipc_lock);
     ROWS("Size", "Rss");
-    CONCLUDE(&n, "mapped_not_resident", after("Rss") == 0 && after("Size") == d.size_kb,
-             VALUES(VAL("rss_kB", after("Rss")), VAL("size_kB", after("Size"))),
-             "%lld kB mapped, none of it resident yet (Rss 0 kB).", d.size_kb);
+    snapshot_explain_not_resident(&n, &d.after, d.size_kb);
 }
 
 /* A refused mlock: nothing resident, or some pages faulted in before it gave up
@@ -208,11 +202,7 @@ static void explain_unlock_all(void)
              "munlockall: VmLck is back to 0 kB.");
 }
 
-static void explain_unmap(void)
-{
-    CONCLUDE(&n, "mapping_gone", !d.after.mapped, VALUES(VAL("rss_kB_after", 0)),
-             "The mapping is gone from smaps.");
-}
+static void explain_unmap(void) { snapshot_explain_gone(&n, &d.after); }
 
 /* The lesson as tables, in the order they run; the step count comes from
  * them. past_limit runs only where RLIMIT_MEMLOCK can be passed safely. With

@@ -22,7 +22,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "budget.h"
 #include "cli.h"
 #include "commit.h"
 #include "narrate.h"
@@ -160,15 +159,7 @@ static void observe(void *ctx, bool after)
         snapshot_take_or_fail(&s.before, (uintptr_t)p, &n);
 }
 
-/* The Committed_AS row; returns how much it moved. */
-static long long commit_row(void)
-{
-    int64_t b = 0, a = 0;
-    bool hb = snapshot_get(&s.before, "Committed_AS", &b);
-    bool ha = snapshot_get(&s.after, "Committed_AS", &a);
-    narrate_value(&n, "Committed_AS", "kB", hb, b, ha, a);
-    return hb && ha ? a - b : 0;
-}
+static long long commit_row(void) { return snapshot_row(&n, &s.before, &s.after, "Committed_AS"); }
 
 static void explain_map(void)
 {
@@ -187,10 +178,7 @@ static void explain_fork(void)
     struct side forked = read_side(child);
     s.fork_charge_kb = forked.ac_kb;
     narrate_fact_int(&n, "child_pid", child);
-    narrate_fact_int(&n, "child_accounted_kB", forked.ac_kb);
-    commit_explain(&n, commit_row(), forked.ac_kb, "fork_charged_child",
-                   "fork charges the child for every private writable mapping it got (VmFlags "
-                   "'ac' in its smaps), as if it might write them all: memory may yet be copied.");
+    commit_explain_fork(&n, commit_row(), forked.ac_kb);
 }
 
 static void explain_vfork(void)
@@ -313,16 +301,7 @@ int main(int argc, char **argv)
     written = 256 * page;
     s.written_kb = (long long)written / 1024;
     demo_start(&n, &info, &common, NARRATE_COUNT(steps));
-    /* 32 MiB mapped, less if this process may not; fork charges it twice. */
-    struct budget budget;
-    char why[400];
-    uint64_t bytes;
-    budget_read(&budget);
-    if (budget_choose_size(&budget, 0, UINT64_C(32) << 20, page, 1024, 4, &bytes, why,
-                           sizeof why) == BUDGET_NONE_FITS)
-        narrate_finish(&n, RESULT_SKIP, "not even 4 MiB fit twice in what this process may use: "
-                       "%s. Free some memory or raise that limit.", why);
-    size = (size_t)bytes;
+    size = commit_fork_size(&n, page);
     s.size_kb = (long long)size / 1024;
     /* cat's pipe: the read end stays open across exec, the write end does not. */
     int never[2];

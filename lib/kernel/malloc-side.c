@@ -50,6 +50,8 @@ static struct range { uintptr_t start, end; } before[1024]; /* the mappings befo
 static size_t nbefore;
 static pid_t child = -1;  /* until it is reaped */
 static int sock = -1;     /* the parent's end, or the child's */
+static char other_library[PATH_MAX]; /* the parent's: what the child preloads, */
+static const char *other_name;        /* and what to call it */
 
 const char *malloc_side_unsupported(void)
 {
@@ -172,7 +174,8 @@ static const char *named(const char *prefix, const char *key)
     return name;
 }
 
-void malloc_side_rows(struct narrator *n, const struct malloc_side *s, const char *prefix,
+/* A side's rows, each key after prefix ("other_" for the child's). */
+static void side_rows(struct narrator *n, const struct malloc_side *s, const char *prefix,
                       bool mallinfo)
 {
     narrate_fact(n, named(prefix, "brk"), "%#lx -> %#lx", (unsigned long)s->b.brk,
@@ -213,30 +216,30 @@ const char *malloc_where_said(enum malloc_where where)
     return went[where].said;
 }
 
-void malloc_side_other_findings(struct narrator *n, const struct malloc_side *o, const char *name,
-                                const char *library, bool freeing)
+/* The child's findings every step shares (malloc-side.h: malloc_side_explain_both). */
+static void other_findings(struct narrator *n, const struct malloc_side *o, bool freeing)
 {
     if (n->step == 1) {
         narrate_fact_int(n, "other_pid", child);
         narrate_fact(n, "other_malloc_from", "%s", o->from[CALL_MALLOC]);
-        CONCLUDE(n, "other_allocator_serves_malloc", strcmp(o->from[CALL_MALLOC], library) == 0,
-                 VALUES(VAL("other_pid", child)),
+        CONCLUDE(n, "other_allocator_serves_malloc",
+                 strcmp(o->from[CALL_MALLOC], other_library) == 0, VALUES(VAL("other_pid", child)),
                  "In the child dladdr finds malloc in the preloaded library: %s serves it. The "
-                 "other_ numbers are that process's own, measured as ours.", name);
+                 "other_ numbers are that process's own, measured as ours.", other_name);
     }
     for (enum malloc_where k = HEAP_BRK; o->usable && k <= EARLIER_MAPPING; k++)
         CONCLUDE(n, went[k].id, o->where == k,
                  VALUES(VAL("usable_bytes", o->usable), VAL("vm_size_delta_kB", o->vm),
                         VAL("vm_rss_delta_kB", o->rss), VAL("brk_moved_kB", o->moved)),
                  "Under %s the block is %s: VmSize %+lld kB, VmRSS %+lld kB, %lld bytes set "
-                 "aside (malloc_usable_size).", name, went[k].said, (long long)o->vm,
+                 "aside (malloc_usable_size).", other_name, went[k].said, (long long)o->vm,
                  (long long)o->rss, (long long)o->usable);
     int g = o->vm < 0 ? 0 : o->rss < 0 ? 1 : 2;
     for (int k = 0; freeing && k < 3; k++)
         CONCLUDE(n, gave[k].id, g == k,
                  VALUES(VAL("vm_size_delta_kB", o->vm), VAL("vm_rss_delta_kB", o->rss)),
-                 "Under %s this free %s: VmSize %+lld kB, VmRSS %+lld kB.", name, gave[k].said,
-                 (long long)o->vm, (long long)o->rss);
+                 "Under %s this free %s: VmSize %+lld kB, VmRSS %+lld kB.", other_name,
+                 gave[k].said, (long long)o->vm, (long long)o->rss);
 }
 
 int malloc_side_find_library(const char *arg, char *path, size_t path_size, char *name,
@@ -334,11 +337,12 @@ const char *malloc_side_start_other(struct narrator *n, const struct demo_info *
                                     const char *env_name, const char *allocator, const char *arg,
                                     struct malloc_side *first, char *name, size_t name_size)
 {
-    static char path[PATH_MAX];
+    const char *path = other_library;
     char why[PATH_MAX + 256];
     const char *failed;
-    int found = malloc_side_find_library(allocator, path, sizeof path, name, name_size, why,
-                                         sizeof why);
+    int found = malloc_side_find_library(allocator, other_library, sizeof other_library, name,
+                                         name_size, why, sizeof why);
+    other_name = name;
     if (found == EXIT_CANNOT)
         narrate_finish(n, RESULT_SKIP, "%s", why);
     if (found != EXIT_OK)
@@ -375,6 +379,33 @@ int malloc_side_child_end(void)
         status = -1;
     child = -1; /* reaped */
     return status;
+}
+
+void malloc_side_observe(struct narrator *n, struct malloc_side *mine, bool after, uintptr_t at,
+                         struct malloc_side *theirs)
+{
+    char why[200];
+    if (!malloc_side_look(mine, after, at, why, sizeof why))
+        narrate_finish(n, RESULT_FAIL, "%s", why);
+    /* The child takes the same step now, between our numbers and our words. */
+    if (after && child > 0 && !malloc_side_child_ask(n->step - 1, &theirs[n->step - 1]))
+        narrate_finish(n, RESULT_FAIL, "the child under %s stopped answering at step %d",
+                       other_name, n->step);
+}
+
+void malloc_side_explain_both(struct narrator *n, const struct malloc_side *mine,
+                              const struct malloc_side *theirs, bool mallinfo, bool freeing,
+                              void (*there)(const struct malloc_side *o))
+{
+    side_rows(n, mine, "", mallinfo);
+    if (n->step == 1)
+        narrate_fact(n, "malloc_from", "%s", mine->from[CALL_MALLOC]);
+    if (child <= 0)
+        return;
+    const struct malloc_side *o = &theirs[n->step - 1];
+    there(o);
+    side_rows(n, o, "other_", mallinfo);
+    other_findings(n, o, freeing);
 }
 
 const char *malloc_side_child_arg(const char *value)

@@ -90,23 +90,23 @@ bool malloc_side_glibcs_there(const struct malloc_side *s, enum malloc_call call
 /* A field of the block's smaps entry in v, kB; 0 when there is none. */
 int64_t malloc_view_kb(const struct malloc_view *v, const char *key);
 
-/* A side's rows, each key after prefix ("other_" for the child's): the break,
- * VmSize, VmRSS, [heap], the faults, usable_bytes, the block's entry; with
- * mallinfo, mallinfo2's four counters after the step. */
-void malloc_side_rows(struct narrator *n, const struct malloc_side *s, const char *prefix,
-                      bool mallinfo);
-
 /* What a side's where says in a sentence ("a new mapping (...)"). */
 const char *malloc_where_said(enum malloc_where where);
 
-/* The child's findings that every step shares: on step 1 its PID, which
- * library serves its malloc (other_allocator_serves_malloc); where a block
- * the step made went (other_from_heap_break_moved, other_from_heap_no_brk,
- * other_new_mapping, other_inside_earlier_mapping); at a free, what it gave
- * back (other_free_unmapped, other_free_gave_memory, other_free_kept). name:
- * the other malloc's, library: its path. */
-void malloc_side_other_findings(struct narrator *n, const struct malloc_side *o, const char *name,
-                                const char *library, bool freeing);
+/* A demo's observer: malloc_side_look into *mine (a failure ends the run); after
+ * the step, a child takes the same step, its side into theirs[n->step - 1]. */
+void malloc_side_observe(struct narrator *n, struct malloc_side *mine, bool after, uintptr_t at,
+                         struct malloc_side *theirs);
+
+/* The end of every step's explanation: our rows (mallinfo2's too with mallinfo;
+ * malloc_from on step 1); with a child, what `there` concludes of its side
+ * (theirs[n->step - 1]), its other_* rows and the findings every step shares:
+ * other_allocator_serves_malloc on step 1; where a block went (other_from_heap_*,
+ * other_new_mapping, other_inside_earlier_mapping); at a free (freeing),
+ * other_free_unmapped, other_free_gave_memory or other_free_kept. */
+void malloc_side_explain_both(struct narrator *n, const struct malloc_side *mine,
+                              const struct malloc_side *theirs, bool mallinfo, bool freeing,
+                              void (*there)(const struct malloc_side *o));
 
 /* --allocator ARG: "jemalloc" or "mimalloc", looked up where the distribution
  * puts it (next to the C library, under /usr; VMLAB_ALLOCATOR_DIR overrides),

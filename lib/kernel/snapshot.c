@@ -61,12 +61,8 @@ static bool is_fault_key(const char *key)
 
 bool snapshot_get(const struct snapshot *s, const char *key, int64_t *value)
 {
-    if (strcmp(key, "minor_faults") == 0) {
-        *value = s->minflt_start;
-        return true;
-    }
-    if (strcmp(key, "major_faults") == 0) {
-        *value = s->majflt_start;
+    if (is_fault_key(key)) {
+        *value = strcmp(key, "minor_faults") == 0 ? s->minflt_start : s->majflt_start;
         return true;
     }
     for (int i = 0; i < SNAP_MEMINFO_KEYS; i++) {
@@ -82,6 +78,12 @@ bool snapshot_get(const struct snapshot *s, const char *key, int64_t *value)
     return true;
 }
 
+long long snapshot_value(const struct snapshot *s, const char *key)
+{
+    int64_t v = -1;
+    return snapshot_get(s, key, &v) ? v : -1;
+}
+
 /* Reads both sides of a comparison. Fault counts on the "before" side are
  * the ones read at the end of its capture. When the step replaced the mapping
  * (before: a PROT_NONE reservation, after: the new VMA inside it), the old
@@ -90,13 +92,8 @@ static void get_pair(const struct snapshot *before, const struct snapshot *after
                      bool *hb, int64_t *b, bool *ha, int64_t *a)
 {
     *ha = snapshot_get(after, key, a);
-    if (strcmp(key, "minor_faults") == 0) {
-        *b = before->minflt_end;
-        *hb = true;
-        return;
-    }
-    if (strcmp(key, "major_faults") == 0) {
-        *b = before->majflt_end;
+    if (is_fault_key(key)) {
+        *b = strcmp(key, "minor_faults") == 0 ? before->minflt_end : before->majflt_end;
         *hb = true;
         return;
     }
@@ -154,9 +151,31 @@ void snapshot_report(struct narrator *n, const struct snapshot *before,
             add_row(n, before, after, *k, true);
 }
 
+int64_t snapshot_row(struct narrator *n, const struct snapshot *before,
+                     const struct snapshot *after, const char *key)
+{
+    add_row(n, before, after, key, false);
+    return snapshot_delta0(before, after, key);
+}
+
 void snapshot_maps_fact(struct narrator *n, const struct smaps_entry *entry)
 {
     char maps[512];
     smaps_format_header(entry, maps, sizeof maps);
     narrate_fact(n, "maps", "%s", maps);
+}
+
+void snapshot_explain_not_resident(struct narrator *n, const struct snapshot *after,
+                                   long long size_kb)
+{
+    long long rss = snapshot_value(after, "Rss"), size = snapshot_value(after, "Size");
+    CONCLUDE(n, "mapped_not_resident", rss == 0 && size == size_kb,
+             VALUES(VAL("rss_kB", rss), VAL("size_kB", size)),
+             "%lld kB mapped, none of it resident yet (Rss 0 kB).", size_kb);
+}
+
+void snapshot_explain_gone(struct narrator *n, const struct snapshot *after)
+{
+    CONCLUDE(n, "mapping_gone", !after->mapped, VALUES(VAL("rss_kB_after", 0)),
+             "The mapping is gone from smaps.");
 }

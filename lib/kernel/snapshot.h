@@ -37,6 +37,9 @@ void snapshot_take_or_fail(struct snapshot *s, uintptr_t addr, struct narrator *
  * ("Committed_AS"), or "minor_faults" / "major_faults". False when absent. */
 bool snapshot_get(const struct snapshot *s, const char *key, int64_t *value);
 
+/* A counter by name, as snapshot_get finds it; -1 when absent. */
+long long snapshot_value(const struct snapshot *s, const char *key);
+
 /* after - before for a counter, 0 when either side lacks it: for
  * explanations, not for rows. Fault counts use the capture windows described
  * above; a counter of a mapping the step replaced has no "before". */
@@ -48,8 +51,18 @@ int64_t snapshot_delta0(const struct snapshot *before, const struct snapshot *af
 void snapshot_report(struct narrator *n, const struct snapshot *before,
                      const struct snapshot *after, const char *const *always_show);
 
+/* One counter's row, shown even when it did not move; returns snapshot_delta0. */
+int64_t snapshot_row(struct narrator *n, const struct snapshot *before,
+                     const struct snapshot *after, const char *key);
+
 /* The mapping's smaps header line ("7f..-7f.. rw-p 00000000 00:00 0") as the
  * step's "maps" fact. */
 void snapshot_maps_fact(struct narrator *n, const struct smaps_entry *entry);
+
+/* Findings on the demo's mapping after a step: mapped_not_resident (size_kB mapped
+ * and Rss 0 kB) and mapping_gone (no entry covers it any more). */
+void snapshot_explain_not_resident(struct narrator *n, const struct snapshot *after,
+                                   long long size_kb);
+void snapshot_explain_gone(struct narrator *n, const struct snapshot *after);
 
 #endif

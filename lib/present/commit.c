@@ -2,21 +2,40 @@
 /* commit: see commit.h. */
 #include "commit.h"
 
+#include "budget.h"
+
 void commit_explain(struct narrator *n, int64_t moved_kB, int64_t charge_kB, const char *exact_id,
                     const char *why)
 {
-    if (FINDING(n, exact_id, moved_kB == charge_kB, VAL("commit_delta_kB", moved_kB),
-                VAL("charge_kB", charge_kB)))
-        narrate_because(n, exact_id, "Committed_AS moved by exactly %+lld kB: %s",
-                        (long long)moved_kB, why);
-    else if (FINDING(n, "commit_moved_by_others", moved_kB != charge_kB,
-                     VAL("commit_delta_kB", moved_kB), VAL("charge_kB", charge_kB),
-                     VAL("others_kB", moved_kB - charge_kB)))
-        narrate_because(n, "commit_moved_by_others",
-                        "Committed_AS moved by %+lld kB between the readings just before and just "
-                        "after this call, not by the %+lld kB charged for it: %s The other %+lld kB "
-                        "came from other processes in the same instant (it counts the whole "
-                        "machine).",
-                        (long long)moved_kB, (long long)charge_kB, why,
-                        (long long)(moved_kB - charge_kB));
+    if (!CONCLUDE(n, exact_id, moved_kB == charge_kB,
+                  VALUES(VAL("commit_delta_kB", moved_kB), VAL("charge_kB", charge_kB)),
+                  "Committed_AS moved by exactly %+lld kB: %s", (long long)moved_kB, why))
+        CONCLUDE(n, "commit_moved_by_others", moved_kB != charge_kB,
+                 VALUES(VAL("commit_delta_kB", moved_kB), VAL("charge_kB", charge_kB),
+                        VAL("others_kB", moved_kB - charge_kB)),
+                 "Committed_AS moved by %+lld kB between the readings just before and just "
+                 "after this call, not by the %+lld kB charged for it: %s The other %+lld kB "
+                 "came from other processes in the same instant (it counts the whole machine).",
+                 (long long)moved_kB, (long long)charge_kB, why, (long long)(moved_kB - charge_kB));
+}
+
+void commit_explain_fork(struct narrator *n, int64_t moved_kB, int64_t child_accounted_kB)
+{
+    narrate_fact_int(n, "child_accounted_kB", child_accounted_kB);
+    commit_explain(n, moved_kB, child_accounted_kB, "fork_charged_child",
+                   "fork charges the child for every private writable mapping it got (VmFlags "
+                   "'ac' in its smaps), as if it might write them all: memory may yet be copied.");
+}
+
+size_t commit_fork_size(struct narrator *n, size_t page)
+{
+    struct budget budget;
+    char why[400];
+    uint64_t bytes;
+    budget_read(&budget);
+    if (budget_choose_size(&budget, 0, UINT64_C(32) << 20, page, 1024, 4, &bytes, why,
+                           sizeof why) == BUDGET_NONE_FITS)
+        narrate_finish(n, RESULT_SKIP, "not even 4 MiB fit twice in what this process may use: "
+                       "%s. Free some memory or raise that limit.", why);
+    return (size_t)bytes;
 }

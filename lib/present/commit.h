@@ -12,11 +12,19 @@
 #ifndef VMLAB_COMMIT_H
 #define VMLAB_COMMIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "narrate.h"
 
 void commit_explain(struct narrator *n, int64_t moved_kB, int64_t charge_kB, const char *exact_id,
                     const char *why);
+
+/* fork's charge (fact child_accounted_kB): every private writable mapping the child got. */
+void commit_explain_fork(struct narrator *n, int64_t moved_kB, int64_t child_accounted_kB);
+
+/* What a fork lesson maps: 32 MiB, less (whole pages, 4 MiB at least) where this
+ * process may not use it twice, as fork charges it again; else the run ends (77). */
+size_t commit_fork_size(struct narrator *n, size_t page);
 
 #endif

@@ -104,6 +104,41 @@ START_TEST(where_by_own_maps)
 }
 END_TEST
 
+static bool there_called;
+
+static void there(const struct malloc_side *o)
+{
+    (void)o;
+    there_called = true;
+}
+
+/* Without a child: observe measures this process only, and a step's
+ * explanation is our rows (malloc_from on step 1), never the child's. */
+START_TEST(alone_our_rows_only)
+{
+    static struct malloc_side theirs[1];
+    char *out = NULL;
+    size_t len = 0;
+    struct narrator n;
+    narrate_init(&n, "demo-x", &(struct cli_common){.json = true}, 1);
+    n.out = open_memstream(&out, &len);
+    malloc_side_who_serves(&side);
+    narrate_begin(&n, "malloc_1m", "malloc 1 MiB");
+    malloc_side_observe(&n, &side, false, 0, theirs);
+    blocks[0] = malloc(1 << 20);
+    malloc_side_observe(&n, &side, true, (uintptr_t)blocks[0], theirs);
+    malloc_side_explain_both(&n, &side, theirs, false, false, there);
+    narrate_end_step(&n);
+    fclose(n.out);
+    ck_assert(!there_called);
+    ck_assert_ptr_nonnull(strstr(out, "\"malloc_from\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"VmSize_kB\""));
+    ck_assert_ptr_null(strstr(out, "other_"));
+    free(out);
+    free(blocks[0]);
+}
+END_TEST
+
 START_TEST(child_answers_and_is_reaped)
 {
     const char *failed = NULL;
@@ -142,6 +177,7 @@ int main(void)
 #ifdef VMLAB_GLIBC_MALLOC
     tcase_add_test(tc, where_by_own_maps);
     tcase_add_test(tc, child_answers_and_is_reaped);
+    tcase_add_test(tc, alone_our_rows_only);
 #endif
     suite_add_tcase(s, tc);
     return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

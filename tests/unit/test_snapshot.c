@@ -4,6 +4,7 @@
  * minor fault, and reading /proc in between is not counted as the step's. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -100,6 +101,42 @@ START_TEST(replaced_mapping_has_no_before)
 }
 END_TEST
 
+/* What a demo reads and concludes from snapshots: a counter or -1, one row and its move,
+ * and the two findings on a fresh and on an unmapped mapping. */
+START_TEST(values_rows_and_findings)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    char *p = map_guarded(4 * page);
+    struct snapshot before, after;
+    ck_assert_int_eq(snapshot_take(&before, (uintptr_t)p), PROCFS_OK);
+    ck_assert_int_eq(snapshot_take(&after, (uintptr_t)p), PROCFS_OK);
+    ck_assert_int_eq(snapshot_value(&after, "Size"), 4 * page_kb());
+    ck_assert_int_eq(snapshot_value(&after, "Rss"), 0);
+    ck_assert_int_eq(snapshot_value(&after, "No_such_key"), -1);
+    char *out = NULL;
+    size_t len = 0;
+    struct narrator n;
+    narrate_init(&n, "demo-x", &(struct cli_common){.json = true}, 2);
+    n.out = open_memstream(&out, &len);
+    narrate_begin(&n, "map", "Map");
+    ck_assert_int_eq(snapshot_row(&n, &before, &after, "Size"), 0);
+    snapshot_explain_not_resident(&n, &after, 4 * page_kb());
+    ck_assert(narrate_held(&n, "mapped_not_resident"));
+    snapshot_explain_gone(&n, &after);
+    ck_assert(!narrate_held(&n, "mapping_gone"));
+    narrate_end_step(&n);
+    narrate_begin(&n, "unmap", "Unmap");
+    guarded_release(p, 4 * page);
+    ck_assert_int_eq(snapshot_take(&after, (uintptr_t)p), PROCFS_OK);
+    snapshot_explain_gone(&n, &after);
+    ck_assert(narrate_held(&n, "mapping_gone"));
+    narrate_end_step(&n);
+    fclose(n.out);
+    ck_assert_ptr_nonnull(strstr(out, "\"Size_kB\""));
+    free(out);
+}
+END_TEST
+
 START_TEST(residency_zero_page_and_writes)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -126,6 +163,7 @@ static Suite *snapshot_suite(void)
     tcase_add_test(tc, one_write_one_page_one_fault);
     tcase_add_test(tc, replaced_mapping_has_no_before);
     tcase_add_test(tc, residency_zero_page_and_writes);
+    tcase_add_test(tc, values_rows_and_findings);
     suite_add_tcase(s, tc);
     return s;
 }
