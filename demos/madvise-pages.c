@@ -18,7 +18,6 @@
 #include "budget.h"
 #include "cli.h"
 #include "confine-child.h"
-#include "memlock.h"
 #include "narrate.h"
 #include "needs.h"
 #include "procfs.h"

@@ -27,6 +27,7 @@
 #include "narrate.h"
 #include "needs.h"
 #include "procfs.h"
+#include "runid.h"
 #include "snapshot.h"
 #include "undo.h"
 
@@ -34,7 +35,7 @@ extern char **environ;
 
 /* ---- The lesson ---- */
 
-static char *p;
+static char *guard, *p; /* a guard page each side keeps p a mapping of its own */
 static size_t size, page, written;
 static pid_t child = -1, vforked = -1, spawned = -1;
 static int spawn_error; /* posix_spawn returns its error: it does not set errno */
@@ -58,8 +59,11 @@ static struct narrator n;
 
 LESSON_FN static void map(void)
 {
-    LESSON(&n, p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-           if (p == MAP_FAILED) narrate_fail_errno(&n, "mmap", errno);
+    LESSON(&n, guard = mmap(NULL, size + 2 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+           if (guard == MAP_FAILED) narrate_fail_errno(&n, "mmap", errno);
+           p = mmap(guard + page, size, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+           madvise(p, size, MADV_NOHUGEPAGE);
            for (size_t off = 0; off < written; off += page) p[off] = 1;);
     narrate_watch(&n, (uintptr_t)p);
 }
@@ -110,15 +114,15 @@ static struct {
     char cat_exe[PATH_MAX];           /* /bin/cat, links resolved */
 } s;
 
-/* Until cat sleeps, reading its pipe: its start-up, and what exec charged, done.
- * Its state follows the ")" that ends the command name in /proc/PID/stat. */
+/* Until cat sleeps, reading its pipe: its start-up, and what exec charged, done. */
 static void wait_until_asleep(pid_t pid)
 {
-    char path[64], buf[512];
+    char path[64], buf[1024], state = 0;
+    uint64_t start;
     snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
     for (int i = 0; pid > 0 && i < 500; i++) { /* at most 5 s */
-        const char *at = procfs_read_text(path, buf, sizeof buf) > 0 ? strrchr(buf, ')') : NULL;
-        if (at && at[1] && at[2] && strchr("SZ", at[2]))
+        if (procfs_read_text(path, buf, sizeof buf) > 0 && runid_parse_stat(buf, &state, &start) &&
+            (state == 'S' || state == 'Z'))
             return;
         usleep(10000);
     }
@@ -284,8 +288,8 @@ static void end_children(void)
 static const struct demo_info info = {
     .name = "vfork-spawn",
     .summary =
-        "Measures what starting a child charges (Committed_AS): fork charges it a\n"
-        "copy of all private writable memory; vfork, whose parent waits until the\n"
+        "Measures what starting a child charges (Committed_AS): fork charges it for\n"
+        "a copy of all private writable memory; vfork, whose parent waits until the\n"
         "child has exec'd, and posix_spawn charge only the new program's mappings.",
     .examples = "  vfork-spawn                the five steps\n"
                 "  vfork-spawn --step         pause before each; read each child's /proc/PID\n"
@@ -319,6 +323,6 @@ int main(int argc, char **argv)
                   "posix_spawn.", (long)getpid(), size_text, written_text);
     narrate_run(&n, steps, NARRATE_COUNT(steps));
     end_children();
-    narrate_finish(&n, RESULT_OK, "fork charged a copy; vfork and posix_spawn copied nothing; "
-                   "every number above was measured in this run.");
+    narrate_finish(&n, RESULT_OK, "fork, vfork and posix_spawn each started a child; what each "
+                   "was charged is above, every number measured in this run.");
 }
