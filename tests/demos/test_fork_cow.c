@@ -201,34 +201,14 @@ END_TEST
 
 START_TEST(answers_show_real_code)
 {
-    FILE *f = fopen(VMLAB_ANSWERS, "re");
-    ck_assert_ptr_nonnull(f);
-    static char line[1 << 16];
-    int steps = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "{\"demo\":\"fork-cow\"", 18) != 0)
-            continue;
-        char err[128];
-        struct json *j = json_parse(line, strcspn(line, "\n"), err, sizeof err);
-        ck_assert_msg(j != NULL, "%s", err);
-        if (json_get(j, "step")) {
-            assert_code_is_source(j, VMLAB_DEMO_SOURCE);
-            assert_sentences_rest_on_findings(j);
-            steps++;
-        }
-        json_free(j);
-    }
-    fclose(f);
-    ck_assert_int_ge(steps, 6);
+    ck_assert_int_ge(assert_answers_real_in(VMLAB_ANSWERS, "fork-cow", VMLAB_DEMO_SOURCE), 6);
 }
 END_TEST
 
-START_TEST(bad_input_exits_2)
-{
-    check_bad_input(program, "fork-cow", (const char *const[]){"--pages", "4", NULL}, "--pages");
-    check_bad_input(program, "fork-cow", (const char *const[]){"extra", NULL}, "extra");
-}
-END_TEST
+static const struct bad_case bad_cases[] = {
+    {{"--pages", "4", NULL}, "--pages"},
+    {{"extra", NULL}, "extra"},
+};
 
 int main(void)
 {
@@ -242,7 +222,7 @@ int main(void)
     tcase_add_test(tc, children_end_with_the_demo);
     tcase_add_test(tc, predict_answers_measured);
     tcase_add_test(tc, answers_show_real_code);
-    tcase_add_test(tc, bad_input_exits_2);
+    ADD_BAD_INPUT_TESTS(tc, program, "fork-cow", bad_cases);
     suite_add_tcase(s, tc);
     return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -133,12 +133,10 @@ START_TEST(predict_answers_measured)
 }
 END_TEST
 
-START_TEST(bad_input_exits_2)
-{
-    check_bad_input(program, "malloc-brk", (const char *const[]){"--size", "4K", NULL}, "--size");
-    check_bad_input(program, "malloc-brk", (const char *const[]){"extra", NULL}, "extra");
-}
-END_TEST
+static const struct bad_case bad_cases[] = {
+    {{"--size", "4K", NULL}, "--size"},
+    {{"extra", NULL}, "extra"},
+};
 
 START_TEST(answers_show_real_code)
 {
@@ -163,7 +161,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, lesson_observed);
     tcase_add_test(tc, predict_answers_measured);
-    tcase_add_test(tc, bad_input_exits_2);
+    ADD_BAD_INPUT_TESTS(tc, program, "malloc-brk", bad_cases);
     tcase_add_test(tc, answers_show_real_code);
     suite_add_tcase(s, tc);
     return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -107,12 +107,10 @@ START_TEST(lesson_observed)
 }
 END_TEST
 
-START_TEST(bad_input_exits_2)
-{
-    check_bad_input(program, "malloc-free", (const char *const[]){"--size", "4K", NULL}, "--size");
-    check_bad_input(program, "malloc-free", (const char *const[]){"extra", NULL}, "extra");
-}
-END_TEST
+static const struct bad_case bad_cases[] = {
+    {{"--size", "4K", NULL}, "--size"},
+    {{"extra", NULL}, "extra"},
+};
 
 START_TEST(answers_show_real_code)
 {
@@ -137,7 +135,7 @@ int main(void)
     TCase *tc = tcase_create("lesson");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, lesson_observed);
-    tcase_add_test(tc, bad_input_exits_2);
+    ADD_BAD_INPUT_TESTS(tc, program, "malloc-free", bad_cases);
     tcase_add_test(tc, answers_show_real_code);
     suite_add_tcase(s, tc);
     return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -167,21 +167,12 @@ START_TEST(answers_show_real_code)
 }
 END_TEST
 
-static const struct {
-    const char *args[4];
-    const char *names;
-} bad_cases[] = {
+static const struct bad_case bad_cases[] = {
     {{"--size", "1K", NULL}, "--size"},
     {{"--size", "1G", NULL}, "--size"},
     {{"--size", NULL}, "--size"},
     {{"--bogus", NULL}, "--bogus"},
 };
-
-START_TEST(bad_input_exits_2)
-{
-    check_bad_input(program, "mlock-pages", bad_cases[_i].args, bad_cases[_i].names);
-}
-END_TEST
 
 int main(int argc, char **argv)
 {
@@ -197,7 +188,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, observed_from_outside);
         tcase_add_test(tc, answers_show_real_code);
     }
-    tcase_add_loop_test(tc, bad_input_exits_2, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    ADD_BAD_INPUT_TESTS(tc, program, "mlock-pages", bad_cases);
     suite_add_tcase(s, tc);
     int failed = run_suite(s);
     if (run_as == RUN_AS_NOBODY)

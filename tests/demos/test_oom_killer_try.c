@@ -800,7 +800,7 @@ START_TEST(unconfined_says_no_cgroup)
 }
 END_TEST
 
-static const struct { const char *args[5]; const char *names; } bad[] = {
+static const struct bad_case bad[] = {
     {{"--limit", "1K"}, "--limit"},        {{"--limit", "2G"}, "--limit"},
     {{"--touch", "sometimes"}, "--touch"}, {{"--via", "brk"}, "--via"},
     {{"abc"}, "COUNT"},                    {{"10", "2"}, "FORCE-PAGE-FAULT"},
@@ -808,12 +808,6 @@ static const struct { const char *args[5]; const char *names; } bad[] = {
     {{"--unconfined"}, "--unconfined"},    {{"--block", "0"}, "--block"},
     {{"--oom-score-adj", "-5"}, "--oom-score-adj"}, {{"--timeout", "0"}, "--timeout"},
 };
-
-START_TEST(bad_input)
-{
-    check_bad_input(program, "oom-killer-try", bad[_i].args, bad[_i].names);
-}
-END_TEST
 
 int main(int argc, char **argv)
 {
@@ -844,7 +838,7 @@ int main(int argc, char **argv)
     } else if (strcmp(role, "nobody") == 0) {
         tcase_add_test(tc, unprivileged_skips_cleanly);
     } else {
-        tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
+        ADD_BAD_INPUT_TESTS(tc, program, "oom-killer-try", bad);
         tcase_add_test(tc, kernel_lines_shown_once);
         tcase_add_test(tc, unconfined_says_no_cgroup);
     }

@@ -162,18 +162,12 @@ START_TEST(refused_up_front)
 }
 END_TEST
 
-static const struct { const char *args[4]; const char *names; } bad[] = {
+static const struct bad_case bad[] = {
     {{"--size", "0"}, "--size"},           {{"--size", "12Q"}, "--size"},
     {{"--size", "99999999T"}, "--size"},   {{"--fit-size", "8G"}, "--fit-size"},
     {{"--fit-size", "1K"}, "--fit-size"},  {{"--all-modes"}, "--all-modes"},
     {{"mode2"}, "mode2"},
 };
-
-START_TEST(bad_input)
-{
-    check_bad_input(program, "overcommit-modes", bad[_i].args, bad[_i].names);
-}
-END_TEST
 
 int main(int argc, char **argv)
 {
@@ -189,7 +183,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, rootless_namespace_is_77_up_front);
     }
     if (run_as == RUN_AS_SELF)
-        tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
+        ADD_BAD_INPUT_TESTS(tc, program, "overcommit-modes", bad);
     suite_add_tcase(s, tc);
     int failed = run_suite(s);
     if (run_as == RUN_AS_NOBODY)

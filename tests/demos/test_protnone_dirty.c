@@ -243,16 +243,10 @@ START_TEST(size_follows_rlimit_as)
 END_TEST
 #endif
 
-static const struct { const char *args[4]; const char *names; } bad[] = {
+static const struct bad_case bad[] = {
     {{"--pages", "0"}, "--pages"}, {{"--pages", "1025"}, "--pages"},
     {{"--pages", "-1"}, "--pages"}, {{"x"}, "x"},
 };
-
-START_TEST(bad_input)
-{
-    check_bad_input(program, "protnone-dirty", bad[_i].args, bad[_i].names);
-}
-END_TEST
 
 int main(int argc, char **argv)
 {
@@ -269,7 +263,7 @@ int main(int argc, char **argv)
 #ifndef UNDER_ASAN
         tcase_add_test(tc, size_follows_rlimit_as);
 #endif
-        tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
+        ADD_BAD_INPUT_TESTS(tc, program, "protnone-dirty", bad);
     }
     suite_add_tcase(s, tc);
     int failed = run_suite(s);

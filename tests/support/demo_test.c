@@ -128,6 +128,29 @@ void check_bad_input(const char *program, const char *demo, const char *const ar
     run_result_free(&r);
 }
 
+/* What add_bad_input_tests was given: the tests run after main() set it,
+ * in a fork of it (or in it, CK_FORK=no). */
+static struct {
+    const char *program, *demo;
+    const struct bad_case *cases;
+} bad_input;
+
+START_TEST(bad_input_exits_2)
+{
+    const struct bad_case *c = &bad_input.cases[_i];
+    check_bad_input(bad_input.program, bad_input.demo, c->args, c->names);
+}
+END_TEST
+
+void add_bad_input_tests(TCase *tc, const char *program, const char *demo,
+                         const struct bad_case *cases, int n)
+{
+    bad_input.program = program;
+    bad_input.demo = demo;
+    bad_input.cases = cases;
+    tcase_add_loop_test(tc, bad_input_exits_2, 0, n);
+}
+
 uint64_t meminfo(const char *key)
 {
     struct procfs_want w = {key, 0, false};

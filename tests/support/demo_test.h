@@ -5,6 +5,7 @@
 #ifndef VMLAB_TEST_DEMO_TEST_H
 #define VMLAB_TEST_DEMO_TEST_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -43,6 +44,19 @@ bool jnull(const struct json *o, const char *path);
  * line "DEMO: ..." naming `names`, then a "Usage: DEMO" line. */
 void check_bad_input(const char *program, const char *demo, const char *const args[],
                      const char *names);
+
+/* One bad command line (NULL-terminated) and what its error line must name. */
+struct bad_case {
+    const char *args[6];
+    const char *names;
+};
+/* Adds to tc one test per case, each check_bad_input(program, demo, ...):
+ * the usage-error table most demo tests have. Once per test program. */
+void add_bad_input_tests(TCase *tc, const char *program, const char *demo,
+                         const struct bad_case *cases, int n);
+/* The same, for a table whose size the caller's compiler knows. */
+#define ADD_BAD_INPUT_TESTS(tc, program, demo, cases)                                             \
+    add_bad_input_tests(tc, program, demo, cases, (int)(sizeof(cases) / sizeof((cases)[0])))
 
 /* A /proc/meminfo field and a /proc/sys/vm value, asserted present. */
 uint64_t meminfo(const char *key);
