@@ -129,6 +129,26 @@ static void check_step(const struct json *st, int64_t outside_faults, int64_t rs
                   (long long)baseline_rss_kb);
 }
 
+/* What we read at each pause: the demo's minor faults and VmRSS so far. */
+struct watch {
+    int64_t minflt[16], rss[16], baseline;
+};
+
+/* At the pause before step `next`: our reading now, and step next - 1 against it. */
+static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *ended)
+{
+    struct watch *w = ctx;
+    pid_t pid = stepper_pid(s);
+    ck_assert_int_lt(next, 15);
+    w->minflt[next] = observe_minflt(pid);
+    asan = observe_status(pid, "VmSize") > (INT64_C(1) << 30); /* kB: over 1 TiB */
+    w->rss[next] = observe_status(pid, "VmRSS");
+    if (w->baseline < 0)
+        w->baseline = w->rss[next];
+    if (ended)
+        check_step(ended, w->minflt[next] - w->minflt[next - 1], w->rss[next], w->baseline);
+}
+
 START_TEST(observed_from_outside)
 {
     char size[16], reps[16];
@@ -136,34 +156,12 @@ START_TEST(observed_from_outside)
     snprintf(reps, sizeof reps, "%d", REPS);
     const char *argv[] = {program, "--step", "--json", "--size", size, "--reps", reps, NULL};
     struct stepper s;
-    ck_assert_int_eq(stepper_start(&s, argv), 0);
-    pid_t pid = stepper_pid(&s);
-    int64_t minflt[16] = {0}, rss[16] = {0}, baseline = -1;
-    int step, last = 0;
-    while ((step = stepper_wait(&s)) > 0) {
-        ck_assert_int_eq(step, last + 1);
-        ck_assert_int_lt(step, 15);
-        minflt[step] = observe_minflt(pid);
-        asan = observe_status(pid, "VmSize") > (INT64_C(1) << 30); /* kB: over 1 TiB */
-        rss[step] = observe_status(pid, "VmRSS");
-        if (baseline < 0)
-            baseline = rss[step];
-        if (step > 1)
-            check_step(stepper_step(&s, step - 1), minflt[step] - minflt[step - 1], rss[step],
-                       baseline);
-        last = step;
-        ck_assert(stepper_go(&s));
-    }
-    const struct json *final = stepper_step(&s, last), *result = stepper_result(&s);
-    ck_assert_ptr_nonnull(final);
-    ck_assert_ptr_nonnull(result);
-    ck_assert_str_eq(jstr(final, "id"), "page_fault1");
-    assert_lesson_step(final);
-    ck_assert_str_eq(jstr(result, "result"), "ok");
+    struct watch w = {.baseline = -1};
+    int last = lesson_step_through(&s, argv, at_pause, &w);
+    assert_lesson_step(lesson_last_step(&s, last, "page_fault1"));
     ck_assert_int_eq(jint(stepper_step(&s, 1), "facts.size_kB"), SIZE_MB * 1024);
     ck_assert_int_eq(jint(stepper_step(&s, 1), "facts.pages_per_rep"), pages());
-    int status = stepper_finish(&s);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    lesson_assert_ok_end(&s);
 }
 END_TEST
 
@@ -213,8 +211,5 @@ int main(int argc, char **argv)
     }
     ADD_BAD_INPUT_TESTS(tc, program, "fault-cost", bad_cases);
     suite_add_tcase(s, tc);
-    int failed = run_suite(s);
-    if (run_as == RUN_AS_NOBODY)
-        remove_copy(program);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return demo_test_exit(s, program, run_as);
 }

@@ -843,8 +843,5 @@ int main(int argc, char **argv)
         tcase_add_test(tc, unconfined_says_no_cgroup);
     }
     suite_add_tcase(s, tc);
-    int failed = run_suite(s);
-    if (run_as == RUN_AS_NOBODY)
-        remove_copy(program);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return demo_test_exit(s, program, run_as);
 }

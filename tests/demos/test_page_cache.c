@@ -263,8 +263,5 @@ int main(int argc, char **argv)
     ADD_BAD_INPUT_TESTS(cli, program, "page-cache", bad_cases);
     tcase_add_test(cli, help_and_version);
     suite_add_tcase(s, cli);
-    int failed = run_suite(s);
-    if (run_as == RUN_AS_NOBODY)
-        remove_copy(program);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return demo_test_exit(s, program, run_as);
 }

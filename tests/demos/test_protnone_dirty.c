@@ -266,8 +266,5 @@ int main(int argc, char **argv)
         ADD_BAD_INPUT_TESTS(tc, program, "protnone-dirty", bad);
     }
     suite_add_tcase(s, tc);
-    int failed = run_suite(s);
-    if (run_as == RUN_AS_NOBODY)
-        remove_copy(program);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return demo_test_exit(s, program, run_as);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "procfs.h"
+#include "suite.h"
 #include "sysctl.h"
 
 enum run_as demo_test_run_as(int argc, char **argv, const char *test)
@@ -149,6 +150,26 @@ void add_bad_input_tests(TCase *tc, const char *program, const char *demo,
     bad_input.demo = demo;
     bad_input.cases = cases;
     tcase_add_loop_test(tc, bad_input_exits_2, 0, n);
+}
+
+void demo_test_skip_if_77(const char *program, const char *who)
+{
+    struct run_result r;
+    const char *argv[] = {program, "--json", NULL};
+    if (run_program(argv, RUN_AS_SELF, &r) == 0 && r.exit_code == 77) {
+        fprintf(stderr, "%s: the demo cannot run here: %s", who, r.out);
+        run_result_free(&r);
+        exit(77);
+    }
+    run_result_free(&r);
+}
+
+int demo_test_exit(Suite *s, const char *program, enum run_as as)
+{
+    int failed = run_suite(s);
+    if (as == RUN_AS_NOBODY)
+        remove_copy(program);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 uint64_t meminfo(const char *key)

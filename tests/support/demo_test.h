@@ -58,6 +58,15 @@ void add_bad_input_tests(TCase *tc, const char *program, const char *demo,
 #define ADD_BAD_INPUT_TESTS(tc, program, demo, cases)                                             \
     add_bad_input_tests(tc, program, demo, cases, (int)(sizeof(cases) / sizeof((cases)[0])))
 
+/* When the demo, run plainly with --json, exits 77 (it cannot show its
+ * lesson on this build or machine): says so as `who` and exits 77 itself.
+ * From main(), before any test. */
+void demo_test_skip_if_77(const char *program, const char *who);
+
+/* The end of a demo test's main(): runs the suite, removes the copy of the
+ * demo made for RUN_AS_NOBODY, and gives main's exit status. */
+int demo_test_exit(Suite *s, const char *program, enum run_as as);
+
 /* A /proc/meminfo field and a /proc/sys/vm value, asserted present. */
 uint64_t meminfo(const char *key);
 uint64_t vm(const char *name);

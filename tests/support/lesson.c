@@ -154,6 +154,14 @@ int lesson_step_through(struct stepper *s, const char *const argv[], lesson_paus
     return last;
 }
 
+const struct json *lesson_last_step(struct stepper *s, int last, const char *id)
+{
+    const struct json *step = stepper_step(s, last);
+    ck_assert_msg(step != NULL, "no JSON for the last step, %d", last);
+    ck_assert_str_eq(jstr(step, "id"), id);
+    return step;
+}
+
 void lesson_assert_ok_end(struct stepper *s)
 {
     const struct json *result = stepper_result(s);

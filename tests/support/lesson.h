@@ -50,6 +50,9 @@ typedef void (*lesson_pause_fn)(void *ctx, const struct stepper *s, int next,
  * before, 0 if the demo ended first. */
 int lesson_step_through(struct stepper *s, const char *const argv[], lesson_pause_fn at_pause,
                         void *ctx);
+/* The step the run ended with (`last`, as lesson_step_through returned it),
+ * asserted there and called `id`. */
+const struct json *lesson_last_step(struct stepper *s, int last, const char *id);
 /* The run's end: the result line says "ok" and the demo exited 0. */
 void lesson_assert_ok_end(struct stepper *s);
 
