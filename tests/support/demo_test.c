@@ -114,10 +114,10 @@ void check_bad_input(const char *program, const char *demo, const char *const ar
     argv[argc] = NULL;
     struct run_result r;
     ck_assert_int_eq(run_program(argv, RUN_AS_SELF, &r), 0);
-    ck_assert_msg(r.exit_code == 2, "%s %s: exit %d, stderr: %s", demo, args[0], r.exit_code, r.err);
-    ck_assert_msg(r.out_len == 0, "%s %s: stdout not empty: %s", demo, args[0], r.out);
+    ck_assert_msg(r.exit_code == 2, "%s %s: exit %d, stderr: %s", demo, argv[1], r.exit_code, r.err);
+    ck_assert_msg(r.out_len == 0, "%s %s: stdout not empty: %s", demo, argv[1], r.out);
     ck_assert_msg(count_lines(r.err) == 2, "%s %s: want an error line and a usage line: %s", demo,
-                  args[0], r.err);
+                  argv[1], r.err);
     char prefix[64];
     snprintf(prefix, sizeof prefix, "%s: ", demo);
     ck_assert_msg(strncmp(r.err, prefix, strlen(prefix)) == 0, "%s", r.err);
