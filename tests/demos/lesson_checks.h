@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <sys/types.h>
 
 #include "demo_test.h"
@@ -91,6 +92,37 @@ static inline int64_t accounted_kb(pid_t pid)
 static inline bool gone(pid_t pid)
 {
     return kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+/* A process a step started: the step, and the fact that holds its pid. */
+struct started {
+    int step;
+    const char *pid_fact, *what;
+};
+
+/* Killed at the pause before step `at`, with the processes `kids` name
+ * alive: the demo ends by the signal, and none of them outlives it. */
+static inline void assert_none_outlives_demo(const char *program, int at,
+                                             const struct started *kids, int nkids)
+{
+    const char *argv[] = {program, "--step", "--json", NULL};
+    struct stepper s;
+    ck_assert_int_eq(stepper_start(&s, argv), 0);
+    pid_t demo = stepper_pid(&s), pids[8];
+    ck_assert_int_le(nkids, 8);
+    int step;
+    while ((step = stepper_wait(&s)) > 0 && step < at)
+        ck_assert(stepper_go(&s));
+    ck_assert_int_eq(step, at);
+    for (int i = 0; i < nkids; i++) {
+        pids[i] = (pid_t)jint(stepper_step(&s, kids[i].step), kids[i].pid_fact);
+        ck_assert_msg(!gone(pids[i]), "%s %ld is not running", kids[i].what, (long)pids[i]);
+    }
+    ck_assert_int_eq(kill(demo, SIGTERM), 0);
+    int status = stepper_finish(&s);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
+    for (int i = 0; i < nkids; i++)
+        ck_assert_msg(gone(pids[i]), "%s %ld outlived the demo", kids[i].what, (long)pids[i]);
 }
 
 #endif

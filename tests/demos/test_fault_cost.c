@@ -197,8 +197,7 @@ static const struct bad_case bad_cases[] = {
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "nobody") == 0 && geteuid() == 0)
-        run_as = RUN_AS_NOBODY;
+    run_as = demo_test_run_as_if_root(argc, argv);
     program = demo_program("fault-cost", run_as);
     page_size = sysconf(_SC_PAGESIZE);
     Suite *s = suite_create(run_as == RUN_AS_NOBODY ? "fault-cost as nobody" : "fault-cost");

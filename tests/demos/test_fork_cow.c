@@ -144,22 +144,8 @@ END_TEST
 /* Killed at a pause, with the child alive: it does not outlive the demo. */
 START_TEST(children_end_with_the_demo)
 {
-    const char *argv[] = {program, "--step", "--json", NULL};
-    struct stepper s;
-    ck_assert_int_eq(stepper_start(&s, argv), 0);
-    pid_t demo = stepper_pid(&s), child = 0;
-    int step;
-    while ((step = stepper_wait(&s)) > 0 && step < 6) {
-        if (step == 5)
-            child = (pid_t)jint(stepper_step(&s, 4), "facts.child_pid");
-        ck_assert(stepper_go(&s));
-    }
-    ck_assert_int_eq(step, 6);
-    ck_assert(!gone(child));
-    ck_assert_int_eq(kill(demo, SIGTERM), 0);
-    int status = stepper_finish(&s);
-    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
-    ck_assert_msg(gone(child), "the child %ld outlived the demo", (long)child);
+    static const struct started child[] = {{4, "facts.child_pid", "the child"}};
+    assert_none_outlives_demo(program, 6, child, 1);
 }
 END_TEST
 

@@ -179,8 +179,7 @@ static const struct bad_case bad_cases[] = {
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "nobody") == 0 && geteuid() == 0)
-        run_as = RUN_AS_NOBODY;
+    run_as = demo_test_run_as_if_root(argc, argv);
     program = demo_program("madvise-pages", run_as);
     page_kb = sysconf(_SC_PAGESIZE) / 1024;
     Suite *s = suite_create(run_as == RUN_AS_NOBODY ? "madvise-pages as nobody" : "madvise-pages");

@@ -250,8 +250,7 @@ static const struct bad_case bad[] = {
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "nobody") == 0 && geteuid() == 0)
-        run_as = RUN_AS_NOBODY;
+    run_as = demo_test_run_as_if_root(argc, argv);
     page_kb = sysconf(_SC_PAGESIZE) / 1024;
     program = demo_program("protnone-dirty", run_as);
     Suite *s = suite_create("protnone-dirty");

@@ -402,8 +402,7 @@ static const struct bad_case bad[] = {
 int main(int argc, char **argv)
 {
     page = sysconf(_SC_PAGESIZE);
-    if (argc > 1 && strcmp(argv[1], "nobody") == 0 && geteuid() == 0)
-        run_as = RUN_AS_NOBODY;
+    run_as = demo_test_run_as_if_root(argc, argv);
     program = demo_program("segv-pgfault", run_as);
     Suite *s = suite_create("segv-pgfault");
     TCase *tc = tcase_create("cases");

@@ -115,24 +115,12 @@ END_TEST
 /* Killed at a pause, with the child and both cats alive: none outlives it. */
 START_TEST(children_end_with_the_demo)
 {
-    const char *argv[] = {program, "--step", "--json", NULL};
-    struct stepper s;
-    ck_assert_int_eq(stepper_start(&s, argv), 0);
-    pid_t demo = stepper_pid(&s);
-    int step;
-    while ((step = stepper_wait(&s)) > 0 && step < 5)
-        ck_assert(stepper_go(&s));
-    ck_assert_int_eq(step, 5);
-    pid_t child = (pid_t)jint(stepper_step(&s, 2), "facts.child_pid");
-    pid_t vforked = (pid_t)jint(stepper_step(&s, 3), "facts.vforked_pid");
-    pid_t cat = (pid_t)jint(stepper_step(&s, 4), "facts.spawned_pid");
-    ck_assert(!gone(child) && !gone(vforked) && !gone(cat));
-    ck_assert_int_eq(kill(demo, SIGTERM), 0);
-    int status = stepper_finish(&s);
-    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
-    ck_assert_msg(gone(child), "fork's child %ld outlived the demo", (long)child);
-    ck_assert_msg(gone(vforked), "vfork's cat %ld outlived the demo", (long)vforked);
-    ck_assert_msg(gone(cat), "cat %ld outlived the demo", (long)cat);
+    static const struct started kids[] = {
+        {2, "facts.child_pid", "fork's child"},
+        {3, "facts.vforked_pid", "vfork's cat"},
+        {4, "facts.spawned_pid", "cat"},
+    };
+    assert_none_outlives_demo(program, 5, kids, 3);
 }
 END_TEST
 

@@ -26,6 +26,12 @@ enum run_as demo_test_run_as(int argc, char **argv, const char *test)
     return RUN_AS_NOBODY;
 }
 
+enum run_as demo_test_run_as_if_root(int argc, char **argv)
+{
+    bool nobody = argc > 1 && strcmp(argv[1], "nobody") == 0 && geteuid() == 0;
+    return nobody ? RUN_AS_NOBODY : RUN_AS_SELF;
+}
+
 const char *demo_program(const char *name, enum run_as as)
 {
     static char paths[8][PATH_MAX];

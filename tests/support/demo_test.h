@@ -25,6 +25,10 @@ struct demo_run {
  * anything else, the current user. */
 enum run_as demo_test_run_as(int argc, char **argv, const char *test);
 
+/* The same, for a test whose "nobody" run, without root, is its plain run
+ * again (as the current user) rather than a skip. */
+enum run_as demo_test_run_as_if_root(int argc, char **argv);
+
 /* Path of a built demo; for RUN_AS_NOBODY a copy any user can execute. */
 const char *demo_program(const char *name, enum run_as as);
 
