@@ -32,15 +32,6 @@ static enum run_as run_as = RUN_AS_SELF;
 
 enum { STEPS = 4 }; /* budget, then modes 0, 1 and 2 */
 
-static int64_t value(const struct json *step, const char *id, const char *key)
-{
-    const struct json *f = finding(step, id);
-    ck_assert_msg(f != NULL, "no finding %s", id);
-    char path[64];
-    snprintf(path, sizeof path, "values.%s", key);
-    return jint(f, path);
-}
-
 /* The four requests in each mode, against the kernel's rules; at the pause
  * before each mode's step, overcommit_memory is the previous mode's, as
  * read here; afterwards every knob is back. */
@@ -77,9 +68,9 @@ START_TEST(modes_as_root)
      * instead (no pause before step 4), and the test checks that. */
     bool too_close = held(m[2], "mode2_too_close");
     if (too_close) {
-        int64_t committed = value(m[2], "mode2_too_close", "committed_kB");
-        int64_t fits = value(m[2], "mode2_too_close", "requests_kB");
-        int64_t allowed = value(m[2], "mode2_too_close", "allowed_kB");
+        int64_t committed = finding_value(m[2], "mode2_too_close", "committed_kB");
+        int64_t fits = finding_value(m[2], "mode2_too_close", "requests_kB");
+        int64_t allowed = finding_value(m[2], "mode2_too_close", "allowed_kB");
         ck_assert_int_gt(committed + fits, allowed / 2);
         ck_assert_int_le(allowed, observe_meminfo("CommitLimit"));
         ck_assert_int_eq(seen_mode[4], -1);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "demo_test.h"
+#include "lesson.h"
 #include "observe.h"
 #include "suite.h"
 
@@ -25,21 +26,6 @@ static const char *program;
 static enum run_as run_as = RUN_AS_SELF;
 static long page_kb;
 static int cur_pause;
-
-static const struct json *finding(const struct json *step, const char *id)
-{
-    const struct json *all = json_get(step, "findings");
-    for (size_t i = 0; all && i < all->count; i++)
-        if (strcmp(json_get_string(&all->items[i], "id"), id) == 0)
-            return &all->items[i];
-    return NULL;
-}
-
-static bool held(const struct json *step, const char *id)
-{
-    const struct json *f = finding(step, id);
-    return f && json_get(f, "held")->boolean;
-}
 
 /* Whether the mapping at addr carries its own commit charge. */
 static bool charged(pid_t pid, uintptr_t addr)

@@ -31,6 +31,15 @@ bool held(const struct json *step, const char *id)
     return h && h->type == JSON_BOOL && h->boolean;
 }
 
+int64_t finding_value(const struct json *step, const char *id, const char *key)
+{
+    const struct json *f = finding(step, id);
+    ck_assert_msg(f != NULL, "no finding %s", id);
+    char path[96];
+    snprintf(path, sizeof path, "values.%s", key);
+    return jint(f, path);
+}
+
 /* Whitespace runs as one space, as the preprocessor's # prints them. */
 static void squeeze(const char *in, char *out, size_t len)
 {

@@ -20,6 +20,8 @@
 /* The finding `id` of a step, or NULL; whether it was recorded and held. */
 const struct json *finding(const struct json *step, const char *id);
 bool held(const struct json *step, const char *id);
+/* The value `key` of the finding `id` of a step, both asserted there. */
+int64_t finding_value(const struct json *step, const char *id, const char *key);
 
 /* Each LESSON's text in the step's "code" is in the source file at
  * source_path, whitespace runs read as one space (as the preprocessor's #
