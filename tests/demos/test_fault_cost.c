@@ -129,6 +129,26 @@ static void check_step(const struct json *st, int64_t outside_faults, int64_t rs
                   (long long)baseline_rss_kb);
 }
 
+/* What we read at each pause: the demo's minor faults and VmRSS so far. */
+struct watch {
+    int64_t minflt[16], rss[16], baseline;
+};
+
+/* At the pause before step `next`: our reading now, and step next - 1 against it. */
+static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *ended)
+{
+    struct watch *w = ctx;
+    pid_t pid = stepper_pid(s);
+    ck_assert_int_lt(next, 15);
+    w->minflt[next] = observe_minflt(pid);
+    asan = observe_status(pid, "VmSize") > (INT64_C(1) << 30); /* kB: over 1 TiB */
+    w->rss[next] = observe_status(pid, "VmRSS");
+    if (w->baseline < 0)
+        w->baseline = w->rss[next];
+    if (ended)
+        check_step(ended, w->minflt[next] - w->minflt[next - 1], w->rss[next], w->baseline);
+}
+
 START_TEST(observed_from_outside)
 {
     char size[16], reps[16];
@@ -136,34 +156,12 @@ START_TEST(observed_from_outside)
     snprintf(reps, sizeof reps, "%d", REPS);
     const char *argv[] = {program, "--step", "--json", "--size", size, "--reps", reps, NULL};
     struct stepper s;
-    ck_assert_int_eq(stepper_start(&s, argv), 0);
-    pid_t pid = stepper_pid(&s);
-    int64_t minflt[16] = {0}, rss[16] = {0}, baseline = -1;
-    int step, last = 0;
-    while ((step = stepper_wait(&s)) > 0) {
-        ck_assert_int_eq(step, last + 1);
-        ck_assert_int_lt(step, 15);
-        minflt[step] = observe_minflt(pid);
-        asan = observe_status(pid, "VmSize") > (INT64_C(1) << 30); /* kB: over 1 TiB */
-        rss[step] = observe_status(pid, "VmRSS");
-        if (baseline < 0)
-            baseline = rss[step];
-        if (step > 1)
-            check_step(stepper_step(&s, step - 1), minflt[step] - minflt[step - 1], rss[step],
-                       baseline);
-        last = step;
-        ck_assert(stepper_go(&s));
-    }
-    const struct json *final = stepper_step(&s, last), *result = stepper_result(&s);
-    ck_assert_ptr_nonnull(final);
-    ck_assert_ptr_nonnull(result);
-    ck_assert_str_eq(jstr(final, "id"), "page_fault1");
-    assert_lesson_step(final);
-    ck_assert_str_eq(jstr(result, "result"), "ok");
+    struct watch w = {.baseline = -1};
+    int last = lesson_step_through(&s, argv, at_pause, &w);
+    assert_lesson_step(lesson_last_step(&s, last, "page_fault1"));
     ck_assert_int_eq(jint(stepper_step(&s, 1), "facts.size_kB"), SIZE_MB * 1024);
     ck_assert_int_eq(jint(stepper_step(&s, 1), "facts.pages_per_rep"), pages());
-    int status = stepper_finish(&s);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    lesson_assert_ok_end(&s);
 }
 END_TEST
 
@@ -189,10 +187,7 @@ START_TEST(answers_show_real_code)
 }
 END_TEST
 
-static const struct {
-    const char *args[4];
-    const char *names;
-} bad_cases[] = {
+static const struct bad_case bad_cases[] = {
     {{"--reps", "2", NULL}, "--reps"},
     {{"--reps", "x", NULL}, "--reps"},
     {{"--size", "1K", NULL}, "--size"},
@@ -200,16 +195,9 @@ static const struct {
     {{"--quick", "extra", NULL}, "extra"},
 };
 
-START_TEST(bad_input_exits_2)
-{
-    check_bad_input(program, "fault-cost", bad_cases[_i].args, bad_cases[_i].names);
-}
-END_TEST
-
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "nobody") == 0 && geteuid() == 0)
-        run_as = RUN_AS_NOBODY;
+    run_as = demo_test_run_as_if_root(argc, argv);
     program = demo_program("fault-cost", run_as);
     page_size = sysconf(_SC_PAGESIZE);
     Suite *s = suite_create(run_as == RUN_AS_NOBODY ? "fault-cost as nobody" : "fault-cost");
@@ -220,10 +208,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, observed_from_outside);
         tcase_add_test(tc, answers_show_real_code);
     }
-    tcase_add_loop_test(tc, bad_input_exits_2, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    ADD_BAD_INPUT_TESTS(tc, program, "fault-cost", bad_cases);
     suite_add_tcase(s, tc);
-    int failed = run_suite(s);
-    if (run_as == RUN_AS_NOBODY)
-        remove_copy(program);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return demo_test_exit(s, program, run_as);
 }

@@ -50,138 +50,102 @@ static void assert_rows(const struct json *st, const char *who, const struct sid
     }
 }
 
-/* The accounted (VmFlags "ac") mappings of a process, summed, as fork
- * charges them: our own reading of smaps. */
-static int64_t accounted_kb(pid_t pid)
-{
-    char path[64], line[512];
-    snprintf(path, sizeof path, "/proc/%ld/smaps", (long)pid);
-    FILE *f = fopen(path, "re");
-    ck_assert_ptr_nonnull(f);
-    int64_t sum = 0, size = 0;
-    while (fgets(line, sizeof line, f)) {
-        long long kb;
-        if (sscanf(line, "Size: %lld kB", &kb) == 1)
-            size = kb;
-        if (strncmp(line, "VmFlags:", 8) == 0 && strstr(line, " ac"))
-            sum += size;
-    }
-    fclose(f);
-    return sum;
-}
+/* What the test keeps from pause to pause: the two processes, the lesson's
+ * mappings (p; d and w, advised MADV_DONTFORK and MADV_WIPEONFORK), the
+ * child's reading after fork and the parent's at the pause before. */
+struct watch {
+    pid_t parent, child;
+    uintptr_t p, d, w;
+    struct side cb, pb;
+};
 
-static bool gone(pid_t pid)
+/* At the pause before step `next`: step next - 1 (st) against what we read now. */
+static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *st)
 {
-    return kill(pid, 0) != 0 && errno == ESRCH;
+    struct watch *w = ctx;
+    w->parent = stepper_pid(s);
+    if (st)
+        assert_lesson_step_in(st, VMLAB_DEMO_SOURCE);
+    const char *id = st ? jstr(st, "id") : "";
+    struct side pa, ca;
+    if (strcmp(id, "map") == 0) {
+        w->p = stepper_maps_start(st);
+        w->d = hex_fact(st, "facts.d", false);
+        w->w = hex_fact(st, "facts.w", false);
+        ck_assert_int_eq(observe_smaps(w->parent, w->p, "Size"), jint(st, "facts.size_kB"));
+        ck_assert_int_eq(observe_smaps(w->parent, w->p, "Rss"), 0);
+    }
+    if (w->p)
+        read_side(w->parent, w->p, &pa);
+    if (strcmp(id, "touch") == 0) {
+        assert_rows(st, "parent", &pa);
+        ck_assert_int_eq(pa.rss, written_kb); /* the reads took the zero page */
+        ck_assert_int_eq(pa.private_dirty, written_kb);
+    }
+    if (strcmp(id, "fork") == 0) {
+        w->child = (pid_t)jint(st, "facts.child_pid");
+        ck_assert_int_gt(w->child, 0);
+        read_side(w->child, w->p, &ca);
+        assert_rows(st, "parent", &pa);
+        assert_rows(st, "child", &ca);
+        ck_assert_int_eq(ca.rss, written_kb);
+        ck_assert_int_eq(pa.shared_dirty, written_kb);
+        ck_assert_int_eq(ca.shared_dirty, written_kb);
+        ck_assert_int_eq(pa.pss, written_kb / 2);
+        ck_assert_int_eq(ca.pss, written_kb / 2);
+        ck_assert(held(st, "all_shared") && held(st, "zero_and_untouched_not_copied"));
+        ck_assert_int_eq(observe_smaps(w->child, w->d, "Size"), -1); /* MADV_DONTFORK */
+        ck_assert_int_eq(observe_smaps(w->child, w->w, "Rss"), 0);   /* MADV_WIPEONFORK */
+        ck_assert_int_gt(observe_smaps(w->parent, w->w, "Rss"), 0);
+        ck_assert(held(st, "dontfork_wipeonfork"));
+        int64_t charge = accounted_kb(w->child);
+        ck_assert_int_eq(jint(st, "facts.child_accounted_kB"), charge);
+        assert_commit_exact(st, "fork_charged_child", charge);
+        w->cb = ca;
+    }
+    if (strcmp(id, "child_writes") == 0) {
+        read_side(w->child, w->p, &ca);
+        assert_rows(st, "parent", &pa);
+        assert_rows(st, "child", &ca);
+        int64_t half = written_kb / 2;
+        int64_t cfaults = ca.minflt - w->cb.minflt;
+        ck_assert_msg(cfaults >= half / page_kb && cfaults <= half / page_kb + 4,
+                      "the child took %lld faults for %lld pages", (long long)cfaults,
+                      (long long)(half / page_kb));
+        /* The parent took no fault in kill + waitpid, inside what we counted. */
+        ck_assert_int_eq(jint(st, "delta.minor_faults"), 0);
+        ck_assert(jint(st, "before.minor_faults") >= w->pb.minflt &&
+                  jint(st, "after.minor_faults") <= pa.minflt);
+        ck_assert_int_eq(pa.rss, written_kb);
+        ck_assert_int_eq(ca.private_dirty, half);
+        ck_assert_int_eq(pa.private_dirty, half);
+        ck_assert_int_eq(pa.pss + ca.pss, written_kb + half); /* the frames there are */
+        ck_assert(held(st, "cow_in_child") && held(st, "parent_unchanged") && held(st, "pss_adds_up"));
+    }
+    if (w->p)
+        w->pb = pa;
+    (void)next;
 }
 
 START_TEST(lesson_observed)
 {
     const char *argv[] = {program, "--step", "--json", NULL};
     struct stepper s;
-    ck_assert_int_eq(stepper_start(&s, argv), 0);
-    pid_t parent = stepper_pid(&s), child = 0;
-    uintptr_t p = 0, d = 0, w = 0;
-    struct side cb = {0}, pb = {0};
-    int step, last = 0;
-    while ((step = stepper_wait(&s)) > 0) {
-        ck_assert_int_eq(step, last + 1);
-        const struct json *st = step > 1 ? stepper_step(&s, step - 1) : NULL;
-        if (st) {
-            assert_code_is_source(st, VMLAB_DEMO_SOURCE);
-            assert_sentences_rest_on_findings(st);
-        }
-        const char *id = st ? jstr(st, "id") : "";
-        struct side pa, ca;
-        if (strcmp(id, "map") == 0) {
-            p = stepper_maps_start(st);
-            d = hex_fact(st, "facts.d", false);
-            w = hex_fact(st, "facts.w", false);
-            ck_assert_int_eq(observe_smaps(parent, p, "Size"), jint(st, "facts.size_kB"));
-            ck_assert_int_eq(observe_smaps(parent, p, "Rss"), 0);
-        }
-        if (p)
-            read_side(parent, p, &pa);
-        if (strcmp(id, "touch") == 0) {
-            assert_rows(st, "parent", &pa);
-            ck_assert_int_eq(pa.rss, written_kb); /* the reads took the zero page */
-            ck_assert_int_eq(pa.private_dirty, written_kb);
-        }
-        if (strcmp(id, "fork") == 0) {
-            child = (pid_t)jint(st, "facts.child_pid");
-            ck_assert_int_gt(child, 0);
-            read_side(child, p, &ca);
-            assert_rows(st, "parent", &pa);
-            assert_rows(st, "child", &ca);
-            ck_assert_int_eq(ca.rss, written_kb);
-            ck_assert_int_eq(pa.shared_dirty, written_kb);
-            ck_assert_int_eq(ca.shared_dirty, written_kb);
-            ck_assert_int_eq(pa.pss, written_kb / 2);
-            ck_assert_int_eq(ca.pss, written_kb / 2);
-            ck_assert(held(st, "all_shared") && held(st, "zero_and_untouched_not_copied"));
-            ck_assert_int_eq(observe_smaps(child, d, "Size"), -1); /* MADV_DONTFORK */
-            ck_assert_int_eq(observe_smaps(child, w, "Rss"), 0);   /* MADV_WIPEONFORK */
-            ck_assert_int_gt(observe_smaps(parent, w, "Rss"), 0);
-            ck_assert(held(st, "dontfork_wipeonfork"));
-            int64_t charge = accounted_kb(child);
-            ck_assert_int_eq(jint(st, "facts.child_accounted_kB"), charge);
-            assert_commit_exact(st, "fork_charged_child", charge);
-            cb = ca;
-        }
-        if (strcmp(id, "child_writes") == 0) {
-            read_side(child, p, &ca);
-            assert_rows(st, "parent", &pa);
-            assert_rows(st, "child", &ca);
-            int64_t half = written_kb / 2;
-            int64_t cfaults = ca.minflt - cb.minflt;
-            ck_assert_msg(cfaults >= half / page_kb && cfaults <= half / page_kb + 4,
-                          "the child took %lld faults for %lld pages", (long long)cfaults,
-                          (long long)(half / page_kb));
-            /* The parent took no fault in kill + waitpid, inside what we counted. */
-            ck_assert_int_eq(jint(st, "delta.minor_faults"), 0);
-            ck_assert(jint(st, "before.minor_faults") >= pb.minflt &&
-                      jint(st, "after.minor_faults") <= pa.minflt);
-            ck_assert_int_eq(pa.rss, written_kb);
-            ck_assert_int_eq(ca.private_dirty, half);
-            ck_assert_int_eq(pa.private_dirty, half);
-            ck_assert_int_eq(pa.pss + ca.pss, written_kb + half); /* the frames there are */
-            ck_assert(held(st, "cow_in_child") && held(st, "parent_unchanged") && held(st, "pss_adds_up"));
-        }
-        if (p)
-            pb = pa;
-        last = step;
-        ck_assert(stepper_go(&s));
-    }
-    ck_assert_int_eq(last, 6);
+    struct watch w = {0};
+    ck_assert_int_eq(lesson_step_through(&s, argv, at_pause, &w), 6);
     const struct json *end = stepper_step(&s, 6);
     ck_assert_ptr_nonnull(end);
     ck_assert(held(end, "parent_owns_all_again"));
-    ck_assert_str_eq(jstr(stepper_result(&s), "result"), "ok");
-    int status = stepper_finish(&s);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
-    ck_assert(child > 0 && gone(child));
+    lesson_assert_ok_end(&s);
+    ck_assert(w.child > 0 && gone(w.child));
 }
 END_TEST
 
 /* Killed at a pause, with the child alive: it does not outlive the demo. */
 START_TEST(children_end_with_the_demo)
 {
-    const char *argv[] = {program, "--step", "--json", NULL};
-    struct stepper s;
-    ck_assert_int_eq(stepper_start(&s, argv), 0);
-    pid_t demo = stepper_pid(&s), child = 0;
-    int step;
-    while ((step = stepper_wait(&s)) > 0 && step < 6) {
-        if (step == 5)
-            child = (pid_t)jint(stepper_step(&s, 4), "facts.child_pid");
-        ck_assert(stepper_go(&s));
-    }
-    ck_assert_int_eq(step, 6);
-    ck_assert(!gone(child));
-    ck_assert_int_eq(kill(demo, SIGTERM), 0);
-    int status = stepper_finish(&s);
-    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
-    ck_assert_msg(gone(child), "the child %ld outlived the demo", (long)child);
+    static const struct started child[] = {{4, "facts.child_pid", "the child"}};
+    assert_none_outlives_demo(program, 6, child, 1);
 }
 END_TEST
 
@@ -190,45 +154,22 @@ START_TEST(predict_answers_measured)
     struct demo_run d;
     demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"--answers", "b,b", NULL});
     ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
-    for (int i = 4; i <= 5; i++) {
-        const struct json *q = json_get(demo_step(&d, i), "prediction");
-        ck_assert_ptr_nonnull(q);
-        ck_assert_str_eq(json_get_string(q, "measured"), "b");
-    }
+    assert_measured(&d, 4, "b");
+    assert_measured(&d, 5, "b");
     demo_run_free(&d);
 }
 END_TEST
 
 START_TEST(answers_show_real_code)
 {
-    FILE *f = fopen(VMLAB_ANSWERS, "re");
-    ck_assert_ptr_nonnull(f);
-    static char line[1 << 16];
-    int steps = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "{\"demo\":\"fork-cow\"", 18) != 0)
-            continue;
-        char err[128];
-        struct json *j = json_parse(line, strcspn(line, "\n"), err, sizeof err);
-        ck_assert_msg(j != NULL, "%s", err);
-        if (json_get(j, "step")) {
-            assert_code_is_source(j, VMLAB_DEMO_SOURCE);
-            assert_sentences_rest_on_findings(j);
-            steps++;
-        }
-        json_free(j);
-    }
-    fclose(f);
-    ck_assert_int_ge(steps, 6);
+    ck_assert_int_ge(assert_answers_real_in(VMLAB_ANSWERS, "fork-cow", VMLAB_DEMO_SOURCE), 6);
 }
 END_TEST
 
-START_TEST(bad_input_exits_2)
-{
-    check_bad_input(program, "fork-cow", (const char *const[]){"--pages", "4", NULL}, "--pages");
-    check_bad_input(program, "fork-cow", (const char *const[]){"extra", NULL}, "extra");
-}
-END_TEST
+static const struct bad_case bad_cases[] = {
+    {{"--pages", "4", NULL}, "--pages"},
+    {{"extra", NULL}, "extra"},
+};
 
 int main(void)
 {
@@ -242,7 +183,7 @@ int main(void)
     tcase_add_test(tc, children_end_with_the_demo);
     tcase_add_test(tc, predict_answers_measured);
     tcase_add_test(tc, answers_show_real_code);
-    tcase_add_test(tc, bad_input_exits_2);
+    ADD_BAD_INPUT_TESTS(tc, program, "fork-cow", bad_cases);
     suite_add_tcase(s, tc);
     return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -392,16 +392,10 @@ START_TEST(containers_skip_before_announcing)
 }
 END_TEST
 
-static const struct { const char *args[4]; const char *names; } bad[] = {
+static const struct bad_case bad[] = {
     {{"--setup", "0"}, "--setup"}, {{"--setup", "65"}, "--setup"},
     {{"--setup", "x"}, "--setup"}, {{"--setup", ""}, "--setup"},
 };
-
-START_TEST(bad_input)
-{
-    check_bad_input(program, "hugetlb-reserve", bad[_i].args, bad[_i].names);
-}
-END_TEST
 
 /* Whatever a test wrote and did not undo (a failed assertion ends its
  * process early): own[] lives in shared memory, so the parent sees the
@@ -444,7 +438,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, prefilled_pool_used_as_it_is);
         tcase_add_test(tc, surplus_pages_on_demand);
         tcase_add_test(tc, containers_skip_before_announcing);
-        tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
+        ADD_BAD_INPUT_TESTS(tc, program, "hugetlb-reserve", bad);
     }
     suite_add_tcase(s, tc);
     int failed = run_suite(s);

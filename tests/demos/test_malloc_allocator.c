@@ -254,14 +254,9 @@ int main(int argc, char **args)
 {
     demo = argc > 1 ? args[1] : "malloc-brk";
     program = demo_program(demo, RUN_AS_SELF);
-    struct run_result r;
-    const char *argv[] = {program, "--json", NULL};
-    if (run_program(argv, RUN_AS_SELF, &r) == 0 && r.exit_code == 77) {
-        fprintf(stderr, "test_malloc_allocator: %s: the demo cannot run here: %s", demo, r.out);
-        run_result_free(&r);
-        return 77;
-    }
-    run_result_free(&r);
+    char who[64];
+    snprintf(who, sizeof who, "test_malloc_allocator: %s", demo);
+    demo_test_skip_if_77(program, who);
     find_libs();
     if (!installed[0] && !installed[1]) {
         fprintf(stderr, "test_malloc_allocator: %s: neither jemalloc nor mimalloc is installed: "

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "demo_test.h"
+#include "heap_checks.h"
 #include "lesson_checks.h"
 #include "observe.h"
 #include "suite.h"
@@ -24,40 +25,12 @@
 static const char *program;
 static int64_t page_kb;
 
-struct seen {               /* our reading at the pause before step N */
-    int64_t vm_size, vm_rss, heap_size, heap_rss, minflt;
-    uintptr_t heap_end;
-};
-
-static void read_seen(pid_t pid, struct seen *v)
+static void check_step(pid_t pid, const struct json *st, const struct seen *b,
+                       const struct seen *a)
 {
-    struct vma heap;
-    v->vm_size = observe_status(pid, "VmSize");
-    v->vm_rss = observe_status(pid, "VmRSS");
-    v->minflt = observe_minflt(pid);
-    v->heap_size = v->heap_rss = 0;
-    v->heap_end = 0;
-    if (maps_find(pid, 0, "[heap]", &heap)) {
-        v->heap_size = observe_smaps(pid, heap.start, "Size");
-        v->heap_rss = observe_smaps(pid, heap.start, "Rss");
-        v->heap_end = heap.end;
-    }
-}
-
-static void check_step(const struct json *st, const struct seen *b, const struct seen *a)
-{
+    (void)pid; /* the rows and the steps' own numbers are enough here */
     const char *id = jstr(st, "id");
-    int n = (int)jint(st, "step");
-    assert_lesson_step_in(st, VMLAB_DEMO_SOURCE);
-    /* The rows are what we read now, the demo sitting still at its pause. */
-    ck_assert_int_eq(jint(st, "after.VmSize_kB"), a->vm_size);
-    ck_assert_int_eq(jint(st, "after.heap_Size_kB"), a->heap_size);
-    ck_assert_int_eq(jint(st, "after.heap_Rss_kB"), a->heap_rss);
-    ck_assert_int_eq((int64_t)((hex_fact(st, "facts.brk", true) + 4095) & ~(uintptr_t)4095),
-                     (int64_t)a->heap_end);
-    int64_t f0 = jint(st, "before.minor_faults"), f1 = jint(st, "after.minor_faults");
-    ck_assert_msg(f0 >= b->minflt && f1 <= a->minflt, "step %d: faults %lld..%lld outside %lld..%lld",
-                  n, (long long)f0, (long long)f1, (long long)b->minflt, (long long)a->minflt);
+    assert_heap_rows(st, b, a);
     if (strcmp(id, "malloc_big") == 0) {
         int64_t big = jint(st, "facts.big_kB");
         ck_assert_int_ge(a->vm_size - b->vm_size, big);
@@ -87,32 +60,16 @@ static void check_step(const struct json *st, const struct seen *b, const struct
     }
 }
 
-/* At the pause before step `next`: our reading now, and step next - 1 against it. */
-static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *ended)
-{
-    struct seen *seen = ctx;
-    ck_assert_int_lt(next, 40);
-    read_seen(stepper_pid(s), &seen[next]);
-    if (ended)
-        check_step(ended, &seen[next - 1], &seen[next]);
-}
-
 START_TEST(lesson_observed)
 {
-    const char *argv[] = {program, "--step", "--json", NULL};
-    struct stepper s;
-    struct seen seen[40];
-    ck_assert_int_eq(lesson_step_through(&s, argv, at_pause, seen), 9);
-    lesson_assert_ok_end(&s);
+    heap_lesson_observed(program, check_step);
 }
 END_TEST
 
-START_TEST(bad_input_exits_2)
-{
-    check_bad_input(program, "malloc-free", (const char *const[]){"--size", "4K", NULL}, "--size");
-    check_bad_input(program, "malloc-free", (const char *const[]){"extra", NULL}, "extra");
-}
-END_TEST
+static const struct bad_case bad_cases[] = {
+    {{"--size", "4K", NULL}, "--size"},
+    {{"extra", NULL}, "extra"},
+};
 
 START_TEST(answers_show_real_code)
 {
@@ -125,19 +82,12 @@ int main(void)
     program = demo_program("malloc-free", RUN_AS_SELF);
     page_kb = sysconf(_SC_PAGESIZE) / 1024;
     /* A build whose allocator is not glibc's cannot show this lesson. */
-    struct run_result r;
-    const char *argv[] = {program, "--json", NULL};
-    if (run_program(argv, RUN_AS_SELF, &r) == 0 && r.exit_code == 77) {
-        fprintf(stderr, "test_malloc_free: the demo cannot run here: %s", r.out);
-        run_result_free(&r);
-        return 77;
-    }
-    run_result_free(&r);
+    demo_test_skip_if_77(program, "test_malloc_free");
     Suite *s = suite_create("malloc-free");
     TCase *tc = tcase_create("lesson");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, lesson_observed);
-    tcase_add_test(tc, bad_input_exits_2);
+    ADD_BAD_INPUT_TESTS(tc, program, "malloc-free", bad_cases);
     tcase_add_test(tc, answers_show_real_code);
     suite_add_tcase(s, tc);
     return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -322,19 +322,13 @@ START_TEST(lesson_unprivileged)
 }
 END_TEST
 
-static const struct { const char *args[4]; const char *names; } bad[] = {
+static const struct bad_case bad[] = {
     {{"--size", "0"}, "--size"},           {{"--size", "12Q"}, "--size"},
     {{"--size", "99999999T"}, "--size"},   {{"--fit-size", "8G"}, "--fit-size"},
     {{"--fit-size", "1K"}, "--fit-size"},
     {{"--all-modes"}, "--all-modes"}, /* overcommit-modes' now: an unknown option here */
     {{"mode2"}, "mode2"},
 };
-
-START_TEST(bad_input)
-{
-    check_bad_input(program, "map-noreserve", bad[_i].args, bad[_i].names);
-}
-END_TEST
 
 /* ---- mode 2, for a moment (root) ---- */
 
@@ -524,7 +518,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, lesson_observed_from_outside);
         tcase_add_test(tc, rlimit_as_is_named_and_sizes_follow_it);
         tcase_add_test(tc, rlimit_data_is_named);
-        tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
+        ADD_BAD_INPUT_TESTS(tc, program, "map-noreserve", bad);
     }
     suite_add_tcase(s, tc);
     int failed = run_suite(s);

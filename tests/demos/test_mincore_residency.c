@@ -342,19 +342,13 @@ START_TEST(file_of_someone_else)
 }
 END_TEST
 
-static const struct { const char *args[4]; const char *names; } bad[] = {
+static const struct bad_case bad[] = {
     {{"--pages", "7"}, "--pages"},   {{"--pages", "4097"}, "--pages"},
     {{"--pages", "1e3"}, "--pages"}, {{"--pages", "8K"}, "--pages"},
     {{"--file", ""}, "--file"},      {{"--pages"}, "--pages"},
     {{"--scale", "0"}, "--scale"},   {{"--scale", "513"}, "--scale"},
     {{"--nope"}, "--nope"},
 };
-
-START_TEST(bad_input)
-{
-    check_bad_input(program, "mincore-residency", bad[_i].args, bad[_i].names);
-}
-END_TEST
 
 START_TEST(missing_file_is_a_runtime_error)
 {
@@ -384,7 +378,7 @@ int main(void)
         tcase_add_test(tc, file_on_tmpfs);
     if (geteuid() == 0) /* needs a file owned by someone else than the demo's user */
         tcase_add_test(tc, file_of_someone_else);
-    tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
+    ADD_BAD_INPUT_TESTS(tc, program, "mincore-residency", bad);
     tcase_add_test(tc, missing_file_is_a_runtime_error);
     suite_add_tcase(s, tc);
     int failed = run_suite(s);

@@ -101,6 +101,16 @@ static void check_step(struct watch *w, const struct json *st)
     }
 }
 
+/* At the pause before step `next`: step next - 1 against what we read now. */
+static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *ended)
+{
+    struct watch *w = ctx;
+    w->pid = stepper_pid(s);
+    if (ended)
+        check_step(w, ended);
+    (void)next;
+}
+
 START_TEST(observed_from_outside)
 {
     char size[16];
@@ -108,28 +118,11 @@ START_TEST(observed_from_outside)
     const char *argv[] = {program, "--step", "--json", "--size", size, NULL};
     struct stepper s;
     struct watch w = {0};
-    ck_assert_int_eq(stepper_start(&s, argv), 0);
-    w.pid = stepper_pid(&s);
-    int step, last = 0;
-    while ((step = stepper_wait(&s)) > 0) {
-        ck_assert_int_eq(step, last + 1);
-        if (step > 1) {
-            const struct json *done = stepper_step(&s, step - 1);
-            ck_assert_msg(done != NULL, "no JSON for step %d", step - 1);
-            check_step(&w, done);
-        }
-        last = step;
-        ck_assert(stepper_go(&s));
-    }
-    const struct json *unmap = stepper_step(&s, last), *result = stepper_result(&s);
-    ck_assert_ptr_nonnull(unmap);
-    ck_assert_ptr_nonnull(result);
-    ck_assert_str_eq(jstr(unmap, "id"), "unmap");
+    int last = lesson_step_through(&s, argv, at_pause, &w);
+    const struct json *unmap = lesson_last_step(&s, last, "unmap");
     assert_lesson_step(unmap);
     ck_assert(held(unmap, "mapping_gone"));
-    ck_assert_str_eq(jstr(result, "result"), "ok");
-    int status = stepper_finish(&s);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    lesson_assert_ok_end(&s);
 }
 END_TEST
 
@@ -167,26 +160,16 @@ START_TEST(answers_show_real_code)
 }
 END_TEST
 
-static const struct {
-    const char *args[4];
-    const char *names;
-} bad_cases[] = {
+static const struct bad_case bad_cases[] = {
     {{"--size", "1K", NULL}, "--size"},
     {{"--size", "1G", NULL}, "--size"},
     {{"--size", NULL}, "--size"},
     {{"--bogus", NULL}, "--bogus"},
 };
 
-START_TEST(bad_input_exits_2)
-{
-    check_bad_input(program, "mlock-pages", bad_cases[_i].args, bad_cases[_i].names);
-}
-END_TEST
-
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "nobody") == 0 && geteuid() == 0)
-        run_as = RUN_AS_NOBODY;
+    run_as = demo_test_run_as_if_root(argc, argv);
     program = demo_program("mlock-pages", run_as);
     page_kb = sysconf(_SC_PAGESIZE) / 1024;
     Suite *s = suite_create(run_as == RUN_AS_NOBODY ? "mlock-pages as nobody" : "mlock-pages");
@@ -197,10 +180,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, observed_from_outside);
         tcase_add_test(tc, answers_show_real_code);
     }
-    tcase_add_loop_test(tc, bad_input_exits_2, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    ADD_BAD_INPUT_TESTS(tc, program, "mlock-pages", bad_cases);
     suite_add_tcase(s, tc);
-    int failed = run_suite(s);
-    if (run_as == RUN_AS_NOBODY)
-        remove_copy(program);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return demo_test_exit(s, program, run_as);
 }

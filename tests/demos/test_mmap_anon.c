@@ -561,11 +561,6 @@ END_TEST
 
 /* ---- the command line ---- */
 
-struct bad_case {
-    const char *args[5];
-    const char *names; /* the error line must contain this */
-};
-
 static const struct bad_case bad_cases[] = {
     {{"--size", "0"}, "--size"},
     {{"--size", "-1"}, "--size"},
@@ -580,12 +575,6 @@ static const struct bad_case bad_cases[] = {
     {{"--color=sometimes"}, "--color"},
     {{"--thp", "--size", "2M"}, "--size"},
 };
-
-START_TEST(bad_input_exits_2)
-{
-    check_bad_input(program, "mmap-anon", bad_cases[_i].args, bad_cases[_i].names);
-}
-END_TEST
 
 START_TEST(help_and_version)
 {
@@ -686,14 +675,11 @@ int main(int argc, char **argv)
     suite_add_tcase(s, lesson);
     TCase *cli = tcase_create("command line");
     tcase_set_timeout(cli, 30);
-    tcase_add_loop_test(cli, bad_input_exits_2, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    ADD_BAD_INPUT_TESTS(cli, program, "mmap-anon", bad_cases);
     tcase_add_test(cli, help_and_version);
     tcase_add_test(cli, step_without_terminal_does_not_wait);
     tcase_add_test(cli, lost_output_is_a_failure);
     suite_add_tcase(s, cli);
 
-    int failed = run_suite(s);
-    if (run_as == RUN_AS_NOBODY)
-        remove_copy(program);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return demo_test_exit(s, program, run_as);
 }

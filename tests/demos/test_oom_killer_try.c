@@ -26,6 +26,7 @@
 
 #include "confine.h"
 #include "demo_test.h"
+#include "lesson.h"
 #include "observe.h"
 #include "oom-supervise.h"
 #include "ptydrive.h"
@@ -171,32 +172,6 @@ static size_t jarray(const struct json *o, const char *path, int64_t *out, size_
         out[n] = a->items[n].integer;
     }
     return n;
-}
-
-static const struct json *finding(const struct json *step, const char *id)
-{
-    const struct json *all = json_get(step, "findings");
-    for (size_t i = 0; all && i < all->count; i++) {
-        const char *fid = json_get_string(&all->items[i], "id");
-        if (fid && strcmp(fid, id) == 0)
-            return &all->items[i];
-    }
-    return NULL;
-}
-
-static bool held(const struct json *step, const char *id)
-{
-    const struct json *f = finding(step, id);
-    return f && json_get(f, "held")->boolean;
-}
-
-static int64_t fval(const struct json *step, const char *id, const char *key)
-{
-    const struct json *f = finding(step, id);
-    ck_assert_msg(f != NULL, "no finding %s", id);
-    char path[96];
-    snprintf(path, sizeof path, "values.%s", key);
-    return jint(f, path);
 }
 
 /* ---- MemAvailable sampled by a process of the test's own ---- */
@@ -461,7 +436,7 @@ START_TEST(read_maps_the_zero_page_and_page_tables)
                   (long long)pte, (long long)size);
     ck_assert(held(three, "read_few_page_tables") == fewer);
     if (per_2m || fewer)
-        ck_assert_int_le(llabs(fval(three, per_2m ? "read_costs_page_tables" : "read_few_page_tables",
+        ck_assert_int_le(llabs(finding_value(three, per_2m ? "read_costs_page_tables" : "read_few_page_tables",
                                     "vmpte_delta_kB") - pte), 8);
     finish_observed(&o);
 }
@@ -482,7 +457,7 @@ START_TEST(malloc_read_is_killed_and_says_why)
     ck_assert_ptr_null(strstr(jstr(three, "note"), "VmRSS stayed"));
     ck_assert(!held(three, "untouched_rss_stayed"));
     ck_assert(held(three, "malloc_dirtied_a_page_per_block"));
-    ck_assert_int_ge(fval(three, "malloc_dirtied_a_page_per_block", "vmrss_delta_kB"), LIMIT_KB / 2);
+    ck_assert_int_ge(finding_value(three, "malloc_dirtied_a_page_per_block", "vmrss_delta_kB"), LIMIT_KB / 2);
     finish_observed(&o);
 }
 END_TEST
@@ -800,7 +775,7 @@ START_TEST(unconfined_says_no_cgroup)
 }
 END_TEST
 
-static const struct { const char *args[5]; const char *names; } bad[] = {
+static const struct bad_case bad[] = {
     {{"--limit", "1K"}, "--limit"},        {{"--limit", "2G"}, "--limit"},
     {{"--touch", "sometimes"}, "--touch"}, {{"--via", "brk"}, "--via"},
     {{"abc"}, "COUNT"},                    {{"10", "2"}, "FORCE-PAGE-FAULT"},
@@ -808,12 +783,6 @@ static const struct { const char *args[5]; const char *names; } bad[] = {
     {{"--unconfined"}, "--unconfined"},    {{"--block", "0"}, "--block"},
     {{"--oom-score-adj", "-5"}, "--oom-score-adj"}, {{"--timeout", "0"}, "--timeout"},
 };
-
-START_TEST(bad_input)
-{
-    check_bad_input(program, "oom-killer-try", bad[_i].args, bad[_i].names);
-}
-END_TEST
 
 int main(int argc, char **argv)
 {
@@ -844,13 +813,10 @@ int main(int argc, char **argv)
     } else if (strcmp(role, "nobody") == 0) {
         tcase_add_test(tc, unprivileged_skips_cleanly);
     } else {
-        tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
+        ADD_BAD_INPUT_TESTS(tc, program, "oom-killer-try", bad);
         tcase_add_test(tc, kernel_lines_shown_once);
         tcase_add_test(tc, unconfined_says_no_cgroup);
     }
     suite_add_tcase(s, tc);
-    int failed = run_suite(s);
-    if (run_as == RUN_AS_NOBODY)
-        remove_copy(program);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return demo_test_exit(s, program, run_as);
 }

@@ -32,15 +32,6 @@ static enum run_as run_as = RUN_AS_SELF;
 
 enum { STEPS = 4 }; /* budget, then modes 0, 1 and 2 */
 
-static int64_t value(const struct json *step, const char *id, const char *key)
-{
-    const struct json *f = finding(step, id);
-    ck_assert_msg(f != NULL, "no finding %s", id);
-    char path[64];
-    snprintf(path, sizeof path, "values.%s", key);
-    return jint(f, path);
-}
-
 /* The four requests in each mode, against the kernel's rules; at the pause
  * before each mode's step, overcommit_memory is the previous mode's, as
  * read here; afterwards every knob is back. */
@@ -77,9 +68,9 @@ START_TEST(modes_as_root)
      * instead (no pause before step 4), and the test checks that. */
     bool too_close = held(m[2], "mode2_too_close");
     if (too_close) {
-        int64_t committed = value(m[2], "mode2_too_close", "committed_kB");
-        int64_t fits = value(m[2], "mode2_too_close", "requests_kB");
-        int64_t allowed = value(m[2], "mode2_too_close", "allowed_kB");
+        int64_t committed = finding_value(m[2], "mode2_too_close", "committed_kB");
+        int64_t fits = finding_value(m[2], "mode2_too_close", "requests_kB");
+        int64_t allowed = finding_value(m[2], "mode2_too_close", "allowed_kB");
         ck_assert_int_gt(committed + fits, allowed / 2);
         ck_assert_int_le(allowed, observe_meminfo("CommitLimit"));
         ck_assert_int_eq(seen_mode[4], -1);
@@ -162,18 +153,12 @@ START_TEST(refused_up_front)
 }
 END_TEST
 
-static const struct { const char *args[4]; const char *names; } bad[] = {
+static const struct bad_case bad[] = {
     {{"--size", "0"}, "--size"},           {{"--size", "12Q"}, "--size"},
     {{"--size", "99999999T"}, "--size"},   {{"--fit-size", "8G"}, "--fit-size"},
     {{"--fit-size", "1K"}, "--fit-size"},  {{"--all-modes"}, "--all-modes"},
     {{"mode2"}, "mode2"},
 };
-
-START_TEST(bad_input)
-{
-    check_bad_input(program, "overcommit-modes", bad[_i].args, bad[_i].names);
-}
-END_TEST
 
 int main(int argc, char **argv)
 {
@@ -189,10 +174,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, rootless_namespace_is_77_up_front);
     }
     if (run_as == RUN_AS_SELF)
-        tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
+        ADD_BAD_INPUT_TESTS(tc, program, "overcommit-modes", bad);
     suite_add_tcase(s, tc);
-    int failed = run_suite(s);
-    if (run_as == RUN_AS_NOBODY)
-        remove_copy(program);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return demo_test_exit(s, program, run_as);
 }

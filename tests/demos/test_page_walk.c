@@ -230,22 +230,11 @@ START_TEST(answers_show_real_code)
 }
 END_TEST
 
-struct bad_case {
-    const char *args[4];
-    const char *names;
-};
-
 static const struct bad_case bad_cases[] = {
     {{"--gib", "0"}, "--gib"},   {{"--gib", "3"}, "--gib"},     {{"--gib", "1025"}, "--gib"},
     {{"--gib", "4G"}, "--gib"},  {{"--gib"}, "--gib"},          {{"--bogus"}, "--bogus"},
     {{"extra"}, "extra"},
 };
-
-START_TEST(bad_input_exits_2)
-{
-    check_bad_input(program, "page-walk", bad_cases[_i].args, bad_cases[_i].names);
-}
-END_TEST
 
 START_TEST(help_and_version)
 {
@@ -275,11 +264,8 @@ int main(int argc, char **argv)
     }
     suite_add_tcase(s, lesson);
     TCase *cli = tcase_create("command line");
-    tcase_add_loop_test(cli, bad_input_exits_2, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    ADD_BAD_INPUT_TESTS(cli, program, "page-walk", bad_cases);
     tcase_add_test(cli, help_and_version);
     suite_add_tcase(s, cli);
-    int failed = run_suite(s);
-    if (run_as == RUN_AS_NOBODY)
-        remove_copy(program);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return demo_test_exit(s, program, run_as);
 }

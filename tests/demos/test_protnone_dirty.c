@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "demo_test.h"
+#include "lesson.h"
 #include "observe.h"
 #include "suite.h"
 
@@ -25,21 +26,6 @@ static const char *program;
 static enum run_as run_as = RUN_AS_SELF;
 static long page_kb;
 static int cur_pause;
-
-static const struct json *finding(const struct json *step, const char *id)
-{
-    const struct json *all = json_get(step, "findings");
-    for (size_t i = 0; all && i < all->count; i++)
-        if (strcmp(json_get_string(&all->items[i], "id"), id) == 0)
-            return &all->items[i];
-    return NULL;
-}
-
-static bool held(const struct json *step, const char *id)
-{
-    const struct json *f = finding(step, id);
-    return f && json_get(f, "held")->boolean;
-}
 
 /* Whether the mapping at addr carries its own commit charge. */
 static bool charged(pid_t pid, uintptr_t addr)
@@ -243,21 +229,14 @@ START_TEST(size_follows_rlimit_as)
 END_TEST
 #endif
 
-static const struct { const char *args[4]; const char *names; } bad[] = {
+static const struct bad_case bad[] = {
     {{"--pages", "0"}, "--pages"}, {{"--pages", "1025"}, "--pages"},
     {{"--pages", "-1"}, "--pages"}, {{"x"}, "x"},
 };
 
-START_TEST(bad_input)
-{
-    check_bad_input(program, "protnone-dirty", bad[_i].args, bad[_i].names);
-}
-END_TEST
-
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "nobody") == 0 && geteuid() == 0)
-        run_as = RUN_AS_NOBODY;
+    run_as = demo_test_run_as_if_root(argc, argv);
     page_kb = sysconf(_SC_PAGESIZE) / 1024;
     program = demo_program("protnone-dirty", run_as);
     Suite *s = suite_create("protnone-dirty");
@@ -269,11 +248,8 @@ int main(int argc, char **argv)
 #ifndef UNDER_ASAN
         tcase_add_test(tc, size_follows_rlimit_as);
 #endif
-        tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
+        ADD_BAD_INPUT_TESTS(tc, program, "protnone-dirty", bad);
     }
     suite_add_tcase(s, tc);
-    int failed = run_suite(s);
-    if (run_as == RUN_AS_NOBODY)
-        remove_copy(program);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return demo_test_exit(s, program, run_as);
 }

@@ -393,23 +393,16 @@ START_TEST(one_case_and_user_form)
 }
 END_TEST
 
-static const struct { const char *args[4]; const char *names; } bad[] = {
+static const struct bad_case bad[] = {
     {{"x", "r"}, "'x'"}, {{"u", "x"}, "'x'"}, {{"nosuchcase"}, "nosuchcase"},
     {{"u", "r", "extra"}, "too many"}, {{"--all", "text-write"}, "--all"},
     {{"--all", "--all"}, "--all"},
 };
 
-START_TEST(bad_input)
-{
-    check_bad_input(program, "segv-pgfault", bad[_i].args, bad[_i].names);
-}
-END_TEST
-
 int main(int argc, char **argv)
 {
     page = sysconf(_SC_PAGESIZE);
-    if (argc > 1 && strcmp(argv[1], "nobody") == 0 && geteuid() == 0)
-        run_as = RUN_AS_NOBODY;
+    run_as = demo_test_run_as_if_root(argc, argv);
     program = demo_program("segv-pgfault", run_as);
     Suite *s = suite_create("segv-pgfault");
     TCase *tc = tcase_create("cases");
@@ -422,10 +415,7 @@ int main(int argc, char **argv)
 #endif
     tcase_add_test(tc, one_case_and_user_form);
     if (run_as == RUN_AS_SELF)
-        tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad / sizeof bad[0]));
+        ADD_BAD_INPUT_TESTS(tc, program, "segv-pgfault", bad);
     suite_add_tcase(s, tc);
-    int failed = run_suite(s);
-    if (run_as == RUN_AS_NOBODY)
-        remove_copy(program);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return demo_test_exit(s, program, run_as);
 }

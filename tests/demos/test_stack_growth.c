@@ -41,8 +41,7 @@ static void read_seen(pid_t pid, struct seen *v)
 static void check_step(pid_t pid, const struct json *st, const struct seen *b, const struct seen *a)
 {
     const char *id = jstr(st, "id");
-    assert_code_is_source(st, VMLAB_DEMO_SOURCE);
-    assert_sentences_rest_on_findings(st);
+    assert_lesson_step_in(st, VMLAB_DEMO_SOURCE);
     ck_assert_int_eq(jint(st, "after.Size_kB"), a->size);
     /* The demo measured [stack]'s Rss just after its lesson; by this pause it
      * has printed the step, and that code may reach a page or two of stack
@@ -104,27 +103,22 @@ static void check_step(pid_t pid, const struct json *st, const struct seen *b, c
     }
 }
 
+/* At the pause before step `next`: our reading now, and step next - 1 against it. */
+static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *ended)
+{
+    struct seen *seen = ctx;
+    ck_assert_int_lt(next, 16);
+    read_seen(stepper_pid(s), &seen[next]);
+    if (ended)
+        check_step(stepper_pid(s), ended, &seen[next - 1], &seen[next]);
+}
+
 START_TEST(lesson_observed)
 {
     const char *argv[] = {program, "--step", "--json", NULL};
     struct stepper s;
     struct seen seen[16];
-    ck_assert_int_eq(stepper_start(&s, argv), 0);
-    pid_t pid = stepper_pid(&s);
-    int step, last = 0;
-    while ((step = stepper_wait(&s)) > 0) {
-        ck_assert_int_eq(step, last + 1);
-        ck_assert_int_lt(step, 16);
-        read_seen(pid, &seen[step]);
-        if (step > 1) {
-            const struct json *done = stepper_step(&s, step - 1);
-            ck_assert_ptr_nonnull(done);
-            check_step(pid, done, &seen[step - 1], &seen[step]);
-        }
-        last = step;
-        ck_assert(stepper_go(&s));
-    }
-    ck_assert_int_eq(last, 7);
+    ck_assert_int_eq(lesson_step_through(&s, argv, at_pause, seen), 7);
     /* The thread's overflow, from its JSON: a fixed stack, a guard page. */
     const struct json *thread = stepper_step(&s, 7);
     ck_assert_ptr_nonnull(thread);
@@ -133,9 +127,7 @@ START_TEST(lesson_observed)
     ck_assert_str_eq(jstr(thread, "facts.fault_perms"), "---p");
     ck_assert_int_eq(jint(thread, "facts.child_stack_kB"), jint(thread, "facts.thread_stack_before_kB"));
     ck_assert(held(thread, "thread_stack_fixed") && held(thread, "guard_page_accerr"));
-    ck_assert_str_eq(jstr(stepper_result(&s), "result"), "ok");
-    int status = stepper_finish(&s);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    lesson_assert_ok_end(&s);
 }
 END_TEST
 
@@ -144,12 +136,9 @@ START_TEST(predict_answers_measured)
     struct demo_run d;
     demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"--answers", "b,a,b", NULL});
     ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
-    static const char *const want[] = {"b", "a", "b"};
-    for (int i = 2; i <= 4; i++) {
-        const struct json *q = json_get(demo_step(&d, i), "prediction");
-        ck_assert_ptr_nonnull(q);
-        ck_assert_str_eq(json_get_string(q, "measured"), want[i - 2]);
-    }
+    assert_measured(&d, 2, "b");
+    assert_measured(&d, 3, "a");
+    assert_measured(&d, 4, "b");
     demo_run_free(&d);
 }
 END_TEST
@@ -174,34 +163,14 @@ END_TEST
 
 START_TEST(answers_show_real_code)
 {
-    FILE *f = fopen(VMLAB_ANSWERS, "re");
-    ck_assert_ptr_nonnull(f);
-    static char line[1 << 16];
-    int steps = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "{\"demo\":\"stack-growth\"", 22) != 0)
-            continue;
-        char err[128];
-        struct json *j = json_parse(line, strcspn(line, "\n"), err, sizeof err);
-        ck_assert_msg(j != NULL, "%s", err);
-        if (json_get(j, "step")) {
-            assert_code_is_source(j, VMLAB_DEMO_SOURCE);
-            assert_sentences_rest_on_findings(j);
-            steps++;
-        }
-        json_free(j);
-    }
-    fclose(f);
-    ck_assert_int_ge(steps, 7);
+    ck_assert_int_ge(assert_answers_real_in(VMLAB_ANSWERS, "stack-growth", VMLAB_DEMO_SOURCE), 7);
 }
 END_TEST
 
-START_TEST(bad_input_exits_2)
-{
-    check_bad_input(program, "stack-growth", (const char *const[]){"--depth", "4", NULL}, "--depth");
-    check_bad_input(program, "stack-growth", (const char *const[]){"extra", NULL}, "extra");
-}
-END_TEST
+static const struct bad_case bad_cases[] = {
+    {{"--depth", "4", NULL}, "--depth"},
+    {{"extra", NULL}, "extra"},
+};
 
 int main(void)
 {
@@ -226,7 +195,7 @@ int main(void)
     tcase_add_test(tc, predict_answers_measured);
     tcase_add_test(tc, small_limit_is_77);
     tcase_add_test(tc, answers_show_real_code);
-    tcase_add_test(tc, bad_input_exits_2);
+    ADD_BAD_INPUT_TESTS(tc, program, "stack-growth", bad_cases);
     suite_add_tcase(s, tc);
     return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -24,138 +24,103 @@
 
 static const char *program;
 
-/* The accounted (VmFlags "ac") mappings of a process, summed, as fork
- * charges them: our own reading of smaps. */
-static int64_t accounted_kb(pid_t pid)
-{
-    char path[64], line[512];
-    snprintf(path, sizeof path, "/proc/%ld/smaps", (long)pid);
-    FILE *f = fopen(path, "re");
-    ck_assert_ptr_nonnull(f);
-    int64_t sum = 0, size = 0;
-    while (fgets(line, sizeof line, f)) {
-        long long kb;
-        if (sscanf(line, "Size: %lld kB", &kb) == 1)
-            size = kb;
-        if (strncmp(line, "VmFlags:", 8) == 0 && strstr(line, " ac"))
-            sum += size;
-    }
-    fclose(f);
-    return sum;
-}
+/* What the test keeps from pause to pause: the processes, the lesson's
+ * mapping, and the charges it read. */
+struct watch {
+    pid_t parent, child, vforked, cat;
+    uintptr_t p;
+    int64_t parent_charge, fork_charge;
+};
 
-static bool gone(pid_t pid)
+/* At the pause before step `next`: step next - 1 (st) against what we read now. */
+static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *st)
 {
-    return kill(pid, 0) != 0 && errno == ESRCH;
+    struct watch *w = ctx;
+    w->parent = stepper_pid(s);
+    if (st)
+        assert_lesson_step_in(st, VMLAB_DEMO_SOURCE);
+    const char *id = st ? jstr(st, "id") : "";
+    if (strcmp(id, "map") == 0) {
+        w->p = stepper_maps_start(st);
+        /* At least: under ASan the mapping may merge with one of its allocator's. */
+        ck_assert_int_ge(observe_smaps(w->parent, w->p, "Size"), jint(st, "facts.size_kB"));
+        ck_assert_int_ge(observe_smaps(w->parent, w->p, "Rss"), jint(st, "facts.written_kB"));
+    }
+    if (strcmp(id, "fork") == 0) {
+        w->child = (pid_t)jint(st, "facts.child_pid");
+        ck_assert_int_gt(w->child, 0);
+        int64_t charge = accounted_kb(w->child);
+        ck_assert_int_eq(jint(st, "facts.child_accounted_kB"), charge);
+        assert_commit_exact(st, "fork_charged_child", charge);
+        w->fork_charge = charge;
+    }
+    if (strcmp(id, "vfork") == 0) {
+        w->vforked = (pid_t)jint(st, "facts.vforked_pid");
+        ck_assert_int_gt(w->vforked, 0);
+        /* It runs cat, as the parent saw when vfork returned. */
+        char path[64], exe[PATH_MAX] = "", cat_exe[PATH_MAX];
+        snprintf(path, sizeof path, "/proc/%ld/exe", (long)w->vforked);
+        ck_assert_int_gt(readlink(path, exe, sizeof exe - 1), 0);
+        ck_assert_ptr_nonnull(realpath("/bin/cat", cat_exe));
+        ck_assert_str_eq(exe, cat_exe);
+        ck_assert_str_eq(jstr(st, "facts.exe_as_vfork_returned"), cat_exe);
+        ck_assert(held(st, "vfork_waited_for_exec"));
+        /* Its memory is cat's: nothing at p, and the VmRSS we read. */
+        ck_assert_int_eq(observe_smaps(w->vforked, w->p, "Size"), -1);
+        const struct json *is_cat = finding(st, "vfork_child_is_cat");
+        ck_assert_ptr_nonnull(is_cat);
+        ck_assert_int_eq(jint(is_cat, "values.child_vm_rss_kB"),
+                         observe_status(w->vforked, "VmRSS"));
+        ck_assert(held(st, "vfork_child_is_cat"));
+        /* The charge: cat's mappings, far less than fork's, and no copy in
+         * ours (between two pauses the demo's own printing may map a few
+         * kB, under ASan; a copy would be fork's size). */
+        int64_t charge = accounted_kb(w->vforked);
+        ck_assert_int_lt(llabs(accounted_kb(w->parent) - w->parent_charge), w->fork_charge / 2);
+        ck_assert_int_lt(charge, w->fork_charge);
+        const struct json *no_copy = finding(st, "vfork_is_not_a_copy");
+        ck_assert_ptr_nonnull(no_copy);
+        charge += jint(no_copy, "values.parent_accounted_delta_kB");
+        ck_assert_int_eq(jint(no_copy, "values.charge_kB"), charge);
+        ck_assert_int_eq(jint(no_copy, "values.fork_charge_kB"), w->fork_charge);
+        ck_assert(held(st, "vfork_is_not_a_copy"));
+        assert_commit_exact(st, "vfork_charged_cat_only", charge);
+    }
+    if (strcmp(id, "spawn") == 0) {
+        w->cat = (pid_t)jint(st, "facts.spawned_pid");
+        ck_assert_int_gt(w->cat, 0);
+        ck_assert_int_eq(jint(st, "facts.spawned_accounted_kB"), accounted_kb(w->cat));
+        ck_assert(held(st, "spawn_is_not_a_copy"));
+    }
+    w->parent_charge = accounted_kb(w->parent);
+    (void)next;
 }
 
 START_TEST(lesson_observed)
 {
     const char *argv[] = {program, "--step", "--json", NULL};
     struct stepper s;
-    ck_assert_int_eq(stepper_start(&s, argv), 0);
-    pid_t parent = stepper_pid(&s), child = 0, vforked = 0, cat = 0;
-    uintptr_t p = 0;
-    int64_t parent_charge = 0, fork_charge = 0;
-    int step, last = 0;
-    while ((step = stepper_wait(&s)) > 0) {
-        ck_assert_int_eq(step, last + 1);
-        const struct json *st = step > 1 ? stepper_step(&s, step - 1) : NULL;
-        if (st) {
-            assert_code_is_source(st, VMLAB_DEMO_SOURCE);
-            assert_sentences_rest_on_findings(st);
-        }
-        const char *id = st ? jstr(st, "id") : "";
-        if (strcmp(id, "map") == 0) {
-            p = stepper_maps_start(st);
-            /* At least: under ASan the mapping may merge with one of its allocator's. */
-            ck_assert_int_ge(observe_smaps(parent, p, "Size"), jint(st, "facts.size_kB"));
-            ck_assert_int_ge(observe_smaps(parent, p, "Rss"), jint(st, "facts.written_kB"));
-        }
-        if (strcmp(id, "fork") == 0) {
-            child = (pid_t)jint(st, "facts.child_pid");
-            ck_assert_int_gt(child, 0);
-            int64_t charge = accounted_kb(child);
-            ck_assert_int_eq(jint(st, "facts.child_accounted_kB"), charge);
-            assert_commit_exact(st, "fork_charged_child", charge);
-            fork_charge = charge;
-        }
-        if (strcmp(id, "vfork") == 0) {
-            vforked = (pid_t)jint(st, "facts.vforked_pid");
-            ck_assert_int_gt(vforked, 0);
-            /* It runs cat, as the parent saw when vfork returned. */
-            char path[64], exe[PATH_MAX] = "", cat_exe[PATH_MAX];
-            snprintf(path, sizeof path, "/proc/%ld/exe", (long)vforked);
-            ck_assert_int_gt(readlink(path, exe, sizeof exe - 1), 0);
-            ck_assert_ptr_nonnull(realpath("/bin/cat", cat_exe));
-            ck_assert_str_eq(exe, cat_exe);
-            ck_assert_str_eq(jstr(st, "facts.exe_as_vfork_returned"), cat_exe);
-            ck_assert(held(st, "vfork_waited_for_exec"));
-            /* Its memory is cat's: nothing at p, and the VmRSS we read. */
-            ck_assert_int_eq(observe_smaps(vforked, p, "Size"), -1);
-            const struct json *is_cat = finding(st, "vfork_child_is_cat");
-            ck_assert_ptr_nonnull(is_cat);
-            ck_assert_int_eq(jint(is_cat, "values.child_vm_rss_kB"),
-                             observe_status(vforked, "VmRSS"));
-            ck_assert(held(st, "vfork_child_is_cat"));
-            /* The charge: cat's mappings, far less than fork's, and no copy in
-             * ours (between two pauses the demo's own printing may map a few
-             * kB, under ASan; a copy would be fork's size). */
-            int64_t charge = accounted_kb(vforked);
-            ck_assert_int_lt(llabs(accounted_kb(parent) - parent_charge), fork_charge / 2);
-            ck_assert_int_lt(charge, fork_charge);
-            const struct json *no_copy = finding(st, "vfork_is_not_a_copy");
-            ck_assert_ptr_nonnull(no_copy);
-            charge += jint(no_copy, "values.parent_accounted_delta_kB");
-            ck_assert_int_eq(jint(no_copy, "values.charge_kB"), charge);
-            ck_assert_int_eq(jint(no_copy, "values.fork_charge_kB"), fork_charge);
-            ck_assert(held(st, "vfork_is_not_a_copy"));
-            assert_commit_exact(st, "vfork_charged_cat_only", charge);
-        }
-        if (strcmp(id, "spawn") == 0) {
-            cat = (pid_t)jint(st, "facts.spawned_pid");
-            ck_assert_int_gt(cat, 0);
-            ck_assert_int_eq(jint(st, "facts.spawned_accounted_kB"), accounted_kb(cat));
-            ck_assert(held(st, "spawn_is_not_a_copy"));
-        }
-        parent_charge = accounted_kb(parent);
-        last = step;
-        ck_assert(stepper_go(&s));
-    }
-    ck_assert_int_eq(last, 5);
+    struct watch w = {0};
+    ck_assert_int_eq(lesson_step_through(&s, argv, at_pause, &w), 5);
     const struct json *end = stepper_step(&s, 5);
     ck_assert_ptr_nonnull(end);
     assert_commit_exact(end, "children_charges_returned", -jint(end, "facts.charges_kB"));
-    ck_assert_str_eq(jstr(stepper_result(&s), "result"), "ok");
-    int status = stepper_finish(&s);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
-    ck_assert(child > 0 && gone(child));
-    ck_assert(vforked > 0 && gone(vforked));
-    ck_assert(cat > 0 && gone(cat));
+    lesson_assert_ok_end(&s);
+    ck_assert(w.child > 0 && gone(w.child));
+    ck_assert(w.vforked > 0 && gone(w.vforked));
+    ck_assert(w.cat > 0 && gone(w.cat));
 }
 END_TEST
 
 /* Killed at a pause, with the child and both cats alive: none outlives it. */
 START_TEST(children_end_with_the_demo)
 {
-    const char *argv[] = {program, "--step", "--json", NULL};
-    struct stepper s;
-    ck_assert_int_eq(stepper_start(&s, argv), 0);
-    pid_t demo = stepper_pid(&s);
-    int step;
-    while ((step = stepper_wait(&s)) > 0 && step < 5)
-        ck_assert(stepper_go(&s));
-    ck_assert_int_eq(step, 5);
-    pid_t child = (pid_t)jint(stepper_step(&s, 2), "facts.child_pid");
-    pid_t vforked = (pid_t)jint(stepper_step(&s, 3), "facts.vforked_pid");
-    pid_t cat = (pid_t)jint(stepper_step(&s, 4), "facts.spawned_pid");
-    ck_assert(!gone(child) && !gone(vforked) && !gone(cat));
-    ck_assert_int_eq(kill(demo, SIGTERM), 0);
-    int status = stepper_finish(&s);
-    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
-    ck_assert_msg(gone(child), "fork's child %ld outlived the demo", (long)child);
-    ck_assert_msg(gone(vforked), "vfork's cat %ld outlived the demo", (long)vforked);
-    ck_assert_msg(gone(cat), "cat %ld outlived the demo", (long)cat);
+    static const struct started kids[] = {
+        {2, "facts.child_pid", "fork's child"},
+        {3, "facts.vforked_pid", "vfork's cat"},
+        {4, "facts.spawned_pid", "cat"},
+    };
+    assert_none_outlives_demo(program, 5, kids, 3);
 }
 END_TEST
 
@@ -164,43 +129,21 @@ START_TEST(predict_answers_measured)
     struct demo_run d;
     demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"--answers", "b", NULL});
     ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
-    const struct json *q = json_get(demo_step(&d, 3), "prediction");
-    ck_assert_ptr_nonnull(q);
-    ck_assert_str_eq(json_get_string(q, "measured"), "b");
+    assert_measured(&d, 3, "b");
     demo_run_free(&d);
 }
 END_TEST
 
 START_TEST(answers_show_real_code)
 {
-    FILE *f = fopen(VMLAB_ANSWERS, "re");
-    ck_assert_ptr_nonnull(f);
-    static char line[1 << 16];
-    int steps = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "{\"demo\":\"vfork-spawn\"", 21) != 0)
-            continue;
-        char err[128];
-        struct json *j = json_parse(line, strcspn(line, "\n"), err, sizeof err);
-        ck_assert_msg(j != NULL, "%s", err);
-        if (json_get(j, "step")) {
-            assert_code_is_source(j, VMLAB_DEMO_SOURCE);
-            assert_sentences_rest_on_findings(j);
-            steps++;
-        }
-        json_free(j);
-    }
-    fclose(f);
-    ck_assert_int_ge(steps, 5);
+    ck_assert_int_ge(assert_answers_real_in(VMLAB_ANSWERS, "vfork-spawn", VMLAB_DEMO_SOURCE), 5);
 }
 END_TEST
 
-START_TEST(bad_input_exits_2)
-{
-    check_bad_input(program, "vfork-spawn", (const char *const[]){"--pages", "4", NULL}, "--pages");
-    check_bad_input(program, "vfork-spawn", (const char *const[]){"extra", NULL}, "extra");
-}
-END_TEST
+static const struct bad_case bad_cases[] = {
+    {{"--pages", "4", NULL}, "--pages"},
+    {{"extra", NULL}, "extra"},
+};
 
 int main(void)
 {
@@ -212,7 +155,7 @@ int main(void)
     tcase_add_test(tc, children_end_with_the_demo);
     tcase_add_test(tc, predict_answers_measured);
     tcase_add_test(tc, answers_show_real_code);
-    tcase_add_test(tc, bad_input_exits_2);
+    ADD_BAD_INPUT_TESTS(tc, program, "vfork-spawn", bad_cases);
     suite_add_tcase(s, tc);
     return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "procfs.h"
+#include "suite.h"
 #include "sysctl.h"
 
 enum run_as demo_test_run_as(int argc, char **argv, const char *test)
@@ -23,6 +24,12 @@ enum run_as demo_test_run_as(int argc, char **argv, const char *test)
         exit(77);
     }
     return RUN_AS_NOBODY;
+}
+
+enum run_as demo_test_run_as_if_root(int argc, char **argv)
+{
+    bool nobody = argc > 1 && strcmp(argv[1], "nobody") == 0 && geteuid() == 0;
+    return nobody ? RUN_AS_NOBODY : RUN_AS_SELF;
 }
 
 const char *demo_program(const char *name, enum run_as as)
@@ -113,10 +120,10 @@ void check_bad_input(const char *program, const char *demo, const char *const ar
     argv[argc] = NULL;
     struct run_result r;
     ck_assert_int_eq(run_program(argv, RUN_AS_SELF, &r), 0);
-    ck_assert_msg(r.exit_code == 2, "%s %s: exit %d, stderr: %s", demo, args[0], r.exit_code, r.err);
-    ck_assert_msg(r.out_len == 0, "%s %s: stdout not empty: %s", demo, args[0], r.out);
+    ck_assert_msg(r.exit_code == 2, "%s %s: exit %d, stderr: %s", demo, argv[1], r.exit_code, r.err);
+    ck_assert_msg(r.out_len == 0, "%s %s: stdout not empty: %s", demo, argv[1], r.out);
     ck_assert_msg(count_lines(r.err) == 2, "%s %s: want an error line and a usage line: %s", demo,
-                  args[0], r.err);
+                  argv[1], r.err);
     char prefix[64];
     snprintf(prefix, sizeof prefix, "%s: ", demo);
     ck_assert_msg(strncmp(r.err, prefix, strlen(prefix)) == 0, "%s", r.err);
@@ -126,6 +133,49 @@ void check_bad_input(const char *program, const char *demo, const char *const ar
     snprintf(prefix, sizeof prefix, "Usage: %s", demo);
     ck_assert_msg(strncmp(nl + 1, prefix, strlen(prefix)) == 0, "%s", r.err);
     run_result_free(&r);
+}
+
+/* What add_bad_input_tests was given: the tests run after main() set it,
+ * in a fork of it (or in it, CK_FORK=no). */
+static struct {
+    const char *program, *demo;
+    const struct bad_case *cases;
+} bad_input;
+
+START_TEST(bad_input_exits_2)
+{
+    const struct bad_case *c = &bad_input.cases[_i];
+    check_bad_input(bad_input.program, bad_input.demo, c->args, c->names);
+}
+END_TEST
+
+void add_bad_input_tests(TCase *tc, const char *program, const char *demo,
+                         const struct bad_case *cases, int n)
+{
+    bad_input.program = program;
+    bad_input.demo = demo;
+    bad_input.cases = cases;
+    tcase_add_loop_test(tc, bad_input_exits_2, 0, n);
+}
+
+void demo_test_skip_if_77(const char *program, const char *who)
+{
+    struct run_result r;
+    const char *argv[] = {program, "--json", NULL};
+    if (run_program(argv, RUN_AS_SELF, &r) == 0 && r.exit_code == 77) {
+        fprintf(stderr, "%s: the demo cannot run here: %s", who, r.out);
+        run_result_free(&r);
+        exit(77);
+    }
+    run_result_free(&r);
+}
+
+int demo_test_exit(Suite *s, const char *program, enum run_as as)
+{
+    int failed = run_suite(s);
+    if (as == RUN_AS_NOBODY)
+        remove_copy(program);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 uint64_t meminfo(const char *key)

@@ -5,6 +5,7 @@
 #ifndef VMLAB_TEST_DEMO_TEST_H
 #define VMLAB_TEST_DEMO_TEST_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,6 +24,10 @@ struct demo_run {
  * uid 65534, which only root can drop to (else this exits 77, saying so);
  * anything else, the current user. */
 enum run_as demo_test_run_as(int argc, char **argv, const char *test);
+
+/* The same, for a test whose "nobody" run, without root, is its plain run
+ * again (as the current user) rather than a skip. */
+enum run_as demo_test_run_as_if_root(int argc, char **argv);
 
 /* Path of a built demo; for RUN_AS_NOBODY a copy any user can execute. */
 const char *demo_program(const char *name, enum run_as as);
@@ -43,6 +48,28 @@ bool jnull(const struct json *o, const char *path);
  * line "DEMO: ..." naming `names`, then a "Usage: DEMO" line. */
 void check_bad_input(const char *program, const char *demo, const char *const args[],
                      const char *names);
+
+/* One bad command line (NULL-terminated) and what its error line must name. */
+struct bad_case {
+    const char *args[6];
+    const char *names;
+};
+/* Adds to tc one test per case, each check_bad_input(program, demo, ...):
+ * the usage-error table most demo tests have. Once per test program. */
+void add_bad_input_tests(TCase *tc, const char *program, const char *demo,
+                         const struct bad_case *cases, int n);
+/* The same, for a table whose size the caller's compiler knows. */
+#define ADD_BAD_INPUT_TESTS(tc, program, demo, cases)                                             \
+    add_bad_input_tests(tc, program, demo, cases, (int)(sizeof(cases) / sizeof((cases)[0])))
+
+/* When the demo, run plainly with --json, exits 77 (it cannot show its
+ * lesson on this build or machine): says so as `who` and exits 77 itself.
+ * From main(), before any test. */
+void demo_test_skip_if_77(const char *program, const char *who);
+
+/* The end of a demo test's main(): runs the suite, removes the copy of the
+ * demo made for RUN_AS_NOBODY, and gives main's exit status. */
+int demo_test_exit(Suite *s, const char *program, enum run_as as);
 
 /* A /proc/meminfo field and a /proc/sys/vm value, asserted present. */
 uint64_t meminfo(const char *key);

@@ -31,6 +31,15 @@ bool held(const struct json *step, const char *id)
     return h && h->type == JSON_BOOL && h->boolean;
 }
 
+int64_t finding_value(const struct json *step, const char *id, const char *key)
+{
+    const struct json *f = finding(step, id);
+    ck_assert_msg(f != NULL, "no finding %s", id);
+    char path[96];
+    snprintf(path, sizeof path, "values.%s", key);
+    return jint(f, path);
+}
+
 /* Whitespace runs as one space, as the preprocessor's # prints them. */
 static void squeeze(const char *in, char *out, size_t len)
 {
@@ -152,6 +161,14 @@ int lesson_step_through(struct stepper *s, const char *const argv[], lesson_paus
         ck_assert(stepper_go(s));
     }
     return last;
+}
+
+const struct json *lesson_last_step(struct stepper *s, int last, const char *id)
+{
+    const struct json *step = stepper_step(s, last);
+    ck_assert_msg(step != NULL, "no JSON for the last step, %d", last);
+    ck_assert_str_eq(jstr(step, "id"), id);
+    return step;
 }
 
 void lesson_assert_ok_end(struct stepper *s)

@@ -20,6 +20,8 @@
 /* The finding `id` of a step, or NULL; whether it was recorded and held. */
 const struct json *finding(const struct json *step, const char *id);
 bool held(const struct json *step, const char *id);
+/* The value `key` of the finding `id` of a step, both asserted there. */
+int64_t finding_value(const struct json *step, const char *id, const char *key);
 
 /* Each LESSON's text in the step's "code" is in the source file at
  * source_path, whitespace runs read as one space (as the preprocessor's #
@@ -50,6 +52,9 @@ typedef void (*lesson_pause_fn)(void *ctx, const struct stepper *s, int next,
  * before, 0 if the demo ended first. */
 int lesson_step_through(struct stepper *s, const char *const argv[], lesson_pause_fn at_pause,
                         void *ctx);
+/* The step the run ended with (`last`, as lesson_step_through returned it),
+ * asserted there and called `id`. */
+const struct json *lesson_last_step(struct stepper *s, int last, const char *id);
 /* The run's end: the result line says "ok" and the demo exited 0. */
 void lesson_assert_ok_end(struct stepper *s);
 
