@@ -63,12 +63,14 @@ LESSON_FN static void calloc_big(void)
 }
 LESSON_FN static void free_big(void) { aim(NULL, false); LESSON(&n, free(big); free(zeroed);); }
 
-/* Steps 6-9: free keeps heap memory; malloc_trim gives it back. */
+/* Steps 6-9: free keeps heap memory; malloc_trim gives it back. pin, above
+ * the blocks, is larger than tcache's and the fast bins' chunks: its free
+ * merges with the free space on both sides, as a small one's would not. */
 LESSON_FN static void fill_heap(void)
 {
     aim(&pin, false);
     LESSON(&n, for (int i = 0; i < 64; i++) memset(blocks[i] = malloc(block), 1, block);
-               pin = malloc(16););
+               pin = malloc(4096););
 }
 
 LESSON_FN static void free_blocks(void)
@@ -217,11 +219,12 @@ static void explain_heap(void)
                  "end).", (long long)freed, (long long)s->heap_rss);
     } else if (n.step - 1 == TRIM) {
         narrate_fact_int(&n, "malloc_trim_result", trimmed);
-        CONCLUDE(&n, "trim_gave_back", trimmed == 1 && s->heap_rss <= -2048,
+        CONCLUDE(&n, "trim_gave_back",
+                 trimmed == 1 && s->heap_rss <= -2048 && s->moved > s->heap_rss,
                  VALUES(VAL("heap_rss_delta_kB", s->heap_rss), VAL("brk_moved_kB", s->moved)),
-                 "malloc_trim(0) returned 1, [heap]'s Rss fell by %lld kB, the break moved by "
-                 "%lld kB: glibc madvised the heap's free pages away, their address space stayed.",
-                 (long long)-s->heap_rss, (long long)s->moved);
+                 "malloc_trim(0) returned 1: [heap]'s Rss fell by %lld kB, the break by only "
+                 "%lld kB: glibc madvised the free pages below pin away and kept their address "
+                 "space.", (long long)-s->heap_rss, (long long)-s->moved);
     } else if (!CONCLUDE(&n, "heap_shrank_at_free", s->moved < 0,
                          VALUES(VAL("brk_moved_kB", s->moved)),
                          "Freeing the heap's last block left more than M_TRIM_THRESHOLD free "
