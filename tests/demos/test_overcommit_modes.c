@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Demo tests for overcommit-modes, judged from outside the process: at the
  * pause before each mode's step this test reads overcommit_memory itself (the
- * previous step's mode is in force there), and what each request got in each
- * mode is held against the kernel's rules and this test's own readings of
- * meminfo, never against the demo's own output.
+ * previous step's mode is in force there). What each request got in each mode
+ * is the demo's own report (its worker's mmap results): it is held against what
+ * the kernel's rules give for that mode, with the sizes checked against this
+ * test's own meminfo readings (the large request is above RAM + swap).
  *
  *   test_overcommit_modes          as root: modes 0, 1 and 2, knobs restored;
  *                                  a rootless user namespace gets a 77 before
