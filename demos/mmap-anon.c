@@ -96,16 +96,11 @@ static void observe(void *ctx, bool after)
         thp_counters_read(&d.vm_after);
 }
 
-static long long after(const char *key)
-{
-    int64_t v = -1;
-    return snapshot_get(&d.after, key, &v) ? v : -1;
-}
-
-/* The step's rows (these keys always, and whatever else moved); a move. */
+/* The step's rows (these keys always, and whatever else moved); a move; a value after it. */
 #define REPORT(...) \
     snapshot_report(&n, &d.before, &d.after, (const char *const[]){__VA_ARGS__, NULL})
 #define DELTA(key) snapshot_delta0(&d.before, &d.after, key)
+#define AFTER(key) snapshot_value(&d.after, key)
 
 /* A /proc/vmstat counter's row and its move (0 when absent). */
 static long long vmstat_row(const char *key, int64_t before, int64_t after)
@@ -124,8 +119,8 @@ static void explain_mapping(const char *call, bool failed, const char *id, long 
     snapshot_maps_fact(&n, &d.after.entry);
     narrate_fact_int(&n, "size_kB", KB(size));
     REPORT("Size", "Rss", "Committed_AS");
-    CONCLUDE(&n, id, after("Size") == kb && after("Rss") == 0,
-             VALUES(VAL("size_kB", after("Size")), VAL("rss_kB", after("Rss"))),
+    CONCLUDE(&n, id, AFTER("Size") == kb && AFTER("Rss") == 0,
+             VALUES(VAL("size_kB", AFTER("Size")), VAL("rss_kB", AFTER("Rss"))),
              "%lld kB of address space, %s, with no memory behind it: Rss is 0 kB.", kb, what);
 }
 
@@ -265,8 +260,8 @@ static void explain_read_other(void)
 static void explain_write_every_page(void)
 {
     long long pages = (long long)(size / page), huge_pages = (long long)(size / d.thp.huge_size);
-    long long faults = DELTA("minor_faults"), size_kb = after("Size"), rss_kb = after("Rss");
-    long long huge_kb = after("AnonHugePages");
+    long long faults = DELTA("minor_faults"), size_kb = AFTER("Size"), rss_kb = AFTER("Rss");
+    long long huge_kb = AFTER("AnonHugePages");
     REPORT("Size", "Rss", "Private_Dirty", "AnonHugePages", "minor_faults");
     CONCLUDE(&n, "every_page_has_a_frame", rss_kb == size_kb,
              VALUES(VAL("rss_kB", rss_kb), VAL("size_kB", size_kb)),
@@ -290,8 +285,7 @@ static void explain_write_every_page(void)
 static void explain_unmap(void)
 {
     REPORT("Rss", "Committed_AS");
-    CONCLUDE(&n, "mapping_gone", !d.after.mapped, VALUES(VAL("rss_kB_after", 0)),
-             "The mapping is gone from smaps.");
+    snapshot_explain_gone(&n, &d.after);
     commit_explain(&n, DELTA("Committed_AS"), -KB(size), "commit_returned",
                    "munmap returns the whole charge, along with the frames.");
 }
