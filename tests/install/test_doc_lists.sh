@@ -1,0 +1,34 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The lists the docs keep of the programs, held against the programs:
+#   sh test_doc_lists.sh SOURCE_DIR PROGRAM...
+# docs/tour.md's table names the tour's stops (demos/tour.c), each with its
+# arguments, in the order the tour runs them; README.md's table has a row for
+# every program and docs/ a lab sheet. (A split demo left out of one of them
+# went unnoticed twice.)
+set -u
+src=$1
+shift
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+# {"demo", "arg" or NULL, "arg2" or NULL, "lesson"} -> demo arg arg2
+sed -n '/stops\[\] = {/,/^};/p' "$src/demos/tour.c" |
+    sed -n 's/^ *{"\([^"]*\)", \(NULL\|"[^"]*"\), \(NULL\|"[^"]*"\),.*/\1 \2 \3/p' |
+    sed 's/ NULL//g; s/"//g' >"$tmp/tour.c"
+# | `demo arg arg2` | lesson | -> demo arg arg2
+sed -n 's/^| `\([^`]*\)` |.*/\1/p' "$src/docs/tour.md" >"$tmp/tour.md"
+[ -s "$tmp/tour.c" ] || fail "no stops found in demos/tour.c"
+if ! diff -u "$tmp/tour.c" "$tmp/tour.md" >"$tmp/diff"; then
+    fail "docs/tour.md's stops are not demos/tour.c's, in its order:"
+    cat "$tmp/diff" >&2
+fi
+
+for p in "$@"; do
+    grep -q "^| \`$p\` |" "$src/README.md" || fail "README.md's table has no row for $p"
+    [ -f "$src/docs/$p.md" ] || fail "$p has no lab sheet docs/$p.md"
+done
+[ "$failures" -eq 0 ] || exit 1
+echo "docs list the tour's $(wc -l <"$tmp/tour.c") stops in order, and all $# programs"
