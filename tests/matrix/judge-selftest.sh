@@ -71,6 +71,8 @@ xfail selftest racy-* sometimes: a planted race
 TABLE
 out=$(sh "$here/judge.sh" "$t/table" selftest "$t/results" root)
 status=$?
+outs="$out
+"
 
 expect() { # expect RUN VERDICT [PROBLEM_TEXT]
   block=$(printf '%s\n' "$out" | awk -v r="$1" '
@@ -126,9 +128,98 @@ expect noise-in-before PASS
 expect real-leftover FAIL "left changed: /proc/sys/vm/overcommit_memory: 0 -> 2"
 expect oom-delegated FAIL "owns a delegated cgroup-v2 subtree"
 expect skip-sudo PASS
+outs="$outs$out
+"
+
+# The machine as run-demos.sh read it (runs/machine.facts) against what
+# segv-pgfault's machine-dependent cases showed (rules.jq, machine_rules).
+# segv ID SI_CODE FINDING...: one case's step, the listed findings held
+segv() {
+  id=$1 code=$2
+  shift 2
+  held=$(for f in "$@"; do printf '{"id":"%s","held":true,"values":{}},' "$f"; done)
+  printf '{"demo":"segv-pgfault","step":1,"id":"%s","title":"t","before":{},"after":{},' "$id"
+  printf '"delta":{},"facts":{"si_code":"%s"},"findings":[%s],"note":"x"}\n' "$code" "${held%,}"
+}
+segv_ok='{"demo":"segv-pgfault","result":"ok","reason":"14 cases"}'
+# judge_machine FACTS: judges the runs planted since the last one on a machine
+# whose /proc/cpuinfo showed FACTS ('name value' lines; none: nothing recorded)
+judge_machine() {
+  [ "$1" = none ] || printf '%s\n' "$1" > "$t/results/runs/machine.facts"
+  out=$(sh "$here/judge.sh" "$t/table" selftest "$t/results" root)
+  outs="$outs$out
+"
+  rm -rf "$t/results"
+}
+five='pku 1
+ospke 1
+la57 1
+lass 0'
+cat >> "$t/table" <<'TABLE'
+steps five-good segv-pgfault pkey_read kernel_read noncanonical_read exercise_read
+steps five-missing segv-pgfault pkey_read exercise_read
+TABLE
+run five-good 0 "$(segv pkey_read SEGV_PKUERR protection_key_denied)
+$(segv kernel_read SEGV_MAPERR five_level_paging address_canonical kernel_half_page_fault)
+$(segv noncanonical_read SI_KERNEL five_level_paging noncanonical_general_protection)
+$(segv exercise_read SEGV_MAPERR five_level_paging address_canonical kernel_half_page_fault)
+$segv_ok"
+run five-pkey-not-run 0 "$(segv pkey_read - case_not_run no_protection_keys)
+$segv_ok"
+run five-pkey-code 0 "$(segv pkey_read SEGV_ACCERR protection_key_denied)
+$segv_ok"
+run five-said-four 0 "$(segv exercise_read SI_KERNEL four_level_paging noncanonical_general_protection)
+$segv_ok"
+run five-noncanonical 0 "$(segv noncanonical_read SEGV_MAPERR five_level_paging kernel_half_page_fault)
+$segv_ok"
+run five-missing 0 "$(segv pkey_read SEGV_PKUERR protection_key_denied)
+$segv_ok"
+judge_machine "$five"
+expect five-good PASS
+expect five-pkey-not-run FAIL "lists ospke, but finding protection_key_denied did not hold"
+expect five-pkey-code FAIL "lists ospke, but si_code is SEGV_ACCERR, not SEGV_PKUERR"
+expect five-said-four FAIL "lists la57, but finding five_level_paging did not hold"
+expect five-said-four FAIL "lists la57, but finding kernel_half_page_fault did not hold"
+expect five-said-four FAIL "lists la57, but si_code is SI_KERNEL, not SEGV_MAPERR"
+expect five-noncanonical FAIL "lists la57, but finding noncanonical_general_protection did not hold"
+expect five-missing FAIL "segv-pgfault has no step exercise_read"
+
+run four-good 0 "$(segv pkey_read - case_not_run no_protection_keys)
+$(segv kernel_read SEGV_MAPERR four_level_paging address_canonical kernel_half_page_fault)
+$(segv noncanonical_read SI_KERNEL four_level_paging noncanonical_general_protection)
+$(segv exercise_read SI_KERNEL four_level_paging noncanonical_general_protection)
+$segv_ok"
+run four-pkey-keys 0 "$(segv pkey_read - case_not_run)
+$segv_ok"
+run four-said-five 0 "$(segv exercise_read SEGV_MAPERR five_level_paging kernel_half_page_fault)
+$segv_ok"
+judge_machine 'pku 0
+ospke 0
+la57 0
+lass 0'
+expect four-good PASS
+expect four-pkey-keys FAIL "lists no ospke, but finding no_protection_keys did not hold"
+expect four-said-five FAIL "lists no la57, but finding four_level_paging did not hold"
+expect four-said-five FAIL "lists no la57, but finding noncanonical_general_protection did not hold"
+
+run lass-good 0 "$(segv exercise_read SI_KERNEL five_level_paging lass_general_protection)
+$segv_ok"
+run lass-page-fault 0 "$(segv exercise_read SEGV_MAPERR five_level_paging kernel_half_page_fault)
+$segv_ok"
+judge_machine 'pku 1
+ospke 1
+la57 1
+lass 1'
+expect lass-good PASS
+expect lass-page-fault FAIL "lists lass and la57, but finding lass_general_protection did not hold"
+
+run no-facts 0 "$(segv pkey_read SEGV_PKUERR protection_key_denied)
+$segv_ok"
+judge_machine none
+expect no-facts FAIL "no machine facts recorded"
 
 if [ "$failures" -ne 0 ]; then
-  echo "--- judge output:"; printf '%s\n' "$out"
+  echo "--- judge output:"; printf '%s' "$outs"
   exit 1
 fi
 echo "judge selftest: every planted fault found, the consistent run passed"

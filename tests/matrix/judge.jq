@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 # Judges one run of a demo. $mode json: the input is its stdout as raw text
-# (jq -R -s); $mode plain: its stderr. $rc its exit status, $user who ran it. Output: one line per problem, none
-# when the run is consistent. The rules by demo and by finding id are in rules.jq.
+# (jq -R -s); $mode plain: its stderr. $rc its exit status, $user who ran it,
+# $machine what run-demos.sh read of the machine (null: nothing). Output: one
+# line per problem, none when the run is consistent. The rules by demo, by
+# finding id and by machine are in rules.jq.
 include "rules";
 
 def isnum: type == "number";
@@ -57,7 +59,8 @@ def step_problems:
       end
     else empty end ),
   phrase_checks,
-  note_rules;
+  note_rules,
+  machine_rules($machine);
 
 # A skip (77) must say what would enable the demo: a command or an option.
 def enabling_command:

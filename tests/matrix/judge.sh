@@ -10,8 +10,17 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 table=$1 cell=$2 results=$3 user=$4
 
+# What run-demos.sh read of the machine ('name value' lines) as one JSON
+# object, or null where it recorded nothing (rules.jq then says so).
+machine=null
+if [ -f "$results/runs/machine.facts" ]; then
+  machine=$(jq -R -n -c '[inputs | capture("^(?<k>[a-z0-9_]+) (?<v>[0-9]+)$") |
+                           {(.k): (.v | tonumber)}] | add // {}' "$results/runs/machine.facts")
+fi
+
 judge_jq() { # judge_jq MODE RC FILE
-  jq -R -s -r -L "$here" --arg mode "$1" --arg rc "$2" --arg user "$user" -f "$here/judge.jq" "$3" 2>&1
+  jq -R -s -r -L "$here" --arg mode "$1" --arg rc "$2" --arg user "$user" --argjson machine "$machine" \
+    -f "$here/judge.jq" "$3" 2>&1
 }
 
 # The table's reason when (cell, run) is a known failure; globs allowed.
@@ -61,6 +70,16 @@ problems_of() { # problems_of RUN_DIR: one line per problem
       for demo in $(awk -v r="$(basename "$d")" '$1 == "covers" && $2 == r { for (i = 3; i <= NF; i++) print $i }' "$table"); do
         grep -q "\"demo\":\"$demo\",\"schema\":2,\"vmlab\"" "$d/json.out" ||
           echo "json: $demo has no result line: this run did not run it"
+      done
+      # A 'steps' line: every step it names must have a line of its own,
+      # so that a rule keyed by that step cannot pass by finding no step.
+      awk -v r="$(basename "$d")" '$1 == "steps" && $2 == r' "$table" |
+      while read -r _ _ demo ids; do
+        for id in $ids; do # the table's step ids are meant to split
+          jq -R -n -e --arg demo "$demo" --arg id "$id" \
+            'any(inputs | fromjson? | objects; .demo == $demo and .id == $id and has("step"))' \
+            "$d/json.out" >/dev/null || echo "json: $demo has no step $id: this run did not show it"
+        done
       done
     fi
     state_changes "$d/$mode.before" "$d/$mode.after" | sed "s/^/$mode: /"

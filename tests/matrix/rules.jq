@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
 # Per-demo rules of the matrix judge: what a note may say, given its own
-# step's numbers. judge.jq calls them for every step object of every --json
-# run; each emits one string per contradiction found (nothing if the step is
-# consistent). Add a rule: a def below plus one line in finding_rule or
-# note_rules. Inputs: . is the step object; $f a finding of it.
+# step's numbers, and what a step must show on this machine. judge.jq calls
+# them for every step object of every --json run; each emits one string per
+# contradiction found (nothing if the step is consistent). Add a rule: a def
+# below plus one line in finding_rule, note_rules or machine_rules (or an
+# entry in segv_expected). Inputs: . is the step object; $f a finding of it;
+# $m the machine's facts.
 
 # ---- rules keyed by finding id (issue 9's {"id","held","values"}) ----
 
@@ -84,3 +86,58 @@ def rule_oom_delegated($user):
 
 def result_rules($user):
   rule_oom_delegated($user);
+
+# ---- rules on what the machine offers, as run-demos.sh read it itself ----
+# $m: /proc/cpuinfo's flags pku, ospke, la57, lass as 0/1 (runs/machine.facts),
+# null where nothing was recorded. segv-pgfault's cases whose outcome depends
+# on the machine must show the outcome this machine gives, whatever the demo
+# itself concluded about the machine.
+
+# The findings a case must hold here and the si_code the kernel must have
+# sent (null: none, the case did not run), with the facts that say why.
+def segv_expected($m):
+  ($m.la57 == 1) as $five | ($m.lass == 1) as $lass |
+  (if $five then "five_level_paging" else "four_level_paging" end) as $paging |
+  "/proc/cpuinfo lists \(if $five then "" else "no " end)la57" as $la57_why |
+  # Canonical in no paging mode (0x8000000000000000), or not in this one: a #GP.
+  {held: [$paging, "noncanonical_general_protection"], si_code: "SI_KERNEL", because: $la57_why}
+    as $noncanonical |
+  # Canonical, in the kernel's half: a page fault, or with LASS a #GP before the walk.
+  (if $lass then
+     {held: [$paging, "lass_general_protection"], si_code: "SI_KERNEL",
+      because: "/proc/cpuinfo lists lass \(if $five then "and" else "but no" end) la57"}
+   else
+     {held: [$paging, "kernel_half_page_fault"], si_code: "SEGV_MAPERR", because: $la57_why}
+   end) as $kernel_half |
+  {
+    pkey_read: (if $m.ospke == 1 then
+                  {held: ["protection_key_denied"], si_code: "SEGV_PKUERR",
+                   because: "/proc/cpuinfo lists ospke"}
+                else
+                  {held: ["case_not_run", "no_protection_keys"], si_code: null,
+                   because: "/proc/cpuinfo lists no ospke"}
+                end),
+    kernel_read: $kernel_half,                 # 0xffffffff81000000, canonical in both modes
+    kernel_write: $kernel_half,
+    noncanonical_read: $noncanonical,
+    exercise_read: (if $five then $kernel_half else $noncanonical end), # 0xffff0a8700100000
+    exercise_write: (if $five then $kernel_half else $noncanonical end)
+  };
+
+def machine_rules($m):
+  if .demo == "segv-pgfault" and (.id | type) == "string" then
+    . as $s |
+    if $m == null then
+      if segv_expected({}) | has($s.id) then
+        "no machine facts recorded (runs/machine.facts): this case cannot be held against the machine"
+      else empty end
+    else
+      segv_expected($m)[$s.id] // empty | . as $want |
+      [$s.findings[]? | select(.held == true) | .id] as $held |
+      ( $want.held[] | select(. as $id | $held | any(. == $id) | not) |
+        "\($want.because), but finding \(.) did not hold (held: \($held | join(", ")))" ),
+      ( if $want.si_code != null and $s.facts.si_code? != $want.si_code then
+          "\($want.because), but si_code is \($s.facts.si_code? // "not shown"), not \($want.si_code)"
+        else empty end )
+    end
+  else empty end;

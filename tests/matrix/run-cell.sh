@@ -85,6 +85,9 @@ else
 fi
 
 sed 's/^/  /' "$results/cell.env"
+# What the guest's /proc/cpuinfo showed, which rules.jq holds segv-pgfault to.
+[ -f "$results/runs/machine.facts" ] &&
+  echo "  cpuinfo $(tr '\n' ' ' < "$results/runs/machine.facts")"
 errs=$(sed -n 's/^setup_errors //p' "$results/cell.env")
 if [ -n "$errs" ]; then
   echo "FAIL cell $cell: the guest could not be set up as the cell asks: $errs"

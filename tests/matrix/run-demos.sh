@@ -103,7 +103,26 @@ run_one() { # run_one ID MODE PROGRAM ARGS...
   done
 }
 
+# What the machine offers, read here and not from any demo, so that the
+# judge can hold a demo's findings against it (rules.jq, machine_rules).
+# /proc/cpuinfo's flags: pku (the CPU has protection keys), ospke (the kernel
+# turned them on), la57 (5-level paging: the kernel clears this flag at boot
+# when it does not use it, so the flag is the kernel's own word on its
+# paging mode; a process's mappings cannot tell, as they stay below 2^47
+# unless a mmap hint asks for more), lass (the CPU refuses user access to
+# the kernel's half before the page walk). One 'name value' line each.
+machine_facts() {
+  flags=$(grep -m 1 '^flags' /proc/cpuinfo | cut -d: -f2)
+  for f in pku ospke la57 lass; do
+    case " $flags " in *" $f "*) echo "$f 1" ;; *) echo "$f 0" ;; esac
+  done
+  # "address sizes : 52 bits physical, 57 bits virtual": the CPU's, not the kernel's.
+  sed -n 's/^address sizes.* \([0-9]*\) bits virtual.*/cpu_virtual_address_bits \1/p' /proc/cpuinfo |
+    head -n 1
+}
+
 mkdir -p "$out"
+machine_facts > "$out/machine.facts"
 # The state as the cell began: on a shared host, judge.sh uses it to tell a
 # demo's leftover from another program's change that was under way when a
 # 'before' was taken.
