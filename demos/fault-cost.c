@@ -2,9 +2,7 @@
 /* fault-cost: what a first touch costs, per 4 KiB page, on this machine.
  *
  * The lesson is the functions just below, in the order they run: each times
- * `reps` repetitions over `size` bytes into ns[], for the median and the
- * spread; the floor (zeroing resident pages) first, will-it-scale's
- * page_fault1 last, beside our own round. */
+ * `reps` repetitions over `size` bytes into ns[], for the median and the spread. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -172,7 +170,7 @@ struct figures {
 };
 
 static struct {
-    int64_t faults_before, faults;      /* minor faults: before the lesson; during it */
+    int64_t faults;                     /* minor faults: so far, then the lesson's own */
     int64_t pages;                      /* 4 KiB pages touched per repetition */
     struct figures write, floor;        /* kept for the ratios of later steps */
     struct thp thp;
@@ -181,17 +179,12 @@ static struct {
     long long huge_free;                /* HugePages_Free when the demo started */
 } d;
 
-/* A failed mmap or madvise ends its loop, so errno is still the failed call's when the
- * lesson ends: LESSON keeps it in n.lesson_errno. */
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    if (after)
-        d.faults = ru.ru_minflt - d.faults_before;
-    else
-        d.faults_before = ru.ru_minflt;
+    d.faults = ru.ru_minflt - (after ? d.faults : 0);
 }
 
 static int cmp64(const void *a, const void *b)
@@ -200,22 +193,20 @@ static int cmp64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Per-page figures of a step's repetitions (times in rep_ns) over `pages` 4 KiB pages. */
-static struct figures figures_of(const int64_t *rep_ns, int64_t pages)
+/* Per 4 KiB page, of a step's repetitions: their times (rep_ns, which this sorts) / pages. */
+static struct figures figures_of(int64_t *rep_ns, int64_t pages)
 {
-    int64_t per[MAX_REPS] = {0};
-    for (int r = 0; r < reps; r++)
-        per[r] = rep_ns[r] / pages;
-    struct figures f = {.first = per[0]};
-    qsort(per, (size_t)reps, sizeof per[0], cmp64);
-    f.median = per[reps / 2], f.min = per[0], f.max = per[reps - 1];
+    struct figures f = {.first = rep_ns[0] / pages};
+    qsort(rep_ns, (size_t)reps, sizeof rep_ns[0], cmp64);
+    f.median = rep_ns[reps / 2] / pages, f.min = rep_ns[0] / pages;
+    f.max = rep_ns[reps - 1] / pages;
     return f;
 }
 
 /* The step's figures as facts; faults_each > 0: one fault per page touched
- * was expected, that many in each repetition. Every step but hugetlb's must
- * have got its memory. */
-static struct figures report(const int64_t *rep_ns, int64_t pages, int64_t faults_each)
+ * was expected, that many in each repetition. Every step but hugetlb's must have
+ * got its memory: a failed mmap ends its loop, and LESSON kept its errno. */
+static struct figures report(int64_t *rep_ns, int64_t pages, int64_t faults_each)
 {
     if (p == MAP_FAILED)
         narrate_fail_errno(&n, "mmap", n.lesson_errno);
@@ -425,8 +416,7 @@ int main(int argc, char **argv)
 {
     uint64_t asked = 0, bytes = 0;
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, on_option, &asked);
-    cli_no_positionals(&info, argc, argv, first);
+    cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, on_option, &asked));
     demo_start(&n, &info, &common, 0); /* first: a killed run's pool is repaired before sizing */
     page = (size_t)sysconf(_SC_PAGESIZE);
     thp_read(&d.thp);
@@ -448,11 +438,9 @@ int main(int argc, char **argv)
     if (d.huge_free > 0 && procfs_read_one("/proc/meminfo", "Hugepagesize") * 1024 == (int64_t)huge)
         hsize = (uint64_t)d.huge_free * huge < size ? (size_t)d.huge_free * huge : size;
     struct narrate_lesson run[NARRATE_COUNT(steps)];
-    int count = 0;
     for (int i = 0; i < NARRATE_COUNT(steps); i++)
         if (steps[i].lesson != hugetlb_fault || hsize > 0)
-            run[count++] = steps[i];
-    n.nsteps = count;
+            run[n.nsteps++] = steps[i];
     if (got == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "not even 4 MiB fit in half of what this process may use: "
                                         "%s. Free some memory or raise that limit.", d.why_size);
@@ -466,7 +454,7 @@ int main(int argc, char **argv)
                   d.shrunk ? " Less than the default: this process may not use more." : "",
                   d.thp.mode[0] ? d.thp.mode : "not built in", (long long)d.huge_free,
                   hsize ? "" : ", so no hugetlb row (as root: echo N > /proc/sys/vm/nr_hugepages)");
-    narrate_run(&n, run, count);
+    narrate_run(&n, run, n.nsteps);
     narrate_summary(&n, "write_fault_ns", d.write.median);
     narrate_summary(&n, "zeroing_ns", d.floor.median);
     narrate_finish(&n, RESULT_OK, "every figure above was measured in this run, %d repetitions "
