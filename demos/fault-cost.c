@@ -288,7 +288,9 @@ static void explain_populate(void)
              VALUES(VAL("populate_ns", med), VAL("write_ns", w)),
              "Filled in one call, without a trap per page: %lld ns a page against %lld for a "
              "write fault each.", med, w);
-    CONCLUDE(&n, "thp_always_may_apply", strcmp(d.thp.mode, "always") == 0,
+    /* populate_write's memory is MADV_NOHUGEPAGE: THP 'always' cannot give it huge pages. */
+    CONCLUDE(&n, "thp_always_may_apply",
+             strcmp(d.thp.mode, "always") == 0 && strcmp(n.id, "map_populate") == 0,
              VALUES(VAL("thp_always", 1)), "THP is 'always' here, so MAP_POPULATE may have "
              "mapped huge pages: this row is not a base-page figure.");
 }
