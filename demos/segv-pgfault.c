@@ -301,7 +301,7 @@ static void explain(int which, const struct probe_result *r)
         return;
     }
 #if defined(__x86_64__) /* canonical addresses, as explained here */
-    if (t.target >> (pg.va_bits - 1) != 0 || !probe_canonical(t.target, pg.va_bits)) {
+    if (t.target >> (pg.va_bits - 1) != 0) { /* above the user half (non-canonical ones too) */
         explain_high(r, &pg);
         return;
     }
@@ -416,8 +416,7 @@ static int chosen_case(int npos, char **arg)
 
 static void on_all(void *ctx, size_t index, const char *arg)
 {
-    (void)index;
-    (void)arg;
+    (void)index, (void)arg; /* --all is the only option, a flag */
     *(bool *)ctx = true;
 }
 
