@@ -59,7 +59,7 @@ static struct narrator n;
 /* What the explanation needs to know about the case, set in its child.
  * Static: the lesson changes it between sigsetjmp and a fault's jump. */
 static struct trial {
-    uintptr_t target;        /* the address the lesson touches */
+    volatile uintptr_t target; /* the address the lesson touches (grow_stack: its deepest) */
     int64_t minflt[2];       /* before and after the lesson */
     const char *not_run;     /* the call that stopped the case before its lesson */
     int err;
@@ -78,16 +78,14 @@ static bool set_up(bool ok, const char *call)
     return ok;
 }
 
-static volatile uintptr_t stack_lowest;
-
-/* Each frame writes to its buffer, so that its pages are really touched,
- * and remembers how deep it got (an address kept only to be compared). */
+/* Each frame writes to its buffer, so that its pages are really touched, then
+ * keeps its address in t.target (volatile: in that order; never dereferenced). */
 // NOLINTBEGIN(clang-analyzer-core.StackAddressEscape)
 LESSON_FN static void grow_stack(long depth)
 {
     volatile char frame[1024];
     frame[0] = 1;
-    stack_lowest = (uintptr_t)&frame[0];
+    t.target = (uintptr_t)&frame[0];
     if (depth < LONG_MAX) /* never false: the stack ends long before */
         grow_stack(depth + 1);
     frame[1] = frame[0]; /* not a tail call */
@@ -101,8 +99,9 @@ LESSON_FN static void grow_stack(long depth)
  * only in 5-level. Each constant is loaded right before its access (the table
  * holds it for the explanation), never kept in %rbp across a call: through
  * %rbp or %rsp a non-canonical address is a stack-segment fault (#SS, SIGBUS). */
-LESSON_FN __attribute__((no_sanitize("undefined"))) static void access_case(int which)
+LESSON_FN __attribute__((no_sanitize("undefined"))) static void access_case(void *arg)
 {
+    int which = *(const int *)arg;
     struct rlimit rl;
     int fd, key;
     /* A fresh private page, not touched yet: most cases touch it. */
@@ -191,11 +190,9 @@ static void observe(void *ctx, bool after)
     struct rusage ru;
     (void)ctx;
     if (after)
-        probe_disarm(); /* the window closes first: only the lesson's fault is caught */
+        probe_disarm(); /* the window closes first: nothing after the lesson is caught */
     getrusage(RUSAGE_SELF, &ru);
     t.minflt[after] = ru.ru_minflt;
-    if (!after)
-        probe_arm();
 }
 
 /* e: the stack's mapping, where the deepest frame was (NULL: not found). */
@@ -276,8 +273,6 @@ static void explain(int which, const struct probe_result *r)
                      "no ospke flag: this CPU, or this kernel, offers no memory protection keys.");
         return;
     }
-    if (which == STACK_OVERFLOW)
-        t.target = stack_lowest;
     struct probe_paging pg;
     probe_paging(&pg);
     struct smaps_entry e;
@@ -306,7 +301,7 @@ static void explain(int which, const struct probe_result *r)
         return;
     }
 #if defined(__x86_64__) /* canonical addresses, as explained here */
-    if (t.target >> (pg.va_bits - 1) != 0 || !probe_canonical(t.target, pg.va_bits)) {
+    if (t.target >> (pg.va_bits - 1) != 0) { /* above the user half (non-canonical ones too) */
         explain_high(r, &pg);
         return;
     }
@@ -335,9 +330,8 @@ static void explain(int which, const struct probe_result *r)
                  r->pkey == t.pkey && at_target && !forbids,
                  VALUES(VAL("pkey", t.pkey), VAL("si_pkey", r->pkey)),
                  "The page is mapped %s and was written before the key was set, yet the read was "
-                 "refused: pkey_set wrote this thread's PKRU register to deny key %d, the page's "
-                 "key (si_pkey %d). No system call, no page-table change.", e.perms, t.pkey,
-                 r->pkey);
+                 "refused: pkey_set wrote this thread's PKRU register to deny the page's key, %d "
+                 "(si_pkey). No system call, no page-table change.", e.perms, t.pkey);
     if (!told)
         narrate_note(&n, "%s: %s.", probe_code_name(r->signo, r->code),
                      probe_code_meaning(r->signo, r->code));
@@ -359,20 +353,15 @@ static void run_case(void *arg, void *bug)
     int which = *(const int *)arg;
     t.target = cases[which].addr;
     /* A forked child maps the program's code page by page as it first runs
-     * it: run the path after the lesson once now, so that the good fault's
-     * window counts the write's fault and no code fault of its own. */
-    narrate_lesson_after(&n); /* no observer yet: does nothing */
-    probe_disarm();
+     * it: run the path after the lesson (the observer's too) once now, so that
+     * the good fault's window counts the write's fault and no code fault of its own. */
     narrate_observe(&n, observe, NULL);
-    if (probe_install() != 0)
+    narrate_lesson_after(&n);
+    struct probe_result r; /* caught from the case's start: its setup makes no access that faults */
+    if (probe_call(access_case, arg, &r) != 0)
         _exit(100); /* sigaction failed: the parent reports a case without result */
-    if (sigsetjmp(probe_env, 1) == 0)
-        access_case(which);
-    else
+    if (r.faulted)
         narrate_lesson_after(&n); /* the LESSON's own "after" was jumped over */
-    probe_uninstall();
-    struct probe_result r;
-    probe_outcome(&r);
     explain(which, &r);
     narrate_end_step(&n);
     snprintf(bug, sizeof n.bug, "%s", n.bug);
@@ -422,14 +411,12 @@ static int chosen_case(int npos, char **arg)
         cli_usage_error(&info, "'%s' is not u (user address) or k (kernel address)", q[0]);
     if (!write && strcmp(arg[1], "r") != 0)
         cli_usage_error(&info, "'%s' is not r (read) or w (write)", q[1]);
-    return kernel ? (write ? EXERCISE_WRITE : EXERCISE_READ)
-                  : (write ? UNMAPPED_WRITE : UNMAPPED_READ);
+    return (kernel ? EXERCISE_READ : UNMAPPED_READ) + write; /* each read's write comes next */
 }
 
 static void on_all(void *ctx, size_t index, const char *arg)
 {
-    (void)index;
-    (void)arg;
+    (void)index, (void)arg; /* --all is the only option, a flag */
     *(bool *)ctx = true;
 }
 
