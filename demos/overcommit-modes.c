@@ -287,7 +287,7 @@ static const struct demo_info info = {
     .options = overcommit_options,
     .noptions = OVERCOMMIT_OPTIONS,
     .examples = "  sudo overcommit-modes          modes 0, 1 and 2, then the mode restored\n"
-                "  sudo overcommit-modes --step   pause before each mode\n",
+                "  sudo overcommit-modes --step   pause before each step\n",
     .needs = needs,
 };
 
