@@ -103,6 +103,16 @@ LESSON_FN static void switch_mode(void)
     in_force_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 }
 
+static uint64_t mode_now; /* read by the last step, after its pause */
+static enum procfs_status read_status;
+
+/* A step of its own, so that --step pauses after mode 2's step: from a second
+ * terminal, the mode in force between the lesson and the end of the run. */
+LESSON_FN static void read_mode_again(void)
+{
+    LESSON(n, read_status = procfs_read_vm_sysctl("overcommit_memory", &mode_now););
+}
+
 /* ---- How the numbers are read ---- */
 
 static void look(struct view *v, const void *addr)
@@ -234,6 +244,22 @@ static void explain_mode(void)
                  (long long)mode2_limit);
 }
 
+static void explain_restored(void)
+{
+    if (read_status != PROCFS_OK)
+        narrate_finish(n, RESULT_FAIL, "cannot read /proc/sys/vm/overcommit_memory: %s",
+                       procfs_strerror(read_status));
+    const int64_t now = (int64_t)mode_now, own = g.overcommit_memory;
+    if (!CONCLUDE(n, "mode_restored", now == own,
+                  VALUES(VAL("overcommit_memory", now), VAL("overcommit_memory_at_start", own)),
+                  "overcommit_memory reads %lld again, this machine's own mode (step 1).",
+                  (long long)now))
+        CONCLUDE(n, "mode_not_restored", now != own,
+                 VALUES(VAL("overcommit_memory", now), VAL("overcommit_memory_at_start", own)),
+                 "overcommit_memory still reads %lld, not this machine's mode %lld (step 1).",
+                 (long long)now, (long long)own);
+}
+
 /* ---- The steps, the options, the run ---- */
 
 static const struct narrate_lesson steps[] = {
@@ -241,6 +267,7 @@ static const struct narrate_lesson steps[] = {
     {"mode_0", "Overcommit mode 0 (heuristic)", switch_mode, explain_mode, NO_QUESTION},
     {"mode_1", "Overcommit mode 1 (always grant)", switch_mode, explain_mode, NO_QUESTION},
     {"mode_2", "Overcommit mode 2 (never overcommit)", switch_mode, explain_mode, NO_QUESTION},
+    {"restored", "The machine's mode, read again", read_mode_again, explain_restored, NO_QUESTION},
 };
 
 /* Every run switches modes: the library checks that it may, and puts the mode back. */
@@ -260,7 +287,7 @@ static const struct demo_info info = {
     .options = overcommit_options,
     .noptions = OVERCOMMIT_OPTIONS,
     .examples = "  sudo overcommit-modes          modes 0, 1 and 2, then the mode restored\n"
-                "  sudo overcommit-modes --step   pause before each mode\n",
+                "  sudo overcommit-modes --step   pause before each step\n",
     .needs = needs,
 };
 

@@ -582,8 +582,9 @@ END_TEST
 /* A write that fails is reported as a failure, never as "restored", and
  * the record stays so that the next run tries again and says so. The knob
  * is made read-only (a read-only bind mount of its copy) while
- * overcommit-modes --step waits, in mode 1, before its last step
- * (which it reaches only when Committed_AS is far below CommitLimit). */
+ * overcommit-modes --step waits, in mode 1, before its mode 2 step, the
+ * fourth of five (which it reaches only when Committed_AS is far below
+ * CommitLimit). */
 START_TEST(failed_write_is_a_failure)
 {
     /* overcommit-modes pauses before its mode-2 step only far below CommitLimit */
@@ -599,11 +600,12 @@ START_TEST(failed_write_is_a_failure)
     snprintf(path, sizeof path, "%s/overcommit-modes", demo_dir());
     const char *argv[] = {path, "--step", NULL};
     ck_assert_int_eq(pty_start(&c, argv), 0);
-    /* the budget, then modes 0, 1, 2: the pause before step 4 is in mode 1 */
-    bool paused = pty_wait_for(&c, "Press Enter to run step 1/4");
+    /* the budget, then modes 0, 1, 2, then the mode read again: the pause
+     * before step 4 is in mode 1 */
+    bool paused = pty_wait_for(&c, "Press Enter to run step 1/5");
     for (int step = 2; paused && step <= 4; step++) {
         char prompt[64];
-        snprintf(prompt, sizeof prompt, "Press Enter to run step %d/4", step);
+        snprintf(prompt, sizeof prompt, "Press Enter to run step %d/5", step);
         paused = pty_send(&c, "\n") && pty_wait_for(&c, prompt);
     }
     uint64_t mode = knob_value("overcommit_memory");
