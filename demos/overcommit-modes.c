@@ -90,8 +90,10 @@ LESSON_FN static void switch_mode(void)
     committed_at_switch = procfs_read_one("/proc/meminfo", "Committed_AS");
     mode2_limit = overcommit_mode2_allows(&g, procfs_read_one("/proc/self/status", "VmSize"));
     too_close = mode == 2 && committed_at_switch + 2 * (int64_t)(fit / 1024) > mode2_limit / 2;
-    if (too_close)
+    if (too_close) { /* mode 1's step left its mode in force: it ends here, as mode 2 would */
+        sysctl_set("overcommit_memory", (uint64_t)g.overcommit_memory);
         return;
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     /* After mode 2, the mode goes back at once, not when the run ends. */
