@@ -134,7 +134,8 @@ void malloc_side_observe(struct narrator *n, struct malloc_side *mine, bool afte
     if (!malloc_side_look(mine, after, at, why, sizeof why))
         narrate_finish(n, RESULT_FAIL, "%s", why);
     /* The child takes the same step now, between our numbers and our words. */
-    if (after && malloc_side_child_pid() > 0 && !malloc_side_child_ask(n->step - 1, &theirs[n->step - 1]))
+    if (after && malloc_side_child_pid() > 0 &&
+        !malloc_side_child_ask(n->step - 1, &theirs[n->step - 1]))
         narrate_finish(n, RESULT_FAIL, "the child under %s stopped answering at step %d",
                        other_name, n->step);
 }
