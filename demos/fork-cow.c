@@ -23,6 +23,7 @@
 #include "narrate.h"
 #include "needs.h"
 #include "procfs.h"
+#include "snapshot-report.h"
 #include "snapshot.h"
 #include "undo.h"
 

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "malloc-child.h"
+#include "malloc-report.h"
 #include "malloc-side.h"
 #include "narrate.h"
 #include "needs.h"

@@ -20,6 +20,8 @@
 
 #include "budget.h"
 #include "cli.h"
+#include "malloc-child.h"
+#include "malloc-report.h"
 #include "malloc-side.h"
 #include "narrate.h"
 #include "needs.h"

@@ -20,6 +20,7 @@
 #include "errors.h"
 #include "narrate.h"
 #include "needs.h"
+#include "overcommit-report.h"
 #include "overcommit.h"
 #include "procfs.h"
 

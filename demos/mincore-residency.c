@@ -17,6 +17,7 @@
 #include "narrate.h"
 #include "needs.h"
 #include "residency.h"
+#include "snapshot-report.h"
 #include "snapshot.h"
 
 #define MAX_PAGES 4096

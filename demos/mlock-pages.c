@@ -20,6 +20,7 @@
 #include "narrate.h"
 #include "needs.h"
 #include "procfs.h"
+#include "snapshot-report.h"
 #include "snapshot.h"
 
 /* ---- The lesson ---- */

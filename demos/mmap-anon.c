@@ -17,6 +17,7 @@
 #include "needs.h"
 #include "procfs.h"
 #include "residency.h"
+#include "snapshot-report.h"
 #include "snapshot.h"
 #include "thp.h"
 

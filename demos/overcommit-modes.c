@@ -21,6 +21,7 @@
 #include "errors.h"
 #include "narrate.h"
 #include "needs.h"
+#include "overcommit-report.h"
 #include "overcommit.h"
 #include "procfs.h"
 #include "sysctl.h"

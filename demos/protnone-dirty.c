@@ -24,6 +24,7 @@
 #include "probe.h"
 #include "procfs.h"
 #include "residency.h"
+#include "snapshot-report.h"
 #include "snapshot.h"
 
 static struct narrator n;

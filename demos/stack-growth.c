@@ -25,6 +25,7 @@
 #include "probe.h"
 #include "procfs.h"
 #include "residency.h"
+#include "snapshot-report.h"
 #include "snapshot.h"
 #include "worker.h"
 

@@ -28,6 +28,7 @@
 #include "needs.h"
 #include "procfs.h"
 #include "runid.h"
+#include "snapshot-report.h"
 #include "snapshot.h"
 #include "undo.h"
 

@@ -24,9 +24,8 @@ static void budget_init(struct budget *b)
         b->headroom[i] = BUDGET_UNLIMITED;
 }
 
-/* One limit more: the least one binds. */
-static void budget_consider(struct budget *b, enum budget_limit which, uint64_t headroom,
-                            const char *detail)
+void budget_consider(struct budget *b, enum budget_limit which, uint64_t headroom,
+                     const char *detail)
 {
     b->headroom[which] = headroom;
     int room = (int)sizeof b->detail[which] - 1; /* a long cgroup path is cut, not overrun */

@@ -90,6 +90,11 @@ struct budget {
 /* Reads every limit for the calling process. */
 void budget_read(struct budget *b);
 
+/* One limit more, leaving headroom bytes (detail: whose, cut to fit): the
+ * least one binds. */
+void budget_consider(struct budget *b, enum budget_limit which, uint64_t headroom,
+                     const char *detail);
+
 /* A short name: "MemAvailable", "the memory cgroup's limit", "RLIMIT_AS",
  * "RLIMIT_DATA", "CommitLimit (overcommit mode 2)". */
 const char *budget_limit_name(enum budget_limit which);

@@ -7,14 +7,15 @@
  *
  * The fault counts are read at the start and at the end of the capture, and a
  * difference uses (after.start - before.end): faults taken while reading /proc
- * (stdio buffers, stack) never count as the step's own. */
+ * (stdio buffers, stack) never count as the step's own.
+ *
+ * A step's rows and findings from two snapshots: lib/present/snapshot-report.h. */
 #ifndef VMLAB_SNAPSHOT_H
 #define VMLAB_SNAPSHOT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "narrate.h"
 #include "procfs.h"
 
 enum { SNAP_MEMINFO_KEYS = 8 };
@@ -30,9 +31,6 @@ struct snapshot {
  * (an unmapped address is not an error: mapped is false). */
 enum procfs_status snapshot_take(struct snapshot *s, uintptr_t addr);
 
-/* snapshot_take, or end the demo (status 1) saying which read failed. */
-void snapshot_take_or_fail(struct snapshot *s, uintptr_t addr, struct narrator *n);
-
 /* Value of a counter by name: an smaps field ("Rss"), a meminfo field
  * ("Committed_AS"), or "minor_faults" / "major_faults". False when absent. */
 bool snapshot_get(const struct snapshot *s, const char *key, int64_t *value);
@@ -45,24 +43,12 @@ long long snapshot_value(const struct snapshot *s, const char *key);
  * above; a counter of a mapping the step replaced has no "before". */
 int64_t snapshot_delta0(const struct snapshot *before, const struct snapshot *after, const char *key);
 
-/* Adds the rows of a step to the narrator: every key in always_show (NULL
- * terminated), then every per-mapping counter and fault count that moved.
- * System-wide meminfo counters appear only when asked for. */
-void snapshot_report(struct narrator *n, const struct snapshot *before,
-                     const struct snapshot *after, const char *const *always_show);
+/* Both sides of a comparison: *hb and *b before, *ha and *a after (has and
+ * value), as snapshot_delta0 takes them. */
+void snapshot_pair(const struct snapshot *before, const struct snapshot *after, const char *key,
+                   bool *hb, int64_t *b, bool *ha, int64_t *a);
 
-/* One counter's row, shown even when it did not move; returns snapshot_delta0. */
-int64_t snapshot_row(struct narrator *n, const struct snapshot *before,
-                     const struct snapshot *after, const char *key);
-
-/* The mapping's smaps header line ("7f..-7f.. rw-p 00000000 00:00 0") as the
- * step's "maps" fact. */
-void snapshot_maps_fact(struct narrator *n, const struct smaps_entry *entry);
-
-/* Findings on the demo's mapping after a step: mapped_not_resident (size_kB mapped
- * and Rss 0 kB) and mapping_gone (no entry covers it any more). */
-void snapshot_explain_not_resident(struct narrator *n, const struct snapshot *after,
-                                   long long size_kb);
-void snapshot_explain_gone(struct narrator *n, const struct snapshot *after);
+/* A counter's unit: "kB", or "" for counts (faults, meminfo's HugePages_*). */
+const char *snapshot_unit(const char *key);
 
 #endif

@@ -170,6 +170,32 @@ static int lock_within(int fd, const char *demo, int seconds)
     return -1;
 }
 
+/* The command this process was run with, as a shell takes it again
+ * ("overcommit-modes --step"): /proc/self/cmdline, each argument quoted where
+ * a shell would split or expand it; the program's name alone when that
+ * cannot be read. */
+static void this_command(char *buf, size_t len)
+{
+    char args[512];
+    ssize_t n = procfs_read_text("/proc/self/cmdline", args, sizeof args);
+    buf[0] = '\0';
+    if (n <= 0) {
+        snprintf(buf, len, "%s", program_invocation_name);
+        return;
+    }
+    for (const char *a = args; a < args + n; a += strlen(a) + 1) {
+        if (a[0] && strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                              "0123456789_-+=.,:/@%") == strlen(a)) {
+            text_append(buf, len, " ", "%s", a);
+            continue;
+        }
+        text_append(buf, len, " ", "'");
+        for (const char *c = a; *c; c++)
+            text_append(buf, len, "", "%s", *c == '\'' ? "'\\''" : (char[]){*c, '\0'});
+        text_append(buf, len, "", "'");
+    }
+}
+
 int sysctl_may_change(const char *name, char *why, size_t len)
 {
     char path[96];
@@ -179,7 +205,9 @@ int sysctl_may_change(const char *name, char *why, size_t len)
         return -1;
     }
     if (geteuid() != 0) {
-        snprintf(why, len, "changing /proc/sys/vm/%s needs root: run the demo with sudo", name);
+        char command[256];
+        this_command(command, sizeof command);
+        snprintf(why, len, "changing /proc/sys/vm/%s needs root: sudo %s", name, command);
         return -1;
     }
     snprintf(path, sizeof path, "/proc/sys/vm/%s", name);

@@ -119,8 +119,8 @@ $ok" "" '/proc/sys/vm/overcommit_memory	2
 run oom-delegated 77 '{"demo":"oom-killer-try","result":"skip","reason":"no cgroup this user may create: run it with sudo oom-killer-try"}' \
   "oom-killer-try: cannot show this here: run it with sudo oom-killer-try"
 # lib/safety/sysctl's way out for a user who may not change a knob
-run skip-sudo 77 '{"demo":"d","result":"skip","reason":"changing /proc/sys/vm/overcommit_memory needs root: run the demo with sudo"}' \
-  "d: changing /proc/sys/vm/overcommit_memory needs root: run the demo with sudo"
+run skip-sudo 77 '{"demo":"d","result":"skip","reason":"changing /proc/sys/vm/overcommit_memory needs root: sudo d --json"}' \
+  "d: changing /proc/sys/vm/overcommit_memory needs root: sudo d"
 printf '%s\n' "$state" > "$t/results/runs/baseline.state"
 : > "$t/results/runs/shared-host"
 out=$(sh "$here/judge.sh" "$t/table" selftest "$t/results" delegated)

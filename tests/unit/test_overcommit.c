@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for lib/kernel/overcommit.c: what mode 2 allows, the sizes of
- * the lesson, and which check explains a refusal, over made-up figures. */
+/* Unit tests for lib/kernel/overcommit.c and lib/present/overcommit-report.c:
+ * what mode 2 allows, the sizes of the lesson, and which check explains a
+ * refusal, over made-up figures. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "overcommit-report.h"
 #include "overcommit.h"
 #include "suite.h"
 

@@ -12,6 +12,7 @@
 
 #include "guarded.h"
 #include "residency.h"
+#include "snapshot-report.h"
 #include "snapshot.h"
 #include "suite.h"
 

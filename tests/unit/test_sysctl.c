@@ -389,7 +389,7 @@ START_TEST(may_change_says_what_is_missing)
         enum setup how;
         const char *says;
     } cases[] = {
-        {AS_NOBODY, "needs root"},
+        {AS_NOBODY, "needs root: sudo "},
         {ROOTLESS_USERNS, "user namespace"},
         {PROC_SYS_READ_ONLY, "/proc/sys is read-only"},
         {NO_WRITABLE_STATE_DIR, "no place to keep"},
@@ -407,7 +407,11 @@ START_TEST(may_change_says_what_is_missing)
         return; /* no user namespaces here */
     ck_assert_msg(strstr(why, cases[_i].says) != NULL, "case %d: '%s' does not say '%s'", _i, why,
                   cases[_i].says);
-    /* Each refusal names the command that would enable it. */
+    /* Each refusal names the command that would enable it: as nobody, this
+     * very program's. */
+    if (cases[_i].how == AS_NOBODY)
+        ck_assert_msg(strstr(why, program_invocation_short_name), "'%s' does not name %s", why,
+                      program_invocation_short_name);
     if (cases[_i].how != FALLBACK_STATE_DIR)
         ck_assert_msg(strstr(why, "sudo") || strstr(why, "sysctl -w") || strstr(why, "mount") ||
                       strstr(why, "rm -r"), "no command in '%s'", why);
