@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "budget.h"
@@ -33,11 +32,9 @@ static uint64_t huge, fit;      /* the request larger than RAM + swap, and one t
 static char *p, *q, *r, *s, *t; /* the lesson's mappings; MAP_FAILED until granted */
 static int rc;                  /* mprotect's result */
 
-/* Where each mapping asks to go (a hint, not MAP_FIXED): 8 TiB apart from
- * 32 TiB up, where nothing else is mapped (AddressSanitizer's regions
- * included), so that each stays a VMA of its own: next to a mapping with the
- * same flags it would merge into one smaps entry, whose Size would no longer
- * be the request's. */
+/* Where each mapping asks to go (a hint, not MAP_FIXED): 8 TiB apart from 32 TiB up, where
+ * nothing else is mapped (AddressSanitizer's regions included), so that each stays a VMA of
+ * its own: merged with a neighbour of the same flags, its smaps Size would not be the request's. */
 static void *far_apart(int slot)
 {
     return (void *)((uintptr_t)(3 + slot) << 43);
@@ -105,24 +102,13 @@ LESSON_FN static void release(void)
 /* ---- How the numbers are read ---- */
 
 /* The step's mapping (smaps, Committed_AS, faults) and what the overcommit
- * checks read, taken by observe() just before and just after its LESSON (kB). */
+ * checks read, just before and just after its LESSON (kB). */
 static struct view {
     struct snapshot s;
     int64_t mode, committed, vm_size, vm_data;
     bool ac;                   /* the mapping's VmFlags has "ac" */
 } before, after;
 static int64_t page_kB;
-
-static void look(struct view *v, const void *addr)
-{
-    uint64_t mode;
-    snapshot_take_or_fail(&v->s, (uintptr_t)addr, n);
-    v->mode = procfs_read_vm_sysctl("overcommit_memory", &mode) == PROCFS_OK ? (int64_t)mode : -1;
-    v->committed = snapshot_value(&v->s, "Committed_AS");
-    v->vm_size = procfs_read_one("/proc/self/status", "VmSize");
-    v->vm_data = procfs_read_one("/proc/self/status", "VmData");
-    v->ac = v->s.mapped && smaps_has_flag(&v->s.entry, "ac");
-}
 
 /* A request, and which of the kernel's checks apply to it (mm/vma.c,
  * mm/mprotect.c, mm/util.c). */
@@ -146,14 +132,21 @@ static const struct request *request_of_step(void)
     return NULL;
 }
 
-/* The observer LESSON calls around each lesson line: the step's mapping
- * (the touch step's is q's), which vmlab-watch shows from then on. */
+/* The observer LESSON calls around each lesson line: reads the step's mapping (the touch
+ * step's is q's) into before or after; vmlab-watch shows it from then on. */
 static void observe(void *ctx, bool ended)
 {
     (void)ctx;
     const struct request *rq = request_of_step();
     char *at = rq ? *rq->mapping : strcmp(n->id, "touch") == 0 ? q : MAP_FAILED;
-    look(ended ? &after : &before, at != MAP_FAILED ? at : NULL);
+    struct view *v = ended ? &after : &before;
+    uint64_t mode;
+    snapshot_take_or_fail(&v->s, at != MAP_FAILED ? (uintptr_t)at : 0, n);
+    v->mode = procfs_read_vm_sysctl("overcommit_memory", &mode) == PROCFS_OK ? (int64_t)mode : -1;
+    v->committed = snapshot_value(&v->s, "Committed_AS");
+    v->vm_size = procfs_read_one("/proc/self/status", "VmSize");
+    v->vm_data = procfs_read_one("/proc/self/status", "VmData");
+    v->ac = v->s.mapped && smaps_has_flag(&v->s.entry, "ac");
     if (ended && at != MAP_FAILED)
         narrate_watch(n, (uintptr_t)at);
 }
