@@ -379,8 +379,7 @@ static void on_option(void *ctx, size_t index, const char *arg)
         dir_given = arg;
 }
 
-/* The directory given, else the first disk-backed one of $TMPDIR, /var/tmp and /tmp that this
- * process may write, else the first writable one (tmpfs). */
+/* --dir, else its default (the help above): a disk-backed directory this process may write. */
 static void choose_dir(void)
 {
     const char *dirs[] = {dir_given ? dir_given : getenv("TMPDIR"), "/var/tmp", "/tmp"};
