@@ -294,7 +294,8 @@ static void explain_request(void)
     if (!granted) {
         errno_describe(rq->new_space ? "mmap" : "mprotect", err, text, sizeof text);
         narrate_note(n, "Refused: %s.", text);
-        explain_checks(rq, &ask, tests, overcommit_refusal(&g, &ask, tests));
+        size_t count = overcommit_refusal(&g, &ask, tests);
+        explain_checks(rq, &ask, tests, count);
         return;
     }
     CONCLUDE(n, ID(a->ac ? "charged" : "not_charged"), a->s.mapped,
@@ -356,9 +357,8 @@ static void explain_touch(void)
 
 static void explain_release(void)
 {
-    int granted = 0;
-    for (size_t i = 0; i < 5; i++) /* p, q, r, s and t: commit shares t */
-        granted += *requests[i].mapping != MAP_FAILED;
+    int granted = (p != MAP_FAILED) + (q != MAP_FAILED) + (r != MAP_FAILED) +
+                  (s != MAP_FAILED) + (t != MAP_FAILED);
     show_rows();
     narrate_fact_int(n, "unmapped", granted);
     narrate_note(n, "%d of the 5 requests were granted, and those mappings are now gone; "
