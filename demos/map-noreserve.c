@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "budget.h"
@@ -23,6 +22,7 @@
 #include "overcommit-report.h"
 #include "overcommit.h"
 #include "procfs.h"
+#include "snapshot.h"
 
 /* ---- The lesson ---- */
 
@@ -33,11 +33,9 @@ static uint64_t huge, fit;      /* the request larger than RAM + swap, and one t
 static char *p, *q, *r, *s, *t; /* the lesson's mappings; MAP_FAILED until granted */
 static int rc;                  /* mprotect's result */
 
-/* Where each mapping asks to go (a hint, not MAP_FIXED): 8 TiB apart from
- * 32 TiB up, where nothing else is mapped (AddressSanitizer's regions
- * included), so that each stays a VMA of its own: next to a mapping with the
- * same flags it would merge into one smaps entry, whose Size would no longer
- * be the request's. */
+/* Where each mapping asks to go (a hint, not MAP_FIXED): 8 TiB apart from 32 TiB up, where
+ * nothing else is mapped (AddressSanitizer's regions included), so that each stays a VMA of
+ * its own: merged with a neighbour of the same flags, its smaps Size would not be the request's. */
 static void *far_apart(int slot)
 {
     return (void *)((uintptr_t)(3 + slot) << 43);
@@ -104,37 +102,14 @@ LESSON_FN static void release(void)
 
 /* ---- How the numbers are read ---- */
 
-/* The step's mapping, read by observe() just before and just after its LESSON
- * (kB unless noted). */
+/* The step's mapping (smaps, Committed_AS, faults) and what the overcommit
+ * checks read, just before and just after its LESSON (kB). */
 static struct view {
-    int64_t mode, committed, vm_size, vm_data, minflt, size, rss;
-    bool mapped, ac;           /* smaps has an entry at the address; its VmFlags has "ac" */
-    char maps[160];
+    struct snapshot s;
+    int64_t mode, committed, vm_size, vm_data;
+    bool ac;                   /* the mapping's VmFlags has "ac" */
 } before, after;
 static int64_t page_kB;
-
-static void look(struct view *v, const void *addr)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    memset(v, 0, sizeof *v);
-    v->minflt = ru.ru_minflt;
-    uint64_t mode, size = 0, rss = 0;
-    v->mode = procfs_read_vm_sysctl("overcommit_memory", &mode) == PROCFS_OK ? (int64_t)mode : -1;
-    v->committed = procfs_read_one("/proc/meminfo", "Committed_AS");
-    v->vm_size = procfs_read_one("/proc/self/status", "VmSize");
-    v->vm_data = procfs_read_one("/proc/self/status", "VmData");
-    struct smaps_entry e;
-    if (addr && smaps_read_entry((uintptr_t)addr, &e) == PROCFS_OK) {
-        v->mapped = true;
-        v->ac = smaps_has_flag(&e, "ac");
-        smaps_get(&e, "Size", &size);
-        smaps_get(&e, "Rss", &rss);
-        smaps_format_header(&e, v->maps, sizeof v->maps);
-    }
-    v->size = (int64_t)size;
-    v->rss = (int64_t)rss;
-}
 
 /* A request, and which of the kernel's checks apply to it (mm/vma.c,
  * mm/mprotect.c, mm/util.c). */
@@ -158,32 +133,37 @@ static const struct request *request_of_step(void)
     return NULL;
 }
 
-/* The observer LESSON calls around each lesson line: the step's mapping
- * (the touch step's is q's), which vmlab-watch shows from then on. */
+/* The observer LESSON calls around each lesson line: reads the step's mapping (the touch
+ * step's is q's) into before or after; vmlab-watch shows it from then on. */
 static void observe(void *ctx, bool ended)
 {
     (void)ctx;
     const struct request *rq = request_of_step();
     char *at = rq ? *rq->mapping : strcmp(n->id, "touch") == 0 ? q : MAP_FAILED;
-    look(ended ? &after : &before, at != MAP_FAILED ? at : NULL);
+    struct view *v = ended ? &after : &before;
+    uint64_t mode;
+    snapshot_take_or_fail(&v->s, at != MAP_FAILED ? (uintptr_t)at : 0, n);
+    v->mode = procfs_read_vm_sysctl("overcommit_memory", &mode) == PROCFS_OK ? (int64_t)mode : -1;
+    v->committed = snapshot_value(&v->s, "Committed_AS");
+    v->vm_size = procfs_read_one("/proc/self/status", "VmSize");
+    v->vm_data = procfs_read_one("/proc/self/status", "VmData");
+    v->ac = v->s.mapped && smaps_has_flag(&v->s.entry, "ac");
     if (ended && at != MAP_FAILED)
         narrate_watch(n, (uintptr_t)at);
 }
 
 static void show_rows(void)
 {
-    const struct view *b = &before, *a = &after;
-    narrate_value(n, "Committed_AS", "kB", b->committed >= 0, b->committed, a->committed >= 0,
-                  a->committed);
-    if (b->mapped || a->mapped) {
-        narrate_value(n, "Size", "kB", b->mapped, b->size, a->mapped, a->size);
-        narrate_value(n, "Rss", "kB", b->mapped, b->rss, a->mapped, a->rss);
-        narrate_value(n, "minor_faults", "", true, b->minflt, true, a->minflt);
+    snapshot_row(n, &before.s, &after.s, "Committed_AS");
+    if (before.s.mapped || after.s.mapped) {
+        snapshot_row(n, &before.s, &after.s, "Size");
+        snapshot_row(n, &before.s, &after.s, "Rss");
+        snapshot_row(n, &before.s, &after.s, "minor_faults");
     }
-    narrate_fact_int(n, "vm_size_kB", a->vm_size); /* address space: what RLIMIT_AS limits */
-    if (a->mapped) {
-        narrate_fact(n, "maps", "%s", a->maps);
-        narrate_fact_int(n, "ac_flag", a->ac);
+    narrate_fact_int(n, "vm_size_kB", after.vm_size); /* address space: what RLIMIT_AS limits */
+    if (after.s.mapped) {
+        snapshot_maps_fact(n, &after.s.entry);
+        narrate_fact_int(n, "ac_flag", after.ac);
     }
 }
 
@@ -235,35 +215,32 @@ static void explain_budget(void)
 
 #define ID(suffix) (snprintf(id, sizeof id, "%s_%s", rq->key, (suffix)), id)
 
-/* Records the checks (tests[0..count)) as findings of the step's request and
- * says the last, the one that held and explains it.
- * The limits of the process come first; the overcommit rule cannot tell when
- * another program switched the mode meanwhile (this run holds no lock). */
-static void explain_checks(const struct request *rq, const struct overcommit_test *tests,
-                           size_t count)
+/* Records the checks (tests[0..count)) of the request a as findings of the
+ * step's request and says the last, the one that held and explains it, from
+ * the figures those checks read. */
+static void explain_checks(const struct request *rq, const struct overcommit_ask *a,
+                           const struct overcommit_test *tests, size_t count)
 {
     char id[64];
     for (size_t i = 0; i < count; i++)
         narrate_finding(n, ID(tests[i].name), tests[i].held, tests[i].values);
-    const struct view *b = &before;
-    long long len = (long long)((rq->big ? huge : fit) / 1024), mode = b->mode;
     switch (tests[count - 1].which) {
     case OVERCOMMIT_RLIMIT_AS:
         narrate_because(n, id, "RLIMIT_AS (ulimit -v) refused it: this process has %lld kB of "
                         "address space (VmSize) and may have %lld kB; %lld kB more do not fit.%s",
-                        (long long)b->vm_size, (long long)g.rlimit_as, len,
-                        rq->noreserve ? " RLIMIT_AS counts address space, charged or not: "
+                        (long long)a->vm_size, (long long)g.rlimit_as, (long long)a->size,
+                        a->noreserve ? " RLIMIT_AS counts address space, charged or not: "
                                         "MAP_NORESERVE does not help." : "");
         break;
     case OVERCOMMIT_RLIMIT_DATA:
         narrate_because(n, id, "RLIMIT_DATA (ulimit -d) refused it: private writable memory "
                         "(VmData, %lld kB) plus the request would pass %lld kB.",
-                        (long long)b->vm_data, (long long)g.rlimit_data);
+                        (long long)a->vm_data, (long long)g.rlimit_data);
         break;
     case OVERCOMMIT_MODE_CHANGED:
         narrate_because(n, id, "overcommit_memory changed from %lld to %lld while this request "
                         "ran (another program changed it), so which mode's rule decided cannot "
-                        "be told.", mode, (long long)after.mode);
+                        "be told.", (long long)a->mode_before, (long long)a->mode_after);
         break;
     case OVERCOMMIT_RAM_SWAP:
         narrate_because(n, id, "Mode 0 refuses a single request larger than RAM + swap (%lld kB): "
@@ -280,14 +257,14 @@ static void explain_checks(const struct request *rq, const struct overcommit_tes
         narrate_because(n, id, "Mode 2 refuses a request once Committed_AS (%lld kB) plus the "
                         "request would reach what it allows this process: CommitLimit (%lld kB) "
                         "less admin_reserve_kbytes (unless CAP_SYS_ADMIN) and min(VmSize / 32, "
-                        "user_reserve_kbytes), here %lld kB.%s", (long long)b->committed,
+                        "user_reserve_kbytes), here %lld kB.%s", (long long)a->committed,
                         (long long)g.commit_limit,
-                        (long long)overcommit_mode2_allows(&g, b->vm_size),
-                        rq->noreserve ? " It ignores MAP_NORESERVE." : "");
+                        (long long)overcommit_mode2_allows(&g, a->vm_size),
+                        a->noreserve ? " It ignores MAP_NORESERVE." : "");
         break;
     default:
         narrate_because(n, id, "None of the limits this demo reads (RLIMIT_AS, RLIMIT_DATA, the "
-                        "rule of mode %lld) explains it.", mode);
+                        "rule of mode %lld) explains it.", (long long)a->mode_before);
     }
 }
 
@@ -312,59 +289,55 @@ static void explain_request(void)
     const struct overcommit_ask ask = {len, b->mode, a->mode, b->committed, b->vm_size, b->vm_data,
                                        rq->new_space, rq->writable, rq->noreserve};
     struct overcommit_test tests[OVERCOMMIT_CHECKS];
-    char text[160];
+    char text[160], id[64];
     show_rows();
     narrate_fact(n, "result", "%s", granted ? "granted" : errno_name(err, text, sizeof text));
-    if (granted) {
-        char id[64];
-        if (!CONCLUDE(n, ID(a->ac ? "charged" : "not_charged"), a->mapped,
-                      VALUES(VAL("size_kB", len), VAL("ac", a->ac),
-                             VAL("committed_delta_kB", delta), VAL("overcommit_memory", mode)),
-                      "Granted, %lld kB; smaps shows %s (Committed_AS moved by %+lld kB, other "
-                      "processes included).%s", (long long)len,
-                      a->ac ? "the flag ac (VM_ACCOUNT): charged now, before any page is written"
-                            : "no flag ac", (long long)delta,
-                      a->ac ? (rq->new_space ? "" : " So allocators and language runtimes "
-                               "reserve address space cheaply with PROT_NONE and commit it "
-                               "piece by piece.")
-                      : rq->writable ? " With MAP_NORESERVE the kernel neither checked nor "
-                                       "charged it: if memory has run out when its pages are "
-                                       "written, the OOM killer picks a victim."
-                                     : " Memory that cannot be written is not charged."))
-            return; /* smaps did not show it: no claim */
-        if (!a->ac)
-            return;
-        if (overcommit_mode_changed(&ask, tests)) {
-            explain_checks(rq, tests, 1);
-            return;
-        }
-        if (rq->noreserve)
-            CONCLUDE(n, ID("noreserve_ignored"), mode == 2, VALUES(VAL("overcommit_memory", mode)),
-                     "MAP_NORESERVE made no difference: mode 2 charges every private writable "
-                     "mapping.");
-        if (mode == 0 && overcommit_mode0_by_total(&g))
-            CONCLUDE(n, ID("within_ram_swap"), len <= room,
-                     VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room)),
-                     "Mode 0 refuses only a single request larger than RAM + swap (%lld kB); "
-                     "this one is not.", (long long)room);
-        if (mode == 1)
-            CONCLUDE(n, ID("mode1_grants_all"), true,
-                     VALUES(VAL("commit_limit_kB", g.commit_limit)),
-                     "Mode 1 grants every request and still counts it: Committed_AS may pass "
-                     "CommitLimit (%lld kB), which only mode 2 enforces.",
-                     (long long)g.commit_limit);
-        if (mode == 2)
-            CONCLUDE(n, ID("within_commit_limit"), b->committed + len < allowed,
-                     VALUES(VAL("committed_kB", b->committed), VAL("size_kB", len),
-                            VAL("allowed_kB", allowed)),
-                     "Mode 2 granted it: Committed_AS (%lld kB) plus the request stays below what "
-                     "mode 2 allows this process (%lld kB).", (long long)b->committed,
-                     (long long)allowed);
+    if (!granted) {
+        errno_describe(rq->new_space ? "mmap" : "mprotect", err, text, sizeof text);
+        narrate_note(n, "Refused: %s.", text);
+        size_t count = overcommit_refusal(&g, &ask, tests);
+        explain_checks(rq, &ask, tests, count);
         return;
     }
-    errno_describe(rq->new_space ? "mmap" : "mprotect", err, text, sizeof text);
-    narrate_note(n, "Refused: %s.", text);
-    explain_checks(rq, tests, overcommit_refusal(&g, &ask, tests));
+    CONCLUDE(n, ID(a->ac ? "charged" : "not_charged"), a->s.mapped,
+             VALUES(VAL("size_kB", len), VAL("ac", a->ac), VAL("committed_delta_kB", delta),
+                    VAL("overcommit_memory", mode)),
+             "Granted, %lld kB; smaps shows %s (Committed_AS moved by %+lld kB, other processes "
+             "included).%s", (long long)len,
+             a->ac ? "the flag ac (VM_ACCOUNT): charged now, before any page is written"
+                   : "no flag ac", (long long)delta,
+             a->ac ? (rq->new_space ? "" : " So allocators and language runtimes reserve address "
+                      "space cheaply with PROT_NONE and commit it piece by piece.")
+             : rq->writable ? " With MAP_NORESERVE the kernel neither checked nor charged it: if "
+                              "memory has run out when its pages are written, the OOM killer "
+                              "picks a victim."
+                            : " Memory that cannot be written is not charged.");
+    if (!a->ac)
+        return; /* not charged, or not in smaps (no claim): no rule to name */
+    if (overcommit_mode_changed(&ask, tests)) {
+        explain_checks(rq, &ask, tests, 1);
+        return;
+    }
+    if (rq->noreserve)
+        CONCLUDE(n, ID("noreserve_ignored"), mode == 2, VALUES(VAL("overcommit_memory", mode)),
+                 "MAP_NORESERVE made no difference: mode 2 charges every private writable "
+                 "mapping.");
+    if (mode == 0 && overcommit_mode0_by_total(&g))
+        CONCLUDE(n, ID("within_ram_swap"), len <= room,
+                 VALUES(VAL("size_kB", len), VAL("ram_swap_kB", room)),
+                 "Mode 0 refuses only a single request larger than RAM + swap (%lld kB); this one "
+                 "is not.", (long long)room);
+    if (mode == 1)
+        CONCLUDE(n, ID("mode1_grants_all"), true, VALUES(VAL("commit_limit_kB", g.commit_limit)),
+                 "Mode 1 grants every request and still counts it: Committed_AS may pass "
+                 "CommitLimit (%lld kB), which only mode 2 enforces.", (long long)g.commit_limit);
+    if (mode == 2)
+        CONCLUDE(n, ID("within_commit_limit"), b->committed + len < allowed,
+                 VALUES(VAL("committed_kB", b->committed), VAL("size_kB", len),
+                        VAL("allowed_kB", allowed)),
+                 "Mode 2 granted it: Committed_AS (%lld kB) plus the request stays below what "
+                 "mode 2 allows this process (%lld kB).", (long long)b->committed,
+                 (long long)allowed);
 }
 
 static void explain_touch(void)
@@ -374,20 +347,19 @@ static void explain_touch(void)
                  "no mapping to write into."))
         return;
     show_rows();
-    int64_t rss = after.rss - before.rss;
+    int64_t rss = snapshot_delta0(&before.s, &after.s, "Rss");
+    long long size = snapshot_value(&after.s, "Size");
     CONCLUDE(n, "three_pages_resident", rss == 3 * page_kB,
-             VALUES(VAL("rss_delta_kB", rss), VAL("size_kB", after.size),
+             VALUES(VAL("rss_delta_kB", rss), VAL("size_kB", size),
                     VAL("committed_delta_kB", after.committed - before.committed)),
              "Three bytes written, three pages of memory taken: Rss grew by %lld kB in a mapping "
-             "of %lld kB. Memory is used only where it is written.", (long long)rss,
-             (long long)after.size);
+             "of %lld kB. Memory is used only where it is written.", (long long)rss, size);
 }
 
 static void explain_release(void)
 {
-    int granted = 0;
-    for (size_t i = 0; i < 5; i++) /* p, q, r, s and t: commit shares t */
-        granted += *requests[i].mapping != MAP_FAILED;
+    int granted = (p != MAP_FAILED) + (q != MAP_FAILED) + (r != MAP_FAILED) +
+                  (s != MAP_FAILED) + (t != MAP_FAILED);
     show_rows();
     narrate_fact_int(n, "unmapped", granted);
     narrate_note(n, "%d of the 5 requests were granted, and those mappings are now gone; "

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -25,6 +24,7 @@
 #include "needs.h"
 #include "procfs.h"
 #include "residency.h"
+#include "snapshot.h"
 
 #define FILE_PAGES 512   /* 2 MiB of 4 KiB pages: one picture, 8 lines */
 #define RANGE_PAGES 64   /* what WILLNEED asks for, and what the write dirties */
@@ -38,7 +38,6 @@ static char block[64 * 1024];
 static char *m;            /* the mapping the lesson reads and writes through */
 static char c;
 static ssize_t got, written;
-static int advice;         /* the fault steps' madvise advice: their explanation measures by it */
 
 static struct narrator n;
 
@@ -61,14 +60,12 @@ LESSON_FN static void fault_random(void)
                if (m == MAP_FAILED) narrate_fail_errno(&n, "mmap", errno);
                madvise(m, len, MADV_RANDOM);
                c = FORCE_READ(m[len / 4]););
-    advice = MADV_RANDOM;
 }
 
 LESSON_FN static void fault_sequential(void)
 {
     LESSON(&n, madvise(m, len, MADV_SEQUENTIAL);
                c = FORCE_READ(m[len / 2]););
-    advice = MADV_SEQUENTIAL;
 }
 
 LESSON_FN static void willneed(void)
@@ -112,7 +109,7 @@ static struct {
         long resident;             /* the file's pages in the page cache (mincore) */
         int64_t file_dirty;        /* smaps of m: Shared_Dirty + Private_Dirty, kB */
         struct procfs_want mem[5];
-        int64_t majflt;
+        struct snapshot s;         /* m's smaps entry, and the fault counts */
     } before, after;
     char *view;                    /* never touched: for mincore only */
     char picture[FILE_PAGES + 1];
@@ -141,7 +138,7 @@ static void report(void)
         narrate_value(&n, mem[i].row, "kB", d.before.mem[i].present,
                       (int64_t)d.before.mem[i].value, d.after.mem[i].present,
                       (int64_t)d.after.mem[i].value);
-    narrate_value(&n, "major_faults", "", true, d.before.majflt, true, d.after.majflt);
+    snapshot_row(&n, &d.before.s, &d.after.s, "major_faults");
     CONCLUDE(&n, "reads_completed_later", settled > now,
              VALUES(VAL("resident_pages", now), VAL("resident_settled", settled)),
              "%ld more pages showed up a moment later (%ld in all): the call returned with reads "
@@ -163,14 +160,10 @@ static void observe(void *ctx, bool after)
     for (int i = 0; i < 5; i++)
         r->mem[i] = (struct procfs_want){.key = mem[i].key};
     procfs_read_keyed("/proc/meminfo", r->mem, 5);
-    static struct smaps_entry e; /* large: not on the stack */
-    uint64_t sd = 0, pd = 0;
-    bool dirty_read = m && smaps_read_entry((uintptr_t)m, &e) == PROCFS_OK &&
-                      smaps_get(&e, "Shared_Dirty", &sd) && smaps_get(&e, "Private_Dirty", &pd);
-    r->file_dirty = dirty_read ? (int64_t)(sd + pd) : -1;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    r->majflt = ru.ru_majflt;
+    snapshot_take_or_fail(&r->s, (uintptr_t)m, &n);
+    long long sd = snapshot_value(&r->s, "Shared_Dirty");
+    long long pd = snapshot_value(&r->s, "Private_Dirty");
+    r->file_dirty = sd < 0 || pd < 0 ? -1 : sd + pd;
     if (after && d.view)
         report();
 }
@@ -211,9 +204,9 @@ static void explain_read_one(void)
 /* Both fault steps: a read through the mapping, with the advice its lesson gave. */
 static void explain_fault(void)
 {
-    bool random = advice == MADV_RANDOM;
+    bool random = strcmp(n.id, "fault_random") == 0;
     long more = d.after.resident - d.before.resident;
-    int64_t maj = d.after.majflt - d.before.majflt;
+    int64_t maj = snapshot_delta0(&d.before.s, &d.after.s, "major_faults");
     if (random)
         narrate_fact(&n, "mapping", "%p", (void *)m);
     CONCLUDE(&n, random ? "random_no_readahead" : "sequential_reads_ahead",
@@ -319,7 +312,7 @@ static void explain_drop_caches(void)
              "machine (Cached %+lld kB). An action, not a setting: nothing to undo.", was, cached);
 }
 
-/* The lesson as a table: the step count is derived from it. */
+/* The lesson as a table; its last two rows run only with --drop-caches. */
 static const struct narrate_lesson steps[] = {
     {"create", "Make a file, flush it, drop it from memory", create, explain_create, NO_QUESTION},
     {"read_one", "Read one byte", read_one, explain_read_one,
@@ -335,7 +328,6 @@ static const struct narrate_lesson steps[] = {
     {"start_writeback", "Start writing them back", start_writeback, explain_writeback, NO_QUESTION},
     {"fsync", "Wait for the disk: fsync", flush, explain_flush, NO_QUESTION},
     {"dontneed", "Unmap, then POSIX_FADV_DONTNEED", dontneed, explain_dontneed, NO_QUESTION},
-    /* only with --drop-caches: */
     {"read_all", "Read it all in: POSIX_FADV_WILLNEED", read_all, explain_read_all, NO_QUESTION},
     {"drop_caches", "Drop every clean cached page of the machine", drop_caches,
      explain_drop_caches, NO_QUESTION},
@@ -381,16 +373,13 @@ static void on_option(void *ctx, size_t index, const char *arg)
     struct stat st;
     if (index == OPT_DROP)
         drop = true;
-    else if (dir_given)
-        cli_usage_error(&info, "--dir: given twice");
     else if (!arg[0] || strlen(arg) > PATH_MAX - 64 || stat(arg, &st) != 0 || !S_ISDIR(st.st_mode))
         cli_usage_error(&info, "--dir: give a directory that exists");
     else
         dir_given = arg;
 }
 
-/* The directory given, else the first disk-backed one of $TMPDIR, /var/tmp and /tmp that this
- * process may write, else the first writable one (tmpfs). */
+/* --dir, else its default (the help above): a disk-backed directory this process may write. */
 static void choose_dir(void)
 {
     const char *dirs[] = {dir_given ? dir_given : getenv("TMPDIR"), "/var/tmp", "/tmp"};
