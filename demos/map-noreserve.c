@@ -22,7 +22,7 @@
 #include "overcommit-report.h"
 #include "overcommit.h"
 #include "procfs.h"
-#include "snapshot.h"
+#include "snapshot-report.h"
 
 /* ---- The lesson ---- */
 

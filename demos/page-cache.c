@@ -24,7 +24,7 @@
 #include "needs.h"
 #include "procfs.h"
 #include "residency.h"
-#include "snapshot.h"
+#include "snapshot-report.h"
 
 #define FILE_PAGES 512   /* 2 MiB of 4 KiB pages: one picture, 8 lines */
 #define RANGE_PAGES 64   /* what WILLNEED asks for, and what the write dirties */
