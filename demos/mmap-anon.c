@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* mmap-anon: an anonymous private mapping is only address space until it is
- * touched. The lesson is the seven LESSONs just below, in the order they run,
- * each measured just before and just after; then what each step's numbers
- * show, then the options. */
+/* mmap-anon: an anonymous private mapping is only address space until it is touched.
+ * The lesson is the seven LESSONs just below, in the order they run, each measured just
+ * before and just after; then what each step's numbers show, then the options. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -34,10 +33,7 @@ static bool want_thp;      /* --thp */
 static int advised;        /* madvise's result */
 static char c;             /* the value read in step 5 */
 
-static char *align_up(char *a, size_t to)
-{
-    return (char *)(((uintptr_t)a + to - 1) & ~(uintptr_t)(to - 1));
-}
+static char *align_up(char *a, size_t to) { return (char *)(((uintptr_t)a + to - 1) & ~(to - 1)); }
 
 /* 1. Address space only: PROT_NONE cannot be touched, so it is never charged.
  *    It keeps p a mapping of its own: a bare mmap can merge with a neighbour's. */
@@ -84,15 +80,14 @@ static struct {
     char why_size[400];                      /* the budget's reason, when it decided the size */
 } d = {.requested = UINT64_C(16) << 20};
 
-/* The mapping at p, meminfo and the fault counters; vmstat outside the
- * snapshot's fault window, so that reading it is never the step's fault. */
+/* The mapping at p (the reservation, until p exists), meminfo and the fault counters;
+ * vmstat outside the snapshot's fault window, so that reading it is never the step's fault. */
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
     if (!after)
         thp_counters_read(&d.vm_before);
-    uintptr_t at = (uintptr_t)(p ? p : guard); /* the reservation, until p exists */
-    snapshot_take_or_fail(after ? &d.after : &d.before, at, &n);
+    snapshot_take_or_fail(after ? &d.after : &d.before, (uintptr_t)(p ? p : guard), &n);
     if (after)
         thp_counters_read(&d.vm_after);
 }
@@ -111,9 +106,9 @@ static long long vmstat_row(const char *key, int64_t before, int64_t after)
 }
 
 /* Steps 1 and 2: a size that fitted the budget (main), so a refusal is the
- * kernel's; then finding `id`: kb of address space (`what`), no memory. */
-static void explain_mapping(const char *call, bool failed, const char *id, long long kb,
-                            const char *what)
+ * kernel's; then finding `id`: kb of address space (`what`, its value `key`), no memory. */
+static void explain_mapping(const char *call, bool failed, const char *id, const char *key,
+                            long long kb, const char *what)
 {
     if (failed)
         narrate_fail_errno(&n, call, n.lesson_errno);
@@ -121,14 +116,14 @@ static void explain_mapping(const char *call, bool failed, const char *id, long 
     narrate_fact_int(&n, "size_kB", KB(size));
     REPORT("Size", "Rss", "Committed_AS");
     CONCLUDE(&n, id, AFTER("Size") == kb && AFTER("Rss") == 0,
-             VALUES(VAL("size_kB", AFTER("Size")), VAL("rss_kB", AFTER("Rss"))),
+             VALUES(VAL(key, AFTER("Size")), VAL("rss_kB", AFTER("Rss"))),
              "%lld kB of address space, %s, with no memory behind it: Rss is 0 kB.", kb, what);
 }
 
 static void explain_reserve(void)
 {
     explain_mapping("mmap (the PROT_NONE reservation)", guard == MAP_FAILED,
-                    "reservation_without_memory", KB(span),
+                    "reservation_without_memory", "span_kB", KB(span),
                     "the region with alignment and a guard page on each side");
     narrate_fact_int(&n, "span_kB", KB(span));
     narrate_fact_int(&n, "size_requested", (int64_t)d.requested);
@@ -146,7 +141,7 @@ static void explain_reserve(void)
 
 static void explain_map(void)
 {
-    explain_mapping("mmap", p == MAP_FAILED, "vma_without_memory", KB(size),
+    explain_mapping("mmap", p == MAP_FAILED, "vma_without_memory", "size_kB", KB(size),
                     "readable and writable, a VMA of its own inside the reservation");
     CONCLUDE(&n, "size_rounded_up", !d.shrunk && (uint64_t)size != d.requested,
              VALUES(VAL("size_requested", d.requested), VAL("size_kB", KB(size)),
@@ -258,29 +253,42 @@ static void explain_read_other(void)
              d.thp.use_zero_page == 0 ? " (use_zero_page is 0)" : "");
 }
 
+/* With --thp, steps 4 and 5 each touched one block before this loop. */
 static void explain_write_every_page(void)
 {
     long long pages = (long long)(size / page), huge_pages = (long long)(size / d.thp.huge_size);
     long long faults = DELTA("minor_faults"), size_kb = AFTER("Size"), rss_kb = AFTER("Rss");
-    long long huge_kb = AFTER("AnonHugePages");
+    long long huge_kb = AFTER("AnonHugePages"), block_kb = KB(d.thp.huge_size);
+    long long had_huge_kb = huge_kb - DELTA("AnonHugePages"), per_block = block_kb / KB(page);
+    const struct finding_value *blocks = VALUES(
+        VAL("minor_faults", faults), VAL("huge_pages", huge_pages), VAL("anon_huge_kB", huge_kb),
+        VAL("anon_huge_before_kB", had_huge_kb), VAL("base_pages_per_huge_page", per_block),
+        VAL("use_zero_page", d.thp.use_zero_page));
     REPORT("Size", "Rss", "Private_Dirty", "AnonHugePages", "minor_faults");
     CONCLUDE(&n, "every_page_has_a_frame", rss_kb == size_kb,
              VALUES(VAL("rss_kB", rss_kb), VAL("size_kB", size_kb)),
              "Every page now has a frame of its own: Rss equals Size.");
-    if (!CONCLUDE(&n, "one_fault_per_page_but_the_first", faults == pages - 1 && huge_kb <= 0,
-                  VALUES(VAL("minor_faults", faults), VAL("pages", pages),
-                         VAL("anon_huge_kB", huge_kb)),
-                  "%lld minor faults for %lld pages: every page faulted once but the one "
-                  "p[16] = 'a' wrote; the one c = p[size / 2] read faulted again, for a private "
-                  "copy of the zero page (copy-on-write).%s", faults, pages,
-                  want_thp ? " No huge pages." : ""))
-        CONCLUDE(&n, "one_fault_per_huge_page",
-                 want_thp && faults == huge_pages - 1 && huge_kb == size_kb,
-                 VALUES(VAL("minor_faults", faults), VAL("huge_pages", huge_pages),
-                        VAL("anon_huge_kB", huge_kb)),
-                 "%lld minor faults for %lld huge pages: one per huge page but the one "
-                 "p[16] = 'a' wrote; the one under the huge zero page faulted again, for a huge "
-                 "page of its own.", faults, huge_pages);
+    (void)(CONCLUDE(&n, "one_fault_per_page_but_the_first", faults == pages - 1 && huge_kb <= 0,
+                    VALUES(VAL("minor_faults", faults), VAL("pages", pages),
+                           VAL("anon_huge_kB", huge_kb)),
+                    "%lld minor faults for %lld pages: every page faulted once but the one "
+                    "p[16] = 'a' wrote; the one c = p[size / 2] read faulted again, for a private "
+                    "copy of the zero page (copy-on-write).%s", faults, pages,
+                    want_thp ? " No huge pages." : "") ||
+           CONCLUDE(&n, "one_fault_per_huge_page",
+                    want_thp && faults == huge_pages - 1 && huge_kb == size_kb, blocks,
+                    "%lld minor faults for %lld huge pages: one per huge page but the one "
+                    "p[16] = 'a' wrote; the one under the huge zero page faulted again, for a "
+                    "huge page of its own.", faults, huge_pages) ||
+           CONCLUDE(&n, "huge_zero_page_split", want_thp && huge_kb == size_kb - block_kb &&
+                    faults == huge_pages - 2 + per_block, blocks,
+                    "%lld minor faults: one per untouched huge page, %lld in the block step 5 "
+                    "read: a write split its huge zero page into base pages, each copied at its "
+                    "own fault (AnonHugePages is a block short of Size).", faults, per_block) ||
+           CONCLUDE(&n, "one_fault_per_huge_page_but_two", want_thp && huge_kb == size_kb &&
+                    had_huge_kb == 2 * block_kb && faults == huge_pages - 2, blocks,
+                    "%lld minor faults for %lld huge pages: the write and the read had one each "
+                    "already (use_zero_page is %d).", faults, huge_pages, d.thp.use_zero_page));
 }
 
 static void explain_unmap(void)
@@ -309,8 +317,10 @@ static const struct narrate_lesson steps[] = {
      {"read_maps_zero_page|read_maps_huge_zero_page", "read_allocated_memory"}},
     {"write_every_page", "Write every page", write_every_page, explain_write_every_page,
      "How many minor faults will this loop take?",
-     {"one per page", "one per page but one", "one per huge page but one"},
-     {NULL, "one_fault_per_page_but_the_first", "one_fault_per_huge_page"}},
+     {"one per page", "one per page but one", "one per huge page but one",
+      "one per huge page but two", "hundreds more: a huge zero page splits"},
+     {NULL, "one_fault_per_page_but_the_first", "one_fault_per_huge_page",
+      "one_fault_per_huge_page_but_two", "huge_zero_page_split"}},
     {"unmap", "Unmap it", unmap, explain_unmap, "By how much will Committed_AS move at munmap?",
      {"0 kB", "minus the mapping's size"}, {NULL, "commit_returned"}},
 };
@@ -320,12 +330,11 @@ static const struct narrate_lesson steps[] = {
 enum { OPT_SIZE, OPT_THP };
 
 static const struct cli_option options[] = {
-    [OPT_SIZE] = {"size", "SIZE",
-                  "how much to map (default 16M, less if this process may not use 32M; 8K to "
-                  "1G, at most half of what it may use, since step 6 writes every page)"},
-    [OPT_THP] = {"thp", NULL,
-                 "ask for transparent huge pages (MADV_HUGEPAGE): one write adds a huge page; "
-                 "the size is rounded up to whole huge pages, at least two"},
+    [OPT_SIZE] = {"size", "SIZE", "how much to map (default 16M, less if this process may not "
+                  "use 32M; 8K to 1G, at most half of what it may use, since step 6 writes every "
+                  "page)"},
+    [OPT_THP] = {"thp", NULL, "ask for transparent huge pages (MADV_HUGEPAGE): one write adds a "
+                 "huge page; the size is rounded up to whole huge pages, at least two"},
 };
 
 static const struct demo_need needs[] = {
@@ -335,11 +344,10 @@ static const struct demo_need needs[] = {
 
 static const struct demo_info info = {
     .name = "mmap-anon",
-    .summary =
-        "Maps private anonymous memory and touches it one step at a time, showing\n"
-        "after each step what /proc/self/smaps, /proc/meminfo and the fault counters\n"
-        "say: mmap only reserves address space (and commit charge); the first write\n"
-        "to a page faults in a zeroed frame; a first read maps the shared zero page.",
+    .summary = "Maps private anonymous memory and touches it one step at a time, showing\n"
+               "after each step what /proc/self/smaps, /proc/meminfo and the fault counters\n"
+               "say: mmap only reserves address space (and commit charge); the first write\n"
+               "to a page faults in a zeroed frame; a first read maps the shared zero page.",
     .options = options,
     .noptions = sizeof options / sizeof options[0],
     .examples = "  mmap-anon                  the seven steps on 16 MiB\n"

@@ -64,6 +64,9 @@ run racy-good 0 "$(step 4 'x')
 $ok"
 run oom-twice 0 '{"demo":"oom-killer-try","step":4,"before":{"oom_kill":0},"after":{"oom_kill":2},"delta":{"oom_kill":2},"facts":{"kernel_1":"Killed process 9","kernel_2":"Killed process 9"},"note":"The OOM killer killed the victim."}
 '"$ok"
+# mmap-anon --thp step 6 on a kernel that splits the huge zero page, with no finding held
+run thp-faults-unsaid 0 '{"demo":"mmap-anon","step":6,"id":"write_every_page","before":{"AnonHugePages_kB":2048},"after":{"AnonHugePages_kB":14336},"delta":{"AnonHugePages_kB":12288,"minor_faults":518},"findings":[{"id":"every_page_has_a_frame","held":true,"values":{}},{"id":"one_fault_per_huge_page","held":false,"values":{}}],"note":"Every page now has a frame of its own: Rss equals Size."}
+'"$ok"
 
 cat > "$t/table" <<'TABLE'
 xfail selftest known-* planted: a known failure
@@ -103,6 +106,7 @@ expect known-good XPASS
 expect racy-good PASS "known to fail sometimes: a planted race"
 expect oom-twice FAIL "oom_kill moved by 2, but the note neither reports nor explains"
 expect oom-twice FAIL "the same kernel line is shown 2 times"
+expect thp-faults-unsaid FAIL "518 minor faults with 14336 kB in huge pages, and no finding explains"
 [ "$status" -eq 1 ] || { echo "selftest: judge.sh exited $status with failures planted, not 1"; failures=$((failures + 1)); }
 
 # The shared host: a 'before' caught during another program's passing change

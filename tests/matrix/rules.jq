@@ -54,6 +54,17 @@ def rule_mmap_anon_thp_never:
     "the note credits huge pages with mapping 512 pages per fault, but AnonHugePages_kB is \(.after.AnonHugePages_kB? // 0)"
   else empty end;
 
+# mmap-anon's step 6 with huge pages: its fault count must be explained - one per huge page
+# but one, the huge zero page split into base pages (kernels before 6.13: 518 for 16 MiB),
+# or a huge page taken by the read already (use_zero_page 0) - never left unsaid.
+def rule_mmap_anon_thp_faults:
+  if .demo == "mmap-anon" and .id == "write_every_page" and (.after.AnonHugePages_kB? // 0) > 0
+     and ([.findings[]? | select(.held == true) | .id]
+          | any(. == "one_fault_per_huge_page" or . == "huge_zero_page_split"
+                or . == "one_fault_per_huge_page_but_two") | not) then
+    "\(.delta.minor_faults) minor faults with \(.after.AnonHugePages_kB) kB in huge pages, and no finding explains the count"
+  else empty end;
+
 # One victim, oom_kill moved by 2 (seen on 6.1 and 6.12 under cgroup v2: the
 # killer ran again while the victim was still exiting): the note must report
 # the count it measured, not tell a story of one kill.
@@ -73,7 +84,7 @@ def rule_kernel_lines_once:
 
 def note_rules:
   rule_map_noreserve_fit, rule_map_noreserve_protnone, rule_mmap_anon_thp_never,
-  rule_oom_count, rule_kernel_lines_once;
+  rule_mmap_anon_thp_faults, rule_oom_count, rule_kernel_lines_once;
 
 # ---- rules on a run's result line, knowing how the cell was set up ----
 
