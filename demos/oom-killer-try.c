@@ -107,10 +107,7 @@ static int64_t before[3]; /* the victim's VmSize, VmRSS, VmPTE, read from outsid
 static const char *const status_keys[] = {"VmSize", "VmRSS", "VmPTE"};
 
 /* Step 1 is the safety net, not the lesson: what setup did, which limit applies. */
-static void confine_victim(void)
-{
-    oom_explain_confinement(n, &c);
-}
+static void confine_victim(void) { oom_explain_confinement(n, &c); }
 
 static void start_victim(void)
 {
@@ -217,7 +214,7 @@ static void end_victim(void)
 {
     LESSON(n, close(child.go); waitpid(child.pid, &status, 0););
     confine_track_child(0);
-    have_kills = have_kills && c.dir[0] && confine_oom_kills(c.dir, &kills[1]); /* its cgroup's */
+    have_kills = have_kills && oom_kill_count(&c, &kills[1]);
     have_peak = c.dir[0] && confine_peak(c.dir, &peak);
 }
 
@@ -234,9 +231,10 @@ static void explain_ending(void)
     struct oom_kmsg k;
     oom_kmsg_facts(n, kmsg, kmsg_why, child.pid, &k);
     CONCLUDE(n, "oom_killed_victim", sig == SIGKILL && killed >= 1,
-             VALUES(VAL("signal", sig), VAL("oom_kill_delta", killed)),
-             "The OOM killer killed the victim (the cgroup's oom_kill counter says so) with "
-             "SIGKILL, which cannot be caught: no last word; a shell shows status 137 (128 + 9).");
+             VALUES(VAL("signal", sig), VAL("oom_kill_delta", killed),
+                    VAL("system_wide", unconfined)),
+             "The OOM killer killed the victim (%s says so) with SIGKILL, which cannot be caught: "
+             "no last word; a shell shows status 137 (128 + 9).", oom_kill_counter(&c));
     /* Only the victim lives in a cgroup made here; elsewhere, the kernel's
      * lines must name the victim as often as the counter rose. */
     bool only_victim = c.created || k.killed_lines == killed;
@@ -249,8 +247,8 @@ static void explain_ending(void)
              k.repeats ? "; kernel lines repeated word for word are shown once" : "");
     CONCLUDE(n, "killed_not_by_oom", sig != 0 && killed == 0 && !w.timed_out,
              VALUES(VAL("signal", sig), VAL("oom_kill_delta", killed)),
-             "The victim died of signal %d, but the cgroup counted no OOM kill: something else "
-             "sent it.", sig);
+             "The victim died of signal %d, but %s did not move: something else sent it.", sig,
+             oom_kill_counter(&c));
     CONCLUDE(n, "timed_out", w.timed_out, VALUES(VAL("timeout_s", timeout)),
              "The victim was still allocating after %llu s (--timeout); the supervisor killed it.",
              (unsigned long long)timeout);
@@ -397,8 +395,8 @@ int main(int argc, char **argv)
     v.confined = !unconfined;
     v.page = (size_t)sysconf(_SC_PAGESIZE);
     if (as_victim) {
-        if (records < 3 || go < 3)
-            return EXIT_USAGE; /* only this program writes this command line */
+        if (records < 3 || go < 3) /* only this program writes this command line */
+            cli_usage_error(&info, "--vmlab-victim: for this program's own victim, not by hand");
         c.limit = c.effective.bytes = requested;
         size_the_loop();
         run_victim(NULL, records, go);
@@ -407,7 +405,7 @@ int main(int argc, char **argv)
         cli_check_fits(&info, "--limit", requested, 2);
     demo_start(n, &info, &common, NARRATE_COUNT(steps));
     size_the_loop();
-    have_kills = c.dir[0] && confine_oom_kills(c.dir, &kills[0]);
+    have_kills = oom_kill_count(&c, &kills[0]);
     kmsg = oom_kmsg_open(kmsg_why, sizeof kmsg_why); /* from now on */
     protected_self = oom_protect_self(); /* survive whatever happens to the victim */
 

@@ -388,6 +388,23 @@ void oom_watch_facts(struct narrator *n, const struct oom_watch *w)
     narrate_fact_int(n, "host_MemAvailable_lowest_kB", w->host_available_lowest_kb);
 }
 
+bool oom_kill_count(const struct confine *c, uint64_t *count)
+{
+    if (c->kind != CONFINE_NONE)
+        return c->dir[0] && confine_oom_kills(c->dir, count);
+    struct procfs_want kills = {"oom_kill", 0, false};
+    (void)procfs_read_pairs("/proc/vmstat", &kills, 1); /* absent before Linux 4.13 */
+    *count = kills.value;
+    return kills.present;
+}
+
+const char *oom_kill_counter(const struct confine *c)
+{
+    return c->kind != CONFINE_NONE ? "the cgroup's oom_kill counter"
+                                   : "/proc/vmstat's oom_kill, which counts every OOM kill on "
+                                     "this machine, another process's too,";
+}
+
 bool oom_protect_self(void)
 {
     return procfs_write_text("/proc/self/oom_score_adj", "-1000") == 0;

@@ -124,6 +124,15 @@ void oom_explain_confinement(struct narrator *n, const struct confine *c);
  * (supervisor_shares_victim_cgroup, victim_scores_higher). */
 void oom_explain_supervisor(struct narrator *n, bool protected_self, const struct oom_record *hello);
 
+/* The count the victim's OOM kill shows in: its cgroup's oom_kill (memory.events or
+ * memory.oom_control), or with no cgroup (--unconfined) /proc/vmstat's oom_kill, which
+ * counts every OOM kill on the machine, other processes' too. False where neither can be
+ * read (a systemd scope before its victim said where it is). */
+bool oom_kill_count(const struct confine *c, uint64_t *count);
+/* That count, named for a sentence: "the cgroup's oom_kill counter", or "/proc/vmstat's
+ * oom_kill, which counts every OOM kill on this machine, another process's too,". */
+const char *oom_kill_counter(const struct confine *c);
+
 /* Sets this process's oom_score_adj to -1000 (never chosen); false when
  * it may not (a container without CAP_SYS_RESOURCE). */
 bool oom_protect_self(void);

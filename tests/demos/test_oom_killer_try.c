@@ -548,6 +548,39 @@ START_TEST(inherited_limit_as_an_ordinary_user)
 }
 END_TEST
 
+/* Review 6b: --unconfined has no cgroup of its own to count the kill in, so step 4 reads
+ * /proc/vmstat's oom_kill, which counts every OOM kill on the machine, and says so. The
+ * demo runs inside a 64 MiB cgroup the test made: only that cgroup can run out. */
+START_TEST(unconfined_kill_counted_system_wide)
+{
+    struct confine outer;
+    char why[1024];
+    ck_assert_msg(confine_setup(&outer, "test", 64u << 20, why, sizeof why) == 0, "%s", why);
+    int64_t machine_before = cg_pair("/proc", "vmstat", "oom_kill");
+    struct json *lines[DEMO_MAX_LINES];
+    int status;
+    int count = run_inside(&outer, program, 0,
+                           (const char *const[]){"--unconfined", "--i-accept-host-oom", NULL},
+                           lines, &status);
+    int64_t machine = cg_pair("/proc", "vmstat", "oom_kill") - machine_before;
+    int64_t in_cgroup = cg_oom_kills(outer.dir);
+    confine_teardown(&outer);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    const struct json *end = lines[3];
+    ck_assert_str_eq(jstr(end, "id"), "ending");
+    ck_assert_int_eq(jint(end, "facts.signal"), SIGKILL);
+    ck_assert_int_ge(in_cgroup, 1); /* the kernel's own count, where only the victim was */
+    int64_t delta = jint(end, "delta.oom_kill");
+    ck_assert_msg(delta >= in_cgroup && delta <= machine, "oom_kill +%lld: the cgroup counted "
+                  "%lld, the machine %lld", (long long)delta, (long long)in_cgroup,
+                  (long long)machine);
+    ck_assert(held(end, "oom_killed_victim"));
+    ck_assert_int_eq(jint(finding(end, "oom_killed_victim"), "values.system_wide"), 1);
+    ck_assert_ptr_nonnull(strstr(jstr(end, "note"), "every OOM kill on this machine"));
+    free_json_lines(lines, count);
+}
+END_TEST
+
 /* Issue 8: --limit 1G inside an inherited 100 MiB cgroup: the 100 MiB is
  * what applies, and the demo names it (the test reads it itself). */
 START_TEST(ancestor_limit_is_the_one_named)
@@ -782,6 +815,7 @@ static const struct bad_case bad[] = {
     {{"10", "1", "2"}, "VERBOSE"},         {{"1", "1", "1", "1"}, "too many"},
     {{"--unconfined"}, "--unconfined"},    {{"--block", "0"}, "--block"},
     {{"--oom-score-adj", "-5"}, "--oom-score-adj"}, {{"--timeout", "0"}, "--timeout"},
+    {{"--vmlab-victim", "1", "2"}, "--vmlab-victim"}, /* typed by hand: not its own pipes */
 };
 
 int main(int argc, char **argv)
@@ -810,6 +844,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, four_at_once);
         tcase_add_test(tc, inherited_limit_as_an_ordinary_user);
         tcase_add_test(tc, ancestor_limit_is_the_one_named);
+        tcase_add_test(tc, unconfined_kill_counted_system_wide);
     } else if (strcmp(role, "nobody") == 0) {
         tcase_add_test(tc, unprivileged_skips_cleanly);
     } else {
