@@ -25,6 +25,7 @@
 
 static struct narrator n;
 static size_t page, pages = 16, len; /* the page size; the mapping in pages and bytes */
+static bool pages_given;             /* --pages: not with --file, whose size decides */
 static char *guard, *p;          /* the PROT_NONE reservation; the mapping inside it */
 static char value;               /* what a read step read */
 static size_t written;           /* how many pages a write step wrote */
@@ -342,9 +343,10 @@ static const struct demo_info info = {
 static void on_option(void *ctx, size_t index, const char *arg)
 {
     (void)ctx;
-    if (index == OPT_PAGES)
+    if (index == OPT_PAGES) {
         pages = (size_t)cli_count_arg(&info, "--pages", arg, 8, MAX_PAGES);
-    else if (index == OPT_SCALE)
+        pages_given = true;
+    } else if (index == OPT_SCALE)
         d.scale = (size_t)cli_count_arg(&info, "--scale", arg, 1, 512);
     else if (index == OPT_FILE && arg[0] == '\0')
         cli_usage_error(&info, "--file: the path is empty");
@@ -357,6 +359,13 @@ static void run_file(const struct cli_common *common)
 {
     struct stat st;
     struct statfs sfs;
+    char quoted[128];
+    cli_quote(path, quoted, sizeof quoted);
+    /* A path that is there but no regular file with data (a directory, a device, a FIFO,
+     * whose open would wait) is bad input; a file open() refuses (missing, unreadable for
+     * this user) is a call that failed (exit 1), as the lab sheet says. */
+    if (stat(path, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_size == 0))
+        cli_usage_error(&info, "--file: %s is not a regular file with data in it", quoted);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     bool ok = fd >= 0 && fstat(fd, &st) == 0;
     int err = errno;
@@ -367,8 +376,8 @@ static void run_file(const struct cli_common *common)
     demo_start(&n, &info, common, f.truthful ? NARRATE_COUNT(file_steps) : 1);
     if (!ok)
         narrate_fail_errno(&n, fd < 0 ? "open" : "fstat", err);
-    if (!S_ISREG(st.st_mode) || st.st_size == 0)
-        narrate_finish(&n, RESULT_FAIL, "%s is not a regular file with data in it", path);
+    if (!S_ISREG(st.st_mode) || st.st_size == 0) /* it changed since stat */
+        narrate_finish(&n, RESULT_FAIL, "%s is not a regular file with data in it", quoted);
     narrate_intro(&n, "mincore-residency (PID %ld): the page cache of %s", (long)getpid(), path);
     f.tmpfs = fstatfs(fd, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC;
     f.file_pages = ((size_t)st.st_size + page - 1) / page;
@@ -387,6 +396,9 @@ int main(int argc, char **argv)
     int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
     cli_no_positionals(&info, argc, argv, first);
     page = (size_t)sysconf(_SC_PAGESIZE);
+    if (path && pages_given)
+        cli_usage_error(&info, "--pages and --file do not go together: the file's size decides "
+                               "how many pages are drawn");
     if (path)
         run_file(&common);
     len = pages * page;

@@ -348,6 +348,10 @@ static const struct bad_case bad[] = {
     {{"--file", ""}, "--file"},      {{"--pages"}, "--pages"},
     {{"--scale", "0"}, "--scale"},   {{"--scale", "513"}, "--scale"},
     {{"--nope"}, "--nope"},
+    /* Review 8: a path that is there but no regular file with data, and --pages beside
+     * --file, are bad input; a file open() refuses stays a failed call (exit 1, below). */
+    {{"--file", "/tmp"}, "--file"},  {{"--file", "/proc/self/status"}, "--file"},
+    {{"--file", "/dev/null"}, "--file"}, {{"--pages", "32", "--file", "/etc/passwd"}, "--pages"},
 };
 
 START_TEST(missing_file_is_a_runtime_error)
