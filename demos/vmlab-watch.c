@@ -280,23 +280,37 @@ static noreturn void refuse_others(long pid)
     exit(EXIT_CANNOT);
 }
 
-/* The PID given had no frame to draw the first time it was looked at: why, from
- * /proc/PID/stat, which anyone may read (state, and flags' PF_KTHREAD). */
-static noreturn void refuse_pid(long pid, int err)
+/* The command name, state and flags of /proc/PID/stat, which anyone may read;
+ * false when there is no such process. */
+static bool read_stat(long pid, char *comm, size_t len, char *state, unsigned long *flags)
 {
-    char path[64], line[512] = "", comm[64] = "?";
+    char path[64], line[512] = "";
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     FILE *in = fopen(path, "re");
-    bool have = in && fgets(line, sizeof line, in);
-    if (in)
-        (void)fclose(in); /* read-only: nothing to lose */
+    if (!in)
+        return false;
+    bool have = fgets(line, sizeof line, in) != NULL;
+    (void)fclose(in); /* read-only: nothing to lose */
     const char *open = strchr(line, '('), *close = strrchr(line, ')');
-    char state = '?';
-    unsigned long flags = 0;
-    if (!have || !open || !close ||
-        sscanf(close + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+    if (!have || !open || !close || close < open || close[1] != ' ' || !close[2])
+        return false;
+    snprintf(comm, len, "%.*s", (int)(close - open - 1), open + 1);
+    *state = close[2];
+    /* After the state: ppid pgrp session tty_nr tpgid flags. */
+    const char *field = close + 2;
+    for (int i = 0; i < 6 && field; i++)
+        field = strchr(field + 1, ' ');
+    *flags = field ? strtoul(field + 1, NULL, 10) : 0;
+    return true;
+}
+
+/* The PID given had no frame to draw the first time it was looked at: why. */
+static noreturn void refuse_pid(long pid, int err)
+{
+    char comm[64], state;
+    unsigned long flags;
+    if (!read_stat(pid, comm, sizeof comm, &state, &flags))
         cli_usage_error(&info, "no process %ld", pid);
-    snprintf(comm, sizeof comm, "%.*s", (int)(close - open - 1), open + 1);
     if (flags & 0x00200000UL) /* PF_KTHREAD */
         cli_usage_error(&info, "PID %ld (%s) is a kernel thread: it has no memory of its own to "
                                "watch", pid, comm);
