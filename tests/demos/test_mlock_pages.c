@@ -112,7 +112,8 @@ static void check_step(struct watch *w, const struct json *st)
         ck_assert_int_eq(jint(st, "facts.memlock_limit_kB"), (int64_t)(rl.rlim_cur / 1024));
         ck_assert_int_eq(observe_status(w->pid, "VmLck"), 0); /* r is gone again */
         bool exempt = have_cap_ipc_lock();
-        ck_assert_int_eq(observe_status_caps(w->pid) >> CAP_IPC_LOCK & 1, exempt); /* the demo's own */
+        /* The demo's own capability, read here, is what the finding follows. */
+        ck_assert_int_eq(observe_status_caps(w->pid) >> CAP_IPC_LOCK & 1, exempt);
         ck_assert_int_eq(held(st, "cap_ipc_lock_exempt"), exempt);
         ck_assert_int_eq(held(st, "refused_past_limit"), !exempt);
         if (!exempt)

@@ -234,8 +234,9 @@ static bool status_line(long pid, const char *key, char *out, size_t len)
     bool found = false;
     while (f && !found && fgets(line, sizeof line, f))
         if (strncmp(line, key, strlen(key)) == 0 && line[strlen(key)] == ':') {
+            const char *value = line + strlen(key) + 1;
             found = true;
-            snprintf(out, len, "%s", line + strlen(key) + 1 + strspn(line + strlen(key) + 1, " \t"));
+            snprintf(out, len, "%s", value + strspn(value, " \t"));
             out[strcspn(out, "\n")] = '\0';
         }
     if (f)
