@@ -74,6 +74,7 @@ static struct {
     int64_t vmlck[2], mlocked[2], unevictable[2];
     long long page_kb, size_kb, limit_kb; /* limit_kb: RLIMIT_MEMLOCK, -1 unlimited */
     bool cap_ipc_lock;
+    bool locked; /* step 2's mlock_made_resident: what the run's last line says */
 } d;
 
 /* ctx: the mapping whose smaps the rows come from (&p; &q under mlockall: set
@@ -133,14 +134,24 @@ static void explain_lock(void)
 {
     ROWS("Rss", "Locked");
     lock_rows();
-    long long rss = after("Rss"), locked = after("Locked");
-    if (!CONCLUDE(&n, "mlock_made_resident", rc == 0 && rss == d.size_kb && locked == d.size_kb,
-                  VALUES(VAL("rss_kB", rss), VAL("locked_kB", locked),
-                         VAL("vmlck_delta_kB", d.vmlck[1] - d.vmlck[0])),
-                  "mlock faulted in every page, with no access from this program: Rss and Locked "
-                  "are the whole %lld kB, and VmLck grew as much. Locked pages are never "
-                  "reclaimed: meminfo counts them as Mlocked and Unevictable.", d.size_kb))
+    long long rss = after("Rss"), locked = after("Locked"), vmlck = d.vmlck[1] - d.vmlck[0];
+    d.locked = CONCLUDE(&n, "mlock_made_resident",
+                        rc == 0 && rss == d.size_kb && locked == d.size_kb && vmlck == d.size_kb,
+                        VALUES(VAL("rss_kB", rss), VAL("locked_kB", locked),
+                               VAL("vmlck_delta_kB", vmlck)),
+                        "mlock faulted in every page, with no access from this program: Rss and "
+                        "Locked are the whole %lld kB, and VmLck grew as much.", d.size_kb);
+    if (!d.locked)
         explain_refused(rss);
+    /* System-wide counters, absent in some containers: a rise of both is all they can show. */
+    long long mlocked = d.mlocked[1] - d.mlocked[0];
+    long long unevictable = d.unevictable[1] - d.unevictable[0];
+    CONCLUDE(&n, "meminfo_counts_mlocked", d.locked && d.mlocked[0] >= 0 && d.mlocked[1] >= 0 &&
+             d.unevictable[0] >= 0 && d.unevictable[1] >= 0 && mlocked > 0 && unevictable > 0,
+             VALUES(VAL("mlocked_delta_kB", mlocked), VAL("unevictable_delta_kB", unevictable)),
+             "Locked pages are never reclaimed: /proc/meminfo's Mlocked and Unevictable rose "
+             "too (+%lld and +%lld kB; they count the whole machine, other processes too).",
+             mlocked, unevictable);
 }
 
 static void explain_unlock(void)
@@ -148,9 +159,16 @@ static void explain_unlock(void)
     ROWS("Rss", "Locked");
     lock_rows();
     long long rss = after("Rss"), locked = after("Locked");
-    CONCLUDE(&n, "munlock_keeps_pages", rc == 0 && locked == 0 && rss == d.size_kb,
-             VALUES(VAL("locked_kB", locked), VAL("rss_kB", rss)), "Unlocked: Locked is 0 kB, but "
-             "the pages stay (Rss %lld kB); they may now be reclaimed like any others.", rss);
+    long long was_locked = snapshot_value(&d.before, "Locked");
+    if (!CONCLUDE(&n, "munlock_keeps_pages",
+                  rc == 0 && was_locked > 0 && locked == 0 && rss == d.size_kb,
+                  VALUES(VAL("locked_kB", locked), VAL("rss_kB", rss)), "Unlocked: Locked is 0 "
+                  "kB, but the pages stay (Rss %lld kB); they may now be reclaimed like any "
+                  "others.", rss))
+        CONCLUDE(&n, "nothing_was_locked", rc == 0 && was_locked == 0 && locked == 0,
+                 VALUES(VAL("locked_kB_before", was_locked), VAL("rss_kB", rss)),
+                 "Nothing was locked here (Locked was already 0 kB), so munlock had nothing to "
+                 "undo; Rss stays %lld kB.", rss);
 }
 
 static void explain_past_limit(void)
@@ -170,8 +188,8 @@ static void explain_past_limit(void)
     CONCLUDE(&n, "cap_ipc_lock_exempt", over == 0 && d.cap_ipc_lock,
              VALUES(VAL("over_result", over)),
              "Locking one page past RLIMIT_MEMLOCK (%lld kB) succeeded: this process has "
-             "CAP_IPC_LOCK (root), to which the limit does not apply. Run it as an ordinary user "
-             "to see the refusal.", d.limit_kb);
+             "CAP_IPC_LOCK, to which the limit does not apply. Run it without that capability "
+             "(as an ordinary user) to see the refusal.", d.limit_kb);
 }
 
 static void explain_lock_on_fault(void)
@@ -185,6 +203,7 @@ static void explain_lock_on_fault(void)
              VALUES(VAL("errno", n.lesson_errno)),
              "mlockall answered EINVAL: MCL_ONFAULT needs Linux 4.4 or later.");
     ROWS("Size", "Rss", "Locked");
+    lock_rows();
     narrate_fact(&n, "VmFlags", "%s", d.after.entry.vmflags);
     long long rss = after("Rss"), locked = after("Locked");
     bool lo = smaps_has_flag(&d.after.entry, "lo"), lf = smaps_has_flag(&d.after.entry, "lf");
@@ -298,6 +317,7 @@ int main(int argc, char **argv)
     if (show_limit)
         RUN(past_memlock);
     RUN(locking_all);
-    narrate_finish(&n, RESULT_OK, "%s locked and unlocked; every number above was measured in "
-                                  "this run.", size_text);
+    narrate_finish(&n, RESULT_OK, "%s %s; every number above was measured in this run.",
+                   size_text, d.locked ? "locked and unlocked" : "mapped; mlock did not lock it "
+                                                                 "(step 2 says why)");
 }

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdnoreturn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,8 @@ static const struct demo_info info = {
     .noptions = sizeof options / sizeof options[0],
     .tool = true,
     .exit_status = "0 it followed until Ctrl-C, --frames, or the PID it watched ended; 1 "
-                   "writing its output failed; 2 bad usage; 77 it cannot read that process "
+                   "writing its output failed; 2 bad usage, or a PID with nothing to watch (no "
+                   "such process, a kernel thread, a zombie); 77 it cannot read that process "
                    "(another user's) or has no private place to find the demos' announcements.",
     .examples = "  vmlab-watch              follow whatever demo or tour you run next\n"
                 "  vmlab-watch 4242         watch process 4242\n",
@@ -233,7 +235,8 @@ static void draw_rows(struct frame *f, const struct process_map *m)
 }
 
 /* Builds the frame for pid; false (errno set) when its smaps cannot be read:
- * the process is gone (ENOENT, or a zombie's empty smaps) or not ours. */
+ * the process is gone (ENOENT), not ours (EACCES), or has no memory (ENODATA:
+ * a zombie's or a kernel thread's smaps is empty). */
 static bool build(struct frame *f, long pid, const struct announcement *a, bool announced,
                   struct previous *prev, bool color)
 {
@@ -248,7 +251,7 @@ static bool build(struct frame *f, long pid, const struct announcement *a, bool 
     enum procfs_status st = smaps_parse_each(in, visit, &m);
     (void)fclose(in); /* read-only: nothing to lose */
     if (st != PROCFS_OK) {
-        errno = ENOENT;
+        errno = st == PROCFS_NOT_FOUND ? ENODATA : ENOENT;
         return false;
     }
     f->len = 0;
@@ -265,6 +268,59 @@ static bool build(struct frame *f, long pid, const struct announcement *a, bool 
     put(f, "\n");
     draw_rows(f, &m);
     return true;
+}
+
+static noreturn void refuse_others(long pid)
+{
+    fprintf(stderr, "vmlab-watch: cannot read /proc/%ld/smaps: %s\n", pid,
+            geteuid() == 0 ? "permission denied even to root (another container's process, or "
+                             "a security module says no)"
+                           : "it belongs to another user; run vmlab-watch as that user (or as "
+                             "root)");
+    exit(EXIT_CANNOT);
+}
+
+/* The command name, state and flags of /proc/PID/stat, which anyone may read;
+ * false when there is no such process. */
+static bool read_stat(long pid, char *comm, size_t len, char *state, unsigned long *flags)
+{
+    char path[64], line[512] = "";
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *in = fopen(path, "re");
+    if (!in)
+        return false;
+    bool have = fgets(line, sizeof line, in) != NULL;
+    (void)fclose(in); /* read-only: nothing to lose */
+    const char *open = strchr(line, '('), *close = strrchr(line, ')');
+    if (!have || !open || !close || close < open || close[1] != ' ' || !close[2])
+        return false;
+    snprintf(comm, len, "%.*s", (int)(close - open - 1), open + 1);
+    *state = close[2];
+    /* After the state: ppid pgrp session tty_nr tpgid flags. */
+    const char *field = close + 2;
+    for (int i = 0; i < 6 && field; i++)
+        field = strchr(field + 1, ' ');
+    *flags = field ? strtoul(field + 1, NULL, 10) : 0;
+    return true;
+}
+
+/* The PID given had no frame to draw the first time it was looked at: why. */
+static noreturn void refuse_pid(long pid, int err)
+{
+    char comm[64], state;
+    unsigned long flags;
+    if (!read_stat(pid, comm, sizeof comm, &state, &flags))
+        cli_usage_error(&info, "no process %ld", pid);
+    if (flags & 0x00200000UL) /* PF_KTHREAD */
+        cli_usage_error(&info, "PID %ld (%s) is a kernel thread: it has no memory of its own to "
+                               "watch", pid, comm);
+    if (state == 'Z' || state == 'X')
+        cli_usage_error(&info, "PID %ld (%s) has already ended: a zombie, not yet waited for",
+                        pid, comm);
+    if (err == EACCES || err == EPERM)
+        refuse_others(pid);
+    cli_usage_error(&info, "PID %ld (%s): nothing to watch (%s)", pid, comm,
+                    err == ENODATA ? "its smaps is empty" : strerror(err));
 }
 
 static void sleep_ms(unsigned ms)
@@ -327,14 +383,10 @@ int main(int argc, char **argv)
             memset(&prev, 0, sizeof prev);
         followed = pid;
         if (!build(&frame, pid, &a, announced, &prev, color)) {
-            if (fixed_pid && (errno == EACCES || errno == EPERM)) {
-                fprintf(stderr, "vmlab-watch: cannot read /proc/%ld/smaps: %s\n", fixed_pid,
-                        geteuid() == 0 ? "permission denied even to root (another container's "
-                                         "process, or a security module says no)"
-                                       : "it belongs to another user; run vmlab-watch as that "
-                                         "user (or as root)");
-                return EXIT_CANNOT;
-            }
+            if (fixed_pid && drawn == 0)
+                refuse_pid(fixed_pid, errno);
+            if (fixed_pid && (errno == EACCES || errno == EPERM))
+                refuse_others(fixed_pid);
             if (fixed_pid) {
                 printf("vmlab-watch: PID %ld has ended\n", fixed_pid);
                 break;

@@ -3,6 +3,7 @@
  *
  *   vmlab tour --step         runs the program "tour" with --step
  *   vmlab mmap-anon --size 4M runs the demo mmap-anon
+ *   vmlab watch               runs vmlab-watch, the second terminal
  *   vmlab list                names every program, one line each
  *   vmlab help mmap-anon      the demo's own --help
  *
@@ -38,8 +39,9 @@
 #define VMLAB_BUILD_PROGRAMS_DIR ""
 #endif
 
-/* Every program vmlab runs, in teaching order. Only these names are ever
- * run: "vmlab ../../bin/sh" is an unknown command, not a path. */
+/* Every program vmlab runs: the tour, the demos in teaching order, then the
+ * second terminal. Only these names are ever run: "vmlab ../../bin/sh" is an
+ * unknown command, not a path. */
 static const struct program {
     const char *name;
     const char *what;
@@ -63,6 +65,7 @@ static const struct program {
     {"overcommit-modes", "the same requests in overcommit modes 0, 1 and 2 (root)"},
     {"hugetlb-reserve", "huge pages are reserved at mmap, taken at first write"},
     {"oom-killer-try", "when memory runs out: the OOM killer, in a cgroup"},
+    {"watch", "the second terminal: follows the demo running now (or a PID)"},
 };
 #define NPROGRAMS (sizeof programs / sizeof programs[0])
 
@@ -75,6 +78,7 @@ static const char help_text[] =
     "Commands:\n"
     "  tour [OPTIONS]       every demo in teaching order\n"
     "  DEMO [OPTIONS]       one demo, e.g. vmlab mmap-anon --step\n"
+    "  watch [PID]          in a second terminal: follows the demo running now\n"
     "  list                 name the demos, one line each\n"
     "  help [DEMO]          this help, or the demo's own (vmlab DEMO --help)\n"
     "\n"
@@ -152,13 +156,21 @@ static void programs_dir(char *dir, size_t len)
     }
 }
 
+/* Its file in libexec/vmlab/: its name, but for the second terminal, which
+ * keeps the name it is built and documented under. */
+static const char *program_file(const struct program *p)
+{
+    return strcmp(p->name, "watch") == 0 ? "vmlab-watch" : p->name;
+}
+
 /* Replaces this process with the program, so that it is the one the
  * terminal's Ctrl-C reaches and its exit status is vmlab's. */
 static noreturn void run(const struct program *p, char **args, int nargs)
 {
     char dir[PATH_MAX], path[PATH_MAX + 64], msg[PATH_MAX + 128];
+    const char *file = program_file(p);
     programs_dir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/%s", dir, p->name);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
 
     char **argv = calloc((size_t)nargs + 2, sizeof *argv);
     if (!argv) {
@@ -166,7 +178,7 @@ static noreturn void run(const struct program *p, char **args, int nargs)
         fprintf(stderr, "vmlab: %s\n", msg);
         exit(126);
     }
-    argv[0] = (char *)p->name;
+    argv[0] = (char *)file;
     for (int i = 0; i < nargs; i++)
         argv[i + 1] = args[i];
     (void)fflush(stdout);

@@ -59,7 +59,8 @@ struct watcher {
     size_t len;
 };
 
-static void watcher_start(struct watcher *w)
+/* The watcher following whatever demo runs (pid NULL), or watching one PID. */
+static void watcher_start(struct watcher *w, const char *pid)
 {
     int pipefd[2];
     ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
@@ -69,7 +70,7 @@ static void watcher_start(struct watcher *w)
     if (w->pid == 0) {
         dup2(pipefd[1], STDOUT_FILENO);
         const char *prog = demo_program("vmlab-watch", RUN_AS_SELF);
-        execl(prog, "vmlab-watch", "--interval", "20", (char *)NULL);
+        execl(prog, "vmlab-watch", "--interval", "20", pid, (char *)NULL);
         _exit(127);
     }
     close(pipefd[1]);
@@ -124,7 +125,7 @@ START_TEST(watch_follows_every_stop_of_the_tour)
     char runtime[] = "/tmp/vmlab-watch-test-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(runtime));
     setenv("XDG_RUNTIME_DIR", runtime, 1);
-    watcher_start(&w);
+    watcher_start(&w, NULL);
     const char *argv[] = {demo_program("tour", RUN_AS_SELF), "--step", NULL};
     ck_assert_int_eq(pty_start(&tour, argv), 0);
     char seen[16][64];
@@ -167,15 +168,140 @@ START_TEST(watch_follows_every_stop_of_the_tour)
 }
 END_TEST
 
+/* A child of this test, watched until the test kills it: the watcher drew it,
+ * then says it has ended and exits 0. */
 START_TEST(watch_a_pid_that_ends)
 {
-    const char *argv[] = {demo_program("vmlab-watch", RUN_AS_SELF), "--interval", "10",
-                          "4194303", NULL};
+    static struct watcher w;
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    char pid[32], drawn[64], ended[64];
+    snprintf(pid, sizeof pid, "%ld", (long)child);
+    snprintf(drawn, sizeof drawn, "vmlab-watch: PID %ld\n", (long)child);
+    snprintf(ended, sizeof ended, "vmlab-watch: PID %ld has ended\n", (long)child);
+    watcher_start(&w, pid);
+    for (int i = 0; i < 250 && !strstr(w.out, drawn); i++)
+        watcher_read(&w, 20);
+    ck_assert_msg(strstr(w.out, drawn), "no frame of PID %s: %s", pid, w.out);
+    ck_assert_ptr_null(strstr(w.out, ended));
+    ck_assert_int_eq(kill(child, SIGKILL), 0);
+    ck_assert_int_eq(waitpid(child, NULL, 0), child);
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/%s", pid);
+    ck_assert_msg(access(proc, F_OK) != 0, "%s is still there", proc); /* gone, seen from here */
+    int status;
+    for (int i = 0; i < 250 && waitpid(w.pid, &status, WNOHANG) == 0; i++)
+        watcher_read(&w, 20);
+    watcher_read(&w, 20);
+    close(w.fd);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "watcher status %#x", status);
+    ck_assert_msg(strstr(w.out, ended), "the watcher did not say PID %s ended: %s", pid,
+                  w.out + (w.len > 500 ? w.len - 500 : 0));
+}
+END_TEST
+
+/* vmlab-watch PID, for a PID with nothing to watch: exit 2, one line that says
+ * why and the usage line, and never "has ended" (it did not watch anything). */
+static void assert_refused(long pid, const char *why)
+{
+    char arg[32], line[128], ended[64];
+    snprintf(arg, sizeof arg, "%ld", pid);
+    snprintf(line, sizeof line, "vmlab-watch: %s", why);
+    snprintf(ended, sizeof ended, "PID %ld has ended", pid);
+    const char *argv[] = {demo_program("vmlab-watch", RUN_AS_SELF), "--interval", "10", arg, NULL};
     struct run_result r;
     ck_assert_int_eq(run_program(argv, RUN_AS_SELF, &r), 0);
-    ck_assert_int_eq(r.exit_code, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "PID 4194303 has ended"));
+    ck_assert_msg(r.exit_code == 2, "vmlab-watch %ld exited %d: %s%s", pid, r.exit_code, r.out,
+                  r.err);
+    ck_assert_msg(strncmp(r.err, line, strlen(line)) == 0 && count_lines(r.err) == 2 &&
+                      strstr(r.err, "\nUsage: vmlab-watch "),
+                  "stderr: %s", r.err);
+    ck_assert_ptr_null(strstr(r.out, ended));
+    ck_assert_str_eq(r.out, "");
     run_result_free(&r);
+}
+
+/* A "Key:" line of /proc/PID/status, copied into out; false if there is none. */
+static bool status_line(long pid, const char *key, char *out, size_t len)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    FILE *f = fopen(path, "re");
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f))
+        if (strncmp(line, key, strlen(key)) == 0 && line[strlen(key)] == ':') {
+            const char *value = line + strlen(key) + 1;
+            found = true;
+            snprintf(out, len, "%s", value + strspn(value, " \t"));
+            out[strcspn(out, "\n")] = '\0';
+        }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+START_TEST(watch_a_pid_that_never_was)
+{
+    long pid = 4194303; /* the highest pid_max allows: free if any is */
+    char path[64];
+    for (;; pid--) {
+        snprintf(path, sizeof path, "/proc/%ld", pid);
+        if (access(path, F_OK) != 0)
+            break;
+    }
+    char why[64];
+    snprintf(why, sizeof why, "no process %ld", pid);
+    assert_refused(pid, why);
+}
+END_TEST
+
+/* A kernel thread, found from its status: no VmSize line (no memory of its
+ * own), and not a zombie. None is visible in some containers. */
+START_TEST(watch_a_kernel_thread)
+{
+    DIR *d = opendir("/proc");
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    long found = 0;
+    char name[64] = "", state[64], vmsize[64];
+    while (!found && (e = readdir(d)))
+        if (atol(e->d_name) > 0 && status_line(atol(e->d_name), "State", state, sizeof state) &&
+            state[0] != 'Z' && state[0] != 'X' &&
+            !status_line(atol(e->d_name), "VmSize", vmsize, sizeof vmsize) &&
+            status_line(atol(e->d_name), "Name", name, sizeof name))
+            found = atol(e->d_name);
+    closedir(d);
+    if (!found) {
+        printf("no kernel thread is visible here: not tested\n");
+        return;
+    }
+    char why[128];
+    snprintf(why, sizeof why, "PID %ld (%s) is a kernel thread", found, name);
+    assert_refused(found, why);
+}
+END_TEST
+
+/* A child that has exited and that this test has not waited for. */
+START_TEST(watch_a_zombie)
+{
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0)
+        _exit(0);
+    char state[64] = "";
+    for (int i = 0; i < 500 && state[0] != 'Z'; i++) {
+        ck_assert(status_line(child, "State", state, sizeof state));
+        usleep(10000);
+    }
+    ck_assert_msg(state[0] == 'Z', "the child is not a zombie: %s", state);
+    char why[128];
+    snprintf(why, sizeof why, "PID %ld (test_watch) has already ended", (long)child);
+    assert_refused(child, why);
+    ck_assert_int_eq(waitpid(child, NULL, 0), child);
 }
 END_TEST
 
@@ -186,6 +312,9 @@ int main(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, watch_follows_every_stop_of_the_tour);
     tcase_add_test(tc, watch_a_pid_that_ends);
+    tcase_add_test(tc, watch_a_pid_that_never_was);
+    tcase_add_test(tc, watch_a_kernel_thread);
+    tcase_add_test(tc, watch_a_zombie);
     suite_add_tcase(s, tc);
     return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

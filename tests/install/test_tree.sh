@@ -18,11 +18,12 @@ root=$tmp/usr
 
 # One command on PATH, and nothing else there.
 [ "$(ls "$root/bin")" = vmlab ] || fail "bin/ holds '$(ls "$root/bin" | tr '\n' ' ')', not just vmlab"
-# The programs under libexec/vmlab/, and exactly the ones vmlab list names.
+# The programs under libexec/vmlab/, and exactly the ones vmlab list names
+# (its "watch" is the second terminal, the file vmlab-watch).
 "$root/bin/vmlab" list >"$tmp/list" || fail "vmlab list exited $?"
-cut -d' ' -f1 "$tmp/list" | sort >"$tmp/listed"
+cut -d' ' -f1 "$tmp/list" | sed 's/^watch$/vmlab-watch/' | sort >"$tmp/listed"
 ls "$root/libexec/vmlab" | sort >"$tmp/installed"
-printf '%s\n' "$@" | sort >"$tmp/built"
+printf '%s\n' "$@" vmlab-watch | sort >"$tmp/built"
 cmp -s "$tmp/listed" "$tmp/installed" ||
   fail "vmlab list names '$(tr '\n' ' ' <"$tmp/listed")' but libexec/vmlab holds '$(tr '\n' ' ' <"$tmp/installed")'"
 cmp -s "$tmp/built" "$tmp/installed" ||
@@ -47,6 +48,15 @@ PATH=$root/bin:$PATH vmlab mmap-anon --size 64K --json >"$tmp/run" 2>&1 ||
   fail "vmlab mmap-anon --size 64K --json exited $?: $(tail -1 "$tmp/run")"
 tail -1 "$tmp/run" | grep -q '"result":"ok"' || fail "vmlab mmap-anon did not end ok: $(tail -1 "$tmp/run")"
 PATH=$root/bin:$PATH vmlab tour --version | grep -q '^tour (vmlab) ' || fail "vmlab tour --version"
+# And the second terminal, which the docs tell students to start as vmlab watch:
+# its help, and one frame of a process that is surely there (this shell).
+[ -x "$root/libexec/vmlab/vmlab-watch" ] || fail "libexec/vmlab/vmlab-watch is not an executable"
+[ -f "$root/share/doc/vmlab/vmlab-watch.md" ] || fail "share/doc/vmlab/vmlab-watch.md is missing"
+PATH=$root/bin:$PATH vmlab watch --help >"$tmp/watch" 2>&1 || fail "vmlab watch --help exited $?"
+head -1 "$tmp/watch" | grep -q '^Usage: vmlab-watch ' || fail "vmlab watch --help says '$(head -1 "$tmp/watch")'"
+PATH=$root/bin:$PATH vmlab help watch | cmp -s - "$tmp/watch" || fail "vmlab help watch is not vmlab watch --help"
+PATH=$root/bin:$PATH vmlab watch --frames 1 $$ >"$tmp/watch" 2>&1 || fail "vmlab watch --frames 1 $$ exited $?"
+grep -q "^vmlab-watch: PID $$\$" "$tmp/watch" || fail "vmlab watch $$ drew no frame of PID $$: $(head -1 "$tmp/watch")"
 
 # Moved elsewhere as a whole, the tree still works: vmlab finds its programs
 # relative to itself, and a missing one is reported with the path it tried.
@@ -78,4 +88,4 @@ if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)" >&2
   exit 1
 fi
-echo "cmake --install: bin/vmlab, libexec/vmlab/ ($#), man1, completion, docs; works moved"
+echo "cmake --install: bin/vmlab, libexec/vmlab/ ($# and vmlab-watch), man1, completion, docs; works moved"
