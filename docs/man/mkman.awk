@@ -11,6 +11,9 @@
 # EXAMPLES, EXIT STATUS, ...), then every section of the lab sheet, then SEE
 # ALSO. Commands in the lab sheet written as build/.../demos/NAME become
 # "vmlab NAME", which is how an installed vmlab runs them.
+# The installed command: "vmlab mmap-anon", and "vmlab watch" for vmlab-watch.
+BEGIN { command = program; sub(/^vmlab-/, "", command) }
+
 
 # ---- inline text ----
 
@@ -80,6 +83,7 @@ function text_line(s) {
 }
 
 function installed_commands(s) {
+    gsub(/(\.\/)?build\/[^ `]*demos\/vmlab-watch/, "vmlab watch", s)
     gsub(/(\.\/)?build\/[^ `]*demos\//, "vmlab ", s)
     return s
 }
@@ -308,7 +312,7 @@ hmode == "examples" {
     # "  sudo mmap-anon --step": the installed command is "vmlab mmap-anon"
     if (program != "vmlab" && match(s, "^ *(sudo )?" program "( |$)")) {
         lead = substr(s, 1, RLENGTH)
-        sub(program, "vmlab " program, lead)
+        sub(program, "vmlab " command, lead)
         s = lead substr(s, RLENGTH + 1)
     }
     if (!hpar) {
@@ -365,7 +369,7 @@ END {
     if (program == "vmlab")
         print term(usage)
     else
-        print "\\fBvmlab\\fR " term(usage)
+        print "\\fBvmlab\\fR " term(command substr(usage, length(program) + 1))
     print ".SH DESCRIPTION"
     printf "%s", part["description"]
     printf "%s", part["intro"]

@@ -37,6 +37,7 @@ for p in "$@"; do
 done
 if [ -d "$build/docs/man" ]; then
   [ -s "$root/share/man/man1/vmlab.1" ] || fail "share/man/man1/vmlab.1 is missing"
+  [ -s "$root/share/man/man1/vmlab-watch.1" ] || fail "share/man/man1/vmlab-watch.1 is missing"
 fi
 for f in LICENSE README.md concepts.md safety.md; do
   [ -s "$root/share/doc/vmlab/$f" ] || fail "share/doc/vmlab/$f is missing"
