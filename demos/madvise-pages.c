@@ -18,6 +18,7 @@
 #include "budget.h"
 #include "cli.h"
 #include "confine-child.h"
+#include "errors.h"
 #include "narrate.h"
 #include "needs.h"
 #include "procfs.h"
@@ -72,10 +73,14 @@ LESSON_FN static void pressure(void)
            for (size_t off = 0; off < asize; off += page) zeros += FORCE_READ(a[off]) == 0;);
 }
 
+/* Before Linux 5.14 the kernel does not know MADV_POPULATE_WRITE (EINVAL):
+ * there a program fills its pages the old way, by writing each one. */
 LESSON_FN static void populate(void)
 {
     LESSON(&n, madvise(p, size, MADV_DONTNEED);
-           rc = madvise(p, size, MADV_POPULATE_WRITE););
+           rc = madvise(p, size, MADV_POPULATE_WRITE);
+           if (rc != 0 && errno == EINVAL)
+               for (size_t off = 0; off < size; off += page) p[off] = 1;);
 }
 
 LESSON_FN static void pageout(void)
@@ -104,6 +109,8 @@ static void observe(void *ctx, bool after)
 static long long delta(const char *key) { return snapshot_delta0(&d.before, &d.after, key); }
 
 static long long after(const char *key) { return snapshot_value(&d.after, key); }
+
+static long long before(const char *key) { return snapshot_value(&d.before, key); }
 
 /* The step's rows: these smaps keys always, then whatever else moved. */
 #define ROWS(...) snapshot_report(&n, &d.before, &d.after, (const char *const[]){__VA_ARGS__, NULL})
@@ -158,17 +165,24 @@ static void explain_free(void)
 static void explain_free_in_cgroup(void)
 {
     long long limit_kb = (long long)(d.c.limit / 1024), lazy = after("LazyFree");
+    const char *usage_file = d.c.kind == CONFINE_V1 ? "memory.usage_in_bytes" : "memory.current";
+    uint64_t usage = 0;
+    bool usage_read = cgroup_read(d.c.dir, usage_file, &usage);
+    long long usage_kb = usage_read ? (long long)(usage / 1024) : -1;
     narrate_fact_int(&n, "pid", (int64_t)getpid());
     snapshot_maps_fact(&n, &d.after.entry);
     narrate_fact(&n, "cgroup", "%s", d.c.dir);
     narrate_fact_int(&n, "cgroup_limit_kB", limit_kb);
     ROWS("Size", "Rss", "LazyFree");
     CONCLUDE(&n, "marked_in_cgroup",
-             rc == 0 && after("Rss") == (long long)(asize / 1024) && lazy > 0,
-             VALUES(VAL("lazyfree_kB", lazy), VAL("limit_kB", limit_kb)),
+             rc == 0 && after("Rss") == (long long)(asize / 1024) && lazy > 0 &&
+                 usage_kb >= (long long)(asize / 1024),
+             VALUES(VAL("lazyfree_kB", lazy), VAL("limit_kB", limit_kb),
+                    VAL("cgroup_usage_kB", usage_kb)),
              "This child (PID %ld) runs in a cgroup limited to %lld kB: it wrote %zu kB and marked "
              "them with MADV_FREE (LazyFree %lld kB). They are still resident, and still count "
-             "against its limit.", (long)getpid(), limit_kb, asize / 1024, lazy);
+             "against its limit: the cgroup's %s is %lld kB.",
+             (long)getpid(), limit_kb, asize / 1024, lazy, usage_file, usage_kb);
 }
 
 static void explain_pressure(void)
@@ -188,6 +202,17 @@ static void explain_populate(void)
 {
     ROWS("Rss");
     unsupported("populate_unsupported", "MADV_POPULATE_WRITE", "5.14");
+    CONCLUDE(&n, "populated_by_writing",
+             rc != 0 && n.lesson_errno == EINVAL && after("Rss") == d.size_kb,
+             VALUES(VAL("rss_kB", after("Rss")), VAL("minor_faults", delta("minor_faults"))),
+             "So this program wrote every page itself instead, as before 5.14: Rss is the whole "
+             "%lld kB again, faulted in by its own writes (%lld faults counted).",
+             after("Rss"), delta("minor_faults"));
+    char failure[120];
+    errno_describe("madvise(MADV_POPULATE_WRITE)", n.lesson_errno, failure, sizeof failure);
+    CONCLUDE(&n, "populate_failed", rc != 0 && n.lesson_errno != EINVAL,
+             VALUES(VAL("errno", n.lesson_errno), VAL("rss_kB", after("Rss"))),
+             "%s. Only %lld of %lld kB are resident.", failure, after("Rss"), d.size_kb);
     CONCLUDE(&n, "populated_without_touching", rc == 0 && after("Rss") == d.size_kb,
              VALUES(VAL("rss_kB", after("Rss")), VAL("minor_faults", delta("minor_faults"))),
              "Freed first with MADV_DONTNEED, then MADV_POPULATE_WRITE: every page is resident "
@@ -195,17 +220,46 @@ static void explain_populate(void)
              "faulted them in itself (%lld faults counted).", after("Rss"), delta("minor_faults"));
 }
 
+/* Why pages stayed although there is swap, where this process's own cgroup
+ * (v2) says so: memory.swap.max 0. */
+static bool own_cgroup_may_not_swap(char *dir, size_t len)
+{
+    struct cgroup_self self;
+    cgroup_self(&self);
+    uint64_t swap_max;
+    snprintf(dir, len, "%s", self.dir);
+    return self.dir[0] && cgroup_read(self.dir, "memory.swap.max", &swap_max) && swap_max == 0;
+}
+
 static void explain_pageout(void)
 {
     long long swap_kb = procfs_read_one("/proc/meminfo", "SwapTotal");
+    long long swap_free_kb = procfs_read_one("/proc/meminfo", "SwapFree");
+    long long resident = before("Rss");
     narrate_fact_int(&n, "swap_total_kB", swap_kb);
     narrate_fact_int(&n, "madv_cold_result", cold);
     ROWS("Rss", "Swap");
+    CONCLUDE(&n, "pageout_not_all_resident", resident != d.size_kb,
+             VALUES(VAL("rss_before_kB", resident), VAL("size_kB", d.size_kb)),
+             "When this step began, only %lld of the %lld kB were resident: what follows is "
+             "about those alone.", resident, d.size_kb);
     unsupported("pageout_unsupported", "MADV_PAGEOUT", "5.4");
-    CONCLUDE(&n, "pageout_without_swap_kept", rc == 0 && swap_kb == 0 && delta("Rss") == 0,
+    bool kept = rc == 0 && resident == d.size_kb && delta("Rss") == 0 && delta("Swap") == 0;
+    CONCLUDE(&n, "pageout_without_swap_kept", kept && swap_kb == 0,
              VALUES(VAL("swap_total_kB", swap_kb), VAL("rss_delta_kB", delta("Rss"))),
              "This machine has no swap (SwapTotal 0 kB): dirty anonymous pages have nowhere to "
              "go, so MADV_COLD and MADV_PAGEOUT left all of them (Rss unchanged).");
+    char dir[512], why[600];
+    bool capped = own_cgroup_may_not_swap(dir, sizeof dir);
+    snprintf(why, sizeof why, capped ? "This process's cgroup may not swap: memory.swap.max is 0 "
+                                       "in %s." :
+                                       "Not because of memory.swap.max in its own cgroup "
+                                       "(%s): not 0, or absent.", dir);
+    CONCLUDE(&n, "pageout_kept_with_swap", kept && swap_kb > 0,
+             VALUES(VAL("swap_total_kB", swap_kb), VAL("swap_free_kB", swap_free_kb),
+                    VAL("cgroup_swap_max_zero", capped)),
+             "This machine has swap (SwapTotal %lld kB, %lld kB free), yet MADV_PAGEOUT wrote "
+             "none of these pages to it: Rss unchanged, Swap 0 kB. %s", swap_kb, swap_free_kb, why);
     CONCLUDE(&n, "pageout_to_swap", rc == 0 && delta("Swap") > 0,
              VALUES(VAL("swap_delta_kB", delta("Swap")), VAL("rss_delta_kB", delta("Rss"))),
              "MADV_PAGEOUT wrote %lld kB to swap now, not when memory runs short: Rss fell by "
