@@ -220,8 +220,8 @@ static void explain_populate(void)
              "faulted them in itself (%lld faults counted).", after("Rss"), delta("minor_faults"));
 }
 
-/* Why pages stayed although there is swap, where this process's own cgroup
- * (v2) says so: memory.swap.max 0. */
+/* Whether this process's own cgroup forbids it swap (v2 memory.swap.max 0),
+ * one reason pages stay although the machine has swap; dir: that cgroup. */
 static bool own_cgroup_may_not_swap(char *dir, size_t len)
 {
     struct cgroup_self self;
