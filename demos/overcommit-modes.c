@@ -91,8 +91,8 @@ LESSON_FN static void switch_mode(void)
     committed_at_switch = procfs_read_one("/proc/meminfo", "Committed_AS");
     mode2_limit = overcommit_mode2_allows(&g, procfs_read_one("/proc/self/status", "VmSize"));
     too_close = mode == 2 && committed_at_switch + 2 * (int64_t)(fit / 1024) > mode2_limit / 2;
-    if (too_close) { /* mode 1's step left its mode in force: it ends here, as mode 2 would */
-        sysctl_set("overcommit_memory", (uint64_t)g.overcommit_memory);
+    if (too_close) { /* mode 1's step left its mode in force: it ends here, as mode 2's would */
+        LESSON(n, switched = sysctl_set("overcommit_memory", (uint64_t)g.overcommit_memory););
         return;
     }
     struct timespec t0, t1;
@@ -228,8 +228,14 @@ static void explain_mode(void)
                         VAL("requests_kB", 2 * (fit / 1024)), VAL("allowed_kB", mode2_limit)),
                  "Not switched: Committed_AS (%lld kB) and the two requests that fit would pass "
                  "half of what mode 2 allows (%lld kB), and other programs' requests could then "
-                 "be refused.", (long long)committed_at_switch, (long long)mode2_limit))
+                 "be refused.", (long long)committed_at_switch, (long long)mode2_limit)) {
+        if (switched != 0)
+            narrate_fail_errno(n, sysctl_failed_call(), n->lesson_errno);
+        CONCLUDE(n, "mode1_ended", true, VALUES(VAL("overcommit_memory", g.overcommit_memory)),
+                 "Instead, mode 1 ends here: overcommit_memory is %lld again, this machine's own.",
+                 (long long)g.overcommit_memory);
         return;
+    }
     if (switched != 0)
         narrate_fail_errno(n, sysctl_failed_call(), n->lesson_errno);
     if (worked != 0)
@@ -310,7 +316,9 @@ int main(int argc, char **argv)
                   (long)getpid());
     narrate_run(n, steps, NARRATE_COUNT(steps));
     narrate_finish(n, RESULT_OK, "requests of %llu kB and %llu kB with and without MAP_NORESERVE "
-                   "in modes 0, 1 and 2 (mode %lld restored since)",
+                   "in modes 0, 1%s; overcommit_memory %llu at the end, %s",
                    (unsigned long long)(huge / 1024), (unsigned long long)(fit / 1024),
-                   (long long)g.overcommit_memory);
+                   too_close ? " (2 not entered: too close to its limit)" : " and 2",
+                   (unsigned long long)mode_now, (int64_t)mode_now == g.overcommit_memory ?
+                   "this machine's own" : "not this machine's own (step 5)");
 }
