@@ -188,19 +188,23 @@ static void explain_walk(void)
         narrate_because(&n, "pfn_read", "pagemap: present, frame number %#llx - the byte lives at "
                         "physical address %#llx.", (unsigned long long)pfn,
                         (unsigned long long)pfn * 4096 + (va & 4095));
-    if (FINDING(&n, "pfn_hidden", present && pfn == 0, VAL("pfn", 0), VAL("euid", geteuid())))
-        narrate_because(&n, "pfn_hidden", "pagemap says present, but the frame number reads as 0: "
-                        "since Linux 4.2 it is shown only to a reader with CAP_SYS_ADMIN, which "
-                        "this process (euid %ld) does not have. Run as root to see it.",
-                        (long)geteuid());
-    int64_t grew = DELTA(vm_pte);
-    if (FINDING(&n, "one_byte_builds_tables", grew >= 2 * PAGE_KB && grew <= (levels - 1) * PAGE_KB,
-                VAL("vm_pte_delta_kB", grew), VAL("rss_delta_kB", DELTA(rss))))
-        narrate_because(&n, "one_byte_builds_tables", "One byte cost one 4 KiB page and %lld kB of "
-                        "page tables: a PT table for its 2 MiB, a PD table for its 1 GiB%s.",
-                        (long long)grew,
-                        grew > 2 * PAGE_KB ? ", and the higher tables no other mapping had made yet"
-                                           : "; the higher tables were already there");
+    CONCLUDE(&n, "pfn_hidden", present && pfn == 0, VALUES(VAL("pfn", 0), VAL("euid", geteuid())),
+             "pagemap says present, but the frame number reads as 0: since Linux 4.2 it is shown "
+             "only to a reader with CAP_SYS_ADMIN, which this process (euid %ld) %s",
+             (long)geteuid(), geteuid() == 0
+                 ? "lacks even as root (a container, or capabilities dropped): the frame numbers "
+                   "need the capability, not uid 0."
+                 : "does not have. Run as root to see it.");
+    /* The byte's own page: the range's Rss (its VMA alone), exact whatever else moves. */
+    int64_t grew = DELTA(vm_pte), page = DELTA(range_rss);
+    CONCLUDE(&n, "one_byte_builds_tables", page == PAGE_KB && grew >= 2 * PAGE_KB &&
+                 grew <= (levels - 1) * PAGE_KB,
+             VALUES(VAL("vm_pte_delta_kB", grew), VAL("rss_delta_kB", DELTA(rss)),
+                    VAL("range_rss_delta_kB", page)),
+             "One byte cost a %lld kB page (the range's Rss) and %lld kB of page tables: a PT "
+             "table for its 2 MiB, a PD table for its 1 GiB%s.", (long long)page, (long long)grew,
+             grew > 2 * PAGE_KB ? ", and the higher tables no other mapping had made yet"
+                                : "; the higher tables were already there");
 }
 
 /* The rows 4 KiB, 2 MiB and 1 GiB: VmPTE against the tables their touches need, at least
@@ -208,15 +212,19 @@ static void explain_walk(void)
 static void explain_row(const char *id, size_t count, size_t stride, size_t at_least, size_t higher)
 {
     int64_t grew = DELTA(vm_pte), faults = DELTA(minflt), tables = (int64_t)at_least;
+    int64_t memory = DELTA(range_rss); /* the range's Rss: the touched pages alone */
     narrate_fact_int(&n, "touches", (int64_t)count);
     narrate_fact_int(&n, "stride_kB", (int64_t)(stride / KiB));
     narrate_fact_int(&n, "expected_tables", tables);
-    if (FINDING(&n, id, grew >= tables * PAGE_KB && grew <= (tables + (int64_t)higher) * PAGE_KB,
-                VAL("vm_pte_delta_kB", grew), VAL("touches", count), VAL("tables", tables),
-                VAL("minor_faults", faults)))
-        narrate_because(&n, id, "Bytes touched: %zu; minor faults: %lld; memory: %zu KiB; VmPTE "
-                        "grew by %lld kB: %lld page tables of 4 KiB, %s.", count, (long long)faults,
-                        count * 4, (long long)grew, (long long)(grew / PAGE_KB),
+    narrate_fact_int(&n, "range_rss_delta_kB", memory);
+    if (FINDING(&n, id, grew >= tables * PAGE_KB && grew <= (tables + (int64_t)higher) * PAGE_KB &&
+                memory == (int64_t)count * PAGE_KB, VAL("vm_pte_delta_kB", grew),
+                VAL("touches", count), VAL("tables", tables), VAL("minor_faults", faults),
+                VAL("range_rss_delta_kB", memory)))
+        narrate_because(&n, id, "Bytes touched: %zu; minor faults: %lld; memory: %lld kB (the "
+                        "range's Rss); VmPTE grew by %lld kB: %lld page tables of 4 KiB, %s.",
+                        count, (long long)faults, (long long)memory, (long long)grew,
+                        (long long)(grew / PAGE_KB),
                         stride == 4 * KiB ? "one per 512 pages: tables cost 1/512 of the memory"
                         : stride == 2 * MiB ? "one PT table per byte: as much table as memory"
                                             : "a PT and a PD table per byte: twice the memory");
@@ -263,6 +271,15 @@ static void explain_huge(void)
                         (long long)grew);
     if (all_huge && FINDING(&n, "no_pt_tables", grew == 0, VAL("vm_pte_delta_kB", 0)))
         narrate_because(&n, "no_pt_tables", "VmPTE did not grow: no PT tables at all.");
+    int64_t got_huge = anon_huge / (int64_t)(d.thp.huge_size / KiB);
+    CONCLUDE(&n, "some_huge_pages", anon_huge > 0 && !all_huge,
+             VALUES(VAL("anon_huge_delta_kB", anon_huge), VAL("huge_pages", got_huge),
+                    VAL("touches", nhuge), VAL("thp_fault_fallback_delta", fallback)),
+             "Only %lld of the %zu bytes got a huge page (AnonHugePages %+lld kB); the rest got "
+             "4 KiB pages and a PT table, with thp_fault_fallback %+lld: %s.", (long long)got_huge,
+             nhuge, (long long)anon_huge, (long long)fallback, fallback > 0
+                 ? "the kernel found no free 2 MiB block for those (fragmented memory)"
+                 : "the kernel chose not to");
     if (!all_huge && FINDING(&n, "thp_not_used", anon_huge == 0, VAL("anon_huge_delta_kB", 0),
                              VAL("vm_pte_delta_kB", grew),
                              VAL("thp_fault_fallback_delta", fallback)))

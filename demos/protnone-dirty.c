@@ -324,15 +324,18 @@ static void explain_unmap(void)
     }
     const struct seen *s = last();
     int64_t moved = change(s), size_kb = (int64_t)(size / 1024);
-    int64_t still = size_kb * (accounted(&states[2].at) + accounted(&states[4].at));
+    bool untouched_kept = accounted(&states[2].at); /* kernels before 6.7 keep it */
+    int64_t still = size_kb * (untouched_kept + accounted(&states[4].at));
     snapshot_report(&n, &s->before, &s->after, (const char *const[]){"Committed_AS", NULL});
     CONCLUDE(&n, "unmap_returns_what_stayed_charged", moved < 0 && (moved + still) * 4 > -size_kb &&
                  (moved + still) * 4 < size_kb,
-             VALUES(VAL("committed_as_change_kB", moved), VAL("still_charged_kB", still)),
+             VALUES(VAL("committed_as_change_kB", moved), VAL("still_charged_kB", still),
+                    VAL("untouched_still_charged", untouched_kept)),
              "munmap gave back what was still charged, %lld kB (Committed_AS moved by %+lld kB): "
              "the rule is the 'ac' flag, not the protection. Reserved costs nothing; read-write is "
-             "charged at mmap; PROT_NONE returns the charge only if no page was ever faulted.",
-             (long long)still, (long long)moved);
+             "charged at mmap; PROT_NONE %s.", (long long)still, (long long)moved, untouched_kept
+                 ? "keeps the charge on this kernel, even for a mapping never written"
+                 : "returns the charge only if no page was ever faulted");
 }
 
 /* The lesson as a table. With --predict a step asks its question before its

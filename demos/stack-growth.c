@@ -130,8 +130,10 @@ static void overflow_stack(void *arg, void *out)
     c->size_before_kb = c->stack_kb;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     char *below = (char *)(c->stack_start - (2u << 20) - page);
-    struct rlimit rl = {s->limit, limit.rlim_max};
-    c->limit_kb = (int64_t)(s->limit / 1024);
+    /* Never above the hard limit: ulimit -s sets both, and setrlimit refuses a soft limit
+     * above it. The stack is within it already, so step 5 always has room to overflow. */
+    struct rlimit rl = {s->limit < limit.rlim_max ? s->limit : limit.rlim_max, limit.rlim_max};
+    c->limit_kb = (int64_t)(rl.rlim_cur / 1024);
     c->blocker_end = s->page_below ? (uintptr_t)below + page : 0;
     if ((s->limit && setrlimit(RLIMIT_STACK, &rl) != 0) ||
         (s->page_below && mmap(below, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
@@ -162,8 +164,11 @@ static void overflow_in_thread(void *arg, void *out)
 
 static struct crash crash;
 static int status;
+static int rlimit_code;       /* step 5's si_code, the overflow past RLIMIT_STACK; 0: none */
 static struct overflow_setup lowered_limit;     /* what the stack has now, and 512 KiB */
 static struct overflow_setup page_below = {8u << 20, true};
+static int64_t gap_stop_kb;   /* where the gap will stop the stack: 2 MiB down, less the gap */
+static int64_t gap_limit_kb;  /* the child's limit in that step: 8 MiB, or a lower hard limit */
 
 LESSON_FN static void limit_step(void)
 {
@@ -173,7 +178,11 @@ LESSON_FN static void limit_step(void)
 
 LESSON_FN static void gap_step(void)
 {
-    LESSON(&n, worker_run(overflow_stack, &page_below, &crash, sizeof crash, &status););
+    gap_stop_kb = d.size[1] + 2048 - d.gap_pages * d.page_kb + 64; /* 64: the child's frames */
+    gap_limit_kb = (int64_t)(page_below.limit < limit.rlim_max ? page_below.limit
+                                                                : limit.rlim_max) / 1024;
+    if (gap_limit_kb > gap_stop_kb) /* else the limit, not the gap, would stop it */
+        LESSON(&n, worker_run(overflow_stack, &page_below, &crash, sizeof crash, &status););
 }
 
 LESSON_FN static void thread_step(void)
@@ -205,16 +214,18 @@ static void stack_rows(void)
 static void explain_limit(void)
 {
     stack_rows();
-    bool unlimited = limit.rlim_cur == RLIM_INFINITY;
+    bool unlimited = limit.rlim_cur == RLIM_INFINITY, no_hard = limit.rlim_max == RLIM_INFINITY;
     narrate_fact_int(&n, "rlimit_stack_kB", unlimited ? -1 : (int64_t)(limit.rlim_cur / 1024));
+    narrate_fact_int(&n, "rlimit_stack_max_kB", no_hard ? -1 : (int64_t)(limit.rlim_max / 1024));
     narrate_fact_int(&n, "stack_guard_gap_pages", d.gap_pages);
-    char lim[32] = "unlimited";
-    if (!unlimited)
-        format_size(limit.rlim_cur, lim, sizeof lim);
+    char soft[32], hard[32];
+    format_size(limit.rlim_cur, soft, sizeof soft);
+    format_size(limit.rlim_max, hard, sizeof hard);
     narrate_note(&n, "[stack] is %lld kB now, %lld kB of it resident. RLIMIT_STACK (ulimit -s) is "
-                 "%s; the kernel keeps a gap of %lld pages between a stack and the mapping below "
-                 "it (stack_guard_gap, %s).", (long long)d.size[1],
-                 (long long)d.rss[1], lim, (long long)d.gap_pages,
+                 "%s, its hard limit %s; the kernel keeps a gap of %lld pages between a stack and "
+                 "the mapping below it (stack_guard_gap, %s).", (long long)d.size[1],
+                 (long long)d.rss[1], unlimited ? "unlimited" : soft, no_hard ? "unlimited" : hard,
+                 (long long)d.gap_pages,
                  d.gap_pages == 256 ? "the kernel's default" : "from the kernel command line");
 }
 
@@ -230,12 +241,11 @@ static void explain_recurse(void)
     narrate_fact_int(&n, "frame_bytes", frame);
     narrate_fact(&n, "deepest_frame", "%#lx", (unsigned long)deepest);
     narrate_fact(&n, "stack_start", "%#lx", (unsigned long)d.after.entry.start);
-    if (FINDING(&n, "grew_to_deepest_frame", size > 0 && d.after.entry.start == low_page,
-                VAL("size_delta_kB", size), VAL("frame_bytes", frame), VAL("depth", depth)))
-        narrate_because(&n, "grew_to_deepest_frame", "%ld calls of %lld bytes each: [stack] grew "
-                        "down by %lld kB, and now starts at the very page the deepest frame wrote "
-                        "to. The kernel extends the stack mapping on a fault just below it.",
-                        depth, (long long)frame, (long long)size);
+    CONCLUDE(&n, "grew_to_deepest_frame", size > 0 && d.after.entry.start == low_page,
+             VALUES(VAL("size_delta_kB", size), VAL("frame_bytes", frame), VAL("depth", depth)),
+             "%ld calls of %lld bytes each: [stack] grew down by %lld kB, and now starts at the "
+             "very page the deepest frame wrote to. The kernel extends the stack mapping on a "
+             "fault just below it.", depth, (long long)frame, (long long)size);
     int64_t pages = rss / d.page_kb, new_frames = depth > reached ? depth - reached : 0;
     reached = new_frames ? depth : reached;
     /* mincore over the pages the frames lie on: each one resident? */
@@ -247,21 +257,19 @@ static void explain_recurse(void)
         narrate_fail_errno(&n, "mincore", errno);
     narrate_fact_int(&n, "frame_pages", span);
     narrate_fact_int(&n, "frame_pages_resident", resident);
-    if (FINDING(&n, "one_page_per_frame", frame == 4096 && new_frames > 8 && pages <= new_frames &&
-                pages > new_frames / 2 && faults >= pages && resident == span,
-                VAL("rss_delta_kB", rss), VAL("minor_faults", faults),
-                VAL("new_frames", new_frames), VAL("frame_pages_resident", resident)))
-        narrate_because(&n, "one_page_per_frame", "Rss grew by %lld pages with %lld minor faults "
-                        "for %lld frames deeper than ever before, and mincore finds all %lld pages "
-                        "under the frames resident: each 4 KiB frame wrote to a page of its own, "
-                        "one fault for each page not touched before (those just below where the "
-                        "stack stood already were).", (long long)pages, (long long)faults,
-                        (long long)new_frames, (long long)span);
-    if (FINDING(&n, "stack_stays", size == 0 && rss == 0 && faults == 0, VAL("rss_delta_kB", rss),
-                VAL("minor_faults", faults)))
-        narrate_because(&n, "stack_stays", "Nothing moved, no fault: the pages the same depth "
-                        "used before are still there. A stack grows but never shrinks back on "
-                        "return.");
+    CONCLUDE(&n, "one_page_per_frame", frame == 4096 && new_frames > 8 && pages <= new_frames &&
+                 pages > new_frames / 2 && faults >= pages && resident == span,
+             VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", faults),
+                    VAL("new_frames", new_frames), VAL("frame_pages_resident", resident)),
+             "Rss grew by %lld pages with %lld minor faults for %lld frames deeper than ever "
+             "before, and mincore finds all %lld pages under the frames resident: each 4 KiB "
+             "frame wrote to a page of its own, one fault for each page not touched before (those "
+             "just below where the stack stood already were).", (long long)pages,
+             (long long)faults, (long long)new_frames, (long long)span);
+    CONCLUDE(&n, "stack_stays", size == 0 && rss == 0 && faults == 0,
+             VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", faults)),
+             "Nothing moved, no fault: the pages the same depth used before are still there. A "
+             "stack grows but never shrinks back on return.");
 }
 
 /* What every overflow shows: the child's signal, and its stack then. */
@@ -278,46 +286,54 @@ static void crash_facts(void)
     narrate_fact_int(&n, "child_stack_kB", crash.stack_kb);
     if (crash.limit_kb)
         narrate_fact_int(&n, "child_limit_kB", crash.limit_kb);
-    if (FINDING(&n, "caught_on_alternate_stack", r->faulted && r->signo == SIGSEGV,
-                VAL("status", status)))
-        narrate_because(&n, "caught_on_alternate_stack", "The child got SIGSEGV (%s) and its "
-                        "handler ran on an alternate signal stack (sigaltstack): the stack itself "
-                        "had no room left for it.", probe_code_name(r->signo, r->code));
+    CONCLUDE(&n, "caught_on_alternate_stack", r->faulted && r->signo == SIGSEGV,
+             VALUES(VAL("status", status)), "The child got SIGSEGV (%s) and its handler ran on an "
+             "alternate signal stack (sigaltstack): the stack itself had no room left for it.",
+             probe_code_name(r->signo, r->code));
 }
 
 static void explain_rlimit(void)
 {
     crash_facts();
-    if (FINDING(&n, "stopped_at_rlimit", crash.stack_kb <= crash.limit_kb &&
-                crash.stack_kb > crash.limit_kb - 2 * d.page_kb, VAL("stack_kB", crash.stack_kb),
-                VAL("limit_kB", crash.limit_kb)))
-        narrate_because(&n, "stopped_at_rlimit", "With RLIMIT_STACK lowered to %lld kB "
-                        "(setrlimit), the child's [stack] stopped at %lld kB: the kernel refused "
-                        "to extend it past the limit, and the next frame's write faulted on no "
-                        "mapping at all.", (long long)crash.limit_kb, (long long)crash.stack_kb);
+    rlimit_code = crash.probe.faulted && crash.probe.signo == SIGSEGV ? crash.probe.code : 0;
+    int64_t left = crash.limit_kb - crash.stack_kb; /* how far below the limit it stopped */
+    CONCLUDE(&n, "stopped_at_rlimit",
+             rlimit_code == SEGV_MAPERR && left >= 0 && left < 2 * d.page_kb,
+             VALUES(VAL("stack_kB", crash.stack_kb), VAL("limit_kB", crash.limit_kb),
+                    VAL("si_code", rlimit_code)),
+             "With RLIMIT_STACK set to %lld kB (setrlimit%s), the child's [stack] stopped at %lld "
+             "kB: the kernel refused to extend it past the limit, and the next frame's write "
+             "faulted on no mapping at all (SEGV_MAPERR).", (long long)crash.limit_kb,
+             (rlim_t)crash.limit_kb * 1024 == limit.rlim_max ? ": the hard limit" : "",
+             (long long)crash.stack_kb);
     int64_t size = d.size[1] - d.size[0];
-    if (FINDING(&n, "parent_untouched", size == 0 && d.rss[1] == d.rss[0],
-                VAL("size_delta_kB", size)))
-        narrate_because(&n, "parent_untouched", "This process's own stack did not move: the "
-                        "child had a copy of it.");
+    CONCLUDE(&n, "parent_untouched", size == 0 && d.rss[1] == d.rss[0],
+             VALUES(VAL("size_delta_kB", size)),
+             "This process's own stack did not move: the child had a copy of it.");
 }
 
 static void explain_gap(void)
 {
+    int64_t want = d.gap_pages * d.page_kb;
+    if (CONCLUDE(&n, "gap_no_room", gap_limit_kb <= gap_stop_kb,
+                 VALUES(VAL("limit_kB", gap_limit_kb), VAL("gap_stop_kB", gap_stop_kb)),
+                 "Not run: the gap would stop the stack near %lld kB ([stack] now, 2 MiB down to "
+                 "the page, less the %lld kB gap), but the child's limit may be %lld kB at most "
+                 "(8 MiB, or the hard limit, ulimit -Hs, where lower): the limit would stop it.",
+                 (long long)gap_stop_kb, (long long)want, (long long)gap_limit_kb))
+        return;
     crash_facts();
     int64_t gap = crash.blocker_end ? (int64_t)(crash.stack_start - crash.blocker_end) / 1024 : -1;
-    int64_t want = d.gap_pages * d.page_kb;
     narrate_fact(&n, "blocker_end", "%#lx", (unsigned long)crash.blocker_end);
     narrate_fact_int(&n, "distance_kB", gap);
-    if (FINDING(&n, "gap_kept", gap >= want && gap <= want + 2 * d.page_kb &&
-                crash.stack_kb < crash.limit_kb, VAL("distance_kB", gap), VAL("gap_kB", want),
-                VAL("stack_kB", crash.stack_kb)))
-        narrate_because(&n, "gap_kept", "A page mapped 2 MiB below the stack stopped it long "
-                        "before its 8 MiB limit: [stack] ended %lld kB above that page (the guard "
-                        "gap is %lld kB), at %lld kB. A different mechanism from RLIMIT_STACK: the "
-                        "kernel keeps stack_guard_gap free below a stack, so that an overflow "
-                        "faults instead of running into another mapping.", (long long)gap,
-                        (long long)want, (long long)crash.stack_kb);
+    CONCLUDE(&n, "gap_kept", gap >= want && gap <= want + 2 * d.page_kb &&
+                 crash.stack_kb < crash.limit_kb,
+             VALUES(VAL("distance_kB", gap), VAL("gap_kB", want), VAL("stack_kB", crash.stack_kb)),
+             "A page mapped 2 MiB below the stack stopped it before its %lld kB limit: [stack] "
+             "ended %lld kB above that page (the guard gap is %lld kB), at %lld kB. A different "
+             "mechanism from RLIMIT_STACK: the kernel keeps stack_guard_gap free below a stack, so "
+             "that an overflow faults instead of running into another mapping.",
+             (long long)crash.limit_kb, (long long)gap, (long long)want, (long long)crash.stack_kb);
 }
 
 static void explain_thread(void)
@@ -325,16 +341,16 @@ static void explain_thread(void)
     crash_facts();
     narrate_fact_int(&n, "thread_stack_before_kB", crash.size_before_kb);
     narrate_fact(&n, "fault_perms", "%s", crash.fault_perms);
-    if (FINDING(&n, "thread_stack_fixed", crash.size_before_kb > 0 &&
-                crash.stack_kb == crash.size_before_kb, VAL("stack_kB", crash.stack_kb)))
-        narrate_because(&n, "thread_stack_fixed", "The thread's stack is a plain mapping of %lld "
-                        "kB (256 KiB asked for, and glibc's own data at its top): it did not grow "
-                        "at all.", (long long)crash.stack_kb);
-    if (FINDING(&n, "guard_page_accerr", crash.probe.code == SEGV_ACCERR &&
-                strcmp(crash.fault_perms, "---p") == 0, VAL("si_code", crash.probe.code)))
-        narrate_because(&n, "guard_page_accerr", "The overflow wrote into the guard page below "
-                        "it, a PROT_NONE mapping (---p): SEGV_ACCERR, a mapping that may not be "
-                        "touched, where the main stack's end gave SEGV_MAPERR, no mapping at all.");
+    CONCLUDE(&n, "thread_stack_fixed", crash.size_before_kb > 0 &&
+                 crash.stack_kb == crash.size_before_kb, VALUES(VAL("stack_kB", crash.stack_kb)),
+             "The thread's stack is a plain mapping of %lld kB (256 KiB asked for, and glibc's "
+             "own data at its top): it did not grow at all.", (long long)crash.stack_kb);
+    CONCLUDE(&n, "guard_page_accerr", crash.probe.code == SEGV_ACCERR &&
+                 strcmp(crash.fault_perms, "---p") == 0,
+             VALUES(VAL("si_code", crash.probe.code), VAL("rlimit_si_code", rlimit_code)),
+             "The overflow wrote into the guard page below it, a PROT_NONE mapping (---p): "
+             "SEGV_ACCERR, a mapping that may not be touched%s.",
+             rlimit_code == SEGV_MAPERR ? ", where step 5 got SEGV_MAPERR, no mapping at all" : "");
 }
 
 /* The lesson as a table. The three recursions ask the same question; the
@@ -397,6 +413,7 @@ int main(int argc, char **argv)
     narrate_intro(&n, "stack-growth (PID %ld): recursion %ld and %ld frames deep, each frame "
                   "4 KiB.", (long)getpid(), depth, 2 * depth);
     narrate_run(&n, steps, NARRATE_COUNT(steps));
-    narrate_finish(&n, RESULT_OK, "the stack grew page by page and was stopped twice, by two "
-                   "different rules; every number above was measured in this run.");
+    narrate_finish(&n, RESULT_OK, "the stack grew page by page and was stopped %s; every number "
+                   "above was measured in this run.",
+                   gap_limit_kb > gap_stop_kb ? "twice, by two rules" : "by RLIMIT_STACK alone");
 }

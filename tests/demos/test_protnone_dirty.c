@@ -157,6 +157,10 @@ START_TEST(from_outside)
     const struct json *last = stepper_step(&s, 9);
     ck_assert_ptr_nonnull(last);
     ck_assert(held(last, "unmap_returns_what_stayed_charged"));
+    /* Its last sentence follows the untouched mapping's charge as the test read it at
+     * step 7's pause: kept (before 6.7) or given back. */
+    ck_assert_int_eq(finding_value(last, "unmap_returns_what_stayed_charged",
+                                   "untouched_still_charged"), !dropped);
     /* The side-by-side table says what the test saw at the pauses. */
     ck_assert_ptr_nonnull(strstr(jstr(last, "facts.committed_protnone"),
                                  dropped ? "---p, not charged" : "---p, charged (ac)"));

@@ -6,10 +6,16 @@
  * wrote, it grew by about one page per new 4 KiB frame, and never shrank.
  * The overflows ran in children that are gone by the next pause: their
  * numbers are checked against what we expect from our own readings (the
- * limit the child set is our [stack] Size plus 512 KiB; the gap is
- * stack_guard_gap from /proc/cmdline or 256 pages). */
+ * limit the child set is our [stack] Size plus 512 KiB, or the hard limit
+ * where lower, and its stack stopped within two pages of it; the gap is
+ * stack_guard_gap from /proc/cmdline or 256 pages, and the gap child's stack
+ * stopped that far above a page 2 MiB below the stack we read), and a thread
+ * of our own with a 256 KiB stack shows the size and guard page the thread
+ * child must have seen. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +30,26 @@
 
 static const char *program;
 static int64_t gap_kb = 256 * 4;
+static int64_t hard_kb = INT64_MAX;  /* RLIMIT_STACK's hard limit, ours and the demo's */
+
+/* The limit a child may set: what it asks for, capped by the hard limit. */
+static int64_t capped(int64_t want_kb)
+{
+    return want_kb < hard_kb ? want_kb : hard_kb;
+}
+
+/* Where the gap stops a copy of a stack of size_kb with a page 2 MiB below it,
+ * and whether the child's limit (8 MiB, capped) leaves the gap room to show it
+ * (the demo's own margin for its child's frames, 64 kB, included). */
+static int64_t gap_stop(int64_t size_kb)
+{
+    return size_kb + 2048 - gap_kb;
+}
+
+static bool gap_has_room(int64_t size_kb)
+{
+    return capped(8192) > gap_stop(size_kb) + 64;
+}
 
 struct seen {
     struct vma stack;
@@ -42,6 +68,12 @@ static void check_step(pid_t pid, const struct json *st, const struct seen *b, c
 {
     const char *id = jstr(st, "id");
     assert_lesson_step_in(st, VMLAB_DEMO_SOURCE);
+    if (strcmp(id, "guard_gap") == 0 && !gap_has_room(b->size)) { /* not run, and why */
+        ck_assert_str_eq(jstr(st, "code"), "");
+        ck_assert(held(st, "gap_no_room"));
+        ck_assert_int_eq(finding_value(st, "gap_no_room", "limit_kB"), capped(8192));
+        return;
+    }
     ck_assert_int_eq(jint(st, "after.Size_kB"), a->size);
     /* The demo measured [stack]'s Rss just after its lesson; by this pause it
      * has printed the step, and that code may reach a page or two of stack
@@ -88,19 +120,71 @@ static void check_step(pid_t pid, const struct json *st, const struct seen *b, c
         }
     }
     if (strcmp(id, "rlimit") == 0) {
-        ck_assert_int_eq(jint(st, "facts.child_limit_kB"), b->size + 512);
-        ck_assert_int_le(jint(st, "facts.child_stack_kB"), b->size + 512);
+        /* A copy of our stack, the limit set above it (or at the hard limit), and the
+         * overflow stopped within two pages of that limit, on no mapping. */
+        int64_t limit = capped(b->size + 512), child = jint(st, "facts.child_stack_kB");
+        ck_assert_int_eq(jint(st, "facts.child_limit_kB"), limit);
+        ck_assert_msg(child <= limit && child > limit - 8, "child's stack %lld kB, limit %lld kB",
+                      (long long)child, (long long)limit);
         ck_assert_str_eq(jstr(st, "facts.si_code"), "SEGV_MAPERR");
+        ck_assert_int_eq(finding_value(st, "stopped_at_rlimit", "si_code"), SEGV_MAPERR);
         ck_assert(held(st, "stopped_at_rlimit") && held(st, "caught_on_alternate_stack"));
         ck_assert_int_eq(a->size, b->size); /* ours did not move */
     }
     if (strcmp(id, "guard_gap") == 0) {
-        int64_t dist = jint(st, "facts.distance_kB");
+        int64_t dist = jint(st, "facts.distance_kB"), child = jint(st, "facts.child_stack_kB");
         ck_assert_msg(dist >= gap_kb && dist <= gap_kb + 8, "distance %lld kB, gap %lld kB",
                       (long long)dist, (long long)gap_kb);
-        ck_assert_int_lt(jint(st, "facts.child_stack_kB"), 8192);
-        ck_assert(held(st, "gap_kept"));
+        /* The page went 2 MiB below the stack we read (lower by what the child's own
+         * frames grew it first), and the stack stopped the gap above that page. */
+        uintptr_t blocker = hex_fact(st, "facts.blocker_end", false);
+        ck_assert_msg(blocker <= a->stack.start - (2u << 20) &&
+                          blocker + (64u << 10) >= a->stack.start - (2u << 20),
+                      "page's end %#lx, our [stack] starts at %#lx", (unsigned long)blocker,
+                      (unsigned long)a->stack.start);
+        ck_assert_msg(child >= gap_stop(a->size) - 8 && child <= gap_stop(a->size) + 64,
+                      "child's stack %lld kB; ours %lld kB, 2 MiB down less the %lld kB gap",
+                      (long long)child, (long long)a->size, (long long)gap_kb);
+        ck_assert_int_lt(child, capped(8192));
+        ck_assert_int_eq(jint(st, "facts.child_limit_kB"), capped(8192));
+        ck_assert(held(st, "gap_kept") && !held(st, "gap_no_room"));
     }
+}
+
+/* A thread of our own with a 256 KiB stack, made as the demo's child makes
+ * it: its stack mapping, and the mapping just below (glibc's guard page). */
+static struct vma own_stack, own_guard;
+static bool own_found;
+
+static void *look_at_own_stack(void *arg)
+{
+    (void)arg;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0); /* the real stack, even under ASan */
+    own_found = maps_find(getpid(), here, NULL, &own_stack) &&
+                maps_find(getpid(), own_stack.start - 1, NULL, &own_guard);
+    return NULL;
+}
+
+/* The thread step: the same fixed stack and guard page as ours, and a guard
+ * page's fault, SEGV_ACCERR; compared with step 5's SEGV_MAPERR only if that ran. */
+static void check_thread(const struct json *thread, bool rlimit_ran)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256u << 10);
+    ck_assert_int_eq(pthread_create(&t, &attr, look_at_own_stack, NULL), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert(own_found);
+    ck_assert_str_eq(own_guard.perms, "---p");
+    assert_sentences_rest_on_findings(thread);
+    ck_assert_int_eq(jint(thread, "facts.child_stack_kB"), (own_stack.end - own_stack.start) / 1024);
+    ck_assert_str_eq(jstr(thread, "facts.fault_perms"), own_guard.perms);
+    ck_assert_str_eq(jstr(thread, "facts.si_code"), "SEGV_ACCERR");
+    ck_assert_int_eq(jint(thread, "facts.child_stack_kB"), jint(thread, "facts.thread_stack_before_kB"));
+    ck_assert(held(thread, "thread_stack_fixed") && held(thread, "guard_page_accerr"));
+    ck_assert_int_eq(finding_value(thread, "guard_page_accerr", "rlimit_si_code"),
+                     rlimit_ran ? SEGV_MAPERR : 0);
 }
 
 /* At the pause before step `next`: our reading now, and step next - 1 against it. */
@@ -119,14 +203,64 @@ START_TEST(lesson_observed)
     struct stepper s;
     struct seen seen[16];
     ck_assert_int_eq(lesson_step_through(&s, argv, at_pause, seen), 7);
-    /* The thread's overflow, from its JSON: a fixed stack, a guard page. */
     const struct json *thread = stepper_step(&s, 7);
     ck_assert_ptr_nonnull(thread);
-    assert_sentences_rest_on_findings(thread);
-    ck_assert_str_eq(jstr(thread, "facts.si_code"), "SEGV_ACCERR");
-    ck_assert_str_eq(jstr(thread, "facts.fault_perms"), "---p");
-    ck_assert_int_eq(jint(thread, "facts.child_stack_kB"), jint(thread, "facts.thread_stack_before_kB"));
-    ck_assert(held(thread, "thread_stack_fixed") && held(thread, "guard_page_accerr"));
+    check_thread(thread, true);
+    lesson_assert_ok_end(&s);
+}
+END_TEST
+
+/* The hard limit in /proc/PID/limits ("Max stack size  SOFT  HARD  bytes"), in kB. */
+static int64_t limits_hard_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%ld/limits", (long)pid);
+    FILE *f = fopen(path, "re");
+    long long soft = 0, hard = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "Max stack size", 14) == 0)
+            ck_assert_int_eq(sscanf(line + 14, "%lld %lld", &soft, &hard), 2);
+    if (f)
+        fclose(f);
+    return hard < 0 ? -1 : hard / 1024;
+}
+
+/* The lab sheet's exercise 1, (ulimit -s 1024; stack-growth): ulimit -s sets the
+ * hard limit too, which no child may raise its limit above. The rlimit child sets
+ * the hard limit (its stack plus 512 KiB is more); the guard-gap step has no room
+ * (the gap would stop the stack only past 1 MiB) and says so without running; the
+ * thread step runs as ever. Read from outside at each pause, as lesson_observed. */
+START_TEST(low_hard_limit)
+{
+    struct rlimit rl = {1024 << 10, 1024 << 10};
+    ck_assert_int_eq(setrlimit(RLIMIT_STACK, &rl), 0); /* this test's process and its demo */
+    hard_kb = 1024;
+    const char *argv[] = {program, "--step", "--json", NULL};
+    struct stepper s;
+    struct seen seen[16];
+    ck_assert_int_eq(stepper_start(&s, argv), 0);
+    int next, last = 0;
+    while ((next = stepper_wait(&s)) > 0) {
+        ck_assert_int_lt(next, 16);
+        ck_assert_int_gt(next, last);
+        pid_t pid = stepper_pid(&s);
+        ck_assert_int_eq(limits_hard_kb(pid), 1024);
+        read_seen(pid, &seen[next]);
+        for (int k = last > 0 ? last : 1; k < next; k++) { /* the steps since the last pause */
+            const struct json *st = stepper_step(&s, k);
+            ck_assert_msg(st != NULL, "step %d ended without its JSON line", k);
+            check_step(pid, st, &seen[last], &seen[next]);
+        }
+        last = next;
+        ck_assert(stepper_go(&s));
+    }
+    ck_assert_int_eq(last, 7); /* no pause for step 6: it ran no code */
+    ck_assert(!gap_has_room(seen[5].size));
+    const struct json *gap = stepper_step(&s, 6);
+    ck_assert_ptr_nonnull(gap);
+    ck_assert(held(gap, "gap_no_room"));
+    ck_assert_int_eq(finding_value(stepper_step(&s, 5), "stopped_at_rlimit", "limit_kB"), 1024);
+    check_thread(stepper_step(&s, 7), true);
     lesson_assert_ok_end(&s);
 }
 END_TEST
@@ -188,6 +322,9 @@ int main(void)
         gap_kb = pages * 4;
     if (f)
         fclose(f);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
+        hard_kb = (int64_t)(rl.rlim_max / 1024);
     Suite *s = suite_create("stack-growth");
     TCase *tc = tcase_create("lesson");
     tcase_set_timeout(tc, 60);
@@ -195,6 +332,7 @@ int main(void)
     tcase_add_test(tc, predict_answers_measured);
     tcase_add_test(tc, small_limit_is_77);
     tcase_add_test(tc, answers_show_real_code);
+    tcase_add_test(tc, low_hard_limit); /* last: it lowers this process's hard limit for good */
     ADD_BAD_INPUT_TESTS(tc, program, "stack-growth", bad_cases);
     suite_add_tcase(s, tc);
     return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
