@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* vfork-spawn: starting another program need not cost a copy. fork charges
  * its child for all of this process's private writable memory, as if every
- * page might yet be copied (fork-cow shows what it shares and copies). vfork
- * and posix_spawn copy nothing: their child borrows this memory until it has
- * exec'd, and only the new program's own mappings are charged. Measured from
- * each process's smaps, status and exe link, and Committed_AS. The lesson is
- * the functions just below, in the order the table at their end runs them;
- * every child dies with the demo. */
+ * page might yet be copied, and makes the written pages copy-on-write: this
+ * process's next write to each faults (fork-cow shows what it shares and
+ * copies). vfork and posix_spawn copy nothing: their child borrows this
+ * memory until it has exec'd, the same rewrite takes no fault, and only the
+ * new program's own mappings are charged. Measured from each process's smaps,
+ * status and exe link, this process's fault count, and Committed_AS. The
+ * lesson is the functions just below, in the order the table at their end
+ * runs them; every child dies with the demo. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +40,7 @@ extern char **environ;
 
 static char *guard, *p; /* a guard page each side keeps p a mapping of its own */
 static size_t size, page, written;
-static pid_t child = -1, vforked = -1, spawned = -1;
+static pid_t child = -1, vforked = -1, spawned = -1, parent; /* parent: getpid() before fork */
 static int spawn_error; /* posix_spawn returns its error: it does not set errno */
 /* vfork's and posix_spawn's program: cat, reading a pipe no one writes to,
  * so it waits (and sees its end of file when this process ends). */
@@ -47,10 +49,14 @@ static char *const cat_argv[] = {"cat", cat_input, NULL};
 static char exe[64], exe_seen[PATH_MAX]; /* the vfork child's /proc/PID/exe, and its target */
 static ssize_t exe_len;
 
-/* fork's child is here only to be charged: it stops until it is killed. */
+/* fork's child is here only to be charged: it stops until it is killed. A
+ * parent killed before prctl took effect is not seen by it: then the child is
+ * already someone else's, and ends at once. */
 static void child_main(void)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
     kill(getpid(), SIGSTOP);
     _exit(0);
 }
@@ -69,9 +75,13 @@ LESSON_FN static void map(void)
     narrate_watch(&n, (uintptr_t)p);
 }
 
+/* After each start, this process writes its written pages again: a page that
+ * start made copy-on-write faults on that write. */
 LESSON_FN static void do_fork(void)
 {
-    LESSON(&n, child = fork(); if (child == 0) child_main(););
+    parent = getpid();
+    LESSON(&n, child = fork(); if (child == 0) child_main();
+           for (size_t off = 0; off < written; off += page) p[off] = 2;);
 }
 
 /* vfork's child borrows this memory, and the parent waits until the child
@@ -85,13 +95,15 @@ LESSON_FN static void do_vfork(void)
            if (vforked == 0) { execve("/bin/cat", cat_argv, environ); _exit(127); }
            if (vforked < 0) narrate_fail_errno(&n, "vfork", errno);
            snprintf(exe, sizeof exe, "/proc/%d/exe", vforked);
-           exe_len = readlink(exe, exe_seen, sizeof exe_seen - 1); wait_until_asleep(vforked););
+           exe_len = readlink(exe, exe_seen, sizeof exe_seen - 1); wait_until_asleep(vforked);
+           for (size_t off = 0; off < written; off += page) p[off] = 3;);
 }
 
 LESSON_FN static void spawn(void)
 {
     LESSON(&n, spawn_error = posix_spawn(&spawned, "/bin/cat", NULL, NULL, cat_argv, environ);
-           wait_until_asleep(spawned););
+           wait_until_asleep(spawned);
+           for (size_t off = 0; off < written; off += page) p[off] = 4;);
 }
 
 LESSON_FN static void end_all(void)
@@ -111,6 +123,7 @@ static struct {
     struct snapshot before, after;    /* this process's p and meminfo */
     struct side pb, pa;               /* this process before/after */
     long long written_kb, size_kb, fork_charge_kb, cats_kb; /* cats_kb: both cats' charges */
+    long long pages, fork_faults;     /* the written pages; this process's faults at fork */
     bool child_ready;
     char cat_exe[PATH_MAX];           /* /bin/cat, links resolved */
 } s;
@@ -166,11 +179,20 @@ static void observe(void *ctx, bool after)
 
 static long long commit_row(void) { return snapshot_row(&n, &s.before, &s.after, "Committed_AS"); }
 
+/* This process's faults in the step's code: its rewrite of the written pages,
+ * and a few for the rest (the pages it touches first since fork). */
+static long long faults_row(void) { return snapshot_row(&n, &s.before, &s.after, "minor_faults"); }
+
+/* Far fewer faults than pages rewritten, where fork's rewrite faulted on
+ * each: the start made none of them copy-on-write. */
+static bool no_cow(long long faults) { return faults < s.pages / 4 && s.fork_faults >= s.pages; }
+
 static void explain_map(void)
 {
     snapshot_maps_fact(&n, &s.after.entry);
     narrate_fact_int(&n, "size_kB", s.size_kb);
     narrate_fact_int(&n, "written_kB", s.written_kb);
+    s.pages = (long long)(written / page);
     snapshot_report(&n, &s.before, &s.after, (const char *const[]){"Size", "Rss", NULL});
     commit_explain(&n, commit_row(), s.size_kb, "commit_charged_mappings",
                    "a private writable mapping is charged its size when it is made.");
@@ -183,7 +205,14 @@ static void explain_fork(void)
     struct side forked = read_side(child);
     s.fork_charge_kb = forked.ac_kb;
     narrate_fact_int(&n, "child_pid", child);
-    commit_explain_fork(&n, commit_row(), forked.ac_kb);
+    long long moved = commit_row();
+    s.fork_faults = faults_row();
+    commit_explain_fork(&n, moved, forked.ac_kb);
+    CONCLUDE(&n, "fork_made_pages_cow", s.fork_faults >= s.pages,
+             VALUES(VAL("minor_faults", s.fork_faults), VAL("pages_rewritten", s.pages)),
+             "Rewriting the %lld written pages after fork took %lld minor faults, one a page "
+             "at least: fork had made them read-only in both processes, each to be copied at "
+             "its first write (copy-on-write).", s.pages, s.fork_faults);
 }
 
 static void explain_vfork(void)
@@ -198,7 +227,8 @@ static void explain_vfork(void)
     struct side cat = read_side(vforked);
     char status[64];
     snprintf(status, sizeof status, "/proc/%d/status", vforked);
-    long long moved = commit_row(), vm_rss = procfs_read_one(status, "VmRSS");
+    long long moved = commit_row(), faults = faults_row();
+    long long vm_rss = procfs_read_one(status, "VmRSS");
     narrate_fact_int(&n, "vforked_pid", vforked);
     narrate_fact(&n, "exe_as_vfork_returned", "%s", exe_len > 0 ? exe_seen : "(none)");
     bool exec_done = strcmp(exe_seen, s.cat_exe) == 0;
@@ -213,12 +243,15 @@ static void explain_vfork(void)
     /* What this step charged: the new child's 'ac' mappings, and any change in
      * ours (our own stdio, under ASan its allocator: a few kB; a copy: fork's). */
     long long ours = s.pa.ac_kb - s.pb.ac_kb, charge = cat.ac_kb + ours;
-    CONCLUDE(&n, "vfork_is_not_a_copy", charge < s.fork_charge_kb / 2,
+    CONCLUDE(&n, "vfork_is_not_a_copy", no_cow(faults) && charge < s.fork_charge_kb / 2,
              VALUES(VAL("charge_kB", charge), VAL("parent_accounted_delta_kB", ours),
-                    VAL("fork_charge_kB", s.fork_charge_kb), VAL("commit_delta_kB", moved)),
-             "vfork and cat's exec charged %lld kB (cat's own mappings %lld kB, this process's "
-             "%+lld kB), where fork charged %lld kB in step 2: no mapping of this process was "
-             "copied.", charge, cat.ac_kb, ours, s.fork_charge_kb);
+                    VAL("fork_charge_kB", s.fork_charge_kb), VAL("commit_delta_kB", moved),
+                    VAL("minor_faults", faults), VAL("fork_minor_faults", s.fork_faults)),
+             "After cat's exec, rewriting the %lld written pages took %lld minor fault%s in all "
+             "(%lld after fork): vfork made none of them copy-on-write; it copied nothing. It "
+             "and the exec charged %lld kB (cat's mappings %lld kB, this process's %+lld kB), "
+             "fork %lld kB.", s.pages, faults, faults == 1 ? "" : "s", s.fork_faults, charge,
+             cat.ac_kb, ours, s.fork_charge_kb);
     CONCLUDE(&n, "vfork_child_is_cat", exec_done && !cat.mapped && vm_rss > 0,
              VALUES(VAL("child_vm_rss_kB", vm_rss), VAL("child_maps_p", cat.mapped),
                     VAL("parent_written_kB", s.written_kb)),
@@ -235,16 +268,23 @@ static void explain_spawn(void)
     if (spawn_error != 0)
         narrate_fail_errno(&n, "posix_spawn /bin/cat", spawn_error);
     struct side cat = read_side(spawned);
-    long long moved = commit_row();
+    long long moved = commit_row(), faults = faults_row();
     narrate_fact_int(&n, "spawned_pid", spawned);
     narrate_fact_int(&n, "spawned_accounted_kB", cat.ac_kb);
     narrate_fact_int(&n, "fork_charge_kB", s.fork_charge_kb);
-    CONCLUDE(&n, "spawn_is_not_a_copy", cat.ac_kb < s.fork_charge_kb,
-             VALUES(VAL("spawned_accounted_kB", cat.ac_kb),
-                    VAL("fork_charge_kB", s.fork_charge_kb)),
-             "posix_spawn copied nothing of this process: glibc starts the child with "
-             "clone(CLONE_VM | CLONE_VFORK), as vfork does, and only cat's own mappings are "
-             "charged (%lld kB, against the %lld kB fork charged).", cat.ac_kb, s.fork_charge_kb);
+    if (!CONCLUDE(&n, "spawn_is_not_a_copy", no_cow(faults) && cat.ac_kb < s.fork_charge_kb,
+                  VALUES(VAL("spawned_accounted_kB", cat.ac_kb),
+                         VAL("fork_charge_kB", s.fork_charge_kb), VAL("minor_faults", faults),
+                         VAL("fork_minor_faults", s.fork_faults)),
+                  "posix_spawn copied nothing of this process, as vfork: the rewrite took %lld "
+                  "minor fault%s in all (%lld after fork), and only cat's own mappings are "
+                  "charged (%lld kB, against the %lld kB fork charged).", faults,
+                  faults == 1 ? "" : "s", s.fork_faults, cat.ac_kb, s.fork_charge_kb))
+        CONCLUDE(&n, "spawn_forked", faults >= s.pages && !cat.mapped,
+                 VALUES(VAL("minor_faults", faults), VAL("pages_rewritten", s.pages)),
+                 "This C library's posix_spawn forked: the rewrite took %lld minor faults, one "
+                 "a page at least, as after fork. cat's exec then dropped the child's copy: "
+                 "only cat's mappings are charged (%lld kB).", faults, cat.ac_kb);
     s.cats_kb += cat.ac_kb;
     commit_explain(&n, moved, cat.ac_kb, "spawn_charged_cat_only",
                    "the charge is cat's, made by its exec.");

@@ -4,8 +4,12 @@
  * charged (its accounted mappings in /proc/PID/smaps); after vfork, which
  * program the new child runs, its VmRSS and whether it maps the parent's
  * memory, and what both processes are charged; after posix_spawn, what cat
- * is charged. And no child outlives the demo: not at its end, not when the
- * demo is killed at a pause. (What fork shares and copies: test_fork_cow.c.) */
+ * is charged. After each start the demo writes its written pages again: we
+ * count its minor faults (/proc/PID/stat) from pause to pause, one a page
+ * at least after fork (copy-on-write), far fewer after vfork and
+ * posix_spawn (no copy). And no child outlives the demo: not at its end, not
+ * when the demo is killed at a pause. (What fork shares and copies:
+ * test_fork_cow.c.) */
 #define _GNU_SOURCE
 #include <check.h>
 #include <errno.h>
@@ -30,13 +34,37 @@ struct watch {
     pid_t parent, child, vforked, cat;
     uintptr_t p;
     int64_t parent_charge, fork_charge, vforked_charge, cat_charge;
+    int64_t pages, minflt; /* the pages written; the parent's minor faults at the last pause */
 };
+
+/* The step's rewrite of the pages, by the parent's faults from the last pause
+ * to this one (faults, as we read them): a fault a page at least where the
+ * start made them copy-on-write, far fewer where it did not; the demo's own
+ * count (its code's alone) lies within ours. */
+static void assert_rewrite(const struct json *st, const char *id, int64_t faults, int64_t pages,
+                           bool cow)
+{
+    const struct json *f = finding(st, id);
+    ck_assert_ptr_nonnull(f);
+    int64_t own = jint(f, "values.minor_faults");
+    ck_assert_msg(own >= 0 && own <= faults, "%s: the demo's %lld faults, ours %lld", id,
+                  (long long)own, (long long)faults);
+    if (cow)
+        ck_assert_msg(faults >= pages, "%s: %lld faults for %lld pages", id, (long long)faults,
+                      (long long)pages);
+    else
+        ck_assert_msg(faults < pages / 4, "%s: %lld faults for %lld pages, as a copy takes", id,
+                      (long long)faults, (long long)pages);
+    ck_assert(held(st, id));
+}
 
 /* At the pause before step `next`: step next - 1 (st) against what we read now. */
 static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *st)
 {
     struct watch *w = ctx;
     w->parent = stepper_pid(s);
+    int64_t minflt = observe_minflt(w->parent), faults = minflt - w->minflt;
+    w->minflt = minflt;
     if (st)
         assert_lesson_step_in(st, VMLAB_DEMO_SOURCE);
     const char *id = st ? jstr(st, "id") : "";
@@ -46,6 +74,7 @@ static void at_pause(void *ctx, const struct stepper *s, int next, const struct 
         int64_t size = observe_smaps(w->parent, w->p, "Size");
         ck_assert_int_eq(size, jint(st, "facts.size_kB"));
         ck_assert_int_eq(observe_smaps(w->parent, w->p, "Rss"), jint(st, "facts.written_kB"));
+        w->pages = jint(st, "facts.written_kB") / (sysconf(_SC_PAGESIZE) / 1024);
         assert_commit_exact(st, "commit_charged_mappings", size);
     }
     if (strcmp(id, "fork") == 0) {
@@ -55,6 +84,7 @@ static void at_pause(void *ctx, const struct stepper *s, int next, const struct 
         ck_assert_int_eq(jint(st, "facts.child_accounted_kB"), charge);
         assert_commit_exact(st, "fork_charged_child", charge);
         w->fork_charge = charge;
+        assert_rewrite(st, "fork_made_pages_cow", faults, w->pages, true);
     }
     if (strcmp(id, "vfork") == 0) {
         w->vforked = (pid_t)jint(st, "facts.vforked_pid");
@@ -85,7 +115,7 @@ static void at_pause(void *ctx, const struct stepper *s, int next, const struct 
         charge += jint(no_copy, "values.parent_accounted_delta_kB");
         ck_assert_int_eq(jint(no_copy, "values.charge_kB"), charge);
         ck_assert_int_eq(jint(no_copy, "values.fork_charge_kB"), w->fork_charge);
-        ck_assert(held(st, "vfork_is_not_a_copy"));
+        assert_rewrite(st, "vfork_is_not_a_copy", faults, w->pages, false);
         assert_commit_exact(st, "vfork_charged_cat_only", charge);
     }
     if (strcmp(id, "spawn") == 0) {
@@ -93,7 +123,7 @@ static void at_pause(void *ctx, const struct stepper *s, int next, const struct 
         ck_assert_int_gt(w->cat, 0);
         w->cat_charge = accounted_kb(w->cat);
         ck_assert_int_eq(jint(st, "facts.spawned_accounted_kB"), w->cat_charge);
-        ck_assert(held(st, "spawn_is_not_a_copy"));
+        assert_rewrite(st, "spawn_is_not_a_copy", faults, w->pages, false);
     }
     w->parent_charge = accounted_kb(w->parent);
     (void)next;
