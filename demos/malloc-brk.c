@@ -12,6 +12,7 @@
  * replaces malloc, cannot show it (exit 77). */
 #define _GNU_SOURCE
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -72,24 +73,32 @@ static void observe(void *ctx, bool after)
 
 /* ---- What the other malloc did ---- */
 
-/* mallopt is glibc's in the child, and malloc there is not: nobody reads the threshold. */
+static bool in_heap(enum malloc_where where) { return where == HEAP || where == HEAP_BRK; }
+
+/* mallopt is glibc's in the child, and malloc there is not (dladdr): what
+ * glibc's threshold would move, did it move there? */
 static void glibc_threshold_there(const struct malloc_side *o)
 {
     bool glibcs = malloc_side_glibcs_there(o, CALL_MALLOPT);
     enum malloc_where first = theirs[MALLOC_1M].where, again = theirs[AGAIN_1M].where;
     if (n.step - 1 == AGAIN_1M)
-        CONCLUDE(&n, "other_no_dynamic_threshold", glibcs,
+        CONCLUDE(&n, "other_no_dynamic_threshold", glibcs && in_heap(first) == in_heap(o->where),
                  VALUES(VAL("first_where", first), VAL("again_where", o->where)),
                  "The dynamic threshold is glibc's malloc's, not %s's: its first malloc(1 MiB) "
-                 "was %s, this one is %s.", other_name, malloc_where_said(first),
-                 malloc_where_said(o->where));
+                 "was %s, this one is %s: the free moved nothing between [heap] and a mapping.",
+                 other_name, malloc_where_said(first), malloc_where_said(o->where));
+    /* With the threshold at 128 KiB, glibc's malloc maps 1 MiB anew: anything
+     * else shows that this malloc did not read it. */
+    char unread[160] = "";
+    if (o->where != NEW_MAPPING)
+        snprintf(unread, sizeof unread, ". Not a mapping of its own, with the threshold at 128 "
+                 "KiB: %s's malloc does not read it", other_name);
     if (n.step - 1 == FIXED_THRESHOLD)
         CONCLUDE(&n, "other_mallopt_is_glibcs", glibcs,
                  VALUES(VAL("again_where", again), VAL("where", o->where)),
-                 "mallopt is glibc's (dladdr: %s), not %s's, whose malloc does not read it: "
-                 "malloc(1 MiB) is %s; at step 8 it was %s.",
-                 o->from[CALL_MALLOPT], other_name, malloc_where_said(o->where),
-                 malloc_where_said(again));
+                 "mallopt is glibc's (dladdr: %s), malloc is %s's: the threshold it set is glibc's "
+                 "malloc's. malloc(1 MiB) is %s; at step 8 it was %s%s.", o->from[CALL_MALLOPT],
+                 other_name, malloc_where_said(o->where), malloc_where_said(again), unread);
 }
 
 /* ---- What glibc's steps show ---- */
@@ -98,14 +107,16 @@ static void glibc_threshold_there(const struct malloc_side *o)
 static void explain_allocate(void)
 {
     const struct malloc_side *s = &mine;
-    bool heap = s->where == HEAP || s->where == HEAP_BRK;
+    bool heap = in_heap(s->where);
     enum malloc_where k127 = where_was[MALLOC_127K];
     narrate_fact_int(&n, "requested_bytes", (int64_t)want);
+    int64_t grown = s->moved * 1024 - (int64_t)want; /* the break's move beyond the request */
     CONCLUDE(&n, "from_heap_break_moved", heap && s->moved > 0,
              VALUES(VAL("brk_moved_kB", s->moved), VAL("requested_bytes", want)),
-             "The heap had no room: malloc moved the break by %lld kB (brk), more than the %zu "
-             "bytes asked, so that the next requests fit without a system call.",
-             (long long)s->moved, want);
+             "The heap had no room: malloc moved the break by %lld kB (brk), %s the %zu bytes "
+             "asked%s.", (long long)s->moved, grown > 0 ? "more than" : grown == 0 ? "exactly" :
+             "less than", want, grown > 0 ? ", so that the next requests fit without a system "
+             "call" : ": the rest of the block was free space at the heap's end already");
     CONCLUDE(&n, "from_heap_no_brk", heap && s->moved == 0,
              VALUES(VAL("brk_moved_kB", s->moved), VAL("requested_bytes", want)),
              "From the heap's free space: inside [heap], the break unmoved, no system call.");
@@ -119,10 +130,10 @@ static void explain_allocate(void)
         narrate_fact_int(&n, "top_chunk_before_bytes", top);
         CONCLUDE(&n, "fitted_in_top", heap && s->moved == 0 && top >= (int64_t)want,
                  VALUES(VAL("top_chunk_bytes", top), VAL("requested_bytes", want)),
-                 "128 KiB is glibc's M_MMAP_THRESHOLD, yet the top chunk (the heap's free end, "
-                 "mallinfo2's keepcost: %lld bytes) had room: glibc looks at the threshold only "
-                 "when the heap must grow.", (long long)top);
-        CONCLUDE(&n, "threshold_between_127k_and_128k", (k127 == HEAP || k127 == HEAP_BRK) &&
+                 "128 KiB is glibc's default M_MMAP_THRESHOLD, yet the top chunk (the heap's free "
+                 "end, mallinfo2's keepcost: %lld bytes) had room: glibc looks at the threshold "
+                 "only when the heap must grow.", (long long)top);
+        CONCLUDE(&n, "threshold_between_127k_and_128k", in_heap(k127) &&
                  narrate_held(&n, "own_mapping"),
                  VALUES(VAL("heap_below_bytes", 127 << 10), VAL("mapped_from_bytes", 128 << 10)),
                  "So the threshold lies between 127 KiB (heap) and 128 KiB (mapped): "
@@ -137,16 +148,26 @@ static void explain_allocate(void)
         CONCLUDE(&n, "mallopt_fixed_threshold", narrate_held(&n, "own_mapping"),
                  VALUES(VAL("threshold_bytes", 128 << 10)),
                  "mallopt fixed the threshold (frees no longer move it): 1 MiB is a mapping of "
-                 "its own again.");
+                 "its own%s.", where_was[MALLOC_1M] == NEW_MAPPING ? " again" : "");
     malloc_side_explain_both(&n, &mine, theirs, false, false, glibc_threshold_there);
 }
 
-/* A mapped chunk's free is munmap, at once. */
+/* A mapped chunk's free is munmap, at once; a heap chunk's may move the break down. */
 static void explain_unmap(void)
 {
-    CONCLUDE(&n, "free_unmapped", mine.vm <= -(int64_t)want / 1024,
-             VALUES(VAL("vm_size_delta_kB", mine.vm)), "free gave a mapped chunk straight back "
-             "to the kernel (munmap): VmSize fell by %lld kB at once.", (long long)-mine.vm);
+    enum malloc_where was = where_was[MALLOC_1M];
+    if (!CONCLUDE(&n, "free_unmapped", was == NEW_MAPPING && mine.moved == 0 &&
+                  mine.vm <= -(int64_t)want / 1024, VALUES(VAL("vm_size_delta_kB", mine.vm)),
+                  "free gave a mapped chunk straight back to the kernel (munmap): VmSize fell by "
+                  "%lld kB at once.", (long long)-mine.vm) &&
+        !CONCLUDE(&n, "heap_shrank_at_free", in_heap(was) && mine.moved < 0 &&
+                  mine.vm == mine.moved,
+                  VALUES(VAL("brk_moved_kB", mine.moved), VAL("vm_size_delta_kB", mine.vm)),
+                  "The chunk was in [heap]: free moved the break down by %lld kB (brk), and "
+                  "VmSize fell by just that, no munmap: glibc gave the heap's free end back.",
+                  (long long)-mine.moved))
+        narrate_note(&n, "The break moved by %lld kB, VmSize by %lld kB.", (long long)mine.moved,
+                     (long long)mine.vm);
     malloc_side_explain_both(&n, &mine, theirs, false, true, glibc_threshold_there);
 }
 

@@ -101,6 +101,8 @@ static const struct vma *covering(const struct child_seen *c, uintptr_t at)
     return NULL;
 }
 
+static bool heap_1m; /* step malloc_1m's block is in the child's [heap], by our reading */
+
 /* Step N's claims about the child, against our readings at the pauses
  * before (b) and after (a) it. */
 static void check_other(const struct json *st, const struct child_seen *b,
@@ -123,6 +125,11 @@ static void check_other(const struct json *st, const struct child_seen *b,
                          held(st, "other_from_heap_no_brk");
         ck_assert_int_eq(said_heap, heap);
         ck_assert_int_eq(hex_fact(st, "facts.other_maps", false), now->start);
+        if (strcmp(id, "malloc_1m") == 0)
+            heap_1m = heap;
+        /* glibc's dynamic threshold would move the second 1 MiB into [heap]: it did not */
+        if (strcmp(id, "again_1m") == 0)
+            ck_assert_int_eq(held(st, "other_no_dynamic_threshold"), heap == heap_1m);
     }
     if (strncmp(id, "free", 4) == 0) { /* what free gave back, by VmSize as we read it */
         ck_assert_int_eq(held(st, "other_free_unmapped"), a->vm_size < b->vm_size);
@@ -130,7 +137,7 @@ static void check_other(const struct json *st, const struct child_seen *b,
                   held(st, "other_free_kept"));
     }
     /* The calls that are glibc's, whatever serves malloc. */
-    if (strcmp(id, "again_1m") == 0)
+    if (strcmp(id, "again_1m") == 0) /* neither jemalloc nor mimalloc moved it */
         ck_assert(held(st, "other_no_dynamic_threshold"));
     if (strcmp(id, "fixed_threshold") == 0)
         ck_assert(held(st, "other_mallopt_is_glibcs"));
