@@ -23,7 +23,7 @@
 #include "suite.h"
 
 static const char *program;
-static int64_t page_kb;
+static int64_t page_kb, big_kb; /* big_kb: the big block, as step malloc_big says */
 
 static void check_step(pid_t pid, const struct json *st, const struct seen *b,
                        const struct seen *a)
@@ -36,6 +36,25 @@ static void check_step(pid_t pid, const struct json *st, const struct seen *b,
         ck_assert_int_ge(a->vm_size - b->vm_size, big);
         ck_assert_int_lt(a->vm_rss - b->vm_rss, big / 2); /* address space, not memory */
         ck_assert(held(st, "big_is_address_space"));
+        big_kb = big;
+    }
+    if (strcmp(id, "write_first") == 0) { /* at most the page (or huge page) it claims */
+        int64_t rss = a->vm_rss - b->vm_rss, faults = a->minflt - b->minflt;
+        if (held(st, "page_already_there"))
+            ck_assert_msg(rss <= 0 && faults <= 2, "no fault claimed: VmRSS %+lld kB, %lld faults",
+                          (long long)rss, (long long)faults);
+        else if (held(st, "write_one_page"))
+            ck_assert(rss <= page_kb && faults >= 1 && faults <= 3);
+        else
+            ck_assert(held(st, "write_huge_page"));
+    }
+    if (strcmp(id, "free_big") == 0) { /* both mappings gone: VmSize fell by both blocks */
+        ck_assert_int_le(a->vm_size - b->vm_size, -2 * big_kb);
+        ck_assert(held(st, "free_big_unmapped"));
+    }
+    if (strcmp(id, "free_pin") == 0) { /* the break moved down: [heap] ends lower */
+        ck_assert_int_lt(a->heap_end, b->heap_end);
+        ck_assert(held(st, "heap_shrank_at_free"));
     }
     if (strcmp(id, "write_middle") == 0) {
         ck_assert_int_ge(a->vm_rss - b->vm_rss, page_kb);
