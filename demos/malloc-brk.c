@@ -87,18 +87,19 @@ static void glibc_threshold_there(const struct malloc_side *o)
                  "The dynamic threshold is glibc's malloc's, not %s's: its first malloc(1 MiB) "
                  "was %s, this one is %s: the free moved nothing between [heap] and a mapping.",
                  other_name, malloc_where_said(first), malloc_where_said(o->where));
+    if (n.step - 1 != FIXED_THRESHOLD)
+        return;
     /* With the threshold at 128 KiB, glibc's malloc maps 1 MiB anew: anything
      * else shows that this malloc did not read it. */
     char unread[160] = "";
     if (o->where != NEW_MAPPING)
         snprintf(unread, sizeof unread, ". Not a mapping of its own, with the threshold at 128 "
                  "KiB: %s's malloc does not read it", other_name);
-    if (n.step - 1 == FIXED_THRESHOLD)
-        CONCLUDE(&n, "other_mallopt_is_glibcs", glibcs,
-                 VALUES(VAL("again_where", again), VAL("where", o->where)),
-                 "mallopt is glibc's (dladdr: %s), malloc is %s's: the threshold it set is glibc's "
-                 "malloc's. malloc(1 MiB) is %s; at step 8 it was %s%s.", o->from[CALL_MALLOPT],
-                 other_name, malloc_where_said(o->where), malloc_where_said(again), unread);
+    CONCLUDE(&n, "other_mallopt_is_glibcs", glibcs,
+             VALUES(VAL("again_where", again), VAL("where", o->where)),
+             "mallopt is glibc's (dladdr: %s), malloc is %s's: the threshold it set is glibc's "
+             "malloc's. malloc(1 MiB) is %s; at step 8 it was %s%s.", o->from[CALL_MALLOPT],
+             other_name, malloc_where_said(o->where), malloc_where_said(again), unread);
 }
 
 /* ---- What glibc's steps show ---- */
