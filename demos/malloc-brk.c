@@ -148,8 +148,8 @@ static void explain_allocate(void)
     if (strcmp(n.id, "fixed_threshold") == 0)
         CONCLUDE(&n, "mallopt_fixed_threshold", narrate_held(&n, "own_mapping"),
                  VALUES(VAL("threshold_bytes", 128 << 10)),
-                 "mallopt fixed the threshold (frees no longer move it): 1 MiB is a mapping of "
-                 "its own%s.", where_was[MALLOC_1M] == NEW_MAPPING ? " again" : "");
+                 "mallopt set the threshold to 128 KiB: 1 MiB is a mapping of its own%s.",
+                 where_was[MALLOC_1M] == NEW_MAPPING ? " again" : "");
     malloc_side_explain_both(&n, &mine, theirs, false, false, glibc_threshold_there);
 }
 
