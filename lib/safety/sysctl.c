@@ -170,30 +170,73 @@ static int lock_within(int fd, const char *demo, int seconds)
     return -1;
 }
 
-/* The command this process was run with, as a shell takes it again
- * ("overcommit-modes --step"): /proc/self/cmdline, each argument quoted where
- * a shell would split or expand it; the program's name alone when that
- * cannot be read. */
+/* Puts `text` at buf + *at where it fits whole, with its NUL. */
+static bool put_text(char *buf, size_t len, size_t *at, const char *text)
+{
+    size_t n = strlen(text);
+    if (*at + n >= len)
+        return false;
+    memcpy(buf + *at, text, n + 1);
+    *at += n;
+    return true;
+}
+
+/* Appends `arg` to the command in buf after a space, quoted where a shell
+ * would split or expand it. False, and buf as it was, where it does not fit
+ * with `spare` bytes still free after it. */
+static bool append_word(char *buf, size_t len, const char *arg, size_t spare)
+{
+    size_t was = strlen(buf), at = was;
+    bool plain = arg[0] && strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                       "0123456789_-+=.,:/@%") == strlen(arg);
+    bool fits = at == 0 || put_text(buf, len, &at, " ");
+    if (plain) {
+        fits = fits && put_text(buf, len, &at, arg);
+    } else {
+        fits = fits && put_text(buf, len, &at, "'");
+        for (const char *c = arg; fits && *c; c++)
+            fits = put_text(buf, len, &at, *c == '\'' ? "'\\''" : (char[]){*c, '\0'});
+        fits = fits && put_text(buf, len, &at, "'");
+    }
+    if (!fits || at + spare >= len) {
+        buf[was] = '\0';
+        return false;
+    }
+    return true;
+}
+
+/* The command that runs this program again, as a shell takes it: its
+ * arguments from /proc/self/cmdline, each quoted where needed. A name without
+ * a '/' is how vmlab and the tour start a program of libexec/vmlab/, which is
+ * not on PATH: the installed umbrella runs it then ("vmlab overcommit-modes
+ * --step"). An argument that does not fit is left out with all after it, and
+ * " ..." says so, outside any quote. */
 static void this_command(char *buf, size_t len)
 {
-    char args[512];
+    static const char more[] = " ...";
+    char args[4096];
     ssize_t n = procfs_read_text("/proc/self/cmdline", args, sizeof args);
+    bool cut = (size_t)n == sizeof args - 1; /* more may follow what was read */
+    if (n <= 0) { /* the name it was started with is all there is */
+        snprintf(args, sizeof args, "%s", program_invocation_name);
+        n = (ssize_t)strlen(args) + 1;
+    }
     buf[0] = '\0';
-    if (n <= 0) {
-        snprintf(buf, len, "%s", program_invocation_name);
+    if (!strchr(args, '/'))
+        (void)append_word(buf, len, "vmlab", 0);
+    for (const char *a = args; a < args + n; a += strlen(a) + 1) {
+        size_t end = (size_t)(a - args) + strlen(a); /* where its NUL is */
+        bool whole = end < (size_t)n, last = !cut && end + 1 >= (size_t)n;
+        if (whole && append_word(buf, len, a, last ? 0 : strlen(more)))
+            continue;
+        if (a == args) /* not even the program's name fits: the name, cut */
+            snprintf(buf, len, "%s", program_invocation_short_name);
+        else
+            text_append(buf, len, "", "%s", more);
         return;
     }
-    for (const char *a = args; a < args + n; a += strlen(a) + 1) {
-        if (a[0] && strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                              "0123456789_-+=.,:/@%") == strlen(a)) {
-            text_append(buf, len, " ", "%s", a);
-            continue;
-        }
-        text_append(buf, len, " ", "'");
-        for (const char *c = a; *c; c++)
-            text_append(buf, len, "", "%s", *c == '\'' ? "'\\''" : (char[]){*c, '\0'});
-        text_append(buf, len, "", "'");
-    }
+    if (cut)
+        text_append(buf, len, "", "%s", more);
 }
 
 int sysctl_may_change(const char *name, char *why, size_t len)
@@ -205,9 +248,10 @@ int sysctl_may_change(const char *name, char *why, size_t len)
         return -1;
     }
     if (geteuid() != 0) {
-        char command[256];
-        this_command(command, sizeof command);
-        snprintf(why, len, "changing /proc/sys/vm/%s needs root: sudo %s", name, command);
+        /* The command gets what room the sentence leaves, and is never cut inside. */
+        int at = snprintf(why, len, "changing /proc/sys/vm/%s needs root: sudo ", name);
+        if (at > 0 && (size_t)at < len)
+            this_command(why + at, len - (size_t)at);
         return -1;
     }
     snprintf(path, sizeof path, "/proc/sys/vm/%s", name);

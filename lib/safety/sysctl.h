@@ -43,7 +43,9 @@
 /* 0 when this process can take the vmlab lock and write /proc/sys/vm/<name>;
  * else -1 and `why` receives one sentence naming what is missing on this
  * machine and the command that would enable it (e.g. "/proc/sys is
- * read-only here (a container)..."). Changes nothing but, at most, creating
+ * read-only here (a container)..."; without root, "sudo" and this very
+ * command, as "vmlab NAME ..." where vmlab or the tour started it, with " ..."
+ * for arguments that do not fit in `len`). Changes nothing but, at most, creating
  * the lock directory. demo_start (lib/safety/needs) calls it for a declared
  * NEED_SYSCTL before anything is announced, and turns -1 into exit 77 with
  * that sentence. */

@@ -2,9 +2,11 @@
 /* Unit tests for the undo record (lib/safety/sysctl_record), run identities
  * (lib/safety/runid) and sysctl_may_change (lib/safety/sysctl): the strict parser against
  * every hostile record we know, the allow-list's ranges, compare-before-
- * restore, and - where this machine allows - may_change as an ordinary user,
- * in a rootless user namespace and with /proc/sys or every state directory
- * read-only (each in a private mount namespace: the host is never touched). */
+ * restore, the command a user without root is told to run (as vmlab and the
+ * tour start a program, quoted, cut only between arguments), and - where this
+ * machine allows - may_change as an ordinary user, in a rootless user namespace
+ * and with /proc/sys or every state directory read-only (each in a private
+ * mount namespace: the host is never touched). */
 #define _GNU_SOURCE
 #include <check.h>
 #include <dlfcn.h>
@@ -418,6 +420,97 @@ START_TEST(may_change_says_what_is_missing)
 }
 END_TEST
 
+/* ---- the command a user without root is given ---- */
+
+#define NEEDS_ROOT "changing /proc/sys/vm/nr_hugepages needs root: sudo "
+#define WHY_LEN_ENV "TEST_SYSCTL_WHY_LEN" /* set: this binary is the program asking */
+
+/* What this binary does when run_as_program() starts it: asks as nobody,
+ * with a `why` of the given size, and writes the sentence to stdout. */
+static int ask_as_program(const char *why_len)
+{
+    char why[8192];
+    size_t len = strtoul(why_len, NULL, 10);
+    if (len == 0 || len > sizeof why)
+        return 3;
+    if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+                           setresuid(65534, 65534, 65534) != 0))
+        return 3;
+    if (sysctl_may_change("nr_hugepages", why, len) != -1)
+        return 4;
+    return fputs(why, stdout) >= 0 && fflush(stdout) == 0 ? 0 : 5;
+}
+
+/* Starts this binary again with `argv` (argv[0] as vmlab, the tour or a
+ * shell would pass it) and returns what it was told, in `out`. */
+static void run_as_program(const char *const argv[], size_t why_len, char *out, size_t len)
+{
+    char self[4096], number[24];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    ck_assert_int_gt(n, 0);
+    self[n] = '\0';
+    snprintf(number, sizeof number, "%zu", why_len);
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        setenv(WHY_LEN_ENV, number, 1);
+        execv(self, (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    while (got < len - 1 && (n = read(fds[0], out + got, len - 1 - got)) > 0)
+        got += (size_t)n;
+    out[got] = '\0';
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: status %#x", argv[0], status);
+}
+
+/* Longer than what /proc/self/cmdline is read into, with a quote in every
+ * word: cut anywhere, it would leave a quote open. */
+static char long_arg[6000];
+
+static const struct {
+    const char *argv[6];
+    size_t why_len;
+    const char *command; /* what follows "sudo " */
+} commands[] = {
+    /* vmlab and the tour start a program of libexec/vmlab/ by its name alone */
+    {{"overcommit-modes", "--step"}, 1024, "vmlab overcommit-modes --step"},
+    {{"hugetlb-reserve", "--setup", "2"}, 1024, "vmlab hugetlb-reserve --setup 2"},
+    /* a shell, by its path */
+    {{"build/dev/demos/overcommit-modes", "--json"}, 1024, "build/dev/demos/overcommit-modes --json"},
+    /* quoted where a shell would split or expand */
+    {{"d", "a b", "it's", "", "$HOME*"}, 1024, "vmlab d 'a b' 'it'\\''s' '' '$HOME*'"},
+    /* what does not fit is left out with what follows, and " ..." says so */
+    {{"d", "--size", long_arg, "--step"}, 1024, "vmlab d --size ..."},
+    {{"demos/d", "a b", long_arg}, 1024, "demos/d 'a b' ..."},
+    {{"d", "it's", "c d"}, sizeof NEEDS_ROOT + sizeof "vmlab d 'it'\\''s' 'c d'" - 1,
+     "vmlab d 'it'\\''s' 'c d'"},
+    {{"d", "it's", "c d"}, sizeof NEEDS_ROOT + sizeof "vmlab d 'it'\\''s' 'c d'" - 2,
+     "vmlab d 'it'\\''s' ..."},
+    {{"d", "it's", "c d"}, sizeof NEEDS_ROOT + sizeof "vmlab d 'it'\\''s' ..." - 2, "vmlab d ..."},
+};
+
+START_TEST(needs_root_names_a_command_that_runs)
+{
+    char why[8192];
+    for (size_t i = 0; i < sizeof long_arg - 1; i++)
+        long_arg[i] = "it's "[i % 5];
+    char expected[512];
+    snprintf(expected, sizeof expected, NEEDS_ROOT "%s", commands[_i].command);
+    run_as_program(commands[_i].argv, commands[_i].why_len, why, sizeof why);
+    ck_assert_str_eq(why, expected);
+}
+END_TEST
+
 /* A test's safety net waits for the lock a run holds, and gives up after
  * the time it was given. Check has no skip for one test of a binary: a
  * check not made says why on stderr. */
@@ -456,6 +549,9 @@ END_TEST
 
 int main(void)
 {
+    const char *why_len = getenv(WHY_LEN_ENV);
+    if (why_len)
+        return ask_as_program(why_len);
     Suite *s = suite_create("sysctl");
     TCase *tc = tcase_create("record");
     tcase_add_test(tc, record_round_trip);
@@ -476,6 +572,8 @@ int main(void)
     tcase_add_loop_test(may, may_change_says_what_is_missing, 0, 6);
     tcase_add_test(may, may_change_only_what_vmlab_changes);
     tcase_add_test(may, lock_alone_is_exclusive_and_bounded);
+    tcase_add_loop_test(may, needs_root_names_a_command_that_runs, 0,
+                        (int)(sizeof commands / sizeof commands[0]));
     suite_add_tcase(s, may);
     return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
