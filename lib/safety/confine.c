@@ -344,8 +344,13 @@ static void read_proc_cgroups(struct confine_env *env)
         (void)fclose(f); /* read-only: nothing to lose */
 }
 
-void confine_explain_missing(const struct confine_env *env, const char *demo, char *why, size_t len)
+void confine_explain_missing(const struct confine_env *env, const char *name, char *why, size_t len)
 {
+    /* Started by a bare name, as vmlab and the tour start a program of
+     * libexec/vmlab (not on PATH), it is run again through the umbrella. */
+    char demo[96];
+    snprintf(demo, sizeof demo, "%s%s", strchr(program_invocation_name, '/') ? "" : "vmlab ",
+             name);
     static const char container[] = "or run it in a container limited from outside "
                                     "(docker run -m 128m --memory-swap 128m ...)";
     if (!env->memory_enabled)

@@ -4,6 +4,7 @@
  * versions, and - as root - a real cgroup made, limited, entered and removed. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -435,6 +436,13 @@ START_TEST(missing_names_the_one_thing)
     struct confine_env v1 = {.memory_enabled = true, .memory_on_v1 = true, .v1_mounted = true};
     confine_explain_missing(&v1, "oom-killer-try", why, sizeof why);
     ck_assert_msg(strstr(why, "cgroup v1") && strstr(why, "sudo oom-killer-try"), "%s", why);
+    /* Started by its bare name (vmlab and the tour do that, from libexec/vmlab,
+     * which is not on PATH): the command to run again goes through vmlab. */
+    char *was = program_invocation_name;
+    program_invocation_name = (char *)"oom-killer-try";
+    confine_explain_missing(&v1, "oom-killer-try", why, sizeof why);
+    program_invocation_name = was;
+    ck_assert_msg(strstr(why, "sudo vmlab oom-killer-try"), "%s", why);
     v1.root = true;
     snprintf(v1.failure, sizeof v1.failure, "cannot create /sys/fs/cgroup/memory/vmlab-1 (EROFS)");
     confine_explain_missing(&v1, "oom-killer-try", why, sizeof why);
