@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +53,15 @@ static pid_t child_of(pid_t parent, char *comm, size_t len)
     return found;
 }
 
+/* In a child of this test: the child is killed when the test process ends,
+ * so that a failed assert (which ends the test early) leaves nothing behind.
+ * If the test has already ended before the prctl, end now. */
+static void die_with_parent(pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(1);
+}
+
 struct watcher {
     pid_t pid;
     int fd;
@@ -65,9 +75,11 @@ static void watcher_start(struct watcher *w, const char *pid)
     int pipefd[2];
     ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
     w->len = 0;
+    pid_t parent = getpid();
     w->pid = fork();
     ck_assert_int_ge(w->pid, 0);
     if (w->pid == 0) {
+        die_with_parent(parent);
         dup2(pipefd[1], STDOUT_FILENO);
         const char *prog = demo_program("vmlab-watch", RUN_AS_SELF);
         execl(prog, "vmlab-watch", "--interval", "20", pid, (char *)NULL);
@@ -173,9 +185,11 @@ END_TEST
 START_TEST(watch_a_pid_that_ends)
 {
     static struct watcher w;
+    pid_t parent = getpid();
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
     if (child == 0) {
+        die_with_parent(parent);
         pause();
         _exit(0);
     }
@@ -193,11 +207,19 @@ START_TEST(watch_a_pid_that_ends)
     char proc[64];
     snprintf(proc, sizeof proc, "/proc/%s", pid);
     ck_assert_msg(access(proc, F_OK) != 0, "%s is still there", proc); /* gone, seen from here */
-    int status;
-    for (int i = 0; i < 250 && waitpid(w.pid, &status, WNOHANG) == 0; i++)
+    /* The watcher has 5 s to notice; one that has not exited by then is
+     * killed and reaped here, and the test fails. */
+    int status = -1;
+    pid_t reaped = 0;
+    for (int i = 0; i < 250 && (reaped = waitpid(w.pid, &status, WNOHANG)) == 0; i++)
         watcher_read(&w, 20);
     watcher_read(&w, 20);
     close(w.fd);
+    if (reaped == 0) {
+        kill(w.pid, SIGKILL);
+        waitpid(w.pid, NULL, 0);
+    }
+    ck_assert_msg(reaped == w.pid, "the watcher of PID %s did not exit within 5 s", pid);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "watcher status %#x", status);
     ck_assert_msg(strstr(w.out, ended), "the watcher did not say PID %s ended: %s", pid,
                   w.out + (w.len > 500 ? w.len - 500 : 0));
