@@ -38,6 +38,7 @@
 #include "demo_test.h"
 #include "lesson_asserts.h"
 #include "observe.h"
+#include "procfs.h"
 #include "suite.h"
 
 static enum run_as run_as = RUN_AS_SELF;
@@ -220,6 +221,35 @@ static bool try_mkdir(const char *parent, char *why, size_t len)
     return false;
 }
 
+/* As root's demo does at cgroup v2's root (lib/safety/confine.c,
+ * setup_v2_root): hand the memory controller to the root's children with the
+ * same "+memory" write where it does not yet, then a child made there must
+ * have memory.max. The write can fail where mkdir works: EBUSY at a
+ * container's cgroup-namespace root that holds processes, EACCES or EROFS
+ * where the tree is not ours. What the write enabled stays on, as the demo
+ * leaves it: taking it back could pull it from under a demo running now. */
+static bool v2_memory_child_possible(const char *root, char *why, size_t len)
+{
+    char subtree[64], dir[700], max[720];
+    snprintf(subtree, sizeof subtree, "%s/cgroup.subtree_control", root);
+    if (!lists(subtree, "memory") && procfs_write_text(subtree, "+memory") != 0) {
+        snprintf(why, len, "this test cannot hand memory to %s's children: %s", root,
+                 strerror(errno));
+        return false;
+    }
+    snprintf(dir, sizeof dir, "%s/test_madvise_pages-%ld", root, (long)getpid());
+    if (mkdir(dir, 0755) != 0) {
+        snprintf(why, len, "this test cannot create %s: %s", dir, strerror(errno));
+        return false;
+    }
+    snprintf(max, sizeof max, "%s/memory.max", dir);
+    bool limited = access(max, F_OK) == 0;
+    if (!limited)
+        snprintf(why, len, "%s has no memory.max: memory is not enabled for it", dir);
+    ck_assert_int_eq(rmdir(dir), 0);
+    return limited;
+}
+
 /* Can this test itself make a memory cgroup where root's demo would: under
  * cgroup v2's root, which hands out the memory controller, or under its own
  * cgroup in v1's memory hierarchy? Tried, not guessed: in a container
@@ -229,15 +259,9 @@ static bool memory_cgroup_possible(char *why, size_t len)
     snprintf(why, len, "no memory controller in cgroup v2's root nor a v1 memory hierarchy");
     static const char *const v2[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
     for (size_t i = 0; i < sizeof v2 / sizeof v2[0]; i++) {
-        char controllers[64], subtree[64];
+        char controllers[64];
         snprintf(controllers, sizeof controllers, "%s/cgroup.controllers", v2[i]);
-        snprintf(subtree, sizeof subtree, "%s/cgroup.subtree_control", v2[i]);
-        if (!lists(controllers, "memory"))
-            continue;
-        if (!lists(subtree, "memory") && access(subtree, W_OK) != 0)
-            snprintf(why, len, "this test cannot hand memory to %s's children: %s", v2[i],
-                     strerror(errno));
-        else if (try_mkdir(v2[i], why, len))
+        if (lists(controllers, "memory") && v2_memory_child_possible(v2[i], why, len))
             return true;
     }
     /* v1: "N:memory:/path" in /proc/self/cgroup (memory possibly with others) */
