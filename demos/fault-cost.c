@@ -288,11 +288,17 @@ static void explain_populate(void)
              VALUES(VAL("populate_ns", med), VAL("write_ns", w)),
              "Filled in one call, without a trap per page: %lld ns a page against %lld for a "
              "write fault each.", med, w);
-    /* populate_write's memory is MADV_NOHUGEPAGE: THP 'always' cannot give it huge pages. */
-    CONCLUDE(&n, "thp_always_may_apply",
-             strcmp(d.thp.mode, "always") == 0 && strcmp(n.id, "map_populate") == 0,
-             VALUES(VAL("thp_always", 1)), "THP is 'always' here, so MAP_POPULATE may have "
-             "mapped huge pages: this row is not a base-page figure.");
+    /* populate_write's memory is MADV_NOHUGEPAGE: THP 'always' cannot give it huge pages.
+     * map_populate's it can, and the count tells: one fault maps a whole huge page. */
+    bool always = strcmp(d.thp.mode, "always") == 0;
+    long long touched = (long long)reps * d.pages, faults = d.faults;
+    bool huge_mapped = faults < touched;
+    CONCLUDE(&n, "thp_always_may_apply", always && strcmp(n.id, "map_populate") == 0,
+             VALUES(VAL("thp_always", always), VAL("huge_pages_mapped", huge_mapped),
+                    VAL("minor_faults", faults), VAL("pages", touched)),
+             "THP is 'always' here: MAP_POPULATE took %lld faults for %lld pages, so %s.", faults,
+             touched, huge_mapped ? "it mapped huge pages and this row is not a base-page figure"
+                                  : "no huge page was mapped and this row is a base-page figure");
 }
 
 static void explain_populate_write(void)
