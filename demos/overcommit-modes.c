@@ -79,6 +79,7 @@ static void four_requests(void *arg, void *result)
 static struct outcome in_mode[4]; /* what the worker sent back */
 static int switched_to, switched, worked, worker_status;
 static bool too_close;           /* to mode 2: not switched */
+static uint64_t ended_at;        /* too close: overcommit_memory read after mode 1's end */
 static int64_t in_force_ms, committed_at_switch, mode2_limit;
 
 /* The step of the mode its id names ("mode_2"). */
@@ -93,6 +94,8 @@ LESSON_FN static void switch_mode(void)
     too_close = mode == 2 && committed_at_switch + 2 * (int64_t)(fit / 1024) > mode2_limit / 2;
     if (too_close) { /* mode 1's step left its mode in force: it ends here, as mode 2's would */
         LESSON(n, switched = sysctl_set("overcommit_memory", (uint64_t)g.overcommit_memory););
+        if (procfs_read_vm_sysctl("overcommit_memory", &ended_at) != PROCFS_OK)
+            ended_at = UINT64_MAX; /* not read: nothing is said of it */
         return;
     }
     struct timespec t0, t1;
@@ -226,14 +229,19 @@ static void explain_mode(void)
         CONCLUDE(n, "mode2_too_close", too_close,
                  VALUES(VAL("committed_kB", committed_at_switch),
                         VAL("requests_kB", 2 * (fit / 1024)), VAL("allowed_kB", mode2_limit)),
-                 "Not switched: Committed_AS (%lld kB) and the two requests that fit would pass "
-                 "half of what mode 2 allows (%lld kB), and other programs' requests could then "
-                 "be refused.", (long long)committed_at_switch, (long long)mode2_limit)) {
+                 "No requests in mode 2: Committed_AS (%lld kB) and the two requests that fit "
+                 "would pass half of what mode 2 allows (%lld kB), and other programs' requests "
+                 "could then be refused.", (long long)committed_at_switch,
+                 (long long)mode2_limit)) {
         if (switched != 0)
             narrate_fail_errno(n, sysctl_failed_call(), n->lesson_errno);
-        CONCLUDE(n, "mode1_ended", true, VALUES(VAL("overcommit_memory", g.overcommit_memory)),
-                 "Instead, mode 1 ends here: overcommit_memory is %lld again, this machine's own.",
-                 (long long)g.overcommit_memory);
+        const int64_t own = g.overcommit_memory, now = (int64_t)ended_at;
+        if (!CONCLUDE(n, "mode1_ended", now == own && own != 1,
+                      VALUES(VAL("overcommit_memory", now)), "Instead, mode 1 ends here: "
+                      "overcommit_memory reads %lld again, this machine's own.", (long long)now))
+            CONCLUDE(n, "mode1_is_own", now == own && own == 1,
+                     VALUES(VAL("overcommit_memory", now)),
+                     "overcommit_memory stays 1: mode 1 is this machine's own.");
         return;
     }
     if (switched != 0)
@@ -318,7 +326,7 @@ int main(int argc, char **argv)
     narrate_finish(n, RESULT_OK, "requests of %llu kB and %llu kB with and without MAP_NORESERVE "
                    "in modes 0, 1%s; overcommit_memory %llu at the end, %s",
                    (unsigned long long)(huge / 1024), (unsigned long long)(fit / 1024),
-                   too_close ? " (2 not entered: too close to its limit)" : " and 2",
+                   too_close ? " (none in 2: too close to its limit)" : " and 2",
                    (unsigned long long)mode_now, (int64_t)mode_now == g.overcommit_memory ?
                    "this machine's own" : "not this machine's own (step 5)");
 }
