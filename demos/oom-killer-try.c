@@ -230,11 +230,20 @@ static void explain_ending(void)
         narrate_fact_int(n, "peak_bytes", (int64_t)peak);
     struct oom_kmsg k;
     oom_kmsg_facts(n, kmsg, kmsg_why, child.pid, &k);
-    CONCLUDE(n, "oom_killed_victim", sig == SIGKILL && killed >= 1,
-             VALUES(VAL("signal", sig), VAL("oom_kill_delta", killed),
-                    VAL("system_wide", unconfined)),
-             "The OOM killer killed the victim (%s says so) with SIGKILL, which cannot be caught: "
-             "no last word; a shell shows status 137 (128 + 9).", oom_kill_counter(&c));
+    /* A machine-wide counter names no victim: there the kernel's own line must. */
+    bool oom_kill = sig == SIGKILL && killed >= 1 && !w.timed_out;
+    bool named = !unconfined || k.killed_lines >= 1;
+    if (!CONCLUDE(n, "oom_killed_victim", oom_kill && named,
+                  VALUES(VAL("signal", sig), VAL("oom_kill_delta", killed),
+                         VAL("system_wide", unconfined), VAL("kill_lines", k.killed_lines)),
+                  "The OOM killer killed the victim (%s%s) with SIGKILL, which cannot be caught: "
+                  "no last word; a shell shows status 137 (128 + 9).", oom_kill_counter(&c),
+                  unconfined ? " rose, and the kernel's line names it" : " says so"))
+        CONCLUDE(n, "oom_kill_not_named", oom_kill && !named,
+                 VALUES(VAL("oom_kill_delta", killed), VAL("kill_lines", k.killed_lines)),
+                 "The victim died of SIGKILL and /proc/vmstat's oom_kill rose by %lld, but that "
+                 "counter is the whole machine's and no kernel line read here names the victim: "
+                 "an OOM kill is likely, not shown.", (long long)killed);
     /* Only the victim lives in a cgroup made here; elsewhere, the kernel's
      * lines must name the victim as often as the counter rose. */
     bool only_victim = c.created || k.killed_lines == killed;
