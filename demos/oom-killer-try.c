@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -404,7 +405,9 @@ int main(int argc, char **argv)
     v.confined = !unconfined;
     v.page = (size_t)sysconf(_SC_PAGESIZE);
     if (as_victim) {
-        if (records < 3 || go < 3) /* only this program writes this command line */
+        struct stat a, b; /* only this program writes this command line, with two pipes */
+        if (records < 3 || go < 3 || fstat(records, &a) != 0 || fstat(go, &b) != 0 ||
+            !S_ISFIFO(a.st_mode) || !S_ISFIFO(b.st_mode))
             cli_usage_error(&info, "--vmlab-victim: for this program's own victim, not by hand");
         c.limit = c.effective.bytes = requested;
         size_the_loop();

@@ -816,6 +816,7 @@ static const struct bad_case bad[] = {
     {{"--unconfined"}, "--unconfined"},    {{"--block", "0"}, "--block"},
     {{"--oom-score-adj", "-5"}, "--oom-score-adj"}, {{"--timeout", "0"}, "--timeout"},
     {{"--vmlab-victim", "1", "2"}, "--vmlab-victim"}, /* typed by hand: not its own pipes */
+    {{"--vmlab-victim", "5", "6"}, "--vmlab-victim"}, /* descriptors that are no pipes */
 };
 
 int main(int argc, char **argv)
