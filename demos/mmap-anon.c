@@ -192,6 +192,7 @@ static void explain_write_one(void)
     /* --thp and no huge page: the first reason this machine shows. */
     long long fallback = vmstat_row("thp_fault_fallback", d.vm_before.fault_fallback,
                                     d.vm_after.fault_fallback);
+    long long charge = d.vm_after.fault_fallback_charge - d.vm_before.fault_fallback_charge;
     if (!CONCLUDE(&n, "thp_disabled_for_process", huge == 0 && d.thp.off_for_process,
                   VALUES(VAL("anon_huge_delta_kB", huge)), "No huge page: THP is disabled for "
                   "this process (PR_SET_THP_DISABLE, inherited from its parent).") &&
@@ -199,10 +200,12 @@ static void explain_write_one(void)
                   VALUES(VAL("anon_huge_delta_kB", huge)),
                   "No huge page: THP is 'never'. As root: echo madvise > " THP_SYSFS "enabled"))
         CONCLUDE(&n, "thp_fallback", huge == 0 && fallback > 0,
-                 VALUES(VAL("thp_fault_fallback_delta", fallback)),
-                 "No huge page although THP is '%s': thp_fault_fallback moved by %lld, the kernel "
-                 "found no free %lld kB block and fell back to base pages.", d.thp.mode, fallback,
-                 huge_kb);
+                 VALUES(VAL("thp_fault_fallback_delta", fallback),
+                        VAL("thp_fault_fallback_charge_delta", charge)),
+                 "No huge page although THP is '%s': the machine-wide thp_fault_fallback moved "
+                 "by %lld; most likely %s, and the kernel fell back to base pages.", d.thp.mode,
+                 fallback, charge > 0 ? "a memory cgroup refused the "
+                 "huge page's charge" : "the kernel found no free huge-page-sized block");
 }
 
 static void explain_read_other(void)

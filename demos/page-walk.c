@@ -249,7 +249,10 @@ static void explain_1g(void)
 static void explain_huge(void)
 {
     int64_t grew = DELTA(vm_pte), faults = DELTA(minflt), anon_huge = DELTA(anon_huge);
-    int64_t fallback = DELTA(thp.fault_fallback);
+    int64_t fallback = DELTA(thp.fault_fallback), charge = DELTA(thp.fault_fallback_charge);
+    /* Machine-wide counters: a cause, not a proof that these bytes were the ones. */
+    const char *cause = charge > 0 ? "a memory cgroup refused a 2 MiB charge"
+                                   : "the kernel found no free 2 MiB block";
     narrate_fact_int(&n, "touches", (int64_t)nhuge);
     narrate_fact_int(&n, "madvise_result", advised);
     narrate_fact(&n, "thp_mode", "%s", d.thp.mode[0] ? d.thp.mode : "none");
@@ -274,24 +277,24 @@ static void explain_huge(void)
     int64_t got_huge = anon_huge / (int64_t)(d.thp.huge_size / KiB);
     CONCLUDE(&n, "some_huge_pages", anon_huge > 0 && !all_huge,
              VALUES(VAL("anon_huge_delta_kB", anon_huge), VAL("huge_pages", got_huge),
-                    VAL("touches", nhuge), VAL("thp_fault_fallback_delta", fallback)),
+                    VAL("touches", nhuge), VAL("thp_fault_fallback_delta", fallback),
+                    VAL("thp_fault_fallback_charge_delta", charge)),
              "Only %lld of the %zu bytes got a huge page (AnonHugePages %+lld kB); the rest got "
-             "4 KiB pages and a PT table, with thp_fault_fallback %+lld: %s.", (long long)got_huge,
-             nhuge, (long long)anon_huge, (long long)fallback, fallback > 0
-                 ? "the kernel found no free 2 MiB block for those (fragmented memory)"
-                 : "the kernel chose not to");
+             "4 KiB pages and a PT table. The machine-wide thp_fault_fallback moved by %lld%s%s.",
+             (long long)got_huge, nhuge, (long long)anon_huge, (long long)fallback,
+             fallback > 0 ? ": most likely " : "", fallback > 0 ? cause : "");
     if (!all_huge && FINDING(&n, "thp_not_used", anon_huge == 0, VAL("anon_huge_delta_kB", 0),
                              VAL("vm_pte_delta_kB", grew),
-                             VAL("thp_fault_fallback_delta", fallback)))
+                             VAL("thp_fault_fallback_delta", fallback),
+                             VAL("thp_fault_fallback_charge_delta", charge)))
         narrate_because(&n, "thp_not_used", "No huge page (AnonHugePages +0 kB): %s, so each byte "
                         "got a 4 KiB page and the walk kept its last level.",
                         !d.thp.mode[0] ? "this kernel has no transparent huge pages"
                         : d.thp.off_for_process
                             ? "THP is disabled for this process (PR_SET_THP_DISABLE)"
                         : strcmp(d.thp.mode, "never") == 0 ? "THP is 'never' here"
-                        : fallback > 0
-                            ? "thp_fault_fallback moved: the kernel found no free 2 MiB block"
-                            : "the kernel chose not to");
+                        : fallback > 0 ? cause /* the machine-wide count moved */
+                                       : "the kernel chose not to");
 }
 
 static void explain_unmap(void)

@@ -22,9 +22,11 @@ struct thp {
 
 void thp_read(struct thp *t);
 
-/* /proc/vmstat: each -1 when absent (a kernel without THP). */
+/* /proc/vmstat: each -1 when absent (a kernel without THP; fault_fallback_charge,
+ * the fallbacks where a memory cgroup refused the huge page's charge, before 5.8).
+ * Machine-wide: other processes' faults count too. */
 struct thp_counters {
-    int64_t zero_page_alloc, fault_alloc, fault_fallback;
+    int64_t zero_page_alloc, fault_alloc, fault_fallback, fault_fallback_charge;
 };
 
 void thp_counters_read(struct thp_counters *c);
