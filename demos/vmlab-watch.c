@@ -280,20 +280,20 @@ static noreturn void refuse_others(long pid)
     exit(EXIT_CANNOT);
 }
 
-/* The command name, state and flags of /proc/PID/stat, which anyone may read;
- * false when there is no such process. */
-static bool read_stat(long pid, char *comm, size_t len, char *state, unsigned long *flags)
+/* The command name, state and flags of /proc/PID/stat, which anyone may read unless
+ * /proc is mounted hidepid=1 (then EACCES/EPERM: the process exists); 0 or the errno. */
+static int read_stat(long pid, char *comm, size_t len, char *state, unsigned long *flags)
 {
     char path[64], line[512] = "";
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     FILE *in = fopen(path, "re");
     if (!in)
-        return false;
+        return errno;
     bool have = fgets(line, sizeof line, in) != NULL;
     (void)fclose(in); /* read-only: nothing to lose */
     const char *open = strchr(line, '('), *close = strrchr(line, ')');
     if (!have || !open || !close || close < open || close[1] != ' ' || !close[2])
-        return false;
+        return ESRCH; /* it ended while we read */
     snprintf(comm, len, "%.*s", (int)(close - open - 1), open + 1);
     *state = close[2];
     /* After the state: ppid pgrp session tty_nr tpgid flags. */
@@ -301,15 +301,18 @@ static bool read_stat(long pid, char *comm, size_t len, char *state, unsigned lo
     for (int i = 0; i < 6 && field; i++)
         field = strchr(field + 1, ' ');
     *flags = field ? strtoul(field + 1, NULL, 10) : 0;
-    return true;
+    return 0;
 }
 
 /* The PID given had no frame to draw the first time it was looked at: why. */
 static noreturn void refuse_pid(long pid, int err)
 {
-    char comm[64], state;
-    unsigned long flags;
-    if (!read_stat(pid, comm, sizeof comm, &state, &flags))
+    char comm[64] = "", state = 0;
+    unsigned long flags = 0;
+    int stat_err = read_stat(pid, comm, sizeof comm, &state, &flags);
+    if (stat_err == EACCES || stat_err == EPERM)
+        refuse_others(pid);
+    if (stat_err != 0)
         cli_usage_error(&info, "no process %ld", pid);
     if (flags & 0x00200000UL) /* PF_KTHREAD */
         cli_usage_error(&info, "PID %ld (%s) is a kernel thread: it has no memory of its own to "

@@ -9,11 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -281,20 +284,41 @@ START_TEST(watch_a_pid_that_never_was)
 }
 END_TEST
 
-/* A kernel thread, found from its status: no VmSize line (no memory of its
- * own), and not a zombie. None is visible in some containers. */
+/* The flags of /proc/PID/stat (field 9) and the command name; false if unreadable. */
+static bool stat_flags(long pid, char *comm, size_t len, unsigned long *flags)
+{
+    char path[64], buf[512] = "";
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+    if (!open || !close || close < open)
+        return false;
+    /* After the comm: state ppid pgrp session tty_nr tpgid flags. */
+    if (sscanf(close + 1, " %*c %*d %*d %*d %*d %*d %lu", flags) != 1)
+        return false;
+    snprintf(comm, len, "%.*s", (int)(close - open - 1), open + 1);
+    return true;
+}
+
+/* A kernel thread, found from the kernel's own flag PF_KTHREAD (not from a missing
+ * VmSize, which a process in the middle of exiting also lacks). None is visible in
+ * some containers. */
 START_TEST(watch_a_kernel_thread)
 {
     DIR *d = opendir("/proc");
     ck_assert_ptr_nonnull(d);
     struct dirent *e;
     long found = 0;
-    char name[64] = "", state[64], vmsize[64];
+    char name[64] = "";
+    unsigned long flags = 0;
     while (!found && (e = readdir(d)))
-        if (atol(e->d_name) > 0 && status_line(atol(e->d_name), "State", state, sizeof state) &&
-            state[0] != 'Z' && state[0] != 'X' &&
-            !status_line(atol(e->d_name), "VmSize", vmsize, sizeof vmsize) &&
-            status_line(atol(e->d_name), "Name", name, sizeof name))
+        if (atol(e->d_name) > 0 && stat_flags(atol(e->d_name), name, sizeof name, &flags) &&
+            (flags & 0x00200000UL)) /* PF_KTHREAD */
             found = atol(e->d_name);
     closedir(d);
     if (!found) {
@@ -304,6 +328,63 @@ START_TEST(watch_a_kernel_thread)
     char why[128];
     snprintf(why, sizeof why, "PID %ld (%s) is a kernel thread", found, name);
     assert_refused(found, why);
+}
+END_TEST
+
+/* /proc mounted hidepid=1 (in a mount namespace of a child, so the host's /proc
+ * is untouched; proc options are per mount since Linux 5.8): uid 65534 sees that
+ * this root-owned test process exists but may not read its /proc/PID/stat (EPERM).
+ * The watcher must say it belongs to another user (exit 77), not "no process". */
+START_TEST(watch_a_pid_hidden_by_hidepid)
+{
+    struct utsname u;
+    int major = 0, minor = 0;
+    if (geteuid() != 0 || uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2 ||
+        major * 100 + minor < 508) {
+        printf("hidepid: needs root and Linux 5.8 (per-mount proc options): not tested\n");
+        return;
+    }
+    const char *copy = demo_program("vmlab-watch", RUN_AS_NOBODY);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    int out[2];
+    ck_assert_int_eq(pipe(out), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        close(out[0]);
+        if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=1") != 0) {
+            dprintf(out[1], "cannot mount /proc hidepid=1 here: %s", strerror(errno));
+            _exit(77);
+        }
+        const char *argv[] = {copy, "--interval", "10", pid, NULL};
+        struct run_result r;
+        if (run_program(argv, RUN_AS_NOBODY, &r) != 0)
+            _exit(3);
+        dprintf(out[1], "%s", r.err);
+        _exit(r.exit_code == 77 ? 0 : 1);
+    }
+    close(out[1]);
+    char err[1024] = "";
+    size_t len = 0;
+    ssize_t got;
+    while (len < sizeof err - 1 && (got = read(out[0], err + len, sizeof err - 1 - len)) > 0)
+        len += (size_t)got;
+    err[len] = '\0';
+    close(out[0]);
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    remove_copy(copy);
+    ck_assert(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) {
+        printf("%s: not tested\n", err);
+        return;
+    }
+    ck_assert_msg(WEXITSTATUS(status) == 0, "vmlab-watch %s under hidepid=1, as uid 65534: %s",
+                  pid, err);
+    ck_assert_msg(strstr(err, "belongs to another user") && !strstr(err, "no process"),
+                  "stderr: %s", err);
 }
 END_TEST
 
@@ -337,6 +418,7 @@ int main(void)
     tcase_add_test(tc, watch_a_pid_that_never_was);
     tcase_add_test(tc, watch_a_kernel_thread);
     tcase_add_test(tc, watch_a_zombie);
+    tcase_add_test(tc, watch_a_pid_hidden_by_hidepid);
     suite_add_tcase(s, tc);
     return run_suite(s) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
