@@ -119,11 +119,20 @@ struct side {           /* one process */
     long long ac_kb;    /* its accounted ('ac') mappings, summed: what fork charges */
 };
 
+/* Major faults count as much as minor ones: a written page swapped out during a
+ * long --step pause comes back by a major fault, which also makes its copy. */
+struct faults {
+    long long minor, major;
+};
+
+static long long total(struct faults f) { return f.minor + f.major; }
+
 static struct {
     struct snapshot before, after;    /* this process's p and meminfo */
     struct side pb, pa;               /* this process before/after */
     long long written_kb, size_kb, fork_charge_kb, cats_kb; /* cats_kb: both cats' charges */
-    long long pages, fork_faults;     /* the written pages; this process's faults at fork */
+    long long pages;                  /* the written pages */
+    struct faults fork_faults;        /* this process's faults at fork */
     bool child_ready;
     char cat_exe[PATH_MAX];           /* /bin/cat, links resolved */
 } s;
@@ -181,11 +190,20 @@ static long long commit_row(void) { return snapshot_row(&n, &s.before, &s.after,
 
 /* This process's faults in the step's code: its rewrite of the written pages,
  * and a few for the rest (the pages it touches first since fork). */
-static long long faults_row(void) { return snapshot_row(&n, &s.before, &s.after, "minor_faults"); }
+static struct faults faults_row(void)
+{
+    struct faults f;
+    f.minor = snapshot_row(&n, &s.before, &s.after, "minor_faults");
+    f.major = snapshot_row(&n, &s.before, &s.after, "major_faults");
+    return f;
+}
 
-/* Far fewer faults than pages rewritten, where fork's rewrite faulted on
- * each: the start made none of them copy-on-write. */
-static bool no_cow(long long faults) { return faults < s.pages / 4 && s.fork_faults >= s.pages; }
+/* Far fewer faults than pages rewritten (a sixteenth), where fork's rewrite
+ * faulted on each: the start made at most that many of them copy-on-write. */
+static bool no_cow(struct faults f)
+{
+    return total(f) < s.pages / 16 && total(s.fork_faults) >= s.pages;
+}
 
 static void explain_map(void)
 {
@@ -206,13 +224,14 @@ static void explain_fork(void)
     s.fork_charge_kb = forked.ac_kb;
     narrate_fact_int(&n, "child_pid", child);
     long long moved = commit_row();
-    s.fork_faults = faults_row();
+    struct faults f = s.fork_faults = faults_row();
     commit_explain_fork(&n, moved, forked.ac_kb);
-    CONCLUDE(&n, "fork_made_pages_cow", s.fork_faults >= s.pages,
-             VALUES(VAL("minor_faults", s.fork_faults), VAL("pages_rewritten", s.pages)),
-             "Rewriting the %lld written pages after fork took %lld minor faults, one a page "
-             "at least: fork had made them read-only in both processes, each to be copied at "
-             "its first write (copy-on-write).", s.pages, s.fork_faults);
+    CONCLUDE(&n, "fork_made_pages_cow", total(f) >= s.pages,
+             VALUES(VAL("minor_faults", f.minor), VAL("major_faults", f.major),
+                    VAL("pages_rewritten", s.pages)),
+             "Rewriting the %lld written pages after fork took %lld faults (%lld major, from "
+             "swap), one a page at least: fork had made them read-only in both processes, "
+             "each to be copied at its first write (copy-on-write).", s.pages, total(f), f.major);
 }
 
 static void explain_vfork(void)
@@ -227,7 +246,8 @@ static void explain_vfork(void)
     struct side cat = read_side(vforked);
     char status[64];
     snprintf(status, sizeof status, "/proc/%d/status", vforked);
-    long long moved = commit_row(), faults = faults_row();
+    long long moved = commit_row();
+    struct faults f = faults_row();
     long long vm_rss = procfs_read_one(status, "VmRSS");
     narrate_fact_int(&n, "vforked_pid", vforked);
     narrate_fact(&n, "exe_as_vfork_returned", "%s", exe_len > 0 ? exe_seen : "(none)");
@@ -243,15 +263,16 @@ static void explain_vfork(void)
     /* What this step charged: the new child's 'ac' mappings, and any change in
      * ours (our own stdio, under ASan its allocator: a few kB; a copy: fork's). */
     long long ours = s.pa.ac_kb - s.pb.ac_kb, charge = cat.ac_kb + ours;
-    CONCLUDE(&n, "vfork_is_not_a_copy", no_cow(faults) && charge < s.fork_charge_kb / 2,
+    CONCLUDE(&n, "vfork_is_not_a_copy", no_cow(f) && charge < s.fork_charge_kb / 2,
              VALUES(VAL("charge_kB", charge), VAL("parent_accounted_delta_kB", ours),
                     VAL("fork_charge_kB", s.fork_charge_kb), VAL("commit_delta_kB", moved),
-                    VAL("minor_faults", faults), VAL("fork_minor_faults", s.fork_faults)),
-             "After cat's exec, rewriting the %lld written pages took %lld minor fault%s in all "
-             "(%lld after fork): vfork made none of them copy-on-write; it copied nothing. It "
-             "and the exec charged %lld kB (cat's mappings %lld kB, this process's %+lld kB), "
-             "fork %lld kB.", s.pages, faults, faults == 1 ? "" : "s", s.fork_faults, charge,
-             cat.ac_kb, ours, s.fork_charge_kb);
+                    VAL("minor_faults", f.minor), VAL("major_faults", f.major),
+                    VAL("fork_minor_faults", s.fork_faults.minor)),
+             "After cat's exec, rewriting the %lld written pages took %lld fault%s in all "
+             "(%lld after fork): vfork made at most %lld of them copy-on-write, and copied "
+             "nothing. It and the exec charged %lld kB (cat's mappings %lld kB, this "
+             "process's %+lld kB), fork %lld kB.", s.pages, total(f), total(f) == 1 ? "" : "s",
+             total(s.fork_faults), total(f), charge, cat.ac_kb, ours, s.fork_charge_kb);
     CONCLUDE(&n, "vfork_child_is_cat", exec_done && !cat.mapped && vm_rss > 0,
              VALUES(VAL("child_vm_rss_kB", vm_rss), VAL("child_maps_p", cat.mapped),
                     VAL("parent_written_kB", s.written_kb)),
@@ -268,23 +289,26 @@ static void explain_spawn(void)
     if (spawn_error != 0)
         narrate_fail_errno(&n, "posix_spawn /bin/cat", spawn_error);
     struct side cat = read_side(spawned);
-    long long moved = commit_row(), faults = faults_row();
+    long long moved = commit_row();
+    struct faults f = faults_row();
     narrate_fact_int(&n, "spawned_pid", spawned);
     narrate_fact_int(&n, "spawned_accounted_kB", cat.ac_kb);
     narrate_fact_int(&n, "fork_charge_kB", s.fork_charge_kb);
-    if (!CONCLUDE(&n, "spawn_is_not_a_copy", no_cow(faults) && cat.ac_kb < s.fork_charge_kb,
+    if (!CONCLUDE(&n, "spawn_is_not_a_copy", no_cow(f) && cat.ac_kb < s.fork_charge_kb,
                   VALUES(VAL("spawned_accounted_kB", cat.ac_kb),
-                         VAL("fork_charge_kB", s.fork_charge_kb), VAL("minor_faults", faults),
-                         VAL("fork_minor_faults", s.fork_faults)),
+                         VAL("fork_charge_kB", s.fork_charge_kb), VAL("minor_faults", f.minor),
+                         VAL("major_faults", f.major),
+                         VAL("fork_minor_faults", s.fork_faults.minor)),
                   "posix_spawn copied nothing of this process, as vfork: the rewrite took %lld "
-                  "minor fault%s in all (%lld after fork), and only cat's own mappings are "
-                  "charged (%lld kB, against the %lld kB fork charged).", faults,
-                  faults == 1 ? "" : "s", s.fork_faults, cat.ac_kb, s.fork_charge_kb))
-        CONCLUDE(&n, "spawn_forked", faults >= s.pages && !cat.mapped,
-                 VALUES(VAL("minor_faults", faults), VAL("pages_rewritten", s.pages)),
-                 "This C library's posix_spawn forked: the rewrite took %lld minor faults, one "
+                  "fault%s in all (%lld after fork), and only cat's own mappings are "
+                  "charged (%lld kB, against the %lld kB fork charged).", total(f),
+                  total(f) == 1 ? "" : "s", total(s.fork_faults), cat.ac_kb, s.fork_charge_kb))
+        CONCLUDE(&n, "spawn_forked", total(f) >= s.pages && !cat.mapped,
+                 VALUES(VAL("minor_faults", f.minor), VAL("major_faults", f.major),
+                        VAL("pages_rewritten", s.pages)),
+                 "This C library's posix_spawn forked: the rewrite took %lld faults, one "
                  "a page at least, as after fork. cat's exec then dropped the child's copy: "
-                 "only cat's mappings are charged (%lld kB).", faults, cat.ac_kb);
+                 "only cat's mappings are charged (%lld kB).", total(f), cat.ac_kb);
     s.cats_kb += cat.ac_kb;
     commit_explain(&n, moved, cat.ac_kb, "spawn_charged_cat_only",
                    "the charge is cat's, made by its exec.");
@@ -343,7 +367,7 @@ int main(int argc, char **argv)
     int first = cli_parse(argc, argv, &info, &common, NULL, NULL);
     cli_no_positionals(&info, argc, argv, first);
     page = (size_t)sysconf(_SC_PAGESIZE);
-    written = 256 * page;
+    written = 1024 * page; /* commit_fork_size maps at least 1024 pages */
     s.written_kb = (long long)written / 1024;
     demo_start(&n, &info, &common, NARRATE_COUNT(steps));
     size = commit_fork_size(&n, page);

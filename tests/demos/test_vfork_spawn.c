@@ -34,19 +34,20 @@ struct watch {
     pid_t parent, child, vforked, cat;
     uintptr_t p;
     int64_t parent_charge, fork_charge, vforked_charge, cat_charge;
-    int64_t pages, minflt; /* the pages written; the parent's minor faults at the last pause */
+    int64_t pages, faults; /* the pages written; the parent's faults at the last pause */
 };
 
 /* The step's rewrite of the pages, by the parent's faults from the last pause
- * to this one (faults, as we read them): a fault a page at least where the
- * start made them copy-on-write, far fewer where it did not; the demo's own
+ * to this one (faults, as we read them, minor and major: a page swapped out
+ * during the pause comes back by a major fault): a fault a page at least where
+ * the start made them copy-on-write, far fewer where it did not; the demo's own
  * count (its code's alone) lies within ours. */
 static void assert_rewrite(const struct json *st, const char *id, int64_t faults, int64_t pages,
                            bool cow)
 {
     const struct json *f = finding(st, id);
     ck_assert_ptr_nonnull(f);
-    int64_t own = jint(f, "values.minor_faults");
+    int64_t own = jint(f, "values.minor_faults") + jint(f, "values.major_faults");
     ck_assert_msg(own >= 0 && own <= faults, "%s: the demo's %lld faults, ours %lld", id,
                   (long long)own, (long long)faults);
     if (cow)
@@ -63,8 +64,9 @@ static void at_pause(void *ctx, const struct stepper *s, int next, const struct 
 {
     struct watch *w = ctx;
     w->parent = stepper_pid(s);
-    int64_t minflt = observe_minflt(w->parent), faults = minflt - w->minflt;
-    w->minflt = minflt;
+    int64_t now = observe_minflt(w->parent) + observe_majflt(w->parent);
+    int64_t faults = now - w->faults;
+    w->faults = now;
     if (st)
         assert_lesson_step_in(st, VMLAB_DEMO_SOURCE);
     const char *id = st ? jstr(st, "id") : "";
