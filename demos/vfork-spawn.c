@@ -229,9 +229,10 @@ static void explain_fork(void)
     CONCLUDE(&n, "fork_made_pages_cow", total(f) >= s.pages,
              VALUES(VAL("minor_faults", f.minor), VAL("major_faults", f.major),
                     VAL("pages_rewritten", s.pages)),
-             "Rewriting the %lld written pages after fork took %lld faults (%lld major, from "
-             "swap), one a page at least: fork had made them read-only in both processes, "
-             "each to be copied at its first write (copy-on-write).", s.pages, total(f), f.major);
+             "Rewriting the %lld written pages after fork took %lld faults (%lld of them "
+             "major, pages read back from swap), one a page at least: fork had made them "
+             "read-only in both processes, each to be copied at its first write "
+             "(copy-on-write).", s.pages, total(f), f.major);
 }
 
 static void explain_vfork(void)

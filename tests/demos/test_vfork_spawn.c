@@ -5,7 +5,7 @@
  * program the new child runs, its VmRSS and whether it maps the parent's
  * memory, and what both processes are charged; after posix_spawn, what cat
  * is charged. After each start the demo writes its written pages again: we
- * count its minor faults (/proc/PID/stat) from pause to pause, one a page
+ * count its faults, minor and major (/proc/PID/stat), from pause to pause, one a page
  * at least after fork (copy-on-write), far fewer after vfork and
  * posix_spawn (no copy). And no child outlives the demo: not at its end, not
  * when the demo is killed at a pause. (What fork shares and copies:
