@@ -113,15 +113,17 @@ static void check_step(const struct json *st, int64_t outside_faults, int64_t rs
     }
     if (strcmp(id, "map_populate") == 0 || strcmp(id, "populate_write") == 0) {
         /* THP 'always' reaches MAP_POPULATE's memory, never populate_write's
-         * (MADV_NOHUGEPAGE); fewer faults than pages touched (the demo's
-         * count, which lies within this test's) is a huge page mapped. */
+         * (MADV_NOHUGEPAGE); fewer faults than pages touched is a huge page
+         * mapped, by our count alone: about 12 against at least 6144 with 4 KiB pages (the
+         * narration's own faults, below 2000, cannot bridge that). */
         bool always = thp_mode_is("always"), mp = strcmp(id, "map_populate") == 0;
         const char *f = "thp_always_may_apply";
         ck_assert_int_eq(held(st, f), mp && always);
         ck_assert_int_eq(finding_value(st, f, "thp_always"), always);
         ck_assert_int_eq(finding_value(st, f, "minor_faults"), faults);
         ck_assert_int_eq(finding_value(st, f, "pages"), REPS * pages());
-        ck_assert_int_eq(finding_value(st, f, "huge_pages_mapped"), faults < REPS * pages());
+        ck_assert_int_eq(finding_value(st, f, "huge_pages_mapped"),
+                         outside_faults < REPS * pages());
     }
     if (strcmp(id, "zeroing") == 0 && !asan)
         ck_assert(held(st, "faults_only_before_timing"));
