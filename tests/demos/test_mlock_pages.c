@@ -197,7 +197,15 @@ START_TEST(refused_without_cap_ipc_lock)
     }
     struct rlimit rl;
     ck_assert_int_eq(getrlimit(RLIMIT_MEMLOCK, &rl), 0);
-    rl.rlim_cur = SIZE_KB / 2 * 1024;
+    /* Half the size, or the hard limit where that is lower (64 KiB on older kernels
+     * and in Docker): any limit from a page to below the size refuses step 2. */
+    rlim_t wanted = SIZE_KB / 2 * 1024;
+    rl.rlim_cur = rl.rlim_max < wanted ? rl.rlim_max : wanted;
+    if (rl.rlim_cur < (rlim_t)sysconf(_SC_PAGESIZE)) {
+        printf("the hard RLIMIT_MEMLOCK, %llu bytes, leaves not a page to lock: not tested\n",
+               (unsigned long long)rl.rlim_max);
+        return;
+    }
     ck_assert_int_eq(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
     char size[16];
     snprintf(size, sizeof size, "%dK", SIZE_KB);
