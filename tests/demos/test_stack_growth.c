@@ -10,8 +10,8 @@
  * where lower, and its stack stopped within two pages of it; the gap is
  * stack_guard_gap from /proc/cmdline or 256 pages, and the gap child's stack
  * stopped that far above a page 2 MiB below the stack we read), and a thread
- * of our own with a 256 KiB stack shows the size and guard page the thread
- * child must have seen. */
+ * of our own with a 256 KiB stack shows the guard page the thread child must
+ * have seen. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <pthread.h>
@@ -152,7 +152,11 @@ static void check_step(pid_t pid, const struct json *st, const struct seen *b, c
 }
 
 /* A thread of our own with a 256 KiB stack, made as the demo's child makes
- * it: its stack mapping, and the mapping just below (glibc's guard page). */
+ * it: its stack mapping, and the mapping just below (glibc's guard page).
+ * Its size is not the child's to the kB: where the kernel lets a MAP_STACK
+ * mapping merge with an anonymous rw-p one just above it (glibc's mprotect of
+ * the stack can), the mapping is bigger, by what lay above, and that differs
+ * between this process and the demo's child. 256 KiB is the least either has. */
 static struct vma own_stack, own_guard;
 static bool own_found;
 
@@ -177,11 +181,14 @@ static void check_thread(const struct json *thread, bool rlimit_ran)
     ck_assert_int_eq(pthread_join(t, NULL), 0);
     ck_assert(own_found);
     ck_assert_str_eq(own_guard.perms, "---p");
+    ck_assert_int_ge((int64_t)(own_stack.end - own_stack.start), 256 << 10);
     assert_sentences_rest_on_findings(thread);
-    ck_assert_int_eq(jint(thread, "facts.child_stack_kB"), (own_stack.end - own_stack.start) / 1024);
+    int64_t child = jint(thread, "facts.child_stack_kB");
+    ck_assert_msg(child >= 256, "the thread child's stack is %lld kB, 256 KiB asked for",
+                  (long long)child);
     ck_assert_str_eq(jstr(thread, "facts.fault_perms"), own_guard.perms);
     ck_assert_str_eq(jstr(thread, "facts.si_code"), "SEGV_ACCERR");
-    ck_assert_int_eq(jint(thread, "facts.child_stack_kB"), jint(thread, "facts.thread_stack_before_kB"));
+    ck_assert_int_eq(child, jint(thread, "facts.thread_stack_before_kB"));
     ck_assert(held(thread, "thread_stack_fixed") && held(thread, "guard_page_accerr"));
     ck_assert_int_eq(finding_value(thread, "guard_page_accerr", "rlimit_si_code"),
                      rlimit_ran ? SEGV_MAPERR : 0);
