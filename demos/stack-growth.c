@@ -165,15 +165,15 @@ static void overflow_in_thread(void *arg, void *out)
 static struct crash crash;
 static int status;
 static int rlimit_code;       /* step 5's si_code, the overflow past RLIMIT_STACK; 0: none */
-static struct overflow_setup lowered_limit;     /* what the stack has now, and 512 KiB */
+static bool by_rlimit, by_gap;  /* what stopped the stack: stopped_at_rlimit, gap_kept held */
 static struct overflow_setup page_below = {8u << 20, true};
 static int64_t gap_stop_kb;   /* where the gap will stop the stack: 2 MiB down, less the gap */
 static int64_t gap_limit_kb;  /* the child's limit in that step: 8 MiB, or a lower hard limit */
 
 LESSON_FN static void limit_step(void)
 {
-    lowered_limit.limit = (rlim_t)(d.size[1] + 512) * 1024;
-    LESSON(&n, worker_run(overflow_stack, &lowered_limit, &crash, sizeof crash, &status););
+    struct overflow_setup limit_above_stack = {(rlim_t)(d.size[1] + 512) * 1024, false};
+    LESSON(&n, worker_run(overflow_stack, &limit_above_stack, &crash, sizeof crash, &status););
 }
 
 LESSON_FN static void gap_step(void)
@@ -297,7 +297,7 @@ static void explain_rlimit(void)
     crash_facts();
     rlimit_code = crash.probe.faulted && crash.probe.signo == SIGSEGV ? crash.probe.code : 0;
     int64_t left = crash.limit_kb - crash.stack_kb; /* how far below the limit it stopped */
-    CONCLUDE(&n, "stopped_at_rlimit",
+    by_rlimit = CONCLUDE(&n, "stopped_at_rlimit",
              rlimit_code == SEGV_MAPERR && left >= 0 && left < 2 * d.page_kb,
              VALUES(VAL("stack_kB", crash.stack_kb), VAL("limit_kB", crash.limit_kb),
                     VAL("si_code", rlimit_code)),
@@ -326,7 +326,7 @@ static void explain_gap(void)
     int64_t gap = crash.blocker_end ? (int64_t)(crash.stack_start - crash.blocker_end) / 1024 : -1;
     narrate_fact(&n, "blocker_end", "%#lx", (unsigned long)crash.blocker_end);
     narrate_fact_int(&n, "distance_kB", gap);
-    CONCLUDE(&n, "gap_kept", gap >= want && gap <= want + 2 * d.page_kb &&
+    by_gap = CONCLUDE(&n, "gap_kept", gap >= want && gap <= want + 2 * d.page_kb &&
                  crash.stack_kb < crash.limit_kb,
              VALUES(VAL("distance_kB", gap), VAL("gap_kB", want), VAL("stack_kB", crash.stack_kb)),
              "A page mapped 2 MiB below the stack stopped it before its %lld kB limit: [stack] "
@@ -364,7 +364,7 @@ static const struct narrate_lesson steps[] = {
     {"recurse", "Recurse: each call a 4 KiB frame", recurse_step, explain_recurse, HOW_MUCH_RSS},
     {"recurse_again", "Recurse as deep again", recurse_step, explain_recurse, HOW_MUCH_RSS},
     {"recurse_deeper", "Recurse twice as deep", recurse_deeper, explain_recurse, HOW_MUCH_RSS},
-    {"rlimit", "In a child, lower RLIMIT_STACK and overflow", limit_step, explain_rlimit,
+    {"rlimit", "In a child, set RLIMIT_STACK and overflow", limit_step, explain_rlimit,
      NO_QUESTION},
     {"guard_gap", "In a child, map a page below the stack and overflow", gap_step, explain_gap,
      NO_QUESTION},
@@ -413,7 +413,8 @@ int main(int argc, char **argv)
     narrate_intro(&n, "stack-growth (PID %ld): recursion %ld and %ld frames deep, each frame "
                   "4 KiB.", (long)getpid(), depth, 2 * depth);
     narrate_run(&n, steps, NARRATE_COUNT(steps));
-    narrate_finish(&n, RESULT_OK, "the stack grew page by page and was stopped %s; every number "
-                   "above was measured in this run.",
-                   gap_limit_kb > gap_stop_kb ? "twice, by two rules" : "by RLIMIT_STACK alone");
+    narrate_finish(&n, RESULT_OK, "the stack grew page by page%s%s%s; every number above was "
+                   "measured in this run.", by_rlimit ? " and was stopped by RLIMIT_STACK" : "",
+                   by_rlimit && by_gap ? " and" : by_gap ? " and was stopped" : "",
+                   by_gap ? " by the guard gap" : "");
 }

@@ -194,6 +194,22 @@ static void check_thread(const struct json *thread, bool rlimit_ran)
                      rlimit_ran ? SEGV_MAPERR : 0);
 }
 
+/* The last line names a rule that stopped the stack only where its finding
+ * held: RLIMIT_STACK in step 5 (stopped_at_rlimit), the gap in step 6 (gap_kept,
+ * not even recorded where the step did not run). */
+static void check_reason(const struct stepper *s)
+{
+    const struct json *result = stepper_result(s);
+    ck_assert_ptr_nonnull(result);
+    const char *reason = jstr(result, "reason");
+    bool by_rlimit = held(stepper_step(s, 5), "stopped_at_rlimit");
+    bool by_gap = held(stepper_step(s, 6), "gap_kept");
+    ck_assert_msg((strstr(reason, "RLIMIT_STACK") != NULL) == by_rlimit &&
+                      (strstr(reason, "guard gap") != NULL) == by_gap,
+                  "reason \"%s\"; stopped_at_rlimit %s, gap_kept %s", reason,
+                  by_rlimit ? "held" : "not held", by_gap ? "held" : "not held");
+}
+
 /* At the pause before step `next`: our reading now, and step next - 1 against it. */
 static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *ended)
 {
@@ -213,6 +229,7 @@ START_TEST(lesson_observed)
     const struct json *thread = stepper_step(&s, 7);
     ck_assert_ptr_nonnull(thread);
     check_thread(thread, true);
+    check_reason(&s);
     lesson_assert_ok_end(&s);
 }
 END_TEST
@@ -268,6 +285,7 @@ START_TEST(low_hard_limit)
     ck_assert(held(gap, "gap_no_room"));
     ck_assert_int_eq(finding_value(stepper_step(&s, 5), "stopped_at_rlimit", "limit_kB"), 1024);
     check_thread(stepper_step(&s, 7), true);
+    check_reason(&s);
     lesson_assert_ok_end(&s);
 }
 END_TEST
