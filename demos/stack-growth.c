@@ -413,8 +413,9 @@ int main(int argc, char **argv)
     narrate_intro(&n, "stack-growth (PID %ld): recursion %ld and %ld frames deep, each frame "
                   "4 KiB.", (long)getpid(), depth, 2 * depth);
     narrate_run(&n, steps, NARRATE_COUNT(steps));
-    narrate_finish(&n, RESULT_OK, "the stack grew page by page%s%s%s; every number above was "
-                   "measured in this run.", by_rlimit ? " and was stopped by RLIMIT_STACK" : "",
-                   by_rlimit && by_gap ? " and" : by_gap ? " and was stopped" : "",
+    narrate_finish(&n, RESULT_OK, "recursion %ld and %ld frames deep%s%s%s; every number above "
+                   "was measured in this run.", depth, 2 * depth,
+                   by_rlimit ? ", a stack stopped by RLIMIT_STACK" : "",
+                   by_rlimit && by_gap ? " and" : by_gap ? ", a stack stopped" : "",
                    by_gap ? " by the guard gap" : "");
 }
