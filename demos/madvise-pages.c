@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -212,7 +213,8 @@ static void explain_populate(void)
     errno_describe("madvise(MADV_POPULATE_WRITE)", n.lesson_errno, failure, sizeof failure);
     CONCLUDE(&n, "populate_failed", rc != 0 && n.lesson_errno != EINVAL,
              VALUES(VAL("errno", n.lesson_errno), VAL("rss_kB", after("Rss"))),
-             "%s. Only %lld of %lld kB are resident.", failure, after("Rss"), d.size_kb);
+             "%s. %s %lld of %lld kB are resident.", failure,
+             after("Rss") < d.size_kb ? "Only" : "Yet all", after("Rss"), d.size_kb);
     CONCLUDE(&n, "populated_without_touching", rc == 0 && after("Rss") == d.size_kb,
              VALUES(VAL("rss_kB", after("Rss")), VAL("minor_faults", delta("minor_faults"))),
              "Freed first with MADV_DONTNEED, then MADV_POPULATE_WRITE: every page is resident "
@@ -220,15 +222,47 @@ static void explain_populate(void)
              "faulted them in itself (%lld faults counted).", after("Rss"), delta("minor_faults"));
 }
 
-/* Whether this process's own cgroup forbids it swap (v2 memory.swap.max 0),
- * one reason pages stay although the machine has swap; dir: that cgroup. */
-static bool own_cgroup_may_not_swap(char *dir, size_t len)
+/* Whether memory.swap.max is 0 in dir or above it, to the mount (root_len long); dir is left
+ * the nearest such. *seen: whether any has the file (cgroup v1 has none, nor v2's root). */
+static bool swap_max_zero_above(char *dir, size_t root_len, bool *seen)
+{
+    for (;;) {
+        uint64_t swap_max;
+        bool read = cgroup_read(dir, "memory.swap.max", &swap_max);
+        *seen = *seen || read;
+        if (read && swap_max == 0)
+            return true;
+        char *slash = strrchr(dir, '/');
+        if (strlen(dir) <= root_len || !slash || (size_t)(slash - dir) < root_len)
+            return false;
+        *slash = '\0'; /* the parent */
+    }
+}
+
+/* Why pages stay although the machine has swap: swap is full (zram may be),
+ * or memory.swap.max is 0 in this process's cgroup or one above it (a systemd
+ * slice, a container's pod: it holds for every cgroup below). Where no cgroup
+ * has the file, nothing is said of it. why: those sentences; returns whether
+ * memory.swap.max is 0. */
+static bool swap_refused(long long swap_free_kb, char *why, size_t len)
 {
     struct cgroup_self self;
     cgroup_self(&self);
-    uint64_t swap_max;
-    snprintf(dir, len, "%s", self.dir);
-    return self.dir[0] && cgroup_read(self.dir, "memory.swap.max", &swap_max) && swap_max == 0;
+    char dir[512] = "";
+    if (!self.v1_mounted && self.v2_mount)
+        snprintf(dir, sizeof dir, "%s", self.dir);
+    bool seen = false;
+    bool zero = dir[0] && swap_max_zero_above(dir, strlen(self.v2_mount), &seen);
+    int used = snprintf(why, len, "%s", swap_free_kb == 0 ? " Swap is full (SwapFree 0 kB)." : "");
+    bool own = strcmp(dir, self.dir) == 0;
+    if (zero)
+        snprintf(why + used, len - (size_t)used, " This process's cgroup (%s) may not swap: "
+                 "memory.swap.max is 0 in %s%s.", self.dir, own ? "it" : dir,
+                 own ? "" : ", which contains it");
+    else if (seen)
+        snprintf(why + used, len - (size_t)used, " Not because of memory.swap.max: not 0 in this "
+                 "process's cgroup (%s) nor in any above it.", self.dir);
+    return zero;
 }
 
 static void explain_pageout(void)
@@ -249,17 +283,13 @@ static void explain_pageout(void)
              VALUES(VAL("swap_total_kB", swap_kb), VAL("rss_delta_kB", delta("Rss"))),
              "This machine has no swap (SwapTotal 0 kB): dirty anonymous pages have nowhere to "
              "go, so MADV_COLD and MADV_PAGEOUT left all of them (Rss unchanged).");
-    char dir[512], why[600];
-    bool capped = own_cgroup_may_not_swap(dir, sizeof dir);
-    snprintf(why, sizeof why, capped ? "This process's cgroup may not swap: memory.swap.max is 0 "
-                                       "in %s." :
-                                       "Not because of memory.swap.max in its own cgroup "
-                                       "(%s): not 0, or absent.", dir);
+    char why[1200];
+    bool capped = swap_refused(swap_free_kb, why, sizeof why);
     CONCLUDE(&n, "pageout_kept_with_swap", kept && swap_kb > 0,
              VALUES(VAL("swap_total_kB", swap_kb), VAL("swap_free_kB", swap_free_kb),
                     VAL("cgroup_swap_max_zero", capped)),
              "This machine has swap (SwapTotal %lld kB, %lld kB free), yet MADV_PAGEOUT wrote "
-             "none of these pages to it: Rss unchanged, Swap 0 kB. %s", swap_kb, swap_free_kb, why);
+             "none of these pages to it: Rss unchanged, Swap 0 kB.%s", swap_kb, swap_free_kb, why);
     CONCLUDE(&n, "pageout_to_swap", rc == 0 && delta("Swap") > 0,
              VALUES(VAL("swap_delta_kB", delta("Swap")), VAL("rss_delta_kB", delta("Rss"))),
              "MADV_PAGEOUT wrote %lld kB to swap now, not when memory runs short: Rss fell by "
