@@ -8,14 +8,17 @@
  * passes. /proc/vmstat's pglazyfreed, read around the pressure step, bounds
  * what the demo says the kernel took. A kernel before 5.14, which answers
  * MADV_POPULATE_WRITE with EINVAL, is played by a seccomp filter, and so is
- * a call that fails otherwise (ENOMEM), which leaves step 8 an empty region.
+ * a call that fails otherwise (ENOMEM), which leaves step 8 an empty region,
+ * or, where MADV_DONTNEED is refused too, a full one.
  *
  *   test_madvise_pages           everything, as the current user
  *   test_madvise_pages nobody    as uid 65534: no cgroup step
  *   test_madvise_pages --populate-write-fails ERRNO PROGRAM ARGS...
  *                                runs PROGRAM with madvise(MADV_POPULATE_WRITE)
  *                                answering ERRNO (a number; EINVAL: as before
- *                                Linux 5.14) */
+ *                                Linux 5.14)
+ *   test_madvise_pages --dontneed-and-populate-write-fail ERRNO PROGRAM ARGS...
+ *                                the same, and MADV_DONTNEED answers EPERM */
 #define _GNU_SOURCE
 #include <check.h>
 #include <errno.h>
@@ -65,7 +68,9 @@ struct watch {
     int64_t lazy_kb;        /* the child's LazyFree of a, read then too */
     int64_t lazyfreed;      /* /proc/vmstat pglazyfreed, read then too */
     int64_t resident_kb;    /* Rss of p, read before "pageout" */
+    int64_t lazy_resident_kb; /* LazyFree of p, read then too */
     int populate_errno;     /* how MADV_POPULATE_WRITE answers: 0, or an errno */
+    bool dontneed_refused;  /* MADV_DONTNEED answers EPERM: nothing is freed */
 };
 
 static int64_t smaps(pid_t pid, uintptr_t at, const char *key)
@@ -179,9 +184,9 @@ static void check_step(struct watch *w, const struct json *st)
         ck_assert_int_eq(smaps(w->pid, w->p, "Rss"), SIZE_KB);
         ck_assert(held(st, "every_page_has_a_frame"));
     } else if (strcmp(id, "dontneed") == 0) {
-        ck_assert_int_eq(smaps(w->pid, w->p, "Rss"), 0);
+        ck_assert_int_eq(smaps(w->pid, w->p, "Rss"), w->dontneed_refused ? SIZE_KB : 0);
         ck_assert_int_eq(smaps(w->pid, w->p, "Size"), SIZE_KB);
-        ck_assert(held(st, "dontneed_freed_now"));
+        ck_assert_int_eq(held(st, "dontneed_freed_now"), !w->dontneed_refused);
     } else if (strcmp(id, "free") == 0) {
         int64_t lazy = smaps(w->pid, w->p, "LazyFree");
         ck_assert_int_eq(smaps(w->pid, w->p, "Rss"), SIZE_KB);
@@ -224,7 +229,8 @@ static void check_step(struct watch *w, const struct json *st)
         /* MADV_POPULATE_WRITE, or where it is unknown, a write to each page */
         bool known = w->populate_errno == 0, unknown = w->populate_errno == EINVAL;
         w->resident_kb = smaps(w->pid, w->p, "Rss");
-        ck_assert_int_eq(w->resident_kb, known || unknown ? SIZE_KB : 0);
+        w->lazy_resident_kb = smaps(w->pid, w->p, "LazyFree");
+        ck_assert_int_eq(w->resident_kb, known || unknown || w->dontneed_refused ? SIZE_KB : 0);
         ck_assert_int_eq(held(st, "populated_without_touching"), known);
         ck_assert_int_eq(held(st, "populate_unsupported"), unknown);
         ck_assert_int_eq(held(st, "populated_by_writing"), unknown);
@@ -238,7 +244,7 @@ static void check_step(struct watch *w, const struct json *st)
         bool all = w->resident_kb == SIZE_KB, ran = !held(st, "pageout_unsupported");
         ck_assert_int_eq(jint(st, "facts.swap_total_kB"), swap);
         ck_assert_int_eq(held(st, "pageout_not_all_resident"), !all);
-        if (swap == 0)
+        if (swap == 0 && w->lazy_resident_kb == 0) /* lazy-free pages may go without swap */
             ck_assert_int_eq(rss, w->resident_kb);
         bool kept = ran && all && rss == w->resident_kb && swapped == 0;
         ck_assert_int_eq(held(st, "pageout_without_swap_kept"), kept && swap == 0);
@@ -375,16 +381,19 @@ static bool kernel_knows_populate_write(void)
 }
 
 /* Steps through the demo with a pause at each step. fail_with: 0, or the
- * errno that MADV_POPULATE_WRITE is made to answer. */
-static void step_through(int fail_with)
+ * errno that MADV_POPULATE_WRITE is made to answer; keep: MADV_DONTNEED
+ * answers EPERM too (with fail_with only). */
+static void step_through(int fail_with, bool keep)
 {
     char size[16], errno_arg[16];
     snprintf(size, sizeof size, "%dK", SIZE_KB);
     snprintf(errno_arg, sizeof errno_arg, "%d", fail_with);
-    const char *argv[] = {"/proc/self/exe", "--populate-write-fails", errno_arg, program,
+    const char *argv[] = {"/proc/self/exe",
+                          keep ? "--dontneed-and-populate-write-fail" : "--populate-write-fails",
+                          errno_arg, program,
                           "--step", "--json", "--size", size, NULL};
     struct stepper s;
-    struct watch w = {.populate_errno = fail_with};
+    struct watch w = {.populate_errno = fail_with, .dontneed_refused = keep};
     if (!fail_with && !kernel_knows_populate_write())
         w.populate_errno = EINVAL;
     int last = lesson_step_through(&s, fail_with ? argv : argv + 3, at_pause, &w);
@@ -407,7 +416,7 @@ static void step_through(int fail_with)
 
 START_TEST(observed_from_outside)
 {
-    step_through(0);
+    step_through(0, false);
 }
 END_TEST
 
@@ -416,31 +425,43 @@ END_TEST
  * pages out (or keeps) a full region, not an empty one. */
 START_TEST(populate_write_unknown)
 {
-    step_through(EINVAL);
+    step_through(EINVAL, false);
 }
 END_TEST
 
 /* A failure the step does not mend: step 8 says its region is not all there. */
 START_TEST(populate_write_failed)
 {
-    step_through(ENOMEM);
+    step_through(ENOMEM, false);
+}
+END_TEST
+
+/* The same failure where MADV_DONTNEED freed nothing: all of it stays
+ * resident, and the step must not say "Only". */
+START_TEST(populate_write_failed_all_resident)
+{
+    step_through(ENOMEM, true);
 }
 END_TEST
 
 /* In the process about to exec the demo: madvise(..., MADV_POPULATE_WRITE)
- * answers error, every other call runs. */
-static void refuse_populate_write(unsigned error)
+ * answers error, and where dontneed, madvise(..., MADV_DONTNEED) EPERM;
+ * every other call runs. */
+static void refuse_populate_write(unsigned error, bool dontneed)
 {
     struct sock_filter code[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 1, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_madvise, 0, 3),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_madvise, 0, 5),
         /* the advice's low 32 bits (both arches are little-endian) */
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MADV_POPULATE_WRITE, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (error & SECCOMP_RET_DATA)),
+        /* no advice is -1: where dontneed is false, this never matches */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, dontneed ? MADV_DONTNEED : UINT32_MAX, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
@@ -487,8 +508,9 @@ static const struct bad_case bad_cases[] = {
 int main(int argc, char **argv)
 {
 #ifdef NATIVE_AUDIT_ARCH
-    if (argc > 3 && strcmp(argv[1], "--populate-write-fails") == 0) {
-        refuse_populate_write((unsigned)atoi(argv[2]));
+    bool keep = argc > 3 && strcmp(argv[1], "--dontneed-and-populate-write-fail") == 0;
+    if (argc > 3 && (keep || strcmp(argv[1], "--populate-write-fails") == 0)) {
+        refuse_populate_write((unsigned)atoi(argv[2]), keep);
         execv(argv[3], argv + 3);
         perror(argv[3]);
         return 127;
@@ -506,6 +528,7 @@ int main(int argc, char **argv)
 #ifdef NATIVE_AUDIT_ARCH
         tcase_add_test(tc, populate_write_unknown);
         tcase_add_test(tc, populate_write_failed);
+        tcase_add_test(tc, populate_write_failed_all_resident);
 #endif
         tcase_add_test(tc, answers_show_real_code);
     }
