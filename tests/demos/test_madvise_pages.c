@@ -224,7 +224,8 @@ static void check_step(struct watch *w, const struct json *st)
                       (long long)lazyfreed, (long long)zeros);
         ck_assert_msg(zeros * page_kb <= w->lazy_kb, "%lld pages read as zero, but only %lld kB "
                       "were marked", (long long)zeros, (long long)w->lazy_kb);
-        ck_assert(held(st, "lazyfree_taken_under_pressure"));
+        ck_assert_msg(held(st, "lazyfree_taken_under_pressure"), "Rss fell by %lld kB, %lld pages "
+                      "read as zero", -(long long)jint(st, "delta.Rss_kB"), (long long)zeros);
     } else if (strcmp(id, "populate_write") == 0) {
         /* MADV_POPULATE_WRITE, or where it is unknown, a write to each page */
         bool known = w->populate_errno == 0, unknown = w->populate_errno == EINVAL;
