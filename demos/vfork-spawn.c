@@ -270,8 +270,8 @@ static void explain_vfork(void)
                     VAL("minor_faults", f.minor), VAL("major_faults", f.major),
                     VAL("fork_minor_faults", s.fork_faults.minor)),
              "After cat's exec, rewriting the %lld written pages took %lld fault%s in all "
-             "(%lld after fork): vfork made at most %lld of them copy-on-write, and copied "
-             "nothing. It and the exec charged %lld kB (cat's mappings %lld kB, this "
+             "(%lld after fork): vfork made at most %lld of them copy-on-write, fork every "
+             "one. It and the exec charged %lld kB (cat's mappings %lld kB, this "
              "process's %+lld kB), fork %lld kB.", s.pages, total(f), total(f) == 1 ? "" : "s",
              total(s.fork_faults), total(f), charge, cat.ac_kb, ours, s.fork_charge_kb);
     CONCLUDE(&n, "vfork_child_is_cat", exec_done && !cat.mapped && vm_rss > 0,
@@ -300,7 +300,7 @@ static void explain_spawn(void)
                          VAL("fork_charge_kB", s.fork_charge_kb), VAL("minor_faults", f.minor),
                          VAL("major_faults", f.major),
                          VAL("fork_minor_faults", s.fork_faults.minor)),
-                  "posix_spawn copied nothing of this process, as vfork: the rewrite took %lld "
+                  "posix_spawn, as vfork, made few pages copy-on-write: the rewrite took %lld "
                   "fault%s in all (%lld after fork), and only cat's own mappings are "
                   "charged (%lld kB, against the %lld kB fork charged).", total(f),
                   total(f) == 1 ? "" : "s", total(s.fork_faults), cat.ac_kb, s.fork_charge_kb))
