@@ -195,11 +195,9 @@ static void observe(void *ctx, bool after)
     t.minflt[after] = ru.ru_minflt;
 }
 
-/* e: the stack's mapping, where the deepest frame was (NULL: not found). */
+/* e: the stack's mapping, where the deepest frame was. */
 static void explain_stack(const struct probe_result *r, const struct smaps_entry *e)
 {
-    if (!e)
-        return;
     uintptr_t fault_page = r->addr & ~(uintptr_t)(page - 1), below = probe_mapping_below(e->start);
     int64_t size = (int64_t)(e->end - e->start), needed = (int64_t)(e->end - fault_page);
     int64_t gap = (int64_t)(fault_page - below), guard = probe_stack_guard_gap();
@@ -297,7 +295,8 @@ static void explain(int which, const struct probe_result *r)
     if (r->pkey >= 0)
         narrate_fact_int(&n, "si_pkey", r->pkey);
     if (which == STACK_OVERFLOW) {
-        explain_stack(r, mapped ? &e : NULL);
+        if (mapped)
+            explain_stack(r, &e);
         return;
     }
 #if defined(__x86_64__) /* canonical addresses, as explained here */
