@@ -249,11 +249,12 @@ static void explain_write(void)
 {
     d.write = report(ns, d.pages, d.pages);
     long long first = d.write.first, med = d.write.median, z = d.floor.median;
+    long long x100 = z > 0 ? med * 100 / z : 0; /* the arguments are computed even if z is 0 */
     CONCLUDE(&n, "fault_dearer_than_zeroing", z > 0 && med > z,
              VALUES(VAL("write_ns", med), VAL("zeroing_ns", z)),
              "A write fault cost %lld ns, %lld.%02lld times the %lld ns of zeroing a resident "
              "page: the rest is the trap, the page allocator, the page table and the accounting.",
-             med, med / z, med * 100 / z % 100, z);
+             med, x100 / 100, x100 % 100, z);
     narrate_answer(&n, z > 0 ? (med < 2 * z ? 0 : med <= 10 * z ? 1 : 2) : -1,
                    "fault_dearer_than_zeroing");
     bool cold = first * 4 > med * 5; /* more than a quarter above the median */
