@@ -6,6 +6,7 @@
  * It only reads /proc: no root needed for your own processes. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,6 +78,25 @@ struct frame {
     char text[FRAME_MAX];
     size_t len;
 };
+
+/* The rows of the terminal the frames go to (0: a pipe, no limit): a frame
+ * taller than the screen scrolls its top, the demo's own mapping (what the
+ * projector is for), out of sight. Read for each frame: windows get resized. */
+static size_t screen_rows(bool tty)
+{
+    struct winsize ws;
+    if (!tty)
+        return 0;
+    return ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 ? ws.ws_row : 24;
+}
+
+static size_t lines_in(const struct frame *f)
+{
+    size_t lines = 0;
+    for (size_t i = 0; i < f->len; i++)
+        lines += f->text[i] == '\n';
+    return lines;
+}
 
 __attribute__((format(printf, 2, 3)))
 static void put(struct frame *f, const char *fmt, ...)
@@ -204,17 +225,33 @@ static void draw_demo(struct frame *f, const struct process_map *m, struct previ
     prev->start = e->start;
 }
 
-static void draw_rows(struct frame *f, const struct process_map *m)
+/* The rows that fit in room lines (0: all), the demo's own among them, and a
+ * line that says how many did not. */
+static void draw_rows(struct frame *f, const struct process_map *m, size_t room)
 {
     uint64_t largest = 1;
-    for (size_t i = 0; i < m->nrows; i++)
+    size_t demo_row = m->nrows;
+    for (size_t i = 0; i < m->nrows; i++) {
         if (m->rows[i].size_kb > largest)
             largest = m->rows[i].size_kb;
+        if (m->rows[i].is_demo)
+            demo_row = i;
+    }
+    size_t keep = m->nrows; /* rows drawn: all, or what fits above the last line's count */
+    if (room > 0 && m->nrows + (m->hidden > 0) > room)
+        keep = room - 1;
+    /* The first keep rows, or where the demo's row is below them, one fewer and it. */
+    bool demo_below = demo_row < m->nrows && demo_row >= keep && keep > 0;
     char scale[32];
     human(largest, scale, sizeof scale);
     put(f, "Every mapping, to scale (a full bar is %s; '#' resident):\n", scale);
+    size_t hidden = m->hidden;
     for (size_t i = 0; i < m->nrows; i++) {
         const struct row *r = &m->rows[i];
+        if (demo_below ? i >= keep - 1 && i != demo_row : i >= keep) {
+            hidden++;
+            continue;
+        }
         char bar[BAR + 1], size[16], rss[16];
         size_t width = (size_t)((r->size_kb * BAR + largest - 1) / largest);
         if (width == 0)
@@ -230,15 +267,15 @@ static void draw_rows(struct frame *f, const struct process_map *m)
         put(f, "%c %012lx %s %-16.16s %9s %-22s %s\n", r->is_demo ? '>' : ' ',
             (unsigned long)r->start, r->perms, r->name, size, bar, rss);
     }
-    if (m->hidden)
-        put(f, "  (%zu more mappings not shown)\n", m->hidden);
+    if (hidden)
+        put(f, "  (%zu more mappings not shown)\n", hidden);
 }
 
 /* Builds the frame for pid; false (errno set) when its smaps cannot be read:
  * the process is gone (ENOENT), not ours (EACCES), or has no memory (ENODATA:
  * a zombie's or a kernel thread's smaps is empty). */
 static bool build(struct frame *f, long pid, const struct announcement *a, bool announced,
-                  struct previous *prev, bool color)
+                  struct previous *prev, bool color, size_t rows)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%ld/smaps", pid);
@@ -256,17 +293,23 @@ static bool build(struct frame *f, long pid, const struct announcement *a, bool 
     }
     f->len = 0;
     f->text[0] = '\0';
-    if (announced)
-        put(f, "vmlab-watch: %s, PID %ld, step %d/%d: %.40s\n\n", a->demo, pid, a->step,
-            a->steps, a->title);
-    else
+    if (announced) { /* 80 columns: the title is cut to what the line has left */
+        int used = snprintf(NULL, 0, "vmlab-watch: %s, PID %ld, step %d/%d: ", a->demo, pid,
+                            a->step, a->steps);
+        put(f, "vmlab-watch: %s, PID %ld, step %d/%d: %.*s\n\n", a->demo, pid, a->step,
+            a->steps, used < 80 ? 80 - used : 0, a->title);
+    } else {
         put(f, "vmlab-watch: PID %ld\n\n", pid);
+    }
     if (m.have_demo)
         draw_demo(f, &m, prev, color);
     else if (announced && a->addr)
         put(f, "The demo's mapping at %lx is gone (unmapped).\n", (unsigned long)a->addr);
     put(f, "\n");
-    draw_rows(f, &m);
+    /* The mappings get what the screen has left below their title line, less
+     * the line the cursor sits on. */
+    size_t used = lines_in(f) + 2;
+    draw_rows(f, &m, rows == 0 ? 0 : rows > used + 1 ? rows - used : 1);
     return true;
 }
 
@@ -326,6 +369,17 @@ static noreturn void refuse_pid(long pid, int err)
                     err == ENODATA ? "its smaps is empty" : strerror(err));
 }
 
+/* Demos announce themselves to their own user only: a demo started with sudo is
+ * root's, and only a watcher run as root finds it (and may read its smaps). */
+static void say_waiting(void)
+{
+    const struct passwd *pw = getpwuid(geteuid());
+    printf("vmlab-watch: waiting for a vmlab demo run by %s (Ctrl-C quits).\n",
+           pw ? pw->pw_name : "this user");
+    if (geteuid() != 0)
+        printf("A demo started with sudo is root's: watch it with sudo too.\n");
+}
+
 static void sleep_ms(unsigned ms)
 {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -374,8 +428,7 @@ int main(int argc, char **argv)
         long pid = fixed_pid ? fixed_pid : announced ? a.pid : 0;
         if (pid == 0) {
             if (!said_waiting)
-                printf("vmlab-watch: waiting for a vmlab demo to start (run one in another "
-                       "terminal; Ctrl-C quits)\n");
+                say_waiting();
             said_waiting = true;
             (void)fflush(stdout);
             sleep_ms(set.interval_ms);
@@ -385,7 +438,7 @@ int main(int argc, char **argv)
         if (pid != followed)
             memset(&prev, 0, sizeof prev);
         followed = pid;
-        if (!build(&frame, pid, &a, announced, &prev, color)) {
+        if (!build(&frame, pid, &a, announced, &prev, color, screen_rows(tty))) {
             if (fixed_pid && drawn == 0)
                 refuse_pid(fixed_pid, errno);
             if (fixed_pid && (errno == EACCES || errno == EPERM))

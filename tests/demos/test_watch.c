@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/utsname.h>
@@ -171,6 +172,10 @@ START_TEST(watch_follows_every_stop_of_the_tour)
     ck_assert_int_eq(waitpid(w.pid, &wstatus, 0), w.pid);
     ck_assert_msg(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0, "watcher status %#x", wstatus);
     close(w.fd);
+    /* Every frame's first line fits a projector's 80 columns, whatever the title. */
+    for (const char *line = w.out; (line = strstr(line, "vmlab-watch: ")) != NULL; line++)
+        ck_assert_msg(strcspn(line, "\n") <= 80, "a header over 80 columns: %.*s",
+                      (int)strcspn(line, "\n"), line);
     /* Every stop that pauses was followed: at least mmap-anon and the
      * demos after it, in the tour's order. */
     ck_assert_int_ge(nseen, 5);
@@ -226,6 +231,85 @@ START_TEST(watch_a_pid_that_ends)
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "watcher status %#x", status);
     ck_assert_msg(strstr(w.out, ended), "the watcher did not say PID %s ended: %s", pid,
                   w.out + (w.len > 500 ? w.len - 500 : 0));
+}
+END_TEST
+
+/* A child of this test with more mappings than a 24-row screen has rows:
+ * 64 pages mapped one by one, every other one read-only, so that no two merge. */
+static pid_t many_mappings(void)
+{
+    pid_t parent = getpid();
+    int ready[2];
+    ck_assert_int_eq(pipe(ready), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        die_with_parent(parent);
+        long page = sysconf(_SC_PAGESIZE);
+        char *area = mmap(NULL, 128 * (size_t)page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+                          -1, 0);
+        for (int i = 0; area != MAP_FAILED && i < 64; i++)
+            mprotect(area + 2 * i * page, (size_t)page, i % 2 ? PROT_READ : PROT_WRITE);
+        (void)!write(ready[1], "r", 1);
+        pause();
+        _exit(0);
+    }
+    char c;
+    close(ready[1]);
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    return child;
+}
+
+/* The number in "(N more mappings not shown)", or -1. */
+static long more_not_shown(const char *out)
+{
+    const char *more = strstr(out, "  (");
+    long n = -1;
+    return more && sscanf(more, "  (%ld more mappings not shown)", &n) == 1 ? n : -1;
+}
+
+/* On a 24 x 80 terminal one frame fits: at most 23 lines (the cursor's is the
+ * 24th), none over 80 columns, and what did not fit is counted: the rows drawn
+ * and the count add up to what the same watcher draws on a pipe, no screen. */
+START_TEST(watch_fits_a_projector_screen)
+{
+    pid_t child = many_mappings();
+    char pid[32];
+    snprintf(pid, sizeof pid, "%ld", (long)child);
+    const char *argv[] = {demo_program("vmlab-watch", RUN_AS_SELF), "--frames", "1", pid, NULL};
+    static struct pty_child tty;
+    ck_assert_int_eq(pty_start_sized(&tty, argv, 24, 80), 0);
+    ck_assert(pty_wait_for(&tty, "more mappings not shown)"));
+    int status = pty_finish(&tty);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    const char *frame = strstr(tty.screen, "vmlab-watch: PID");
+    ck_assert_msg(frame, "no frame: %s", tty.screen);
+    int lines = 0, rows_drawn = 0;
+    for (const char *line = frame; *line; lines++) {
+        size_t len = strcspn(line, "\r\n");
+        ck_assert_msg(len <= 80, "a line of %zu columns: %.*s", len, (int)len, line);
+        rows_drawn += len > 14 && line[14] == ' ' && strspn(line + 2, "0123456789abcdef") == 12;
+        line += len;
+        line += strspn(line, "\r\n") > 2 ? 2 : strspn(line, "\r\n");
+    }
+    ck_assert_msg(lines <= 23, "%d lines on a 24-row screen: %s", lines, frame);
+    long more = more_not_shown(frame);
+    ck_assert_int_gt(more, 0);
+
+    const char *piped[] = {argv[0], "--frames", "1", pid, NULL};
+    struct run_result r;
+    ck_assert_int_eq(run_program(piped, RUN_AS_SELF, &r), 0);
+    int all = 0;
+    for (const char *line = r.out; line && *line; line = strchr(line, '\n'), line += !!line)
+        all += strlen(line) > 14 && line[14] == ' ' && strspn(line + 2, "0123456789abcdef") == 12;
+    long more_piped = more_not_shown(r.out);
+    long every = all + (more_piped > 0 ? more_piped : 0);
+    ck_assert_int_ge(every, 64); /* the 64 pages alone */
+    ck_assert_int_eq(rows_drawn + more, every);
+    run_result_free(&r);
+    kill(child, SIGKILL);
+    ck_assert_int_eq(waitpid(child, NULL, 0), child);
 }
 END_TEST
 
@@ -415,6 +499,7 @@ int main(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, watch_follows_every_stop_of_the_tour);
     tcase_add_test(tc, watch_a_pid_that_ends);
+    tcase_add_test(tc, watch_fits_a_projector_screen);
     tcase_add_test(tc, watch_a_pid_that_never_was);
     tcase_add_test(tc, watch_a_kernel_thread);
     tcase_add_test(tc, watch_a_zombie);

@@ -13,9 +13,16 @@
 
 int pty_start(struct pty_child *c, const char *const argv[])
 {
+    return pty_start_sized(c, argv, 0, 0);
+}
+
+int pty_start_sized(struct pty_child *c, const char *const argv[], unsigned short rows,
+                    unsigned short cols)
+{
+    struct winsize size = {.ws_row = rows, .ws_col = cols};
     c->len = c->mark = 0;
     c->screen[0] = '\0';
-    c->pid = forkpty(&c->fd, NULL, NULL, NULL);
+    c->pid = forkpty(&c->fd, NULL, NULL, rows ? &size : NULL);
     if (c->pid < 0)
         return -1;
     if (c->pid == 0) {

@@ -18,6 +18,9 @@ struct pty_child {
 
 /* Starts argv[0] (a path) on a new terminal with NO_COLOR=1. */
 int pty_start(struct pty_child *c, const char *const argv[]);
+/* The same on a terminal of rows x cols (a projector's 24 x 80, say). */
+int pty_start_sized(struct pty_child *c, const char *const argv[], unsigned short rows,
+                    unsigned short cols);
 /* Reads until text appears after the mark (true), or 10 s pass (false). */
 bool pty_wait_for(struct pty_child *c, const char *text);
 bool pty_send(struct pty_child *c, const char *text);
