@@ -288,7 +288,8 @@ static void explain_request(void)
     if (!granted) {
         errno_describe(rq->new_space ? "mmap" : "mprotect", err, text, sizeof text);
         narrate_note(n, "Refused: %s.", text);
-        explain_checks(rq, &ask, tests, overcommit_refusal(&g, &ask, tests));
+        size_t count = overcommit_refusal(&g, &ask, tests);
+        explain_checks(rq, &ask, tests, count);
         return;
     }
     CONCLUDE(n, ID(a->ac ? "charged" : "not_charged"), a->s.mapped,
