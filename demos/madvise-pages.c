@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* madvise-pages: telling the kernel what to do with pages you already have.
- * MADV_DONTNEED frees them now; MADV_FREE only marks them, for the kernel to
- * take when it needs memory (shown in a small memory cgroup); MADV_POPULATE_WRITE
- * fills them untouched; MADV_PAGEOUT pushes them to swap, where there is swap.
- * (mlock-pages keeps pages resident instead.) The lesson is the functions just
- * below, in the order they run; then what each step's numbers show; then the
- * options. */
+/* madvise-pages: telling the kernel what to do with pages you already have. MADV_DONTNEED
+ * frees them now; MADV_FREE only marks them, for the kernel to take when it needs memory (shown
+ * in a small memory cgroup); MADV_POPULATE_WRITE fills them untouched; MADV_PAGEOUT pushes them
+ * to swap, where there is swap. (mlock-pages keeps pages resident instead.) The lesson is the
+ * functions just below, in the order they run; then what each step's numbers show. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -108,10 +106,7 @@ static void observe(void *ctx, bool after)
 }
 
 static long long delta(const char *key) { return snapshot_delta0(&d.before, &d.after, key); }
-
 static long long after(const char *key) { return snapshot_value(&d.after, key); }
-
-static long long before(const char *key) { return snapshot_value(&d.before, key); }
 
 /* The step's rows: these smaps keys always, then whatever else moved. */
 #define ROWS(...) snapshot_report(&n, &d.before, &d.after, (const char *const[]){__VA_ARGS__, NULL})
@@ -271,7 +266,7 @@ static void explain_pageout(void)
 {
     long long swap_kb = procfs_read_one("/proc/meminfo", "SwapTotal");
     long long swap_free_kb = procfs_read_one("/proc/meminfo", "SwapFree");
-    long long resident = before("Rss");
+    long long resident = snapshot_value(&d.before, "Rss");
     narrate_fact_int(&n, "swap_total_kB", swap_kb);
     narrate_fact_int(&n, "madv_cold_result", cold);
     ROWS("Rss", "Swap");
@@ -380,8 +375,7 @@ int main(int argc, char **argv)
 {
     uint64_t asked = 0, bytes = 0;
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, on_option, &asked);
-    cli_no_positionals(&info, argc, argv, first);
+    cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, on_option, &asked));
     demo_start(&n, &info, &common, 0); /* first: what a killed run left is repaired */
     page = (size_t)sysconf(_SC_PAGESIZE);
     struct budget budget;

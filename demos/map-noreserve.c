@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* map-noreserve: ask for more memory than there is.
- *
- * The lesson is the nine functions just below, in the order they run: each
- * LESSON(...) prints its code exactly as written here. A private writable
- * mapping is a promise the kernel counts in Committed_AS and marks "ac"
- * (VM_ACCOUNT) in smaps; MAP_NORESERVE asks it not to count. A refusal is
- * explained only by a limit measured to be in its way: RLIMIT_AS,
- * RLIMIT_DATA, or the rule of the overcommit mode this machine is in
- * (overcommit-modes makes the same requests in modes 0, 1 and 2). */
+/* map-noreserve: ask for more memory than there is. A private writable mapping is a promise the
+ * kernel counts in Committed_AS and marks "ac" (VM_ACCOUNT) in smaps; MAP_NORESERVE asks it not
+ * to count. A refusal is explained only by a limit measured to be in its way: RLIMIT_AS,
+ * RLIMIT_DATA, or the rule of this machine's overcommit mode (overcommit-modes makes the same
+ * requests in modes 0, 1 and 2). The lesson is the nine LESSONs just below, in order. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -41,10 +37,7 @@ static void *far_apart(int slot)
     return (void *)((uintptr_t)(3 + slot) << 43);
 }
 
-LESSON_FN static void read_budget(void)
-{
-    LESSON(n, grant_read(&g););
-}
+LESSON_FN static void read_budget(void) { LESSON(n, grant_read(&g);); }
 
 LESSON_FN static void ask_huge(void)
 {
@@ -406,8 +399,7 @@ static void on_option(void *ctx, size_t index, const char *arg)
 int main(int argc, char **argv)
 {
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, on_option, asked);
-    cli_no_positionals(&info, argc, argv, first);
+    cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, on_option, asked));
     demo_start(n, &info, &common, NARRATE_COUNT(steps));
     narrate_observe(n, observe, NULL);
     page_kB = sysconf(_SC_PAGESIZE) / 1024;

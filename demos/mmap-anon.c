@@ -302,8 +302,7 @@ static void explain_unmap(void)
                    "munmap returns the whole charge, along with the frames.");
 }
 
-/* The lesson as a table: the step count is derived from it. With --predict a step asks its
- * question first; the finding beside a choice ('|': any of them) makes it the measured one. */
+/* With --predict a step asks first; the finding beside a choice ('|': any) is the measured one. */
 static const struct narrate_lesson steps[] = {
     {"reserve", "Reserve address space, with guard pages", reserve, explain_reserve,
      "By how much will Committed_AS move for this PROT_NONE reservation?",
@@ -372,8 +371,7 @@ static void on_option(void *ctx, size_t index, const char *arg)
 int main(int argc, char **argv)
 {
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
-    cli_no_positionals(&info, argc, argv, first);
+    cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, on_option, NULL));
     page = (size_t)sysconf(_SC_PAGESIZE);
     thp_read(&d.thp);
     align = want_thp ? d.thp.huge_size : page;

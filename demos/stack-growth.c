@@ -1,12 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* stack-growth: the stack is a mapping that grows down, one page at a time,
- * as a recursion touches it; RLIMIT_STACK caps it; stack_guard_gap keeps
- * other mappings away from it; a thread's stack is a fixed mapping with a
- * guard page. Every number is measured: the [stack] entry of smaps, the
- * fault counter, and the signal a child got when its stack could not grow.
- *
- * The lesson is the recursion and the steps just below, in the order they
- * run; then how each step's numbers are explained; then the table of steps. */
+/* stack-growth: the stack is a mapping that grows down, one page at a time, as a recursion
+ * touches it; RLIMIT_STACK caps it; stack_guard_gap keeps other mappings away from it; a
+ * thread's stack is a fixed mapping with a guard page. Every number is measured: the [stack]
+ * entry of smaps, the fault counter, and the signal a child got when its stack could not grow.
+ * The lesson is the recursion and the steps just below, in the order they run. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -72,10 +69,7 @@ LESSON_FN static void read_limit(void)
     narrate_watch(&n, d.anchor);
 }
 
-LESSON_FN static void recurse_step(void)
-{
-    LESSON(&n, remaining = depth; recurse(););
-}
+LESSON_FN static void recurse_step(void) { LESSON(&n, remaining = depth; recurse();); }
 
 LESSON_FN static void recurse_deeper(void)
 {
@@ -393,8 +387,7 @@ static const struct demo_info info = {
 int main(int argc, char **argv)
 {
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, NULL, NULL);
-    cli_no_positionals(&info, argc, argv, first);
+    cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, NULL, NULL));
     volatile char anchor = 0;
     d.anchor = (uintptr_t)&anchor;
     d.page_kb = sysconf(_SC_PAGESIZE) / 1024;
