@@ -173,8 +173,7 @@ static void explain_allocate(void)
                  "of address space.", rss, space);
     else if (!v.via_mmap)
         CONCLUDE(n, "malloc_dirtied_a_page_per_block", rss >= blocks * page_kb * 3 / 4,
-                 VALUES(VAL("vmrss_delta_kB", rss), VAL("blocks", blocks),
-                        VAL("page_kB", page_kb)),
+                 VALUES(VAL("vmrss_delta_kB", rss), VAL("blocks", blocks), VAL("page_kB", page_kb)),
                  "VmRSS rose by %lld kB over %lld blocks the loop never wrote: malloc writes a "
                  "header in front of every chunk, so each block dirtied at least one page.",
                  rss, blocks);
@@ -312,12 +311,11 @@ static const struct demo_need needs[] = {
 static const struct demo_info info = {
     .name = "oom-killer-try",
     .args = "[COUNT [FORCE-PAGE-FAULT 0|1 [VERBOSE 0|1]]]",
-    .summary =
-        "Allocates block by block until something gives: the loop ends, an allocation\n"
-        "fails, or the OOM killer kills it - inside a memory-limited cgroup, so only the\n"
-        "limit can run out, never the machine. Then: how it ended, what the cgroup\n"
-        "counted, what the kernel logged. The original's arguments still work: COUNT\n"
-        "allocations, FORCE-PAGE-FAULT 1 writes each block (0: not), VERBOSE 1 progress.",
+    .summary = "Allocates block by block until something gives: the loop ends, an allocation\n"
+               "fails, or the OOM killer kills it - inside a memory-limited cgroup, so only the\n"
+               "limit can run out, never the machine. Then: how it ended, what the cgroup\n"
+               "counted, what the kernel logged. The original's arguments still work: COUNT\n"
+               "allocations, FORCE-PAGE-FAULT 1 writes each block (0: not), VERBOSE 1 progress.",
     .options = options,
     .noptions = sizeof options / sizeof options[0],
     .examples = "  sudo oom-killer-try                      write until killed, in 64 MiB\n"

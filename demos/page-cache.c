@@ -143,7 +143,7 @@ static void report(void)
              VALUES(VAL("resident_pages", now), VAL("resident_settled", settled)),
              "%ld more pages showed up a moment later (%ld in all): the call returned with reads "
              "in flight, and mincore counts a page once its read is done.", settled - now, settled);
-    d.after.resident = settled; /* the next step starts from here */
+    d.after.resident = settled; /* what the explanation counts */
 }
 
 /* Around each LESSON; after it, the report. The view is made once step 1 has made the file. */
