@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* oom-killer-try: allocate until the kernel's OOM killer steps in - inside a
- * memory-limited cgroup, never on the machine as a whole. The lesson is the
- * victim's loop, allocate_until_something_gives() below: take a block (malloc
- * or mmap), write it, read it or leave it alone, and again, until the loop
- * ends, an allocation fails, or the OOM killer sends SIGKILL. The supervisor
- * (lib/safety/oom-supervise.c) confines it, watches, and says how it ended. */
+/* oom-killer-try: allocate until the kernel's OOM killer steps in - inside a memory-limited cgroup,
+ * never on the machine as a whole. The lesson is the victim's loop,
+ * allocate_until_something_gives() below: take a block (malloc or mmap), write it, read it or leave
+ * it alone, and again, until the loop ends, an allocation fails, or the OOM killer sends SIGKILL.
+ * The supervisor (lib/safety/oom-supervise.c) confines it, watches, and says how it ended. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +34,7 @@ static struct {
     enum touch_mode touch;
     bool via_mmap, confined;
     size_t page;
-} v = {.block = 8192, .adj = 1000, .touch = TOUCH_WRITE};
+} v = {.block = 8192, .adj = 1000, .touch = TOUCH_WRITE, .confined = true};
 
 static int report(int kind, uint64_t i, int err)
 {
@@ -57,7 +56,6 @@ VICTIM_CODE(volunteer,
     return close(fd);
 )
 
-/* Step 3: allocate until something gives. */
 VICTIM_CODE(allocate_until_something_gives,
     for (uint64_t i = 1; i <= v.count; i++) {
         char *p = v.via_mmap ? mmap(NULL, v.block, PROT_READ | PROT_WRITE,
@@ -101,7 +99,7 @@ static struct confine c;
 static struct oom_victim child;
 static struct oom_watch w;
 static uint64_t requested = 64u << 20, timeout = 60, kills[2], peak;
-static bool unconfined, accept_host_oom, verbose = true, have_kills, have_peak, protected_self;
+static bool accept_host_oom, verbose = true, have_kills, have_peak, protected_self;
 static int status, kmsg;
 static char kmsg_why[256], **args;
 static int64_t before[3]; /* the victim's VmSize, VmRSS, VmPTE, read from outside */
@@ -166,33 +164,30 @@ static void explain_allocate(void)
     oom_watch_facts(n, &w);
     if (last->text[0])
         narrate_fact(n, "heap", "%s", last->text);
-    int64_t rss = last->vmrss_kb - before[1], pte = last->vmpte_kb - before[2];
-    int64_t space = last->vmsize_kb - before[0], limit_kb = (int64_t)(v.limit / 1024);
-    int64_t page_kb = (int64_t)v.page / 1024, blocks = (int64_t)last->iteration;
+    long long space = after[0] - before[0], rss = after[1] - before[1], pte = after[2] - before[2];
+    long long page = (long long)v.page, page_kb = page / 1024, blocks = (long long)last->iteration;
     if (v.touch == TOUCH_WRITE)
         CONCLUDE(n, "written_pages_resident", rss >= space * 3 / 4,
                  VALUES(VAL("vmrss_delta_kB", rss), VAL("vmsize_delta_kB", space)),
                  "Every page written got a frame of its own: VmRSS grew by %lld kB with %lld kB "
-                 "of address space.", (long long)rss, (long long)space);
+                 "of address space.", rss, space);
     else if (!v.via_mmap)
         CONCLUDE(n, "malloc_dirtied_a_page_per_block", rss >= blocks * page_kb * 3 / 4,
-                 VALUES(VAL("vmrss_delta_kB", rss), VAL("blocks", blocks),
-                        VAL("page_kB", page_kb)),
+                 VALUES(VAL("vmrss_delta_kB", rss), VAL("blocks", blocks), VAL("page_kB", page_kb)),
                  "VmRSS rose by %lld kB over %lld blocks the loop never wrote: malloc writes a "
                  "header in front of every chunk, so each block dirtied at least one page.",
-                 (long long)rss, (long long)blocks);
+                 rss, blocks);
     else
-        CONCLUDE(n, "untouched_rss_stayed", rss * 8 < limit_kb,
+        CONCLUDE(n, "untouched_rss_stayed", rss * 8 < (long long)(v.limit / 1024),
                  VALUES(VAL("vmrss_delta_kB", rss), VAL("vmsize_delta_kB", space)),
-                 "VmSize grew by %lld kB, VmRSS by only %lld kB: %s", (long long)space,
-                 (long long)rss, v.touch == TOUCH_READ ? "a read of a page never written maps "
-                 "the shared zero page, no frame of its own." : "untouched memory gets no frames.");
+                 "VmSize grew by %lld kB, VmRSS by only %lld kB: %s", space, rss,
+                 v.touch == TOUCH_READ ? "a read of a page never written maps the shared zero "
+                 "page, no frame of its own." : "untouched memory gets no frames.");
     if (v.touch != TOUCH_READ)
         return;
-    /* A page-table page of 8-byte entries maps page/8 pages: with 4 KiB
-     * pages, 4 KiB of table per 2 MiB (1/512). */
-    long long page = (long long)v.page, table_kb = page / 1024, maps_kb = page / 8 * page / 1024;
-    int64_t expect = space * 8 / page;
+    /* A page-table page of 8-byte entries maps page/8 pages: with 4 KiB pages, 4 KiB of table
+     * per 2 MiB (1/512). */
+    long long maps_kb = page / 8 * page / 1024, expect = space * 8 / page;
     struct machine m;
     machine_read(&m);
     if (!CONCLUDE(n, "read_costs_page_tables",
@@ -201,14 +196,13 @@ static void explain_allocate(void)
                          VAL("expected_kB", expect)),
                   "Each page read still needs a page-table entry: VmPTE grew by %lld kB for %lld "
                   "kB (one %lld kB table page per %lld kB: %lld kB), and page tables are charged "
-                  "to the cgroup too.", (long long)pte, (long long)space, table_kb, maps_kb,
-                  (long long)expect))
+                  "to the cgroup too.", pte, space, page_kb, maps_kb, expect))
         CONCLUDE(n, "read_few_page_tables", pte * 2 < expect,
                  VALUES(VAL("vmpte_delta_kB", pte), VAL("vmsize_delta_kB", space),
                         VAL("expected_kB", expect), VAL("thp_always", !strcmp(m.thp, "always"))),
                  "VmPTE grew by only %lld kB for %lld kB read, under half the %lld kB of one "
-                 "table page per %lld kB (THP is '%s' here).", (long long)pte, (long long)space,
-                 (long long)expect, maps_kb, m.thp[0] ? m.thp : "absent");
+                 "table page per %lld kB (THP is '%s' here).", pte, space, expect, maps_kb,
+                 m.thp[0] ? m.thp : "absent");
 }
 
 static void end_victim(void)
@@ -222,7 +216,7 @@ static void end_victim(void)
 static void explain_ending(void)
 {
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-    int64_t killed = have_kills ? (int64_t)(kills[1] - kills[0]) : -1;
+    long long killed = have_kills ? (long long)(kills[1] - kills[0]) : -1;
     narrate_fact_int(n, "exit_status", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     narrate_fact_int(n, "signal", sig);
     if (have_kills)
@@ -233,18 +227,18 @@ static void explain_ending(void)
     oom_kmsg_facts(n, kmsg, kmsg_why, child.pid, &k);
     /* A machine-wide counter names no victim: there the kernel's own line must. */
     bool oom_kill = sig == SIGKILL && killed >= 1 && !w.timed_out;
-    bool named = !unconfined || k.killed_lines >= 1;
+    bool named = v.confined || k.killed_lines >= 1;
     if (!CONCLUDE(n, "oom_killed_victim", oom_kill && named,
                   VALUES(VAL("signal", sig), VAL("oom_kill_delta", killed),
-                         VAL("system_wide", unconfined), VAL("kill_lines", k.killed_lines)),
+                         VAL("system_wide", !v.confined), VAL("kill_lines", k.killed_lines)),
                   "The OOM killer killed the victim (%s%s) with SIGKILL, which cannot be caught: "
                   "no last word; a shell shows status 137 (128 + 9).", oom_kill_counter(&c),
-                  unconfined ? " rose, and the kernel's line names it" : " says so"))
+                  v.confined ? " says so" : " rose, and the kernel's line names it"))
         CONCLUDE(n, "oom_kill_not_named", oom_kill && !named,
                  VALUES(VAL("oom_kill_delta", killed), VAL("kill_lines", k.killed_lines)),
                  "The victim died of SIGKILL and /proc/vmstat's oom_kill rose by %lld, but that "
                  "counter is the whole machine's and no kernel line read here names the victim: "
-                 "an OOM kill is likely, not shown.", (long long)killed);
+                 "an OOM kill is likely, not shown.", killed);
     /* Only the victim lives in a cgroup made here; elsewhere, the kernel's
      * lines must name the victim as often as the counter rose. */
     bool only_victim = c.created || k.killed_lines == killed;
@@ -253,8 +247,7 @@ static void explain_ending(void)
                     VAL("cgroup_made_here", c.created)),
              "oom_kill rose by %lld for this one victim: the OOM killer ran again while it was "
              "still exiting, before its memory was freed, and counted each time%s.",
-             (long long)killed,
-             k.repeats ? "; kernel lines repeated word for word are shown once" : "");
+             killed, k.repeats ? "; kernel lines repeated word for word are shown once" : "");
     CONCLUDE(n, "killed_not_by_oom", sig != 0 && killed == 0 && !w.timed_out,
              VALUES(VAL("signal", sig), VAL("oom_kill_delta", killed)),
              "The victim died of signal %d, but %s did not move: something else sent it.", sig,
@@ -318,12 +311,11 @@ static const struct demo_need needs[] = {
 static const struct demo_info info = {
     .name = "oom-killer-try",
     .args = "[COUNT [FORCE-PAGE-FAULT 0|1 [VERBOSE 0|1]]]",
-    .summary =
-        "Allocates block by block until something gives: the loop ends, an allocation\n"
-        "fails, or the OOM killer kills it - inside a memory-limited cgroup, so only the\n"
-        "limit can run out, never the machine. Then: how it ended, what the cgroup\n"
-        "counted, what the kernel logged. The original's arguments still work: COUNT\n"
-        "allocations, FORCE-PAGE-FAULT 1 writes each block (0: not), VERBOSE 1 progress.",
+    .summary = "Allocates block by block until something gives: the loop ends, an allocation\n"
+               "fails, or the OOM killer kills it - inside a memory-limited cgroup, so only the\n"
+               "limit can run out, never the machine. Then: how it ended, what the cgroup\n"
+               "counted, what the kernel logged. The original's arguments still work: COUNT\n"
+               "allocations, FORCE-PAGE-FAULT 1 writes each block (0: not), VERBOSE 1 progress.",
     .options = options,
     .noptions = sizeof options / sizeof options[0],
     .examples = "  sudo oom-killer-try                      write until killed, in 64 MiB\n"
@@ -334,7 +326,7 @@ static const struct demo_info info = {
 };
 
 static const char *const touches[] = {"write", "read", "none", NULL};
-static const char *const vias[] = {"malloc", "mmap", NULL}, *const zero_one[] = {"0", "1", NULL};
+static const char *const vias[] = {"malloc", "mmap", NULL};
 
 /* Which of names arg is, or a usage error that lists them. */
 static int choice(const char *option, const char *arg, const char *const names[], const char *list)
@@ -355,19 +347,18 @@ static void on_option(void *ctx, size_t index, const char *arg)
     case OPT_BLOCK: v.block = cli_size_arg(&info, "--block", arg, 4096, 64u << 20); break;
     case OPT_ADJ: v.adj = (int)cli_count_arg(&info, "--oom-score-adj", arg, 0, 1000); break;
     case OPT_TIMEOUT: timeout = cli_count_arg(&info, "--timeout", arg, 1, 600); break;
-    case OPT_UNCONFINED: unconfined = true; break;
+    case OPT_UNCONFINED: v.confined = false; break;
     case OPT_YES: accept_host_oom = true; break;
     case OPT_TOUCH: v.touch = choice("--touch", arg, touches, "write, read or none"); break;
     case OPT_VIA: v.via_mmap = choice("--via", arg, vias, "malloc or mmap") == 1; break;
     }
 }
 
-/* The limit the victim must confirm, and (without COUNT) a count that
- * overruns it 8 times. */
+/* The limit the victim must confirm, and (without COUNT) a count that overruns it 8 times. */
 static void size_the_loop(void)
 {
     v.limit = c.effective.bytes < c.limit ? c.effective.bytes : c.limit;
-    if (unconfined || c.kind == CONFINE_SYSTEMD_SCOPE)
+    if (!v.confined || c.kind == CONFINE_SYSTEMD_SCOPE)
         v.limit = requested;
     if (v.count == 0)
         v.count = 8 * v.limit / v.block;
@@ -395,14 +386,13 @@ int main(int argc, char **argv)
     if (npos >= 1)
         v.count = cli_count_arg(&info, "COUNT", argv[first], 1, 100000000);
     if (npos >= 2)
-        v.touch = choice("FORCE-PAGE-FAULT", argv[first + 1], zero_one, "0 or 1") ? TOUCH_WRITE
-                                                                                   : TOUCH_NONE;
+        v.touch = cli_count_arg(&info, "FORCE-PAGE-FAULT", argv[first + 1], 0, 1) ? TOUCH_WRITE
+                                                                                  : TOUCH_NONE;
     if (npos >= 3)
-        verbose = choice("VERBOSE", argv[first + 2], zero_one, "0 or 1");
-    if (unconfined != accept_host_oom)
+        verbose = cli_count_arg(&info, "VERBOSE", argv[first + 2], 0, 1);
+    if (v.confined == accept_host_oom)
         cli_usage_error(&info, "--unconfined and --i-accept-host-oom go together: the first alone "
                                "could take this machine down");
-    v.confined = !unconfined;
     v.page = (size_t)sysconf(_SC_PAGESIZE);
     if (as_victim) {
         struct stat a, b; /* only this program writes this command line, with two pipes */
@@ -413,7 +403,7 @@ int main(int argc, char **argv)
         size_the_loop();
         run_victim(NULL, records, go);
     }
-    if (!unconfined) /* a limit near all the memory there is would confine nothing */
+    if (v.confined) /* a limit near all the memory there is would confine nothing */
         cli_check_fits(&info, "--limit", requested, 2);
     demo_start(n, &info, &common, NARRATE_COUNT(steps));
     size_the_loop();
@@ -421,8 +411,8 @@ int main(int argc, char **argv)
     kmsg = oom_kmsg_open(kmsg_why, sizeof kmsg_why); /* from now on */
     protected_self = oom_protect_self(); /* survive whatever happens to the victim */
 
-    oom_intro(n, v.count, v.block, vias[v.via_mmap], touches[v.touch], unconfined);
-    narrate_run(n, unconfined ? &no_cgroup : &steps[0], 1);
+    oom_intro(n, v.count, v.block, vias[v.via_mmap], touches[v.touch], !v.confined);
+    narrate_run(n, v.confined ? &steps[0] : &no_cgroup, 1);
     narrate_run(n, &steps[1], 1);
     if (w.have_hello) /* else it refused, or never said a word */
         narrate_run(n, &steps[2], 2);

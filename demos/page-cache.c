@@ -143,7 +143,7 @@ static void report(void)
              VALUES(VAL("resident_pages", now), VAL("resident_settled", settled)),
              "%ld more pages showed up a moment later (%ld in all): the call returned with reads "
              "in flight, and mincore counts a page once its read is done.", settled - now, settled);
-    d.after.resident = settled; /* the next step starts from here */
+    d.after.resident = settled; /* what the explanation counts */
 }
 
 /* Around each LESSON; after it, the report. The view is made once step 1 has made the file. */
@@ -399,8 +399,7 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
     cli_no_positionals(&info, argc, argv, first);
-    int nsteps = NARRATE_COUNT(steps) - (drop ? 0 : 2);
-    demo_start(&n, &info, &common, nsteps);
+    demo_start(&n, &info, &common, NARRATE_COUNT(steps) - (drop ? 0 : 2));
     page = (size_t)sysconf(_SC_PAGESIZE);
     len = FILE_PAGES * page;
     memset(block, 'v', sizeof block);
@@ -420,7 +419,7 @@ int main(int argc, char **argv)
                   d.tmpfs ? "tmpfs: the page cache is the file" : "disk-backed",
                   drop ? ".\nThe last step writes 1 to /proc/sys/vm/drop_caches: every clean "
                          "page-cache page of this machine is dropped. Nothing to restore." : ".");
-    narrate_run(&n, steps, nsteps);
+    narrate_run(&n, steps, n.nsteps);
     munmap(d.view, len);
     close(fd);
     narrate_finish(&n, RESULT_OK, "the file is gone with its last descriptor; every number "
