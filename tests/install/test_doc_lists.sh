@@ -30,5 +30,24 @@ for p in "$@"; do
     grep -q "^| \`$p\` |" "$src/README.md" || fail "README.md's table has no row for $p"
     [ -f "$src/docs/$p.md" ] || fail "$p has no lab sheet docs/$p.md"
 done
+# A lab sheet's commands start where README's first command builds: a student
+# who built that way must find every program the sheets name (they named
+# build/default while README built build/, and not one command ran).
+dir=$(sed -n 's/.*ensure-deps\.sh build && cmake -S \. -B \([^ ]*\) .*/\1/p' "$src/README.md")
+[ -n "$dir" ] || fail "README.md's first command (ensure-deps.sh build && cmake -S . -B DIR) not found"
+for doc in "$src/README.md" "$src/docs/install.md" "$src/docs/instructor.md" "$src/docs/tour.md"; do
+    [ -f "$doc" ] && printf '%s\n' "$doc"
+done >"$tmp/docs"
+for p in "$@"; do
+    [ -f "$src/docs/$p.md" ] && printf '%s\n' "$src/docs/$p.md"
+done >>"$tmp/docs"
+while read -r doc; do
+    grep -no 'build/[A-Za-z0-9_.-]*/*demos/' "$doc" | grep -v ":$dir/demos/\$" |
+        sed "s|^|${doc#"$src"/}:|" >>"$tmp/paths"
+done <"$tmp/docs"
+if [ -s "$tmp/paths" ]; then
+    fail "docs name programs outside README's build folder $dir/demos/:"
+    cat "$tmp/paths" >&2
+fi
 [ "$failures" -eq 0 ] || exit 1
-echo "docs list the tour's $(wc -l <"$tmp/tour.c") stops in order, and all $# programs"
+echo "docs list the tour's $(wc -l <"$tmp/tour.c") stops in order, and all $# programs; sheets run from $dir/demos/"
