@@ -236,20 +236,6 @@ static enum procfs_status parse_smaps_field(const char *line, struct smaps_entry
     return PROCFS_OK;
 }
 
-/* Starts entry e with the header just read (the fields come after it). */
-static void begin_entry(struct smaps_entry *e, const struct smaps_entry *header)
-{
-    memset(e, 0, sizeof *e);
-    e->start = header->start;
-    e->end = header->end;
-    e->offset = header->offset;
-    e->dev_major = header->dev_major;
-    e->dev_minor = header->dev_minor;
-    e->inode = header->inode;
-    memcpy(e->perms, header->perms, sizeof e->perms);
-    memcpy(e->name, header->name, sizeof e->name);
-}
-
 /* Every entry, to fn; or, with addr, only the one that covers *addr, read
  * up to the next header and no further. */
 static enum procfs_status parse_smaps(FILE *in, const uintptr_t *addr, smaps_visit fn, void *ctx,
@@ -272,8 +258,10 @@ static enum procfs_status parse_smaps(FILE *in, const uintptr_t *addr, smaps_vis
             if (open)
                 fn(e, ctx);
             open = !addr || (*addr >= header.start && *addr < header.end);
-            if (open)
-                begin_entry(e, &header);
+            if (open) { /* a new entry: the header again, into a cleared one */
+                memset(e, 0, sizeof *e);
+                (void)parse_smaps_header(line, e);
+            }
             continue;
         }
         if (st != PROCFS_NOT_FOUND)

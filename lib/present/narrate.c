@@ -407,10 +407,11 @@ void json_write_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static void json_row_key(FILE *out, const struct narrate_row *r)
+/* An object's member name: "key": after a comma unless it is the first. */
+static void json_key(FILE *out, bool first, const char *key)
 {
-    char key[48];
-    snprintf(key, sizeof key, "%s%s", r->key, strcmp(r->unit, "kB") == 0 ? "_kB" : "");
+    if (!first)
+        fputc(',', out);
     json_write_string(out, key);
     fputc(':', out);
 }
@@ -432,10 +433,10 @@ static void json_rows(struct narrator *n, const char *name, int which)
             has = true;
             v = r->after - r->before;
         }
-        if (!first)
-            fputc(',', out);
+        char key[48];
+        snprintf(key, sizeof key, "%s%s", r->key, strcmp(r->unit, "kB") == 0 ? "_kB" : "");
+        json_key(out, first, key);
         first = false;
-        json_row_key(out, r);
         if (has)
             fprintf(out, "%lld", (long long)v);
         else
@@ -454,10 +455,8 @@ static void json_findings(struct narrator *n)
         json_write_string(out, f->id);
         fprintf(out, ",\"held\":%s,\"values\":{", f->held ? "true" : "false");
         for (size_t v = 0; v < f->nvalues; v++) {
-            if (v)
-                fputc(',', out);
-            json_write_string(out, f->values[v].key);
-            fprintf(out, ":%lld", (long long)f->values[v].value);
+            json_key(out, v == 0, f->values[v].key);
+            fprintf(out, "%lld", (long long)f->values[v].value);
         }
         fputs("}}", out);
     }
@@ -503,10 +502,7 @@ static void json_step(struct narrator *n)
     json_rows(n, "delta", 2);
     fputs(",\"facts\":{", out);
     for (size_t i = 0; i < n->nfacts; i++) {
-        if (i)
-            fputc(',', out);
-        json_write_string(out, n->facts[i].key);
-        fputc(':', out);
+        json_key(out, i == 0, n->facts[i].key);
         if (n->facts[i].picture)
             json_write_string(out, n->facts[i].picture);
         else if (n->facts[i].is_number)
@@ -746,11 +742,10 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         if (n->predict)
             fprintf(n->out, ",\"score\":{\"asked\":%d,\"right\":%d}", n->asked, n->right);
         for (size_t i = 0; i < n->nsummary; i++) {
-            fputs(i ? "," : ",\"summary\":{", n->out);
-            json_write_string(n->out, n->summary[i].key);
-            fprintf(n->out, ":%lld", (long long)n->summary[i].value);
-            if (i + 1 == n->nsummary)
-                fputc('}', n->out);
+            fputs(i ? "" : ",\"summary\":{", n->out);
+            json_key(n->out, i == 0, n->summary[i].key);
+            fprintf(n->out, "%lld%s", (long long)n->summary[i].value,
+                    i + 1 == n->nsummary ? "}" : "");
         }
         fputs(",\"machine\":", n->out);
         machine_write_json(n->out, &m);
