@@ -118,23 +118,19 @@ static const char *skip_blanks(const char *s)
     return s;
 }
 
-/* "Key:   1234 kB" -> value, in_kb. Empty value: *empty = true. */
-static enum procfs_status parse_value(const char *s, uint64_t *value, bool *in_kb, bool *empty)
+/* "Key:   1234 kB" -> value. Empty value: *empty = true. */
+static enum procfs_status parse_value(const char *s, uint64_t *value, bool *empty)
 {
     s = skip_blanks(s);
     *empty = (*s == '\0');
-    *in_kb = false;
     if (*empty)
         return PROCFS_OK;
     enum procfs_status st = procfs_parse_decimal(&s, value);
     if (st != PROCFS_OK)
         return st;
     s = skip_blanks(s);
-    if (strcmp(s, "kB") == 0) {
-        *in_kb = true;
-        s += 2;
-    }
-    s = skip_blanks(s);
+    if (strcmp(s, "kB") == 0)
+        s = skip_blanks(s + 2);
     return *s == '\0' ? PROCFS_OK : PROCFS_MALFORMED;
 }
 
@@ -220,8 +216,8 @@ static enum procfs_status parse_smaps_field(const char *line, struct smaps_entry
     }
 
     uint64_t value = 0;
-    bool in_kb, empty;
-    enum procfs_status st = parse_value(colon + 1, &value, &in_kb, &empty);
+    bool empty;
+    enum procfs_status st = parse_value(colon + 1, &value, &empty);
     if (st != PROCFS_OK)
         return st;
     /* An empty value or a key too long to store is a field we do not know:
@@ -232,7 +228,6 @@ static enum procfs_status parse_smaps_field(const char *line, struct smaps_entry
     memcpy(f->key, line, keylen);
     f->key[keylen] = '\0';
     f->value = value;
-    f->in_kb = in_kb;
     return PROCFS_OK;
 }
 
@@ -353,8 +348,8 @@ enum procfs_status procfs_parse_wanted(FILE *in, struct procfs_want *want, size_
             if (want[i].present || strlen(want[i].key) != keylen ||
                 strncmp(want[i].key, line, keylen) != 0)
                 continue;
-            bool in_kb, empty;
-            enum procfs_status st = parse_value(sep + 1, &want[i].value, &in_kb, &empty);
+            bool empty;
+            enum procfs_status st = parse_value(sep + 1, &want[i].value, &empty);
             if (st != PROCFS_OK)
                 return st;
             if (!empty) {

@@ -611,23 +611,30 @@ void narrate_live(struct narrator *n, const char *fmt, ...)
     (void)fflush(n->out);
 }
 
+size_t narrate_series_values(const struct narrate_fact *f, int64_t *values, size_t max)
+{
+    size_t count = 0;
+    for (const char *p = f->text + 1; *p && *p != ']' && count < max; count++) {
+        char *end;
+        values[count] = strtoll(p, &end, 10);
+        if (end == p)
+            break;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return count;
+}
+
 /* "samples_VmRSS_kB: 15 samples, 1200 to 65408, largest 65408" */
 static void series_summary(const struct narrate_fact *f, char *line, size_t len)
 {
-    long long first = 0, last = 0, largest = 0;
-    size_t count = 0;
-    for (const char *p = f->text + 1; *p && *p != ']'; count++) {
-        char *end;
-        long long v = strtoll(p, &end, 10);
-        if (end == p)
-            break;
-        first = count ? first : v;
-        last = v;
-        largest = count == 0 || v > largest ? v : largest;
-        p = *end == ',' ? end + 1 : end;
-    }
-    snprintf(line, len, "      %s: %zu samples, %lld to %lld, largest %lld", f->key, count, first,
-             last, largest);
+    int64_t v[sizeof f->text / 2]; /* "1," at the least for each */
+    size_t count = narrate_series_values(f, v, sizeof v / sizeof v[0]);
+    int64_t largest = 0;
+    for (size_t i = 0; i < count; i++)
+        largest = i == 0 || v[i] > largest ? v[i] : largest;
+    snprintf(line, len, "      %s: %zu samples, %lld to %lld, largest %lld", f->key, count,
+             (long long)(count ? v[0] : 0), (long long)(count ? v[count - 1] : 0),
+             (long long)largest);
 }
 
 static void plain_step(struct narrator *n)
