@@ -111,6 +111,15 @@ static enum procfs_status parse_hex(const char **p, uint64_t *value)
     return PROCFS_OK;
 }
 
+/* A hex number and, right after it, the character `then`. */
+static enum procfs_status hex_then(const char **p, uint64_t *value, char then)
+{
+    enum procfs_status st = parse_hex(p, value);
+    if (st == PROCFS_OK && *(*p)++ != then)
+        return PROCFS_MALFORMED;
+    return st;
+}
+
 static const char *skip_blanks(const char *s)
 {
     while (*s == ' ' || *s == '\t')
@@ -148,13 +157,11 @@ static enum procfs_status parse_smaps_header(const char *line, struct smaps_entr
     if (probe == s || *probe != '-')
         return PROCFS_NOT_FOUND;
 
-    enum procfs_status st = parse_hex(&s, &start);
-    if (st != PROCFS_OK)
+    enum procfs_status st;
+    if ((st = hex_then(&s, &start, '-')) != PROCFS_OK ||
+        (st = hex_then(&s, &end, ' ')) != PROCFS_OK)
         return st;
-    s++; /* '-' */
-    if ((st = parse_hex(&s, &end)) != PROCFS_OK)
-        return st;
-    if (*s++ != ' ' || end <= start)
+    if (end <= start)
         return PROCFS_MALFORMED;
     for (int i = 0; i < 4; i++, s++) {
         if (*s == '\0' || *s == ' ')
@@ -164,21 +171,11 @@ static enum procfs_status parse_smaps_header(const char *line, struct smaps_entr
     e->perms[4] = '\0';
     if (*s++ != ' ')
         return PROCFS_MALFORMED;
-    if ((st = parse_hex(&s, &offset)) != PROCFS_OK)
-        return st;
-    if (*s++ != ' ')
-        return PROCFS_MALFORMED;
-    /* device "fe:00": hex, colon, hex */
-    uint64_t major, minor;
-    if ((st = parse_hex(&s, &major)) != PROCFS_OK)
-        return st;
-    if (*s++ != ':')
-        return PROCFS_MALFORMED;
-    if ((st = parse_hex(&s, &minor)) != PROCFS_OK)
-        return st;
-    if (*s++ != ' ')
-        return PROCFS_MALFORMED;
-    if ((st = procfs_parse_decimal(&s, &inode)) != PROCFS_OK)
+    uint64_t major, minor; /* the device, "fe:00" */
+    if ((st = hex_then(&s, &offset, ' ')) != PROCFS_OK ||
+        (st = hex_then(&s, &major, ':')) != PROCFS_OK ||
+        (st = hex_then(&s, &minor, ' ')) != PROCFS_OK ||
+        (st = procfs_parse_decimal(&s, &inode)) != PROCFS_OK)
         return st;
     if (*s != '\0' && *s != ' ')
         return PROCFS_MALFORMED;
