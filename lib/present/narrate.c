@@ -72,16 +72,6 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
     }
 }
 
-__attribute__((format(printf, 3, 0)))
-static void vappend(char *buf, size_t len, const char *fmt, va_list ap)
-{
-    size_t used = strlen(buf);
-    if (used + 1 >= len)
-        return;
-    // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): ap comes va_start'ed from the caller
-    vsnprintf(buf + used, len - used, fmt, ap);
-}
-
 void narrate_intro(struct narrator *n, const char *fmt, ...)
 {
     if (n->json)
@@ -309,7 +299,9 @@ static void add_sentence(struct narrator *n, const char *finding, const char *fm
     if (n->note[0])
         strncat(n->note, " ", sizeof n->note - strlen(n->note) - 1);
     size_t start = strlen(n->note);
-    vappend(n->note, sizeof n->note, fmt, ap);
+    if (start + 1 < sizeof n->note)
+        // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): ap comes va_start'ed from the caller
+        vsnprintf(n->note + start, sizeof n->note - start, fmt, ap);
     if (n->nsentences < NARRATE_MAX_SENTENCES) {
         struct narrate_sentence *s = &n->sentences[n->nsentences++];
         snprintf(s->finding, sizeof s->finding, "%s", finding ? finding : "");
