@@ -15,10 +15,6 @@
 #include "picture.h"
 #include "predict.h"
 
-#ifndef VMLAB_VERSION
-#define VMLAB_VERSION "unknown"
-#endif
-
 #define BOLD "\033[1m"
 #define CYAN "\033[36m"
 #define YELLOW "\033[33m"
