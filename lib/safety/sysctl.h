@@ -63,7 +63,7 @@ int sysctl_end(void);
 
 /* Only repairs leftovers of a killed run, if any. For demos that change
  * nothing themselves. Waits at most 2 s for a lock another run holds. */
-int sysctl_repair_leftovers(const char *demo, char *repaired, size_t len);
+void sysctl_repair_leftovers(const char *demo, char *repaired, size_t len);
 
 /* Writes /proc/sys/vm/<name> directly, no record, no lock: for tests that
  * put the machine back themselves. Demos use sysctl_set. */
