@@ -18,17 +18,11 @@
 #include <stdnoreturn.h>
 #include <sys/types.h>
 
+#include "memlock.h" /* VMLAB_ASAN */
 #include "procfs.h"
 
 /* glibc's malloc is this build's, unless a sanitizer's allocator replaces it:
  * then VMLAB_GLIBC_MALLOC, and a demo may call mallopt and malloc_trim. */
-#if defined(__SANITIZE_ADDRESS__)
-#define VMLAB_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define VMLAB_ASAN 1
-#endif
-#endif
 #if defined(__GLIBC__) && !defined(VMLAB_ASAN)
 #define VMLAB_GLIBC_MALLOC 1
 #endif

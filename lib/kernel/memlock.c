@@ -32,7 +32,7 @@ bool memlock_capable(void)
     return (caps >> 14) & 1; /* CAP_IPC_LOCK */
 }
 
-#ifdef VMLAB_ASAN_MLOCK
+#ifdef VMLAB_ASAN
 int memlock_kernel_mlock(const void *addr, size_t len)
 {
     return (int)syscall(SYS_mlock, addr, len);

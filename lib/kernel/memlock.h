@@ -35,14 +35,15 @@ size_t memlock_limit(void);
  * the limit does not apply to it. */
 bool memlock_capable(void);
 
+/* A build with AddressSanitizer (gcc says so in one way, clang in another). */
 #if defined(__SANITIZE_ADDRESS__)
-#define VMLAB_ASAN_MLOCK 1
+#define VMLAB_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define VMLAB_ASAN_MLOCK 1
+#define VMLAB_ASAN 1
 #endif
 #endif
-#ifdef VMLAB_ASAN_MLOCK
+#ifdef VMLAB_ASAN
 int memlock_kernel_mlock(const void *addr, size_t len);
 int memlock_kernel_munlock(const void *addr, size_t len);
 int memlock_kernel_mlockall(int flags);

@@ -111,6 +111,15 @@ static enum procfs_status parse_hex(const char **p, uint64_t *value)
     return PROCFS_OK;
 }
 
+/* A hex number and, right after it, the character `then`. */
+static enum procfs_status hex_then(const char **p, uint64_t *value, char then)
+{
+    enum procfs_status st = parse_hex(p, value);
+    if (st == PROCFS_OK && *(*p)++ != then)
+        return PROCFS_MALFORMED;
+    return st;
+}
+
 static const char *skip_blanks(const char *s)
 {
     while (*s == ' ' || *s == '\t')
@@ -118,23 +127,19 @@ static const char *skip_blanks(const char *s)
     return s;
 }
 
-/* "Key:   1234 kB" -> value, in_kb. Empty value: *empty = true. */
-static enum procfs_status parse_value(const char *s, uint64_t *value, bool *in_kb, bool *empty)
+/* "Key:   1234 kB" -> value. Empty value: *empty = true. */
+static enum procfs_status parse_value(const char *s, uint64_t *value, bool *empty)
 {
     s = skip_blanks(s);
     *empty = (*s == '\0');
-    *in_kb = false;
     if (*empty)
         return PROCFS_OK;
     enum procfs_status st = procfs_parse_decimal(&s, value);
     if (st != PROCFS_OK)
         return st;
     s = skip_blanks(s);
-    if (strcmp(s, "kB") == 0) {
-        *in_kb = true;
-        s += 2;
-    }
-    s = skip_blanks(s);
+    if (strcmp(s, "kB") == 0)
+        s = skip_blanks(s + 2);
     return *s == '\0' ? PROCFS_OK : PROCFS_MALFORMED;
 }
 
@@ -152,13 +157,11 @@ static enum procfs_status parse_smaps_header(const char *line, struct smaps_entr
     if (probe == s || *probe != '-')
         return PROCFS_NOT_FOUND;
 
-    enum procfs_status st = parse_hex(&s, &start);
-    if (st != PROCFS_OK)
+    enum procfs_status st;
+    if ((st = hex_then(&s, &start, '-')) != PROCFS_OK ||
+        (st = hex_then(&s, &end, ' ')) != PROCFS_OK)
         return st;
-    s++; /* '-' */
-    if ((st = parse_hex(&s, &end)) != PROCFS_OK)
-        return st;
-    if (*s++ != ' ' || end <= start)
+    if (end <= start)
         return PROCFS_MALFORMED;
     for (int i = 0; i < 4; i++, s++) {
         if (*s == '\0' || *s == ' ')
@@ -168,21 +171,11 @@ static enum procfs_status parse_smaps_header(const char *line, struct smaps_entr
     e->perms[4] = '\0';
     if (*s++ != ' ')
         return PROCFS_MALFORMED;
-    if ((st = parse_hex(&s, &offset)) != PROCFS_OK)
-        return st;
-    if (*s++ != ' ')
-        return PROCFS_MALFORMED;
-    /* device "fe:00": hex, colon, hex */
-    uint64_t major, minor;
-    if ((st = parse_hex(&s, &major)) != PROCFS_OK)
-        return st;
-    if (*s++ != ':')
-        return PROCFS_MALFORMED;
-    if ((st = parse_hex(&s, &minor)) != PROCFS_OK)
-        return st;
-    if (*s++ != ' ')
-        return PROCFS_MALFORMED;
-    if ((st = procfs_parse_decimal(&s, &inode)) != PROCFS_OK)
+    uint64_t major, minor; /* the device, "fe:00" */
+    if ((st = hex_then(&s, &offset, ' ')) != PROCFS_OK ||
+        (st = hex_then(&s, &major, ':')) != PROCFS_OK ||
+        (st = hex_then(&s, &minor, ' ')) != PROCFS_OK ||
+        (st = procfs_parse_decimal(&s, &inode)) != PROCFS_OK)
         return st;
     if (*s != '\0' && *s != ' ')
         return PROCFS_MALFORMED;
@@ -220,8 +213,8 @@ static enum procfs_status parse_smaps_field(const char *line, struct smaps_entry
     }
 
     uint64_t value = 0;
-    bool in_kb, empty;
-    enum procfs_status st = parse_value(colon + 1, &value, &in_kb, &empty);
+    bool empty;
+    enum procfs_status st = parse_value(colon + 1, &value, &empty);
     if (st != PROCFS_OK)
         return st;
     /* An empty value or a key too long to store is a field we do not know:
@@ -232,22 +225,7 @@ static enum procfs_status parse_smaps_field(const char *line, struct smaps_entry
     memcpy(f->key, line, keylen);
     f->key[keylen] = '\0';
     f->value = value;
-    f->in_kb = in_kb;
     return PROCFS_OK;
-}
-
-/* Starts entry e with the header just read (the fields come after it). */
-static void begin_entry(struct smaps_entry *e, const struct smaps_entry *header)
-{
-    memset(e, 0, sizeof *e);
-    e->start = header->start;
-    e->end = header->end;
-    e->offset = header->offset;
-    e->dev_major = header->dev_major;
-    e->dev_minor = header->dev_minor;
-    e->inode = header->inode;
-    memcpy(e->perms, header->perms, sizeof e->perms);
-    memcpy(e->name, header->name, sizeof e->name);
 }
 
 /* Every entry, to fn; or, with addr, only the one that covers *addr, read
@@ -272,8 +250,10 @@ static enum procfs_status parse_smaps(FILE *in, const uintptr_t *addr, smaps_vis
             if (open)
                 fn(e, ctx);
             open = !addr || (*addr >= header.start && *addr < header.end);
-            if (open)
-                begin_entry(e, &header);
+            if (open) { /* a new entry: the header again, into a cleared one */
+                memset(e, 0, sizeof *e);
+                (void)parse_smaps_header(line, e);
+            }
             continue;
         }
         if (st != PROCFS_NOT_FOUND)
@@ -365,8 +345,8 @@ enum procfs_status procfs_parse_wanted(FILE *in, struct procfs_want *want, size_
             if (want[i].present || strlen(want[i].key) != keylen ||
                 strncmp(want[i].key, line, keylen) != 0)
                 continue;
-            bool in_kb, empty;
-            enum procfs_status st = parse_value(sep + 1, &want[i].value, &in_kb, &empty);
+            bool empty;
+            enum procfs_status st = parse_value(sep + 1, &want[i].value, &empty);
             if (st != PROCFS_OK)
                 return st;
             if (!empty) {

@@ -35,7 +35,6 @@ const char *procfs_strerror(enum procfs_status status);
 struct procfs_field {
     char key[32];
     uint64_t value;
-    bool in_kb; /* the line ended in " kB" */
 };
 
 #define SMAPS_MAX_FIELDS 48

@@ -25,13 +25,11 @@ void thp_counters_read(struct thp_counters *c)
 {
     struct procfs_want w[] = {
         {"thp_zero_page_alloc", 0, false},
-        {"thp_fault_alloc", 0, false},
         {"thp_fault_fallback", 0, false},
         {"thp_fault_fallback_charge", 0, false},
     };
-    (void)procfs_read_pairs("/proc/vmstat", w, 4); /* what it could not read stays absent */
+    (void)procfs_read_pairs("/proc/vmstat", w, 3); /* what it could not read stays absent */
     c->zero_page_alloc = w[0].present ? (int64_t)w[0].value : -1;
-    c->fault_alloc = w[1].present ? (int64_t)w[1].value : -1;
-    c->fault_fallback = w[2].present ? (int64_t)w[2].value : -1;
-    c->fault_fallback_charge = w[3].present ? (int64_t)w[3].value : -1;
+    c->fault_fallback = w[1].present ? (int64_t)w[1].value : -1;
+    c->fault_fallback_charge = w[2].present ? (int64_t)w[2].value : -1;
 }

@@ -26,7 +26,7 @@ void thp_read(struct thp *t);
  * the fallbacks where a memory cgroup refused the huge page's charge, before 5.8).
  * Machine-wide: other processes' faults count too. */
 struct thp_counters {
-    int64_t zero_page_alloc, fault_alloc, fault_fallback, fault_fallback_charge;
+    int64_t zero_page_alloc, fault_fallback, fault_fallback_charge;
 };
 
 void thp_counters_read(struct thp_counters *c);

@@ -14,10 +14,6 @@
 #include "errors.h"
 #include "procfs.h"
 
-#ifndef VMLAB_VERSION
-#define VMLAB_VERSION "unknown"
-#endif
-
 enum {
     OPT_HELP = 'h', OPT_VERSION = 'V',
     OPT_STEP = 1000, OPT_PREDICT, OPT_ANSWERS, OPT_JSON, OPT_SVG, OPT_COLOR,

@@ -9,8 +9,7 @@
 
 #include "narrate.h"
 #include "procfs.h"
-
-#define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
+#include "thp.h"
 
 /* Which hierarchy has the memory controller: "v2" (cgroup2 lists it), "v1"
  * (a v1 memory hierarchy is mounted) or "none". */
@@ -37,7 +36,7 @@ void machine_read(struct machine *m)
     if (uname(&u) == 0)
         snprintf(m->kernel, sizeof m->kernel, "%s", u.release);
     m->page_size = sysconf(_SC_PAGESIZE);
-    if (procfs_read_choice(THP_ENABLED, m->thp, sizeof m->thp) != PROCFS_OK)
+    if (procfs_read_choice(THP_SYSFS "enabled", m->thp, sizeof m->thp) != PROCFS_OK)
         m->thp[0] = '\0';
     m->overcommit_memory = vm_knob("overcommit_memory");
     m->overcommit_ratio = vm_knob("overcommit_ratio");

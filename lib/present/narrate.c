@@ -15,10 +15,6 @@
 #include "picture.h"
 #include "predict.h"
 
-#ifndef VMLAB_VERSION
-#define VMLAB_VERSION "unknown"
-#endif
-
 #define BOLD "\033[1m"
 #define CYAN "\033[36m"
 #define YELLOW "\033[33m"
@@ -70,16 +66,6 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
             fprintf(stderr, "%s: --step: not pausing, because stdin or stdout is not a terminal\n",
                     demo);
     }
-}
-
-__attribute__((format(printf, 3, 0)))
-static void vappend(char *buf, size_t len, const char *fmt, va_list ap)
-{
-    size_t used = strlen(buf);
-    if (used + 1 >= len)
-        return;
-    // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): ap comes va_start'ed from the caller
-    vsnprintf(buf + used, len - used, fmt, ap);
 }
 
 void narrate_intro(struct narrator *n, const char *fmt, ...)
@@ -309,7 +295,9 @@ static void add_sentence(struct narrator *n, const char *finding, const char *fm
     if (n->note[0])
         strncat(n->note, " ", sizeof n->note - strlen(n->note) - 1);
     size_t start = strlen(n->note);
-    vappend(n->note, sizeof n->note, fmt, ap);
+    if (start + 1 < sizeof n->note)
+        // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): ap comes va_start'ed from the caller
+        vsnprintf(n->note + start, sizeof n->note - start, fmt, ap);
     if (n->nsentences < NARRATE_MAX_SENTENCES) {
         struct narrate_sentence *s = &n->sentences[n->nsentences++];
         snprintf(s->finding, sizeof s->finding, "%s", finding ? finding : "");
@@ -407,10 +395,11 @@ void json_write_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static void json_row_key(FILE *out, const struct narrate_row *r)
+/* An object's member name: "key": after a comma unless it is the first. */
+static void json_key(FILE *out, bool first, const char *key)
 {
-    char key[48];
-    snprintf(key, sizeof key, "%s%s", r->key, strcmp(r->unit, "kB") == 0 ? "_kB" : "");
+    if (!first)
+        fputc(',', out);
     json_write_string(out, key);
     fputc(':', out);
 }
@@ -432,10 +421,10 @@ static void json_rows(struct narrator *n, const char *name, int which)
             has = true;
             v = r->after - r->before;
         }
-        if (!first)
-            fputc(',', out);
+        char key[48];
+        snprintf(key, sizeof key, "%s%s", r->key, strcmp(r->unit, "kB") == 0 ? "_kB" : "");
+        json_key(out, first, key);
         first = false;
-        json_row_key(out, r);
         if (has)
             fprintf(out, "%lld", (long long)v);
         else
@@ -454,10 +443,8 @@ static void json_findings(struct narrator *n)
         json_write_string(out, f->id);
         fprintf(out, ",\"held\":%s,\"values\":{", f->held ? "true" : "false");
         for (size_t v = 0; v < f->nvalues; v++) {
-            if (v)
-                fputc(',', out);
-            json_write_string(out, f->values[v].key);
-            fprintf(out, ":%lld", (long long)f->values[v].value);
+            json_key(out, v == 0, f->values[v].key);
+            fprintf(out, "%lld", (long long)f->values[v].value);
         }
         fputs("}}", out);
     }
@@ -503,10 +490,7 @@ static void json_step(struct narrator *n)
     json_rows(n, "delta", 2);
     fputs(",\"facts\":{", out);
     for (size_t i = 0; i < n->nfacts; i++) {
-        if (i)
-            fputc(',', out);
-        json_write_string(out, n->facts[i].key);
-        fputc(':', out);
+        json_key(out, i == 0, n->facts[i].key);
         if (n->facts[i].picture)
             json_write_string(out, n->facts[i].picture);
         else if (n->facts[i].is_number)
@@ -615,23 +599,30 @@ void narrate_live(struct narrator *n, const char *fmt, ...)
     (void)fflush(n->out);
 }
 
+size_t narrate_series_values(const struct narrate_fact *f, int64_t *values, size_t max)
+{
+    size_t count = 0;
+    for (const char *p = f->text + 1; *p && *p != ']' && count < max; count++) {
+        char *end;
+        values[count] = strtoll(p, &end, 10);
+        if (end == p)
+            break;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return count;
+}
+
 /* "samples_VmRSS_kB: 15 samples, 1200 to 65408, largest 65408" */
 static void series_summary(const struct narrate_fact *f, char *line, size_t len)
 {
-    long long first = 0, last = 0, largest = 0;
-    size_t count = 0;
-    for (const char *p = f->text + 1; *p && *p != ']'; count++) {
-        char *end;
-        long long v = strtoll(p, &end, 10);
-        if (end == p)
-            break;
-        first = count ? first : v;
-        last = v;
-        largest = count == 0 || v > largest ? v : largest;
-        p = *end == ',' ? end + 1 : end;
-    }
-    snprintf(line, len, "      %s: %zu samples, %lld to %lld, largest %lld", f->key, count, first,
-             last, largest);
+    int64_t v[sizeof f->text / 2]; /* "1," at the least for each */
+    size_t count = narrate_series_values(f, v, sizeof v / sizeof v[0]);
+    int64_t largest = 0;
+    for (size_t i = 0; i < count; i++)
+        largest = i == 0 || v[i] > largest ? v[i] : largest;
+    snprintf(line, len, "      %s: %zu samples, %lld to %lld, largest %lld", f->key, count,
+             (long long)(count ? v[0] : 0), (long long)(count ? v[count - 1] : 0),
+             (long long)largest);
 }
 
 static void plain_step(struct narrator *n)
@@ -746,11 +737,10 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         if (n->predict)
             fprintf(n->out, ",\"score\":{\"asked\":%d,\"right\":%d}", n->asked, n->right);
         for (size_t i = 0; i < n->nsummary; i++) {
-            fputs(i ? "," : ",\"summary\":{", n->out);
-            json_write_string(n->out, n->summary[i].key);
-            fprintf(n->out, ":%lld", (long long)n->summary[i].value);
-            if (i + 1 == n->nsummary)
-                fputc('}', n->out);
+            fputs(i ? "" : ",\"summary\":{", n->out);
+            json_key(n->out, i == 0, n->summary[i].key);
+            fprintf(n->out, "%lld%s", (long long)n->summary[i].value,
+                    i + 1 == n->nsummary ? "}" : "");
         }
         fputs(",\"machine\":", n->out);
         machine_write_json(n->out, &m);

@@ -262,6 +262,8 @@ void narrate_fact_int(struct narrator *n, const char *key, int64_t value);
 /* Measured numbers over time (JSON: an array of numbers; plain: how many,
  * first, last and largest). As many as fit a fact's text. */
 void narrate_series(struct narrator *n, const char *key, const int64_t *values, size_t count);
+/* A series fact's numbers back (at most max of them): how many. */
+size_t narrate_series_values(const struct narrate_fact *f, int64_t *values, size_t max);
 
 /* A one-character-per-page picture ('#' resident, '.' not), 64 pages a line.
  * Not copied, because a picture has one character per page and may be far

@@ -45,36 +45,15 @@ struct picture_book {
     bool incomplete;
 };
 
-/* "[1,2,3]" -> values; false if text is not such an array. */
-static bool parse_array(const char *text, struct series *s)
-{
-    const char *p = text;
-    if (*p++ != '[')
-        return false;
-    s->n = 0;
-    while (*p && *p != ']') {
-        char *end;
-        long long v = strtoll(p, &end, 10);
-        if (end == p || s->n == MAX_SAMPLES)
-            return false;
-        s->v[s->n++] = v;
-        p = end;
-        if (*p == ',')
-            p++;
-    }
-    return *p == ']';
-}
-
-static void add_series(struct picture_book *b, const char *key, const char *text)
+static void add_series(struct picture_book *b, const struct narrate_fact *f)
 {
     if (b->nseries == MAX_SERIES) {
         b->incomplete = true;
         return;
     }
-    struct series *s = &b->series[b->nseries];
-    snprintf(s->key, sizeof s->key, "%s", key);
-    if (parse_array(text, s))
-        b->nseries++;
+    struct series *s = &b->series[b->nseries++];
+    snprintf(s->key, sizeof s->key, "%s", f->key);
+    s->n = narrate_series_values(f, s->v, MAX_SAMPLES);
 }
 
 bool picture_book_add_step(struct picture_book **book, const struct narrator *n)
@@ -110,7 +89,7 @@ bool picture_book_add_step(struct picture_book **book, const struct narrator *n)
                      n->title, f->key);
             b->npics++;
         } else if (f->is_series && strncmp(f->key, "samples_", 8) == 0) {
-            add_series(b, f->key, f->text);
+            add_series(b, f);
         } else if (f->is_number && (strcmp(f->key, "effective_limit_bytes") == 0 ||
                                     (strcmp(f->key, "limit_bytes") == 0 && b->limit_kB < 0))) {
             b->limit_kB = strtoll(f->text, NULL, 10) / 1024;

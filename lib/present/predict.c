@@ -119,6 +119,15 @@ void predict_plain(struct narrator *n)
                 q->predicted == q->measured ? "right." : "not what happened.");
 }
 
+/* A choice as JSON: its letter, or null for none. */
+static void json_choice(FILE *out, const char *key, int choice)
+{
+    if (choice >= 0)
+        fprintf(out, ",\"%s\":\"%c\"", key, 'a' + choice);
+    else
+        fprintf(out, ",\"%s\":null", key);
+}
+
 void predict_json(struct narrator *n)
 {
     const struct narrate_question *q = &n->question;
@@ -133,16 +142,9 @@ void predict_json(struct narrator *n)
             fputc(',', out);
         json_write_string(out, q->choices[i]);
     }
-    fputs("],\"predicted\":", out);
-    if (q->predicted >= 0)
-        fprintf(out, "\"%c\"", 'a' + q->predicted);
-    else
-        fputs("null", out);
-    fputs(",\"measured\":", out);
-    if (q->measured >= 0)
-        fprintf(out, "\"%c\"", 'a' + q->measured);
-    else
-        fputs("null", out);
+    fputc(']', out);
+    json_choice(out, "predicted", q->predicted);
+    json_choice(out, "measured", q->measured);
     fputs(",\"finding\":", out);
     json_write_string(out, q->finding);
     fputc('}', out);

@@ -13,7 +13,8 @@ void leftovers_repair(const char *demo)
     char report[1024];
     if (geteuid() != 0)
         return; /* only root can have changed anything */
-    if (sysctl_repair_leftovers(demo, report, sizeof report) == 0 && report[0])
+    sysctl_repair_leftovers(demo, report, sizeof report);
+    if (report[0])
         fprintf(stderr, "%s: %s\n", demo, report);
     confine_sweep_leftovers(report, sizeof report);
     if (report[0])

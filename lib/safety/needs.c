@@ -41,13 +41,6 @@ bool need_applies(const struct demo_need *need)
     return !need->when || *need->when;
 }
 
-/* "--drop-caches: " before a sentence about a need an option asked for. */
-static const char *prefix(const struct demo_need *need, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s%s", need->option ? need->option : "", need->option ? ": " : "");
-    return buf;
-}
-
 static bool confines(const struct demo_need *needs)
 {
     for (const struct demo_need *d = needs; d->kind; d++)
@@ -59,8 +52,8 @@ static bool confines(const struct demo_need *needs)
 bool need_check(const struct demo_need *need, const struct demo_need *needs, char *why,
                 size_t len)
 {
-    char pre[48], detail[400] = "";
-    prefix(need, pre, sizeof pre);
+    char pre[48], detail[400] = ""; /* "--drop-caches: " for a need an option asked for */
+    snprintf(pre, sizeof pre, "%s%s", need->option ? need->option : "", need->option ? ": " : "");
     switch (need->kind) {
     case NEED_SYSCTL:
         if (sysctl_may_change(need->name, detail, sizeof detail) == 0)

@@ -639,12 +639,11 @@ int sysctl_end(void)
     return failed ? -1 : 0;
 }
 
-int sysctl_repair_leftovers(const char *demo, char *repaired, size_t len)
+void sysctl_repair_leftovers(const char *demo, char *repaired, size_t len)
 {
     repaired[0] = '\0';
     snprintf(demo_name, sizeof demo_name, "%s", demo);
     repair_all(NULL, repaired, len);
-    return 0;
 }
 
 void sysctl_child_after_fork(void)

@@ -31,24 +31,16 @@
 
 #define VMLAB_RUN_DIR "/run/vmlab"
 
-/* Where the lock and the undo record live, first usable one wins (the next
- * one is tried when a directory cannot be created or written there - no
- * /run, a read-only /run - but a directory that exists and is not vmlab's
- * own (another owner, open to others, a symlink) stops the search: it is
- * refused, never worked around):
- *   /run/vmlab, /dev/shm/vmlab, /tmp/vmlab
- * All three are emptied at boot on most systems; the record also names the
- * boot it was written in, and a record of another boot is discarded. */
+/* The lock and the undo record live in the first usable one of /run/vmlab,
+ * /dev/shm/vmlab, /tmp/vmlab (sysctl.c says which is usable); all three are
+ * emptied at boot on most systems, and a record of another boot is discarded. */
 
 /* 0 when this process can take the vmlab lock and write /proc/sys/vm/<name>;
  * else -1 and `why` receives one sentence naming what is missing on this
- * machine and the command that would enable it (e.g. "/proc/sys is
- * read-only here (a container)..."; without root, "sudo" and this very
- * command, as "vmlab NAME ..." where vmlab or the tour started it, with " ..."
- * for arguments that do not fit in `len`). Changes nothing but, at most, creating
- * the lock directory. demo_start (lib/safety/needs) calls it for a declared
- * NEED_SYSCTL before anything is announced, and turns -1 into exit 77 with
- * that sentence. */
+ * machine and the command that would enable it (without root: "sudo" and this
+ * very command, " ..." for arguments that do not fit). Changes nothing but, at
+ * most, creating the lock directory. demo_start (lib/safety/needs) turns -1
+ * into exit 77 with that sentence. */
 int sysctl_may_change(const char *name, char *why, size_t len);
 
 /* Takes the lock (waiting, and saying so on stderr, while another run holds
@@ -71,7 +63,7 @@ int sysctl_end(void);
 
 /* Only repairs leftovers of a killed run, if any. For demos that change
  * nothing themselves. Waits at most 2 s for a lock another run holds. */
-int sysctl_repair_leftovers(const char *demo, char *repaired, size_t len);
+void sysctl_repair_leftovers(const char *demo, char *repaired, size_t len);
 
 /* Writes /proc/sys/vm/<name> directly, no record, no lock: for tests that
  * put the machine back themselves. Demos use sysctl_set. */

@@ -4,16 +4,9 @@
  * A part of the library that changes the machine (lib/safety/sysctl: a /proc/sys/vm
  * value; lib/safety/confine: a cgroup and the child inside it; the tour: the demo it
  * runs) registers one action here before it makes the change. The actions
- * run, last registered first:
- *   - at exit() (one atexit handler for all of them),
- *   - on every signal whose default is to end the process - SIGINT, SIGTERM,
- *     SIGHUP, SIGQUIT, SIGPIPE (`| head`), SIGALRM, SIGUSR1/2, SIGXCPU,
- *     SIGXFSZ, SIGVTALRM, SIGPROF - that still has that default (one ignored
- *     under nohup, or handled by the program, stays so): one handler runs them
- *     with every signal blocked, then dies of the same signal, so that the
- *     shell sees what happened,
- * Only in the process that registered them: a forked child that exits runs
- * none of them.
+ * run, last registered first, at exit() and on every signal whose default is
+ * to end the process (undo.c lists them), and only in the process that
+ * registered them: a forked child that exits runs none of them.
  *
  * Every action must be async-signal-safe (open/read/write/close, kill,
  * waitpid, rmdir, nanosleep, unlink: no stdio, no malloc) and idempotent:
