@@ -35,6 +35,7 @@ struct watch {
     uintptr_t p;
     int64_t parent_charge, fork_charge, vforked_charge, cat_charge;
     int64_t pages, faults; /* the pages written; the parent's faults at the last pause */
+    int64_t written_kb;    /* their Rss, as we read it after step map */
 };
 
 /* The step's rewrite of the pages, by the parent's faults from the last pause
@@ -75,7 +76,8 @@ static void at_pause(void *ctx, const struct stepper *s, int next, const struct 
         /* Guard pages keep it a mapping of its own; no huge page. */
         int64_t size = observe_smaps(w->parent, w->p, "Size");
         ck_assert_int_eq(size, jint(st, "facts.size_kB"));
-        ck_assert_int_eq(observe_smaps(w->parent, w->p, "Rss"), jint(st, "facts.written_kB"));
+        w->written_kb = observe_smaps(w->parent, w->p, "Rss");
+        ck_assert_int_eq(w->written_kb, jint(st, "facts.written_kB"));
         w->pages = jint(st, "facts.written_kB") / (sysconf(_SC_PAGESIZE) / 1024);
         assert_commit_exact(st, "commit_charged_mappings", size);
     }
@@ -131,6 +133,30 @@ static void at_pause(void *ctx, const struct stepper *s, int next, const struct 
     (void)next;
 }
 
+/* The lab sheet (docs/vfork-spawn.md, beside the key) says how much step map
+ * writes as we read it: so many pages, so many MiB (it once said 1 MiB of 4). */
+static void assert_sheet_says_written(int64_t written_kb)
+{
+    char path[PATH_MAX], said[64];
+    snprintf(path, sizeof path, "%s", VMLAB_ANSWERS);
+    char *answers = strstr(path, "answers/");
+    ck_assert_ptr_nonnull(answers);
+    memmove(answers, answers + strlen("answers/"), strlen(answers + strlen("answers/")) + 1);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    static char sheet[1 << 16];
+    size_t len = fread(sheet, 1, sizeof sheet - 1, f);
+    sheet[len] = '\0';
+    fclose(f);
+    int64_t page_kb = sysconf(_SC_PAGESIZE) / 1024;
+    snprintf(said, sizeof said, "%lld pages", (long long)(written_kb / page_kb));
+    ck_assert_msg(strstr(sheet, said), "%s does not say '%s'", path, said);
+    if (written_kb % 1024 == 0) {
+        snprintf(said, sizeof said, "%lld MiB", (long long)written_kb / 1024);
+        ck_assert_msg(strstr(sheet, said), "%s does not say '%s'", path, said);
+    }
+}
+
 START_TEST(lesson_observed)
 {
     const char *argv[] = {program, "--step", "--json", NULL};
@@ -144,6 +170,7 @@ START_TEST(lesson_observed)
     ck_assert_int_eq(jint(end, "facts.charges_kB"), charges);
     assert_commit_exact(end, "children_charges_returned", -charges);
     lesson_assert_ok_end(&s);
+    assert_sheet_says_written(w.written_kb);
     ck_assert(w.child > 0 && gone(w.child));
     ck_assert(w.vforked > 0 && gone(w.vforked));
     ck_assert(w.cat > 0 && gone(w.cat));
