@@ -5,7 +5,8 @@
 # Each `grep -E '^(Key|Other)...' /proc/PID/FILE` in docs/*.md (the PID read
 # as this grep's own) must print each key it names once, and no other key:
 # '^(Rss|Pss)' without the ':' also prints Pss_Dirty, Pss_Anon... from
-# smaps_rollup, which the sheet did not mean.
+# smaps_rollup, which the sheet did not mean. And a line of the source an
+# exercise names, "`demos/NAME.c:LINE` (`CODE`", holds that code.
 set -u
 src=$1
 failures=0
@@ -34,7 +35,18 @@ for doc in "$src"/docs/*.md; do
         fi
         checked=$((checked + 1))
     done <"$tmp/found"
+    # `demos/NAME.c:LINE` (`CODE`: the code quoted must be on that line.
+    tr '\n' ' ' <"$doc" | sed 's/   */ /g' |
+        grep -oE '`demos/[a-z-]+\.c:[0-9]+` \(`[^`]+`' >"$tmp/found"
+    while IFS= read -r ref; do
+        file=$(printf '%s\n' "$ref" | sed 's/^`\([^:]*\):.*/\1/')
+        line=$(printf '%s\n' "$ref" | sed 's/^`[^:]*:\([0-9]*\)`.*/\1/')
+        code=$(printf '%s\n' "$ref" | sed 's/^[^(]*(`\(.*\)`$/\1/')
+        sed -n "${line}p" "$src/$file" | grep -qF -- "$code" ||
+            fail "${doc##*/}: $file:$line is not '$code' but '$(sed -n "${line}p" "$src/$file")'"
+        checked=$((checked + 1))
+    done <"$tmp/found"
 done
-[ "$checked" -gt 0 ] || fail "no grep -E '^(...)' command found in docs/*.md"
+[ "$checked" -gt 0 ] || fail "no grep -E '^(...)' command or source line found in docs/*.md"
 [ "$failures" -eq 0 ] || exit 1
-echo "each of the docs' $checked grep -E '^(...)' commands prints just the keys it names"
+echo "each of the docs' $checked grep -E '^(...)' commands and source lines is what it says"
