@@ -15,7 +15,8 @@
 #     <!-- capture: oom-killer-try --json | json_step 3 -->
 #     <!-- capture: with_pool 2 hugetlb-reserve --color=never -->
 #     <!-- capture: empty_pool hugetlb-reserve --setup 2 --color=never -->
-# (the four helpers are defined below; a filter after " | " is applied to
+#     <!-- capture: as_nobody mlock-pages --color=never -->
+# (the five helpers are defined below; a filter after " | " is applied to
 # the output, and the program's own exit status is what counts). A command that exits 77 - it cannot
 # run here, say without root - leaves its block as it was. Nothing inside the
 # blocks is written by hand.
@@ -78,6 +79,13 @@ empty_pool() {
     "$@"
 }
 
+# COMMAND as an ordinary user, nobody (65534), as a student runs it; only
+# root may switch (setpriv), so elsewhere 77.
+as_nobody() {
+    [ "$(id -u)" = 0 ] || return 77
+    setpriv --reuid 65534 --regid 65534 --clear-groups "$@"
+}
+
 tmp=$(mktemp)
 trap 'rm -f "$tmp" "$tmp.run" "$tmp.err" "$tmp.out"' EXIT
 for name in $names; do
@@ -110,6 +118,7 @@ for name in $names; do
                 fi
                 # The command as a reader would type it, without this script's helpers.
                 shown=$(printf '%s' "$run" | sed -e 's/ 2>&1//' -e 's/^empty_pool //' \
+                    -e 's/^as_nobody /setpriv --reuid 65534 --regid 65534 --clear-groups /' \
                     -e 's|^with_pool \([0-9]*\) |echo \1 > /proc/sys/vm/nr_hugepages; |')
                 { printf '```\n$ %s\n' "$shown"; cat "$tmp.run"; printf '```\n'; } >>"$tmp"
                 state=skip ran=$((ran + 1))

@@ -255,6 +255,26 @@ START_TEST(answers_show_real_code)
 }
 END_TEST
 
+/* The sheet's exercise 1 (root vs an ordinary user) needs root to switch
+ * users: a student without it compares with the key, which must hold a run
+ * as nobody (docs/capture.sh's as_nobody) where step 4 is refused. */
+START_TEST(answers_show_a_run_as_nobody)
+{
+    FILE *f = fopen(VMLAB_ANSWERS, "r");
+    ck_assert_ptr_nonnull(f);
+    static char key[1 << 17];
+    size_t len = fread(key, 1, sizeof key - 1, f);
+    key[len] = '\0';
+    fclose(f);
+    const char *run = strstr(key, "<!-- capture: as_nobody mlock-pages");
+    ck_assert_msg(run != NULL, "the key has no capture as nobody");
+    const char *end = strstr(run, "<!-- end capture -->");
+    const char *refused = strstr(run, "mlock was refused with ENOMEM");
+    ck_assert_msg(end && refused && refused < end, "the key's run as nobody is not captured, or "
+                  "does not show step 4 refused");
+}
+END_TEST
+
 static const struct bad_case bad_cases[] = {
     {{"--size", "1K", NULL}, "--size"},
     {{"--size", "1G", NULL}, "--size"},
@@ -275,6 +295,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, observed_from_outside);
         tcase_add_test(tc, refused_without_cap_ipc_lock);
         tcase_add_test(tc, answers_show_real_code);
+        tcase_add_test(tc, answers_show_a_run_as_nobody);
     }
     ADD_BAD_INPUT_TESTS(tc, program, "mlock-pages", bad_cases);
     suite_add_tcase(s, tc);
