@@ -23,6 +23,7 @@
 #include "malloc-side.h"
 #include "narrate.h"
 #include "needs.h"
+#include "residency.h"
 
 #ifdef VMLAB_GLIBC_MALLOC
 #include <gnu/libc-version.h>
@@ -59,6 +60,24 @@ enum { MALLOC_127K = 3, MALLOC_1M = 5, FREE_1M, AGAIN_1M, FIXED_THRESHOLD, NSTEP
 static struct malloc_side mine;              /* this step's, in this process */
 static struct malloc_side theirs[NSTEPS];    /* the child's, by step */
 static enum malloc_where where_was[NSTEPS];  /* ours, by step */
+static uintptr_t block_start, block_end;     /* the step's block's own pages */
+static int64_t block_kb;                     /* how much of them is resident; -1 none */
+
+/* The block's own pages, from its chunk header (16 bytes before the pointer)
+ * to its end, and how many kB of them are resident (mincore). Its smaps entry
+ * may be larger: the kernel merges a new anonymous mapping with an adjacent
+ * one of the same permissions, and that entry's Rss counts both. */
+static int64_t block_resident_kb(const char *at)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    char picture[2]; /* one character for the whole range: only the count is wanted */
+    block_start = ((uintptr_t)at - 2 * sizeof(size_t)) & ~(page - 1);
+    block_end = ((uintptr_t)at + malloc_usable_size((void *)at) + page - 1) & ~(page - 1);
+    size_t len = block_end - block_start;
+    long resident = residency_picture_scaled((void *)block_start, len, len / page, picture,
+                                             sizeof picture);
+    return resident < 0 ? -1 : resident * (int64_t)(page / 1024);
+}
 
 static void observe(void *ctx, bool after)
 {
@@ -69,6 +88,8 @@ static void observe(void *ctx, bool after)
         return;
     where_was[i] = mine.where;
     mine.usable = i != FREE_1M && q ? (int64_t)malloc_usable_size(q) : 0;
+    /* After the counters: mincore's vector is on the stack, which may fault. */
+    block_kb = i != FREE_1M && q ? block_resident_kb(q) : -1;
 }
 
 /* ---- What the other malloc did ---- */
@@ -126,6 +147,15 @@ static void explain_allocate(void)
              VALUES(VAL("vm_size_delta_kB", s->vm), VAL("requested_bytes", want)),
              "A mapping of its own (outside [heap], the break unmoved): VmSize grew by %lld kB, "
              "glibc called mmap for it.", (long long)s->vm);
+    int64_t entry_kb = malloc_view_kb(&s->a, "Size");
+    int64_t span_kb = (int64_t)(block_end - block_start) / 1024;
+    if (!heap && s->a.mapped)
+        CONCLUDE(&n, "block_merged_in_entry", entry_kb > span_kb,
+                 VALUES(VAL("entry_size_kB", entry_kb), VAL("block_span_kB", span_kb),
+                        VAL("block_rss_kB", block_kb)),
+                 "Its smaps entry is %lld kB, the block %lld kB: the kernel merged it with the "
+                 "anonymous mapping beside it, and the entry's Rss counts both; block_Rss is the "
+                 "block's own (mincore).", (long long)entry_kb, (long long)span_kb);
     if (strcmp(n.id, "malloc_128k") == 0) {
         int64_t top = (int64_t)s->b.mi.keepcost;
         narrate_fact_int(&n, "top_chunk_before_bytes", top);
@@ -151,6 +181,8 @@ static void explain_allocate(void)
                  "mallopt set the threshold to 128 KiB: 1 MiB is a mapping of its own%s.",
                  where_was[MALLOC_1M] == NEW_MAPPING ? " again" : "");
     malloc_side_explain_both(&n, &mine, theirs, false, false, glibc_threshold_there);
+    if (!heap && s->a.mapped)
+        narrate_value(&n, "block_Rss", "kB", false, 0, true, block_kb);
 }
 
 /* A mapped chunk's free is munmap, at once; a heap chunk's may move the break down. */

@@ -25,6 +25,7 @@
 #include "malloc-side.h"
 #include "narrate.h"
 #include "needs.h"
+#include "residency.h"
 #include "thp.h"
 
 #ifdef VMLAB_GLIBC_MALLOC
@@ -96,14 +97,37 @@ static struct {
     int64_t page_kb, huge_kb, big_kb;
     bool shrunk;
     char why[400];
+    uintptr_t block_start, block_end; /* the step's block's own pages, after its code */
+    int64_t block_kb[2];              /* how much of them is resident, before and after; -1 none */
 } d;
 
+/* The block's own pages, from its chunk header (16 bytes before the pointer)
+ * to its end, and how many kB of them are resident (mincore): its smaps entry
+ * may also hold an adjacent anonymous mapping, merged by the kernel. */
+static int64_t block_resident_kb(const char *at)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    char picture[2]; /* one character for the whole range: only the count is wanted */
+    if (!at)
+        return -1;
+    d.block_start = ((uintptr_t)at - 2 * sizeof(size_t)) & ~(page - 1);
+    d.block_end = ((uintptr_t)at + malloc_usable_size((void *)at) + page - 1) & ~(page - 1);
+    size_t len = d.block_end - d.block_start;
+    long resident = residency_picture_scaled((void *)d.block_start, len, len / page, picture,
+                                             sizeof picture);
+    return resident < 0 ? -1 : resident * (int64_t)(page / 1024);
+}
+
+/* mincore before the step's counters are read and after (its stack may fault). */
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
+    if (!after)
+        d.block_kb[0] = block_resident_kb(focus && !allocates ? *focus : NULL);
     malloc_side_observe(&n, &mine, after, focus ? (uintptr_t)*focus : 0, theirs);
     if (!after)
         return;
+    d.block_kb[1] = block_resident_kb(focus ? *focus : NULL);
     mine.usable = allocates && *focus ? (int64_t)malloc_usable_size(*focus) : 0;
     mine.trimmed = trimmed;
 }
@@ -153,10 +177,13 @@ static void explain_big(void)
 {
     const struct malloc_side *s = &mine;
     bool heap = s->where == HEAP || s->where == HEAP_BRK, first = strcmp(n.id, "write_first") == 0;
-    /* VmRSS, not the entry's Rss: a new mapping may merge with a neighbour. */
+    /* VmRSS and the block's own pages, not the entry's Rss: a new mapping may
+     * merge with a neighbour. */
     int64_t huge = malloc_view_kb(&s->a, "AnonHugePages");
-    int64_t rss = malloc_view_kb(&s->a, "Rss") - malloc_view_kb(&s->b, "Rss");
+    int64_t rss = d.block_kb[1] - d.block_kb[0];
     int64_t huge_moved = huge - malloc_view_kb(&s->b, "AnonHugePages");
+    int64_t entry_kb = malloc_view_kb(&s->a, "Size");
+    int64_t span_kb = (int64_t)(d.block_end - d.block_start) / 1024;
     if (strncmp(n.id, "write_", 6) != 0)
         narrate_fact_int(&n, "big_kB", d.big_kb);
     if (strcmp(n.id, "malloc_big") == 0) {
@@ -198,7 +225,15 @@ static void explain_big(void)
                  "mmap is zero, and glibc knows a mapped chunk is fresh.", (long long)d.big_kb,
                  (long long)s->faults, s->faults == 1 ? "" : "s", (long long)s->rss);
     }
+    if (strncmp(n.id, "write_", 6) != 0)
+        CONCLUDE(&n, "block_merged_in_entry", s->a.mapped && entry_kb > span_kb,
+                 VALUES(VAL("entry_size_kB", entry_kb), VAL("block_span_kB", span_kb),
+                        VAL("block_rss_kB", d.block_kb[1])),
+                 "Its smaps entry is %lld kB, the block %lld kB: the kernel merged it with the "
+                 "anonymous mapping beside it, and the entry's Rss counts both; block_Rss is the "
+                 "block's own (mincore).", (long long)entry_kb, (long long)span_kb);
     both_sides();
+    narrate_value(&n, "block_Rss", "kB", d.block_kb[0] >= 0, d.block_kb[0], true, d.block_kb[1]);
 }
 
 /* Steps 6-9: the heap's free memory, as mallinfo2 and as smaps see it. */

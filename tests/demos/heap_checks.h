@@ -10,9 +10,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/ptrace.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "demo_test.h"
 #include "lesson.h"
@@ -59,6 +61,51 @@ static inline void assert_heap_rows(const struct json *st, const struct seen *b,
     int64_t f0 = jint(st, "before.minor_faults"), f1 = jint(st, "after.minor_faults");
     ck_assert_msg(f0 >= b->minflt && f1 <= a->minflt, "step %d: faults %lld..%lld outside %lld..%lld",
                   n, (long long)f0, (long long)f1, (long long)b->minflt, (long long)a->minflt);
+}
+
+/* How many kB of [start, end) are present in pid's pagemap (bit 63); -1 if unreadable. */
+static inline int64_t present_kb(pid_t pid, uintptr_t start, uintptr_t end)
+{
+    char path[64];
+    uint64_t entries[512];
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    int64_t present = 0;
+    snprintf(path, sizeof path, "/proc/%ld/pagemap", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    for (uintptr_t at = start; at < end;) {
+        size_t want = (end - at) / page < 512 ? (end - at) / page : 512;
+        ssize_t got = pread(fd, entries, want * sizeof entries[0], (off_t)(at / page * 8));
+        if (got != (ssize_t)(want * sizeof entries[0])) {
+            close(fd);
+            return -1;
+        }
+        for (size_t i = 0; i < want; i++)
+            present += (int64_t)(entries[i] >> 63);
+        at += want * page;
+    }
+    close(fd);
+    return present * (int64_t)(page / 1024);
+}
+
+/* A mapped block's own rows: its pages run from its chunk header (glibc's 16
+ * bytes before the pointer) to its end. block_Rss is how many of them we find
+ * present in pagemap; block_merged_in_entry holds where its smaps entry is
+ * larger than they are (merged with a neighbour: that entry's Rss is not the
+ * block's). */
+static inline void assert_block_rows(pid_t pid, const struct json *st, uintptr_t at,
+                                     int64_t usable)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = (at - 16) & ~(page - 1);
+    uintptr_t end = (at + (uintptr_t)usable + page - 1) & ~(page - 1);
+    int64_t present = present_kb(pid, start, end);
+    ck_assert_int_ge(present, 0);
+    ck_assert_int_eq(jint(st, "after.block_Rss_kB"), present);
+    if (finding(st, "block_merged_in_entry"))
+        ck_assert_int_eq(held(st, "block_merged_in_entry"),
+                         observe_smaps(pid, at, "Size") > (int64_t)(end - start) / 1024);
 }
 
 /* One ended step, st, held against our readings before (b) and after (a) it. */

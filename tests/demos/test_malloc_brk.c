@@ -53,6 +53,8 @@ static bool check_where(pid_t pid, const struct json *st, const struct seen *b,
     if (!heap) {
         ck_assert_str_eq(v.perms, "rw-p");
         ck_assert(held(st, "own_mapping"));
+        assert_block_rows(pid, st, hex_fact(st, "facts.pointer", false),
+                          jint(st, "facts.usable_bytes"));
     }
     return heap;
 }

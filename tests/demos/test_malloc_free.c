@@ -28,11 +28,18 @@ static bool first_page_present; /* the block's first page, at the pause before w
 static uintptr_t first;          /* that page's address */
 static int64_t block_rss_kb;     /* the block's mapping's Rss (smaps), at that pause */
 
+static int64_t usable;            /* the step's block's, as malloc_usable_size said at malloc */
+
 static void check_step(pid_t pid, const struct json *st, const struct seen *b,
                        const struct seen *a)
 {
     const char *id = jstr(st, "id");
     assert_heap_rows(st, b, a);
+    if (jint(st, "step") <= 4) { /* the big blocks: their own pages, whatever smaps merged */
+        if (strcmp(id, "malloc_big") == 0 || strcmp(id, "calloc_big") == 0)
+            usable = jint(st, "facts.usable_bytes");
+        assert_block_rows(pid, st, hex_fact(st, "facts.pointer", false), usable);
+    }
     if (strcmp(id, "malloc_big") == 0) {
         int64_t big = jint(st, "facts.big_kB");
         ck_assert_int_ge(a->vm_size - b->vm_size, big);
