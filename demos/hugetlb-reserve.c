@@ -292,14 +292,21 @@ static const struct narrate_lesson steps[] = {
     {"pool", "Look at the huge-page pool", look_at_pool, explain_pool, NO_QUESTION},
     {"grow_pool", "Grow the huge-page pool for this demo", grow_pool, explain_grow_pool,
      NO_QUESTION},
-    {"map", "Map one huge page", map_one, explain_map, NO_QUESTION},
-    {"write", "Write one byte into it", write_one, explain_write, NO_QUESTION},
+    {"map", "Map one huge page", map_one, explain_map, "Which pool counter will move?",
+     {"HugePages_Free: one is taken", "HugePages_Rsvd: one is promised"},
+     {NULL, "reserved_not_taken"}},
+    {"write", "Write one byte into it", write_one, explain_write,
+     "How much will the mapping's Rss grow?", {"a huge page", "0 kB: huge pages count apart"},
+     {NULL, "counted_apart_from_rss"}},
     {"reserve_rest", "Reserve every other spare page of the pool", reserve_rest,
      explain_reserve_rest, NO_QUESTION},
     {"one_more", "Ask for one more page without MAP_NORESERVE", one_more, explain_one_more,
-     NO_QUESTION},
+     "No page is left to reserve: what will mmap do?",
+     {"map it anyway: a surplus page", "fail with ENOMEM"},
+     {"surplus_for_reservation", "refused_at_mmap"}},
     {"noreserve_write", "The same with MAP_NORESERVE, then write", noreserve_write,
-     explain_noreserve_write, NO_QUESTION},
+     explain_noreserve_write, "With MAP_NORESERVE, what will the first write do?",
+     {"get a surplus page", "SIGBUS"}, {"surplus_at_fault", "sigbus_at_first_write"}},
 };
 enum { GROW = 1, MAP, USED_UP = 4, STEPS = NARRATE_COUNT(steps) };
 
@@ -329,7 +336,8 @@ static const struct demo_info info = {
     .options = options,
     .noptions = sizeof options / sizeof options[0],
     .examples = "  hugetlb-reserve                 uses the free huge pages there are\n"
-                "  sudo hugetlb-reserve --setup 2  if there are none, grow the pool by 2\n",
+                "  sudo hugetlb-reserve --setup 2  if there are none, grow the pool by 2\n"
+                "  hugetlb-reserve --predict       guess each counter's move, then see\n",
     .needs = needs,
 };
 

@@ -285,9 +285,14 @@ static void explain_unmap(void)
 /* The lesson as a table: the big allocation, then the heap's free memory. */
 static const struct narrate_lesson steps[NSTEPS] = {
     {"malloc_big", "malloc a big block", malloc_big, explain_big, NO_QUESTION},
-    {"write_first", "Write its first byte", write_first, explain_big, NO_QUESTION},
+    {"write_first", "Write its first byte", write_first, explain_big,
+     "How many page faults will big[0] = 1 take?", {"none: its page is there", "one"},
+     {"page_already_there", "write_one_page|write_huge_page"}},
     {"write_middle", "Write a byte in its middle", write_middle, explain_big, NO_QUESTION},
-    {"calloc_big", "calloc a block as big", calloc_big, explain_big, NO_QUESTION},
+    {"calloc_big", "calloc a block as big", calloc_big, explain_big,
+     "calloc must return zeroes: how many page faults will it take?",
+     {"one a page: it writes them", "one or none: no memset"},
+     {NULL, "calloc_skipped_memset"}},
     {"free_big", "free both", free_big, explain_unmap, NO_QUESTION},
     {"fill_heap", "Fill the heap with 64 blocks of 64 KiB", fill_heap, explain_heap, NO_QUESTION},
     {"free_blocks", "free the 64 blocks", free_blocks, explain_heap, NO_QUESTION},
@@ -317,6 +322,7 @@ static const struct demo_info info = {
     .noptions = 1,
     .examples = "  malloc-free                the nine steps\n"
                 "  malloc-free --step         pause before each step; watch smaps live\n"
+                "  malloc-free --predict      guess the faults of steps 2 and 4, then see\n"
                 "  malloc-free --allocator jemalloc  the same steps under jemalloc too\n",
 };
 

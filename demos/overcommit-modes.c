@@ -282,8 +282,14 @@ static void explain_restored(void)
 static const struct narrate_lesson steps[] = {
     {"budget", "What this machine can grant", read_budget, explain_budget, NO_QUESTION},
     {"mode_0", "Overcommit mode 0 (heuristic)", switch_mode, explain_mode, NO_QUESTION},
-    {"mode_1", "Overcommit mode 1 (always grant)", switch_mode, explain_mode, NO_QUESTION},
-    {"mode_2", "Overcommit mode 2 (never overcommit)", switch_mode, explain_mode, NO_QUESTION},
+    {"mode_1", "Overcommit mode 1 (always grant)", switch_mode, explain_mode,
+     "Mode 1 grants all: is the huge request charged?", {"no: nothing is", "yes: it has ac"},
+     {"huge_not_charged", "huge_charged"}},
+    {"mode_2", "Overcommit mode 2 (never overcommit)", switch_mode, explain_mode,
+     "The huge request with MAP_NORESERVE: granted?",
+     {"yes: MAP_NORESERVE escapes the charge", "no: mode 2 charges it anyway"},
+     {"huge_noreserve_charged|huge_noreserve_not_charged",
+      "huge_noreserve_refused_over_commit_limit"}},
     {"restored", "The machine's mode, read again", read_mode_again, explain_restored, NO_QUESTION},
 };
 
@@ -304,7 +310,8 @@ static const struct demo_info info = {
     .options = overcommit_options,
     .noptions = OVERCOMMIT_OPTIONS,
     .examples = "  sudo overcommit-modes          modes 0, 1 and 2, then the mode restored\n"
-                "  sudo overcommit-modes --step   pause before each step\n",
+                "  sudo overcommit-modes --step   pause before each step\n"
+                "  sudo overcommit-modes --predict  guess modes 1 and 2, then see\n",
     .needs = needs,
 };
 

@@ -20,6 +20,7 @@
 
 #include "demo_test.h"
 #include "lesson.h"
+#include "lesson_checks.h"
 #include "observe.h"
 #include "suite.h"
 #include "sysctl.h"
@@ -258,6 +259,28 @@ START_TEST(setup_judged_at_each_pause)
 }
 END_TEST
 
+/* --predict's four questions (the sheet's 1, 2 and 4) on a pool the demo grows: each
+ * measured choice is the one the step's findings make so, which the test above
+ * holds against the pool as read from outside. */
+START_TEST(predict_answers_measured)
+{
+    if (observe_meminfo("HugePages_Free") - observe_meminfo("HugePages_Rsvd") > 0)
+        return; /* steps 4 to 6 run only on a pool this run grew */
+    struct demo_run d;
+    demo_run_json(&d, program, run_as, (const char *const[]){"--setup", "2", "--answers",
+                                                              "b,b,b,b", NULL});
+    ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
+    ck_assert(held(demo_step(&d, 2), "reserved_not_taken"));
+    assert_measured(&d, 2, "b");
+    ck_assert(held(demo_step(&d, 3), "counted_apart_from_rss"));
+    assert_measured(&d, 3, "b");
+    const char *no_page = vm("nr_overcommit_hugepages") == 0 ? "b" : "a"; /* else a surplus */
+    assert_measured(&d, 5, no_page);
+    assert_measured(&d, 6, no_page);
+    demo_run_free(&d);
+}
+END_TEST
+
 /* An instructor filled the pool: the demo uses it, with or without
  * --setup (the tour passes --setup 2), changes nothing, and step 1 shows
  * the pool as read - not a comparison of two snapshots (issue 9 item 18). */
@@ -435,6 +458,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, unprivileged_lesson_or_clean_skip);
     } else {
         tcase_add_test(tc, setup_judged_at_each_pause);
+        tcase_add_test(tc, predict_answers_measured);
         tcase_add_test(tc, prefilled_pool_used_as_it_is);
         tcase_add_test(tc, surplus_pages_on_demand);
         tcase_add_test(tc, containers_skip_before_announcing);

@@ -115,6 +115,24 @@ START_TEST(lesson_observed)
 }
 END_TEST
 
+/* --predict asks at steps 2 and 4 (the sheet's questions 1 and 2): the faults of
+ * big[0] = 1 and of calloc; each measured choice is the one its findings (held
+ * against our own readings in lesson_observed) make so. */
+START_TEST(predict_answers_measured)
+{
+    struct demo_run d;
+    demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"--answers", "b,b", NULL});
+    ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
+    const struct json *write_first = demo_step(&d, 2), *zeroed = demo_step(&d, 4);
+    bool one = held(write_first, "write_one_page") || held(write_first, "write_huge_page");
+    ck_assert(held(write_first, "page_already_there") != one);
+    assert_measured(&d, 2, one ? "b" : "a");
+    ck_assert(held(zeroed, "calloc_skipped_memset"));
+    assert_measured(&d, 4, "b");
+    demo_run_free(&d);
+}
+END_TEST
+
 static const struct bad_case bad_cases[] = {
     {{"--size", "4K", NULL}, "--size"},
     {{"extra", NULL}, "extra"},
@@ -136,6 +154,7 @@ int main(void)
     TCase *tc = tcase_create("lesson");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, lesson_observed);
+    tcase_add_test(tc, predict_answers_measured);
     ADD_BAD_INPUT_TESTS(tc, program, "malloc-free", bad_cases);
     tcase_add_test(tc, answers_show_real_code);
     suite_add_tcase(s, tc);

@@ -165,6 +165,36 @@ END_TEST
 
 /* In a rootless user namespace (uid 65534 outside, 0 inside) the knob
  * cannot be written: a 77 that says why, before anything is announced. */
+/* The choice a step's --predict question measured, from its findings (which
+ * modes_as_root holds against the kernel): a, b, or NULL for none of them. */
+static const char *measured_by(const struct json *st, const char *a, const char *b)
+{
+    return held(st, a) ? "a" : held(st, b) ? "b" : NULL;
+}
+
+/* --predict asks in modes 1 and 2 (the sheet's questions 2 and 3): is the huge
+ * request charged in mode 1, is it granted with MAP_NORESERVE in mode 2. */
+START_TEST(predict_answers_measured)
+{
+    struct demo_run d;
+    demo_run_json(&d, program, run_as, (const char *const[]){"--answers", "b,b", NULL});
+    ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
+    for (int step = 3; step <= 4; step++) {
+        const struct json *st = demo_step(&d, step);
+        const struct json *q = json_get(st, "prediction");
+        ck_assert_msg(q && q->type == JSON_OBJECT, "step %d asked no question", step);
+        const char *want = step == 3 ? measured_by(st, "huge_not_charged", "huge_charged") :
+            measured_by(st, "huge_noreserve_charged", "huge_noreserve_refused_over_commit_limit");
+        if (step == 4 && !want && held(st, "huge_noreserve_not_charged"))
+            want = "a";
+        const char *got = json_get_string(q, "measured");
+        ck_assert_msg(want ? got && strcmp(got, want) == 0 : !got, "step %d measured %s, its "
+                      "findings make it %s", step, got ? got : "none", want ? want : "none");
+    }
+    demo_run_free(&d);
+}
+END_TEST
+
 START_TEST(rootless_namespace_is_77_up_front)
 {
     const char *copy = copy_for_nobody(program);
@@ -219,6 +249,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, refused_up_front);
     } else {
         tcase_add_loop_test(tc, modes_as_root, 0, 2); /* a quiet machine, a busy one */
+        tcase_add_test(tc, predict_answers_measured);
         tcase_add_test(tc, rootless_namespace_is_77_up_front);
     }
     if (run_as == RUN_AS_SELF)
