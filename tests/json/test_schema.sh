@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Every program's --json, as a grader would read it, against the schema in
-# docs/schema: sh test_schema.sh DEMO_DIR SCHEMA VALIDATE PROGRAM...
+# Every program's --json against the schema in docs/schema, strictly (no key
+# the schema does not name): sh test_schema.sh DEMO_DIR SCHEMA VALIDATE PROGRAM...
 # Each program runs with its default steps and with --answers (a prediction
 # for every question it asks), so both shapes of a step are checked; and each
 # run's findings must be listed under their steps in docs/findings.md.
@@ -20,7 +20,8 @@ check() { # check PROGRAM [ARG...]: one run, validated
   "$dir/$@" --json </dev/null >"$tmp/out" 2>"$tmp/err"
   rc=$?
   case $rc in
-    0|77) /usr/bin/python3 "$validate" "$schema" "$p" <"$tmp/out" || failures=$((failures + 1))
+    0|77) /usr/bin/python3 "$validate" --strict "$schema" "$p" <"$tmp/out" ||
+            failures=$((failures + 1))
           # Every finding the run recorded is listed under its step in docs/findings.md.
           /usr/bin/python3 "$findings" --listed <"$tmp/out" || failures=$((failures + 1)) ;;
     *) echo "FAIL: $* --json exited $rc: $(head -c 400 "$tmp/err")"; failures=$((failures + 1)) ;;
