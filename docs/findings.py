@@ -532,13 +532,13 @@ sources make now, and `json.schema` checks that every finding a real `--json` ru
 records is listed here under its step.
 
 Each row is a finding a step **may** record (whether it did, and whether it held, is
-in the run's `findings`), with the keys of its `values`. Steps are in the order of
-the demo's tables; an option or the machine may leave some out. `{...}` is a part
-the program computes at run time: the expression is shown, and under the table
-what it may be. Step `*` is any step: code the step table does not name records it
-(an observer main() sets, which runs around every step, or a step main() begins
-itself: segv-pgfault's cases, whose ids are the case names with `_` for `-`, and
-hugetlb-reserve's steps it does not run). See [json.md](json.md) for the contract,
+in the run's `findings`), with the keys of its `values`; "(none)": the step records
+none. Steps are in the order of the demo's tables; an option or the machine may
+leave some out. `{...}` is a part the program computes at run time: the expression
+is shown, and under the table what it may be. Step `*` is any step: code the step
+table does not name records it (an observer main() sets, which runs around every
+step, or a step main() begins itself: segv-pgfault's cases, whose ids are the case
+names with `_` for `-`, and hugetlb-reserve's steps it does not run). See [json.md](json.md) for the contract,
 and its [Changes](json.md#changes) for what changed between versions.
 """
 
@@ -561,6 +561,8 @@ def page(root):
                 groups.append(([step], out))
         for names, out in groups:
             cell = ", ".join(f"`{s}`" for s in names)
+            if not out:
+                lines.append(f"| {cell} | (none) | |")
             for fid in sorted(out):
                 keys = ", ".join(f"`{k}`" for k in sorted(out[fid])) or "(none)"
                 lines.append(f"| {cell} | `{fid}` | {keys} |")
