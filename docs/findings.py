@@ -22,8 +22,10 @@ import os
 import re
 import sys
 
-FINDING_CALLS = {"CONCLUDE": 3, "narrate_conclude": 3, "FINDING": -3, "narrate_finding": 3}
-ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# The calls that record a finding: (n, id, held, values, ...), values one VALUES(...)
+# array, except FINDING's, which are the VAL(...) arguments themselves.
+FINDING_CALLS = ("CONCLUDE", "narrate_conclude", "narrate_finding", "FINDING")
+DIRECTIVE = re.compile(r"[ \t]*#")
 WORD = re.compile(r"[A-Za-z_]\w*")
 KEYWORDS = {"if", "for", "while", "switch", "return", "sizeof", "else", "do", "case"}
 
@@ -36,7 +38,7 @@ def blank_comments_and_directives(src):
     line_start = True
     while i < n:
         c = src[i]
-        if line_start and src[i:].lstrip(" \t").startswith("#"):
+        if line_start and DIRECTIVE.match(src, i):
             j = i
             while j < n and (src[j] != "\n" or src[j - 1] == "\\"):
                 j += 1
@@ -261,8 +263,7 @@ class Source:
             for row in rows:
                 f = split_top(row)
                 if len(f) >= 4 and literal(f[0]):
-                    self.tables.append((literal(f[0]), [g for g in f[2:4] if g != "NULL"],
-                                        text.count("\n", 0, text.find(row)) + 1))
+                    self.tables.append((literal(f[0]), [g for g in f[2:4] if g != "NULL"]))
 
 
 def top_groups(content):
@@ -457,19 +458,12 @@ class Program:
         for name, args, at in calls_in(body):
             if name in FINDING_CALLS:
                 self.reached_calls.add((fn.source.rel, fn.line, fn.name, args[1]))
-                where = FINDING_CALLS[name]
-                values = args[where:] if where < 0 else args[where:where + 1]
-                if where < 0:
-                    values = [f"VALUES({', '.join(args[3:])})"]
-                pairs = self.one_record(args[1], values[0], fn) if values else None
-                if pairs:
-                    for id_expr, keys in pairs:
-                        for fid in self.evaluate(id_expr, fn, bindings):
-                            out.setdefault(fid, set()).update(keys)
-                    continue
-                keys = self.value_keys(values[0], fn, bindings) if values else []
-                for fid in self.evaluate(args[1], fn, bindings):
-                    out.setdefault(fid, set()).update(keys)
+                values = f"VALUES({', '.join(args[3:])})" if name == "FINDING" else args[3]
+                pairs = self.one_record(args[1], values, fn) or \
+                    [(args[1], self.value_keys(values, fn, bindings))]
+                for id_expr, keys in pairs:
+                    for fid in self.evaluate(id_expr, fn, bindings):
+                        out.setdefault(fid, set()).update(keys)
                 continue
             callee = self.function(fn.source, name)
             if callee and callee is not fn:
@@ -488,7 +482,7 @@ class Program:
         """[(step id, {finding: keys})] in the order of the source's tables, then the
         findings its other functions (main) record in steps they begin themselves."""
         steps, listed = [], {}
-        for step, roots, _ in src.tables:
+        for step, roots in src.tables:
             out = listed.setdefault(step, {})
             if out == {} and step not in [s for s, _ in steps]:
                 steps.append((step, out))
@@ -538,8 +532,9 @@ leave some out. `{...}` is a part the program computes at run time: the expressi
 is shown, and under the table what it may be. Step `*` is any step: code the step
 table does not name records it (an observer main() sets, which runs around every
 step, or a step main() begins itself: segv-pgfault's cases, whose ids are the case
-names with `_` for `-`, and hugetlb-reserve's steps it does not run). See [json.md](json.md) for the contract,
-and its [Changes](json.md#changes) for what changed between versions.
+names with `_` for `-`, and hugetlb-reserve's steps it does not run). See
+[json.md](json.md) for the contract, and its [Changes](json.md#changes) for what
+changed between versions.
 """
 
 
