@@ -458,11 +458,13 @@ int main(int argc, char **argv)
     format_size(size, size_text, sizeof size_text);
     narrate_intro(&n,
                   "fault-cost (PID %ld): %s per repetition (%lld pages of %zu KiB), %d "
-                  "repetitions of each.%s\nTHP here: %s. hugetlb: %lld free huge pages%s.",
+                  "repetitions of each.%s\nTHP here: %s. hugetlb: %lld free huge pages%s",
                   (long)getpid(), size_text, (long long)d.pages, page / 1024, reps,
                   d.shrunk ? " Less than the default: this process may not use more." : "",
                   d.thp.mode[0] ? d.thp.mode : "not built in", (long long)d.huge_free,
-                  hsize ? "" : ", so no hugetlb row (as root: echo N > /proc/sys/vm/nr_hugepages)");
+                  /* the command on a line of its own: a student copies it whole */
+                  hsize ? "." : ", so no hugetlb row. To reserve N, as root (and 0 after):\n"
+                                "    echo N > /proc/sys/vm/nr_hugepages");
     narrate_run(&n, run, n.nsteps);
     narrate_summary(&n, "write_fault_ns", d.write.median);
     narrate_summary(&n, "zeroing_ns", d.floor.median);

@@ -195,6 +195,23 @@ START_TEST(quick_json)
 }
 END_TEST
 
+/* A command the intro gives (where the pool has no huge page) is copied by a
+ * student: it stays whole on one line at 80 columns, never wrapped inside. */
+START_TEST(intro_command_on_one_line)
+{
+    struct run_result r;
+    const char *argv[] = {program, "--quick", NULL};
+    ck_assert_int_eq(run_program(argv, run_as, &r), 0);
+    ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+    char *save = NULL;
+    for (char *line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        if (strstr(line, "nr_hugepages") || strstr(line, "echo "))
+            ck_assert_msg(strcmp(line, "    echo N > /proc/sys/vm/nr_hugepages") == 0,
+                          "the command is cut, or not alone on its line: '%s'", line);
+    run_result_free(&r);
+}
+END_TEST
+
 START_TEST(answers_show_real_code)
 {
     ck_assert_int_ge(assert_answers_real(VMLAB_ANSWERS, "fault-cost"), 7);
@@ -218,6 +235,7 @@ int main(int argc, char **argv)
     TCase *tc = tcase_create("lesson");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, quick_json);
+    tcase_add_test(tc, intro_command_on_one_line);
     if (run_as == RUN_AS_SELF) {
         tcase_add_test(tc, observed_from_outside);
         tcase_add_test(tc, answers_show_real_code);
