@@ -78,6 +78,16 @@ static bool set_up(bool ok, const char *call)
     return ok;
 }
 
+/* The address the lesson will touch, where it is found only as the case runs
+ * (other titles name theirs). With --step it is shown before the pause: after
+ * it, the child that could be looked at is gone. */
+static void aim(uintptr_t target)
+{
+    t.target = target;
+    if (n.pause)
+        narrate_live(&n, "The access will go to 0x%llx.", (unsigned long long)target);
+}
+
 /* Each frame writes to its buffer, so that its pages are really touched, then
  * keeps its address in t.target (volatile: in that order; never dereferenced). */
 // NOLINTBEGIN(clang-analyzer-core.StackAddressEscape)
@@ -112,7 +122,7 @@ LESSON_FN __attribute__((no_sanitize("undefined"))) static void access_case(void
     switch (which) {
     case GOOD_FAULT:
     case PROTNONE_READ:
-        t.target = (uintptr_t)p;
+        aim((uintptr_t)p);
         if (which == GOOD_FAULT)
             LESSON(&n, p[0] = 1;);
         else
@@ -125,7 +135,7 @@ LESSON_FN __attribute__((no_sanitize("undefined"))) static void access_case(void
     case UNMAPPED_WRITE:
         if (!set_up(munmap(p, page) == 0, "munmap"))
             break;
-        t.target = (uintptr_t)p + 16;
+        aim((uintptr_t)p + 16);
         if (which == UNMAPPED_READ)
             LESSON(&n, FORCE_READ(p[16]););
         else
@@ -133,7 +143,7 @@ LESSON_FN __attribute__((no_sanitize("undefined"))) static void access_case(void
         break;
     case TEXT_WRITE:
         p = (char *)(uintptr_t)&access_case; /* this very function's code */
-        t.target = (uintptr_t)p;
+        aim((uintptr_t)p);
         LESSON(&n, p[0] = 1;);
         break;
     case KERNEL_READ:
@@ -169,12 +179,13 @@ LESSON_FN __attribute__((no_sanitize("undefined"))) static void access_case(void
         p = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd, 0); /* mapped as two */
         if (!set_up(p != MAP_FAILED, "mmap"))
             break;
-        t.target = (uintptr_t)p + page, t.file_size = (int64_t)page;
+        t.file_size = (int64_t)page;
+        aim((uintptr_t)p + page);
         LESSON(&n, FORCE_READ(p[page]););
         break;
     case PKEY_READ:
         p[0] = 1; /* present: what refuses the read below is not a missing page */
-        t.target = (uintptr_t)p;
+        aim((uintptr_t)p);
         t.pkey = key = pkey_alloc(0, 0); /* a key that allows everything, for now */
         if (set_up(key >= 0, "pkey_alloc") &&
             set_up(pkey_mprotect(p, page, PROT_READ | PROT_WRITE, key) == 0, "pkey_mprotect"))
@@ -356,6 +367,9 @@ static void run_case(void *arg, void *bug)
      * the good fault's window counts the write's fault and no code fault of its own. */
     narrate_observe(&n, observe, NULL);
     narrate_lesson_after(&n);
+    if (n.pause) /* the process to look at during the pause is this child, not the demo */
+        narrate_live(&n, "This case runs in PID %ld, a child: cat /proc/%ld/maps", (long)getpid(),
+                     (long)getpid());
     struct probe_result r; /* caught from the case's start: its setup makes no access that faults */
     if (probe_call(access_case, arg, &r) != 0)
         _exit(100); /* sigaction failed: the parent reports a case without result */

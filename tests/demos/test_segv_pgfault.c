@@ -339,6 +339,37 @@ START_TEST(every_case_judged_at_its_pause)
 }
 END_TEST
 
+/* --step at a terminal: before the pause, the step names the case's child (with
+ * the command that reads its maps) and the address the access will go to, as
+ * the lab sheet's exercise needs them; the test reads that child's maps there. */
+START_TEST(pause_names_child_and_address)
+{
+    static struct pty_child c;
+    const char *argv[] = {program, "--step", "text-write", NULL};
+    ck_assert_int_eq(pty_start(&c, argv), 0);
+    ck_assert(pty_wait_for(&c, "Press Enter to run step 1/1"));
+    pid_t child = only_child(c.pid);
+    char want[96], path[64];
+    snprintf(want, sizeof want, "runs in PID %d, a child: cat /proc/%d/maps", (int)child,
+             (int)child);
+    ck_assert_msg(strstr(c.screen, want), "no '%s' before the pause:\n%s", want, c.screen);
+    const char *aim = strstr(c.screen, "The access will go to 0x");
+    ck_assert_msg(aim, "no address before the pause:\n%s", c.screen);
+    unsigned long long a = strtoull(aim + strlen("The access will go to "), NULL, 16);
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)child);
+    char *maps = slurp(path);
+    struct vma m;
+    ck_assert_msg(maps && find_vma(maps, a, &m), "no mapping of PID %d covers 0x%llx", (int)child, a);
+    ck_assert_msg(strncmp(m.perms, "r-x", 3) == 0, "0x%llx is in %s, not code", a, m.perms);
+    free(maps);
+    ck_assert(pty_send(&c, "\n"));
+    snprintf(want, sizeof want, "address: 0x%llx\r\n", a);
+    ck_assert_msg(pty_wait_for(&c, want), "the step names another address:\n%s", c.screen);
+    int status = pty_finish(&c);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
 /* Without pauses (as uid 65534): what needs no maps - the kernel half and
  * the non-canonical addresses, by the paging mode the test reads. */
 START_TEST(kernel_addresses_by_paging_mode)
@@ -414,6 +445,8 @@ int main(int argc, char **argv)
     tcase_add_test(tc, exercise_form_same_address_no_absent_comparison);
 #endif
     tcase_add_test(tc, one_case_and_user_form);
+    if (run_as == RUN_AS_SELF)
+        tcase_add_test(tc, pause_names_child_and_address);
     if (run_as == RUN_AS_SELF)
         ADD_BAD_INPUT_TESTS(tc, program, "segv-pgfault", bad);
     suite_add_tcase(s, tc);
