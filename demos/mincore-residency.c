@@ -200,11 +200,19 @@ static void explain_read_page_0(void)
 static const struct narrate_lesson anonymous[] = {
     {"map", "Map anonymous memory", map, explain_map, NO_QUESTION},
     {"write_page_0", "Write page 0", write_page_0, explain_write, NO_QUESTION},
-    {"write_pages_3_7", "Write pages 3 and 7", write_pages_3_7, explain_write, NO_QUESTION},
-    {"read_page_5", "Read page 5, never touched", read_page_5, explain_read_page_5, NO_QUESTION},
-    {"write_page_5", "Write page 5", write_page_5, explain_write_page_5, NO_QUESTION},
-    {"dontneed", "Throw the pages away", throw_away, explain_throw_away, NO_QUESTION},
-    {"read_after_dontneed", "Read page 0 again", read_page_0, explain_read_page_0, NO_QUESTION},
+    {"write_pages_3_7", "Write pages 3 and 7", write_pages_3_7, explain_write,
+     "How many more pages will be resident?", {"none yet", "two", "a huge page's worth"},
+     {NULL, "each_write_one_page", "huge_page_despite_nohugepage"}},
+    {"read_page_5", "Read page 5, never touched", read_page_5, explain_read_page_5,
+     "What will this read change?", {"nothing", "the picture, not Rss", "the picture and Rss"},
+     {NULL, "read_maps_zero_page"}},
+    {"write_page_5", "Write page 5", write_page_5, explain_write_page_5,
+     "What will this write change?", {"nothing", "Rss, not the picture", "the picture and Rss"},
+     {NULL, "write_replaces_zero_page"}},
+    {"dontneed", "Throw the pages away", throw_away, explain_throw_away,
+     "How many stay resident?", {"those written", "none"}, {NULL, "dontneed_frees_everything"}},
+    {"read_after_dontneed", "Read page 0 again", read_page_0, explain_read_page_0,
+     "What will p[0] read?", {"1, as written before", "0"}, {NULL, "contents_gone"}},
 };
 
 /* ---- --file: the page cache ---- */
@@ -310,9 +318,12 @@ static void explain_read_middle(void)
 static const struct narrate_lesson file_steps[] = {
     {"map_file", "Map the file read-only", map_file, explain_map_file, NO_QUESTION},
     {"fadvise_dontneed", "Ask the kernel to drop the file's cached pages", drop_cache,
-     explain_drop_cache, NO_QUESTION},
+     explain_drop_cache, "Which cached pages will POSIX_FADV_DONTNEED drop?",
+     {"all of them", "some", "none: tmpfs keeps them", "none: none was cached"},
+     {"every_page_dropped", "some_pages_stayed", "tmpfs_ignores_dontneed", "nothing_to_drop"}},
     {"read_middle", "Read one byte in the middle of the file", read_middle, explain_read_middle,
-     NO_QUESTION},
+     "How many pages will it bring into the cache?", {"none: cached already", "one", "more"},
+     {"already_cached", "one_page_read", "readahead"}},
 };
 
 /* ---- Options and main ---- */

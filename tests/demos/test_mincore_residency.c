@@ -342,6 +342,70 @@ START_TEST(file_of_someone_else)
 }
 END_TEST
 
+/* ---- --predict ---- */
+
+/* The step asked, and the choice it measured is the one whose finding held. */
+static void assert_answered(const struct json *step, const char *measured, const char *finding)
+{
+    const struct json *q = json_get(step, "prediction");
+    ck_assert_msg(q != NULL, "step %s asked nothing", jstr(step, "id"));
+    ck_assert_str_eq(jstr(q, "measured"), measured);
+    ck_assert_str_eq(jstr(q, "finding"), finding);
+    ck_assert(held(step, finding));
+}
+
+/* The sheet's "Predict first" 1-5, asked where they are measured: the
+ * findings that answer them are checked from outside in anonymous_from_outside. */
+START_TEST(predictions_anonymous)
+{
+    static const char *const answered_by[] = {"each_write_one_page", "read_maps_zero_page",
+                                              "write_replaces_zero_page",
+                                              "dontneed_frees_everything", "contents_gone"};
+    struct demo_run d;
+    demo_run_json(&d, program, RUN_AS_SELF, (const char *const[]){"--answers", "b,b,b,b,a", NULL});
+    ck_assert_msg(d.r.exit_code == 0, "%s", d.r.err);
+    ck_assert_ptr_null(json_get(demo_step(&d, 2), "prediction"));
+    for (int k = 0; k < 5; k++)
+        assert_answered(demo_step(&d, 3 + k), "b", answered_by[k]);
+    ck_assert_int_eq(jint(demo_result(&d), "score.asked"), 5);
+    ck_assert_int_eq(jint(demo_result(&d), "score.right"), 4);
+    demo_run_free(&d);
+}
+END_TEST
+
+/* 6 and 7: a clean cached file on disk is dropped whole, then the read brings in
+ * one page or more; on tmpfs nothing is dropped and the read finds its page. */
+START_TEST(predictions_file)
+{
+    make_file(disk_dir(), 64, false);
+    int fd = open(file_path, O_RDONLY);
+    ck_assert_int_eq(fsync(fd), 0); /* clean, still cached */
+    close(fd);
+    struct demo_run d;
+    demo_run_json(&d, program, RUN_AS_SELF,
+                  (const char *const[]){"--file", file_path, "--answers", "a,b", NULL});
+    unlink(file_path);
+    ck_assert_msg(d.r.exit_code == 0, "%s", d.r.err);
+    assert_answered(demo_step(&d, 2), "a", "every_page_dropped");
+    const struct json *read = demo_step(&d, 3);
+    if (held(read, "readahead"))
+        assert_answered(read, "c", "readahead");
+    else
+        assert_answered(read, "b", "one_page_read");
+    demo_run_free(&d);
+    if (!on_tmpfs("/dev/shm") || access("/dev/shm", W_OK) != 0)
+        return;
+    make_file("/dev/shm", 16, false);
+    demo_run_json(&d, program, RUN_AS_SELF,
+                  (const char *const[]){"--file", file_path, "--answers", "c,a", NULL});
+    unlink(file_path);
+    ck_assert_msg(d.r.exit_code == 0, "%s", d.r.err);
+    assert_answered(demo_step(&d, 2), "c", "tmpfs_ignores_dontneed");
+    assert_answered(demo_step(&d, 3), "a", "already_cached");
+    demo_run_free(&d);
+}
+END_TEST
+
 static const struct bad_case bad[] = {
     {{"--pages", "7"}, "--pages"},   {{"--pages", "4097"}, "--pages"},
     {{"--pages", "1e3"}, "--pages"}, {{"--pages", "8K"}, "--pages"},
@@ -382,6 +446,8 @@ int main(void)
         tcase_add_test(tc, file_on_tmpfs);
     if (geteuid() == 0) /* needs a file owned by someone else than the demo's user */
         tcase_add_test(tc, file_of_someone_else);
+    tcase_add_test(tc, predictions_anonymous);
+    tcase_add_test(tc, predictions_file);
     ADD_BAD_INPUT_TESTS(tc, program, "mincore-residency", bad);
     tcase_add_test(tc, missing_file_is_a_runtime_error);
     suite_add_tcase(s, tc);
