@@ -104,24 +104,20 @@ static void picture(bool drawn)
                                    "'.' none", d.scale);
 }
 
-/* What every anonymous step shows: the mapping, the picture, Rss and faults. */
-static void report(void)
+/* Around each anonymous LESSON; right after it, what every anonymous step shows: the
+ * mapping, the picture, Rss and faults. */
+static void observe(void *ctx, bool after)
 {
     char maps[512];
+    (void)ctx;
+    snapshot_take_or_fail(after ? &d.after : &d.before, (uintptr_t)p, &n);
+    if (!after)
+        return;
     smaps_format_header(&d.after.entry, maps, sizeof maps);
     if (d.after.mapped)
         narrate_fact(&n, "maps", "%s", maps);
     picture(true);
     snapshot_report(&n, &d.before, &d.after, (const char *const[]){"Rss", "minor_faults", NULL});
-}
-
-/* Around each anonymous LESSON; right after it, what the step shows. */
-static void observe(void *ctx, bool after)
-{
-    (void)ctx;
-    snapshot_take_or_fail(after ? &d.after : &d.before, (uintptr_t)p, &n);
-    if (after)
-        report();
 }
 
 /* THP "always" may still put a huge page here if MADV_NOHUGEPAGE was lost. */
