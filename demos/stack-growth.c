@@ -54,7 +54,8 @@ __attribute__((noinline, no_sanitize_address)) static void recurse(void)
 
 static struct narrator n;
 static struct rlimit limit;      /* RLIMIT_STACK, as this process has it */
-static long depth;               /* how deep this step recurses: set by main, then doubled */
+static long first_depth;         /* the first two recursions' depth: set by main */
+static long depth;               /* how deep this step recurses */
 
 static struct {
     struct snapshot before, after;  /* this process's [stack], around each LESSON */
@@ -69,11 +70,15 @@ LESSON_FN static void read_limit(void)
     narrate_watch(&n, d.anchor);
 }
 
-LESSON_FN static void recurse_step(void) { LESSON(&n, remaining = depth; recurse();); }
+LESSON_FN static void recurse_step(void)
+{
+    depth = first_depth;
+    LESSON(&n, remaining = depth; recurse(););
+}
 
 LESSON_FN static void recurse_deeper(void)
 {
-    depth *= 2;
+    depth = 2 * first_depth;
     LESSON(&n, remaining = depth; recurse(););
 }
 
@@ -395,19 +400,19 @@ int main(int argc, char **argv)
     getrlimit(RLIMIT_STACK, &limit);
     demo_start(&n, &info, &common, NARRATE_COUNT(steps));
     /* 1 MiB deep, or half of a lower limit; 4 KiB pages only (a frame is one page). */
-    depth = 256;
-    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur / 4096 / 4 < (rlim_t)depth)
-        depth = (long)(limit.rlim_cur / 4096 / 4);
-    if (depth < 16)
+    first_depth = 256;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur / 4096 / 4 < (rlim_t)first_depth)
+        first_depth = (long)(limit.rlim_cur / 4096 / 4);
+    if (first_depth < 16)
         narrate_finish(&n, RESULT_SKIP, "this lesson needs an RLIMIT_STACK of at least 256 KiB; "
                        "here it is %llu kB (ulimit -s 8192 raises it)",
                        (unsigned long long)(limit.rlim_cur / 1024));
     narrate_observe(&n, observe, NULL);
     narrate_intro(&n, "stack-growth (PID %ld): recursion %ld and %ld frames deep, each frame "
-                  "4 KiB.", (long)getpid(), depth, 2 * depth);
+                  "4 KiB.", (long)getpid(), first_depth, 2 * first_depth);
     narrate_run(&n, steps, NARRATE_COUNT(steps));
     narrate_finish(&n, RESULT_OK, "recursion %ld and %ld frames deep%s%s%s; every number above "
-                   "was measured in this run.", depth, 2 * depth,
+                   "was measured in this run.", first_depth, 2 * first_depth,
                    by_rlimit ? ", a stack stopped by RLIMIT_STACK" : "",
                    by_rlimit && by_gap ? " and" : by_gap ? ", a stack stopped" : "",
                    by_gap ? " by the guard gap" : "");
