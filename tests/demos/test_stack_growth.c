@@ -64,6 +64,29 @@ static void read_seen(pid_t pid, struct seen *v)
     v->minflt = observe_minflt(pid);
 }
 
+/* Steps 5-7 show the calls of their lesson, not a wrapper around them: the fork,
+ * what the child does (its setrlimit, the mmap below the stack, the thread with
+ * its stack size) and the overflow, as the code that ran (the code is in the
+ * source: assert_lesson_step_in). */
+static const struct {
+    const char *id, *calls[4];
+} shown[] = {
+    {"rlimit", {"child = fork();", "setrlimit(RLIMIT_STACK, &rl)", "overflow(NULL)"}},
+    {"guard_gap", {"child = fork();", "setrlimit(RLIMIT_STACK, &rl)",
+                   "mmap(below, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE",
+                   "overflow(NULL)"}},
+    {"thread", {"child = fork();", "pthread_attr_setstacksize(&attr, 256u << 10)",
+                "pthread_create(&thread, &attr, overflow, NULL)"}},
+};
+
+static void check_calls_shown(const struct json *st)
+{
+    for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+        for (int k = 0; strcmp(jstr(st, "id"), shown[i].id) == 0 && k < 4 && shown[i].calls[k]; k++)
+            ck_assert_msg(strstr(jstr(st, "code"), shown[i].calls[k]), "step %s shows no %s: %s",
+                          shown[i].id, shown[i].calls[k], jstr(st, "code"));
+}
+
 static void check_step(pid_t pid, const struct json *st, const struct seen *b, const struct seen *a)
 {
     const char *id = jstr(st, "id");
@@ -74,6 +97,7 @@ static void check_step(pid_t pid, const struct json *st, const struct seen *b, c
         ck_assert_int_eq(finding_value(st, "gap_no_room", "limit_kB"), capped(8192));
         return;
     }
+    check_calls_shown(st);
     ck_assert_int_eq(jint(st, "after.Size_kB"), a->size);
     /* The demo measured [stack]'s Rss just after its lesson; by this pause it
      * has printed the step, and that code may reach a page or two of stack
