@@ -3,7 +3,8 @@
  * touches it; RLIMIT_STACK caps it; stack_guard_gap keeps other mappings away from it; a
  * thread's stack is a fixed mapping with a guard page. Every number is measured: the [stack]
  * entry of smaps, the fault counter, and the signal a child got when its stack could not grow.
- * The lesson is the recursion and the steps just below, in the order they run. */
+ * The lesson is the recursion and the steps below it, in the order they run; steps 5-7 fork,
+ * and what their child does is in the lesson too. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -24,7 +26,6 @@
 #include "residency.h"
 #include "snapshot-report.h"
 #include "snapshot.h"
-#include "worker.h"
 
 /* ---- The lesson ---- */
 
@@ -54,7 +55,8 @@ __attribute__((noinline, no_sanitize_address)) static void recurse(void)
 
 static struct narrator n;
 static struct rlimit limit;      /* RLIMIT_STACK, as this process has it */
-static long depth;               /* how deep this step recurses: set by main, then doubled */
+static long first_depth;         /* the first two recursions' depth: set by main */
+static long depth;               /* how deep this step recurses: step 4 twice as deep */
 
 static struct {
     struct snapshot before, after;  /* this process's [stack], around each LESSON */
@@ -69,119 +71,121 @@ LESSON_FN static void read_limit(void)
     narrate_watch(&n, d.anchor);
 }
 
-LESSON_FN static void recurse_step(void) { LESSON(&n, remaining = depth; recurse();); }
-
-LESSON_FN static void recurse_deeper(void)
+LESSON_FN static void recurse_step(void)
 {
-    depth *= 2;
+    depth = strcmp(n.id, "recurse_deeper") == 0 ? 2 * first_depth : first_depth;
     LESSON(&n, remaining = depth; recurse(););
 }
 
-/* What a child saw when its stack could not grow. */
-struct crash {
+/* What a child saw when its stack could not grow. It lies in a MAP_SHARED page: the
+ * child writes it, this process reads it once waitpid has returned. */
+static struct crash {
     struct probe_result probe;
-    int64_t stack_kb, limit_kb;    /* its [stack] (or thread stack) Size at the crash */
+    int64_t stack_kb, limit_kb;    /* its [stack] (or thread's) Size at the crash; its limit */
     int64_t size_before_kb;        /* that Size before the overflow */
     uintptr_t stack_start;         /* where that mapping began at the crash */
     uintptr_t blocker_end;         /* the end of the mapping placed below the stack */
     char fault_perms[8];           /* the mapping at si_addr: "---p" is a guard */
-    int setup_errno;
-};
+} *crash;
 
-static void overflow(void *arg)
+static pid_t child;
+static int status;            /* the child's wait status: its exit code is an errno, or 0 */
+static int rlimit_code;       /* step 5's si_code, the overflow past RLIMIT_STACK; 0: none */
+static bool by_rlimit, by_gap;  /* what stopped the stack: stopped_at_rlimit, gap_kept held */
+static int64_t gap_stop_kb;   /* where the gap will stop the stack: 2 MiB down, less the gap */
+
+static void recurse_forever(void *unused)
 {
-    (void)arg;
+    (void)unused;
     remaining = LONG_MAX;
     recurse();
 }
 
 /* The mapping that holds on_stack (Size, start); the one at si_addr (perms). */
-static void stack_entry(struct crash *c, const volatile char *on_stack)
+static void stack_entry(uintptr_t on_stack)
 {
     struct smaps_entry e;
-    if (smaps_read_entry((uintptr_t)on_stack, &e) == PROCFS_OK) {
-        c->stack_kb = (int64_t)(e.end - e.start) / 1024;
-        c->stack_start = e.start;
+    if (smaps_read_entry(on_stack, &e) == PROCFS_OK) {
+        crash->stack_kb = (int64_t)(e.end - e.start) / 1024;
+        crash->stack_start = e.start;
     }
-    if (c->probe.faulted && smaps_read_entry(c->probe.addr, &e) == PROCFS_OK)
-        snprintf(c->fault_perms, sizeof c->fault_perms, "%s", e.perms);
+    if (crash->probe.faulted && smaps_read_entry(crash->probe.addr, &e) == PROCFS_OK)
+        snprintf(crash->fault_perms, sizeof crash->fault_perms, "%s", e.perms);
 }
 
-struct overflow_setup {
-    rlim_t limit;                  /* RLIMIT_STACK to set first; 0: leave it */
-    bool page_below;               /* map a page 2 MiB below the stack first */
-};
-
-/* In a child (or a thread of one): the setup, then recurse until the stack
- * may not grow (the signal is caught on an alternate stack), and look at
- * the stack before and after. */
-static void overflow_stack(void *arg, void *out)
+/* In the child (or its thread), after the lesson's calls: recurse until the stack may not
+ * grow (the signal caught on an alternate stack), look at it before and after, end the child. */
+static void *overflow(void *unused)
 {
-    const struct overflow_setup *s = arg;
-    struct crash *c = out;
-    volatile char here = 0;
-    stack_entry(c, &here);
-    c->size_before_kb = c->stack_kb;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    char *below = (char *)(c->stack_start - (2u << 20) - page);
-    /* Never above the hard limit: ulimit -s sets both, and setrlimit refuses a soft limit
-     * above it. The stack is within it already, so step 5 always has room to overflow. */
-    struct rlimit rl = {s->limit < limit.rlim_max ? s->limit : limit.rlim_max, limit.rlim_max};
-    c->limit_kb = (int64_t)(rl.rlim_cur / 1024);
-    c->blocker_end = s->page_below ? (uintptr_t)below + page : 0;
-    if ((s->limit && setrlimit(RLIMIT_STACK, &rl) != 0) ||
-        (s->page_below && mmap(below, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
-                               MAP_FIXED_NOREPLACE, -1, 0) != below) ||
-        probe_call(overflow, NULL, &c->probe) != 0)
-        c->setup_errno = errno;
-    stack_entry(c, &here);
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0); /* the real stack, even under ASan */
+    (void)unused;
+    stack_entry(here);
+    crash->size_before_kb = crash->stack_kb;
+    int err = probe_call(recurse_forever, NULL, &crash->probe) != 0 ? errno : 0; /* sigaltstack */
+    stack_entry(here);
+    _exit(err);
 }
 
-static void *thread_overflow(void *out)
+/* Before each child: a clean report, and the RLIMIT_STACK it may set, want (0: none) but never
+ * above the hard limit: ulimit -s sets both, and setrlimit refuses a soft limit above it. */
+static struct rlimit new_report(rlim_t want)
 {
-    overflow_stack(&(struct overflow_setup){0}, out);
-    return NULL;
+    if (!crash && (crash = mmap(NULL, sizeof *crash, PROT_READ | PROT_WRITE,
+                                MAP_SHARED | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
+        narrate_fail_errno(&n, "mmap", errno);
+    memset(crash, 0, sizeof *crash);
+    struct rlimit rl = {want < limit.rlim_max ? want : limit.rlim_max, limit.rlim_max};
+    crash->limit_kb = (int64_t)(rl.rlim_cur / 1024);
+    return rl;
 }
-
-/* In a child: the same overflow in a thread with a 256 KiB stack. */
-static void overflow_in_thread(void *arg, void *out)
-{
-    (void)arg;
-    pthread_attr_t attr;
-    pthread_t t;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256u << 10);
-    int err = pthread_create(&t, &attr, thread_overflow, out);
-    if (err != 0 || (err = pthread_join(t, NULL)) != 0)
-        ((struct crash *)out)->setup_errno = err;
-}
-
-static struct crash crash;
-static int status;
-static int rlimit_code;       /* step 5's si_code, the overflow past RLIMIT_STACK; 0: none */
-static bool by_rlimit, by_gap;  /* what stopped the stack: stopped_at_rlimit, gap_kept held */
-static struct overflow_setup page_below = {8u << 20, true};
-static int64_t gap_stop_kb;   /* where the gap will stop the stack: 2 MiB down, less the gap */
-static int64_t gap_limit_kb;  /* the child's limit in that step: 8 MiB, or a lower hard limit */
 
 LESSON_FN static void limit_step(void)
 {
-    struct overflow_setup limit_above_stack = {(rlim_t)(d.size[1] + 512) * 1024, false};
-    LESSON(&n, worker_run(overflow_stack, &limit_above_stack, &crash, sizeof crash, &status););
+    struct rlimit rl = new_report((rlim_t)(d.size[1] + 512) * 1024); /* room to grow */
+    LESSON(&n, child = fork();
+               if (child == 0) {
+                   if (setrlimit(RLIMIT_STACK, &rl) == 0)
+                       overflow(NULL);
+                   _exit(errno);
+               }
+               waitpid(child, &status, 0););
 }
 
 LESSON_FN static void gap_step(void)
 {
-    gap_stop_kb = d.size[1] + 2048 - d.gap_pages * d.page_kb + 64; /* 64: the child's frames */
-    gap_limit_kb = (int64_t)(page_below.limit < limit.rlim_max ? page_below.limit
-                                                                : limit.rlim_max) / 1024;
-    if (gap_limit_kb > gap_stop_kb) /* else the limit, not the gap, would stop it */
-        LESSON(&n, worker_run(overflow_stack, &page_below, &crash, sizeof crash, &status););
+    gap_stop_kb = d.size[1] + 2048 - d.gap_pages * d.page_kb + 64; /* 64: a margin */
+    struct rlimit rl = new_report(8u << 20);
+    if (crash->limit_kb <= gap_stop_kb) /* the limit, not the gap, would stop it */
+        return;
+    size_t page = (size_t)d.page_kb * 1024;
+    char *below = (char *)(d.after.entry.start - (2u << 20) - page);
+    crash->blocker_end = (uintptr_t)below + page;
+    LESSON(&n, child = fork();
+               if (child == 0) {
+                   if (setrlimit(RLIMIT_STACK, &rl) == 0 &&
+                       mmap(below, page, PROT_READ,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) == below)
+                       overflow(NULL);
+                   _exit(errno);
+               }
+               waitpid(child, &status, 0););
 }
 
 LESSON_FN static void thread_step(void)
 {
-    LESSON(&n, worker_run(overflow_in_thread, NULL, &crash, sizeof crash, &status););
+    pthread_attr_t attr;
+    pthread_t thread;
+    pthread_attr_init(&attr);
+    new_report(0);
+    LESSON(&n, child = fork();
+               if (child == 0) {
+                   pthread_attr_setstacksize(&attr, 256u << 10);
+                   errno = pthread_create(&thread, &attr, overflow, NULL);
+                   if (errno == 0)
+                       pthread_join(thread, NULL);
+                   _exit(errno);
+               }
+               waitpid(child, &status, 0););
 }
 
 /* ---- What each step measured ---- */
@@ -195,8 +199,7 @@ static void observe(void *ctx, bool after)
     snapshot_get(s, "Rss", &d.rss[after]);
 }
 
-/* The [stack] entry grows at its start, so the snapshot's rows (which
- * take a moved start for another mapping) are not used for it. */
+/* Not snapshot_report's rows: [stack] grows at its start, which they take for a new mapping. */
 static void stack_rows(void)
 {
     snapshot_maps_fact(&n, &d.after.entry);
@@ -269,17 +272,19 @@ static void explain_recurse(void)
 /* What every overflow shows: the child's signal, and its stack then. */
 static void crash_facts(void)
 {
-    const struct probe_result *r = &crash.probe;
+    const struct probe_result *r = &crash->probe;
     stack_rows();
-    if (crash.setup_errno)
+    if (child < 0)
+        narrate_finish(&n, RESULT_FAIL, "step %d could not fork its child", n.step);
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
         narrate_fail_errno(&n, "the child's setup (setrlimit, mmap, pthread_create or sigaltstack)",
-                           crash.setup_errno);
+                           WEXITSTATUS(status));
     narrate_fact(&n, "signal", "%s", r->faulted ? probe_signal_name(r->signo) : "none");
     narrate_fact(&n, "si_code", "%s", r->faulted ? probe_code_name(r->signo, r->code) : "none");
     narrate_fact(&n, "si_addr", "%#lx", (unsigned long)r->addr);
-    narrate_fact_int(&n, "child_stack_kB", crash.stack_kb);
-    if (crash.limit_kb)
-        narrate_fact_int(&n, "child_limit_kB", crash.limit_kb);
+    narrate_fact_int(&n, "child_stack_kB", crash->stack_kb);
+    if (crash->limit_kb)
+        narrate_fact_int(&n, "child_limit_kB", crash->limit_kb);
     CONCLUDE(&n, "caught_on_alternate_stack", r->faulted && r->signo == SIGSEGV,
              VALUES(VAL("status", status)), "The child got SIGSEGV (%s) and its handler ran on an "
              "alternate signal stack (sigaltstack): the stack itself had no room left for it.",
@@ -289,17 +294,17 @@ static void crash_facts(void)
 static void explain_rlimit(void)
 {
     crash_facts();
-    rlimit_code = crash.probe.faulted && crash.probe.signo == SIGSEGV ? crash.probe.code : 0;
-    int64_t left = crash.limit_kb - crash.stack_kb; /* how far below the limit it stopped */
+    rlimit_code = crash->probe.faulted && crash->probe.signo == SIGSEGV ? crash->probe.code : 0;
+    int64_t left = crash->limit_kb - crash->stack_kb; /* how far below the limit it stopped */
     by_rlimit = CONCLUDE(&n, "stopped_at_rlimit",
              rlimit_code == SEGV_MAPERR && left >= 0 && left < 2 * d.page_kb,
-             VALUES(VAL("stack_kB", crash.stack_kb), VAL("limit_kB", crash.limit_kb),
+             VALUES(VAL("stack_kB", crash->stack_kb), VAL("limit_kB", crash->limit_kb),
                     VAL("si_code", rlimit_code)),
              "With RLIMIT_STACK set to %lld kB (setrlimit%s), the child's [stack] stopped at %lld "
              "kB: the kernel refused to extend it past the limit, and the next frame's write "
-             "faulted on no mapping at all (SEGV_MAPERR).", (long long)crash.limit_kb,
-             (rlim_t)crash.limit_kb * 1024 == limit.rlim_max ? ": the hard limit" : "",
-             (long long)crash.stack_kb);
+             "faulted on no mapping at all (SEGV_MAPERR).", (long long)crash->limit_kb,
+             (rlim_t)crash->limit_kb * 1024 == limit.rlim_max ? ": the hard limit" : "",
+             (long long)crash->stack_kb);
     int64_t size = d.size[1] - d.size[0];
     CONCLUDE(&n, "parent_untouched", size == 0 && d.rss[1] == d.rss[0],
              VALUES(VAL("size_delta_kB", size)),
@@ -309,39 +314,40 @@ static void explain_rlimit(void)
 static void explain_gap(void)
 {
     int64_t want = d.gap_pages * d.page_kb;
-    if (CONCLUDE(&n, "gap_no_room", gap_limit_kb <= gap_stop_kb,
-                 VALUES(VAL("limit_kB", gap_limit_kb), VAL("gap_stop_kB", gap_stop_kb)),
+    if (CONCLUDE(&n, "gap_no_room", crash->limit_kb <= gap_stop_kb,
+                 VALUES(VAL("limit_kB", crash->limit_kb), VAL("gap_stop_kB", gap_stop_kb)),
                  "Not run: the gap would stop the stack near %lld kB ([stack] now, 2 MiB down to "
                  "the page, less the %lld kB gap), but the child's limit may be %lld kB at most "
                  "(8 MiB, or the hard limit, ulimit -Hs, where lower): the limit would stop it.",
-                 (long long)gap_stop_kb, (long long)want, (long long)gap_limit_kb))
+                 (long long)gap_stop_kb, (long long)want, (long long)crash->limit_kb))
         return;
     crash_facts();
-    int64_t gap = crash.blocker_end ? (int64_t)(crash.stack_start - crash.blocker_end) / 1024 : -1;
-    narrate_fact(&n, "blocker_end", "%#lx", (unsigned long)crash.blocker_end);
+    int64_t gap = (int64_t)(crash->stack_start - crash->blocker_end) / 1024;
+    narrate_fact(&n, "blocker_end", "%#lx", (unsigned long)crash->blocker_end);
     narrate_fact_int(&n, "distance_kB", gap);
     by_gap = CONCLUDE(&n, "gap_kept", gap >= want && gap <= want + 2 * d.page_kb &&
-                 crash.stack_kb < crash.limit_kb,
-             VALUES(VAL("distance_kB", gap), VAL("gap_kB", want), VAL("stack_kB", crash.stack_kb)),
+                 crash->stack_kb < crash->limit_kb,
+             VALUES(VAL("distance_kB", gap), VAL("gap_kB", want), VAL("stack_kB", crash->stack_kb)),
              "A page mapped 2 MiB below the stack stopped it before its %lld kB limit: [stack] "
              "ended %lld kB above that page (the guard gap is %lld kB), at %lld kB. A different "
              "mechanism from RLIMIT_STACK: the kernel keeps stack_guard_gap free below a stack, so "
              "that an overflow faults instead of running into another mapping.",
-             (long long)crash.limit_kb, (long long)gap, (long long)want, (long long)crash.stack_kb);
+             (long long)crash->limit_kb, (long long)gap, (long long)want,
+             (long long)crash->stack_kb);
 }
 
 static void explain_thread(void)
 {
     crash_facts();
-    narrate_fact_int(&n, "thread_stack_before_kB", crash.size_before_kb);
-    narrate_fact(&n, "fault_perms", "%s", crash.fault_perms);
-    CONCLUDE(&n, "thread_stack_fixed", crash.size_before_kb > 0 &&
-                 crash.stack_kb == crash.size_before_kb, VALUES(VAL("stack_kB", crash.stack_kb)),
+    narrate_fact_int(&n, "thread_stack_before_kB", crash->size_before_kb);
+    narrate_fact(&n, "fault_perms", "%s", crash->fault_perms);
+    CONCLUDE(&n, "thread_stack_fixed", crash->size_before_kb > 0 &&
+                 crash->stack_kb == crash->size_before_kb, VALUES(VAL("stack_kB", crash->stack_kb)),
              "The thread's stack is a plain mapping of %lld kB (256 KiB asked for, and glibc's "
-             "own data at its top): it did not grow at all.", (long long)crash.stack_kb);
-    CONCLUDE(&n, "guard_page_accerr", crash.probe.code == SEGV_ACCERR &&
-                 strcmp(crash.fault_perms, "---p") == 0,
-             VALUES(VAL("si_code", crash.probe.code), VAL("rlimit_si_code", rlimit_code)),
+             "own data at its top): it did not grow at all.", (long long)crash->stack_kb);
+    CONCLUDE(&n, "guard_page_accerr", crash->probe.code == SEGV_ACCERR &&
+                 strcmp(crash->fault_perms, "---p") == 0,
+             VALUES(VAL("si_code", crash->probe.code), VAL("rlimit_si_code", rlimit_code)),
              "The overflow wrote into the guard page below it, a PROT_NONE mapping (---p): "
              "SEGV_ACCERR, a mapping that may not be touched%s.",
              rlimit_code == SEGV_MAPERR ? ", where step 5 got SEGV_MAPERR, no mapping at all" : "");
@@ -357,7 +363,7 @@ static const struct narrate_lesson steps[] = {
     {"limit", "Look at the stack and its limit", read_limit, explain_limit, NO_QUESTION},
     {"recurse", "Recurse: each call a 4 KiB frame", recurse_step, explain_recurse, HOW_MUCH_RSS},
     {"recurse_again", "Recurse as deep again", recurse_step, explain_recurse, HOW_MUCH_RSS},
-    {"recurse_deeper", "Recurse twice as deep", recurse_deeper, explain_recurse, HOW_MUCH_RSS},
+    {"recurse_deeper", "Recurse twice as deep", recurse_step, explain_recurse, HOW_MUCH_RSS},
     {"rlimit", "In a child, set RLIMIT_STACK and overflow", limit_step, explain_rlimit,
      NO_QUESTION},
     {"guard_gap", "In a child, map a page below the stack and overflow", gap_step, explain_gap,
@@ -395,19 +401,19 @@ int main(int argc, char **argv)
     getrlimit(RLIMIT_STACK, &limit);
     demo_start(&n, &info, &common, NARRATE_COUNT(steps));
     /* 1 MiB deep, or half of a lower limit; 4 KiB pages only (a frame is one page). */
-    depth = 256;
-    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur / 4096 / 4 < (rlim_t)depth)
-        depth = (long)(limit.rlim_cur / 4096 / 4);
-    if (depth < 16)
+    first_depth = 256;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur / 4096 / 4 < (rlim_t)first_depth)
+        first_depth = (long)(limit.rlim_cur / 4096 / 4);
+    if (first_depth < 16)
         narrate_finish(&n, RESULT_SKIP, "this lesson needs an RLIMIT_STACK of at least 256 KiB; "
                        "here it is %llu kB (ulimit -s 8192 raises it)",
                        (unsigned long long)(limit.rlim_cur / 1024));
     narrate_observe(&n, observe, NULL);
     narrate_intro(&n, "stack-growth (PID %ld): recursion %ld and %ld frames deep, each frame "
-                  "4 KiB.", (long)getpid(), depth, 2 * depth);
+                  "4 KiB.", (long)getpid(), first_depth, 2 * first_depth);
     narrate_run(&n, steps, NARRATE_COUNT(steps));
     narrate_finish(&n, RESULT_OK, "recursion %ld and %ld frames deep%s%s%s; every number above "
-                   "was measured in this run.", depth, 2 * depth,
+                   "was measured in this run.", first_depth, 2 * first_depth,
                    by_rlimit ? ", a stack stopped by RLIMIT_STACK" : "",
                    by_rlimit && by_gap ? " and" : by_gap ? ", a stack stopped" : "",
                    by_gap ? " by the guard gap" : "");

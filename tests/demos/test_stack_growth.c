@@ -64,6 +64,29 @@ static void read_seen(pid_t pid, struct seen *v)
     v->minflt = observe_minflt(pid);
 }
 
+/* Steps 5-7 show the calls of their lesson, not a wrapper around them: the fork,
+ * what the child does (its setrlimit, the mmap below the stack, the thread with
+ * its stack size) and the overflow, as the code that ran (the code is in the
+ * source: assert_lesson_step_in). */
+static const struct {
+    const char *id, *calls[4];
+} shown[] = {
+    {"rlimit", {"child = fork();", "setrlimit(RLIMIT_STACK, &rl)", "overflow(NULL)"}},
+    {"guard_gap", {"child = fork();", "setrlimit(RLIMIT_STACK, &rl)",
+                   "mmap(below, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE",
+                   "overflow(NULL)"}},
+    {"thread", {"child = fork();", "pthread_attr_setstacksize(&attr, 256u << 10)",
+                "pthread_create(&thread, &attr, overflow, NULL)"}},
+};
+
+static void check_calls_shown(const struct json *st)
+{
+    for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+        for (int k = 0; strcmp(jstr(st, "id"), shown[i].id) == 0 && k < 4 && shown[i].calls[k]; k++)
+            ck_assert_msg(strstr(jstr(st, "code"), shown[i].calls[k]), "step %s shows no %s: %s",
+                          shown[i].id, shown[i].calls[k], jstr(st, "code"));
+}
+
 static void check_step(pid_t pid, const struct json *st, const struct seen *b, const struct seen *a)
 {
     const char *id = jstr(st, "id");
@@ -74,6 +97,7 @@ static void check_step(pid_t pid, const struct json *st, const struct seen *b, c
         ck_assert_int_eq(finding_value(st, "gap_no_room", "limit_kB"), capped(8192));
         return;
     }
+    check_calls_shown(st);
     ck_assert_int_eq(jint(st, "after.Size_kB"), a->size);
     /* The demo measured [stack]'s Rss just after its lesson; by this pause it
      * has printed the step, and that code may reach a page or two of stack
@@ -196,12 +220,25 @@ static void check_thread(const struct json *thread, bool rlimit_ran)
 
 /* The last line names a rule that stopped the stack only where its finding
  * held: RLIMIT_STACK in step 5 (stopped_at_rlimit), the gap in step 6 (gap_kept,
- * not even recorded where the step did not run). */
-static void check_reason(const struct stepper *s)
+ * not even recorded where the step did not run). Its two depths are the ones
+ * the recursions ran: steps 2 and 3 the first, step 4 the second, and [stack]
+ * as we read it moved down by their difference in pages between the pause
+ * after step 2 (seen[3]) and the one after step 4 (seen[5]). */
+static void check_reason(const struct stepper *s, const struct seen *seen)
 {
     const struct json *result = stepper_result(s);
     ck_assert_ptr_nonnull(result);
     const char *reason = jstr(result, "reason");
+    long first, second;
+    ck_assert_msg(sscanf(reason, "recursion %ld and %ld frames deep", &first, &second) == 2,
+                  "reason \"%s\"", reason);
+    ck_assert_int_eq(jint(stepper_step(s, 2), "facts.depth"), first);
+    ck_assert_int_eq(jint(stepper_step(s, 3), "facts.depth"), first);
+    ck_assert_int_eq(jint(stepper_step(s, 4), "facts.depth"), second);
+    int64_t moved = (int64_t)(seen[3].stack.start - seen[5].stack.start) / 4096;
+    ck_assert_msg(moved >= second - first - 1 && moved <= second - first + 1,
+                  "reason \"%s\"; [stack] moved down %lld pages from step 2 to step 4", reason,
+                  (long long)moved);
     bool by_rlimit = held(stepper_step(s, 5), "stopped_at_rlimit");
     bool by_gap = held(stepper_step(s, 6), "gap_kept");
     ck_assert_msg((strstr(reason, "RLIMIT_STACK") != NULL) == by_rlimit &&
@@ -229,7 +266,7 @@ START_TEST(lesson_observed)
     const struct json *thread = stepper_step(&s, 7);
     ck_assert_ptr_nonnull(thread);
     check_thread(thread, true);
-    check_reason(&s);
+    check_reason(&s, seen);
     lesson_assert_ok_end(&s);
 }
 END_TEST
@@ -285,7 +322,7 @@ START_TEST(low_hard_limit)
     ck_assert(held(gap, "gap_no_room"));
     ck_assert_int_eq(finding_value(stepper_step(&s, 5), "stopped_at_rlimit", "limit_kB"), 1024);
     check_thread(stepper_step(&s, 7), true);
-    check_reason(&s);
+    check_reason(&s, seen);
     lesson_assert_ok_end(&s);
 }
 END_TEST
