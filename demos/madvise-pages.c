@@ -96,7 +96,6 @@ static struct {
     struct snapshot before, after;
     long long page_kb, size_kb;
     struct confine c;
-    char no_cgroup[600];               /* why the pressure steps do not run */
 } d;
 
 /* ctx: the mapping whose smaps the rows come from (&p; &a in the child). */
@@ -163,8 +162,7 @@ static void explain_free_in_cgroup(void)
     long long limit_kb = (long long)(d.c.limit / 1024), lazy = after("LazyFree");
     const char *usage_file = d.c.kind == CONFINE_V1 ? "memory.usage_in_bytes" : "memory.current";
     uint64_t usage = 0;
-    bool usage_read = cgroup_read(d.c.dir, usage_file, &usage);
-    long long usage_kb = usage_read ? (long long)(usage / 1024) : -1;
+    long long usage_kb = cgroup_read(d.c.dir, usage_file, &usage) ? (long long)(usage / 1024) : -1;
     narrate_fact_int(&n, "pid", (int64_t)getpid());
     snapshot_maps_fact(&n, &d.after.entry);
     narrate_fact(&n, "cgroup", "%s", d.c.dir);
@@ -236,11 +234,10 @@ static bool swap_max_zero_above(char *dir, size_t root_len, bool *seen)
     }
 }
 
-/* Why pages stay although the machine has swap: swap is full (zram may be),
- * or memory.swap.max is 0 in this process's cgroup or one above it (a systemd
- * slice, a container's pod: it holds for every cgroup below). Where no cgroup
- * has the file, nothing is said of it. why: those sentences; returns whether
- * memory.swap.max is 0. */
+/* Why pages stay although the machine has swap: swap is full (zram may be), or memory.swap.max
+ * is 0 in this process's cgroup or one above it (a systemd slice, a container's pod: it holds
+ * for every cgroup below). Where no cgroup has the file, nothing is said of it. why: those
+ * sentences; returns whether memory.swap.max is 0. */
 static bool swap_refused(long long swap_free_kb, char *why, size_t len)
 {
     struct cgroup_self self;
@@ -295,10 +292,9 @@ static void explain_pageout(void)
 
 static void explain_unmap(void) { snapshot_explain_gone(&n, &d.after); }
 
-/* The lesson as tables, in the order they run; the step count comes from
- * them. The cgroup's steps run only in a cgroup of their own, in a child
- * inside it. With --predict a step asks before its code runs; the finding
- * beside a choice is what makes that choice the measured one. */
+/* The lesson as tables, in the order they run; the step count comes from them. The cgroup's
+ * steps run only in a cgroup of their own, in a child inside it. With --predict a step asks
+ * before its code runs; the finding beside a choice is what makes that choice the measured one. */
 static const struct narrate_lesson freeing[] = {
     {"map", "Map private anonymous memory, with guard pages", map, explain_map, NO_QUESTION},
     {"write_every_page", "Write every page", write_every_page, explain_write_every_page,
@@ -352,23 +348,39 @@ static void on_option(void *ctx, size_t index, const char *arg)
     *(uint64_t *)ctx = cli_size_arg(&info, "--size", arg, UINT64_C(64) << 10, UINT64_C(64) << 20);
 }
 
-/* The child's pressure: in a 96 MiB cgroup of its own (root), made once the sizes are
- * known (an extra, not a need: without it those steps are left out, d.no_cgroup says why). */
-static bool pressure_possible(const struct budget *budget)
+/* The cgroup's steps, in a child inside a 96 MiB cgroup of its own (root), made once the sizes
+ * are known (an extra, not a need). Without one they keep their numbers and say why they did not
+ * run (as hugetlb-reserve's): step 7 is step 7 for root and for a student alike. */
+static void cgroup_steps(const struct budget *budget)
 {
     const uint64_t cgroup_limit = UINT64_C(96) << 20;
-    char why[512];
+    char why[512], not_run[640];
     bool fits = budget_allows(budget, cgroup_limit, 2, why, sizeof why);
-    if (fits && confine_setup(&d.c, info.name, cgroup_limit, why, sizeof why) == 0) {
-        if (d.c.kind == CONFINE_V1 || d.c.kind == CONFINE_V2)
-            return true;
+    bool own = fits && confine_setup(&d.c, info.name, cgroup_limit, why, sizeof why) == 0;
+    if (own && d.c.kind != CONFINE_V1 && d.c.kind != CONFINE_V2) {
         confine_teardown(&d.c);
+        own = false;
         snprintf(why, sizeof why, "only a cgroup of its own will do (as root), so that the "
                                   "pressure falls on nothing else");
     }
-    snprintf(d.no_cgroup, sizeof d.no_cgroup, "\nMADV_FREE under pressure is not shown: %s%s",
-             fits ? "" : "a 96 MiB cgroup does not fit: ", why);
-    return false;
+    snprintf(not_run, sizeof not_run, "this needs a memory cgroup of its own, limited to 96 MiB: "
+             "%s%s", fits ? "" : "it does not fit: ", why);
+    for (int i = 0; i < NARRATE_COUNT(in_cgroup) && !own; i++) {
+        narrate_begin(&n, in_cgroup[i].id, in_cgroup[i].title);
+        CONCLUDE(&n, "not_run_without_cgroup", true, VALUES(VAL("euid", geteuid())),
+                 "Not run: %s.", i == 0 ? not_run : "it needs the cgroup of the step before");
+        narrate_end_step(&n);
+    }
+    if (!own)
+        return;
+    int status = confine_run_child(&d.c, run_in_cgroup, &a);
+    if (status < 0)
+        narrate_fail_errno(&n, "fork", errno);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        narrate_finish(&n, RESULT_FAIL, "the child in the cgroup %s (status %#x)",
+                       WIFSIGNALED(status) ? "was killed by a signal" : "failed", status);
+    n.step += NARRATE_COUNT(in_cgroup);
+    confine_teardown(&d.c);
 }
 
 int main(int argc, char **argv)
@@ -388,28 +400,16 @@ int main(int argc, char **argv)
     size = (size_t)bytes;
     d.page_kb = (long long)(page / 1024);
     d.size_kb = (long long)(size / 1024);
-    n.nsteps = NARRATE_COUNT(freeing) + NARRATE_COUNT(filling);
+    n.nsteps = NARRATE_COUNT(freeing) + NARRATE_COUNT(in_cgroup) + NARRATE_COUNT(filling);
     if (got == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "this process's memory allows fewer than 4 pages: %s", why);
-    bool show_pressure = pressure_possible(&budget);
-    if (show_pressure)
-        n.nsteps += NARRATE_COUNT(in_cgroup);
     narrate_observe(&n, observe, &p);
     char size_text[32];
     format_size(size, size_text, sizeof size_text);
-    narrate_intro(&n, "madvise-pages (PID %ld): %s of private anonymous memory.%s",
-                  (long)getpid(), size_text, show_pressure ? "" : d.no_cgroup);
+    narrate_intro(&n, "madvise-pages (PID %ld): %s of private anonymous memory.", (long)getpid(),
+                  size_text);
     RUN(freeing);
-    if (show_pressure) {
-        int status = confine_run_child(&d.c, run_in_cgroup, &a);
-        if (status < 0)
-            narrate_fail_errno(&n, "fork", errno);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            narrate_finish(&n, RESULT_FAIL, "the child in the cgroup %s (status %#x)",
-                           WIFSIGNALED(status) ? "was killed by a signal" : "failed", status);
-        n.step += NARRATE_COUNT(in_cgroup);
-        confine_teardown(&d.c);
-    }
+    cgroup_steps(&budget);
     RUN(filling);
     narrate_finish(&n, RESULT_OK, "%s freed, marked and filled; every number above was measured "
                                   "in this run.", size_text);

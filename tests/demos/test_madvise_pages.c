@@ -61,6 +61,7 @@ static int64_t page_kb;
 
 struct watch {
     pid_t pid;
+    bool cgroup_not_run;    /* the cgroup's steps said "Not run" (no cgroup of its own) */
     uintptr_t p, a;         /* the lesson's mappings, from the maps facts */
     pid_t child;            /* the cgroup steps' process */
     char cgroup[512];
@@ -170,11 +171,26 @@ static void assert_swap_reason(pid_t pid, const struct json *st)
         ck_assert_ptr_nonnull(strstr(note, zero_dir));
 }
 
+/* A cgroup step that did not run: it says so, and ran no code. */
+static bool cgroup_step_not_run(const struct json *st)
+{
+    if (!held(st, "not_run_without_cgroup"))
+        return false;
+    ck_assert_str_eq(jstr(st, "code"), "");
+    ck_assert_msg(strncmp(jstr(st, "note"), "Not run: ", 9) == 0, "%s", jstr(st, "note"));
+    return true;
+}
+
 static void check_step(struct watch *w, const struct json *st)
 {
     assert_lesson_step(st);
     const char *id = jstr(st, "id");
-    if (strcmp(id, "map") == 0) {
+    if ((strcmp(id, "free_in_cgroup") == 0 || strcmp(id, "pressure") == 0) &&
+        cgroup_step_not_run(st)) {
+        ck_assert_msg(strcmp(id, "pressure") != 0 || w->cgroup_not_run,
+                      "pressure did not run, though free_in_cgroup did");
+        w->cgroup_not_run = true;
+    } else if (strcmp(id, "map") == 0) {
         w->p = stepper_maps_start(st);
         ck_assert(w->p != 0);
         ck_assert_int_eq(smaps(w->pid, w->p, "Size"), SIZE_KB);
@@ -257,14 +273,28 @@ static void check_step(struct watch *w, const struct json *st)
     }
 }
 
-/* At the pause before step `next`: step next - 1 against what we read now. */
-static void at_pause(void *ctx, const struct stepper *s, int next, const struct json *ended)
+/* Starts argv (--step --json) and, at each pause, checks every step that ended since the last
+ * one against what we read now. A step that runs no code has no pause of its own: only the
+ * cgroup's steps that did not run may end without one. Returns the number of the last pause. */
+static int walk(struct stepper *s, const char *const argv[], struct watch *w)
 {
-    struct watch *w = ctx;
-    w->pid = stepper_pid(s);
-    if (ended)
-        check_step(w, ended);
-    (void)next;
+    ck_assert_int_eq(stepper_start(s, argv), 0);
+    int next, checked = 0;
+    while ((next = stepper_wait(s)) > 0) {
+        ck_assert_int_gt(next, checked);
+        w->pid = stepper_pid(s);
+        /* The pause passed last was before step checked + 1; the steps after it had none. */
+        for (int ended = checked + 1; ended < next; ended++) {
+            const struct json *st = stepper_step(s, ended);
+            ck_assert_msg(st != NULL, "step %d ended without its JSON line", ended);
+            check_step(w, st);
+            ck_assert_msg(ended == checked + 1 || held(st, "not_run_without_cgroup"),
+                          "step %d ran without a pause", ended);
+        }
+        checked = next - 1;
+        ck_assert(stepper_go(s));
+    }
+    return checked + 1;
 }
 
 /* Whether the first line of file lists word (cgroup.controllers). */
@@ -357,17 +387,22 @@ static bool memory_cgroup_possible(char *why, size_t len)
     return found && try_mkdir(parent, why, len);
 }
 
-/* Where the pressure steps do not run, the demo says why (its plain run's
- * introduction: in --json it has none). */
-static void assert_pressure_explained(void)
+/* Where the pressure steps do not run, the plain run says why, under their own numbers (those
+ * of the lab sheet), and the steps after them keep theirs. */
+static void assert_pressure_explained(enum run_as as)
 {
     const char *argv[] = {program, "--color=never", "--size", "256K", NULL};
     struct run_result r;
-    ck_assert_int_eq(run_program(argv, RUN_AS_SELF, &r), 0);
+    ck_assert_int_eq(run_program(argv, as, &r), 0);
     ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
-    ck_assert_msg(strstr(r.out, "MADV_FREE under pressure is not shown: ") != NULL,
-                  "no word of why the pressure steps are left out: %s", r.out);
-    ck_assert_ptr_null(strstr(r.out, "In the cgroup: need more memory"));
+    const char *five = strstr(r.out, "[5/9] In a small cgroup: write, then MADV_FREE\n");
+    const char *six = strstr(r.out, "[6/9] In the cgroup: need more memory\n");
+    const char *seven = strstr(r.out, "[7/9] MADV_POPULATE_WRITE\n");
+    ck_assert_msg(five && six && seven && five < six && six < seven, "%s", r.out);
+    const char *why = strstr(five, "Not run: this needs a memory cgroup");
+    ck_assert_msg(why && why < six, "step 5 does not say why it did not run: %s", r.out);
+    const char *after = strstr(six, "Not run: ");
+    ck_assert_msg(after && after < seven, "step 6 does not say it did not run: %s", r.out);
     run_result_free(&r);
 }
 
@@ -397,7 +432,7 @@ static void step_through(int fail_with, bool keep)
     struct watch w = {.populate_errno = fail_with, .dontneed_refused = keep};
     if (!fail_with && !kernel_knows_populate_write())
         w.populate_errno = EINVAL;
-    int last = lesson_step_through(&s, fail_with ? argv : argv + 3, at_pause, &w);
+    int last = walk(&s, fail_with ? argv : argv + 3, &w);
     const struct json *unmap = lesson_last_step(&s, last, "unmap");
     assert_lesson_step(unmap);
     ck_assert(held(unmap, "mapping_gone"));
@@ -410,7 +445,8 @@ static void step_through(int fail_with, bool keep)
         ck_assert_msg(geteuid() != 0 || !memory_cgroup_possible(why, sizeof why),
                       "as root, where this test could make a memory cgroup, the pressure "
                       "steps did not run");
-        assert_pressure_explained();
+        ck_assert(w.cgroup_not_run);
+        assert_pressure_explained(RUN_AS_SELF);
         fprintf(stderr, "the pressure steps did not run (%s), and the demo said why\n", why);
     }
 }
@@ -474,20 +510,35 @@ static void refuse_populate_write(unsigned error, bool dontneed)
 }
 #endif
 
-/* Without a terminal, as the tour runs it; as nobody, no cgroup of its own. */
+/* Without a terminal, as the tour runs it. Every run has the same nine steps with the same
+ * numbers (the lab sheet's): as nobody, with no cgroup of its own, the cgroup's two say "Not run"
+ * and run no code. */
 START_TEST(lesson_json)
 {
+    static const char *const ids[] = {"map", "write_every_page", "dontneed", "free",
+                                      "free_in_cgroup", "pressure", "populate_write", "pageout",
+                                      "unmap"};
+    const int steps = (int)(sizeof ids / sizeof ids[0]);
     struct demo_run d;
     demo_run_json(&d, program, run_as, (const char *const[]){"--size", "256K", NULL});
     ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
-    bool cgroup = false;
-    for (int i = 1; i < d.n; i++) {
+    ck_assert_int_eq(d.n, steps + 1); /* and the result line */
+    bool not_run[2] = {false, false};
+    for (int i = 1; i <= steps; i++) {
         const struct json *st = demo_step(&d, i);
         assert_lesson_step(st);
-        cgroup = cgroup || strcmp(jstr(st, "id"), "pressure") == 0;
+        ck_assert_str_eq(jstr(st, "id"), ids[i - 1]);
+        ck_assert_int_eq(jint(st, "steps"), steps);
+        if (i == 5 || i == 6)
+            not_run[i - 5] = cgroup_step_not_run(st);
+        else
+            ck_assert(!held(st, "not_run_without_cgroup"));
     }
-    if (run_as == RUN_AS_NOBODY)
-        ck_assert_msg(!cgroup, "as nobody, a cgroup step ran");
+    ck_assert_int_eq(not_run[0], not_run[1]);
+    if (run_as == RUN_AS_NOBODY) {
+        ck_assert_msg(not_run[0], "as nobody, a cgroup step ran");
+        assert_pressure_explained(RUN_AS_NOBODY);
+    }
     ck_assert_str_eq(jstr(demo_result(&d), "result"), "ok");
     demo_run_free(&d);
 }
