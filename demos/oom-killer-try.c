@@ -43,8 +43,8 @@ static int report(int kind, uint64_t i, int err)
 }
 
 /* ---- The lesson: what the victim runs ----
- * Written once: the victim runs it, and its step prints it as written (as
- * LESSON does, but the code runs in another process). */
+ * Written once: the victim runs it, and its step prints it as written (as LESSON does, but the
+ * code runs in another process). */
 #define VICTIM_CODE(fn, ...)                        \
     static const char fn##_code[] = #__VA_ARGS__;  \
     static LESSON_FN int fn(void) { __VA_ARGS__ }
@@ -102,11 +102,18 @@ static uint64_t requested = 64u << 20, timeout = 60, kills[2], peak;
 static bool accept_host_oom, verbose = true, have_kills, have_peak, protected_self;
 static int status, kmsg;
 static char kmsg_why[256], **args;
+static const char *limit_arg; /* --limit as given, or NULL */
 static int64_t before[3]; /* the victim's VmSize, VmRSS, VmPTE, read from outside */
 static const char *const status_keys[] = {"VmSize", "VmRSS", "VmPTE"};
 
 /* Step 1 is the safety net, not the lesson: what setup did, which limit applies. */
-static void confine_victim(void) { oom_explain_confinement(n, &c); }
+static void confine_victim(void)
+{
+    oom_explain_confinement(n, &c);
+    CONCLUDE(n, "limit_option_not_applied", limit_arg && c.kind == CONFINE_INHERITED,
+             VALUES(VAL("requested_bytes", requested), VAL("limit_bytes", c.effective.bytes)),
+             "--limit %s was not applied: it is for a cgroup this run makes.", limit_arg);
+}
 
 static void start_victim(void)
 {
@@ -291,7 +298,7 @@ static const struct narrate_lesson no_cgroup = {"no_cgroup", "No cgroup (--uncon
 
 enum { OPT_LIMIT, OPT_BLOCK, OPT_TOUCH, OPT_VIA, OPT_ADJ, OPT_TIMEOUT, OPT_UNCONFINED, OPT_YES };
 static const struct cli_option options[] = {
-    [OPT_LIMIT] = {"limit", "SIZE", "the cgroup's memory limit (default 64M; 16M to 1G)"},
+    [OPT_LIMIT] = {"limit", "SIZE", "the limit of the cgroup it makes (default 64M; 16M to 1G)"},
     [OPT_BLOCK] = {"block", "SIZE", "bytes per allocation (default 8K, as the original; 4K to 64M)"},
     [OPT_TOUCH] = {"touch", "HOW", "what to do with each block: write (default), read or none"},
     [OPT_VIA] = {"via", "CALL", "how to allocate: malloc (default) or mmap"},
@@ -343,7 +350,7 @@ static void on_option(void *ctx, size_t index, const char *arg)
 {
     (void)ctx;
     switch (index) {
-    case OPT_LIMIT: requested = cli_size_arg(&info, "--limit", arg, 16u << 20, 1u << 30); break;
+    case OPT_LIMIT: limit_arg = arg; break;
     case OPT_BLOCK: v.block = cli_size_arg(&info, "--block", arg, 4096, 64u << 20); break;
     case OPT_ADJ: v.adj = (int)cli_count_arg(&info, "--oom-score-adj", arg, 0, 1000); break;
     case OPT_TIMEOUT: timeout = cli_count_arg(&info, "--timeout", arg, 1, 600); break;
@@ -380,6 +387,8 @@ int main(int argc, char **argv)
     struct cli_common common;
     args = argv; /* a victim in a systemd scope is started with them */
     int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
+    if (limit_arg)
+        requested = cli_size_arg(&info, "--limit", limit_arg, 16u << 20, 1u << 30);
     int npos = argc - first;
     if (npos > 3)
         cli_usage_error(&info, "too many arguments: COUNT [FORCE-PAGE-FAULT [VERBOSE]]");

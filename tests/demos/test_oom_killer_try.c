@@ -536,6 +536,7 @@ START_TEST(inherited_limit_as_an_ordinary_user)
     ck_assert_int_eq(jint(lines[0], "facts.effective_limit_bytes"), limit);
     ck_assert_str_eq(jstr(lines[0], "facts.cgroup"), dir);
     ck_assert(held(lines[0], "inherited_limit"));
+    ck_assert(!held(lines[0], "limit_option_not_applied")); /* no --limit given */
     ck_assert_str_eq(jstr(lines[1], "facts.victim_cgroup"), dir);
     ck_assert_str_eq(jstr(lines[1], "facts.supervisor_cgroup"), dir);
     ck_assert(!held(lines[1], "supervisor_outside_victim_cgroup"));
@@ -544,6 +545,36 @@ START_TEST(inherited_limit_as_an_ordinary_user)
     const char *reason = jstr(lines[count - 1], "reason");
     ck_assert_msg(strstr(reason, "left as it was") && !strstr(reason, "removed"), "%s", reason);
     ck_assert_msg(still_there, "the demo removed a cgroup it had not made");
+    free_json_lines(lines, count);
+}
+END_TEST
+
+/* Review 7: the lab sheet's question 6 as a student runs it, as nobody in a 100 MiB cgroup
+ * made for them, with --limit 1G: the cgroup's own limit applies, and step 1 says that --limit
+ * was not applied (this run did not make the cgroup), naming what was asked for. */
+START_TEST(limit_option_not_applied_when_inherited)
+{
+    struct confine outer;
+    char why[1024];
+    ck_assert_msg(confine_setup(&outer, "test", 100u << 20, why, sizeof why) == 0, "%s", why);
+    const char *copy = demo_program("oom-killer-try", RUN_AS_NOBODY);
+    struct json *lines[DEMO_MAX_LINES];
+    int status;
+    int count = run_inside(&outer, copy, 65534, (const char *const[]){"--limit", "1G", NULL},
+                           lines, &status);
+    int64_t limit = cg_limit(outer.dir);
+    confine_teardown(&outer);
+    remove_copy(copy);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    const struct json *first = lines[0];
+    ck_assert_str_eq(jstr(first, "facts.method"), "inherited");
+    ck_assert_int_eq(jint(first, "facts.effective_limit_bytes"), limit);
+    ck_assert(held(first, "inherited_limit"));
+    ck_assert(held(first, "limit_option_not_applied"));
+    ck_assert_int_eq(finding_value(first, "limit_option_not_applied", "requested_bytes"), 1 << 30);
+    ck_assert_int_eq(finding_value(first, "limit_option_not_applied", "limit_bytes"), limit);
+    ck_assert_msg(strstr(jstr(first, "note"), "--limit 1G was not applied"), "%s",
+                  jstr(first, "note"));
     free_json_lines(lines, count);
 }
 END_TEST
@@ -603,6 +634,7 @@ START_TEST(ancestor_limit_is_the_one_named)
                   jstr(lines[0], "facts.effective_limit_set_by"));
     ck_assert(held(lines[0], "ancestor_limit_applies"));
     ck_assert(!held(lines[0], "limit_as_set"));
+    ck_assert(!held(lines[0], "limit_option_not_applied")); /* applied, to a cgroup of its own */
     ck_assert_int_eq(jint(lines[3], "facts.signal"), SIGKILL);
     ck_assert_int_le(outer_peak, outer_limit);
     free_json_lines(lines, count);
@@ -844,6 +876,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, sigkill_leftover_is_swept);
         tcase_add_test(tc, four_at_once);
         tcase_add_test(tc, inherited_limit_as_an_ordinary_user);
+        tcase_add_test(tc, limit_option_not_applied_when_inherited);
         tcase_add_test(tc, ancestor_limit_is_the_one_named);
         tcase_add_test(tc, unconfined_kill_counted_system_wide);
     } else if (strcmp(role, "nobody") == 0) {
