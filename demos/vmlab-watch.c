@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* vmlab-watch: the second terminal. Follows whatever vmlab demo this user is
- * running (or the PID given) and redraws, whenever something changed, the
- * demo's own mapping from /proc/PID/smaps with the fields that moved marked,
- * and every mapping of the process drawn to scale with its resident part.
- * It only reads /proc: no root needed for your own processes. */
+/* vmlab-watch: the second terminal. Follows whatever vmlab demo this user is running (or the PID
+ * given) and redraws, whenever something changed, the demo's own mapping from /proc/PID/smaps
+ * with the fields that moved marked, and every mapping of the process drawn to scale with its
+ * resident part. It only reads /proc: no root needed for your own processes. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pwd.h>
@@ -46,18 +45,16 @@ static const struct demo_info info = {
                 "  vmlab-watch 4242         watch process 4242\n",
 };
 
-struct settings {
-    unsigned interval_ms;
-    unsigned long frames;
-};
+static unsigned interval_ms = 200;
+static unsigned long frames; /* 0: until Ctrl-C */
 
 static void on_option(void *ctx, size_t index, const char *arg)
 {
-    struct settings *s = ctx;
+    (void)ctx;
     if (index == OPT_INTERVAL)
-        s->interval_ms = (unsigned)cli_count_arg(&info, "--interval", arg, 10, 10000);
+        interval_ms = (unsigned)cli_count_arg(&info, "--interval", arg, 10, 10000);
     else if (index == OPT_FRAMES)
-        s->frames = (unsigned long)cli_count_arg(&info, "--frames", arg, 1, 1000000);
+        frames = (unsigned long)cli_count_arg(&info, "--frames", arg, 1, 1000000);
 }
 
 static volatile sig_atomic_t stop;
@@ -90,14 +87,6 @@ static size_t screen_rows(bool tty)
     return ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 ? ws.ws_row : 24;
 }
 
-static size_t lines_in(const struct frame *f)
-{
-    size_t lines = 0;
-    for (size_t i = 0; i < f->len; i++)
-        lines += f->text[i] == '\n';
-    return lines;
-}
-
 __attribute__((format(printf, 2, 3)))
 static void put(struct frame *f, const char *fmt, ...)
 {
@@ -115,26 +104,16 @@ static void put(struct frame *f, const char *fmt, ...)
 struct row {
     uintptr_t start;
     uint64_t size_kb, rss_kb;
-    char perms[5];
-    char name[40];
+    char perms[5], name[40];
     bool is_demo;
 };
 
 struct process_map {
     struct row rows[MAX_ROWS];
-    size_t nrows;
-    size_t hidden;
+    size_t nrows, hidden;
     uintptr_t demo_addr;
-    struct smaps_entry demo;
-    bool have_demo;
+    struct smaps_entry demo; /* end 0: the demo's mapping is not there */
 };
-
-static void short_name(const struct smaps_entry *e, char *out, size_t len)
-{
-    const char *slash = strrchr(e->name, '/');
-    const char *name = slash ? slash + 1 : e->name[0] ? e->name : "[anon]";
-    snprintf(out, len, "%.*s", (int)(len - 1), name);
-}
 
 static void visit(const struct smaps_entry *e, void *ctx)
 {
@@ -143,38 +122,27 @@ static void visit(const struct smaps_entry *e, void *ctx)
     (void)smaps_get(e, "Rss", &rss);
     uint64_t size_kb = (e->end - e->start) / 1024;
     bool is_demo = m->demo_addr >= e->start && m->demo_addr < e->end;
-    if (is_demo) {
+    if (is_demo)
         m->demo = *e;
-        m->have_demo = true;
-    }
+    const char *slash = strrchr(e->name, '/');
     char name[40];
-    short_name(e, name, sizeof name);
+    snprintf(name, sizeof name, "%.39s", slash ? slash + 1 : e->name[0] ? e->name : "[anon]");
     if ((strcmp(e->perms, "---p") == 0 && !is_demo) || strcmp(e->name, "[vsyscall]") == 0)
         return; /* guard pages, reservations, the kernel's page: nothing to see */
-    if (m->nrows > 0 && e->name[0] == '/' && !is_demo) {
-        struct row *last = &m->rows[m->nrows - 1];
-        if (strcmp(last->name, name) == 0 && !last->is_demo) {
-            last->size_kb += size_kb;
-            last->rss_kb += rss;
-            return;
-        }
+    struct row *last = m->nrows > 0 ? &m->rows[m->nrows - 1] : NULL;
+    if (last && e->name[0] == '/' && !is_demo && !last->is_demo && !strcmp(last->name, name)) {
+        last->size_kb += size_kb;
+        last->rss_kb += rss;
+        return;
     }
     if (m->nrows == MAX_ROWS) {
         m->hidden++;
         return;
     }
     struct row *r = &m->rows[m->nrows++];
-    r->start = e->start;
-    r->size_kb = size_kb;
-    r->rss_kb = rss;
-    r->is_demo = is_demo;
+    *r = (struct row){.start = e->start, .size_kb = size_kb, .rss_kb = rss, .is_demo = is_demo};
     memcpy(r->perms, e->perms, sizeof r->perms);
     snprintf(r->name, sizeof r->name, "%s", name);
-}
-
-static void human(uint64_t kb, char *buf, size_t len)
-{
-    format_size(kb * 1024, buf, len);
 }
 
 /* Fields of the demo's mapping worth watching, in this order. */
@@ -186,35 +154,31 @@ static const char *const watched[] = {"Size", "Rss", "Pss", "Private_Clean", "Pr
 struct previous {
     uintptr_t start;
     uint64_t values[16];
-    bool present[16];
-    bool marked[16];
+    bool present[16], marked[16];
 };
 
-static void draw_demo(struct frame *f, const struct process_map *m, struct previous *prev,
+static void draw_demo(struct frame *f, const struct smaps_entry *e, struct previous *prev,
                       bool color)
 {
-    const struct smaps_entry *e = &m->demo;
     char size[32];
-    human((e->end - e->start) / 1024, size, sizeof size);
+    format_size(e->end - e->start, size, sizeof size);
     put(f, "The demo's mapping %lx-%lx %s (%s)\n", (unsigned long)e->start,
         (unsigned long)e->end, e->perms, size);
     bool same = prev->start == e->start, changed[16] = {false}, any = false;
-    uint64_t values[16] = {0};
-    bool present[16] = {false};
     for (size_t i = 0; watched[i]; i++) {
-        present[i] = smaps_get(e, watched[i], &values[i]);
-        changed[i] = same && present[i] && (!prev->present[i] || prev->values[i] != values[i]);
+        uint64_t value = 0;
+        bool present = smaps_get(e, watched[i], &value);
+        changed[i] = same && present && (!prev->present[i] || prev->values[i] != value);
         any = any || changed[i];
     }
     int col = 0;
     for (size_t i = 0; watched[i]; i++) {
         if (any || !same)
             prev->marked[i] = changed[i];
-        prev->values[i] = values[i];
-        prev->present[i] = present[i];
-        if (!present[i])
+        prev->present[i] = smaps_get(e, watched[i], &prev->values[i]);
+        if (!prev->present[i])
             continue;
-        put(f, "  %-15s %10llu kB %s", watched[i], (unsigned long long)values[i],
+        put(f, "  %-15s %10llu kB %s", watched[i], (unsigned long long)prev->values[i],
             prev->marked[i] ? (color ? "\033[7m*\033[0m" : "*") : " ");
         if (++col % 2 == 0)
             put(f, "\n");
@@ -237,13 +201,12 @@ static void draw_rows(struct frame *f, const struct process_map *m, size_t room)
         if (m->rows[i].is_demo)
             demo_row = i;
     }
-    size_t keep = m->nrows; /* rows drawn: all, or what fits above the last line's count */
-    if (room > 0 && m->nrows + (m->hidden > 0) > room)
-        keep = room - 1;
+    /* The rows drawn: all, or what fits above the last line's count. */
+    size_t keep = room > 0 && m->nrows + (m->hidden > 0) > room ? room - 1 : m->nrows;
     /* The first keep rows, or where the demo's row is below them, one fewer and it. */
     bool demo_below = demo_row < m->nrows && demo_row >= keep && keep > 0;
     char scale[32];
-    human(largest, scale, sizeof scale);
+    format_size(largest * 1024, scale, sizeof scale);
     put(f, "Every mapping, to scale (a full bar is %s; '#' resident):\n", scale);
     size_t hidden = m->hidden;
     for (size_t i = 0; i < m->nrows; i++) {
@@ -262,8 +225,8 @@ static void draw_rows(struct frame *f, const struct process_map *m, size_t room)
         memset(bar, '#', full);
         memset(bar + full, '.', width - full);
         bar[width] = '\0';
-        human(r->size_kb, size, sizeof size);
-        human(r->rss_kb, rss, sizeof rss);
+        format_size(r->size_kb * 1024, size, sizeof size);
+        format_size(r->rss_kb * 1024, rss, sizeof rss);
         put(f, "%c %012lx %s %-16.16s %9s %-22s %s\n", r->is_demo ? '>' : ' ',
             (unsigned long)r->start, r->perms, r->name, size, bar, rss);
     }
@@ -283,8 +246,7 @@ static bool build(struct frame *f, long pid, const struct announcement *a, bool 
     if (!in)
         return false;
     static struct process_map m;
-    memset(&m, 0, sizeof m);
-    m.demo_addr = announced ? a->addr : 0;
+    m = (struct process_map){.demo_addr = announced ? a->addr : 0};
     enum procfs_status st = smaps_parse_each(in, visit, &m);
     (void)fclose(in); /* read-only: nothing to lose */
     if (st != PROCFS_OK) {
@@ -293,22 +255,23 @@ static bool build(struct frame *f, long pid, const struct announcement *a, bool 
     }
     f->len = 0;
     f->text[0] = '\0';
-    if (announced) { /* 80 columns: the title is cut to what the line has left */
-        int used = snprintf(NULL, 0, "vmlab-watch: %s, PID %ld, step %d/%d: ", a->demo, pid,
-                            a->step, a->steps);
-        put(f, "vmlab-watch: %s, PID %ld, step %d/%d: %.*s\n\n", a->demo, pid, a->step,
-            a->steps, used < 80 ? 80 - used : 0, a->title);
-    } else {
-        put(f, "vmlab-watch: PID %ld\n\n", pid);
-    }
-    if (m.have_demo)
-        draw_demo(f, &m, prev, color);
+    char head[256];
+    if (announced)
+        snprintf(head, sizeof head, "vmlab-watch: %s, PID %ld, step %d/%d: %s", a->demo, pid,
+                 a->step, a->steps, a->title);
+    else
+        snprintf(head, sizeof head, "vmlab-watch: PID %ld", pid);
+    put(f, "%.80s\n\n", head); /* 80 columns: a long title is cut */
+    if (m.demo.end)
+        draw_demo(f, &m.demo, prev, color);
     else if (announced && a->addr)
         put(f, "The demo's mapping at %lx is gone (unmapped).\n", (unsigned long)a->addr);
     put(f, "\n");
-    /* The mappings get what the screen has left below their title line, less
-     * the line the cursor sits on. */
-    size_t used = lines_in(f) + 2;
+    /* The mappings get what the screen has left below the lines so far and their title line,
+     * less the line the cursor sits on. */
+    size_t used = 2;
+    for (size_t i = 0; i < f->len; i++)
+        used += f->text[i] == '\n';
     draw_rows(f, &m, rows == 0 ? 0 : rows > used + 1 ? rows - used : 1);
     return true;
 }
@@ -327,23 +290,18 @@ static noreturn void refuse_others(long pid)
  * /proc is mounted hidepid=1 (then EACCES/EPERM: the process exists); 0 or the errno. */
 static int read_stat(long pid, char *comm, size_t len, char *state, unsigned long *flags)
 {
-    char path[64], line[512] = "";
+    char path[64], line[512];
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *in = fopen(path, "re");
-    if (!in)
+    if (procfs_read_text(path, line, sizeof line) < 0)
         return errno;
-    bool have = fgets(line, sizeof line, in) != NULL;
-    (void)fclose(in); /* read-only: nothing to lose */
     const char *open = strchr(line, '('), *close = strrchr(line, ')');
-    if (!have || !open || !close || close < open || close[1] != ' ' || !close[2])
+    /* After the name: state ppid pgrp session tty_nr tpgid flags. */
+    int at = 0;
+    if (!open || !close || close < open ||
+        sscanf(close + 1, " %c %*d %*d %*d %*d %*d %n", state, &at) != 1 || at == 0)
         return ESRCH; /* it ended while we read */
     snprintf(comm, len, "%.*s", (int)(close - open - 1), open + 1);
-    *state = close[2];
-    /* After the state: ppid pgrp session tty_nr tpgid flags. */
-    const char *field = close + 2;
-    for (int i = 0; i < 6 && field; i++)
-        field = strchr(field + 1, ' ');
-    *flags = field ? strtoul(field + 1, NULL, 10) : 0;
+    *flags = strtoul(close + 1 + at, NULL, 10);
     return 0;
 }
 
@@ -389,23 +347,17 @@ static void sleep_ms(unsigned ms)
 
 int main(int argc, char **argv)
 {
-    struct settings set = {.interval_ms = 200};
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, on_option, &set);
-    long fixed_pid = 0;
-    if (first < argc) {
-        if (argc - first > 1)
-            cli_usage_error(&info, "takes at most one PID, got %d arguments", argc - first);
-        fixed_pid = (long)cli_count_arg(&info, "PID", argv[first], 1, 4194304);
-    }
+    int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
+    if (argc - first > 1)
+        cli_usage_error(&info, "takes at most one PID, got %d arguments", argc - first);
+    long fixed_pid = first < argc ? (long)cli_count_arg(&info, "PID", argv[first], 1, 4194304) : 0;
     bool tty = isatty(STDOUT_FILENO);
     const char *no_color = getenv("NO_COLOR");
     bool color = common.color == COLOR_ALWAYS ||
                  (common.color == COLOR_AUTO && tty && !(no_color && no_color[0]));
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
+    struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
@@ -422,7 +374,7 @@ int main(int argc, char **argv)
     unsigned long drawn = 0;
     bool said_waiting = false;
     long followed = 0;
-    while (!stop && (set.frames == 0 || drawn < set.frames)) {
+    while (!stop && (frames == 0 || drawn < frames)) {
         struct announcement a;
         bool announced = !fixed_pid && announce_read(path, &a) && kill((pid_t)a.pid, 0) == 0;
         long pid = fixed_pid ? fixed_pid : announced ? a.pid : 0;
@@ -431,7 +383,7 @@ int main(int argc, char **argv)
                 say_waiting();
             said_waiting = true;
             (void)fflush(stdout);
-            sleep_ms(set.interval_ms);
+            sleep_ms(interval_ms);
             continue;
         }
         said_waiting = false;
@@ -439,15 +391,13 @@ int main(int argc, char **argv)
             memset(&prev, 0, sizeof prev);
         followed = pid;
         if (!build(&frame, pid, &a, announced, &prev, color, screen_rows(tty))) {
-            if (fixed_pid && drawn == 0)
-                refuse_pid(fixed_pid, errno);
-            if (fixed_pid && (errno == EACCES || errno == EPERM))
-                refuse_others(fixed_pid);
+            if (fixed_pid && (drawn == 0 || errno == EACCES || errno == EPERM))
+                refuse_pid(fixed_pid, errno); /* why it has no frame (now) */
             if (fixed_pid) {
                 printf("vmlab-watch: PID %ld has ended\n", fixed_pid);
                 break;
             }
-            sleep_ms(set.interval_ms);
+            sleep_ms(interval_ms);
             continue;
         }
         if (frame.len != last.len || memcmp(frame.text, last.text, frame.len) != 0) {
@@ -460,7 +410,7 @@ int main(int argc, char **argv)
             last = frame;
             drawn++;
         }
-        sleep_ms(set.interval_ms);
+        sleep_ms(interval_ms);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "vmlab-watch: writing failed: %s\n", strerror(errno));
