@@ -43,8 +43,7 @@ static int report(int kind, uint64_t i, int err)
 }
 
 /* ---- The lesson: what the victim runs ----
- * Written once: the victim runs it, and its step prints it as written (as LESSON does, but the
- * code runs in another process). */
+ * Written once: the victim runs it and its step prints it, as LESSON does, in another process. */
 #define VICTIM_CODE(fn, ...)                        \
     static const char fn##_code[] = #__VA_ARGS__;  \
     static LESSON_FN int fn(void) { __VA_ARGS__ }
@@ -74,8 +73,7 @@ VICTIM_CODE(allocate_until_something_gives,
     return report(OOM_DONE, v.count, 0);
 )
 
-/* The victim's life: confirm the limit, volunteer, wait for step 3, run
- * the loop, then hold what it has until step 4 lets it go. */
+/* The victim's life: confirm the limit, volunteer, wait for step 3, loop, hold until step 4. */
 static void run_victim(void *ctx, int records, int go)
 {
     char dir[512];
@@ -93,8 +91,7 @@ static void run_victim(void *ctx, int records, int go)
 
 /* ---- The supervisor's steps ---- */
 
-static struct narrator narrator;
-static struct narrator *const n = &narrator;
+static struct narrator n;
 static struct confine c;
 static struct oom_victim child;
 static struct oom_watch w;
@@ -109,53 +106,52 @@ static const char *const status_keys[] = {"VmSize", "VmRSS", "VmPTE"};
 /* Step 1 is the safety net, not the lesson: what setup did, which limit applies. */
 static void confine_victim(void)
 {
-    oom_explain_confinement(n, &c);
-    CONCLUDE(n, "limit_option_not_applied", limit_arg && c.kind == CONFINE_INHERITED,
+    oom_explain_confinement(&n, &c);
+    CONCLUDE(&n, "limit_option_not_applied", limit_arg && c.kind == CONFINE_INHERITED,
              VALUES(VAL("requested_bytes", requested), VAL("limit_bytes", c.effective.bytes)),
              "--limit %s was not applied: it is for a cgroup this run makes.", limit_arg);
 }
 
 static void start_victim(void)
 {
-    narrate_lesson_before(n, volunteer_code);
-    oom_start(n, &child, &c, args, run_victim, NULL);
+    narrate_lesson_before(&n, volunteer_code);
+    oom_start(&n, &child, &c, args, run_victim, NULL);
     (void)oom_wait_hello(&child, &w, 10000);
-    narrate_lesson_after(n);
+    narrate_lesson_after(&n);
 }
 
 static void explain_start(void)
 {
     if (!w.have_hello) {
-        narrate_fact(n, "refused", "%s", w.refused ? w.hello.text : "no word from the victim");
+        narrate_fact(&n, "refused", "%s", w.refused ? w.hello.text : "no word from the victim");
         return;
     }
     const struct oom_record *h = &w.hello;
-    narrate_fact_int(n, "victim_pid", h->pid);
-    narrate_fact(n, "victim_cgroup", "%s", h->text);
+    narrate_fact_int(&n, "victim_pid", h->pid);
+    narrate_fact(&n, "victim_cgroup", "%s", h->text);
     if (c.kind == CONFINE_SYSTEMD_SCOPE) /* systemd named it: the victim says where it is */
         snprintf(c.dir, sizeof c.dir, "%s", h->text);
-    narrate_fact_int(n, "oom_score", h->oom_score);
-    narrate_fact_int(n, "oom_score_adj", h->oom_score_adj);
-    CONCLUDE(n, "victim_volunteered", h->oom_score_adj == v.adj,
+    narrate_fact_int(&n, "oom_score", h->oom_score);
+    narrate_fact_int(&n, "oom_score_adj", h->oom_score_adj);
+    CONCLUDE(&n, "victim_volunteered", h->oom_score_adj == v.adj,
              VALUES(VAL("oom_score_adj", h->oom_score_adj), VAL("oom_score", h->oom_score)),
-             "The victim set its oom_score_adj to %lld, so its oom_score is %lld: when memory "
-             "runs out, the OOM killer picks the highest score.", (long long)h->oom_score_adj,
-             (long long)h->oom_score);
-    oom_explain_supervisor(n, protected_self, h);
+             "The victim set its oom_score_adj to %lld, so its oom_score is %lld: the OOM killer "
+             "picks the highest score.", (long long)h->oom_score_adj, (long long)h->oom_score);
+    oom_explain_supervisor(&n, protected_self, h);
 }
 
 static void allocate(void)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%ld/status", (long)child.pid);
-    narrate_lesson_before(n, allocate_until_something_gives_code);
+    narrate_lesson_before(&n, allocate_until_something_gives_code);
     for (int i = 0; i < 3; i++) /* from outside, just before the victim starts */
         before[i] = procfs_read_one(path, status_keys[i]);
     (void)signal(SIGPIPE, SIG_IGN); /* a victim killed during the pause: EPIPE, not death */
     if (write(child.go, "g", 1) != 1 && errno != EPIPE)
-        narrate_fail_errno(n, "write (start the victim)", errno);
-    oom_watch(n, &child, timeout, verbose, &w);
-    narrate_lesson_after(n);
+        narrate_fail_errno(&n, "write (start the victim)", errno);
+    oom_watch(&n, &child, timeout, verbose, &w);
+    narrate_lesson_after(&n);
 }
 
 static void explain_allocate(void)
@@ -165,46 +161,44 @@ static void explain_allocate(void)
     const struct oom_record *last = &w.last;
     int64_t after[3] = {last->vmsize_kb, last->vmrss_kb, last->vmpte_kb};
     for (int i = 0; i < 3; i++)
-        narrate_value(n, status_keys[i], "kB", before[i] >= 0, before[i], true, after[i]);
-    narrate_fact_int(n, "last_iteration", (int64_t)last->iteration);
-    narrate_fact_int(n, "last_report_ms", last->t_ms);
-    oom_watch_facts(n, &w);
+        narrate_value(&n, status_keys[i], "kB", before[i] >= 0, before[i], true, after[i]);
+    narrate_fact_int(&n, "last_iteration", (int64_t)last->iteration);
+    narrate_fact_int(&n, "last_report_ms", last->t_ms);
+    oom_watch_facts(&n, &w);
     if (last->text[0])
-        narrate_fact(n, "heap", "%s", last->text);
+        narrate_fact(&n, "heap", "%s", last->text);
     long long space = after[0] - before[0], rss = after[1] - before[1], pte = after[2] - before[2];
     long long page = (long long)v.page, page_kb = page / 1024, blocks = (long long)last->iteration;
     if (v.touch == TOUCH_WRITE)
-        CONCLUDE(n, "written_pages_resident", rss >= space * 3 / 4,
+        CONCLUDE(&n, "written_pages_resident", rss >= space * 3 / 4,
                  VALUES(VAL("vmrss_delta_kB", rss), VAL("vmsize_delta_kB", space)),
                  "Every page written got a frame of its own: VmRSS grew by %lld kB with %lld kB "
                  "of address space.", rss, space);
     else if (!v.via_mmap)
-        CONCLUDE(n, "malloc_dirtied_a_page_per_block", rss >= blocks * page_kb * 3 / 4,
+        CONCLUDE(&n, "malloc_dirtied_a_page_per_block", rss >= blocks * page_kb * 3 / 4,
                  VALUES(VAL("vmrss_delta_kB", rss), VAL("blocks", blocks), VAL("page_kB", page_kb)),
                  "VmRSS rose by %lld kB over %lld blocks the loop never wrote: malloc writes a "
-                 "header in front of every chunk, so each block dirtied at least one page.",
-                 rss, blocks);
+                 "header before every chunk, so each block dirtied at least a page.", rss, blocks);
     else
-        CONCLUDE(n, "untouched_rss_stayed", rss * 8 < (long long)(v.limit / 1024),
+        CONCLUDE(&n, "untouched_rss_stayed", rss * 8 < (long long)(v.limit / 1024),
                  VALUES(VAL("vmrss_delta_kB", rss), VAL("vmsize_delta_kB", space)),
                  "VmSize grew by %lld kB, VmRSS by only %lld kB: %s", space, rss,
                  v.touch == TOUCH_READ ? "a read of a page never written maps the shared zero "
                  "page, no frame of its own." : "untouched memory gets no frames.");
     if (v.touch != TOUCH_READ)
         return;
-    /* A page-table page of 8-byte entries maps page/8 pages: with 4 KiB pages, 4 KiB of table
-     * per 2 MiB (1/512). */
+    /* A page-table page of 8-byte entries maps page/8 pages (4 KiB pages: 4 KiB per 2 MiB). */
     long long maps_kb = page / 8 * page / 1024, expect = space * 8 / page;
     struct machine m;
     machine_read(&m);
-    if (!CONCLUDE(n, "read_costs_page_tables",
+    if (!CONCLUDE(&n, "read_costs_page_tables",
                   pte * 2 >= expect && pte <= 2 * expect + 8 && expect > 0,
                   VALUES(VAL("vmpte_delta_kB", pte), VAL("vmsize_delta_kB", space),
                          VAL("expected_kB", expect)),
                   "Each page read still needs a page-table entry: VmPTE grew by %lld kB for %lld "
                   "kB (one %lld kB table page per %lld kB: %lld kB), and page tables are charged "
                   "to the cgroup too.", pte, space, page_kb, maps_kb, expect))
-        CONCLUDE(n, "read_few_page_tables", pte * 2 < expect,
+        CONCLUDE(&n, "read_few_page_tables", pte * 2 < expect,
                  VALUES(VAL("vmpte_delta_kB", pte), VAL("vmsize_delta_kB", space),
                         VAL("expected_kB", expect), VAL("thp_always", !strcmp(m.thp, "always"))),
                  "VmPTE grew by only %lld kB for %lld kB read, under half the %lld kB of one "
@@ -214,7 +208,7 @@ static void explain_allocate(void)
 
 static void end_victim(void)
 {
-    LESSON(n, close(child.go); waitpid(child.pid, &status, 0););
+    LESSON(&n, close(child.go); waitpid(child.pid, &status, 0););
     confine_track_child(0);
     have_kills = have_kills && oom_kill_count(&c, &kills[1]);
     have_peak = c.dir[0] && confine_peak(c.dir, &peak);
@@ -224,63 +218,61 @@ static void explain_ending(void)
 {
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     long long killed = have_kills ? (long long)(kills[1] - kills[0]) : -1;
-    narrate_fact_int(n, "exit_status", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    narrate_fact_int(n, "signal", sig);
+    narrate_fact_int(&n, "exit_status", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    narrate_fact_int(&n, "signal", sig);
     if (have_kills)
-        narrate_value(n, "oom_kill", "", true, (int64_t)kills[0], true, (int64_t)kills[1]);
+        narrate_value(&n, "oom_kill", "", true, (int64_t)kills[0], true, (int64_t)kills[1]);
     if (have_peak)
-        narrate_fact_int(n, "peak_bytes", (int64_t)peak);
+        narrate_fact_int(&n, "peak_bytes", (int64_t)peak);
     struct oom_kmsg k;
-    oom_kmsg_facts(n, kmsg, kmsg_why, child.pid, &k);
+    oom_kmsg_facts(&n, kmsg, kmsg_why, child.pid, &k);
     /* A machine-wide counter names no victim: there the kernel's own line must. */
     bool oom_kill = sig == SIGKILL && killed >= 1 && !w.timed_out;
     bool named = v.confined || k.killed_lines >= 1;
-    if (!CONCLUDE(n, "oom_killed_victim", oom_kill && named,
+    if (!CONCLUDE(&n, "oom_killed_victim", oom_kill && named,
                   VALUES(VAL("signal", sig), VAL("oom_kill_delta", killed),
                          VAL("system_wide", !v.confined), VAL("kill_lines", k.killed_lines)),
                   "The OOM killer killed the victim (%s%s) with SIGKILL, which cannot be caught: "
                   "no last word; a shell shows status 137 (128 + 9).", oom_kill_counter(&c),
                   v.confined ? " says so" : " rose, and the kernel's line names it"))
-        CONCLUDE(n, "oom_kill_not_named", oom_kill && !named,
+        CONCLUDE(&n, "oom_kill_not_named", oom_kill && !named,
                  VALUES(VAL("oom_kill_delta", killed), VAL("kill_lines", k.killed_lines)),
                  "The victim died of SIGKILL and /proc/vmstat's oom_kill rose by %lld, but that "
                  "counter is the whole machine's and no kernel line read here names the victim: "
                  "an OOM kill is likely, not shown.", killed);
-    /* Only the victim lives in a cgroup made here; elsewhere, the kernel's
-     * lines must name the victim as often as the counter rose. */
+    /* In a cgroup made here only the victim lives; elsewhere each rise needs a line naming it. */
     bool only_victim = c.created || k.killed_lines == killed;
-    CONCLUDE(n, "counted_more_than_once", sig == SIGKILL && killed > 1 && only_victim,
+    CONCLUDE(&n, "counted_more_than_once", sig == SIGKILL && killed > 1 && only_victim,
              VALUES(VAL("oom_kill_delta", killed), VAL("kill_lines", k.killed_lines),
                     VAL("cgroup_made_here", c.created)),
              "oom_kill rose by %lld for this one victim: the OOM killer ran again while it was "
              "still exiting, before its memory was freed, and counted each time%s.",
              killed, k.repeats ? "; kernel lines repeated word for word are shown once" : "");
-    CONCLUDE(n, "killed_not_by_oom", sig != 0 && killed == 0 && !w.timed_out,
+    CONCLUDE(&n, "killed_not_by_oom", sig != 0 && killed == 0 && !w.timed_out,
              VALUES(VAL("signal", sig), VAL("oom_kill_delta", killed)),
              "The victim died of signal %d, but %s did not move: something else sent it.", sig,
              oom_kill_counter(&c));
-    CONCLUDE(n, "timed_out", w.timed_out, VALUES(VAL("timeout_s", timeout)),
+    CONCLUDE(&n, "timed_out", w.timed_out, VALUES(VAL("timeout_s", timeout)),
              "The victim was still allocating after %llu s (--timeout); the supervisor killed it.",
              (unsigned long long)timeout);
     const struct oom_record *last = &w.last;
     bool done = w.done && sig == 0;
     char name[32];
-    CONCLUDE(n, "allocation_failed", done && last->err != 0,
+    CONCLUDE(&n, "allocation_failed", done && last->err != 0,
              VALUES(VAL("errno", last->err), VAL("iteration", last->iteration)),
              "An allocation itself failed at iteration %llu (%s): the address space or the "
              "commit limit ran out before the memory did.", (unsigned long long)last->iteration,
              errno_name(last->err, name, sizeof name));
-    CONCLUDE(n, "loop_finished", done && last->err == 0,
+    CONCLUDE(&n, "loop_finished", done && last->err == 0,
              VALUES(VAL("iterations", last->iteration), VAL("vmrss_kB", last->vmrss_kb),
                     VAL("limit_bytes", v.limit)),
              "The loop finished all %llu iterations (%lld kB resident, limit %llu bytes): nothing "
              "ran out.", (unsigned long long)last->iteration, (long long)last->vmrss_kb,
              (unsigned long long)v.limit);
     if (have_peak)
-        CONCLUDE(n, "peak_within_limit", peak <= v.limit,
+        CONCLUDE(&n, "peak_within_limit", peak <= v.limit,
                  VALUES(VAL("peak_bytes", peak), VAL("limit_bytes", v.limit)),
-                 "The cgroup's peak, %llu bytes, stayed within the limit.",
-                 (unsigned long long)peak);
+                 "The cgroup peaked at %llu bytes, within the limit.", (unsigned long long)peak);
 }
 
 /* The lesson's steps, in order; --unconfined replaces the first. */
@@ -414,16 +406,16 @@ int main(int argc, char **argv)
     }
     if (v.confined) /* a limit near all the memory there is would confine nothing */
         cli_check_fits(&info, "--limit", requested, 2);
-    demo_start(n, &info, &common, NARRATE_COUNT(steps));
+    demo_start(&n, &info, &common, NARRATE_COUNT(steps));
     size_the_loop();
     have_kills = oom_kill_count(&c, &kills[0]);
     kmsg = oom_kmsg_open(kmsg_why, sizeof kmsg_why); /* from now on */
     protected_self = oom_protect_self(); /* survive whatever happens to the victim */
 
-    oom_intro(n, v.count, v.block, vias[v.via_mmap], touches[v.touch], !v.confined);
-    narrate_run(n, v.confined ? &steps[0] : &no_cgroup, 1);
-    narrate_run(n, &steps[1], 1);
+    oom_intro(&n, v.count, v.block, vias[v.via_mmap], touches[v.touch], !v.confined);
+    narrate_run(&n, v.confined ? &steps[0] : &no_cgroup, 1);
+    narrate_run(&n, &steps[1], 1);
     if (w.have_hello) /* else it refused, or never said a word */
-        narrate_run(n, &steps[2], 2);
-    oom_finish(n, &c, &w, child.pid, status);
+        narrate_run(&n, &steps[2], 2);
+    oom_finish(&n, &c, &w, child.pid, status);
 }
