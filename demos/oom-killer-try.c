@@ -375,7 +375,6 @@ int main(int argc, char **argv)
         argv += 3;
         argc -= 3;
     }
-    /* Options and the original's COUNT [FORCE-PAGE-FAULT [VERBOSE]]. */
     struct cli_common common;
     args = argv; /* a victim in a systemd scope is started with them */
     int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
