@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* protnone-dirty: whether a page is in memory and whether the program may
- * touch it are two separate things - and so is what it is charged.
+/* protnone-dirty: whether a page is in memory and whether the program may touch it are two
+ * separate things - and so is what it is charged.
  *
- * Steps 1-4: write some pages, take all access away with mprotect(PROT_NONE):
- * a read fails with SEGV_ACCERR while smaps still counts the pages; access
- * comes back with the data intact. Steps 5-9: the commit charge (Committed_AS,
- * and the mapping's own "ac" flag in VmFlags) of five states. Since Linux 6.7
- * mprotect gives the charge back when the mapping was never faulted (no
- * anon_vma yet, so no page can hold data); once written, it keeps it. The
- * lesson is the functions just below, in the order the table runs them. */
+ * Steps 1-4: write some pages, take all access away with mprotect(PROT_NONE): a read fails with
+ * SEGV_ACCERR while smaps still counts the pages; access comes back with the data intact. Steps
+ * 5-9: the commit charge (Committed_AS, and the mapping's own "ac" flag in VmFlags) of five
+ * states. Since Linux 6.7 mprotect gives the charge back when the mapping was never faulted (no
+ * anon_vma yet, so no page can hold data); once written, it keeps it. The lesson is the functions
+ * just below, in the order the table runs them. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -118,15 +117,15 @@ LESSON_FN static void unmap(void)
 
 /* ---- What each step measured ---- */
 
-/* Around each LESSON of the step (three at most): the watched mapping's
- * smaps entry, Committed_AS and the faults, read next to the code. */
+/* Around each LESSON of the step (three at most): the watched mapping's smaps entry,
+ * Committed_AS and the faults, read next to the code. */
 static struct seen {
     struct snapshot before, after;
 } seen[3];
 static int nseen, seen_step;
 
-/* The five states of steps 5-9, as the LESSON that made each left it, and
- * what the calls that made it moved Committed_AS by. */
+/* The five states of steps 5-9, as the LESSON that made each left it, and what the calls that
+ * made it moved Committed_AS by. */
 static struct state {
     struct snapshot at;
     int64_t change_kb;
@@ -352,8 +351,8 @@ static void explain_unmap(void)
                  : "returns the charge only if no page was ever faulted");
 }
 
-/* The lesson as a table. With --predict a step asks its question before its
- * code runs; the finding beside a choice is what makes it the measured one. */
+/* The lesson as a table. With --predict a step asks its question before its code runs; the
+ * finding beside a choice is what makes it the measured one. */
 static const struct narrate_lesson steps[] = {
     {"write_pages", "Map some pages and write every one", write_pages, explain_write_pages,
      NO_QUESTION},
@@ -417,8 +416,8 @@ int main(int argc, char **argv)
     pages = (size_t)want_pages;
     len = pages * page;
     demo_start(&n, &info, &common, NARRATE_COUNT(steps));
-    /* Up to 1 GiB, so that its charge stands out from other programs' noise;
-     * two such mappings and a reservation around them. */
+    /* Up to 1 GiB, so that its charge stands out from other programs' noise; two such mappings
+     * and a reservation around them. */
     if (grant_charge_size(1 << 20, 2, &size, size_why, sizeof size_why) != 0)
         narrate_finish(&n, RESULT_SKIP, "%s", size_why);
     narrate_observe(&n, observe, NULL);
