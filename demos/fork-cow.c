@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "commit.h"
+#include "lesson-code.h"
 #include "narrate.h"
 #include "needs.h"
 #include "procfs.h"
@@ -34,19 +35,23 @@ static size_t size, span, page, written, small; /* small: the pages of d and w *
 static pid_t child = -1, parent; /* parent: getpid() before fork */
 static volatile char sum;
 
-/* The child stops until the parent lets it go on (SIGCONT), writes half of
- * the written pages, and stops again until it is killed. A parent killed
- * before prctl took effect is not seen by it: then the child was already
- * someone else's, and ends at once. (LESSON_FN: under ASan its writes must
- * fault for themselves only.) */
-LESSON_FN static void child_main(void)
+/* What the child writes, shown by step 5, in which it runs. (LESSON_FN, as LESSON_CODE
+ * makes it: under ASan its writes must fault for themselves only.) */
+LESSON_CODE(void, child_writes_half,
+    for (size_t off = 0; off < written / 2; off += page)
+        p[off] = 2;
+)
+
+/* The child stops until the parent lets it go on (SIGCONT), writes, and stops again until it
+ * is killed. A parent killed before prctl took effect is not seen by it: then the child was
+ * already someone else's, and ends at once. */
+static void child_main(void)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(1);
     kill(getpid(), SIGSTOP);
-    for (size_t off = 0; off < written / 2; off += page)
-        p[off] = 2;
+    child_writes_half();
     kill(getpid(), SIGSTOP);
     _exit(0);
 }
@@ -87,7 +92,8 @@ LESSON_FN static void do_fork(void)
 
 LESSON_FN static void child_writes(void)
 {
-    LESSON(&n, kill(child, SIGCONT); waitpid(child, NULL, WUNTRACED););
+    LESSON_AROUND(&n, kill(child, SIGCONT);, child_writes_half,
+                  waitpid(child, NULL, WUNTRACED););
 }
 
 LESSON_FN static void kill_child(void)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* overcommit-modes: the same four requests under each overcommit policy.
  *
- * The lesson is the three functions just below, in the order they run: step 1
+ * The lesson is the functions just below, in the order they run: step 1
  * reads what this machine can grant; then, for modes 0, 1 and 2 in turn, the
  * demo sets /proc/sys/vm/overcommit_memory and a worker process asks for more
  * than RAM + swap and for a size that fits, each with and without
@@ -19,6 +19,7 @@
 #include "budget.h"
 #include "cli.h"
 #include "errors.h"
+#include "lesson-code.h"
 #include "narrate.h"
 #include "needs.h"
 #include "overcommit-report.h"
@@ -63,20 +64,29 @@ static void look(struct view *v, const void *addr);
         look(&(o).after, (o).granted ? got_ : NULL);                        \
     } while (0)
 
-/* Runs in a worker process, in the mode just set; its mappings go with it. */
-static void four_requests(void *arg, void *result)
+static struct outcome in_mode[4]; /* the worker fills its copy, and worker_run sends it back */
+
+/* What the worker asks for, in the mode just set; each mode's step shows it. Its mappings go
+ * with it. */
+LESSON_CODE(void, four_requests,
+    MEASURED(in_mode[0], mmap(NULL, huge, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    MEASURED(in_mode[1], mmap(NULL, huge, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+    MEASURED(in_mode[2], mmap(NULL, fit, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    MEASURED(in_mode[3], mmap(NULL, fit, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+)
+
+static void four_requests_worker(void *arg, void *result)
 {
-    struct outcome *out = result;
     (void)arg;
+    (void)result; /* in_mode itself: worker_run is given it */
     sysctl_child_after_fork(); /* the supervisor alone restores */
-    const int rw = PROT_READ | PROT_WRITE, anon = MAP_PRIVATE | MAP_ANONYMOUS;
-    MEASURED(out[0], mmap(NULL, huge, rw, anon, -1, 0));
-    MEASURED(out[1], mmap(NULL, huge, rw, anon | MAP_NORESERVE, -1, 0));
-    MEASURED(out[2], mmap(NULL, fit, rw, anon, -1, 0));
-    MEASURED(out[3], mmap(NULL, fit, rw, anon | MAP_NORESERVE, -1, 0));
+    four_requests();
 }
 
-static struct outcome in_mode[4]; /* what the worker sent back */
 static int switched_to, switched, worked, worker_status;
 static bool too_close;           /* to mode 2: not switched */
 static uint64_t ended_at;        /* too close: overcommit_memory read after mode 1's end */
@@ -101,10 +111,12 @@ LESSON_FN static void switch_mode(void)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     /* After mode 2, the mode goes back at once, not when the run ends. */
-    LESSON(n, switched = sysctl_set("overcommit_memory", (uint64_t)mode);
-              if (switched == 0) worked = worker_run(four_requests, NULL, in_mode,
-                                                     sizeof in_mode, &worker_status);
-              if (mode == 2) sysctl_set("overcommit_memory", (uint64_t)g.overcommit_memory););
+    LESSON_AROUND(n, switched = sysctl_set("overcommit_memory", (uint64_t)mode);
+                     if (switched == 0) worked = worker_run(four_requests_worker, NULL,
+                                                            in_mode, sizeof in_mode,
+                                                            &worker_status);,
+                  four_requests,
+                  if (mode == 2) sysctl_set("overcommit_memory", (uint64_t)g.overcommit_memory););
     clock_gettime(CLOCK_MONOTONIC, &t1);
     in_force_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 }

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* protnone-dirty: whether a page is in memory and whether the program may
- * touch it are two separate things - and so is what it is charged.
+/* protnone-dirty: whether a page is in memory and whether the program may touch it are two
+ * separate things - and so is what it is charged.
  *
- * Steps 1-4: write some pages, take all access away with mprotect(PROT_NONE):
- * a read fails with SEGV_ACCERR while smaps still counts the pages; access
- * comes back with the data intact. Steps 5-9: the commit charge (Committed_AS,
- * and the mapping's own "ac" flag in VmFlags) of five states. Since Linux 6.7
- * mprotect gives the charge back when the mapping was never faulted (no
- * anon_vma yet, so no page can hold data); once written, it keeps it. The
- * lesson is the functions just below, in the order the table runs them. */
+ * Steps 1-4: write some pages, take all access away with mprotect(PROT_NONE): a read fails with
+ * SEGV_ACCERR while smaps still counts the pages; access comes back with the data intact. Steps
+ * 5-9: the commit charge (Committed_AS, and the mapping's own "ac" flag in VmFlags) of five
+ * states. Since Linux 6.7 mprotect gives the charge back when the mapping was never faulted (no
+ * anon_vma yet, so no page can hold data); once written, it keeps it. The lesson is the functions
+ * just below, in the order the table runs them. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -36,6 +35,7 @@ static size_t page, pages, len, size; /* len: the written pages; size: the charg
 static char *guard, *p;               /* steps 1-4 */
 static char *area, *c, *w;            /* steps 5-9: the reservation, and two mappings in it */
 static struct probe_result r;
+static char value;                    /* what p[0] held, had the read been allowed */
 static size_t intact;
 static uintptr_t watch;               /* the mapping the observer reads */
 
@@ -58,9 +58,17 @@ LESSON_FN static void take_access_away(void)
     LESSON(&n, if (mprotect(p, len, PROT_NONE) != 0) FAIL("mprotect"););
 }
 
+/* The probe's handlers (lib/kernel/probe.h), armed by the observer, catch the read's SIGSEGV. */
 LESSON_FN static void read_refused(void)
 {
-    LESSON(&n, if (probe_read(p, &r) != 0) FAIL("sigaction"););
+    if (probe_install() != 0)
+        FAIL("sigaction");
+    if (sigsetjmp(probe_env, 1) == 0)
+        LESSON(&n, value = FORCE_READ(p[0]););
+    else
+        narrate_lesson_after(&n); /* the LESSON's own "after" was jumped over */
+    probe_uninstall();
+    probe_outcome(&r);
 }
 
 LESSON_FN static void access_back(void)
@@ -109,15 +117,15 @@ LESSON_FN static void unmap(void)
 
 /* ---- What each step measured ---- */
 
-/* Around each LESSON of the step (three at most): the watched mapping's
- * smaps entry, Committed_AS and the faults, read next to the code. */
+/* Around each LESSON of the step (three at most): the watched mapping's smaps entry,
+ * Committed_AS and the faults, read next to the code. */
 static struct seen {
     struct snapshot before, after;
 } seen[3];
 static int nseen, seen_step;
 
-/* The five states of steps 5-9, as the LESSON that made each left it, and
- * what the calls that made it moved Committed_AS by. */
+/* The five states of steps 5-9, as the LESSON that made each left it, and what the calls that
+ * made it moved Committed_AS by. */
 static struct state {
     struct snapshot at;
     int64_t change_kb;
@@ -128,6 +136,8 @@ static char size_why[256], picture[1025];
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
+    if (after)
+        probe_disarm(); /* a fault is caught in step 3's LESSON only, not in these reads */
     if (seen_step != n.step) { /* the step's first LESSON */
         seen_step = n.step;
         nseen = 0;
@@ -135,6 +145,8 @@ static void observe(void *ctx, bool after)
     struct seen *s = &seen[nseen < 3 ? nseen : 2];
     snapshot_take_or_fail(after ? &s->after : &s->before, watch, &n);
     nseen += after;
+    if (!after && strcmp(n.id, "read_refused") == 0)
+        probe_arm();
 }
 
 /* The step's last LESSON, and what it moved. */
@@ -213,8 +225,9 @@ static void explain_read_refused(void)
     CONCLUDE(&n, "read_refused_accerr", accerr && r.addr == (uintptr_t)p,
              VALUES(VAL("faulted", r.faulted), VAL("signo", r.signo), VAL("si_code", r.code),
                     VAL("si_addr_is_p", r.addr == (uintptr_t)p)),
-             "probe_read read p[0] under a SIGSEGV handler: SEGV_ACCERR (%s) at p itself. The page "
-             "is there; the permission is not.", probe_code_meaning(r.signo, r.code));
+             "The read of p[0] raised SIGSEGV, caught by the probe's handler: SEGV_ACCERR (%s) at "
+             "p itself. The page is there; the permission is not.",
+             probe_code_meaning(r.signo, r.code));
 }
 
 static void explain_access_back(void)
@@ -338,8 +351,8 @@ static void explain_unmap(void)
                  : "returns the charge only if no page was ever faulted");
 }
 
-/* The lesson as a table. With --predict a step asks its question before its
- * code runs; the finding beside a choice is what makes it the measured one. */
+/* The lesson as a table. With --predict a step asks its question before its code runs; the
+ * finding beside a choice is what makes it the measured one. */
 static const struct narrate_lesson steps[] = {
     {"write_pages", "Map some pages and write every one", write_pages, explain_write_pages,
      NO_QUESTION},
@@ -367,10 +380,8 @@ static const struct narrate_lesson steps[] = {
 
 /* ---- Options and sizes ---- */
 
-enum { OPT_PAGES };
-
 static const struct cli_option options[] = {
-    [OPT_PAGES] = {"pages", "N", "how many pages to write in steps 1-4 (default 4; 1 to 1024)"},
+    {"pages", "N", "how many pages to write in steps 1-4 (default 4; 1 to 1024)"},
 };
 
 static const struct demo_info info = {
@@ -405,8 +416,8 @@ int main(int argc, char **argv)
     pages = (size_t)want_pages;
     len = pages * page;
     demo_start(&n, &info, &common, NARRATE_COUNT(steps));
-    /* Up to 1 GiB, so that its charge stands out from other programs' noise;
-     * two such mappings and a reservation around them. */
+    /* Up to 1 GiB, so that its charge stands out from other programs' noise; two such mappings
+     * and a reservation around them. */
     if (grant_charge_size(1 << 20, 2, &size, size_why, sizeof size_why) != 0)
         narrate_finish(&n, RESULT_SKIP, "%s", size_why);
     narrate_observe(&n, observe, NULL);

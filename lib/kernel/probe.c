@@ -21,17 +21,6 @@
 #define SEGV_PKUERR 4
 #endif
 
-/* The probed access itself: volatile, so the compiler can neither drop nor
- * merge it (the selftests' FORCE_READ), and left out of AddressSanitizer's
- * instrumentation, whose check reads shadow memory first and would take a
- * page fault of its own there. UBSan too: segv-pgfault reads NULL on purpose. */
-#define UNINSTRUMENTED __attribute__((no_sanitize("address", "undefined")))
-
-UNINSTRUMENTED static char read_byte(const char *p)
-{
-    return *(volatile const char *)p;
-}
-
 sigjmp_buf probe_env;
 static volatile sig_atomic_t probe_armed;
 /* An alternate stack, so the handler can run when the fault is a stack
@@ -127,42 +116,22 @@ void probe_outcome(struct probe_result *r)
     r->on_altstack = probe_seen.on_altstack;
 }
 
-enum access { ACCESS_READ, ACCESS_CALL };
-
-/* Reads addr, or calls fn(arg), under the handlers. */
-static int probe(enum access kind, const char *addr, void (*fn)(void *), void *arg,
-                 struct probe_result *r)
+int probe_call(void (*fn)(void *), void *arg, struct probe_result *r)
 {
     if (probe_install() != 0) {
         memset(r, 0, sizeof *r);
         return -1;
     }
-    volatile char got = 0; /* volatile: read after a possible longjmp */
     /* savemask = 1: the jump also restores the signal mask, which the
      * kernel changed on the way into the handler. */
     if (sigsetjmp(probe_env, 1) == 0) {
         probe_arm();
-        if (kind == ACCESS_READ)
-            got = read_byte(addr);
-        else
-            fn(arg);
+        fn(arg);
         probe_disarm();
     }
     probe_uninstall();
     probe_outcome(r);
-    if (!r->faulted)
-        r->value = got;
     return 0;
-}
-
-int probe_read(const void *addr, struct probe_result *r)
-{
-    return probe(ACCESS_READ, addr, NULL, NULL, r);
-}
-
-int probe_call(void (*fn)(void *), void *arg, struct probe_result *r)
-{
-    return probe(ACCESS_CALL, NULL, fn, arg, r);
 }
 
 const char *probe_signal_name(int signo)

@@ -9,7 +9,7 @@
  * overflow can be reported.
  *
  * Two ways to use it:
- *   - probe_read/probe_call: one access or one call, caught;
+ *   - probe_call: one call, caught (a deep recursion, say);
  *   - the access written inline (a LESSON in a demo), caught by hand:
  *
  *         if (probe_install() != 0) ...fail...;
@@ -35,15 +35,11 @@ struct probe_result {
     uintptr_t addr;   /* si_addr */
     int pkey;         /* si_pkey, for SEGV_PKUERR; -1 otherwise */
     bool on_altstack; /* the handler ran on the probe's alternate stack */
-    char value;       /* what probe_read returned, if it did not fault */
 };
 
-/* Reads one byte at addr. Returns 0, or -1 if the handlers could not be
- * installed (errno set). A fault is not an error: see r->faulted. */
-int probe_read(const void *addr, struct probe_result *r);
-
-/* Runs fn(arg) under the same handlers: for faults that are not a single
- * access (a deep recursion, say). */
+/* Runs fn(arg) under the handlers: for faults that are not a single access (a deep recursion,
+ * say). Returns 0, or -1 if the handlers could not be installed (errno set). A fault is not an
+ * error: see r->faulted. */
 int probe_call(void (*fn)(void *), void *arg, struct probe_result *r);
 
 /* ---- the inline form (see above) ---- */

@@ -43,6 +43,15 @@ enum { STEPS = 5 }; /* budget, modes 0, 1 and 2, then the mode read again */
  * before each step, overcommit_memory is the previous step's mode, as read
  * here (the machine's own before the mode steps and after mode 2's); afterwards
  * every knob is back. */
+/* How many times `what` is in `text`. */
+static int occurrences(const char *text, const char *what)
+{
+    int count = 0;
+    for (const char *at = text; (at = strstr(at, what)) != NULL; at += strlen(what))
+        count++;
+    return count;
+}
+
 START_TEST(modes_as_root)
 {
     struct knobs before, after;
@@ -112,6 +121,13 @@ START_TEST(modes_as_root)
         assert_sentences_rest_on_findings(m[i]);
     }
     assert_code_in(m[2], VMLAB_DEMO_SOURCE); /* the switch, or mode 1 ended */
+    /* Each mode that asked shows the four requests its rows report, though a worker made them. */
+    for (int i = 0; i < (too_close ? 2 : 3); i++) {
+        assert_code_in(m[i], VMLAB_DEMO_SOURCE);
+        ck_assert_int_eq(occurrences(jstr(m[i], "code"), "mmap(NULL, huge,"), 2);
+        ck_assert_int_eq(occurrences(jstr(m[i], "code"), "mmap(NULL, fit,"), 2);
+        ck_assert_int_eq(occurrences(jstr(m[i], "code"), "MAP_NORESERVE"), 2);
+    }
     if (too_close) {
         /* The mode the demo read back after ending mode 1 is the one this test read
          * before the run (and at the pause after, checked above). */
