@@ -107,7 +107,7 @@ static void watcher_read(struct watcher *w, int ms)
     }
 }
 
-/* The watcher's latest frame names this demo and PID (within 5 s). comm
+/* The watcher's latest frame names this demo and PID (within 20 s). comm
  * is the kernel's name of the process: at most 15 characters of it. */
 static bool watcher_shows(struct watcher *w, const char *comm, pid_t pid, pid_t or_pid)
 {
@@ -115,7 +115,7 @@ static bool watcher_shows(struct watcher *w, const char *comm, pid_t pid, pid_t 
     snprintf(name, sizeof name, "vmlab-watch: %s", comm);
     snprintf(id, sizeof id, ", PID %ld,", (long)pid);
     snprintf(or_id, sizeof or_id, ", PID %ld,", (long)or_pid);
-    for (int i = 0; i < 250; i++) {
+    for (long long deadline = pty_now_ms() + 20000; pty_now_ms() < deadline;) {
         watcher_read(w, 20);
         const char *last = NULL;
         for (const char *s = w->out; (s = strstr(s, "vmlab-watch: ")) != NULL; s++)
@@ -206,7 +206,7 @@ START_TEST(watch_a_pid_that_ends)
     snprintf(drawn, sizeof drawn, "vmlab-watch: PID %ld\n", (long)child);
     snprintf(ended, sizeof ended, "vmlab-watch: PID %ld has ended\n", (long)child);
     watcher_start(&w, pid);
-    for (int i = 0; i < 250 && !strstr(w.out, drawn); i++)
+    for (long long end = pty_now_ms() + 20000; pty_now_ms() < end && !strstr(w.out, drawn);)
         watcher_read(&w, 20);
     ck_assert_msg(strstr(w.out, drawn), "no frame of PID %s: %s", pid, w.out);
     ck_assert_ptr_null(strstr(w.out, ended));
@@ -215,11 +215,12 @@ START_TEST(watch_a_pid_that_ends)
     char proc[64];
     snprintf(proc, sizeof proc, "/proc/%s", pid);
     ck_assert_msg(access(proc, F_OK) != 0, "%s is still there", proc); /* gone, seen from here */
-    /* The watcher has 5 s to notice; one that has not exited by then is
+    /* The watcher has 20 s to notice; one that has not exited by then is
      * killed and reaped here, and the test fails. */
     int status = -1;
     pid_t reaped = 0;
-    for (int i = 0; i < 250 && (reaped = waitpid(w.pid, &status, WNOHANG)) == 0; i++)
+    long long end = pty_now_ms() + 20000;
+    while ((reaped = waitpid(w.pid, &status, WNOHANG)) == 0 && pty_now_ms() < end)
         watcher_read(&w, 20);
     watcher_read(&w, 20);
     close(w.fd);
@@ -227,7 +228,7 @@ START_TEST(watch_a_pid_that_ends)
         kill(w.pid, SIGKILL);
         waitpid(w.pid, NULL, 0);
     }
-    ck_assert_msg(reaped == w.pid, "the watcher of PID %s did not exit within 5 s", pid);
+    ck_assert_msg(reaped == w.pid, "the watcher of PID %s did not exit within 20 s", pid);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "watcher status %#x", status);
     ck_assert_msg(strstr(w.out, ended), "the watcher did not say PID %s ended: %s", pid,
                   w.out + (w.len > 500 ? w.len - 500 : 0));

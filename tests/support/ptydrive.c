@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <poll.h>
 #include <pty.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int pty_start(struct pty_child *c, const char *const argv[])
@@ -33,9 +35,19 @@ int pty_start_sized(struct pty_child *c, const char *const argv[], unsigned shor
     return 0;
 }
 
+long long pty_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The waits are real time, not a count of reads: a demo's output comes in more,
+ * smaller pieces on a loaded machine (ctest -j2 beside the matrix), and 100 reads
+ * of it once ran out in well under the 10 s meant, failing a test that was fine. */
 bool pty_wait_for(struct pty_child *c, const char *text)
 {
-    for (int rounds = 0; rounds < 100; rounds++) {
+    for (long long deadline = pty_now_ms() + PTY_WAIT_MS; pty_now_ms() < deadline;) {
         char *hit = memmem(c->screen + c->mark, c->len - c->mark, text, strlen(text));
         if (hit) {
             c->mark = (size_t)(hit - c->screen) + strlen(text);
@@ -64,17 +76,25 @@ bool pty_send(struct pty_child *c, const char *text)
 int pty_finish(struct pty_child *c)
 {
     int status = 0;
-    /* Drain what is left so that the child is never blocked on a full terminal. */
-    for (;;) {
+    /* Drain while the child runs, so that it is never blocked on a full terminal.
+     * One that still runs after PTY_FINISH_MS waits for input no test will give
+     * (it paused where the test expected its end): killed, so the test fails
+     * with its status instead of hanging until ctest's timeout. */
+    pid_t done = 0;
+    for (long long deadline = pty_now_ms() + PTY_FINISH_MS; done == 0 && pty_now_ms() < deadline;) {
         struct pollfd p = {c->fd, POLLIN, 0};
-        if (poll(&p, 1, 2000) <= 0)
-            break;
         char buf[4096];
-        if (read(c->fd, buf, sizeof buf) <= 0)
-            break;
+        if (poll(&p, 1, 100) > 0 && read(c->fd, buf, sizeof buf) <= 0)
+            poll(NULL, 0, 10); /* EIO: it closed the terminal, and is ending */
+        done = waitpid(c->pid, &status, WNOHANG);
+        if (done < 0 && errno == EINTR)
+            done = 0;
     }
-    while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    if (done == 0) {
+        kill(c->pid, SIGKILL);
+        while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    }
     close(c->fd);
     return status;
 }

@@ -21,10 +21,17 @@ int pty_start(struct pty_child *c, const char *const argv[]);
 /* The same on a terminal of rows x cols (a projector's 24 x 80, say). */
 int pty_start_sized(struct pty_child *c, const char *const argv[], unsigned short rows,
                     unsigned short cols);
-/* Reads until text appears after the mark (true), or 10 s pass (false). */
+enum { PTY_WAIT_MS = 60000, PTY_FINISH_MS = 60000 };
+
+/* Milliseconds on a clock that only moves forward: waits in tests are real time,
+ * never a count of reads or polls (on a loaded machine those run out early). */
+long long pty_now_ms(void);
+
+/* Reads until text appears after the mark (true), or PTY_WAIT_MS pass (false). */
 bool pty_wait_for(struct pty_child *c, const char *text);
 bool pty_send(struct pty_child *c, const char *text);
-/* Waits for the child; returns its wait status. */
+/* Waits for the child, reading its terminal; returns its wait status (SIGKILL's
+ * where it still ran after PTY_FINISH_MS). */
 int pty_finish(struct pty_child *c);
 
 #endif
