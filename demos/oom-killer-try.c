@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "confine.h"
 #include "errors.h"
+#include "lesson-code.h"
 #include "machine.h"
 #include "narrate.h"
 #include "needs.h"
@@ -43,19 +44,16 @@ static int report(int kind, uint64_t i, int err)
 }
 
 /* ---- The lesson: what the victim runs ----
- * Written once: the victim runs it and its step prints it, as LESSON does, in another process. */
-#define VICTIM_CODE(fn, ...)                        \
-    static const char fn##_code[] = #__VA_ARGS__;  \
-    static LESSON_FN int fn(void) { __VA_ARGS__ }
+ * Written once (LESSON_CODE): the victim runs it and its step prints it, as written. */
 
 /* Step 2: volunteer. The OOM killer picks the highest oom_score. */
-VICTIM_CODE(volunteer,
+LESSON_CODE(int, volunteer,
     int fd = open("/proc/self/oom_score_adj", O_WRONLY);
     dprintf(fd, "%d", v.adj);
     return close(fd);
 )
 
-VICTIM_CODE(allocate_until_something_gives,
+LESSON_CODE(int, allocate_until_something_gives,
     for (uint64_t i = 1; i <= v.count; i++) {
         char *p = v.via_mmap ? mmap(NULL, v.block, PROT_READ | PROT_WRITE,
                                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
