@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "errors.h"
+#include "lesson-code.h"
 #include "narrate.h"
 #include "needs.h"
 #include "probe.h"
@@ -93,14 +94,7 @@ LESSON_FN static void noreserve_write(void)
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_NORESERVE, -1, 0););
     if (q == MAP_FAILED)
         return;
-    if (probe_install() != 0)
-        narrate_fail_errno(&n, "sigaction", errno);
-    if (sigsetjmp(probe_env, 1) == 0)
-        LESSON(&n, q[0] = 'a';);
-    else
-        narrate_lesson_after(&n); /* the LESSON's own "after" was jumped over */
-    probe_uninstall();
-    probe_outcome(&bus);
+    LESSON_CAUGHT(&n, &bus, q[0] = 'a';);
 }
 
 /* ---- What each step measured, and what it shows ---- */

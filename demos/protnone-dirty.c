@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "budget.h"
+#include "lesson-code.h"
 #include "narrate.h"
 #include "needs.h"
 #include "probe.h"
@@ -58,18 +59,8 @@ LESSON_FN static void take_access_away(void)
     LESSON(&n, if (mprotect(p, len, PROT_NONE) != 0) FAIL("mprotect"););
 }
 
-/* The probe's handlers (lib/kernel/probe.h), armed by the observer, catch the read's SIGSEGV. */
-LESSON_FN static void read_refused(void)
-{
-    if (probe_install() != 0)
-        FAIL("sigaction");
-    if (sigsetjmp(probe_env, 1) == 0)
-        LESSON(&n, value = FORCE_READ(p[0]););
-    else
-        narrate_lesson_after(&n); /* the LESSON's own "after" was jumped over */
-    probe_uninstall();
-    probe_outcome(&r);
-}
+/* The probe's handlers, armed by the observer, catch the read's SIGSEGV (lesson-code.h). */
+LESSON_FN static void read_refused(void) { LESSON_CAUGHT(&n, &r, value = FORCE_READ(p[0]);); }
 
 LESSON_FN static void access_back(void)
 {

@@ -20,9 +20,12 @@
 #ifndef VMLAB_LESSON_CODE_H
 #define VMLAB_LESSON_CODE_H
 
+#include <errno.h>
+#include <setjmp.h>
 #include <stdio.h>
 
 #include "narrate.h"
+#include "probe.h"
 
 #define LESSON_CODE(type, fn, ...)                \
     static const char fn##_code[] = #__VA_ARGS__; \
@@ -37,6 +40,24 @@
         first                                                                              \
         __VA_ARGS__                                                                        \
         narrate_lesson_after(n);                                                           \
+    } while (0)
+
+/* A LESSON whose code may fault (a read of a PROT_NONE page, a write to a hugetlb page the
+ * pool cannot back): the probe's handlers (lib/kernel/probe.h), armed by the demo's
+ * observer around the code only, catch the signal and jump back here; *result then says
+ * how the code ended (faulted, signal, si_code, address). The function holding it is a
+ * LESSON_FN, and what the code changes before a fault is static or volatile. */
+#define LESSON_CAUGHT(n, result, ...)                                                      \
+    do {                                                                                   \
+        if (probe_install() != 0)                                                          \
+            narrate_fail_errno((n), "sigaction", errno);                                   \
+        if (sigsetjmp(probe_env, 1) == 0) {                                                \
+            narrate_lesson_before((n), #__VA_ARGS__);                                      \
+            __VA_ARGS__                                                                    \
+        }                                                                                  \
+        narrate_lesson_after(n); /* after the code, or after the jump that cut it short */ \
+        probe_uninstall();                                                                 \
+        probe_outcome(result);                                                             \
     } while (0)
 
 #endif
