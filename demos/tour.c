@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -142,6 +143,7 @@ static int run_stop(const char *path, const struct stop *s, const struct cli_com
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old); /* `running` is set before any signal */
+    pid_t tour = getpid();
     pid_t pid = fork();
     if (pid > 0)
         running = pid;
@@ -149,6 +151,13 @@ static int run_stop(const char *path, const struct stop *s, const struct cli_com
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        /* A tour killed outright (SIGKILL) cannot pass a signal on: the
+         * kernel sends the demo SIGTERM then, and the demo puts back what it
+         * changed, instead of going on alone (from a tour gone before prctl
+         * took effect, it does not start). */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != tour)
+            _exit(127);
         execv(path, (char *const *)argv);
         char msg[PATH_MAX + 64];
         errno_describe("execv", errno, msg, sizeof msg);

@@ -146,11 +146,15 @@ void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c
     if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(go, O_CLOEXEC) != 0)
         narrate_fail_errno(n, "pipe", errno);
     (void)fflush(NULL); /* nothing buffered twice across fork */
+    pid_t parent = getpid();
     v->pid = fork();
     if (v->pid < 0)
         narrate_fail_errno(n, "fork", errno);
     if (v->pid == 0) {
+        /* It dies with the supervisor, also one gone before prctl took effect. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(3);
         close(fds[0]);
         close(go[1]);
         static const int deadly[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};

@@ -25,6 +25,7 @@ int worker_run(void (*fn)(void *arg, void *result), void *arg, void *result, siz
     if (pipe2(fds, O_CLOEXEC) != 0)
         return -1;
     (void)fflush(NULL); /* nothing buffered may be written twice */
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int saved = errno;
@@ -34,7 +35,10 @@ int worker_run(void (*fn)(void *arg, void *result), void *arg, void *result, siz
         return -1;
     }
     if (pid == 0) {
+        /* It dies with its parent, also one gone before prctl took effect. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
         close(fds[0]);
         memset(result, 0, size);
         fn(arg, result);

@@ -457,6 +457,53 @@ START_TEST(observed_from_outside)
 }
 END_TEST
 
+/* The demo killed outright (kill -9) at the pause before step 5, where its
+ * child already runs in the cgroup: the child dies with it (else it would go
+ * on at the terminal, fill the cgroup on Enter, and keep the cgroup from
+ * being removed), and the next run of any vmlab program sweeps the cgroup
+ * that is left. Started from a shell, as a student would (see
+ * pty_start_in_shell). Root with a memory cgroup only: else there is no
+ * child. */
+START_TEST(sigkill_takes_the_child_along)
+{
+    static struct pty_child pty;
+    ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0); /* the orphan comes to us */
+    const char *argv[] = {program, "--step", NULL};
+    ck_assert_int_eq(pty_start_in_shell(&pty, argv), 0);
+    for (int step = 1; step <= 5; step++) {
+        char prompt[64];
+        snprintf(prompt, sizeof prompt, "Press Enter to run step %d/", step);
+        ck_assert_msg(pty_wait_for(&pty, prompt), "no prompt %d: %s", step, pty.screen);
+        if (step < 5)
+            ck_assert(pty_send(&pty, "\n"));
+    }
+    pid_t demo = observe_child_of(pty.pid), child = demo > 0 ? observe_child_of(demo) : 0;
+    if (strncmp(pty.screen + pty.mark, "9", 1) != 0 || child <= 0) {
+        kill(pty.pid, SIGKILL);
+        (void)pty_finish(&pty);
+        fprintf(stderr, "no child in a cgroup here (no memory cgroup?): not checked\n");
+        return;
+    }
+    kill(demo, SIGKILL);
+    int status = 0;
+    bool ended = observe_reaped(child, 5000, &status);
+    if (!ended) { /* it is not left waiting at the terminal */
+        kill(child, SIGKILL);
+        (void)observe_reaped(child, 10000, NULL);
+    }
+    kill(pty.pid, SIGKILL); /* the shell */
+    (void)pty_finish(&pty);
+    ck_assert_msg(ended, "the child (PID %ld) outlived its parent's SIGKILL", (long)child);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %#x", status);
+    struct demo_run d;
+    demo_run_json(&d, demo_program("mmap-anon", RUN_AS_SELF), RUN_AS_SELF,
+                  (const char *const[]){"--size", "8K", NULL});
+    ck_assert_msg(strstr(d.r.err, "removed") && strstr(d.r.err, "vmlab-"),
+                  "no word of the cgroup swept: %s", d.r.err);
+    demo_run_free(&d);
+}
+END_TEST
+
 #ifdef NATIVE_AUDIT_ARCH
 /* As on Linux before 5.14: the step writes every page instead, and step 8
  * pages out (or keeps) a full region, not an empty one. */
@@ -583,6 +630,8 @@ int main(int argc, char **argv)
         tcase_add_test(tc, populate_write_failed_all_resident);
 #endif
         tcase_add_test(tc, answers_show_real_code);
+        if (geteuid() == 0)
+            tcase_add_test(tc, sigkill_takes_the_child_along);
     }
     ADD_BAD_INPUT_TESTS(tc, program, "madvise-pages", bad_cases);
     suite_add_tcase(s, tc);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -391,6 +392,49 @@ START_TEST(tour_passes_the_signal_on)
 }
 END_TEST
 
+/* The tour killed outright (kill -9 from another terminal: it cannot pass a
+ * signal on) at the pause before overcommit-modes' mode 2 step, mode 1 in
+ * force: the demo it runs is not left going on alone (on Enter it would set
+ * mode 2 by itself); it gets SIGTERM and puts the mode back. Started from a
+ * shell, as a student would, so that the tour's death does not hang the
+ * terminal up (which would end the demo for it). */
+START_TEST(sigkill_to_the_tour_ends_its_demo)
+{
+    ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0); /* the orphan comes to us */
+    const char *argv[] = {demo_program("tour", RUN_AS_SELF), "--step", NULL};
+    ck_assert_int_eq(pty_start_in_shell(&child, argv), 0);
+    for (int i = 0;; i++) {
+        ck_assert_msg(i < 400 && pty_wait_for(&child, "Press Enter"), "no prompt: %s",
+                      child.screen + (child.len > 2000 ? child.len - 2000 : 0));
+        if (memmem(child.screen, child.len, ": overcommit-modes ====", 23))
+            break; /* at its step 1 */
+        ck_assert(pty_send(&child, "\n"));
+    }
+    for (int step = 2; step <= MODE_STEP(2); step++) {
+        char prompt[64];
+        snprintf(prompt, sizeof prompt, "Press Enter to run step %d/%d", step, MODES_STEPS);
+        ck_assert(pty_send(&child, "\n"));
+        ck_assert_msg(pty_wait_for(&child, prompt), "no prompt %d: %s", step, child.screen);
+    }
+    uint64_t mode = vm("overcommit_memory");
+    pid_t tour = observe_child_of(child.pid), demo = tour > 0 ? observe_child_of(tour) : 0;
+    ck_assert_msg(demo > 0, "no demo under the tour (PID %ld)", (long)tour);
+    kill(tour, SIGKILL);
+    int status = 0;
+    bool ended = observe_reaped(demo, 5000, &status);
+    if (!ended) { /* what it would do next is not left to chance */
+        kill(demo, SIGTERM);
+        (void)observe_reaped(demo, 10000, NULL);
+    }
+    kill(child.pid, SIGKILL); /* the shell */
+    (void)pty_finish(&child);
+    ck_assert_msg(ended, "overcommit-modes (PID %ld) outlived the tour's SIGKILL", (long)demo);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "demo status %#x", status);
+    ck_assert_msg(mode == 1, "mode 1 was not in force at the pause: %llu", (unsigned long long)mode);
+    assert_all_restored("SIGKILL to the tour");
+}
+END_TEST
+
 /* Compare before restoring: an administrator grows the pool while the demo
  * holds it grown; the demo, interrupted, leaves the administrator's value
  * and says so, instead of shrinking the pool under them. */
@@ -432,6 +476,7 @@ int main(void)
     tcase_add_test(tc, many_at_once);
     tcase_add_loop_test(tc, state_files_are_not_trusted_blindly, 0, 3);
     tcase_add_loop_test(tc, tour_passes_the_signal_on, 0, 3);
+    tcase_add_test(tc, sigkill_to_the_tour_ends_its_demo);
     tcase_add_test(tc, changed_meanwhile_is_left_alone);
     suite_add_tcase(s, tc);
     int failed = run_suite(s);

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "observe.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static FILE *open_proc(pid_t pid, const char *name)
@@ -318,4 +320,42 @@ uintptr_t stepper_maps_start(const struct json *step)
     if (!maps || sscanf(maps, "%llx-", &start) != 1)
         return 0;
     return (uintptr_t)start;
+}
+
+pid_t observe_child_of(pid_t parent)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    pid_t found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        char path[300], text[512];
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue; /* ended meanwhile */
+        bool got = fgets(text, sizeof text, f) != NULL;
+        fclose(f);
+        const char *paren = got ? strrchr(text, ')') : NULL; /* the name may hold ')' */
+        long ppid = 0;
+        if (paren && sscanf(paren + 1, " %*c %ld", &ppid) == 1 && ppid == (long)parent)
+            found = (pid_t)atol(e->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+bool observe_reaped(pid_t pid, int ms, int *status)
+{
+    for (int waited = 0; waited <= ms; waited += 10) {
+        pid_t got = waitpid(pid, status, WNOHANG);
+        if (got == pid)
+            return true; /* (ECHILD: not ours yet, while its parent is still dying) */
+        struct timespec ts = {0, 10000000L}; /* 10 ms */
+        nanosleep(&ts, NULL);
+    }
+    return false;
 }

@@ -38,6 +38,13 @@ bool observe_pagemap(pid_t pid, uintptr_t addr, bool *present, uint64_t *pfn);
  * private anonymous mapping of our own; 0 when unknown (not root). */
 uint64_t observe_zero_pfn(void);
 
+/* A child of `parent` (the PPid of /proc/PID/stat), or 0 when it has none. */
+pid_t observe_child_of(pid_t parent);
+/* For a test that made itself a subreaper (PR_SET_CHILD_SUBREAPER), so that
+ * an orphan of its own runs becomes its child: waits up to ms milliseconds
+ * for pid to end and reaps it; true (and its wait status) when it did. */
+bool observe_reaped(pid_t pid, int ms, int *status);
+
 /* A demo run with --step --json on a pseudo-terminal. */
 #define STEPPER_MAX_LINES 64
 struct stepper {

@@ -35,6 +35,16 @@ int pty_start_sized(struct pty_child *c, const char *const argv[], unsigned shor
     return 0;
 }
 
+int pty_start_in_shell(struct pty_child *c, const char *const argv[])
+{
+    const char *shell[32] = {"/bin/sh", "-c", "\"$0\" \"$@\"; exec sleep 600"};
+    size_t k = 3;
+    for (size_t i = 0; argv[i] && k < sizeof shell / sizeof shell[0] - 1; i++)
+        shell[k++] = argv[i];
+    shell[k] = NULL;
+    return pty_start(c, shell);
+}
+
 long long pty_now_ms(void)
 {
     struct timespec ts;

@@ -21,6 +21,12 @@ int pty_start(struct pty_child *c, const char *const argv[]);
 /* The same on a terminal of rows x cols (a projector's 24 x 80, say). */
 int pty_start_sized(struct pty_child *c, const char *const argv[], unsigned short rows,
                     unsigned short cols);
+/* The same, started by a shell that stays (sh -c 'ARGV; exec sleep 600'),
+ * as from a shell at a terminal: argv's program is then not the terminal's
+ * controlling process, whose death would hang the terminal up (SIGHUP to
+ * every process on it) and so end its children for it. c->pid is the
+ * shell's (observe_child_of finds the program); kill it when done. */
+int pty_start_in_shell(struct pty_child *c, const char *const argv[]);
 enum { PTY_WAIT_MS = 60000, PTY_FINISH_MS = 60000 };
 
 /* Milliseconds on a clock that only moves forward: waits in tests are real time,
