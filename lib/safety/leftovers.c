@@ -12,7 +12,8 @@ void leftovers_repair(const char *demo)
 {
     char report[1024];
     if (geteuid() != 0)
-        return; /* only root can have changed anything */
+        return; /* only root can have changed anything, and read the record (root's, 0700):
+                 * a run as another user cannot even see that one is there */
     sysctl_repair_leftovers(demo, report, sizeof report);
     if (report[0])
         fprintf(stderr, "%s: %s\n", demo, report);
