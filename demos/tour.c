@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,6 +89,22 @@ static int own_dir(char *dir, size_t len)
     return 0;
 }
 
+/* What a stop is called (its argv[0]), from which it names the command that
+ * runs it again in a 77 ("sudo build/demos/overcommit-modes"): a tour started
+ * by a path names its stops by the same path, runnable where the student is;
+ * one started by its bare name (vmlab tour, installed) passes the bare name,
+ * which a stop turns into "vmlab NAME". A path that is not the stop's file
+ * (the tour reached through a link elsewhere) gives way to the file's own. */
+static void stop_name(const char *tour, const char *demo, const char *path, char *name, size_t len)
+{
+    const char *slash = strrchr(tour, '/');
+    struct stat named, real;
+    snprintf(name, len, "%.*s%s%s", slash ? (int)(slash - tour) : 0, tour, slash ? "/" : "", demo);
+    if (slash && (stat(name, &named) != 0 || stat(path, &real) != 0 ||
+                  named.st_dev != real.st_dev || named.st_ino != real.st_ino))
+        snprintf(name, len, "%s", path);
+}
+
 /* The demo running now. A SIGINT, SIGTERM or SIGHUP sent to the tour alone
  * (kill PID, a closed terminal) is passed on to it, and the tour waits for
  * it to put back what it changed before it dies of the same signal itself
@@ -118,11 +135,12 @@ static void stop_running_demo(void)
 }
 
 /* Runs one stop; returns its exit status, or 128 + signal. */
-static int run_stop(const char *path, const struct stop *s, const struct cli_common *common)
+static int run_stop(const char *path, const char *name, const struct stop *s,
+                    const struct cli_common *common)
 {
     const char *argv[8];
     int argc = 0;
-    argv[argc++] = s->demo;
+    argv[argc++] = name;
     if (s->arg)
         argv[argc++] = s->arg;
     if (s->arg2)
@@ -201,7 +219,9 @@ int main(int argc, char **argv)
             printf("%s==== Stop %zu of %zu: %s%s%s%s%s ====%s\n     %s\n\n", n.color ? "\033[1m" : "",
                    i + 1, NSTOPS, s->demo, s->arg ? " " : "", s->arg ? s->arg : "",
                    s->arg2 ? " " : "", s->arg2 ? s->arg2 : "", n.color ? "\033[0m" : "", s->lesson);
-        int rc = run_stop(path, s, &common);
+        char name[PATH_MAX + 64];
+        stop_name(argv[0], s->demo, path, name, sizeof name);
+        int rc = run_stop(path, name, s, &common);
         if (rc == EXIT_OK) {
             ran++;
         } else if (rc == EXIT_CANNOT) {

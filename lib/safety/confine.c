@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "procfs.h"
 #include "runid.h"
+#include "sysctl.h"
 #include "undo.h"
 
 static int write_file(const char *dir, const char *name, const char *text)
@@ -344,13 +345,10 @@ static void read_proc_cgroups(struct confine_env *env)
         (void)fclose(f); /* read-only: nothing to lose */
 }
 
-void confine_explain_missing(const struct confine_env *env, const char *name, char *why, size_t len)
+void confine_explain_missing(const struct confine_env *env, char *why, size_t len)
 {
-    /* Started by a bare name, as vmlab and the tour start a program of
-     * libexec/vmlab (not on PATH), it is run again through the umbrella. */
-    char demo[96];
-    snprintf(demo, sizeof demo, "%s%s", strchr(program_invocation_name, '/') ? "" : "vmlab ",
-             name);
+    char demo[256]; /* the command that runs this program again, where the student is */
+    run_again_command(demo, sizeof demo);
     static const char container[] = "or run it in a container limited from outside "
                                     "(docker run -m 128m --memory-swap 128m ...)";
     if (!env->memory_enabled)
@@ -401,6 +399,7 @@ static void failed(struct confine *c, struct confine_env *env, const char *reaso
 
 int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why, size_t len)
 {
+    (void)demo; /* its 77 names the command line that runs it again, not a bare name */
     char reason[1024];
     struct confine_env env;
     struct cgroup_self s;
@@ -454,7 +453,7 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
     }
     /* 5. Already confined from outside: stay in this cgroup. */
     if (s.limit.bytes > CONFINE_INHERITED_MAX) {
-        confine_explain_missing(&env, demo, why, len);
+        confine_explain_missing(&env, why, len);
         return -1;
     }
     c->kind = CONFINE_INHERITED;

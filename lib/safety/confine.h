@@ -89,8 +89,9 @@ struct confine_env {
     bool systemd_user;     /* systemd-run and a user session (XDG_RUNTIME_DIR) */
     char failure[512];     /* the first method that was tried and failed, or "" */
 };
-/* The one thing missing on this machine, and the command that supplies it. */
-void confine_explain_missing(const struct confine_env *env, const char *demo, char *why, size_t len);
+/* The one thing missing on this machine, and the command that supplies it
+ * (with this program's own command line: run_again_command). */
+void confine_explain_missing(const struct confine_env *env, char *why, size_t len);
 
 /* Creates and configures the cgroup (methods 1-3), or prepares method 4 or
  * 5. On failure returns -1 and says why in `why`, with what would enable it. */

@@ -205,13 +205,7 @@ static bool append_word(char *buf, size_t len, const char *arg, size_t spare)
     return true;
 }
 
-/* The command that runs this program again, as a shell takes it: its
- * arguments from /proc/self/cmdline, each quoted where needed. A name without
- * a '/' is how vmlab and the tour start a program of libexec/vmlab/, which is
- * not on PATH: the installed umbrella runs it then ("vmlab overcommit-modes
- * --step"). An argument that does not fit is left out with all after it, and
- * " ..." says so, outside any quote. */
-static void this_command(char *buf, size_t len)
+void run_again_command(char *buf, size_t len)
 {
     static const char more[] = " ...";
     char args[4096];
@@ -251,7 +245,7 @@ int sysctl_may_change(const char *name, char *why, size_t len)
         /* The command gets what room the sentence leaves, and is never cut inside. */
         int at = snprintf(why, len, "changing /proc/sys/vm/%s needs root: sudo ", name);
         if (at > 0 && (size_t)at < len)
-            this_command(why + at, len - (size_t)at);
+            run_again_command(why + at, len - (size_t)at);
         return -1;
     }
     snprintf(path, sizeof path, "/proc/sys/vm/%s", name);

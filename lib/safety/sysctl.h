@@ -43,6 +43,16 @@
  * into exit 77 with that sentence. */
 int sysctl_may_change(const char *name, char *why, size_t len);
 
+/* The command that runs this program again, as a shell takes it: its
+ * arguments from /proc/self/cmdline, each quoted where needed. A name without
+ * a '/' is how vmlab and an installed tour start a program of libexec/vmlab/,
+ * which is not on PATH: the installed umbrella runs it then ("vmlab
+ * overcommit-modes --step"); a path is kept as given (the tour passes its own
+ * form: "build/demos/overcommit-modes"). An argument that does not fit is left
+ * out with all after it, and " ..." says so, outside any quote. Also the
+ * command a 77 of lib/safety/confine names. */
+void run_again_command(char *buf, size_t len);
+
 /* Takes the lock (waiting, and saying so on stderr, while another run holds
  * it) and repairs leftovers. `repaired` receives sentences about what was
  * repaired or refused, or "". Returns 0, or -1 with errno, and

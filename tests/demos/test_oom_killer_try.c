@@ -773,9 +773,10 @@ START_TEST(unprivileged_skips_cleanly)
             break;
     if (f)
         fclose(f);
+    char command[4200]; /* the command runs where the student is: this path */
+    snprintf(command, sizeof command, "sudo %s ", program);
     if (enabled && hierarchy != 0) /* memory on cgroup v1: only root may make one */
-        ck_assert_msg(strstr(reason, "cgroup v1") && strstr(reason, "sudo oom-killer-try"), "%s",
-                      reason);
+        ck_assert_msg(strstr(reason, "cgroup v1") && strstr(reason, command), "%s", reason);
     else if (enabled)
         ck_assert_msg(strstr(reason, "delegat") || strstr(reason, "cgroup2"), "%s", reason);
     for (int i = 0; i < d.n; i++)

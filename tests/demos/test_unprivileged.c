@@ -108,6 +108,31 @@ START_TEST(lesson_or_reason)
 }
 END_TEST
 
+/* A stop that cannot run without root names the command that would run it,
+ * as one the student can type where they are: the tour, started by its path
+ * (as after the README's build), names each stop by its path, never by a bare
+ * name or `vmlab NAME`, which are not on PATH before an install. */
+START_TEST(tour_names_commands_that_run_here)
+{
+    char tour[PATH_MAX];
+    snprintf(tour, sizeof tour, "%s/tour", dir);
+    struct run_result r;
+    ck_assert_int_eq(run_program((const char *const[]){tour, "--color=never", NULL}, as, &r), 0);
+    ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+    int commands = 0;
+    for (const char *at = strstr(r.err, "sudo "); at; at = strstr(at + 1, "sudo ")) {
+        char word[PATH_MAX] = "";
+        ck_assert_int_eq(sscanf(at + 5, "%4095[^ ,;\n]", word), 1);
+        ck_assert_msg(word[0] == '/' && access(word, X_OK) == 0,
+                      "'%s' is not a program here: %.120s", word, at);
+        commands++;
+    }
+    if (geteuid() == 0) /* as nobody: overcommit-modes and hugetlb-reserve --setup 2 at least */
+        ck_assert_msg(commands >= 2, "no command named: %s", r.err);
+    run_result_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     if (geteuid() == 0)
@@ -127,6 +152,7 @@ int main(void)
     TCase *tc = tcase_create("every program");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, lesson_or_reason, 0, (int)NRUNS);
+    tcase_add_test(tc, tour_names_commands_that_run_here);
     suite_add_tcase(s, tc);
     int failed = run_suite(s);
     if (as == RUN_AS_NOBODY) {
