@@ -66,6 +66,34 @@ static int columns(const char *s, size_t len)
     return n;
 }
 
+/* A command to copy (sudo ..., echo 2 > ..., "(docker run ...)") starts with
+ * one of these words, maybe after "(", and runs to the first word that ends
+ * its clause (",", ";", "." or ")") or to the end of the line. */
+static const char *const command_words[] = {"sudo", "echo", "mount", "sysctl", "systemd-run",
+                                            "docker", "rm"};
+
+/* The end of the command that starts at line[word], or `word` when none does. */
+static size_t command_end(const char *line, size_t word, size_t len)
+{
+    size_t end = word + (line[word] == '(');
+    size_t first = end;
+    while (end < len && line[end] != ' ')
+        end++;
+    bool command = false;
+    for (size_t k = 0; k < sizeof command_words / sizeof command_words[0]; k++)
+        command = command || (strlen(command_words[k]) == end - first &&
+                              strncmp(line + first, command_words[k], end - first) == 0);
+    if (!command)
+        return word;
+    while (end < len && !strchr(",;.)", line[end - 1])) {
+        while (end < len && line[end] == ' ')
+            end++;
+        while (end < len && line[end] != ' ')
+            end++;
+    }
+    return end;
+}
+
 static void print_wrapped_line(FILE *out, const char *line, size_t len, int most, int hang)
 {
     size_t lead = 0;
@@ -84,7 +112,11 @@ static void print_wrapped_line(FILE *out, const char *line, size_t len, int most
         if (word == len)
             break; /* trailing spaces */
         int gap = columns(line + i, word - i), wlen = columns(line + word, end - word);
-        if (!first && width + gap + wlen > most) {
+        /* A command goes to a line of its own rather than be split, where it fits one. */
+        size_t command = command_end(line, word, len);
+        int clen = columns(line + word, command - word);
+        bool command_fits = (int)lead + hang + clen <= most;
+        if (!first && (width + gap + wlen > most || (command_fits && width + gap + clen > most))) {
             /* a new line, indented like this one plus the hang */
             int indent = (int)lead + hang;
             fprintf(out, "\n%*s", indent, "");

@@ -319,6 +319,33 @@ START_TEST(wrapping_keeps_indent_and_words)
 }
 END_TEST
 
+/* A command to copy is never split across lines: it moves to a line of its
+ * own where it fits one (the prose around it wraps as before). */
+START_TEST(wrapping_keeps_commands_whole)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    cli_print_wrapped(f, "hugetlb-reserve: cannot show this here: the huge-page pool has no page "
+                         "to spare (HugePages_Free 0, Rsvd 0); --setup was not given (as root: "
+                         "--setup 2). An administrator can fill it once for everyone: echo 2 > "
+                         "/proc/sys/vm/nr_hugepages", 4);
+    cli_print_wrapped(f, "oom-killer-try: cannot show this here: cannot confine the victim: the "
+                         "memory controller is cgroup v1 here, where only root may create a "
+                         "cgroup: sudo build/demos/oom-killer-try --touch read, or run it in a "
+                         "container limited from outside (docker run -m 128m --memory-swap 128m "
+                         "...)", 4);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_le(widest_line(text), 79);
+    ck_assert_msg(strstr(text, "echo 2 > /proc/sys/vm/nr_hugepages\n"), "%s", text);
+    ck_assert_msg(strstr(text, "sudo build/demos/oom-killer-try --touch read,"), "%s", text);
+    ck_assert_msg(strstr(text, "(docker run -m 128m --memory-swap 128m ...)\n"), "%s", text);
+    ck_assert_msg(strstr(text, "once for everyone:\n"), "the prose wraps as before: %s", text);
+    free(text);
+}
+END_TEST
+
 START_TEST(fits_what_there_is)
 {
     cli_check_fits(&info, "--size", 4096, 2); /* one page: always fits, returns */
@@ -366,6 +393,7 @@ static Suite *cli_suite(void)
     tcase_add_test(help, help_lists_only_what_the_program_takes);
     tcase_add_test(help, help_states_the_programs_own_exit_codes);
     tcase_add_test(help, wrapping_keeps_indent_and_words);
+    tcase_add_test(help, wrapping_keeps_commands_whole);
     suite_add_tcase(s, help);
     return s;
 }
