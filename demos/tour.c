@@ -179,7 +179,7 @@ static int run_stop(const char *path, const char *name, const struct stop *s,
         execv(path, (char *const *)argv);
         char msg[PATH_MAX + 64];
         errno_describe("execv", errno, msg, sizeof msg);
-        fprintf(stderr, "tour: %s: %s\n", path, msg);
+        cli_notice("tour", "%s: %s", path, msg);
         _exit(127);
     }
     int status;
@@ -228,7 +228,7 @@ int main(int argc, char **argv)
             skipped++;
         } else {
             failed++;
-            fprintf(stderr, "tour: %s ended with status %d\n", s->demo, rc);
+            cli_notice("tour", "%s ended with status %d", s->demo, rc);
         }
         if (!n.json)
             putchar('\n');

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "errors.h"
 #include "procfs.h"
@@ -245,15 +246,37 @@ void cli_exit_after_output(const char *program, const char *what)
     exit(EXIT_RUNTIME);
 }
 
+/* "program: message": folded at a terminal, where a person reads it; one line
+ * for a log or a script, where grep finds the whole sentence. */
+__attribute__((format(printf, 2, 0)))
+static void notice(const char *program, const char *fmt, va_list ap)
+{
+    char line[2048];
+    int at = snprintf(line, sizeof line, "%s: ", program);
+    if (at < 0 || (size_t)at >= sizeof line)
+        at = 0;
+    vsnprintf(line + at, sizeof line - (size_t)at, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
+    if (isatty(STDERR_FILENO))
+        cli_print_wrapped(stderr, line, 4);
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
+void cli_notice(const char *program, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    notice(program, fmt, ap);
+    va_end(ap);
+}
+
 void cli_usage_error(const struct demo_info *info, const char *fmt, ...)
 {
     va_list ap;
     (void)fflush(stdout);
-    fprintf(stderr, "%s: ", info->name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
+    notice(info->name, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     print_synopsis(info, stderr);
     exit(EXIT_USAGE);
 }

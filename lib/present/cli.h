@@ -85,6 +85,9 @@ void cli_no_positionals(const struct demo_info *info, int argc, char **argv, int
 
 noreturn void cli_usage_error(const struct demo_info *info, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A notice a student reads on stderr, "program: text": folded at 80 columns at
+ * a terminal (a command to copy kept on one line), one line for a log. */
+void cli_notice(const char *program, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prints text to out with every line at most CLI_HELP_WIDTH columns: a line
  * that is too long is broken between words, and its continuation is indented

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "confine.h"
 #include "sysctl.h"
 
@@ -16,8 +17,8 @@ void leftovers_repair(const char *demo)
                  * a run as another user cannot even see that one is there */
     sysctl_repair_leftovers(demo, report, sizeof report);
     if (report[0])
-        fprintf(stderr, "%s: %s\n", demo, report);
+        cli_notice(demo, "%s", report);
     confine_sweep_leftovers(report, sizeof report);
     if (report[0])
-        fprintf(stderr, "%s: %s\n", demo, report);
+        cli_notice(demo, "%s", report);
 }

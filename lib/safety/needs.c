@@ -140,23 +140,23 @@ static void begin_changes(struct narrator *n, const struct demo_info *info)
     if (sysctl_begin(info->name, repaired, sizeof repaired) != 0) {
         int err = errno;
         if (repaired[0])
-            fprintf(stderr, "%s: %s\n", info->name, repaired);
+            cli_notice(info->name, "%s", repaired);
         if (err == EBUSY) /* a record of a run still alive: its change is in force */
             narrate_finish(n, RESULT_SKIP, "another vmlab run has a /proc/sys/vm value changed "
                            "(see above); run this again when it has ended");
         narrate_fail_errno(n, sysctl_failed_call(), err);
     }
     if (repaired[0])
-        fprintf(stderr, "%s: %s\n", info->name, repaired);
+        cli_notice(info->name, "%s", repaired);
     changer = getpid();
     n->undo_at_finish = put_back;
     for (const struct demo_need *d = info->needs; d->kind; d++) {
         uint64_t now; /* an optional change may not happen: the demo says so when it does */
         if (d->kind == NEED_SYSCTL && need_applies(d) && !d->optional &&
             procfs_read_vm_sysctl(d->name, &now) == PROCFS_OK)
-            fprintf(stderr, "%s: may change /proc/sys/vm/%s (now %llu) for a moment; it is put "
-                    "back on every way out, Ctrl-C included\n", info->name, d->name,
-                    (unsigned long long)now);
+            cli_notice(info->name, "may change /proc/sys/vm/%s (now %llu) for a moment; it is "
+                       "put back on every way out, Ctrl-C included", d->name,
+                       (unsigned long long)now);
     }
 }
 

@@ -452,8 +452,8 @@ void oom_intro(struct narrator *n, uint64_t count, uint64_t block, const char *v
                   "which memory limit applies.", n->demo, (long)getpid(), (unsigned long long)count,
                   size, via, touch);
     if (unconfined)
-        fprintf(stderr, "%s: --unconfined: allocating up to %llu x %s with no cgroup limit; this "
-                "machine may run out of memory\n", n->demo, (unsigned long long)count, size);
+        cli_notice(n->demo, "--unconfined: allocating up to %llu x %s with no cgroup limit; this "
+                   "machine may run out of memory", (unsigned long long)count, size);
 }
 
 void oom_explain_confinement(struct narrator *n, const struct confine *c)

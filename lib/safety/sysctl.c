@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "errors.h"
 #include "procfs.h"
 #include "sysctl_record.h"
@@ -154,7 +155,7 @@ static int lock_within(int fd, const char *demo, int seconds)
     if (errno != EWOULDBLOCK)
         return -1;
     if (seconds == 0) {
-        fprintf(stderr, "%s: another vmlab demo is changing system settings; waiting for it\n", demo);
+        cli_notice(demo, "another vmlab demo is changing system settings; waiting for it");
         while (flock(fd, LOCK_EX) != 0)
             if (errno != EINTR)
                 return -1;
@@ -603,7 +604,7 @@ int sysctl_begin(const char *demo, char *repaired, size_t len)
         /* A record this run could not settle (a live run's, one that could
          * not be moved aside, a restore that failed): never write over it. */
         if (repaired[0]) /* the caller prints this only on success: say it here */
-            fprintf(stderr, "%s: %s\n", demo, repaired);
+            cli_notice(demo, "%s", repaired);
         repaired[0] = '\0';
         char what[sizeof failed_call];
         snprintf(what, sizeof what, "start a change: the undo record %s of another run is still "

@@ -3,8 +3,10 @@
 # Readable on a projector: every line the tour prints (every demo's plain
 # output) and every program's --help and usage error fits 80 columns, as a
 # terminal counts them (wc -L: characters, not bytes). Messages on stderr
-# are folded only at a terminal (a log keeps each on one line), so they are
-# not measured here.
+# are folded only at a terminal (a log keeps each on one line): they are
+# measured on a pseudo-terminal of 80 columns (script(1)), the reasons a
+# program gives without root read as nobody, and a command to copy in them
+# must stay on one line.
 #   sh test_columns.sh DEMO_DIR PROGRAM...
 set -u
 dir=$1
@@ -29,5 +31,53 @@ for p in "$@"; do
   "$dir/$p" --no-such-option >"$tmp/usage" 2>&1
   check "$p's usage error" "$tmp/usage"
 done
+
+# at_terminal FILE [setpriv ARGS --] PROGRAM ARGS: what a student sees on an
+# 80-column terminal, stdin not one (so --predict is refused).
+at_terminal() {
+  out=$1
+  shift
+  "$@" </dev/null >"$out.raw" 2>&1
+  tr -d '\r' <"$out.raw" >"$out"
+}
+on_pty() { # on_pty COMMAND-LINE: runs it on a pseudo-terminal of 80 columns
+  script -qec "stty cols 80 rows 24; $1" /dev/null
+}
+commands_whole() { # commands_whole LABEL FILE: no line ends inside a command to copy
+  split=$(grep -nE '(^|[ (])(sudo|echo|mount|sysctl|systemd-run|docker|echo [0-9N]+ >)$' "$2")
+  if [ -n "$split" ]; then
+    echo "FAIL: $1: a command to copy is split across lines:"
+    echo "$split" | head -3 | sed 's/^/  /'
+    failures=$((failures + 1))
+  fi
+}
+if ! command -v script >/dev/null; then
+  echo "note: no script(1) (util-linux): stderr at a terminal not measured"
+else
+  at_terminal "$tmp/predict" on_pty "'$dir/tour' --predict </dev/null"
+  check "tour --predict's refusal at a terminal" "$tmp/predict"
+  grep -q "asks at a terminal" "$tmp/predict" || {
+    echo "FAIL: tour --predict said no refusal: $(cat "$tmp/predict")"
+    failures=$((failures + 1))
+  }
+  # The reasons without root, as nobody where this runs as root.
+  as=""
+  if [ "$(id -u)" -eq 0 ]; then
+    if command -v setpriv >/dev/null &&
+       setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$dir/overcommit-modes"; then
+      as="setpriv --reuid=65534 --regid=65534 --clear-groups"
+    else
+      echo "note: nobody cannot run $dir's programs: reasons without root not measured"
+      as=skip
+    fi
+  fi
+  if [ "$as" != skip ]; then
+    for run in "overcommit-modes" "hugetlb-reserve" "hugetlb-reserve --setup 2" "oom-killer-try"; do
+      at_terminal "$tmp/reason" on_pty "$as $dir/$run"
+      check "$run's message at a terminal, without root" "$tmp/reason"
+      commands_whole "$run's message at a terminal, without root" "$tmp/reason"
+    done
+  fi
+fi
 [ "$failures" -eq 0 ] || exit 1
 echo "the tour and every program's help fit 80 columns (widest tour line: $(LC_ALL=C.UTF-8 wc -L <"$tmp/tour"))"
