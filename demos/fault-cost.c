@@ -60,8 +60,6 @@ LESSON_FN static void zeroing(void)
 
 LESSON_FN static void write_fault(void)
 {
-    narrate_ask(&n, "A write fault must zero its page too. It costs, in zeroing floors:",
-                (const char *const[]){"under 2", "2 to 10", "more than 10", NULL});
     LESSON(&n, for (int r = 0; r < reps; r++) {
         p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) break;
@@ -75,8 +73,6 @@ LESSON_FN static void write_fault(void)
 
 LESSON_FN static void read_fault(void)
 {
-    narrate_ask(&n, "Compared with a write fault, a read fault is:",
-                (const char *const[]){"cheaper", "within 10 % of it", "dearer", NULL});
     LESSON(&n, for (int r = 0; r < reps; r++) {
         p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) break;
@@ -364,14 +360,16 @@ static void explain_page_fault1(void)
 }
 
 /* The lesson as a table, from which the step count comes (the hugetlb row
- * runs only when the pool has free pages). write_fault and read_fault ask
- * their --predict questions themselves: a ratio answers them, not a finding. */
+ * runs only when the pool has free pages). A ratio answers the --predict
+ * questions, not a finding: explain_write and explain_read answer them. */
 static const struct narrate_lesson steps[] = {
     {"zeroing", "The floor: zeroing pages already resident", zeroing, explain_zeroing, NO_QUESTION},
     {"write_fault", "Write fault: the first write to each page", write_fault, explain_write,
-     NO_QUESTION},
+     "A write fault must zero its page too. It costs, in zeroing floors:",
+     {"under 2", "2 to 10", "more than 10"}, {NULL}},
     {"read_fault", "Read fault: the first read maps the zero page", read_fault, explain_read,
-     NO_QUESTION},
+     "Compared with a write fault, a read fault is:", {"cheaper", "within 10 % of it", "dearer"},
+     {NULL}},
     {"map_populate", "MAP_POPULATE: every page filled at mmap", map_populate, explain_populate,
      NO_QUESTION},
     {"populate_write", "MADV_POPULATE_WRITE: filled by one madvise", populate_write,
@@ -408,6 +406,7 @@ static const struct demo_info info = {
     .examples = "  fault-cost                 128 MiB, 7 repetitions of each\n"
                 "  fault-cost --quick         16 MiB, 3 repetitions\n"
                 "  fault-cost --json | jq '.facts.ns_per_page_median? // empty'\n",
+    .lessons = LESSONS(TABLE(steps)),
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)

@@ -340,6 +340,7 @@ static const struct demo_info info = {
     .examples = "  fork-cow                   the six steps\n"
                 "  fork-cow --step            pause before each; watch both PIDs' smaps\n"
                 "  fork-cow --predict         guess what fork and the child's writes do\n",
+    .lessons = LESSONS(TABLE(steps)),
 };
 
 int main(int argc, char **argv)

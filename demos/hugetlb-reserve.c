@@ -333,6 +333,7 @@ static const struct demo_info info = {
                 "  sudo hugetlb-reserve --setup 2  if there are none, grow the pool by 2\n"
                 "  hugetlb-reserve --predict       guess each counter's move, then see\n",
     .needs = needs,
+    .lessons = LESSONS(TABLE(steps)),
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)

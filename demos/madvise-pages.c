@@ -340,6 +340,7 @@ static const struct demo_info info = {
     .noptions = sizeof options / sizeof options[0],
     .examples = "  madvise-pages              every step on 4 MiB\n"
                 "  madvise-pages --step       pause before each step\n",
+    .lessons = LESSONS(TABLE(freeing), TABLE(in_cgroup), TABLE(filling)),
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)

@@ -245,6 +245,7 @@ static const struct demo_info info = {
                 "  malloc-brk --step          pause before each step; watch smaps live\n"
                 "  malloc-brk --predict       say where each allocation goes, then see\n"
                 "  malloc-brk --allocator jemalloc   the same steps under jemalloc too\n",
+    .lessons = LESSONS(TABLE(steps)),
 };
 
 #ifdef VMLAB_GLIBC_MALLOC

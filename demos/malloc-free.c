@@ -324,6 +324,7 @@ static const struct demo_info info = {
                 "  malloc-free --step         pause before each step; watch smaps live\n"
                 "  malloc-free --predict      guess the faults of steps 2 and 4, then see\n"
                 "  malloc-free --allocator jemalloc  the same steps under jemalloc too\n",
+    .lessons = LESSONS(TABLE(steps)),
 };
 
 #ifdef VMLAB_GLIBC_MALLOC

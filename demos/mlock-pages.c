@@ -262,6 +262,7 @@ static const struct demo_info info = {
     .noptions = sizeof options / sizeof options[0],
     .examples = "  mlock-pages                every step on 4 MiB\n"
                 "  mlock-pages --step         pause before each step\n",
+    .lessons = LESSONS(TABLE(locking), TABLE(past_memlock), TABLE(locking_all)),
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)

@@ -357,6 +357,7 @@ static const struct demo_info info = {
                 "  mmap-anon --size 64M --json | jq .delta\n"
                 "  mmap-anon --thp            the same with 2 MiB transparent huge pages\n",
     .needs = needs,
+    .lessons = LESSONS(TABLE(steps)),
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)

@@ -320,6 +320,7 @@ static const struct demo_info info = {
                 "  sudo oom-killer-try --via mmap --touch none\n"
                 "  sudo oom-killer-try --via mmap --touch read --block 2M\n",
     .needs = needs,
+    .lessons = LESSONS(TABLE(steps), {&no_cgroup, 1}),
 };
 
 static const char *const touches[] = {"write", "read", "none", NULL};

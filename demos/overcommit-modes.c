@@ -325,6 +325,7 @@ static const struct demo_info info = {
                 "  sudo overcommit-modes --step   pause before each step\n"
                 "  sudo overcommit-modes --predict  guess modes 1 and 2, then see\n",
     .needs = needs,
+    .lessons = LESSONS(TABLE(steps)),
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)

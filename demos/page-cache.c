@@ -363,6 +363,7 @@ static const struct demo_info info = {
                 "  page-cache --dir /dev/shm    the same on tmpfs\n"
                 "  sudo page-cache --drop-caches\n",
     .needs = needs,
+    .lessons = LESSONS(TABLE(steps)),
 };
 
 static const char *dir_given;

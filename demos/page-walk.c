@@ -348,6 +348,7 @@ static const struct demo_info info = {
                 "  sudo page-walk         the same, with the frame number of the byte\n"
                 "  page-walk --gib 8 --json\n",
     .needs = needs,
+    .lessons = LESSONS(TABLE(steps)),
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)

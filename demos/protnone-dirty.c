@@ -388,6 +388,7 @@ static const struct demo_info info = {
     .options = options,
     .noptions = sizeof options / sizeof options[0],
     .examples = "  protnone-dirty\n  protnone-dirty --pages 16 --step\n",
+    .lessons = LESSONS(TABLE(steps)),
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)

@@ -388,6 +388,7 @@ static const struct demo_info info = {
                 "  stack-growth --step        pause before each; watch [stack] in smaps\n"
                 "  stack-growth --predict     guess how the stack grows, then see\n",
     .needs = needs,
+    .lessons = LESSONS(TABLE(steps)),
 };
 
 int main(int argc, char **argv)

@@ -4,6 +4,7 @@
  * own next to this one; the tour only starts them and counts how they ended. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -134,6 +135,36 @@ static void stop_running_demo(void)
     running = 0;
 }
 
+/* Whether a demo asks --predict questions: its own --help offers --predict only then
+ * (a demo that asks none refuses it, and says that its lab sheet asks them). */
+static bool asks_questions(const char *path, const char *demo)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return false;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        execl(path, demo, "--help", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char help[16384], chunk[4096];
+    size_t len = 0;
+    ssize_t got;
+    while ((got = read(fds[0], chunk, sizeof chunk)) > 0) { /* all of it: the demo may end */
+        size_t take = (size_t)got < sizeof help - 1 - len ? (size_t)got : sizeof help - 1 - len;
+        memcpy(help + len, chunk, take);
+        len += take;
+    }
+    help[len] = '\0';
+    close(fds[0]);
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    return strstr(help, "\n  --predict ") != NULL;
+}
+
 /* Runs one stop; returns its exit status, or 128 + signal. */
 static int run_stop(const char *path, const char *name, const struct stop *s,
                     const struct cli_common *common)
@@ -147,7 +178,7 @@ static int run_stop(const char *path, const char *name, const struct stop *s,
         argv[argc++] = s->arg2;
     if (common->step)
         argv[argc++] = "--step";
-    if (common->predict)
+    if (common->predict && asks_questions(path, s->demo))
         argv[argc++] = "--predict";
     if (common->json)
         argv[argc++] = "--json";

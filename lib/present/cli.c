@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "narrate.h"
 #include "procfs.h"
 
 enum {
@@ -51,6 +52,17 @@ static bool offered(const struct demo_info *info, size_t common_index)
     /* A program that runs the demos passes --step and --predict on; a list
      * of answers or a picture belongs to one demo's run. */
     return !(info->runs_demos && (id == OPT_ANSWERS || id == OPT_SVG));
+}
+
+/* Help offers --predict and --answers where they have a question to ask. The
+ * parser takes them even so, to say that the lab sheet asks instead. */
+static bool shown(const struct demo_info *info, size_t common_index)
+{
+    int id = common_ids[common_index];
+    if ((id == OPT_PREDICT || id == OPT_ANSWERS) && !info->runs_demos &&
+        narrate_questions(info->lessons) == 0)
+        return false;
+    return offered(info, common_index);
 }
 #define MAX_OPTIONS 32
 /* Option help starts in this column, as in GNU programs' --help. */
@@ -219,7 +231,7 @@ static void write_help(const struct demo_info *info, FILE *out)
     for (size_t i = 0; i < info->noptions; i++)
         print_option(&info->options[i], 0, out);
     for (size_t i = 0; i < NCOMMON; i++)
-        if (offered(info, i))
+        if (shown(info, i))
             print_option(&common_options[i], common_letters[i], out);
     /* only a program that takes a size says how to write one */
     if (takes_sizes(info))
@@ -457,6 +469,32 @@ static void parse_answers(const struct demo_info *info, const char *text, struct
     common->answers[n] = '\0';
 }
 
+/* --predict and --answers against the demo's questions: one letter for each, a
+ * choice of that question or '-', before anything runs. */
+static void check_answers(const struct demo_info *info, const struct cli_common *common)
+{
+    int questions = narrate_questions(info->lessons);
+    if (questions == 0)
+        cli_usage_error(info, "%s: this demo asks no questions; its lab sheet's Predict "
+                        "first section has them", common->answers[0] ? "--answers" : "--predict");
+    int given = (int)strlen(common->answers);
+    if (given == 0)
+        return; /* asked at the terminal */
+    if (given != questions)
+        cli_usage_error(info, "--answers: %d letter%s for %d questions (one a question, '-' "
+                        "to skip one)", given, given == 1 ? "" : "s", questions);
+    for (int i = 0; i < questions; i++) {
+        const struct narrate_lesson *row = narrate_question_row(info->lessons, i);
+        int choices = 0;
+        while (choices < NARRATE_MAX_CHOICES && row->choices[choices])
+            choices++;
+        char c = common->answers[i];
+        if (c != '-' && c - 'a' >= choices)
+            cli_usage_error(info, "--answers: '%c' is not a choice of question %d, \"%s\" "
+                            "(a to %c)", c, i + 1, row->ask, 'a' + choices - 1);
+    }
+}
+
 int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_common *common,
               cli_option_fn on_option, void *ctx)
 {
@@ -536,6 +574,9 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
             on_option(ctx, (size_t)(opt - OPT_DEMO_BASE), optarg);
         }
     }
+    common->lessons = info->lessons;
+    if (common->predict && !info->runs_demos)
+        check_answers(info, common);
     return optind;
 }
 

@@ -24,16 +24,27 @@ enum vmlab_exit {
 
 enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
+struct lesson_table;
+
 struct cli_common {
     bool step;
     bool predict;        /* --predict, or --answers */
     char answers[64];    /* --answers b,a,c as "bac"; "" to ask at the terminal */
+    /* The demo's step tables (demo_info.lessons): where --answers's letters belong. */
+    const struct lesson_table *lessons;
     bool json;
     const char *svg;     /* --svg FILE, or NULL */
     enum color_mode color;
 };
 
 struct demo_need;
+struct narrate_lesson;
+
+/* One table of a demo's steps (narrate.h), as LESSONS(TABLE(steps)) writes it. */
+struct lesson_table {
+    const struct narrate_lesson *rows;
+    int count;
+};
 
 struct cli_option {
     const char *name;  /* long name without "--" */
@@ -58,6 +69,9 @@ struct demo_info {
     bool runs_demos;
     /* What it needs from the machine, ended by {0} (lib/safety/needs), or NULL. */
     const struct demo_need *needs;
+    /* Its step tables, ended by {0}, or NULL: their questions are the ones --predict
+     * asks, in this order (a demo without one asks none, and --help offers no --predict). */
+    const struct lesson_table *lessons;
 };
 
 /* What a demo's exit statuses mean, when it does not say otherwise. */

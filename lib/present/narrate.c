@@ -55,6 +55,7 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
     n->svg = common->svg;
     n->predict = common->predict;
     n->answers = common->answers[0] ? common->answers : NULL;
+    n->lessons = common->lessons;
     if (n->predict && !n->answers && !(isatty(STDIN_FILENO) && (tty_out || n->json))) {
         fprintf(stderr, "%s: --predict asks at a terminal; without one, give the answers "
                         "with --answers (e.g. --answers b,a,c)\n", demo);
@@ -124,7 +125,7 @@ void narrate_run(struct narrator *n, const struct narrate_lesson *steps, int cou
         st->lesson();
         if (st->explain)
             st->explain();
-        if (st->ask)
+        if (st->ask && !n->question.answered) /* else explain() answered from a number */
             narrate_answer_from(n, st->because);
         narrate_end_step(n);
     }
@@ -734,8 +735,9 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         fprintf(n->out, ",\"schema\":%d,\"vmlab\":\"%s\",\"result\":\"%s\",\"reason\":",
                 NARRATE_JSON_SCHEMA, VMLAB_VERSION, names[result]);
         json_write_string(n->out, reason);
-        if (n->predict)
-            fprintf(n->out, ",\"score\":{\"asked\":%d,\"right\":%d}", n->asked, n->right);
+        if (n->predict && n->questions > 0) /* the tour passes --predict on, asking nothing */
+            fprintf(n->out, ",\"score\":{\"questions\":%d,\"asked\":%d,\"right\":%d}",
+                    n->questions, n->asked, n->right);
         for (size_t i = 0; i < n->nsummary; i++) {
             fputs(i ? "" : ",\"summary\":{", n->out);
             json_key(n->out, i == 0, n->summary[i].key);
@@ -749,9 +751,14 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         char line[1200];
         snprintf(line, sizeof line, "%sDone:%s %s", paint(n, BOLD), paint(n, RESET), reason);
         cli_print_wrapped(n->out, line, 6);
-        if (n->predict)
+        int unchecked = n->questions - n->asked;
+        if (n->predict && unchecked)
+            fprintf(n->out, "%sYour predictions:%s %d of %d right; %d unchecked (skipped, or "
+                    "no choice fitted).\n", paint(n, BOLD), paint(n, RESET), n->right,
+                    n->questions, unchecked);
+        else if (n->predict && n->questions > 0)
             fprintf(n->out, "%sYour predictions:%s %d of %d right.\n", paint(n, BOLD),
-                    paint(n, RESET), n->right, n->asked);
+                    paint(n, RESET), n->right, n->questions);
     }
     /* Output errors (a full disk, a closed pipe) are checked here, once, for
      * every printf before: a run whose report was lost did not succeed. */

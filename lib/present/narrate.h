@@ -79,6 +79,8 @@ struct narrate_question {
     char text[160];
     char choices[NARRATE_MAX_CHOICES][64];
     int nchoices;
+    int index;                 /* which question of the demo (its letter in --answers) */
+    bool answered;             /* narrate_answer was called */
     int predicted;             /* the reader's choice, -1 none (skipped) */
     int measured;              /* the choice the measurement supports, -1 none */
     char finding[48];          /* the finding that decided it */
@@ -110,9 +112,11 @@ struct narrator {
     bool in_step;
     int lesson_errno;          /* errno just after the last LESSON's code, before its observer */
     bool predict;              /* --predict or --answers */
-    const char *answers;       /* what is left of --answers, or NULL: ask */
+    const char *answers;       /* --answers, one letter a question, or NULL: ask */
+    const struct lesson_table *lessons; /* the demo's tables: which question is which */
     struct narrate_question question;
-    int asked, right;          /* the score so far */
+    int questions;             /* the score so far: questions put, */
+    int asked, right;          /* predictions checked against a measurement, and right */
     struct finding_value summary[8];
     size_t nsummary;
     const char *svg;           /* --svg FILE: the picture book is written there */
@@ -200,25 +204,32 @@ struct narrate_lesson {
 };
 #define NARRATE_COUNT(table) ((int)(sizeof(table) / sizeof((table)[0])))
 #define NO_QUESTION NULL, {NULL}, {NULL}
+/* demo_info's .lessons = LESSONS(TABLE(steps)), or several tables in the order they run:
+ * --help, --predict and --answers know the demo's questions from them. */
+#define TABLE(table) {(table), NARRATE_COUNT(table)}
+#define LESSONS(...) ((const struct lesson_table[]){__VA_ARGS__, {NULL, 0}})
 void narrate_run(struct narrator *n, const struct narrate_lesson *steps, int count);
+/* The questions of a demo's tables (in the order --answers gives their letters), and
+ * the row that asks question i (0 ..). */
+int narrate_questions(const struct lesson_table *lessons);
+const struct narrate_lesson *narrate_question_row(const struct lesson_table *lessons, int i);
 
 /* ---- Predict, then check (--predict) ----
- * Before a LESSON, a step may ask one question whose answer the step will
- * measure; after the LESSON, it says which choice the measurement supports,
- * from a finding of this step:
+ * A row of a step table may ask one question whose answer the step will
+ * measure (its ask, choices and because: see narrate_lesson). narrate_run
+ * asks it before the row's first LESSON runs and, after explain(), says which
+ * choice the measurement supports: the first whose finding held; an explain()
+ * whose answer is a number, not a finding, calls narrate_answer itself:
  *
- *     narrate_ask(n, "Rss after this write?",
- *                 (const char *const[]){"0 kB", "one page", "a huge page", NULL});
- *     LESSON(n, p[16] = 'a';);
- *     ... FINDING(n, "first_write_one_page", ...) ...
- *     narrate_answer(n, held_one_page ? 1 : held_huge ? 2 : -1, "first_write_one_page");
+ *     narrate_answer(n, ratio < 2 ? 0 : ratio <= 10 ? 1 : 2, "write_vs_zeroing");
  *
- * Without --predict both do nothing. The question is shown after the code,
+ * Without --predict nothing is asked. The question is shown after the code,
  * and the answer is read from the terminal (or from --answers, one letter a
- * step; '-' skips); the step then shows the prediction next to what was
- * measured, and the run ends with the score. Choices must be true on every
- * machine: the measurement picks one, or none ("none of these: see the
- * numbers"), never a guess. */
+ * question of the tables, in order; '-' skips); the step then shows the
+ * prediction next to what was measured, and the run ends with the score.
+ * Choices must be true on every machine: the measurement picks one, or none
+ * ("none of these: see the numbers"), never a guess. A question that is in
+ * no table of demo_info.lessons is a bug: --answers could not reach it. */
 void narrate_ask(struct narrator *n, const char *question, const char *const choices[]);
 void narrate_answer(struct narrator *n, int measured, const char *finding);
 /* The answer from a table of finding ids, one per choice ("a|b": either):

@@ -3,8 +3,43 @@
 #define _GNU_SOURCE
 #include "predict.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+const struct narrate_lesson *narrate_question_row(const struct lesson_table *lessons, int i)
+{
+    for (const struct lesson_table *t = lessons; t && t->rows; t++)
+        for (int r = 0; r < t->count; r++)
+            if (t->rows[r].ask && i-- == 0)
+                return &t->rows[r];
+    return NULL;
+}
+
+int narrate_questions(const struct lesson_table *lessons)
+{
+    int count = 0;
+    while (narrate_question_row(lessons, count))
+        count++;
+    return count;
+}
+
+/* Which question of the demo this is: its place in the tables, so that a letter of
+ * --answers belongs to the same question on every machine, whatever rows run there (a
+ * program without tables, such as a test's, asks in order). */
+static int question_index(struct narrator *n, const char *text)
+{
+    if (!n->lessons)
+        return n->questions;
+    const struct narrate_lesson *row;
+    for (int i = 0; (row = narrate_question_row(n->lessons, i)); i++)
+        if (strcmp(row->ask, text) == 0)
+            return i;
+    if (!n->bug[0])
+        snprintf(n->bug, sizeof n->bug, "step %d (%s) asks a question of no table in "
+                 "demo_info.lessons", n->step, n->id);
+    return -1;
+}
 
 void narrate_ask(struct narrator *n, const char *question, const char *const choices[])
 {
@@ -13,6 +48,8 @@ void narrate_ask(struct narrator *n, const char *question, const char *const cho
     struct narrate_question *q = &n->question;
     memset(q, 0, sizeof *q);
     q->asked = true;
+    q->index = question_index(n, question);
+    n->questions++;
     snprintf(q->text, sizeof q->text, "%s", question);
     for (; choices[q->nchoices] && q->nchoices < NARRATE_MAX_CHOICES; q->nchoices++)
         snprintf(q->choices[q->nchoices], sizeof q->choices[0], "%s", choices[q->nchoices]);
@@ -25,6 +62,7 @@ void narrate_answer(struct narrator *n, int measured, const char *finding)
     struct narrate_question *q = &n->question;
     if (!q->asked)
         return;
+    q->answered = true;
     q->measured = measured >= 0 && measured < q->nchoices ? measured : -1;
     snprintf(q->finding, sizeof q->finding, "%s", finding);
     if (q->predicted >= 0 && q->measured >= 0) {
@@ -71,20 +109,32 @@ static int choice_of(const struct narrate_question *q, char c)
     return c >= 'a' && c < 'a' + q->nchoices ? c - 'a' : -1;
 }
 
+/* A line of the question or its outcome, folded like the explanation (78 columns);
+ * its continuation lines start under the text after `hang` columns. */
+__attribute__((format(printf, 3, 4)))
+static void say(FILE *out, int hang, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
+    va_end(ap);
+    cli_print_folded(out, line, 78, hang);
+}
+
 void predict_read(struct narrator *n)
 {
     struct narrate_question *q = &n->question;
     FILE *out = n->json ? stderr : n->out;
     if (n->answers) {
-        if (*n->answers) {
-            q->predicted = choice_of(q, *n->answers);
-            n->answers++;
-        }
+        /* cli_parse saw one letter for each question, each one of its choices or '-' */
+        if (q->index >= 0 && (size_t)q->index < strlen(n->answers))
+            q->predicted = choice_of(q, n->answers[q->index]);
         return; /* --answers: nothing is shown, nothing waits */
     }
-    fprintf(out, "      Predict: %s\n", q->text);
+    say(out, 9, "      Predict: %s", q->text);
     for (int i = 0; i < q->nchoices; i++)
-        fprintf(out, "        %c) %s\n", 'a' + i, q->choices[i]);
+        say(out, 3, "        %c) %s", 'a' + i, q->choices[i]);
     for (;;) {
         fprintf(out, "      Your answer (a-%c, Enter to skip): ", 'a' + q->nchoices - 1);
         (void)fflush(out);
@@ -110,13 +160,13 @@ void predict_plain(struct narrator *n)
         return;
     FILE *out = n->out;
     if (q->measured < 0)
-        fprintf(out, "      Measured: none of the choices fits; see the numbers above.\n");
+        say(out, 0, "      Measured: none of the choices fits; see the numbers above.");
     else if (q->predicted < 0)
-        fprintf(out, "      Measured: %c) %s.\n", 'a' + q->measured, q->choices[q->measured]);
+        say(out, 0, "      Measured: %c) %s.", 'a' + q->measured, q->choices[q->measured]);
     else
-        fprintf(out, "      You predicted %c) %s; measured: %c) %s - %s\n", 'a' + q->predicted,
-                q->choices[q->predicted], 'a' + q->measured, q->choices[q->measured],
-                q->predicted == q->measured ? "right." : "not what happened.");
+        say(out, 0, "      You predicted %c) %s; measured: %c) %s - %s", 'a' + q->predicted,
+            q->choices[q->predicted], 'a' + q->measured, q->choices[q->measured],
+            q->predicted == q->measured ? "right." : "not what happened.");
 }
 
 /* A choice as JSON: its letter, or null for none. */

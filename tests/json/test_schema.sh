@@ -29,9 +29,14 @@ check() { # check PROGRAM [ARG...]: one run, validated
 }
 for p in "$@"; do
   check "$p"
-  # With a prediction for every question the program asks (the tour asks at
-  # a terminal only).
-  [ "$p" = tour ] || check "$p" --answers a,b,c,d,a,b,c,d,a,b,c,d
+  # With a prediction for every question the program asks ('a' is a choice of
+  # every question; a list of the wrong length is refused, saying how many
+  # questions there are). The tour asks at a terminal only; a demo that asks
+  # nothing refuses --answers.
+  [ "$p" = tour ] && continue
+  n=$("$dir/$p" --answers a,a,a,a,a,a,a,a,a,a,a,a </dev/null 2>&1 >/dev/null |
+      sed -n 's/.* letters for \([0-9]*\) questions .*/\1/p')
+  [ -n "$n" ] && check "$p" --answers "$(yes a | head -n "$n" | paste -sd, -)"
 done
 # The grader of docs/grading.md, as printed there, on mmap-anon: a run whose
 # predictions are the measured answers scores 10/10 when the first write
@@ -53,6 +58,26 @@ else
   case $grade in
     "10/10 on "*) ;;
     *) echo "FAIL: the grader of docs/grading.md gave '$grade' to a run with every prediction right"
+       failures=$((failures + 1)) ;;
+  esac
+  # A file cut short (no result line, or its last line cut) did not finish; a score
+  # edited by hand is not believed: the grader counts from the steps.
+  grade_of() { /usr/bin/python3 "$tmp/grade.py" <"$1" 2>&1 | head -n 1; }
+  head -n 3 "$tmp/right" >"$tmp/cut"
+  head -c -40 "$tmp/right" >"$tmp/cut-line"
+  for cut in cut cut-line; do
+    grade=$(grade_of "$tmp/$cut")
+    [ "$grade" = "0/10: the run did not finish (no result line)" ] || {
+      echo "FAIL: the grader gave '$grade' to a file cut short ($cut)"; failures=$((failures + 1)); }
+  done
+  wrong=$(echo "$measured" | tr 'a-f' 'baaaaa') # every measured choice missed
+  "$dir/mmap-anon" --json --answers "$wrong" </dev/null >"$tmp/wrong" 2>/dev/null
+  sed 's/"right":[0-9]*/"right":6/' "$tmp/wrong" >"$tmp/edited"
+  grade=$(grade_of "$tmp/edited")
+  case $grade in
+    "5/10 on "*) /usr/bin/python3 "$tmp/grade.py" <"$tmp/edited" | grep -q 'does not match' ||
+      { echo "FAIL: the grader did not say an edited score does not match"; failures=$((failures + 1)); } ;;
+    *) echo "FAIL: the grader gave '$grade' to a run with no prediction right, its score edited"
        failures=$((failures + 1)) ;;
   esac
 fi

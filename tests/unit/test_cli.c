@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "errors.h"
+#include "narrate.h"
 #include "suite.h"
 
 START_TEST(sizes_accepted)
@@ -359,6 +360,113 @@ START_TEST(fits_refuses_more_than_there_is)
 }
 END_TEST
 
+/* ---- --predict and --answers against the demo's questions ---- */
+
+static const struct narrate_lesson asks_first[] = {
+    {"one", "One", NULL, NULL, "Two choices?", {"yes", "no"}, {NULL}},
+    {"two", "Two", NULL, NULL, NO_QUESTION},
+};
+static const struct narrate_lesson asks_then[] = {
+    {"three", "Three", NULL, NULL, "Three choices?", {"a", "b", "c"}, {NULL}},
+};
+static const struct demo_info asking = {
+    .name = "asking", .summary = "Asks two questions.",
+    .lessons = LESSONS(TABLE(asks_first), TABLE(asks_then)),
+};
+
+/* What cli_parse writes to stderr for argv, which must end it with status `want`. */
+static char *stderr_of(const struct demo_info *i, const char *const *argv, int want)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        int argc = 0;
+        while (argv[argc])
+            argc++;
+        struct cli_common c;
+        cli_parse(argc, (char **)argv, i, &c, NULL, NULL);
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t len = 0, cap = 1 << 16;
+    char *text = malloc(cap);
+    ck_assert_ptr_nonnull(text);
+    ssize_t n;
+    while ((n = read(fds[0], text + len, cap - 1 - len)) > 0)
+        len += (size_t)n;
+    close(fds[0]);
+    text[len] = '\0';
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == want, "%s: status %#x, not %d: %s",
+                  argv[1], status, want, text);
+    return text;
+}
+
+START_TEST(answers_one_choice_per_question)
+{
+    char *err = stderr_of(&asking, (const char *const[]){"asking", "--answers", "-,c", NULL}, 0);
+    ck_assert_str_eq(err, "");
+    free(err);
+    struct cli_common c;
+    const char *argv[] = {"asking", "--answers", "b,a", NULL};
+    cli_parse(3, (char **)argv, &asking, &c, NULL, NULL);
+    ck_assert_str_eq(c.answers, "ba");
+    ck_assert_ptr_eq(c.lessons, asking.lessons);
+}
+END_TEST
+
+/* Bad answers: one line naming what is wrong (and the question), the usage, exit 2. */
+START_TEST(answers_refused_before_anything_runs)
+{
+    static const struct {
+        const char *answers, *says;
+    } bad[] = {
+        {"a", "asking: --answers: 1 letter for 2 questions (one a question, '-' to skip one)\n"},
+        {"a,b,c", "asking: --answers: 3 letters for 2 questions"},
+        {"c,a", "asking: --answers: 'c' is not a choice of question 1, \"Two choices?\" (a to b)\n"},
+        {"a,d", "asking: --answers: 'd' is not a choice of question 2, \"Three choices?\" (a to c)\n"},
+        {"z,a", "'z' is not a choice of question 1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *err = stderr_of(&asking, (const char *const[]){"asking", "--answers", bad[i].answers,
+                                                             NULL}, EXIT_USAGE);
+        ck_assert_msg(strstr(err, bad[i].says) != NULL, "--answers %s: %s", bad[i].answers, err);
+        ck_assert_ptr_nonnull(strstr(err, "\nUsage: asking [options]"));
+        free(err);
+    }
+}
+END_TEST
+
+/* A program whose tables ask nothing refuses --predict and --answers, saying where the
+ * questions are, and its help does not offer them; one that asks offers both. */
+START_TEST(asking_nothing_refuses_predict)
+{
+    static const char says[] = "t: --predict: this demo asks no questions; its lab sheet's "
+                               "Predict first section has them\n";
+    char *err = stderr_of(&info, (const char *const[]){"t", "--predict", NULL}, EXIT_USAGE);
+    ck_assert_msg(strncmp(err, says, sizeof says - 1) == 0, "%s", err);
+    free(err);
+    err = stderr_of(&info, (const char *const[]){"t", "--answers", "a", NULL}, EXIT_USAGE);
+    ck_assert_ptr_nonnull(strstr(err, "t: --answers: this demo asks no questions"));
+    free(err);
+    char *text = help_of(&info);
+    ck_assert_ptr_null(strstr(text, "--predict"));
+    ck_assert_ptr_null(strstr(text, "--answers"));
+    free(text);
+    text = help_of(&asking);
+    ck_assert_ptr_nonnull(strstr(text, "\n  --predict "));
+    ck_assert_ptr_nonnull(strstr(text, "\n  --answers LIST "));
+    free(text);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -387,6 +495,9 @@ static Suite *cli_suite(void)
     tcase_add_exit_test(parsing, version_to_full_disk_fails, EXIT_RUNTIME);
     tcase_add_test(parsing, fits_what_there_is);
     tcase_add_exit_test(parsing, fits_refuses_more_than_there_is, EXIT_USAGE);
+    tcase_add_test(parsing, answers_one_choice_per_question);
+    tcase_add_test(parsing, answers_refused_before_anything_runs);
+    tcase_add_test(parsing, asking_nothing_refuses_predict);
     suite_add_tcase(s, parsing);
     TCase *help = tcase_create("help");
     tcase_add_test(help, help_fits_80_columns);

@@ -222,8 +222,8 @@ START_TEST(table_runs_rows_that_apply)
         {"a", "Row a", lesson_a, explain_a, "Which?", {"first", "second"}, {"first", "x|second"}},
         {"b", "Row b", lesson_b, NULL, NO_QUESTION},
     };
-    struct cli_common c = {.json = true, .predict = true};
-    snprintf(c.answers, sizeof c.answers, "bz");
+    struct cli_common c = {.json = true, .predict = true, .lessons = LESSONS(TABLE(rows))};
+    snprintf(c.answers, sizeof c.answers, "b");
     narrate_init(&table_n, "demo-x", &c, NARRATE_COUNT(rows));
     table_n.out = capture();
     narrate_run(&table_n, rows, NARRATE_COUNT(rows));
@@ -231,15 +231,120 @@ START_TEST(table_runs_rows_that_apply)
     ck_assert_int_eq(ran[0], 1);
     ck_assert_int_eq(ran[1], 2);
     ck_assert_int_eq(table_n.step, 2);
+    ck_assert_int_eq(table_n.questions, 1);
     ck_assert_int_eq(table_n.asked, 1);
     ck_assert_int_eq(table_n.right, 1); /* "b": the second choice, whose finding held */
-    ck_assert_str_eq(table_n.answers, "z"); /* one letter for the one question */
     ck_assert_str_eq(table_n.bug, "");
     char *second_line = strchr(capture_buf, '\n') + 1;
     ck_assert_ptr_nonnull(strstr(capture_buf, "\"id\":\"first\",\"held\":false"));
     ck_assert_ptr_nonnull(strstr(capture_buf, "Said 2."));
     ck_assert_ptr_null(strstr(capture_buf, "Not said."));
     ck_assert_ptr_nonnull(strstr(second_line, "\"id\":\"b\""));
+    free(capture_buf);
+}
+END_TEST
+
+/* --answers gives a letter to each question of the demo's tables, in their order: a
+ * question whose row does not run on this machine leaves its letter unused, and the
+ * next question still gets its own. The score counts the questions this run put. */
+static void explain_second(void)
+{
+    (void)FINDING(&table_n, "second", true, VAL("x", 2));
+}
+
+START_TEST(answers_belong_to_their_question_whatever_runs)
+{
+    static const struct narrate_lesson first[] = {
+        {"a", "Row a", lesson_a, explain_second, "Skipped here?", {"x", "y"}, {"second", NULL}},
+    };
+    static const struct narrate_lesson then[] = {
+        {"b", "Row b", lesson_b, explain_second, "Which?", {"first", "second"}, {NULL, "second"}},
+    };
+    struct cli_common c = {.json = true, .predict = true,
+                           .lessons = LESSONS(TABLE(first), TABLE(then))};
+    snprintf(c.answers, sizeof c.answers, "ab");
+    narrate_init(&table_n, "demo-x", &c, 1);
+    table_n.out = capture();
+    narrate_run(&table_n, then, 1); /* only the second table runs */
+    fclose(table_n.out);
+    ck_assert_str_eq(table_n.bug, "");
+    ck_assert_ptr_nonnull(strstr(capture_buf, "\"predicted\":\"b\",\"measured\":\"b\""));
+    ck_assert_int_eq(table_n.questions, 1);
+    ck_assert_int_eq(table_n.right, 1);
+    free(capture_buf);
+}
+END_TEST
+
+/* A question that is in none of the tables could never get its letter: a bug. */
+START_TEST(question_of_no_table_is_a_bug)
+{
+    static const struct narrate_lesson listed[] = {
+        {"a", "Row a", lesson_a, explain_second, "Listed?", {"x", "y"}, {"second", NULL}},
+    };
+    static const struct narrate_lesson other[] = {
+        {"b", "Row b", lesson_b, explain_second, "Not listed?", {"x", "y"}, {"second", NULL}},
+    };
+    struct cli_common c = {.json = true, .predict = true, .lessons = LESSONS(TABLE(listed))};
+    snprintf(c.answers, sizeof c.answers, "a");
+    narrate_init(&table_n, "demo-x", &c, 1);
+    table_n.out = capture();
+    narrate_run(&table_n, other, 1);
+    fclose(table_n.out);
+    free(capture_buf);
+    ck_assert_str_eq(table_n.bug, "step 1 (b) asks a question of no table in demo_info.lessons");
+}
+END_TEST
+
+/* A question answered from a number (explain() calls narrate_answer) is not then
+ * answered again from the table's findings. */
+static void explain_by_number(void)
+{
+    (void)FINDING(&table_n, "ratio", true, VAL("x", 3));
+    narrate_answer(&table_n, 1, "ratio");
+}
+
+START_TEST(explain_may_answer_from_a_number)
+{
+    static const struct narrate_lesson rows[] = {
+        {"a", "Row a", lesson_a, explain_by_number, "Ratio?", {"under 2", "2 or more"}, {NULL}},
+    };
+    struct cli_common c = {.json = true, .predict = true, .lessons = LESSONS(TABLE(rows))};
+    snprintf(c.answers, sizeof c.answers, "b");
+    narrate_init(&table_n, "demo-x", &c, 1);
+    table_n.out = capture();
+    narrate_run(&table_n, rows, 1);
+    fclose(table_n.out);
+    ck_assert_str_eq(table_n.bug, "");
+    ck_assert_ptr_nonnull(strstr(capture_buf, "\"measured\":\"b\",\"finding\":\"ratio\""));
+    ck_assert_int_eq(table_n.right, 1);
+    free(capture_buf);
+}
+END_TEST
+
+/* Plain --answers output on a projector: the prediction and the measurement of a
+ * question with long choices fold within 80 columns, like the explanation. */
+START_TEST(prediction_lines_fit_80_columns)
+{
+    static const struct narrate_lesson rows[] = {
+        {"a", "Row a", lesson_a, explain_second, "Which of these rather long choices?",
+         {"the first of two choices, which is long enough to need a line of its own",
+          "the second of two choices, just as long as the first one is, or longer"},
+         {NULL, "second"}},
+    };
+    struct cli_common c = {.predict = true, .color = COLOR_NEVER, .lessons = LESSONS(TABLE(rows))};
+    snprintf(c.answers, sizeof c.answers, "a");
+    narrate_init(&table_n, "demo-x", &c, 1);
+    table_n.out = capture();
+    narrate_run(&table_n, rows, 1);
+    fclose(table_n.out);
+    ck_assert_ptr_nonnull(strstr(capture_buf, "You predicted a)"));
+    ck_assert_ptr_nonnull(strstr(capture_buf, "not what happened."));
+    for (char *line = capture_buf, *end; *line; line = end + 1) {
+        end = strchr(line, '\n');
+        ck_assert_ptr_nonnull(end);
+        ck_assert_msg(end - line <= 80, "%d columns: %.*s", (int)(end - line), (int)(end - line),
+                      line);
+    }
     free(capture_buf);
 }
 END_TEST
@@ -281,6 +386,10 @@ static Suite *narrate_suite(void)
     tcase_add_test(tc, table_runs_rows_that_apply);
     tcase_add_test(tc, lesson_errno_survives_the_observer);
     tcase_add_test(tc, answers_from_unrecorded_findings_are_a_bug);
+    tcase_add_test(tc, answers_belong_to_their_question_whatever_runs);
+    tcase_add_test(tc, question_of_no_table_is_a_bug);
+    tcase_add_test(tc, explain_may_answer_from_a_number);
+    tcase_add_test(tc, prediction_lines_fit_80_columns);
     tcase_add_test(tc, code_too_long_to_keep_is_a_bug);
     tcase_add_exit_test(tc, finish_json_line_and_exit, 77);
     suite_add_tcase(s, tc);

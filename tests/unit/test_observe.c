@@ -131,7 +131,7 @@ START_TEST(answers_are_scored_against_the_measurement)
     ck_assert_int_eq(run_program(argv, RUN_AS_SELF, &r), 0);
     ck_assert_msg(r.exit_code == 0, "%s", r.err);
     ck_assert_ptr_nonnull(strstr(r.out, "\"predicted\":\"b\",\"measured\":\"b\""));
-    ck_assert_ptr_nonnull(strstr(r.out, "\"score\":{\"asked\":1,\"right\":1}"));
+    ck_assert_ptr_nonnull(strstr(r.out, "\"score\":{\"questions\":1,\"asked\":1,\"right\":1}"));
     run_result_free(&r);
     const char *wrong[] = {fixture(), "--answers", "a", NULL};
     ck_assert_int_eq(run_program(wrong, RUN_AS_SELF, &r), 0);
