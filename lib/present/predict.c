@@ -126,13 +126,14 @@ void predict_read(struct narrator *n)
 {
     struct narrate_question *q = &n->question;
     FILE *out = n->json ? stderr : n->out;
+    if (!(n->json && n->answers)) /* --json --answers: stdout is JSON, no one reads stderr */
+        say(out, 9, "      Predict: %s", q->text);
     if (n->answers) {
         /* cli_parse saw one letter for each question, each one of its choices or '-' */
         if (q->index >= 0 && (size_t)q->index < strlen(n->answers))
             q->predicted = choice_of(q, n->answers[q->index]);
-        return; /* --answers: nothing is shown, nothing waits */
+        return; /* --answers: the outcome names the choices; nothing waits */
     }
-    say(out, 9, "      Predict: %s", q->text);
     for (int i = 0; i < q->nchoices; i++)
         say(out, 3, "        %c) %s", 'a' + i, q->choices[i]);
     for (;;) {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Readable on a projector: every line the tour prints (every demo's plain
-# output) and every program's --help and usage error fits 80 columns, as a
+# output), every program's --help and usage error, and a predict-first run
+# with --answers (each question, each outcome) fits 80 columns, as a
 # terminal counts them (wc -L: characters, not bytes). Messages on stderr
 # are folded only at a terminal (a log keeps each on one line): they are
 # measured on a pseudo-terminal of 80 columns (script(1)), the reasons a
@@ -28,6 +29,19 @@ check "tour (its plain output)" "$tmp/tour"
 for p in "$@"; do
   "$dir/$p" --help >"$tmp/help" 2>&1
   check "$p --help" "$tmp/help"
+  # A predict-first lab: every question and what became of its prediction. The
+  # refusal of a list of the wrong length says how many questions there are.
+  if grep -q -- '--answers LIST' "$tmp/help"; then
+    n=$("$dir/$p" --answers a,a,a,a,a,a,a,a,a,a,a,a </dev/null 2>&1 >/dev/null |
+        sed -n 's/.* letters for \([0-9]*\) questions .*/\1/p')
+    NO_COLOR=1 "$dir/$p" --predict --answers "$(yes a | head -n "${n:-12}" | paste -sd, -)" \
+      </dev/null >"$tmp/predict" 2>/dev/null
+    asked=$(grep -c '^      Predict: ' "$tmp/predict")
+    [ "$asked" -gt 0 ] && [ "$asked" -eq "${n:-12}" ] || {
+      echo "FAIL: $p --predict --answers showed $asked questions, not ${n:-12}"
+      failures=$((failures + 1)); }
+    check "$p --predict --answers" "$tmp/predict"
+  fi
   "$dir/$p" --no-such-option >"$tmp/usage" 2>&1
   check "$p's usage error" "$tmp/usage"
 done
