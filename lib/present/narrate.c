@@ -518,7 +518,45 @@ static void format_value(char *buf, size_t len, bool has, int64_t v, const char 
         snprintf(buf, len, "%lld%s%s", (long long)v, unit[0] ? " " : "", unit);
 }
 
-static void plain_row(struct narrator *n, const struct narrate_row *r)
+/* The widths of a step's columns: 16 for the name and 12 for each value, or the step's
+ * longest, so that its rows stay aligned. The columns a longer name takes come out of
+ * the values' where they are narrower, so that the line keeps within 80 columns. */
+struct row_widths {
+    int key, before, after;
+};
+
+/* A value column: 12, less what a longer name still needs (*wider) where the values
+ * leave room; never narrower than its widest value. */
+static int value_width(int widest, int *wider)
+{
+    int take = 12 - widest < *wider ? 12 - widest : *wider;
+    take = take > 0 ? take : 0;
+    *wider -= take;
+    return widest > 12 - take ? widest : 12 - take;
+}
+
+static struct row_widths row_widths(const struct narrator *n)
+{
+    struct row_widths w = {16, 0, 0};
+    for (size_t i = 0; i < n->nrows; i++) {
+        const struct narrate_row *r = &n->rows[i];
+        char value[32];
+        int len = (int)strlen(r->key);
+        w.key = len > w.key ? len : w.key;
+        format_value(value, sizeof value, r->has_before, r->before, r->unit);
+        len = (int)strlen(value);
+        w.before = len > w.before ? len : w.before;
+        format_value(value, sizeof value, r->has_after, r->after, r->unit);
+        len = (int)strlen(value);
+        w.after = len > w.after ? len : w.after;
+    }
+    int wider = w.key - 16;
+    w.before = value_width(w.before, &wider);
+    w.after = value_width(w.after, &wider);
+    return w;
+}
+
+static void plain_row(struct narrator *n, const struct narrate_row *r, struct row_widths w)
 {
     char before[32], after[32], delta[64] = "";
     format_value(before, sizeof before, r->has_before, r->before, r->unit);
@@ -533,8 +571,8 @@ static void plain_row(struct narrator *n, const struct narrate_row *r)
         else
             snprintf(delta, sizeof delta, "%+lld%s%s", (long long)d, r->unit[0] ? " " : "", r->unit);
     }
-    fprintf(n->out, "      %-16s %12s -> %-12s %s%s%s\n", r->key, before, after,
-            moved ? paint(n, YELLOW) : "", delta, moved ? paint(n, RESET) : "");
+    fprintf(n->out, "      %-*s %*s -> %-*s %s%s%s\n", w.key, r->key, w.before, before, w.after,
+            after, moved ? paint(n, YELLOW) : "", delta, moved ? paint(n, RESET) : "");
 }
 
 static void plain_picture(struct narrator *n, const struct narrate_fact *f)
@@ -642,8 +680,9 @@ static void plain_step(struct narrator *n)
             snprintf(line, sizeof line, "      %s: %s", n->facts[i].key, n->facts[i].text);
         cli_print_wrapped(out, line, 4); /* 80 columns */
     }
+    struct row_widths widths = row_widths(n);
     for (size_t i = 0; i < n->nrows; i++)
-        plain_row(n, &n->rows[i]);
+        plain_row(n, &n->rows[i], widths);
     predict_plain(n);
     if (n->note[0]) {
         /* The explanation, indented under the step, within 78 columns. */

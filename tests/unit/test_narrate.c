@@ -132,6 +132,36 @@ START_TEST(plain_step_text)
 }
 END_TEST
 
+/* Rows keep their arrows in one column when a name is longer than 16 characters
+ * (fork-cow's parent_Private_Dirty), and still fit 80 columns. */
+START_TEST(long_row_names_stay_aligned)
+{
+    struct cli_common c = {.color = COLOR_NEVER};
+    struct narrator n;
+    narrate_init(&n, "demo-x", &c, 1);
+    n.out = capture();
+    narrate_begin(&n, "s", "rows");
+    narrate_value(&n, "Rss", "kB", true, 0, true, 1048576);
+    narrate_value(&n, "parent_Private_Dirty", "kB", true, 1024, true, 0);
+    narrate_value(&n, "child_minflt", "", false, 0, true, 21);
+    narrate_end_step(&n);
+    fclose(n.out);
+    int arrow = -1, rows = 0;
+    for (char *line = capture_buf, *end; (end = strchr(line, '\n')); line = end + 1) {
+        ck_assert_msg(end - line <= 80, "%.*s", (int)(end - line), line);
+        char *at = strstr(line, " -> ");
+        if (!at || at > end)
+            continue;
+        rows++;
+        if (arrow < 0)
+            arrow = (int)(at - line);
+        ck_assert_msg(at - line == arrow, "not aligned: %.*s", (int)(end - line), line);
+    }
+    ck_assert_int_eq(rows, 3);
+    free(capture_buf);
+}
+END_TEST
+
 START_TEST(color_rules)
 {
     struct narrator n;
@@ -383,6 +413,7 @@ static Suite *narrate_suite(void)
     tcase_add_test(tc, json_step_object);
     tcase_add_test(tc, plain_step_text);
     tcase_add_test(tc, color_rules);
+    tcase_add_test(tc, long_row_names_stay_aligned);
     tcase_add_test(tc, table_runs_rows_that_apply);
     tcase_add_test(tc, lesson_errno_survives_the_observer);
     tcase_add_test(tc, answers_from_unrecorded_findings_are_a_bug);
