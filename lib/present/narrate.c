@@ -84,18 +84,43 @@ void narrate_intro(struct narrator *n, const char *fmt, ...)
 
 void narrate_watch(struct narrator *n, uintptr_t addr)
 {
+    narrate_watch_named(n, addr, NULL);
+}
+
+/* A grep pattern for a mapping's name ("\[stack\]"): what a basic regular expression
+ * gives a meaning is escaped; what the command's two levels of quotes would change
+ * is matched by '.' instead. */
+static void name_pattern(const char *name, char *out, size_t len)
+{
+    size_t o = 0;
+    for (; *name && o + 3 < len; name++) {
+        if (strchr("[].*^", *name))
+            out[o++] = '\\';
+        out[o++] = strchr("'\"`$\\", *name) ? '.' : *name;
+    }
+    out[o] = '\0';
+}
+
+void narrate_watch_named(struct narrator *n, uintptr_t addr, const char *name)
+{
     if (n->in_step) {
         n->watch_next = addr;
+        n->watch_next_name = name;
         return;
     }
     n->watch_addr = addr;
     announce_step(n);
     if (!n->pause)
         return;
+    char pattern[128];
+    if (name)
+        name_pattern(name, pattern, sizeof pattern);
+    else
+        snprintf(pattern, sizeof pattern, "^%lx-", (unsigned long)addr);
     fprintf(stderr,
             "%sWatch it from a second terminal (PID %ld):%s\n"
-            "    watch -n 1 \"grep -A 24 '^%lx-' /proc/%ld/smaps\"\n\n",
-            paint(n, BOLD), (long)getpid(), paint(n, RESET), (unsigned long)addr, (long)getpid());
+            "    watch -n 1 \"grep -A 24 '%s' /proc/%ld/smaps\"\n\n",
+            paint(n, BOLD), (long)getpid(), paint(n, RESET), pattern, (long)getpid());
 }
 
 void narrate_begin(struct narrator *n, const char *id, const char *title)
@@ -704,8 +729,9 @@ void narrate_end_step(struct narrator *n)
         plain_step(n);
     (void)fflush(n->out);
     if (n->watch_next) {
-        narrate_watch(n, n->watch_next);
+        narrate_watch_named(n, n->watch_next, n->watch_next_name);
         n->watch_next = 0;
+        n->watch_next_name = NULL;
     }
 }
 

@@ -109,6 +109,7 @@ struct narrator {
     char bug[160];             /* the first misuse seen (a sentence with no held finding...) */
     uintptr_t watch_addr;      /* the mapping a second terminal should watch */
     uintptr_t watch_next;      /* narrate_watch inside a step: watched from its end */
+    const char *watch_next_name; /* and its name, for narrate_watch_named */
     bool in_step;
     int lesson_errno;          /* errno just after the last LESSON's code, before its observer */
     bool predict;              /* --predict or --answers */
@@ -138,6 +139,9 @@ void narrate_intro(struct narrator *n, const char *fmt, ...) __attribute__((form
  * inside a step (from a lesson or its explanation), it takes effect when the
  * step has been printed. */
 void narrate_watch(struct narrator *n, uintptr_t addr);
+/* The same for a mapping whose start moves ("[stack]" as it grows): addr is any
+ * address inside it (for vmlab-watch), and the command finds it by its name. */
+void narrate_watch_named(struct narrator *n, uintptr_t addr, const char *name);
 
 
 /* ---- Lesson first ----

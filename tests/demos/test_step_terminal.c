@@ -28,6 +28,27 @@ static uintptr_t maps_after(const struct pty_child *c, size_t from)
     return m && sscanf(m + 6, "%llx-", &start) == 1 ? (uintptr_t)start : 0;
 }
 
+/* The command the demo printed to watch its mapping from a second terminal, run
+ * once without `watch` while the demo waits: it must find the mapping in smaps
+ * (its header line, and fields under it). */
+static void watch_command_finds(const struct pty_child *c, const char *header)
+{
+    const char *cmd = strstr(c->screen, "watch -n 1 \"");
+    ck_assert_msg(cmd != NULL, "no watch command: %s", c->screen);
+    cmd += strlen("watch -n 1 \"");
+    const char *end = strchr(cmd, '"');
+    ck_assert_ptr_nonnull(end);
+    char line[512];
+    snprintf(line, sizeof line, "%.*s", (int)(end - cmd), cmd);
+    FILE *p = popen(line, "r");
+    ck_assert_ptr_nonnull(p);
+    char out[8192];
+    size_t len = fread(out, 1, sizeof out - 1, p);
+    out[len] = '\0';
+    ck_assert_msg(pclose(p) == 0, "'%s' found nothing", line);
+    ck_assert_msg(strstr(out, header) && strstr(out, "\nRss:"), "'%s' gave: %s", line, out);
+}
+
 START_TEST(step_pauses_until_enter)
 {
     struct pty_child *c = &child;
@@ -56,7 +77,10 @@ START_TEST(step_pauses_until_enter)
 
     ck_assert(pty_send(c, "\n"));
     ck_assert_msg(pty_wait_for(c, "/smaps"), "no watch command: %s", c->screen);
-    for (int step = 3; step <= 7; step++) {
+    ck_assert_msg(pty_wait_for(c, "Press Enter to run step 3/7"), "%s", c->screen);
+    watch_command_finds(c, " rw-p ");
+    ck_assert(pty_send(c, "\n"));
+    for (int step = 4; step <= 7; step++) {
         char prompt[64];
         snprintf(prompt, sizeof prompt, "Press Enter to run step %d/7", step);
         ck_assert_msg(pty_wait_for(c, prompt), "%s", c->screen);
