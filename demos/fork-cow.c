@@ -340,6 +340,7 @@ static const struct demo_info info = {
     .examples = "  fork-cow                   the six steps\n"
                 "  fork-cow --step            pause before each; watch both PIDs' smaps\n"
                 "  fork-cow --predict         guess what fork and the child's writes do\n",
+    .draws = DRAWS_COMMIT,
     .lessons = LESSONS(TABLE(steps)),
 };
 

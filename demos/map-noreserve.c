@@ -389,6 +389,7 @@ static const struct demo_info info = {
     .examples = "  map-noreserve           in the mode this machine is in\n"
                 "  map-noreserve --step    pause before each call; watch smaps live\n"
                 "  (overcommit-modes: the same requests in modes 0, 1 and 2, as root)\n",
+    .draws = DRAWS_COMMIT,
     .lessons = LESSONS(TABLE(steps)),
 };
 

@@ -345,6 +345,7 @@ static const struct demo_info info = {
     .examples = "  mincore-residency                  16 anonymous pages\n"
                 "  mincore-residency --pages 64 --step\n"
                 "  mincore-residency --file ~/copy-of-a-file --scale 8\n",
+    .draws = DRAWS_RESIDENCY,
     .lessons = LESSONS(TABLE(anonymous), TABLE(file_steps)),
 };
 

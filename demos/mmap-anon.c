@@ -357,6 +357,7 @@ static const struct demo_info info = {
                 "  mmap-anon --size 64M --json | jq .delta\n"
                 "  mmap-anon --thp            the same with 2 MiB transparent huge pages\n",
     .needs = needs,
+    .draws = DRAWS_COMMIT,
     .lessons = LESSONS(TABLE(steps)),
 };
 

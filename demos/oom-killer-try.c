@@ -320,6 +320,7 @@ static const struct demo_info info = {
                 "  sudo oom-killer-try --via mmap --touch none\n"
                 "  sudo oom-killer-try --via mmap --touch read --block 2M\n",
     .needs = needs,
+    .draws = DRAWS_GROWTH,
     .lessons = LESSONS(TABLE(steps), {&no_cgroup, 1}),
 };
 

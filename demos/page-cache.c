@@ -363,6 +363,7 @@ static const struct demo_info info = {
                 "  page-cache --dir /dev/shm    the same on tmpfs\n"
                 "  sudo page-cache --drop-caches\n",
     .needs = needs,
+    .draws = DRAWS_RESIDENCY,
     .lessons = LESSONS(TABLE(steps)),
 };
 

@@ -388,6 +388,7 @@ static const struct demo_info info = {
     .options = options,
     .noptions = sizeof options / sizeof options[0],
     .examples = "  protnone-dirty\n  protnone-dirty --pages 16 --step\n",
+    .draws = DRAWS_COMMIT | DRAWS_RESIDENCY,
     .lessons = LESSONS(TABLE(steps)),
 };
 

@@ -360,6 +360,7 @@ static const struct demo_info info = {
     .examples = "  vfork-spawn                the five steps\n"
                 "  vfork-spawn --step         pause before each; read each child's /proc/PID\n"
                 "  vfork-spawn --predict      guess which program vfork's child runs, then see\n",
+    .draws = DRAWS_COMMIT,
     .lessons = LESSONS(TABLE(steps)),
 };
 

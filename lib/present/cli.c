@@ -27,7 +27,7 @@ static const struct cli_option common_options[] = {
     {"predict", NULL, "before each step, show its code and ask what it will do; score at the end"},
     {"answers", "LIST", "--predict without a terminal: the answers in order, e.g. b,a,c"},
     {"json", NULL, "print one JSON object per step on stdout, and nothing else"},
-    {"svg", "FILE", "also draw what the run measured (commit charge, residency, growth) in FILE"},
+    {"svg", "FILE", NULL}, /* svg_help: what this demo draws */
     {"color", "WHEN", "colour: auto (default), always or never; NO_COLOR also turns it off"},
     {"help", NULL, "show this help and exit"},
     {"version", NULL, "print the version and exit"},
@@ -54,15 +54,37 @@ static bool offered(const struct demo_info *info, size_t common_index)
     return !(info->runs_demos && (id == OPT_ANSWERS || id == OPT_SVG));
 }
 
-/* Help offers --predict and --answers where they have a question to ask. The
- * parser takes them even so, to say that the lab sheet asks instead. */
+/* Help offers --predict and --answers where they have a question to ask, and --svg
+ * where there is something to draw. The parser takes them even so, to say why not. */
 static bool shown(const struct demo_info *info, size_t common_index)
 {
     int id = common_ids[common_index];
     if ((id == OPT_PREDICT || id == OPT_ANSWERS) && !info->runs_demos &&
         narrate_questions(info->lessons) == 0)
         return false;
+    if (id == OPT_SVG && !info->draws)
+        return false;
     return offered(info, common_index);
+}
+
+/* --svg's help: what this demo's pictures show, from its .draws. */
+static void svg_help(const struct demo_info *info, char *help, size_t len)
+{
+    static const struct {
+        unsigned kind;
+        const char *what;
+    } kinds[] = {
+        {DRAWS_COMMIT, "each step's commit charge (Committed_AS)"},
+        {DRAWS_RESIDENCY, "its residency maps (a square a page)"},
+        {DRAWS_GROWTH, "its memory over time, against the limit"},
+    };
+    size_t used = (size_t)snprintf(help, len, "also draw in FILE what the run measured:");
+    const char *sep = " ";
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && used < len; i++)
+        if (info->draws & kinds[i].kind) {
+            used += (size_t)snprintf(help + used, len - used, "%s%s", sep, kinds[i].what);
+            sep = "; ";
+        }
 }
 #define MAX_OPTIONS 32
 /* Option help starts in this column, as in GNU programs' --help. */
@@ -230,9 +252,17 @@ static void write_help(const struct demo_info *info, FILE *out)
     fputs("\nOptions:\n", out);
     for (size_t i = 0; i < info->noptions; i++)
         print_option(&info->options[i], 0, out);
-    for (size_t i = 0; i < NCOMMON; i++)
-        if (shown(info, i))
-            print_option(&common_options[i], common_letters[i], out);
+    for (size_t i = 0; i < NCOMMON; i++) {
+        if (!shown(info, i))
+            continue;
+        struct cli_option o = common_options[i];
+        char help[256];
+        if (common_ids[i] == OPT_SVG) {
+            svg_help(info, help, sizeof help);
+            o.help = help;
+        }
+        print_option(&o, common_letters[i], out);
+    }
     /* only a program that takes a size says how to write one */
     if (takes_sizes(info))
         fputs("\nSizes take a suffix: K, M, G or T (powers of 1024), e.g. 64K, 16M, 1T.\n", out);
@@ -565,6 +595,9 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
             break;
         case OPT_JSON: common->json = true; break;
         case OPT_SVG:
+            if (!info->draws)
+                cli_usage_error(info, "--svg: this demo draws nothing; its numbers are in "
+                                "--json");
             if (!optarg[0])
                 cli_usage_error(info, "--svg needs a file name");
             common->svg = optarg;

@@ -46,6 +46,10 @@ struct lesson_table {
     int count;
 };
 
+/* What --svg draws of a run (lib/present/picture): the kinds of numbers a demo's
+ * steps measure, for its demo_info's .draws. */
+enum { DRAWS_COMMIT = 1, DRAWS_RESIDENCY = 2, DRAWS_GROWTH = 4 };
+
 struct cli_option {
     const char *name;  /* long name without "--" */
     const char *arg;   /* "SIZE", or NULL for a flag */
@@ -72,6 +76,8 @@ struct demo_info {
     /* Its step tables, ended by {0}, or NULL: their questions are the ones --predict
      * asks, in this order (a demo without one asks none, and --help offers no --predict). */
     const struct lesson_table *lessons;
+    /* What --svg draws of its runs (DRAWS_...); 0: nothing, and it takes no --svg. */
+    unsigned draws;
 };
 
 /* What a demo's exit statuses mean, when it does not say otherwise. */

@@ -54,5 +54,30 @@ fi
 [ $? -eq 1 ] || fail "an unwritable --svg FILE did not end the run with status 1"
 grep -q "svg" "$tmp/e.err" || fail "the failure does not name --svg: $(cat "$tmp/e.err")"
 
+# What --help says --svg draws is what a run draws: each kind it names has its
+# heading in the picture; a demo whose help offers no --svg refuses it (exit 2).
+for p in $("$dir/vmlab" list | awk '$1 != "tour" && $1 != "watch" {print $1}'); do
+  "$dir/$p" --help >"$tmp/help" 2>&1
+  if ! grep -q -- '--svg FILE' "$tmp/help"; then
+    "$dir/$p" --svg "$tmp/x.svg" >/dev/null 2>&1
+    rc=$?
+    [ $rc -eq 2 ] || fail "$p takes --svg (exit $rc), but its help does not offer it"
+    continue
+  fi
+  args=; [ "$p" = hugetlb-reserve ] && args="--setup 2"
+  [ "$p" = fault-cost ] && args=--quick
+  "$dir/$p" $args --svg "$tmp/d.svg" >/dev/null 2>&1
+  rc=$?
+  [ $rc -eq 77 ] && continue
+  [ $rc -eq 0 ] || { fail "$p --svg exited $rc"; continue; }
+  help=$(tr '\n' ' ' <"$tmp/help" | tr -s ' ')
+  for kind in "commit charge:Commit charge \(Committed_AS\)" "residency maps: pages?[;)]" \
+              "memory over time:Over time \(kB\)"; do
+    said=${kind%%:*} drawn=${kind#*:}
+    case $help in *"$said"*) grep -qE "$drawn" "$tmp/d.svg" || fail "$p --svg drew no $said" ;; esac
+  done
+  grep -q 'Nothing to draw' "$tmp/d.svg" && fail "$p offers --svg, and drew nothing"
+done
+
 [ "$failures" -eq 0 ] || exit 1
 echo "pictures drawn from the runs' numbers: $resident resident pages, commit bars, growth"

@@ -372,6 +372,7 @@ static const struct narrate_lesson asks_then[] = {
 static const struct demo_info asking = {
     .name = "asking", .summary = "Asks two questions.",
     .lessons = LESSONS(TABLE(asks_first), TABLE(asks_then)),
+    .draws = DRAWS_RESIDENCY | DRAWS_GROWTH,
 };
 
 /* What cli_parse writes to stderr for argv, which must end it with status `want`. */
@@ -445,7 +446,8 @@ START_TEST(answers_refused_before_anything_runs)
 END_TEST
 
 /* A program whose tables ask nothing refuses --predict and --answers, saying where the
- * questions are, and its help does not offer them; one that asks offers both. */
+ * questions are, and its help does not offer them; one that asks offers both. Likewise
+ * --svg, where the program draws nothing; else its help says what it draws. */
 START_TEST(asking_nothing_refuses_predict)
 {
     static const char says[] = "t: --predict: this demo asks no questions; its lab sheet's "
@@ -459,6 +461,17 @@ START_TEST(asking_nothing_refuses_predict)
     char *text = help_of(&info);
     ck_assert_ptr_null(strstr(text, "--predict"));
     ck_assert_ptr_null(strstr(text, "--answers"));
+    ck_assert_ptr_null(strstr(text, "--svg"));
+    err = stderr_of(&info, (const char *const[]){"t", "--svg", "x.svg", NULL}, EXIT_USAGE);
+    ck_assert_ptr_nonnull(strstr(err, "t: --svg: this demo draws nothing; its numbers are in "
+                                      "--json\n"));
+    free(err);
+    free(text);
+    text = help_of(&asking);
+    squeeze(text);
+    ck_assert_ptr_nonnull(strstr(text, " --svg FILE also draw in FILE what the run measured: "
+                                       "its residency maps (a square a page); its memory over "
+                                       "time, against the limit "));
     free(text);
     text = help_of(&asking);
     ck_assert_ptr_nonnull(strstr(text, "\n  --predict "));
