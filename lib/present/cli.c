@@ -56,7 +56,7 @@ static bool offered(const struct demo_info *info, size_t common_index)
 
 /* Help offers --predict and --answers where they have a question to ask, and --svg
  * where there is something to draw. The parser takes them even so, to say why not. */
-static bool shown(const struct demo_info *info, size_t common_index)
+static bool in_help(const struct demo_info *info, size_t common_index)
 {
     int id = common_ids[common_index];
     if ((id == OPT_PREDICT || id == OPT_ANSWERS) && !info->runs_demos &&
@@ -253,7 +253,7 @@ static void write_help(const struct demo_info *info, FILE *out)
     for (size_t i = 0; i < info->noptions; i++)
         print_option(&info->options[i], 0, out);
     for (size_t i = 0; i < NCOMMON; i++) {
-        if (!shown(info, i))
+        if (!in_help(info, i))
             continue;
         struct cli_option o = common_options[i];
         char help[256];

@@ -96,7 +96,10 @@ static void name_pattern(const char *name, char *out, size_t len)
     for (; *name && o + 3 < len; name++) {
         if (strchr("[].*^", *name))
             out[o++] = '\\';
-        out[o++] = strchr("'\"`$\\", *name) ? '.' : *name;
+        if (strchr("'\"`$\\", *name))
+            out[o++] = '.';
+        else
+            out[o++] = *name;
     }
     out[o] = '\0';
 }
