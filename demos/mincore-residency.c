@@ -408,6 +408,8 @@ int main(int argc, char **argv)
     if (path && pages_given)
         cli_usage_error(&info, "--pages and --file do not go together: the file's size decides "
                                "how many pages are drawn");
+    /* --answers has a letter for each question of the lesson this run teaches */
+    common.lessons = path ? LESSONS(TABLE(file_steps)) : LESSONS(TABLE(anonymous));
     if (path)
         run_file(&common);
     len = pages * page;

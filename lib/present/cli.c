@@ -499,14 +499,10 @@ static void parse_answers(const struct demo_info *info, const char *text, struct
     common->answers[n] = '\0';
 }
 
-/* --predict and --answers against the demo's questions: one letter for each, a
- * choice of that question or '-', before anything runs. */
-static void check_answers(const struct demo_info *info, const struct cli_common *common)
+void cli_check_answers(const struct cli_common *common)
 {
-    int questions = narrate_questions(info->lessons);
-    if (questions == 0)
-        cli_usage_error(info, "%s: this demo asks no questions; its lab sheet's Predict "
-                        "first section has them", common->answers[0] ? "--answers" : "--predict");
+    const struct demo_info *info = common->info;
+    int questions = narrate_questions(common->lessons);
     int given = (int)strlen(common->answers);
     if (given == 0)
         return; /* asked at the terminal */
@@ -514,7 +510,7 @@ static void check_answers(const struct demo_info *info, const struct cli_common 
         cli_usage_error(info, "--answers: %d letter%s for %d questions (one a question, '-' "
                         "to skip one)", given, given == 1 ? "" : "s", questions);
     for (int i = 0; i < questions; i++) {
-        const struct narrate_lesson *row = narrate_question_row(info->lessons, i);
+        const struct narrate_lesson *row = narrate_question_row(common->lessons, i);
         int choices = 0;
         while (choices < NARRATE_MAX_CHOICES && row->choices[choices])
             choices++;
@@ -608,8 +604,10 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
         }
     }
     common->lessons = info->lessons;
-    if (common->predict && !info->runs_demos)
-        check_answers(info, common);
+    common->info = info;
+    if (common->predict && !info->runs_demos && narrate_questions(info->lessons) == 0)
+        cli_usage_error(info, "%s: this demo asks no questions; its lab sheet's Predict "
+                        "first section has them", common->answers[0] ? "--answers" : "--predict");
     return optind;
 }
 

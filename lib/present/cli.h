@@ -30,8 +30,10 @@ struct cli_common {
     bool step;
     bool predict;        /* --predict, or --answers */
     char answers[64];    /* --answers b,a,c as "bac"; "" to ask at the terminal */
-    /* The demo's step tables (demo_info.lessons): where --answers's letters belong. */
+    /* The step tables of this run (demo_info.lessons, or those of one mode of the demo,
+     * set before demo_start): the questions --answers has a letter for, in order. */
     const struct lesson_table *lessons;
+    const struct demo_info *info; /* whose command line this is */
     bool json;
     const char *svg;     /* --svg FILE, or NULL */
     enum color_mode color;
@@ -102,6 +104,10 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
 
 /* For demos without positional arguments. */
 void cli_no_positionals(const struct demo_info *info, int argc, char **argv, int first);
+
+/* --answers against common->lessons: one letter for each question, each a choice of
+ * that question or '-'; else a usage error naming it (narrate_init calls it). */
+void cli_check_answers(const struct cli_common *common);
 
 noreturn void cli_usage_error(const struct demo_info *info, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

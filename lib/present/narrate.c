@@ -56,6 +56,8 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
     n->predict = common->predict;
     n->answers = common->answers[0] ? common->answers : NULL;
     n->lessons = common->lessons;
+    if (n->answers && common->info)
+        cli_check_answers(common); /* before anything runs: a list that fits this run */
     if (n->predict && !n->answers && !(isatty(STDIN_FILENO) && (tty_out || n->json))) {
         fprintf(stderr, "%s: --predict asks at a terminal; without one, give the answers "
                         "with --answers (e.g. --answers b,a,c)\n", demo);

@@ -49,7 +49,7 @@ expect '--size --step --svg ' vmlab mmap-anon --s
 expect '--step ' vmlab tour --s          # the tour takes no --size
 expect '--all ' vmlab segv-pgfault --a             # it asks no questions: no --answers
 expect '--allocator --answers ' vmlab malloc-brk --a
-expect '--allocator ' vmlab malloc-free --a
+expect '--allocator --answers ' vmlab malloc-free --a
 expect 'always auto ' vmlab tour --color a
 expect '--help ' vmlab oom-killer-try --he
 expect '' vmlab list x

@@ -375,7 +375,8 @@ static const struct demo_info asking = {
     .draws = DRAWS_RESIDENCY | DRAWS_GROWTH,
 };
 
-/* What cli_parse writes to stderr for argv, which must end it with status `want`. */
+/* What cli_parse and cli_check_answers write to stderr for argv, which must end them
+ * with status `want`. */
 static char *stderr_of(const struct demo_info *i, const char *const *argv, int want)
 {
     int fds[2];
@@ -392,6 +393,7 @@ static char *stderr_of(const struct demo_info *i, const char *const *argv, int w
             argc++;
         struct cli_common c;
         cli_parse(argc, (char **)argv, i, &c, NULL, NULL);
+        cli_check_answers(&c); /* narrate_init's check, before anything runs */
         _exit(0);
     }
     close(fds[1]);
@@ -420,6 +422,7 @@ START_TEST(answers_one_choice_per_question)
     cli_parse(3, (char **)argv, &asking, &c, NULL, NULL);
     ck_assert_str_eq(c.answers, "ba");
     ck_assert_ptr_eq(c.lessons, asking.lessons);
+    ck_assert_ptr_eq(c.info, &asking);
 }
 END_TEST
 
