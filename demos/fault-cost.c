@@ -401,8 +401,7 @@ static const struct demo_info info = {
         "transparent huge page, hugetlb when the pool has free pages, and the floor\n"
         "under them all, zeroing a page already resident; then will-it-scale's\n"
         "page_fault1 method side by side. Median and spread of several repetitions.",
-    .options = options,
-    .noptions = sizeof options / sizeof options[0],
+    DEMO_OPTIONS(options),
     .examples = "  fault-cost                 128 MiB, 7 repetitions of each\n"
                 "  fault-cost --quick         16 MiB, 3 repetitions\n"
                 "  fault-cost --json | jq '.facts.ns_per_page_median? // empty'\n",

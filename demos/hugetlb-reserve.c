@@ -327,8 +327,7 @@ static const struct demo_info info = {
         "/proc/meminfo: mmap reserves a page (HugePages_Rsvd), the first write takes\n"
         "it (HugePages_Free). Then, with the pool used up, the two ways to fail:\n"
         "ENOMEM at mmap without MAP_NORESERVE, SIGBUS at the first write with it.",
-    .options = options,
-    .noptions = sizeof options / sizeof options[0],
+    DEMO_OPTIONS(options),
     .examples = "  hugetlb-reserve                 uses the free huge pages there are\n"
                 "  sudo hugetlb-reserve --setup 2  if there are none, grow the pool by 2\n"
                 "  hugetlb-reserve --predict       guess each counter's move, then see\n",

@@ -336,8 +336,7 @@ static const struct demo_info info = {
     .summary = "Frees, marks and fills anonymous memory with madvise, showing after each call\n"
                "what smaps says (Rss, LazyFree, Swap). MADV_FREE's pages are shown going under\n"
                "pressure in a small memory cgroup (as root).",
-    .options = options,
-    .noptions = sizeof options / sizeof options[0],
+    DEMO_OPTIONS(options),
     .examples = "  madvise-pages              every step on 4 MiB\n"
                 "  madvise-pages --step       pause before each step\n",
     .lessons = LESSONS(TABLE(freeing), TABLE(in_cgroup), TABLE(filling)),

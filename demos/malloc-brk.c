@@ -239,8 +239,7 @@ static const struct demo_info info = {
         "128 KiB threshold, how free moves it and mallopt fixes it. With --allocator,\n"
         "the same steps under another malloc, side by side. What malloc'd memory\n"
         "costs and what free gives back: malloc-free.",
-    .options = options,
-    .noptions = 1,
+    DEMO_OPTIONS(options),
     .examples = "  malloc-brk                 the nine steps\n"
                 "  malloc-brk --step          pause before each step; watch smaps live\n"
                 "  malloc-brk --predict       say where each allocation goes, then see\n"

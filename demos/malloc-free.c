@@ -318,8 +318,7 @@ static const struct demo_info info = {
         "unmaps a big block at once, but keeps heap memory until malloc_trim. With\n"
         "--allocator, the same steps under another malloc, side by side. Where malloc\n"
         "gets memory from: malloc-brk.",
-    .options = options,
-    .noptions = 1,
+    DEMO_OPTIONS(options),
     .examples = "  malloc-free                the nine steps\n"
                 "  malloc-free --step         pause before each step; watch smaps live\n"
                 "  malloc-free --predict      guess the faults of steps 2 and 4, then see\n"

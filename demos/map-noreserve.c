@@ -384,13 +384,11 @@ static const struct demo_info info = {
         "overcommit_memory) made of each request, what it charged (the flag ac in\n"
         "smaps, Committed_AS), and what a PROT_NONE reservation costs before and after\n"
         "mprotect. Sizes follow what this machine can grant. Only three pages are written.",
-    .options = overcommit_options,
-    .noptions = OVERCOMMIT_OPTIONS,
+    DEMO_OPTIONS(overcommit_options),
     .examples = "  map-noreserve           in the mode this machine is in\n"
                 "  map-noreserve --step    pause before each call; watch smaps live\n"
                 "  (overcommit-modes: the same requests in modes 0, 1 and 2, as root)\n",
     .draws = DRAWS_COMMIT,
-    .lessons = LESSONS(TABLE(steps)),
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)

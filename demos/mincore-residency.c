@@ -334,19 +334,17 @@ static const struct cli_option options[] = {
 
 static const struct demo_info info = {
     .name = "mincore-residency",
-    .summary =
-        "Draws which pages of a mapping are resident, one character per page ('#'\n"
-        "resident, '.' not), 64 to a line, after each step: writes fault pages in, a\n"
-        "read maps the shared zero page (resident for mincore, not counted in Rss),\n"
-        "MADV_DONTNEED throws pages and their contents away. With --file, the same\n"
-        "picture for a file's pages in the page cache (what fincore and vmtouch show).",
-    .options = options,
-    .noptions = sizeof options / sizeof options[0],
+    .summary = "Draws which pages of a mapping are resident, one character per page ('#'\n"
+               "resident, '.' not), 64 to a line, after each step: writes fault pages in, a\n"
+               "read maps the shared zero page (resident for mincore, not counted in Rss),\n"
+               "MADV_DONTNEED throws pages and their contents away. With --file, the same\n"
+               "picture for a file's pages in the page cache (what fincore and vmtouch show).",
+    DEMO_OPTIONS(options),
     .examples = "  mincore-residency                  16 anonymous pages\n"
                 "  mincore-residency --pages 64 --step\n"
                 "  mincore-residency --file ~/copy-of-a-file --scale 8\n",
     .draws = DRAWS_RESIDENCY,
-    .lessons = LESSONS(TABLE(anonymous), TABLE(file_steps)),
+    .lessons = LESSONS(TABLE(anonymous)), /* --file: run_file's */
 };
 
 static void on_option(void *ctx, size_t index, const char *arg)
@@ -364,7 +362,7 @@ static void on_option(void *ctx, size_t index, const char *arg)
 }
 
 /* --file: the file's pages (as many as the picture holds) in the page cache. */
-static void run_file(const struct cli_common *common)
+static void run_file(struct cli_common *common)
 {
     struct stat st;
     struct statfs sfs;
@@ -382,6 +380,7 @@ static void run_file(const struct cli_common *common)
      * or CAP_FOWNER; anyone else gets "all resident", so it cannot spy on others' reads. */
     f.truthful = ok && (st.st_uid == geteuid() || geteuid() == 0 ||
                         faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0);
+    common->lessons = LESSONS(TABLE(file_steps)); /* --answers: this lesson's questions */
     demo_start(&n, &info, common, f.truthful ? NARRATE_COUNT(file_steps) : 1);
     if (!ok)
         narrate_fail_errno(&n, fd < 0 ? "open" : "fstat", err);
@@ -408,8 +407,6 @@ int main(int argc, char **argv)
     if (path && pages_given)
         cli_usage_error(&info, "--pages and --file do not go together: the file's size decides "
                                "how many pages are drawn");
-    /* --answers has a letter for each question of the lesson this run teaches */
-    common.lessons = path ? LESSONS(TABLE(file_steps)) : LESSONS(TABLE(anonymous));
     if (path)
         run_file(&common);
     len = pages * page;

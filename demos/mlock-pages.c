@@ -258,8 +258,7 @@ static const struct demo_info info = {
     .summary = "Locks anonymous memory with mlock and mlockall, showing after each call what\n"
                "smaps (Rss, Locked), /proc/self/status (VmLck) and /proc/meminfo (Mlocked,\n"
                "Unevictable) say, and what RLIMIT_MEMLOCK allows.",
-    .options = options,
-    .noptions = sizeof options / sizeof options[0],
+    DEMO_OPTIONS(options),
     .examples = "  mlock-pages                every step on 4 MiB\n"
                 "  mlock-pages --step         pause before each step\n",
     .lessons = LESSONS(TABLE(locking), TABLE(past_memlock), TABLE(locking_all)),

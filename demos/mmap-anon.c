@@ -350,8 +350,7 @@ static const struct demo_info info = {
                "after each step what /proc/self/smaps, /proc/meminfo and the fault counters\n"
                "say: mmap only reserves address space (and commit charge); the first write\n"
                "to a page faults in a zeroed frame; a first read maps the shared zero page.",
-    .options = options,
-    .noptions = sizeof options / sizeof options[0],
+    DEMO_OPTIONS(options),
     .examples = "  mmap-anon                  the seven steps on 16 MiB\n"
                 "  mmap-anon --step           pause before each step; watch smaps live\n"
                 "  mmap-anon --size 64M --json | jq .delta\n"

@@ -313,15 +313,13 @@ static const struct demo_info info = {
                "limit can run out, never the machine. Then: how it ended, what the cgroup\n"
                "counted, what the kernel logged. The original's arguments still work: COUNT\n"
                "allocations, FORCE-PAGE-FAULT 1 writes each block (0: not), VERBOSE 1 progress.",
-    .options = options,
-    .noptions = sizeof options / sizeof options[0],
+    DEMO_OPTIONS(options),
     .examples = "  sudo oom-killer-try                      write until killed, in 64 MiB\n"
                 "  sudo oom-killer-try 100000 0             malloc without touching\n"
                 "  sudo oom-killer-try --via mmap --touch none\n"
                 "  sudo oom-killer-try --via mmap --touch read --block 2M\n",
     .needs = needs,
     .draws = DRAWS_GROWTH,
-    .lessons = LESSONS(TABLE(steps), {&no_cgroup, 1}),
 };
 
 static const char *const touches[] = {"write", "read", "none", NULL};

@@ -319,8 +319,7 @@ static const struct demo_info info = {
         "than RAM + swap and for one that fits, each with and without MAP_NORESERVE:\n"
         "what each policy grants, refuses and charges (the flag ac in smaps).\n"
         "Root only; the original mode is put back on every way out.",
-    .options = overcommit_options,
-    .noptions = OVERCOMMIT_OPTIONS,
+    DEMO_OPTIONS(overcommit_options),
     .examples = "  sudo overcommit-modes          modes 0, 1 and 2, then the mode restored\n"
                 "  sudo overcommit-modes --step   pause before each step\n"
                 "  sudo overcommit-modes --predict  guess modes 1 and 2, then see\n",

@@ -357,8 +357,7 @@ static const struct demo_info info = {
                "MADV_SEQUENTIAL change that, POSIX_FADV_WILLNEED reads ahead on request;\n"
                "a write makes pages dirty, writeback and fsync make them clean, and\n"
                "POSIX_FADV_DONTNEED drops clean pages.",
-    .options = options,
-    .noptions = 2,
+    DEMO_OPTIONS(options),
     .examples = "  page-cache                the nine steps\n"
                 "  page-cache --dir /dev/shm    the same on tmpfs\n"
                 "  sudo page-cache --drop-caches\n",

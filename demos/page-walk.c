@@ -342,8 +342,7 @@ static const struct demo_info info = {
                "from /proc/self/pagemap, and measures what page tables cost: one byte\n"
                "per 4 KiB, per 2 MiB and per 1 GiB of a large MAP_NORESERVE range, and\n"
                "VmPTE after each; with transparent huge pages the walk is one level shorter.",
-    .options = options,
-    .noptions = 1,
+    DEMO_OPTIONS(options),
     .examples = "  page-walk              the seven steps over 64 GiB of address space\n"
                 "  sudo page-walk         the same, with the frame number of the byte\n"
                 "  page-walk --gib 8 --json\n",

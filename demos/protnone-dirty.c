@@ -385,8 +385,7 @@ static const struct demo_info info = {
         "PROT_NONE (the charge comes back, Linux 6.7+); written; written then PROT_NONE\n"
         "(the charge stays). The size (up to 1 GiB) is chosen from what this machine\n"
         "can grant; nothing larger than one page is ever written.",
-    .options = options,
-    .noptions = sizeof options / sizeof options[0],
+    DEMO_OPTIONS(options),
     .examples = "  protnone-dirty\n  protnone-dirty --pages 16 --step\n",
     .draws = DRAWS_COMMIT | DRAWS_RESIDENCY,
     .lessons = LESSONS(TABLE(steps)),

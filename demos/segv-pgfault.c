@@ -401,8 +401,7 @@ static const struct demo_info info = {
         "stack-overflow, file-past-end, pkey-read. The original exercise's form also\n"
         "works: u|k (user or kernel address) and r|w (read or write); k r and k w\n"
         "touch the same address. With no case, every case runs (as --all).",
-    .options = options,
-    .noptions = sizeof options / sizeof options[0],
+    DEMO_OPTIONS(options),
     .examples = "  segv-pgfault --all          every case\n"
                 "  segv-pgfault text-write     write to the program's own code\n"
                 "  segv-pgfault k r            the original exercise's kernel read\n",

@@ -380,10 +380,9 @@ static const struct demo_need needs[] = {
 
 static const struct demo_info info = {
     .name = "stack-growth",
-    .summary =
-        "Recurses with 4 KiB frames and shows the [stack] mapping grow down page by\n"
-        "page; then, in children, the two things that stop it - RLIMIT_STACK and the\n"
-        "guard gap below the stack - and a thread's fixed stack with its guard page.",
+    .summary = "Recurses with 4 KiB frames and shows the [stack] mapping grow down page by\n"
+               "page; then, in children, the two things that stop it - RLIMIT_STACK and the\n"
+               "guard gap below the stack - and a thread's fixed stack with its guard page.",
     .examples = "  stack-growth               the seven steps\n"
                 "  stack-growth --step        pause before each; watch [stack] in smaps\n"
                 "  stack-growth --predict     guess how the stack grows, then see\n",

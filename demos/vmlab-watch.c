@@ -34,8 +34,7 @@ static const struct demo_info info = {
     .summary = "Follows the running vmlab demo (or PID) from a second terminal: its\n"
                "mapping's smaps fields, marked when they change, and every mapping of\n"
                "the process drawn to scale, '#' resident and '.' not.",
-    .options = options,
-    .noptions = sizeof options / sizeof options[0],
+    DEMO_OPTIONS(options),
     .tool = true,
     .exit_status = "0 it followed until Ctrl-C, --frames, or the PID it watched ended; 1 "
                    "writing its output failed; 2 bad usage, or a PID with nothing to watch (no "

@@ -58,6 +58,9 @@ struct cli_option {
     const char *help;
 };
 
+/* demo_info's .options and .noptions, from one table: DEMO_OPTIONS(options), */
+#define DEMO_OPTIONS(table) .options = (table), .noptions = sizeof(table) / sizeof((table)[0])
+
 struct demo_info {
     const char *name;      /* "mmap-anon" */
     const char *args;      /* positional synopsis after [options], or NULL */

@@ -150,6 +150,9 @@ void narrate_run(struct narrator *n, const struct narrate_lesson *steps, int cou
 {
     for (const struct narrate_lesson *st = steps; st < steps + count; st++) {
         narrate_begin(n, st->id, st->title);
+        if (st->ask && !narrate_question_listed(n->lessons, st->ask) && !n->bug[0])
+            snprintf(n->bug, sizeof n->bug, "step %d (%s) asks a question of no table in "
+                     "demo_info.lessons: --help would not offer --predict", n->step, st->id);
         if (st->ask)
             narrate_ask(n, st->ask, st->choices);
         st->lesson();

@@ -216,6 +216,7 @@ void narrate_run(struct narrator *n, const struct narrate_lesson *steps, int cou
 /* The questions of a demo's tables (in the order --answers gives their letters), and
  * the row that asks question i (0 ..). */
 int narrate_questions(const struct lesson_table *lessons);
+bool narrate_question_listed(const struct lesson_table *lessons, const char *question);
 const struct narrate_lesson *narrate_question_row(const struct lesson_table *lessons, int i);
 
 /* ---- Predict, then check (--predict) ----

@@ -24,6 +24,21 @@ int narrate_questions(const struct lesson_table *lessons)
     return count;
 }
 
+/* The place of a question in the tables, or -1. */
+static int question_place(const struct lesson_table *lessons, const char *question)
+{
+    const struct narrate_lesson *row;
+    for (int i = 0; (row = narrate_question_row(lessons, i)); i++)
+        if (strcmp(row->ask, question) == 0)
+            return i;
+    return -1;
+}
+
+bool narrate_question_listed(const struct lesson_table *lessons, const char *question)
+{
+    return question_place(lessons, question) >= 0;
+}
+
 /* Which question of the demo this is: its place in the tables, so that a letter of
  * --answers belongs to the same question on every machine, whatever rows run there (a
  * program without tables, such as a test's, asks in order). */
@@ -31,14 +46,11 @@ static int question_index(struct narrator *n, const char *text)
 {
     if (!n->lessons)
         return n->questions;
-    const struct narrate_lesson *row;
-    for (int i = 0; (row = narrate_question_row(n->lessons, i)); i++)
-        if (strcmp(row->ask, text) == 0)
-            return i;
-    if (!n->bug[0])
+    int i = question_place(n->lessons, text);
+    if (i < 0 && !n->bug[0])
         snprintf(n->bug, sizeof n->bug, "step %d (%s) asks a question of no table in "
                  "demo_info.lessons", n->step, n->id);
-    return -1;
+    return i;
 }
 
 void narrate_ask(struct narrator *n, const char *question, const char *const choices[])

@@ -216,7 +216,7 @@ START_TEST(answers_from_unrecorded_findings_are_a_bug)
     static const struct narrate_lesson rows[] = {
         {"a", "Row a", lesson_a, explain_none, "Which?", {"first", "second"}, {"frist", "secnod"}},
     };
-    struct cli_common c = {.json = true, .predict = true};
+    struct cli_common c = {.json = true, .predict = true, .lessons = LESSONS(TABLE(rows))};
     snprintf(c.answers, sizeof c.answers, "a");
     narrate_init(&table_n, "demo-x", &c, NARRATE_COUNT(rows));
     table_n.out = capture();
@@ -321,7 +321,16 @@ START_TEST(question_of_no_table_is_a_bug)
     narrate_run(&table_n, other, 1);
     fclose(table_n.out);
     free(capture_buf);
-    ck_assert_str_eq(table_n.bug, "step 1 (b) asks a question of no table in demo_info.lessons");
+    ck_assert_str_eq(table_n.bug, "step 1 (b) asks a question of no table in demo_info.lessons: "
+                                  "--help would not offer --predict");
+    /* so also without --predict: a run that never asks still finds the table missing */
+    struct cli_common plain = {.json = true, .lessons = LESSONS(TABLE(listed))};
+    narrate_init(&table_n, "demo-x", &plain, 1);
+    table_n.out = capture();
+    narrate_run(&table_n, other, 1);
+    fclose(table_n.out);
+    free(capture_buf);
+    ck_assert_ptr_nonnull(strstr(table_n.bug, "asks a question of no table"));
 }
 END_TEST
 
