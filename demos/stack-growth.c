@@ -68,7 +68,7 @@ static struct {
 LESSON_FN static void read_limit(void)
 {
     LESSON(&n, getrlimit(RLIMIT_STACK, &limit););
-    narrate_watch(&n, d.anchor);
+    narrate_watch_named(&n, d.anchor, "[stack]");
 }
 
 LESSON_FN static void recurse_step(void)

@@ -7,6 +7,7 @@
  * output. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,12 +93,34 @@ START_TEST(step_pauses_until_enter)
 }
 END_TEST
 
+/* stack-growth watches [stack], whose start moves as it grows: its command finds
+ * the mapping by name, at the first pause after it was announced and after the
+ * stack grew (not by an address on the stack, which is no mapping's start). */
+START_TEST(stack_watch_finds_the_stack)
+{
+    struct pty_child *c = &child;
+    const char *argv[] = {demo_program("stack-growth", RUN_AS_SELF), "--step", NULL};
+    ck_assert_int_eq(pty_start(c, argv), 0);
+    ck_assert_msg(pty_wait_for(c, "Press Enter to run step 1/"), "%s", c->screen);
+    ck_assert(pty_send(c, "\n"));
+    ck_assert_msg(pty_wait_for(c, "/smaps"), "no watch command: %s", c->screen);
+    ck_assert_msg(pty_wait_for(c, "Press Enter to run step 2/"), "%s", c->screen);
+    watch_command_finds(c, "[stack]");
+    ck_assert(pty_send(c, "\n"));
+    ck_assert_msg(pty_wait_for(c, "Press Enter to run step 3/"), "%s", c->screen);
+    watch_command_finds(c, "[stack]");
+    kill(c->pid, SIGTERM);
+    pty_finish(c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("step at a terminal");
     TCase *tc = tcase_create("pty");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, step_pauses_until_enter);
+    tcase_add_test(tc, stack_watch_finds_the_stack);
     suite_add_tcase(s, tc);
     int failed = run_suite(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
