@@ -74,11 +74,13 @@ else
   "$dir/mmap-anon" --json --answers "$wrong" </dev/null >"$tmp/wrong" 2>/dev/null
   sed 's/"right":[0-9]*/"right":6/' "$tmp/wrong" >"$tmp/edited"
   grade=$(grade_of "$tmp/edited")
+  # (5/10 where every step measured as the first run did; a choice that others' use of
+  # memory moved since may be right by chance, so only full marks are wrong here)
   case $grade in
-    "5/10 on "*) /usr/bin/python3 "$tmp/grade.py" <"$tmp/edited" | grep -q 'does not match' ||
-      { echo "FAIL: the grader did not say an edited score does not match"; failures=$((failures + 1)); } ;;
-    *) echo "FAIL: the grader gave '$grade' to a run with no prediction right, its score edited"
+    "10/10 on "*) echo "FAIL: the grader gave '$grade' to a run with its score edited"
        failures=$((failures + 1)) ;;
+    *) /usr/bin/python3 "$tmp/grade.py" <"$tmp/edited" | grep -q 'does not match' ||
+      { echo "FAIL: the grader did not say an edited score does not match"; failures=$((failures + 1)); } ;;
   esac
 fi
 [ "$failures" -eq 0 ] || { echo "$failures program runs broke the JSON contract"; exit 1; }
