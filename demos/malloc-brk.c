@@ -244,7 +244,9 @@ static const struct demo_info info = {
                 "  malloc-brk --step          pause before each step; watch smaps live\n"
                 "  malloc-brk --predict       say where each allocation goes, then see\n"
                 "  malloc-brk --allocator jemalloc   the same steps under jemalloc too\n",
+#ifdef VMLAB_GLIBC_MALLOC /* else there are no steps: it says why and exits 77 */
     .lessons = LESSONS(TABLE(steps)),
+#endif
 };
 
 #ifdef VMLAB_GLIBC_MALLOC

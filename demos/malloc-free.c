@@ -323,7 +323,9 @@ static const struct demo_info info = {
                 "  malloc-free --step         pause before each step; watch smaps live\n"
                 "  malloc-free --predict      guess the faults of steps 2 and 4, then see\n"
                 "  malloc-free --allocator jemalloc  the same steps under jemalloc too\n",
+#ifdef VMLAB_GLIBC_MALLOC /* else there are no steps: it says why and exits 77 */
     .lessons = LESSONS(TABLE(steps)),
+#endif
 };
 
 #ifdef VMLAB_GLIBC_MALLOC

@@ -170,6 +170,22 @@ FULL_CASE(version_to_full_disk_fails, "-V")
 
 /* ---- help text: what `PROGRAM --help` writes, read back from a child ---- */
 
+/* All the child wrote to the pipe fds (until it closed it), then its wait status. */
+static char *drain_child(int fds[2], pid_t pid, int *status)
+{
+    close(fds[1]);
+    size_t len = 0, cap = 1 << 16;
+    char *text = malloc(cap);
+    ck_assert_ptr_nonnull(text);
+    ssize_t n;
+    while ((n = read(fds[0], text + len, cap - 1 - len)) > 0)
+        len += (size_t)n;
+    close(fds[0]);
+    text[len] = '\0';
+    ck_assert_int_eq(waitpid(pid, status, 0), pid);
+    return text;
+}
+
 static char *help_of(const struct demo_info *i)
 {
     int fds[2];
@@ -185,17 +201,8 @@ static char *help_of(const struct demo_info *i)
         cli_parse(2, (char **)argv, i, &c, NULL, NULL);
         _exit(99); /* --help must exit */
     }
-    close(fds[1]);
-    size_t len = 0, cap = 1 << 16;
-    char *text = malloc(cap);
-    ck_assert_ptr_nonnull(text);
-    ssize_t n;
-    while ((n = read(fds[0], text + len, cap - 1 - len)) > 0)
-        len += (size_t)n;
-    close(fds[0]);
-    text[len] = '\0';
     int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    char *text = drain_child(fds, pid, &status);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "--help: status %#x", status);
     return text;
 }
@@ -396,17 +403,8 @@ static char *stderr_of(const struct demo_info *i, const char *const *argv, int w
         cli_check_answers(&c); /* narrate_init's check, before anything runs */
         _exit(0);
     }
-    close(fds[1]);
-    size_t len = 0, cap = 1 << 16;
-    char *text = malloc(cap);
-    ck_assert_ptr_nonnull(text);
-    ssize_t n;
-    while ((n = read(fds[0], text + len, cap - 1 - len)) > 0)
-        len += (size_t)n;
-    close(fds[0]);
-    text[len] = '\0';
     int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    char *text = drain_child(fds, pid, &status);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == want, "%s: status %#x, not %d: %s",
                   argv[1], status, want, text);
     return text;
