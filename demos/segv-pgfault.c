@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* segv-pgfault: good and bad page faults. The MMU traps on every access it
- * cannot complete; the kernel decides. A good fault is fixed up and counted;
- * a bad one becomes a signal whose siginfo says why (si_code) and where
- * (si_addr). Each case runs in a child of its own; its access is the LESSON
- * line in the switch below. Then come the explanation and the options. */
+/* segv-pgfault: good and bad page faults in user space. The MMU traps on
+ * every access it cannot complete; the kernel decides. A good fault is fixed
+ * up and counted; a bad one becomes a signal whose siginfo says why (si_code)
+ * and where (si_addr). Each case runs in a child of its own
+ * (lib/present/fault-cases); its access is the LESSON line in the switch
+ * below. Then come the explanation and the options. Addresses user space may
+ * never touch (the kernel's half, the non-canonical hole): kernel-address. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -12,43 +14,30 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "errors.h"
+#include "fault-cases.h"
 #include "narrate.h"
 #include "needs.h"
 #include "probe.h"
 #include "procfs.h"
-#include "worker.h"
 
 /* ---- The lesson: one access a case ---- */
 
 enum {
-    GOOD_FAULT, NULL_READ, UNMAPPED_READ, UNMAPPED_WRITE, TEXT_WRITE, PROTNONE_READ, KERNEL_READ,
-    KERNEL_WRITE, NONCANONICAL_READ, EXERCISE_READ, EXERCISE_WRITE, STACK_OVERFLOW, FILE_PAST_END,
-    PKEY_READ, NCASES
+    GOOD_FAULT, NULL_READ, UNMAPPED_READ, UNMAPPED_WRITE, TEXT_WRITE, PROTNONE_READ,
+    STACK_OVERFLOW, FILE_PAST_END, PKEY_READ, NCASES
 };
 
-static const struct fault_case {
-    const char *name, *title;
-    uint64_t addr;           /* the address the access names, when it is a constant */
-    bool write;              /* the access writes (else it reads) */
-} cases[NCASES] = {          /* in the order of the enum above */
+static const struct fault_case cases[NCASES] = { /* in the order of the enum above */
     {"good-fault", "A good fault: the first write to a fresh page", 0, true},
     {"null-read", "Read address 0 (NULL)", 0, false},
     {"unmapped-read", "Read a page that munmap just removed", 0, false},
     {"unmapped-write", "Write a page that munmap just removed", 0, true},
     {"text-write", "Write into the program's own code", 0, true},
     {"protnone-read", "Read a PROT_NONE page", 0, false},
-    {"kernel-read", "Read the kernel's code address 0xffffffff81000000", 0xffffffff81000000, false},
-    {"kernel-write", "Write the same kernel address", 0xffffffff81000000, true},
-    {"noncanonical-read", "Read 0x8000000000000000, canonical in no paging mode",
-     0x8000000000000000, false},
-    {"exercise-read", "Read the exercise's 'kernel' address 0xffff0a8700100000",
-     0xffff0a8700100000, false},
-    {"exercise-write", "Write the same exercise address", 0xffff0a8700100000, true},
     {"stack-overflow", "Recurse until the stack cannot grow", 0, true},
     {"file-past-end", "Read past the end of a mapped file", 0, false},
     {"pkey-read", "Read a page whose protection key forbids access", 0, false},
@@ -60,7 +49,6 @@ static struct narrator n;
  * Static: the lesson changes it between sigsetjmp and a fault's jump. */
 static struct trial {
     volatile uintptr_t target; /* the address the lesson touches (grow_stack: its deepest) */
-    int64_t minflt[2];       /* before and after the lesson */
     const char *not_run;     /* the call that stopped the case before its lesson */
     int err;
     int pkey;                /* pkey-read: the key given to the page */
@@ -103,12 +91,7 @@ LESSON_FN static void grow_stack(long depth)
 // NOLINTEND(clang-analyzer-core.StackAddressEscape)
 
 /* Each case's access, to what no correct program touches: no sanitizer may
- * get there first (UBSan would stop at the NULL read, ASan at its shadow).
- * 0xffffffff81000000, x86-64 kernel code, is canonical in 4- and 5-level
- * paging, 0x8000000000000000 in neither, the exercise's 0xffff0a8700100000
- * only in 5-level. Each constant is loaded right before its access (the table
- * holds it for the explanation), never kept in %rbp across a call: through
- * %rbp or %rsp a non-canonical address is a stack-segment fault (#SS, SIGBUS). */
+ * get there first (UBSan would stop at the NULL read, ASan at its shadow). */
 LESSON_FN __attribute__((no_sanitize("undefined"))) static void access_case(void *arg)
 {
     int which = *(const int *)arg;
@@ -146,21 +129,6 @@ LESSON_FN __attribute__((no_sanitize("undefined"))) static void access_case(void
         aim((uintptr_t)p);
         LESSON(&n, p[0] = 1;);
         break;
-    case KERNEL_READ:
-        LESSON(&n, FORCE_READ(*(char *)0xffffffff81000000););
-        break;
-    case KERNEL_WRITE:
-        LESSON(&n, *(char *)0xffffffff81000000 = 1;);
-        break;
-    case NONCANONICAL_READ:
-        LESSON(&n, FORCE_READ(*(char *)0x8000000000000000););
-        break;
-    case EXERCISE_READ:
-        LESSON(&n, FORCE_READ(*(char *)0xffff0a8700100000););
-        break;
-    case EXERCISE_WRITE:
-        LESSON(&n, *(char *)0xffff0a8700100000 = 1;);
-        break;
     case STACK_OVERFLOW:
         /* Never more than 8 MiB, whatever the shell allows: an unlimited stack
          * would let this child take all the memory there is. */
@@ -196,16 +164,6 @@ LESSON_FN __attribute__((no_sanitize("undefined"))) static void access_case(void
 
 /* ---- How the numbers are explained ---- */
 
-static void observe(void *ctx, bool after)
-{
-    struct rusage ru;
-    (void)ctx;
-    if (after)
-        probe_disarm(); /* the window closes first: nothing after the lesson is caught */
-    getrusage(RUSAGE_SELF, &ru);
-    t.minflt[after] = ru.ru_minflt;
-}
-
 /* e: the stack's mapping, where the deepest frame was. */
 static void explain_stack(const struct probe_result *r, const struct smaps_entry *e)
 {
@@ -231,45 +189,11 @@ static void explain_stack(const struct probe_result *r, const struct smaps_entry
              "signal stack (sigaltstack), as it must: the normal stack could not grow.");
 }
 
-/* Addresses the user half cannot hold: canonical or not, kernel or LASS. */
-static void explain_high(const struct probe_result *r, const struct probe_paging *pg)
-{
-    bool canon = probe_canonical(t.target, pg->va_bits), five = pg->va_bits == 57;
-    bool gp = r->signo == SIGSEGV && r->code == SI_KERNEL; /* a general protection fault */
-    const char *why = five ? "the CPU has la57 and a mmap hint above 2^47 was honoured"
-                      : pg->la57 ? "the CPU has la57, but a mmap hint above 2^47 was not honoured"
-                                 : "the CPU has no la57 flag";
-    narrate_fact_int(&n, "virtual_address_bits", pg->va_bits);
-    CONCLUDE(&n, five ? "five_level_paging" : "four_level_paging", true,
-             VALUES(VAL("la57_cpu_flag", pg->la57),
-                    VAL("hint_above_2_47_honoured", pg->hint_honoured)),
-             "This kernel uses %d-level paging (%s): addresses have %d bits, and one is canonical "
-             "when bits %d to 63 are all equal.", five ? 5 : 4, why, pg->va_bits, pg->va_bits - 1);
-    FINDING(&n, canon ? "address_canonical" : "address_not_canonical", true,
-            VAL("virtual_address_bits", pg->va_bits));
-    CONCLUDE(&n, "kernel_half_page_fault", canon && r->signo == SIGSEGV &&
-             r->code == SEGV_MAPERR && r->addr == t.target,
-             VALUES(VAL("si_addr_is_address", r->addr == t.target)),
-             "So 0x%llx is canonical, in the kernel's half: the CPU looked it up, user mode may "
-             "not use kernel pages, and the page fault became SEGV_MAPERR with the address in "
-             "si_addr.", (unsigned long long)t.target);
-    CONCLUDE(&n, "noncanonical_general_protection", !canon && gp,
-             VALUES(VAL("si_addr_is_zero", r->addr == 0)),
-             "So 0x%llx is not canonical: the CPU raised a general protection fault before "
-             "reading any page table. A #GP carries no address: SI_KERNEL, si_addr 0.",
-             (unsigned long long)t.target);
-    CONCLUDE(&n, "lass_general_protection", canon && gp && pg->lass,
-             VALUES(VAL("lass_cpu_flag", pg->lass)),
-             "Canonical, yet a general protection fault: with LASS (cpu flag lass) the CPU "
-             "refuses user-mode access to the kernel's half before the page walk: SI_KERNEL, "
-             "si_addr 0.");
-}
-
 /* One explanation for every case: what the address was, what the kernel
  * sent, and which rule that shows. */
-static void explain(int which, const struct probe_result *r)
+static void explain(int which, const struct fault_outcome *o)
 {
-    narrate_fact(&n, "case", "%s", cases[which].name);
+    const struct probe_result *r = &o->r;
     if (t.not_run) { /* the case did not get to its access: which call stopped it, and why */
         char name[24];
         bool ospke = probe_cpu_flag("ospke");
@@ -282,17 +206,11 @@ static void explain(int which, const struct probe_result *r)
                      "no ospke flag: this CPU, or this kernel, offers no memory protection keys.");
         return;
     }
-    struct probe_paging pg;
-    probe_paging(&pg);
     struct smaps_entry e;
-    bool mapped = smaps_read_entry(t.target, &e) == PROCFS_OK;
-    narrate_fact(&n, "address", "0x%llx", (unsigned long long)t.target);
-    narrate_fact(&n, "mapping", "%s%s%s", mapped ? e.perms : "none",
-                 mapped && e.name[0] ? " " : "", mapped ? e.name : "");
-    narrate_fact(&n, "signal", "%s", probe_signal_name(r->faulted ? r->signo : 0));
+    bool mapped = fault_case_facts(&n, t.target, r, &e);
     if (!r->faulted) {
-        int64_t faults = t.minflt[1] - t.minflt[0];
-        narrate_value(&n, "minor_faults", "", true, t.minflt[0], true, t.minflt[1]);
+        int64_t faults = o->minflt[1] - o->minflt[0];
+        narrate_value(&n, "minor_faults", "", true, o->minflt[0], true, o->minflt[1]);
         if (!CONCLUDE(&n, "good_fault", faults == 1 && mapped, VALUES(VAL("minor_faults", faults)),
                       "A good fault: the mapping allows the write, but the page was not there "
                       "yet; the kernel took one minor fault, mapped a zeroed frame and retried "
@@ -301,21 +219,11 @@ static void explain(int which, const struct probe_result *r)
                          (long long)faults);
         return;
     }
-    narrate_fact(&n, "si_code", "%s", probe_code_name(r->signo, r->code));
-    narrate_fact(&n, "si_addr", "0x%llx", (unsigned long long)r->addr);
-    if (r->pkey >= 0)
-        narrate_fact_int(&n, "si_pkey", r->pkey);
     if (which == STACK_OVERFLOW) {
         if (mapped)
             explain_stack(r, &e);
         return;
     }
-#if defined(__x86_64__) /* canonical addresses, as explained here */
-    if (t.target >> (pg.va_bits - 1) != 0) { /* above the user half (non-canonical ones too) */
-        explain_high(r, &pg);
-        return;
-    }
-#endif
     bool segv = r->signo == SIGSEGV; /* si_code values repeat across signals */
     bool at_target = r->addr == t.target, write = cases[which].write;
     bool forbids = mapped && (write ? e.perms[1] != 'w' : e.perms[0] != 'r');
@@ -356,120 +264,43 @@ static void explain(int which, const struct probe_result *r)
     }
 }
 
-/* Runs in the case's own child process (lib/safety/worker); sends back the
- * first sentence said without its finding, if any. */
-static void run_case(void *arg, void *bug)
-{
-    int which = *(const int *)arg;
-    t.target = cases[which].addr;
-    /* A forked child maps the program's code page by page as it first runs
-     * it: run the path after the lesson (the observer's too) once now, so that
-     * the good fault's window counts the write's fault and no code fault of its own. */
-    narrate_observe(&n, observe, NULL);
-    narrate_lesson_after(&n);
-    if (n.pause) /* the process to look at during the pause is this child, not the demo */
-        narrate_live(&n, "This case runs in PID %ld, a child: cat /proc/%ld/maps", (long)getpid(),
-                     (long)getpid());
-    struct probe_result r; /* caught from the case's start: its setup makes no access that faults */
-    if (probe_call(access_case, arg, &r) != 0)
-        _exit(100); /* sigaction failed: the parent reports a case without result */
-    if (r.faulted)
-        narrate_lesson_after(&n); /* the LESSON's own "after" was jumped over */
-    explain(which, &r);
-    narrate_end_step(&n);
-    snprintf(bug, sizeof n.bug, "%s", n.bug);
-}
-
 /* ---- The command line and main ---- */
 
 static const struct cli_option options[] = {
     {"all", NULL, "run every case, each in its own child (the default)"},
 };
 
+/* The exercise's u r|w: a page munmap just removed (its k is kernel-address's). */
+static const struct fault_exercise exercise = {"u", "a user address; for k, run kernel-address",
+                                               UNMAPPED_READ};
+
 static const struct demo_info info = {
     .name = "segv-pgfault",
     .exit_status = "0 every case ran and the output shows what the kernel reported; 1 a case "
                    "ended without a result, or a system call failed (the message names it); "
                    "2 bad usage; 77 this machine cannot show it (the message says why).",
-    .args = "[CASE | u|k r|w]",
+    .args = "[CASE | u r|w]",
     .summary =
         "Makes one memory access that the MMU cannot complete and shows what the\n"
         "kernel made of it: a minor fault it fixes up, or a signal (SIGSEGV, SIGBUS)\n"
-        "whose si_code says why and si_addr says where. Cases: good-fault, null-read,\n"
-        "unmapped-read, unmapped-write, text-write, protnone-read, kernel-read,\n"
-        "kernel-write, noncanonical-read, exercise-read, exercise-write,\n"
-        "stack-overflow, file-past-end, pkey-read. The original exercise's form also\n"
-        "works: u|k (user or kernel address) and r|w (read or write); k r and k w\n"
-        "touch the same address. With no case, every case runs (as --all).",
+        "whose si_code says why and si_addr says where, in user space. Cases:\n"
+        "good-fault, null-read, unmapped-read, unmapped-write, text-write,\n"
+        "protnone-read, stack-overflow, file-past-end, pkey-read. The original\n"
+        "exercise's form also works: u (a user address) and r|w (read or write);\n"
+        "its k (kernel address) is kernel-address's. With no case, every case runs\n"
+        "(as --all).",
     DEMO_OPTIONS(options),
     .examples = "  segv-pgfault --all          every case\n"
                 "  segv-pgfault text-write     write to the program's own code\n"
-                "  segv-pgfault k r            the original exercise's kernel read\n",
+                "  segv-pgfault u w            the original exercise's user write\n",
 };
-
-/* The case a command line names: CASE, or the exercise's u|k r|w. */
-static int chosen_case(int npos, char **arg)
-{
-    char q[2][64];
-    for (int i = 0; i < npos; i++)
-        cli_quote(arg[i], q[i], sizeof q[i]);
-    for (int i = 0; npos == 1 && i < NCASES; i++)
-        if (strcmp(cases[i].name, arg[0]) == 0)
-            return i;
-    if (npos == 1)
-        cli_usage_error(&info, "'%s' is not a case (see --help for the list)", q[0]);
-    bool kernel = strcmp(arg[0], "k") == 0, write = strcmp(arg[1], "w") == 0;
-    if (!kernel && strcmp(arg[0], "u") != 0)
-        cli_usage_error(&info, "'%s' is not u (user address) or k (kernel address)", q[0]);
-    if (!write && strcmp(arg[1], "r") != 0)
-        cli_usage_error(&info, "'%s' is not r (read) or w (write)", q[1]);
-    return (kernel ? EXERCISE_READ : UNMAPPED_READ) + write; /* each read's write comes next */
-}
-
-static void on_all(void *ctx, size_t index, const char *arg)
-{
-    (void)index, (void)arg; /* --all is the only option, a flag */
-    *(bool *)ctx = true;
-}
 
 int main(int argc, char **argv)
 {
-    bool all = false;
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, on_all, &all);
-    int npos = argc - first, from = 0, to = NCASES, failures = 0;
-    if (npos > 2)
-        cli_usage_error(&info, "too many arguments: give one case, or u|k and r|w");
-    if (all && npos > 0)
-        cli_usage_error(&info, "--all runs every case: give it no case");
-    if (npos > 0)
-        to = (from = chosen_case(npos, argv + first)) + 1;
-
+    int from, to;
+    fault_cases_parse(argc, argv, &info, &common, cases, NCASES, &exercise, &from, &to);
     page = (size_t)sysconf(_SC_PAGESIZE);
     demo_start(&n, &info, &common, to - from);
-    narrate_intro(&n, "segv-pgfault (PID %ld): %d case%s, each in a child process of its own.",
-                  (long)getpid(), to - from, to - from == 1 ? "" : "s");
-    for (int which = from; which < to; which++) {
-        char id[32], bug[sizeof n.bug];
-        int status = 0;
-        snprintf(id, sizeof id, "%s", cases[which].name); /* the step's id: good_fault */
-        for (char *dash = strchr(id, '-'); dash; dash = strchr(dash, '-'))
-            *dash = '_';
-        narrate_begin(&n, id, cases[which].title);
-        if (worker_run(run_case, &which, bug, sizeof bug, &status) != 0) {
-            failures++;
-            bool killed = WIFSIGNALED(status);
-            narrate_fact(&n, "child", "%s %d", killed ? "killed by signal" : "exit status",
-                         killed ? WTERMSIG(status) : WEXITSTATUS(status));
-            narrate_note(&n, "The case's child process ended without sending a result.");
-            narrate_end_step(&n);
-        } else if (bug[0] && !n.bug[0]) {
-            snprintf(n.bug, sizeof n.bug, "%s", bug);
-        }
-    }
-    if (failures)
-        narrate_finish(&n, RESULT_FAIL, "%d case%s ended without a result", failures,
-                       failures == 1 ? "" : "s");
-    narrate_finish(&n, RESULT_OK, "%d case%s; every signal and si_code above is what the kernel "
-                                  "reported in this run", to - from, to - from == 1 ? "" : "s");
+    fault_cases_run(&n, cases, from, to, access_case, explain);
 }

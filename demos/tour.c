@@ -46,6 +46,7 @@ static const struct stop stops[] = {
     {"mlock-pages", NULL, NULL, "mlock keeps pages resident, within RLIMIT_MEMLOCK"},
     {"madvise-pages", NULL, NULL, "madvise frees, marks or fills pages a process has"},
     {"segv-pgfault", "--all", NULL, "good and bad page faults, and what the signal says"},
+    {"kernel-address", "--all", NULL, "the kernel's half and the non-canonical hole: no access"},
     {"map-noreserve", NULL, NULL, "overcommit: 1 TiB on a machine with far less, and what it costs"},
     {"overcommit-modes", NULL, NULL, "the same requests in overcommit modes 0, 1 and 2 (root)"},
     {"hugetlb-reserve", "--setup", "2", "huge pages are reserved at mmap, or fail with SIGBUS"},

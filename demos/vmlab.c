@@ -61,6 +61,7 @@ static const struct program {
     {"mlock-pages", "mlock keeps pages resident, within RLIMIT_MEMLOCK"},
     {"madvise-pages", "madvise frees, marks or fills pages a process has"},
     {"segv-pgfault", "good and bad page faults, and what the signal says"},
+    {"kernel-address", "addresses user space may never touch, and what the signal says"},
     {"map-noreserve", "overcommit: asking for more memory than there is"},
     {"overcommit-modes", "the same requests in overcommit modes 0, 1 and 2 (root)"},
     {"hugetlb-reserve", "huge pages are reserved at mmap, taken at first write"},

@@ -531,8 +531,8 @@ none. Steps are in the order of the demo's tables; an option or the machine may
 leave some out. `{...}` is a part the program computes at run time: the expression
 is shown, and under the table what it may be. Step `*` is any step: code the step
 table does not name records it (an observer main() sets, which runs around every
-step, or a step main() begins itself: segv-pgfault's cases, whose ids are the case
-names with `_` for `-`, and hugetlb-reserve's steps it does not run). See
+step, or a step main() begins itself: segv-pgfault's and kernel-address's cases, whose
+ids are the case names with `_` for `-`, and hugetlb-reserve's steps it does not run). See
 [json.md](json.md) for the contract, and its [Changes](json.md#changes) for what
 changed between versions.
 """

@@ -29,6 +29,7 @@ static const struct program programs[] = {
     {"hugetlb-reserve", {"--setup"}, NULL, false},
     {"protnone-dirty", {"--pages"}, NULL, false},
     {"segv-pgfault", {NULL}, NULL, true},
+    {"kernel-address", {NULL}, NULL, true},
     {"oom-killer-try", {"--limit", "--block", "--oom-score-adj", "--timeout"}, "--oom-score-adj", true},
     {"page-walk", {"--gib"}, NULL, false},
     {"page-cache", {"--dir"}, NULL, false},
@@ -83,14 +84,15 @@ static void build_cases(void)
             add(pr, pr->options[o], NULL, NULL, pr->options[o]);                 /* missing value */
             add(pr, pr->options[o], "16", pr->options[o], pr->options[o]);       /* repeated */
         }
-        /* As the first argument: a case name for segv-pgfault, a COUNT for
-         * oom-killer-try. ("-1" would be read as an option: covered below.) */
+        /* As the first argument: a case name for segv-pgfault and kernel-address,
+         * a COUNT for oom-killer-try. ("-1" would be read as an option: covered below.) */
+        bool by_case = strcmp(pr->name, "segv-pgfault") == 0 ||
+                       strcmp(pr->name, "kernel-address") == 0;
         for (size_t v = 0; pr->positional && v < NVALUES; v++)
             if (values[v][0] != '-')
-                add(pr, values[v], NULL, NULL,
-                    strcmp(pr->name, "segv-pgfault") == 0 ? "is not a case" : "COUNT");
-        if (pr->positional && strcmp(pr->name, "segv-pgfault") == 0)
-            add(pr, "u", "r", "x", "too many");
+                add(pr, values[v], NULL, NULL, by_case ? "is not a case" : "COUNT");
+        if (pr->positional && by_case)
+            add(pr, strcmp(pr->name, "segv-pgfault") == 0 ? "u" : "k", "r", "x", "too many");
         else if (pr->positional)
             add(pr, "1", "1", "2", "VERBOSE");
         add(pr, "--nope", NULL, NULL, "--nope");

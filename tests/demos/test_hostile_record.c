@@ -62,6 +62,7 @@ static const struct program {
     {"mincore-residency", {NULL}, NULL},
     {"protnone-dirty", {NULL}, NULL},
     {"segv-pgfault", {"null-read"}, NULL},
+    {"kernel-address", {"kernel-read"}, NULL},
     {"oom-killer-try", {"16"}, NULL}, /* 16 blocks: its cgroup, no OOM kill */
     {"page-walk", {"--gib", "4"}, NULL},
     {"page-cache", {NULL}, NULL},

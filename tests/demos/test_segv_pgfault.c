@@ -5,10 +5,10 @@
  * reading of the paging mode, vm.mmap_min_addr and the CPU's flags - which
  * signal and si_code the kernel must send. Then it compares the demo's
  * report with that. Nothing here uses lib/kernel/probe or the demo's own patterns.
+ * (The kernel's half and non-canonical addresses: test_kernel_address.)
  *
  *   test_segv_pgfault          all cases stepped, single cases, the command line
- *   test_segv_pgfault nobody   all cases as uid 65534 (no pauses: the
- *                              expectations that need no maps) */
+ *   test_segv_pgfault nobody   single cases as uid 65534 */
 #define _GNU_SOURCE
 #include <check.h>
 #include <dirent.h>
@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "demo_test.h"
+#include "fault_checks.h"
 #include "lesson.h"
 #include "observe.h"
 #include "suite.h"
@@ -33,82 +34,6 @@ static enum run_as run_as = RUN_AS_SELF;
 static long page;
 
 /* ---- the test's own readings ---- */
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (len + 1 == cap) {
-            char *bigger = realloc(buf, cap *= 2);
-            if (!bigger)
-                free(buf);
-            buf = bigger;
-        }
-    }
-    fclose(f);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
-}
-
-static bool has_cpu_flag(const char *flag)
-{
-    char *info = slurp("/proc/cpuinfo");
-    ck_assert_ptr_nonnull(info);
-    char *line = strstr(info, "\nflags");
-    bool found = false;
-    if (line) {
-        char *end = strchr(line + 1, '\n');
-        if (end)
-            *end = '\0';
-        char word[64];
-        snprintf(word, sizeof word, " %s", flag);
-        for (char *s = line; (s = strstr(s, word)) != NULL; s += strlen(word))
-            if (s[strlen(word)] == ' ' || s[strlen(word)] == '\0')
-                found = true;
-    }
-    free(info);
-    return found;
-}
-
-/* 57 when the kernel maps a hint above 2^47 (and the CPU has la57), else 48. */
-static int va_bits(void)
-{
-    void *p = mmap((void *)(1UL << 52), (size_t)page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    bool high = p != MAP_FAILED && (unsigned long)p > (1UL << 47);
-    if (p != MAP_FAILED)
-        munmap(p, (size_t)page);
-    return high && has_cpu_flag("la57") ? 57 : 48;
-}
-
-static bool is_canonical(unsigned long long a, int bits)
-{
-    unsigned long long top = a >> (bits - 1);
-    return top == 0 || top == ~0ULL >> (bits - 1);
-}
-
-/* One line of a saved maps text covering addr. */
-struct vma {
-    unsigned long long start, end, offset;
-    char perms[8], path[256];
-};
-
-static bool find_vma(const char *maps, unsigned long long addr, struct vma *v)
-{
-    for (const char *line = maps; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-        memset(v, 0, sizeof *v);
-        if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %255[^\n]", &v->start, &v->end, v->perms,
-                   &v->offset, v->path) >= 4 && v->start <= addr && addr < v->end)
-            return true;
-    }
-    return false;
-}
 
 /* The line whose path is name ("[stack]"). */
 static bool find_named(const char *maps, const char *name, struct vma *v)
@@ -174,18 +99,6 @@ static long long memfd_size(pid_t pid)
     return size;
 }
 
-static pid_t only_child(pid_t parent)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)parent, (int)parent);
-    char *text = slurp(path);
-    ck_assert_msg(text != NULL, "cannot read %s", path);
-    pid_t child = (pid_t)atoi(text);
-    free(text);
-    ck_assert_msg(child > 0, "the demo has no child at its pause");
-    return child;
-}
-
 /* ---- what the test saw at a case's pause ---- */
 
 struct seen {
@@ -194,39 +107,6 @@ struct seen {
     long long memfd_size;
     int64_t minflt;
 };
-
-static unsigned long long hex(const struct json *step, const char *key)
-{
-    return strtoull(jstr(step, key), NULL, 16);
-}
-
-static void expect(const struct json *step, const char *signal, const char *code, const char *finding)
-{
-    const char *name = jstr(step, "facts.case");
-    ck_assert_msg(strcmp(jstr(step, "facts.signal"), signal) == 0, "%s: signal %s, expected %s", name,
-                  jstr(step, "facts.signal"), signal);
-    if (code)
-        ck_assert_msg(strcmp(jstr(step, "facts.si_code"), code) == 0, "%s: si_code %s, expected %s",
-                      name, jstr(step, "facts.si_code"), code);
-    ck_assert_msg(held(step, finding), "%s: finding %s should hold", name, finding);
-}
-
-/* Kernel half or non-canonical: decided by the paging mode and LASS. */
-static void judge_high(const struct json *step, unsigned long long a)
-{
-    int bits = va_bits();
-    ck_assert_int_eq(jint(step, "facts.virtual_address_bits"), bits);
-    ck_assert(held(step, bits == 57 ? "five_level_paging" : "four_level_paging"));
-    if (!is_canonical(a, bits)) {
-        expect(step, "SIGSEGV", "SI_KERNEL", "noncanonical_general_protection");
-        ck_assert_uint_eq(hex(step, "facts.si_addr"), 0);
-    } else if (has_cpu_flag("lass")) {
-        expect(step, "SIGSEGV", "SI_KERNEL", "lass_general_protection");
-    } else {
-        expect(step, "SIGSEGV", "SEGV_MAPERR", "kernel_half_page_fault");
-        ck_assert_uint_eq(hex(step, "facts.si_addr"), a);
-    }
-}
 
 static void judge_stack(const struct json *step, const struct seen *v)
 {
@@ -287,8 +167,6 @@ static void judge(const struct json *step, const struct seen *v)
             return;
         }
         ck_assert_uint_eq(hex(step, "facts.si_addr"), a);
-    } else if (!is_canonical(a, va_bits()) || a >> (va_bits() - 1) != 0) {
-        judge_high(step, a);
     } else {
         expect(step, "SIGSEGV", "SEGV_MAPERR", "no_mapping");
         ck_assert_uint_eq(hex(step, "facts.si_addr"), a);
@@ -320,7 +198,7 @@ START_TEST(every_case_judged_at_its_pause)
     ck_assert_ptr_nonnull(result);
     ck_assert_str_eq(jstr(result, "result"), "ok");
     int64_t steps = jint(stepper_step(&s, 1), "steps");
-    ck_assert_int_eq(steps, 14);
+    ck_assert_int_eq(steps, 9);
     for (int i = 1; i <= steps; i++) {
         const struct json *st = stepper_step(&s, i);
         ck_assert_ptr_nonnull(st);
@@ -370,44 +248,6 @@ START_TEST(pause_names_child_and_address)
 }
 END_TEST
 
-/* Without pauses (as uid 65534): what needs no maps - the kernel half and
- * the non-canonical addresses, by the paging mode the test reads. */
-START_TEST(kernel_addresses_by_paging_mode)
-{
-    struct demo_run d;
-    demo_run_json(&d, program, run_as, (const char *const[]){"--all", NULL});
-    ck_assert_msg(d.r.exit_code == 0, "%s", d.r.err);
-    for (int i = 1; i < d.n; i++) {
-        const struct json *st = demo_step(&d, i);
-        unsigned long long a = json_get_string(st, "facts.address") ? hex(st, "facts.address") : 0;
-        if (a >> 47)
-            judge_high(st, a);
-    }
-    demo_run_free(&d);
-}
-END_TEST
-
-/* Issue 9 item 7 and 8: a case run alone compares with nothing that did
- * not run, and `k r` / `k w` touch the same address. */
-START_TEST(exercise_form_same_address_no_absent_comparison)
-{
-    struct demo_run r, w;
-    demo_run_json(&r, program, run_as, (const char *const[]){"k", "r", NULL});
-    demo_run_json(&w, program, run_as, (const char *const[]){"k", "w", NULL});
-    ck_assert_int_eq(r.r.exit_code, 0);
-    ck_assert_int_eq(w.r.exit_code, 0);
-    const struct json *rs = demo_step(&r, 1), *ws = demo_step(&w, 1);
-    ck_assert_uint_eq(hex(rs, "facts.address"), 0xffff0a8700100000ULL);
-    ck_assert_uint_eq(hex(ws, "facts.address"), hex(rs, "facts.address"));
-    ck_assert_ptr_null(strstr(jstr(rs, "note"), "kernel-read"));
-    ck_assert_ptr_null(strstr(jstr(ws, "note"), "exercise-read"));
-    judge_high(rs, 0xffff0a8700100000ULL);
-    judge_high(ws, 0xffff0a8700100000ULL);
-    demo_run_free(&r);
-    demo_run_free(&w);
-}
-END_TEST
-
 START_TEST(one_case_and_user_form)
 {
     struct demo_run d;
@@ -438,12 +278,8 @@ int main(int argc, char **argv)
     Suite *s = suite_create("segv-pgfault");
     TCase *tc = tcase_create("cases");
     tcase_set_timeout(tc, 60);
-#if defined(__x86_64__)
     if (run_as == RUN_AS_SELF)
         tcase_add_test(tc, every_case_judged_at_its_pause);
-    tcase_add_test(tc, kernel_addresses_by_paging_mode);
-    tcase_add_test(tc, exercise_form_same_address_no_absent_comparison);
-#endif
     tcase_add_test(tc, one_case_and_user_form);
     if (run_as == RUN_AS_SELF)
         tcase_add_test(tc, pause_names_child_and_address);

@@ -17,7 +17,7 @@
 
 static const char *const programs[] = {"mmap-anon", "mincore-residency", "map-noreserve",
                                        "overcommit-modes", "hugetlb-reserve", "protnone-dirty",
-                                       "segv-pgfault", "oom-killer-try", "malloc-brk", "malloc-free",
+                                       "segv-pgfault", "kernel-address", "oom-killer-try", "malloc-brk", "malloc-free",
                                        "stack-growth", "fork-cow", "vfork-spawn", "page-walk",
                                        "page-cache", "mlock-pages", "madvise-pages", "fault-cost",
                                        "tour"};
@@ -39,6 +39,7 @@ static const struct run runs[] = {
     {"hugetlb-reserve", {"--setup", "2"}},
     {"protnone-dirty", {NULL}},
     {"segv-pgfault", {"--all"}},
+    {"kernel-address", {"--all"}},
     {"oom-killer-try", {NULL}},
     {"malloc-brk", {NULL}},
     {"malloc-free", {NULL}},

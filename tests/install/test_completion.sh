@@ -48,6 +48,8 @@ expect 'segv-pgfault ' vmlab help se
 expect '--size --step --svg ' vmlab mmap-anon --s
 expect '--step ' vmlab tour --s          # the tour takes no --size
 expect '--all ' vmlab segv-pgfault --a             # it asks no questions: no --answers
+expect 'kernel-address ' vmlab help ke
+expect '--all ' vmlab kernel-address --a           # nor does it
 # Built without glibc's malloc (ASan's replaces it) the malloc demos have no steps,
 # so no questions: they exit 77 at once, and their help offers no --answers.
 for demo in malloc-brk malloc-free; do

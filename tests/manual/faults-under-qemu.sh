@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# By hand, not in CI: runs segv-pgfault and hugetlb-reserve under QEMU
+# By hand, not in CI: runs segv-pgfault, kernel-address and hugetlb-reserve under QEMU
 # (-accel tcg -cpu max: protection keys and 5-level paging) with the Debian
 # kernels the matrix harness caches, in an initramfs without /run, and prints
 # each case's si_code and the findings that held. This is how the pkey path
@@ -15,7 +15,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/root/bin"
 sh "$src/lib/present/errno-names.sh" cc "$work/errno_names.h"
-for demo in segv-pgfault hugetlb-reserve; do
+for demo in segv-pgfault kernel-address hugetlb-reserve; do
     cc -O2 -static -std=gnu11 -DVMLAB_VERSION='"manual"' -I"$work" -I"$src/lib/kernel" \
         -I"$src/lib/present" -I"$src/lib/safety" -o "$work/root/bin/$demo" \
         "$src/demos/$demo.c" "$src"/lib/*/*.c
@@ -27,6 +27,7 @@ cat >"$work/root/init" <<'INIT'
 /bin/busybox mkdir -p /tmp && /bin/busybox mount -t tmpfs tmp /tmp
 echo "cpu flags: $(/bin/busybox grep -o -w -E 'la57|pku|ospke|lass' /proc/cpuinfo | /bin/busybox sort -u | /bin/busybox tr '\n' ' ')"
 /bin/segv-pgfault --json > /tmp/s.json; echo "segv-pgfault: status $?"
+/bin/kernel-address --json >> /tmp/s.json; echo "kernel-address: status $?"
 /bin/busybox grep -o '"case":"[a-z-]*"\|"si_code":"[A-Z_]*"\|"id":"[a-z_]*","held":true' /tmp/s.json | /bin/busybox tr '\n' ' '; echo
 /bin/hugetlb-reserve --setup 2 --json > /tmp/h.json; echo "hugetlb-reserve --setup 2: status $? pool after: $(/bin/busybox cat /proc/sys/vm/nr_hugepages)"
 /bin/busybox poweroff -f

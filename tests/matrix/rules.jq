@@ -100,8 +100,8 @@ def result_rules($user):
 
 # ---- rules on what the machine offers, as run-demos.sh read it itself ----
 # $m: /proc/cpuinfo's flags pku, ospke, la57, lass as 0/1 (runs/machine.facts),
-# null where nothing was recorded. segv-pgfault's cases whose outcome depends
-# on the machine must show the outcome this machine gives, whatever the demo
+# null where nothing was recorded. segv-pgfault's and kernel-address's cases whose
+# outcome depends on the machine must show the outcome this machine gives, whatever the demo
 # itself concluded about the machine.
 
 # The findings a case must hold here and the si_code the kernel must have
@@ -136,7 +136,7 @@ def segv_expected($m):
   };
 
 def machine_rules($m):
-  if .demo == "segv-pgfault" and (.id | type) == "string" then
+  if (.demo == "segv-pgfault" or .demo == "kernel-address") and (.id | type) == "string" then
     . as $s |
     if $m == null then
       if segv_expected({}) | has($s.id) then

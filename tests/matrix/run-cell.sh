@@ -85,7 +85,7 @@ else
 fi
 
 sed 's/^/  /' "$results/cell.env"
-# What the guest's /proc/cpuinfo showed, which rules.jq holds segv-pgfault to.
+# What the guest's /proc/cpuinfo showed, which rules.jq holds segv-pgfault and kernel-address to.
 [ -f "$results/runs/machine.facts" ] &&
   echo "  cpuinfo $(tr '\n' ' ' < "$results/runs/machine.facts")"
 errs=$(sed -n 's/^setup_errors //p' "$results/cell.env")
