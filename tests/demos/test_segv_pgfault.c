@@ -2,7 +2,7 @@
 /* Demo tests for segv-pgfault, judged from outside: at each pause (the
  * case's child is about to make its access) the test reads the child's
  * /proc/PID/maps and smaps itself, and decides from them - and from its own
- * reading of the paging mode, vm.mmap_min_addr and the CPU's flags - which
+ * reading of vm.mmap_min_addr, RLIMIT_STACK and the CPU's flags - which
  * signal and si_code the kernel must send. Then it compares the demo's
  * report with that. Nothing here uses lib/kernel/probe or the demo's own patterns.
  * (The kernel's half and non-canonical addresses: test_kernel_address.)
@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
