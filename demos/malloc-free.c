@@ -46,56 +46,47 @@ static size_t big_size;     /* 1 GiB, or what this process may use */
 static char *blocks[64], *pin;
 static const size_t block = 64 << 10;
 static int trimmed;
-static char **focus;        /* the pointer whose mapping the step's numbers show */
-static bool allocates;      /* the step's code allocates *focus */
-
-static void aim(char **at, bool alloc)
-{
-    focus = at;
-    allocates = alloc;
-}
 
 /* Steps 1-5: a big block is address space; calloc need not write it. */
-LESSON_FN static void malloc_big(void) { aim(&big, true); LESSON(&n, big = malloc(big_size);); }
-LESSON_FN static void write_first(void) { aim(&big, false); LESSON(&n, big[0] = 1;); }
-LESSON_FN static void write_middle(void) { aim(&big, false); LESSON(&n, big[big_size / 2] = 1;); }
-LESSON_FN static void calloc_big(void)
-{
-    aim(&zeroed, true);
-    LESSON(&n, zeroed = calloc(1, big_size););
-}
-LESSON_FN static void free_big(void) { aim(NULL, false); LESSON(&n, free(big); free(zeroed);); }
+LESSON_FN static void malloc_big(void) { LESSON(&n, big = malloc(big_size);); }
+LESSON_FN static void write_first(void) { LESSON(&n, big[0] = 1;); }
+LESSON_FN static void write_middle(void) { LESSON(&n, big[big_size / 2] = 1;); }
+LESSON_FN static void calloc_big(void) { LESSON(&n, zeroed = calloc(1, big_size);); }
+LESSON_FN static void free_big(void) { LESSON(&n, free(big); free(zeroed);); }
 
 /* Steps 6-9: free keeps heap memory; malloc_trim gives it back. pin, above
  * the blocks, is larger than tcache's and the fast bins' chunks: its free
  * merges with the free space on both sides, as a small one's would not. */
 LESSON_FN static void fill_heap(void)
 {
-    aim(&pin, false);
     LESSON(&n, for (int i = 0; i < 64; i++) memset(blocks[i] = malloc(block), 1, block);
                pin = malloc(4096););
 }
 
 LESSON_FN static void free_blocks(void)
 {
-    aim(&pin, false);
     LESSON(&n, for (int i = 0; i < 64; i++) free(blocks[i]););
 }
 
-LESSON_FN static void trim(void) { aim(&pin, false); LESSON(&n, trimmed = malloc_trim(0);); }
-LESSON_FN static void free_pin(void) { aim(NULL, false); LESSON(&n, free(pin);); }
+LESSON_FN static void trim(void) { LESSON(&n, trimmed = malloc_trim(0);); }
+LESSON_FN static void free_pin(void) { LESSON(&n, free(pin);); }
 
 /* ---- What each step measured ---- */
 
 /* The steps that other steps look at, by their index in steps[]. */
 enum { FILL_HEAP = 5, FREE_BLOCKS, TRIM, NSTEPS = 9 };
 
+/* By step: the pointer whose block its numbers show (NULL: none), and whether its code
+ * allocates that block (then its usable size is a fact). */
+static const struct { char **at; bool allocates; } focus[NSTEPS] = {
+    {&big, true}, {&big, false}, {&big, false}, {&zeroed, true}, {NULL, false},
+    {&pin, false}, {&pin, false}, {&pin, false}, {NULL, false}};
+
 static struct malloc_side mine;              /* this step's, in this process */
 static struct malloc_side theirs[NSTEPS];    /* the child's, by step */
 
 static struct {
     int64_t page_kb, huge_kb, big_kb;
-    bool shrunk;
     char why[400];
     uintptr_t block_start, block_end; /* the step's block's own pages, after its code */
     int64_t block_kb[2];              /* how much of them is resident, before and after; -1 none */
@@ -122,13 +113,14 @@ static int64_t block_resident_kb(const char *at)
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
+    char **at = n.step > 0 ? focus[n.step - 1].at : NULL;
     if (!after)
-        d.block_kb[0] = block_resident_kb(focus && !allocates ? *focus : NULL);
-    malloc_side_observe(&n, &mine, after, focus ? (uintptr_t)*focus : 0, theirs);
+        d.block_kb[0] = block_resident_kb(at ? *at : NULL); /* NULL where the step allocates */
+    malloc_side_observe(&n, &mine, after, at ? (uintptr_t)*at : 0, theirs);
     if (!after)
         return;
-    d.block_kb[1] = block_resident_kb(focus ? *focus : NULL);
-    mine.usable = allocates && *focus ? (int64_t)malloc_usable_size(*focus) : 0;
+    d.block_kb[1] = block_resident_kb(at ? *at : NULL);
+    mine.usable = focus[n.step - 1].allocates && *at ? (int64_t)malloc_usable_size(*at) : 0;
     mine.trimmed = trimmed;
 }
 
@@ -158,9 +150,8 @@ static void glibc_calls_there(const struct malloc_side *o)
 static void both_sides(void)
 {
     const struct malloc_side *o = &theirs[n.step - 1];
-    bool mallinfo = n.step - 1 >= FILL_HEAP && n.step - 1 <= TRIM;
-    malloc_side_explain_both(&n, &mine, theirs, mallinfo, strncmp(n.id, "free", 4) == 0,
-                             glibc_calls_there);
+    malloc_side_explain_both(&n, &mine, theirs, n.step - 1 >= FILL_HEAP && n.step - 1 <= TRIM,
+                             strncmp(n.id, "free", 4) == 0, glibc_calls_there);
     if (other_path && strcmp(n.id, "calloc_big") == 0)
         CONCLUDE(&n, "other_calloc_wrote_zeroes", 2 * o->rss >= d.big_kb,
                  VALUES(VAL("minor_faults", o->faults), VAL("vm_rss_delta_kB", o->rss),
@@ -187,7 +178,7 @@ static void explain_big(void)
     if (strncmp(n.id, "write_", 6) != 0)
         narrate_fact_int(&n, "big_kB", d.big_kb);
     if (strcmp(n.id, "malloc_big") == 0) {
-        if (d.shrunk)
+        if (d.big_kb < 1 << 20) /* less than the 1 GiB asked for */
             CONCLUDE(&n, "big_shrunk", true, VALUES(VAL("big_kB", d.big_kb)),
                      "1 GiB is more than this process may use (%s): the lesson asks for %lld kB "
                      "instead.", d.why, (long long)d.big_kb);
@@ -391,7 +382,6 @@ int main(int argc, char **argv)
                        got == BUDGET_NONE_FITS ? d.why : why_fill);
     big_size = (size_t)bytes;
     d.big_kb = (int64_t)(bytes / 1024);
-    d.shrunk = got == BUDGET_SHRUNK;
     if (allocator) {
         char size[32]; /* the child's big_size */
         snprintf(size, sizeof size, "%zu", big_size);
