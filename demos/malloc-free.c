@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* malloc-free: what malloc'd memory costs, and what free gives back. A big
- * block is a mapping of its own and only address space until written; calloc
- * of it needs no memset; its free unmaps it at once. Small blocks come from
- * the heap, and their free keeps the memory in the process until malloc_trim.
- * Measured: sbrk(0), the [heap] entry and the block's own entry in
- * /proc/self/smaps, VmSize, VmRSS, minor faults, mallinfo2. Where malloc gets
- * memory from: malloc-brk.
- * With --allocator, a child runs the same steps under LD_PRELOAD of another
- * malloc (lib/kernel/malloc-side), measures itself the same way and sends
- * its numbers back (other_*).
- * This process is glibc's malloc: another C library, or a sanitizer that
- * replaces malloc, cannot show it (exit 77). */
+/* malloc-free: what malloc'd memory costs, and what free gives back. A big block is a mapping of
+ * its own and only address space until written; calloc of it needs no memset; its free unmaps it
+ * at once. Small blocks come from the heap, and their free keeps the memory in the process until
+ * malloc_trim. Measured: sbrk(0), the [heap] entry and the block's own entry in /proc/self/smaps,
+ * VmSize, VmRSS, minor faults, mallinfo2. Where malloc gets memory from: malloc-brk.
+ * With --allocator, a child runs the same steps under LD_PRELOAD of another malloc
+ * (lib/kernel/malloc-side), measures itself the same way and sends its numbers back (other_*).
+ * This process is glibc's malloc: another C library, or a sanitizer that replaces malloc, cannot
+ * show it (exit 77). */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -74,7 +71,7 @@ LESSON_FN static void free_pin(void) { LESSON(&n, free(pin);); }
 /* ---- What each step measured ---- */
 
 /* The steps that other steps look at, by their index in steps[]. */
-enum { FILL_HEAP = 5, FREE_BLOCKS, TRIM, NSTEPS = 9 };
+enum { FREE_BIG = 4, FILL_HEAP, FREE_BLOCKS, TRIM, NSTEPS = 9 };
 
 /* By step: the pointer whose block its numbers show (NULL: none), and whether its code
  * allocates that block (then its usable size is a fact). */
@@ -168,8 +165,7 @@ static void explain_big(void)
 {
     const struct malloc_side *s = &mine;
     bool heap = s->where == HEAP || s->where == HEAP_BRK, first = strcmp(n.id, "write_first") == 0;
-    /* VmRSS and the block's own pages, not the entry's Rss: a new mapping may
-     * merge with a neighbour. */
+    /* VmRSS and the block's own pages, not its entry's Rss: that may hold a neighbour too. */
     int64_t huge = malloc_view_kb(&s->a, "AnonHugePages");
     int64_t rss = d.block_kb[1] - d.block_kb[0];
     int64_t huge_moved = huge - malloc_view_kb(&s->b, "AnonHugePages");
@@ -227,13 +223,18 @@ static void explain_big(void)
     narrate_value(&n, "block_Rss", "kB", d.block_kb[0] >= 0, d.block_kb[0], true, d.block_kb[1]);
 }
 
-/* Steps 6-9: the heap's free memory, as mallinfo2 and as smaps see it. */
-static void explain_heap(void)
+/* Steps 5-9, what free gives back: a mapped chunk's free is munmap, at once; the heap's free
+ * memory, as mallinfo2 and as smaps see it. */
+static void explain_free(void)
 {
     const struct malloc_side *s = &mine;
     int64_t used = ((int64_t)s->a.mi.uordblks - (int64_t)s->b.mi.uordblks) / 1024;
     int64_t freed = ((int64_t)s->a.mi.fordblks - (int64_t)s->b.mi.fordblks) / 1024;
-    if (n.step - 1 == FILL_HEAP) {
+    if (n.step - 1 == FREE_BIG) {
+        CONCLUDE(&n, "free_big_unmapped", s->vm <= -2 * d.big_kb,
+                 VALUES(VAL("vm_size_delta_kB", s->vm)),
+                 "Both mappings are gone: VmSize fell by %lld kB at once.", (long long)-s->vm);
+    } else if (n.step - 1 == FILL_HEAP) {
         CONCLUDE(&n, "heap_holds_blocks", s->heap_rss >= 3072 && used >= 4096,
                  VALUES(VAL("heap_rss_delta_kB", s->heap_rss), VAL("in_use_delta_kB", used)),
                  "64 written blocks of 64 KiB, below the threshold: [heap]'s Rss +%lld kB, "
@@ -264,15 +265,6 @@ static void explain_heap(void)
     both_sides();
 }
 
-/* Step 5: a mapped chunk's free is munmap, at once. */
-static void explain_unmap(void)
-{
-    CONCLUDE(&n, "free_big_unmapped", mine.vm <= -2 * d.big_kb,
-             VALUES(VAL("vm_size_delta_kB", mine.vm)),
-             "Both mappings are gone: VmSize fell by %lld kB at once.", (long long)-mine.vm);
-    both_sides();
-}
-
 /* The lesson as a table: the big allocation, then the heap's free memory. */
 static const struct narrate_lesson steps[NSTEPS] = {
     {"malloc_big", "malloc a big block", malloc_big, explain_big, NO_QUESTION},
@@ -284,12 +276,25 @@ static const struct narrate_lesson steps[NSTEPS] = {
      "calloc must return zeroes: how many page faults will it take?",
      {"one a page: it writes them", "one or none: no memset"},
      {NULL, "calloc_skipped_memset"}},
-    {"free_big", "free both", free_big, explain_unmap, NO_QUESTION},
-    {"fill_heap", "Fill the heap with 64 blocks of 64 KiB", fill_heap, explain_heap, NO_QUESTION},
-    {"free_blocks", "free the 64 blocks", free_blocks, explain_heap, NO_QUESTION},
-    {"trim", "Give free heap memory back: malloc_trim", trim, explain_heap, NO_QUESTION},
-    {"free_pin", "free the last block", free_pin, explain_heap, NO_QUESTION},
+    {"free_big", "free both", free_big, explain_free, NO_QUESTION},
+    {"fill_heap", "Fill the heap with 64 blocks of 64 KiB", fill_heap, explain_free, NO_QUESTION},
+    {"free_blocks", "free the 64 blocks", free_blocks, explain_free, NO_QUESTION},
+    {"trim", "Give free heap memory back: malloc_trim", trim, explain_free, NO_QUESTION},
+    {"free_pin", "free the last block", free_pin, explain_free, NO_QUESTION},
 };
+
+#define CHILD_ENV "VMLAB_MALLOC_FREE_CHILD"
+
+/* The child under --allocator (demo: this program's name), told big_size. */
+static noreturn void be_the_child(const char *how, const char *demo)
+{
+    const char *arg = malloc_side_child_arg(how);
+    char *end = NULL;
+    big_size = arg ? (size_t)strtoull(arg, &end, 10) : 0;
+    if (!big_size || *end)
+        _exit(EXIT_USAGE);
+    malloc_side_child_run(&n, demo, how, observe, &mine, steps, NSTEPS);
+}
 #endif /* VMLAB_GLIBC_MALLOC */
 
 /* ---- Options, sizes and the machine ---- */
@@ -319,21 +324,6 @@ static const struct demo_info info = {
 #endif
 };
 
-#ifdef VMLAB_GLIBC_MALLOC
-#define CHILD_ENV "VMLAB_MALLOC_FREE_CHILD"
-
-/* The child under --allocator, told big_size. */
-static noreturn void be_the_child(const char *how)
-{
-    const char *arg = malloc_side_child_arg(how);
-    char *end = NULL;
-    big_size = arg ? (size_t)strtoull(arg, &end, 10) : 0;
-    if (!big_size || *end)
-        _exit(EXIT_USAGE);
-    malloc_side_child_run(&n, info.name, how, observe, &mine, steps, NSTEPS);
-}
-#endif
-
 static void on_option(void *ctx, size_t index, const char *arg)
 {
     (void)index;
@@ -345,7 +335,7 @@ int main(int argc, char **argv)
 #ifdef VMLAB_GLIBC_MALLOC
     const char *child_of = getenv(CHILD_ENV);
     if (child_of)
-        be_the_child(child_of);
+        be_the_child(child_of, info.name);
 #endif
     struct cli_common common;
     const char *allocator = NULL;
@@ -372,14 +362,11 @@ int main(int argc, char **argv)
     uint64_t bytes = 0;
     /* Two blocks of big_size exist at once (four with the child); only a page
      * or two of each is written, but in overcommit mode 2 each is charged. */
-    enum budget_choice got = budget_choose_size(&budget, 0, UINT64_C(1) << 30, page, 2,
-                                                allocator ? 8 : 4, &bytes, d.why, sizeof d.why);
-    char why_fill[400] = "";
-    if (got == BUDGET_NONE_FITS ||
-        !budget_allows(&budget, 16u << 20, 2, why_fill, sizeof why_fill))
+    if (!budget_allows(&budget, 16u << 20, 2, d.why, sizeof d.why) ||
+        budget_choose_size(&budget, 0, UINT64_C(1) << 30, page, 2, allocator ? 8 : 4, &bytes,
+                           d.why, sizeof d.why) == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "this process may not use enough memory for the lesson "
-                       "(it writes 4 MiB): %s. Free some memory or raise that limit.",
-                       got == BUDGET_NONE_FITS ? d.why : why_fill);
+                       "(it writes 4 MiB): %s. Free some memory or raise that limit.", d.why);
     big_size = (size_t)bytes;
     d.big_kb = (int64_t)(bytes / 1024);
     if (allocator) {
