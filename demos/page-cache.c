@@ -108,7 +108,7 @@ static struct {
     struct reading {
         long resident;             /* the file's pages in the page cache (mincore) */
         int64_t file_dirty;        /* smaps of m: Shared_Dirty + Private_Dirty, kB */
-        struct procfs_want mem[5];
+        int64_t mem[5];            /* /proc/meminfo's, kB; -1 absent */
         struct snapshot s;         /* m's smaps entry, and the fault counts */
     } before, after;
     char *view;                    /* never touched: for mincore only */
@@ -117,11 +117,27 @@ static struct {
     long fs_type;
 } d;
 
-/* What every step shows: the picture and the rows. mincore counts a page once its read has
- * completed, and readahead may still be in flight when a call returns: the picture is drawn
- * once three readings 20 ms apart agree (at most a second). */
-static void report(void)
+/* Around each LESSON: the readings; after it, the picture and the rows. The view is made once
+ * step 1 has made the file. Reads may still be in flight when a call returns: the picture is
+ * drawn once three readings 20 ms apart agree (at most a second). */
+static void observe(void *ctx, bool after)
 {
+    (void)ctx;
+    if (!d.view && fd >= 0) {
+        d.view = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+        if (d.view == MAP_FAILED)
+            narrate_fail_errno(&n, "mmap", errno);
+    }
+    struct reading *r = after ? &d.after : &d.before;
+    r->resident = d.view ? residency_picture(d.view, len, d.picture, sizeof d.picture) : -1;
+    for (int i = 0; i < 5; i++)
+        r->mem[i] = procfs_read_one("/proc/meminfo", mem[i].key);
+    snapshot_take_or_fail(&r->s, (uintptr_t)m, &n);
+    long long sd = snapshot_value(&r->s, "Shared_Dirty");
+    long long pd = snapshot_value(&r->s, "Private_Dirty");
+    r->file_dirty = sd < 0 || pd < 0 ? -1 : sd + pd;
+    if (!after)
+        return;
     long now = d.after.resident, settled = now;
     for (int same = 0, waited = 0; same < 3 && waited < 1000; waited += 20) {
         usleep(20000);
@@ -135,37 +151,14 @@ static void report(void)
     narrate_value(&n, "file_dirty", "kB", d.before.file_dirty >= 0, d.before.file_dirty,
                   d.after.file_dirty >= 0, d.after.file_dirty);
     for (int i = 0; i < 5; i++)
-        narrate_value(&n, mem[i].row, "kB", d.before.mem[i].present,
-                      (int64_t)d.before.mem[i].value, d.after.mem[i].present,
-                      (int64_t)d.after.mem[i].value);
+        narrate_value(&n, mem[i].row, "kB", d.before.mem[i] >= 0, d.before.mem[i],
+                      d.after.mem[i] >= 0, d.after.mem[i]);
     snapshot_row(&n, &d.before.s, &d.after.s, "major_faults");
     CONCLUDE(&n, "reads_completed_later", settled > now,
              VALUES(VAL("resident_pages", now), VAL("resident_settled", settled)),
              "%ld more pages showed up a moment later (%ld in all): the call returned with reads "
              "in flight, and mincore counts a page once its read is done.", settled - now, settled);
     d.after.resident = settled; /* what the explanation counts */
-}
-
-/* Around each LESSON; after it, the report. The view is made once step 1 has made the file. */
-static void observe(void *ctx, bool after)
-{
-    (void)ctx;
-    if (after && !d.view && fd >= 0) {
-        d.view = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-        if (d.view == MAP_FAILED)
-            narrate_fail_errno(&n, "mmap", errno);
-    }
-    struct reading *r = after ? &d.after : &d.before;
-    r->resident = d.view ? residency_picture(d.view, len, d.picture, sizeof d.picture) : -1;
-    for (int i = 0; i < 5; i++)
-        r->mem[i] = (struct procfs_want){.key = mem[i].key};
-    procfs_read_keyed("/proc/meminfo", r->mem, 5);
-    snapshot_take_or_fail(&r->s, (uintptr_t)m, &n);
-    long long sd = snapshot_value(&r->s, "Shared_Dirty");
-    long long pd = snapshot_value(&r->s, "Private_Dirty");
-    r->file_dirty = sd < 0 || pd < 0 ? -1 : sd + pd;
-    if (after && d.view)
-        report();
 }
 
 static void explain_create(void)
@@ -260,7 +253,7 @@ static void explain_write(void)
 
 static void explain_writeback(void)
 {
-    int64_t wb = (int64_t)d.after.mem[4].value, was = d.before.file_dirty, now = d.after.file_dirty;
+    int64_t wb = d.after.mem[4], was = d.before.file_dirty, now = d.after.file_dirty;
     CONCLUDE(&n, "handed_to_disk", !d.tmpfs && was > 0 && now == 0,
              VALUES(VAL("file_dirty_before_kB", was), VAL("file_dirty_after_kB", now)),
              "SYNC_FILE_RANGE_WRITE started the writeback without waiting: the pages are no "
@@ -303,7 +296,7 @@ static void explain_read_all(void)
 static void explain_drop_caches(void)
 {
     long was = d.before.resident, now = d.after.resident;
-    long long cached = (long long)(d.after.mem[0].value - d.before.mem[0].value);
+    long long cached = (long long)(d.after.mem[0] - d.before.mem[0]);
     if (got != 1)
         narrate_fail_errno(&n, "write /proc/sys/vm/drop_caches", n.lesson_errno);
     CONCLUDE(&n, "drop_caches_emptied_file", was > 0 && now == 0,
