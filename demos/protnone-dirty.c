@@ -1,17 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* protnone-dirty: whether a page is in memory and whether the program may touch it are two
- * separate things - and so is what it is charged.
- *
- * Steps 1-4: write some pages, take all access away with mprotect(PROT_NONE): a read fails with
- * SEGV_ACCERR while smaps still counts the pages; access comes back with the data intact. Steps
- * 5-9: the commit charge (Committed_AS, and the mapping's own "ac" flag in VmFlags) of five
- * states. Since Linux 6.7 mprotect gives the charge back when the mapping was never faulted (no
- * anon_vma yet, so no page can hold data); once written, it keeps it. The lesson is the functions
- * just below, in the order the table runs them. */
+/* protnone-dirty: whether a page is in memory, whether the program may touch it and what it is
+ * charged are three separate things (demo_info's summary, below, says what each step shows).
+ * Since Linux 6.7 mprotect gives the charge back when the mapping was never faulted (no anon_vma
+ * yet, so no page can hold data); once written, it keeps it. The lesson is the functions just
+ * below, in the order the table runs them. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -32,7 +27,7 @@ static struct narrator n;
 
 /* ---- The lesson ---- */
 
-static size_t page, pages, len, size; /* len: the written pages; size: the charge lesson's */
+static size_t page, pages = 4, len, size; /* len: the written pages; size: the charge lesson's */
 static char *guard, *p;               /* steps 1-4 */
 static char *area, *c, *w;            /* steps 5-9: the reservation, and two mappings in it */
 static struct probe_result r;
@@ -101,18 +96,13 @@ LESSON_FN static void written_protnone(void)
     LESSON(&n, if (mprotect(w, size, PROT_NONE) != 0) FAIL("mprotect"););
 }
 
-LESSON_FN static void unmap(void)
-{
-    LESSON(&n, munmap(area, 2 * size + 3 * page););
-}
+LESSON_FN static void unmap(void) { LESSON(&n, munmap(area, 2 * size + 3 * page);); }
 
 /* ---- What each step measured ---- */
 
 /* Around each LESSON of the step (three at most): the watched mapping's smaps entry,
  * Committed_AS and the faults, read next to the code. */
-static struct seen {
-    struct snapshot before, after;
-} seen[3];
+static struct seen { struct snapshot before, after; } seen[3];
 static int nseen, seen_step;
 
 /* The five states of steps 5-9, as the LESSON that made each left it, and what the calls that
@@ -129,10 +119,8 @@ static void observe(void *ctx, bool after)
     (void)ctx;
     if (after)
         probe_disarm(); /* a fault is caught in step 3's LESSON only, not in these reads */
-    if (seen_step != n.step) { /* the step's first LESSON */
-        seen_step = n.step;
-        nseen = 0;
-    }
+    nseen = seen_step == n.step ? nseen : 0; /* the step's first LESSON starts over */
+    seen_step = n.step;
     struct seen *s = &seen[nseen < 3 ? nseen : 2];
     snapshot_take_or_fail(after ? &s->after : &s->before, watch, &n);
     nseen += after;
@@ -227,8 +215,7 @@ static void explain_access_back(void)
     narrate_fact_int(&n, "pages_checked", (int64_t)pages);
     CONCLUDE(&n, "data_intact", intact == pages,
              VALUES(VAL("pages_intact", intact), VAL("pages", pages)),
-             "All %zu pages still hold what was written before PROT_NONE: protection never touched "
-             "the data.", pages);
+             "All %zu pages still hold what was written: PROT_NONE never touched the data.", pages);
 }
 
 static void explain_reserve(void)
@@ -292,9 +279,8 @@ static void explain_written_protnone(void)
     /* Three LESSONs: mmap, the write, mprotect. */
     states[3] = (struct state){seen[1].after, change(&seen[0]) + change(&seen[1])};
     states[4] = (struct state){seen[2].after, change(&seen[2])};
-    int64_t huge = 0, rss = 0, moved = change(&seen[2]);
-    snapshot_get(&seen[1].after, "AnonHugePages", &huge);
-    snapshot_get(&seen[1].after, "Rss", &rss);
+    int64_t moved = change(&seen[2]), rss = snapshot_value(&seen[1].after, "Rss");
+    int64_t huge = snapshot_value(&seen[1].after, "AnonHugePages");
     report((const char *const[]){"Rss", "Committed_AS", NULL});
     CONCLUDE(&n, "written_charge_kept", accounted(&seen[2].after),
              VALUES(VAL("accounted_after", accounted(&seen[2].after)),
@@ -319,18 +305,15 @@ static void explain_unmap(void)
     };
     for (int i = 0; i < 5; i++) {
         const struct snapshot *at = &states[i].at;
-        int64_t rss = 0;
-        snapshot_get(at, "Rss", &rss);
         narrate_fact(&n, what[i][0], "%s: %s, %s, Rss %lld kB; the calls that made it moved "
                      "Committed_AS %+lld kB", what[i][1], at->mapped ? at->entry.perms : "?",
-                     accounted(at) ? "charged (ac)" : "not charged", (long long)rss,
+                     accounted(at) ? "charged (ac)" : "not charged", snapshot_value(at, "Rss"),
                      (long long)states[i].change_kb);
     }
-    const struct seen *s = last();
-    int64_t moved = change(s), size_kb = (int64_t)(size / 1024);
+    int64_t moved = change(last()), size_kb = (int64_t)(size / 1024);
     bool untouched_kept = accounted(&states[2].at); /* kernels before 6.7 keep it */
     int64_t still = size_kb * (untouched_kept + accounted(&states[4].at));
-    snapshot_report(&n, &s->before, &s->after, (const char *const[]){"Committed_AS", NULL});
+    report((const char *const[]){"Committed_AS", NULL});
     CONCLUDE(&n, "unmap_returns_what_stayed_charged", moved < 0 && (moved + still) * 4 > -size_kb &&
                  (moved + still) * 4 < size_kb,
              VALUES(VAL("committed_as_change_kB", moved), VAL("still_charged_kB", still),
@@ -342,8 +325,7 @@ static void explain_unmap(void)
                  : "returns the charge only if no page was ever faulted");
 }
 
-/* The lesson as a table. With --predict a step asks its question before its code runs; the
- * finding beside a choice is what makes it the measured one. */
+/* With --predict a step asks first; the finding beside a choice is the measured one. */
 static const struct narrate_lesson steps[] = {
     {"write_pages", "Map some pages and write every one", write_pages, explain_write_pages,
      NO_QUESTION},
@@ -394,18 +376,14 @@ static const struct demo_info info = {
 static void on_option(void *ctx, size_t index, const char *arg)
 {
     (void)index;
-    *(uint64_t *)ctx = cli_count_arg(&info, "--pages", arg, 1, 1024);
+    *(size_t *)ctx = (size_t)cli_count_arg(&info, "--pages", arg, 1, 1024);
 }
 
 int main(int argc, char **argv)
 {
-    uint64_t want_pages = 4;
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, on_option, &want_pages);
-    cli_no_positionals(&info, argc, argv, first);
-
+    cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, on_option, &pages));
     page = (size_t)sysconf(_SC_PAGESIZE);
-    pages = (size_t)want_pages;
     len = pages * page;
     demo_start(&n, &info, &common, NARRATE_COUNT(steps));
     /* Up to 1 GiB, so that its charge stands out from other programs' noise; two such mappings
