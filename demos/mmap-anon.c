@@ -76,7 +76,7 @@ static struct {
     const char *size_arg;                    /* --size as typed; NULL: the default */
     uint64_t requested;                      /* the size asked for, in bytes */
     struct budget budget;                    /* what this process may use, and which limit binds */
-    bool shrunk;                             /* the default size did not fit the budget */
+    enum budget_choice choice;               /* BUDGET_SHRUNK: the default did not fit */
     char why_size[400];                      /* the budget's reason, when it decided the size */
 } d = {.requested = UINT64_C(16) << 20};
 
@@ -98,12 +98,13 @@ static void observe(void *ctx, bool after)
 #define DELTA(key) snapshot_delta0(&d.before, &d.after, key)
 #define AFTER(key) snapshot_value(&d.after, key)
 
-/* A /proc/vmstat counter's row and its move (0 when absent). */
+/* A /proc/vmstat counter's row and its move (0 when absent); VMSTAT_ROW: by its field. */
 static long long vmstat_row(const char *key, int64_t before, int64_t after)
 {
     narrate_value(&n, key, "", before >= 0, before, after >= 0, after);
     return before >= 0 && after >= 0 ? after - before : 0;
 }
+#define VMSTAT_ROW(key, field) vmstat_row(key, d.vm_before.field, d.vm_after.field)
 
 /* Steps 1 and 2: a size that fitted the budget (main), so a refusal is the
  * kernel's; then finding `id`: kb of address space (`what`, its value `key`), no memory. */
@@ -131,7 +132,7 @@ static void explain_reserve(void)
         narrate_fact_int(&n, "budget_kB", (int64_t)(d.budget.bytes / 1024));
         narrate_fact(&n, "budget_limit", "%s", budget_limit_name(d.budget.binding));
     }
-    CONCLUDE(&n, "default_size_shrunk", d.shrunk,
+    CONCLUDE(&n, "default_size_shrunk", d.choice == BUDGET_SHRUNK,
              VALUES(VAL("size_kB", KB(size)), VAL("budget_kB", d.budget.bytes / 1024)),
              "The default 16 MiB is more than half of what this process may use (%s): the "
              "lesson maps %lld kB instead.", d.why_size, KB(size));
@@ -143,7 +144,7 @@ static void explain_map(void)
 {
     explain_mapping("mmap", p == MAP_FAILED, "vma_without_memory", "size_kB", KB(size),
                     "readable and writable, a VMA of its own inside the reservation");
-    CONCLUDE(&n, "size_rounded_up", !d.shrunk && (uint64_t)size != d.requested,
+    CONCLUDE(&n, "size_rounded_up", d.choice != BUDGET_SHRUNK && (uint64_t)size != d.requested,
              VALUES(VAL("size_requested", d.requested), VAL("size_kB", KB(size)),
                     VAL("unit_kB", KB(align))),
              "--size %s is rounded up to whole %s of %lld kB.", d.size_arg ? d.size_arg : "16M",
@@ -190,8 +191,7 @@ static void explain_write_one(void)
         return;
     }
     /* --thp and no huge page: the first reason this machine shows. */
-    long long fallback = vmstat_row("thp_fault_fallback", d.vm_before.fault_fallback,
-                                    d.vm_after.fault_fallback);
+    long long fallback = VMSTAT_ROW("thp_fault_fallback", fault_fallback);
     long long charge = d.vm_after.fault_fallback_charge - d.vm_before.fault_fallback_charge;
     if (!CONCLUDE(&n, "thp_disabled_for_process", huge == 0 && d.thp.off_for_process,
                   VALUES(VAL("anon_huge_delta_kB", huge)), "No huge page: THP is disabled for "
@@ -223,12 +223,9 @@ static void explain_read_other(void)
     narrate_fact_int(&n, "mincore_pages", pages);
     narrate_fact_int(&n, "mincore_resident", resident);
     REPORT("Rss", "minor_faults");
-    long long zero_alloc = 0;
-    if (want_thp) {
+    if (want_thp)
         narrate_fact_int(&n, "use_zero_page", d.thp.use_zero_page);
-        zero_alloc = vmstat_row("thp_zero_page_alloc", d.vm_before.zero_page_alloc,
-                                d.vm_after.zero_page_alloc);
-    }
+    long long zero_alloc = want_thp ? VMSTAT_ROW("thp_zero_page_alloc", zero_page_alloc) : 0;
     bool zero_read = c == 0 && rss == 0 && huge == 0 && faults >= 1;
     CONCLUDE(&n, "read_maps_zero_page", zero_read && resident == 1,
              VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", faults),
@@ -332,9 +329,8 @@ static const struct narrate_lesson steps[] = {
 enum { OPT_SIZE, OPT_THP };
 
 static const struct cli_option options[] = {
-    [OPT_SIZE] = {"size", "SIZE", "how much to map (default 16M, less if this process may not "
-                  "use 32M; 8K to 1G, at most half of what it may use, since step 6 writes every "
-                  "page)"},
+    [OPT_SIZE] = {"size", "SIZE", "how much to map, 8K to 1G: at most half of what this process "
+                  "may use, since step 6 writes every page (default 16M, or less to fit)"},
     [OPT_THP] = {"thp", NULL, "ask for transparent huge pages (MADV_HUGEPAGE): one write adds a "
                  "huge page; the size is rounded up to whole huge pages, at least two"},
 };
@@ -384,17 +380,15 @@ int main(int argc, char **argv)
     demo_start(&n, &info, &common, NARRATE_COUNT(steps)); /* before the budget is read */
     budget_read(&d.budget);
     uint64_t bytes;
-    enum budget_choice got = budget_choose_size(&d.budget, d.size_arg ? d.requested : 0,
-                                                d.requested, align, 2, 2, &bytes, d.why_size,
-                                                sizeof d.why_size);
-    if (got == BUDGET_REFUSED)
+    d.choice = budget_choose_size(&d.budget, d.size_arg ? d.requested : 0, d.requested, align,
+                                  2, 2, &bytes, d.why_size, sizeof d.why_size);
+    if (d.choice == BUDGET_REFUSED)
         cli_usage_error(&info, "--size: %s is more than this process may use: %s", d.size_arg,
                         d.why_size);
     size = (size_t)bytes;
-    d.shrunk = got == BUDGET_SHRUNK;
     span = size + align + page; /* guard page, slack up to `align`, size, guard page */
 
-    if (got == BUDGET_NONE_FITS)
+    if (d.choice == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "not even two %s fit in half of what this process may "
                                         "use: %s. Free some memory or raise that limit.",
                        want_thp ? "huge pages" : "pages", d.why_size);
@@ -415,7 +409,6 @@ int main(int argc, char **argv)
                   want_thp ? "asks for them with MADV_HUGEPAGE" : "opts out with MADV_NOHUGEPAGE");
 
     narrate_run(&n, steps, NARRATE_COUNT(steps));
-    narrate_finish(&n, RESULT_OK,
-                   "%s mapped, touched one page at a time, unmapped; every number above was "
-                   "measured in this run.", size_text);
+    narrate_finish(&n, RESULT_OK, "%s mapped, touched one page at a time, unmapped; every number "
+                                  "above was measured in this run.", size_text);
 }
