@@ -172,14 +172,13 @@ static void explain_advise(void)
 static void explain_write_one(void)
 {
     long long rss = DELTA("Rss"), huge = DELTA("AnonHugePages"), faults = DELTA("minor_faults");
-    long long dirty = DELTA("Private_Dirty"), huge_kb = KB(d.thp.huge_size);
+    long long dirty = DELTA("Private_Dirty"), page_kb = KB(page), huge_kb = KB(d.thp.huge_size);
     REPORT("Rss", "Private_Dirty", "AnonHugePages", "minor_faults");
-    CONCLUDE(&n, "first_write_one_page",
-             rss == KB(page) && dirty == KB(page) && faults == 1 && huge == 0,
+    CONCLUDE(&n, "first_write_one_page", rss == page_kb && dirty == rss && faults == 1 && huge == 0,
              VALUES(VAL("rss_delta_kB", rss), VAL("private_dirty_delta_kB", dirty),
-                    VAL("minor_faults", faults), VAL("page_kB", KB(page))),
+                    VAL("minor_faults", faults), VAL("page_kB", page_kb)),
              "The first write faulted (1 minor fault: no disk involved). The kernel zeroed a free "
-             "%lld KiB frame and mapped it: Rss and Private_Dirty grew by one page.", KB(page));
+             "%lld KiB frame and mapped it: Rss and Private_Dirty grew by one page.", page_kb);
     CONCLUDE(&n, "first_write_one_huge_page", huge == huge_kb && rss == huge_kb && faults == 1,
              VALUES(VAL("rss_delta_kB", rss), VAL("anon_huge_delta_kB", huge),
                     VAL("minor_faults", faults), VAL("huge_page_kB", huge_kb)),
@@ -210,8 +209,7 @@ static void explain_write_one(void)
 
 static void explain_read_other(void)
 {
-    /* mincore over the huge page (--thp) or the one page read: a huge zero
-     * page makes every base page of its block present. */
+    /* mincore over the page read, or with --thp its block: a huge zero page maps all of it. */
     long long pages = (long long)(align / page);
     char picture[4096 + 1];
     long long resident = residency_picture(p + size / 2 / align * align, align, picture,
@@ -402,11 +400,10 @@ int main(int argc, char **argv)
     narrate_intro(&n,
                   "mmap-anon (PID %ld): %s of private anonymous memory, %zu pages of %lld KiB.\n"
                   "This process may use %s now (%s); the lesson maps at most half.\n"
-                  "Transparent huge pages here: %s; this run %s.",
+                  "Transparent huge pages here: %s.",
                   (long)getpid(), size_text, size / page, KB(page),
                   d.budget.binding == BUDGET_NONE ? "what it finds" : may_use,
-                  budget_limit_name(d.budget.binding), d.thp.mode[0] ? d.thp.mode : "not built in",
-                  want_thp ? "asks for them with MADV_HUGEPAGE" : "opts out with MADV_NOHUGEPAGE");
+                  budget_limit_name(d.budget.binding), d.thp.mode[0] ? d.thp.mode : "not built in");
 
     narrate_run(&n, steps, NARRATE_COUNT(steps));
     narrate_finish(&n, RESULT_OK, "%s mapped, touched one page at a time, unmapped; every number "
