@@ -2,22 +2,20 @@
 /* fault-cost: what a first touch costs, per 4 KiB page, on this machine.
  *
  * The lesson is the functions just below, in the order they run: each times
- * `reps` repetitions over `size` bytes into ns[], for the median and the spread. */
+ * `reps` repetitions over `size` bytes into ns[], for the median and the spread
+ * (now_ns and the figures: lib/kernel/fault-clock.h). Huge pages: huge-fault-cost. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "budget.h"
 #include "cli.h"
+#include "fault-timing.h"
 #include "narrate.h"
 #include "needs.h"
-#include "procfs.h"
 #include "thp.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -26,21 +24,13 @@
 
 /* ---- The lesson ---- */
 
-#define MAX_REPS 51
-static size_t size, page, huge, hsize; /* bytes timed per repetition; page sizes; hugetlb bytes */
+static size_t size, page;             /* bytes timed per repetition; the base page */
 static int reps;
 static char *p;
 static int ret;                       /* madvise's result */
 static char c;                        /* what the reads saw */
-static int64_t ns[MAX_REPS], pf1_ns[MAX_REPS]; /* each repetition's time; page_fault1's */
+static int64_t ns[FAULT_MAX_REPS], pf1_ns[FAULT_MAX_REPS]; /* each repetition's; page_fault1's */
 static struct narrator n;
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* The floor: the pages are resident before the clock starts. */
 LESSON_FN static void zeroing(void)
@@ -108,34 +98,6 @@ LESSON_FN static void populate_write(void)
     });
 }
 
-/* One write per 4 KiB, as in write_fault: only the first write to each
- * 2 MiB faults when a huge page is mapped. p is q rounded up to a huge page. */
-LESSON_FN static void thp_fault(void)
-{
-    LESSON(&n, for (int r = 0; r < reps; r++) {
-        char *q = mmap(NULL, size + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if ((p = q) == MAP_FAILED) break;
-        p = (char *)(((uintptr_t)q + huge - 1) & ~(uintptr_t)(huge - 1));
-        madvise(p, size, MADV_HUGEPAGE);
-        int64_t start = now_ns();
-        for (size_t off = 0; off < size; off += page) p[off] = 1;
-        ns[r] = now_ns() - start;
-        munmap(q, size + huge);
-    });
-}
-
-LESSON_FN static void hugetlb_fault(void)
-{
-    LESSON(&n, for (int r = 0; r < reps; r++) {
-        p = mmap(NULL, hsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-        if (p == MAP_FAILED) break;
-        int64_t start = now_ns();
-        for (size_t off = 0; off < hsize; off += page) p[off] = 1;
-        ns[r] = now_ns() - start;
-        munmap(p, hsize);
-    });
-}
-
 /* will-it-scale's page_fault1, one process: what it counts is the whole
  * round - mmap, a write to every page, munmap - per page. Each repetition
  * runs it and then the write-fault step's round, one after the other, so
@@ -161,89 +123,36 @@ LESSON_FN static void page_fault1(void)
 
 /* ---- What each step measured, and what it shows ---- */
 
-struct figures {
-    long long median, min, max, first;  /* ns per 4 KiB page */
-};
-
+static struct fault_timing t;          /* sizes, repetitions, each step's faults */
 static struct {
-    int64_t faults;                     /* minor faults: so far, then the lesson's own */
-    int64_t pages;                      /* 4 KiB pages touched per repetition */
-    struct figures write, floor;        /* kept for the ratios of later steps */
+    struct fault_figures write, floor;  /* kept for the ratios of later steps */
     struct thp thp;
-    bool shrunk, quick;
-    char why_size[400];
-    long long huge_free;                /* HugePages_Free when the demo started */
 } d;
 
-static void observe(void *ctx, bool after)
+/* The step's figures as facts (fault-timing.h); faults_each > 0: one fault per
+ * page touched was expected, that many in each repetition. */
+static struct fault_figures report(int64_t *rep_ns, int64_t faults_each)
 {
-    (void)ctx;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    d.faults = ru.ru_minflt - (after ? d.faults : 0);
-}
-
-static int cmp64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Per 4 KiB page, of a step's repetitions: their times (rep_ns, which this sorts) / pages. */
-static struct figures figures_of(int64_t *rep_ns, int64_t pages)
-{
-    struct figures f = {.first = rep_ns[0] / pages};
-    qsort(rep_ns, (size_t)reps, sizeof rep_ns[0], cmp64);
-    f.median = rep_ns[reps / 2] / pages, f.min = rep_ns[0] / pages;
-    f.max = rep_ns[reps - 1] / pages;
-    return f;
-}
-
-/* The step's figures as facts; faults_each > 0: one fault per page touched
- * was expected, that many in each repetition. Every step but hugetlb's must have
- * got its memory: a failed mmap ends its loop, and LESSON kept its errno. */
-static struct figures report(int64_t *rep_ns, int64_t pages, int64_t faults_each)
-{
-    if (p == MAP_FAILED)
-        narrate_fail_errno(&n, "mmap", n.lesson_errno);
-    struct figures f = figures_of(rep_ns, pages);
-    narrate_fact_int(&n, "reps", reps);
-    narrate_fact_int(&n, "pages_per_rep", pages);
-    narrate_fact_int(&n, "ns_per_page_median", f.median);
-    narrate_fact_int(&n, "ns_per_page_min", f.min);
-    narrate_fact_int(&n, "ns_per_page_max", f.max);
-    narrate_fact_int(&n, "ns_per_page_first", f.first);
-    narrate_fact_int(&n, "minor_faults", d.faults);
-    if (d.floor.median > 0)
-        narrate_fact_int(&n, "ratio_to_zeroing_x100", f.median * 100 / d.floor.median);
-    long long expected = (long long)reps * faults_each, extra = d.faults - expected;
-    if (faults_each > 0)
-        CONCLUDE(&n, "one_fault_per_page", extra >= 0 && extra <= 4,
-                 VALUES(VAL("minor_faults", d.faults), VAL("expected", expected)),
-                 "%lld minor faults: one for each of the %lld pages touched in each of %d "
-                 "repetitions%s.", (long long)d.faults, (long long)faults_each, reps,
-                 extra ? ", and a few for this program's own code, paged in on first use" : "");
-    return f;
+    return fault_timing_report(&n, &t, p, rep_ns, t.pages, faults_each);
 }
 
 static void explain_zeroing(void)
 {
-    narrate_fact_int(&n, "size_kB", (int64_t)(size / 1024));
-    if (d.shrunk)
-        narrate_fact(&n, "budget", "%s", d.why_size);
-    d.floor = report(ns, d.pages, 0);
-    long long extra = d.faults - d.pages;
+    fault_timing_size_facts(&n, &t);
+    d.floor = report(ns, 0);
+    t.floor_ns = d.floor.median;
+    long long extra = t.faults - t.pages;
     CONCLUDE(&n, "faults_only_before_timing", extra >= 0 && extra <= 4,
-             VALUES(VAL("minor_faults", d.faults), VAL("pages", d.pages)),
+             VALUES(VAL("minor_faults", t.faults), VAL("pages", t.pages)),
              "%lld minor faults: one a page, from the loop that made them resident before the "
              "clock started%s; memset itself faulted nothing. Every new anonymous page must be "
-             "zeroed like this: the floor under the faults below.", (long long)d.faults,
+             "zeroed like this: the floor under the faults below.", (long long)t.faults,
              extra ? ", and a few for this program's own code" : "");
 }
 
 static void explain_write(void)
 {
-    d.write = report(ns, d.pages, d.pages);
+    d.write = report(ns, t.pages);
     long long first = d.write.first, med = d.write.median, z = d.floor.median;
     long long x100 = z > 0 ? med * 100 / z : 0; /* the arguments are computed even if z is 0 */
     CONCLUDE(&n, "fault_dearer_than_zeroing", z > 0 && med > z,
@@ -268,7 +177,7 @@ static void explain_write(void)
 
 static void explain_read(void)
 {
-    long long read = report(ns, d.pages, d.pages).median, w = d.write.median;
+    long long read = report(ns, t.pages).median, w = d.write.median;
     int choice = read * 10 < w * 9 ? 0 : read * 10 <= w * 11 ? 1 : 2;
     CONCLUDE(&n, "read_vs_write", w > 0,
              VALUES(VAL("read_ns", read), VAL("write_ns", w), VAL("choice", choice)),
@@ -280,7 +189,7 @@ static void explain_read(void)
 /* map_populate's, and populate_write's when madvise knew the advice. */
 static void explain_populate(void)
 {
-    long long med = report(ns, d.pages, d.pages).median, w = d.write.median;
+    long long med = report(ns, t.pages).median, w = d.write.median;
     CONCLUDE(&n, "populate_cheaper_than_faults", med < w,
              VALUES(VAL("populate_ns", med), VAL("write_ns", w)),
              "Filled in one call, without a trap per page: %lld ns a page against %lld for a "
@@ -288,7 +197,7 @@ static void explain_populate(void)
     /* populate_write's memory is MADV_NOHUGEPAGE: THP 'always' cannot give it huge pages.
      * map_populate's it can, and the count tells: one fault maps a whole huge page. */
     bool always = strcmp(d.thp.mode, "always") == 0;
-    long long touched = (long long)reps * d.pages, faults = d.faults;
+    long long touched = (long long)reps * t.pages, faults = t.faults;
     bool huge_mapped = faults < touched;
     CONCLUDE(&n, "thp_always_may_apply", always && strcmp(n.id, "map_populate") == 0,
              VALUES(VAL("thp_always", always), VAL("huge_pages_mapped", huge_mapped),
@@ -311,40 +220,10 @@ static void explain_populate_write(void)
     explain_populate();
 }
 
-static void explain_thp(void)
-{
-    long long med = report(ns, d.pages, 0).median, faults = d.faults;
-    long long huge_pages = (long long)reps * d.pages / (int64_t)(huge / page);
-    if (!CONCLUDE(&n, "one_fault_per_huge_page", faults == huge_pages,
-                  VALUES(VAL("minor_faults", faults), VAL("huge_pages", huge_pages)),
-                  "%lld faults, one per %zu kB huge page: %lld ns per 4 KiB of it, against %lld "
-                  "ns for a base-page write fault.", faults, huge / 1024, med, d.write.median))
-        CONCLUDE(&n, "thp_not_used", faults >= reps * d.pages, VALUES(VAL("minor_faults", faults)),
-                 "%lld faults, one per base page: no huge page was mapped (THP '%s').", faults,
-                 d.thp.mode[0] ? d.thp.mode : "not built in");
-}
-
-static void explain_hugetlb(void)
-{
-    narrate_fact_int(&n, "huge_pages_free", d.huge_free);
-    if (p == MAP_FAILED) { /* the pool refused */
-        long long now = procfs_read_one("/proc/meminfo", "HugePages_Free");
-        CONCLUDE(&n, "hugetlb_refused", true, VALUES(VAL("errno", n.lesson_errno),
-                 VAL("huge_pages_free_at_start", d.huge_free), VAL("huge_pages_free_now", now)),
-                 "mmap(MAP_HUGETLB) was refused (%s): HugePages_Free was %lld when the demo "
-                 "started and is %lld now.", strerror(n.lesson_errno), d.huge_free, now);
-        return;
-    }
-    long long med = report(ns, (int64_t)(hsize / page), 0).median;
-    CONCLUDE(&n, "hugetlb_one_fault_per_page", d.faults == reps * (int64_t)(hsize / huge),
-             VALUES(VAL("minor_faults", d.faults)),
-             "One fault per huge page from the pool: %lld ns per 4 KiB of it.", med);
-}
-
 static void explain_page_fault1(void)
 {
-    struct figures ours = figures_of(ns, d.pages);
-    long long theirs = report(pf1_ns, d.pages, 2 * d.pages).median;
+    struct fault_figures ours = fault_figures_of(ns, reps, t.pages);
+    long long theirs = report(pf1_ns, 2 * t.pages).median;
     long long diff = theirs ? (ours.median - theirs) * 1000 / theirs : 0;
     narrate_fact_int(&n, "ours_ns_per_page_median", ours.median);
     narrate_fact_int(&n, "ours_ns_per_page_min", ours.min);
@@ -359,9 +238,8 @@ static void explain_page_fault1(void)
              "of each (above) says how much the machine's other work moved them; run again.");
 }
 
-/* The lesson as a table, from which the step count comes (the hugetlb row
- * runs only when the pool has free pages). A ratio answers the --predict
- * questions, not a finding: explain_write and explain_read answer them. */
+/* The lesson as a table, from which the step count comes. A ratio answers the
+ * --predict questions, not a finding: explain_write and explain_read answer them. */
 static const struct narrate_lesson steps[] = {
     {"zeroing", "The floor: zeroing pages already resident", zeroing, explain_zeroing, NO_QUESTION},
     {"write_fault", "Write fault: the first write to each page", write_fault, explain_write,
@@ -374,98 +252,51 @@ static const struct narrate_lesson steps[] = {
      NO_QUESTION},
     {"populate_write", "MADV_POPULATE_WRITE: filled by one madvise", populate_write,
      explain_populate_write, NO_QUESTION},
-    {"thp_fault", "Transparent huge pages: one fault per huge page", thp_fault, explain_thp,
-     NO_QUESTION},
-    {"hugetlb_fault", "hugetlb: a page from the pool", hugetlb_fault, explain_hugetlb, NO_QUESTION},
     {"page_fault1", "will-it-scale's page_fault1, side by side", page_fault1, explain_page_fault1,
      NO_QUESTION},
 };
 
 /* ---- Options, sizes and the machine ---- */
 
-enum { OPT_SIZE, OPT_REPS, OPT_QUICK };
-
-static const struct cli_option options[] = {
-    [OPT_SIZE] = {"size", "SIZE",
-                  "bytes timed in each repetition (default 128M, as page_fault1; less if "
-                  "this process may not use twice that; 4M to 1G)"},
-    [OPT_REPS] = {"reps", "N", "repetitions of each measurement (default 7, 3 to 51)"},
-    [OPT_QUICK] = {"quick", NULL, "16M and 3 repetitions (the tour's stop)"},
-};
-
 static const struct demo_info info = {
     .name = "fault-cost",
     .summary =
         "Times the first touch of anonymous memory, per 4 KiB page: a write fault,\n"
-        "a read fault (the zero page), MAP_POPULATE, MADV_POPULATE_WRITE, a\n"
-        "transparent huge page, hugetlb when the pool has free pages, and the floor\n"
-        "under them all, zeroing a page already resident; then will-it-scale's\n"
-        "page_fault1 method side by side. Median and spread of several repetitions.",
-    DEMO_OPTIONS(options),
+        "a read fault (the zero page), MAP_POPULATE, MADV_POPULATE_WRITE, and the\n"
+        "floor under them all, zeroing a page already resident; then will-it-scale's\n"
+        "page_fault1 method side by side. Median and spread of several repetitions.\n"
+        "Huge pages (THP, hugetlb): huge-fault-cost.",
+    DEMO_OPTIONS(fault_timing_options),
     .examples = "  fault-cost                 128 MiB, 7 repetitions of each\n"
                 "  fault-cost --quick         16 MiB, 3 repetitions\n"
                 "  fault-cost --json | jq '.facts.ns_per_page_median? // empty'\n",
     .lessons = LESSONS(TABLE(steps)),
 };
 
-static void on_option(void *ctx, size_t index, const char *arg)
-{
-    uint64_t *asked = ctx;
-    if (index == OPT_SIZE)
-        *asked = cli_size_arg(&info, "--size", arg, UINT64_C(4) << 20, UINT64_C(1) << 30);
-    else if (index == OPT_REPS)
-        reps = (int)cli_count_arg(&info, "--reps", arg, 3, MAX_REPS);
-    else
-        d.quick = true;
-}
-
 int main(int argc, char **argv)
 {
-    uint64_t asked = 0, bytes = 0;
     struct cli_common common;
-    cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, on_option, &asked));
-    demo_start(&n, &info, &common, 0); /* first: a killed run's pool is repaired before sizing */
-    page = (size_t)sysconf(_SC_PAGESIZE);
+    t.info = &info;
+    cli_no_positionals(&info, argc, argv,
+                       cli_parse(argc, argv, &info, &common, fault_timing_option, &t));
+    demo_start(&n, &info, &common, NARRATE_COUNT(steps));
+    t.page = page = (size_t)sysconf(_SC_PAGESIZE);
     thp_read(&d.thp);
-    huge = d.thp.huge_size;
-    reps = reps ? reps : d.quick ? 3 : 7;
     memset(ns, 0, sizeof ns); /* fault the result arrays in now, not in a timed step */
     memset(pf1_ns, 0, sizeof pf1_ns);
-    struct budget budget;
-    budget_read(&budget);
-    enum budget_choice got = budget_choose_size(&budget, asked, (d.quick ? 16u : 128u) << 20,
-                                                huge, 2, 2, &bytes, d.why_size, sizeof d.why_size);
-    if (got == BUDGET_REFUSED)
-        cli_usage_error(&info, "--size: more than this process may use: %s", d.why_size);
-    size = (size_t)bytes;
-    d.pages = (int64_t)(size / page);
-    d.shrunk = got == BUDGET_SHRUNK;
-    /* hugetlb: at most what the pool has free now, of the size THP uses. */
-    d.huge_free = procfs_read_one("/proc/meminfo", "HugePages_Free");
-    if (d.huge_free > 0 && procfs_read_one("/proc/meminfo", "Hugepagesize") * 1024 == (int64_t)huge)
-        hsize = (uint64_t)d.huge_free * huge < size ? (size_t)d.huge_free * huge : size;
-    struct narrate_lesson run[NARRATE_COUNT(steps)];
-    for (int i = 0; i < NARRATE_COUNT(steps); i++)
-        if (steps[i].lesson != hugetlb_fault || hsize > 0)
-            run[n.nsteps++] = steps[i];
-    if (got == BUDGET_NONE_FITS)
-        narrate_finish(&n, RESULT_SKIP, "not even 4 MiB fit in half of what this process may use: "
-                                        "%s. Free some memory or raise that limit.", d.why_size);
-    narrate_observe(&n, observe, NULL);
-    char size_text[32];
-    format_size(size, size_text, sizeof size_text);
+    fault_timing_size(&t, &n, d.thp.huge_size);
+    size = t.size;
+    reps = t.reps;
+    narrate_observe(&n, fault_timing_observe, &t);
     narrate_intro(&n,
                   "fault-cost (PID %ld): %s per repetition (%lld pages of %zu KiB), %d "
-                  "repetitions of each.%s\nTHP here: %s. hugetlb: %lld free huge pages%s",
-                  (long)getpid(), size_text, (long long)d.pages, page / 1024, reps,
-                  d.shrunk ? " Less than the default: this process may not use more." : "",
-                  d.thp.mode[0] ? d.thp.mode : "not built in", (long long)d.huge_free,
-                  /* the command on a line of its own: a student copies it whole */
-                  hsize ? "." : ", so no hugetlb row. To reserve N, as root (and 0 after):\n"
-                                "    echo N > /proc/sys/vm/nr_hugepages");
-    narrate_run(&n, run, n.nsteps);
+                  "repetitions of each.%s\nTHP here: %s.",
+                  (long)getpid(), t.size_text, (long long)t.pages, page / 1024, reps,
+                  t.shrunk ? " Less than the default: this process may not use more." : "",
+                  d.thp.mode[0] ? d.thp.mode : "not built in");
+    narrate_run(&n, steps, NARRATE_COUNT(steps));
     narrate_summary(&n, "write_fault_ns", d.write.median);
     narrate_summary(&n, "zeroing_ns", d.floor.median);
     narrate_finish(&n, RESULT_OK, "every figure above was measured in this run, %d repetitions "
-                                  "of %s each.", reps, size_text);
+                                  "of %s each.", reps, t.size_text);
 }

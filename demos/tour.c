@@ -38,6 +38,7 @@ static const struct stop stops[] = {
     {"stack-growth", NULL, NULL, "the stack grows page by page; RLIMIT_STACK and the guard gap"},
     {"page-walk", NULL, NULL, "an address walked down four tables; what the tables cost"},
     {"fault-cost", "--quick", NULL, "what a first touch costs, per page, on this machine"},
+    {"huge-fault-cost", "--quick", NULL, "the same with huge pages: THP and hugetlb, per 4 KiB"},
     {"mincore-residency", NULL, NULL, "page by page: resident or not, and the zero page"},
     {"page-cache", NULL, NULL, "a file's pages: read ahead, dirty, written back, dropped"},
     {"protnone-dirty", NULL, NULL, "resident and dirty, yet inaccessible"},

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* lesson_asserts: the checks of tests/support/lesson.h against this test's
  * own demo source (VMLAB_DEMO_SOURCE), under the names the tests of
- * mlock-pages, madvise-pages and fault-cost use. */
+ * mlock-pages, madvise-pages, fault-cost and huge-fault-cost use. */
 #ifndef VMLAB_TEST_LESSON_ASSERTS_H
 #define VMLAB_TEST_LESSON_ASSERTS_H
 

@@ -20,7 +20,7 @@ static const char *const programs[] = {"mmap-anon", "mincore-residency", "map-no
                                        "segv-pgfault", "kernel-address", "oom-killer-try", "malloc-brk", "malloc-free",
                                        "stack-growth", "fork-cow", "vfork-spawn", "page-walk",
                                        "page-cache", "mlock-pages", "madvise-pages", "fault-cost",
-                                       "tour"};
+                                       "huge-fault-cost", "tour"};
 #define NPROGRAMS (sizeof programs / sizeof programs[0])
 
 struct run {
@@ -52,6 +52,7 @@ static const struct run runs[] = {
     {"mlock-pages", {NULL}},
     {"madvise-pages", {NULL}},
     {"fault-cost", {"--quick"}},
+    {"huge-fault-cost", {"--quick"}},
     {"tour", {NULL}},
 };
 #define NRUNS (sizeof runs / sizeof runs[0])
