@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "fault-timing.h"
 
-#include <stdio.h>
 #include <sys/mman.h>
 
 #include "budget.h"
