@@ -38,6 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "demo_test.h"
 #include "lesson_asserts.h"
 #include "observe.h"
@@ -484,13 +485,8 @@ START_TEST(sigkill_takes_the_child_along)
         fprintf(stderr, "no child in a cgroup here (no memory cgroup?): not checked\n");
         return;
     }
-    kill(demo, SIGKILL);
-    int status = 0;
-    bool ended = observe_reaped(child, 5000, &status);
-    if (!ended) { /* it is not left waiting at the terminal */
-        kill(child, SIGKILL);
-        (void)observe_reaped(child, 10000, NULL);
-    }
+    int status;
+    bool ended = orphan_ends_with_parent(demo, child, SIGKILL, &status);
     kill(pty.pid, SIGKILL); /* the shell */
     (void)pty_finish(&pty);
     ck_assert_msg(ended, "the child (PID %ld) outlived its parent's SIGKILL", (long)child);

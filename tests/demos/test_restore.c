@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "demo_test.h"
 #include "observe.h"
 #include "procfs.h"
@@ -419,13 +420,8 @@ START_TEST(sigkill_to_the_tour_ends_its_demo)
     uint64_t mode = vm("overcommit_memory");
     pid_t tour = observe_child_of(child.pid), demo = tour > 0 ? observe_child_of(tour) : 0;
     ck_assert_msg(demo > 0, "no demo under the tour (PID %ld)", (long)tour);
-    kill(tour, SIGKILL);
-    int status = 0;
-    bool ended = observe_reaped(demo, 5000, &status);
-    if (!ended) { /* what it would do next is not left to chance */
-        kill(demo, SIGTERM);
-        (void)observe_reaped(demo, 10000, NULL);
-    }
+    int status;
+    bool ended = orphan_ends_with_parent(tour, demo, SIGTERM, &status);
     kill(child.pid, SIGKILL); /* the shell */
     (void)pty_finish(&child);
     ck_assert_msg(ended, "overcommit-modes (PID %ld) outlived the tour's SIGKILL", (long)demo);

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "procfs.h"
 #include "runid.h"
 #include "suite.h"
@@ -325,13 +326,10 @@ enum setup { AS_NOBODY, ROOTLESS_USERNS, PROC_SYS_READ_ONLY, NO_WRITABLE_STATE_D
 
 static void run_setup(enum setup how, char *out, size_t len)
 {
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
+    int from_child;
+    pid_t pid = fork_to_pipe(&from_child);
     if (pid == 0) {
         char why[1024] = "";
-        close(fds[0]);
         int ok = 0;
         if (how == AS_NOBODY) {
             ok = setgroups(0, NULL) == 0 && setresgid(65534, 65534, 65534) == 0 &&
@@ -370,15 +368,10 @@ static void run_setup(enum setup how, char *out, size_t len)
                 snprintf(why, sizeof why, "allowed in %s", made[i]);
                 break;
             }
-        ssize_t w = write(fds[1], why, strlen(why) + 1);
+        ssize_t w = write(STDOUT_FILENO, why, strlen(why) + 1);
         _exit(w > 0 ? 0 : 1);
     }
-    close(fds[1]);
-    ssize_t n = read(fds[0], out, len - 1);
-    close(fds[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    out[n > 0 ? n : 0] = '\0';
+    int status = child_output(from_child, pid, out, len);
     ck_assert_msg(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 77),
                   "setup %d: status %#x", how, status);
     if (WEXITSTATUS(status) == 77)
@@ -450,26 +443,14 @@ static void run_as_program(const char *const argv[], size_t why_len, char *out, 
     ck_assert_int_gt(n, 0);
     self[n] = '\0';
     snprintf(number, sizeof number, "%zu", why_len);
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
+    int from_child;
+    pid_t pid = fork_to_pipe(&from_child);
     if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
         setenv(WHY_LEN_ENV, number, 1);
         execv(self, (char *const *)argv);
         _exit(127);
     }
-    close(fds[1]);
-    size_t got = 0;
-    while (got < len - 1 && (n = read(fds[0], out + got, len - 1 - got)) > 0)
-        got += (size_t)n;
-    out[got] = '\0';
-    close(fds[0]);
-    int status;
-    waitpid(pid, &status, 0);
+    int status = child_output(from_child, pid, out, len);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: status %#x", argv[0], status);
 }
 

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* child: a forked child whose standard output the test reads back, and an
+ * orphan that must end with the parent a test kills. */
+#ifndef VMLAB_TEST_CHILD_H
+#define VMLAB_TEST_CHILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* fork() with the child's stdout writing into a pipe whose read end the parent
+ * gets in *from_child; returns as fork() does (asserted). Stdio is flushed
+ * first, so that the child cannot write the parent's buffered text again. */
+pid_t fork_to_pipe(int *from_child);
+
+/* What the child wrote until it closed the pipe (into text, at most len - 1
+ * bytes and a NUL; the rest is read and dropped), then the child reaped
+ * (asserted): its wait status. Closes from_child. */
+int child_output(int from_child, pid_t pid, char *text, size_t len);
+
+/* For a test that made itself a subreaper (PR_SET_CHILD_SUBREAPER): kills
+ * `parent` outright (SIGKILL) and waits up to 5 s for `orphan`, its child,
+ * to end with it; true (and its wait status) when it did. Where it did not,
+ * sends it `otherwise` and reaps it: nothing is left running either way. */
+bool orphan_ends_with_parent(pid_t parent, pid_t orphan, int otherwise, int *status);
+
+#endif
