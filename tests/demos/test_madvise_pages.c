@@ -471,13 +471,7 @@ START_TEST(sigkill_takes_the_child_along)
     ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0); /* the orphan comes to us */
     const char *argv[] = {program, "--step", NULL};
     ck_assert_int_eq(pty_start_in_shell(&pty, argv), 0);
-    for (int step = 1; step <= 5; step++) {
-        char prompt[64];
-        snprintf(prompt, sizeof prompt, "Press Enter to run step %d/", step);
-        ck_assert_msg(pty_wait_for(&pty, prompt), "no prompt %d: %s", step, pty.screen);
-        if (step < 5)
-            ck_assert(pty_send(&pty, "\n"));
-    }
+    lesson_pause_before(&pty, 5, 0);
     pid_t demo = observe_child_of(pty.pid), child = demo > 0 ? observe_child_of(demo) : 0;
     if (strncmp(pty.screen + pty.mark, "9", 1) != 0 || child <= 0) {
         kill(pty.pid, SIGKILL);
