@@ -63,7 +63,7 @@ static bool find_parent(void)
 
 static void make_cgroup(const char *name, char *path, size_t len)
 {
-    snprintf(path, len, "%s/%s", parent, name);
+    ck_assert_int_lt(snprintf(path, len, "%s/%s", parent, name), (int)len);
     ck_assert_msg(mkdir(path, 0755) == 0, "mkdir %s: %s", path, strerror(errno));
 }
 
@@ -98,6 +98,17 @@ static void run_sweeper(bool in_new_pid_ns)
     int status;
     waitpid(pid, &status, 0);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the sweeping run: status %#x", status);
+}
+
+/* Makes the cgroup `name` (at path), runs a sweep (from a new PID namespace
+ * where asked); whether the cgroup was kept. It is removed either way. */
+static bool kept_by_a_sweep(const char *name, bool in_new_pid_ns, char *path, size_t len)
+{
+    make_cgroup(name, path, len);
+    run_sweeper(in_new_pid_ns);
+    bool kept = exists(path);
+    rmdir(path);
+    return kept;
 }
 
 static char live_ns[80];
@@ -176,11 +187,8 @@ START_TEST(live_host_run_seen_from_a_namespace_is_kept)
     ck_assert_int_eq(runid_self(&me), 0);
     ck_assert(runid_format(&me, id, sizeof id));
     snprintf(name, sizeof name, "vmlab-%s", id);
-    make_cgroup(name, path, sizeof path);
-    run_sweeper(true);
-    bool kept = exists(path);
-    rmdir(path);
-    ck_assert_msg(kept, "a sweep from a new PID namespace removed %s of a live host run", path);
+    ck_assert_msg(kept_by_a_sweep(name, true, path, sizeof path),
+                  "a sweep from a new PID namespace removed %s of a live host run", path);
 }
 END_TEST
 
@@ -235,11 +243,8 @@ START_TEST(legacy_name_of_a_live_process_is_kept)
 {
     char name[64], path[700];
     snprintf(name, sizeof name, "vmlab-%ld", (long)getpid());
-    make_cgroup(name, path, sizeof path);
-    run_sweeper(false);
-    bool kept = exists(path);
-    rmdir(path);
-    ck_assert_msg(kept, "%s (a live process) was swept", path);
+    ck_assert_msg(kept_by_a_sweep(name, false, path, sizeof path), "%s (a live process) was swept",
+                  path);
 }
 END_TEST
 
