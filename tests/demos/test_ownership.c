@@ -19,12 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "confine.h"
 #include "run.h"
 #include "runid.h"
@@ -118,30 +118,9 @@ static pid_t live_outer;
  * name as vmlab would write it goes to live_ns. */
 static void start_live_in_namespace(void)
 {
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    live_outer = fork();
-    ck_assert_int_ge(live_outer, 0);
-    if (live_outer == 0) {
-        if (unshare(CLONE_NEWPID) != 0)
-            _exit(3);
-        if (fork() == 0) {
-            struct runid id;
-            char name[80];
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            if (runid_self(&id) != 0 || !runid_format(&id, name, sizeof name))
-                _exit(4);
-            ssize_t w = write(fds[1], name, sizeof name);
-            (void)w;
-            pause();
-            _exit(0);
-        }
-        pause();
-        _exit(0);
-    }
-    close(fds[1]);
-    ck_assert_int_eq(read(fds[0], live_ns, sizeof live_ns), (ssize_t)sizeof live_ns);
-    close(fds[0]);
+    struct runid id;
+    live_outer = start_pid1_of_new_namespace(&id);
+    ck_assert(runid_format(&id, live_ns, sizeof live_ns));
 }
 
 static void stop_live(void)

@@ -4,9 +4,11 @@
 #include "child.h"
 
 #include <check.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,4 +59,34 @@ bool orphan_ends_with_parent(pid_t parent, pid_t orphan, int otherwise, int *sta
     kill(orphan, otherwise); /* what it would do next is not left to chance */
     (void)observe_reaped(orphan, 10000, NULL);
     return false;
+}
+
+pid_t start_pid1_of_new_namespace(struct runid *id)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t outer = fork();
+    ck_assert_int_ge(outer, 0);
+    if (outer == 0) {
+        if (unshare(CLONE_NEWPID) != 0)
+            _exit(3);
+        pid_t inner = fork(); /* PID 1 of the new namespace */
+        if (inner == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            struct runid self;
+            if (runid_self(&self) != 0)
+                _exit(4);
+            ssize_t w = write(fds[1], &self, sizeof self);
+            (void)w;
+            pause();
+            _exit(0);
+        }
+        close(fds[1]); /* where inner could not start or tell, the test reads the end */
+        waitpid(inner, NULL, 0);
+        _exit(0);
+    }
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], id, sizeof *id), (ssize_t)sizeof *id);
+    close(fds[0]);
+    return outer;
 }

@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/prctl.h>
 #include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -271,30 +270,8 @@ START_TEST(another_pid_namespace)
 {
     if (geteuid() != 0)
         return; /* unshare(CLONE_NEWPID) needs root: covered in CI */
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    pid_t outer = fork();
-    ck_assert_int_ge(outer, 0);
-    if (outer == 0) {
-        if (unshare(CLONE_NEWPID) != 0)
-            _exit(3);
-        pid_t inner = fork(); /* PID 1 of the new namespace */
-        if (inner == 0) {
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            struct runid id;
-            if (runid_self(&id) != 0)
-                _exit(4);
-            ssize_t w = write(fds[1], &id, sizeof id);
-            (void)w;
-            pause();
-            _exit(0);
-        }
-        waitpid(inner, NULL, 0);
-        _exit(0);
-    }
-    close(fds[1]);
     struct runid id;
-    ck_assert_int_eq(read(fds[0], &id, sizeof id), (ssize_t)sizeof id);
+    pid_t outer = start_pid1_of_new_namespace(&id);
     struct runid me;
     ck_assert_int_eq(runid_self(&me), 0);
     ck_assert_uint_ne(id.pidns, me.pidns);
@@ -313,7 +290,6 @@ START_TEST(another_pid_namespace)
         st = runid_state(&id);
     }
     ck_assert_int_eq(st, RUNID_GONE);
-    close(fds[0]);
 }
 END_TEST
 
