@@ -177,23 +177,8 @@ START_TEST(ended_runs_are_swept)
 {
     struct runid me;
     ck_assert_int_eq(runid_self(&me), 0);
-    pid_t zombie = fork();
-    ck_assert_int_ge(zombie, 0);
-    if (zombie == 0)
-        _exit(0);
-    char stat_path[64], text[1024], state = 0;
-    uint64_t start = 0;
-    snprintf(stat_path, sizeof stat_path, "/proc/%ld/stat", (long)zombie);
-    for (int i = 0; i < 500 && state != 'Z'; i++) {
-        FILE *f = fopen(stat_path, "re");
-        ck_assert_ptr_nonnull(f);
-        ck_assert_ptr_nonnull(fgets(text, sizeof text, f));
-        fclose(f);
-        ck_assert(runid_parse_stat(text, &state, &start));
-        if (state != 'Z')
-            usleep(2000);
-    }
-    ck_assert_int_eq(state, 'Z');
+    uint64_t start;
+    pid_t zombie = start_zombie(&start);
 
     char names[4][128], paths[4][700];
     snprintf(names[0], sizeof names[0], "vmlab-%llu-4194304000-1", (unsigned long long)me.pidns);

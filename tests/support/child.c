@@ -90,3 +90,24 @@ pid_t start_pid1_of_new_namespace(struct runid *id)
     close(fds[0]);
     return outer;
 }
+
+pid_t start_zombie(uint64_t *start)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(0);
+    char path[64], text[1024], state = 0;
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    for (int i = 0; i < 500 && state != 'Z'; i++) {
+        FILE *f = fopen(path, "re");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_ptr_nonnull(fgets(text, sizeof text, f));
+        fclose(f);
+        ck_assert(runid_parse_stat(text, &state, start));
+        if (state != 'Z')
+            usleep(2000);
+    }
+    ck_assert_int_eq(state, 'Z');
+    return pid;
+}

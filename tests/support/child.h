@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "runid.h"
@@ -31,5 +32,9 @@ bool orphan_ends_with_parent(pid_t parent, pid_t orphan, int otherwise, int *sta
  * until its parent, whose PID this returns, is killed; *id is its run id as
  * it reads it itself (asserted). */
 pid_t start_pid1_of_new_namespace(struct runid *id);
+
+/* A child that ended at once and is not reaped yet: a zombie, asserted so in
+ * /proc/PID/stat, which gives its start time (*start). Reap it when done. */
+pid_t start_zombie(uint64_t *start);
 
 #endif
