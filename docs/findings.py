@@ -257,19 +257,12 @@ class Source:
 
 def top_groups(content):
     """The {...} groups at the top level of an initializer (designators skipped)."""
-    groups, j = [], 0
-    while j < len(content):
-        c = content[j]
-        if c in "\"'":
-            j = skip_string(content, j)
-            continue
-        if c == "{":
-            end = matching(content, j)
-            groups.append(content[j + 1:end])
-            j = end
-        elif c in "([":
-            j = matching(content, j)
-        j += 1
+    groups, start = [], 0
+    for j, c, depth in outside_strings(content):
+        if c == "{" and depth == 1:
+            start = j + 1
+        elif c == "}" and depth == 0:
+            groups.append(content[start:j])
     return groups
 
 
