@@ -75,10 +75,10 @@ def skip_string(text, i):
     return j + 1
 
 
-def matching(text, i):
-    """Index of the bracket that closes text[i] ('(', '{' or '[')."""
-    close = {"(": ")", "{": "}", "[": "]"}[text[i]]
-    depth, j = 0, i
+def outside_strings(text, start=0):
+    """(index, char, depth) of each character of text from start that is not inside a
+    string or char literal; depth counts the brackets open there, its own included."""
+    depth, j = 0, start
     while j < len(text):
         c = text[j]
         if c in "\"'":
@@ -88,30 +88,28 @@ def matching(text, i):
             depth += 1
         elif c in ")}]":
             depth -= 1
-            if depth == 0:
-                if c != close:
-                    raise ValueError(f"unbalanced {text[i]} at {i}")
-                return j
+        yield j, c, depth
         j += 1
+
+
+def matching(text, i):
+    """Index of the bracket that closes text[i] ('(', '{' or '[')."""
+    close = {"(": ")", "{": "}", "[": "]"}[text[i]]
+    for j, c, depth in outside_strings(text, i):
+        if depth == 0:
+            if c != close:
+                raise ValueError(f"unbalanced {text[i]} at {i}")
+            return j
     raise ValueError(f"unclosed {text[i]} at {i}")
 
 
 def split_top(text, sep=","):
     """text split at sep where no bracket or string is open."""
-    parts, depth, start, j = [], 0, 0, 0
-    while j < len(text):
-        c = text[j]
-        if c in "\"'":
-            j = skip_string(text, j)
-            continue
-        if c in "({[":
-            depth += 1
-        elif c in ")}]":
-            depth -= 1
-        elif c == sep and depth == 0:
+    parts, start = [], 0
+    for j, c, depth in outside_strings(text):
+        if c == sep and depth == 0:
             parts.append(text[start:j].strip())
             start = j + 1
-        j += 1
     parts.append(text[start:].strip())
     return parts if parts != [""] else []
 
@@ -134,21 +132,12 @@ def strip_parens(expr):
 
 def ternary(expr):
     """(condition, yes, no) where expr is a ?: at its top level, else None."""
-    depth, j, q = 0, 0, None
-    while j < len(expr):
-        c = expr[j]
-        if c in "\"'":
-            j = skip_string(expr, j)
-            continue
-        if c in "({[":
-            depth += 1
-        elif c in ")}]":
-            depth -= 1
-        elif depth == 0 and c == "?" and q is None:
+    q = None
+    for j, c, depth in outside_strings(expr):
+        if depth == 0 and c == "?" and q is None:
             q = j
         elif depth == 0 and c == ":" and q is not None:
             return expr[:q], expr[q + 1:j], expr[j + 1:]
-        j += 1
     return None
 
 
@@ -268,19 +257,12 @@ class Source:
 
 def top_groups(content):
     """The {...} groups at the top level of an initializer (designators skipped)."""
-    groups, j = [], 0
-    while j < len(content):
-        c = content[j]
-        if c in "\"'":
-            j = skip_string(content, j)
-            continue
-        if c == "{":
-            end = matching(content, j)
-            groups.append(content[j + 1:end])
-            j = end
-        elif c in "([":
-            j = matching(content, j)
-        j += 1
+    groups, start = [], 0
+    for j, c, depth in outside_strings(content):
+        if c == "{" and depth == 1:
+            start = j + 1
+        elif c == "}" and depth == 0:
+            groups.append(content[start:j])
     return groups
 
 

@@ -309,6 +309,16 @@ static void left_by_the_run(void)
     set_knob("nr_hugepages", hp + 2);
 }
 
+/* The record a legitimate run of boot `boot_id` leaves when killed, in text, and the
+ * knobs as it left them. */
+static void killed_run(char *text, size_t len, const char *boot_id)
+{
+    char run[64];
+    dead_run(run, sizeof run);
+    legit_text(text, len, boot_id, run);
+    left_by_the_run();
+}
+
 enum expect { REFUSED, RESTORED, LEFT_ALONE };
 
 struct hcase {
@@ -352,20 +362,16 @@ static void plant_long_line(void)
 
 static void plant_cut(void)
 {
-    char text[1024], run[64];
-    dead_run(run, sizeof run);
-    legit_text(text, sizeof text, boot, run);
+    char text[1024];
+    killed_run(text, sizeof text, boot);
     text[strlen(text) - 4] = '\0'; /* without "end\n" */
-    left_by_the_run();
     record_file(RECORD, text, 0600);
 }
 
 static void plant_symlink_to_record(void)
 {
-    char text[1024], run[64];
-    dead_run(run, sizeof run);
-    legit_text(text, sizeof text, boot, run);
-    left_by_the_run();
+    char text[1024];
+    killed_run(text, sizeof text, boot);
     record_file("/run/elsewhere", text, 0600);
     ck_assert_int_eq(symlink("/run/elsewhere", RECORD), 0);
 }
@@ -387,20 +393,16 @@ static void plant_directory(void)
 
 static void plant_hard_link(void)
 {
-    char text[1024], run[64];
-    dead_run(run, sizeof run);
-    legit_text(text, sizeof text, boot, run);
-    left_by_the_run();
+    char text[1024];
+    killed_run(text, sizeof text, boot);
     record_file(DIR_ "/other", text, 0600);
     ck_assert_int_eq(link(DIR_ "/other", RECORD), 0);
 }
 
 static void plant_wrong_mode(void)
 {
-    char text[1024], run[64];
-    dead_run(run, sizeof run);
-    legit_text(text, sizeof text, boot, run);
-    left_by_the_run();
+    char text[1024];
+    killed_run(text, sizeof text, boot);
     record_file(RECORD, text, 0644);
 }
 
@@ -413,10 +415,8 @@ static void plant_wrong_owner(void)
 
 static void plant_nul(void)
 {
-    char text[1024], run[64];
-    dead_run(run, sizeof run);
-    legit_text(text, sizeof text, boot, run);
-    left_by_the_run();
+    char text[1024];
+    killed_run(text, sizeof text, boot);
     size_t len = strlen(text);
     text[20] = '\0';
     int fd = open(RECORD, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -436,10 +436,8 @@ static void plant_large(void)
 
 static void plant_other_boot(void)
 {
-    char text[1024], run[64];
-    dead_run(run, sizeof run);
-    legit_text(text, sizeof text, "00000000-0000-0000-0000-000000000000", run);
-    left_by_the_run();
+    char text[1024];
+    killed_run(text, sizeof text, "00000000-0000-0000-0000-000000000000");
     record_file(RECORD, text, 0600);
 }
 
@@ -467,20 +465,16 @@ static void plant_stale(void)
 
 static void plant_legit(void)
 {
-    char text[1024], run[64];
-    dead_run(run, sizeof run);
-    legit_text(text, sizeof text, boot, run);
-    left_by_the_run();
+    char text[1024];
+    killed_run(text, sizeof text, boot);
     record_file(RECORD, text, 0600);
 }
 
 /* A killed run of a machine without /run: its record in the fallback. */
 static void plant_legit_in_fallback(void)
 {
-    char text[1024], run[64];
-    dead_run(run, sizeof run);
-    legit_text(text, sizeof text, boot, run);
-    left_by_the_run();
+    char text[1024];
+    killed_run(text, sizeof text, boot);
     ck_assert_int_eq(mkdir("/dev/shm/vmlab", 0700), 0);
     record_file("/dev/shm/vmlab/saved-state", text, 0600);
 }

@@ -38,6 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "demo_test.h"
 #include "lesson_asserts.h"
 #include "observe.h"
@@ -470,13 +471,7 @@ START_TEST(sigkill_takes_the_child_along)
     ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0); /* the orphan comes to us */
     const char *argv[] = {program, "--step", NULL};
     ck_assert_int_eq(pty_start_in_shell(&pty, argv), 0);
-    for (int step = 1; step <= 5; step++) {
-        char prompt[64];
-        snprintf(prompt, sizeof prompt, "Press Enter to run step %d/", step);
-        ck_assert_msg(pty_wait_for(&pty, prompt), "no prompt %d: %s", step, pty.screen);
-        if (step < 5)
-            ck_assert(pty_send(&pty, "\n"));
-    }
+    lesson_pause_before(&pty, 5, 0);
     pid_t demo = observe_child_of(pty.pid), child = demo > 0 ? observe_child_of(demo) : 0;
     if (strncmp(pty.screen + pty.mark, "9", 1) != 0 || child <= 0) {
         kill(pty.pid, SIGKILL);
@@ -484,13 +479,8 @@ START_TEST(sigkill_takes_the_child_along)
         fprintf(stderr, "no child in a cgroup here (no memory cgroup?): not checked\n");
         return;
     }
-    kill(demo, SIGKILL);
-    int status = 0;
-    bool ended = observe_reaped(child, 5000, &status);
-    if (!ended) { /* it is not left waiting at the terminal */
-        kill(child, SIGKILL);
-        (void)observe_reaped(child, 10000, NULL);
-    }
+    int status;
+    bool ended = orphan_ends_with_parent(demo, child, SIGKILL, &status);
     kill(pty.pid, SIGKILL); /* the shell */
     (void)pty_finish(&pty);
     ck_assert_msg(ended, "the child (PID %ld) outlived its parent's SIGKILL", (long)child);

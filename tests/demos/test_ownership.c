@@ -19,12 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "confine.h"
 #include "run.h"
 #include "runid.h"
@@ -63,7 +63,7 @@ static bool find_parent(void)
 
 static void make_cgroup(const char *name, char *path, size_t len)
 {
-    snprintf(path, len, "%s/%s", parent, name);
+    ck_assert_int_lt(snprintf(path, len, "%s/%s", parent, name), (int)len);
     ck_assert_msg(mkdir(path, 0755) == 0, "mkdir %s: %s", path, strerror(errno));
 }
 
@@ -100,6 +100,17 @@ static void run_sweeper(bool in_new_pid_ns)
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the sweeping run: status %#x", status);
 }
 
+/* Makes the cgroup `name` (at path), runs a sweep (from a new PID namespace
+ * where asked); whether the cgroup was kept. It is removed either way. */
+static bool kept_by_a_sweep(const char *name, bool in_new_pid_ns, char *path, size_t len)
+{
+    make_cgroup(name, path, len);
+    run_sweeper(in_new_pid_ns);
+    bool kept = exists(path);
+    rmdir(path);
+    return kept;
+}
+
 static char live_ns[80];
 static pid_t live_outer;
 
@@ -107,30 +118,9 @@ static pid_t live_outer;
  * name as vmlab would write it goes to live_ns. */
 static void start_live_in_namespace(void)
 {
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    live_outer = fork();
-    ck_assert_int_ge(live_outer, 0);
-    if (live_outer == 0) {
-        if (unshare(CLONE_NEWPID) != 0)
-            _exit(3);
-        if (fork() == 0) {
-            struct runid id;
-            char name[80];
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            if (runid_self(&id) != 0 || !runid_format(&id, name, sizeof name))
-                _exit(4);
-            ssize_t w = write(fds[1], name, sizeof name);
-            (void)w;
-            pause();
-            _exit(0);
-        }
-        pause();
-        _exit(0);
-    }
-    close(fds[1]);
-    ck_assert_int_eq(read(fds[0], live_ns, sizeof live_ns), (ssize_t)sizeof live_ns);
-    close(fds[0]);
+    struct runid id;
+    live_outer = start_pid1_of_new_namespace(&id);
+    ck_assert(runid_format(&id, live_ns, sizeof live_ns));
 }
 
 static void stop_live(void)
@@ -176,11 +166,8 @@ START_TEST(live_host_run_seen_from_a_namespace_is_kept)
     ck_assert_int_eq(runid_self(&me), 0);
     ck_assert(runid_format(&me, id, sizeof id));
     snprintf(name, sizeof name, "vmlab-%s", id);
-    make_cgroup(name, path, sizeof path);
-    run_sweeper(true);
-    bool kept = exists(path);
-    rmdir(path);
-    ck_assert_msg(kept, "a sweep from a new PID namespace removed %s of a live host run", path);
+    ck_assert_msg(kept_by_a_sweep(name, true, path, sizeof path),
+                  "a sweep from a new PID namespace removed %s of a live host run", path);
 }
 END_TEST
 
@@ -190,23 +177,8 @@ START_TEST(ended_runs_are_swept)
 {
     struct runid me;
     ck_assert_int_eq(runid_self(&me), 0);
-    pid_t zombie = fork();
-    ck_assert_int_ge(zombie, 0);
-    if (zombie == 0)
-        _exit(0);
-    char stat_path[64], text[1024], state = 0;
-    uint64_t start = 0;
-    snprintf(stat_path, sizeof stat_path, "/proc/%ld/stat", (long)zombie);
-    for (int i = 0; i < 500 && state != 'Z'; i++) {
-        FILE *f = fopen(stat_path, "re");
-        ck_assert_ptr_nonnull(f);
-        ck_assert_ptr_nonnull(fgets(text, sizeof text, f));
-        fclose(f);
-        ck_assert(runid_parse_stat(text, &state, &start));
-        if (state != 'Z')
-            usleep(2000);
-    }
-    ck_assert_int_eq(state, 'Z');
+    uint64_t start;
+    pid_t zombie = start_zombie(&start);
 
     char names[4][128], paths[4][700];
     snprintf(names[0], sizeof names[0], "vmlab-%llu-4194304000-1", (unsigned long long)me.pidns);
@@ -235,11 +207,8 @@ START_TEST(legacy_name_of_a_live_process_is_kept)
 {
     char name[64], path[700];
     snprintf(name, sizeof name, "vmlab-%ld", (long)getpid());
-    make_cgroup(name, path, sizeof path);
-    run_sweeper(false);
-    bool kept = exists(path);
-    rmdir(path);
-    ck_assert_msg(kept, "%s (a live process) was swept", path);
+    ck_assert_msg(kept_by_a_sweep(name, false, path, sizeof path), "%s (a live process) was swept",
+                  path);
 }
 END_TEST
 

@@ -21,7 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "demo_test.h"
+#include "lesson.h"
 #include "observe.h"
 #include "procfs.h"
 #include "ptydrive.h"
@@ -52,33 +54,12 @@ static void assert_all_restored(const char *when)
     }
 }
 
-/* Runs argv with --step on a terminal, presses Enter until the prompt for
- * step `at` of `total`, and leaves it waiting there. */
+/* Runs argv with --step on a terminal and leaves it waiting at the prompt for
+ * step `at` of `total`, just before that step's lesson line runs. */
 static void pause_before(struct pty_child *c, const char *const argv[], int at, int total)
 {
     ck_assert_int_eq(pty_start(c, argv), 0);
-    for (int step = 1; step <= at; step++) {
-        char prompt[64];
-        /* "Press Enter to run step N/M" (LESSON) */
-        snprintf(prompt, sizeof prompt, "step %d/%d", step, total);
-        ck_assert_msg(pty_wait_for(c, prompt), "no prompt %d: %s", step, c->screen);
-        if (step < at)
-            ck_assert(pty_send(c, "\n"));
-    }
-}
-
-/* The same for a lesson-first demo, whose pauses come just before each
- * step's lesson line runs ("Press Enter to run step N/M"). */
-static void pause_before_lesson(struct pty_child *c, const char *const argv[], int at, int total)
-{
-    ck_assert_int_eq(pty_start(c, argv), 0);
-    for (int step = 1; step <= at; step++) {
-        char prompt[64];
-        snprintf(prompt, sizeof prompt, "Press Enter to run step %d/%d", step, total);
-        ck_assert_msg(pty_wait_for(c, prompt), "no prompt %d: %s", step, c->screen);
-        if (step < at)
-            ck_assert(pty_send(c, "\n"));
-    }
+    lesson_pause_before(c, at, total);
 }
 
 /* overcommit-modes: step 1 reads the budget, then one step per mode (the
@@ -145,7 +126,7 @@ START_TEST(signal_at_each_step_of_hugetlb_setup)
     int sig = signals[_i / 6], at = _i % 6 + 1;
     uint64_t total = meminfo("HugePages_Total"), rsvd = meminfo("HugePages_Rsvd");
     const char *argv[] = {demo_program("hugetlb-reserve", RUN_AS_SELF), "--setup", "2", "--step", NULL};
-    pause_before_lesson(&child, argv, at, 6);
+    pause_before(&child, argv, at, 6);
     if (at == 3) { /* the pool is grown and one page is reserved by the demo */
         ck_assert_uint_eq(meminfo("HugePages_Total"), total + 2);
         ck_assert_uint_eq(meminfo("HugePages_Rsvd"), rsvd + 1);
@@ -419,13 +400,8 @@ START_TEST(sigkill_to_the_tour_ends_its_demo)
     uint64_t mode = vm("overcommit_memory");
     pid_t tour = observe_child_of(child.pid), demo = tour > 0 ? observe_child_of(tour) : 0;
     ck_assert_msg(demo > 0, "no demo under the tour (PID %ld)", (long)tour);
-    kill(tour, SIGKILL);
-    int status = 0;
-    bool ended = observe_reaped(demo, 5000, &status);
-    if (!ended) { /* what it would do next is not left to chance */
-        kill(demo, SIGTERM);
-        (void)observe_reaped(demo, 10000, NULL);
-    }
+    int status;
+    bool ended = orphan_ends_with_parent(tour, demo, SIGTERM, &status);
     kill(child.pid, SIGKILL); /* the shell */
     (void)pty_finish(&child);
     ck_assert_msg(ended, "overcommit-modes (PID %ld) outlived the tour's SIGKILL", (long)demo);
@@ -442,7 +418,7 @@ START_TEST(changed_meanwhile_is_left_alone)
 {
     uint64_t total = meminfo("HugePages_Total");
     const char *argv[] = {demo_program("hugetlb-reserve", RUN_AS_SELF), "--setup", "2", "--step", NULL};
-    pause_before_lesson(&child, argv, 2, 6);
+    pause_before(&child, argv, 2, 6);
     ck_assert_uint_eq(vm("nr_hugepages"), total + 2);
     ck_assert_int_eq(sysctl_write("nr_hugepages", total + 5), 0); /* the administrator */
     kill(child.pid, SIGTERM);

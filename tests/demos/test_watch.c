@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "demo_test.h"
 #include "ptydrive.h"
 #include "suite.h"
@@ -432,34 +433,23 @@ START_TEST(watch_a_pid_hidden_by_hidepid)
     const char *copy = demo_program("vmlab-watch", RUN_AS_NOBODY);
     char pid[32];
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
-    int out[2];
-    ck_assert_int_eq(pipe(out), 0);
-    pid_t child = fork();
-    ck_assert_int_ge(child, 0);
+    int from_child;
+    pid_t child = fork_to_pipe(&from_child);
     if (child == 0) {
-        close(out[0]);
         if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
             mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=1") != 0) {
-            dprintf(out[1], "cannot mount /proc hidepid=1 here: %s", strerror(errno));
+            dprintf(STDOUT_FILENO, "cannot mount /proc hidepid=1 here: %s", strerror(errno));
             _exit(77);
         }
         const char *argv[] = {copy, "--interval", "10", pid, NULL};
         struct run_result r;
         if (run_program(argv, RUN_AS_NOBODY, &r) != 0)
             _exit(3);
-        dprintf(out[1], "%s", r.err);
+        dprintf(STDOUT_FILENO, "%s", r.err);
         _exit(r.exit_code == 77 ? 0 : 1);
     }
-    close(out[1]);
-    char err[1024] = "";
-    size_t len = 0;
-    ssize_t got;
-    while (len < sizeof err - 1 && (got = read(out[0], err + len, sizeof err - 1 - len)) > 0)
-        len += (size_t)got;
-    err[len] = '\0';
-    close(out[0]);
-    int status = 0;
-    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    char err[1024];
+    int status = child_output(from_child, child, err, sizeof err);
     remove_copy(copy);
     ck_assert(WIFEXITED(status));
     if (WEXITSTATUS(status) == 77) {

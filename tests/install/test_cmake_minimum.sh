@@ -17,11 +17,7 @@ set -u
 src=$1 cmake=$2
 here=$(cd "$(dirname "$0")" && pwd)
 minimum=3.16
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
+. "$(dirname "$0")/failures.sh"
 
 # ---- 1. the claim ----
 grep -q "^cmake_minimum_required(VERSION $minimum)\$" "$src/CMakeLists.txt" ||

@@ -9,11 +9,8 @@
 # exercise names, "`demos/NAME.c:LINE` (`CODE`", holds that code.
 set -u
 src=$1
-failures=0
+. "$(dirname "$0")/failures.sh"
 checked=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
 
 for doc in "$src"/docs/*.md; do
     # A command may wrap at the end of a line: read the sheet as one line.

@@ -9,10 +9,7 @@
 set -u
 src=$1
 shift
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/failures.sh"
 
 # {"demo", "arg" or NULL, "arg2" or NULL, "lesson"} -> demo arg arg2
 sed -n '/stops\[\] = {/,/^};/p' "$src/demos/tour.c" |

@@ -9,10 +9,7 @@
 # the benchmark's source without its .c, not the program the build makes.)
 set -u
 src=$1
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/failures.sh"
 
 # The configure presets that leave the tests out.
 awk -F'"' '/"name":/ {name = $4} /"VMLAB_TESTS": *"OFF"/ {print name}' \

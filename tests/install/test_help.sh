@@ -9,11 +9,7 @@
 set -u
 bindir=$1
 shift
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
+. "$(dirname "$0")/failures.sh"
 
 widest() { LC_ALL=C.UTF-8 wc -L <"$1" | tr -d ' '; }
 

@@ -6,11 +6,7 @@
 set -u
 build=$1 cmake=$2
 shift 2
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
+. "$(dirname "$0")/failures.sh"
 
 "$cmake" --install "$build" --prefix "$tmp/usr" >"$tmp/install.log" 2>&1 ||
   { cat "$tmp/install.log" >&2; echo "FAIL: cmake --install" >&2; exit 1; }

@@ -6,11 +6,7 @@
 #   sh test_without_check.sh SOURCEDIR CMAKE
 set -u
 src=$1 cmake=$2
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
+. "$(dirname "$0")/failures.sh"
 # pkg-config looks only here, so it finds no module 'check'.
 PKG_CONFIG_LIBDIR=$tmp/no-pc-files
 PKG_CONFIG_PATH=

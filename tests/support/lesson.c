@@ -179,3 +179,16 @@ void lesson_assert_ok_end(struct stepper *s)
     int status = stepper_finish(s);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
 }
+
+void lesson_pause_before(struct pty_child *c, int at, int total)
+{
+    for (int step = 1; step <= at; step++) {
+        char prompt[64];
+        int len = snprintf(prompt, sizeof prompt, "Press Enter to run step %d/", step);
+        if (total > 0)
+            snprintf(prompt + len, sizeof prompt - (size_t)len, "%d", total);
+        ck_assert_msg(pty_wait_for(c, prompt), "no prompt %d: %s", step, c->screen);
+        if (step < at)
+            ck_assert(pty_send(c, "\n"));
+    }
+}

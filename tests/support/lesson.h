@@ -58,4 +58,9 @@ const struct json *lesson_last_step(struct stepper *s, int last, const char *id)
 /* The run's end: the result line says "ok" and the demo exited 0. */
 void lesson_assert_ok_end(struct stepper *s);
 
+/* On a demo started with --step on c: waits for its prompts "Press Enter to run
+ * step N/total" (total 0: any) for N = 1 to at in turn (asserted), pressing
+ * Enter at each but the last, so that it is left waiting before step at. */
+void lesson_pause_before(struct pty_child *c, int at, int total);
+
 #endif

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "cli.h"
 #include "errors.h"
 #include "narrate.h"
@@ -170,39 +171,28 @@ FULL_CASE(version_to_full_disk_fails, "-V")
 
 /* ---- help text: what `PROGRAM --help` writes, read back from a child ---- */
 
-/* All the child wrote to the pipe fds (until it closed it), then its wait status. */
-static char *drain_child(int fds[2], pid_t pid, int *status)
+/* All a child started by fork_to_pipe wrote (malloc'd), then its wait status. */
+static char *drain_child(int from_child, pid_t pid, int *status)
 {
-    close(fds[1]);
-    size_t len = 0, cap = 1 << 16;
+    size_t cap = 1 << 16;
     char *text = malloc(cap);
     ck_assert_ptr_nonnull(text);
-    ssize_t n;
-    while ((n = read(fds[0], text + len, cap - 1 - len)) > 0)
-        len += (size_t)n;
-    close(fds[0]);
-    text[len] = '\0';
-    ck_assert_int_eq(waitpid(pid, status, 0), pid);
+    *status = child_output(from_child, pid, text, cap);
     return text;
 }
 
 static char *help_of(const struct demo_info *i)
 {
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
+    int from_child;
+    pid_t pid = fork_to_pipe(&from_child);
     if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
         const char *argv[] = {i->name, "--help", NULL};
         struct cli_common c;
         cli_parse(2, (char **)argv, i, &c, NULL, NULL);
         _exit(99); /* --help must exit */
     }
     int status;
-    char *text = drain_child(fds, pid, &status);
+    char *text = drain_child(from_child, pid, &status);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "--help: status %#x", status);
     return text;
 }
@@ -386,15 +376,10 @@ static const struct demo_info asking = {
  * with status `want`. */
 static char *stderr_of(const struct demo_info *i, const char *const *argv, int want)
 {
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
+    int from_child;
+    pid_t pid = fork_to_pipe(&from_child);
     if (pid == 0) {
-        dup2(fds[1], STDERR_FILENO);
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
+        dup2(STDOUT_FILENO, STDERR_FILENO);
         int argc = 0;
         while (argv[argc])
             argc++;
@@ -404,7 +389,7 @@ static char *stderr_of(const struct demo_info *i, const char *const *argv, int w
         _exit(0);
     }
     int status;
-    char *text = drain_child(fds, pid, &status);
+    char *text = drain_child(from_child, pid, &status);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == want, "%s: status %#x, not %d: %s",
                   argv[1], status, want, text);
     return text;

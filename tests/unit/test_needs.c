@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "needs.h"
 #include "suite.h"
 
@@ -156,25 +157,15 @@ static int put_back_fails(void) { return -1; }
 static int finish_failing_put_back(enum narrate_result result, const char *reason, char *text,
                                    size_t len)
 {
-    int out[2];
-    ck_assert_int_eq(pipe(out), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
+    int from_child;
+    pid_t pid = fork_to_pipe(&from_child);
     if (pid == 0) {
         struct narrator n;
         narrate_init(&n, "d", &json, 1);
-        n.out = fdopen(out[1], "w");
         n.undo_at_finish = put_back_fails;
         narrate_finish(&n, result, "%s", reason);
     }
-    close(out[1]);
-    size_t got = 0;
-    for (ssize_t r; (r = read(out[0], text + got, len - 1 - got)) > 0;)
-        got += (size_t)r;
-    text[got] = '\0';
-    close(out[0]);
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    int status = child_output(from_child, pid, text, len);
     ck_assert(WIFEXITED(status));
     return WEXITSTATUS(status);
 }

@@ -19,11 +19,11 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/prctl.h>
 #include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "procfs.h"
 #include "runid.h"
 #include "suite.h"
@@ -238,23 +238,8 @@ START_TEST(live_zombie_and_reused)
     other.start++;
     ck_assert_int_eq(runid_state(&other), RUNID_GONE);
 
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0)
-        _exit(0);
-    /* Not reaped yet: a zombie. Its start time from /proc/PID/stat. */
-    char path[64], text[1024], state = 0;
-    uint64_t start = 0;
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    for (int i = 0; i < 500 && state != 'Z'; i++) {
-        FILE *f = fopen(path, "re");
-        ck_assert_ptr_nonnull(f);
-        ck_assert_ptr_nonnull(fgets(text, sizeof text, f));
-        fclose(f);
-        ck_assert(runid_parse_stat(text, &state, &start));
-        usleep(2000);
-    }
-    ck_assert_int_eq(state, 'Z');
+    uint64_t start;
+    pid_t pid = start_zombie(&start); /* not reaped yet */
     other = me;
     other.pid = (uint64_t)pid;
     other.start = start;
@@ -270,30 +255,8 @@ START_TEST(another_pid_namespace)
 {
     if (geteuid() != 0)
         return; /* unshare(CLONE_NEWPID) needs root: covered in CI */
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    pid_t outer = fork();
-    ck_assert_int_ge(outer, 0);
-    if (outer == 0) {
-        if (unshare(CLONE_NEWPID) != 0)
-            _exit(3);
-        pid_t inner = fork(); /* PID 1 of the new namespace */
-        if (inner == 0) {
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            struct runid id;
-            if (runid_self(&id) != 0)
-                _exit(4);
-            ssize_t w = write(fds[1], &id, sizeof id);
-            (void)w;
-            pause();
-            _exit(0);
-        }
-        waitpid(inner, NULL, 0);
-        _exit(0);
-    }
-    close(fds[1]);
     struct runid id;
-    ck_assert_int_eq(read(fds[0], &id, sizeof id), (ssize_t)sizeof id);
+    pid_t outer = start_pid1_of_new_namespace(&id);
     struct runid me;
     ck_assert_int_eq(runid_self(&me), 0);
     ck_assert_uint_ne(id.pidns, me.pidns);
@@ -312,7 +275,6 @@ START_TEST(another_pid_namespace)
         st = runid_state(&id);
     }
     ck_assert_int_eq(st, RUNID_GONE);
-    close(fds[0]);
 }
 END_TEST
 
@@ -325,13 +287,10 @@ enum setup { AS_NOBODY, ROOTLESS_USERNS, PROC_SYS_READ_ONLY, NO_WRITABLE_STATE_D
 
 static void run_setup(enum setup how, char *out, size_t len)
 {
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
+    int from_child;
+    pid_t pid = fork_to_pipe(&from_child);
     if (pid == 0) {
         char why[1024] = "";
-        close(fds[0]);
         int ok = 0;
         if (how == AS_NOBODY) {
             ok = setgroups(0, NULL) == 0 && setresgid(65534, 65534, 65534) == 0 &&
@@ -370,15 +329,10 @@ static void run_setup(enum setup how, char *out, size_t len)
                 snprintf(why, sizeof why, "allowed in %s", made[i]);
                 break;
             }
-        ssize_t w = write(fds[1], why, strlen(why) + 1);
+        ssize_t w = write(STDOUT_FILENO, why, strlen(why) + 1);
         _exit(w > 0 ? 0 : 1);
     }
-    close(fds[1]);
-    ssize_t n = read(fds[0], out, len - 1);
-    close(fds[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    out[n > 0 ? n : 0] = '\0';
+    int status = child_output(from_child, pid, out, len);
     ck_assert_msg(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 77),
                   "setup %d: status %#x", how, status);
     if (WEXITSTATUS(status) == 77)
@@ -450,26 +404,14 @@ static void run_as_program(const char *const argv[], size_t why_len, char *out, 
     ck_assert_int_gt(n, 0);
     self[n] = '\0';
     snprintf(number, sizeof number, "%zu", why_len);
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
+    int from_child;
+    pid_t pid = fork_to_pipe(&from_child);
     if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
         setenv(WHY_LEN_ENV, number, 1);
         execv(self, (char *const *)argv);
         _exit(127);
     }
-    close(fds[1]);
-    size_t got = 0;
-    while (got < len - 1 && (n = read(fds[0], out + got, len - 1 - got)) > 0)
-        got += (size_t)n;
-    out[got] = '\0';
-    close(fds[0]);
-    int status;
-    waitpid(pid, &status, 0);
+    int status = child_output(from_child, pid, out, len);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: status %#x", argv[0], status);
 }
 
