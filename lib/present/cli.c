@@ -521,6 +521,17 @@ void cli_check_answers(const struct cli_common *common)
     }
 }
 
+/* getopt gives an option that needs a value the next word, whatever it is: in
+ * "--size --json" the value would be "--json". A separate word that looks like an
+ * option ("--x", "-h"; not "-1", which may be a value) means the value was left out. */
+static bool took_next_option(char *const argv[], const char *value)
+{
+    bool separate = value == argv[optind - 1];
+    bool looks_like_option =
+        value[0] == '-' && (value[1] == '-' || isalpha((unsigned char)value[1]));
+    return separate && looks_like_option;
+}
+
 int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_common *common,
               cli_option_fn on_option, void *ctx)
 {
@@ -570,6 +581,11 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
         if (opt == ':') {
             cli_quote(argv[optind - 1], quoted, sizeof quoted);
             cli_usage_error(info, "option '%s' needs a value", quoted);
+        }
+        if (index >= 0 && optarg && took_next_option(argv, optarg)) {
+            cli_quote(optarg, quoted, sizeof quoted);
+            cli_usage_error(info, "option '--%s' needs a value ('%s' is an option)",
+                            names[index], quoted);
         }
         if (index >= 0) {
             if (seen[index])
