@@ -275,6 +275,7 @@ static struct narrate_fact *new_fact(struct narrator *n, const char *key)
     snprintf(f->key, sizeof f->key, "%s", key);
     f->text[0] = '\0';
     f->picture = NULL;
+    f->from = NULL;
     f->is_number = false;
     f->is_series = false;
     return f;
@@ -293,11 +294,17 @@ void narrate_fact(struct narrator *n, const char *key, const char *fmt, ...)
 
 void narrate_fact_int(struct narrator *n, const char *key, int64_t value)
 {
+    narrate_fact_from(n, key, value, NULL);
+}
+
+void narrate_fact_from(struct narrator *n, const char *key, int64_t value, const char *from)
+{
     struct narrate_fact *f = new_fact(n, key);
     if (!f)
         return;
     snprintf(f->text, sizeof f->text, "%lld", (long long)value);
     f->is_number = true;
+    f->from = from;
 }
 
 void narrate_series(struct narrator *n, const char *key, const int64_t *values, size_t count)
@@ -702,7 +709,7 @@ static void plain_step(struct narrator *n)
     FILE *out = n->out;
     plain_header(n);
     for (size_t i = 0; i < n->nfacts; i++) {
-        char line[sizeof n->facts[i].text + 64];
+        char line[sizeof n->facts[i].text + 1024]; /* + where it was read */
         if (n->facts[i].picture) {
             plain_picture(n, &n->facts[i]);
             continue;
@@ -710,7 +717,9 @@ static void plain_step(struct narrator *n)
         if (n->facts[i].is_series)
             series_summary(&n->facts[i], line, sizeof line);
         else
-            snprintf(line, sizeof line, "      %s: %s", n->facts[i].key, n->facts[i].text);
+            snprintf(line, sizeof line, "      %s: %s%s%s%s", n->facts[i].key, n->facts[i].text,
+                     n->facts[i].from ? " (" : "", n->facts[i].from ? n->facts[i].from : "",
+                     n->facts[i].from ? ")" : "");
         cli_print_wrapped(out, line, 4); /* 80 columns */
     }
     struct row_widths widths = row_widths(n);
