@@ -298,8 +298,13 @@ static void notice(const char *program, const char *fmt, va_list ap)
     if (at < 0 || (size_t)at >= sizeof line)
         at = 0;
     vsnprintf(line + at, sizeof line - (size_t)at, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
+    cli_print_notice(line, 4);
+}
+
+void cli_print_notice(const char *line, int hang)
+{
     if (isatty(STDERR_FILENO))
-        cli_print_wrapped(stderr, line, 4);
+        cli_print_wrapped(stderr, line, hang);
     else
         fprintf(stderr, "%s\n", line);
 }

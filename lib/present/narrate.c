@@ -59,15 +59,14 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
     if (n->answers && common->info)
         cli_check_answers(common); /* before anything runs: a list that fits this run */
     if (n->predict && !n->answers && !(isatty(STDIN_FILENO) && (tty_out || n->json))) {
-        fprintf(stderr, "%s: --predict asks at a terminal; without one, give the answers "
-                        "with --answers (e.g. --answers b,a,c)\n", demo);
+        cli_notice(demo, "--predict asks at a terminal; without one, give the answers with "
+                   "--answers (e.g. --answers b,a,c)");
         exit(EXIT_USAGE);
     }
     if (common->step) {
         n->pause = tty_out && isatty(STDIN_FILENO);
         if (!n->pause)
-            fprintf(stderr, "%s: --step: not pausing, because stdin or stdout is not a terminal\n",
-                    demo);
+            cli_notice(demo, "--step: not pausing, because stdin or stdout is not a terminal");
     }
 }
 
