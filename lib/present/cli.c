@@ -567,6 +567,12 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
     longopts[n] = (struct option){NULL, 0, NULL, 0};
 
     *common = (struct cli_common){.color = COLOR_AUTO};
+    if (argc - 1 > CLI_MAX_ARGS)
+        cli_usage_error(info, "%d arguments: more than any use of %s takes", argc - 1, info->name);
+    const char *as_given[CLI_MAX_ARGS]; /* before getopt reorders argv */
+    for (int i = 1; i < argc; i++)
+        as_given[i - 1] = argv[i];
+    const char *json_arg = NULL;        /* the argument getopt read as --json */
     opterr = 0;
     optind = 1;
     for (;;) {
@@ -610,7 +616,10 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
             parse_answers(info, optarg, common);
             common->predict = true;
             break;
-        case OPT_JSON: common->json = true; break;
+        case OPT_JSON:
+            common->json = true;
+            json_arg = argv[optind - 1];
+            break;
         case OPT_SVG:
             if (!info->draws)
                 cli_usage_error(info, "--svg: this demo draws nothing; its numbers are in "
@@ -624,6 +633,9 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
             on_option(ctx, (size_t)(opt - OPT_DEMO_BASE), optarg);
         }
     }
+    for (int i = 0; i < argc - 1; i++)
+        if (as_given[i] != json_arg)
+            common->args[common->nargs++] = as_given[i];
     common->lessons = info->lessons;
     common->info = info;
     if (common->predict && !info->runs_demos && narrate_questions(info->lessons) == 0)

@@ -26,6 +26,9 @@ enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
 struct lesson_table;
 
+/* More arguments than any command line of a vmlab program has (a usage error). */
+#define CLI_MAX_ARGS 32
+
 struct cli_common {
     bool step;
     bool predict;        /* --predict, or --answers */
@@ -37,6 +40,10 @@ struct cli_common {
     bool json;
     const char *svg;     /* --svg FILE, or NULL */
     enum color_mode color;
+    /* The arguments as given, in their order (getopt reorders argv), but --json: the result
+     * line's "args", which tell the tour's two runs of a demo apart. */
+    const char *args[CLI_MAX_ARGS];
+    int nargs;
 };
 
 struct demo_need;

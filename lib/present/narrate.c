@@ -55,6 +55,8 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
     n->svg = common->svg;
     n->predict = common->predict;
     n->answers = common->answers[0] ? common->answers : NULL;
+    n->args = common->args;
+    n->nargs = common->nargs;
     n->lessons = common->lessons;
     if (n->answers && common->info)
         cli_check_answers(common); /* before anything runs: a list that fits this run */
@@ -816,6 +818,12 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         fprintf(n->out, ",\"schema\":%d,\"vmlab\":\"%s\",\"result\":\"%s\",\"reason\":",
                 NARRATE_JSON_SCHEMA, VMLAB_VERSION, names[result]);
         json_write_string(n->out, reason);
+        fputs(",\"args\":[", n->out);
+        for (int i = 0; i < n->nargs; i++) {
+            fputs(i ? "," : "", n->out);
+            json_write_string(n->out, n->args[i]);
+        }
+        fputc(']', n->out);
         if (n->predict && n->questions > 0) /* the tour passes --predict on, asking nothing */
             fprintf(n->out, ",\"score\":{\"questions\":%d,\"asked\":%d,\"right\":%d}",
                     n->questions, n->asked, n->right);

@@ -90,6 +90,8 @@ struct narrate_question {
 
 struct narrator {
     const char *demo;
+    const char *const *args;  /* the command line's, but --json (cli_common's) */
+    int nargs;
     bool json, pause, color;
     bool header_shown;        /* plain: the step's title already printed (narrate_live) */
     long row_page_kb;         /* plain rows in kB also count pages of this size; 0: they do

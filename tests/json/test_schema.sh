@@ -4,7 +4,8 @@
 # the schema does not name): sh test_schema.sh DEMO_DIR SCHEMA VALIDATE PROGRAM...
 # Each program runs with its default steps and with --answers (a prediction
 # for every question it asks), so both shapes of a step are checked; and each
-# run's findings must be listed under their steps in docs/findings.md.
+# run's findings must be listed under their steps in docs/findings.md, and its result
+# line name the arguments it was given (tests/json/args.py).
 set -u
 dir=$1 schema=$2 validate=$3
 findings=$(dirname "$schema")/../findings.py
@@ -23,7 +24,10 @@ check() { # check PROGRAM [ARG...]: one run, validated
     0|77) /usr/bin/python3 "$validate" --strict "$schema" "$p" <"$tmp/out" ||
             failures=$((failures + 1))
           # Every finding the run recorded is listed under its step in docs/findings.md.
-          /usr/bin/python3 "$findings" --listed <"$tmp/out" || failures=$((failures + 1)) ;;
+          /usr/bin/python3 "$findings" --listed <"$tmp/out" || failures=$((failures + 1))
+          # The result line names the run's arguments (the tour's: each stop's).
+          /usr/bin/python3 "$(dirname "$validate")/args.py" "$@" <"$tmp/out" ||
+            failures=$((failures + 1)) ;;
     *) echo "FAIL: $* --json exited $rc: $(head -c 400 "$tmp/err")"; failures=$((failures + 1)) ;;
   esac
 }
