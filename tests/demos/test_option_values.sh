@@ -27,7 +27,8 @@ refused() {
   what="$1 $2 $3"
   [ "$rc" -eq 2 ] || { fail "$what: exit $rc, stderr: $(head -c 300 err)"; return 1; }
   [ ! -s out ] || { fail "$what: stdout: $(head -c 200 out)"; return 1; }
-  [ "$(wc -l <err)" -eq 2 ] || { fail "$what: want 2 lines on stderr: $(head -c 400 err)"; return 1; }
+  [ "$(wc -l <err)" -eq 2 ] ||
+    { fail "$what: want 2 lines on stderr: $(head -c 400 err)"; return 1; }
   sed -n 1p err | grep -qF "$1: option '$2' needs a value" ||
     { fail "$what: the error line does not say $2 needs a value: $(sed -n 1p err)"; return 1; }
   sed -n 2p err | grep -q "^Usage: $1" || { fail "$what: no usage line: $(cat err)"; return 1; }
