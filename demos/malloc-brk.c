@@ -40,18 +40,19 @@ static char other_name[64];      /* "jemalloc", or that library's file name */
 
 static char *q;             /* the allocation a step makes */
 static size_t want;         /* its size, as the step's LESSON says */
+#define KiB ((size_t)1024) /* sizes are size_t, as malloc takes them */
 
 /* Where does malloc(want) go? Each step asks its own size. */
 LESSON_FN static void malloc_8(void) { LESSON(&n, want = 8; q = malloc(want);); }
-LESSON_FN static void malloc_4k(void) { LESSON(&n, want = 4 * 1024; q = malloc(want);); }
-LESSON_FN static void malloc_64k(void) { LESSON(&n, want = 64 * 1024; q = malloc(want);); }
-LESSON_FN static void malloc_127k(void) { LESSON(&n, want = 127 * 1024; q = malloc(want);); }
-LESSON_FN static void malloc_128k(void) { LESSON(&n, want = 128 * 1024; q = malloc(want);); }
-LESSON_FN static void malloc_1m(void) { LESSON(&n, want = 1024 * 1024; q = malloc(want);); }
+LESSON_FN static void malloc_4k(void) { LESSON(&n, want = 4 * KiB; q = malloc(want);); }
+LESSON_FN static void malloc_64k(void) { LESSON(&n, want = 64 * KiB; q = malloc(want);); }
+LESSON_FN static void malloc_127k(void) { LESSON(&n, want = 127 * KiB; q = malloc(want);); }
+LESSON_FN static void malloc_128k(void) { LESSON(&n, want = 128 * KiB; q = malloc(want);); }
+LESSON_FN static void malloc_1m(void) { LESSON(&n, want = 1024 * KiB; q = malloc(want);); }
 LESSON_FN static void free_mapped(void) { LESSON(&n, free(q);); }
 LESSON_FN static void fix_threshold(void)
 {
-    LESSON(&n, mallopt(M_MMAP_THRESHOLD, 128 * 1024); want = 1024 * 1024; q = malloc(want););
+    LESSON(&n, mallopt(M_MMAP_THRESHOLD, 128 * 1024); want = 1024 * KiB; q = malloc(want););
 }
 
 /* ---- What each step measured ---- */

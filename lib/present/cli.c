@@ -529,9 +529,9 @@ void cli_check_answers(const struct cli_common *common)
 /* getopt gives an option that needs a value the next word, whatever it is: in
  * "--size --json" the value would be "--json". A separate word that looks like an
  * option ("--x", "-h"; not "-1", which may be a value) means the value was left out. */
-static bool took_next_option(char *const argv[], const char *value)
+static bool took_next_option(const char *word, const char *value)
 {
-    bool separate = value == argv[optind - 1];
+    bool separate = value == word; /* else it followed '=' in word */
     bool looks_like_option =
         value[0] == '-' && (value[1] == '-' || isalpha((unsigned char)value[1]));
     return separate && looks_like_option;
@@ -593,7 +593,7 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
             cli_quote(argv[optind - 1], quoted, sizeof quoted);
             cli_usage_error(info, "option '%s' needs a value", quoted);
         }
-        if (index >= 0 && optarg && took_next_option(argv, optarg)) {
+        if (index >= 0 && optarg && took_next_option(argv[optind - 1], optarg)) {
             cli_quote(optarg, quoted, sizeof quoted);
             cli_usage_error(info, "option '--%s' needs a value ('%s' is an option)",
                             names[index], quoted);

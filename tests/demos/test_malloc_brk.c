@@ -75,17 +75,19 @@ static void check_free_1m(const struct json *st, const struct seen *b, const str
     }
 }
 
-/* The size a step's printed code asks for: "want = 127 * 1024;" gives 130048; -1 if the
+/* The size a step's printed code asks for: "want = 127 * KiB;" gives 130048; -1 if the
  * code does not say (the student could not tell which size the step asks). */
 static int64_t size_in_code(const char *code)
 {
     const char *at = strstr(code, "want = ");
-    long long a, b;
+    long long a;
+    int end = 0; /* set only where the whole pattern matched */
     if (!at)
         return -1;
-    if (sscanf(at, "want = %lld * %lld;", &a, &b) == 2)
-        return a * b;
-    return sscanf(at, "want = %lld;", &a) == 1 ? a : -1;
+    if (sscanf(at, "want = %lld * KiB;%n", &a, &end) == 1 && end > 0)
+        return a * 1024;
+    end = 0;
+    return sscanf(at, "want = %lld;%n", &a, &end) == 1 && end > 0 ? a : -1;
 }
 
 static void check_step(pid_t pid, const struct json *st, const struct seen *b, const struct seen *a)
