@@ -39,17 +39,20 @@ static char other_name[64];      /* "jemalloc", or that library's file name */
 /* ---- The lesson ---- */
 
 static char *q;             /* the allocation a step makes */
-static size_t want;         /* its size: wants[step - 1] */
-static const size_t wants[] = {8, 4 << 10, 64 << 10, 127 << 10, 128 << 10,
-                               1 << 20, 1 << 20, 1 << 20, 1 << 20};
+static size_t want;         /* its size, as the step's LESSON says */
+#define KiB ((size_t)1024) /* sizes are size_t, as malloc takes them */
 
-/* Where does malloc(want) go? */
-LESSON_FN static void allocate(void) { want = wants[n.step - 1]; LESSON(&n, q = malloc(want);); }
+/* Where does malloc(want) go? Each step asks its own size. */
+LESSON_FN static void malloc_8(void) { LESSON(&n, want = 8; q = malloc(want);); }
+LESSON_FN static void malloc_4k(void) { LESSON(&n, want = 4 * KiB; q = malloc(want);); }
+LESSON_FN static void malloc_64k(void) { LESSON(&n, want = 64 * KiB; q = malloc(want);); }
+LESSON_FN static void malloc_127k(void) { LESSON(&n, want = 127 * KiB; q = malloc(want);); }
+LESSON_FN static void malloc_128k(void) { LESSON(&n, want = 128 * KiB; q = malloc(want);); }
+LESSON_FN static void malloc_1m(void) { LESSON(&n, want = 1024 * KiB; q = malloc(want);); }
 LESSON_FN static void free_mapped(void) { LESSON(&n, free(q);); }
 LESSON_FN static void fix_threshold(void)
 {
-    want = wants[n.step - 1];
-    LESSON(&n, mallopt(M_MMAP_THRESHOLD, 128 * 1024); q = malloc(want););
+    LESSON(&n, mallopt(M_MMAP_THRESHOLD, 128 * 1024); want = 1024 * KiB; q = malloc(want););
 }
 
 /* ---- What each step measured ---- */
@@ -209,14 +212,14 @@ static void explain_unmap(void)
 #define WHERE_ASK "Where does this memory come from?", {"from [heap]", "a mapping of its own"}, \
                   {"from_heap_break_moved|from_heap_no_brk", "own_mapping"}
 static const struct narrate_lesson steps[NSTEPS] = {
-    {"malloc_8", "malloc 8 bytes", allocate, explain_allocate, NO_QUESTION},
-    {"malloc_4k", "malloc 4 KiB", allocate, explain_allocate, NO_QUESTION},
-    {"malloc_64k", "malloc 64 KiB", allocate, explain_allocate, NO_QUESTION},
-    {"malloc_127k", "malloc 127 KiB", allocate, explain_allocate, NO_QUESTION},
-    {"malloc_128k", "malloc 128 KiB", allocate, explain_allocate, WHERE_ASK},
-    {"malloc_1m", "malloc 1 MiB", allocate, explain_allocate, NO_QUESTION},
+    {"malloc_8", "malloc 8 bytes", malloc_8, explain_allocate, NO_QUESTION},
+    {"malloc_4k", "malloc 4 KiB", malloc_4k, explain_allocate, NO_QUESTION},
+    {"malloc_64k", "malloc 64 KiB", malloc_64k, explain_allocate, NO_QUESTION},
+    {"malloc_127k", "malloc 127 KiB", malloc_127k, explain_allocate, NO_QUESTION},
+    {"malloc_128k", "malloc 128 KiB", malloc_128k, explain_allocate, WHERE_ASK},
+    {"malloc_1m", "malloc 1 MiB", malloc_1m, explain_allocate, NO_QUESTION},
     {"free_1m", "free the 1 MiB chunk", free_mapped, explain_unmap, NO_QUESTION},
-    {"again_1m", "malloc 1 MiB again", allocate, explain_allocate, WHERE_ASK},
+    {"again_1m", "malloc 1 MiB again", malloc_1m, explain_allocate, WHERE_ASK},
     {"fixed_threshold", "Fix the threshold with mallopt, malloc 1 MiB", fix_threshold,
      explain_allocate, NO_QUESTION},
 };

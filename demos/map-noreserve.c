@@ -12,6 +12,7 @@
 
 #include "budget.h"
 #include "cli.h"
+#include "commit.h"
 #include "errors.h"
 #include "narrate.h"
 #include "needs.h"
@@ -166,19 +167,7 @@ static uint64_t asked[OVERCOMMIT_OPTIONS]; /* --size, --fit-size; 0: not given *
 
 static void explain_budget(void)
 {
-    const struct { const char *key; int64_t v; } f[] = {
-        {"overcommit_memory", g.overcommit_memory}, {"overcommit_ratio", g.overcommit_ratio},
-        {"overcommit_kbytes", g.overcommit_kbytes}, {"mem_total_kB", g.mem_total},
-        {"swap_total_kB", g.swap_total}, {"hugetlb_kB", g.hugetlb},
-        {"commit_limit_kB", g.commit_limit}, {"committed_as_kB", g.committed_as},
-        {"admin_reserve_kbytes", g.admin_reserve_kbytes},
-        {"user_reserve_kbytes", g.user_reserve_kbytes}, {"vm_size_kB", g.vm_size},
-        {"vm_data_kB", g.vm_data}, {"rlimit_as_kB", g.rlimit_as},
-        {"rlimit_data_kB", g.rlimit_data}, {"cgroup_limit_kB", g.cgroup_limit},
-    };
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-        if (f[i].v >= 0) /* a limit that is not set is left out */
-            narrate_fact_int(n, f[i].key, f[i].v);
+    commit_grant_facts(n, &g);
 
     /* CommitLimit as mm/util.c vm_commit_limit() computes it, in whole pages */
     const char *how = g.overcommit_kbytes > 0 ? "overcommit_kbytes + SwapTotal"

@@ -18,6 +18,7 @@
 
 #include "budget.h"
 #include "cli.h"
+#include "commit.h"
 #include "errors.h"
 #include "lesson-code.h"
 #include "narrate.h"
@@ -151,17 +152,7 @@ static uint64_t asked[OVERCOMMIT_OPTIONS]; /* --size, --fit-size; 0: not given *
 
 static void explain_budget(void)
 {
-    const struct { const char *key; int64_t v; } f[] = {
-        {"overcommit_memory", g.overcommit_memory}, {"mem_total_kB", g.mem_total},
-        {"swap_total_kB", g.swap_total}, {"commit_limit_kB", g.commit_limit},
-        {"committed_as_kB", g.committed_as}, {"admin_reserve_kbytes", g.admin_reserve_kbytes},
-        {"user_reserve_kbytes", g.user_reserve_kbytes}, {"vm_size_kB", g.vm_size},
-        {"vm_data_kB", g.vm_data}, {"rlimit_as_kB", g.rlimit_as},
-        {"rlimit_data_kB", g.rlimit_data},
-    };
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-        if (f[i].v >= 0) /* a limit that is not set is left out */
-            narrate_fact_int(n, f[i].key, f[i].v);
+    commit_grant_facts(n, &g);
     CONCLUDE(n, "mode_read", g.overcommit_memory >= 0 && g.overcommit_memory <= 2,
              VALUES(VAL("overcommit_memory", g.overcommit_memory)),
              "This machine is in mode %lld.",

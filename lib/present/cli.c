@@ -298,8 +298,13 @@ static void notice(const char *program, const char *fmt, va_list ap)
     if (at < 0 || (size_t)at >= sizeof line)
         at = 0;
     vsnprintf(line + at, sizeof line - (size_t)at, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
+    cli_print_notice(line, 4);
+}
+
+void cli_print_notice(const char *line, int hang)
+{
     if (isatty(STDERR_FILENO))
-        cli_print_wrapped(stderr, line, 4);
+        cli_print_wrapped(stderr, line, hang);
     else
         fprintf(stderr, "%s\n", line);
 }
@@ -521,6 +526,17 @@ void cli_check_answers(const struct cli_common *common)
     }
 }
 
+/* getopt gives an option that needs a value the next word, whatever it is: in
+ * "--size --json" the value would be "--json". A separate word that looks like an
+ * option ("--x", "-h"; not "-1", which may be a value) means the value was left out. */
+static bool took_next_option(const char *word, const char *value)
+{
+    bool separate = value == word; /* else it followed '=' in word */
+    bool looks_like_option =
+        value[0] == '-' && (value[1] == '-' || isalpha((unsigned char)value[1]));
+    return separate && looks_like_option;
+}
+
 int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_common *common,
               cli_option_fn on_option, void *ctx)
 {
@@ -551,6 +567,12 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
     longopts[n] = (struct option){NULL, 0, NULL, 0};
 
     *common = (struct cli_common){.color = COLOR_AUTO};
+    if (argc - 1 > CLI_MAX_ARGS)
+        cli_usage_error(info, "%d arguments: more than any use of %s takes", argc - 1, info->name);
+    const char *as_given[CLI_MAX_ARGS]; /* before getopt reorders argv */
+    for (int i = 1; i < argc; i++)
+        as_given[i - 1] = argv[i];
+    const char *json_arg = NULL;        /* the argument getopt read as --json */
     opterr = 0;
     optind = 1;
     for (;;) {
@@ -571,6 +593,11 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
             cli_quote(argv[optind - 1], quoted, sizeof quoted);
             cli_usage_error(info, "option '%s' needs a value", quoted);
         }
+        if (index >= 0 && optarg && took_next_option(argv[optind - 1], optarg)) {
+            cli_quote(optarg, quoted, sizeof quoted);
+            cli_usage_error(info, "option '--%s' needs a value ('%s' is an option)",
+                            names[index], quoted);
+        }
         if (index >= 0) {
             if (seen[index])
                 cli_usage_error(info, "--%s is given more than once", names[index]);
@@ -589,7 +616,10 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
             parse_answers(info, optarg, common);
             common->predict = true;
             break;
-        case OPT_JSON: common->json = true; break;
+        case OPT_JSON:
+            common->json = true;
+            json_arg = argv[optind - 1];
+            break;
         case OPT_SVG:
             if (!info->draws)
                 cli_usage_error(info, "--svg: this demo draws nothing; its numbers are in "
@@ -603,6 +633,9 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
             on_option(ctx, (size_t)(opt - OPT_DEMO_BASE), optarg);
         }
     }
+    for (int i = 0; i < argc - 1; i++)
+        if (as_given[i] != json_arg)
+            common->args[common->nargs++] = as_given[i];
     common->lessons = info->lessons;
     common->info = info;
     if (common->predict && !info->runs_demos && narrate_questions(info->lessons) == 0)

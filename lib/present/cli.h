@@ -26,6 +26,9 @@ enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
 struct lesson_table;
 
+/* More arguments than any command line of a vmlab program has (a usage error). */
+#define CLI_MAX_ARGS 32
+
 struct cli_common {
     bool step;
     bool predict;        /* --predict, or --answers */
@@ -37,6 +40,10 @@ struct cli_common {
     bool json;
     const char *svg;     /* --svg FILE, or NULL */
     enum color_mode color;
+    /* The arguments as given, in their order (getopt reorders argv), but --json: the result
+     * line's "args", which tell the tour's two runs of a demo apart. */
+    const char *args[CLI_MAX_ARGS];
+    int nargs;
 };
 
 struct demo_need;
@@ -117,6 +124,10 @@ noreturn void cli_usage_error(const struct demo_info *info, const char *fmt, ...
 /* A notice a student reads on stderr, "program: text": folded at 80 columns at
  * a terminal (a command to copy kept on one line), one line for a log. */
 void cli_notice(const char *program, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The one way a line reaches a person on stderr (cli_notice's, a --predict question's when
+ * stdout is JSON): folded at 80 columns, continuations indented by hang, where stderr is a
+ * terminal; whole where it is a file or a pipe. */
+void cli_print_notice(const char *line, int hang);
 
 /* Prints text to out with every line at most CLI_HELP_WIDTH columns: a line
  * that is too long is broken between words, and its continuation is indented

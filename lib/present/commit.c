@@ -2,8 +2,6 @@
 /* commit: see commit.h. */
 #include "commit.h"
 
-#include "budget.h"
-
 void commit_explain(struct narrator *n, int64_t moved_kB, int64_t charge_kB, const char *exact_id,
                     const char *why)
 {
@@ -17,6 +15,33 @@ void commit_explain(struct narrator *n, int64_t moved_kB, int64_t charge_kB, con
                  "after this call, not by the %+lld kB charged for it: %s The other %+lld kB "
                  "came from other processes in the same instant (it counts the whole machine).",
                  (long long)moved_kB, (long long)charge_kB, why, (long long)(moved_kB - charge_kB));
+}
+
+void commit_grant_facts(struct narrator *n, const struct grant *g)
+{
+    /* where lib/kernel/budget.c's grant_read reads each one */
+    const struct { const char *key; int64_t v; const char *from; } f[] = {
+        {"overcommit_memory", g->overcommit_memory, "/proc/sys/vm/overcommit_memory"},
+        {"overcommit_ratio", g->overcommit_ratio, "/proc/sys/vm/overcommit_ratio"},
+        {"overcommit_kbytes", g->overcommit_kbytes, "/proc/sys/vm/overcommit_kbytes"},
+        {"mem_total_kB", g->mem_total, "/proc/meminfo MemTotal"},
+        {"swap_total_kB", g->swap_total, "/proc/meminfo SwapTotal"},
+        {"hugetlb_kB", g->hugetlb, "/proc/meminfo Hugetlb; before Linux 4.16, the pools in "
+                                   "/sys/kernel/mm/hugepages"},
+        {"commit_limit_kB", g->commit_limit, "/proc/meminfo CommitLimit"},
+        {"committed_as_kB", g->committed_as, "/proc/meminfo Committed_AS"},
+        {"admin_reserve_kbytes", g->admin_reserve_kbytes, "/proc/sys/vm/admin_reserve_kbytes"},
+        {"user_reserve_kbytes", g->user_reserve_kbytes, "/proc/sys/vm/user_reserve_kbytes"},
+        {"vm_size_kB", g->vm_size, "/proc/self/status VmSize"},
+        {"vm_data_kB", g->vm_data, "/proc/self/status VmData"},
+        {"rlimit_as_kB", g->rlimit_as, "getrlimit(RLIMIT_AS)"},
+        {"rlimit_data_kB", g->rlimit_data, "getrlimit(RLIMIT_DATA)"},
+        {"cgroup_limit_kB", g->cgroup_limit, "the least memory.max (v1: memory.limit_in_bytes) "
+                                             "of this process's cgroup and its ancestors"},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].v >= 0) /* a limit that is not set is left out */
+            narrate_fact_from(n, f[i].key, f[i].v, f[i].from);
 }
 
 void commit_explain_fork(struct narrator *n, int64_t moved_kB, int64_t child_accounted_kB)

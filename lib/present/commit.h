@@ -15,10 +15,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "narrate.h"
 
 void commit_explain(struct narrator *n, int64_t moved_kB, int64_t charge_kB, const char *exact_id,
                     const char *why);
+
+/* Every figure grant_read took that bounds a commit charge, as facts (overcommit_memory,
+ * commit_limit_kB, rlimit_as_kB...; a limit that is not set is left out), each named with where
+ * it was read: "commit_limit_kB: 12341884 (/proc/meminfo CommitLimit)". */
+void commit_grant_facts(struct narrator *n, const struct grant *g);
 
 /* fork's charge (fact child_accounted_kB): every private writable mapping the child got. */
 void commit_explain_fork(struct narrator *n, int64_t moved_kB, int64_t child_accounted_kB);

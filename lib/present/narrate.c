@@ -55,19 +55,20 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
     n->svg = common->svg;
     n->predict = common->predict;
     n->answers = common->answers[0] ? common->answers : NULL;
+    n->args = common->args;
+    n->nargs = common->nargs;
     n->lessons = common->lessons;
     if (n->answers && common->info)
         cli_check_answers(common); /* before anything runs: a list that fits this run */
     if (n->predict && !n->answers && !(isatty(STDIN_FILENO) && (tty_out || n->json))) {
-        fprintf(stderr, "%s: --predict asks at a terminal; without one, give the answers "
-                        "with --answers (e.g. --answers b,a,c)\n", demo);
+        cli_notice(demo, "--predict asks at a terminal; without one, give the answers with "
+                   "--answers (e.g. --answers b,a,c)");
         exit(EXIT_USAGE);
     }
     if (common->step) {
         n->pause = tty_out && isatty(STDIN_FILENO);
         if (!n->pause)
-            fprintf(stderr, "%s: --step: not pausing, because stdin or stdout is not a terminal\n",
-                    demo);
+            cli_notice(demo, "--step: not pausing, because stdin or stdout is not a terminal");
     }
 }
 
@@ -275,6 +276,7 @@ static struct narrate_fact *new_fact(struct narrator *n, const char *key)
     snprintf(f->key, sizeof f->key, "%s", key);
     f->text[0] = '\0';
     f->picture = NULL;
+    f->from = NULL;
     f->is_number = false;
     f->is_series = false;
     return f;
@@ -293,11 +295,17 @@ void narrate_fact(struct narrator *n, const char *key, const char *fmt, ...)
 
 void narrate_fact_int(struct narrator *n, const char *key, int64_t value)
 {
+    narrate_fact_from(n, key, value, NULL);
+}
+
+void narrate_fact_from(struct narrator *n, const char *key, int64_t value, const char *from)
+{
     struct narrate_fact *f = new_fact(n, key);
     if (!f)
         return;
     snprintf(f->text, sizeof f->text, "%lld", (long long)value);
     f->is_number = true;
+    f->from = from;
 }
 
 void narrate_series(struct narrator *n, const char *key, const int64_t *values, size_t count)
@@ -702,7 +710,7 @@ static void plain_step(struct narrator *n)
     FILE *out = n->out;
     plain_header(n);
     for (size_t i = 0; i < n->nfacts; i++) {
-        char line[sizeof n->facts[i].text + 64];
+        char line[sizeof n->facts[i].text + 1024]; /* + where it was read */
         if (n->facts[i].picture) {
             plain_picture(n, &n->facts[i]);
             continue;
@@ -710,7 +718,9 @@ static void plain_step(struct narrator *n)
         if (n->facts[i].is_series)
             series_summary(&n->facts[i], line, sizeof line);
         else
-            snprintf(line, sizeof line, "      %s: %s", n->facts[i].key, n->facts[i].text);
+            snprintf(line, sizeof line, "      %s: %s%s%s%s", n->facts[i].key, n->facts[i].text,
+                     n->facts[i].from ? " (" : "", n->facts[i].from ? n->facts[i].from : "",
+                     n->facts[i].from ? ")" : "");
         cli_print_wrapped(out, line, 4); /* 80 columns */
     }
     struct row_widths widths = row_widths(n);
@@ -808,6 +818,12 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         fprintf(n->out, ",\"schema\":%d,\"vmlab\":\"%s\",\"result\":\"%s\",\"reason\":",
                 NARRATE_JSON_SCHEMA, VMLAB_VERSION, names[result]);
         json_write_string(n->out, reason);
+        fputs(",\"args\":[", n->out);
+        for (int i = 0; i < n->nargs; i++) {
+            fputs(i ? "," : "", n->out);
+            json_write_string(n->out, n->args[i]);
+        }
+        fputc(']', n->out);
         if (n->predict && n->questions > 0) /* the tour passes --predict on, asking nothing */
             fprintf(n->out, ",\"score\":{\"questions\":%d,\"asked\":%d,\"right\":%d}",
                     n->questions, n->asked, n->right);

@@ -41,6 +41,8 @@ struct narrate_fact {
                                   see narrate_picture */
     bool is_number;            /* a JSON number rather than a string */
     bool is_series;            /* is_number too: a JSON array of numbers */
+    const char *from;          /* where it was read, named in plain mode (not copied):
+                                  see narrate_fact_from */
 };
 
 /* A conclusion of a step and the measured numbers it rests on. */
@@ -88,6 +90,8 @@ struct narrate_question {
 
 struct narrator {
     const char *demo;
+    const char *const *args;  /* the command line's, but --json (cli_common's) */
+    int nargs;
     bool json, pause, color;
     bool header_shown;        /* plain: the step's title already printed (narrate_live) */
     long row_page_kb;         /* plain rows in kB also count pages of this size; 0: they do
@@ -275,6 +279,10 @@ void narrate_fact(struct narrator *n, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A measured number that is not a before/after pair (a JSON number). */
 void narrate_fact_int(struct narrator *n, const char *key, int64_t value);
+/* A number read from one place, which plain output names after it: "commit_limit_kB:
+ * 12341884 (/proc/meminfo CommitLimit)"; JSON as narrate_fact_int. Not copied: from must stay
+ * valid and unchanged until narrate_end_step of this step. */
+void narrate_fact_from(struct narrator *n, const char *key, int64_t value, const char *from);
 /* Measured numbers over time (JSON: an array of numbers; plain: how many,
  * first, last and largest). As many as fit a fact's text. */
 void narrate_series(struct narrator *n, const char *key, const int64_t *values, size_t count);

@@ -121,8 +121,9 @@ static int choice_of(const struct narrate_question *q, char c)
     return c >= 'a' && c < 'a' + q->nchoices ? c - 'a' : -1;
 }
 
-/* A line of the question or its outcome, folded like the explanation (78 columns);
- * its continuation lines start under the text after `hang` columns. */
+/* A line of the question or its outcome, folded like the explanation (78 columns) on stdout;
+ * on stderr (stdout is JSON) as every notice there is: cli_print_notice. Its continuation
+ * lines start under the text after `hang` columns. */
 __attribute__((format(printf, 3, 4)))
 static void say(FILE *out, int hang, const char *fmt, ...)
 {
@@ -131,7 +132,10 @@ static void say(FILE *out, int hang, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
     va_end(ap);
-    cli_print_folded(out, line, 78, hang);
+    if (out == stderr)
+        cli_print_notice(line, hang);
+    else
+        cli_print_folded(out, line, 78, hang);
 }
 
 void predict_read(struct narrator *n)

@@ -7,7 +7,8 @@
 # are folded only at a terminal (a log keeps each on one line): they are
 # measured on a pseudo-terminal of 80 columns (script(1)), the reasons a
 # program gives without root read as nobody, and a command to copy in them
-# must stay on one line.
+# must stay on one line. At a terminal too: --predict's refusal, a question on
+# stderr (stdout JSON), the --step notice.
 #   sh test_columns.sh DEMO_DIR PROGRAM...
 set -u
 dir=$1
@@ -75,6 +76,28 @@ else
     echo "FAIL: tour --predict said no refusal: $(cat "$tmp/predict")"
     failures=$((failures + 1))
   }
+  # --predict and --step at a terminal: the refusal without one (stdin not a terminal), the
+  # --step notice (mincore-residency: the longest name), and a question asked on stderr
+  # while stdout is JSON (the terminal's end of input skips the rest).
+  for p in "$@"; do
+    at_terminal "$tmp/refusal" on_pty "'$dir/$p' --predict </dev/null"
+    check "$p --predict's refusal at a terminal" "$tmp/refusal"
+    "$dir/$p" --help | grep -q -- '--answers LIST' || continue
+    at_terminal "$tmp/asked" on_pty "'$dir/$p' --predict --json >/dev/null"
+    # a question, or the reason this machine cannot show the lesson (exit 77)
+    grep -q 'Predict: ' "$tmp/asked" || grep -q "^$p: " "$tmp/asked" || {
+      echo "FAIL: $p --predict --json at a terminal asked nothing: $(head -c 300 "$tmp/asked")"
+      failures=$((failures + 1)); }
+    check "$p --predict's question on stderr at a terminal" "$tmp/asked"
+  done
+  case " $* " in
+    *" mincore-residency "*)
+      at_terminal "$tmp/step" on_pty "'$dir/mincore-residency' --step </dev/null >/dev/null"
+      grep -q "not pausing" "$tmp/step" || {
+        echo "FAIL: mincore-residency --step said nothing of not pausing: $(cat "$tmp/step")"
+        failures=$((failures + 1)); }
+      check "mincore-residency --step's notice at a terminal" "$tmp/step" ;;
+  esac
   # The reasons without root, as nobody where this runs as root.
   as=""
   if [ "$(id -u)" -eq 0 ]; then

@@ -75,10 +75,29 @@ static void check_free_1m(const struct json *st, const struct seen *b, const str
     }
 }
 
+/* The size a step's printed code asks for: "want = 127 * KiB;" gives 130048; -1 if the
+ * code does not say (the student could not tell which size the step asks). */
+static int64_t size_in_code(const char *code)
+{
+    const char *at = strstr(code, "want = ");
+    long long a;
+    int end = 0; /* set only where the whole pattern matched */
+    if (!at)
+        return -1;
+    if (sscanf(at, "want = %lld * KiB;%n", &a, &end) == 1 && end > 0)
+        return a * 1024;
+    end = 0;
+    return sscanf(at, "want = %lld;%n", &a, &end) == 1 && end > 0 ? a : -1;
+}
+
 static void check_step(pid_t pid, const struct json *st, const struct seen *b, const struct seen *a)
 {
     const char *id = jstr(st, "id");
     assert_heap_rows(st, b, a);
+    if (json_path(st, "facts.requested_bytes"))
+        ck_assert_msg(size_in_code(jstr(st, "code")) == jint(st, "facts.requested_bytes"),
+                      "%s asks for %lld bytes, and its code does not say so: %s", id,
+                      (long long)jint(st, "facts.requested_bytes"), jstr(st, "code"));
     bool heap = strncmp(id, "malloc_", 6) == 0 || strcmp(id, "again_1m") == 0 ||
                 strcmp(id, "fixed_threshold") == 0 ? check_where(pid, st, b, a) : false;
     if (strcmp(id, "malloc_1m") == 0)

@@ -4,7 +4,8 @@
 # the schema does not name): sh test_schema.sh DEMO_DIR SCHEMA VALIDATE PROGRAM...
 # Each program runs with its default steps and with --answers (a prediction
 # for every question it asks), so both shapes of a step are checked; and each
-# run's findings must be listed under their steps in docs/findings.md.
+# run's findings must be listed under their steps in docs/findings.md, and its result
+# line name the arguments it was given (tests/json/args.py).
 set -u
 dir=$1 schema=$2 validate=$3
 findings=$(dirname "$schema")/../findings.py
@@ -23,7 +24,10 @@ check() { # check PROGRAM [ARG...]: one run, validated
     0|77) /usr/bin/python3 "$validate" --strict "$schema" "$p" <"$tmp/out" ||
             failures=$((failures + 1))
           # Every finding the run recorded is listed under its step in docs/findings.md.
-          /usr/bin/python3 "$findings" --listed <"$tmp/out" || failures=$((failures + 1)) ;;
+          /usr/bin/python3 "$findings" --listed <"$tmp/out" || failures=$((failures + 1))
+          # The result line names the run's arguments (the tour's: each stop's).
+          /usr/bin/python3 "$(dirname "$validate")/args.py" "$@" <"$tmp/out" ||
+            failures=$((failures + 1)) ;;
     *) echo "FAIL: $* --json exited $rc: $(head -c 400 "$tmp/err")"; failures=$((failures + 1)) ;;
   esac
 }
@@ -45,20 +49,36 @@ awk '/^```python$/ {f = 1; next} /^```$/ {f = 0} f' "$(dirname "$schema")/../gra
 "$dir/mmap-anon" --json --answers a,a,a,a,a,a </dev/null >"$tmp/first" 2>/dev/null
 # One letter a question, '-' where nothing was measured (Committed_AS moved by
 # others, say), so that the letters stay in step with the questions.
-measured=$(/usr/bin/python3 -c 'import json, sys
+measured_in() { # measured_in FILE: its measured answers, as --answers takes them
+  /usr/bin/python3 -c 'import json, sys
 steps = [json.loads(l) for l in sys.stdin if l.strip()]
-print(",".join(s["prediction"]["measured"] or "-" for s in steps if s.get("prediction")))' \
-  <"$tmp/first")
+print(",".join(s["prediction"]["measured"] or "-" for s in steps if s.get("prediction")))' <"$1"
+}
+measured=$(measured_in "$tmp/first")
 case $measured in *[a-f]*) ;; *) measured= ;; esac
 if [ -z "$measured" ]; then
   echo "FAIL: mmap-anon --answers gave no measured answers"; failures=$((failures + 1))
 else
-  "$dir/mmap-anon" --json --answers "$measured" </dev/null >"$tmp/right" 2>/dev/null
+  # Every prediction right means the run measured what was predicted: where another
+  # process moved Committed_AS meanwhile, this run measured otherwise; predict again
+  # what it measured (three runs at most).
+  all_right=no
+  for try in 1 2 3; do
+    "$dir/mmap-anon" --json --answers "$measured" </dev/null >"$tmp/right" 2>/dev/null
+    now=$(measured_in "$tmp/right")
+    if [ "$now" = "$measured" ]; then all_right=yes; break; fi
+    measured=$now
+  done
   grade=$(/usr/bin/python3 "$tmp/grade.py" <"$tmp/right" | head -n 1)
   case $grade in
     "10/10 on "*) ;;
-    *) echo "FAIL: the grader of docs/grading.md gave '$grade' to a run with every prediction right"
-       failures=$((failures + 1)) ;;
+    *) if [ "$all_right" = yes ]; then
+         echo "FAIL: the grader of docs/grading.md gave '$grade' to a run with every" \
+              "prediction right"
+         failures=$((failures + 1))
+       else
+         echo "note: mmap-anon measured otherwise in each of 3 runs: the grader not judged on one"
+       fi ;;
   esac
   # A file cut short (no result line, or its last line cut) did not finish; a score
   # edited by hand is not believed: the grader counts from the steps.
