@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 #include "cli.h"
 #include "errors.h"
 #include "procfs.h"
+#include "undo.h"
 
 /* oom_score, oom_score_adj, dmesg_restrict; -1 when unreadable. */
 static int64_t read_int(const char *path)
@@ -145,16 +145,10 @@ void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c
     int fds[2], go[2];
     if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(go, O_CLOEXEC) != 0)
         narrate_fail_errno(n, "pipe", errno);
-    (void)fflush(NULL); /* nothing buffered twice across fork */
-    pid_t parent = getpid();
-    v->pid = fork();
+    v->pid = undo_fork(); /* it dies with the supervisor */
     if (v->pid < 0)
         narrate_fail_errno(n, "fork", errno);
     if (v->pid == 0) {
-        /* It dies with the supervisor, also one gone before prctl took effect. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(3);
         close(fds[0]);
         close(go[1]);
         static const int deadly[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};

@@ -16,6 +16,7 @@
 #define VMLAB_UNDO_H
 
 #include <signal.h>
+#include <sys/types.h>
 
 typedef void (*undo_action)(void);
 
@@ -29,6 +30,19 @@ int undo_register(undo_action action);
  * undo_unblock gives back the mask undo_block returned, errno untouched. */
 sigset_t undo_block(void);
 void undo_unblock(const sigset_t *old);
+
+/* fork() for a child that must not outlive this process: stdio flushed first (nothing
+ * buffered is written twice), and the child dies with its parent (PR_SET_PDEATHSIG; a
+ * parent gone before that took effect: the child exits 1). Returns what fork() returns. */
+pid_t undo_fork(void);
+
+/* The one child this process has running (0: none any more): on every way out it is
+ * killed and reaped first, before the actions run (a cgroup cannot be removed with it
+ * inside). -1 when atexit() failed, as undo_register. */
+int undo_track_child(pid_t pid);
+
+/* Kills and reaps the tracked child now, if there is one (async-signal-safe). */
+void undo_end_child(void);
 
 /* The signal being handled while the actions run from the handler (so that
  * an action can pass it on, e.g. to a child); 0 otherwise. */
