@@ -205,10 +205,9 @@ bool oom_wait_hello(struct oom_victim *v, struct oom_watch *w, int timeout_ms)
 
 static void append_sample(struct oom_watch *w, const struct oom_record *r)
 {
-    w->t_ms[w->nsamples] = r->t_ms;
-    w->vmrss_kb[w->nsamples] = r->vmrss_kb;
-    w->vmpte_kb[w->nsamples] = r->vmpte_kb;
-    w->vmsize_kb[w->nsamples] = r->vmsize_kb;
+    const int64_t values[4] = {r->t_ms, r->vmsize_kb, r->vmrss_kb, r->vmpte_kb};
+    for (int s = 0; s < 4; s++)
+        w->series[s][w->nsamples] = values[s];
     w->nsamples++;
 }
 
@@ -219,14 +218,10 @@ static void add_sample(struct oom_watch *w, const struct oom_record *r, size_t *
     if ((*seen)++ % *stride != 0)
         return;
     if (w->nsamples == OOM_MAX_SAMPLES - 1) {
-        size_t k = 0;
-        for (size_t i = 0; i < w->nsamples; i += 2, k++) {
-            w->t_ms[k] = w->t_ms[i];
-            w->vmrss_kb[k] = w->vmrss_kb[i];
-            w->vmpte_kb[k] = w->vmpte_kb[i];
-            w->vmsize_kb[k] = w->vmsize_kb[i];
-        }
-        w->nsamples = k;
+        for (int s = 0; s < 4; s++)
+            for (size_t i = 0; i < w->nsamples; i += 2)
+                w->series[s][i / 2] = w->series[s][i];
+        w->nsamples = (w->nsamples + 1) / 2;
         *stride *= 2;
     }
     append_sample(w, r);
@@ -378,10 +373,10 @@ static void confine_facts(struct narrator *n, const struct confine *c)
 
 void oom_watch_facts(struct narrator *n, const struct oom_watch *w)
 {
-    narrate_series(n, "samples_t_ms", w->t_ms, w->nsamples);
-    narrate_series(n, "samples_VmSize_kB", w->vmsize_kb, w->nsamples);
-    narrate_series(n, "samples_VmRSS_kB", w->vmrss_kb, w->nsamples);
-    narrate_series(n, "samples_VmPTE_kB", w->vmpte_kb, w->nsamples);
+    static const char *const keys[4] = {"samples_t_ms", "samples_VmSize_kB", "samples_VmRSS_kB",
+                                        "samples_VmPTE_kB"};
+    for (int s = 0; s < 4; s++)
+        narrate_series(n, keys[s], w->series[s], w->nsamples);
     narrate_fact_int(n, "host_MemAvailable_before_kB", w->host_available_before_kb);
     narrate_fact_int(n, "host_MemAvailable_lowest_kB", w->host_available_lowest_kb);
 }
