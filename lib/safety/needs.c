@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "confine.h"
-#include "leftovers.h"
 #include "procfs.h"
 #include "sysctl.h"
 #include "thp.h"
@@ -126,6 +125,22 @@ const char *need_lacking(enum need_kind kind, const char *name)
     return NULL;
 }
 
+/* What a run killed with SIGKILL could not undo: the /proc/sys/vm values its undo
+ * record allows putting back, and empty cgroups of runs that have ended; said on
+ * stderr. Without root there is nothing to repair, nor a record to read (root's, 0700). */
+static void repair_leftovers(const char *demo)
+{
+    char report[1024];
+    if (geteuid() != 0)
+        return;
+    sysctl_repair_leftovers(demo, report, sizeof report);
+    if (report[0])
+        cli_notice(demo, "%s", report);
+    confine_sweep_leftovers(report, sizeof report);
+    if (report[0])
+        cli_notice(demo, "%s", report);
+}
+
 /* narrate_finish's last act before it reports: put back what this run changed. */
 static int put_back(void)
 {
@@ -164,7 +179,7 @@ void demo_start(struct narrator *n, const struct demo_info *info, const struct c
                 int nsteps)
 {
     narrate_init(n, info->name, common, nsteps);
-    leftovers_repair(info->name);
+    repair_leftovers(info->name);
     if (!info->needs)
         return;
     bool changes = false;
