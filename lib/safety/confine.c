@@ -506,19 +506,6 @@ int confine_enter(const struct confine *c)
     return write_file(c->dir, "cgroup.procs", pid);
 }
 
-int confine_scope_argv(const struct confine *c, const char **argv, size_t max, char *buf, size_t len)
-{
-    const char *fixed[] = {"systemd-run", "--user", "--scope", "--quiet", "-p", buf, "-p",
-                           "MemorySwapMax=0", NULL};
-    int n = snprintf(buf, len, "MemoryMax=%llu", (unsigned long long)c->limit);
-    if (max < 9 || n < 0 || (size_t)n >= len) {
-        errno = ENOSPC;
-        return -1;
-    }
-    memcpy(argv, fixed, sizeof fixed);
-    return 8;
-}
-
 int confine_verify_self(uint64_t max_bytes, char *dir, size_t dirlen, char *why, size_t len)
 {
     struct cgroup_self s;

@@ -74,9 +74,6 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
 /* In the child, before anything else: joins the cgroup (V1, V2). */
 int confine_enter(const struct confine *c);
 
-/* CONFINE_SYSTEMD_SCOPE: the argv prefix that runs a command in a new scope. */
-int confine_scope_argv(const struct confine *c, const char **argv, size_t max, char *buf, size_t len);
-
 /* In the child: 0 when a limit <= max_bytes is in force on it (dir: its cgroup). */
 int confine_verify_self(uint64_t max_bytes, char *dir, size_t dirlen, char *why, size_t len);
 

@@ -157,18 +157,16 @@ void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c
         struct oom_record r = record(OOM_REFUSED);
         if (c->kind == CONFINE_SYSTEMD_SCOPE) {
             /* Re-run this program inside a new scope, as the victim. */
-            const char *args[64];
             char prop[64], fdtext[16], gotext[16];
-            int k = confine_scope_argv(c, args, 64, prop, sizeof prop);
+            const char *args[64] = {"systemd-run", "--user", "--scope", "--quiet", "-p", prop,
+                                    "-p", "MemorySwapMax=0", "--", "/proc/self/exe",
+                                    "--vmlab-victim", fdtext, gotext};
+            int k = 13;
+            snprintf(prop, sizeof prop, "MemoryMax=%llu", (unsigned long long)c->limit);
             snprintf(fdtext, sizeof fdtext, "%d", fds[1]);
             snprintf(gotext, sizeof gotext, "%d", go[0]);
             fcntl(fds[1], F_SETFD, 0); /* keep the pipes across exec */
             fcntl(go[0], F_SETFD, 0);
-            args[k++] = "--";
-            args[k++] = "/proc/self/exe";
-            args[k++] = "--vmlab-victim";
-            args[k++] = fdtext;
-            args[k++] = gotext;
             for (int i = 1; argv[i] && k < 62; i++)
                 args[k++] = argv[i];
             args[k] = NULL;

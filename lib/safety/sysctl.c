@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -648,5 +647,4 @@ void sysctl_child_after_fork(void)
         close(lock_fd);
         lock_fd = -1;
     }
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
 }

@@ -57,7 +57,8 @@ int sysctl_write(const char *name, uint64_t value);
  * most `seconds` (0: no limit): for a test writing with sysctl_write. -1 with errno. */
 int sysctl_lock(int seconds);
 
-/* For a forked worker: it must never restore the supervisor's values. */
+/* For a worker (undo_fork: it dies with the supervisor): it must never restore the
+ * supervisor's values, nor hold its lock. */
 void sysctl_child_after_fork(void);
 
 #endif
