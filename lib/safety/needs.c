@@ -33,8 +33,6 @@ static struct {
 } lacking[8];
 static size_t nlacking;
 
-static pid_t changer; /* the process that took the lock: only it puts back */
-
 bool need_applies(const struct demo_need *need)
 {
     return !need->when || *need->when;
@@ -141,14 +139,6 @@ static void repair_leftovers(const char *demo)
         cli_notice(demo, "%s", report);
 }
 
-/* narrate_finish's last act before it reports: put back what this run changed. */
-static int put_back(void)
-{
-    if (getpid() != changer) /* a forked child ending: not its to put back */
-        return 0;
-    return sysctl_end();
-}
-
 static void begin_changes(struct narrator *n, const struct demo_info *info)
 {
     char repaired[512];
@@ -163,8 +153,7 @@ static void begin_changes(struct narrator *n, const struct demo_info *info)
     }
     if (repaired[0])
         cli_notice(info->name, "%s", repaired);
-    changer = getpid();
-    n->undo_at_finish = put_back;
+    n->undo_at_finish = sysctl_end; /* narrate_finish's last act before it reports */
     for (const struct demo_need *d = info->needs; d->kind; d++) {
         uint64_t now; /* an optional change may not happen: the demo says so when it does */
         if (d->kind == NEED_SYSCTL && need_applies(d) && !d->optional &&

@@ -43,8 +43,9 @@ int sysctl_begin(const char *demo, char *repaired, size_t len);
 int sysctl_set(const char *name, uint64_t value);
 const char *sysctl_failed_call(void);
 
-/* Restores, removes the record and unlocks. -1 when a value could not be put back
- * (said on stderr; the record stays for the next run): the run then fails. */
+/* Restores, removes the record and unlocks; in any process but the one that took the
+ * lock, nothing. -1 when a value could not be put back (said on stderr; the record
+ * stays for the next run): the run then fails. */
 int sysctl_end(void);
 
 /* Only repairs a killed run's leftovers (waiting at most 2 s for another run's lock). */
