@@ -1,31 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* budget: how much memory may this process really use, right now, and why?
  *
- * grant_read reads, once, every figure that bounds what a process may be
- * given; the rest answers two kinds of question from them.
- *
- *   the overcommit policy     /proc/sys/vm/overcommit_{memory,ratio,kbytes},
- *                             admin_reserve_kbytes, user_reserve_kbytes
- *   memory                    MemTotal, MemAvailable, SwapTotal, CommitLimit,
- *                             Committed_AS, Hugetlb (every huge-page pool)
- *   this process's limits     RLIMIT_AS, RLIMIT_DATA (getrlimit), VmSize,
- *                             VmData, and its memory cgroup and each of its
- *                             ancestors (a container's limit is inherited):
- *                             v2 memory.max - memory.current,
- *                             v1 memory.limit_in_bytes - memory.usage_in_bytes
- *
- * "How much may a demo that really uses memory take?" (budget_*): whichever
- * of MemAvailable, the cgroup's headroom, RLIMIT_AS - VmSize, RLIMIT_DATA -
- * VmData (Linux 4.7+) and, in overcommit mode 2 only, CommitLimit -
- * Committed_AS leaves the least, and which one binds, so that a demo can pick
- * a size that fits and, when one does not, say which limit refused it.
- *
- * "How much may a demo map to show a charge, never touching it?"
- * (grant_charge_size): what the overcommit policy and the rlimits let pass.
- *
- * A limit that cannot be read is left out, never taken as 0; where it
- * exists but could not be read (the memory cgroup's, from inside a cgroup
- * namespace), the budget says so. */
+ * grant_read reads, once, every figure that bounds what a process may be given
+ * (the overcommit policy, /proc/meminfo, the rlimits against VmSize and VmData, the
+ * memory cgroup and its ancestors); the rest answers two questions from them.
+ * "How much may a demo that really uses memory take?" (budget_*): whichever limit
+ * leaves the least (CommitLimit only in overcommit mode 2), and which one binds,
+ * so that a refusal can name it. "How much may a demo map to show a charge, never
+ * touching it?" (grant_charge_size): what the policy and the rlimits let pass.
+ * A limit that cannot be read is left out, never taken as 0, and said. */
 #ifndef VMLAB_BUDGET_H
 #define VMLAB_BUDGET_H
 
@@ -52,14 +35,10 @@ struct grant {
 /* Every figure above, read now. */
 void grant_read(struct grant *g);
 
-/* The size in bytes (whole 2 MiB) of each of `count` private writable
- * anonymous mappings, never touched beyond a page: want_kB, or less - half
- * of CommitLimit - Committed_AS in overcommit mode 2, half of MemTotal +
- * SwapTotal in mode 0 (its heuristic refuses one request above that), a
- * share of RLIMIT_AS - VmSize (count + 1 mappings' worth) and of
- * RLIMIT_DATA - VmData (count). why gets one sentence naming what chose the
- * size. Returns -1 when under 8 MiB is left (why then also says how to
- * enable more), 0 otherwise. */
+/* The size in bytes (whole 2 MiB) of each of `count` private writable anonymous
+ * mappings, never touched beyond a page: want_kB, or a share of what the policy
+ * and the rlimits leave; why names what chose it. -1 when under 8 MiB is left
+ * (why then also says how to enable more). */
 int grant_charge_size(int64_t want_kb, int count, size_t *size, char *why, size_t len);
 
 /* ---- the least headroom, for memory a demo really uses ---- */
@@ -99,10 +78,8 @@ void budget_consider(struct budget *b, enum budget_limit which, uint64_t headroo
  * "RLIMIT_DATA", "CommitLimit (overcommit mode 2)". */
 const char *budget_limit_name(enum budget_limit which);
 
-/* True when `bytes` fit in 1/fraction of the budget. Otherwise false, and
- * `why` says how much there is and which limit it comes from:
- * "the memory cgroup's limit leaves 97 MiB (memory.limit_in_bytes of
- * /sys/fs/cgroup/memory/lab: 100 MiB, 3 MiB in use); at most 48.5 MiB". */
+/* True when `bytes` fit in 1/fraction of the budget; else why says how much there
+ * is and which limit it comes from. */
 bool budget_allows(const struct budget *b, uint64_t bytes, unsigned fraction, char *why,
                    size_t len);
 

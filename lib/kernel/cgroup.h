@@ -41,23 +41,15 @@ struct cgroup_limit {
  * and the v1 memory controller's path; "" when absent. */
 void cgroup_parse_membership(FILE *in, char *v2, size_t v2len, char *v1_memory, size_t v1len);
 
-/* The effective memory limit of the cgroup `rel` (a path below the mount's
- * root, see cgroup_limit_of) of the hierarchy mounted at `mount`: the smallest memory.max (v2) or
- * memory.limit_in_bytes (v1) of rel and each ancestor up to the mount, and
- * for v1 also hierarchical_memory_limit from rel's memory.stat; and the
- * least room any of them leaves. A value of 2^62 or more, or "max", is no
- * limit. Returns false when no limit is set anywhere. Takes a root path so
- * that tests can use a fake tree. */
+/* The effective memory limit of the cgroup `rel` below `mount`: the smallest of
+ * rel's and each ancestor's (v1: also memory.stat's hierarchical_memory_limit), and
+ * the least room any leaves. False when no limit is set anywhere. */
 bool cgroup_effective_limit(const char *mount, const char *rel, bool v1, struct cgroup_limit *out);
 
-/* The same for the cgroup `rel` as /proc/self/cgroup names it. A mount may
- * show a part of the hierarchy: mountinfo (/proc/self/mountinfo; a
- * parameter for tests) gives its root, the cgroup at its top, and `below`
- * receives rel less that root. Inside a cgroup namespace (unshare --cgroup)
- * /proc/self/cgroup names cgroups from the namespace's top, and a hierarchy
- * mounted from outside it has a root such as "/../../..": when rel is not
- * below the root, or goes up ("/.."), or the mount is not in mountinfo, the
- * limit is unknown, not none: out->unknown says why, and below is "". */
+/* The same for `rel` as /proc/self/cgroup names it: mountinfo gives the mount's
+ * root, and below receives rel less that root. Inside a cgroup namespace a
+ * hierarchy mounted from outside has a root such as "/../../..": when rel is not
+ * below it, the limit is unknown, not none (out->unknown says why; below ""). */
 void cgroup_limit_of(const char *mountinfo, const char *mount, const char *rel, bool v1,
                      char *below, size_t len, struct cgroup_limit *out);
 

@@ -59,18 +59,15 @@ struct malloc_side {
 /* Without VMLAB_GLIBC_MALLOC: why this build cannot show glibc's malloc. */
 const char *malloc_side_unsupported(void);
 
-/* Reading /proc uses stdio, and stdio uses malloc: so the break, the fault
- * count and mallinfo2 are read last before the step's code (after = false)
- * and first after it, with nothing in between. at: the step's block, 0 for
- * none. After: the differences and where. False when /proc could not be
- * read: why says which. */
+/* Reading /proc uses stdio, and stdio uses malloc: so the break, the fault count
+ * and mallinfo2 are read last before the step's code and first after it. at: the
+ * step's block, or 0. False when /proc could not be read: why says which. */
 bool malloc_side_look(struct malloc_side *s, bool after, uintptr_t at, char *why, size_t size);
 
 /* Which library serves each call, into s->from. */
 void malloc_side_who_serves(struct malloc_side *s);
 
-/* The file of the library that serves call (dladdr) into path; false when
- * it is not found. */
+/* The file of the library that serves call (dladdr); false when not found. */
 bool malloc_call_library(enum malloc_call call, char *path, size_t len);
 
 /* The call is glibc's in that process, and malloc there is not. */

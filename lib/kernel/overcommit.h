@@ -31,12 +31,9 @@ int64_t overcommit_mode2_allows(const struct grant *g, int64_t vm_size);
  * 8c7829b04c52); before, with an estimate of free memory. */
 bool overcommit_mode0_by_total(const struct grant *g);
 
-/* The two sizes of the lesson, in bytes: `huge` is --size, else 1 TiB,
- * doubled while under four times RAM + swap (at most 64 TiB); `fit` is
- * --fit-size, else 1 GiB, or a sixteenth of the least this process may use
- * (room, from budget_read) or, in mode 2 or where the demo will enter it
- * (enters_mode2), of what mode 2 would still grant: map-noreserve holds
- * three such mappings at once and leaves nearly all to others. why: what
+/* The two sizes of the lesson, in bytes: `huge` (--size, else 1 TiB doubled while
+ * under four times RAM + swap) and `fit` (--fit-size, else 1 GiB or a sixteenth of
+ * what room, or mode 2, would still grant: three are held at once). why: what
  * chose fit. */
 void overcommit_request_sizes(const struct grant *g, const struct budget *room, bool enters_mode2,
                               const uint64_t asked[OVERCOMMIT_OPTIONS], uint64_t *huge,

@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* procfs: read what the kernel says about memory, by key.
  *
- * The line parsers take a FILE * so that the unit tests can feed them fixture
- * files (or fmemopen() buffers); the procfs_read_* wrappers only open the real
- * file. The one-number parser takes text, and the small-file readers use only
- * open/read/close, so that the undo may call them in a signal handler.
- * Rules that hold everywhere:
+ * The parsers take a FILE * or text (the tests feed them fixtures); procfs_read_*
+ * open the real file. Rules that hold everywhere:
  *   - lines are matched by key, never by position: kernels add fields over time;
  *   - unknown keys are skipped, and a key that is not there is "absent", never 0;
  *   - a malformed or truncated input is an error, never a guess;
@@ -76,10 +73,8 @@ struct procfs_want {
     bool present;
 };
 
-/* Lines whose key is not wanted are skipped unparsed: /proc/self/status has
- * text values ("Name:", "Cpus_allowed:") that are not numbers. The key ends
- * at `separator`: ':' in "Key: value" lines (procfs_read_keyed), ' ' in
- * "key value" lines (procfs_read_pairs). */
+/* Lines whose key is not wanted are skipped unparsed (/proc/self/status has text
+ * values). The key ends at `separator`: ':' (procfs_read_keyed) or ' ' (pairs). */
 enum procfs_status procfs_parse_wanted(FILE *in, struct procfs_want *want, size_t n,
                                        char separator);
 enum procfs_status procfs_read_keyed(const char *path, struct procfs_want *want, size_t n);
@@ -92,12 +87,10 @@ int64_t procfs_read_one(const char *path, const char *key);
  * memory.events, memory.stat and memory.oom_control. */
 enum procfs_status procfs_read_pairs(const char *path, struct procfs_want *want, size_t n);
 
-/* A small file, whole (at most len - 1 bytes), NUL-terminated: its length,
- * or -1 with errno (and buf ""). Only open, read and close (async-signal-safe). */
+/* A small file, whole (at most len - 1 bytes), NUL-terminated: its length, or -1
+ * with errno (and buf ""). Only open, read and close: the undo reads in a handler. */
 ssize_t procfs_read_text(const char *path, char *buf, size_t len);
-/* The other way: text written to such a file (a /proc/sys value, a cgroup
- * file) with one write(); 0, or -1 with errno. Only open, write and close:
- * the undo writes with it from a signal handler. */
+/* The other way, with one write(); 0, or -1 with errno. Async-signal-safe too. */
 int procfs_write_text(const char *path, const char *text);
 
 /* Whether `word` is a whole item of `list`, items separated by `sep`:
@@ -107,10 +100,9 @@ bool procfs_has_word(const char *list, const char *word, char sep);
  * cgroup.controllers ("cpu io memory pids"). */
 bool procfs_lists_word(const char *path, const char *word);
 
-/* A file that holds one number and a newline: a /proc/sys value, a sysfs or
- * cgroup file, /proc/PID/oom_score_adj. Blanks around it are allowed, and a
- * '-'; a cgroup's "max" (no limit) reads as INT64_MAX. Only open, read and
- * close: the undo of a sysctl change calls it from a signal handler. */
+/* A file that holds one number and a newline (a /proc/sys value, a sysfs or cgroup
+ * file): blanks around it and a '-' allowed, "max" reads as INT64_MAX.
+ * Async-signal-safe. */
 enum procfs_status procfs_read_number(const char *path, int64_t *value);
 /* The same over the len bytes of such a file, already read. */
 enum procfs_status procfs_parse_number(const char *text, size_t len, int64_t *value);

@@ -17,9 +17,8 @@
  * (ERANGE: picture too short). */
 long residency_picture(void *addr, size_t len, char *picture, size_t picture_len);
 
-/* The same with one character per `per_char` pages (the last one may cover
- * fewer): '#' all of them resident, '+' some, '.' none. picture needs
- * ceil(pages / per_char) + 1 bytes. Returns the number of resident *pages*. */
+/* The same with one character per `per_char` pages: '#' all resident, '+' some,
+ * '.' none. Returns the number of resident *pages*. */
 long residency_picture_scaled(void *addr, size_t len, size_t per_char, char *picture,
                               size_t picture_len);
 

@@ -38,13 +38,11 @@ bool snapshot_get(const struct snapshot *s, const char *key, int64_t *value);
 /* A counter by name, as snapshot_get finds it; -1 when absent. */
 long long snapshot_value(const struct snapshot *s, const char *key);
 
-/* after - before for a counter, 0 when either side lacks it: for
- * explanations, not for rows. Fault counts use the capture windows described
- * above; a counter of a mapping the step replaced has no "before". */
+/* after - before for a counter, 0 when either side lacks it: for explanations,
+ * not for rows (a mapping the step replaced has no "before"). */
 int64_t snapshot_delta0(const struct snapshot *before, const struct snapshot *after, const char *key);
 
-/* Both sides of a comparison: *hb and *b before, *ha and *a after (has and
- * value), as snapshot_delta0 takes them. */
+/* Both sides of a comparison (has and value), as snapshot_delta0 takes them. */
 void snapshot_pair(const struct snapshot *before, const struct snapshot *after, const char *key,
                    bool *hb, int64_t *b, bool *ha, int64_t *a);
 

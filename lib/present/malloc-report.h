@@ -33,19 +33,15 @@ void malloc_side_explain_both(struct narrator *n, const struct malloc_side *mine
                               const struct malloc_side *theirs, bool mallinfo, bool freeing,
                               void (*there)(const struct malloc_side *o));
 
-/* Parent, for --allocator ALLOCATOR: malloc_side_find_library, then
- * malloc_side_child_start with arg and the child's first side into *first;
- * ends the run as the demo would (77 for a library not installed, 2 for a
- * bad one or one that does not replace malloc, 1 for a failed call). The
- * library's real path; name gets what to call it. */
+/* Parent, for --allocator: finds the library and starts the child, its first side
+ * into *first, or ends the run (77 not installed, 2 a bad library, 1 a failed
+ * call). The library's real path; name gets what to call it. */
 const char *malloc_side_start_other(struct narrator *n, const struct demo_info *info,
                                     const char *env_name, const char *allocator, const char *arg,
                                     struct malloc_side *first, char *name, size_t name_size);
 
-/* Child: the demo's steps under the other malloc. n prints nothing (JSON mode,
- * to stderr, and no step ends); observe measures *side as the parent's does,
- * once before the first step; then malloc_side_child_serve, each index i
- * running steps[i].lesson. */
+/* Child: the demo's steps under the other malloc, measured by observe as in the
+ * parent, served by malloc_side_child_serve; n prints nothing. */
 noreturn void malloc_side_child_run(struct narrator *n, const char *demo, const char *value,
                                     narrate_observer observe, struct malloc_side *side,
                                     const struct narrate_lesson *steps, int nsteps);

@@ -2,6 +2,7 @@
 /* confine: memory-limited cgroups for the OOM experiments. See confine.h. */
 #define _GNU_SOURCE
 #include "confine.h"
+#include "confine-child.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -45,18 +46,12 @@ static bool no_swap(void)
 /* ---- cleanup on every way out (registered with lib/safety/undo) ---- */
 
 static char cleanup_dir[512];
-static volatile pid_t tracked_child;
 static void undo_delegation(void); /* a v2 delegation's moves (below) */
 
 /* Async-signal-safe: kill, waitpid, rmdir, nanosleep. */
 static void cleanup(void)
 {
-    pid_t child = tracked_child;
-    if (child > 0) {
-        kill(child, SIGKILL);
-        waitpid(child, NULL, 0);
-        tracked_child = 0;
-    }
+    undo_end_child(); /* the child leaves the cgroup first */
     if (cleanup_dir[0]) {
         /* A task that just died may take a moment to leave the cgroup. */
         for (int i = 0; i < 200; i++) {
@@ -72,9 +67,29 @@ static void cleanup(void)
 
 void confine_track_child(pid_t pid)
 {
-    tracked_child = pid;
-    if (pid > 0)
-        (void)undo_register(cleanup); /* fails only if atexit did: signals are still covered */
+    (void)undo_track_child(pid); /* fails only if atexit did: signals are still covered */
+}
+
+int confine_run_child(const struct confine *c, int (*run)(void *ctx), void *ctx)
+{
+    pid_t pid = undo_fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        if (confine_enter(c) != 0) {
+            fprintf(stderr, "cannot join %s: %s\n", c->dir, strerror(errno));
+            _exit(1);
+        }
+        int code = run(ctx);
+        (void)fflush(NULL);
+        _exit(code);
+    }
+    confine_track_child(pid);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    confine_track_child(0);
+    return status;
 }
 
 /* ---- the methods ---- */
@@ -489,19 +504,6 @@ int confine_enter(const struct confine *c)
         return 0;
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
     return write_file(c->dir, "cgroup.procs", pid);
-}
-
-int confine_scope_argv(const struct confine *c, const char **argv, size_t max, char *buf, size_t len)
-{
-    const char *fixed[] = {"systemd-run", "--user", "--scope", "--quiet", "-p", buf, "-p",
-                           "MemorySwapMax=0", NULL};
-    int n = snprintf(buf, len, "MemoryMax=%llu", (unsigned long long)c->limit);
-    if (max < 9 || n < 0 || (size_t)n >= len) {
-        errno = ENOSPC;
-        return -1;
-    }
-    memcpy(argv, fixed, sizeof fixed);
-    return 8;
 }
 
 int confine_verify_self(uint64_t max_bytes, char *dir, size_t dirlen, char *why, size_t len)

@@ -70,16 +70,6 @@ int malloc_side_find_library(const char *arg, char *path, size_t path_size, char
     return EXIT_OK;
 }
 
-/* On every way out, Ctrl-C included: no child outlives the demo. */
-static void end_child(void)
-{
-    if (child > 0) {
-        (void)kill(child, SIGKILL);
-        (void)waitpid(child, NULL, 0);
-        child = -1;
-    }
-}
-
 int malloc_side_child_start(const char *env_name, const char *arg, const char *library,
                             const char **failed)
 {
@@ -100,12 +90,13 @@ int malloc_side_child_start(const char *env_name, const char *arg, const char *l
     env[k++] = how;
     env[k++] = preload;
     env[k] = NULL;
-    *failed = "atexit";
-    int err = undo_register(end_child) != 0 ? errno : 0;
-    if (!err) {
-        char *argv[] = {program_invocation_short_name, NULL};
-        *failed = "posix_spawn";
-        err = posix_spawn(&child, "/proc/self/exe", NULL, NULL, argv, env);
+    char *argv[] = {program_invocation_short_name, NULL};
+    *failed = "posix_spawn";
+    int err = posix_spawn(&child, "/proc/self/exe", NULL, NULL, argv, env);
+    if (!err && undo_track_child(child) != 0) { /* no child outlives the demo, Ctrl-C included */
+        *failed = "atexit";
+        err = errno;
+        undo_end_child();
     }
     (void)close(sv[1]);
     if (err) {
@@ -136,6 +127,7 @@ int malloc_side_child_end(void)
     if (child > 0 && waitpid(child, &status, 0) != child)
         status = -1;
     child = -1; /* reaped */
+    (void)undo_track_child(0);
     return status;
 }
 

@@ -19,12 +19,10 @@
 
 #include "malloc-side.h"
 
-/* --allocator ARG: "jemalloc" or "mimalloc", looked up where the distribution
- * puts it (next to the C library, under /usr; VMLAB_ALLOCATOR_DIR overrides),
- * or a path to an ELF shared object. path gets its real path, name what to
- * call it (the name, or the path's file name). EXIT_OK; EXIT_CANNOT when a
- * known name is not installed (why has the apt line); EXIT_USAGE when the
- * file is missing or is not a shared library (why says which). */
+/* --allocator ARG: "jemalloc" or "mimalloc" (next to the C library, under /usr;
+ * VMLAB_ALLOCATOR_DIR overrides), or a path to an ELF shared object: its real path
+ * and name. EXIT_CANNOT when a known one is not installed (why: the apt line),
+ * EXIT_USAGE when the file is missing or no shared library. */
 int malloc_side_find_library(const char *arg, char *path, size_t path_size, char *name,
                              size_t name_size, char *why, size_t why_size);
 
@@ -35,20 +33,17 @@ int malloc_side_child_start(const char *env_name, const char *arg, const char *l
 /* Parent: the child's pid; -1 before it starts and once it is reaped. */
 pid_t malloc_side_child_pid(void);
 
-/* Parent: sends step (none when step < 0: the side from before the first
- * step) and receives the child's side. False when the child is gone. */
+/* Parent: sends step (none when < 0) and receives the child's side; false: gone. */
 bool malloc_side_child_ask(int step, struct malloc_side *side);
 
-/* Parent: tells the child to end (closes the socket) and reaps it: its wait
- * status, or -1 when waitpid failed. */
+/* Parent: closes the socket and reaps the child: its wait status, or -1. */
 int malloc_side_child_end(void);
 
 /* Child: the ARG after "FD," in NAME's value, or NULL when it is not one. */
 const char *malloc_side_child_arg(const char *value);
 
-/* Child: sends *side, then for each index the parent sends (0 <= i < nsteps)
- * calls step(i) and sends *side again; exits when the parent closes the
- * socket or dies. */
+/* Child: sends *side, then step(i) and *side again for each index the parent
+ * sends; exits when the parent closes the socket or dies. */
 noreturn void malloc_side_child_serve(const char *value, const struct malloc_side *side,
                                       int nsteps, void (*step)(int i));
 

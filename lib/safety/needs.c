@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "confine.h"
-#include "leftovers.h"
 #include "procfs.h"
 #include "sysctl.h"
 #include "thp.h"
@@ -33,8 +32,6 @@ static struct {
     char why[512];
 } lacking[8];
 static size_t nlacking;
-
-static pid_t changer; /* the process that took the lock: only it puts back */
 
 bool need_applies(const struct demo_need *need)
 {
@@ -126,12 +123,20 @@ const char *need_lacking(enum need_kind kind, const char *name)
     return NULL;
 }
 
-/* narrate_finish's last act before it reports: put back what this run changed. */
-static int put_back(void)
+/* What a run killed with SIGKILL could not undo: the /proc/sys/vm values its undo
+ * record allows putting back, and empty cgroups of runs that have ended; said on
+ * stderr. Without root there is nothing to repair, nor a record to read (root's, 0700). */
+static void repair_leftovers(const char *demo)
 {
-    if (getpid() != changer) /* a forked child ending: not its to put back */
-        return 0;
-    return sysctl_end();
+    char report[1024];
+    if (geteuid() != 0)
+        return;
+    sysctl_repair_leftovers(demo, report, sizeof report);
+    if (report[0])
+        cli_notice(demo, "%s", report);
+    confine_sweep_leftovers(report, sizeof report);
+    if (report[0])
+        cli_notice(demo, "%s", report);
 }
 
 static void begin_changes(struct narrator *n, const struct demo_info *info)
@@ -148,8 +153,7 @@ static void begin_changes(struct narrator *n, const struct demo_info *info)
     }
     if (repaired[0])
         cli_notice(info->name, "%s", repaired);
-    changer = getpid();
-    n->undo_at_finish = put_back;
+    n->undo_at_finish = sysctl_end; /* narrate_finish's last act before it reports */
     for (const struct demo_need *d = info->needs; d->kind; d++) {
         uint64_t now; /* an optional change may not happen: the demo says so when it does */
         if (d->kind == NEED_SYSCTL && need_applies(d) && !d->optional &&
@@ -164,7 +168,7 @@ void demo_start(struct narrator *n, const struct demo_info *info, const struct c
                 int nsteps)
 {
     narrate_init(n, info->name, common, nsteps);
-    leftovers_repair(info->name);
+    repair_leftovers(info->name);
     if (!info->needs)
         return;
     bool changes = false;

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* needs: what a demo needs from the machine, declared once and checked in one
- * place (LTP's struct tst_test is the model).
- *
- * A demo lists its needs in its struct demo_info; one that only an option asks
- * for names that option:
+ * place (LTP's struct tst_test is the model). A demo lists its needs in its
+ * struct demo_info; one that only an option asks for names that option:
  *
  *   static const struct demo_need needs[] = {
  *       {NEED_SYSCTL, "overcommit_memory"},
@@ -11,22 +9,12 @@
  *       {0},
  *   };
  *
- * and calls demo_start() instead of narrate_init(), right after the command line is
- * checked and before anything is measured (the step count may be set later, in
- * n->nsteps, where sizing decides it). demo_start()
- *   1. repairs what a killed earlier run left (lib/safety/leftovers);
- *   2. checks every need this run has (its `when` is NULL or true), changing
- *      nothing yet, and ends the run with 77 and one sentence naming what is
- *      missing and what would supply it - except an `optional` need, which
- *      the demo asks about with need_lacking();
- *   3. then acts for the needs that hold: for a sysctl the run changes, takes
- *      the vmlab lock and arms the undo (atexit, SIGINT/TERM/HUP/QUIT; the
- *      record lets the next run repair a SIGKILL), says on stderr what will
- *      change, and puts it back when the demo calls narrate_finish - which
- *      then reports a failure if it could not; for a memory cgroup, creates
- *      it (lib/safety/confine: removed on every way out).
- * The demo itself never calls leftovers_repair, sysctl_may_change,
- * sysctl_begin, sysctl_end or confine_setup. */
+ * and calls demo_start() once its command line is checked. demo_start() repairs
+ * what a killed earlier run left (as root); checks every need this run has, changing
+ * nothing yet, and ends the run with 77 and one sentence naming what is missing
+ * and what would supply it (an `optional` need: the demo asks need_lacking());
+ * then takes the vmlab lock for a sysctl (put back by narrate_finish, and on every
+ * way out) and makes a memory cgroup (removed on every way out). */
 #ifndef VMLAB_NEEDS_H
 #define VMLAB_NEEDS_H
 
@@ -68,18 +56,15 @@ struct demo_need {
 void demo_start(struct narrator *n, const struct demo_info *info, const struct cli_common *common,
                 int nsteps);
 
-/* For an optional need of this run, by its name (or NULL for a kind without
- * one): the sentence saying why this machine lacks it, or NULL when it holds
- * (or was not asked for: see need_applies). */
+/* Why this machine lacks an optional need of this run (name NULL for a kind
+ * without one), or NULL when it holds or was not asked for. */
 const char *need_lacking(enum need_kind kind, const char *name);
 
 /* Whether this run has the need: its `when` is NULL or true. */
 bool need_applies(const struct demo_need *need);
 
-/* Checks one need without acting on it: false with the sentence in `why`
- * when this machine lacks it. NEED_MEMORY_CGROUP is only known by trying,
- * and holds here; `needs` is the whole table (NEED_OOM_KILLS_ONE looks for
- * a memory cgroup in it). */
+/* Checks one need without acting on it (false: why). NEED_MEMORY_CGROUP is only
+ * known by trying, and holds here; NEED_OOM_KILLS_ONE looks for one in `needs`. */
 bool need_check(const struct demo_need *need, const struct demo_need *needs, char *why,
                 size_t len);
 

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 #include "cli.h"
 #include "errors.h"
 #include "procfs.h"
+#include "undo.h"
 
 /* oom_score, oom_score_adj, dmesg_restrict; -1 when unreadable. */
 static int64_t read_int(const char *path)
@@ -145,16 +145,10 @@ void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c
     int fds[2], go[2];
     if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(go, O_CLOEXEC) != 0)
         narrate_fail_errno(n, "pipe", errno);
-    (void)fflush(NULL); /* nothing buffered twice across fork */
-    pid_t parent = getpid();
-    v->pid = fork();
+    v->pid = undo_fork(); /* it dies with the supervisor */
     if (v->pid < 0)
         narrate_fail_errno(n, "fork", errno);
     if (v->pid == 0) {
-        /* It dies with the supervisor, also one gone before prctl took effect. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(3);
         close(fds[0]);
         close(go[1]);
         static const int deadly[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
@@ -163,18 +157,16 @@ void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c
         struct oom_record r = record(OOM_REFUSED);
         if (c->kind == CONFINE_SYSTEMD_SCOPE) {
             /* Re-run this program inside a new scope, as the victim. */
-            const char *args[64];
             char prop[64], fdtext[16], gotext[16];
-            int k = confine_scope_argv(c, args, 64, prop, sizeof prop);
+            const char *args[64] = {"systemd-run", "--user", "--scope", "--quiet", "-p", prop,
+                                    "-p", "MemorySwapMax=0", "--", "/proc/self/exe",
+                                    "--vmlab-victim", fdtext, gotext};
+            int k = 13;
+            snprintf(prop, sizeof prop, "MemoryMax=%llu", (unsigned long long)c->limit);
             snprintf(fdtext, sizeof fdtext, "%d", fds[1]);
             snprintf(gotext, sizeof gotext, "%d", go[0]);
             fcntl(fds[1], F_SETFD, 0); /* keep the pipes across exec */
             fcntl(go[0], F_SETFD, 0);
-            args[k++] = "--";
-            args[k++] = "/proc/self/exe";
-            args[k++] = "--vmlab-victim";
-            args[k++] = fdtext;
-            args[k++] = gotext;
             for (int i = 1; argv[i] && k < 62; i++)
                 args[k++] = argv[i];
             args[k] = NULL;
@@ -211,10 +203,9 @@ bool oom_wait_hello(struct oom_victim *v, struct oom_watch *w, int timeout_ms)
 
 static void append_sample(struct oom_watch *w, const struct oom_record *r)
 {
-    w->t_ms[w->nsamples] = r->t_ms;
-    w->vmrss_kb[w->nsamples] = r->vmrss_kb;
-    w->vmpte_kb[w->nsamples] = r->vmpte_kb;
-    w->vmsize_kb[w->nsamples] = r->vmsize_kb;
+    const int64_t values[4] = {r->t_ms, r->vmsize_kb, r->vmrss_kb, r->vmpte_kb};
+    for (int s = 0; s < 4; s++)
+        w->series[s][w->nsamples] = values[s];
     w->nsamples++;
 }
 
@@ -225,14 +216,10 @@ static void add_sample(struct oom_watch *w, const struct oom_record *r, size_t *
     if ((*seen)++ % *stride != 0)
         return;
     if (w->nsamples == OOM_MAX_SAMPLES - 1) {
-        size_t k = 0;
-        for (size_t i = 0; i < w->nsamples; i += 2, k++) {
-            w->t_ms[k] = w->t_ms[i];
-            w->vmrss_kb[k] = w->vmrss_kb[i];
-            w->vmpte_kb[k] = w->vmpte_kb[i];
-            w->vmsize_kb[k] = w->vmsize_kb[i];
-        }
-        w->nsamples = k;
+        for (int s = 0; s < 4; s++)
+            for (size_t i = 0; i < w->nsamples; i += 2)
+                w->series[s][i / 2] = w->series[s][i];
+        w->nsamples = (w->nsamples + 1) / 2;
         *stride *= 2;
     }
     append_sample(w, r);
@@ -384,10 +371,10 @@ static void confine_facts(struct narrator *n, const struct confine *c)
 
 void oom_watch_facts(struct narrator *n, const struct oom_watch *w)
 {
-    narrate_series(n, "samples_t_ms", w->t_ms, w->nsamples);
-    narrate_series(n, "samples_VmSize_kB", w->vmsize_kb, w->nsamples);
-    narrate_series(n, "samples_VmRSS_kB", w->vmrss_kb, w->nsamples);
-    narrate_series(n, "samples_VmPTE_kB", w->vmpte_kb, w->nsamples);
+    static const char *const keys[4] = {"samples_t_ms", "samples_VmSize_kB", "samples_VmRSS_kB",
+                                        "samples_VmPTE_kB"};
+    for (int s = 0; s < 4; s++)
+        narrate_series(n, keys[s], w->series[s], w->nsamples);
     narrate_fact_int(n, "host_MemAvailable_before_kB", w->host_available_before_kb);
     narrate_fact_int(n, "host_MemAvailable_lowest_kB", w->host_available_lowest_kb);
 }

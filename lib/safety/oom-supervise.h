@@ -35,17 +35,13 @@ struct oom_record {
 
 /* ---- in the victim ---- */
 
-/* Confined runs: the victim reads its own cgroup's effective limit and
- * refuses (an OOM_REFUSED record, false) unless one of at most max_bytes
- * applies. Unconfined runs: true. */
+/* Confined: false (and an OOM_REFUSED record) unless a limit <= max_bytes applies. */
 bool oom_victim_confined(int fd, uint64_t max_bytes, bool confined, char *dir, size_t dirlen);
 /* Sends OOM_HELLO: PID, oom_score, oom_score_adj, its status, `dir`. */
 void oom_victim_hello(int fd, const char *dir);
-/* Waits for the supervisor's byte on `go` (the first call also starts the
- * clock of t_ms); false when the supervisor closed it instead. */
+/* Waits for the supervisor's byte on `go` (the first starts t_ms's clock); false: closed. */
 bool oom_victim_wait(int go);
-/* Sends a PROGRESS or DONE record: iteration, err, its status now, and with
- * heap the [heap] line of /proc/self/maps. */
+/* Sends a PROGRESS or DONE record; with heap, the [heap] of /proc/self/maps. */
 void oom_victim_report(int fd, int kind, uint64_t iteration, int err, bool heap);
 
 /* ---- in the supervisor ---- */
@@ -56,9 +52,8 @@ struct oom_victim {
     int go;        /* write end: one byte starts the loop, close() lets it end */
 };
 
-/* Forks the victim. The child dies with the supervisor, joins the cgroup
- * (or re-runs argv[0] as "--vmlab-victim FD GOFD args..." in a systemd
- * scope), then calls run(ctx, records, go), which must not return. */
+/* Forks the victim: it joins the cgroup (or re-runs argv[0] as "--vmlab-victim FD
+ * GOFD args..." in a systemd scope), then calls run(ctx, records, go), not to return. */
 void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c, char **argv,
                void (*run)(void *ctx, int records, int go), void *ctx);
 
@@ -66,23 +61,21 @@ void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c
 struct oom_watch {
     struct oom_record hello, last;
     bool have_hello, refused, have_last, done, timed_out;
-    /* The time series of the reports (the last one always kept). */
-    int64_t t_ms[OOM_MAX_SAMPLES], vmrss_kb[OOM_MAX_SAMPLES], vmpte_kb[OOM_MAX_SAMPLES],
-        vmsize_kb[OOM_MAX_SAMPLES];
+    /* The time series of the reports (the last one always kept): t_ms, VmSize, VmRSS
+     * and VmPTE, in the order of oom_watch_facts's keys. */
+    int64_t series[4][OOM_MAX_SAMPLES];
     size_t nsamples;
     int64_t host_available_before_kb, host_available_lowest_kb;
 };
 
 /* The hello (or refusal), waiting at most timeout_ms. */
 bool oom_wait_hello(struct oom_victim *v, struct oom_watch *w, int timeout_ms);
-/* Reads reports until the victim ends its loop (OOM_DONE) or is gone (the
- * pipe closes), or kills it after timeout_s. Each progress report is shown
- * with narrate_live when verbose. */
+/* Reads reports until OOM_DONE or the pipe closes, or kills the victim after
+ * timeout_s; verbose: each report shown with narrate_live. */
 void oom_watch(struct narrator *n, struct oom_victim *v, uint64_t timeout_s, bool verbose,
                struct oom_watch *w);
 
-/* /dev/kmsg, positioned at its end: only what the kernel says from now on.
- * -1 and why when it cannot be read. */
+/* /dev/kmsg at its end (only what the kernel says from now on); -1 and why. */
 int oom_kmsg_open(char *why, size_t len);
 
 #define OOM_KMSG_LINES 8
@@ -92,54 +85,36 @@ struct oom_kmsg {
     int repeats;                       /* lines seen again, word for word */
     int killed_lines;                  /* "Killed process PID", repeats included */
 };
-/* The kernel's lines about pid: "Killed process PID", "pid=PID,", "reaped
- * process PID". */
+/* The kernel's lines about pid ("Killed process PID", "pid=PID,", "reaped ..."). */
 void oom_kmsg_read(int fd, long pid, struct oom_kmsg *k);
 
-/* The kernel's lines as facts kernel_1..kernel_N (each once), kernel_lines
- * and kernel_repeats; or kernel_log, why the log could not be read (fd < 0,
- * and the reason given to oom_kmsg_open). */
+/* Those lines as facts kernel_1..N, kernel_lines, kernel_repeats; fd < 0: kernel_log. */
 void oom_kmsg_facts(struct narrator *n, int fd, const char *why, long pid, struct oom_kmsg *k);
 
-/* The time series (samples_t_ms, samples_VmSize_kB, samples_VmRSS_kB,
- * samples_VmPTE_kB: JSON arrays) and the host's MemAvailable before and at
- * its lowest while the victim ran. */
+/* The series (samples_*: JSON arrays) and the host's MemAvailable before and lowest. */
 void oom_watch_facts(struct narrator *n, const struct oom_watch *w);
 
-/* The paragraph before the steps (it names no limit: step 1 says which
- * applies), and with --unconfined a warning on stderr. */
+/* The paragraph before the steps; with --unconfined a warning on stderr. */
 void oom_intro(struct narrator *n, uint64_t count, uint64_t block, const char *via, const char *touch,
                bool unconfined);
 
-/* Step 1, the safety net: the facts of the cgroup, then what they mean - the
- * limit as set (limit_as_set), a smaller ancestor's that applies instead
- * (ancestor_limit_applies), or a limit this program already ran under
- * (inherited_limit) - or what systemd is asked for, or that there is no
- * cgroup at all (--unconfined). */
+/* Step 1, the safety net: the cgroup's facts and which limit applies. */
 void oom_explain_confinement(struct narrator *n, const struct confine *c);
 
-/* Step 2's safety facts: the supervisor's cgroup, oom_score_adj and
- * oom_score, and whether it is protected (supervisor_protected), outside
- * the victim's cgroup (supervisor_outside_victim_cgroup) or sharing it
- * (supervisor_shares_victim_cgroup, victim_scores_higher). */
+/* Step 2's safety facts: why the OOM killer takes the victim, not the supervisor. */
 void oom_explain_supervisor(struct narrator *n, bool protected_self, const struct oom_record *hello);
 
-/* The count the victim's OOM kill shows in: its cgroup's oom_kill (memory.events or
- * memory.oom_control), or with no cgroup (--unconfined) /proc/vmstat's oom_kill, which
- * counts every OOM kill on the machine, other processes' too. False where neither can be
- * read (a systemd scope before its victim said where it is). */
+/* The count the victim's OOM kill shows in: its cgroup's oom_kill, or without one
+ * /proc/vmstat's (every OOM kill on the machine). False where it cannot be read. */
 bool oom_kill_count(const struct confine *c, uint64_t *count);
-/* That count, named for a sentence: "the cgroup's oom_kill counter", or "/proc/vmstat's
- * oom_kill, which counts every OOM kill on this machine, another process's too,". */
+/* That count, named for a sentence. */
 const char *oom_kill_counter(const struct confine *c);
 
-/* Sets this process's oom_score_adj to -1000 (never chosen); false when
- * it may not (a container without CAP_SYS_RESOURCE). */
+/* oom_score_adj -1000 (never chosen); false where it may not (no CAP_SYS_RESOURCE). */
 bool oom_protect_self(void);
 
-/* The end: reaps a victim not yet reaped (one that never said hello), removes
- * the cgroup this run made, and the result line that says what happened to
- * the victim and to the cgroup, as measured. */
+/* The end: reaps a victim that never said hello, removes the cgroup this run made, and
+ * says what happened to both, as measured. */
 noreturn void oom_finish(struct narrator *n, struct confine *c, const struct oom_watch *w, pid_t pid,
                          int status);
 

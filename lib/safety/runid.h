@@ -40,9 +40,8 @@ enum runid_state {
 };
 enum runid_state runid_state(const struct runid *id);
 
-/* The start time of a process: field 22 of /proc/PID/stat, counted after
- * the ')' that ends its name (the name itself may hold spaces and ')').
- * `state` receives field 3 ('R', 'S', 'Z', ...). Parses text from a buffer. */
+/* Fields 3 (state) and 22 (start time) of /proc/PID/stat text, counted after the
+ * last ')' (a name may hold spaces and ')'). */
 bool runid_parse_stat(const char *stat, char *state, uint64_t *start);
 
 /* This boot's id (36 characters); false when unreadable. */

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +33,7 @@ static char state_path[96];
 static char demo_name[32] = "vmlab";
 static char failed_call[256] = "sysctl";
 static int lock_fd = -1;
+static pid_t owner; /* the process that took the lock: only it puts back */
 
 /* This run's changes, as the record on disk has them, plus what the restore
  * needs ready-made, since it may run in a signal handler. */
@@ -598,6 +598,7 @@ int sysctl_begin(const char *demo, char *repaired, size_t len)
         return 0;
     if ((lock_fd = sysctl_lock(0)) < 0)
         return -1;
+    owner = getpid();
     repair_all(state_dir, repaired, len);
     struct stat st;
     if (lstat(state_path, &st) == 0) {
@@ -622,6 +623,8 @@ int sysctl_begin(const char *demo, char *repaired, size_t len)
 
 int sysctl_end(void)
 {
+    if (getpid() != owner)
+        return 0; /* a forked child ending: not its to put back */
     sigset_t old = undo_block(); /* the undo handler may not restore half-way too */
     restore_action();
     undo_unblock(&old);
@@ -643,10 +646,9 @@ void sysctl_repair_leftovers(const char *demo, char *repaired, size_t len)
 
 void sysctl_child_after_fork(void)
 {
-    nchanged = 0; /* this process restores nothing (lib/safety/undo also checks the PID) */
+    nchanged = 0; /* it restores nothing (sysctl_end and lib/safety/undo check the PID too) */
     if (lock_fd >= 0) {
         close(lock_fd);
         lock_fd = -1;
     }
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
 }

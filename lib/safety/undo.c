@@ -8,7 +8,10 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_ACTIONS 8
@@ -16,6 +19,7 @@
 static undo_action actions[MAX_ACTIONS];
 static volatile sig_atomic_t nactions;
 static volatile sig_atomic_t handling; /* the signal in the handler, or 0 */
+static volatile pid_t tracked_child;
 static pid_t owner;
 static bool armed;
 
@@ -24,6 +28,7 @@ static void run_all(void)
 {
     if (getpid() != owner)
         return; /* a forked child: the parent owns the undo */
+    undo_end_child();
     for (int i = nactions - 1; i >= 0; i--)
         actions[i]();
 }
@@ -93,11 +98,19 @@ static int arm(void)
     return 0;
 }
 
-int undo_register(undo_action action)
+/* Arms the handlers for this process: the process that makes a change undoes it. */
+static int arm_here(void)
 {
     if (arm() != 0)
         return -1;
-    owner = getpid(); /* the process that makes the change undoes it */
+    owner = getpid();
+    return 0;
+}
+
+int undo_register(undo_action action)
+{
+    if (arm_here() != 0)
+        return -1;
     for (int i = 0; i < nactions; i++)
         if (actions[i] == action)
             return 0;
@@ -110,4 +123,34 @@ int undo_register(undo_action action)
     nactions = nactions + 1;
     undo_unblock(&old);
     return 0;
+}
+
+pid_t undo_fork(void)
+{
+    (void)fflush(NULL);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* A parent killed outright (SIGKILL: no undo runs) takes the child with it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
+    }
+    return pid;
+}
+
+int undo_track_child(pid_t pid)
+{
+    tracked_child = pid;
+    return pid > 0 ? arm_here() : 0;
+}
+
+void undo_end_child(void)
+{
+    pid_t child = tracked_child;
+    if (child > 0) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        tracked_child = 0;
+    }
 }

@@ -6,12 +6,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "undo.h"
 
 int worker_run(void (*fn)(void *arg, void *result), void *arg, void *result, size_t size,
                int *status)
@@ -24,9 +23,7 @@ int worker_run(void (*fn)(void *arg, void *result), void *arg, void *result, siz
     }
     if (pipe2(fds, O_CLOEXEC) != 0)
         return -1;
-    (void)fflush(NULL); /* nothing buffered may be written twice */
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = undo_fork();
     if (pid < 0) {
         int saved = errno;
         close(fds[0]);
@@ -35,10 +32,6 @@ int worker_run(void (*fn)(void *arg, void *result), void *arg, void *result, siz
         return -1;
     }
     if (pid == 0) {
-        /* It dies with its parent, also one gone before prctl took effect. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
         close(fds[0]);
         memset(result, 0, size);
         fn(arg, result);

@@ -14,6 +14,7 @@
 #include "confine.h"
 #include "procfs.h"
 #include "suite.h"
+#include "undo.h"
 
 /* Where this process sits (/proc/self/cgroup) on three kinds of host. */
 static const struct {
@@ -457,6 +458,30 @@ START_TEST(missing_names_the_one_thing)
 }
 END_TEST
 
+/* lib/safety/undo's one child: undo_end_child kills and reaps the tracked child (what
+ * every way out does first, before a cgroup is removed), and forgets it. */
+START_TEST(tracked_child_is_killed_and_reaped)
+{
+    pid_t middle = undo_fork(); /* a process of its own: this one's undo stays untouched */
+    ck_assert_int_ge(middle, 0);
+    if (middle == 0) {
+        pid_t child = undo_fork();
+        if (child == 0) {
+            pause();
+            _exit(0);
+        }
+        if (child < 0 || undo_track_child(child) != 0)
+            _exit(2);
+        undo_end_child();
+        bool reaped = waitpid(child, NULL, WNOHANG) == -1 && errno == ECHILD;
+        _exit(reaped ? 0 : 1);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(middle, &status, 0), middle);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("confine");
@@ -475,6 +500,7 @@ int main(void)
     tcase_add_test(tc, delegation_moves_to_a_leaf_when_alone);
     tcase_add_test(tc, delegation_refusals_name_what_is_missing);
     tcase_add_test(tc, missing_names_the_one_thing);
+    tcase_add_test(tc, tracked_child_is_killed_and_reaped);
     if (geteuid() == 0) /* creating a cgroup needs root on most machines */
         tcase_add_test(tc, real_cgroup_made_entered_removed);
     suite_add_tcase(s, tc);
