@@ -132,7 +132,15 @@ static struct {
  * page touched was expected, that many in each repetition. */
 static struct fault_figures report(int64_t *rep_ns, int64_t faults_each)
 {
-    return fault_timing_report(&n, &t, p, rep_ns, t.pages, faults_each);
+    struct fault_figures f = fault_timing_report(&n, &t, p, rep_ns, t.pages);
+    long long expected = (long long)reps * faults_each, extra = t.faults - expected;
+    if (faults_each > 0)
+        CONCLUDE(&n, "one_fault_per_page", extra >= 0 && extra <= 4,
+                 VALUES(VAL("minor_faults", t.faults), VAL("expected", expected)),
+                 "%lld minor faults: one for each of the %lld pages touched in each of %d "
+                 "repetitions%s.", (long long)t.faults, (long long)faults_each, reps,
+                 extra ? ", and a few for this program's own code, paged in on first use" : "");
+    return f;
 }
 
 static void explain_zeroing(void)

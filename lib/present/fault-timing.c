@@ -61,8 +61,7 @@ void fault_timing_observe(void *ctx, bool after)
 }
 
 struct fault_figures fault_timing_report(struct narrator *n, const struct fault_timing *t,
-                                         const void *mapped, int64_t *rep_ns, int64_t pages,
-                                         int64_t faults_each)
+                                         const void *mapped, int64_t *rep_ns, int64_t pages)
 {
     if (mapped == MAP_FAILED)
         narrate_fail_errno(n, "mmap", n->lesson_errno);
@@ -76,12 +75,5 @@ struct fault_figures fault_timing_report(struct narrator *n, const struct fault_
     narrate_fact_int(n, "minor_faults", t->faults);
     if (t->floor_ns > 0)
         narrate_fact_int(n, "ratio_to_zeroing_x100", f.median * 100 / t->floor_ns);
-    long long expected = (long long)t->reps * faults_each, extra = t->faults - expected;
-    if (faults_each > 0)
-        CONCLUDE(n, "one_fault_per_page", extra >= 0 && extra <= 4,
-                 VALUES(VAL("minor_faults", t->faults), VAL("expected", expected)),
-                 "%lld minor faults: one for each of the %lld pages touched in each of %d "
-                 "repetitions%s.", (long long)t->faults, (long long)faults_each, t->reps,
-                 extra ? ", and a few for this program's own code, paged in on first use" : "");
     return f;
 }

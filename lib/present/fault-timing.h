@@ -45,13 +45,11 @@ void fault_timing_size_facts(struct narrator *n, const struct fault_timing *t);
  * minor faults the step's code took. */
 void fault_timing_observe(void *ctx, bool after);
 
-/* A step's figures (fault_figures_of) as facts: reps, pages_per_rep, ns_per_page_median,
- * _min, _max, _first, minor_faults and, where a floor was timed, ratio_to_zeroing_x100.
- * faults_each > 0: one fault per page touched was expected, that many in each
- * repetition (finding one_fault_per_page). `mapped` is the step's last mmap: a failed
- * one ended its loop, and ends the run with the errno LESSON kept. */
+/* A step's figures (fault_figures_of) as facts, and no finding: reps, pages_per_rep,
+ * ns_per_page_median, _min, _max, _first, minor_faults and, where a floor was timed,
+ * ratio_to_zeroing_x100. What they show is the demo's to say. `mapped` is the step's
+ * last mmap: a failed one ended its loop, and ends the run with the errno LESSON kept. */
 struct fault_figures fault_timing_report(struct narrator *n, const struct fault_timing *t,
-                                         const void *mapped, int64_t *rep_ns, int64_t pages,
-                                         int64_t faults_each);
+                                         const void *mapped, int64_t *rep_ns, int64_t pages);
 
 #endif
