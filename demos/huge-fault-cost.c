@@ -8,6 +8,7 @@
  * Base pages alone, and the floor under them: fault-cost. */
 #define _GNU_SOURCE
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -117,7 +118,8 @@ static void explain_hugetlb(void)
     long long med = fault_timing_report(&n, &t, p, ns, (int64_t)(hsize / page)).median;
     CONCLUDE(&n, "hugetlb_one_fault_per_page", t.faults == reps * (int64_t)(hsize / huge),
              VALUES(VAL("minor_faults", t.faults)),
-             "One fault per huge page from the pool: %lld ns per 4 KiB of it.", med);
+             "One fault per huge page from the pool: %lld ns per 4 KiB of it, against %lld ns "
+             "for a base-page write fault.", med, d.write.median);
 }
 
 /* The lesson as a table, from which the step count comes (the hugetlb row
@@ -179,6 +181,13 @@ int main(int argc, char **argv)
                   hsize ? "." : ", so no hugetlb row. To reserve N, as root (and 0 after):\n"
                                 "    echo N > /proc/sys/vm/nr_hugepages");
     narrate_run(&n, run, n.nsteps);
+    char hugetlb_size[96] = ""; /* where the pool had less free than the others timed */
+    if (hsize && hsize < size) {
+        char text[32];
+        format_size(hsize, text, sizeof text);
+        snprintf(hugetlb_size, sizeof hugetlb_size, ", hugetlb's of %s, all the pool had free",
+                 text);
+    }
     narrate_finish(&n, RESULT_OK, "every figure above was measured in this run, %d repetitions "
-                                  "of %s each.", reps, t.size_text);
+                                  "of %s each%s.", reps, t.size_text, hugetlb_size);
 }
