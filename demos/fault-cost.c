@@ -286,7 +286,7 @@ static const struct demo_info info = {
         "page_fault1 method side by side. Median and spread of several repetitions.\n"
         "Huge pages (THP, hugetlb): huge-fault-cost.",
     DEMO_OPTIONS(fault_timing_options),
-    .examples = "  fault-cost                 128 MiB, 7 repetitions of each\n"
+    .examples = "  fault-cost                 128 MiB (as page_fault1), 7 repetitions of each\n"
                 "  fault-cost --quick         16 MiB, 3 repetitions\n"
                 "  fault-cost --json | jq '.facts.ns_per_page_median? // empty'\n",
     .lessons = LESSONS(TABLE(steps)),

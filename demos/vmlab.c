@@ -53,7 +53,7 @@ static const struct program {
     {"stack-growth", "the stack grows page by page; what stops it"},
     {"page-walk", "an address split into page-table indices; what tables cost"},
     {"fault-cost", "what a first touch costs, per page, on this machine"},
-    {"huge-fault-cost", "the same with huge pages: THP and hugetlb, per 4 KiB"},
+    {"huge-fault-cost", "huge pages, per 4 KiB: THP, and hugetlb if the pool has pages"},
     {"mincore-residency", "which pages are resident, drawn page by page"},
     {"page-cache", "a file's pages: readahead, dirty, writeback, dropped"},
     {"protnone-dirty", "resident and dirty, yet inaccessible"},

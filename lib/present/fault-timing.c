@@ -10,8 +10,8 @@ enum { OPT_SIZE, OPT_REPS, OPT_QUICK };
 
 const struct cli_option fault_timing_options[3] = {
     [OPT_SIZE] = {"size", "SIZE",
-                  "bytes timed in each repetition (default 128M, as page_fault1; less if "
-                  "this process may not use twice that; 4M to 1G)"},
+                  "bytes timed in each repetition (default 128M; less if this process may "
+                  "not use twice that; 4M to 1G)"},
     [OPT_REPS] = {"reps", "N", "repetitions of each measurement (default 7, 3 to 51)"},
     [OPT_QUICK] = {"quick", NULL, "16M and 3 repetitions (the tour's stop)"},
 };
