@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -94,7 +93,7 @@ LESSON_FN static void unmap(void) { LESSON(&n, munmap(p, size); munmap(guard, si
 
 static struct {
     struct snapshot before, after;
-    long long page_kb, size_kb;
+    long long size_kb;
     struct confine c;
 } d;
 
@@ -183,10 +182,10 @@ static void explain_pressure(void)
 {
     narrate_fact_int(&n, "pages_read_as_zero", zeros);
     ROWS("Rss", "LazyFree");
-    long long gone_kb = -delta("Rss");
+    long long gone_kb = -delta("Rss"), page_kb = (long long)(page / 1024);
     /* Pages the kernel takes while the reading loop runs were read before they went:
      * Rss may fall by more than the pages that read as zero, never by less. */
-    CONCLUDE(&n, "lazyfree_taken_under_pressure", zeros > 0 && zeros * d.page_kb <= gone_kb,
+    CONCLUDE(&n, "lazyfree_taken_under_pressure", zeros > 0 && zeros * page_kb <= gone_kb,
              VALUES(VAL("rss_delta_kB", -gone_kb), VAL("pages_read_as_zero", zeros)),
              "Writing %zu kB more pushed the cgroup to its limit, and the kernel took marked "
              "pages instead of failing: Rss of the marked region fell by %lld kB, and %lld "
@@ -217,36 +216,28 @@ static void explain_populate(void)
              "faulted them in itself (%lld faults counted).", after("Rss"), delta("minor_faults"));
 }
 
-/* Whether memory.swap.max is 0 in dir or above it, to the mount (root_len long); dir is left
- * the nearest such. *seen: whether any has the file (cgroup v1 has none, nor v2's root). */
-static bool swap_max_zero_above(char *dir, size_t root_len, bool *seen)
-{
-    for (;;) {
-        uint64_t swap_max;
-        bool read = cgroup_read(dir, "memory.swap.max", &swap_max);
-        *seen = *seen || read;
-        if (read && swap_max == 0)
-            return true;
-        char *slash = strrchr(dir, '/');
-        if (strlen(dir) <= root_len || !slash || (size_t)(slash - dir) < root_len)
-            return false;
-        *slash = '\0'; /* the parent */
-    }
-}
-
 /* Why pages stay although the machine has swap: swap is full (zram may be), or memory.swap.max
- * is 0 in this process's cgroup or one above it (a systemd slice, a container's pod: it holds
- * for every cgroup below). Where no cgroup has the file, nothing is said of it. why: those
- * sentences; returns whether memory.swap.max is 0. */
+ * is 0 in this process's cgroup or one above it, up to the mount (a systemd slice, a container's
+ * pod: it holds for every cgroup below). Where no cgroup has the file (cgroup v1 has none, nor
+ * v2's root), nothing is said of it. why: those sentences; returns whether memory.swap.max is 0. */
 static bool swap_refused(long long swap_free_kb, char *why, size_t len)
 {
     struct cgroup_self self;
     cgroup_self(&self);
-    char dir[512] = "";
+    char dir[512] = ""; /* the cgroup read, then the nearest one with memory.swap.max 0 */
     if (!self.v1_mounted && self.v2_mount)
         snprintf(dir, sizeof dir, "%s", self.dir);
-    bool seen = false;
-    bool zero = dir[0] && swap_max_zero_above(dir, strlen(self.v2_mount), &seen);
+    bool seen = false, zero = false;
+    while (dir[0]) {
+        uint64_t swap_max;
+        bool read = cgroup_read(dir, "memory.swap.max", &swap_max);
+        seen = seen || read;
+        zero = read && swap_max == 0;
+        char *slash = strrchr(dir, '/');
+        if (zero || !slash || (size_t)(slash - dir) < strlen(self.v2_mount))
+            break;
+        *slash = '\0'; /* the parent */
+    }
     int used = snprintf(why, len, "%s", swap_free_kb == 0 ? " Swap is full (SwapFree 0 kB)." : "");
     bool own = strcmp(dir, self.dir) == 0;
     if (zero)
@@ -292,9 +283,8 @@ static void explain_pageout(void)
 
 static void explain_unmap(void) { snapshot_explain_gone(&n, &d.after); }
 
-/* The lesson as tables, in the order they run; the step count comes from them. The cgroup's
- * steps run only in a cgroup of their own, in a child inside it. With --predict a step asks
- * before its code runs; the finding beside a choice is what makes that choice the measured one. */
+/* The lesson as tables, in the order they run; the step count comes from them. With --predict a
+ * step asks before its code runs; the finding beside a choice is what makes it the measured one. */
 static const struct narrate_lesson freeing[] = {
     {"map", "Map private anonymous memory, with guard pages", map, explain_map, NO_QUESTION},
     {"write_every_page", "Write every page", write_every_page, explain_write_every_page,
@@ -315,12 +305,11 @@ static const struct narrate_lesson filling[] = {
     {"pageout", "MADV_COLD, then MADV_PAGEOUT", pageout, explain_pageout, NO_QUESTION},
     {"unmap", "Unmap it", unmap, explain_unmap, NO_QUESTION},
 };
-#define RUN(table) narrate_run(&n, table, NARRATE_COUNT(table))
 
 static int run_in_cgroup(void *ctx)
 {
     narrate_observe(&n, observe, ctx);
-    RUN(in_cgroup);
+    narrate_run(&n, in_cgroup, NARRATE_COUNT(in_cgroup));
     return n.bug[0] ? EXIT_RUNTIME : EXIT_OK;
 }
 
@@ -398,7 +387,6 @@ int main(int argc, char **argv)
     if (got == BUDGET_REFUSED)
         cli_usage_error(&info, "--size: more than this process may use: %s", why);
     size = (size_t)bytes;
-    d.page_kb = (long long)(page / 1024);
     d.size_kb = (long long)(size / 1024);
     n.nsteps = NARRATE_COUNT(freeing) + NARRATE_COUNT(in_cgroup) + NARRATE_COUNT(filling);
     if (got == BUDGET_NONE_FITS)
@@ -408,9 +396,9 @@ int main(int argc, char **argv)
     format_size(size, size_text, sizeof size_text);
     narrate_intro(&n, "madvise-pages (PID %ld): %s of private anonymous memory.", (long)getpid(),
                   size_text);
-    RUN(freeing);
+    narrate_run(&n, freeing, NARRATE_COUNT(freeing));
     cgroup_steps(&budget);
-    RUN(filling);
+    narrate_run(&n, filling, NARRATE_COUNT(filling));
     narrate_finish(&n, RESULT_OK, "%s freed, marked and filled; every number above was measured "
                                   "in this run.", size_text);
 }
