@@ -105,8 +105,7 @@ static struct view {
 } before, after;
 static int64_t page_kB;
 
-/* A request, and which of the kernel's checks apply to it (mm/vma.c,
- * mm/mprotect.c, mm/util.c). */
+/* A request, and which of the kernel's checks apply to it (mm/vma.c, mm/mprotect.c, mm/util.c). */
 static const struct request {
     const char *key;           /* the step's id and its findings' prefix */
     char **mapping;            /* the variable of the lesson that holds it */
@@ -197,9 +196,8 @@ static void explain_budget(void)
 
 #define ID(suffix) (snprintf(id, sizeof id, "%s_%s", rq->key, (suffix)), id)
 
-/* Records the checks (tests[0..count)) of the request a as findings of the
- * step's request and says the last, the one that held and explains it, from
- * the figures those checks read. */
+/* Records the checks tests[0..count) of the request a as the step's findings, and says the last
+ * (the one that held and explains it) from the figures those checks read. */
 static void explain_checks(const struct request *rq, const struct overcommit_ask *a,
                            const struct overcommit_test *tests, size_t count)
 {
