@@ -26,7 +26,7 @@
 /* ---- The lesson ---- */
 
 static char *guard, *p, *a, *b;
-static size_t size, page;
+static uint64_t size, page; /* bytes: --size, as the budget allows; the base page */
 static const size_t asize = (size_t)48 << 20, bsize = (size_t)64 << 20; /* in the cgroup */
 static int rc, cold; /* results of the calls */
 static int64_t zeros;
@@ -374,19 +374,18 @@ static void cgroup_steps(const struct budget *budget)
 
 int main(int argc, char **argv)
 {
-    uint64_t asked = 0, bytes = 0;
+    uint64_t asked = 0;
     struct cli_common common;
     cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, on_option, &asked));
     demo_start(&n, &info, &common, 0); /* first: what a killed run left is repaired */
-    page = (size_t)sysconf(_SC_PAGESIZE);
+    page = (uint64_t)sysconf(_SC_PAGESIZE);
     struct budget budget;
     budget_read(&budget);
     char why[400];
     enum budget_choice got = budget_choose_size(&budget, asked, UINT64_C(4) << 20, page, 4, 4,
-                                                &bytes, why, sizeof why);
+                                                &size, why, sizeof why);
     if (got == BUDGET_REFUSED)
         cli_usage_error(&info, "--size: more than this process may use: %s", why);
-    size = (size_t)bytes;
     d.size_kb = (long long)(size / 1024);
     n.nsteps = NARRATE_COUNT(freeing) + NARRATE_COUNT(in_cgroup) + NARRATE_COUNT(filling);
     if (got == BUDGET_NONE_FITS)
