@@ -201,8 +201,7 @@ static void explain_populate(void)
              rc != 0 && n.lesson_errno == EINVAL && after("Rss") == d.size_kb,
              VALUES(VAL("rss_kB", after("Rss")), VAL("minor_faults", delta("minor_faults"))),
              "So this program wrote every page itself instead, as before 5.14: Rss is the whole "
-             "%lld kB again, faulted in by its own writes (%lld faults counted).",
-             after("Rss"), delta("minor_faults"));
+             "%lld kB again (%lld faults counted).", after("Rss"), delta("minor_faults"));
     char failure[120];
     errno_describe("madvise(MADV_POPULATE_WRITE)", n.lesson_errno, failure, sizeof failure);
     CONCLUDE(&n, "populate_failed", rc != 0 && n.lesson_errno != EINVAL,
