@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -90,7 +89,7 @@ static struct {
     struct reading before, after, start;
     struct thp thp;
     struct probe_paging paging;    /* la57: the CPU could; va_bits 57: the kernel does */
-    char why_size[300];
+    const char *shrunk_by; /* why len is less than the 64 GiB asked for, or NULL */
 } d;
 #define DELTA(field) (d.after.field - d.before.field) /* what the step moved */
 
@@ -135,8 +134,8 @@ static void explain_reserve(void)
     narrate_watch(&n, (uintptr_t)a);
     narrate_fact(&n, "address", "%p", (void *)a);
     narrate_fact_int(&n, "len_GiB", (int64_t)(len / GiB));
-    if (d.why_size[0] && FINDING(&n, "size_shrunk", true, VAL("len_GiB", len / GiB)))
-        narrate_because(&n, "size_shrunk", "%s", d.why_size);
+    if (d.shrunk_by && FINDING(&n, "size_shrunk", true, VAL("len_GiB", len / GiB)))
+        narrate_because(&n, "size_shrunk", "%zu GiB, not 64: %s", len / GiB, d.shrunk_by);
     narrate_fact_int(&n, "range_rss_kB", d.after.range_rss);
     CONCLUDE(&n, "reservation_without_tables", DELTA(vm_pte) == 0 && d.after.range_rss == 0,
              VALUES(VAL("vm_pte_delta_kB", DELTA(vm_pte)), VAL("rss_kB", d.after.range_rss)),
@@ -256,10 +255,9 @@ static void explain_huge(void)
              nhuge, (long long)faults, (long long)anon_huge);
     if (all_huge && FINDING(&n, "pt_table_deposited", grew == (int64_t)nhuge * PAGE_KB,
                             VAL("vm_pte_delta_kB", grew), VAL("huge_pages", nhuge)))
-        narrate_because(&n, "pt_table_deposited", "Yet VmPTE grew by %lld kB, one 4 KiB table per "
-                        "huge page: the kernel sets a PT table aside with each huge page (unused "
-                        "by the walk), so that splitting it later never needs to allocate.",
-                        (long long)grew);
+        narrate_because(&n, "pt_table_deposited", "Yet VmPTE grew by %lld kB: the kernel sets a "
+                        "4 KiB PT table aside with each huge page (unused by the walk), so that "
+                        "splitting it later never needs to allocate.", (long long)grew);
     if (all_huge && FINDING(&n, "no_pt_tables", grew == 0, VAL("vm_pte_delta_kB", 0)))
         narrate_because(&n, "no_pt_tables", "VmPTE did not grow: no PT tables at all.");
     int64_t got_huge = anon_huge / (int64_t)(d.thp.huge_size / KiB);
@@ -366,10 +364,9 @@ static void choose_sizes(uint64_t gib)
                            by_commit ? ". As root: echo 0 > /proc/sys/vm/overcommit_memory"
                                      : ". Raise it: ulimit -v unlimited");
         len = (size_t)(room / GiB - 1) * GiB;
-        snprintf(d.why_size, sizeof d.why_size, "%zu GiB, not 64: %s", len / GiB,
-                 by_commit ? "overcommit mode 2 ignores MAP_NORESERVE and charges the whole "
-                             "range, so it must fit in 3/4 of CommitLimit - Committed_AS"
-                           : "RLIMIT_AS (ulimit -v) leaves less than twice 65 GiB");
+        d.shrunk_by = by_commit ? "overcommit mode 2 ignores MAP_NORESERVE and charges the whole "
+                                  "range, so it must fit in 3/4 of CommitLimit - Committed_AS"
+                                : "RLIMIT_AS (ulimit -v) leaves less than twice 65 GiB";
     }
     uint64_t mem = b.headroom[BUDGET_MEM_AVAILABLE];
     if (b.headroom[BUDGET_CGROUP] < mem)
