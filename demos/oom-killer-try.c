@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* oom-killer-try: allocate until the kernel's OOM killer steps in - inside a memory-limited cgroup,
- * never on the machine as a whole. The lesson is the victim's loop,
- * allocate_until_something_gives() below: take a block (malloc or mmap), write it, read it or leave
- * it alone, and again, until the loop ends, an allocation fails, or the OOM killer sends SIGKILL.
- * The supervisor (lib/safety/oom-supervise.c) confines it, watches, and says how it ended. */
+/* oom-killer-try: allocate until the OOM killer steps in (demo_info's summary says how). The
+ * lesson is the victim's loop, allocate_until_something_gives() below; the supervisor
+ * (lib/safety/oom-supervise.c) confines it, watches, and says how it ended. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

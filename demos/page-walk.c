@@ -1,21 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* page-walk: how the CPU finds a byte - an address split into page-table indices, looked up in
- * /proc/self/pagemap - and what the page tables cost: the lesson below touches a large
- * MAP_NORESERVE range one byte per 4 KiB, per 2 MiB, per 1 GiB and with transparent huge pages,
- * which end the walk one level early; VmPTE (the tables, every level) is read around each.
- * Then the explanations, then the options. */
+/* page-walk: how the CPU finds a byte, and what page tables cost (demo_info's summary says how). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "budget.h"
 #include "cli.h"
+#include "fault-clock.h"
 #include "narrate.h"
 #include "needs.h"
 #include "probe.h"
@@ -94,7 +89,7 @@ static struct {
     struct reading before, after, start;
     struct thp thp;
     struct probe_paging paging;    /* la57: the CPU could; va_bits 57: the kernel does */
-    char why_size[300];
+    const char *shrunk_by; /* why len is less than the 64 GiB asked for, or NULL */
 } d;
 #define DELTA(field) (d.after.field - d.before.field) /* what the step moved */
 
@@ -123,9 +118,7 @@ static void observe(void *ctx, bool after)
     r->rss = procfs_read_one("/proc/self/status", "VmRSS");
     r->anon_huge = smaps_kb((uintptr_t)a + 2 * GiB - nhuge * 2 * MiB, "AnonHugePages");
     r->range_rss = smaps_kb((uintptr_t)a, "Rss");
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    r->minflt = ru.ru_minflt;
+    r->minflt = minor_faults_now();
     thp_counters_read(&r->thp);
     if (!after)
         return;
@@ -141,15 +134,14 @@ static void explain_reserve(void)
     narrate_watch(&n, (uintptr_t)a);
     narrate_fact(&n, "address", "%p", (void *)a);
     narrate_fact_int(&n, "len_GiB", (int64_t)(len / GiB));
-    if (d.why_size[0] && FINDING(&n, "size_shrunk", true, VAL("len_GiB", len / GiB)))
-        narrate_because(&n, "size_shrunk", "%s", d.why_size);
+    if (d.shrunk_by && FINDING(&n, "size_shrunk", true, VAL("len_GiB", len / GiB)))
+        narrate_because(&n, "size_shrunk", "%zu GiB, not 64: %s", len / GiB, d.shrunk_by);
     narrate_fact_int(&n, "range_rss_kB", d.after.range_rss);
-    if (FINDING(&n, "reservation_without_tables", DELTA(vm_pte) == 0 && d.after.range_rss == 0,
-                VAL("vm_pte_delta_kB", DELTA(vm_pte)), VAL("rss_kB", d.after.range_rss)))
-        narrate_because(&n, "reservation_without_tables", "%zu GiB of address space and not one "
-                        "page table more (VmPTE %+lld kB), no memory (its Rss is 0 kB): tables are "
-                        "built only when a page is touched.", len / GiB + 1,
-                        (long long)DELTA(vm_pte));
+    CONCLUDE(&n, "reservation_without_tables", DELTA(vm_pte) == 0 && d.after.range_rss == 0,
+             VALUES(VAL("vm_pte_delta_kB", DELTA(vm_pte)), VAL("rss_kB", d.after.range_rss)),
+             "%zu GiB of address space and not one page table more (VmPTE %+lld kB), no memory "
+             "(its Rss is 0 kB): tables are built only when a page is touched.", len / GiB + 1,
+             (long long)DELTA(vm_pte));
 }
 
 static void explain_walk(void)
@@ -165,16 +157,16 @@ static void explain_walk(void)
     for (int l = 5 - levels; l < 5; l++)
         narrate_fact_int(&n, index[l], (int64_t)((va >> (12 + 9 * (4 - l))) & 511));
     narrate_fact_int(&n, "page_offset", (int64_t)(va & 4095));
-    if (FINDING(&n, "four_level_paging", !five, VAL("la57_cpu", la57_cpu), VAL("la57_space", five)))
-        narrate_because(&n, "four_level_paging", "Four levels here: %s, so a user address has 48 "
-                        "bits. The CPU takes 9 bits per level - PML4, PDPT, PD, PT index - and the "
-                        "last 12 are the offset in the 4 KiB page.",
-                        la57_cpu ? "the CPU has la57 but a hint above 2^47 was not honoured"
-                                 : "/proc/cpuinfo lists no la57 flag");
-    if (FINDING(&n, "five_level_paging", five, VAL("la57_cpu", la57_cpu), VAL("la57_space", five)))
-        narrate_because(&n, "five_level_paging", "Five levels here: the CPU has la57 and a mapping "
-                        "above 2^47 was granted, so addresses have 57 bits and the walk starts one "
-                        "level higher, at PML5.");
+    const struct finding_value *la57 =
+        VALUES(VAL("la57_cpu", la57_cpu), VAL("la57_space", five)); /* the two findings' */
+    CONCLUDE(&n, "four_level_paging", !five, la57, "Four levels here: %s, so a user address has "
+             "48 bits. The CPU takes 9 bits per level - PML4, PDPT, PD, PT index - and the last "
+             "12 are the offset in the 4 KiB page.",
+             la57_cpu ? "the CPU has la57 but a hint above 2^47 was not honoured"
+                      : "/proc/cpuinfo lists no la57 flag");
+    CONCLUDE(&n, "five_level_paging", five, la57, "Five levels here: the CPU has la57 and a "
+             "mapping above 2^47 was granted, so addresses have 57 bits and the walk starts one "
+             "level higher, at PML5.");
     if (got != (ssize_t)sizeof entry)
         narrate_fail_errno(&n, "pread /proc/self/pagemap", got < 0 ? n.lesson_errno : EIO);
     uint64_t pfn = entry & ((UINT64_C(1) << 55) - 1);
@@ -184,17 +176,15 @@ static void explain_walk(void)
     narrate_fact_int(&n, "exclusive", exclusive);
     narrate_fact_int(&n, "soft_dirty", (int64_t)(entry >> 55 & 1));
     narrate_fact_int(&n, "pfn", (int64_t)pfn);
-    if (FINDING(&n, "pfn_read", present && pfn != 0, VAL("pfn", pfn)))
-        narrate_because(&n, "pfn_read", "pagemap: present, frame number %#llx - the byte lives at "
-                        "physical address %#llx.", (unsigned long long)pfn,
-                        (unsigned long long)pfn * 4096 + (va & 4095));
+    CONCLUDE(&n, "pfn_read", present && pfn != 0, VALUES(VAL("pfn", pfn)),
+             "pagemap: present, frame number %#llx - the byte lives at physical address %#llx.",
+             (unsigned long long)pfn, (unsigned long long)pfn * 4096 + (va & 4095));
     CONCLUDE(&n, "pfn_hidden", present && pfn == 0, VALUES(VAL("pfn", 0), VAL("euid", geteuid())),
              "pagemap says present, but the frame number reads as 0: since Linux 4.2 it is shown "
              "only to a reader with CAP_SYS_ADMIN, which this process (euid %ld) %s",
-             (long)geteuid(), geteuid() == 0
-                 ? "lacks even as root (a container, or capabilities dropped): the frame numbers "
-                   "need the capability, not uid 0."
-                 : "does not have. Run as root to see it.");
+             (long)geteuid(),
+             geteuid() == 0 ? "lacks even as root (a container, or capabilities dropped)."
+                            : "does not have. Run as root to see it.");
     /* The byte's own page: the range's Rss (its VMA alone), exact whatever else moves. */
     int64_t grew = DELTA(vm_pte), page = DELTA(range_rss);
     CONCLUDE(&n, "one_byte_builds_tables", page == PAGE_KB && grew >= 2 * PAGE_KB &&
@@ -217,24 +207,22 @@ static void explain_row(const char *id, size_t count, size_t stride, size_t at_l
     narrate_fact_int(&n, "stride_kB", (int64_t)(stride / KiB));
     narrate_fact_int(&n, "expected_tables", tables);
     narrate_fact_int(&n, "range_rss_delta_kB", memory);
-    if (FINDING(&n, id, grew >= tables * PAGE_KB && grew <= (tables + (int64_t)higher) * PAGE_KB &&
-                memory == (int64_t)count * PAGE_KB, VAL("vm_pte_delta_kB", grew),
-                VAL("touches", count), VAL("tables", tables), VAL("minor_faults", faults),
-                VAL("range_rss_delta_kB", memory)))
-        narrate_because(&n, id, "Bytes touched: %zu; minor faults: %lld; memory: %lld kB (the "
-                        "range's Rss); VmPTE grew by %lld kB: %lld page tables of 4 KiB, %s.",
-                        count, (long long)faults, (long long)memory, (long long)grew,
-                        (long long)(grew / PAGE_KB),
-                        stride == 4 * KiB ? "one per 512 pages: tables cost 1/512 of the memory"
-                        : stride == 2 * MiB ? "one PT table per byte: as much table as memory"
-                                            : "a PT and a PD table per byte: twice the memory");
+    CONCLUDE(&n, id, grew >= tables * PAGE_KB && grew <= (tables + (int64_t)higher) * PAGE_KB &&
+                 memory == (int64_t)count * PAGE_KB,
+             VALUES(VAL("vm_pte_delta_kB", grew), VAL("touches", count), VAL("tables", tables),
+                    VAL("minor_faults", faults), VAL("range_rss_delta_kB", memory)),
+             "Bytes touched: %zu; minor faults: %lld; memory: %lld kB (the range's Rss); VmPTE "
+             "grew by %lld kB: %lld page tables of 4 KiB, %s.", count, (long long)faults,
+             (long long)memory, (long long)grew, (long long)(grew / PAGE_KB),
+             stride == 4 * KiB ? "one per 512 pages: tables cost 1/512 of the memory"
+             : stride == 2 * MiB ? "one PT table per byte: as much table as memory"
+                                 : "a PT and a PD table per byte: twice the memory");
 }
 
 /* A PT table per 2 MiB touched (GiB 0's PD table is there since step 2) */
 static void explain_4k(void) { explain_row("every_4k_tables", n4, 4 * KiB, (n4 + 511) / 512, 0); }
 
-/* A PT table per byte, and GiB 1's PD table: every_2m_tables holds when VmPTE
- * grew as much as the memory touched, and a little more (step 4's answer). */
+/* A PT table per byte, and GiB 1's PD table: as much table as memory (step 4's answer) */
 static void explain_2m(void) { explain_row("every_2m_tables", n2, 2 * MiB, n2 + 1, 0); }
 
 /* A PT and a PD table per byte; a PDPT (P4D) table per new 512 GiB (256 TiB, 5 levels) */
@@ -260,18 +248,16 @@ static void explain_huge(void)
     row("AnonHugePages", "kB", d.before.anon_huge, d.after.anon_huge);
     row("thp_fault_fallback", "", d.before.thp.fault_fallback, d.after.thp.fault_fallback);
     bool all_huge = anon_huge == (int64_t)(nhuge * d.thp.huge_size / KiB);
-    if (FINDING(&n, "huge_pages_mapped", all_huge, VAL("anon_huge_delta_kB", anon_huge),
-                VAL("minor_faults", faults)))
-        narrate_because(&n, "huge_pages_mapped", "%zu bytes, %lld faults, and %lld kB of "
-                        "AnonHugePages: each fault mapped a whole 2 MiB page with one PD entry. "
-                        "The walk stops at the PD: no PT entry, no last level.", nhuge,
-                        (long long)faults, (long long)anon_huge);
+    CONCLUDE(&n, "huge_pages_mapped", all_huge,
+             VALUES(VAL("anon_huge_delta_kB", anon_huge), VAL("minor_faults", faults)),
+             "%zu bytes, %lld faults, and %lld kB of AnonHugePages: each fault mapped a whole "
+             "2 MiB page with one PD entry. The walk stops at the PD: no PT entry, no last level.",
+             nhuge, (long long)faults, (long long)anon_huge);
     if (all_huge && FINDING(&n, "pt_table_deposited", grew == (int64_t)nhuge * PAGE_KB,
                             VAL("vm_pte_delta_kB", grew), VAL("huge_pages", nhuge)))
-        narrate_because(&n, "pt_table_deposited", "Yet VmPTE grew by %lld kB, one 4 KiB table per "
-                        "huge page: the kernel sets a PT table aside with each huge page (unused "
-                        "by the walk), so that splitting it later never needs to allocate.",
-                        (long long)grew);
+        narrate_because(&n, "pt_table_deposited", "Yet VmPTE grew by %lld kB: the kernel sets a "
+                        "4 KiB PT table aside with each huge page (unused by the walk), so that "
+                        "splitting it later never needs to allocate.", (long long)grew);
     if (all_huge && FINDING(&n, "no_pt_tables", grew == 0, VAL("vm_pte_delta_kB", 0)))
         narrate_because(&n, "no_pt_tables", "VmPTE did not grow: no PT tables at all.");
     int64_t got_huge = anon_huge / (int64_t)(d.thp.huge_size / KiB);
@@ -301,10 +287,9 @@ static void explain_unmap(void)
 {
     n.row_page_kb = PAGE_KB; /* pages again, after the huge-page step */
     int64_t left = d.after.vm_pte - d.start.vm_pte;
-    if (FINDING(&n, "tables_freed", left <= 2 * PAGE_KB, VAL("vm_pte_vs_start_kB", left)))
-        narrate_because(&n, "tables_freed", "munmap freed the pages and the tables under them: "
-                        "VmPTE is %lld kB, %lld kB before the first step.",
-                        (long long)d.after.vm_pte, (long long)d.start.vm_pte);
+    CONCLUDE(&n, "tables_freed", left <= 2 * PAGE_KB, VALUES(VAL("vm_pte_vs_start_kB", left)),
+             "munmap freed the pages and the tables under them: VmPTE is %lld kB, %lld kB before "
+             "the first step.", (long long)d.after.vm_pte, (long long)d.start.vm_pte);
 }
 
 /* The lesson as a table: the step count is derived from it. */
@@ -371,19 +356,17 @@ static void choose_sizes(uint64_t gib)
     len = (size_t)want;
     if (room < want + GiB) {
         if (gib || room < 4 * GiB)
-            narrate_finish(&n, RESULT_SKIP, "%llu GiB of address space do not fit in %s of what "
-                           "%s leaves (%llu MiB)%s", (unsigned long long)(gib ? want / GiB + 1 : 4),
-                           by_commit ? "3/4" : "half",
-                           by_commit ? "CommitLimit - Committed_AS (overcommit mode 2 ignores "
-                                       "MAP_NORESERVE)" : "RLIMIT_AS - VmSize",
+            narrate_finish(&n, RESULT_SKIP, "%llu GiB of address space do not fit in %s leaves "
+                           "(%llu MiB)%s", (unsigned long long)(gib ? want / GiB + 1 : 4),
+                           by_commit ? "3/4 of what CommitLimit - Committed_AS (overcommit mode 2 "
+                                       "ignores MAP_NORESERVE)" : "half of what RLIMIT_AS - VmSize",
                            (unsigned long long)((by_commit ? room / 3 * 4 : room * 2) / MiB),
                            by_commit ? ". As root: echo 0 > /proc/sys/vm/overcommit_memory"
                                      : ". Raise it: ulimit -v unlimited");
         len = (size_t)(room / GiB - 1) * GiB;
-        snprintf(d.why_size, sizeof d.why_size, "%zu GiB, not 64: %s", len / GiB,
-                 by_commit ? "overcommit mode 2 ignores MAP_NORESERVE and charges the whole "
-                             "range, so it must fit in 3/4 of CommitLimit - Committed_AS"
-                           : "RLIMIT_AS (ulimit -v) leaves less than twice 65 GiB");
+        d.shrunk_by = by_commit ? "overcommit mode 2 ignores MAP_NORESERVE and charges the whole "
+                                  "range, so it must fit in 3/4 of CommitLimit - Committed_AS"
+                                : "RLIMIT_AS (ulimit -v) leaves less than twice 65 GiB";
     }
     uint64_t mem = b.headroom[BUDGET_MEM_AVAILABLE];
     if (b.headroom[BUDGET_CGROUP] < mem)

@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdnoreturn.h>
@@ -19,6 +18,7 @@
 
 #include "announce.h"
 #include "cli.h"
+#include "errors.h"
 #include "procfs.h"
 
 enum { OPT_INTERVAL, OPT_FRAMES };
@@ -70,33 +70,16 @@ static void on_signal(int signo)
 #define MAX_ROWS 48
 #define BAR 22
 
-struct frame {
-    char text[FRAME_MAX];
-    size_t len;
-};
+/* A frame is text: text_append cuts what does not fit. */
+#define put(frame, ...) text_append((frame), FRAME_MAX, "", __VA_ARGS__)
 
-/* The rows of the terminal the frames go to (0: a pipe, no limit): a frame
+/* The rows of the terminal the frames go to (a pipe has no limit): a frame
  * taller than the screen scrolls its top, the demo's own mapping (what the
  * projector is for), out of sight. Read for each frame: windows get resized. */
-static size_t screen_rows(bool tty)
+static size_t screen_rows(void)
 {
     struct winsize ws;
-    if (!tty)
-        return 0;
     return ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 ? ws.ws_row : 24;
-}
-
-__attribute__((format(printf, 2, 3)))
-static void put(struct frame *f, const char *fmt, ...)
-{
-    if (f->len + 1 >= sizeof f->text)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(f->text + f->len, sizeof f->text - f->len, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): a clang 14 false positive
-    va_end(ap);
-    if (n > 0)
-        f->len = f->len + (size_t)n < sizeof f->text ? f->len + (size_t)n : sizeof f->text - 1;
 }
 
 /* One row of the process map: mappings of the same file are drawn as one. */
@@ -149,14 +132,15 @@ static const char *const watched[] = {"Size", "Rss", "Pss", "Private_Clean", "Pr
                                       "Shared_Dirty", "Anonymous", "AnonHugePages",
                                       "Private_Hugetlb", "Swap", "Locked", NULL};
 
-/* What the last frame showed; a mark stays on a field until the next change. */
+/* What the last frame of process pid showed; a mark stays on a field until the next change. */
 struct previous {
+    long pid;
     uintptr_t start;
     uint64_t values[16];
     bool present[16], marked[16];
 };
 
-static void draw_demo(struct frame *f, const struct smaps_entry *e, struct previous *prev,
+static void draw_demo(char *f, const struct smaps_entry *e, struct previous *prev,
                       bool color)
 {
     char size[32];
@@ -190,7 +174,7 @@ static void draw_demo(struct frame *f, const struct smaps_entry *e, struct previ
 
 /* The rows that fit in room lines (0: all), the demo's own among them, and a
  * line that says how many did not. */
-static void draw_rows(struct frame *f, const struct process_map *m, size_t room)
+static void draw_rows(char *f, const struct process_map *m, size_t room)
 {
     uint64_t largest = 1;
     size_t demo_row = m->nrows;
@@ -236,7 +220,7 @@ static void draw_rows(struct frame *f, const struct process_map *m, size_t room)
 /* Builds the frame for pid; false (errno set) when its smaps cannot be read:
  * the process is gone (ENOENT), not ours (EACCES), or has no memory (ENODATA:
  * a zombie's or a kernel thread's smaps is empty). */
-static bool build(struct frame *f, long pid, const struct announcement *a, bool announced,
+static bool build(char *f, long pid, const struct announcement *a, bool announced,
                   struct previous *prev, bool color, size_t rows)
 {
     char path[64];
@@ -252,8 +236,7 @@ static bool build(struct frame *f, long pid, const struct announcement *a, bool 
         errno = st == PROCFS_NOT_FOUND ? ENODATA : ENOENT;
         return false;
     }
-    f->len = 0;
-    f->text[0] = '\0';
+    f[0] = '\0';
     char head[256];
     if (announced)
         snprintf(head, sizeof head, "vmlab-watch: %s, PID %ld, step %d/%d: %s", a->demo, pid,
@@ -269,8 +252,8 @@ static bool build(struct frame *f, long pid, const struct announcement *a, bool 
     /* The mappings get what the screen has left below the lines so far and their title line,
      * less the line the cursor sits on. */
     size_t used = 2;
-    for (size_t i = 0; i < f->len; i++)
-        used += f->text[i] == '\n';
+    for (const char *c = f; *c; c++)
+        used += *c == '\n';
     draw_rows(f, &m, rows == 0 ? 0 : rows > used + 1 ? rows - used : 1);
     return true;
 }
@@ -368,11 +351,10 @@ int main(int argc, char **argv)
                         "($XDG_RUNTIME_DIR or /tmp/vmlab-UID); give a PID\n");
         return EXIT_CANNOT;
     }
-    static struct frame frame, last;
+    static char frame[FRAME_MAX], last[FRAME_MAX];
     struct previous prev = {0};
     unsigned long drawn = 0;
     bool said_waiting = false;
-    long followed = 0;
     while (!stop && (frames == 0 || drawn < frames)) {
         struct announcement a;
         bool announced = !fixed_pid && announce_read(path, &a) && kill((pid_t)a.pid, 0) == 0;
@@ -386,10 +368,9 @@ int main(int argc, char **argv)
             continue;
         }
         said_waiting = false;
-        if (pid != followed)
-            memset(&prev, 0, sizeof prev);
-        followed = pid;
-        if (!build(&frame, pid, &a, announced, &prev, color, screen_rows(tty))) {
+        if (pid != prev.pid)
+            prev = (struct previous){.pid = pid};
+        if (!build(frame, pid, &a, announced, &prev, color, tty ? screen_rows() : 0)) {
             if (fixed_pid && (drawn == 0 || errno == EACCES || errno == EPERM))
                 refuse_pid(fixed_pid, errno); /* why it has no frame (now) */
             if (fixed_pid) {
@@ -399,14 +380,14 @@ int main(int argc, char **argv)
             sleep_ms(interval_ms);
             continue;
         }
-        if (frame.len != last.len || memcmp(frame.text, last.text, frame.len) != 0) {
+        if (strcmp(frame, last) != 0) {
             if (tty)
                 fputs("\033[H\033[2J", stdout);
             else if (drawn)
                 fputs("----\n", stdout);
-            fputs(frame.text, stdout);
+            fputs(frame, stdout);
             (void)fflush(stdout);
-            last = frame;
+            memcpy(last, frame, sizeof last);
             drawn++;
         }
         sleep_ms(interval_ms);
