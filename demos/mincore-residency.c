@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -24,11 +25,9 @@
 #define FAIL(call) narrate_fail_errno(&n, (call), errno)
 
 static struct narrator n;
-static size_t page, pages = 16, len; /* the page size; the mapping in pages and bytes */
-static bool pages_given;             /* --pages: not with --file, whose size decides */
+static size_t page, pages, len;  /* the page size; the mapping in pages (0: --pages not given) */
 static char *guard, *p;          /* the PROT_NONE reservation; the mapping inside it */
 static char value;               /* what a read step read */
-static size_t written;           /* how many pages a write step wrote */
 
 /* ---- The lesson: anonymous memory ---- */
 
@@ -44,37 +43,17 @@ LESSON_FN static void map(void)
     narrate_watch(&n, (uintptr_t)p);
 }
 
-LESSON_FN static void write_page_0(void)
-{
-    LESSON(&n, p[0 * page] = 1;);
-    written = 1;
-}
-
-LESSON_FN static void write_pages_3_7(void)
-{
-    LESSON(&n, p[3 * page] = 1; p[7 * page] = 1;);
-    written = 2;
-}
-
-LESSON_FN static void read_page_5(void)
-{
-    LESSON(&n, value = FORCE_READ(p[5 * page]););
-}
-
-LESSON_FN static void write_page_5(void)
-{
-    LESSON(&n, p[5 * page] = 1;);
-}
+LESSON_FN static void write_page_0(void) { LESSON(&n, p[0 * page] = 1;); }
+LESSON_FN static void write_pages_3_7(void) { LESSON(&n, p[3 * page] = 1; p[7 * page] = 1;); }
+LESSON_FN static void read_page_5(void) { LESSON(&n, value = FORCE_READ(p[5 * page]);); }
+LESSON_FN static void write_page_5(void) { LESSON(&n, p[5 * page] = 1;); }
 
 LESSON_FN static void throw_away(void)
 {
     LESSON(&n, if (madvise(p, len, MADV_DONTNEED) != 0) FAIL("madvise"););
 }
 
-LESSON_FN static void read_page_0(void)
-{
-    LESSON(&n, value = FORCE_READ(p[0]););
-}
+LESSON_FN static void read_page_0(void) { LESSON(&n, value = FORCE_READ(p[0]);); }
 
 /* ---- What each step measured, and what it shows ---- */
 
@@ -108,14 +87,12 @@ static void picture(bool drawn)
  * mapping, the picture, Rss and faults. */
 static void observe(void *ctx, bool after)
 {
-    char maps[512];
     (void)ctx;
     snapshot_take_or_fail(after ? &d.after : &d.before, (uintptr_t)p, &n);
     if (!after)
         return;
-    smaps_format_header(&d.after.entry, maps, sizeof maps);
     if (d.after.mapped)
-        narrate_fact(&n, "maps", "%s", maps);
+        snapshot_maps_fact(&n, &d.after.entry);
     picture(true);
     snapshot_report(&n, &d.before, &d.after, (const char *const[]){"Rss", "minor_faults", NULL});
 }
@@ -141,6 +118,7 @@ static void explain_write(void)
 {
     int64_t rss = delta("Rss"), faults = delta("minor_faults");
     long more = d.resident - d.resident_before;
+    size_t written = strcmp(n.id, "write_page_0") == 0 ? 1 : 2; /* the pages this step wrote */
     CONCLUDE(&n, "each_write_one_page",
              rss == (int64_t)(written * page / 1024) && more == (long)written,
              VALUES(VAL("rss_delta_kB", rss), VAL("minor_faults", faults),
@@ -175,8 +153,7 @@ static void explain_write_page_5(void)
 
 static void explain_throw_away(void)
 {
-    int64_t rss = -1;
-    snapshot_get(&d.after, "Rss", &rss);
+    long long rss = snapshot_value(&d.after, "Rss");
     CONCLUDE(&n, "dontneed_frees_everything", rss == 0 && d.resident == 0,
              VALUES(VAL("rss_kB", rss), VAL("resident_pages", d.resident)),
              "No page is resident and Rss is 0 kB: the frames went back to the kernel. The "
@@ -350,10 +327,9 @@ static const struct demo_info info = {
 static void on_option(void *ctx, size_t index, const char *arg)
 {
     (void)ctx;
-    if (index == OPT_PAGES) {
+    if (index == OPT_PAGES)
         pages = (size_t)cli_count_arg(&info, "--pages", arg, 8, MAX_PAGES);
-        pages_given = true;
-    } else if (index == OPT_SCALE)
+    else if (index == OPT_SCALE)
         d.scale = (size_t)cli_count_arg(&info, "--scale", arg, 1, 512);
     else if (index == OPT_FILE && arg[0] == '\0')
         cli_usage_error(&info, "--file: the path is empty");
@@ -401,14 +377,14 @@ static void run_file(struct cli_common *common)
 int main(int argc, char **argv)
 {
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
-    cli_no_positionals(&info, argc, argv, first);
+    cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, on_option, NULL));
     page = (size_t)sysconf(_SC_PAGESIZE);
-    if (path && pages_given)
+    if (path && pages)
         cli_usage_error(&info, "--pages and --file do not go together: the file's size decides "
                                "how many pages are drawn");
     if (path)
         run_file(&common);
+    pages = pages ? pages : 16; /* --pages' default */
     len = pages * page;
     demo_start(&n, &info, &common, NARRATE_COUNT(anonymous));
     narrate_observe(&n, observe, NULL);
