@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* stack-growth: the stack is a mapping that grows down, one page at a time, as a recursion
- * touches it; RLIMIT_STACK caps it; stack_guard_gap keeps other mappings away from it; a
- * thread's stack is a fixed mapping with a guard page. Every number is measured: the [stack]
- * entry of smaps, the fault counter, and the signal a child got when its stack could not grow.
- * The lesson is the recursion and the steps below it, in the order they run; steps 5-7 fork,
- * and what their child does is in the lesson too. */
+/* stack-growth: how the stack mapping grows, and what stops it (demo_info's summary, below, says
+ * what each step shows). Every number is measured: the [stack] entry of smaps, the fault counter,
+ * and the signal a child got when its stack could not grow. The lesson is the recursion and the
+ * steps below it, in the order they run; steps 5-7 fork, and their child's code is in it too. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -190,6 +188,8 @@ LESSON_FN static void thread_step(void)
 
 /* ---- What each step measured ---- */
 
+/* Around each LESSON: this process's [stack]; after it, the step's rows (not snapshot_report's:
+ * [stack] grows at its start, which they take for a new mapping). */
 static void observe(void *ctx, bool after)
 {
     struct snapshot *s = after ? &d.after : &d.before;
@@ -197,11 +197,8 @@ static void observe(void *ctx, bool after)
     snapshot_take_or_fail(s, d.anchor, &n);
     snapshot_get(s, "Size", &d.size[after]);
     snapshot_get(s, "Rss", &d.rss[after]);
-}
-
-/* Not snapshot_report's rows: [stack] grows at its start, which they take for a new mapping. */
-static void stack_rows(void)
-{
+    if (!after)
+        return;
     snapshot_maps_fact(&n, &d.after.entry);
     narrate_value(&n, "Size", "kB", true, d.size[0], true, d.size[1]);
     narrate_value(&n, "Rss", "kB", true, d.rss[0], true, d.rss[1]);
@@ -210,7 +207,6 @@ static void stack_rows(void)
 
 static void explain_limit(void)
 {
-    stack_rows();
     bool unlimited = limit.rlim_cur == RLIM_INFINITY, no_hard = limit.rlim_max == RLIM_INFINITY;
     narrate_fact_int(&n, "rlimit_stack_kB", unlimited ? -1 : (int64_t)(limit.rlim_cur / 1024));
     narrate_fact_int(&n, "rlimit_stack_max_kB", no_hard ? -1 : (int64_t)(limit.rlim_max / 1024));
@@ -229,7 +225,6 @@ static void explain_limit(void)
 static void explain_recurse(void)
 {
     static long reached;             /* the deepest recursion so far */
-    stack_rows();
     int64_t frame = (int64_t)(level_at[2] - level_at[1]);
     int64_t rss = d.rss[1] - d.rss[0], size = d.size[1] - d.size[0];
     int64_t faults = snapshot_delta0(&d.before, &d.after, "minor_faults"); /* the windows */
@@ -273,7 +268,6 @@ static void explain_recurse(void)
 static void crash_facts(void)
 {
     const struct probe_result *r = &crash->probe;
-    stack_rows();
     if (child < 0)
         narrate_finish(&n, RESULT_FAIL, "step %d could not fork its child", n.step);
     if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
@@ -353,8 +347,7 @@ static void explain_thread(void)
              rlimit_code == SEGV_MAPERR ? ", where step 5 got SEGV_MAPERR, no mapping at all" : "");
 }
 
-/* The lesson as a table. The three recursions ask the same question; the
- * finding beside a choice is what makes that choice the measured one. */
+/* The recursions ask one question; the finding beside a choice makes it the measured one. */
 #define HOW_MUCH_RSS "How much does [stack]'s Rss grow?",                                       \
     {"not at all", "one page per frame deeper than before", "the whole RLIMIT_STACK at once"}, \
     {"stack_stays", "one_page_per_frame"}
@@ -394,17 +387,14 @@ int main(int argc, char **argv)
 {
     struct cli_common common;
     cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, NULL, NULL));
-    volatile char anchor = 0;
-    d.anchor = (uintptr_t)&anchor;
+    d.anchor = (uintptr_t)__builtin_frame_address(0); /* the real stack, even under ASan */
     d.page_kb = sysconf(_SC_PAGESIZE) / 1024;
     d.gap_pages = probe_stack_guard_gap() / (d.page_kb * 1024);
     getrlimit(RLIMIT_STACK, &limit);
     demo_start(&n, &info, &common, NARRATE_COUNT(steps));
     /* 1 MiB deep, or half of a lower limit; 4 KiB pages only (a frame is one page). */
-    first_depth = 256;
-    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur / 4096 / 4 < (rlim_t)first_depth)
-        first_depth = (long)(limit.rlim_cur / 4096 / 4);
-    if (first_depth < 16)
+    first_depth = (long)(limit.rlim_cur / 4096 / 4 < 256 ? limit.rlim_cur / 4096 / 4 : 256);
+    if (limit.rlim_cur < (rlim_t)256 << 10)
         narrate_finish(&n, RESULT_SKIP, "this lesson needs an RLIMIT_STACK of at least 256 KiB; "
                        "here it is %llu kB (ulimit -s 8192 raises it)",
                        (unsigned long long)(limit.rlim_cur / 1024));
