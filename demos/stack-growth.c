@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* stack-growth: how the stack mapping grows, and what stops it (demo_info's summary, below, says
- * what each step shows). Every number is measured: the [stack] entry of smaps, the fault counter,
- * and the signal a child got when its stack could not grow. The lesson is the recursion and the
- * steps below it, in the order they run; steps 5-7 fork, and their child's code is in it too. */
+/* stack-growth: how the stack mapping grows and what stops it, measured in [stack]'s smaps entry,
+ * the fault counter and the signal a child got when its stack could not grow. The lesson is
+ * recurse() and the steps below it, in the order they run, steps 5-7's children included. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -27,22 +26,19 @@
 
 /* ---- The lesson ---- */
 
-/* One frame: a 4 KiB array the call writes to, so that each call needs a new
- * page of stack. noinline and the write after the call keep the compiler from
- * folding the recursion into a loop. The count of calls to go is a global, so
- * that no register needs saving in the frame: the array, the return address
- * (and the frame pointer, where one is kept) make exactly 4096 bytes. */
+/* One frame: a 4 KiB array the call writes to, so that each call needs a new page of stack.
+ * noinline and the write after the call keep the compiler from folding the recursion into a loop.
+ * The count of calls to go is a global, so that no register needs saving in the frame: the array,
+ * the return address (and the frame pointer, where one is kept) make exactly 4096 bytes. */
 #define FRAME_ARRAY (4096 - 16)
 static volatile long remaining;         /* calls still to make */
-static volatile uintptr_t deepest;      /* the lowest frame's array, an address only */
-static volatile uintptr_t level_at[3];  /* the arrays 2 and 1 calls from the end */
+static volatile uintptr_t level_at[3];  /* the last two frames' arrays: [1] the deepest */
 
 // NOLINTBEGIN(clang-analyzer-core.StackAddressEscape)
 __attribute__((noinline, no_sanitize_address)) static void recurse(void)
 {
     volatile char frame[FRAME_ARRAY];
     frame[0] = 1;
-    deepest = (uintptr_t)&frame[0];
     if (remaining < 3)
         level_at[remaining] = (uintptr_t)&frame[0];
     if (--remaining > 0)
@@ -53,8 +49,7 @@ __attribute__((noinline, no_sanitize_address)) static void recurse(void)
 
 static struct narrator n;
 static struct rlimit limit;      /* RLIMIT_STACK, as this process has it */
-static long first_depth;         /* the first two recursions' depth: set by main */
-static long depth;               /* how deep this step recurses: step 4 twice as deep */
+static long first_depth, depth;  /* the first two recursions' depth (main sets it); this step's */
 
 static struct {
     struct snapshot before, after;  /* this process's [stack], around each LESSON */
@@ -87,8 +82,7 @@ static struct crash {
 } *crash;
 
 static pid_t child;
-static int status;            /* the child's wait status: its exit code is an errno, or 0 */
-static int rlimit_code;       /* step 5's si_code, the overflow past RLIMIT_STACK; 0: none */
+static int status, rlimit_code; /* waitpid's (its exit code: an errno or 0); step 5's si_code */
 static bool by_rlimit, by_gap;  /* what stopped the stack: stopped_at_rlimit, gap_kept held */
 static int64_t gap_stop_kb;   /* where the gap will stop the stack: 2 MiB down, less the gap */
 
@@ -214,11 +208,9 @@ static void explain_limit(void)
     char soft[32], hard[32];
     format_size(limit.rlim_cur, soft, sizeof soft);
     format_size(limit.rlim_max, hard, sizeof hard);
-    narrate_note(&n, "[stack] is %lld kB now, %lld kB of it resident. RLIMIT_STACK (ulimit -s) is "
-                 "%s, its hard limit %s; the kernel keeps a gap of %lld pages between a stack and "
-                 "the mapping below it (stack_guard_gap, %s).", (long long)d.size[1],
-                 (long long)d.rss[1], unlimited ? "unlimited" : soft, no_hard ? "unlimited" : hard,
-                 (long long)d.gap_pages,
+    narrate_note(&n, "RLIMIT_STACK (ulimit -s) is %s, its hard limit %s; stack_guard_gap keeps "
+                 "%lld pages free below a stack (%s).", unlimited ? "unlimited" : soft,
+                 no_hard ? "unlimited" : hard, (long long)d.gap_pages,
                  d.gap_pages == 256 ? "the kernel's default" : "from the kernel command line");
 }
 
@@ -228,7 +220,7 @@ static void explain_recurse(void)
     int64_t frame = (int64_t)(level_at[2] - level_at[1]);
     int64_t rss = d.rss[1] - d.rss[0], size = d.size[1] - d.size[0];
     int64_t faults = snapshot_delta0(&d.before, &d.after, "minor_faults"); /* the windows */
-    uintptr_t low_page = deepest & ~(uintptr_t)(d.page_kb * 1024 - 1);
+    uintptr_t deepest = level_at[1], low_page = deepest & ~(uintptr_t)(d.page_kb * 1024 - 1);
     narrate_fact_int(&n, "depth", depth);
     narrate_fact_int(&n, "frame_bytes", frame);
     narrate_fact(&n, "deepest_frame", "%#lx", (unsigned long)deepest);
@@ -299,9 +291,8 @@ static void explain_rlimit(void)
              "faulted on no mapping at all (SEGV_MAPERR).", (long long)crash->limit_kb,
              (rlim_t)crash->limit_kb * 1024 == limit.rlim_max ? ": the hard limit" : "",
              (long long)crash->stack_kb);
-    int64_t size = d.size[1] - d.size[0];
-    CONCLUDE(&n, "parent_untouched", size == 0 && d.rss[1] == d.rss[0],
-             VALUES(VAL("size_delta_kB", size)),
+    CONCLUDE(&n, "parent_untouched", d.size[1] == d.size[0] && d.rss[1] == d.rss[0],
+             VALUES(VAL("size_delta_kB", d.size[1] - d.size[0])),
              "This process's own stack did not move: the child had a copy of it.");
 }
 
@@ -322,12 +313,11 @@ static void explain_gap(void)
     by_gap = CONCLUDE(&n, "gap_kept", gap >= want && gap <= want + 2 * d.page_kb &&
                  crash->stack_kb < crash->limit_kb,
              VALUES(VAL("distance_kB", gap), VAL("gap_kB", want), VAL("stack_kB", crash->stack_kb)),
-             "A page mapped 2 MiB below the stack stopped it before its %lld kB limit: [stack] "
-             "ended %lld kB above that page (the guard gap is %lld kB), at %lld kB. A different "
-             "mechanism from RLIMIT_STACK: the kernel keeps stack_guard_gap free below a stack, so "
-             "that an overflow faults instead of running into another mapping.",
-             (long long)crash->limit_kb, (long long)gap, (long long)want,
-             (long long)crash->stack_kb);
+             "A page mapped 2 MiB below the stack stopped it at %lld kB, before its %lld kB limit "
+             "and %lld kB above that page: not RLIMIT_STACK but the guard gap (%lld kB), which the "
+             "kernel keeps free below a stack so that an overflow faults instead of running into "
+             "another mapping.", (long long)crash->stack_kb, (long long)crash->limit_kb,
+             (long long)gap, (long long)want);
 }
 
 static void explain_thread(void)
