@@ -9,15 +9,8 @@
 set -u
 dir=$1
 shift
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-failures=0
+. "$(dirname "$0")/../support/failures.sh"
 ran=0
-fail() {
-  echo "FAIL: $1"
-  failures=$((failures + 1))
-}
 for p in "$@"; do
   NO_COLOR=1 timeout 120 "$dir/$p" </dev/null >"$tmp/out" 2>"$tmp/err"
   rc=$?

@@ -10,16 +10,9 @@
 set -u
 dir=$1
 shift
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
+. "$(dirname "$0")/../support/failures.sh"
 cd "$tmp" || exit 1   # where a value mistaken for a file name would land
-failures=0
 checked=0
-fail() {
-  echo "FAIL: $1"
-  failures=$((failures + 1))
-}
 # refused PROGRAM OPTION NEXT: the run "PROGRAM OPTION NEXT" says OPTION needs a value
 refused() {
   timeout 30 "$dir/$1" "$2" "$3" </dev/null >out 2>err

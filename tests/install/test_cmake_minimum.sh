@@ -17,7 +17,7 @@ set -u
 src=$1 cmake=$2
 here=$(cd "$(dirname "$0")" && pwd)
 minimum=3.16
-. "$(dirname "$0")/failures.sh"
+. "$(dirname "$0")/../support/failures.sh"
 
 # ---- 1. the claim ----
 grep -q "^cmake_minimum_required(VERSION $minimum)\$" "$src/CMakeLists.txt" ||

@@ -9,7 +9,7 @@
 # exercise names, "`demos/NAME.c:LINE` (`CODE`", holds that code.
 set -u
 src=$1
-. "$(dirname "$0")/failures.sh"
+. "$(dirname "$0")/../support/failures.sh"
 checked=0
 
 for doc in "$src"/docs/*.md; do

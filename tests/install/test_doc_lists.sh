@@ -9,7 +9,7 @@
 set -u
 src=$1
 shift
-. "$(dirname "$0")/failures.sh"
+. "$(dirname "$0")/../support/failures.sh"
 
 # {"demo", "arg" or NULL, "arg2" or NULL, "lesson"} -> demo arg arg2
 sed -n '/stops\[\] = {/,/^};/p' "$src/demos/tour.c" |

@@ -9,7 +9,7 @@
 # the benchmark's source without its .c, not the program the build makes.)
 set -u
 src=$1
-. "$(dirname "$0")/failures.sh"
+. "$(dirname "$0")/../support/failures.sh"
 
 # The configure presets that leave the tests out.
 awk -F'"' '/"name":/ {name = $4} /"VMLAB_TESTS": *"OFF"/ {print name}' \

@@ -9,7 +9,7 @@
 set -u
 bindir=$1
 shift
-. "$(dirname "$0")/failures.sh"
+. "$(dirname "$0")/../support/failures.sh"
 
 widest() { LC_ALL=C.UTF-8 wc -L <"$1" | tr -d ' '; }
 

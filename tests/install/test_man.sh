@@ -10,7 +10,7 @@ for tool in man groff lexgrog; do
   command -v "$tool" >/dev/null 2>&1 ||
     { echo "SKIP: $tool is not installed (Debian: apt-get install man-db groff-base)"; exit 77; }
 done
-. "$(dirname "$0")/failures.sh"
+. "$(dirname "$0")/../support/failures.sh"
 
 render() { # render PAGEFILE: as man shows it on an 80-column terminal, no formatting
   MANWIDTH=80 MAN_KEEP_FORMATTING= LC_ALL=C.UTF-8 man -l "$1" 2>"$tmp/man.err" | col -b

@@ -6,7 +6,7 @@
 set -u
 build=$1 cmake=$2
 shift 2
-. "$(dirname "$0")/failures.sh"
+. "$(dirname "$0")/../support/failures.sh"
 
 "$cmake" --install "$build" --prefix "$tmp/usr" >"$tmp/install.log" 2>&1 ||
   { cat "$tmp/install.log" >&2; echo "FAIL: cmake --install" >&2; exit 1; }

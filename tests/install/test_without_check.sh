@@ -6,7 +6,7 @@
 #   sh test_without_check.sh SOURCEDIR CMAKE
 set -u
 src=$1 cmake=$2
-. "$(dirname "$0")/failures.sh"
+. "$(dirname "$0")/../support/failures.sh"
 # pkg-config looks only here, so it finds no module 'check'.
 PKG_CONFIG_LIBDIR=$tmp/no-pc-files
 PKG_CONFIG_PATH=

@@ -10,11 +10,7 @@ set -u
 dir=$1 here=$2
 command -v rsvg-convert >/dev/null 2>&1 || {
   echo "rsvg-convert is not installed: apt-get install librsvg2-bin"; exit 77; }
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+. "$(dirname "$0")/../support/failures.sh"
 colors() { /usr/bin/python3 "$here/png_colors.py" "$@"; }
 
 # Residency: the squares are the run's pages.

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Sourced by the install tests after their arguments (`. "$(dirname "$0")/failures.sh"`):
+# Sourced by the shell tests after their arguments (`. "$(dirname "$0")/../support/failures.sh"`):
 # a count of failures that `fail MESSAGE` says and adds to, and a scratch
 # directory $tmp, removed at exit, also when the test is interrupted.
 failures=0
