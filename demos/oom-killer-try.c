@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,10 +69,9 @@ LESSON_CODE(int, allocate_until_something_gives,
 )
 
 /* The victim's life: confirm the limit, volunteer, wait for step 3, loop, hold until step 4. */
-static void run_victim(void *ctx, int records, int go)
+static void run_victim(int records, int go)
 {
     char dir[512];
-    (void)ctx;
     v.fd = records;
     if (!oom_victim_confined(records, v.limit, v.confined, dir, sizeof dir))
         _exit(3);
@@ -111,7 +109,7 @@ static void confine_victim(void)
 static void start_victim(void)
 {
     narrate_lesson_before(&n, volunteer_code);
-    oom_start(&n, &child, &c, args, run_victim, NULL);
+    oom_start(&n, &child, &c, args, run_victim);
     (void)oom_wait_hello(&child, &w, 10000);
     narrate_lesson_after(&n);
 }
@@ -143,9 +141,6 @@ static void allocate(void)
     narrate_lesson_before(&n, allocate_until_something_gives_code);
     for (int i = 0; i < 3; i++) /* from outside, just before the victim starts */
         before[i] = procfs_read_one(path, status_keys[i]);
-    (void)signal(SIGPIPE, SIG_IGN); /* a victim killed during the pause: EPIPE, not death */
-    if (write(child.go, "g", 1) != 1 && errno != EPIPE)
-        narrate_fail_errno(&n, "write (start the victim)", errno);
     oom_watch(&n, &child, timeout, verbose, &w);
     narrate_lesson_after(&n);
 }
@@ -362,15 +357,8 @@ static void size_the_loop(void)
 
 int main(int argc, char **argv)
 {
-    /* Re-run inside a systemd scope as "--vmlab-victim FD GOFD options...". */
-    bool as_victim = argc > 3 && strcmp(argv[1], "--vmlab-victim") == 0;
-    int records = as_victim ? (int)strtol(argv[2], NULL, 10) : -1;
-    int go = as_victim ? (int)strtol(argv[3], NULL, 10) : -1;
-    if (as_victim) { /* its options follow, argv[3] standing for the program */
-        argv[3] = argv[0];
-        argv += 3;
-        argc -= 3;
-    }
+    int records, go; /* the victim's pipes, where oom_start re-ran this program in a scope */
+    bool as_victim = oom_victim_args(&info, &argc, &argv, &records, &go);
     struct cli_common common;
     args = argv; /* a victim in a systemd scope is started with them */
     int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
@@ -391,13 +379,9 @@ int main(int argc, char **argv)
                                "could take this machine down");
     v.page = (size_t)sysconf(_SC_PAGESIZE);
     if (as_victim) {
-        struct stat a, b; /* only this program writes this command line, with two pipes */
-        if (records < 3 || go < 3 || fstat(records, &a) != 0 || fstat(go, &b) != 0 ||
-            !S_ISFIFO(a.st_mode) || !S_ISFIFO(b.st_mode))
-            cli_usage_error(&info, "--vmlab-victim: for this program's own victim, not by hand");
         c.limit = c.effective.bytes = requested;
         size_the_loop();
-        run_victim(NULL, records, go);
+        run_victim(records, go);
     }
     if (v.confined) /* a limit near all the memory there is would confine nothing */
         cli_check_fits(&info, "--limit", requested, 2);

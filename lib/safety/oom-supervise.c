@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +97,23 @@ static void heap_line(char *out, size_t len)
                  parts, parts == 1 ? "" : "s");
 }
 
+bool oom_victim_args(const struct demo_info *info, int *argc, char ***argv, int *records, int *go)
+{
+    char **args = *argv;
+    if (*argc < 4 || strcmp(args[1], "--vmlab-victim") != 0)
+        return false;
+    *records = (int)strtol(args[2], NULL, 10);
+    *go = (int)strtol(args[3], NULL, 10);
+    struct stat a, b; /* only oom_start writes this command line, with two pipes */
+    if (*records < 3 || *go < 3 || fstat(*records, &a) != 0 || fstat(*go, &b) != 0 ||
+        !S_ISFIFO(a.st_mode) || !S_ISFIFO(b.st_mode))
+        cli_usage_error(info, "--vmlab-victim: for this program's own victim, not by hand");
+    args[3] = args[0]; /* its options follow, args[3] standing for the program */
+    *argv = args + 3;
+    *argc -= 3;
+    return true;
+}
+
 bool oom_victim_confined(int fd, uint64_t max_bytes, bool confined, char *dir, size_t dirlen)
 {
     struct oom_record r = record(OOM_REFUSED);
@@ -140,7 +158,7 @@ void oom_victim_report(int fd, int kind, uint64_t iteration, int err, bool heap)
 /* ---- in the supervisor ---- */
 
 void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c, char **argv,
-               void (*run)(void *ctx, int records, int go), void *ctx)
+               void (*run)(int records, int go))
 {
     int fds[2], go[2];
     if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(go, O_CLOEXEC) != 0)
@@ -180,7 +198,7 @@ void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c
             send_record(fds[1], &r);
             _exit(3);
         }
-        run(ctx, fds[1], go[0]);
+        run(fds[1], go[0]);
         _exit(0);
     }
     close(fds[1]);
@@ -240,6 +258,9 @@ void oom_watch(struct narrator *n, struct oom_victim *v, uint64_t timeout_s, boo
 {
     struct timespec start;
     size_t stride = 1, seen = 0;
+    (void)signal(SIGPIPE, SIG_IGN); /* a victim killed during the pause: EPIPE, not death */
+    if (write(v->go, "g", 1) != 1 && errno != EPIPE)
+        narrate_fail_errno(n, "write (start the victim)", errno);
     clock_gettime(CLOCK_MONOTONIC, &start);
     w->host_available_before_kb = procfs_read_one("/proc/meminfo", "MemAvailable");
     w->host_available_lowest_kb = w->host_available_before_kb;

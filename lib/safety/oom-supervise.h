@@ -35,6 +35,11 @@ struct oom_record {
 
 /* ---- in the victim ---- */
 
+/* First thing in main: true where this process is the victim oom_start re-ran in a systemd
+ * scope as "--vmlab-victim FD GOFD options..."; the three words leave argv (its options
+ * follow argv[0]) and FD, GOFD are its pipes. Anything but this program's own two pipes
+ * there is a usage error naming --vmlab-victim: that line is not for typing by hand. */
+bool oom_victim_args(const struct demo_info *info, int *argc, char ***argv, int *records, int *go);
 /* Confined: false (and an OOM_REFUSED record) unless a limit <= max_bytes applies. */
 bool oom_victim_confined(int fd, uint64_t max_bytes, bool confined, char *dir, size_t dirlen);
 /* Sends OOM_HELLO: PID, oom_score, oom_score_adj, its status, `dir`. */
@@ -53,9 +58,9 @@ struct oom_victim {
 };
 
 /* Forks the victim: it joins the cgroup (or re-runs argv[0] as "--vmlab-victim FD
- * GOFD args..." in a systemd scope), then calls run(ctx, records, go), not to return. */
+ * GOFD args..." in a systemd scope), then calls run(records, go), not to return. */
 void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c, char **argv,
-               void (*run)(void *ctx, int records, int go), void *ctx);
+               void (*run)(int records, int go));
 
 #define OOM_MAX_SAMPLES 64
 struct oom_watch {
@@ -70,8 +75,8 @@ struct oom_watch {
 
 /* The hello (or refusal), waiting at most timeout_ms. */
 bool oom_wait_hello(struct oom_victim *v, struct oom_watch *w, int timeout_ms);
-/* Reads reports until OOM_DONE or the pipe closes, or kills the victim after
- * timeout_s; verbose: each report shown with narrate_live. */
+/* Starts the victim's loop (its byte on go), then reads reports until OOM_DONE or the
+ * pipe closes, or kills the victim after timeout_s; verbose: each shown with narrate_live. */
 void oom_watch(struct narrator *n, struct oom_victim *v, uint64_t timeout_s, bool verbose,
                struct oom_watch *w);
 
