@@ -173,6 +173,7 @@ void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c
         for (size_t i = 0; i < sizeof deadly / sizeof deadly[0]; i++)
             (void)signal(deadly[i], SIG_DFL); /* the victim dies of these like any program */
         struct oom_record r = record(OOM_REFUSED);
+        const char *failed = "write cgroup.procs";
         if (c->kind == CONFINE_SYSTEMD_SCOPE) {
             /* Re-run this program inside a new scope, as the victim. */
             char prop[64], fdtext[16], gotext[16];
@@ -189,17 +190,14 @@ void oom_start(struct narrator *n, struct oom_victim *v, const struct confine *c
                 args[k++] = argv[i];
             args[k] = NULL;
             execvp("systemd-run", (char *const *)args);
-            errno_describe("execvp systemd-run", errno, r.text, sizeof r.text);
-            send_record(fds[1], &r);
-            _exit(3);
+            failed = "execvp systemd-run";
+        } else if (confine_enter(c) == 0) {
+            run(fds[1], go[0]);
+            _exit(0);
         }
-        if (confine_enter(c) != 0) {
-            errno_describe("write cgroup.procs", errno, r.text, sizeof r.text);
-            send_record(fds[1], &r);
-            _exit(3);
-        }
-        run(fds[1], go[0]);
-        _exit(0);
+        errno_describe(failed, errno, r.text, sizeof r.text); /* it never started: it says why */
+        send_record(fds[1], &r);
+        _exit(3);
     }
     close(fds[1]);
     close(go[0]);
@@ -228,11 +226,11 @@ static void append_sample(struct oom_watch *w, const struct oom_record *r)
 }
 
 /* Keeps at most OOM_MAX_SAMPLES - 1 reports, evenly thinned: when full,
- * every other one goes and only every (twice as many)th is kept. */
-static void add_sample(struct oom_watch *w, const struct oom_record *r, size_t *stride, size_t *seen)
+ * every other one goes and only every (twice as many)th is kept. True: r was kept. */
+static bool add_sample(struct oom_watch *w, const struct oom_record *r, size_t *stride, size_t *seen)
 {
     if ((*seen)++ % *stride != 0)
-        return;
+        return false;
     if (w->nsamples == OOM_MAX_SAMPLES - 1) {
         for (int s = 0; s < 4; s++)
             for (size_t i = 0; i < w->nsamples; i += 2)
@@ -241,6 +239,7 @@ static void add_sample(struct oom_watch *w, const struct oom_record *r, size_t *
         *stride *= 2;
     }
     append_sample(w, r);
+    return true;
 }
 
 static void show_progress(struct narrator *n, const struct oom_record *r)
@@ -281,9 +280,7 @@ void oom_watch(struct narrator *n, struct oom_victim *v, uint64_t timeout_s, boo
             w->last = r;
             w->have_last = true;
             w->done = r.kind == OOM_DONE;
-            size_t before = w->nsamples;
-            add_sample(w, &r, &stride, &seen);
-            last_kept = w->nsamples != before;
+            last_kept = add_sample(w, &r, &stride, &seen);
             if (verbose && r.kind == OOM_PROGRESS) /* the end is the step's own rows */
                 show_progress(n, &r);
         }
