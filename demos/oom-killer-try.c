@@ -395,6 +395,6 @@ int main(int argc, char **argv)
     narrate_run(&n, v.confined ? &steps[0] : &no_cgroup, 1);
     narrate_run(&n, &steps[1], 1);
     if (w.have_hello) /* else it refused, or never said a word */
-        narrate_run(&n, &steps[2], 2);
+        narrate_run(&n, &steps[2], NARRATE_COUNT(steps) - 2);
     oom_finish(&n, &c, &w, child.pid, status);
 }
