@@ -111,11 +111,12 @@ bool need_check(const struct demo_need *need, const struct demo_need *needs, cha
     }
     case NEED_MEMORY: {
         struct budget here, *b = need->budget ? need->budget : &here;
+        uint64_t bytes = need->limit ? *need->limit : need->bytes;
         budget_read(b);
-        if (budget_allows(b, need->bytes, 1, detail, sizeof detail))
+        if (budget_allows(b, bytes, 1, detail, sizeof detail))
             return true;
         char want[32];
-        format_size(need->bytes, want, sizeof want);
+        format_size(bytes, want, sizeof want);
         snprintf(why, len, "%sthis lesson uses %s of memory, and %s. Free some memory or raise "
                  "that limit", pre, want, detail);
         return false;
