@@ -40,9 +40,9 @@ enum need_kind {
     NEED_OOM_KILLS_ONE,  /* an out-of-memory kill takes one process, not the machine
                             (vm.panic_on_oom 0, or 1 with a NEED_MEMORY_CGROUP) */
     NEED_MEMORY,         /* bytes (or *limit): the least memory the lesson uses (LTP's
-                            min_mem_avail); what this process may use (lib/kernel/budget.h: MemAvailable, the
-                            cgroup, the rlimits, CommitLimit) is read into *budget, to size
-                            the lesson from: it has at least `bytes` */
+                            min_mem_avail); what this process may use (lib/kernel/budget.h:
+                            MemAvailable, the cgroup, the rlimits, CommitLimit) is read into
+                            *budget, to size the lesson from: it has at least that much */
 };
 
 struct demo_need {
