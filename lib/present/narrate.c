@@ -624,33 +624,73 @@ static void plain_picture(struct narrator *n, const struct narrate_fact *f)
         fprintf(n->out, "        %6zu  %.64s\n", i, f->picture + i);
 }
 
-/* Prints code one statement a line (split at ';' outside brackets, as
- * the preprocessor joins a LESSON's lines into one), folded at 78 columns. */
+/* The length of the next piece of a LESSON's code to print on a line of its own: a
+ * statement (to its ';'), a block's opening (to its '{'), or a lone '}' (with the
+ * "else" or "while" that follows it). The preprocessor joined the source's lines into
+ * one, so the layout is found again from its brackets; strings and character constants
+ * are skipped whole. *block tells what the piece does to the depth of blocks. */
+static size_t code_piece(const char *s, int *block)
+{
+    *block = 0;
+    if (s[0] == '}') {
+        *block = -1;
+        const char *next = s + 1;
+        while (*next == ' ')
+            next++;
+        if (strncmp(next, "else", 4) != 0 && strncmp(next, "while", 5) != 0)
+            return 1;
+    }
+    int depth = 0;       /* ( [ and an initializer's { */
+    char last = '\0';    /* the last character that is not a space */
+    size_t len = *block < 0 ? 1 : 0;
+    for (; s[len] && s[len] != '\n'; len++) {
+        char c = s[len];
+        if (c == '"' || c == '\'') {
+            for (len++; s[len] && s[len] != c; len++)
+                if (s[len] == '\\' && s[len + 1])
+                    len++;
+            if (!s[len])
+                break;
+        } else if (c == '{' && depth == 0 && (last == ')' || last == '\0' ||
+                                              last == 'e' || last == 'o')) {
+            *block += 1; /* after if (...), else, do: a block opens */
+            return len + 1;
+        } else if (c == '}' && depth == 0) {
+            return len; /* the block's last statement had its ';' */
+        } else if (c == '(' || c == '[' || c == '{') {
+            depth++;
+        } else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
+            depth--;
+        } else if (c == ';' && depth == 0) {
+            return len + 1;
+        }
+        if (c != ' ')
+            last = c;
+    }
+    return len;
+}
+
+/* Prints code as the source lays it out: a statement a line, a block's body
+ * indented, folded at 78 columns. */
 static void plain_code(struct narrator *n, const char *code)
 {
-    const char *s = code;
-    while (*s) {
+    int depth = 0;
+    for (const char *s = code; *s;) {
         while (*s == ' ' || *s == '\n')
             s++;
         if (!*s)
             break;
-        int depth = 0;
-        size_t len = 0;
-        for (; s[len] && s[len] != '\n'; len++) {
-            if (s[len] == '(' || s[len] == '[' || s[len] == '{')
-                depth++;
-            else if ((s[len] == ')' || s[len] == ']' || s[len] == '}') && depth > 0)
-                depth--;
-            if (depth == 0 && (s[len] == ';' || s[len] == '}')) {
-                len++;
-                break;
-            }
-        }
+        int block;
+        size_t len = code_piece(s, &block);
+        if (block < 0 && depth > 0)
+            depth--;
         char line[4096]; /* one statement: a loop with its body at most */
-        snprintf(line, sizeof line, "      %.*s", (int)len, s);
+        snprintf(line, sizeof line, "      %*s%.*s", 4 * depth, "", (int)len, s);
         fputs(paint(n, CYAN), n->out);
         cli_print_folded(n->out, line, 78, 4);
         fputs(paint(n, RESET), n->out);
+        if (block > 0)
+            depth++;
         s += len;
     }
 }

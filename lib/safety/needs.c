@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "confine.h"
 #include "procfs.h"
 #include "sysctl.h"
@@ -106,6 +107,18 @@ bool need_check(const struct demo_need *need, const struct demo_need *needs, cha
             return true; /* 1 panics only for an OOM outside a memory cgroup */
         snprintf(why, len, "%svm.panic_on_oom is %llu: an OOM here would panic the whole machine "
                  "instead of killing one process", pre, (unsigned long long)panic);
+        return false;
+    }
+    case NEED_MEMORY: {
+        struct budget here, *b = need->budget ? need->budget : &here;
+        uint64_t bytes = need->limit ? *need->limit : need->bytes;
+        budget_read(b);
+        if (budget_allows(b, bytes, 1, detail, sizeof detail))
+            return true;
+        char want[32];
+        format_size(bytes, want, sizeof want);
+        snprintf(why, len, "%sthis lesson uses %s of memory, and %s. Free some memory or raise "
+                 "that limit", pre, want, detail);
         return false;
     }
     case NEED_MEMORY_CGROUP: /* known only by making one: demo_start does */

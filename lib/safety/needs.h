@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "narrate.h"
 
+struct budget;
 struct confine;
 
 enum need_kind {
@@ -38,6 +39,10 @@ enum need_kind {
                             (removed on every way out; confine_teardown ends it early) */
     NEED_OOM_KILLS_ONE,  /* an out-of-memory kill takes one process, not the machine
                             (vm.panic_on_oom 0, or 1 with a NEED_MEMORY_CGROUP) */
+    NEED_MEMORY,         /* bytes (or *limit): the least memory the lesson uses (LTP's
+                            min_mem_avail); what this process may use (lib/kernel/budget.h:
+                            MemAvailable, the cgroup, the rlimits, CommitLimit) is read into
+                            *budget, to size the lesson from: it has at least that much */
 };
 
 struct demo_need {
@@ -47,9 +52,11 @@ struct demo_need {
     const char *option;      /* that option as typed ("--drop-caches"), for the messages */
     bool optional;           /* lacking it, the demo goes on: need_lacking() says why
                                 (not NEED_MEMORY_CGROUP: an extra cgroup is the demo's own) */
-    uint64_t bytes;          /* NEED_PAGE_SIZE */
-    const uint64_t *limit;   /* NEED_MEMORY_CGROUP: its memory limit in bytes */
+    uint64_t bytes;          /* NEED_PAGE_SIZE, NEED_MEMORY */
+    const uint64_t *limit;   /* NEED_MEMORY_CGROUP: its memory limit in bytes; NEED_MEMORY:
+                                `bytes` known only at run time */
     struct confine *cgroup;  /* NEED_MEMORY_CGROUP: set up by demo_start */
+    struct budget *budget;   /* NEED_MEMORY: read by demo_start (may be NULL) */
 };
 
 /* narrate_init(), then the needs of info->needs as above. */

@@ -132,6 +132,44 @@ START_TEST(plain_step_text)
 }
 END_TEST
 
+/* A LESSON's code is printed laid out as in its source, though the preprocessor joined
+ * its lines: a statement a line, a block's body indented under its '{', '}' alone (or
+ * with its "while"), brackets, strings and an initializer's braces kept whole. */
+START_TEST(code_laid_out_as_its_source)
+{
+    struct cli_common c = {.color = COLOR_NEVER};
+    struct narrator n;
+    narrate_init(&n, "demo-x", &c, 1);
+    n.out = capture();
+    narrate_begin(&n, "s", "a loop");
+    int sum = 0, i = 0, a[] = {1, 2};
+    LESSON(&n, for (int k = 0; k < 2; k++) {
+        if (a[k] > 1) {
+            sum += a[k];
+        }
+        int b[] = {k, 1};
+        sum += b[1] - 1;
+        const char *s = "x; {y}";
+        do { i++; } while (i < 2 && s[0] == 'x');
+    });
+    narrate_end_step(&n);
+    fclose(n.out);
+    ck_assert_int_eq(sum, 2);
+    ck_assert_msg(strstr(capture_buf, "      for (int k = 0; k < 2; k++) {\n"
+                                      "          if (a[k] > 1) {\n"
+                                      "              sum += a[k];\n"
+                                      "          }\n"
+                                      "          int b[] = {k, 1};\n"
+                                      "          sum += b[1] - 1;\n"
+                                      "          const char *s = \"x; {y}\";\n"
+                                      "          do {\n"
+                                      "              i++;\n"
+                                      "          } while (i < 2 && s[0] == 'x');\n"
+                                      "      }\n"), "%s", capture_buf);
+    free(capture_buf);
+}
+END_TEST
+
 /* Rows keep their arrows in one column when a name is longer than 16 characters
  * (fork-cow's parent_Private_Dirty), and still fit 80 columns. */
 START_TEST(long_row_names_stay_aligned)
@@ -421,6 +459,7 @@ static Suite *narrate_suite(void)
     tcase_add_test(tc, json_invalid_utf8_replaced);
     tcase_add_test(tc, json_step_object);
     tcase_add_test(tc, plain_step_text);
+    tcase_add_test(tc, code_laid_out_as_its_source);
     tcase_add_test(tc, color_rules);
     tcase_add_test(tc, long_row_names_stay_aligned);
     tcase_add_test(tc, table_runs_rows_that_apply);

@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "child.h"
 #include "needs.h"
 #include "suite.h"
@@ -68,6 +70,36 @@ START_TEST(write_names_the_file_and_the_option)
                                         .option = "--knob"}, why, sizeof why));
     ck_assert_msg(strncmp(why, "--knob: ", 8) == 0, "%s", why);
     ck_assert_msg(strstr(why, "/nonexistent/vmlab/knob") && strstr(why, "No such file"), "%s", why);
+}
+END_TEST
+
+/* NEED_MEMORY holds where this process may use that much and fills the budget it read;
+ * under an RLIMIT_DATA a few MiB above VmData (this test's own process: Check forks
+ * each test) it names the limit and the size. */
+START_TEST(memory_names_the_binding_limit)
+{
+    char why[512];
+    struct budget b = {0};
+    ck_assert(check((struct demo_need){NEED_MEMORY, .bytes = 1 << 20, .budget = &b}, why,
+                    sizeof why));
+    ck_assert_uint_ge(b.bytes, 1 << 20);
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    long long data_kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmData: %lld kB", &data_kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    ck_assert_int_gt(data_kb, 0);
+    struct rlimit rl = {.rlim_cur = (rlim_t)(data_kb + 8192) * 1024,
+                        .rlim_max = (rlim_t)(data_kb + 8192) * 1024};
+    ck_assert_int_eq(setrlimit(RLIMIT_DATA, &rl), 0);
+    ck_assert(!check((struct demo_need){NEED_MEMORY, .bytes = 64 << 20, .option = "--size",
+                                        .budget = &b}, why, sizeof why));
+    ck_assert_int_eq(b.binding, BUDGET_RLIMIT_DATA); /* the least headroom: 8 MiB or less */
+    ck_assert_msg(strncmp(why, "--size: this lesson uses 64 MiB of memory, and RLIMIT_DATA",
+                          58) == 0, "%s", why);
 }
 END_TEST
 
@@ -193,6 +225,7 @@ static Suite *needs_suite(bool root)
         tcase_add_test(tc, applies_follows_the_option);
         tcase_add_test(tc, page_size_and_cpu);
         tcase_add_test(tc, write_names_the_file_and_the_option);
+        tcase_add_test(tc, memory_names_the_binding_limit);
         tcase_add_exit_test(tc, start_skips_for_a_missing_need, 77);
         tcase_add_test(tc, start_goes_on_without_an_optional_need);
         tcase_add_test(tc, nothing_put_back_is_a_failure);
