@@ -253,8 +253,16 @@ static const struct cli_option options[] = {
                      "memory allows less; 64K to 64M)"},
 };
 
+static uint64_t least_memory; /* four pages in a quarter of the budget: see main */
+static struct budget budget;
+static const struct demo_need needs[] = {
+    {NEED_MEMORY, .limit = &least_memory, .budget = &budget},
+    {0},
+};
+
 static const struct demo_info info = {
     .name = "mlock-pages",
+    .needs = needs,
     .summary = "Locks anonymous memory with mlock and mlockall, showing after each call what\n"
                "smaps (Rss, Locked), /proc/self/status (VmLck) and /proc/meminfo (Mlocked,\n"
                "Unevictable) say, and what RLIMIT_MEMLOCK allows.",
@@ -276,22 +284,22 @@ int main(int argc, char **argv)
     struct cli_common common;
     int first = cli_parse(argc, argv, &info, &common, on_option, &asked);
     cli_no_positionals(&info, argc, argv, first);
-    demo_start(&n, &info, &common, 0); /* first: what a killed run left is repaired */
     page = (size_t)sysconf(_SC_PAGESIZE);
+    least_memory = 4 * 4 * page;
+    demo_start(&n, &info, &common, 0); /* first: what a killed run left is repaired */
     qsize = 16 * page;
     memlock = memlock_limit();
     d.cap_ipc_lock = memlock_capable();
-    struct budget budget;
-    budget_read(&budget);
     /* Half of RLIMIT_MEMLOCK at most, so that mlockall's mapping fits beside it. */
     uint64_t fallback = UINT64_C(4) << 20;
     if (!d.cap_ipc_lock && memlock / 2 < fallback)
         fallback = memlock / 2 / page * page;
     char why[400];
-    enum budget_choice got = fallback < 4 * page ? BUDGET_NONE_FITS
-                             : budget_choose_size(&budget, asked, fallback, page, 4, 4, &bytes,
-                                                  why, sizeof why);
-    if (got == BUDGET_REFUSED)
+    if (fallback < 4 * page)
+        narrate_finish(&n, RESULT_SKIP, "RLIMIT_MEMLOCK (%llu kB) allows fewer than 4 pages; "
+                       "raise it: ulimit -l 8192", (unsigned long long)(memlock / 1024));
+    if (budget_choose_size(&budget, asked, fallback, page, 4, 4, &bytes, why, sizeof why) ==
+        BUDGET_REFUSED)
         cli_usage_error(&info, "--size: more than this process may use: %s", why);
     size = (size_t)bytes;
     d.page_kb = (long long)(page / 1024);
@@ -301,9 +309,6 @@ int main(int argc, char **argv)
                       budget_allows(&budget, memlock + page, 4, why, sizeof why);
     n.nsteps = NARRATE_COUNT(locking) + NARRATE_COUNT(locking_all) +
                (show_limit ? NARRATE_COUNT(past_memlock) : 0);
-    if (got == BUDGET_NONE_FITS)
-        narrate_finish(&n, RESULT_SKIP, "RLIMIT_MEMLOCK (%lld kB) or this process's memory allows "
-                       "fewer than 4 pages; raise it: ulimit -l 8192", d.limit_kb);
     narrate_observe(&n, observe, &p);
     char size_text[32], limit_text[64] = "unlimited";
     format_size(size, size_text, sizeof size_text);
