@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* page-cache: a file's pages in memory - read in (with readahead), written (dirty, then written
- * back, then clean), and dropped again. The lesson is the functions just below, in the order
- * they run, on a file the demo makes and deletes at once (it lives while it is open). After each
- * step, mincore over a never-touched mapping of the file draws which of its pages are cached;
- * smaps of the mapping the lesson writes through says how many are dirty; /proc/meminfo's
- * Cached, Dirty and Writeback are the whole machine's. Then the explanations, then the options. */
+/* page-cache: a file's pages in the page cache (the summary in demo_info below says how), on a
+ * file the demo deletes as soon as it makes it. After each step mincore over a never-touched
+ * mapping of the file draws which pages are cached, smaps of the mapping the lesson writes through
+ * says how many are dirty, and /proc/meminfo's Cached, Dirty and Writeback are the machine's. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -94,7 +92,8 @@ LESSON_FN static void drop_caches(void)
 {
     LESSON(&n, dc = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
                if (dc < 0) narrate_fail_errno(&n, "open /proc/sys/vm/drop_caches", errno);
-               got = write(dc, "1", 1); close(dc););
+               if (write(dc, "1", 1) != 1) narrate_fail_errno(&n, "write drop_caches", errno);
+               close(dc););
 }
 
 /* ---- What each step measured, and what it shows ---- */
@@ -117,9 +116,8 @@ static struct {
     long fs_type;
 } d;
 
-/* Around each LESSON: the readings; after it, the picture and the rows. The view is made once
- * step 1 has made the file. Reads may still be in flight when a call returns: the picture is
- * drawn once three readings 20 ms apart agree (at most a second). */
+/* The view is made once step 1 has made the file. Reads may still be in flight when a call
+ * returns: the picture is drawn once three readings 20 ms apart agree (at most a second). */
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
@@ -297,8 +295,6 @@ static void explain_drop_caches(void)
 {
     long was = d.before.resident, now = d.after.resident;
     long long cached = (long long)(d.after.mem[0] - d.before.mem[0]);
-    if (got != 1)
-        narrate_fail_errno(&n, "write /proc/sys/vm/drop_caches", n.lesson_errno);
     CONCLUDE(&n, "drop_caches_emptied_file", was > 0 && now == 0,
              VALUES(VAL("resident_before", was), VAL("resident_after", now)),
              "All %ld cached pages of the file are gone, with every clean cached page of the "
@@ -391,8 +387,7 @@ static void choose_dir(void)
 int main(int argc, char **argv)
 {
     struct cli_common common;
-    int first = cli_parse(argc, argv, &info, &common, on_option, NULL);
-    cli_no_positionals(&info, argc, argv, first);
+    cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, on_option, NULL));
     demo_start(&n, &info, &common, NARRATE_COUNT(steps) - (drop ? 0 : 2));
     page = (size_t)sysconf(_SC_PAGESIZE);
     len = FILE_PAGES * page;
@@ -410,9 +405,8 @@ int main(int argc, char **argv)
     narrate_observe(&n, observe, NULL);
     narrate_intro(&n, "page-cache (PID %ld): a %zu KiB file in %.*s (%s)%s", (long)getpid(),
                   len / 1024, (int)(strrchr(path, '/') - path), path,
-                  d.tmpfs ? "tmpfs: the page cache is the file" : "disk-backed",
-                  drop ? ".\nThe last step writes 1 to /proc/sys/vm/drop_caches: every clean "
-                         "page-cache page of this machine is dropped. Nothing to restore." : ".");
+                  d.tmpfs ? "tmpfs" : "disk-backed",
+                  drop ? ".\nIts last step drops every clean cached page of this machine." : ".");
     narrate_run(&n, steps, n.nsteps);
     munmap(d.view, len);
     close(fd);
