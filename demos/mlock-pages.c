@@ -285,7 +285,7 @@ int main(int argc, char **argv)
     int first = cli_parse(argc, argv, &info, &common, on_option, &asked);
     cli_no_positionals(&info, argc, argv, first);
     page = (size_t)sysconf(_SC_PAGESIZE);
-    least_memory = 4 * 4 * page;
+    least_memory = UINT64_C(16) * page; /* four pages in a quarter */
     demo_start(&n, &info, &common, 0); /* first: what a killed run left is repaired */
     qsize = 16 * page;
     memlock = memlock_limit();

@@ -110,7 +110,7 @@ bool need_check(const struct demo_need *need, const struct demo_need *needs, cha
         return false;
     }
     case NEED_MEMORY: {
-        struct budget here, *b = need->budget ? need->budget : &here;
+        struct budget here = {0}, *b = need->budget ? need->budget : &here;
         uint64_t bytes = need->limit ? *need->limit : need->bytes;
         budget_read(b);
         if (budget_allows(b, bytes, 1, detail, sizeof detail))

@@ -59,15 +59,16 @@ case $measured in *[a-f]*) ;; *) measured= ;; esac
 if [ -z "$measured" ]; then
   echo "FAIL: mmap-anon --answers gave no measured answers"; failures=$((failures + 1))
 else
-  # Every prediction right means the run measured what was predicted: where another
-  # process moved Committed_AS meanwhile, this run measured otherwise; predict again
-  # what it measured (three runs at most).
+  # Every prediction right means the run measured what was predicted, for every
+  # question: where another process moved Committed_AS meanwhile, this run measured
+  # otherwise or nothing ('-', which no prediction matches); predict again what it
+  # measured (three runs at most).
   all_right=no
   for try in 1 2 3; do
     "$dir/mmap-anon" --json --answers "$measured" </dev/null >"$tmp/right" 2>/dev/null
     now=$(measured_in "$tmp/right")
-    if [ "$now" = "$measured" ]; then all_right=yes; break; fi
-    measured=$now
+    case $now in *-*) ;; "$measured") all_right=yes; break ;; esac
+    measured=$(echo "$now" | tr -- - a)
   done
   grade=$(/usr/bin/python3 "$tmp/grade.py" <"$tmp/right" | head -n 1)
   case $grade in
