@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 size_t memlock_limit(void)
 {
@@ -31,25 +29,3 @@ bool memlock_capable(void)
         (void)fclose(f);
     return (caps >> 14) & 1; /* CAP_IPC_LOCK */
 }
-
-#ifdef VMLAB_ASAN
-int memlock_kernel_mlock(const void *addr, size_t len)
-{
-    return (int)syscall(SYS_mlock, addr, len);
-}
-
-int memlock_kernel_munlock(const void *addr, size_t len)
-{
-    return (int)syscall(SYS_munlock, addr, len);
-}
-
-int memlock_kernel_mlockall(int flags)
-{
-    return (int)syscall(SYS_mlockall, flags);
-}
-
-int memlock_kernel_munlockall(void)
-{
-    return (int)syscall(SYS_munlockall);
-}
-#endif
