@@ -15,15 +15,6 @@
 #include "errors.h"
 #include "procfs.h"
 
-static void budget_init(struct budget *b)
-{
-    memset(b, 0, sizeof *b);
-    b->bytes = BUDGET_UNLIMITED;
-    b->binding = BUDGET_NONE;
-    for (int i = 0; i < BUDGET_LIMITS; i++)
-        b->headroom[i] = BUDGET_UNLIMITED;
-}
-
 void budget_consider(struct budget *b, enum budget_limit which, uint64_t headroom,
                      const char *detail)
 {
@@ -237,7 +228,11 @@ void budget_read(struct budget *b)
 {
     struct grant g;
     grant_read(&g);
-    budget_init(b);
+    memset(b, 0, sizeof *b);
+    b->bytes = BUDGET_UNLIMITED;
+    b->binding = BUDGET_NONE;
+    for (int i = 0; i < BUDGET_LIMITS; i++)
+        b->headroom[i] = BUDGET_UNLIMITED;
     if (g.mem_available >= 0)
         budget_consider(b, BUDGET_MEM_AVAILABLE, kb(g.mem_available), "/proc/meminfo");
     if (g.cgroup_headroom >= 0)
@@ -265,12 +260,10 @@ bool budget_allows(const struct budget *b, uint64_t bytes, unsigned fraction, ch
     char room[32], most[32];
     format_size(b->bytes, room, sizeof room);
     format_size(b->bytes / fraction, most, sizeof most);
-    if (fraction == 1)
-        snprintf(why, len, "%s leaves %s (%s)", budget_limit_name(b->binding), room,
-                 b->detail[b->binding]);
-    else
-        snprintf(why, len, "%s leaves %s (%s); at most 1/%u of it, %s", budget_limit_name(b->binding),
-                 room, b->detail[b->binding], fraction, most);
+    snprintf(why, len, "%s leaves %s (%s)", budget_limit_name(b->binding), room,
+             b->detail[b->binding]);
+    if (fraction > 1)
+        text_append(why, len, "; ", "at most 1/%u of it, %s", fraction, most);
     if (b->unread[0]) /* a smaller limit may be the one not read */
         text_append(why, len, "; ", "%s", b->unread);
     return false;

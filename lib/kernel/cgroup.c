@@ -242,18 +242,18 @@ void cgroup_limit_of(const char *mountinfo, const char *mount, const char *rel, 
 
 void cgroup_self(struct cgroup_self *s)
 {
+    char v2[256] = "", v1[256] = ""; /* as /proc/self/cgroup says; "" when absent */
     FILE *f = fopen("/proc/self/cgroup", "re");
-    s->v2[0] = s->v1[0] = '\0';
     if (f) {
-        cgroup_parse_membership(f, s->v2, sizeof s->v2, s->v1, sizeof s->v1);
+        cgroup_parse_membership(f, v2, sizeof v2, v1, sizeof v1);
         (void)fclose(f); /* read-only: nothing to lose */
     }
     s->v2_mount = is_fs("/sys/fs/cgroup", CGROUP2_MAGIC)           ? "/sys/fs/cgroup"
                   : is_fs("/sys/fs/cgroup/unified", CGROUP2_MAGIC) ? "/sys/fs/cgroup/unified"
                                                                    : NULL;
-    s->v1_mounted = s->v1[0] && is_fs(CGROUP_V1_MEMORY, CGROUP1_MAGIC);
-    const char *mount = s->v1_mounted ? CGROUP_V1_MEMORY : s->v2[0] ? s->v2_mount : NULL;
-    const char *rel = s->v1_mounted ? s->v1 : s->v2;
+    s->v1_mounted = v1[0] && is_fs(CGROUP_V1_MEMORY, CGROUP1_MAGIC);
+    const char *mount = s->v1_mounted ? CGROUP_V1_MEMORY : v2[0] ? s->v2_mount : NULL;
+    const char *rel = s->v1_mounted ? v1 : v2;
     s->dir[0] = s->rel[0] = '\0';
     no_limit(&s->limit);
     if (mount)
