@@ -48,7 +48,6 @@ static void read_own_cgroup(struct grant *g)
     g->cgroup_limit = l->bytes == UINT64_MAX ? -1 : (int64_t)(l->bytes / 1024);
     g->cgroup_headroom = l->room == UINT64_MAX ? -1 : (int64_t)(l->room / 1024);
     snprintf(g->cgroup_detail, sizeof g->cgroup_detail, "%s", l->unknown);
-    g->cgroup_unknown = l->unknown[0] != '\0';
     if (l->room != UINT64_MAX) {
         char l_text[32], usage[48] = "usage unknown";
         format_size(l->room_limit, l_text, sizeof l_text);
@@ -237,7 +236,7 @@ void budget_read(struct budget *b)
         budget_consider(b, BUDGET_MEM_AVAILABLE, kb(g.mem_available), "/proc/meminfo");
     if (g.cgroup_headroom >= 0)
         budget_consider(b, BUDGET_CGROUP, kb(g.cgroup_headroom), g.cgroup_detail);
-    if (g.cgroup_unknown)
+    else if (g.cgroup_detail[0])
         snprintf(b->unread, sizeof b->unread, "%s could not be read: %.440s",
                  budget_limit_name(BUDGET_CGROUP), g.cgroup_detail);
     consider_room(b, BUDGET_RLIMIT_AS, "limit", g.rlimit_as, "VmSize", g.vm_size);
