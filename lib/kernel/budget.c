@@ -15,15 +15,6 @@
 #include "errors.h"
 #include "procfs.h"
 
-static void budget_init(struct budget *b)
-{
-    memset(b, 0, sizeof *b);
-    b->bytes = BUDGET_UNLIMITED;
-    b->binding = BUDGET_NONE;
-    for (int i = 0; i < BUDGET_LIMITS; i++)
-        b->headroom[i] = BUDGET_UNLIMITED;
-}
-
 void budget_consider(struct budget *b, enum budget_limit which, uint64_t headroom,
                      const char *detail)
 {
@@ -57,7 +48,6 @@ static void read_own_cgroup(struct grant *g)
     g->cgroup_limit = l->bytes == UINT64_MAX ? -1 : (int64_t)(l->bytes / 1024);
     g->cgroup_headroom = l->room == UINT64_MAX ? -1 : (int64_t)(l->room / 1024);
     snprintf(g->cgroup_detail, sizeof g->cgroup_detail, "%s", l->unknown);
-    g->cgroup_unknown = l->unknown[0] != '\0';
     if (l->room != UINT64_MAX) {
         char l_text[32], usage[48] = "usage unknown";
         format_size(l->room_limit, l_text, sizeof l_text);
@@ -129,15 +119,11 @@ void grant_read(struct grant *g)
     g->overcommit_kbytes = knob("overcommit_kbytes"); /* absent before Linux 3.14 */
     g->admin_reserve_kbytes = knob("admin_reserve_kbytes");
     g->user_reserve_kbytes = knob("user_reserve_kbytes");
-    struct procfs_want mem[] = {{"MemTotal", 0, false},    {"MemAvailable", 0, false},
-                                {"SwapTotal", 0, false},   {"CommitLimit", 0, false},
-                                {"Committed_AS", 0, false}};
-    int64_t *const mem_to[] = {&g->mem_total, &g->mem_available, &g->swap_total,
-                               &g->commit_limit, &g->committed_as};
-    size_t n = sizeof mem / sizeof mem[0];
-    bool mem_ok = procfs_read_keyed("/proc/meminfo", mem, n) == PROCFS_OK;
-    for (size_t i = 0; i < n; i++)
-        *mem_to[i] = mem_ok && mem[i].present ? (int64_t)mem[i].value : -1;
+    g->mem_total = procfs_read_one("/proc/meminfo", "MemTotal");
+    g->mem_available = procfs_read_one("/proc/meminfo", "MemAvailable");
+    g->swap_total = procfs_read_one("/proc/meminfo", "SwapTotal");
+    g->commit_limit = procfs_read_one("/proc/meminfo", "CommitLimit");
+    g->committed_as = procfs_read_one("/proc/meminfo", "Committed_AS");
     g->hugetlb = hugetlb_kB();
     g->rlimit_as = rlimit_kB(RLIMIT_AS);
     g->rlimit_data = rlimit_kB(RLIMIT_DATA);
@@ -189,7 +175,7 @@ int grant_charge_size(int64_t want_kb, int count, size_t *size, char *why, size_
     const char *fix = "";
     int64_t mode = g.overcommit_memory < 0 ? 0 : g.overcommit_memory;
     snprintf(why, len, "the most this demo maps");
-    if (mode == 2 && g.commit_limit >= 0 && g.committed_as >= 0) {
+    if (mode == 2) { /* room_kB leaves out a figure not read */
         if (limit_to(&want, room_kB(g.commit_limit, g.committed_as), 2 * count, why, len,
                      "CommitLimit - Committed_AS (overcommit_memory 2)"))
             fix = "free some memory, or raise vm.overcommit_ratio";
@@ -237,12 +223,16 @@ void budget_read(struct budget *b)
 {
     struct grant g;
     grant_read(&g);
-    budget_init(b);
+    memset(b, 0, sizeof *b);
+    b->bytes = BUDGET_UNLIMITED;
+    b->binding = BUDGET_NONE;
+    for (int i = 0; i < BUDGET_LIMITS; i++)
+        b->headroom[i] = BUDGET_UNLIMITED;
     if (g.mem_available >= 0)
         budget_consider(b, BUDGET_MEM_AVAILABLE, kb(g.mem_available), "/proc/meminfo");
     if (g.cgroup_headroom >= 0)
         budget_consider(b, BUDGET_CGROUP, kb(g.cgroup_headroom), g.cgroup_detail);
-    if (g.cgroup_unknown)
+    else if (g.cgroup_detail[0])
         snprintf(b->unread, sizeof b->unread, "%s could not be read: %.440s",
                  budget_limit_name(BUDGET_CGROUP), g.cgroup_detail);
     consider_room(b, BUDGET_RLIMIT_AS, "limit", g.rlimit_as, "VmSize", g.vm_size);
@@ -265,12 +255,10 @@ bool budget_allows(const struct budget *b, uint64_t bytes, unsigned fraction, ch
     char room[32], most[32];
     format_size(b->bytes, room, sizeof room);
     format_size(b->bytes / fraction, most, sizeof most);
-    if (fraction == 1)
-        snprintf(why, len, "%s leaves %s (%s)", budget_limit_name(b->binding), room,
-                 b->detail[b->binding]);
-    else
-        snprintf(why, len, "%s leaves %s (%s); at most 1/%u of it, %s", budget_limit_name(b->binding),
-                 room, b->detail[b->binding], fraction, most);
+    snprintf(why, len, "%s leaves %s (%s)", budget_limit_name(b->binding), room,
+             b->detail[b->binding]);
+    if (fraction > 1)
+        text_append(why, len, "; ", "at most 1/%u of it, %s", fraction, most);
     if (b->unread[0]) /* a smaller limit may be the one not read */
         text_append(why, len, "; ", "%s", b->unread);
     return false;

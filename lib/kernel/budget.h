@@ -27,8 +27,7 @@ struct grant {
     int64_t cgroup_limit;      /* the smallest limit over the cgroup and its ancestors */
     int64_t cgroup_headroom;   /* the least limit - usage among them */
     char cgroup_detail[640];   /* whose: "memory.max of /sys/fs/cgroup/lab: 100 MiB, 3 MiB in use",
-                                  or why it is unknown */
-    bool cgroup_unknown;       /* the cgroup's limit could not be read (cgroup_limit -1) */
+                                  or, with no headroom (-1), why the limit is unknown */
     int kernel_major, kernel_minor;   /* uname -r; 0.0 if unreadable */
 };
 
@@ -74,8 +73,7 @@ void budget_read(struct budget *b);
 void budget_consider(struct budget *b, enum budget_limit which, uint64_t headroom,
                      const char *detail);
 
-/* A short name: "MemAvailable", "the memory cgroup's limit", "RLIMIT_AS",
- * "RLIMIT_DATA", "CommitLimit (overcommit mode 2)". */
+/* The limit's name, for a sentence: "MemAvailable", "RLIMIT_AS (ulimit -v)"... */
 const char *budget_limit_name(enum budget_limit which);
 
 /* True when `bytes` fit in 1/fraction of the budget; else why says how much there

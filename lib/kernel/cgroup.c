@@ -162,44 +162,32 @@ static void unescape(char *s)
     *out = '\0';
 }
 
-/* One line of mountinfo (proc(5)), split by fields: "ID PARENT MAJ:MIN ROOT
- * MOUNT-POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER-OPTIONS", where
- * the optional fields (shared:N, master:N...) are as many as there are. True
- * for a cgroup or cgroup2 mount: *root and *point (unescaped) point into line. */
-static bool cgroup_mount_line(char *line, char **root, char **point)
-{
-    char *save = NULL, *field[6];
-    char *w = strtok_r(line, " \n", &save);
-    int n = 0;
-    for (; w && n < 6; w = strtok_r(NULL, " \n", &save))
-        field[n++] = w;
-    while (w && strcmp(w, "-") != 0)
-        w = strtok_r(NULL, " \n", &save);
-    const char *fstype = w ? strtok_r(NULL, " \n", &save) : NULL;
-    if (n < 6 || !fstype || (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0))
-        return false;
-    unescape(field[3]);
-    unescape(field[4]);
-    *root = field[3];
-    *point = field[4];
-    return true;
-}
-
-/* The root of the cgroup mount at `mount`, as the file mountinfo says: the
- * last line for it, the one on top where mounts are stacked. */
+/* The root of the cgroup mount at `mount`, as the file mountinfo says (proc(5)):
+ * "ID PARENT MAJ:MIN ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE
+ * SUPER-OPTIONS", as many optional fields (shared:N, master:N...) as there are.
+ * The last line for it counts, the one on top where mounts are stacked. */
 static bool mount_root(const char *mountinfo, const char *mount, char *root, size_t len)
 {
-    char real[PATH_MAX], *line = NULL, *r, *point;
+    char real[PATH_MAX], r[PATH_MAX], point[PATH_MAX], *line = NULL;
     size_t size = 0;
     bool found = false;
     if (!realpath(mount, real))
         snprintf(real, sizeof real, "%s", mount);
     FILE *f = fopen(mountinfo, "re");
-    while (f && getline(&line, &size, f) > 0)
-        if (cgroup_mount_line(line, &r, &point) && strcmp(point, real) == 0) {
+    while (f && getline(&line, &size, f) > 0) {
+        const char *fstype = strstr(line, " - "); /* a path's spaces are written \040 */
+        if (!fstype || (strncmp(fstype, " - cgroup ", 10) != 0 &&
+                        strncmp(fstype, " - cgroup2 ", 11) != 0))
+            continue;
+        if (sscanf(line, "%*s %*s %*s %4095s %4095s", r, point) != 2) /* PATH_MAX - 1 */
+            continue;
+        unescape(r);
+        unescape(point);
+        if (strcmp(point, real) == 0) {
             snprintf(root, len, "%s", r);
             found = true;
         }
+    }
     free(line);
     if (f)
         (void)fclose(f); /* read-only: nothing to lose */
@@ -222,7 +210,7 @@ static const char *below_root(const char *rel, const char *root)
 void cgroup_limit_of(const char *mountinfo, const char *mount, const char *rel, bool v1,
                      char *below, size_t len, struct cgroup_limit *out)
 {
-    char root[512];
+    char root[PATH_MAX];
     const char *under = NULL;
     no_limit(out);
     below[0] = '\0';
@@ -242,18 +230,18 @@ void cgroup_limit_of(const char *mountinfo, const char *mount, const char *rel, 
 
 void cgroup_self(struct cgroup_self *s)
 {
+    char v2[256] = "", v1[256] = ""; /* as /proc/self/cgroup says; "" when absent */
     FILE *f = fopen("/proc/self/cgroup", "re");
-    s->v2[0] = s->v1[0] = '\0';
     if (f) {
-        cgroup_parse_membership(f, s->v2, sizeof s->v2, s->v1, sizeof s->v1);
+        cgroup_parse_membership(f, v2, sizeof v2, v1, sizeof v1);
         (void)fclose(f); /* read-only: nothing to lose */
     }
     s->v2_mount = is_fs("/sys/fs/cgroup", CGROUP2_MAGIC)           ? "/sys/fs/cgroup"
                   : is_fs("/sys/fs/cgroup/unified", CGROUP2_MAGIC) ? "/sys/fs/cgroup/unified"
                                                                    : NULL;
-    s->v1_mounted = s->v1[0] && is_fs(CGROUP_V1_MEMORY, CGROUP1_MAGIC);
-    const char *mount = s->v1_mounted ? CGROUP_V1_MEMORY : s->v2[0] ? s->v2_mount : NULL;
-    const char *rel = s->v1_mounted ? s->v1 : s->v2;
+    s->v1_mounted = v1[0] && is_fs(CGROUP_V1_MEMORY, CGROUP1_MAGIC);
+    const char *mount = s->v1_mounted ? CGROUP_V1_MEMORY : v2[0] ? s->v2_mount : NULL;
+    const char *rel = s->v1_mounted ? v1 : v2;
     s->dir[0] = s->rel[0] = '\0';
     no_limit(&s->limit);
     if (mount)

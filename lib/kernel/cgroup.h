@@ -57,10 +57,9 @@ void cgroup_limit_of(const char *mountinfo, const char *mount, const char *rel, 
  * one hierarchy only: v1 where this process has a v1 memory cgroup and it is
  * mounted, else v2. */
 struct cgroup_self {
-    char v2[256], v1[256];  /* as /proc/self/cgroup says; "" when absent */
     const char *v2_mount;   /* /sys/fs/cgroup, or /sys/fs/cgroup/unified on a
                                hybrid host; NULL when cgroup2 is not mounted */
-    bool v1_mounted;        /* v1 is set and CGROUP_V1_MEMORY is mounted */
+    bool v1_mounted;        /* in a v1 memory cgroup, and CGROUP_V1_MEMORY is mounted */
     char rel[256];          /* the memory cgroup below its mount (cgroup_limit_of), or "" */
     char dir[512];          /* its directory, or "" */
     struct cgroup_limit limit; /* the limit that applies to it */

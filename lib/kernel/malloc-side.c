@@ -6,8 +6,9 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
+
+#include "fault-clock.h"
 
 #ifdef VMLAB_GLIBC_MALLOC
 #include <malloc.h>
@@ -33,9 +34,7 @@ const char *malloc_side_unsupported(void)
 /* The break, the faults and mallinfo2: read next to the step's code. */
 static void counters(struct malloc_view *v)
 {
-    struct rusage ru;
-    (void)getrusage(RUSAGE_SELF, &ru);
-    v->minflt = ru.ru_minflt;
+    v->minflt = minor_faults_now();
     v->brk = (uintptr_t)sbrk(0);
 #ifdef VMLAB_GLIBC_MALLOC
     struct mallinfo2 mi = mallinfo2();

@@ -3,12 +3,11 @@
 #include "memlock.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+
+#include "procfs.h"
 
 size_t memlock_limit(void)
 {
@@ -21,35 +20,8 @@ size_t memlock_limit(void)
 
 bool memlock_capable(void)
 {
-    FILE *f = fopen("/proc/self/status", "re");
-    char line[256];
-    unsigned long long caps = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "CapEff:", 7) == 0)
-            caps = strtoull(line + 7, NULL, 16);
-    if (f)
-        (void)fclose(f);
-    return (caps >> 14) & 1; /* CAP_IPC_LOCK */
+    char status[4096];
+    (void)procfs_read_text("/proc/self/status", status, sizeof status); /* "" when unreadable */
+    const char *caps = strstr(status, "\nCapEff:");
+    return caps && (strtoull(caps + 8, NULL, 16) >> 14) & 1; /* CAP_IPC_LOCK */
 }
-
-#ifdef VMLAB_ASAN
-int memlock_kernel_mlock(const void *addr, size_t len)
-{
-    return (int)syscall(SYS_mlock, addr, len);
-}
-
-int memlock_kernel_munlock(const void *addr, size_t len)
-{
-    return (int)syscall(SYS_munlock, addr, len);
-}
-
-int memlock_kernel_mlockall(int flags)
-{
-    return (int)syscall(SYS_mlockall, flags);
-}
-
-int memlock_kernel_munlockall(void)
-{
-    return (int)syscall(SYS_munlockall);
-}
-#endif

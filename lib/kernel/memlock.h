@@ -44,14 +44,12 @@ bool memlock_capable(void);
 #endif
 #endif
 #ifdef VMLAB_ASAN
-int memlock_kernel_mlock(const void *addr, size_t len);
-int memlock_kernel_munlock(const void *addr, size_t len);
-int memlock_kernel_mlockall(int flags);
-int memlock_kernel_munlockall(void);
-#define mlock memlock_kernel_mlock
-#define munlock memlock_kernel_munlock
-#define mlockall memlock_kernel_mlockall
-#define munlockall memlock_kernel_munlockall
+#include <sys/syscall.h>
+#include <unistd.h>
+#define mlock(addr, len) syscall(SYS_mlock, addr, len)
+#define munlock(addr, len) syscall(SYS_munlock, addr, len)
+#define mlockall(flags) syscall(SYS_mlockall, flags)
+#define munlockall() syscall(SYS_munlockall)
 #endif
 
 #endif

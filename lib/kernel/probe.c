@@ -26,11 +26,7 @@ static volatile sig_atomic_t probe_armed;
 /* An alternate stack, so the handler can run when the fault is a stack
  * overflow. Static: allocated once, never freed, never faults mid-probe. */
 static char alt_stack[64 * 1024];
-static volatile struct {
-    bool faulted, on_altstack;
-    int signo, code, pkey;
-    uintptr_t addr;
-} probe_seen;
+static volatile struct probe_result probe_seen; /* what the last window saw */
 
 static void probe_handler(int signo, siginfo_t *info, void *context)
 {
@@ -72,7 +68,7 @@ int probe_install(void)
         goto fail_stack;
     if (sigaction(SIGBUS, &sa, &old_bus) != 0)
         goto fail_segv;
-    probe_seen.faulted = false;
+    probe_seen = (struct probe_result){.pkey = -1};
     return 0;
 fail_segv:
     sigaction(SIGSEGV, &old_segv, NULL);
@@ -85,7 +81,7 @@ fail_stack:;
 
 void probe_arm(void)
 {
-    probe_seen.faulted = false;
+    probe_seen = (struct probe_result){.pkey = -1};
     probe_armed = 1;
 }
 
@@ -104,16 +100,7 @@ void probe_uninstall(void)
 
 void probe_outcome(struct probe_result *r)
 {
-    memset(r, 0, sizeof *r);
-    r->pkey = -1;
-    if (!probe_seen.faulted)
-        return;
-    r->faulted = true;
-    r->signo = probe_seen.signo;
-    r->code = probe_seen.code;
-    r->addr = probe_seen.addr;
-    r->pkey = probe_seen.pkey;
-    r->on_altstack = probe_seen.on_altstack;
+    *r = probe_seen;
 }
 
 int probe_call(void (*fn)(void *), void *arg, struct probe_result *r)

@@ -27,94 +27,67 @@ const char *procfs_strerror(enum procfs_status status)
     return "unknown status";
 }
 
-/* LINE_LONG: a line longer than the buffer, kept cut. */
-enum line_result { LINE_OK, LINE_LONG, LINE_EOF, LINE_TRUNCATED, LINE_BAD, LINE_IO };
-
-/* Reads one line without its newline into buf (cut to fit). The kernel ends
- * every line of these files with '\n'; a last line without one means the
- * input was cut short. */
-static enum line_result next_line(FILE *in, char *buf, size_t len)
+/* Reads one line without its newline into buf; a longer line is kept cut
+ * (*cut) and the rest of it skipped. PROCFS_NOT_FOUND: no line is left. The
+ * kernel ends every line of these files with '\n'; a last line without one
+ * means the input was cut short. */
+static enum procfs_status next_line(FILE *in, char *buf, size_t len, bool *cut)
 {
+    *cut = false;
     if (!fgets_unlocked(buf, (int)len, in))
-        return ferror(in) ? LINE_IO : LINE_EOF;
+        return ferror(in) ? PROCFS_IO : PROCFS_NOT_FOUND;
     size_t n = strlen(buf);
     if (n > 0 && buf[n - 1] == '\n') {
         buf[n - 1] = '\0';
-        return LINE_OK;
+        return PROCFS_OK;
     }
     if (feof(in))
-        return LINE_TRUNCATED;
+        return PROCFS_TRUNCATED;
     if (n + 1 < len)
-        return LINE_BAD; /* fgets stopped early: a NUL byte inside the line */
+        return PROCFS_MALFORMED; /* fgets stopped early: a NUL byte inside the line */
     int c;
     while ((c = getc(in)) != EOF && c != '\n')
         ;
-    return c == EOF ? LINE_TRUNCATED : LINE_LONG;
+    *cut = c == '\n';
+    return *cut ? PROCFS_OK : PROCFS_TRUNCATED;
 }
 
-static enum procfs_status line_status(enum line_result r)
+/* Digits in `base` (10, or 16 in lower case as the kernel prints addresses),
+ * at least one, without sign: *p is moved past them. '0'..'9' by range, not
+ * isdigit(): the undo's signal handler parses with this, and <ctype.h> reads
+ * the locale, which is not async-signal-safe. */
+static enum procfs_status parse_digits(const char **p, uint64_t *value, unsigned base)
 {
-    switch (r) {
-    case LINE_TRUNCATED: return PROCFS_TRUNCATED;
-    case LINE_BAD:       return PROCFS_MALFORMED;
-    case LINE_IO:        return PROCFS_IO;
-    default:             return PROCFS_OK;
+    const char *s = *p;
+    uint64_t v = 0;
+    for (;; s++) {
+        unsigned digit;
+        if (*s >= '0' && *s <= '9')
+            digit = (unsigned)(*s - '0');
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            digit = (unsigned)(*s - 'a' + 10);
+        else
+            break;
+        if (v > (UINT64_MAX - digit) / base)
+            return PROCFS_OVERFLOW;
+        v = v * base + digit;
     }
-}
-
-/* '0'..'9' by range, not isdigit(): the undo's signal handler parses with
- * this, and <ctype.h> reads the locale, which is not async-signal-safe. */
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
+    if (s == *p)
+        return PROCFS_MALFORMED;
+    *p = s;
+    *value = v;
+    return PROCFS_OK;
 }
 
 enum procfs_status procfs_parse_decimal(const char **p, uint64_t *value)
 {
-    const char *s = *p;
-    uint64_t v = 0;
-    if (!is_digit(*s))
-        return PROCFS_MALFORMED;
-    for (; is_digit(*s); s++) {
-        unsigned digit = (unsigned)(*s - '0');
-        if (v > (UINT64_MAX - digit) / 10)
-            return PROCFS_OVERFLOW;
-        v = v * 10 + digit;
-    }
-    *p = s;
-    *value = v;
-    return PROCFS_OK;
-}
-
-/* Lower-case hex, as the kernel prints addresses and offsets. */
-static enum procfs_status parse_hex(const char **p, uint64_t *value)
-{
-    const char *s = *p;
-    uint64_t v = 0;
-    int digits = 0;
-    for (;; s++, digits++) {
-        unsigned d;
-        if (*s >= '0' && *s <= '9')
-            d = (unsigned)(*s - '0');
-        else if (*s >= 'a' && *s <= 'f')
-            d = (unsigned)(*s - 'a' + 10);
-        else
-            break;
-        if (v > (UINT64_MAX >> 4))
-            return PROCFS_OVERFLOW;
-        v = (v << 4) | d;
-    }
-    if (digits == 0)
-        return PROCFS_MALFORMED;
-    *p = s;
-    *value = v;
-    return PROCFS_OK;
+    return parse_digits(p, value, 10);
 }
 
 /* A hex number and, right after it, the character `then`. */
 static enum procfs_status hex_then(const char **p, uint64_t *value, char then)
 {
-    enum procfs_status st = parse_hex(p, value);
+    enum procfs_status st = parse_digits(p, value, 16);
     if (st == PROCFS_OK && *(*p)++ != then)
         return PROCFS_MALFORMED;
     return st;
@@ -151,15 +124,10 @@ static enum procfs_status parse_smaps_header(const char *line, struct smaps_entr
     uint64_t start, end, offset, inode;
     /* Field keys start with a capital letter, addresses with lower-case hex
      * followed by '-': that alone tells the two kinds of line apart. */
-    const char *probe = s;
-    while ((*probe >= '0' && *probe <= '9') || (*probe >= 'a' && *probe <= 'f'))
-        probe++;
-    if (probe == s || *probe != '-')
+    enum procfs_status st = hex_then(&s, &start, '-');
+    if (st == PROCFS_MALFORMED)
         return PROCFS_NOT_FOUND;
-
-    enum procfs_status st;
-    if ((st = hex_then(&s, &start, '-')) != PROCFS_OK ||
-        (st = hex_then(&s, &end, ' ')) != PROCFS_OK)
+    if (st != PROCFS_OK || (st = hex_then(&s, &end, ' ')) != PROCFS_OK)
         return st;
     if (end <= start)
         return PROCFS_MALFORMED;
@@ -237,13 +205,14 @@ static enum procfs_status parse_smaps(FILE *in, const uintptr_t *addr, smaps_vis
     bool open = false;
     memset(e, 0, sizeof *e);
     for (;;) {
-        enum line_result r = next_line(in, line, sizeof line);
-        if (r == LINE_EOF)
+        bool cut;
+        enum procfs_status st = next_line(in, line, sizeof line, &cut);
+        if (st == PROCFS_NOT_FOUND)
             break;
-        if (r != LINE_OK && r != LINE_LONG)
-            return line_status(r);
+        if (st != PROCFS_OK)
+            return st;
         struct smaps_entry header;
-        enum procfs_status st = parse_smaps_header(line, &header);
+        st = parse_smaps_header(line, &header);
         if (st == PROCFS_OK) {
             if (open && addr)
                 return PROCFS_OK; /* the next entry: ours is complete */
@@ -260,7 +229,7 @@ static enum procfs_status parse_smaps(FILE *in, const uintptr_t *addr, smaps_vis
             return st;
         /* A field of some other mapping is not worth parsing; a field line
          * too long for the buffer is no field we know, so it is skipped. */
-        if (!open || r == LINE_LONG)
+        if (!open || cut)
             continue;
         if ((st = parse_smaps_field(line, e)) != PROCFS_OK)
             return st;
@@ -328,15 +297,14 @@ enum procfs_status procfs_parse_wanted(FILE *in, struct procfs_want *want, size_
         want[i].present = false;
 
     while (missing > 0) {
-        enum line_result r = next_line(in, line, sizeof line);
-        if (r == LINE_EOF)
+        bool cut;
+        enum procfs_status st = next_line(in, line, sizeof line, &cut);
+        if (st == PROCFS_NOT_FOUND)
             break;
-        if (r == LINE_LONG)
-            continue; /* no key we could want is that long */
-        if (r != LINE_OK)
-            return line_status(r);
-        if (line[0] == '\0')
-            continue;
+        if (st != PROCFS_OK)
+            return st;
+        if (cut || line[0] == '\0')
+            continue; /* no key we could want is that long, or empty */
         const char *sep = strchr(line, separator);
         if (!sep || sep == line)
             return PROCFS_MALFORMED;
@@ -346,7 +314,7 @@ enum procfs_status procfs_parse_wanted(FILE *in, struct procfs_want *want, size_
                 strncmp(want[i].key, line, keylen) != 0)
                 continue;
             bool empty;
-            enum procfs_status st = parse_value(sep + 1, &want[i].value, &empty);
+            st = parse_value(sep + 1, &want[i].value, &empty);
             if (st != PROCFS_OK)
                 return st;
             if (!empty) {
@@ -497,13 +465,12 @@ enum procfs_status procfs_read_vm_sysctl(const char *name, uint64_t *value)
 enum procfs_status procfs_parse_choice(FILE *in, char *out, size_t len)
 {
     char line[256];
-    enum line_result r = next_line(in, line, sizeof line);
-    if (r == LINE_EOF)
-        return PROCFS_TRUNCATED;
-    if (r == LINE_LONG)
+    bool cut;
+    enum procfs_status st = next_line(in, line, sizeof line, &cut);
+    if (st != PROCFS_OK)
+        return st == PROCFS_NOT_FOUND ? PROCFS_TRUNCATED : st;
+    if (cut)
         return PROCFS_MALFORMED;
-    if (r != LINE_OK)
-        return line_status(r);
     const char *open = strchr(line, '[');
     const char *close = open ? strchr(open, ']') : NULL;
     if (!open || !close || close == open + 1 || strchr(close + 1, '['))

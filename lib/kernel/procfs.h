@@ -110,7 +110,7 @@ enum procfs_status procfs_parse_number(const char *text, size_t len, int64_t *va
 enum procfs_status procfs_read_vm_sysctl(const char *name, uint64_t *value);
 
 /* Decimal digits at *p, at least one, without sign: *p is moved past them.
- * Async-signal-safe (no <ctype.h>, which reads the locale). */
+ * Async-signal-safe. */
 enum procfs_status procfs_parse_decimal(const char **p, uint64_t *value);
 
 /* A sysfs choice line such as "always [madvise] never": copies the word in

@@ -30,9 +30,8 @@ long residency_picture_scaled(void *addr, size_t len, size_t per_char, char *pic
             size_t at = done + i;
             in_char += vec[i] & 1;
             resident += vec[i] & 1;
-            size_t first = at - at % per_char;
             if (at + 1 == pages || (at + 1) % per_char == 0) {
-                size_t covered = at + 1 - first;
+                size_t covered = at % per_char + 1; /* the pages this character stands for */
                 char c = '.';
                 if (in_char == covered)
                     c = '#';
