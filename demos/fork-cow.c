@@ -88,6 +88,8 @@ LESSON_FN static void do_fork(void)
 {
     parent = getpid();
     LESSON(&n, child = fork(); if (child == 0) child_main(););
+    if (child > 0 && undo_track_child(child) != 0) /* no child outlives the demo, Ctrl-C too */
+        narrate_fail_errno(&n, "atexit", errno);
 }
 
 LESSON_FN static void child_writes(void)
@@ -96,6 +98,9 @@ LESSON_FN static void child_writes(void)
                   waitpid(child, NULL, WUNTRACED););
 }
 
+/* The undo stops tracking the child as this code starts (observe, after the --step pause), not
+ * after the reap: a signal in between would have it kill a PID that may be another process's
+ * by then. Until the kill, PR_SET_PDEATHSIG still ends the child should the demo die. */
 LESSON_FN static void kill_child(void)
 {
     LESSON(&n, kill(child, SIGKILL); waitpid(child, NULL, 0););
@@ -117,16 +122,16 @@ static struct {
     bool child_ready;
 } s;
 
-/* /proc/PID/stat after the ")" that ends the command name: " S 1 ..." */
-static const char *stat_fields(pid_t pid, char *buf, int len)
+/* A process's minor faults: the 8th field of /proc/PID/stat after the ")" that ends the
+ * command name (which may hold spaces), " S ppid pgrp session tty tpgid flags minflt". */
+static long long minflt_of(pid_t pid)
 {
-    char path[64];
+    char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    FILE *f = fopen(path, "re");
-    const char *at = f && fgets(buf, len, f) ? strrchr(buf, ')') : NULL;
-    if (f)
-        (void)fclose(f);
-    return at ? at + 1 : " ?";
+    const char *at = procfs_read_text(path, buf, sizeof buf) > 0 ? strrchr(buf, ')') : NULL;
+    for (int field = 0; at && field < 8; field++)
+        at = strchr(at + 1, ' ');
+    return at ? strtoll(at + 1, NULL, 10) : -1;
 }
 
 static long long kb(const struct smaps_entry *e, const char *key)
@@ -153,7 +158,7 @@ static void add_entry(const struct smaps_entry *e, void *ctx)
 
 static void read_side(pid_t pid, struct side *v)
 {
-    char path[64], buf[1024];
+    char path[64];
     snprintf(path, sizeof path, "/proc/%ld/smaps", (long)pid);
     FILE *f = fopen(path, "re");
     *v = (struct side){.w_rss = -1};
@@ -161,10 +166,7 @@ static void read_side(pid_t pid, struct side *v)
         v->ac_kb = -1;
     if (f)
         (void)fclose(f);
-    const char *at = stat_fields(pid, buf, sizeof buf);
-    for (int field = 0; at && field < 7; field++) /* minflt: the 8th field after ")" */
-        at = strchr(at + 1, ' ');
-    v->minflt = at ? strtoll(at + 1, NULL, 10) : -1;
+    v->minflt = minflt_of(pid);
 }
 
 static void observe(void *ctx, bool after)
@@ -173,6 +175,8 @@ static void observe(void *ctx, bool after)
     (void)fflush(NULL); /* nothing buffered may be written twice, by a child */
     if (after && child > 0 && !s.child_ready) /* the child's own start-up is not the lesson */
         s.child_ready = waitpid(child, NULL, WUNTRACED) == child;
+    if (!after && strcmp(n.id, "kill_child") == 0) /* the step reaps it: see kill_child */
+        (void)undo_track_child(0);
     if (after)
         snapshot_take_or_fail(&s.after, (uintptr_t)p, &n);
     read_side(getpid(), after ? &s.pa : &s.pb);
@@ -318,17 +322,7 @@ static const struct narrate_lesson steps[] = {
     {"kill_child", "The child ends", kill_child, explain_kill, NO_QUESTION},
 };
 
-/* ---- Cleanup, options, sizes ---- */
-
-/* On every way out: the child does not outlive the demo. */
-static void end_child(void)
-{
-    if (child > 0) {
-        kill(child, SIGKILL);
-        waitpid(child, NULL, 0);
-        child = -1;
-    }
-}
+/* ---- Options, sizes ---- */
 
 static const struct demo_info info = {
     .name = "fork-cow",
@@ -357,15 +351,12 @@ int main(int argc, char **argv)
     size = commit_fork_size(&n, page);
     s.size_kb = (long long)size / 1024;
     span = size + 2 * small + 4 * page;
-    if (undo_register(end_child) != 0)
-        narrate_fail_errno(&n, "atexit", errno);
     narrate_observe(&n, observe, NULL);
     char size_text[32];
     format_size(size, size_text, sizeof size_text);
     narrate_intro(&n, "fork-cow (PID %ld): %s mapped; 1 MiB of it written, 1 MiB read, the rest "
                   "untouched; then fork.", (long)getpid(), size_text);
     narrate_run(&n, steps, NARRATE_COUNT(steps));
-    end_child();
     narrate_finish(&n, RESULT_OK, "fork shared, the child's writes copied; every number above "
                    "was measured in this run.");
 }

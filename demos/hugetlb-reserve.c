@@ -221,9 +221,8 @@ static void explain_map(void)
 static void explain_write(void)
 {
     int64_t huge_kB = (int64_t)(huge / 1024), counted = status_kB[1] - status_kB[0];
-    int64_t hugetlb = -1, rss = -1;
-    snapshot_get(&at[1], "Private_Hugetlb", &hugetlb);
-    snapshot_get(&at[1], "Rss", &rss);
+    int64_t hugetlb = snapshot_value(&at[1], "Private_Hugetlb");
+    int64_t rss = snapshot_value(&at[1], "Rss");
     snapshot_report(&n, &at[0], &at[1], (const char *const[]){"HugePages_Free", "HugePages_Rsvd",
                     "Private_Hugetlb", "Rss", "minor_faults", NULL});
     narrate_value(&n, "status_HugetlbPages", "kB", status_kB[0] >= 0, status_kB[0],
@@ -280,8 +279,9 @@ static void explain_noreserve_write(void)
     munmap(q, huge);
 }
 
-/* The lesson as a table: step 1 is one of its first two rows, chosen by the
- * pool (first_step); rows USED_UP on run only on a pool this run grew (main). */
+/* The lesson as a table, one constant a row in its order (counted below). The rows from
+ * RESERVE_REST on use the pool up: main runs them only on a pool this run grew. */
+enum { POOL, GROW_POOL, MAP, WRITE, RESERVE_REST, ONE_MORE, NORESERVE_WRITE, STEPS };
 static const struct narrate_lesson steps[] = {
     {"pool", "Look at the huge-page pool", look_at_pool, explain_pool, NO_QUESTION},
     {"grow_pool", "Grow the huge-page pool for this demo", grow_pool, explain_grow_pool,
@@ -302,7 +302,7 @@ static const struct narrate_lesson steps[] = {
      explain_noreserve_write, "With MAP_NORESERVE, what will the first write do?",
      {"get a surplus page", "SIGBUS"}, {"surplus_at_fault", "sigbus_at_first_write"}},
 };
-enum { GROW = 1, MAP, USED_UP = 4, STEPS = NARRATE_COUNT(steps) };
+_Static_assert(NARRATE_COUNT(steps) == STEPS, "one constant of the step enum per row of steps[]");
 
 /* ---- Options, the pool, and main ---- */
 
@@ -352,14 +352,14 @@ static int first_step(void)
     observe(NULL, true); /* the pool (under the lock, when this run may grow it) */
     spare = spare_now();
     if (spare > 0 || (overcommit > 0 && !may_grow))
-        return 0;
+        return POOL;
     if (!may_grow)
         narrate_finish(&n, RESULT_SKIP, "the huge-page pool has no page to spare (HugePages_Free "
                        "%lld, Rsvd %lld); %s. An administrator can fill it once for everyone: "
                        "echo %lld > /proc/sys/vm/nr_hugepages", (long long)pool[1][FREE],
                        (long long)pool[1][RSVD], why, (long long)pool[1][TOTAL] + 2);
     total = (uint64_t)pool[1][TOTAL] + setup;
-    return GROW;
+    return GROW_POOL;
 }
 
 int main(int argc, char **argv)
@@ -371,7 +371,7 @@ int main(int argc, char **argv)
     huge = huge_kB > 0 ? (size_t)huge_kB * 1024 : 0;
     if (setup && huge) /* 64 pages of 1 GiB would be most of a machine */
         cli_check_fits(&info, "--setup", setup * huge, 4);
-    demo_start(&n, &info, &common, STEPS - 1); /* step 1 is one of two rows */
+    demo_start(&n, &info, &common, 1 + STEPS - MAP); /* step 1 is one of the rows before MAP */
     n.row_page_kb = 0; /* "+512 pages" would not be what one huge page is */
     page = (size_t)sysconf(_SC_PAGESIZE);
     uint64_t knob;
@@ -381,11 +381,11 @@ int main(int argc, char **argv)
     narrate_intro(&n, "hugetlb-reserve (PID %ld): huge-page reservations.", (long)getpid());
     int first = first_step();
     narrate_run(&n, &steps[first], 1);
-    if (first == GROW && !own_pool)
+    if (first == GROW_POOL && !own_pool)
         narrate_finish(&n, RESULT_SKIP, "the kernel found no %zu kB of contiguous free memory to "
                        "add a huge page to the pool; try again after a reboot", huge / 1024);
-    narrate_run(&n, &steps[MAP], (own_pool ? STEPS : USED_UP) - MAP);
-    for (int i = USED_UP; i < STEPS && !own_pool; i++) {
+    narrate_run(&n, &steps[MAP], (own_pool ? STEPS : RESERVE_REST) - MAP);
+    for (int i = RESERVE_REST; i < STEPS && !own_pool; i++) {
         narrate_begin(&n, steps[i].id, steps[i].title); /* the pool is not this run's to use up */
         CONCLUDE(&n, "pool_not_this_runs", true, VALUES(VAL("spare_pages_before_run", spare)),
                  "Not run: this run did not grow the pool, and others may count on its pages. To "

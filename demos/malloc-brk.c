@@ -57,8 +57,10 @@ LESSON_FN static void fix_threshold(void)
 
 /* ---- What each step measured ---- */
 
-/* The steps that other steps look at, by their index in steps[]. */
-enum { MALLOC_127K = 3, MALLOC_1M = 5, FREE_1M, AGAIN_1M, FIXED_THRESHOLD, NSTEPS };
+/* Every row of steps[], in its order: the index that where_was[] and theirs[] keep a step's
+ * numbers under, and that later steps look back by. The table's end checks the count. */
+enum { MALLOC_8, MALLOC_4K, MALLOC_64K, MALLOC_127K, MALLOC_128K, MALLOC_1M, FREE_1M, AGAIN_1M,
+       FIXED_THRESHOLD, NSTEPS };
 
 static struct malloc_side mine;              /* this step's, in this process */
 static struct malloc_side theirs[NSTEPS];    /* the child's, by step */
@@ -211,7 +213,7 @@ static void explain_unmap(void)
  * --predict asks twice. */
 #define WHERE_ASK "Where does this memory come from?", {"from [heap]", "a mapping of its own"}, \
                   {"from_heap_break_moved|from_heap_no_brk", "own_mapping"}
-static const struct narrate_lesson steps[NSTEPS] = {
+static const struct narrate_lesson steps[] = {
     {"malloc_8", "malloc 8 bytes", malloc_8, explain_allocate, NO_QUESTION},
     {"malloc_4k", "malloc 4 KiB", malloc_4k, explain_allocate, NO_QUESTION},
     {"malloc_64k", "malloc 64 KiB", malloc_64k, explain_allocate, NO_QUESTION},
@@ -223,6 +225,8 @@ static const struct narrate_lesson steps[NSTEPS] = {
     {"fixed_threshold", "Fix the threshold with mallopt, malloc 1 MiB", fix_threshold,
      explain_allocate, NO_QUESTION},
 };
+/* A row added or removed without its constant above would shift every index after it. */
+_Static_assert(NARRATE_COUNT(steps) == NSTEPS, "one constant of the step enum per row of steps[]");
 #endif /* VMLAB_GLIBC_MALLOC */
 
 /* ---- Options and the machine ---- */

@@ -110,6 +110,7 @@ LESSON_FN static void end_all(void)
 {
     LESSON(&n, kill(child, SIGKILL); kill(vforked, SIGKILL); kill(spawned, SIGKILL);
            waitpid(child, NULL, 0); waitpid(vforked, NULL, 0); waitpid(spawned, NULL, 0););
+    child = vforked = spawned = -1; /* reaped: their PIDs may be another process's soon */
 }
 
 /* ---- What each step measured ---- */
@@ -321,7 +322,6 @@ static void explain_end(void)
     narrate_fact_int(&n, "charges_kB", charges);
     commit_explain(&n, commit_row(), -charges, "children_charges_returned",
                    "the three children's charges go with them.");
-    child = vforked = spawned = -1;
 }
 
 /* The lesson as a table. With --predict a step asks its question before its
@@ -339,11 +339,12 @@ static const struct narrate_lesson steps[] = {
 
 /* ---- Cleanup, options, sizes ---- */
 
-/* On every way out: no child and no cat outlive the demo. */
+/* On every way out: no child and no cat outlive the demo. Not undo_track_child, which holds
+ * one child: three are alive at once here (fork's and two cats), each killed and reaped. */
 static void end_children(void)
 {
     pid_t *const all[] = {&child, &vforked, &spawned};
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (*all[i] > 0) {
             kill(*all[i], SIGKILL);
             waitpid(*all[i], NULL, 0);
@@ -377,9 +378,12 @@ int main(int argc, char **argv)
     s.size_kb = (long long)size / 1024;
     /* cat's pipe: the read end stays open across exec, the write end does not. */
     int never[2];
-    if (pipe2(never, O_CLOEXEC) != 0 || fcntl(never[0], F_SETFD, 0) != 0 ||
-        undo_register(end_children) != 0)
+    if (pipe2(never, O_CLOEXEC) != 0)
         narrate_fail_errno(&n, "pipe2", errno);
+    if (fcntl(never[0], F_SETFD, 0) != 0)
+        narrate_fail_errno(&n, "fcntl", errno);
+    if (undo_register(end_children) != 0)
+        narrate_fail_errno(&n, "atexit", errno);
     if (!realpath("/bin/cat", s.cat_exe))
         narrate_fail_errno(&n, "realpath /bin/cat", errno);
     snprintf(cat_input, sizeof cat_input, "/proc/self/fd/%d", never[0]);
