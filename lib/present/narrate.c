@@ -151,7 +151,7 @@ void narrate_run(struct narrator *n, const struct narrate_lesson *steps, int cou
 {
     for (const struct narrate_lesson *st = steps; st < steps + count; st++) {
         narrate_begin(n, st->id, st->title);
-        if (st->ask && !narrate_question_listed(n->lessons, st->ask) && !n->bug[0])
+        if (st->ask && narrate_question_place(n->lessons, st->ask) < 0 && !n->bug[0])
             snprintf(n->bug, sizeof n->bug, "step %d (%s) asks a question of no table in "
                      "demo_info.lessons: --help would not offer --predict", n->step, st->id);
         if (st->ask)
@@ -260,12 +260,8 @@ void narrate_value(struct narrator *n, const char *key, const char *unit, bool h
     if (n->nrows == NARRATE_MAX_ROWS)
         return;
     struct narrate_row *r = &n->rows[n->nrows++];
+    *r = (struct narrate_row){"", unit, has_before, has_after, before, after};
     snprintf(r->key, sizeof r->key, "%s", key);
-    r->unit = unit;
-    r->has_before = has_before;
-    r->before = before;
-    r->has_after = has_after;
-    r->after = after;
 }
 
 static struct narrate_fact *new_fact(struct narrator *n, const char *key)
@@ -273,12 +269,8 @@ static struct narrate_fact *new_fact(struct narrator *n, const char *key)
     if (n->nfacts == NARRATE_MAX_FACTS)
         return NULL;
     struct narrate_fact *f = &n->facts[n->nfacts++];
+    *f = (struct narrate_fact){.picture = NULL};
     snprintf(f->key, sizeof f->key, "%s", key);
-    f->text[0] = '\0';
-    f->picture = NULL;
-    f->from = NULL;
-    f->is_number = false;
-    f->is_series = false;
     return f;
 }
 
@@ -799,18 +791,6 @@ void narrate_summary(struct narrator *n, const char *key, int64_t value)
         n->summary[n->nsummary++] = (struct finding_value){key, value};
 }
 
-/* "demo: what reason" on stderr: one line for a script or a log (grep finds
- * the whole sentence), folded at 80 columns for a person at a terminal. */
-static void print_message(const char *demo, const char *what, const char *reason)
-{
-    char line[1400];
-    snprintf(line, sizeof line, "%s: %s%s", demo, what, reason);
-    if (isatty(STDERR_FILENO))
-        cli_print_wrapped(stderr, line, 4);
-    else
-        fprintf(stderr, "%s\n", line);
-}
-
 void narrate_finish(struct narrator *n, enum narrate_result result, const char *fmt, ...)
 {
     static const char *const names[] = {"ok", "skip", "fail"};
@@ -897,10 +877,8 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
     }
     if (n->nsteps > 0)
         announce_clear();
-    if (result == RESULT_SKIP)
-        print_message(n->demo, "cannot show this here: ", reason);
-    else if (result == RESULT_FAIL)
-        print_message(n->demo, "", reason);
+    if (result != RESULT_OK)
+        cli_notice(n->demo, "%s%s", result == RESULT_SKIP ? "cannot show this here: " : "", reason);
     exit(codes[result]);
 }
 
