@@ -89,6 +89,9 @@ static void svg_help(const struct demo_info *info, char *help, size_t len)
 #define MAX_OPTIONS 32
 /* Option help starts in this column, as in GNU programs' --help. */
 #define HELP_COLUMN 22
+/* Help text is wrapped to this many columns (at most 80 with the newline's
+ * column to spare, so that no terminal wraps a line on its own). */
+#define CLI_HELP_WIDTH 79
 
 /* Columns a UTF-8 string takes: one per character (every character the
  * help texts use is one column wide). */
@@ -270,8 +273,10 @@ static void write_help(const struct demo_info *info, FILE *out)
         fputs("\nExamples:\n", out);
         cli_print_wrapped(out, info->examples, 4);
     }
-    snprintf(line, sizeof line, "Exit status: %s",
-             info->exit_status ? info->exit_status : CLI_DEMO_EXIT_STATUS);
+    snprintf(line, sizeof line, "Exit status: %s", info->exit_status ? info->exit_status :
+             "0 the demo ran and explained what the kernel did; 1 a system call failed (the "
+             "message names it); 2 bad usage; 77 this machine cannot show it (the message "
+             "says why and what would enable it).");
     fputc('\n', out);
     cli_print_wrapped(out, line, 0);
 }
@@ -473,17 +478,16 @@ void cli_check_fits(const struct demo_info *info, const char *option, uint64_t b
 
 static void parse_color(const struct demo_info *info, const char *arg, struct cli_common *common)
 {
+    static const char *const modes[] = {[COLOR_AUTO] = "auto", [COLOR_ALWAYS] = "always",
+                                        [COLOR_NEVER] = "never"};
     char quoted[200];
-    if (strcmp(arg, "auto") == 0)
-        common->color = COLOR_AUTO;
-    else if (strcmp(arg, "always") == 0)
-        common->color = COLOR_ALWAYS;
-    else if (strcmp(arg, "never") == 0)
-        common->color = COLOR_NEVER;
-    else {
-        cli_quote(arg, quoted, sizeof quoted);
-        cli_usage_error(info, "--color: '%s' is not auto, always or never", quoted);
-    }
+    for (int m = COLOR_AUTO; m <= COLOR_NEVER; m++)
+        if (strcmp(arg, modes[m]) == 0) {
+            common->color = (enum color_mode)m;
+            return;
+        }
+    cli_quote(arg, quoted, sizeof quoted);
+    cli_usage_error(info, "--color: '%s' is not auto, always or never", quoted);
 }
 
 /* "b,a,c": one letter a-z per step, in order; '-' skips a step. */
@@ -542,7 +546,6 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
 {
     struct option longopts[MAX_OPTIONS + 1];
     bool seen[MAX_OPTIONS] = {false};
-    const char *names[MAX_OPTIONS];
     size_t n = 0;
     char quoted[200];
 
@@ -550,20 +553,16 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
         fprintf(stderr, "%s: too many options for cli_parse\n", info->name);
         exit(EXIT_RUNTIME);
     }
-    for (size_t i = 0; i < info->noptions; i++, n++) {
-        longopts[n] = (struct option){info->options[i].name,
-                                      info->options[i].arg ? required_argument : no_argument,
-                                      NULL, OPT_DEMO_BASE + (int)i};
-        names[n] = info->options[i].name;
-    }
-    for (size_t i = 0; i < NCOMMON; i++) {
-        if (!offered(info, i))
-            continue;
-        longopts[n] = (struct option){common_options[i].name,
-                                      common_options[i].arg ? required_argument : no_argument,
-                                      NULL, common_ids[i]};
-        names[n++] = common_options[i].name;
-    }
+    for (size_t i = 0; i < info->noptions; i++)
+        longopts[n++] = (struct option){info->options[i].name,
+                                        info->options[i].arg ? required_argument : no_argument,
+                                        NULL, OPT_DEMO_BASE + (int)i};
+    for (size_t i = 0; i < NCOMMON; i++)
+        if (offered(info, i))
+            longopts[n++] = (struct option){common_options[i].name,
+                                            common_options[i].arg ? required_argument
+                                                                  : no_argument,
+                                            NULL, common_ids[i]};
     longopts[n] = (struct option){NULL, 0, NULL, 0};
 
     *common = (struct cli_common){.color = COLOR_AUTO};
@@ -596,11 +595,11 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
         if (index >= 0 && optarg && took_next_option(argv[optind - 1], optarg)) {
             cli_quote(optarg, quoted, sizeof quoted);
             cli_usage_error(info, "option '--%s' needs a value ('%s' is an option)",
-                            names[index], quoted);
+                            longopts[index].name, quoted);
         }
         if (index >= 0) {
             if (seen[index])
-                cli_usage_error(info, "--%s is given more than once", names[index]);
+                cli_usage_error(info, "--%s is given more than once", longopts[index].name);
             seen[index] = true;
         }
         switch (opt) {

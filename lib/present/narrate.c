@@ -246,12 +246,18 @@ bool narrate_finding(struct narrator *n, const char *id, bool held,
     return held;
 }
 
-bool narrate_held(const struct narrator *n, const char *id)
+const struct narrate_finding *narrate_found(const struct narrator *n, const char *id)
 {
     for (size_t i = 0; i < n->nfindings; i++)
         if (strcmp(n->findings[i].id, id) == 0)
-            return n->findings[i].held;
-    return false;
+            return &n->findings[i];
+    return NULL;
+}
+
+bool narrate_held(const struct narrator *n, const char *id)
+{
+    const struct narrate_finding *f = narrate_found(n, id);
+    return f && f->held;
 }
 
 void narrate_value(struct narrator *n, const char *key, const char *unit, bool has_before,
@@ -401,6 +407,10 @@ static size_t utf8_sequence(const unsigned char *s)
 
 void json_write_string(FILE *out, const char *s)
 {
+    if (!s) {
+        fputs("null", out);
+        return;
+    }
     const unsigned char *p = (const unsigned char *)s;
     fputc('"', out);
     while (*p) {
@@ -496,10 +506,7 @@ static void json_sentences(struct narrator *n)
         const struct narrate_sentence *s = &n->sentences[i];
         snprintf(text, sizeof text, "%.*s", (int)s->len, n->note + s->start);
         fputs(i ? ",{\"finding\":" : "{\"finding\":", out);
-        if (s->finding[0])
-            json_write_string(out, s->finding);
-        else
-            fputs("null", out);
+        json_write_string(out, s->finding[0] ? s->finding : NULL);
         fputs(",\"text\":", out);
         json_write_string(out, text);
         fputc('}', out);

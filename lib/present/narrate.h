@@ -297,7 +297,8 @@ noreturn void narrate_finish(struct narrator *n, enum narrate_result result, con
 /* A system call failed: "mmap: ENOMEM (Cannot allocate memory)", exit 1. */
 noreturn void narrate_fail_errno(struct narrator *n, const char *call, int err);
 
-/* Writes s as a JSON string literal (with quotes), escaping what JSON requires. */
+/* Writes s as a JSON string literal (with quotes), escaping what JSON requires;
+ * NULL as null. */
 void json_write_string(FILE *out, const char *s);
 
 #endif

@@ -63,14 +63,6 @@ void narrate_answer(struct narrator *n, int measured, const char *finding)
     }
 }
 
-static bool recorded(const struct narrator *n, const char *id)
-{
-    for (size_t f = 0; f < n->nfindings; f++)
-        if (strcmp(n->findings[f].id, id) == 0)
-            return true;
-    return false;
-}
-
 void narrate_answer_from(struct narrator *n, const char *const because[NARRATE_MAX_CHOICES])
 {
     bool any_recorded = false;
@@ -83,7 +75,7 @@ void narrate_answer_from(struct narrator *n, const char *const because[NARRATE_M
                 narrate_answer(n, i, one);
                 return;
             }
-            any_recorded |= recorded(n, one);
+            any_recorded |= narrate_found(n, one) != NULL;
             id += len + (id[len] == '|');
         }
     }

@@ -10,6 +10,8 @@
 void predict_read(struct narrator *n);
 void predict_plain(struct narrator *n);
 void predict_json(struct narrator *n);
+/* The finding id recorded in this step, or NULL. */
+const struct narrate_finding *narrate_found(const struct narrator *n, const char *id);
 /* The answer from a table of finding ids, one per choice ("a|b": either):
  * the first choice with a finding that held in this step, else none. */
 void narrate_answer_from(struct narrator *n, const char *const because[NARRATE_MAX_CHOICES]);
