@@ -18,7 +18,7 @@
 
 enum {
     OPT_HELP = 'h', OPT_VERSION = 'V',
-    OPT_STEP = 1000, OPT_PREDICT, OPT_ANSWERS, OPT_JSON, OPT_SVG, OPT_COLOR,
+    OPT_STEP = 1000, OPT_PREDICT, OPT_ANSWERS, OPT_JSON, OPT_SVG, /* a lesson's */ OPT_COLOR,
     OPT_DEMO_BASE = 2000
 };
 
@@ -37,20 +37,14 @@ static const int common_ids[] = {OPT_STEP,  OPT_PREDICT, OPT_ANSWERS, OPT_JSON,
 static const char common_letters[] = {0, 0, 0, 0, 0, 0, 'h', 'V'}; /* -h and -V, as GNU programs */
 #define NCOMMON (sizeof common_options / sizeof common_options[0])
 
-/* The options that only a lesson (a program with steps) takes. */
-static bool lesson_only(int id)
-{
-    return id == OPT_STEP || id == OPT_PREDICT || id == OPT_ANSWERS || id == OPT_JSON ||
-           id == OPT_SVG;
-}
-
 static bool offered(const struct demo_info *info, size_t common_index)
 {
     int id = common_ids[common_index];
-    if (info->tool && lesson_only(id))
+    /* A tool takes none of a lesson's options (--step to --svg). A program that runs the
+     * demos passes --step and --predict on; a list of answers or a picture belongs to one
+     * demo's run. */
+    if (info->tool && id >= OPT_STEP && id <= OPT_SVG)
         return false;
-    /* A program that runs the demos passes --step and --predict on; a list
-     * of answers or a picture belongs to one demo's run. */
     return !(info->runs_demos && (id == OPT_ANSWERS || id == OPT_SVG));
 }
 
@@ -205,17 +199,21 @@ void cli_print_wrapped(FILE *out, const char *text, int hang)
     cli_print_folded(out, text, CLI_HELP_WIDTH, hang);
 }
 
+/* "Usage: NAME [options] ARGS": its length. */
+static int usage_line(const struct demo_info *info, char *line, size_t len)
+{
+    return snprintf(line, len, "Usage: %s [options]%s%s", info->name, info->args ? " " : "",
+                    info->args ? info->args : "");
+}
+
 /* The one usage line under an error message: "Usage: NAME [options] ARGS
  * (more: --help)"; the options themselves are in --help. A line that would
  * not fit 80 columns drops its "(more: --help)". */
 static void print_synopsis(const struct demo_info *info, FILE *out)
 {
     char line[512];
-    const char *gap = info->args ? " " : "", *args = info->args ? info->args : "";
-    int n = snprintf(line, sizeof line, "Usage: %s [options]%s%s (more: --help)", info->name, gap, args);
-    if (n < 0 || n > CLI_HELP_WIDTH)
-        snprintf(line, sizeof line, "Usage: %s [options]%s%s", info->name, gap, args);
-    fprintf(out, "%s\n", line);
+    int n = usage_line(info, line, sizeof line);
+    fprintf(out, "%s%s\n", line, n + 15 <= CLI_HELP_WIDTH ? " (more: --help)" : "");
 }
 
 /* "  -h, --help          show this help and exit", wrapped under its column;
@@ -247,8 +245,7 @@ static bool takes_sizes(const struct demo_info *info)
 static void write_help(const struct demo_info *info, FILE *out)
 {
     char line[1024];
-    snprintf(line, sizeof line, "Usage: %s [options]%s%s", info->name, info->args ? " " : "",
-             info->args ? info->args : "");
+    usage_line(info, line, sizeof line);
     cli_print_wrapped(out, line, (int)strlen("Usage: ") + (int)strlen(info->name) + 1);
     fputc('\n', out);
     cli_print_wrapped(out, info->summary, 0);

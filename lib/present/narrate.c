@@ -52,15 +52,11 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
         n->color = tty_out && !(no_color && no_color[0]);
     if (n->json)
         n->color = false;
-    n->svg = common->svg;
-    n->predict = common->predict;
+    n->common = common;
     n->answers = common->answers[0] ? common->answers : NULL;
-    n->args = common->args;
-    n->nargs = common->nargs;
-    n->lessons = common->lessons;
     if (n->answers && common->info)
         cli_check_answers(common); /* before anything runs: a list that fits this run */
-    if (n->predict && !n->answers && !(isatty(STDIN_FILENO) && (tty_out || n->json))) {
+    if (n->common->predict && !n->answers && !(isatty(STDIN_FILENO) && (tty_out || n->json))) {
         cli_notice(demo, "--predict asks at a terminal; without one, give the answers with "
                    "--answers (e.g. --answers b,a,c)");
         exit(EXIT_USAGE);
@@ -151,7 +147,7 @@ void narrate_run(struct narrator *n, const struct narrate_lesson *steps, int cou
 {
     for (const struct narrate_lesson *st = steps; st < steps + count; st++) {
         narrate_begin(n, st->id, st->title);
-        if (st->ask && narrate_question_place(n->lessons, st->ask) < 0 && !n->bug[0])
+        if (st->ask && narrate_question_place(n->common->lessons, st->ask) < 0 && !n->bug[0])
             snprintf(n->bug, sizeof n->bug, "step %d (%s) asks a question of no table in "
                      "demo_info.lessons: --help would not offer --predict", n->step, st->id);
         if (st->ask)
@@ -778,7 +774,7 @@ static void plain_step(struct narrator *n)
 void narrate_end_step(struct narrator *n)
 {
     n->in_step = false;
-    if (n->svg && !picture_book_add_step(&n->book, n) && !n->bug[0])
+    if (n->common->svg && !picture_book_add_step(&n->book, n) && !n->bug[0])
         snprintf(n->bug, sizeof n->bug, "--svg: out of memory while keeping step %d", n->step);
     if (n->json)
         json_step(n);
@@ -818,13 +814,13 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         snprintf(reason + used, sizeof reason - used, "%s%s", used ? "; and " : "", failed);
         result = RESULT_FAIL;
     }
-    if (n->svg && result == RESULT_OK) {
+    if (n->common->svg && result == RESULT_OK) {
         struct machine m;
         machine_read(&m);
-        if (picture_book_write(n->book, n->svg, n->demo, m.commit_limit_kB) != 0) {
+        if (picture_book_write(n->book, n->common->svg, n->demo, m.commit_limit_kB) != 0) {
             char msg[256];
             errno_describe("--svg: writing the picture", errno, msg, sizeof msg);
-            snprintf(reason, sizeof reason, "%s (%s)", msg, n->svg);
+            snprintf(reason, sizeof reason, "%s (%s)", msg, n->common->svg);
             result = RESULT_FAIL;
         }
     }
@@ -846,12 +842,12 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
                 NARRATE_JSON_SCHEMA, VMLAB_VERSION, names[result]);
         json_write_string(n->out, reason);
         fputs(",\"args\":[", n->out);
-        for (int i = 0; i < n->nargs; i++) {
+        for (int i = 0; i < n->common->nargs; i++) {
             fputs(i ? "," : "", n->out);
-            json_write_string(n->out, n->args[i]);
+            json_write_string(n->out, n->common->args[i]);
         }
         fputc(']', n->out);
-        if (n->predict && n->questions > 0) /* the tour passes --predict on, asking nothing */
+        if (n->common->predict && n->questions > 0) /* the tour passes --predict on, asking nothing */
             fprintf(n->out, ",\"score\":{\"questions\":%d,\"asked\":%d,\"right\":%d}",
                     n->questions, n->asked, n->right);
         for (size_t i = 0; i < n->nsummary; i++) {
@@ -868,11 +864,11 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         snprintf(line, sizeof line, "%sDone:%s %s", paint(n, BOLD), paint(n, RESET), reason);
         cli_print_wrapped(n->out, line, 6);
         int unchecked = n->questions - n->asked;
-        if (n->predict && unchecked)
+        if (n->common->predict && unchecked)
             fprintf(n->out, "%sYour predictions:%s %d of %d right; %d unchecked (skipped, or "
                     "no choice fitted).\n", paint(n, BOLD), paint(n, RESET), n->right,
                     n->questions, unchecked);
-        else if (n->predict && n->questions > 0)
+        else if (n->common->predict && n->questions > 0)
             fprintf(n->out, "%sYour predictions:%s %d of %d right.\n", paint(n, BOLD),
                     paint(n, RESET), n->right, n->questions);
     }

@@ -90,8 +90,7 @@ struct narrate_question {
 
 struct narrator {
     const char *demo;
-    const char *const *args;  /* the command line's, but --json (cli_common's) */
-    int nargs;
+    const struct cli_common *common; /* the command line (the caller keeps it to the end) */
     bool json, pause, color;
     bool header_shown;        /* plain: the step's title already printed (narrate_live) */
     long row_page_kb;         /* plain rows in kB also count pages of this size; 0: they do
@@ -116,15 +115,12 @@ struct narrator {
     const char *watch_next_name; /* and its name, for narrate_watch_named */
     bool in_step;
     int lesson_errno;          /* errno just after the last LESSON's code, before its observer */
-    bool predict;              /* --predict or --answers */
     const char *answers;       /* --answers, one letter a question, or NULL: ask */
-    const struct lesson_table *lessons; /* the demo's tables: which question is which */
     struct narrate_question question;
     int questions;             /* the score so far: questions put, */
     int asked, right;          /* predictions checked against a measurement, and right */
     struct finding_value summary[8];
     size_t nsummary;
-    const char *svg;           /* --svg FILE: the picture book is written there */
     struct picture_book *book;
     /* Set by demo_start (lib/safety/needs): puts back what this run changed,
      * before narrate_finish reports; -1 when it could not. */

@@ -35,7 +35,7 @@ int narrate_question_place(const struct lesson_table *lessons, const char *quest
 
 void narrate_ask(struct narrator *n, const char *question, const char *const choices[])
 {
-    if (!n->predict)
+    if (!n->common->predict)
         return;
     struct narrate_question *q = &n->question;
     *q = (struct narrate_question){.asked = true, .text = question, .choices = choices,
@@ -43,7 +43,7 @@ void narrate_ask(struct narrator *n, const char *question, const char *const cho
     /* Its place in the tables, so that a letter of --answers belongs to the same question
      * on every machine, whatever rows run there (narrate_run has checked that it is
      * there); a program without tables, such as a test's, asks in order. */
-    q->index = n->lessons ? narrate_question_place(n->lessons, question) : n->questions;
+    q->index = n->common->lessons ? narrate_question_place(n->common->lessons, question) : n->questions;
     n->questions++;
     while (q->nchoices < NARRATE_MAX_CHOICES && choices[q->nchoices])
         q->nchoices++;
