@@ -45,13 +45,9 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
     n->out = stdout;
     n->row_page_kb = sysconf(_SC_PAGESIZE) / 1024;
     const char *no_color = getenv("NO_COLOR");
-    bool tty_out = isatty(STDOUT_FILENO);
-    if (common->color == COLOR_ALWAYS)
-        n->color = true;
-    else if (common->color == COLOR_AUTO)
-        n->color = tty_out && !(no_color && no_color[0]);
-    if (n->json)
-        n->color = false;
+    bool tty_out = isatty(STDOUT_FILENO), auto_color = tty_out && !(no_color && no_color[0]);
+    n->color = !n->json && (common->color == COLOR_ALWAYS ||
+                            (common->color == COLOR_AUTO && auto_color));
     n->common = common;
     n->answers = common->answers[0] ? common->answers : NULL;
     if (n->answers && common->info)
@@ -814,9 +810,10 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         snprintf(reason + used, sizeof reason - used, "%s%s", used ? "; and " : "", failed);
         result = RESULT_FAIL;
     }
-    if (n->common->svg && result == RESULT_OK) {
-        struct machine m;
+    struct machine m; /* for the picture's CommitLimit and the JSON's last line */
+    if (n->common->svg || n->json)
         machine_read(&m);
+    if (n->common->svg && result == RESULT_OK) {
         if (picture_book_write(n->book, n->common->svg, n->demo, m.commit_limit_kB) != 0) {
             char msg[256];
             errno_describe("--svg: writing the picture", errno, msg, sizeof msg);
@@ -834,8 +831,6 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
     }
 
     if (n->json) {
-        struct machine m;
-        machine_read(&m);
         fputs("{\"demo\":", n->out);
         json_write_string(n->out, n->demo);
         fprintf(n->out, ",\"schema\":%d,\"vmlab\":\"%s\",\"result\":\"%s\",\"reason\":",
