@@ -177,8 +177,7 @@ void predict_json(struct narrator *n)
     json_write_string(out, q->text);
     fputs(",\"choices\":[", out);
     for (int i = 0; i < q->nchoices; i++) {
-        if (i)
-            fputc(',', out);
+        fputs(i ? "," : "", out);
         json_write_string(out, q->choices[i]);
     }
     fputc(']', out);
