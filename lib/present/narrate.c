@@ -829,7 +829,8 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         snprintf(reason, sizeof reason, "internal error: %s", n->bug);
         result = RESULT_FAIL;
     }
-
+    /* A score where questions were put (the tour passes --predict on, asking nothing). */
+    bool scored = n->common->predict && n->questions > 0;
     if (n->json) {
         fputs("{\"demo\":", n->out);
         json_write_string(n->out, n->demo);
@@ -842,7 +843,7 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
             json_write_string(n->out, n->common->args[i]);
         }
         fputc(']', n->out);
-        if (n->common->predict && n->questions > 0) /* the tour passes --predict on, asking nothing */
+        if (scored)
             fprintf(n->out, ",\"score\":{\"questions\":%d,\"asked\":%d,\"right\":%d}",
                     n->questions, n->asked, n->right);
         for (size_t i = 0; i < n->nsummary; i++) {
@@ -858,14 +859,14 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         char line[1200];
         snprintf(line, sizeof line, "%sDone:%s %s", paint(n, BOLD), paint(n, RESET), reason);
         cli_print_wrapped(n->out, line, 6);
-        int unchecked = n->questions - n->asked;
-        if (n->common->predict && unchecked)
-            fprintf(n->out, "%sYour predictions:%s %d of %d right; %d unchecked (skipped, or "
-                    "no choice fitted).\n", paint(n, BOLD), paint(n, RESET), n->right,
-                    n->questions, unchecked);
-        else if (n->common->predict && n->questions > 0)
-            fprintf(n->out, "%sYour predictions:%s %d of %d right.\n", paint(n, BOLD),
+        if (scored) {
+            fprintf(n->out, "%sYour predictions:%s %d of %d right", paint(n, BOLD),
                     paint(n, RESET), n->right, n->questions);
+            if (n->asked < n->questions)
+                fprintf(n->out, "; %d unchecked (skipped, or no choice fitted)",
+                        n->questions - n->asked);
+            fputs(".\n", n->out);
+        }
     }
     /* Output errors (a full disk, a closed pipe) are checked here, once, for
      * every printf before: a run whose report was lost did not succeed. */

@@ -43,7 +43,8 @@ void narrate_ask(struct narrator *n, const char *question, const char *const cho
     /* Its place in the tables, so that a letter of --answers belongs to the same question
      * on every machine, whatever rows run there (narrate_run has checked that it is
      * there); a program without tables, such as a test's, asks in order. */
-    q->index = n->common->lessons ? narrate_question_place(n->common->lessons, question) : n->questions;
+    const struct lesson_table *tables = n->common->lessons;
+    q->index = tables ? narrate_question_place(tables, question) : n->questions;
     n->questions++;
     while (q->nchoices < NARRATE_MAX_CHOICES && choices[q->nchoices])
         q->nchoices++;
