@@ -352,46 +352,27 @@ void cli_quote(const char *text, char *buf, size_t len)
 
 bool cli_parse_size(const char *text, uint64_t *bytes, const char **why)
 {
-    const char *s = text;
+    static const char suffixes[] = "KMGT"; /* K: 1 << 10, M: 1 << 20, ... */
+    const char *s = text, *suffix = NULL;
     uint64_t value = 0;
-    if (*s == '\0') {
+    *why = NULL;
+    if (*s == '\0')
         *why = "is empty";
-        return false;
-    }
-    if (*s == '-') {
+    else if (*s == '-')
         *why = "must not be negative";
-        return false;
-    }
-    if (!isdigit((unsigned char)*s)) {
+    else if (!isdigit((unsigned char)*s))
         *why = "is not a number";
-        return false;
-    }
-    if (procfs_parse_decimal(&s, &value) != PROCFS_OK) {
+    else if (procfs_parse_decimal(&s, &value) != PROCFS_OK)
         *why = "is too large"; /* a digit is there: only an overflow is left */
-        return false;
-    }
-    unsigned shift = 0;
-    switch (*s) {
-    case '\0': break;
-    case 'K': case 'k': shift = 10; s++; break;
-    case 'M': case 'm': shift = 20; s++; break;
-    case 'G': case 'g': shift = 30; s++; break;
-    case 'T': case 't': shift = 40; s++; break;
-    case '.': case ',':
+    else if (*s == '.' || *s == ',')
         *why = "is not a whole number (write 1536K, not 1.5M)";
-        return false;
-    default:
+    else if (*s && (!(suffix = strchr(suffixes, toupper((unsigned char)*s))) || s[1]))
         *why = "has an unknown suffix (use K, M, G or T)";
-        return false;
-    }
-    if (*s != '\0') {
-        *why = "has an unknown suffix (use K, M, G or T)";
-        return false;
-    }
-    if (shift && value > (UINT64_MAX >> shift)) {
+    unsigned shift = suffix ? 10 * (unsigned)(suffix - suffixes + 1) : 0;
+    if (!*why && value > (UINT64_MAX >> shift))
         *why = "is too large";
+    if (*why)
         return false;
-    }
     *bytes = value << shift;
     return true;
 }
