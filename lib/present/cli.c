@@ -14,6 +14,7 @@
 
 #include "errors.h"
 #include "narrate.h"
+#include "predict.h"
 #include "procfs.h"
 
 enum {

@@ -206,11 +206,6 @@ struct narrate_lesson {
 #define TABLE(table) {(table), NARRATE_COUNT(table)}
 #define LESSONS(...) ((const struct lesson_table[]){__VA_ARGS__, {NULL, 0}})
 void narrate_run(struct narrator *n, const struct narrate_lesson *steps, int count);
-/* The questions of a demo's tables (in the order --answers gives their letters), the
- * row that asks question i (0 ..), and the place of a question (-1: in no table). */
-int narrate_questions(const struct lesson_table *lessons);
-const struct narrate_lesson *narrate_question_row(const struct lesson_table *lessons, int i);
-int narrate_question_place(const struct lesson_table *lessons, const char *question);
 
 /* ---- Predict, then check (--predict) ----
  * Without --predict nothing is asked. With it, a row's question is shown after its code
