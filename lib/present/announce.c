@@ -64,45 +64,34 @@ void announce_clear(void)
 }
 
 /* The file's text: "key value" lines; unknown keys are a newer writer's. */
-static bool parse(const char *text, struct announcement *a)
+static bool parse(char *text, struct announcement *a)
 {
     memset(a, 0, sizeof *a);
-    bool have_pid = false, have_demo = false;
-    const char *line = text;
-    while (*line) {
-        size_t len = strcspn(line, "\n");
-        char buf[200];
-        snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), line);
-        char *value = strchr(buf, ' ');
-        if (value) {
-            *value++ = '\0';
-            char *end;
-            if (strcmp(buf, "pid") == 0) {
-                a->pid = strtol(value, &end, 10);
-                have_pid = *end == '\0' && a->pid > 0;
-            } else if (strcmp(buf, "demo") == 0) {
-                snprintf(a->demo, sizeof a->demo, "%s", value);
-                have_demo = a->demo[0] != '\0';
-            } else if (strcmp(buf, "step") == 0) {
-                long step = strtol(value, &end, 10), steps = 0;
-                if (*end == '/')
-                    steps = strtol(end + 1, &end, 10);
-                bool ok = *end == '\0' && step >= 0 && steps >= step && steps < 1000;
-                a->step = ok ? (int)step : 0;
-                a->steps = ok ? (int)steps : 0;
-            } else if (strcmp(buf, "addr") == 0) {
-                a->addr = (uintptr_t)strtoull(value, &end, 16);
-                if (*end != '\0')
-                    a->addr = 0;
-            } else if (strcmp(buf, "title") == 0) {
-                snprintf(a->title, sizeof a->title, "%s", value);
-            } /* other keys: a newer writer; ignored */
+    char *save = NULL, *end;
+    for (char *key = strtok_r(text, "\n", &save); key; key = strtok_r(NULL, "\n", &save)) {
+        char *value = strchr(key, ' ');
+        if (!value)
+            continue;
+        *value++ = '\0';
+        if (strcmp(key, "pid") == 0) {
+            a->pid = strtol(value, &end, 10);
+            a->pid = *end == '\0' && a->pid > 0 ? a->pid : 0;
+        } else if (strcmp(key, "demo") == 0) {
+            snprintf(a->demo, sizeof a->demo, "%s", value);
+        } else if (strcmp(key, "step") == 0) {
+            long step = strtol(value, &end, 10);
+            long steps = *end == '/' ? strtol(end + 1, &end, 10) : 0;
+            bool ok = *end == '\0' && step >= 0 && steps >= step && steps < 1000;
+            a->step = ok ? (int)step : 0;
+            a->steps = ok ? (int)steps : 0;
+        } else if (strcmp(key, "addr") == 0) {
+            a->addr = (uintptr_t)strtoull(value, &end, 16);
+            a->addr = *end == '\0' ? a->addr : 0;
+        } else if (strcmp(key, "title") == 0) {
+            snprintf(a->title, sizeof a->title, "%s", value);
         }
-        line += len;
-        if (*line == '\n')
-            line++;
     }
-    return have_pid && have_demo;
+    return a->pid > 0 && a->demo[0];
 }
 
 bool announce_read(const char *path, struct announcement *a)

@@ -14,11 +14,12 @@
 
 #include "errors.h"
 #include "narrate.h"
+#include "predict.h"
 #include "procfs.h"
 
 enum {
     OPT_HELP = 'h', OPT_VERSION = 'V',
-    OPT_STEP = 1000, OPT_PREDICT, OPT_ANSWERS, OPT_JSON, OPT_SVG, OPT_COLOR,
+    OPT_STEP = 1000, OPT_PREDICT, OPT_ANSWERS, OPT_JSON, OPT_SVG, /* a lesson's */ OPT_COLOR,
     OPT_DEMO_BASE = 2000
 };
 
@@ -37,20 +38,14 @@ static const int common_ids[] = {OPT_STEP,  OPT_PREDICT, OPT_ANSWERS, OPT_JSON,
 static const char common_letters[] = {0, 0, 0, 0, 0, 0, 'h', 'V'}; /* -h and -V, as GNU programs */
 #define NCOMMON (sizeof common_options / sizeof common_options[0])
 
-/* The options that only a lesson (a program with steps) takes. */
-static bool lesson_only(int id)
-{
-    return id == OPT_STEP || id == OPT_PREDICT || id == OPT_ANSWERS || id == OPT_JSON ||
-           id == OPT_SVG;
-}
-
 static bool offered(const struct demo_info *info, size_t common_index)
 {
     int id = common_ids[common_index];
-    if (info->tool && lesson_only(id))
+    /* A tool takes none of a lesson's options (--step to --svg). A program that runs the
+     * demos passes --step and --predict on; a list of answers or a picture belongs to one
+     * demo's run. */
+    if (info->tool && id >= OPT_STEP && id <= OPT_SVG)
         return false;
-    /* A program that runs the demos passes --step and --predict on; a list
-     * of answers or a picture belongs to one demo's run. */
     return !(info->runs_demos && (id == OPT_ANSWERS || id == OPT_SVG));
 }
 
@@ -89,6 +84,9 @@ static void svg_help(const struct demo_info *info, char *help, size_t len)
 #define MAX_OPTIONS 32
 /* Option help starts in this column, as in GNU programs' --help. */
 #define HELP_COLUMN 22
+/* Help text is wrapped to this many columns (at most 80 with the newline's
+ * column to spare, so that no terminal wraps a line on its own). */
+#define CLI_HELP_WIDTH 79
 
 /* Columns a UTF-8 string takes: one per character (every character the
  * help texts use is one column wide). */
@@ -202,17 +200,21 @@ void cli_print_wrapped(FILE *out, const char *text, int hang)
     cli_print_folded(out, text, CLI_HELP_WIDTH, hang);
 }
 
+/* "Usage: NAME [options] ARGS": its length. */
+static int usage_line(const struct demo_info *info, char *line, size_t len)
+{
+    return snprintf(line, len, "Usage: %s [options]%s%s", info->name, info->args ? " " : "",
+                    info->args ? info->args : "");
+}
+
 /* The one usage line under an error message: "Usage: NAME [options] ARGS
  * (more: --help)"; the options themselves are in --help. A line that would
  * not fit 80 columns drops its "(more: --help)". */
 static void print_synopsis(const struct demo_info *info, FILE *out)
 {
     char line[512];
-    const char *gap = info->args ? " " : "", *args = info->args ? info->args : "";
-    int n = snprintf(line, sizeof line, "Usage: %s [options]%s%s (more: --help)", info->name, gap, args);
-    if (n < 0 || n > CLI_HELP_WIDTH)
-        snprintf(line, sizeof line, "Usage: %s [options]%s%s", info->name, gap, args);
-    fprintf(out, "%s\n", line);
+    int n = usage_line(info, line, sizeof line);
+    fprintf(out, "%s%s\n", line, n + 15 <= CLI_HELP_WIDTH ? " (more: --help)" : "");
 }
 
 /* "  -h, --help          show this help and exit", wrapped under its column;
@@ -244,8 +246,7 @@ static bool takes_sizes(const struct demo_info *info)
 static void write_help(const struct demo_info *info, FILE *out)
 {
     char line[1024];
-    snprintf(line, sizeof line, "Usage: %s [options]%s%s", info->name, info->args ? " " : "",
-             info->args ? info->args : "");
+    usage_line(info, line, sizeof line);
     cli_print_wrapped(out, line, (int)strlen("Usage: ") + (int)strlen(info->name) + 1);
     fputc('\n', out);
     cli_print_wrapped(out, info->summary, 0);
@@ -270,8 +271,10 @@ static void write_help(const struct demo_info *info, FILE *out)
         fputs("\nExamples:\n", out);
         cli_print_wrapped(out, info->examples, 4);
     }
-    snprintf(line, sizeof line, "Exit status: %s",
-             info->exit_status ? info->exit_status : CLI_DEMO_EXIT_STATUS);
+    snprintf(line, sizeof line, "Exit status: %s", info->exit_status ? info->exit_status :
+             "0 the demo ran and explained what the kernel did; 1 a system call failed (the "
+             "message names it); 2 bad usage; 77 this machine cannot show it (the message "
+             "says why and what would enable it).");
     fputc('\n', out);
     cli_print_wrapped(out, line, 0);
 }
@@ -350,46 +353,27 @@ void cli_quote(const char *text, char *buf, size_t len)
 
 bool cli_parse_size(const char *text, uint64_t *bytes, const char **why)
 {
-    const char *s = text;
+    static const char suffixes[] = "KMGT"; /* K: 1 << 10, M: 1 << 20, ... */
+    const char *s = text, *suffix = NULL;
     uint64_t value = 0;
-    if (*s == '\0') {
+    *why = NULL;
+    if (*s == '\0')
         *why = "is empty";
-        return false;
-    }
-    if (*s == '-') {
+    else if (*s == '-')
         *why = "must not be negative";
-        return false;
-    }
-    if (!isdigit((unsigned char)*s)) {
+    else if (!isdigit((unsigned char)*s))
         *why = "is not a number";
-        return false;
-    }
-    if (procfs_parse_decimal(&s, &value) != PROCFS_OK) {
+    else if (procfs_parse_decimal(&s, &value) != PROCFS_OK)
         *why = "is too large"; /* a digit is there: only an overflow is left */
-        return false;
-    }
-    unsigned shift = 0;
-    switch (*s) {
-    case '\0': break;
-    case 'K': case 'k': shift = 10; s++; break;
-    case 'M': case 'm': shift = 20; s++; break;
-    case 'G': case 'g': shift = 30; s++; break;
-    case 'T': case 't': shift = 40; s++; break;
-    case '.': case ',':
+    else if (*s == '.' || *s == ',')
         *why = "is not a whole number (write 1536K, not 1.5M)";
-        return false;
-    default:
+    else if (*s && (!(suffix = strchr(suffixes, toupper((unsigned char)*s))) || s[1]))
         *why = "has an unknown suffix (use K, M, G or T)";
-        return false;
-    }
-    if (*s != '\0') {
-        *why = "has an unknown suffix (use K, M, G or T)";
-        return false;
-    }
-    if (shift && value > (UINT64_MAX >> shift)) {
+    unsigned shift = suffix ? 10 * (unsigned)(suffix - suffixes + 1) : 0;
+    if (!*why && value > (UINT64_MAX >> shift))
         *why = "is too large";
+    if (*why)
         return false;
-    }
     *bytes = value << shift;
     return true;
 }
@@ -473,17 +457,16 @@ void cli_check_fits(const struct demo_info *info, const char *option, uint64_t b
 
 static void parse_color(const struct demo_info *info, const char *arg, struct cli_common *common)
 {
+    static const char *const modes[] = {[COLOR_AUTO] = "auto", [COLOR_ALWAYS] = "always",
+                                        [COLOR_NEVER] = "never"};
     char quoted[200];
-    if (strcmp(arg, "auto") == 0)
-        common->color = COLOR_AUTO;
-    else if (strcmp(arg, "always") == 0)
-        common->color = COLOR_ALWAYS;
-    else if (strcmp(arg, "never") == 0)
-        common->color = COLOR_NEVER;
-    else {
-        cli_quote(arg, quoted, sizeof quoted);
-        cli_usage_error(info, "--color: '%s' is not auto, always or never", quoted);
-    }
+    for (int m = COLOR_AUTO; m <= COLOR_NEVER; m++)
+        if (strcmp(arg, modes[m]) == 0) {
+            common->color = (enum color_mode)m;
+            return;
+        }
+    cli_quote(arg, quoted, sizeof quoted);
+    cli_usage_error(info, "--color: '%s' is not auto, always or never", quoted);
 }
 
 /* "b,a,c": one letter a-z per step, in order; '-' skips a step. */
@@ -542,7 +525,6 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
 {
     struct option longopts[MAX_OPTIONS + 1];
     bool seen[MAX_OPTIONS] = {false};
-    const char *names[MAX_OPTIONS];
     size_t n = 0;
     char quoted[200];
 
@@ -550,20 +532,16 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
         fprintf(stderr, "%s: too many options for cli_parse\n", info->name);
         exit(EXIT_RUNTIME);
     }
-    for (size_t i = 0; i < info->noptions; i++, n++) {
-        longopts[n] = (struct option){info->options[i].name,
-                                      info->options[i].arg ? required_argument : no_argument,
-                                      NULL, OPT_DEMO_BASE + (int)i};
-        names[n] = info->options[i].name;
-    }
-    for (size_t i = 0; i < NCOMMON; i++) {
-        if (!offered(info, i))
-            continue;
-        longopts[n] = (struct option){common_options[i].name,
-                                      common_options[i].arg ? required_argument : no_argument,
-                                      NULL, common_ids[i]};
-        names[n++] = common_options[i].name;
-    }
+    for (size_t i = 0; i < info->noptions; i++)
+        longopts[n++] = (struct option){info->options[i].name,
+                                        info->options[i].arg ? required_argument : no_argument,
+                                        NULL, OPT_DEMO_BASE + (int)i};
+    for (size_t i = 0; i < NCOMMON; i++)
+        if (offered(info, i))
+            longopts[n++] = (struct option){common_options[i].name,
+                                            common_options[i].arg ? required_argument
+                                                                  : no_argument,
+                                            NULL, common_ids[i]};
     longopts[n] = (struct option){NULL, 0, NULL, 0};
 
     *common = (struct cli_common){.color = COLOR_AUTO};
@@ -596,11 +574,11 @@ int cli_parse(int argc, char **argv, const struct demo_info *info, struct cli_co
         if (index >= 0 && optarg && took_next_option(argv[optind - 1], optarg)) {
             cli_quote(optarg, quoted, sizeof quoted);
             cli_usage_error(info, "option '--%s' needs a value ('%s' is an option)",
-                            names[index], quoted);
+                            longopts[index].name, quoted);
         }
         if (index >= 0) {
             if (seen[index])
-                cli_usage_error(info, "--%s is given more than once", names[index]);
+                cli_usage_error(info, "--%s is given more than once", longopts[index].name);
             seen[index] = true;
         }
         switch (opt) {

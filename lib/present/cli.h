@@ -76,7 +76,7 @@ struct demo_info {
     size_t noptions;
     const char *examples;  /* one example command per line */
     /* The program's exit statuses in its own terms, one paragraph; NULL for
-     * the demos' usual 0/1/2/77 text (CLI_DEMO_EXIT_STATUS). */
+     * the demos' usual 0/1/2/77 text. */
     const char *exit_status;
     /* A tool, not a lesson (vmlab-watch): it takes no --step, --predict,
      * --answers or --json. */
@@ -91,16 +91,6 @@ struct demo_info {
     /* What --svg draws of its runs (DRAWS_...); 0: nothing, and it takes no --svg. */
     unsigned draws;
 };
-
-/* What a demo's exit statuses mean, when it does not say otherwise. */
-#define CLI_DEMO_EXIT_STATUS                                                            \
-    "0 the demo ran and explained what the kernel did; 1 a system call failed (the "  \
-    "message names it); 2 bad usage; 77 this machine cannot show it (the message "    \
-    "says why and what would enable it)."
-
-/* Help text is wrapped to this many columns (at most 80 with the newline's
- * column to spare, so that no terminal wraps a line on its own). */
-enum { CLI_HELP_WIDTH = 79 };
 
 /* Called once per demo option, with its index in info->options and its
  * argument (NULL for a flag). Reports bad values with cli_usage_error(). */
@@ -129,9 +119,9 @@ void cli_notice(const char *program, const char *fmt, ...) __attribute__((format
  * terminal; whole where it is a file or a pipe. */
 void cli_print_notice(const char *line, int hang);
 
-/* Prints text to out with every line at most CLI_HELP_WIDTH columns: a line
- * that is too long is broken between words, and its continuation is indented
- * like the line itself plus `hang` columns. */
+/* Prints text to out with every line within 79 columns: a line that is too long is
+ * broken between words, and its continuation is indented like the line itself plus
+ * `hang` columns. */
 void cli_print_wrapped(FILE *out, const char *text, int hang);
 /* The same at `width` columns (a step's explanation folds at 78). */
 void cli_print_folded(FILE *out, const char *text, int width, int hang);

@@ -62,10 +62,7 @@ void machine_write_json(FILE *out, const struct machine *m)
     fputs("{\"kernel\":", out);
     json_write_string(out, m->kernel);
     fprintf(out, ",\"page_size\":%ld,\"thp\":", m->page_size);
-    if (m->thp[0])
-        json_write_string(out, m->thp);
-    else
-        fputs("null", out);
+    json_write_string(out, m->thp[0] ? m->thp : NULL);
     number_or_null(out, "overcommit_memory", m->overcommit_memory);
     number_or_null(out, "overcommit_ratio", m->overcommit_ratio);
     number_or_null(out, "overcommit_kbytes", m->overcommit_kbytes);

@@ -45,22 +45,14 @@ void narrate_init(struct narrator *n, const char *demo, const struct cli_common 
     n->out = stdout;
     n->row_page_kb = sysconf(_SC_PAGESIZE) / 1024;
     const char *no_color = getenv("NO_COLOR");
-    bool tty_out = isatty(STDOUT_FILENO);
-    if (common->color == COLOR_ALWAYS)
-        n->color = true;
-    else if (common->color == COLOR_AUTO)
-        n->color = tty_out && !(no_color && no_color[0]);
-    if (n->json)
-        n->color = false;
-    n->svg = common->svg;
-    n->predict = common->predict;
+    bool tty_out = isatty(STDOUT_FILENO), auto_color = tty_out && !(no_color && no_color[0]);
+    n->color = !n->json && (common->color == COLOR_ALWAYS ||
+                            (common->color == COLOR_AUTO && auto_color));
+    n->common = common;
     n->answers = common->answers[0] ? common->answers : NULL;
-    n->args = common->args;
-    n->nargs = common->nargs;
-    n->lessons = common->lessons;
     if (n->answers && common->info)
         cli_check_answers(common); /* before anything runs: a list that fits this run */
-    if (n->predict && !n->answers && !(isatty(STDIN_FILENO) && (tty_out || n->json))) {
+    if (n->common->predict && !n->answers && !(isatty(STDIN_FILENO) && (tty_out || n->json))) {
         cli_notice(demo, "--predict asks at a terminal; without one, give the answers with "
                    "--answers (e.g. --answers b,a,c)");
         exit(EXIT_USAGE);
@@ -151,7 +143,7 @@ void narrate_run(struct narrator *n, const struct narrate_lesson *steps, int cou
 {
     for (const struct narrate_lesson *st = steps; st < steps + count; st++) {
         narrate_begin(n, st->id, st->title);
-        if (st->ask && !narrate_question_listed(n->lessons, st->ask) && !n->bug[0])
+        if (st->ask && narrate_question_place(n->common->lessons, st->ask) < 0 && !n->bug[0])
             snprintf(n->bug, sizeof n->bug, "step %d (%s) asks a question of no table in "
                      "demo_info.lessons: --help would not offer --predict", n->step, st->id);
         if (st->ask)
@@ -246,12 +238,18 @@ bool narrate_finding(struct narrator *n, const char *id, bool held,
     return held;
 }
 
-bool narrate_held(const struct narrator *n, const char *id)
+const struct narrate_finding *narrate_found(const struct narrator *n, const char *id)
 {
     for (size_t i = 0; i < n->nfindings; i++)
         if (strcmp(n->findings[i].id, id) == 0)
-            return n->findings[i].held;
-    return false;
+            return &n->findings[i];
+    return NULL;
+}
+
+bool narrate_held(const struct narrator *n, const char *id)
+{
+    const struct narrate_finding *f = narrate_found(n, id);
+    return f && f->held;
 }
 
 void narrate_value(struct narrator *n, const char *key, const char *unit, bool has_before,
@@ -260,12 +258,8 @@ void narrate_value(struct narrator *n, const char *key, const char *unit, bool h
     if (n->nrows == NARRATE_MAX_ROWS)
         return;
     struct narrate_row *r = &n->rows[n->nrows++];
+    *r = (struct narrate_row){"", unit, has_before, has_after, before, after};
     snprintf(r->key, sizeof r->key, "%s", key);
-    r->unit = unit;
-    r->has_before = has_before;
-    r->before = before;
-    r->has_after = has_after;
-    r->after = after;
 }
 
 static struct narrate_fact *new_fact(struct narrator *n, const char *key)
@@ -273,12 +267,8 @@ static struct narrate_fact *new_fact(struct narrator *n, const char *key)
     if (n->nfacts == NARRATE_MAX_FACTS)
         return NULL;
     struct narrate_fact *f = &n->facts[n->nfacts++];
+    *f = (struct narrate_fact){.picture = NULL};
     snprintf(f->key, sizeof f->key, "%s", key);
-    f->text[0] = '\0';
-    f->picture = NULL;
-    f->from = NULL;
-    f->is_number = false;
-    f->is_series = false;
     return f;
 }
 
@@ -409,6 +399,10 @@ static size_t utf8_sequence(const unsigned char *s)
 
 void json_write_string(FILE *out, const char *s)
 {
+    if (!s) {
+        fputs("null", out);
+        return;
+    }
     const unsigned char *p = (const unsigned char *)s;
     fputc('"', out);
     while (*p) {
@@ -504,10 +498,7 @@ static void json_sentences(struct narrator *n)
         const struct narrate_sentence *s = &n->sentences[i];
         snprintf(text, sizeof text, "%.*s", (int)s->len, n->note + s->start);
         fputs(i ? ",{\"finding\":" : "{\"finding\":", out);
-        if (s->finding[0])
-            json_write_string(out, s->finding);
-        else
-            fputs("null", out);
+        json_write_string(out, s->finding[0] ? s->finding : NULL);
         fputs(",\"text\":", out);
         json_write_string(out, text);
         fputc('}', out);
@@ -779,7 +770,7 @@ static void plain_step(struct narrator *n)
 void narrate_end_step(struct narrator *n)
 {
     n->in_step = false;
-    if (n->svg && !picture_book_add_step(&n->book, n) && !n->bug[0])
+    if (n->common->svg && !picture_book_add_step(&n->book, n) && !n->bug[0])
         snprintf(n->bug, sizeof n->bug, "--svg: out of memory while keeping step %d", n->step);
     if (n->json)
         json_step(n);
@@ -797,18 +788,6 @@ void narrate_summary(struct narrator *n, const char *key, int64_t value)
 {
     if (n->nsummary < sizeof n->summary / sizeof n->summary[0])
         n->summary[n->nsummary++] = (struct finding_value){key, value};
-}
-
-/* "demo: what reason" on stderr: one line for a script or a log (grep finds
- * the whole sentence), folded at 80 columns for a person at a terminal. */
-static void print_message(const char *demo, const char *what, const char *reason)
-{
-    char line[1400];
-    snprintf(line, sizeof line, "%s: %s%s", demo, what, reason);
-    if (isatty(STDERR_FILENO))
-        cli_print_wrapped(stderr, line, 4);
-    else
-        fprintf(stderr, "%s\n", line);
 }
 
 void narrate_finish(struct narrator *n, enum narrate_result result, const char *fmt, ...)
@@ -831,13 +810,14 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         snprintf(reason + used, sizeof reason - used, "%s%s", used ? "; and " : "", failed);
         result = RESULT_FAIL;
     }
-    if (n->svg && result == RESULT_OK) {
-        struct machine m;
+    struct machine m; /* for the picture's CommitLimit and the JSON's last line */
+    if (n->common->svg || n->json)
         machine_read(&m);
-        if (picture_book_write(n->book, n->svg, n->demo, m.commit_limit_kB) != 0) {
+    if (n->common->svg && result == RESULT_OK) {
+        if (picture_book_write(n->book, n->common->svg, n->demo, m.commit_limit_kB) != 0) {
             char msg[256];
             errno_describe("--svg: writing the picture", errno, msg, sizeof msg);
-            snprintf(reason, sizeof reason, "%s (%s)", msg, n->svg);
+            snprintf(reason, sizeof reason, "%s (%s)", msg, n->common->svg);
             result = RESULT_FAIL;
         }
     }
@@ -849,22 +829,21 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         snprintf(reason, sizeof reason, "internal error: %s", n->bug);
         result = RESULT_FAIL;
     }
-
+    /* A score where questions were put (the tour passes --predict on, asking nothing). */
+    bool scored = n->common->predict && n->questions > 0;
     if (n->json) {
-        struct machine m;
-        machine_read(&m);
         fputs("{\"demo\":", n->out);
         json_write_string(n->out, n->demo);
         fprintf(n->out, ",\"schema\":%d,\"vmlab\":\"%s\",\"result\":\"%s\",\"reason\":",
                 NARRATE_JSON_SCHEMA, VMLAB_VERSION, names[result]);
         json_write_string(n->out, reason);
         fputs(",\"args\":[", n->out);
-        for (int i = 0; i < n->nargs; i++) {
+        for (int i = 0; i < n->common->nargs; i++) {
             fputs(i ? "," : "", n->out);
-            json_write_string(n->out, n->args[i]);
+            json_write_string(n->out, n->common->args[i]);
         }
         fputc(']', n->out);
-        if (n->predict && n->questions > 0) /* the tour passes --predict on, asking nothing */
+        if (scored)
             fprintf(n->out, ",\"score\":{\"questions\":%d,\"asked\":%d,\"right\":%d}",
                     n->questions, n->asked, n->right);
         for (size_t i = 0; i < n->nsummary; i++) {
@@ -880,14 +859,14 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
         char line[1200];
         snprintf(line, sizeof line, "%sDone:%s %s", paint(n, BOLD), paint(n, RESET), reason);
         cli_print_wrapped(n->out, line, 6);
-        int unchecked = n->questions - n->asked;
-        if (n->predict && unchecked)
-            fprintf(n->out, "%sYour predictions:%s %d of %d right; %d unchecked (skipped, or "
-                    "no choice fitted).\n", paint(n, BOLD), paint(n, RESET), n->right,
-                    n->questions, unchecked);
-        else if (n->predict && n->questions > 0)
-            fprintf(n->out, "%sYour predictions:%s %d of %d right.\n", paint(n, BOLD),
+        if (scored) {
+            fprintf(n->out, "%sYour predictions:%s %d of %d right", paint(n, BOLD),
                     paint(n, RESET), n->right, n->questions);
+            if (n->asked < n->questions)
+                fprintf(n->out, "; %d unchecked (skipped, or no choice fitted)",
+                        n->questions - n->asked);
+            fputs(".\n", n->out);
+        }
     }
     /* Output errors (a full disk, a closed pipe) are checked here, once, for
      * every printf before: a run whose report was lost did not succeed. */
@@ -897,10 +876,8 @@ void narrate_finish(struct narrator *n, enum narrate_result result, const char *
     }
     if (n->nsteps > 0)
         announce_clear();
-    if (result == RESULT_SKIP)
-        print_message(n->demo, "cannot show this here: ", reason);
-    else if (result == RESULT_FAIL)
-        print_message(n->demo, "", reason);
+    if (result != RESULT_OK)
+        cli_notice(n->demo, "%s%s", result == RESULT_SKIP ? "cannot show this here: " : "", reason);
     exit(codes[result]);
 }
 

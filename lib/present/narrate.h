@@ -78,8 +78,8 @@ typedef void (*narrate_observer)(void *ctx, bool after);
 struct narrate_question {
     bool asked;                /* narrate_ask was called in this step */
     bool read;                 /* and the prediction was taken (at the step's first LESSON) */
-    char text[160];
-    char choices[NARRATE_MAX_CHOICES][64];
+    const char *text;          /* not copied: the step table's (narrate_ask) */
+    const char *const *choices;
     int nchoices;
     int index;                 /* which question of the demo (its letter in --answers) */
     bool answered;             /* narrate_answer was called */
@@ -90,8 +90,7 @@ struct narrate_question {
 
 struct narrator {
     const char *demo;
-    const char *const *args;  /* the command line's, but --json (cli_common's) */
-    int nargs;
+    const struct cli_common *common; /* the command line (the caller keeps it to the end) */
     bool json, pause, color;
     bool header_shown;        /* plain: the step's title already printed (narrate_live) */
     long row_page_kb;         /* plain rows in kB also count pages of this size; 0: they do
@@ -116,15 +115,12 @@ struct narrator {
     const char *watch_next_name; /* and its name, for narrate_watch_named */
     bool in_step;
     int lesson_errno;          /* errno just after the last LESSON's code, before its observer */
-    bool predict;              /* --predict or --answers */
     const char *answers;       /* --answers, one letter a question, or NULL: ask */
-    const struct lesson_table *lessons; /* the demo's tables: which question is which */
     struct narrate_question question;
     int questions;             /* the score so far: questions put, */
     int asked, right;          /* predictions checked against a measurement, and right */
     struct finding_value summary[8];
     size_t nsummary;
-    const char *svg;           /* --svg FILE: the picture book is written there */
     struct picture_book *book;
     /* Set by demo_start (lib/safety/needs): puts back what this run changed,
      * before narrate_finish reports; -1 when it could not. */
@@ -147,24 +143,16 @@ void narrate_watch(struct narrator *n, uintptr_t addr);
  * address inside it (for vmlab-watch), and the command finds it by its name. */
 void narrate_watch_named(struct narrator *n, uintptr_t addr, const char *name);
 
-
 /* ---- Lesson first ----
- * A step of a lesson-first demo reads, in the demo's own source:
- *
- *     narrate_begin(n, "write_one", "Write one byte into the first page");
- *     LESSON(n, p[16] = 'a';);
- *     ...rows, findings, sentences...
- *     narrate_end_step(n);
- *
- * LESSON prints its argument exactly as it is written in the source (the
- * preprocessor's #), pauses with --step ("Enter runs it"), calls the
- * observer (before), runs the code with errno 0, keeps errno in n->lesson_errno
- * (so that the observer's reads cannot change it), and calls the observer (after). So the
- * code a student sees is the code that ran, and the snapshots sit tight
- * around it. A function that holds a LESSON is marked LESSON_FN: under
- * AddressSanitizer its accesses are not instrumented, because the first
- * read of a shadow page is a page fault of its own that the step would
- * count. Reads whose fault is the point go through FORCE_READ. */
+ * LESSON(n, code) prints its code exactly as it is written in the source (the
+ * preprocessor's #), pauses with --step ("Enter runs it"), calls the observer (before),
+ * runs the code with errno 0, keeps its errno in n->lesson_errno (so that the observer's
+ * reads cannot change it) and calls the observer (after): the code a student sees is the
+ * code that ran, and the snapshots sit tight around it. A function that holds a LESSON is
+ * a LESSON_FN: under AddressSanitizer its accesses are not instrumented, because the
+ * first read of a shadow page is a page fault of its own that the step would count.
+ * Reads whose fault is the point go through FORCE_READ. A step that no table runs is
+ * framed by narrate_begin and narrate_end_step. */
 void narrate_begin(struct narrator *n, const char *id, const char *title);
 void narrate_observe(struct narrator *n, narrate_observer fn, void *ctx);
 void narrate_lesson_before(struct narrator *n, const char *code);
@@ -201,7 +189,8 @@ void narrate_lesson_after(struct narrator *n);
  * For each row: narrate_begin, the question (--predict), lesson() (which
  * holds the LESSON), explain() (rows, findings, sentences), the answer: the
  * first choice whose finding held ('|' separates several that would each
- * make it so), and narrate_end_step. The step count comes from the table. */
+ * make it so), and narrate_end_step. The step count comes from the table. A
+ * question in no table of demo_info.lessons is a bug: --answers could not reach it. */
 struct narrate_lesson {
     const char *id, *title;
     void (*lesson)(void);
@@ -217,33 +206,20 @@ struct narrate_lesson {
 #define TABLE(table) {(table), NARRATE_COUNT(table)}
 #define LESSONS(...) ((const struct lesson_table[]){__VA_ARGS__, {NULL, 0}})
 void narrate_run(struct narrator *n, const struct narrate_lesson *steps, int count);
-/* The questions of a demo's tables (in the order --answers gives their letters), and
- * the row that asks question i (0 ..). */
-int narrate_questions(const struct lesson_table *lessons);
-bool narrate_question_listed(const struct lesson_table *lessons, const char *question);
-const struct narrate_lesson *narrate_question_row(const struct lesson_table *lessons, int i);
 
 /* ---- Predict, then check (--predict) ----
- * A row of a step table may ask one question whose answer the step will
- * measure (its ask, choices and because: see narrate_lesson). narrate_run
- * asks it before the row's first LESSON runs and, after explain(), says which
- * choice the measurement supports: the first whose finding held; an explain()
+ * Without --predict nothing is asked. With it, a row's question is shown after its code
+ * and answered at the terminal (or by --answers, one letter a question of the tables, in
+ * order; '-' skips); the step then shows the prediction next to what was measured, and
+ * the run ends with the score. Choices must be true on every machine: the measurement
+ * picks one, or none ("none of these: see the numbers"), never a guess. An explain()
  * whose answer is a number, not a finding, calls narrate_answer itself:
  *
  *     narrate_answer(n, ratio < 2 ? 0 : ratio <= 10 ? 1 : 2, "write_vs_zeroing");
  *
- * Without --predict nothing is asked. The question is shown after the code,
- * and the answer is read from the terminal (or from --answers, one letter a
- * question of the tables, in order; '-' skips); the step then shows the
- * prediction next to what was measured, and the run ends with the score.
- * Choices must be true on every machine: the measurement picks one, or none
- * ("none of these: see the numbers"), never a guess. A question that is in
- * no table of demo_info.lessons is a bug: --answers could not reach it. */
+ * narrate_ask (narrate_run's, or a test's) keeps question and choices, not copies. */
 void narrate_ask(struct narrator *n, const char *question, const char *const choices[]);
 void narrate_answer(struct narrator *n, int measured, const char *finding);
-/* The answer from a table of finding ids, one per choice ("a|b": either):
- * the first choice with a finding that held in this step, else none. */
-void narrate_answer_from(struct narrator *n, const char *const because[NARRATE_MAX_CHOICES]);
 
 /* ---- Findings, then prose ----
  * A finding is a conclusion the step draws from its own numbers; CONCLUDE
@@ -312,7 +288,8 @@ noreturn void narrate_finish(struct narrator *n, enum narrate_result result, con
 /* A system call failed: "mmap: ENOMEM (Cannot allocate memory)", exit 1. */
 noreturn void narrate_fail_errno(struct narrator *n, const char *call, int err);
 
-/* Writes s as a JSON string literal (with quotes), escaping what JSON requires. */
+/* Writes s as a JSON string literal (with quotes), escaping what JSON requires;
+ * NULL as null. */
 void json_write_string(FILE *out, const char *s);
 
 #endif

@@ -45,17 +45,6 @@ struct picture_book {
     bool incomplete;
 };
 
-static void add_series(struct picture_book *b, const struct narrate_fact *f)
-{
-    if (b->nseries == MAX_SERIES) {
-        b->incomplete = true;
-        return;
-    }
-    struct series *s = &b->series[b->nseries++];
-    snprintf(s->key, sizeof s->key, "%s", f->key);
-    s->n = narrate_series_values(f, s->v, MAX_SAMPLES);
-}
-
 bool picture_book_add_step(struct picture_book **book, const struct narrator *n)
 {
     if (!*book) {
@@ -89,7 +78,13 @@ bool picture_book_add_step(struct picture_book **book, const struct narrator *n)
                      n->title, f->key);
             b->npics++;
         } else if (f->is_series && strncmp(f->key, "samples_", 8) == 0) {
-            add_series(b, f);
+            if (b->nseries == MAX_SERIES) {
+                b->incomplete = true;
+                continue;
+            }
+            struct series *s = &b->series[b->nseries++];
+            snprintf(s->key, sizeof s->key, "%s", f->key);
+            s->n = narrate_series_values(f, s->v, MAX_SAMPLES);
         } else if (f->is_number && (strcmp(f->key, "effective_limit_bytes") == 0 ||
                                     (strcmp(f->key, "limit_bytes") == 0 && b->limit_kB < 0))) {
             b->limit_kB = strtoll(f->text, NULL, 10) / 1024;
@@ -98,9 +93,10 @@ bool picture_book_add_step(struct picture_book **book, const struct narrator *n)
     return true;
 }
 
-/* Text as XML character data. */
-static void xml_text(FILE *out, const char *s)
+/* A line of text at x, y ("font-size=..." and the like in attrs), as XML character data. */
+static void text_at(FILE *out, int x, int y, const char *attrs, const char *s)
 {
+    fprintf(out, "<text x=\"%d\" y=\"%d\" %s>", x, y, attrs);
     for (; *s; s++) {
         switch (*s) {
         case '&': fputs("&amp;", out); break;
@@ -110,14 +106,13 @@ static void xml_text(FILE *out, const char *s)
         default: fputc(*s, out);
         }
     }
+    fputs("</text>\n", out);
 }
 
 static void heading(FILE *out, int *y, const char *text)
 {
     *y += 28;
-    fprintf(out, "<text x=\"20\" y=\"%d\" font-size=\"16\" font-weight=\"bold\">", *y);
-    xml_text(out, text);
-    fputs("</text>\n", out);
+    text_at(out, 20, *y, "font-size=\"16\" font-weight=\"bold\"", text);
     *y += 10;
 }
 
@@ -139,9 +134,7 @@ static void draw_bars(FILE *out, const struct picture_book *b, int64_t commit_li
         const struct bar *bar = &b->bars[i];
         char label[48];
         snprintf(label, sizeof label, "%.44s%s", bar->label, strlen(bar->label) > 44 ? "..." : "");
-        fprintf(out, "<text x=\"20\" y=\"%d\" font-size=\"11\">", *y + 14);
-        xml_text(out, label);
-        fputs("</text>\n", out);
+        text_at(out, 20, *y + 14, "font-size=\"11\"", label);
         fprintf(out, "<rect class=\"before\" x=\"%d\" y=\"%d\" width=\"%lld\" height=\"8\" "
                      "fill=\"#9e9e9e\"/>\n",
                 x0, *y + 2, (long long)(bar->before * span / top));
@@ -157,8 +150,7 @@ static void draw_bars(FILE *out, const struct picture_book *b, int64_t commit_li
                      "fill=\"#c62828\" text-anchor=\"end\">CommitLimit %lld kB</text>\n",
                 x, first, x, *y, x - 4, *y + 12, (long long)commit_limit);
     }
-    fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"11\">grey: before, blue: after</text>\n",
-            x0, *y + 26);
+    text_at(out, x0, *y + 26, "font-size=\"11\"", "grey: before, blue: after");
     *y += 34;
 }
 
@@ -240,10 +232,9 @@ static void draw_series(FILE *out, const struct picture_book *b, int *y)
             fprintf(out, "%lld,%lld ", (long long)x0 + (long long)(t->v[k] * w / tmax),
                     (long long)y0 - (long long)(s->v[k] * h / top));
         fputs("\"/>\n", out);
-        fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"%s\">", x0 + 10 + 170 * legend,
-                y0 + 30, color);
-        xml_text(out, s->key + 8);
-        fputs("</text>\n", out);
+        char attrs[48];
+        snprintf(attrs, sizeof attrs, "font-size=\"11\" fill=\"%s\"", color);
+        text_at(out, x0 + 10 + 170 * legend, y0 + 30, attrs, s->key + 8);
         legend++;
     }
     *y = y0 + 44;
@@ -257,11 +248,10 @@ int picture_book_write(const struct picture_book *b, const char *path, const cha
     FILE *out = open_memstream(&body, &len);
     if (!out)
         return -1;
-    int y = 10;
-    fprintf(out, "<text x=\"20\" y=\"30\" font-size=\"20\" font-weight=\"bold\">");
-    xml_text(out, demo);
-    fputs(": what this run measured</text>\n", out);
-    y = 40;
+    char title[128];
+    snprintf(title, sizeof title, "%s: what this run measured", demo);
+    text_at(out, 20, 30, "font-size=\"20\" font-weight=\"bold\"", title);
+    int y = 40;
     if (b) {
         draw_bars(out, b, commit_limit_kB, &y);
         for (size_t i = 0; i < b->npics; i++)
@@ -269,14 +259,13 @@ int picture_book_write(const struct picture_book *b, const char *path, const cha
         draw_series(out, b, &y);
         if (b->incomplete) {
             y += 20;
-            fprintf(out, "<text x=\"20\" y=\"%d\" font-size=\"12\">(more was measured than "
-                         "this picture holds)</text>\n", y);
+            text_at(out, 20, y, "font-size=\"12\"", "(more was measured than this picture holds)");
         }
     }
     if (y == 40) {
         y += 24;
-        fprintf(out, "<text x=\"20\" y=\"%d\" font-size=\"12\">Nothing to draw: this run "
-                     "measured no commit charge, residency or time series.</text>\n", y);
+        text_at(out, 20, y, "font-size=\"12\"", "Nothing to draw: this run measured no commit "
+                "charge, residency or time series.");
     }
     if (fclose(out) != 0) {
         free(body);

@@ -24,8 +24,7 @@ int narrate_questions(const struct lesson_table *lessons)
     return count;
 }
 
-/* The place of a question in the tables, or -1. */
-static int question_place(const struct lesson_table *lessons, const char *question)
+int narrate_question_place(const struct lesson_table *lessons, const char *question)
 {
     const struct narrate_lesson *row;
     for (int i = 0; (row = narrate_question_row(lessons, i)); i++)
@@ -34,39 +33,21 @@ static int question_place(const struct lesson_table *lessons, const char *questi
     return -1;
 }
 
-bool narrate_question_listed(const struct lesson_table *lessons, const char *question)
-{
-    return question_place(lessons, question) >= 0;
-}
-
-/* Which question of the demo this is: its place in the tables, so that a letter of
- * --answers belongs to the same question on every machine, whatever rows run there (a
- * program without tables, such as a test's, asks in order). */
-static int question_index(struct narrator *n, const char *text)
-{
-    if (!n->lessons)
-        return n->questions;
-    int i = question_place(n->lessons, text);
-    if (i < 0 && !n->bug[0])
-        snprintf(n->bug, sizeof n->bug, "step %d (%s) asks a question of no table in "
-                 "demo_info.lessons", n->step, n->id);
-    return i;
-}
-
 void narrate_ask(struct narrator *n, const char *question, const char *const choices[])
 {
-    if (!n->predict)
+    if (!n->common->predict)
         return;
     struct narrate_question *q = &n->question;
-    memset(q, 0, sizeof *q);
-    q->asked = true;
-    q->index = question_index(n, question);
+    *q = (struct narrate_question){.asked = true, .text = question, .choices = choices,
+                                   .predicted = -1, .measured = -1};
+    /* Its place in the tables, so that a letter of --answers belongs to the same question
+     * on every machine, whatever rows run there (narrate_run has checked that it is
+     * there); a program without tables, such as a test's, asks in order. */
+    const struct lesson_table *tables = n->common->lessons;
+    q->index = tables ? narrate_question_place(tables, question) : n->questions;
     n->questions++;
-    snprintf(q->text, sizeof q->text, "%s", question);
-    for (; choices[q->nchoices] && q->nchoices < NARRATE_MAX_CHOICES; q->nchoices++)
-        snprintf(q->choices[q->nchoices], sizeof q->choices[0], "%s", choices[q->nchoices]);
-    q->predicted = -1;
-    q->measured = -1;
+    while (q->nchoices < NARRATE_MAX_CHOICES && choices[q->nchoices])
+        q->nchoices++;
 }
 
 void narrate_answer(struct narrator *n, int measured, const char *finding)
@@ -83,14 +64,6 @@ void narrate_answer(struct narrator *n, int measured, const char *finding)
     }
 }
 
-static bool recorded(const struct narrator *n, const char *id)
-{
-    for (size_t f = 0; f < n->nfindings; f++)
-        if (strcmp(n->findings[f].id, id) == 0)
-            return true;
-    return false;
-}
-
 void narrate_answer_from(struct narrator *n, const char *const because[NARRATE_MAX_CHOICES])
 {
     bool any_recorded = false;
@@ -103,7 +76,7 @@ void narrate_answer_from(struct narrator *n, const char *const because[NARRATE_M
                 narrate_answer(n, i, one);
                 return;
             }
-            any_recorded |= recorded(n, one);
+            any_recorded |= narrate_found(n, one) != NULL;
             id += len + (id[len] == '|');
         }
     }
@@ -205,8 +178,7 @@ void predict_json(struct narrator *n)
     json_write_string(out, q->text);
     fputs(",\"choices\":[", out);
     for (int i = 0; i < q->nchoices; i++) {
-        if (i)
-            fputc(',', out);
+        fputs(i ? "," : "", out);
         json_write_string(out, q->choices[i]);
     }
     fputc(']', out);

@@ -5,11 +5,12 @@
 #include <errno.h>
 #include <string.h>
 
-/* Per-mapping counters worth showing when they move. Pss, Referenced and the
- * like move with these and would only add noise. */
-static const char *const smaps_watched[] = {
+/* Per-mapping counters and fault counts worth showing when they move. Pss, Referenced
+ * and the like move with these and would only add noise. */
+static const char *const watched[] = {
     "Size", "Rss", "Private_Clean", "Private_Dirty", "Shared_Clean", "Shared_Dirty",
-    "Anonymous", "AnonHugePages", "Swap", "Locked", "Private_Hugetlb", "Shared_Hugetlb", NULL,
+    "Anonymous", "AnonHugePages", "Swap", "Locked", "Private_Hugetlb", "Shared_Hugetlb",
+    "minor_faults", "major_faults", NULL,
 };
 
 void snapshot_take_or_fail(struct snapshot *s, uintptr_t addr, struct narrator *n)
@@ -47,11 +48,7 @@ void snapshot_report(struct narrator *n, const struct snapshot *before,
 {
     for (const char *const *k = always_show; k && *k; k++)
         add_row(n, before, after, *k, false);
-    for (const char *const *k = smaps_watched; *k; k++)
-        if (!listed(always_show, *k))
-            add_row(n, before, after, *k, true);
-    static const char *const faults[] = {"minor_faults", "major_faults", NULL};
-    for (const char *const *k = faults; *k; k++)
+    for (const char *const *k = watched; *k; k++)
         if (!listed(always_show, *k))
             add_row(n, before, after, *k, true);
 }
