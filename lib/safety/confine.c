@@ -96,7 +96,8 @@ int confine_run_child(const struct confine *c, int (*run)(void *ctx), void *ctx)
 
 /* The cgroup's name says which run made it, across PID namespaces:
  * vmlab-NS-PID-START (lib/safety/runid), so that a sweep never takes the cgroup of
- * a live run in another namespace for a leftover. */
+ * a live run in another namespace for a leftover. On failure the caller's failed()
+ * removes what was made. */
 static int make_dir(struct confine *c, const char *parent, char *why, size_t len)
 {
     struct runid me;
@@ -110,7 +111,6 @@ static int make_dir(struct confine *c, const char *parent, char *why, size_t len
         char err[160];
         errno_describe("mkdir", errno, err, sizeof err);
         snprintf(why, len, "cannot create %s (%s)", c->dir, err);
-        c->dir[0] = '\0';
         return -1;
     }
     c->created = true;
@@ -118,9 +118,6 @@ static int make_dir(struct confine *c, const char *parent, char *why, size_t len
     snprintf(cleanup_dir, sizeof cleanup_dir, "%s", c->dir);
     if (undo_register(cleanup) != 0) { /* from here on, every exit removes it */
         snprintf(why, len, "cannot register the cleanup of %s (atexit)", c->dir);
-        (void)rmdir(c->dir);
-        c->dir[0] = '\0';
-        c->created = false;
         return -1;
     }
     return 0;

@@ -23,8 +23,9 @@
 #include "sysctl_record.h"
 #include "undo.h"
 
-/* The candidates for the lock and the record, in order (see sysctl.h). */
-static const char *const state_dirs[] = {VMLAB_RUN_DIR, "/dev/shm/vmlab", "/tmp/vmlab"};
+/* The lock and the undo record live in the first usable one of these, all emptied at
+ * boot on most systems; a record of another boot is discarded. */
+static const char *const state_dirs[] = {"/run/vmlab", "/dev/shm/vmlab", "/tmp/vmlab"};
 #define NSTATE_DIRS (sizeof state_dirs / sizeof state_dirs[0])
 #define RECORD_NAME "saved-state"
 
@@ -582,9 +583,6 @@ int sysctl_begin(const char *demo, char *repaired, size_t len)
     if (lstat(state_path, &st) == 0) {
         /* A record this run could not settle (a live run's, one that could
          * not be moved aside, a restore that failed): never write over it. */
-        if (repaired[0]) /* the caller prints this only on success: say it here */
-            cli_notice(demo, "%s", repaired);
-        repaired[0] = '\0';
         char what[sizeof failed_call];
         snprintf(what, sizeof what, "start a change: the undo record %s of another run is still "
                  "there (see above)", state_path);

@@ -8,20 +8,13 @@
  *
  * A run killed with SIGKILL cannot restore anything; the undo record it left
  * lets the next run do it, as lib/safety/sysctl_record.h allows, and only from a
- * regular file of root's, mode 0600, in a directory only root can write. The
- * restore is async-signal-safe: values formatted when they were saved. */
+ * regular file of root's, mode 0600, in a directory only root can write. */
 #ifndef VMLAB_SYSCTL_H
 #define VMLAB_SYSCTL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define VMLAB_RUN_DIR "/run/vmlab"
-
-/* The lock and the undo record live in the first usable one of /run/vmlab,
- * /dev/shm/vmlab, /tmp/vmlab, all emptied at boot on most systems; a record of
- * another boot is discarded. */
 
 /* 0 when this process can take the vmlab lock and write /proc/sys/vm/<name>; else
  * -1, and why names what is missing and the command that would supply it. Changes
