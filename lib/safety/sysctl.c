@@ -186,38 +186,29 @@ static int take_lock(const char *dir, int seconds)
     return -1;
 }
 
-/* Puts `text` at buf + *at where it fits whole, with its NUL. */
-static bool put_text(char *buf, size_t len, size_t *at, const char *text)
-{
-    size_t n = strlen(text);
-    if (*at + n >= len)
-        return false;
-    memcpy(buf + *at, text, n + 1);
-    *at += n;
-    return true;
-}
-
 /* Appends `arg` to the command in buf after a space, quoted where a shell
  * would split or expand it. False, and buf as it was, where it does not fit
  * with `spare` bytes still free after it. */
 static bool append_word(char *buf, size_t len, const char *arg, size_t spare)
 {
-    size_t was = strlen(buf), at = was;
+    char word[4 * 4096 + 3]; /* an argument read from /proc/self/cmdline, every byte a quote */
+    size_t at = strlen(buf), n = 0;
     bool plain = arg[0] && strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                        "0123456789_-+=.,:/@%") == strlen(arg);
-    bool fits = at == 0 || put_text(buf, len, &at, " ");
-    if (plain) {
-        fits = fits && put_text(buf, len, &at, arg);
-    } else {
-        fits = fits && put_text(buf, len, &at, "'");
-        for (const char *c = arg; fits && *c; c++)
-            fits = put_text(buf, len, &at, *c == '\'' ? "'\\''" : (char[]){*c, '\0'});
-        fits = fits && put_text(buf, len, &at, "'");
+    if (!plain)
+        word[n++] = '\'';
+    for (const char *c = arg; *c && n < sizeof word - 5; c++) {
+        if (*c == '\'') /* only in a quoted word: closed, an escaped quote, opened again */
+            n += (size_t)snprintf(word + n, sizeof word - n, "'\\''");
+        else
+            word[n++] = *c;
     }
-    if (!fits || at + spare >= len) {
-        buf[was] = '\0';
+    if (!plain)
+        word[n++] = '\'';
+    word[n] = '\0';
+    if (at + (at > 0) + n + spare >= len)
         return false;
-    }
+    snprintf(buf + at, len - at, "%s%s", at > 0 ? " " : "", word);
     return true;
 }
 
