@@ -46,9 +46,14 @@ static bool no_swap(void)
 /* ---- cleanup on every way out (registered with lib/safety/undo) ---- */
 
 static char cleanup_dir[512];
-static void undo_delegation(void); /* a v2 delegation's moves (below) */
+/* A v2 delegation's moves (setup_v2_delegated), to undo: paths and text made in advance. */
+static char undo_subtree[640], undo_procs[640], undo_leaf[512];
+static char undo_pids[CGROUP_MAX_MOVED][24]; /* moved to the leaf, to move back */
+static volatile sig_atomic_t undo_npids;
 
-/* Async-signal-safe: kill, waitpid, rmdir, nanosleep. */
+/* Async-signal-safe (kill, waitpid, rmdir, nanosleep, open, write). After the victim's
+ * cgroup is gone: -memory in the delegated cgroup, the moved processes back into it
+ * (those still alive), the leaf removed. Best effort: a later run's sweep sees the rest. */
 static void cleanup(void)
 {
     undo_end_child(); /* the child leaves the cgroup first */
@@ -62,7 +67,15 @@ static void cleanup(void)
         }
         cleanup_dir[0] = '\0';
     }
-    undo_delegation();
+    if (undo_subtree[0])
+        (void)procfs_write_text(undo_subtree, "-memory");
+    if (undo_procs[0])
+        for (sig_atomic_t i = 0; i < undo_npids; i++)
+            (void)procfs_write_text(undo_procs, undo_pids[i]);
+    if (undo_leaf[0])
+        (void)rmdir(undo_leaf);
+    undo_subtree[0] = undo_procs[0] = undo_leaf[0] = '\0';
+    undo_npids = 0;
 }
 
 void confine_track_child(pid_t pid)
@@ -250,27 +263,6 @@ int cgroup_plan_delegation(const char *mount, const char *rel, uid_t uid, pid_t 
     return 0;
 }
 
-/* Undo of a delegation, async-signal-safe: paths and text made in advance. */
-static char undo_subtree[640], undo_procs[640], undo_leaf[512];
-static char undo_pids[CGROUP_MAX_MOVED][24]; /* moved to the leaf, to move back */
-static volatile sig_atomic_t undo_npids;
-
-/* After the victim's cgroup is gone: -memory in the delegated cgroup, the
- * moved processes back into it (those still alive), the leaf removed. Best
- * effort: a later run's sweep sees what is left. */
-static void undo_delegation(void)
-{
-    if (undo_subtree[0])
-        (void)procfs_write_text(undo_subtree, "-memory");
-    if (undo_procs[0])
-        for (sig_atomic_t i = 0; i < undo_npids; i++)
-            (void)procfs_write_text(undo_procs, undo_pids[i]);
-    if (undo_leaf[0])
-        (void)rmdir(undo_leaf);
-    undo_subtree[0] = undo_procs[0] = undo_leaf[0] = '\0';
-    undo_npids = 0;
-}
-
 /* A cgroup v2 subtree this user owns: a systemd unit with Delegate=, a
  * container with its own cgroup namespace, a user's scope. */
 static int setup_v2_delegated(struct confine *c, const char *mount, const char *rel, uint64_t limit,
@@ -363,6 +355,7 @@ void confine_explain_missing(const struct confine_env *env, char *why, size_t le
     run_again_command(demo, sizeof demo);
     static const char container[] = "or run it in a container limited from outside "
                                     "(docker run -m 128m --memory-swap 128m ...)";
+    const char *failure = env->failure[0] ? env->failure : "no cgroup of yours is delegated to you";
     if (!env->memory_enabled)
         snprintf(why, len, "this kernel has no memory cgroup controller enabled (/proc/cgroups): "
                            "boot it with cgroup_enable=memory");
@@ -383,14 +376,11 @@ void confine_explain_missing(const struct confine_env *env, char *why, size_t le
         snprintf(why, len, "the memory controller is cgroup v1 here, where only root may create a "
                            "cgroup: sudo %s, %s", demo, container);
     else if (env->systemd_user)
-        snprintf(why, len, "%s: systemd-run --user --scope -p Delegate=yes %s",
-                 env->failure[0] ? env->failure : "no cgroup of yours is delegated to you", demo);
+        snprintf(why, len, "%s: systemd-run --user --scope -p Delegate=yes %s", failure, demo);
     else
         snprintf(why, len, "%s, and there is no systemd user session (systemd-run --user) to "
                            "delegate one: log in to a session and run systemd-run --user --scope "
-                           "-p Delegate=yes %s, %s",
-                 env->failure[0] ? env->failure : "no cgroup of yours is delegated to you", demo,
-                 container);
+                           "-p Delegate=yes %s, %s", failure, demo, container);
 }
 
 /* Starts over: nothing made, no limit known. */

@@ -398,7 +398,8 @@ int sysctl_set(const char *name, uint64_t value)
         /* Now the knob holds one value; record it (a failure here only
          * leaves the wider record, which is still right). */
         uint64_t got;
-        if (procfs_read_vm_sysctl(name, &got) == PROCFS_OK && record_set_allowed(name, k->original, got)) {
+        if (procfs_read_vm_sysctl(name, &got) == PROCFS_OK &&
+            record_set_allowed(name, k->original, got)) {
             k->set[0] = got;
             k->nset = 1;
             (void)write_record();
