@@ -390,13 +390,16 @@ static void reset(struct confine *c)
     c->effective.bytes = UINT64_MAX;
 }
 
-/* A method failed: its reason is kept for the 77, what it made is undone. */
-static void failed(struct confine *c, struct confine_env *env, const char *reason)
+/* A method's outcome rc: 0, or -1 with its reason kept for the 77 and what it made undone. */
+static int tried(struct confine *c, struct confine_env *env, int rc, const char *reason)
 {
+    if (rc == 0)
+        return 0;
     if (!env->failure[0])
         snprintf(env->failure, sizeof env->failure, "%.500s", reason);
     confine_teardown(c);
     reset(c);
+    return -1;
 }
 
 int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why, size_t len)
@@ -426,26 +429,19 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
         return -1;
     }
     /* 1. cgroup v2 as root, at the root; 2. in a subtree this user owns
-     * (a container's own cgroup namespace, a unit with Delegate=). */
-    if (env.v2_memory && env.root) {
-        if (setup_v2_root(c, mount, limit, reason, sizeof reason) == 0)
-            goto check_swap;
-        failed(c, &env, reason);
-    }
-    /* s.rel is the memory hierarchy's: v2's where its root lists memory. */
-    if (env.v2_memory && s.rel[0]) {
-        if (setup_v2_delegated(c, mount, s.rel, limit, reason, sizeof reason) == 0)
-            goto check_swap;
-        failed(c, &env, reason);
-    }
+     * (a container's own cgroup namespace, a unit with Delegate=); s.rel is the
+     * memory hierarchy's: v2's where its root lists memory. */
+    int rc = -1;
+    if (env.v2_memory && env.root)
+        rc = tried(c, &env, setup_v2_root(c, mount, limit, reason, sizeof reason), reason);
+    if (rc != 0 && env.v2_memory && s.rel[0])
+        rc = tried(c, &env, setup_v2_delegated(c, mount, s.rel, limit, reason, sizeof reason),
+                   reason);
     /* 3. cgroup v1 as root. */
-    if (env.root && env.v1_mounted) {
-        if (setup_v1(c, s.rel, limit, reason, sizeof reason) == 0)
-            goto check_swap;
-        failed(c, &env, reason);
-    }
+    if (rc != 0 && env.root && env.v1_mounted)
+        rc = tried(c, &env, setup_v1(c, s.rel, limit, reason, sizeof reason), reason);
     /* 4. A systemd user scope, which the child enters by exec. */
-    if (!env.root && env.v2_memory && env.systemd_user) {
+    if (rc != 0 && !env.root && env.v2_memory && env.systemd_user) {
         c->kind = CONFINE_SYSTEMD_SCOPE;
         c->limit = limit;
         c->swap_limited = true; /* MemorySwapMax=0; the child verifies what it got */
@@ -454,21 +450,21 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
         return 0;
     }
     /* 5. Already confined from outside: stay in this cgroup. */
-    if (s.limit.bytes > CONFINE_INHERITED_MAX) {
+    if (rc != 0 && s.limit.bytes > CONFINE_INHERITED_MAX) {
         confine_explain_missing(&env, why, len);
         return -1;
     }
-    c->kind = CONFINE_INHERITED;
-    snprintf(c->dir, sizeof c->dir, "%s", s.dir);
-    c->effective = s.limit;
-    c->limit = UINT64_MAX;
-    if (!cgroup_read(s.dir, "memory.max", &c->limit))
-        (void)cgroup_read(s.dir, "memory.limit_in_bytes", &c->limit);
-    /* Swap is capped only by memsw no larger than the limit in force, which may be an
-     * ancestor's, smaller than this cgroup's own. */
-    c->swap_limited = no_swap() || cgroup_swap_capped(s.dir, c->effective.bytes);
-
-check_swap:
+    if (rc != 0) {
+        c->kind = CONFINE_INHERITED;
+        snprintf(c->dir, sizeof c->dir, "%s", s.dir);
+        c->effective = s.limit;
+        c->limit = UINT64_MAX;
+        if (!cgroup_read(s.dir, "memory.max", &c->limit))
+            (void)cgroup_read(s.dir, "memory.limit_in_bytes", &c->limit);
+        /* Swap is capped only by memsw no larger than the limit in force, which may be
+         * an ancestor's, smaller than this cgroup's own. */
+        c->swap_limited = no_swap() || cgroup_swap_capped(s.dir, c->effective.bytes);
+    }
     if (c->kind == CONFINE_V1 || (c->kind == CONFINE_V2 && mount)) { /* made under the mount */
         const char *root = c->kind == CONFINE_V1 ? CGROUP_V1_MEMORY : mount;
         (void)cgroup_effective_limit(root, c->dir + strlen(root), c->kind == CONFINE_V1,
