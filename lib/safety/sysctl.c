@@ -61,7 +61,7 @@ static char *decimal(uint64_t v, const char *tail, char buf[32])
         v /= 10;
     } while (v);
     memcpy(buf, digits + i, sizeof digits - i);
-    strcpy(buf + sizeof digits - i, tail);
+    memcpy(buf + sizeof digits - i, tail, strlen(tail) + 1);
     return buf;
 }
 
@@ -79,12 +79,12 @@ static bool put_back_all(const struct record_knob *knobs, int n,
     for (int later = 0; later <= 1; later++)
         for (int i = 0; i < n; i++) {
             const struct record_knob *k = &knobs[i];
-            char path[48] = "/proc/sys/vm/", text[32];
+            char path[sizeof "/proc/sys/vm/" + sizeof k->name] = "/proc/sys/vm/", text[32];
             int64_t now, back;
             enum put_back how = NOTHING_TO_DO;
             if ((strcmp(k->name, "overcommit_memory") != 0) != later)
                 continue;
-            strcat(path, k->name);
+            memcpy(path + sizeof "/proc/sys/vm/" - 1, k->name, sizeof k->name);
             if (procfs_read_number(path, &now) != PROCFS_OK || now < 0)
                 how = UNREADABLE;
             else if (record_may_restore(k, (uint64_t)now))
@@ -452,8 +452,8 @@ static void repair_dir(const char *dir, char *report, size_t len)
         return; /* the common case: nothing left */
     /* Only a file vmlab could have written: never through a symlink, never
      * a FIFO (opening one could hang), a directory or a device. */
-    struct sysctl_record r;
-    ssize_t n = -1;
+    struct sysctl_record r = {.nknobs = 0}; /* filled by record_parse where nothing is refused */
+    ssize_t n;
     int fd = -1;
     if (S_ISREG(st.st_mode))
         fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
