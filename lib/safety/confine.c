@@ -46,9 +46,14 @@ static bool no_swap(void)
 /* ---- cleanup on every way out (registered with lib/safety/undo) ---- */
 
 static char cleanup_dir[512];
-static void undo_delegation(void); /* a v2 delegation's moves (below) */
+/* A v2 delegation's moves (setup_v2_delegated), to undo: paths and text made in advance. */
+static char undo_subtree[640], undo_procs[640], undo_leaf[512];
+static char undo_pids[CGROUP_MAX_MOVED][24]; /* moved to the leaf, to move back */
+static volatile sig_atomic_t undo_npids;
 
-/* Async-signal-safe: kill, waitpid, rmdir, nanosleep. */
+/* Async-signal-safe (kill, waitpid, rmdir, nanosleep, open, write). After the victim's
+ * cgroup is gone: -memory in the delegated cgroup, the moved processes back into it
+ * (those still alive), the leaf removed. Best effort: a later run's sweep sees the rest. */
 static void cleanup(void)
 {
     undo_end_child(); /* the child leaves the cgroup first */
@@ -62,7 +67,15 @@ static void cleanup(void)
         }
         cleanup_dir[0] = '\0';
     }
-    undo_delegation();
+    if (undo_subtree[0])
+        (void)procfs_write_text(undo_subtree, "-memory");
+    if (undo_procs[0])
+        for (sig_atomic_t i = 0; i < undo_npids; i++)
+            (void)procfs_write_text(undo_procs, undo_pids[i]);
+    if (undo_leaf[0])
+        (void)rmdir(undo_leaf);
+    undo_subtree[0] = undo_procs[0] = undo_leaf[0] = '\0';
+    undo_npids = 0;
 }
 
 void confine_track_child(pid_t pid)
@@ -96,7 +109,8 @@ int confine_run_child(const struct confine *c, int (*run)(void *ctx), void *ctx)
 
 /* The cgroup's name says which run made it, across PID namespaces:
  * vmlab-NS-PID-START (lib/safety/runid), so that a sweep never takes the cgroup of
- * a live run in another namespace for a leftover. */
+ * a live run in another namespace for a leftover. On failure the caller's failed()
+ * removes what was made. */
 static int make_dir(struct confine *c, const char *parent, char *why, size_t len)
 {
     struct runid me;
@@ -110,7 +124,6 @@ static int make_dir(struct confine *c, const char *parent, char *why, size_t len
         char err[160];
         errno_describe("mkdir", errno, err, sizeof err);
         snprintf(why, len, "cannot create %s (%s)", c->dir, err);
-        c->dir[0] = '\0';
         return -1;
     }
     c->created = true;
@@ -118,9 +131,6 @@ static int make_dir(struct confine *c, const char *parent, char *why, size_t len
     snprintf(cleanup_dir, sizeof cleanup_dir, "%s", c->dir);
     if (undo_register(cleanup) != 0) { /* from here on, every exit removes it */
         snprintf(why, len, "cannot register the cleanup of %s (atexit)", c->dir);
-        (void)rmdir(c->dir);
-        c->dir[0] = '\0';
-        c->created = false;
         return -1;
     }
     return 0;
@@ -253,27 +263,6 @@ int cgroup_plan_delegation(const char *mount, const char *rel, uid_t uid, pid_t 
     return 0;
 }
 
-/* Undo of a delegation, async-signal-safe: paths and text made in advance. */
-static char undo_subtree[640], undo_procs[640], undo_leaf[512];
-static char undo_pids[CGROUP_MAX_MOVED][24]; /* moved to the leaf, to move back */
-static volatile sig_atomic_t undo_npids;
-
-/* After the victim's cgroup is gone: -memory in the delegated cgroup, the
- * moved processes back into it (those still alive), the leaf removed. Best
- * effort: a later run's sweep sees what is left. */
-static void undo_delegation(void)
-{
-    if (undo_subtree[0])
-        (void)procfs_write_text(undo_subtree, "-memory");
-    if (undo_procs[0])
-        for (sig_atomic_t i = 0; i < undo_npids; i++)
-            (void)procfs_write_text(undo_procs, undo_pids[i]);
-    if (undo_leaf[0])
-        (void)rmdir(undo_leaf);
-    undo_subtree[0] = undo_procs[0] = undo_leaf[0] = '\0';
-    undo_npids = 0;
-}
-
 /* A cgroup v2 subtree this user owns: a systemd unit with Delegate=, a
  * container with its own cgroup namespace, a user's scope. */
 static int setup_v2_delegated(struct confine *c, const char *mount, const char *rel, uint64_t limit,
@@ -366,6 +355,7 @@ void confine_explain_missing(const struct confine_env *env, char *why, size_t le
     run_again_command(demo, sizeof demo);
     static const char container[] = "or run it in a container limited from outside "
                                     "(docker run -m 128m --memory-swap 128m ...)";
+    const char *failure = env->failure[0] ? env->failure : "no cgroup of yours is delegated to you";
     if (!env->memory_enabled)
         snprintf(why, len, "this kernel has no memory cgroup controller enabled (/proc/cgroups): "
                            "boot it with cgroup_enable=memory");
@@ -386,14 +376,11 @@ void confine_explain_missing(const struct confine_env *env, char *why, size_t le
         snprintf(why, len, "the memory controller is cgroup v1 here, where only root may create a "
                            "cgroup: sudo %s, %s", demo, container);
     else if (env->systemd_user)
-        snprintf(why, len, "%s: systemd-run --user --scope -p Delegate=yes %s",
-                 env->failure[0] ? env->failure : "no cgroup of yours is delegated to you", demo);
+        snprintf(why, len, "%s: systemd-run --user --scope -p Delegate=yes %s", failure, demo);
     else
         snprintf(why, len, "%s, and there is no systemd user session (systemd-run --user) to "
                            "delegate one: log in to a session and run systemd-run --user --scope "
-                           "-p Delegate=yes %s, %s",
-                 env->failure[0] ? env->failure : "no cgroup of yours is delegated to you", demo,
-                 container);
+                           "-p Delegate=yes %s, %s", failure, demo, container);
 }
 
 /* Starts over: nothing made, no limit known. */
@@ -403,13 +390,16 @@ static void reset(struct confine *c)
     c->effective.bytes = UINT64_MAX;
 }
 
-/* A method failed: its reason is kept for the 77, what it made is undone. */
-static void failed(struct confine *c, struct confine_env *env, const char *reason)
+/* A method's outcome rc: 0, or -1 with its reason kept for the 77 and what it made undone. */
+static int tried(struct confine *c, struct confine_env *env, int rc, const char *reason)
 {
+    if (rc == 0)
+        return 0;
     if (!env->failure[0])
         snprintf(env->failure, sizeof env->failure, "%.500s", reason);
     confine_teardown(c);
     reset(c);
+    return -1;
 }
 
 int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why, size_t len)
@@ -439,26 +429,19 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
         return -1;
     }
     /* 1. cgroup v2 as root, at the root; 2. in a subtree this user owns
-     * (a container's own cgroup namespace, a unit with Delegate=). */
-    if (env.v2_memory && env.root) {
-        if (setup_v2_root(c, mount, limit, reason, sizeof reason) == 0)
-            goto check_swap;
-        failed(c, &env, reason);
-    }
-    /* s.rel is the memory hierarchy's: v2's where its root lists memory. */
-    if (env.v2_memory && s.rel[0]) {
-        if (setup_v2_delegated(c, mount, s.rel, limit, reason, sizeof reason) == 0)
-            goto check_swap;
-        failed(c, &env, reason);
-    }
+     * (a container's own cgroup namespace, a unit with Delegate=); s.rel is the
+     * memory hierarchy's: v2's where its root lists memory. */
+    int rc = -1;
+    if (env.v2_memory && env.root)
+        rc = tried(c, &env, setup_v2_root(c, mount, limit, reason, sizeof reason), reason);
+    if (rc != 0 && env.v2_memory && s.rel[0])
+        rc = tried(c, &env, setup_v2_delegated(c, mount, s.rel, limit, reason, sizeof reason),
+                   reason);
     /* 3. cgroup v1 as root. */
-    if (env.root && env.v1_mounted) {
-        if (setup_v1(c, s.rel, limit, reason, sizeof reason) == 0)
-            goto check_swap;
-        failed(c, &env, reason);
-    }
+    if (rc != 0 && env.root && env.v1_mounted)
+        rc = tried(c, &env, setup_v1(c, s.rel, limit, reason, sizeof reason), reason);
     /* 4. A systemd user scope, which the child enters by exec. */
-    if (!env.root && env.v2_memory && env.systemd_user) {
+    if (rc != 0 && !env.root && env.v2_memory && env.systemd_user) {
         c->kind = CONFINE_SYSTEMD_SCOPE;
         c->limit = limit;
         c->swap_limited = true; /* MemorySwapMax=0; the child verifies what it got */
@@ -467,21 +450,21 @@ int confine_setup(struct confine *c, const char *demo, uint64_t limit, char *why
         return 0;
     }
     /* 5. Already confined from outside: stay in this cgroup. */
-    if (s.limit.bytes > CONFINE_INHERITED_MAX) {
+    if (rc != 0 && s.limit.bytes > CONFINE_INHERITED_MAX) {
         confine_explain_missing(&env, why, len);
         return -1;
     }
-    c->kind = CONFINE_INHERITED;
-    snprintf(c->dir, sizeof c->dir, "%s", s.dir);
-    c->effective = s.limit;
-    c->limit = UINT64_MAX;
-    if (!cgroup_read(s.dir, "memory.max", &c->limit))
-        (void)cgroup_read(s.dir, "memory.limit_in_bytes", &c->limit);
-    /* Swap is capped only by memsw no larger than the limit in force, which may be an
-     * ancestor's, smaller than this cgroup's own. */
-    c->swap_limited = no_swap() || cgroup_swap_capped(s.dir, c->effective.bytes);
-
-check_swap:
+    if (rc != 0) {
+        c->kind = CONFINE_INHERITED;
+        snprintf(c->dir, sizeof c->dir, "%s", s.dir);
+        c->effective = s.limit;
+        c->limit = UINT64_MAX;
+        if (!cgroup_read(s.dir, "memory.max", &c->limit))
+            (void)cgroup_read(s.dir, "memory.limit_in_bytes", &c->limit);
+        /* Swap is capped only by memsw no larger than the limit in force, which may be
+         * an ancestor's, smaller than this cgroup's own. */
+        c->swap_limited = no_swap() || cgroup_swap_capped(s.dir, c->effective.bytes);
+    }
     if (c->kind == CONFINE_V1 || (c->kind == CONFINE_V2 && mount)) { /* made under the mount */
         const char *root = c->kind == CONFINE_V1 ? CGROUP_V1_MEMORY : mount;
         (void)cgroup_effective_limit(root, c->dir + strlen(root), c->kind == CONFINE_V1,

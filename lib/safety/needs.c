@@ -155,17 +155,14 @@ static void repair_leftovers(const char *demo)
 static void begin_changes(struct narrator *n, const struct demo_info *info)
 {
     char repaired[512];
-    if (sysctl_begin(info->name, repaired, sizeof repaired) != 0) {
-        int err = errno;
-        if (repaired[0])
-            cli_notice(info->name, "%s", repaired);
-        if (err == EBUSY) /* a record of a run still alive: its change is in force */
-            narrate_finish(n, RESULT_SKIP, "another vmlab run has a /proc/sys/vm value changed "
-                           "(see above); run this again when it has ended");
-        narrate_fail_errno(n, sysctl_failed_call(), err);
-    }
+    int rc = sysctl_begin(info->name, repaired, sizeof repaired), err = errno;
     if (repaired[0])
         cli_notice(info->name, "%s", repaired);
+    if (rc != 0 && err == EBUSY) /* a record of a run still alive: its change is in force */
+        narrate_finish(n, RESULT_SKIP, "another vmlab run has a /proc/sys/vm value changed "
+                       "(see above); run this again when it has ended");
+    if (rc != 0)
+        narrate_fail_errno(n, sysctl_failed_call(), err);
     n->undo_at_finish = sysctl_end; /* narrate_finish's last act before it reports */
     for (const struct demo_need *d = info->needs; d->kind; d++) {
         uint64_t now; /* an optional change may not happen: the demo says so when it does */

@@ -187,12 +187,10 @@ bool runid_boot_id(char *buf, size_t len)
 {
     char text[64];
     ssize_t n = procfs_read_text("/proc/sys/kernel/random/boot_id", text, sizeof text);
-    if (n != 37 || text[36] != '\n')
-        return false; /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\n" */
+    /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\n", as the undo record's parser takes it */
+    if (n != 37 || text[36] != '\n' || strspn(text, "0123456789abcdef-") != 36)
+        return false;
     text[36] = '\0';
-    for (int i = 0; i < 36; i++)
-        if (!(isxdigit((unsigned char)text[i]) || text[i] == '-'))
-            return false;
     snprintf(buf, len, "%s", text);
     return len > 36;
 }

@@ -23,8 +23,9 @@
 #include "sysctl_record.h"
 #include "undo.h"
 
-/* The candidates for the lock and the record, in order (see sysctl.h). */
-static const char *const state_dirs[] = {VMLAB_RUN_DIR, "/dev/shm/vmlab", "/tmp/vmlab"};
+/* The lock and the undo record live in the first usable one of these, all emptied at
+ * boot on most systems; a record of another boot is discarded. */
+static const char *const state_dirs[] = {"/run/vmlab", "/dev/shm/vmlab", "/tmp/vmlab"};
 #define NSTATE_DIRS (sizeof state_dirs / sizeof state_dirs[0])
 #define RECORD_NAME "saved-state"
 
@@ -35,15 +36,14 @@ static char failed_call[256] = "sysctl";
 static int lock_fd = -1;
 static pid_t owner; /* the process that took the lock: only it puts back */
 
-/* This run's changes, as the record on disk has them, plus what the restore
- * needs ready-made, since it may run in a signal handler. */
+/* This run's changes, as the record on disk has them; nchanged of them are
+ * put back (0 once they are, and in a forked child). */
 static struct sysctl_record changes;
-static char paths[RECORD_MAX_KNOBS][48];
-static char originals[RECORD_MAX_KNOBS][24]; /* "0\n", formatted for write() */
 static volatile sig_atomic_t nchanged;
 static volatile sig_atomic_t restore_failed;
 
-/* ---- small async-signal-safe pieces: only open/read/write/close ---- */
+/* ---- putting a record back: at exit and in a signal handler (only open, read, write,
+ * close, and string functions), and in the next run's repair ---- */
 
 static void say(const char *text)
 {
@@ -51,26 +51,52 @@ static void say(const char *text)
     (void)ignored; /* nothing more to do if stderr is gone */
 }
 
-static void say_number(uint64_t v)
+/* v in decimal, then a short `tail` (snprintf is not async-signal-safe). */
+static char *decimal(uint64_t v, const char *tail, char buf[32])
 {
-    char digits[24];
-    int i = (int)sizeof digits;
-    digits[--i] = '\0';
+    char digits[21];
+    size_t i = sizeof digits;
     do {
         digits[--i] = (char)('0' + v % 10);
         v /= 10;
-    } while (v && i > 0);
-    say(digits + i);
+    } while (v);
+    memcpy(buf, digits + i, sizeof digits - i);
+    memcpy(buf + sizeof digits - i, tail, strlen(tail) + 1);
+    return buf;
 }
 
-/* A /proc/sys/vm value (procfs_read_number is async-signal-safe). */
-static int read_knob(const char *path, uint64_t *value)
+/* What putting one knob back came to. */
+enum put_back { NOTHING_TO_DO, PUT_BACK, CHANGED_SINCE, UNREADABLE, FAILED };
+
+/* Puts back each of the n knobs that still holds what its run left, overcommit_memory
+ * first, and tells `tell` how each went, with what it held. False when one could not
+ * be put back. */
+static bool put_back_all(const struct record_knob *knobs, int n,
+                         void (*tell)(const struct record_knob *k, enum put_back how,
+                                      uint64_t now, void *ctx), void *ctx)
 {
-    int64_t v;
-    if (procfs_read_number(path, &v) != PROCFS_OK || v < 0)
-        return -1;
-    *value = (uint64_t)v;
-    return 0;
+    bool ok = true;
+    for (int later = 0; later <= 1; later++)
+        for (int i = 0; i < n; i++) {
+            const struct record_knob *k = &knobs[i];
+            char path[sizeof "/proc/sys/vm/" + sizeof k->name] = "/proc/sys/vm/", text[32];
+            int64_t now, back;
+            enum put_back how = NOTHING_TO_DO;
+            if ((strcmp(k->name, "overcommit_memory") != 0) != later)
+                continue;
+            memcpy(path + sizeof "/proc/sys/vm/" - 1, k->name, sizeof k->name);
+            if (procfs_read_number(path, &now) != PROCFS_OK || now < 0)
+                how = UNREADABLE;
+            else if (record_may_restore(k, (uint64_t)now))
+                how = procfs_write_text(path, decimal(k->original, "\n", text)) == 0 &&
+                              procfs_read_number(path, &back) == PROCFS_OK &&
+                              back == (int64_t)k->original ? PUT_BACK : FAILED;
+            else if ((uint64_t)now != k->original)
+                how = CHANGED_SINCE;
+            ok = ok && how != UNREADABLE && how != FAILED;
+            tell(k, how, (uint64_t)now, ctx);
+        }
+    return ok;
 }
 
 int sysctl_write(const char *name, uint64_t value)
@@ -128,9 +154,10 @@ static int choose_state_dir(char *why, size_t len)
     return -1;
 }
 
-/* Opens dir/lock: a regular file of this user, never through a symlink,
- * never a FIFO or device (O_NONBLOCK: opening one cannot hang). */
-static int open_lock(const char *dir)
+/* Takes dir/lock, a regular file of this user (never through a symlink, never a FIFO or
+ * device: O_NONBLOCK, so that opening one cannot hang), waiting at most `seconds` (0: no
+ * limit). Its descriptor, or -1 with errno: EWOULDBLOCK when another run kept it. */
+static int take_lock(const char *dir, int seconds)
 {
     char path[96];
     struct stat st;
@@ -138,48 +165,25 @@ static int open_lock(const char *dir)
     int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
+    int rc = -1;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
-        close(fd);
         errno = EPERM;
-        return -1;
+    } else if ((rc = flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EWOULDBLOCK && seconds == 0) {
+        cli_notice(demo_name, "another vmlab demo is changing system settings; waiting for it");
+        while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR)
+            ;
     }
-    return fd;
-}
-
-/* Waits for the lock, at most `seconds` (0: no limit). -1 with EWOULDBLOCK
- * when another run kept it. */
-static int lock_within(int fd, const char *demo, int seconds)
-{
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-        return 0;
-    if (errno != EWOULDBLOCK)
-        return -1;
-    if (seconds == 0) {
-        cli_notice(demo, "another vmlab demo is changing system settings; waiting for it");
-        while (flock(fd, LOCK_EX) != 0)
-            if (errno != EINTR)
-                return -1;
-        return 0;
-    }
-    for (int i = 0; i < seconds * 20; i++) {
+    for (int i = 0; rc != 0 && errno == EWOULDBLOCK && i < seconds * 20; i++) {
         struct timespec ts = {0, 50000000L}; /* 50 ms */
         nanosleep(&ts, NULL);
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-            return 0;
+        rc = flock(fd, LOCK_EX | LOCK_NB);
     }
-    errno = EWOULDBLOCK;
+    if (rc == 0)
+        return fd;
+    int err = errno;
+    close(fd);
+    errno = err;
     return -1;
-}
-
-/* Puts `text` at buf + *at where it fits whole, with its NUL. */
-static bool put_text(char *buf, size_t len, size_t *at, const char *text)
-{
-    size_t n = strlen(text);
-    if (*at + n >= len)
-        return false;
-    memcpy(buf + *at, text, n + 1);
-    *at += n;
-    return true;
 }
 
 /* Appends `arg` to the command in buf after a space, quoted where a shell
@@ -187,22 +191,24 @@ static bool put_text(char *buf, size_t len, size_t *at, const char *text)
  * with `spare` bytes still free after it. */
 static bool append_word(char *buf, size_t len, const char *arg, size_t spare)
 {
-    size_t was = strlen(buf), at = was;
+    char word[4 * 4096 + 3]; /* an argument read from /proc/self/cmdline, every byte a quote */
+    size_t at = strlen(buf), n = 0;
     bool plain = arg[0] && strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                        "0123456789_-+=.,:/@%") == strlen(arg);
-    bool fits = at == 0 || put_text(buf, len, &at, " ");
-    if (plain) {
-        fits = fits && put_text(buf, len, &at, arg);
-    } else {
-        fits = fits && put_text(buf, len, &at, "'");
-        for (const char *c = arg; fits && *c; c++)
-            fits = put_text(buf, len, &at, *c == '\'' ? "'\\''" : (char[]){*c, '\0'});
-        fits = fits && put_text(buf, len, &at, "'");
+    if (!plain)
+        word[n++] = '\'';
+    for (const char *c = arg; *c && n < sizeof word - 5; c++) {
+        if (*c == '\'') /* only in a quoted word: closed, an escaped quote, opened again */
+            n += (size_t)snprintf(word + n, sizeof word - n, "'\\''");
+        else
+            word[n++] = *c;
     }
-    if (!fits || at + spare >= len) {
-        buf[was] = '\0';
+    if (!plain)
+        word[n++] = '\'';
+    word[n] = '\0';
+    if (at + (at > 0) + n + spare >= len)
         return false;
-    }
+    snprintf(buf + at, len - at, "%s%s", at > 0 ? " " : "", word);
     return true;
 }
 
@@ -304,40 +310,32 @@ static int write_record(void)
     return -1;
 }
 
-/* Async-signal-safe: puts back every value this run changed that still
- * holds what the run set, overcommit_memory first; says so on stderr (with
- * write) when a value was changed by someone else meanwhile or could not be
- * written. The record goes only when everything is back. */
+/* This run's own undo, on stderr (with write: it may run in a signal handler). */
+static void tell_stderr(const struct record_knob *k, enum put_back how, uint64_t now, void *ctx)
+{
+    char number[32];
+    (void)ctx;
+    if (how == CHANGED_SINCE) {
+        say(demo_name), say(": left /proc/sys/vm/"), say(k->name), say(" at ");
+        say(decimal(now, "", number));
+        say(": it no longer holds what this run set, someone changed it meanwhile\n");
+    } else if (how == UNREADABLE || how == FAILED) {
+        say(demo_name), say(": FAILED to put back /proc/sys/vm/"), say(k->name), say(" (it was ");
+        say(decimal(k->original, "", number));
+        say("); it is left changed\n");
+    }
+}
+
+/* Async-signal-safe: puts back what this run changed; the record goes only when
+ * everything is back, else it stays for the next run. */
 static void restore_action(void)
 {
     if (nchanged == 0)
         return;
-    bool failed = false;
-    for (int order = 0; order <= 1; order++)
-        for (int i = 0; i < nchanged; i++) {
-            const struct record_knob *k = &changes.knobs[i];
-            uint64_t now;
-            bool bad = false;
-            if (record_knob_order(k->name) != order)
-                continue;
-            if (read_knob(paths[i], &now) != 0) {
-                bad = true;
-            } else if (record_may_restore(k, now)) {
-                bad = procfs_write_text(paths[i], originals[i]) != 0;
-            } else if (now != k->original) {
-                say(demo_name), say(": left /proc/sys/vm/"), say(k->name), say(" at "), say_number(now);
-                say(": it no longer holds what this run set, someone changed it meanwhile\n");
-            }
-            if (bad) {
-                say(demo_name), say(": FAILED to put back /proc/sys/vm/"), say(k->name);
-                say(" (it was "), say_number(k->original), say("); it is left changed\n");
-                failed = true;
-            }
-        }
-    if (failed)
-        restore_failed = 1; /* the record stays: the next run tries again */
-    else
+    if (put_back_all(changes.knobs, nchanged, tell_stderr, NULL))
         unlink(state_path);
+    else
+        restore_failed = 1;
     nchanged = 0;
 }
 
@@ -346,33 +344,20 @@ const char *sysctl_failed_call(void)
     return failed_call;
 }
 
-/* Adds `name` to the table (its original read now) or finds it there. */
-static int find_or_add(const char *name, int *index)
+/* `name`'s place in the table; a knob new to it has `now` for its original. */
+static struct record_knob *find_or_add(const char *name, uint64_t now)
 {
     for (int i = 0; i < changes.nknobs; i++)
-        if (strcmp(changes.knobs[i].name, name) == 0) {
-            *index = i;
-            return 0;
-        }
-    if (changes.nknobs == RECORD_MAX_KNOBS) {
-        errno = ENOSPC;
-        return -1;
-    }
-    int i = changes.nknobs;
-    struct record_knob *k = &changes.knobs[i];
+        if (strcmp(changes.knobs[i].name, name) == 0)
+            return &changes.knobs[i];
+    if (changes.nknobs == RECORD_MAX_KNOBS)
+        return NULL; /* not reached: the allow-list has no more knobs */
+    struct record_knob *k = &changes.knobs[changes.nknobs++];
     memset(k, 0, sizeof *k);
     snprintf(k->name, sizeof k->name, "%s", name);
-    snprintf(paths[i], sizeof paths[i], "/proc/sys/vm/%s", name);
-    if (read_knob(paths[i], &k->original) != 0) {
-        snprintf(failed_call, sizeof failed_call, "read /proc/sys/vm/%s", name);
-        return -1;
-    }
-    snprintf(originals[i], sizeof originals[i], "%" PRIu64 "\n", k->original);
-    k->set[0] = k->original;
+    k->original = k->set[0] = now;
     k->nset = 1;
-    changes.nknobs = i + 1;
-    *index = i;
-    return 0;
+    return k;
 }
 
 int sysctl_set(const char *name, uint64_t value)
@@ -384,24 +369,20 @@ int sysctl_set(const char *name, uint64_t value)
         return -1;
     }
     sigset_t old = undo_block(); /* the table changes: no restore now */
-    int i = 0, rc = find_or_add(name, &i);
-    struct record_knob *k = &changes.knobs[i];
+    struct record_knob *k = NULL;
     uint64_t now = 0;
-    if (rc != 0) {
-        undo_unblock(&old);
-        return rc;
-    }
-    if ((rc = read_knob(paths[i], &now)) != 0)
+    int rc = -1;
+    if (procfs_read_vm_sysctl(name, &now) != PROCFS_OK) {
         snprintf(failed_call, sizeof failed_call, "read /proc/sys/vm/%s", name);
-    if (rc == 0 && (!record_set_allowed(name, k->original, value) ||
-                    !record_set_allowed(name, k->original, now))) {
+    } else if ((k = find_or_add(name, now)) == NULL) {
+        errno = ENOSPC;
+    } else if (!record_set_allowed(name, k->original, value) ||
+               !record_set_allowed(name, k->original, now)) {
         snprintf(failed_call, sizeof failed_call, "change /proc/sys/vm/%s from %" PRIu64 " to %" PRIu64
                  " (outside what vmlab may undo from its original %" PRIu64 ")", name, now, value,
                  k->original);
         errno = ERANGE;
-        rc = -1;
-    }
-    if (rc == 0) {
+    } else {
         /* While the write is under way the knob holds either value. */
         k->set[0] = now;
         k->set[1] = value;
@@ -409,15 +390,16 @@ int sysctl_set(const char *name, uint64_t value)
         nchanged = changes.nknobs;
         if ((rc = write_record()) != 0)
             snprintf(failed_call, sizeof failed_call, "write %s (the record of original values)", state_path);
+        else if ((rc = sysctl_write(name, value)) != 0)
+            snprintf(failed_call, sizeof failed_call, "write /proc/sys/vm/%s", name);
     }
-    if (rc == 0 && (rc = sysctl_write(name, value)) != 0)
-        snprintf(failed_call, sizeof failed_call, "write /proc/sys/vm/%s", name);
     int saved_errno = errno;
-    if (rc == 0 || k->nset == 2) {
+    if (k && (rc == 0 || k->nset == 2)) {
         /* Now the knob holds one value; record it (a failure here only
          * leaves the wider record, which is still right). */
         uint64_t got;
-        if (read_knob(paths[i], &got) == 0 && record_set_allowed(name, k->original, got)) {
+        if (procfs_read_vm_sysctl(name, &got) == PROCFS_OK &&
+            record_set_allowed(name, k->original, got)) {
             k->set[0] = got;
             k->nset = 1;
             (void)write_record();
@@ -433,51 +415,70 @@ int sysctl_set(const char *name, uint64_t value)
 /* One more thing the repair did or refused, for its report. */
 #define add(report, len, ...) text_append(report, len, "; ", __VA_ARGS__)
 
-/* Moves a refused record aside, so that it is kept for a look but not read
- * again by every run. */
-static void set_aside(const char *path, char *report, size_t len)
+/* A repair's report, and the values it put back, for one sentence. */
+struct repair {
+    char *report;
+    size_t len;
+    const char *run;
+    char restored[160];
+};
+
+static void tell_report(const struct record_knob *k, enum put_back how, uint64_t now, void *ctx)
 {
-    char aside[128];
-    snprintf(aside, sizeof aside, "%s.refused", path);
-    if (rename(path, aside) == 0)
-        add(report, len, "moved it to %s", aside);
-    else
-        add(report, len, "could not move it aside (%s): remove it by hand (rm -r %s)", strerror(errno), path);
+    struct repair *r = ctx;
+    if (how == UNREADABLE)
+        add(r->report, r->len, "FAILED to read /proc/sys/vm/%s: %s was not restored", k->name,
+            k->name);
+    else if (how == FAILED)
+        add(r->report, r->len, "FAILED to restore %s=%" PRIu64 " (%s); it holds %" PRIu64, k->name,
+            k->original, strerror(errno), now);
+    else if (how == PUT_BACK)
+        text_append(r->restored, sizeof r->restored, ", ", "%s=%" PRIu64 " (was %" PRIu64 ")",
+                    k->name, k->original, now);
+    else if (how == CHANGED_SINCE)
+        add(r->report, r->len, "left %s=%" PRIu64 " as it is: the killed vmlab run %s set %" PRIu64
+                               ", so someone has changed it since", k->name, now, r->run,
+            k->set[k->nset - 1]);
 }
 
 /* Reads dir's record, if there is one, and puts back what it allows. The
  * caller holds dir's lock. */
 static void repair_dir(const char *dir, char *report, size_t len)
 {
-    char path[96], text[RECORD_MAX_BYTES + 1], why[256], boot[40], run[80];
+    char path[96], text[RECORD_MAX_BYTES + 1], why[256], refused[264] = "", boot[40], run[80];
     struct stat st;
     snprintf(path, sizeof path, "%s/" RECORD_NAME, dir);
     if (lstat(path, &st) != 0)
         return; /* the common case: nothing left */
     /* Only a file vmlab could have written: never through a symlink, never
      * a FIFO (opening one could hang), a directory or a device. */
+    struct sysctl_record r = {.nknobs = 0}; /* filled by record_parse where nothing is refused */
+    ssize_t n;
     int fd = -1;
     if (S_ISREG(st.st_mode))
         fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
         (st.st_mode & 07777) != 0600 || st.st_nlink != 1) {
-        if (fd >= 0)
-            close(fd);
         const char *what = S_ISLNK(st.st_mode) ? "a symlink" : S_ISFIFO(st.st_mode) ? "a FIFO"
                            : S_ISDIR(st.st_mode) ? "a directory" : !S_ISREG(st.st_mode) ? "not a regular file"
                            : "not a file of this user with mode 0600 and one link";
-        add(report, len, "refused the undo record %s: it is %s, not what vmlab writes; nothing was "
-                         "restored", path, what);
-        set_aside(path, report, len);
-        return;
+        snprintf(refused, sizeof refused, ": it is %s, not what vmlab writes", what);
+    } else if ((n = read(fd, text, sizeof text)) < 0 ||
+               !record_parse(text, (size_t)n, &r, why, sizeof why)) {
+        snprintf(refused, sizeof refused, " (%s)", n < 0 ? strerror(errno) : why);
     }
-    ssize_t n = read(fd, text, sizeof text);
-    close(fd);
-    struct sysctl_record r;
-    if (n < 0 || !record_parse(text, (size_t)n, &r, why, sizeof why)) {
-        add(report, len, "refused the undo record %s (%s); nothing was restored", path,
-            n < 0 ? strerror(errno) : why);
-        set_aside(path, report, len);
+    if (fd >= 0)
+        close(fd);
+    if (refused[0]) {
+        /* Moved aside: kept for a look, but not read again by every run. */
+        char aside[128];
+        snprintf(aside, sizeof aside, "%s.refused", path);
+        add(report, len, "refused the undo record %s%s; nothing was restored", path, refused);
+        if (rename(path, aside) == 0)
+            add(report, len, "moved it to %s", aside);
+        else
+            add(report, len, "could not move it aside (%s): remove it by hand (rm -r %s)",
+                strerror(errno), path);
         return;
     }
     runid_format(&r.run, run, sizeof run);
@@ -491,38 +492,12 @@ static void repair_dir(const char *dir, char *report, size_t len)
         add(report, len, "left the undo record %s alone: vmlab run %s is still running", path, run);
         return;
     }
-    bool failed = false;
-    char restored[160] = "";
-    for (int order = 0; order <= 1; order++)
-        for (int i = 0; i < r.nknobs; i++) {
-            const struct record_knob *k = &r.knobs[i];
-            uint64_t now, back;
-            if (record_knob_order(k->name) != order)
-                continue;
-            if (procfs_read_vm_sysctl(k->name, &now) != PROCFS_OK) {
-                add(report, len, "FAILED to read /proc/sys/vm/%s: %s was not restored", k->name,
-                    k->name);
-                failed = true;
-            } else if (record_may_restore(k, now)) {
-                if (sysctl_write(k->name, k->original) != 0 ||
-                    procfs_read_vm_sysctl(k->name, &back) != PROCFS_OK || back != k->original) {
-                    add(report, len, "FAILED to restore %s=%" PRIu64 " (%s); it holds %" PRIu64, k->name,
-                        k->original, strerror(errno), now);
-                    failed = true;
-                } else {
-                    text_append(restored, sizeof restored, ", ", "%s=%" PRIu64 " (was %" PRIu64 ")",
-                                k->name, k->original, now);
-                }
-            } else if (now != k->original) {
-                add(report, len, "left %s=%" PRIu64 " as it is: the killed vmlab run %s set %" PRIu64
-                                 ", so someone has changed it since", k->name, now, run,
-                    k->set[k->nset - 1]);
-            }
-        }
-    if (restored[0])
+    struct repair how = {report, len, run, ""};
+    bool ok = put_back_all(r.knobs, r.nknobs, tell_report, &how);
+    if (how.restored[0])
         add(report, len, "restored %s, left changed by vmlab run %s, which was killed before it could "
-                         "put them back", restored, run);
-    if (!failed)
+                         "put them back", how.restored, run);
+    if (ok)
         unlink(path);
 }
 
@@ -550,14 +525,13 @@ static void repair_all(const char *held, char *report, size_t len)
             repair_dir(dir, report, len);
             continue;
         }
-        int fd = open_lock(dir);
-        if (fd < 0) {
+        int fd = take_lock(dir, 2); /* a run that keeps it longer is alive: not a leftover */
+        if (fd < 0 && errno != EWOULDBLOCK)
             add(report, len, "could not open the lock in %s (%s): its undo record was not read", dir,
                 strerror(errno));
+        if (fd < 0)
             continue;
-        }
-        if (lock_within(fd, demo_name, 2) == 0)
-            repair_dir(dir, report, len);
+        repair_dir(dir, report, len);
         close(fd);
     }
 }
@@ -569,14 +543,11 @@ int sysctl_lock(int seconds)
         snprintf(failed_call, sizeof failed_call, "%.150s", why);
         return -1;
     }
-    int fd = open_lock(state_dir);
-    if (fd < 0 || lock_within(fd, demo_name, seconds) != 0) {
+    int fd = take_lock(state_dir, seconds);
+    if (fd < 0) {
         int err = errno;
         snprintf(failed_call, sizeof failed_call, "take the vmlab lock in %s", state_dir);
-        if (fd >= 0)
-            close(fd);
         errno = err;
-        return -1;
     }
     return fd;
 }
@@ -604,9 +575,6 @@ int sysctl_begin(const char *demo, char *repaired, size_t len)
     if (lstat(state_path, &st) == 0) {
         /* A record this run could not settle (a live run's, one that could
          * not be moved aside, a restore that failed): never write over it. */
-        if (repaired[0]) /* the caller prints this only on success: say it here */
-            cli_notice(demo, "%s", repaired);
-        repaired[0] = '\0';
         char what[sizeof failed_call];
         snprintf(what, sizeof what, "start a change: the undo record %s of another run is still "
                  "there (see above)", state_path);

@@ -1,27 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* sysctl: change a /proc/sys/vm knob for the length of a demo, and put it
  * back on every way out (LTP's save_restore). lib/safety/needs calls
- * sysctl_may_change (exit 77 if not), then sysctl_begin (the vmlab lock, the
- * repair of a killed run's leftovers, the restore registered with lib/safety/undo);
- * the demo calls sysctl_set (the original recorded, then the change); narrate_finish
- * calls sysctl_end (restore, forget the record, unlock).
+ * sysctl_may_change (exit 77 if not), then sysctl_begin; the demo calls
+ * sysctl_set; narrate_finish calls sysctl_end.
  *
  * A run killed with SIGKILL cannot restore anything; the undo record it left
  * lets the next run do it, as lib/safety/sysctl_record.h allows, and only from a
- * regular file of root's, mode 0600, in a directory only root can write. The
- * restore is async-signal-safe: values formatted when they were saved. */
+ * regular file of root's, mode 0600, in a directory only root can write. */
 #ifndef VMLAB_SYSCTL_H
 #define VMLAB_SYSCTL_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define VMLAB_RUN_DIR "/run/vmlab"
-
-/* The lock and the undo record live in the first usable one of /run/vmlab,
- * /dev/shm/vmlab, /tmp/vmlab, all emptied at boot on most systems; a record of
- * another boot is discarded. */
 
 /* 0 when this process can take the vmlab lock and write /proc/sys/vm/<name>; else
  * -1, and why names what is missing and the command that would supply it. Changes
@@ -34,8 +24,9 @@ int sysctl_may_change(const char *name, char *why, size_t len);
  * and " ..." says so. */
 void run_again_command(char *buf, size_t len);
 
-/* Takes the lock (waiting, and saying so, while another run holds it) and repairs
- * leftovers (repaired says what, or ""). 0, or -1 with errno and sysctl_failed_call(). */
+/* Takes the lock (waiting, and saying so, while another run holds it), repairs leftovers
+ * (repaired says what, or "") and registers the restore with lib/safety/undo. 0, or -1
+ * with errno and sysctl_failed_call(). */
 int sysctl_begin(const char *demo, char *repaired, size_t len);
 
 /* Changes /proc/sys/vm/<name> (one of the allow-list), recording what to put back

@@ -9,17 +9,13 @@
 
 #include "procfs.h"
 
+#define RECORD_VERSION 1
 #define HUGEPAGES_MAX_GROWTH 64 /* hugetlb-reserve --setup takes 1 to 64 */
 #define LINE_MAX_BYTES 96
 
 bool record_knob_allowed(const char *name)
 {
     return strcmp(name, "overcommit_memory") == 0 || strcmp(name, "nr_hugepages") == 0;
-}
-
-int record_knob_order(const char *name)
-{
-    return strcmp(name, "overcommit_memory") == 0 ? 0 : 1;
 }
 
 bool record_set_allowed(const char *name, uint64_t original, uint64_t value)
@@ -49,13 +45,6 @@ bool record_may_restore(const struct record_knob *k, uint64_t current)
     return false;
 }
 
-/* A decimal number without sign or blank that fits in 64 bits; returns the
- * character after it, or NULL. */
-static const char *number(const char *s, uint64_t *value)
-{
-    return procfs_parse_decimal(&s, value) == PROCFS_OK ? s : NULL;
-}
-
 /* "knob NAME ORIGINAL SET [SET]" after "knob ". */
 static bool parse_knob(const char *s, struct record_knob *k, char *why, size_t wlen)
 {
@@ -71,15 +60,17 @@ static bool parse_knob(const char *s, struct record_knob *k, char *why, size_t w
         snprintf(why, wlen, "knob %s is not one vmlab changes", k->name);
         return false;
     }
-    const char *p = number(space + 1, &k->original);
-    if (!p || *p != ' ') {
+    const char *p = space + 1; /* each number: decimal digits, no sign, within 64 bits */
+    if (procfs_parse_decimal(&p, &k->original) != PROCFS_OK || *p != ' ') {
         snprintf(why, wlen, "knob %s: the original value is not a plain number", k->name);
         return false;
     }
-    k->nset = 0;
-    while (p && *p == ' ' && k->nset < 2)
-        p = number(p + 1, &k->set[k->nset++]);
-    if (!p || *p != '\0') {
+    bool numbers = true;
+    for (k->nset = 0; numbers && *p == ' ' && k->nset < 2; k->nset++) {
+        p++;
+        numbers = procfs_parse_decimal(&p, &k->set[k->nset]) == PROCFS_OK;
+    }
+    if (!numbers || *p != '\0') {
         snprintf(why, wlen, "knob %s: the values set are not one or two plain numbers", k->name);
         return false;
     }

@@ -35,7 +35,6 @@
 
 #include "runid.h"
 
-#define RECORD_VERSION 1
 #define RECORD_MAX_KNOBS 2
 #define RECORD_MAX_BYTES 1024 /* a longer file is not one vmlab wrote */
 
@@ -59,9 +58,6 @@ bool record_knob_allowed(const char *name);
 /* True when `value` is one the allow-list permits a run to set `name` to,
  * given the original (the same range the parser enforces). */
 bool record_set_allowed(const char *name, uint64_t original, uint64_t value);
-
-/* The order knobs are put back in: overcommit_memory first. */
-int record_knob_order(const char *name);
 
 /* Whether undoing `k` may write its original over `current`: it still holds
  * what the run left (for nr_hugepages: a pool between the original and what

@@ -75,34 +75,26 @@ static void on_signal(int signo)
     errno = saved_errno;
 }
 
-static int arm(void)
-{
-    if (armed)
-        return 0;
-    if (atexit(at_exit) != 0)
-        return -1; /* no undo at exit: then no change at all */
-    armed = true;
-    owner = getpid();
-    /* Every signal whose default is to end the process (a closed pipe under `| head`
-     * included), but only where it has that default: one the program ignores (nohup) or
-     * handles itself stays so. */
-    static const int signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,   SIGPIPE, SIGALRM,
-                                  SIGUSR1, SIGUSR2, SIGXCPU, SIGVTALRM, SIGPROF, SIGXFSZ};
-    struct sigaction sa, was;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigfillset(&sa.sa_mask); /* no second signal inside the undo */
-    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
-        if (sigaction(signals[i], NULL, &was) == 0 && was.sa_handler == SIG_DFL)
-            sigaction(signals[i], &sa, NULL);
-    return 0;
-}
-
-/* Arms the handlers for this process: the process that makes a change undoes it. */
+/* Arms the handlers once, for this process: the process that makes a change undoes it. */
 static int arm_here(void)
 {
-    if (arm() != 0)
-        return -1;
+    if (!armed) {
+        if (atexit(at_exit) != 0)
+            return -1; /* no undo at exit: then no change at all */
+        armed = true;
+        /* Every signal whose default is to end the process (a closed pipe under `| head`
+         * included), but only where it has that default: one the program ignores (nohup)
+         * or handles itself stays so. */
+        static const int signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,   SIGPIPE, SIGALRM,
+                                      SIGUSR1, SIGUSR2, SIGXCPU, SIGVTALRM, SIGPROF, SIGXFSZ};
+        struct sigaction sa, was;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigfillset(&sa.sa_mask); /* no second signal inside the undo */
+        for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+            if (sigaction(signals[i], NULL, &was) == 0 && was.sa_handler == SIG_DFL)
+                sigaction(signals[i], &sa, NULL);
+    }
     owner = getpid();
     return 0;
 }
