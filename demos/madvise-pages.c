@@ -28,8 +28,7 @@
 static char *guard, *p, *a, *b;
 static uint64_t size, page; /* bytes: --size, as the budget allows; the base page */
 static const size_t asize = (size_t)48 << 20, bsize = (size_t)64 << 20; /* in the cgroup */
-static int rc, cold; /* results of the calls */
-static int64_t zeros;
+static int rc, cold, zeros; /* the calls' results; how many pages of a read back as zero */
 static struct narrator n;
 
 LESSON_FN static void map(void)
@@ -282,8 +281,7 @@ static void explain_pageout(void)
 
 static void explain_unmap(void) { snapshot_explain_gone(&n, &d.after); }
 
-/* The lesson as tables, in the order they run; the step count comes from them. With --predict a
- * step asks before its code runs; the finding beside a choice is what makes it the measured one. */
+/* The steps in the order they run; with --predict, the choice whose finding held is the answer. */
 static const struct narrate_lesson freeing[] = {
     {"map", "Map private anonymous memory, with guard pages", map, explain_map, NO_QUESTION},
     {"write_every_page", "Write every page", write_every_page, explain_write_every_page,

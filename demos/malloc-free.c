@@ -39,7 +39,7 @@ static char other_name[64];      /* "jemalloc", or that library's file name */
 /* ---- The lesson ---- */
 
 static char *big, *zeroed;  /* malloc and calloc of big_size */
-static size_t big_size;     /* 1 GiB, or what this process may use */
+static uint64_t big_size;   /* 1 GiB, or what this process may use */
 static char *blocks[64], *pin;
 static const size_t block = 64 << 10;
 static int trimmed;
@@ -71,7 +71,7 @@ LESSON_FN static void free_pin(void) { LESSON(&n, free(pin);); }
 /* ---- What each step measured ---- */
 
 /* The steps that other steps look at, by their index in steps[]. */
-enum { FREE_BIG = 4, FILL_HEAP, FREE_BLOCKS, TRIM, NSTEPS = 9 };
+enum { FILL_HEAP = 5, FREE_BLOCKS, TRIM, NSTEPS = 9 };
 
 /* By step: the pointer whose block its numbers show (NULL: none), and whether its code
  * allocates that block (then its usable size is a fact). */
@@ -79,8 +79,7 @@ static const struct { char **at; bool allocates; } focus[NSTEPS] = {
     {&big, true}, {&big, false}, {&big, false}, {&zeroed, true}, {NULL, false},
     {&pin, false}, {&pin, false}, {&pin, false}, {NULL, false}};
 
-static struct malloc_side mine;              /* this step's, in this process */
-static struct malloc_side theirs[NSTEPS];    /* the child's, by step */
+static struct malloc_side mine, theirs[NSTEPS]; /* this step's, in this process; the child's */
 
 static struct {
     int64_t page_kb, huge_kb, big_kb;
@@ -223,18 +222,22 @@ static void explain_big(void)
     narrate_value(&n, "block_Rss", "kB", d.block_kb[0] >= 0, d.block_kb[0], true, d.block_kb[1]);
 }
 
-/* Steps 5-9, what free gives back: a mapped chunk's free is munmap, at once; the heap's free
- * memory, as mallinfo2 and as smaps see it. */
+/* Step 5, what free gives back of a mapped chunk: its free is munmap, at once. */
+static void explain_free_big(void)
+{
+    CONCLUDE(&n, "free_big_unmapped", mine.vm <= -2 * d.big_kb,
+             VALUES(VAL("vm_size_delta_kB", mine.vm)),
+             "Both mappings are gone: VmSize fell by %lld kB at once.", (long long)-mine.vm);
+    both_sides();
+}
+
+/* Steps 6-9, what free gives back of the heap's memory, as mallinfo2 and as smaps see it. */
 static void explain_free(void)
 {
     const struct malloc_side *s = &mine;
     int64_t used = ((int64_t)s->a.mi.uordblks - (int64_t)s->b.mi.uordblks) / 1024;
     int64_t freed = ((int64_t)s->a.mi.fordblks - (int64_t)s->b.mi.fordblks) / 1024;
-    if (n.step - 1 == FREE_BIG) {
-        CONCLUDE(&n, "free_big_unmapped", s->vm <= -2 * d.big_kb,
-                 VALUES(VAL("vm_size_delta_kB", s->vm)),
-                 "Both mappings are gone: VmSize fell by %lld kB at once.", (long long)-s->vm);
-    } else if (n.step - 1 == FILL_HEAP) {
+    if (n.step - 1 == FILL_HEAP) {
         CONCLUDE(&n, "heap_holds_blocks", s->heap_rss >= 3072 && used >= 4096,
                  VALUES(VAL("heap_rss_delta_kB", s->heap_rss), VAL("in_use_delta_kB", used)),
                  "64 written blocks of 64 KiB, below the threshold: [heap]'s Rss +%lld kB, "
@@ -276,7 +279,7 @@ static const struct narrate_lesson steps[NSTEPS] = {
      "calloc must return zeroes: how many page faults will it take?",
      {"one a page: it writes them", "one or none: no memset"},
      {NULL, "calloc_skipped_memset"}},
-    {"free_big", "free both", free_big, explain_free, NO_QUESTION},
+    {"free_big", "free both", free_big, explain_free_big, NO_QUESTION},
     {"fill_heap", "Fill the heap with 64 blocks of 64 KiB", fill_heap, explain_free, NO_QUESTION},
     {"free_blocks", "free the 64 blocks", free_blocks, explain_free, NO_QUESTION},
     {"trim", "Give free heap memory back: malloc_trim", trim, explain_free, NO_QUESTION},
@@ -290,7 +293,7 @@ static noreturn void be_the_child(const char *how, const char *demo)
 {
     const char *arg = malloc_side_child_arg(how);
     char *end = NULL;
-    big_size = arg ? (size_t)strtoull(arg, &end, 10) : 0;
+    big_size = arg ? strtoull(arg, &end, 10) : 0;
     if (!big_size || *end)
         _exit(EXIT_USAGE);
     malloc_side_child_run(&n, demo, how, observe, &mine, steps, NSTEPS);
@@ -359,19 +362,17 @@ int main(int argc, char **argv)
                        getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
     struct budget budget;
     budget_read(&budget);
-    uint64_t bytes = 0;
     /* Two blocks of big_size exist at once (four with the child); only a page
      * or two of each is written, but in overcommit mode 2 each is charged. */
     if (!budget_allows(&budget, 16u << 20, 2, d.why, sizeof d.why) ||
-        budget_choose_size(&budget, 0, UINT64_C(1) << 30, page, 2, allocator ? 8 : 4, &bytes,
+        budget_choose_size(&budget, 0, UINT64_C(1) << 30, page, 2, allocator ? 8 : 4, &big_size,
                            d.why, sizeof d.why) == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "this process may not use enough memory for the lesson "
                        "(it writes 4 MiB): %s. Free some memory or raise that limit.", d.why);
-    big_size = (size_t)bytes;
-    d.big_kb = (int64_t)(bytes / 1024);
+    d.big_kb = (int64_t)(big_size / 1024);
     if (allocator) {
         char size[32]; /* the child's big_size */
-        snprintf(size, sizeof size, "%zu", big_size);
+        snprintf(size, sizeof size, "%zu", (size_t)big_size);
         other_path = malloc_side_start_other(&n, &info, CHILD_ENV, allocator, size, &theirs[0],
                                              other_name, sizeof other_name);
     }
@@ -380,7 +381,7 @@ int main(int argc, char **argv)
      * resident, so that no step's VmRSS counts it. */
     observe(NULL, false);
     char big_text[32];
-    format_size(bytes, big_text, sizeof big_text);
+    format_size(big_size, big_text, sizeof big_text);
     narrate_intro(&n, "malloc-free (PID %ld): glibc %s's malloc. The break is at %p now.\n"
                   "The big block of steps 1-4 is %s.", (long)getpid(), gnu_get_libc_version(),
                   sbrk(0), big_text);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* mmap-anon: an anonymous private mapping is only address space until it is touched.
- * The lesson is the seven LESSONs just below, in the order they run, each measured just
- * before and just after; then what each step's numbers show, then the options. */
+/* mmap-anon: an anonymous private mapping is only address space until it is touched. The lesson
+ * is the seven LESSONs just below, in the order they run; then what they show, then the options. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -25,10 +24,9 @@
 static struct narrator n;
 static char *guard;        /* the PROT_NONE reservation: guard pages around p */
 static char *p;            /* the mapping the lesson is about */
-static size_t size;        /* its length: whole pages (whole huge pages with --thp) */
+static uint64_t size;      /* its length: whole pages (whole huge pages with --thp) */
 static size_t span;        /* the reservation: size, alignment slack and guards */
-static size_t page;        /* the base page size, from sysconf */
-static size_t align;       /* where p starts: page, or the huge-page size with --thp */
+static size_t page, align; /* the base page; where p starts: page, or the huge page with --thp */
 static bool want_thp;      /* --thp */
 static int advised;        /* madvise's result */
 static char c;             /* the value read in step 5 */
@@ -80,8 +78,7 @@ static struct {
     char why_size[400];                      /* the budget's reason, when it decided the size */
 } d = {.requested = UINT64_C(16) << 20};
 
-/* The mapping at p (the reservation, until p exists), meminfo and the fault counters;
- * vmstat outside the snapshot's fault window, so that reading it is never the step's fault. */
+/* Snapshots of p (of the reservation until p exists); vmstat read outside their fault window. */
 static void observe(void *ctx, bool after)
 {
     (void)ctx;
@@ -93,8 +90,7 @@ static void observe(void *ctx, bool after)
 }
 
 /* The step's rows (these keys always, and whatever else moved); a move; a value after it. */
-#define REPORT(...) \
-    snapshot_report(&n, &d.before, &d.after, (const char *const[]){__VA_ARGS__, NULL})
+#define ROWS(...) snapshot_report(&n, &d.before, &d.after, (const char *const[]){__VA_ARGS__, NULL})
 #define DELTA(key) snapshot_delta0(&d.before, &d.after, key)
 #define AFTER(key) snapshot_value(&d.after, key)
 
@@ -106,8 +102,7 @@ static long long vmstat_row(const char *key, int64_t before, int64_t after)
 }
 #define VMSTAT_ROW(key, field) vmstat_row(key, d.vm_before.field, d.vm_after.field)
 
-/* Steps 1 and 2: a size that fitted the budget (main), so a refusal is the
- * kernel's; then finding `id`: kb of address space (`what`, its value `key`), no memory. */
+/* Steps 1 and 2 (main fitted the size to the budget: a refusal here is the kernel's). */
 static void explain_mapping(const char *call, bool failed, const char *id, const char *key,
                             long long kb, const char *what)
 {
@@ -115,7 +110,7 @@ static void explain_mapping(const char *call, bool failed, const char *id, const
         narrate_fail_errno(&n, call, n.lesson_errno);
     snapshot_maps_fact(&n, &d.after.entry);
     narrate_fact_int(&n, "size_kB", KB(size));
-    REPORT("Size", "Rss", "Committed_AS");
+    ROWS("Size", "Rss", "Committed_AS");
     CONCLUDE(&n, id, AFTER("Size") == kb && AFTER("Rss") == 0,
              VALUES(VAL(key, AFTER("Size")), VAL("rss_kB", AFTER("Rss"))),
              "%lld kB of address space, %s, with no memory behind it: Rss is 0 kB.", kb, what);
@@ -144,7 +139,7 @@ static void explain_map(void)
 {
     explain_mapping("mmap", p == MAP_FAILED, "vma_without_memory", "size_kB", KB(size),
                     "readable and writable, a VMA of its own inside the reservation");
-    CONCLUDE(&n, "size_rounded_up", d.choice != BUDGET_SHRUNK && (uint64_t)size != d.requested,
+    CONCLUDE(&n, "size_rounded_up", d.choice != BUDGET_SHRUNK && size != d.requested,
              VALUES(VAL("size_requested", d.requested), VAL("size_kB", KB(size)),
                     VAL("unit_kB", KB(align))),
              "--size %s is rounded up to whole %s of %lld kB.", d.size_arg ? d.size_arg : "16M",
@@ -173,7 +168,7 @@ static void explain_write_one(void)
 {
     long long rss = DELTA("Rss"), huge = DELTA("AnonHugePages"), faults = DELTA("minor_faults");
     long long dirty = DELTA("Private_Dirty"), page_kb = KB(page), huge_kb = KB(d.thp.huge_size);
-    REPORT("Rss", "Private_Dirty", "AnonHugePages", "minor_faults");
+    ROWS("Rss", "Private_Dirty", "AnonHugePages", "minor_faults");
     CONCLUDE(&n, "first_write_one_page", rss == page_kb && dirty == rss && faults == 1 && huge == 0,
              VALUES(VAL("rss_delta_kB", rss), VAL("private_dirty_delta_kB", dirty),
                     VAL("minor_faults", faults), VAL("page_kB", page_kb)),
@@ -220,7 +215,7 @@ static void explain_read_other(void)
     narrate_fact_int(&n, "value_read", c);
     narrate_fact_int(&n, "mincore_pages", pages);
     narrate_fact_int(&n, "mincore_resident", resident);
-    REPORT("Rss", "minor_faults");
+    ROWS("Rss", "minor_faults");
     if (want_thp)
         narrate_fact_int(&n, "use_zero_page", d.thp.use_zero_page);
     long long zero_alloc = want_thp ? VMSTAT_ROW("thp_zero_page_alloc", zero_page_alloc) : 0;
@@ -262,7 +257,7 @@ static void explain_write_every_page(void)
         VAL("minor_faults", faults), VAL("huge_pages", huge_pages), VAL("anon_huge_kB", huge_kb),
         VAL("anon_huge_before_kB", had_huge_kb), VAL("base_pages_per_huge_page", per_block),
         VAL("use_zero_page", d.thp.use_zero_page));
-    REPORT("Size", "Rss", "Private_Dirty", "AnonHugePages", "minor_faults");
+    ROWS("Size", "Rss", "Private_Dirty", "AnonHugePages", "minor_faults");
     CONCLUDE(&n, "every_page_has_a_frame", rss_kb == size_kb,
              VALUES(VAL("rss_kB", rss_kb), VAL("size_kB", size_kb)),
              "Every page now has a frame of its own: Rss equals Size.");
@@ -291,7 +286,7 @@ static void explain_write_every_page(void)
 
 static void explain_unmap(void)
 {
-    REPORT("Rss", "Committed_AS");
+    ROWS("Rss", "Committed_AS");
     snapshot_explain_gone(&n, &d.after);
     commit_explain(&n, DELTA("Committed_AS"), -KB(size), "commit_returned",
                    "munmap returns the whole charge, along with the frames.");
@@ -370,22 +365,18 @@ int main(int argc, char **argv)
     page = (size_t)sysconf(_SC_PAGESIZE);
     thp_read(&d.thp);
     align = want_thp ? d.thp.huge_size : page;
-    /* At least two pages (or huge pages): one to write, one to read. --size
-     * must fit in half of what this process may use; the default shrinks. */
+    /* At least two pages (or huge pages): one to write, one to read. */
     if (d.size_arg)
         d.requested = cli_size_arg(&info, "--size", d.size_arg,
                                    want_thp ? 2 * align : UINT64_C(8192), UINT64_C(1) << 30);
     demo_start(&n, &info, &common, NARRATE_COUNT(steps)); /* before the budget is read */
     budget_read(&d.budget);
-    uint64_t bytes;
     d.choice = budget_choose_size(&d.budget, d.size_arg ? d.requested : 0, d.requested, align,
-                                  2, 2, &bytes, d.why_size, sizeof d.why_size);
+                                  2, 2, &size, d.why_size, sizeof d.why_size);
     if (d.choice == BUDGET_REFUSED)
         cli_usage_error(&info, "--size: %s is more than this process may use: %s", d.size_arg,
                         d.why_size);
-    size = (size_t)bytes;
     span = size + align + page; /* guard page, slack up to `align`, size, guard page */
-
     if (d.choice == BUDGET_NONE_FITS)
         narrate_finish(&n, RESULT_SKIP, "not even two %s fit in half of what this process may "
                                         "use: %s. Free some memory or raise that limit.",
@@ -393,7 +384,6 @@ int main(int argc, char **argv)
     if (want_thp)
         n.row_page_kb = 0; /* "+512 pages" is not what one huge page is */
     narrate_observe(&n, observe, NULL);
-
     char size_text[32], may_use[32];
     format_size(size, size_text, sizeof size_text);
     format_size(d.budget.bytes, may_use, sizeof may_use);
@@ -401,10 +391,9 @@ int main(int argc, char **argv)
                   "mmap-anon (PID %ld): %s of private anonymous memory, %zu pages of %lld KiB.\n"
                   "This process may use %s now (%s); the lesson maps at most half.\n"
                   "Transparent huge pages here: %s.",
-                  (long)getpid(), size_text, size / page, KB(page),
+                  (long)getpid(), size_text, (size_t)(size / page), KB(page),
                   d.budget.binding == BUDGET_NONE ? "what it finds" : may_use,
                   budget_limit_name(d.budget.binding), d.thp.mode[0] ? d.thp.mode : "not built in");
-
     narrate_run(&n, steps, NARRATE_COUNT(steps));
     narrate_finish(&n, RESULT_OK, "%s mapped, touched one page at a time, unmapped; every number "
                                   "above was measured in this run.", size_text);
