@@ -37,6 +37,7 @@ LESSON_FN static void map(void)
            if (guard == MAP_FAILED) narrate_fail_errno(&n, "mmap", errno);
            p = mmap(guard + page, size, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+           if (p == MAP_FAILED) narrate_fail_errno(&n, "mmap", errno);
            madvise(p, size, MADV_NOHUGEPAGE););
 }
 
@@ -117,8 +118,6 @@ static void unsupported(const char *id, const char *flag, const char *version)
 
 static void explain_map(void)
 {
-    if (p == MAP_FAILED)
-        narrate_fail_errno(&n, "mmap", n.lesson_errno);
     narrate_watch(&n, (uintptr_t)p);
     snapshot_maps_fact(&n, &d.after.entry);
     narrate_fact_int(&n, "size_kB", d.size_kb);
@@ -317,8 +316,15 @@ static const struct cli_option options[] = {
                      "64K to 64M)"},
 };
 
+static struct budget budget; /* what this process may use, read by demo_start */
+static const struct demo_need needs[] = {
+    {NEED_MEMORY, .bytes = UINT64_C(1) << 20, .budget = &budget}, /* 4 pages in a quarter */
+    {0},
+};
+
 static const struct demo_info info = {
     .name = "madvise-pages",
+    .needs = needs,
     .summary = "Frees, marks and fills anonymous memory with madvise, showing after each call\n"
                "what smaps says (Rss, LazyFree, Swap). MADV_FREE's pages are shown going under\n"
                "pressure in a small memory cgroup (as root).",
@@ -334,14 +340,13 @@ static void on_option(void *ctx, size_t index, const char *arg)
     *(uint64_t *)ctx = cli_size_arg(&info, "--size", arg, UINT64_C(64) << 10, UINT64_C(64) << 20);
 }
 
-/* The cgroup's steps, in a child inside a 96 MiB cgroup of its own (root), made once the sizes
- * are known (an extra, not a need). Without one they keep their numbers and say why they did not
- * run (as hugetlb-reserve's): step 7 is step 7 for root and for a student alike. */
-static void cgroup_steps(const struct budget *budget)
+/* The cgroup's steps, in a child in a 96 MiB cgroup of its own (root; an extra, not a need).
+ * Without one they keep their numbers and say why not: step 7 is step 7 for root and student. */
+static void cgroup_steps(void)
 {
     const uint64_t cgroup_limit = UINT64_C(96) << 20;
     char why[512], not_run[640];
-    bool fits = budget_allows(budget, cgroup_limit, 2, why, sizeof why);
+    bool fits = budget_allows(&budget, cgroup_limit, 2, why, sizeof why);
     bool own = fits && confine_setup(&d.c, info.name, cgroup_limit, why, sizeof why) == 0;
     if (own && d.c.kind != CONFINE_V1 && d.c.kind != CONFINE_V2) {
         confine_teardown(&d.c);
@@ -374,26 +379,21 @@ int main(int argc, char **argv)
     uint64_t asked = 0;
     struct cli_common common;
     cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, on_option, &asked));
-    demo_start(&n, &info, &common, 0); /* first: what a killed run left is repaired */
+    demo_start(&n, &info, &common,
+               NARRATE_COUNT(freeing) + NARRATE_COUNT(in_cgroup) + NARRATE_COUNT(filling));
     page = (uint64_t)sysconf(_SC_PAGESIZE);
-    struct budget budget;
-    budget_read(&budget);
     char why[400];
-    enum budget_choice got = budget_choose_size(&budget, asked, UINT64_C(4) << 20, page, 4, 4,
-                                                &size, why, sizeof why);
-    if (got == BUDGET_REFUSED)
+    if (budget_choose_size(&budget, asked, UINT64_C(4) << 20, page, 4, 4, &size, why, sizeof why) ==
+        BUDGET_REFUSED)
         cli_usage_error(&info, "--size: more than this process may use: %s", why);
     d.size_kb = (long long)(size / 1024);
-    n.nsteps = NARRATE_COUNT(freeing) + NARRATE_COUNT(in_cgroup) + NARRATE_COUNT(filling);
-    if (got == BUDGET_NONE_FITS)
-        narrate_finish(&n, RESULT_SKIP, "this process's memory allows fewer than 4 pages: %s", why);
     narrate_observe(&n, observe, &p);
     char size_text[32];
     format_size(size, size_text, sizeof size_text);
     narrate_intro(&n, "madvise-pages (PID %ld): %s of private anonymous memory.", (long)getpid(),
                   size_text);
     narrate_run(&n, freeing, NARRATE_COUNT(freeing));
-    cgroup_steps(&budget);
+    cgroup_steps();
     narrate_run(&n, filling, NARRATE_COUNT(filling));
     narrate_finish(&n, RESULT_OK, "%s freed, marked and filled; every number above was measured "
                                   "in this run.", size_text);

@@ -70,7 +70,7 @@ LESSON_FN static void free_pin(void) { LESSON(&n, free(pin);); }
 
 /* ---- What each step measured ---- */
 
-/* The steps that other steps look at, by their index in steps[]. */
+/* The steps that other steps look at, by their index in steps[] (NSTEPS: checked there). */
 enum { FILL_HEAP = 5, FREE_BLOCKS, TRIM, NSTEPS = 9 };
 
 /* By step: the pointer whose block its numbers show (NULL: none), and whether its code
@@ -269,7 +269,7 @@ static void explain_free(void)
 }
 
 /* The lesson as a table: the big allocation, then the heap's free memory. */
-static const struct narrate_lesson steps[NSTEPS] = {
+static const struct narrate_lesson steps[] = {
     {"malloc_big", "malloc a big block", malloc_big, explain_big, NO_QUESTION},
     {"write_first", "Write its first byte", write_first, explain_big,
      "How many page faults will big[0] = 1 take?", {"none: its page is there", "one"},
@@ -285,6 +285,7 @@ static const struct narrate_lesson steps[NSTEPS] = {
     {"trim", "Give free heap memory back: malloc_trim", trim, explain_free, NO_QUESTION},
     {"free_pin", "free the last block", free_pin, explain_free, NO_QUESTION},
 };
+_Static_assert(NARRATE_COUNT(steps) == NSTEPS, "NSTEPS counts the rows of steps[]");
 
 #define CHILD_ENV "VMLAB_MALLOC_FREE_CHILD"
 
@@ -309,8 +310,15 @@ static const struct cli_option options[] = {
      "libjemalloc2 and libmimalloc2.0)"},
 };
 
+static struct budget budget; /* two blocks at once (four with the child), each charged in mode 2 */
+static const struct demo_need needs[] = {
+    {NEED_MEMORY, .bytes = UINT64_C(32) << 20, .budget = &budget}, /* 16 MiB in half */
+    {0},
+};
+
 static const struct demo_info info = {
     .name = "malloc-free",
+    .needs = needs,
     .summary =
         "Watches what glibc's malloc costs and what free gives back: malloc of a big\n"
         "block is address space, written page by page; calloc skips the memset; free\n"
@@ -360,15 +368,8 @@ int main(int argc, char **argv)
                        "(LD_PRELOAD='%s'); the lesson is glibc's malloc (for another one beside "
                        "it: --allocator)", mine.from[CALL_MALLOC],
                        getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
-    struct budget budget;
-    budget_read(&budget);
-    /* Two blocks of big_size exist at once (four with the child); only a page
-     * or two of each is written, but in overcommit mode 2 each is charged. */
-    if (!budget_allows(&budget, 16u << 20, 2, d.why, sizeof d.why) ||
-        budget_choose_size(&budget, 0, UINT64_C(1) << 30, page, 2, allocator ? 8 : 4, &big_size,
-                           d.why, sizeof d.why) == BUDGET_NONE_FITS)
-        narrate_finish(&n, RESULT_SKIP, "this process may not use enough memory for the lesson "
-                       "(it writes 4 MiB): %s. Free some memory or raise that limit.", d.why);
+    budget_choose_size(&budget, 0, UINT64_C(1) << 30, page, 2, allocator ? 8 : 4, &big_size, d.why,
+                       sizeof d.why);
     d.big_kb = (int64_t)(big_size / 1024);
     if (allocator) {
         char size[32]; /* the child's big_size */
@@ -377,8 +378,7 @@ int main(int argc, char **argv)
                                              other_name, sizeof other_name);
     }
     narrate_observe(&n, observe, NULL);
-    /* One look before step 1: the memory our measuring writes to is then
-     * resident, so that no step's VmRSS counts it. */
+    /* A look before step 1: what our measuring writes is then resident, in no step's VmRSS. */
     observe(NULL, false);
     char big_text[32];
     format_size(big_size, big_text, sizeof big_text);

@@ -328,8 +328,10 @@ static const struct cli_option options[] = {
                  "huge page; the size is rounded up to whole huge pages, at least two"},
 };
 
+static uint64_t least; /* two pages (or huge pages) in half of what this process may use */
 static const struct demo_need needs[] = {
     {NEED_THP, .when = &want_thp, .option = "--thp"},
+    {NEED_MEMORY, .limit = &least, .budget = &d.budget},
     {0},
 };
 
@@ -365,22 +367,18 @@ int main(int argc, char **argv)
     page = (size_t)sysconf(_SC_PAGESIZE);
     thp_read(&d.thp);
     align = want_thp ? d.thp.huge_size : page;
+    least = UINT64_C(4) * align;
     /* At least two pages (or huge pages): one to write, one to read. */
     if (d.size_arg)
         d.requested = cli_size_arg(&info, "--size", d.size_arg,
                                    want_thp ? 2 * align : UINT64_C(8192), UINT64_C(1) << 30);
-    demo_start(&n, &info, &common, NARRATE_COUNT(steps)); /* before the budget is read */
-    budget_read(&d.budget);
+    demo_start(&n, &info, &common, NARRATE_COUNT(steps)); /* it reads the budget */
     d.choice = budget_choose_size(&d.budget, d.size_arg ? d.requested : 0, d.requested, align,
                                   2, 2, &size, d.why_size, sizeof d.why_size);
     if (d.choice == BUDGET_REFUSED)
         cli_usage_error(&info, "--size: %s is more than this process may use: %s", d.size_arg,
                         d.why_size);
     span = size + align + page; /* guard page, slack up to `align`, size, guard page */
-    if (d.choice == BUDGET_NONE_FITS)
-        narrate_finish(&n, RESULT_SKIP, "not even two %s fit in half of what this process may "
-                                        "use: %s. Free some memory or raise that limit.",
-                       want_thp ? "huge pages" : "pages", d.why_size);
     if (want_thp)
         n.row_page_kb = 0; /* "+512 pages" is not what one huge page is */
     narrate_observe(&n, observe, NULL);
