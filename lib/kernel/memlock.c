@@ -2,12 +2,11 @@
 #define _GNU_SOURCE
 #include "memlock.h"
 
+#include <linux/capability.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
-
-#include "procfs.h"
+#include <sys/syscall.h>
+#include <unistd.h>
 
 size_t memlock_limit(void)
 {
@@ -18,10 +17,13 @@ size_t memlock_limit(void)
     return (size_t)rl.rlim_cur;
 }
 
+/* capget(2) asks the kernel for this process's capabilities itself: /proc/self/status says
+ * the same in its CapEff line, but after a Groups line that many groups make long. */
 bool memlock_capable(void)
 {
-    char status[4096];
-    (void)procfs_read_text("/proc/self/status", status, sizeof status); /* "" when unreadable */
-    const char *caps = strstr(status, "\nCapEff:");
-    return caps && (strtoull(caps + 8, NULL, 16) >> 14) & 1; /* CAP_IPC_LOCK */
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {{0}};
+    if (syscall(SYS_capget, &header, data) != 0)
+        return false;
+    return data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK);
 }

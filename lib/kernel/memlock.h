@@ -31,7 +31,7 @@
 /* RLIMIT_MEMLOCK's soft limit in bytes; SIZE_MAX when unlimited. */
 size_t memlock_limit(void);
 
-/* CAP_IPC_LOCK in this process's effective set (/proc/self/status CapEff):
+/* CAP_IPC_LOCK in this process's effective set (capget(2); CapEff in /proc/self/status):
  * the limit does not apply to it. */
 bool memlock_capable(void);
 

@@ -4,6 +4,8 @@
  * (The cgroup walk is tested in test_confine, over fake trees.) */
 #define _GNU_SOURCE
 #include <check.h>
+#include <grp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "budget.h"
+#include "memlock.h"
 #include "procfs.h"
 #include "suite.h"
 
@@ -146,6 +149,28 @@ START_TEST(live_reading_has_mem_available)
 }
 END_TEST
 
+/* memlock_capable says what CapEff in /proc/self/status says (read here line by line), also
+ * for a process in 800 groups (as root), whose Groups line puts CapEff past 4 KiB. */
+START_TEST(memlock_capable_is_capeff)
+{
+    static gid_t groups[800];
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
+        groups[i] = (gid_t)(100000 + i);
+    if (geteuid() == 0)
+        ck_assert_int_eq(setgroups(sizeof groups / sizeof groups[0], groups), 0);
+    FILE *f = fopen("/proc/self/status", "re");
+    ck_assert_ptr_nonnull(f);
+    char line[8192];
+    unsigned long long capeff = 0;
+    bool seen = false;
+    while (!seen && fgets(line, sizeof line, f))
+        seen = sscanf(line, "CapEff: %llx", &capeff) == 1;
+    fclose(f);
+    ck_assert(seen);
+    ck_assert_int_eq(memlock_capable(), (capeff >> 14) & 1); /* CAP_IPC_LOCK is bit 14 */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("budget");
@@ -157,6 +182,7 @@ int main(void)
     tcase_add_test(tc, rlimit_as_binds);
     tcase_add_test(tc, rlimit_data_binds);
     tcase_add_test(tc, live_reading_has_mem_available);
+    tcase_add_test(tc, memlock_capable_is_capeff);
     suite_add_tcase(s, tc);
     int failed = run_suite(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
