@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "narrate.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -615,25 +616,56 @@ static void plain_picture(struct narrator *n, const struct narrate_fact *f)
         fprintf(n->out, "        %6zu  %.64s\n", i, f->picture + i);
 }
 
-/* The length of the next piece of a LESSON's code to print on a line of its own: a
- * statement (to its ';'), a block's opening (to its '{'), or a lone '}' (with the
- * "else" or "while" that follows it). The preprocessor joined the source's lines into
- * one, so the layout is found again from its brackets; strings and character constants
- * are skipped whole. *block tells what the piece does to the depth of blocks. */
-static size_t code_piece(const char *s, int *block)
+/* A piece of a LESSON's code printed on a line of its own: a statement (to its ';'), the
+ * header of an if, for, while or else whose body follows without a brace, a block's opening
+ * (to its '{'), or a '}' (with the "else" or "while" that goes on from it). */
+struct code_piece {
+    size_t len;
+    bool closes; /* it begins with a block's '}' */
+    bool opens;  /* it ends with a block's '{' */
+    bool header; /* one statement follows, indented */
+};
+
+static bool starts_word(const char *s, const char *word)
 {
-    *block = 0;
-    if (s[0] == '}') {
-        *block = -1;
-        const char *next = s + 1;
-        while (*next == ' ')
-            next++;
-        if (strncmp(next, "else", 4) != 0 && strncmp(next, "while", 5) != 0)
-            return 1;
+    size_t len = strlen(word);
+    return strncmp(s, word, len) == 0 && !isalnum((unsigned char)s[len]) && s[len] != '_';
+}
+
+static const char *skip_spaces(const char *s)
+{
+    while (*s == ' ')
+        s++;
+    return s;
+}
+
+/* The preprocessor joined the source's lines into one: the layout is found again from the
+ * brackets and the keywords; strings and character constants are skipped whole. */
+static struct code_piece next_piece(const char *s)
+{
+    struct code_piece p = {0};
+    const char *at = s;
+    if (*at == '}') {
+        p.closes = true;
+        at = skip_spaces(at + 1);
+        if (!starts_word(at, "else") && !starts_word(at, "while"))
+            return (struct code_piece){.len = 1, .closes = true};
     }
-    int depth = 0;       /* ( [ and an initializer's { */
-    char last = '\0';    /* the last character that is not a space */
-    size_t len = *block < 0 ? 1 : 0;
+    if (*at == '{')
+        return (struct code_piece){.len = (size_t)(at + 1 - s), .closes = p.closes, .opens = true};
+    bool control = starts_word(at, "if") || starts_word(at, "for") || starts_word(at, "while") ||
+                   starts_word(at, "switch");
+    if ((starts_word(at, "else") && !starts_word(skip_spaces(at + 4), "if")) ||
+        starts_word(at, "do")) {
+        const char *body = skip_spaces(at + (*at == 'e' ? 4 : 2));
+        p.opens = *body == '{';
+        p.header = !p.opens;
+        p.len = (size_t)(p.opens ? body + 1 - s : body - s);
+        return p;
+    }
+    control = control || starts_word(at, "else");
+    int depth = 0; /* ( [ and an initializer's or a compound literal's { */
+    size_t len = (size_t)(at - s);
     for (; s[len] && s[len] != '\n'; len++) {
         char c = s[len];
         if (c == '"' || c == '\'') {
@@ -642,47 +674,69 @@ static size_t code_piece(const char *s, int *block)
                     len++;
             if (!s[len])
                 break;
-        } else if (c == '{' && depth == 0 && (last == ')' || last == '\0' ||
-                                              last == 'e' || last == 'o')) {
-            *block += 1; /* after if (...), else, do: a block opens */
-            return len + 1;
-        } else if (c == '}' && depth == 0) {
-            return len; /* the block's last statement had its ';' */
         } else if (c == '(' || c == '[' || c == '{') {
             depth++;
+        } else if (c == '}' && depth == 0) {
+            break; /* the block's last statement had its ';' */
         } else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
-            depth--;
+            if (--depth == 0 && c == ')' && control) { /* the header's (...) closed */
+                const char *next = skip_spaces(s + len + 1);
+                control = false;
+                if (*next == '{') {
+                    p.opens = true;
+                    p.len = (size_t)(next + 1 - s);
+                    return p;
+                }
+                if (*next != ';') { /* else "while (x);" of a do, or an empty body */
+                    p.header = true;
+                    p.len = len + 1;
+                    return p;
+                }
+            }
         } else if (c == ';' && depth == 0) {
-            return len + 1;
+            p.len = len + 1;
+            return p;
         }
-        if (c != ' ')
-            last = c;
     }
-    return len;
+    p.len = len;
+    return p;
 }
 
-/* Prints code as the source lays it out: a statement a line, a block's body
- * indented, folded at 78 columns. */
+/* Prints code as C is laid out: a statement a line, a body indented under its if, for, while
+ * or else (with or without braces), folded at 78 columns. */
 static void plain_code(struct narrator *n, const char *code)
 {
-    int depth = 0;
+    struct { int outer, line; } open[16]; /* each open block: the indent outside it, its line's */
+    int blocks = 0, base = 0, hang = 0;   /* open blocks; their indent; headers' bodies pending */
     for (const char *s = code; *s;) {
         while (*s == ' ' || *s == '\n')
             s++;
         if (!*s)
             break;
-        int block;
-        size_t len = code_piece(s, &block);
-        if (block < 0 && depth > 0)
-            depth--;
+        struct code_piece p = next_piece(s);
+        int indent = base + hang;
+        if (p.closes && blocks > 0) { /* back to the line that opened it */
+            blocks--;
+            base = open[blocks].outer;
+            indent = open[blocks].line;
+            hang = indent - base;
+        }
         char line[4096]; /* one statement: a loop with its body at most */
-        snprintf(line, sizeof line, "      %*s%.*s", 4 * depth, "", (int)len, s);
+        snprintf(line, sizeof line, "      %*s%.*s", 4 * indent, "", (int)p.len, s);
         fputs(paint(n, CYAN), n->out);
         cli_print_folded(n->out, line, 78, 4);
         fputs(paint(n, RESET), n->out);
-        if (block > 0)
-            depth++;
-        s += len;
+        if (p.opens && blocks < (int)(sizeof open / sizeof open[0])) {
+            open[blocks].outer = base;
+            open[blocks++].line = indent;
+            base = indent + 1;
+            hang = 0;
+        } else if (p.header) {
+            hang = indent - base + 1;
+        } else {
+            hang = 0;
+        }
+        s += p.len;
     }
 }
 

@@ -132,9 +132,14 @@ START_TEST(plain_step_text)
 }
 END_TEST
 
-/* A LESSON's code is printed laid out as in its source, though the preprocessor joined
- * its lines: a statement a line, a block's body indented under its '{', '}' alone (or
- * with its "while"), brackets, strings and an initializer's braces kept whole. */
+/* A LESSON's code is printed laid out as C is, though the preprocessor joined its lines: a
+ * statement a line, a body indented under its if, for, while or else (with braces or without),
+ * '}' alone or with its "else" or "while", brackets, strings, an initializer's and a compound
+ * literal's braces kept whole. */
+struct pair {
+    int a, b;
+};
+
 START_TEST(code_laid_out_as_its_source)
 {
     struct cli_common c = {.color = COLOR_NEVER};
@@ -151,7 +156,10 @@ START_TEST(code_laid_out_as_its_source)
         sum += b[1] - 1;
         const char *s = "x; {y}";
         do { i++; } while (i < 2 && s[0] == 'x');
-    });
+    }
+    if (sum > 100) sum = 0; else { sum += 0; }
+    for (int j = 0; j < 1; j++) if (j == 0) sum += (struct pair){1, 2}.b - 2;
+    if (sum == 2) { i++; } else if (sum > 2) i--; else { i += 0; });
     narrate_end_step(&n);
     fclose(n.out);
     ck_assert_int_eq(sum, 2);
@@ -165,6 +173,21 @@ START_TEST(code_laid_out_as_its_source)
                                       "          do {\n"
                                       "              i++;\n"
                                       "          } while (i < 2 && s[0] == 'x');\n"
+                                      "      }\n"
+                                      "      if (sum > 100)\n"
+                                      "          sum = 0;\n"
+                                      "      else {\n"
+                                      "          sum += 0;\n"
+                                      "      }\n"
+                                      "      for (int j = 0; j < 1; j++)\n"
+                                      "          if (j == 0)\n"
+                                      "              sum += (struct pair){1, 2}.b - 2;\n"
+                                      "      if (sum == 2) {\n"
+                                      "          i++;\n"
+                                      "      } else if (sum > 2)\n"
+                                      "          i--;\n"
+                                      "      else {\n"
+                                      "          i += 0;\n"
                                       "      }\n"), "%s", capture_buf);
     free(capture_buf);
 }
