@@ -117,8 +117,15 @@ bool need_check(const struct demo_need *need, const struct demo_need *needs, cha
             return true;
         char want[32];
         format_size(bytes, want, sizeof want);
-        snprintf(why, len, "%sthis lesson uses %s of memory, and %s. Free some memory or raise "
-                 "that limit", pre, want, detail);
+        static const char *const way_out[BUDGET_LIMITS] = {
+            [BUDGET_MEM_AVAILABLE] = "free some memory",
+            [BUDGET_CGROUP] = "run it outside that cgroup, or raise its limit",
+            [BUDGET_RLIMIT_AS] = "raise it: ulimit -v unlimited",
+            [BUDGET_RLIMIT_DATA] = "raise it: ulimit -d unlimited",
+            [BUDGET_COMMIT_LIMIT] = "as root: echo 0 > /proc/sys/vm/overcommit_memory",
+        };
+        snprintf(why, len, "%sthis lesson needs %s of memory this process may use, and %s; %s",
+                 pre, want, detail, b->binding < BUDGET_LIMITS ? way_out[b->binding] : "");
         return false;
     }
     case NEED_MEMORY_CGROUP: /* known only by making one: demo_start does */

@@ -22,7 +22,8 @@ for p in $programs; do
     prlimit --data=$((kb * 1024)) "$dir/$p" </dev/null >"$tmp/out" 2>"$tmp/err"
     rc=$?
     if [ "$rc" -eq 77 ]; then
-      grep -q "this lesson uses .* of memory, and RLIMIT_DATA (ulimit -d) leaves" "$tmp/err" ||
+      want="this lesson needs .* of memory this process may use, and RLIMIT_DATA (ulimit -d)"
+      grep -q "$want leaves .*; raise it: ulimit -d unlimited" "$tmp/err" ||
         fail "$p under RLIMIT_DATA ${kb} KiB: 77, but not for its memory: $(head -c 300 "$tmp/err")"
       grep -q '^\[1/' "$tmp/out" && fail "$p under RLIMIT_DATA ${kb} KiB: a step ran before the 77"
       seen=$kb

@@ -98,8 +98,9 @@ START_TEST(memory_names_the_binding_limit)
     ck_assert(!check((struct demo_need){NEED_MEMORY, .bytes = 64 << 20, .option = "--size",
                                         .budget = &b}, why, sizeof why));
     ck_assert_int_eq(b.binding, BUDGET_RLIMIT_DATA); /* the least headroom: 8 MiB or less */
-    ck_assert_msg(strncmp(why, "--size: this lesson uses 64 MiB of memory, and RLIMIT_DATA",
-                          58) == 0, "%s", why);
+    ck_assert_msg(strncmp(why, "--size: this lesson needs 64 MiB of memory this process may use, "
+                          "and RLIMIT_DATA", 80) == 0, "%s", why);
+    ck_assert_msg(strstr(why, "; raise it: ulimit -d unlimited"), "%s", why);
 }
 END_TEST
 
