@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* madvise-pages: telling the kernel what to do with pages you already have. MADV_DONTNEED
- * frees them now; MADV_FREE only marks them, for the kernel to take when it needs memory (shown
- * in a small memory cgroup); MADV_POPULATE_WRITE fills them untouched; MADV_PAGEOUT pushes them
- * to swap, where there is swap. (mlock-pages keeps pages resident instead.) The lesson is the
- * functions just below, in the order they run; then what each step's numbers show. */
+/* madvise-pages: telling the kernel what to do with pages you already have. MADV_DONTNEED frees
+ * them now; MADV_FREE only marks them for the kernel to take when it needs memory (shown in a
+ * small cgroup); MADV_POPULATE_WRITE fills them untouched; MADV_PAGEOUT pushes them to swap, if
+ * any (mlock-pages keeps them resident). The lesson is just below, in the order it runs. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -26,7 +25,7 @@
 /* ---- The lesson ---- */
 
 static char *guard, *p, *a, *b;
-static uint64_t size, page; /* bytes: --size, as the budget allows; the base page */
+static uint64_t size, page, least; /* bytes: --size, as the budget allows; a page; 4 in 1/4 */
 static const size_t asize = (size_t)48 << 20, bsize = (size_t)64 << 20; /* in the cgroup */
 static int rc, cold, zeros; /* the calls' results; how many pages of a read back as zero */
 static struct narrator n;
@@ -318,7 +317,7 @@ static const struct cli_option options[] = {
 
 static struct budget budget; /* what this process may use, read by demo_start */
 static const struct demo_need needs[] = {
-    {NEED_MEMORY, .bytes = UINT64_C(1) << 20, .budget = &budget}, /* 4 pages in a quarter */
+    {NEED_MEMORY, .limit = &least, .budget = &budget}, /* four pages in a quarter */
     {0},
 };
 
@@ -379,9 +378,10 @@ int main(int argc, char **argv)
     uint64_t asked = 0;
     struct cli_common common;
     cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, on_option, &asked));
+    page = (uint64_t)sysconf(_SC_PAGESIZE);
+    least = 16 * page;
     demo_start(&n, &info, &common,
                NARRATE_COUNT(freeing) + NARRATE_COUNT(in_cgroup) + NARRATE_COUNT(filling));
-    page = (uint64_t)sysconf(_SC_PAGESIZE);
     char why[400];
     if (budget_choose_size(&budget, asked, UINT64_C(4) << 20, page, 4, 4, &size, why, sizeof why) ==
         BUDGET_REFUSED)
