@@ -109,7 +109,7 @@ int confine_run_child(const struct confine *c, int (*run)(void *ctx), void *ctx)
 
 /* The cgroup's name says which run made it, across PID namespaces:
  * vmlab-NS-PID-START (lib/safety/runid), so that a sweep never takes the cgroup of
- * a live run in another namespace for a leftover. On failure the caller's failed()
+ * a live run in another namespace for a leftover. On failure the caller's tried()
  * removes what was made. */
 static int make_dir(struct confine *c, const char *parent, char *why, size_t len)
 {
