@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +16,11 @@
 #include "file-pages.h"
 #include "narrate.h"
 #include "needs.h"
-#include "snapshot-report.h"
 
 #define RANGE_PAGES 64   /* what WILLNEED asks for */
 
 /* ---- The lesson ---- */
 
-static char *path;
 static int fd = -1;
 static size_t page, len;
 static char block[64 * 1024];
@@ -33,6 +30,7 @@ static ssize_t got, written;
 
 static struct narrator n;
 static struct file_pages d = {.n = &n, .fd = &fd, .map = &m};
+static char *const path = d.path;
 
 LESSON_FN static void create(void)
 {
@@ -173,14 +171,7 @@ int main(int argc, char **argv)
     least = 4 * len;
     demo_start(&n, &info, &common, NARRATE_COUNT(steps));
     memset(block, 'v', sizeof block);
-    file_pages_start(&d, dir_given);
-    path = d.path;
-    narrate_intro(&n, "page-cache (PID %ld): a %zu KiB file in %.*s (%s).", (long)getpid(),
-                  len / 1024, (int)(strrchr(path, '/') - path), path,
-                  d.tmpfs ? "tmpfs" : "disk-backed");
+    file_pages_start(&d, dir_given, "");
     narrate_run(&n, steps, NARRATE_COUNT(steps));
-    munmap(d.view, len);
-    close(fd);
-    narrate_finish(&n, RESULT_OK, "the file is gone with its last descriptor; every number "
-                                  "above was measured in this run.");
+    file_pages_finish(&d);
 }

@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +23,6 @@
 
 /* ---- The lesson ---- */
 
-static char *path;
 static int fd = -1, dc = -1;
 static size_t page, len;
 static char block[64 * 1024];
@@ -33,6 +31,7 @@ static ssize_t written;
 
 static struct narrator n;
 static struct file_pages d = {.n = &n, .fd = &fd, .map = &m};
+static char *const path = d.path;
 
 LESSON_FN static void create(void)
 {
@@ -216,15 +215,8 @@ int main(int argc, char **argv)
     least = 4 * len;
     demo_start(&n, &info, &common, NARRATE_COUNT(steps) - (drop ? 0 : 2));
     memset(block, 'v', sizeof block);
-    file_pages_start(&d, dir_given);
-    path = d.path;
-    narrate_intro(&n, "page-writeback (PID %ld): a %zu KiB file in %.*s (%s)%s", (long)getpid(),
-                  len / 1024, (int)(strrchr(path, '/') - path), path,
-                  d.tmpfs ? "tmpfs" : "disk-backed",
-                  drop ? ".\nIts last step drops every clean cached page of this machine." : ".");
+    file_pages_start(&d, dir_given, drop ? "\nIts last step drops every clean cached page of "
+                                           "this machine." : "");
     narrate_run(&n, steps, n.nsteps);
-    munmap(d.view, len);
-    close(fd);
-    narrate_finish(&n, RESULT_OK, "the file is gone with its last descriptor; every number "
-                                  "above was measured in this run.");
+    file_pages_finish(&d);
 }

@@ -71,7 +71,7 @@ bool file_pages_dir_given(const char *arg)
     return arg[0] && strlen(arg) <= PATH_MAX - 64 && stat(arg, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-void file_pages_start(struct file_pages *f, const char *given)
+void file_pages_start(struct file_pages *f, const char *given, const char *also)
 {
     const char *dirs[] = {given ? given : getenv("TMPDIR"), "/var/tmp", "/tmp"};
     for (size_t i = 0; i < (given ? 1 : 3) && (!f->path[0] || f->tmpfs); i++) {
@@ -88,6 +88,17 @@ void file_pages_start(struct file_pages *f, const char *given)
                                                       : "no writable directory among $TMPDIR, "
                                                         "/var/tmp and /tmp: give one with --dir");
     narrate_observe(f->n, observe, f);
+    narrate_intro(f->n, "%s (PID %ld): a %zu KiB file in %.*s (%s).%s", f->n->demo, (long)getpid(),
+                  f->len / 1024, (int)(strrchr(f->path, '/') - f->path), f->path,
+                  f->tmpfs ? "tmpfs" : "disk-backed", also);
+}
+
+void file_pages_finish(struct file_pages *f)
+{
+    munmap(f->view, f->len);
+    close(*f->fd);
+    narrate_finish(f->n, RESULT_OK, "the file is gone with its last descriptor; every number "
+                                    "above was measured in this run.");
 }
 
 void file_pages_explain_create(struct file_pages *f, ssize_t written)

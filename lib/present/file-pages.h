@@ -49,8 +49,12 @@ bool file_pages_dir_given(const char *arg);
 
 /* Fills f->path with DIR/vmlab-page-cache-XXXXXX for `given` (--dir), else the first of $TMPDIR,
  * /var/tmp and /tmp that this process may write and that is not tmpfs, else the first writable
- * one; ends the run (77) where there is none. Then watches the file after every step. */
-void file_pages_start(struct file_pages *f, const char *given);
+ * one; ends the run (77) where there is none. Then watches the file after every step, and says
+ * where it is made (the intro, then `also`). */
+void file_pages_start(struct file_pages *f, const char *given, const char *also);
+
+/* The end of a run: the view unmapped, the file closed (and so gone), the closing line. */
+noreturn void file_pages_finish(struct file_pages *f);
 
 /* Step 1's facts and findings (file_on_disk_only, tmpfs_cache_is_the_file): the file made,
  * `written` bytes of it, flushed and dropped. */

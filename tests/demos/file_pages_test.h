@@ -6,8 +6,10 @@
  * /proc/PID/fd: the file is deleted at once), maps it, and counts its pages
  * in the page cache with mincore; it reads the dirty kB of the demo's mapping
  * from /proc/PID/smaps, and holds each step's rows and findings against
- * those readings. The test that includes this defines check_step (its steps'
- * own findings, the prototype below) and says how many steps a run has.
+ * those readings. The test that includes this defines, before it, DEMO (its
+ * name), STEPS (how many steps a plain run has) and HELP_OPTION (an option its
+ * --help must name), and after it check_step (its steps' own findings, the
+ * prototype below).
  *
  *   test_X           everything, as the current user
  *   test_X nobody    as uid 65534 */
@@ -134,37 +136,82 @@ static bool is_tmpfs(const char *dir)
     return statfs(dir, &s) == 0 && s.f_type == 0x01021994;
 }
 
-/* A disk-backed directory, or NULL where there is none (the tmpfs run covers the rest). */
-static const char *disk_dir(void)
+START_TEST(lesson_on_disk)
 {
-    return !is_tmpfs("/var/tmp") ? "/var/tmp" : !is_tmpfs("/tmp") ? "/tmp" : NULL;
+    const char *dir = !is_tmpfs("/var/tmp") ? "/var/tmp" : !is_tmpfs("/tmp") ? "/tmp" : NULL;
+    if (!dir)
+        return; /* no disk-backed directory here: lesson_on_tmpfs covers the rest */
+    observed_lesson(dir, false, STEPS);
 }
+END_TEST
 
-static bool shm_writable(void)
+START_TEST(lesson_on_tmpfs)
 {
-    return is_tmpfs("/dev/shm") && access("/dev/shm", W_OK) == 0;
+    if (!is_tmpfs("/dev/shm") || access("/dev/shm", W_OK) != 0)
+        return;
+    observed_lesson("/dev/shm", true, STEPS);
 }
+END_TEST
 
-/* A plain run: it ends well, and every sentence of its `steps` steps rests on a finding. */
-static void lesson_runs_plain(int steps)
+START_TEST(lesson_runs)
 {
     struct demo_run d;
     demo_run_json(&d, program, run_as, NULL);
     ck_assert_msg(d.r.exit_code == 0, "exit %d: %s", d.r.exit_code, d.r.err);
-    for (int i = 1; i <= steps; i++)
+    for (int i = 1; i <= STEPS; i++)
         assert_sentences_rest_on_findings(demo_step(&d, i));
     demo_run_free(&d);
 }
+END_TEST
 
-static void help_names(const char *usage, const char *option)
+START_TEST(answers_show_real_code)
+{
+    ck_assert_int_ge(assert_answers_real_in(VMLAB_ANSWERS, DEMO, VMLAB_DEMO_SOURCE), STEPS);
+}
+END_TEST
+
+START_TEST(help_and_version)
 {
     struct run_result r;
     const char *help[] = {program, "--help", NULL};
     ck_assert_int_eq(run_program(help, run_as, &r), 0);
     ck_assert_int_eq(r.exit_code, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, usage));
-    ck_assert_ptr_nonnull(strstr(r.out, option));
+    ck_assert_ptr_nonnull(strstr(r.out, "Usage: " DEMO));
+    ck_assert_ptr_nonnull(strstr(r.out, HELP_OPTION));
     run_result_free(&r);
+}
+END_TEST
+
+/* Both demos take --dir, and refuse the same bad ones: the start of each one's bad_cases. */
+#define FILE_PAGES_BAD_CASES                                                                       \
+    {{"--dir", ""}, "--dir"}, {{"--dir", "/tmp", "--dir", "/tmp"}, "--dir"}, {{"--dir"}, "--dir"}, \
+    {{"--bogus"}, "--bogus"}, {{"extra"}, "extra"}
+
+/* main() of both tests: the lesson (and `extra`, NULL-ended) as the current user or as
+ * nobody, the runs observed from outside and the key as the current user alone, and the
+ * `nbad` bad inputs `bad`. */
+static int file_pages_suite(int argc, char **argv, const char *test, const TTest *const extra[],
+                            const struct bad_case *bad, int nbad)
+{
+    run_as = demo_test_run_as(argc, argv, test);
+    program = demo_program(DEMO, run_as);
+    Suite *s = suite_create(run_as == RUN_AS_NOBODY ? DEMO " as nobody" : DEMO);
+    TCase *lesson = tcase_create("lesson");
+    tcase_set_timeout(lesson, 60);
+    tcase_add_test(lesson, lesson_runs);
+    for (int i = 0; extra[i]; i++)
+        tcase_add_test(lesson, extra[i]);
+    if (run_as == RUN_AS_SELF) {
+        tcase_add_test(lesson, lesson_on_disk);
+        tcase_add_test(lesson, lesson_on_tmpfs);
+        tcase_add_test(lesson, answers_show_real_code);
+    }
+    suite_add_tcase(s, lesson);
+    TCase *cli = tcase_create("command line");
+    add_bad_input_tests(cli, program, DEMO, bad, nbad);
+    tcase_add_test(cli, help_and_version);
+    suite_add_tcase(s, cli);
+    return demo_test_exit(s, program, run_as);
 }
 
 #endif

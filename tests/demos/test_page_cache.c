@@ -4,9 +4,10 @@
  *
  *   test_page_cache           everything, as the current user
  *   test_page_cache nobody    as uid 65534 */
-#include "file_pages_test.h"
-
+#define DEMO "page-cache"
 #define STEPS 5
+#define HELP_OPTION "--dir"
+#include "file_pages_test.h"
 
 static void check_step(struct watch *w, const struct json *st, int n)
 {
@@ -38,64 +39,14 @@ static void check_step(struct watch *w, const struct json *st, int n)
     }
 }
 
-START_TEST(lesson_on_disk)
-{
-    if (disk_dir())
-        observed_lesson(disk_dir(), false, STEPS);
-}
-END_TEST
-
-START_TEST(lesson_on_tmpfs)
-{
-    if (shm_writable())
-        observed_lesson("/dev/shm", true, STEPS);
-}
-END_TEST
-
-START_TEST(lesson_runs)
-{
-    lesson_runs_plain(STEPS);
-}
-END_TEST
-
-START_TEST(answers_show_real_code)
-{
-    ck_assert_int_ge(assert_answers_real_in(VMLAB_ANSWERS, "page-cache", VMLAB_DEMO_SOURCE), STEPS);
-}
-END_TEST
-
 static const struct bad_case bad_cases[] = {
-    {{"--dir", ""}, "--dir"},
-    {{"--dir", "/tmp", "--dir", "/tmp"}, "--dir"},
-    {{"--dir"}, "--dir"},
+    FILE_PAGES_BAD_CASES,
     {{"--drop-caches"}, "--drop-caches"}, /* page-writeback's */
-    {{"--bogus"}, "--bogus"},
-    {{"extra"}, "extra"},
 };
-
-START_TEST(help_and_version)
-{
-    help_names("Usage: page-cache", "--dir");
-}
-END_TEST
 
 int main(int argc, char **argv)
 {
-    run_as = demo_test_run_as(argc, argv, "test_page_cache");
-    program = demo_program("page-cache", run_as);
-    Suite *s = suite_create(run_as == RUN_AS_NOBODY ? "page-cache as nobody" : "page-cache");
-    TCase *lesson = tcase_create("lesson");
-    tcase_set_timeout(lesson, 60);
-    tcase_add_test(lesson, lesson_runs);
-    if (run_as == RUN_AS_SELF) {
-        tcase_add_test(lesson, lesson_on_disk);
-        tcase_add_test(lesson, lesson_on_tmpfs);
-        tcase_add_test(lesson, answers_show_real_code);
-    }
-    suite_add_tcase(s, lesson);
-    TCase *cli = tcase_create("command line");
-    ADD_BAD_INPUT_TESTS(cli, program, "page-cache", bad_cases);
-    tcase_add_test(cli, help_and_version);
-    suite_add_tcase(s, cli);
-    return demo_test_exit(s, program, run_as);
+    static const TTest *const none[] = {NULL};
+    return file_pages_suite(argc, argv, "test_page_cache", none, bad_cases,
+                            (int)(sizeof bad_cases / sizeof bad_cases[0]));
 }
