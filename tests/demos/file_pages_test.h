@@ -74,7 +74,8 @@ static int64_t own_dirty(const struct watch *w)
 {
     if (!w->m)
         return -1;
-    int64_t s = observe_smaps(w->pid, w->m, "Shared_Dirty"), p = observe_smaps(w->pid, w->m, "Private_Dirty");
+    int64_t s = observe_smaps(w->pid, w->m, "Shared_Dirty");
+    int64_t p = observe_smaps(w->pid, w->m, "Private_Dirty");
     return s < 0 || p < 0 ? -1 : s + p;
 }
 

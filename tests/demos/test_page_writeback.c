@@ -26,7 +26,8 @@ static void check_step(struct watch *w, const struct json *st, int n)
     } else if (strcmp(id, "start_writeback") == 0) {
         ck_assert_int_eq(jint(st, "after.file_dirty_kB"), w->dirty[n + 1]);
         ck_assert_int_eq(held(st, "handed_to_disk"), !w->tmpfs && w->dirty[n + 1] == 0);
-        ck_assert_int_eq(held(st, "tmpfs_no_writeback"), w->tmpfs && w->dirty[n + 1] == w->dirty[n]);
+        ck_assert_int_eq(held(st, "tmpfs_no_writeback"),
+                         w->tmpfs && w->dirty[n + 1] == w->dirty[n]);
     } else if (strcmp(id, "fsync") == 0) {
         ck_assert_int_eq(jint(st, "after.file_dirty_kB"), w->dirty[n + 1]);
         ck_assert_int_eq(held(st, "file_clean"), !w->tmpfs && w->dirty[n + 1] == 0);
