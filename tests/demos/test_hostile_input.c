@@ -33,6 +33,7 @@ static const struct program programs[] = {
     {"oom-killer-try", {"--limit", "--block", "--oom-score-adj", "--timeout"}, "--oom-score-adj", true},
     {"page-walk", {"--gib"}, NULL, false},
     {"page-cache", {"--dir"}, NULL, false},
+    {"page-writeback", {"--dir"}, NULL, false},
     {"tour", {NULL}, NULL, false},
 };
 #define NPROGRAMS (sizeof programs / sizeof programs[0])

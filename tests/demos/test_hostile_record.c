@@ -66,6 +66,7 @@ static const struct program {
     {"oom-killer-try", {"16"}, NULL}, /* 16 blocks: its cgroup, no OOM kill */
     {"page-walk", {"--gib", "4"}, NULL},
     {"page-cache", {NULL}, NULL},
+    {"page-writeback", {NULL}, NULL},
     {"map-noreserve", {NULL}, NULL},
     {"hugetlb-reserve", {NULL}, NULL},
     {"overcommit-modes", {NULL}, "overcommit_memory"},

@@ -19,7 +19,7 @@ static const char *const programs[] = {"mmap-anon", "mincore-residency", "map-no
                                        "overcommit-modes", "hugetlb-reserve", "protnone-dirty",
                                        "segv-pgfault", "kernel-address", "oom-killer-try", "malloc-brk", "malloc-free",
                                        "stack-growth", "fork-cow", "vfork-spawn", "page-walk",
-                                       "page-cache", "mlock-pages", "madvise-pages", "fault-cost",
+                                       "page-cache", "page-writeback", "mlock-pages", "madvise-pages", "fault-cost",
                                        "huge-fault-cost", "tour"};
 #define NPROGRAMS (sizeof programs / sizeof programs[0])
 
@@ -48,7 +48,8 @@ static const struct run runs[] = {
     {"vfork-spawn", {NULL}},
     {"page-walk", {NULL}},
     {"page-cache", {NULL}},
-    {"page-cache", {"--drop-caches"}},
+    {"page-writeback", {NULL}},
+    {"page-writeback", {"--drop-caches"}},
     {"mlock-pages", {NULL}},
     {"madvise-pages", {NULL}},
     {"fault-cost", {"--quick"}},

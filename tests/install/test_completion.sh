@@ -40,6 +40,7 @@ expect() { # expect 'WANTED' WORD...
 expect 'madvise-pages malloc-brk malloc-free map-noreserve mincore-residency mlock-pages mmap-anon ' vmlab m
 expect 'tour ' vmlab to
 expect 'huge-fault-cost hugetlb-reserve ' vmlab hu
+expect 'page-cache page-walk page-writeback ' vmlab pa
 expect 'watch ' vmlab wa                  # the second terminal, by the name vmlab runs it
 expect '--frames ' vmlab watch --f
 expect 'vfork-spawn ' vmlab vf
