@@ -97,6 +97,10 @@ static void explain_fault(void)
              random ? "the one it needed, no readahead" : "it read ahead of the byte");
     CONCLUDE(&n, "fault_found_page_cached", more == 0, VALUES(VAL("new_pages", 0)),
              "The page was cached already: the fault only mapped it.");
+    CONCLUDE(&n, "tmpfs_read_pages_dirty", d.tmpfs && d.after.file_dirty > 0,
+             VALUES(VAL("file_dirty_before_kB", d.after.file_dirty)), "On tmpfs even pages only "
+             "read are dirty (file_dirty %lld kB): no disk copy to be clean against.",
+             (long long)d.after.file_dirty);
 }
 
 static void explain_willneed(void)

@@ -89,9 +89,6 @@ static void explain_write(void)
              "The %lld kB written are dirty (file_dirty, from smaps): newer than %s. Dirty in "
              "/proc/meminfo is the whole machine's.", (long long)grew,
              d.tmpfs ? "nothing: tmpfs has no disk" : "the disk");
-    CONCLUDE(&n, "tmpfs_read_pages_dirty", d.tmpfs && was > 0,
-             VALUES(VAL("file_dirty_before_kB", was)), "On tmpfs even the pages only read were "
-             "dirty (%lld kB): no disk copy to be clean against.", (long long)was);
 }
 
 static void explain_writeback(void)

@@ -37,6 +37,8 @@ static void check_step(struct watch *w, const struct json *st, int n)
     } else {
         ck_abort_msg("step %d has an unknown id %s", n, id);
     }
+    if (strncmp(id, "fault_", 6) == 0) /* read, never written: dirty on tmpfs alone */
+        ck_assert_int_eq(held(st, "tmpfs_read_pages_dirty"), w->tmpfs && w->dirty[n + 1] > 0);
 }
 
 static const struct bad_case bad_cases[] = {
