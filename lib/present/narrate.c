@@ -719,7 +719,6 @@ static void plain_code(struct narrator *n, const char *code)
             blocks--;
             base = open[blocks].outer;
             indent = open[blocks].line;
-            hang = indent - base;
         }
         char line[4096]; /* one statement: a loop with its body at most */
         snprintf(line, sizeof line, "      %*s%.*s", 4 * indent, "", (int)p.len, s);
