@@ -47,7 +47,7 @@ LESSON_FN static void read_one(void) { LESSON(&n, got = pread(fd, &c, 1, 0);); }
 
 LESSON_FN static void fault_random(void)
 {
-    LESSON(&n, m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    LESSON(&n, m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
                if (m == MAP_FAILED) narrate_fail_errno(&n, "mmap", errno);
                madvise(m, len, MADV_RANDOM);
                c = FORCE_READ(m[len / 4]););
@@ -107,9 +107,14 @@ static void explain_willneed(void)
 {
     long more = d.after.resident - d.before.resident, fin = file_pages_fincore(&d);
     long now = d.after.resident;
-    CONCLUDE(&n, "willneed_reads_range", more == RANGE_PAGES, VALUES(VAL("new_pages", more)),
-             "POSIX_FADV_WILLNEED brought in the %d pages it named; this process read none.",
-             RANGE_PAGES);
+    if (!CONCLUDE(&n, "willneed_reads_range", more == RANGE_PAGES, VALUES(VAL("new_pages", more)),
+                  "POSIX_FADV_WILLNEED brought in the %d pages it named; this process read none.",
+                  RANGE_PAGES))
+        CONCLUDE(&n, "willneed_found_cached", more == 0 && now == d.before.resident,
+                 VALUES(VAL("new_pages", more), VAL("resident_pages", now)),
+                 "The %d pages it named were cached already (%ld of the file's pages are): "
+                 "nothing to read%s.", RANGE_PAGES, now,
+                 d.tmpfs ? ", on tmpfs they are the file" : "");
     if (fin >= 0) {
         narrate_fact_int(&n, "fincore_pages", fin);
         CONCLUDE(&n, "fincore_agrees", fin == now, VALUES(VAL("fincore_pages", fin),
@@ -134,13 +139,6 @@ static const struct narrate_lesson steps[] = {
 
 static const struct cli_option options[] = {FILE_PAGES_DIR_OPTION};
 
-/* Its pages, with room to spare: four times the file (set in main, before demo_start). */
-static uint64_t least;
-static const struct demo_need needs[] = {
-    {NEED_MEMORY, .limit = &least},
-    {0},
-};
-
 static const struct demo_info info = {
     .name = "page-cache",
     .summary = "Makes a 2 MiB file and shows its pages in the page cache, page by page,\n"
@@ -148,9 +146,8 @@ static const struct demo_info info = {
                "MADV_RANDOM and MADV_SEQUENTIAL change that, POSIX_FADV_WILLNEED reads\n"
                "ahead on request. (page-writeback: dirty pages, written back, dropped.)",
     DEMO_OPTIONS(options),
-    .examples = "  page-cache                the five steps\n"
-                "  page-cache --dir /dev/shm    the same on tmpfs\n",
-    .needs = needs,
+    .examples = "  page-cache                 the five steps\n"
+                "  page-cache --dir /dev/shm  the same on tmpfs\n",
     .draws = DRAWS_RESIDENCY,
     .lessons = LESSONS(TABLE(steps)),
 };
@@ -172,7 +169,6 @@ int main(int argc, char **argv)
     cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, on_option, NULL));
     page = (size_t)sysconf(_SC_PAGESIZE);
     len = d.len = FILE_PAGES * page;
-    least = 4 * len;
     demo_start(&n, &info, &common, NARRATE_COUNT(steps));
     memset(block, 'v', sizeof block);
     file_pages_start(&d, dir_given, "");

@@ -98,7 +98,8 @@ static void explain_writeback(void)
              VALUES(VAL("file_dirty_before_kB", was), VAL("file_dirty_after_kB", now)),
              "SYNC_FILE_RANGE_WRITE started the writeback without waiting: the pages are no "
              "longer dirty (file_dirty 0 kB), on their way to the disk or there already.");
-    CONCLUDE(&n, "writeback_in_flight", wb > 0, VALUES(VAL("writeback_kB", wb)),
+    CONCLUDE(&n, "writeback_in_flight", !d.tmpfs && wb > d.before.mem[FP_WRITEBACK],
+             VALUES(VAL("writeback_kB", wb)),
              "Writeback shows %lld kB in flight just after (the whole machine's).", (long long)wb);
     CONCLUDE(&n, "tmpfs_no_writeback", d.tmpfs && now == was, VALUES(VAL("file_dirty_kB", now)),
              "On tmpfs nothing is written anywhere: the pages stay dirty.");
@@ -128,9 +129,12 @@ static void explain_dontneed(void)
 
 static void explain_read_all(void)
 {
-    CONCLUDE(&n, "whole_file_cached", d.after.resident == FILE_PAGES,
-             VALUES(VAL("resident_pages", d.after.resident)),
-             "All %ld pages are cached again.", d.after.resident);
+    long was = d.before.resident, now = d.after.resident;
+    if (!CONCLUDE(&n, "tmpfs_pages_never_left", d.tmpfs && was == FILE_PAGES && now == was,
+                  VALUES(VAL("resident_pages", now)),
+                  "All %ld pages were cached still: on tmpfs they never left.", now))
+        CONCLUDE(&n, "whole_file_cached", now == FILE_PAGES, VALUES(VAL("resident_pages", now)),
+                 "All %ld pages are cached again.", now);
 }
 
 static void explain_drop_caches(void)
@@ -141,6 +145,10 @@ static void explain_drop_caches(void)
              VALUES(VAL("resident_before", was), VAL("resident_after", now)),
              "All %ld cached pages of the file are gone, with every clean cached page of the "
              "machine (Cached %+lld kB). An action, not a setting: nothing to undo.", was, cached);
+    CONCLUDE(&n, "tmpfs_survives_drop_caches", d.tmpfs && was > 0 && now == was,
+             VALUES(VAL("resident_after", now), VAL("cached_delta_kB", cached)),
+             "The file's %ld pages stay (Cached %+lld kB, the machine's clean pages): on tmpfs "
+             "they are the file, not a copy of one on disk. Nothing to undo.", now, cached);
 }
 
 /* The lesson as a table; its last two rows run only with --drop-caches. */
@@ -161,17 +169,16 @@ static const struct narrate_lesson steps[] = {
 enum { OPT_DROP, OPT_DIR };
 static const struct cli_option options[] = {
     [OPT_DIR] = FILE_PAGES_DIR_OPTION,
-    [OPT_DROP] = {"drop-caches", NULL, "as root, a last step: write 1 to /proc/sys/vm/"
-                                      "drop_caches (drops every clean cached page of the machine)"},
+    [OPT_DROP] = {"drop-caches", NULL, "as root, two more steps: read the file in, then write 1 to "
+                                      "/proc/sys/vm/drop_caches (every clean cached page goes)"},
 };
 
-/* --drop-caches writes a file only root may write (nothing to put back afterwards); the file's
- * pages want room to spare: four times the file (set in main, before demo_start). */
+/* --drop-caches writes a file only root may write (nothing to put back afterwards). The lesson's
+ * memory is page cache and shared file mappings: neither rlimits nor the commit charge count
+ * them, so no NEED_MEMORY. */
 static bool drop;
-static uint64_t least;
 static const struct demo_need needs[] = {
     {NEED_WRITE, "/proc/sys/vm/drop_caches", .when = &drop, .option = "--drop-caches"},
-    {NEED_MEMORY, .limit = &least},
     {0},
 };
 
@@ -182,8 +189,8 @@ static const struct demo_info info = {
                "writeback and fsync make them clean, and POSIX_FADV_DONTNEED drops\n"
                "clean pages. (page-cache: how pages come in when a file is read.)",
     DEMO_OPTIONS(options),
-    .examples = "  page-writeback                the five steps\n"
-                "  page-writeback --dir /dev/shm    the same on tmpfs\n"
+    .examples = "  page-writeback                 the five steps\n"
+                "  page-writeback --dir /dev/shm  the same on tmpfs\n"
                 "  sudo page-writeback --drop-caches\n",
     .needs = needs,
     .draws = DRAWS_RESIDENCY,
@@ -209,7 +216,6 @@ int main(int argc, char **argv)
     cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, on_option, NULL));
     page = (size_t)sysconf(_SC_PAGESIZE);
     len = d.len = FILE_PAGES * page;
-    least = 4 * len;
     demo_start(&n, &info, &common, NARRATE_COUNT(steps) - (drop ? 0 : 2));
     memset(block, 'v', sizeof block);
     file_pages_start(&d, dir_given, drop ? "\nIts last step drops every clean cached page of "

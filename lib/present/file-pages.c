@@ -81,7 +81,7 @@ void file_pages_start(struct file_pages *f, const char *given, const char *also)
             continue;
         f->tmpfs = s.f_type == TMPFS_MAGIC;
         f->fs_type = (long)s.f_type;
-        snprintf(f->path, sizeof f->path, "%s/vmlab-page-cache-XXXXXX", dirs[i]);
+        snprintf(f->path, sizeof f->path, "%s/vmlab-%s-XXXXXX", dirs[i], f->n->demo);
     }
     if (!f->path[0])
         narrate_finish(f->n, RESULT_SKIP, "%s", given ? "--dir: this process may not write there"

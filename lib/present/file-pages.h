@@ -47,7 +47,7 @@ struct file_pages {
 /* Whether --dir's argument is a directory that exists (and fits a path). */
 bool file_pages_dir_given(const char *arg);
 
-/* Fills f->path with DIR/vmlab-page-cache-XXXXXX for `given` (--dir), else the first of $TMPDIR,
+/* Fills f->path with DIR/vmlab-DEMO-XXXXXX for `given` (--dir), else the first of $TMPDIR,
  * /var/tmp and /tmp that this process may write and that is not tmpfs, else the first writable
  * one; ends the run (77) where there is none. Then watches the file after every step, and says
  * where it is made (the intro, then `also`). */

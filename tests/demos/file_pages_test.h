@@ -93,7 +93,7 @@ static int leftovers(const char *dir)
     struct dirent *e;
     int n = 0;
     while (d && (e = readdir(d)))
-        n += strncmp(e->d_name, "vmlab-page-cache-", 17) == 0;
+        n += strncmp(e->d_name, "vmlab-page-", 11) == 0; /* -cache- or -writeback- */
     if (d)
         closedir(d);
     return n;

@@ -13,7 +13,7 @@
 set -u
 src=$1 dir=$2
 . "$(dirname "$0")/../support/failures.sh"
-programs=$(grep -lw 'NEED_MEMORY' "$src"/demos/*.c | sed 's|.*/||; s|\.c$||')
+programs=$(grep -l '{NEED_MEMORY,' "$src"/demos/*.c | sed 's|.*/||; s|\.c$||')
 [ -n "$programs" ] || fail "no demo in $src/demos declares NEED_MEMORY"
 for p in $programs; do
   seen=""

@@ -30,6 +30,7 @@ static void check_step(struct watch *w, const struct json *st, int n)
         ck_assert_int_eq(held(st, "sequential_reads_ahead"), more > 1);
     } else if (strcmp(id, "willneed") == 0) {
         ck_assert_int_eq(held(st, "willneed_reads_range"), more == 64);
+        ck_assert_int_eq(held(st, "willneed_found_cached"), more == 0);
         ck_assert_int_le(more, 64); /* nothing but the range it named */
         const struct json *fin = json_path(st, "facts.fincore_pages");
         if (fin)

@@ -64,6 +64,8 @@ for demo in malloc-brk malloc-free; do
 done
 expect 'always auto ' vmlab tour --color a
 expect '--help ' vmlab oom-killer-try --he
+mkdir -p "$tmp/dirs/alpha" && : >"$tmp/dirs/afile"
+expect "$tmp/dirs/alpha " vmlab page-cache --dir "$tmp/dirs/a"   # directories only
 expect '' vmlab list x
 expect '' vmlab no-such-demo --s
 
