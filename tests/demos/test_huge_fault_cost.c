@@ -13,19 +13,6 @@
 
 #include "fault_timing_test.h"
 
-/* THP's size in kB: the PMD's (hpage_pmd_size), 2 MiB on x86-64 where it is not said. */
-static int64_t thp_kb(void)
-{
-    int64_t kb = 2048;
-    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "re");
-    long long bytes;
-    if (f && fscanf(f, "%lld", &bytes) == 1)
-        kb = bytes / 1024;
-    if (f)
-        fclose(f);
-    return kb;
-}
-
 static int64_t expected_faults(const struct json *st)
 {
     const char *id = jstr(st, "id");
@@ -43,7 +30,7 @@ static void check_findings(const struct json *st, int64_t faults, int64_t outsid
 {
     (void)outside_faults;
     if (strcmp(jstr(st, "id"), "thp_fault") == 0) {
-        int64_t huge_pages = REPS * (int64_t)SIZE_MB * 1024 / thp_kb();
+        int64_t huge_pages = REPS * (int64_t)SIZE_MB * 1024 / observe_thp_kb();
         bool huge = faults == huge_pages;
         ck_assert_int_eq(held(st, "one_fault_per_huge_page"), huge);
         ck_assert_int_eq(held(st, "thp_not_used"), !huge && faults >= REPS * pages());
@@ -56,7 +43,7 @@ static void check_findings(const struct json *st, int64_t faults, int64_t outsid
 START_TEST(observed_from_outside)
 {
     bool pool = observe_meminfo("HugePages_Free") > 0 &&
-                observe_meminfo("Hugepagesize") == thp_kb();
+                observe_meminfo("Hugepagesize") == observe_thp_kb();
     step_through_checked(pool ? "hugetlb_fault" : "thp_fault");
 }
 END_TEST

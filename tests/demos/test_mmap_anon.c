@@ -654,14 +654,8 @@ END_TEST
 static void read_machine(void)
 {
     page_kb = sysconf(_SC_PAGESIZE) / 1024;
-    huge_kb = 2048;
-    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "re");
-    long long pmd;
-    if (f && fscanf(f, "%lld", &pmd) == 1)
-        huge_kb = pmd / 1024;
-    if (f)
-        fclose(f);
-    f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+    huge_kb = observe_thp_kb();
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
     char line[128];
     if (f && fgets(line, sizeof line, f)) {
         char *open = strchr(line, '['), *close = open ? strchr(open, ']') : NULL;

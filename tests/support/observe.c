@@ -131,6 +131,18 @@ int64_t observe_meminfo(const char *key)
     return keyed_file(fopen("/proc/meminfo", "re"), key);
 }
 
+int64_t observe_thp_kb(void)
+{
+    int64_t kb = 2048;
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "re");
+    long long bytes;
+    if (f && fscanf(f, "%lld", &bytes) == 1)
+        kb = bytes / 1024;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
 int64_t observe_vmstat(const char *key)
 {
     FILE *f = fopen("/proc/vmstat", "re");

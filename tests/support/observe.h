@@ -31,6 +31,8 @@ int64_t observe_majflt(pid_t pid);
 int64_t observe_meminfo(const char *key);
 /* A /proc/vmstat counter; -1 when absent. */
 int64_t observe_vmstat(const char *key);
+/* A transparent huge page's size in kB (hpage_pmd_size), 2048 where the kernel does not say. */
+int64_t observe_thp_kb(void);
 /* The pagemap entry of the page holding addr: present bit and PFN (the PFN
  * reads as 0 without CAP_SYS_ADMIN). False when pagemap cannot be read. */
 bool observe_pagemap(pid_t pid, uintptr_t addr, bool *present, uint64_t *pfn);
