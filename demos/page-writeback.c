@@ -151,7 +151,7 @@ static void explain_drop_caches(void)
              "they are the file, not a copy of one on disk. Nothing to undo.", now, cached);
 }
 
-/* The lesson as a table; its last two rows run only with --drop-caches. */
+/* The lesson as a table, and what --drop-caches adds after it. */
 static const struct narrate_lesson steps[] = {
     {"create", "Make a file, flush it, drop it from memory", create, explain_create, NO_QUESTION},
     {"write_mapped", "Map it, write 64 pages through the mapping", write_mapped, explain_write,
@@ -159,6 +159,8 @@ static const struct narrate_lesson steps[] = {
     {"start_writeback", "Start writing them back", start_writeback, explain_writeback, NO_QUESTION},
     {"fsync", "Wait for the disk: fsync", flush, explain_flush, NO_QUESTION},
     {"dontneed", "Unmap, then POSIX_FADV_DONTNEED", dontneed, explain_dontneed, NO_QUESTION},
+};
+static const struct narrate_lesson dropping[] = {
     {"read_all", "Read it all in: POSIX_FADV_WILLNEED", read_all, explain_read_all, NO_QUESTION},
     {"drop_caches", "Drop every clean cached page of the machine", drop_caches,
      explain_drop_caches, NO_QUESTION},
@@ -194,7 +196,7 @@ static const struct demo_info info = {
                 "  sudo page-writeback --drop-caches\n",
     .needs = needs,
     .draws = DRAWS_RESIDENCY,
-    .lessons = LESSONS(TABLE(steps)),
+    .lessons = LESSONS(TABLE(steps), TABLE(dropping)),
 };
 
 static const char *dir_given;
@@ -216,10 +218,12 @@ int main(int argc, char **argv)
     cli_no_positionals(&info, argc, argv, cli_parse(argc, argv, &info, &common, on_option, NULL));
     page = (size_t)sysconf(_SC_PAGESIZE);
     len = d.len = FILE_PAGES * page;
-    demo_start(&n, &info, &common, NARRATE_COUNT(steps) - (drop ? 0 : 2));
+    demo_start(&n, &info, &common, NARRATE_COUNT(steps) + (drop ? NARRATE_COUNT(dropping) : 0));
     memset(block, 'v', sizeof block);
     file_pages_start(&d, dir_given, drop ? "\nIts last step drops every clean cached page of "
                                            "this machine." : "");
-    narrate_run(&n, steps, n.nsteps);
+    narrate_run(&n, steps, NARRATE_COUNT(steps));
+    if (drop)
+        narrate_run(&n, dropping, NARRATE_COUNT(dropping));
     file_pages_finish(&d);
 }
