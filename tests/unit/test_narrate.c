@@ -159,7 +159,8 @@ START_TEST(code_laid_out_as_its_source)
     }
     if (sum > 100) sum = 0; else { sum += 0; }
     for (int j = 0; j < 1; j++) if (j == 0) sum += (struct pair){1, 2}.b - 2;
-    if (sum == 2) { i++; } else if (sum > 2) i--; else { i += 0; });
+    if (sum == 2) { i++; } else if (sum > 2) i--; else { i += 0; }
+    if (sum < 0) i = 0; else i += 0;);
     narrate_end_step(&n);
     fclose(n.out);
     ck_assert_int_eq(sum, 2);
@@ -188,7 +189,11 @@ START_TEST(code_laid_out_as_its_source)
                                       "          i--;\n"
                                       "      else {\n"
                                       "          i += 0;\n"
-                                      "      }\n"), "%s", capture_buf);
+                                      "      }\n"
+                                      "      if (sum < 0)\n"
+                                      "          i = 0;\n"
+                                      "      else\n"
+                                      "          i += 0;\n"), "%s", capture_buf);
     free(capture_buf);
 }
 END_TEST
